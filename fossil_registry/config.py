@@ -1,0 +1,18 @@
+"""Configuration defaults: the one home of settings. Any key can be overridden as an environment variable FLASK_<KEY>
+(values are parsed as JSON where they can be, e.g. FLASK_REGION_BBOX='[103.6, 24.6, 109.6, 29.2]')."""
+
+# Where the registry lives: <DATA_DIR>/sites/registry.gpkg (plus the secret key and uploaded files).
+DATA_DIR = "data"
+# `make run` (fossil_registry.serve) creates the illustrative demo registry when DATA_DIR holds none.
+CREATE_DEMO_IF_MISSING = True
+# Signs session cookies. Unset: a random key is generated once and kept in <DATA_DIR>/secret_key.
+SECRET_KEY = None
+# Naive timestamps and bare dates in queries (as_of=...) are read in this time zone.
+TIMEZONE = "Asia/Shanghai"
+# The registry's region: locations outside it draw a warning. (min_lon, min_lat, max_lon, max_lat), EPSG:4490.
+REGION_NAME = "Guizhou"
+REGION_BBOX = (103.6, 24.6, 109.6, 29.2)
+SITE_CODE_PREFIX = "GZ-"
+# Largest request body accepted (uploads included), bytes.
+MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+JSON_SORT_KEYS = False

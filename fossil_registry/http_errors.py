@@ -1,0 +1,65 @@
+"""One place that turns exceptions into answers: application/problem+json under /api, a plain page elsewhere.
+Nothing internal (stack traces, paths, SQL) ever reaches the client."""
+from __future__ import annotations
+
+from flask import jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from .coords import CoordinateError
+from .errors import RegistryError
+from .geometry import GeometryError
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def wants_problem_json() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/ogc/")
+
+
+def problem(status: int, title: str, detail: str | None = None, **extra):
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body["instance"] = request.path
+    body.update({k: v for k, v in extra.items() if v is not None})
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_JSON
+    return response
+
+
+def _answer(status: int, title: str, detail: str | None, **extra):
+    if wants_problem_json():
+        return problem(status, title, detail, **extra)
+    return render_template("error.html", status=status, title=title, detail=detail), status
+
+
+def init_app(app):
+    @app.errorhandler(RegistryError)
+    def registry_error(exc: RegistryError):
+        extra = dict(exc.extra)
+        if exc.location:
+            extra["location"] = list(exc.location)
+        return _answer(exc.status, exc.title, exc.detail, **extra)
+
+    @app.errorhandler(GeometryError)
+    def geometry_error(exc: GeometryError):
+        loc = getattr(exc, "location", None)
+        return _answer(422, "Invalid geometry", str(exc), location=list(loc) if loc else None)
+
+    @app.errorhandler(CoordinateError)
+    def coordinate_error(exc: CoordinateError):
+        return _answer(422, "Invalid coordinates", str(exc), field=getattr(exc, "field", None))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        response = _answer(exc.code or 500, exc.name, exc.description)
+        if exc.code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
+            response = app.make_response(response)
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return _answer(500, "Internal server error", "Something went wrong on our side; the error has been logged.")

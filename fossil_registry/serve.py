@@ -1,0 +1,31 @@
+"""`make run`: serve the app with waitress (production WSGI server, 8 threads) on HOST:PORT (default 127.0.0.1:5000).
+Creates the illustrative demo registry first when the data directory holds none."""
+from __future__ import annotations
+
+import logging
+import os
+
+from waitress import serve
+
+from . import create_app, store
+from .registry import init_registry
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app()
+    path = app.config["REGISTRY_PATH"]
+    if app.config["CREATE_DEMO_IF_MISSING"] and not store.is_registry(path):
+        try:
+            count = init_registry(path, demo=True)
+            print(f"Created the demo registry with {count} illustrative sites at {path}", flush=True)
+        except FileExistsError:
+            pass  # another process created it first
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "5000"))
+    print(f"Serving the fossil site registry on http://{host}:{port}/ (data: {app.config['DATA_DIR']})", flush=True)
+    serve(app, host=host, port=port, threads=int(os.environ.get("THREADS", "8")), ident="fossil-registry")
+
+
+if __name__ == "__main__":
+    main()

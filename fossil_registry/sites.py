@@ -1,0 +1,320 @@
+"""Versioned fossil sites: current state, past versions, as-of queries, diffs, and applying a change at a base version.
+
+Pure domain code (no Flask): callers pass a store connection. Every change is one store transaction that writes the
+current-state rows (and through the GeoPackage triggers the R-tree), appends a full snapshot to the history and records
+the audit entry, or writes nothing.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from shapely.geometry import mapping
+from shapely.geometry.base import BaseGeometry
+
+from . import store
+from .errors import InvalidInput, NotFound, StaleVersion
+from .geometry import compare_geometries, geodesic_area_m2, validate_boundary, validate_location
+
+LEVELS = ("national", "provincial", "general")
+SENSITIVITIES = ("open", "generalized", "hidden")
+STATUSES = ("active", "retired")
+PERIODS = ("Ediacaran", "Cambrian", "Ordovician", "Silurian", "Devonian", "Carboniferous", "Permian", "Triassic",
+           "Jurassic", "Cretaceous", "Paleogene", "Neogene", "Quaternary")
+FOSSIL_GROUPS = ("marine_reptiles", "ichthyosaurs", "fishes", "crinoids", "ammonoids", "trilobites", "brachiopods",
+                 "bivalves", "gastropods", "corals", "sponges", "echinoderms", "algae", "embryos", "acritarchs", "plants",
+                 "trace_fossils", "dinosaurs", "mammals", "soft_bodied", "conodonts", "foraminifera")
+TEXT_FIELDS = ("name", "name_en", "county", "county_en", "age", "formation", "description", "description_en")
+PROPERTY_FIELDS = TEXT_FIELDS + ("level", "period", "fossil_groups", "sensitivity", "established", "status")
+MAX_TEXT = 4000
+CODE_PATTERN = re.compile(r"^[A-Z]{2,4}-\d{4,6}$")
+
+UNCHANGED: Any = object()  # sentinel: "leave this part of the site as it is"
+
+
+@dataclass
+class Site:
+    code: str
+    version: int
+    properties: dict[str, Any]
+    location: BaseGeometry
+    boundary: BaseGeometry | None
+    updated_at: str
+    updated_by: str
+    reason: str | None = None
+    operation: str | None = None
+
+    @property
+    def sensitivity(self) -> str:
+        return self.properties.get("sensitivity", "open")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "version": self.version,
+            "properties": dict(self.properties),
+            "location": mapping(self.location),
+            "boundary": mapping(self.boundary) if self.boundary is not None else None,
+            "updated_at": self.updated_at,
+            "updated_by": self.updated_by,
+        }
+
+
+@dataclass
+class Change:
+    """What one versioned write did: the new site state and the figures that describe the change."""
+
+    site: Site
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Validation of attribute values
+# --------------------------------------------------------------------------------------------------------------------
+def normalize_properties(props: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """Checked, normalised copy of site properties; raises InvalidInput naming the field at fault.
+
+    ``partial``: only the given fields are checked (an attribute change); otherwise name, level and sensitivity are required.
+    """
+    if not isinstance(props, dict):
+        raise InvalidInput("properties must be an object of field names and values")
+    unknown = sorted(set(props) - set(PROPERTY_FIELDS) - {"code", "version"})
+    if unknown:
+        raise InvalidInput(f"unknown site field(s): {', '.join(unknown)}; known fields are {', '.join(PROPERTY_FIELDS)}")
+    out: dict[str, Any] = {}
+    for key in TEXT_FIELDS:
+        if key in props:
+            value = props[key]
+            if value is not None and not isinstance(value, str):
+                raise InvalidInput(f"{key} must be text")
+            value = (value or "").strip()
+            if len(value) > MAX_TEXT:
+                raise InvalidInput(f"{key} is too long ({len(value)} characters; the limit is {MAX_TEXT})")
+            out[key] = value
+    for key, allowed in (("level", LEVELS), ("sensitivity", SENSITIVITIES), ("status", STATUSES)):
+        if key in props:
+            if props[key] not in allowed:
+                raise InvalidInput(f"{key} must be one of {', '.join(allowed)} (got {props[key]!r})")
+            out[key] = props[key]
+    if "period" in props:
+        period = (props["period"] or "").strip()
+        if period and period not in PERIODS:
+            raise InvalidInput(f"period must be one of {', '.join(PERIODS)} (got {period!r})")
+        out["period"] = period
+    if "fossil_groups" in props:
+        groups = props["fossil_groups"]
+        if isinstance(groups, str):
+            groups = [g.strip() for g in re.split(r"[;,]", groups) if g.strip()]
+        if not isinstance(groups, (list, tuple)) or not all(isinstance(g, str) for g in groups):
+            raise InvalidInput("fossil_groups must be a list of group names")
+        bad = [g for g in groups if g not in FOSSIL_GROUPS]
+        if bad:
+            raise InvalidInput(f"unknown fossil group(s) {', '.join(bad)}; known groups are {', '.join(FOSSIL_GROUPS)}")
+        out["fossil_groups"] = list(dict.fromkeys(groups))
+    if "established" in props:
+        value = props["established"]
+        if value in (None, ""):
+            out["established"] = None
+        else:
+            try:
+                out["established"] = date.fromisoformat(str(value)).isoformat()
+            except ValueError:
+                raise InvalidInput(f"established must be a date like 2014-06-30 (got {value!r})") from None
+    if not partial:
+        if not out.get("name"):
+            raise InvalidInput("a site needs a name")
+        for key in ("level", "sensitivity"):
+            if key not in out:
+                raise InvalidInput(f"a site needs a {key} ({', '.join(LEVELS if key == 'level' else SENSITIVITIES)})")
+        out.setdefault("status", "active")
+        for key in PROPERTY_FIELDS:
+            out.setdefault(key, [] if key == "fossil_groups" else None)
+    return out
+
+
+def parse_timestamp(value: str | datetime | date, tz: str = "Asia/Shanghai") -> str:
+    """An as-of instant in the store's UTC form. Naive times are in ``tz``; a bare date means the end of that day."""
+    if isinstance(value, str):
+        text = value.strip().replace(" ", "T")
+        try:
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                value = date.fromisoformat(text)
+            else:
+                value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInput(f"as_of must be an ISO-8601 date or time like 2026-03-01 or 2026-03-01T12:00:00+08:00 "
+                               f"(got {value!r})") from None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, time(23, 59, 59, 999000))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(tz))
+    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Reads
+# --------------------------------------------------------------------------------------------------------------------
+def _properties_of(attributes: dict[str, Any]) -> dict[str, Any]:
+    return {k: attributes.get(k) for k in PROPERTY_FIELDS}
+
+
+def _site_from_row(row: store.SiteRow) -> Site:
+    return Site(code=row.code, version=row.version, properties=_properties_of(row.attributes), location=row.location,
+                boundary=row.boundary, updated_at=row.updated_at, updated_by=row.updated_by)
+
+
+def _site_from_version(v: store.VersionRow) -> Site:
+    return Site(code=v.code, version=v.version, properties=dict(v.properties), location=v.location, boundary=v.boundary,
+                updated_at=v.created_at, updated_by=v.author, reason=v.reason, operation=v.operation)
+
+
+def current(conn, code: str) -> Site:
+    row = store.get_site_row(conn, code)
+    if row is None:
+        raise NotFound(f"no site with code {code!r}")
+    return _site_from_row(row)
+
+
+def at_version(conn, code: str, version: int) -> Site:
+    v = store.get_version(conn, code, version)
+    if v is None:
+        latest = store.site_version_number(conn, code)
+        if latest is None:
+            raise NotFound(f"no site with code {code!r}")
+        raise NotFound(f"site {code} has versions 1 to {latest}; there is no version {version}")
+    return _site_from_version(v)
+
+
+def as_of(conn, code: str, when: str | datetime | date, tz: str = "Asia/Shanghai") -> Site:
+    instant = parse_timestamp(when, tz)
+    v = store.get_version_as_of(conn, code, instant)
+    if v is None:
+        if store.site_version_number(conn, code) is None:
+            raise NotFound(f"no site with code {code!r}")
+        raise NotFound(f"site {code} did not exist yet at {instant}")
+    return _site_from_version(v)
+
+
+def history(conn, code: str) -> list[store.VersionRow]:
+    versions = store.list_versions(conn, code)
+    if not versions:
+        raise NotFound(f"no site with code {code!r}")
+    return versions
+
+
+def list_current(conn, *, bbox=None, include_retired: bool = False) -> list[Site]:
+    return [_site_from_row(r) for r in store.list_site_rows(conn, bbox=bbox, include_retired=include_retired)]
+
+
+def diff_sites(old: Site, new: Site) -> dict[str, Any]:
+    """Feature-level diff carrying the old and new value of everything that changed, plus geodesic figures."""
+    changed = {k: {"old": old.properties.get(k), "new": new.properties.get(k)}
+               for k in PROPERTY_FIELDS if old.properties.get(k) != new.properties.get(k)}
+    metrics = compare_geometries(old.location, new.location, old.boundary, new.boundary)
+    return {
+        "code": new.code,
+        "from_version": old.version,
+        "to_version": new.version,
+        "properties": changed,
+        "location_changed": not old.location.equals_exact(new.location, 0),
+        "boundary_changed": _boundary_changed(old.boundary, new.boundary),
+        "metrics": metrics,
+    }
+
+
+def diff(conn, code: str, a: int, b: int) -> dict[str, Any]:
+    return diff_sites(at_version(conn, code, a), at_version(conn, code, b))
+
+
+def _boundary_changed(a: BaseGeometry | None, b: BaseGeometry | None) -> bool:
+    if a is None or b is None:
+        return (a is None) != (b is None)
+    return not a.equals_exact(b, 0)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Writes
+# --------------------------------------------------------------------------------------------------------------------
+def _area_km2(boundary: BaseGeometry | None) -> float | None:
+    return None if boundary is None else round(geodesic_area_m2(boundary) / 1e6, 6)
+
+
+def create_site(conn, *, properties: dict[str, Any], location: BaseGeometry, boundary: BaseGeometry | None,
+                author: str, reason: str, code: str | None = None, reviewer: str | None = None,
+                revision_id: int | None = None, remote_addr: str | None = None, operation: str = "create") -> Change:
+    """Register a new site as version 1 (one transaction: feature rows, index, history, audit)."""
+    props = normalize_properties(properties)
+    location = validate_location(location)
+    boundary = validate_boundary(boundary) if boundary is not None else None
+    _require_reason(reason)
+    if code is not None and not CODE_PATTERN.match(code):
+        raise InvalidInput(f"site code {code!r} must look like GZ-0001")
+    with store.transaction(conn):
+        code = code or store.next_site_code(conn)
+        if store.site_version_number(conn, code) is not None:
+            raise InvalidInput(f"a site with code {code} already exists")
+        now = store.utc_now()
+        row = store.SiteRow(code=code, attributes=props, location=location, boundary=boundary, version=1,
+                            updated_at=now, updated_by=author)
+        store.write_site_row(conn, row, area_km2=_area_km2(boundary), insert=True)
+        store.append_version(conn, store.VersionRow(code, 1, operation, now, author, reviewer, reason, props, location,
+                                                    boundary, revision_id))
+        store.append_audit(conn, actor=author, action=f"site.{operation}", target=code, at=now, remote_addr=remote_addr,
+                           detail={"version": 1, "reason": reason, "revision_id": revision_id})
+    site = Site(code, 1, props, location, boundary, now, author, reason, operation)
+    return Change(site, compare_geometries(None, location, None, boundary))
+
+
+def change_site(conn, code: str, *, base_version: int, author: str, reason: str,
+                location: BaseGeometry | None = UNCHANGED, boundary: BaseGeometry | None = UNCHANGED,
+                properties: dict[str, Any] | None = None, operation: str = "update", reviewer: str | None = None,
+                revision_id: int | None = None, remote_addr: str | None = None) -> Change:
+    """Apply a change to a site that the caller saw at ``base_version``; refused with StaleVersion if it moved on.
+
+    ``boundary=None`` removes the boundary; ``UNCHANGED`` (default) keeps it. Properties are merged over the current ones.
+    """
+    if not isinstance(base_version, int) or isinstance(base_version, bool) or base_version < 1:
+        raise InvalidInput("base_version must be the positive version number the change was based on")
+    _require_reason(reason)
+    new_props = normalize_properties(properties, partial=True) if properties else {}
+    if location is not UNCHANGED:
+        location = validate_location(location)
+    if boundary is not UNCHANGED and boundary is not None:
+        boundary = validate_boundary(boundary)
+    with store.transaction(conn):
+        row = store.get_site_row(conn, code)  # read under the write lock: nobody can move the site on meanwhile
+        if row is None:
+            raise NotFound(f"no site with code {code!r}")
+        if row.version != base_version:
+            raise StaleVersion(code, base_version, row.version)
+        old = _site_from_row(row)
+        props = {**old.properties, **new_props}
+        new_location = old.location if location is UNCHANGED else location
+        new_boundary = old.boundary if boundary is UNCHANGED else boundary
+        if props == old.properties and new_location.equals_exact(old.location, 0) \
+                and not _boundary_changed(old.boundary, new_boundary):
+            raise InvalidInput(f"this change to {code} changes nothing: location, boundary and fields are as in "
+                               f"version {old.version}")
+        now = store.utc_now()
+        version = old.version + 1
+        new_row = store.SiteRow(code=code, attributes=props, location=new_location, boundary=new_boundary,
+                                version=version, updated_at=now, updated_by=author)
+        store.write_site_row(conn, new_row, area_km2=_area_km2(new_boundary), insert=False)
+        store.append_version(conn, store.VersionRow(code, version, operation, now, author, reviewer, reason, props,
+                                                    new_location, new_boundary, revision_id))
+        new = Site(code, version, props, new_location, new_boundary, now, author, reason, operation)
+        change = diff_sites(old, new)
+        store.append_audit(conn, actor=author, action=f"site.{operation}", target=code, at=now, remote_addr=remote_addr,
+                           detail={"version": version, "base_version": base_version, "reason": reason,
+                                   "revision_id": revision_id, "fields": sorted(change["properties"]),
+                                   "location_changed": change["location_changed"],
+                                   "boundary_changed": change["boundary_changed"]})
+    return Change(new, change["metrics"])
+
+
+def _require_reason(reason: str) -> None:
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidInput("every change needs a reason (why the site is being changed)")
