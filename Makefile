@@ -7,13 +7,17 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export HOST PORT
 
-.PHONY: run test setup setup-dev bench check clean-venv
+.PHONY: run test setup setup-dev catalogs bench clean-venv
 
-run: setup
+run: setup catalogs
 	$(BIN)/python -m fossil_registry.serve
 
-test: setup-dev
+test: setup-dev catalogs
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Message catalogs (.po, tracked) compiled to .mo (build products, ignored); only stale ones are rebuilt.
+catalogs: setup
+	$(BIN)/python -c "from fossil_registry.i18n import compile_catalogs; compile_catalogs()"
 
 bench: setup-dev
 	$(BIN)/python bench/bench_update.py

@@ -24,14 +24,28 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("REGISTRY_PATH", str(registry_path(data_dir)))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _persistent_secret(data_dir)
-    from . import db, http_errors
-    from .api.json_api import bp as api_bp
-    from .cli import registry_cli
+    if app.config.get("PROXY_FIX"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = int(app.config["PROXY_FIX"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    from . import db, http_errors, i18n, store
+    from .cli import registry_cli, users_cli
+    from .web import security
+
+    if store.is_registry(app.config["REGISTRY_PATH"]):
+        conn = store.connect(app.config["REGISTRY_PATH"])
+        try:
+            store.migrate(conn)
+        finally:
+            conn.close()
     db.init_app(app)
     http_errors.init_app(app)
-    app.register_blueprint(api_bp)
+    i18n.init_app(app)
+    security.init_app(app)
+    _register_areas(app)
     app.cli.add_command(registry_cli)
+    app.cli.add_command(users_cli)
     return app
 
 
@@ -46,3 +60,20 @@ def _persistent_secret(data_dir: Path) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     return key
+
+
+def _register_areas(app: Flask) -> None:
+    """Every module of fossil_registry.web and fossil_registry.api is one area of the app: it exposes ``init_app(app)``
+    or a blueprint ``bp``. Discovered here so that adding an area touches no shared file."""
+    import importlib
+    import pkgutil
+
+    from . import api, web
+
+    for package in (web, api):
+        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+            if hasattr(module, "init_app") and info.name != "security":
+                module.init_app(app)
+            elif hasattr(module, "bp"):
+                app.register_blueprint(module.bp)

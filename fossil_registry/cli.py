@@ -7,8 +7,10 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import store
-from .registry import check_registry, export_registry, init_registry
+from . import auth, store
+from .db import get_conn
+from .errors import RegistryError
+from .registry import check_registry, create_demo_accounts, export_registry, init_registry
 
 
 @click.group("registry", help="Create, check and export the fossil site registry.")
@@ -26,6 +28,14 @@ def init_command(demo: bool):
         sys.exit(1)
     count = init_registry(path, demo=demo)
     click.echo(f"Created registry at {path}" + (f" with {count} illustrative demo sites" if demo else ""))
+    if demo:
+        print_demo_accounts(create_demo_accounts(path))
+
+
+def print_demo_accounts(accounts) -> None:
+    click.echo("Demo accounts (passwords are shown only now; change or disable them for real use):")
+    for username, role, password in accounts:
+        click.echo(f"  {role:<7} {username:<12} {password}")
 
 
 @registry_cli.command("check", help="Integrity, spatial index, history and GeoPackage validity; exit 1 on any problem.")
@@ -49,5 +59,95 @@ def export_command(dest: str):
     if not store.is_registry(path):
         click.echo(f"No registry at {path}", err=True)
         sys.exit(1)
-    export_registry(path, dest, private_tables=current_app.config.get("PRIVATE_TABLES", ()))
+    export_registry(path, dest, private_tables=store.private_tables())
     click.echo(f"Exported {path} to {dest}")
+
+
+# --------------------------------------------------------------------------------------------------------------------
+@click.group("users", help="Manage accounts and API tokens.")
+def users_cli():
+    pass
+
+
+def _fail(exc: RegistryError):
+    click.echo(f"Error: {exc.detail}", err=True)
+    sys.exit(1)
+
+
+@users_cli.command("create", help="Create an account with role field, expert or admin.")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(auth.ROLES))
+@click.option("--display-name", default=None, help="Full name shown in the history.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@with_appcontext
+def users_create(name: str, role: str, display_name: str | None, password_stdin: bool):
+    generated = False
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password, generated = auth.random_password(), True
+    try:
+        auth.create_user(get_conn(), username=name, role=role, password=password, display_name=display_name,
+                         actor="cli")
+    except RegistryError as exc:
+        _fail(exc)
+    click.echo(f"Created {role} account {name}")
+    if generated:
+        click.echo(f"Generated password (shown once): {password}")
+
+
+@users_cli.command("disable", help="Disable an account (never deleted: history keeps its authors); ends its sessions "
+                                   "and revokes its tokens.")
+@click.argument("name")
+@with_appcontext
+def users_disable(name: str):
+    try:
+        auth.set_active(get_conn(), name, False, actor="cli")
+    except RegistryError as exc:
+        _fail(exc)
+    click.echo(f"Disabled {name}")
+
+
+@users_cli.command("enable", help="Enable a disabled account.")
+@click.argument("name")
+@with_appcontext
+def users_enable(name: str):
+    try:
+        auth.set_active(get_conn(), name, True, actor="cli")
+    except RegistryError as exc:
+        _fail(exc)
+    click.echo(f"Enabled {name}")
+
+
+@users_cli.command("list", help="List accounts.")
+@with_appcontext
+def users_list():
+    for u in auth.list_users(get_conn()):
+        click.echo(f"{u.username:<20} {u.role:<7} {'active' if u.active else 'disabled':<9} {u.display_name or ''}")
+
+
+@users_cli.command("token", help="Issue a new API token; it is printed once, as the last line.")
+@click.argument("name")
+@click.option("--label", default=None, help="What the token is for.")
+@click.option("--days", default=365, show_default=True, type=click.IntRange(1, 3650), help="Days until it expires.")
+@with_appcontext
+def users_token(name: str, label: str | None, days: int):
+    try:
+        token = auth.issue_token(get_conn(), name, label=label, days=days, actor="cli")
+    except RegistryError as exc:
+        _fail(exc)
+    click.echo(f"New API token for {name} (valid {days} days; store it now, it is not shown again):")
+    click.echo(token)
+
+
+@users_cli.command("revoke-tokens", help="Revoke every API token of an account.")
+@click.argument("name")
+@with_appcontext
+def users_revoke_tokens(name: str):
+    try:
+        count = auth.revoke_tokens(get_conn(), name, actor="cli")
+    except RegistryError as exc:
+        _fail(exc)
+    click.echo(f"Revoked {count} token(s) of {name}")

@@ -16,3 +16,14 @@ SITE_CODE_PREFIX = "GZ-"
 # Largest request body accepted (uploads included), bytes.
 MAX_CONTENT_LENGTH = 32 * 1024 * 1024
 JSON_SORT_KEYS = False
+# Sign-in attempts that fail, per client address and per account name (Flask-Limiter syntax).
+LOGIN_LIMIT_PER_CLIENT = "20 per 10 minutes"
+LOGIN_LIMIT_PER_ACCOUNT = "5 per 5 minutes"
+# Number of reverse proxies in front of the app (0 = none): trust that many X-Forwarded-For/-Proto hops.
+PROXY_FIX = 0
+# Session cookie: HttpOnly and SameSite=Lax always; Secure whenever the request came over HTTPS (or always, if True).
+SESSION_COOKIE_SECURE = False
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# CSRF tokens live as long as the session: a form left open while surveying stays usable.
+WTF_CSRF_TIME_LIMIT = None

@@ -58,6 +58,28 @@ def load_demo(path: str | Path) -> int:
         conn.close()
 
 
+DEMO_ROLES = ("field", "expert", "admin")
+
+
+def create_demo_accounts(path: str | Path) -> list[tuple[str, str, str]]:
+    """One account per role with a random password: (username, role, password). The caller shows the passwords once;
+    they are never written anywhere else."""
+    from . import auth
+
+    conn = store.connect(path)
+    try:
+        store.migrate(conn)
+        accounts = []
+        for role in DEMO_ROLES:
+            password = auth.random_password()
+            auth.create_user(conn, username=f"demo-{role}", role=role, password=password,
+                             display_name=f"Demo {role}", actor="demo-setup")
+            accounts.append((f"demo-{role}", role, password))
+        return accounts
+    finally:
+        conn.close()
+
+
 def validate_geopackage(path: str | Path) -> list[str]:
     """GDAL's GeoPackage validator (gdal-utils), strict: extra content checks, warnings count as errors."""
     try:

@@ -8,7 +8,8 @@ import os
 from waitress import serve
 
 from . import create_app, store
-from .registry import init_registry
+from .cli import print_demo_accounts
+from .registry import create_demo_accounts, init_registry
 
 
 def main() -> None:
@@ -19,6 +20,7 @@ def main() -> None:
         try:
             count = init_registry(path, demo=True)
             print(f"Created the demo registry with {count} illustrative sites at {path}", flush=True)
+            print_demo_accounts(create_demo_accounts(path))
         except FileExistsError:
             pass  # another process created it first
     host = os.environ.get("HOST", "127.0.0.1")

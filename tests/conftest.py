@@ -8,7 +8,10 @@ import pytest
 from shapely.geometry import MultiPolygon, Point, box
 
 from fossil_registry import create_app, sites, store
+from fossil_registry.i18n import compile_catalogs
 from fossil_registry.registry import init_registry, registry_path
+
+compile_catalogs()  # make does this too; here so that a bare `pytest` run also has the translations
 
 
 def square(lon: float, lat: float, half: float = 0.005) -> MultiPolygon:
@@ -39,11 +42,32 @@ def conn(registry_file):
     c.close()
 
 
+# Accounts present in every copy of the demo registry: role -> (username, password); tokens are filled in at build time.
+ACCOUNTS = {"field": ("fiona", "field-pass-0001"), "field2": ("farid", "field-pass-0002"),
+            "expert": ("ellen", "expert-pass-001"), "expert2": ("enzo", "expert-pass-002"),
+            "admin": ("ada", "admin-pass-0001")}
+TOKENS: dict[str, str] = {}
+
+
+def bearer(who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[who]}"}
+
+
 @pytest.fixture(scope="session")
 def demo_registry_template(tmp_path_factory) -> Path:
-    """The demo registry is built once per run and copied for each test that needs it."""
+    """The demo registry (with one account per role and a token each) is built once per run and copied per test."""
+    from fossil_registry import auth
+
     path = tmp_path_factory.mktemp("demo") / "registry.gpkg"
     init_registry(path, demo=True)
+    conn = store.connect(path)
+    store.migrate(conn)
+    for who, (username, password) in ACCOUNTS.items():
+        role = who.rstrip("2")
+        auth.create_user(conn, username=username, role=role, password=password, actor="test-setup")
+        TOKENS[who] = auth.issue_token(conn, username, label="tests", actor="test-setup")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
     return path
 
 
@@ -64,3 +88,20 @@ def app(demo_data_dir):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+def login(client, who: str):
+    """Sign in through the real form (CSRF token included) and return the client."""
+    import re
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    username, password = ACCOUNTS[who]
+    r = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    return client
+
+
+def csrf_token(client, path: str = "/account") -> str:
+    import re
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)

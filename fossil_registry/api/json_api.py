@@ -1,12 +1,13 @@
 """JSON API: sites as GeoJSON (lon/lat, EPSG:4490), with past states by version or timestamp."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, abort, current_app, jsonify, request
 from shapely.geometry import mapping
 
-from .. import sites
+from .. import public_view, sites
 from ..db import get_conn
 from ..errors import InvalidInput
+from ..web.security import can, require
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -47,18 +48,27 @@ def site_feature(site: sites.Site) -> dict:
 
 
 @bp.get("/sites")
+@require("public.read")
 def list_sites():
-    found = sites.list_current(get_conn(), bbox=_bbox_arg())
-    return jsonify({"type": "FeatureCollection", "features": [site_feature(s) for s in found],
-                    "numberReturned": len(found)})
+    bbox = _bbox_arg()
+    if can("site.read_exact"):
+        features = [site_feature(s) for s in sites.list_current(get_conn(), bbox=bbox)]
+    else:
+        features = [p.feature() for p in public_view.list_public(get_conn(), bbox)]
+    return jsonify({"type": "FeatureCollection", "features": features, "numberReturned": len(features)})
 
 
 @bp.get("/sites/<code>")
+@require("public.read")
 def get_site(code: str):
     conn = get_conn()
     version, as_of = _int_arg("version"), request.args.get("as_of")
     if version is not None and as_of:
         raise InvalidInput("give either version or as_of, not both")
+    if not can("site.read_exact"):
+        if version is not None or as_of:
+            abort(401, "Past versions are for signed-in staff.")
+        return jsonify(public_view.get_public(conn, code).to_json())
     if version is not None:
         site = sites.at_version(conn, code, version)
     elif as_of:
@@ -72,6 +82,7 @@ def get_site(code: str):
 
 
 @bp.get("/sites/<code>/versions")
+@require("site.read_exact")
 def site_versions(code: str):
     versions = sites.history(get_conn(), code)
     return jsonify({"code": code, "versions": [
@@ -80,8 +91,27 @@ def site_versions(code: str):
 
 
 @bp.get("/sites/<code>/diff")
+@require("site.read_exact")
 def site_diff(code: str):
     a, b = _int_arg("from"), _int_arg("to")
     if a is None or b is None:
         raise InvalidInput("give the two versions to compare as ?from=N&to=M")
     return jsonify(sites.diff(get_conn(), code, a, b))
+
+
+@bp.get("/me")
+@require("account.self")
+def me():
+    from flask_login import current_user
+
+    from ..auth import POLICY
+    return jsonify({"username": current_user.username, "role": current_user.role,
+                    "permissions": sorted(p for p in POLICY if can(p))})
+
+
+@bp.get("/audit")
+@require("audit.read")
+def audit():
+    from ..web.admin import audit_entries, audit_filters
+    limit = _int_arg("limit") or 500
+    return jsonify({"entries": audit_entries(audit_filters(), min(limit, 10000))})

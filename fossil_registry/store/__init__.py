@@ -292,8 +292,70 @@ def create_registry(path: str | Path, *, description: str = "Fossil site registr
                 conn.execute("INSERT INTO gpkg_extensions VALUES (?, 'geom', 'gpkg_rtree_index', ?, 'write-only')",
                              (table, RTREE_EXTENSION_URL))
             conn.execute("INSERT INTO registry_meta VALUES ('schema_version', '1')")
+        migrate(conn)
     finally:
         conn.close()
+
+
+# Later schema steps, applied in order to new and existing registries, each once and in one transaction. Each feature
+# keeps its tables and SQL in its own submodule of this package (store/revisions.py, store/inspections.py...) and lists
+# its DDL here by name. Tables not registered in gpkg_contents are private to the app; PRIVATE_TABLES are also dropped
+# from exports (accounts, tokens, reporters' contact data).
+ACCOUNTS_DDL = """
+CREATE TABLE users (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  display_name TEXT, role TEXT NOT NULL CHECK (role IN ('field','expert','admin')), password_hash TEXT NOT NULL,
+  active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)), session_epoch INTEGER NOT NULL DEFAULT 0,
+  created_at DATETIME NOT NULL);
+CREATE TRIGGER users_are_never_deleted BEFORE DELETE ON users
+  BEGIN SELECT RAISE(ABORT, 'accounts are disabled, never deleted: history keeps its authors'); END;
+CREATE TABLE api_tokens (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, user_id INTEGER NOT NULL REFERENCES users(fid),
+  token_hash TEXT NOT NULL UNIQUE, label TEXT, created_at DATETIME NOT NULL, expires_at DATETIME,
+  revoked_at DATETIME, last_used_at DATETIME);
+CREATE INDEX api_tokens_user ON api_tokens (user_id);
+"""
+PRIVATE_TABLES: tuple[str, ...] = ("users", "api_tokens")
+
+
+def _migrations() -> list[tuple[str, str]]:
+    """(name, DDL) in the order they apply. Feature modules are imported here, late, to keep them out of the core."""
+    steps = [("accounts", ACCOUNTS_DDL)]
+    from importlib import import_module
+    for feature in ("revisions", "inspections"):
+        try:
+            module = import_module(f"{__name__}.{feature}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{feature}":
+                raise
+            continue
+        steps.append((feature, module.DDL))
+    return steps
+
+
+def private_tables() -> tuple[str, ...]:
+    from importlib import import_module
+    extra: tuple[str, ...] = ()
+    for feature in ("revisions", "inspections"):
+        try:
+            extra += tuple(getattr(import_module(f"{__name__}.{feature}"), "PRIVATE_TABLES", ()))
+        except ModuleNotFoundError:
+            pass
+    return PRIVATE_TABLES + extra
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Bring the registry's schema up to date; returns the names of the steps applied now."""
+    applied_now = []
+    with transaction(conn):
+        conn.execute("CREATE TABLE IF NOT EXISTS registry_migrations (name TEXT PRIMARY KEY, applied_at DATETIME NOT NULL)")
+        done = {r[0] for r in conn.execute("SELECT name FROM registry_migrations")}
+        for name, script in _migrations():
+            if name in done or not script.strip():
+                continue
+            for statement in _split_sql(script):
+                conn.execute(statement)
+            conn.execute("INSERT INTO registry_migrations VALUES (?, ?)", (name, utc_now()))
+            applied_now.append(name)
+    return applied_now
 
 
 def _split_sql(script: str) -> list[str]:
@@ -592,3 +654,82 @@ def backup_to(conn: sqlite3.Connection, dest: str | Path, *, drop_tables: tuple[
             target.execute("VACUUM")
     finally:
         target.close()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Accounts and API tokens (private tables)
+# --------------------------------------------------------------------------------------------------------------------
+@dataclass
+class UserRow:
+    id: int
+    username: str
+    display_name: str | None
+    role: str
+    password_hash: str
+    active: bool
+    session_epoch: int
+    created_at: str
+
+
+def _user_from(r: sqlite3.Row) -> UserRow:
+    return UserRow(id=r["fid"], username=r["username"], display_name=r["display_name"], role=r["role"],
+                   password_hash=r["password_hash"], active=bool(r["active"]), session_epoch=r["session_epoch"],
+                   created_at=r["created_at"])
+
+
+def insert_user(conn: sqlite3.Connection, *, username: str, display_name: str | None, role: str,
+                password_hash: str, created_at: str) -> int:
+    cur = conn.execute("INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES (?,?,?,?,?)",
+                       (username, display_name, role, password_hash, created_at))
+    return cur.lastrowid
+
+
+def get_user(conn: sqlite3.Connection, *, user_id: int | None = None, username: str | None = None) -> UserRow | None:
+    if user_id is not None:
+        r = conn.execute("SELECT * FROM users WHERE fid = ?", (user_id,)).fetchone()
+    else:
+        r = conn.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
+    return None if r is None else _user_from(r)
+
+
+def list_users(conn: sqlite3.Connection) -> list[UserRow]:
+    return [_user_from(r) for r in conn.execute("SELECT * FROM users ORDER BY username")]
+
+
+_USER_FIELDS = {"display_name", "role", "password_hash", "active"}
+
+
+def update_user(conn: sqlite3.Connection, user_id: int, *, bump_epoch: bool = False, **fields) -> None:
+    """Change account fields; ``bump_epoch`` invalidates the account's existing sessions."""
+    unknown = set(fields) - _USER_FIELDS
+    if unknown:
+        raise ValueError(f"unknown account field(s) {unknown}")
+    sets = [f"{k} = ?" for k in fields] + (["session_epoch = session_epoch + 1"] if bump_epoch else [])
+    if sets:
+        conn.execute(f"UPDATE users SET {', '.join(sets)} WHERE fid = ?", (*fields.values(), user_id))
+
+
+def insert_token(conn: sqlite3.Connection, *, user_id: int, token_hash: str, label: str | None, created_at: str,
+                 expires_at: str | None) -> int:
+    cur = conn.execute("INSERT INTO api_tokens (user_id, token_hash, label, created_at, expires_at) VALUES (?,?,?,?,?)",
+                       (user_id, token_hash, label, created_at, expires_at))
+    return cur.lastrowid
+
+
+def find_token(conn: sqlite3.Connection, token_hash: str) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM api_tokens WHERE token_hash = ?", (token_hash,)).fetchone()
+
+
+def list_tokens(conn: sqlite3.Connection, user_id: int) -> list[dict]:
+    return [dict(r) for r in conn.execute(
+        "SELECT fid, label, created_at, expires_at, revoked_at FROM api_tokens WHERE user_id = ? ORDER BY fid DESC",
+        (user_id,))]
+
+
+def revoke_tokens(conn: sqlite3.Connection, user_id: int, when: str, token_id: int | None = None) -> int:
+    sql = "UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL"
+    params: list = [when, user_id]
+    if token_id is not None:
+        sql += " AND fid = ?"
+        params.append(token_id)
+    return conn.execute(sql, params).rowcount

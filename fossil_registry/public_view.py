@@ -1,0 +1,128 @@
+"""The public view: the one place that decides what anonymous callers may see of a site.
+
+* ``open``: exact location and boundary are public.
+* ``generalized``: only the centre of the 0.1-degree grid cell containing the site; no boundary; coordinate-like text in
+  free-text fields is redacted; filtering (bbox) is done on the generalized point, so repeated bbox queries cannot
+  bisect the true position.
+* ``hidden``: absent from every public output (counted only in aggregate statistics).
+
+Every answer to an anonymous caller (HTML, GeoJSON, site pages, popups, exports, OGC API, errors) is built from what this
+module returns, never from a ``sites.Site`` directly.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from shapely.geometry import Point, box
+
+from . import sites as sites_mod
+from .errors import NotFound
+from .geometry import grid_cell_centre
+from .sites import Site
+
+CELL_DEG = 0.1
+# Fields the public never sees, whatever the sensitivity (staff user names).
+STAFF_ONLY_FIELDS = ("updated_by",)
+# Coordinates a surveyor might have typed into a description: decimals with 3+ places, DMS, Gauss-Kruger X/Y.
+_COORDINATE_TEXT = re.compile(
+    r"\d{1,3}\s*[°度]\s*\d{1,2}\s*['′分]?(\s*\d{1,2}(\.\d+)?\s*[\"″秒]?)?"
+    r"|\b\d{1,3}\.\d{3,}\b"
+    r"|\b\d{6,8}(\.\d+)?\b")
+REDACTED = "[…]"
+
+
+@dataclass(frozen=True)
+class PublicSite:
+    code: str
+    version: int
+    properties: dict[str, Any]
+    location: Point
+    boundary: Any | None
+    generalized: bool
+
+    def to_json(self) -> dict[str, Any]:
+        from shapely.geometry import mapping
+        return {
+            "code": self.code,
+            "version": self.version,
+            "properties": dict(self.properties),
+            "location": mapping(self.location),
+            "boundary": mapping(self.boundary) if self.boundary is not None else None,
+            "location_precision": f"{CELL_DEG}-degree grid cell centre" if self.generalized else "exact",
+        }
+
+    def feature(self) -> dict[str, Any]:
+        from shapely.geometry import mapping
+        return {"type": "Feature", "id": self.code, "geometry": mapping(self.location),
+                "properties": {"code": self.code, **self.properties, "version": self.version,
+                               "generalized": self.generalized}}
+
+
+def redact_coordinates(text: str | None) -> str | None:
+    return _COORDINATE_TEXT.sub(REDACTED, text) if text else text
+
+
+def public_site(site: Site) -> PublicSite | None:
+    """What the public may see of one site; None if it must not appear at all."""
+    if site.properties.get("status") == "retired" or site.sensitivity == "hidden":
+        return None
+    props = {k: v for k, v in site.properties.items() if k not in STAFF_ONLY_FIELDS}
+    if site.sensitivity == "open":
+        return PublicSite(site.code, site.version, props, site.location, site.boundary, generalized=False)
+    if site.sensitivity != "generalized":  # unknown values are treated as the strictest case
+        return None
+    lon, lat = grid_cell_centre(site.location.x, site.location.y, CELL_DEG)
+    for key in sites_mod.TEXT_FIELDS:
+        if isinstance(props.get(key), str):
+            props[key] = redact_coordinates(props[key])
+    return PublicSite(site.code, site.version, props, Point(lon, lat), None, generalized=True)
+
+
+def public_sites(all_sites: Iterable[Site], bbox: tuple[float, float, float, float] | None = None) -> list[PublicSite]:
+    """Public versions of the given sites, filtered on their *public* geometry."""
+    out = []
+    area = box(*bbox) if bbox else None
+    for site in all_sites:
+        p = public_site(site)
+        if p is None:
+            continue
+        if area is not None and not (area.intersects(p.location) or (p.boundary is not None and area.intersects(p.boundary))):
+            continue
+        out.append(p)
+    return out
+
+
+def list_public(conn, bbox: tuple[float, float, float, float] | None = None) -> list[PublicSite]:
+    """Public sites in bbox. The store query is widened by one grid cell so that generalized points whose true location
+    lies just outside the bbox are still found, then the exact filter runs on the public geometry."""
+    wide = None
+    if bbox is not None:
+        wide = (bbox[0] - CELL_DEG, bbox[1] - CELL_DEG, bbox[2] + CELL_DEG, bbox[3] + CELL_DEG)
+    return public_sites(sites_mod.list_current(conn, bbox=wide), bbox)
+
+
+def get_public(conn, code: str) -> PublicSite:
+    """One public site; a hidden or retired site answers exactly as an unknown code does."""
+    try:
+        site = sites_mod.current(conn, code)
+    except NotFound:
+        site = None
+    p = public_site(site) if site is not None else None
+    if p is None:
+        raise NotFound(f"no site with code {code!r}")
+    return p
+
+
+def statistics(all_sites: Iterable[Site]) -> dict[str, Any]:
+    """Aggregate counts: the only public output in which hidden sites take part."""
+    active = [s for s in all_sites if s.properties.get("status") != "retired"]
+    return {"total": len(active),
+            "by_level": dict(Counter(s.properties.get("level") for s in active)),
+            "by_sensitivity": dict(Counter(s.sensitivity for s in active))}
+
+
+__all__ = ["PublicSite", "public_site", "public_sites", "list_public", "get_public", "statistics",
+           "redact_coordinates", "CELL_DEG"]

@@ -1,0 +1,205 @@
+"""Web security glue: who the caller is (session cookie or Bearer token), the one permission check every endpoint uses,
+CSRF, sign-in rate limits and the security headers on every response."""
+from __future__ import annotations
+
+import secrets
+from functools import wraps
+
+from flask import abort, current_app, g, render_template, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import AnonymousUserMixin, LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from .. import auth
+from ..db import get_conn
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://",
+                  headers_enabled=True, strategy="fixed-window")
+
+STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class SessionUser:
+    """The signed-in account as Flask-Login sees it."""
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, user: auth.User, via_token: bool = False):
+        self.user = user
+        self.via_token = via_token
+        self.is_active = user.active
+
+    def get_id(self) -> str:
+        # the epoch is part of the session id: disabling an account or changing its role or password ends its sessions
+        return f"{self.user.id}:{self.user.session_epoch}"
+
+    @property
+    def username(self) -> str:
+        return self.user.username
+
+    @property
+    def role(self) -> str:
+        return self.user.role
+
+    def can(self, permission: str) -> bool:
+        return self.user.can(permission)
+
+
+class Anonymous(AnonymousUserMixin):
+    username = None
+    role = None
+
+    def can(self, permission: str) -> bool:
+        return auth.allowed(None, permission)
+
+
+def actor() -> str:
+    """The name the audit trail records for the current caller."""
+    return current_user.username if current_user.is_authenticated else "anonymous"
+
+
+def remote_addr() -> str | None:
+    return request.remote_addr
+
+
+def can(permission: str) -> bool:
+    return current_user.can(permission)
+
+
+def require(permission: str):
+    """The one permission check: 401 for anonymous callers, 403 for signed-in callers whose role lacks it."""
+    auth.allowed(None, permission)  # fail at import time on an undeclared permission
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.can(permission):
+                abort(403 if current_user.is_authenticated else 401)
+            return view(*args, **kwargs)
+        wrapped.required_permission = permission
+        return wrapped
+    return decorator
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    def get_cookie_secure(self, app) -> bool:
+        # Secure when served over HTTPS (behind a proxy, set FLASK_PROXY_FIX so request.is_secure is right)
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+
+
+def _bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+def init_app(app) -> None:
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in _csrf below, except for Bearer-token API calls
+    app.session_interface = _SessionInterface()
+    login_manager.init_app(app)
+    login_manager.anonymous_user = Anonymous
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    @login_manager.user_loader
+    def load_user(session_id: str):
+        if _bearer_token() is not None:
+            return None  # an explicit token decides who the caller is, not a session cookie sent alongside it
+        try:
+            user_id, epoch = (int(v) for v in session_id.split(":"))
+        except ValueError:
+            return None
+        try:
+            user = auth.get_user(get_conn(), user_id=user_id)
+        except Exception:
+            return None
+        if not user.active or user.session_epoch != epoch:
+            return None
+        return SessionUser(user)
+
+    @login_manager.request_loader
+    def load_from_token(req):
+        token = _bearer_token()
+        if token is None:
+            return None
+        user = auth.user_for_token(get_conn(), token)
+        if user is None:
+            g.bad_token = True
+            return None
+        return SessionUser(user, via_token=True)
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        abort(401)
+
+    @app.before_request
+    def _authenticate_and_csrf():
+        g.csp_nonce = secrets.token_urlsafe(16)
+        if _bearer_token() is not None:
+            # a token that is given must be valid: never fall back to the anonymous public view
+            if not current_user.is_authenticated:
+                abort(401, "The API token is invalid, expired or revoked.")
+            return None
+        if request.method in STATE_CHANGING and app.config.get("WTF_CSRF_ENABLED", True):
+            csrf.protect()
+        return None
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc):
+        from ..http_errors import _answer
+        return _answer(403, "Forbidden", "The form has expired or did not come from this site (missing or invalid "
+                                         "CSRF token). Reload the page and try again.")
+
+    @app.after_request
+    def _security_headers(response):
+        nonce = g.get("csp_nonce", "")
+        tiles = " ".join(app.config.get("CSP_IMG_SOURCES", ()))
+        response.headers.setdefault("Content-Security-Policy", "; ".join([
+            "default-src 'self'",
+            f"script-src 'self' 'nonce-{nonce}'",
+            "style-src 'self' 'unsafe-inline'",  # Leaflet positions map panes with inline style attributes
+            f"img-src 'self' data: blob: {tiles}".strip(),
+            "font-src 'self'",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]))
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")
+        if response.status_code == 401 and request.path.startswith("/api/"):
+            response.headers.setdefault("WWW-Authenticate", 'Bearer realm="fossil-registry"')
+        if current_user.is_authenticated and not getattr(current_user, "via_token", False):
+            response.headers.setdefault("Cache-Control", "private, no-store")
+        return response
+
+    @app.context_processor
+    def _template_helpers():
+        return {"csp_nonce": lambda: g.get("csp_nonce", ""), "can": can}
+
+    # Translate the unauthorized page for browsers: the sign-in form itself, with status 401
+    @app.errorhandler(401)
+    def _unauthorized(exc):
+        from ..http_errors import problem, wants_problem_json
+        if wants_problem_json():
+            return problem(401, "Unauthorized", exc.description if g.get("bad_token") else
+                           "Sign in or send a valid API token (Authorization: Bearer ...).")
+        from .forms import LoginForm
+        return render_template("auth/login.html", form=LoginForm(next=request.full_path.rstrip("?")),
+                               message_401=True), 401
+
+
+def client_limit_key() -> str:
+    return get_remote_address() or "unknown"
+
+
+def account_limit_key() -> str:
+    return "account:" + (request.form.get("username") or "").strip().lower()
