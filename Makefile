@@ -7,17 +7,33 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export HOST PORT
 
-.PHONY: run test setup setup-dev catalogs bench clean-venv
+.PHONY: run test setup setup-dev catalogs assets bench clean-venv
 
-run: setup catalogs
+run: setup catalogs assets
 	$(BIN)/python -m fossil_registry.serve
 
-test: setup-dev catalogs
+test: setup-dev catalogs assets
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Message catalogs (.po, tracked) compiled to .mo (build products, ignored); only stale ones are rebuilt.
 catalogs: setup
 	$(BIN)/python -c "from fossil_registry.i18n import compile_catalogs; compile_catalogs()"
+
+# Front-end assets (Leaflet and its plugins) from the npm registry, pinned by package-lock.json, copied into
+# static/vendor/<package>/ (ignored, never committed): the app serves every script, stylesheet and icon itself, so the
+# maps work with no internet. The paths other code may use are listed in docs/public-map.md.
+VENDOR_PACKAGES := leaflet leaflet.markercluster leaflet.locatecontrol leaflet-draw jquery
+
+assets: static/vendor/.installed
+
+static/vendor/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	rm -rf static/vendor
+	for p in $(VENDOR_PACKAGES); do \
+	  mkdir -p static/vendor/$$p && cp -R node_modules/$$p/dist/. static/vendor/$$p/ && \
+	  find node_modules/$$p -maxdepth 1 -iname 'licen[cs]e*' -exec cp {} static/vendor/$$p/ \; ; \
+	done
+	touch $@
 
 bench: setup-dev
 	$(BIN)/python bench/bench_update.py

@@ -98,27 +98,27 @@ def users_create(name: str, role: str, display_name: str | None, password_stdin:
         click.echo(f"Generated password (shown once): {password}")
 
 
+def _set_active(name: str, active: bool) -> None:
+    try:
+        auth.set_active(get_conn(), name, active, actor="cli")
+    except RegistryError as exc:
+        _fail(exc)
+    click.echo(f"{'Enabled' if active else 'Disabled'} {name}")
+
+
 @users_cli.command("disable", help="Disable an account (never deleted: history keeps its authors); ends its sessions "
                                    "and revokes its tokens.")
 @click.argument("name")
 @with_appcontext
 def users_disable(name: str):
-    try:
-        auth.set_active(get_conn(), name, False, actor="cli")
-    except RegistryError as exc:
-        _fail(exc)
-    click.echo(f"Disabled {name}")
+    _set_active(name, False)
 
 
 @users_cli.command("enable", help="Enable a disabled account.")
 @click.argument("name")
 @with_appcontext
 def users_enable(name: str):
-    try:
-        auth.set_active(get_conn(), name, True, actor="cli")
-    except RegistryError as exc:
-        _fail(exc)
-    click.echo(f"Enabled {name}")
+    _set_active(name, True)
 
 
 @users_cli.command("list", help="List accounts.")
