@@ -27,3 +27,33 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 # CSRF tokens live as long as the session: a form left open while surveying stays usable.
 WTF_CSRF_TIME_LIMIT = None
+
+# --- Inspections, photo evidence and public reports (docs/inspections.md) ---
+# Days between inspections by protection level (FLASK_INSPECTION_INTERVAL_DAYS='{"national": 180}' overrides a level).
+INSPECTION_INTERVAL_DAYS = {"national": 365, "provincial": 730, "general": 1095}
+# The dashboard lists inspections due within this many days as upcoming.
+INSPECTION_UPCOMING_DAYS = 60
+INSPECTION_MAX_PHOTOS = 20
+# A photo whose EXIF GPS lies further than this (geodesic metres) from the site boundary (or from the reported place)
+# is flagged; so is one whose EXIF date is more than PHOTO_DATE_TOLERANCE_DAYS away from the inspection date.
+PHOTO_MAX_DISTANCE_M = 500
+PHOTO_DATE_TOLERANCE_DAYS = 0
+PHOTO_MAX_BYTES = 15 * 1024 * 1024
+PHOTO_MAX_PIXELS = 60_000_000
+GPX_MAX_BYTES = 5 * 1024 * 1024
+GPX_MAX_POINTS = 100_000
+# Public reports: per client address (Flask-Limiter syntax; signed-in staff are exempt), and size limits.
+REPORT_LIMIT = "10 per hour;30 per day"
+REPORT_MAX_BYTES = 25 * 1024 * 1024
+REPORT_MAX_PHOTOS = 5
+REPORT_PHOTO_MAX_BYTES = 8 * 1024 * 1024
+# A report is matched to the site whose boundary contains it, else to the nearest site within this many metres.
+REPORT_SITE_RADIUS_M = 2000
+# Default due date of the follow-up created when a report is accepted.
+REPORT_FOLLOWUP_DAYS = 14
+# Basemap under the maps: "none" (no tiles: nothing leaves the app, works offline; the default), "osm" (OpenStreetMap)
+# or "tianditu" (天地图, CGCS2000; needs the operator's key in TIANDITU_KEY). The CSP img-src is extended for its tiles.
+BASEMAP = "none"
+TIANDITU_KEY = None
+# Protection map: above this many sites in view, the site layer answers with counted clusters instead of single sites.
+MAP_MAX_POINTS = 500

@@ -1,0 +1,258 @@
+"""The protection map's data: site points, protection boundaries and search, as GeoJSON for the browser. No Flask.
+
+Anonymous callers' layers are built only from what ``public_view`` returns (generalized sites at their grid-cell centre
+without boundary, hidden sites absent); signed-in staff get the exact current state. So that the page stays small with
+10,000 sites, a view holding more than ``MAX_POINTS`` sites gets counted clusters (one per ~``CLUSTER_PX`` pixels)
+instead of single sites, and boundaries are simplified for the zoom and left out where they would be smaller than a few
+pixels (the site's marker stands for them).
+"""
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import numpy as np
+import shapely
+from shapely.geometry import mapping
+from shapely.geometry.base import BaseGeometry
+
+from . import public_view, sites
+from .errors import InvalidInput
+from .geometry import simplify_for_zoom
+from .store import map_layers as store_map
+
+MAX_POINTS = 500        # single sites per answer; more in view -> counted clusters
+CLUSTER_PX = 80         # size of a counted cluster's grid cell on screen
+MAX_BOUNDARIES = 600    # boundaries per answer, largest first
+MIN_BOUNDARY_PX = 3     # boundaries smaller than this on screen are left out (the marker shows the site)
+MAX_ZOOM = 22
+SEARCH_LIMIT = 20
+DECIMALS = 6            # ~0.1 m: coordinates in answers are rounded to this
+
+
+@dataclass(frozen=True)
+class MapSite:
+    """One site as a map layer shows it: location (public or exact), popup fields, boundary or None."""
+
+    code: str
+    lon: float
+    lat: float
+    properties: dict[str, Any]
+    boundary: BaseGeometry | None
+    precision: str  # "exact" | "cell": the centre of a public_view.CELL_DEG grid cell
+    extent: tuple[float, float, float, float] | None = field(default=None, compare=False)  # boundary's envelope
+
+    def __post_init__(self):
+        if self.boundary is not None and self.extent is None:
+            object.__setattr__(self, "extent", self.boundary.bounds)
+
+    def cell_bounds(self) -> tuple[float, float, float, float]:
+        """(min_lon, min_lat, max_lon, max_lat) of the grid cell a generalized site is somewhere in."""
+        half = public_view.CELL_DEG / 2
+        return (round(self.lon - half, 6), round(self.lat - half, 6), round(self.lon + half, 6),
+                round(self.lat + half, 6))
+
+
+@dataclass(frozen=True)
+class Filters:
+    levels: frozenset[str] = field(default_factory=frozenset)
+    periods: frozenset[str] = field(default_factory=frozenset)
+    groups: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def parse(cls, levels: Iterable[str] = (), periods: Iterable[str] = (), groups: Iterable[str] = ()) -> "Filters":
+        """From query values (repeated or comma-separated); unknown values are refused with the allowed ones."""
+        def values(raw: Iterable[str], allowed: tuple[str, ...], name: str) -> frozenset[str]:
+            out = {v.strip() for item in raw for v in item.split(",") if v.strip()}
+            bad = sorted(out - set(allowed))
+            if bad:
+                raise InvalidInput(f"unknown {name} {', '.join(bad)}; known values are {', '.join(allowed)}")
+            return frozenset(out)
+        return cls(values(levels, sites.LEVELS, "level"), values(periods, sites.PERIODS, "period"),
+                   values(groups, sites.FOSSIL_GROUPS, "fossil group"))
+
+    def match(self, props: dict[str, Any]) -> bool:
+        return ((not self.levels or props.get("level") in self.levels)
+                and (not self.periods or props.get("period") in self.periods)
+                and (not self.groups or bool(self.groups & set(props.get("fossil_groups") or ()))))
+
+
+def _popup_fields(code: str, props: dict[str, Any]) -> dict[str, Any]:
+    return {"code": code, "name": props.get("name"), "name_en": props.get("name_en"), "level": props.get("level"),
+            "period": props.get("period"), "age": props.get("age"), "fossil_groups": list(props.get("fossil_groups") or [])}
+
+
+# Every map view needs every site of its bbox; reading and converting 10,000 sites takes ~0.5 s, so the converted
+# lists are kept in memory per registry state (store_map.change_stamp), a few registries at most.
+_CACHE: OrderedDict[tuple, Any] = OrderedDict()
+_CACHE_SIZE = 8
+_CACHE_LOCK = threading.RLock()  # one computation per state; concurrent requests wait for it instead of repeating it
+
+
+def _cached(conn, kind: str, compute):
+    key = (store_map.change_stamp(conn), kind)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+        value = _CACHE[key] = compute()
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+        return value
+
+
+def _current(conn) -> list[sites.Site]:
+    """Every active site's current state (read once per registry state, shared by the layers and the statistics)."""
+    return _cached(conn, "sites", lambda: sites.list_current(conn))
+
+
+def _in_bbox(items: list[MapSite], bbox: tuple[float, float, float, float] | None) -> list[MapSite]:
+    """Sites whose location lies in bbox or whose boundary's envelope meets it."""
+    if bbox is None:
+        return list(items)
+    w, s, e, n = bbox
+    return [m for m in items if (w <= m.lon <= e and s <= m.lat <= n)
+            or (m.extent is not None and m.extent[0] <= e and m.extent[2] >= w and m.extent[1] <= n and m.extent[3] >= s)]
+
+
+def _map_sites(records: list[tuple]) -> list[MapSite]:
+    """MapSites from (code, location, properties, boundary, precision), with coordinates and boundary envelopes
+    read in one vectorized call each (one by one they cost more than all the rest of a layer)."""
+    if not records:
+        return []
+    locations = np.array([r[1] for r in records], dtype=object)
+    xs, ys = shapely.get_x(locations), shapely.get_y(locations)
+    extents = shapely.bounds(np.array([r[3] for r in records], dtype=object))
+    return [MapSite(code, float(x), float(y), props, boundary, precision,
+                    None if boundary is None else tuple(float(v) for v in extent))
+            for (code, _, props, boundary, precision), x, y, extent in zip(records, xs, ys, extents)]
+
+
+def public_map_sites(conn, bbox: tuple[float, float, float, float] | None = None) -> list[MapSite]:
+    """What anonymous callers may see, in bbox: built only from public_view's output (and filtered on the public
+    geometry, so bbox probes cannot bisect a generalized site's true position)."""
+    def compute():
+        public = public_view.public_sites(_current(conn))
+        return _map_sites([(p.code, p.location, _popup_fields(p.code, p.properties), p.boundary,
+                            "cell" if p.generalized else "exact") for p in public])
+    return _in_bbox(_cached(conn, "public", compute), bbox)
+
+
+def staff_map_sites(conn, bbox: tuple[float, float, float, float] | None = None) -> list[MapSite]:
+    """Exact current state of every active site in bbox (for callers who may read exact locations)."""
+    def compute():
+        return _map_sites([(s.code, s.location, {**_popup_fields(s.code, s.properties), "sensitivity": s.sensitivity},
+                            s.boundary, "exact") for s in _current(conn)])
+    return _in_bbox(_cached(conn, "staff", compute), bbox)
+
+
+def statistics(conn) -> dict[str, Any]:
+    """public_view.statistics of the current registry (cached like the layers)."""
+    return _cached(conn, "statistics", lambda: public_view.statistics(_current(conn)))
+
+
+def check_zoom(zoom: int) -> int:
+    if not 0 <= zoom <= MAX_ZOOM:
+        raise InvalidInput(f"zoom must be between 0 and {MAX_ZOOM} (got {zoom})")
+    return zoom
+
+
+def degrees_per_pixel(zoom: int) -> float:
+    """Longitude degrees per pixel of 256-px Web Mercator tiles at ``zoom``."""
+    return 360.0 / (256.0 * 2.0 ** zoom)
+
+
+def _round(v: float) -> float:
+    return round(float(v), DECIMALS)
+
+
+def _point(lon: float, lat: float) -> dict[str, Any]:
+    return {"type": "Point", "coordinates": [_round(lon), _round(lat)]}
+
+
+def site_layer(items: list[MapSite], zoom: int, filters: Filters = Filters(), *,
+               max_points: int = MAX_POINTS) -> dict[str, Any]:
+    """Site points as a FeatureCollection; ``aggregated`` tells whether they are counted clusters.
+
+    A cluster is built from its members' positions as the caller may see them (public or exact) and carries their
+    count, count per level and bounding box, so it says nothing the single points would not."""
+    chosen = [s for s in items if filters.match(s.properties)]
+    if len(chosen) <= max_points:
+        features = [{"type": "Feature", "id": s.code, "geometry": _point(s.lon, s.lat),
+                     "properties": {**s.properties, "precision": s.precision}} for s in chosen]
+        return {"type": "FeatureCollection", "aggregated": False, "total": len(chosen), "features": features}
+    cell = CLUSTER_PX * degrees_per_pixel(check_zoom(zoom))
+    cells: dict[tuple[int, int], list[MapSite]] = defaultdict(list)
+    for s in chosen:
+        cells[(math.floor(s.lon / cell), math.floor(s.lat / cell))].append(s)
+    features = []
+    for (i, j) in sorted(cells):
+        members = cells[(i, j)]
+        lons = np.array([s.lon for s in members])
+        lats = np.array([s.lat for s in members])
+        by_level: dict[str, int] = defaultdict(int)
+        for s in members:
+            by_level[s.properties.get("level")] += 1
+        # The marker sits at the centre of its grid cell, pulled inside its members' box: a position that depends
+        # only on the grid and on the members' public positions, never an average that could happen to equal a
+        # protected site's true coordinate.
+        lon = min(max((i + 0.5) * cell, lons.min()), lons.max())
+        lat = min(max((j + 0.5) * cell, lats.min()), lats.max())
+        features.append({"type": "Feature", "geometry": _point(lon, lat),
+                         "properties": {"cluster": True, "count": len(members), "by_level": dict(by_level),
+                                        "bbox": [_round(lons.min()), _round(lats.min()),
+                                                 _round(lons.max()), _round(lats.max())]}})
+    return {"type": "FeatureCollection", "aggregated": True, "total": len(chosen), "features": features}
+
+
+def _rounded(geom: BaseGeometry) -> BaseGeometry:
+    return shapely.transform(geom, lambda xy: np.round(xy, DECIMALS))
+
+
+def boundary_layer(items: list[MapSite], zoom: int, filters: Filters = Filters(), *,
+                   max_boundaries: int = MAX_BOUNDARIES) -> dict[str, Any]:
+    """Protection boundaries visible at ``zoom``, simplified for it (geometry.simplify_for_zoom), largest first."""
+    min_deg = MIN_BOUNDARY_PX * degrees_per_pixel(check_zoom(zoom))
+    shown = []
+    for s in items:
+        if s.boundary is None or not filters.match(s.properties):
+            continue
+        minx, miny, maxx, maxy = s.extent
+        if max(maxx - minx, maxy - miny) >= min_deg:
+            shown.append(((maxx - minx) * (maxy - miny), s))
+    shown.sort(key=lambda pair: -pair[0])
+    features = []
+    for _, s in shown[:max_boundaries]:
+        geom = _rounded(simplify_for_zoom(s.boundary, zoom))
+        if geom.is_empty:
+            continue
+        features.append({"type": "Feature", "id": s.code, "geometry": mapping(geom),
+                         "properties": {**s.properties, "precision": s.precision}})
+    return {"type": "FeatureCollection", "total": len(shown), "truncated": len(shown) > max_boundaries,
+            "features": features}
+
+
+def search(items: list[MapSite], query: str, *, limit: int = SEARCH_LIMIT) -> list[dict[str, Any]]:
+    """Sites whose code or name (Chinese or English) contains ``query``; exact code matches first."""
+    q = (query or "").strip().casefold()
+    if not q:
+        return []
+    if len(q) > 100:
+        raise InvalidInput("the search text is too long (100 characters at most)")
+    hits = []
+    for s in items:
+        names = [s.code, s.properties.get("name") or "", s.properties.get("name_en") or ""]
+        folded = [n.casefold() for n in names]
+        if any(q in n for n in folded):
+            rank = 0 if folded[0] == q else 1 if any(n.startswith(q) for n in folded) else 2
+            hits.append((rank, s.code, s))
+    hits.sort(key=lambda h: (h[0], h[1]))
+    return [{"type": "Feature", "id": s.code, "geometry": _point(s.lon, s.lat),
+             "properties": {**s.properties, "precision": s.precision}} for _, _, s in hits[:limit]]
+
+
+__all__ = ["MapSite", "Filters", "public_map_sites", "staff_map_sites", "statistics", "site_layer", "boundary_layer",
+           "search", "degrees_per_pixel", "MAX_POINTS", "MAX_BOUNDARIES"]

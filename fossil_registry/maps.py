@@ -1,0 +1,268 @@
+"""folium maps with self-hosted front-end assets, rendered for the app's Content-Security-Policy.
+
+Every script, stylesheet and icon a map needs is served by the app itself from ``static/vendor/<npm package>/...``
+(installed by ``make assets`` from package.json / package-lock.json; never committed), so maps work with no internet at
+all. folium's defaults point at public CDNs; ``render`` rewrites every element's links to the self-hosted copies and
+refuses (``UnhostedAsset``) any element whose files are not installed, so no page can silently depend on a CDN.
+
+Usage, in a view::
+
+    from fossil_registry import maps
+    from folium import plugins
+
+    m = maps.make_map(location=(26.6, 106.7), zoom_start=8, **maps.basemap_options(current_app.config))
+    plugins.Draw(export=False).add_to(m)            # self-hosted automatically by render()
+    rendered = maps.render(m, nonce=csp_nonce())     # or in a template: csp_nonce()
+    return render_template("x.html", map=rendered)
+
+and in the template (extending base.html)::
+
+    {% block head %}{{ map.head }}{% endblock %}
+    {% block content %}<div class="map-box">{{ map.body }}</div>{% endblock %}
+    {% block scripts %}{{ map.script }}{% endblock %}
+
+The exact vendor paths are listed in ``ASSETS`` and in docs/public-map.md.
+"""
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
+
+import folium
+from branca.element import Element, Figure
+from folium.elements import JSCSSMixin
+from markupsafe import Markup
+
+STATIC_URL = "/static/"
+
+# Front-end files the maps may use: name -> path under static/ (npm package dist files copied by `make assets`).
+ASSETS: dict[str, str] = {
+    "leaflet.js": "vendor/leaflet/leaflet.js",
+    "leaflet.css": "vendor/leaflet/leaflet.css",
+    "markercluster.js": "vendor/leaflet.markercluster/leaflet.markercluster.js",
+    "markercluster.css": "vendor/leaflet.markercluster/MarkerCluster.css",
+    "markercluster.default.css": "vendor/leaflet.markercluster/MarkerCluster.Default.css",
+    "locate.js": "vendor/leaflet.locatecontrol/L.Control.Locate.min.js",
+    "locate.css": "vendor/leaflet.locatecontrol/L.Control.Locate.min.css",
+    "draw.js": "vendor/leaflet-draw/leaflet.draw.js",
+    "draw.css": "vendor/leaflet-draw/leaflet.draw.css",
+    "jquery.js": "vendor/jquery/jquery.min.js",
+}
+
+# folium's resource names (the first item of its default_js / default_css pairs) -> our asset; None: left out, because
+# nothing the registry draws uses it (Bootstrap, glyphicons, Font Awesome, awesome-markers: about 400 KB per page).
+FOLIUM_LINKS: dict[str, str | None] = {
+    "leaflet": "leaflet.js",
+    "leaflet_css": "leaflet.css",
+    "jquery": "jquery.js",  # only linked when an element needs it, see _needs_jquery
+    "bootstrap": None,
+    "bootstrap_css": None,
+    "glyphicons_css": None,
+    "awesome_markers": None,
+    "awesome_markers_css": None,
+    "awesome_markers_font_css": None,
+    "awesome_rotate_css": None,
+    "markerclusterjs": "markercluster.js",
+    "markerclustercss": "markercluster.css",
+    "markerclusterdefaultcss": "markercluster.default.css",
+    "Control_locate_min_js": "locate.js",
+    "Control_locate_min_css": "locate.css",
+    "leaflet_draw_js": "draw.js",
+    "leaflet_draw_css": "draw.css",
+}
+
+# Basemaps. "none" draws no tiles at all (the default: works offline, sends nobody the visitor's view, and draws no
+# third-party administrative boundaries). Tianditu is the national platform's map (CGCS2000, so no offset against the
+# registry's coordinates); its licence requires the operator's own key.
+BASEMAPS: dict[str, dict[str, Any] | None] = {
+    "none": None,
+    "osm": {
+        "tiles": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "attr": '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+        "subdomains": "abc",
+        "max_zoom": 19,
+        "img_sources": ("https://tile.openstreetmap.org",),
+    },
+    "tianditu": {
+        # vector map + Chinese annotation layer, Web Mercator tile matrix set "w"
+        "tiles": ("https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+                  "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}"
+                  "&tk={key}"),
+        "layers": ("vec", "cva"),
+        "attr": '&copy; <a href="https://www.tianditu.gov.cn/">天地图 Tianditu</a>',
+        "subdomains": "01234567",
+        "max_zoom": 18,
+        "img_sources": ("https://*.tianditu.gov.cn",),
+    },
+}
+
+
+class UnhostedAsset(ValueError):
+    """A map element needs a front-end file the app does not serve itself."""
+
+
+def asset_url(name: str) -> str:
+    """URL of a self-hosted asset, e.g. asset_url("draw.css") -> "/static/vendor/leaflet-draw/leaflet.draw.css"."""
+    return STATIC_URL + ASSETS[name]
+
+
+def basemap_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """make_map keyword arguments from the app configuration (BASEMAP, TIANDITU_KEY)."""
+    return {"basemap": config.get("BASEMAP", "none"), "tianditu_key": config.get("TIANDITU_KEY")}
+
+
+def check_basemap(basemap: str, tianditu_key: str | None = None) -> None:
+    if basemap not in BASEMAPS:
+        raise ValueError(f"BASEMAP must be one of {', '.join(BASEMAPS)} (got {basemap!r})")
+    if basemap == "tianditu" and not tianditu_key:
+        raise ValueError("BASEMAP 'tianditu' needs the operator's key in TIANDITU_KEY")
+
+
+def basemap_img_sources(basemap: str) -> tuple[str, ...]:
+    """The image hosts the chosen basemap loads tiles from (for the CSP img-src)."""
+    spec = BASEMAPS.get(basemap)
+    return tuple(spec["img_sources"]) if spec else ()
+
+
+class RegistryMap(folium.Map):
+    """folium.Map for a page of this app: its header carries only the map's own size, not folium's page-wide styles
+    (html/body at 100 % height, a zoom-locking viewport meta), so it sits inside base.html like any other block."""
+
+    def render(self, **kwargs):
+        super().render(**kwargs)
+        style = (f"<style>#{self.get_name()} {{ position: {self.position}; width: {self.width[0]}{self.width[1]}; "
+                 f"height: {self.height[0]}{self.height[1]}; }}</style>")
+        switches = self.global_switches
+        if switches.no_touch or switches.disable_3d:  # read by Leaflet while it loads, so they go in the header
+            style += (f"<script>L_NO_TOUCH = {str(switches.no_touch).lower()}; "
+                      f"L_DISABLE_3D = {str(switches.disable_3d).lower()};</script>")
+        self.get_root().header.add_child(Element(style), name=self.get_name())
+
+
+def make_map(*, location: tuple[float, float] | None = None, zoom_start: int = 7, basemap: str = "none",
+             tianditu_key: str | None = None, height: str = "100%", width: str = "100%", min_zoom: int = 3,
+             max_zoom: int = 18, fit_bounds: tuple[float, float, float, float] | None = None,
+             **kwargs: Any) -> RegistryMap:
+    """A folium map with self-hosted assets and the configured basemap (no tiles at all for "none").
+
+    ``location`` is (lat, lon) as in folium; ``fit_bounds`` is (min_lon, min_lat, max_lon, max_lat). Other keyword
+    arguments go to folium.Map (and from there to Leaflet's map options)."""
+    check_basemap(basemap, tianditu_key)
+    m = RegistryMap(location=location or (26.8, 106.6), zoom_start=zoom_start, tiles=None, height=height,
+                    width=width, min_zoom=min_zoom, max_zoom=max_zoom, control_scale=True, **kwargs)
+    m.options.update(min_zoom=min_zoom, max_zoom=max_zoom)  # folium gives these to the tiles only; plugins need them
+    spec = BASEMAPS[basemap]
+    if spec is not None:
+        for layer in spec.get("layers", (None,)):
+            url = spec["tiles"].replace("{key}", tianditu_key or "")
+            if layer:
+                url = url.replace("{layer}", layer)
+            folium.TileLayer(url, attr=spec["attr"], subdomains=spec["subdomains"], max_zoom=max_zoom,
+                             max_native_zoom=spec["max_zoom"], name=f"{basemap}-{layer or 'tiles'}",
+                             control=False).add_to(m)
+    if fit_bounds is not None:
+        m.fit_bounds([[fit_bounds[1], fit_bounds[0]], [fit_bounds[3], fit_bounds[2]]])
+    self_host(m)
+    return m
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Self-hosting: rewrite every element's resource links to static/vendor
+# ------------------------------------------------------------------------------------------------------------------
+def _walk(element: Element) -> Iterator[Element]:
+    yield element
+    for child in list(element._children.values()):
+        yield from _walk(child)
+
+
+def _needs_jquery(root: Element) -> bool:
+    # folium.Popup builds its content with $(...); Map.keep_in_front waits for $(document).ready
+    return any(isinstance(e, folium.Popup) or (isinstance(e, folium.Map) and e.objects_to_stay_in_front)
+               for e in _walk(root))
+
+
+def _hosted(element: JSCSSMixin, links: list[tuple[str, str]], use_jquery: bool) -> list[tuple[str, str]]:
+    out = []
+    for name, url in links:
+        if not re.match(r"^(https?:)?//", url):  # already a path on this app
+            out.append((name, url))
+            continue
+        if name not in FOLIUM_LINKS:
+            raise UnhostedAsset(
+                f"{type(element).__name__} needs {url}, which the app does not serve itself. Add its npm package to "
+                "package.json and VENDOR_PACKAGES in the Makefile, its file to fossil_registry.maps.ASSETS and "
+                f"{name!r} to FOLIUM_LINKS.")
+        asset = FOLIUM_LINKS[name]
+        if asset is None or (asset == "jquery.js" and not use_jquery):
+            continue
+        out.append((name, asset_url(asset)))
+    return out
+
+
+def self_host(element: Element, *, use_jquery: bool = False) -> Element:
+    """Point ``element``'s own script and stylesheet links at the self-hosted copies (instance attributes: folium's
+    class-level defaults stay untouched). ``render`` does this for every element of a map; calling it by hand is only
+    needed for elements rendered outside ``render``."""
+    if isinstance(element, folium.Icon):
+        raise UnhostedAsset("folium.Icon needs Leaflet.awesome-markers and Font Awesome, which the app does not "
+                            "serve: use folium.DivIcon, folium.CustomIcon or folium.CircleMarker instead.")
+    if isinstance(element, JSCSSMixin):
+        if "_folium_links" not in element.__dict__:  # keep folium's own list: jQuery may turn out to be needed later
+            element._folium_links = (list(element.default_js), list(element.default_css))
+        js, css = element._folium_links
+        element.default_js = _hosted(element, js, use_jquery)
+        element.default_css = _hosted(element, css, use_jquery)
+    return element
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Rendering with the CSP nonce
+# ------------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RenderedMap:
+    """A rendered map in three parts for base.html's blocks (head, content, scripts). Every <script> carries the nonce."""
+
+    head: Markup    # <link rel=stylesheet> and <script src> tags, and the map's own <style>
+    body: Markup    # the map container <div> (and any HTML a plugin adds)
+    script: Markup  # one inline <script nonce=...> that builds the map
+
+    def __html__(self) -> str:
+        return self.head + self.body + self.script
+
+    def page(self, title: str = "", lang: str = "zh-CN") -> str:
+        """A whole standalone HTML document (for a page that is only the map)."""
+        return (f'<!doctype html>\n<html lang="{html.escape(lang)}">\n<head>\n<meta charset="utf-8">\n'
+                '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+                f"<title>{html.escape(title)}</title>\n<style>html, body {{ height: 100%; margin: 0; }}</style>\n"
+                f"{self.head}\n</head>\n<body>\n{self.body}\n{self.script}\n</body>\n</html>\n")
+
+
+_SCRIPT_TAG = re.compile(r"<script\b(?![^>]*\bnonce=)", re.IGNORECASE)
+
+
+def add_nonce(markup: str, nonce: str) -> str:
+    """Give every <script> tag in ``markup`` the CSP nonce (the app's CSP is script-src 'self' 'nonce-...')."""
+    return _SCRIPT_TAG.sub(f'<script nonce="{html.escape(nonce, quote=True)}"', markup)
+
+
+def render(m: folium.Map, nonce: str) -> RenderedMap:
+    """Render ``m`` (with everything added to it) for a page under the app's CSP: all links self-hosted (or
+    UnhostedAsset), every script tag with ``nonce``. A map renders once: build a new one per request."""
+    figure = m.get_root()
+    if not isinstance(figure, Figure):
+        raise ValueError("the map must belong to a folium Figure (as make_map's maps do)")
+    use_jquery = _needs_jquery(figure)
+    for element in _walk(figure):
+        self_host(element, use_jquery=use_jquery)
+    figure.render()
+    head = "\n".join(child.render() for name, child in figure.header._children.items() if name != "meta_http")
+    body = figure.html.render()
+    script = f"<script>\n{figure.script.render()}\n</script>"
+    return RenderedMap(head=Markup(add_nonce(head, nonce)), body=Markup(add_nonce(body, nonce)),
+                       script=Markup(add_nonce(script, nonce)))
+
+
+__all__ = ["ASSETS", "BASEMAPS", "FOLIUM_LINKS", "RegistryMap", "RenderedMap", "UnhostedAsset", "add_nonce",
+           "asset_url", "basemap_img_sources", "basemap_options", "check_basemap", "make_map", "render", "self_host"]

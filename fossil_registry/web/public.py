@@ -1,0 +1,235 @@
+"""The public protection map (/), its GeoJSON layers (/map/...) and the site pages (/sites/<code>).
+
+Anonymous callers get only public_view's output (through map_layers); signed-in staff who may read exact locations
+get exact data on the same URLs. Every page builds its map with fossil_registry.maps (self-hosted assets, CSP nonce).
+"""
+from __future__ import annotations
+
+import folium
+from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from folium import plugins
+
+from .. import coords, map_layers, maps, public_view, sites
+from ..api.json_api import _bbox_arg
+from ..db import get_conn
+from ..errors import InvalidInput, RegistryError
+from ..http_errors import problem
+from .security import can, require
+
+bp = Blueprint("public", __name__)
+data_bp = Blueprint("public_map_data", __name__, url_prefix="/map")
+
+LEVEL_NAMES = {"national": _l("National key site"), "provincial": _l("Provincial key site"),
+               "general": _l("General site")}
+LEVEL_COLOURS = {"national": "#b2182b", "provincial": "#e08214", "general": "#2166ac"}
+PERIOD_NAMES = {"Ediacaran": _l("Ediacaran"), "Cambrian": _l("Cambrian"), "Ordovician": _l("Ordovician"),
+                "Silurian": _l("Silurian"), "Devonian": _l("Devonian"), "Carboniferous": _l("Carboniferous"),
+                "Permian": _l("Permian"), "Triassic": _l("Triassic"), "Jurassic": _l("Jurassic"),
+                "Cretaceous": _l("Cretaceous"), "Paleogene": _l("Paleogene"), "Neogene": _l("Neogene"),
+                "Quaternary": _l("Quaternary")}
+GROUP_NAMES = {"marine_reptiles": _l("marine reptiles"), "ichthyosaurs": _l("ichthyosaurs"), "fishes": _l("fishes"),
+               "crinoids": _l("crinoids"), "ammonoids": _l("ammonoids"), "trilobites": _l("trilobites"),
+               "brachiopods": _l("brachiopods"), "bivalves": _l("bivalves"), "gastropods": _l("gastropods"),
+               "corals": _l("corals"), "sponges": _l("sponges"), "echinoderms": _l("echinoderms"),
+               "algae": _l("algae"), "embryos": _l("embryos"), "acritarchs": _l("acritarchs"), "plants": _l("plants"),
+               "trace_fossils": _l("trace fossils"), "dinosaurs": _l("dinosaurs"), "mammals": _l("mammals"),
+               "soft_bodied": _l("soft-bodied fossils"), "conodonts": _l("conodonts"),
+               "foraminifera": _l("foraminifera")}
+SENSITIVITY_NAMES = {"open": _l("location public"), "generalized": _l("location generalized for the public"),
+                     "hidden": _l("location hidden from the public")}
+
+
+def init_app(app) -> None:
+    basemap = app.config["BASEMAP"]
+    maps.check_basemap(basemap, app.config.get("TIANDITU_KEY"))
+    sources = tuple(app.config.get("CSP_IMG_SOURCES", ())) + maps.basemap_img_sources(basemap)
+    app.config["CSP_IMG_SOURCES"] = tuple(dict.fromkeys(sources))
+    app.register_blueprint(bp)
+    app.register_blueprint(data_bp)
+
+    @app.context_processor
+    def _labels():
+        return {"LEVEL_NAMES": LEVEL_NAMES, "LEVEL_COLOURS": LEVEL_COLOURS, "PERIOD_NAMES": PERIOD_NAMES,
+                "GROUP_NAMES": GROUP_NAMES, "SENSITIVITY_NAMES": SENSITIVITY_NAMES}
+
+
+def _language() -> str:
+    return str(get_locale() or "en")
+
+
+def _exact() -> bool:
+    return can("site.read_exact")
+
+
+def _new_map(**kwargs) -> maps.RegistryMap:
+    return maps.make_map(**maps.basemap_options(current_app.config), **kwargs)
+
+
+# ------------------------------------------------------------------------------------------------------------ pages
+@bp.get("/")
+@require("public.read")
+def map_page():
+    m = _new_map(height="100%")
+    plugins.LocateControl(position="topleft", flyTo=True, showPopup=False, keepCurrentZoomLevel=False,
+                          locateOptions={"maxZoom": 13, "enableHighAccuracy": True},
+                          strings={"title": str(_l("Show my location")),
+                                   "popup": str(_l("You are within {distance} {unit} from this point"))}).add_to(m)
+    cluster = plugins.MarkerCluster(options={"showCoverageOnHover": False, "maxClusterRadius": 45,
+                                             "chunkedLoading": True, "spiderfyOnMaxZoom": True}).add_to(m)
+    lang = _language()
+    config = {
+        "map": m.get_name(), "cluster": cluster.get_name(), "lang": lang, "exact": _exact(),
+        "region": current_app.config["REGION_BBOX"],
+        "urls": {"sites": url_for("public_map_data.sites_layer"), "boundaries": url_for("public_map_data.boundaries_layer"),
+                 "search": url_for("public_map_data.search"), "statistics": url_for("public_map_data.statistics"),
+                 "site": url_for("public.site_page", code="CODE")},
+        "colours": LEVEL_COLOURS,
+        "labels": {"levels": _strings(LEVEL_NAMES), "periods": _strings(PERIOD_NAMES),
+                   "groups": _strings(GROUP_NAMES), "sensitivity": _strings(SENSITIVITY_NAMES),
+                   "level": str(_l("Protection level")), "age": str(_l("Age")),
+                   "fossil_groups": str(_l("Fossil groups")), "site_page": str(_l("Site page")),
+                   "approximate": str(_l("Approximate location: centre of a 0.1° grid cell")),
+                   "sites_here": str(_l("%(count)s sites here: zoom in", count="{count}")),
+                   "no_results": str(_l("No site matches.")),
+                   "zoom_in": str(_l("Zoom in")), "zoom_out": str(_l("Zoom out")),
+                   "load_failed": str(_l("The site layer could not be loaded. Retrying when the map moves.")),
+                   "shown": str(_l("%(count)s sites in view", count="{count}")),
+                   "statistics": str(_l("%(total)s registered sites, %(hidden)s of them not shown on the public map",
+                                        total="{total}", hidden="{hidden}")),
+                   "boundaries_truncated": str(_l("Zoom in to see all protection boundaries."))},
+    }
+    return render_template("public/map.html", map=maps.render(m, g.csp_nonce), map_config=config,
+                           levels=sites.LEVELS, periods=sites.PERIODS, groups=sites.FOSSIL_GROUPS)
+
+
+def _strings(names: dict) -> dict[str, str]:
+    return {k: str(v) for k, v in names.items()}
+
+
+@bp.get("/sites/<code>")
+@require("public.read")
+def site_page(code: str):
+    conn = get_conn()
+    exact = _exact()
+    if exact:
+        site = sites.current(conn, code)
+        shown = map_layers.MapSite(site.code, site.location.x, site.location.y, site.properties, site.boundary,
+                                   "exact")
+        history = sites.history(conn, code)
+        staff = _staff_location(site.location.x, site.location.y)
+        properties, version = site.properties, site.version
+    else:
+        public = public_view.get_public(conn, code)  # hidden, retired and unknown codes: the same NotFound
+        shown = map_layers.MapSite(public.code, public.location.x, public.location.y, public.properties,
+                                   public.boundary, "cell" if public.generalized else "exact")
+        history, staff = None, None
+        properties, version = public.properties, public.version
+    return render_template("public/site.html", code=code, p=properties, version=version, site=shown,
+                           map=maps.render(_site_map(shown), g.csp_nonce), history=history, staff=staff,
+                           lang=_language(), exact=exact)
+
+
+def _site_map(shown: map_layers.MapSite) -> maps.RegistryMap:
+    colour = LEVEL_COLOURS.get(shown.properties.get("level"), "#555")
+    zoom = 11 if shown.precision == "cell" else 13
+    m = _new_map(location=(shown.lat, shown.lon), zoom_start=zoom, height="100%")
+    if shown.boundary is not None:
+        folium.GeoJson({"type": "Feature", "geometry": shown.boundary.__geo_interface__, "properties": {}},
+                       style_function=lambda _f, c=colour: {"color": c, "weight": 2, "fillOpacity": 0.2},
+                       name="boundary").add_to(m)
+        minx, miny, maxx, maxy = shown.extent
+        m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
+    if shown.precision == "cell":
+        minx, miny, maxx, maxy = shown.cell_bounds()
+        folium.Rectangle([[miny, minx], [maxy, maxx]], color=colour,
+                         weight=2, dash_array="6 4", fill=True, fill_opacity=0.08,
+                         tooltip=str(_l("Approximate location: centre of a 0.1° grid cell"))).add_to(m)
+    if shown.precision == "cell":  # drawn like on the protection map: not a point, only "somewhere in this cell"
+        folium.CircleMarker((shown.lat, shown.lon), radius=10, color=colour, weight=2, dash_array="4 3", fill=True,
+                            fill_color=colour, fill_opacity=0.3).add_to(m)
+    else:
+        folium.CircleMarker((shown.lat, shown.lon), radius=7, color="#fff", weight=2, fill=True, fill_color=colour,
+                            fill_opacity=1).add_to(m)
+    return m
+
+
+def _staff_location(lon: float, lat: float) -> dict:
+    try:
+        gk = coords.to_gauss_kruger(lon, lat)
+    except coords.CoordinateError:  # outside China's Gauss-Kruger zones
+        gk = None
+    return {"lon": f"{lon:.6f}", "lat": f"{lat:.6f}",
+            "lon_dms": coords.format_dms(lon, "E", "W"), "lat_dms": coords.format_dms(lat, "N", "S"),
+            "gk": gk}
+
+
+# ------------------------------------------------------------------------------------------------------------ data
+@data_bp.errorhandler(RegistryError)
+def _data_error(exc: RegistryError):
+    return problem(exc.status, exc.title, exc.detail)
+
+
+def _zoom_arg() -> int:
+    raw = request.args.get("zoom", "7")
+    try:
+        zoom = int(raw)
+    except ValueError:
+        raise InvalidInput(f"zoom must be a whole number (got {raw!r})") from None
+    return map_layers.check_zoom(zoom)
+
+
+def _filters() -> map_layers.Filters:
+    return map_layers.Filters.parse(request.args.getlist("level"), request.args.getlist("period"),
+                                    request.args.getlist("group"))
+
+
+def _map_sites(bbox=None) -> list[map_layers.MapSite]:
+    conn = get_conn()
+    return map_layers.staff_map_sites(conn, bbox) if _exact() else map_layers.public_map_sites(conn, bbox)
+
+
+def _geojson(body):
+    response = jsonify(body)
+    response.mimetype = "application/geo+json"
+    return _cacheable(response)
+
+
+def _cacheable(response):
+    """Public answers are revalidated on every use (a site just hidden must vanish at once) but cost a 304 when
+    unchanged, which counts on a weak mobile connection; staff answers are never stored (security.py)."""
+    if not _exact():
+        response.headers["Cache-Control"] = "no-cache"
+        response.vary.update(("Cookie", "Authorization"))
+        response.add_etag()
+        response.make_conditional(request)
+    return response
+
+
+@data_bp.get("/sites.geojson")
+@require("public.read")
+def sites_layer():
+    zoom, filters = _zoom_arg(), _filters()
+    return _geojson(map_layers.site_layer(_map_sites(_bbox_arg()), zoom, filters,
+                                          max_points=current_app.config["MAP_MAX_POINTS"]))
+
+
+@data_bp.get("/boundaries.geojson")
+@require("public.read")
+def boundaries_layer():
+    zoom, filters = _zoom_arg(), _filters()
+    return _geojson(map_layers.boundary_layer(_map_sites(_bbox_arg()), zoom, filters))
+
+
+@data_bp.get("/search.json")
+@require("public.read")
+def search():
+    features = map_layers.search(_map_sites(), request.args.get("q", ""))
+    return _geojson({"type": "FeatureCollection", "features": features})
+
+
+@data_bp.get("/statistics.json")
+@require("public.read")
+def statistics():
+    return _cacheable(jsonify(map_layers.statistics(get_conn())))

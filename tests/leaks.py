@@ -1,0 +1,25 @@
+"""Checking public answers for leaked coordinates of generalized and hidden sites (shared by several test modules)."""
+from __future__ import annotations
+
+import re
+
+import shapely
+
+
+def true_coordinates(geom) -> list[float]:
+    return [float(v) for v in shapely.get_coordinates(geom).ravel()]
+
+
+def leaked_numbers(body: str, secret_values: list[float], public_values: frozenset = frozenset()) -> list[str]:
+    """Numeric tokens in a response that are a secret coordinate rounded to the token's own precision (>= 3 decimals):
+    an exact value, or any rounding of it that still pins the site to ~100 m or better. A token that is exactly a
+    published coordinate of an open site (``public_values``) is that site's, not a leak."""
+    found = []
+    for token in set(re.findall(r"-?\d+\.\d{3,}", body)):
+        decimals = len(token.split(".")[1])
+        value = float(token)
+        if value in public_values:
+            continue
+        if any(abs(value - v) <= 0.5 * 10 ** -decimals + 1e-12 for v in secret_values):
+            found.append(token)
+    return found

@@ -1,0 +1,116 @@
+"""fossil_registry.maps: self-hosted assets, CSP nonces, basemaps."""
+from __future__ import annotations
+
+import re
+
+import folium
+import pytest
+from folium import plugins
+
+from fossil_registry import ROOT, create_app, maps
+
+STATIC = ROOT / "static"
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.IGNORECASE)
+
+
+def test_every_asset_is_installed_under_static():
+    missing = [path for path in maps.ASSETS.values() if not (STATIC / path).is_file()]
+    assert not missing, f"run `make assets` (npm ci + copy to static/vendor/): missing {missing}"
+    # the images the stylesheets use are there too
+    for css in ("leaflet.css", "draw.css"):
+        folder = (STATIC / maps.ASSETS[css]).parent
+        for url in re.findall(r"url\(['\"]?(images/[^'\")]+)", (STATIC / maps.ASSETS[css]).read_text()):
+            assert (folder / url).is_file(), url
+
+
+def test_vendor_assets_come_from_package_lock_not_from_git():
+    lock = (ROOT / "package-lock.json").read_text()
+    for package in ("leaflet", "leaflet.markercluster", "leaflet.locatecontrol", "leaflet-draw", "jquery"):
+        assert f'"node_modules/{package}"' in lock
+    assert "static/vendor/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def _all_plugins_map() -> folium.Map:
+    m = maps.make_map(location=(26.5, 106.7), zoom_start=9)
+    plugins.MarkerCluster().add_to(m)
+    plugins.Draw(export=False).add_to(m)
+    plugins.LocateControl().add_to(m)
+    folium.Marker((26.5, 106.7), popup="<b>needs jQuery</b>").add_to(m)
+    folium.GeoJson({"type": "Point", "coordinates": [106.7, 26.5]}).add_to(m)
+    return m
+
+
+def test_render_links_only_self_hosted_files_and_nonces_every_script():
+    rendered = maps.render(_all_plugins_map(), nonce="n0nce")
+    html = str(rendered)
+    assert not EXTERNAL.search(html), EXTERNAL.search(html)
+    links = re.findall(r'(?:src|href)="([^"]+)"', html)
+    for name in ("leaflet.js", "leaflet.css", "markercluster.js", "markercluster.css", "draw.js", "draw.css",
+                 "locate.js", "locate.css", "jquery.js"):
+        assert maps.asset_url(name) in links, name
+    assert all(link.startswith("/static/vendor/") for link in links)
+    scripts = re.findall(r"<script\b[^>]*>", html)
+    assert len(scripts) >= 6 and all('nonce="n0nce"' in tag for tag in scripts)
+    # folium's page-wide styles and unused CDN packages are gone
+    assert "bootstrap" not in html and "awesome" not in html and "user-scalable=no" not in html
+    assert "L.control.locate" in rendered.script and "L.markerClusterGroup" in rendered.script
+    assert 'class="folium-map"' in rendered.body
+
+
+def test_jquery_is_linked_only_when_an_element_needs_it():
+    plain = str(maps.render(maps.make_map(), nonce="x"))
+    assert maps.asset_url("jquery.js") not in plain and maps.asset_url("leaflet.js") in plain
+
+
+def test_folium_class_defaults_are_left_alone():
+    before = list(folium.Map.default_js), list(plugins.Draw.default_css)
+    maps.render(_all_plugins_map(), nonce="x")
+    assert (list(folium.Map.default_js), list(plugins.Draw.default_css)) == before
+
+
+def test_elements_without_a_self_hosted_copy_are_refused():
+    m = maps.make_map()
+    plugins.Fullscreen().add_to(m)
+    with pytest.raises(maps.UnhostedAsset, match="Fullscreen needs https://"):
+        maps.render(m, nonce="x")
+    m = maps.make_map()
+    folium.Marker((26, 106), icon=folium.Icon(color="red")).add_to(m)
+    with pytest.raises(maps.UnhostedAsset, match="awesome-markers"):
+        maps.render(m, nonce="x")
+
+
+def test_add_nonce_keeps_existing_nonces():
+    assert maps.add_nonce('<script>a</script><SCRIPT src="/x.js"></SCRIPT><script nonce="k">b</script>', "z") == \
+        '<script nonce="z">a</script><script nonce="z" src="/x.js"></SCRIPT><script nonce="k">b</script>'
+
+
+def test_basemaps():
+    none = maps.render(maps.make_map(), nonce="x")
+    assert "L.tileLayer" not in none.script
+    osm = maps.render(maps.make_map(basemap="osm"), nonce="x")
+    assert "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in osm.script and "OpenStreetMap" in osm.script
+    tdt = maps.render(maps.make_map(basemap="tianditu", tianditu_key="k3y"), nonce="x").script
+    assert tdt.count("L.tileLayer") == 2 and "LAYER=vec" in tdt and "LAYER=cva" in tdt and "tk=k3y" in tdt
+    assert "tianditu.gov.cn" in tdt and "Tianditu" in tdt  # attribution names the source
+    with pytest.raises(ValueError, match="TIANDITU_KEY"):
+        maps.make_map(basemap="tianditu")
+    with pytest.raises(ValueError, match="BASEMAP must be one of"):
+        maps.make_map(basemap="google")
+
+
+def test_basemap_configuration_extends_the_csp(demo_data_dir):
+    app = create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), "SECRET_KEY": "x", "BASEMAP": "osm"})
+    r = app.test_client().get("/")
+    csp = r.headers["Content-Security-Policy"]
+    assert "img-src 'self' data: blob: https://tile.openstreetmap.org" in csp
+    assert "tile.openstreetmap.org/{z}" in r.get_data(as_text=True)
+    default = create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), "SECRET_KEY": "x"})
+    r = default.test_client().get("/")
+    assert "openstreetmap" not in r.headers["Content-Security-Policy"] and "L.tileLayer" not in r.get_data(as_text=True)
+    with pytest.raises(ValueError, match="TIANDITU_KEY"):
+        create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), "SECRET_KEY": "x", "BASEMAP": "tianditu"})
+
+
+def test_standalone_page():
+    page = maps.render(maps.make_map(), nonce="x").page(title="Map <test>")
+    assert page.startswith("<!doctype html>") and "<title>Map &lt;test&gt;</title>" in page
