@@ -223,3 +223,11 @@ def test_export_while_writing_is_a_consistent_valid_snapshot(conn, registry_file
     finally:
         stop.set()
         t.join()
+
+
+def test_batch_decoding_matches_single_decoding():
+    geoms = [Point(105.1, 25.2), None, square(106.0, 26.0), Point(), square(107.5, 27.5, 0.01)]
+    blobs = [store.encode_geometry(g) for g in geoms]
+    batch = store.decode_geometries(blobs)
+    for g, b, one in zip(geoms, batch, (store.decode_geometry(x) for x in blobs)):
+        assert (g is None and b is None and one is None) or (b.equals_exact(one, 0) and b.wkb == one.wkb)
