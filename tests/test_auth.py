@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import inspect
 import io
 import itertools
 import re
@@ -13,6 +14,7 @@ from fossil_registry import auth, create_app, sites, store
 from fossil_registry.db import get_conn
 
 from .conftest import ACCOUNTS, TOKENS, bearer, csrf_token, login
+from .leaks import leaked_numbers, true_coordinates
 
 CALLERS = ("anonymous", "field", "expert", "admin")
 _counter = itertools.count(1)
@@ -81,14 +83,16 @@ def test_matrix_covers_every_state_changing_endpoint(app):
     assert not missing, f"add these endpoints to the role matrix: {sorted(missing)}"
 
 
-def _resolve(value, app):
-    """Matrix entries may be callables taking the app (to create what the request needs, e.g. a revision to decide)."""
-    if callable(value):
-        try:
-            return value(app)
-        except TypeError:
-            return value()
-    return value
+def _resolve(value, app, caller: str):
+    """Matrix entries may be factories taking (), (app) or (app, caller), to create what the request needs (e.g. a
+    revision to decide, or one owned by the calling account)."""
+    if not callable(value):
+        return value
+    try:
+        count = len(inspect.signature(value).parameters)
+    except (TypeError, ValueError):  # builtins such as dict
+        count = 0
+    return value(*(app, caller)[:count])
 
 
 @pytest.mark.parametrize("caller", CALLERS)
@@ -97,12 +101,12 @@ def test_role_matrix_web(app, caller):
         client = app.test_client()
         if caller != "anonymous":
             login(client, caller)
-        url = _resolve(url, app)
+        url = _resolve(url, app, caller)
         if method == "GET":
             r = client.get(url)
         else:
             token = csrf_token(client, "/login")
-            r = client.open(url, method=method, data={**_resolve(data, app), "csrf_token": token})
+            r = client.open(url, method=method, data={**_resolve(data, app, caller), "csrf_token": token})
         want = expected_status(caller, least)
         if want == "allowed":
             assert r.status_code in (200, 201, 204, 302, 303), (caller, endpoint, r.status_code)
@@ -115,8 +119,8 @@ def test_role_matrix_api(client, caller):
     for endpoint, (method, url, body, least) in API_MATRIX.items():
         headers = bearer(caller) if caller != "anonymous" else {}
         app = client.application
-        kwargs = {"json": _resolve(body, app)} if body is not None else {}
-        r = client.open(_resolve(url, app), method=method, headers=headers, **kwargs)
+        kwargs = {"json": _resolve(body, app, caller)} if body is not None else {}
+        r = client.open(_resolve(url, app, caller), method=method, headers=headers, **kwargs)
         want = expected_status(caller, least)
         if want == "allowed":
             assert 200 <= r.status_code < 300, (caller, endpoint, r.status_code)
@@ -340,26 +344,6 @@ def test_errors_leak_no_internals(demo_data_dir):
 
 
 # ------------------------------------------------------------------------------------------------------ public view
-def true_coordinates(geom) -> list[float]:
-    import shapely
-    return [float(v) for v in shapely.get_coordinates(geom).ravel()]
-
-
-def leaked_numbers(body: str, secret_values: list[float], public_values: frozenset = frozenset()) -> list[str]:
-    """Numeric tokens in a response that are a secret coordinate rounded to the token's own precision (>= 3 decimals):
-    an exact value, or any rounding of it that still pins the site to ~100 m or better. A token that is exactly a
-    published coordinate of an open site (``public_values``) is that site's, not a leak."""
-    found = []
-    for token in set(re.findall(r"-?\d+\.\d{3,}", body)):
-        decimals = len(token.split(".")[1])
-        value = float(token)
-        if value in public_values:
-            continue
-        if any(abs(value - v) <= 0.5 * 10 ** -decimals + 1e-12 for v in secret_values):
-            found.append(token)
-    return found
-
-
 def test_anonymous_answers_carry_no_exact_coordinates_of_non_open_sites(app, client):
     with app.app_context():
         everything = sites.list_current(get_conn())

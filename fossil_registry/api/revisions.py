@@ -1,0 +1,232 @@
+"""JSON API of the revision workflow: proposals (JSON or multipart with a file), review decisions, conflicts and
+rebasing, withdrawal, amendment, restoration, attachments. Thin: parsing and authorization here, rules in
+fossil_registry.revisions."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request, send_file, url_for
+
+from .. import revisions
+from ..db import get_conn
+from ..errors import InvalidInput, NotFound
+from ..web.security import actor, can, remote_addr, require
+
+bp = Blueprint("revisions_api", __name__, url_prefix="/api")
+
+
+def policy() -> revisions.Policy:
+    return revisions.Policy.from_config(current_app.config)
+
+
+def _read_upload(storage, limit: int) -> tuple[str, bytes]:
+    data = storage.stream.read(limit + 1)
+    if len(data) > limit:
+        from ..formats import MiB, UploadTooLarge
+        raise UploadTooLarge(f"{storage.filename}: larger than {limit // MiB} MiB")
+    return storage.filename or "upload", data
+
+
+def submission() -> tuple[dict, tuple[str, bytes] | None, list[tuple[str, bytes]]]:
+    """(fields, geometry file, attachments) from a JSON body or a multipart form."""
+    pol = policy()
+    if request.is_json:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise InvalidInput("the request body must be a JSON object")
+        return body, None, []
+    if request.mimetype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        raise InvalidInput("send JSON (Content-Type: application/json) or a multipart form with a file")
+    fields = {k: v for k, v in request.form.items()}
+    file = request.files.get("file")
+    upload = _read_upload(file, pol.limits.max_file_bytes) if file and file.filename else None
+    attachments = [_read_upload(f, pol.max_attachment_bytes) for f in request.files.getlist("attachments")
+                   if f and f.filename]
+    return fields, upload, attachments
+
+
+def revision_json(rev: revisions.Revision, **extra) -> dict:
+    body = rev.to_json()
+    body["url"] = url_for("revisions_api.get_revision", revision_id=rev.id)
+    for a in body.get("attachments", []):
+        a["url"] = url_for("revisions_api.attachment", revision_id=rev.id, attachment_id=a["fid"])
+    body.update(extra)
+    return body
+
+
+def _created(rev: revisions.Revision):
+    response = jsonify(revision_json(rev))
+    response.status_code = 201
+    response.headers["Location"] = url_for("revisions_api.get_revision", revision_id=rev.id)
+    return response
+
+
+@bp.post("/sites/<code>/revisions")
+@require("revision.propose")
+def propose_change(code: str):
+    fields, upload, attachments = submission()
+    draft = revisions.parse_draft(fields, file=upload, policy=policy(), attachments=attachments)
+    rev = revisions.propose(get_conn(), draft, author=actor(), site_code=code, policy=policy(),
+                            remote_addr=remote_addr())
+    return _created(rev)
+
+
+@bp.post("/revisions")
+@require("revision.propose")
+def propose_site():
+    fields, upload, attachments = submission()
+    if fields.get("site"):
+        raise InvalidInput("to change an existing site, POST to /api/sites/<code>/revisions")
+    draft = revisions.parse_draft(fields, file=upload, policy=policy(), attachments=attachments)
+    rev = revisions.propose(get_conn(), draft, author=actor(), site_code=None, policy=policy(),
+                            remote_addr=remote_addr())
+    return _created(rev)
+
+
+@bp.get("/revisions")
+@require("revision.propose")
+def list_revisions():
+    args = request.args
+    mine = args.get("mine") in ("1", "true")
+    awaiting = args.get("awaiting") in ("1", "true")
+    try:
+        limit, offset = int(args.get("limit", 200)), int(args.get("offset", 0))
+    except ValueError:
+        raise InvalidInput("limit and offset must be whole numbers") from None
+    conn = get_conn()
+    revs = revisions.queue(conn, status="submitted" if awaiting else (args.getlist("status") or None),
+                           site=args.get("site") or None, kind=args.get("kind") or None,
+                           author=actor() if mine else (args.get("author") or None),
+                           exclude_author=actor() if awaiting else None, limit=limit, offset=offset)
+    stale = revisions.stale_flags(conn, revs)
+    items = []
+    for r in revs:
+        item = r.to_json(full=False)
+        item["url"] = url_for("revisions_api.get_revision", revision_id=r.id)
+        item["stale"] = r.id in stale
+        items.append(item)
+    return jsonify({"revisions": items, "count": len(items),
+                    "inbox": revisions.inbox(conn, actor(), can_review=can("revision.review"))})
+
+
+@bp.get("/revisions/inbox")
+@require("revision.propose")
+def inbox():
+    return jsonify(revisions.inbox(get_conn(), actor(), can_review=can("revision.review")))
+
+
+@bp.get("/revisions/<int:revision_id>")
+@require("revision.propose")
+def get_revision(revision_id: int):
+    conn = get_conn()
+    rev = revisions.get(conn, revision_id)
+    body = revision_json(rev)
+    view = revisions.review_view(conn, rev)
+    body["stale"] = view["stale"]
+    body["current_version"] = view["current_version"]
+    body["attribute_changes"] = [a for a in view["attributes"] if a["changed"]]
+    if view["stale"]:
+        body["conflict"] = revisions.three_way_json(view["three_way"])
+    return jsonify(body)
+
+
+@bp.post("/revisions/<int:revision_id>/decision")
+@require("revision.review")
+def decide(revision_id: int):
+    body = request.get_json(silent=True) if request.is_json else dict(request.form)
+    if not isinstance(body, dict):
+        raise InvalidInput("the request body must be a JSON object with decision and comment")
+    rev, applied = revisions.decide(get_conn(), revision_id, body.get("decision"), reviewer=actor(),
+                                    comment=body.get("comment"), remote_addr=remote_addr(), policy=policy())
+    extra = {"site_state": applied.to_json()} if applied is not None else {}
+    return jsonify(revision_json(rev, **extra))
+
+
+@bp.post("/revisions/batch-decision")
+@require("revision.review")
+def decide_batch():
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("ids"), list):
+        raise InvalidInput('send {"ids": [1, 2, ...], "decision": "approve", "comment": "..."}')
+    try:
+        ids = [int(i) for i in body["ids"]]
+    except (TypeError, ValueError):
+        raise InvalidInput("ids must be proposal numbers") from None
+    results = revisions.decide_many(get_conn(), ids, body.get("decision", "approve"), reviewer=actor(),
+                                    comment=body.get("comment"), remote_addr=remote_addr(), policy=policy())
+    return jsonify({"results": results, "approved": sum(1 for r in results if r["ok"] and r["status"] == "approved"),
+                    "failed": sum(1 for r in results if not r["ok"])})
+
+
+@bp.post("/revisions/<int:revision_id>/withdraw")
+@require("revision.propose")
+def withdraw(revision_id: int):
+    body = request.get_json(silent=True) if request.is_json else dict(request.form)
+    rev = revisions.withdraw(get_conn(), revision_id, actor=actor(), comment=(body or {}).get("comment"),
+                             remote_addr=remote_addr())
+    return jsonify(revision_json(rev))
+
+
+@bp.post("/revisions/<int:revision_id>/amend")
+@require("revision.propose")
+def amend(revision_id: int):
+    fields, upload, attachments = submission()
+    draft = revisions.parse_draft(fields, file=upload, policy=policy(), attachments=attachments)
+    rev = revisions.amend(get_conn(), revision_id, draft, author=actor(), policy=policy(), remote_addr=remote_addr())
+    return jsonify(revision_json(rev))
+
+
+@bp.post("/revisions/<int:revision_id>/rebase")
+@require("revision.propose")
+def rebase(revision_id: int):
+    rev = revisions.rebase(get_conn(), revision_id, actor=actor(), may_review=can("revision.review"),
+                           policy=policy(), remote_addr=remote_addr())
+    return jsonify(revision_json(rev))
+
+
+@bp.post("/revisions/<int:revision_id>/comments")
+@require("revision.propose")
+def add_comment(revision_id: int):
+    body = request.get_json(silent=True) if request.is_json else dict(request.form)
+    rev = revisions.comment(get_conn(), revision_id, actor=actor(), text=(body or {}).get("comment"),
+                            remote_addr=remote_addr())
+    return jsonify(revision_json(rev)), 201
+
+
+@bp.post("/sites/<code>/restore")
+@require("site.restore")
+def restore(code: str):
+    body = request.get_json(silent=True) if request.is_json else dict(request.form)
+    if not isinstance(body, dict):
+        raise InvalidInput('send {"version": N, "reason": "..."}')
+    version = revisions._int(body.get("version"), "version")
+    if version is None:
+        raise InvalidInput("give the version to restore")
+    rev = revisions.propose_restore(get_conn(), code, version, author=actor(), reason=body.get("reason"),
+                                    policy=policy(), remote_addr=remote_addr())
+    return _created(rev)
+
+
+@bp.get("/revisions/<int:revision_id>/attachments/<int:attachment_id>")
+@require("revision.propose")
+def attachment(revision_id: int, attachment_id: int):
+    from ..store import revisions as rstore
+    meta = rstore.get_attachment(get_conn(), revision_id, attachment_id)
+    if meta is None:
+        raise NotFound(f"proposal {revision_id} has no attachment {attachment_id}")
+    path = revisions.attachment_path(policy(), meta["sha256"])
+    if not path.exists():
+        raise NotFound("the attachment's file is missing from the data directory")
+    inline = meta["content_type"] in revisions.IMAGE_TYPES.values()
+    return send_file(path, mimetype=meta["content_type"], as_attachment=not inline,
+                     download_name=meta["filename"], max_age=0, etag=meta["sha256"])
+
+
+def init_app(app) -> None:
+    app.config.setdefault("REVISION_FAR_WARNING_M", 500.0)
+    app.config.setdefault("REVISION_OVERLAP_MIN_M2", 1.0)
+    app.config.setdefault("REVISION_RING_CLOSE_TOLERANCE_M", 50.0)
+    app.config.setdefault("REVISION_MAX_FILE_BYTES", 20 * 1024 * 1024)
+    app.config.setdefault("REVISION_MAX_UNZIPPED_BYTES", 64 * 1024 * 1024)
+    app.config.setdefault("REVISION_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
+    app.config.setdefault("REVISION_MAX_ATTACHMENTS", 5)
+    app.register_blueprint(bp)
+
