@@ -124,5 +124,17 @@ def statistics(all_sites: Iterable[Site]) -> dict[str, Any]:
             "by_sensitivity": dict(Counter(s.sensitivity for s in active))}
 
 
+# Public reports (docs/inspections.md): what the person holding a report's receipt is shown. Never the contact, nor
+# the description (reporters type phone numbers into it), nor the site the report was matched to (it could reveal a
+# hidden site near the reported place), nor anything read from photo metadata (GPS, date): photos only by reference,
+# served as the metadata-free display copy (photos.PhotoStore "display").
+def report_receipt(report: dict[str, Any]) -> dict[str, Any]:
+    point = report["point"]
+    return {"reference": report["fid"], "receipt": report["receipt"], "kind": report["kind"],
+            "status": report["status"], "submitted_at": report["submitted_at"], "observed_on": report["observed_on"],
+            "location": {"type": "Point", "coordinates": [round(point.x, 6), round(point.y, 6)]},
+            "photos": [p["sha256"] for p in report.get("photos", [])]}
+
+
 __all__ = ["PublicSite", "public_site", "public_sites", "list_public", "get_public", "statistics",
-           "redact_coordinates", "CELL_DEG"]
+           "redact_coordinates", "CELL_DEG", "report_receipt"]

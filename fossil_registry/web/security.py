@@ -86,6 +86,13 @@ def require(permission: str):
     return decorator
 
 
+def sessionless(view):
+    """Mark a public endpoint that ignores the session cookie: its caller is anonymous unless it sends an API token.
+    With no ambient credential to abuse it needs no CSRF token (e.g. POST /api/reports from any client)."""
+    view.sessionless = True
+    return view
+
+
 class _SessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app) -> bool:
         # Secure when served over HTTPS (behind a proxy, set FLASK_PROXY_FIX so request.is_secure is right)
@@ -145,6 +152,13 @@ def init_app(app) -> None:
             if not current_user.is_authenticated:
                 abort(401, "The API token is invalid, expired or revoked.")
             return None
+        view = app.view_functions.get(request.endpoint)
+        if getattr(view, "sessionless", False):
+            g._login_user = login_manager.anonymous_user()  # Flask-Login's slot: the cookie is not looked at
+            return None
+        needed = getattr(view, "required_permission", None)
+        if needed is not None and not current_user.can(needed):
+            return None  # require() refuses it (401/403) before anything changes: no CSRF check needed
         if request.method in STATE_CHANGING and app.config.get("WTF_CSRF_ENABLED", True):
             csrf.protect()
         return None

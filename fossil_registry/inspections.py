@@ -1,0 +1,635 @@
+"""Inspection records, the patrol schedule, follow-ups and a site's timeline. Pure domain code (no Flask).
+
+An inspection record (date, inspectors, condition, threats with severity, findings, actions, an optional follow-up,
+inspection point, GPX patrol track and photos) is written in one store transaction with its audit entry; its photo
+files are placed only after that transaction commits (``photos.PhotoStore.placing``). Records are evidence: never
+changed afterwards (append-only in the store).
+
+The schedule: every active site is due for inspection ``interval`` days (by protection level, configurable) after its
+last inspection, or after it was established if it was never inspected.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Iterable, Mapping
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+from shapely.geometry import Point, mapping
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import nearest_points
+
+from . import sites, store
+from .coords import parse_coordinate
+from .errors import Conflict, InvalidInput, NotFound
+from .geometry import geodesic_distance_m, local_metric_crs, validate_location
+from .gpx import Track, parse_gpx
+from .photos import WARNING_FLAGS, Photo, PhotoStore, Upload, check_photo, read_photos
+from .store import inspections as istore
+
+CONDITIONS = istore.CONDITIONS
+THREATS = istore.THREAT_CODES
+SEVERITIES = istore.SEVERITIES
+DEFAULT_INTERVAL_DAYS = {"national": 365, "provincial": 730, "general": 1095}
+MAX_TEXT = 8000
+MAX_NOTE = 500
+MAX_INSPECTORS = 20
+MiB = 1024 * 1024
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Settings (from the app configuration, passed in as a plain mapping)
+# --------------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Settings:
+    intervals: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_INTERVAL_DAYS))
+    upcoming_days: int = 60
+    photo_max_distance_m: float = 500.0
+    photo_date_tolerance_days: int = 0
+    timezone: str = "Asia/Shanghai"
+    photo_max_bytes: int = 15 * MiB
+    photo_max_pixels: int = 60_000_000
+    max_photos: int = 20
+    gpx_max_bytes: int = 5 * MiB
+    gpx_max_points: int = 100_000
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "Settings":
+        intervals = dict(DEFAULT_INTERVAL_DAYS)
+        given = config.get("INSPECTION_INTERVAL_DAYS") or {}
+        if not isinstance(given, Mapping):
+            raise ValueError("INSPECTION_INTERVAL_DAYS must map protection levels to days, e.g. "
+                             '{"national": 365, "provincial": 730, "general": 1095}')
+        for level, days in given.items():
+            if level not in sites.LEVELS or not isinstance(days, int) or isinstance(days, bool) or days < 1:
+                raise ValueError(f"INSPECTION_INTERVAL_DAYS: {level!r}: {days!r} must be a protection level "
+                                 f"({', '.join(sites.LEVELS)}) and a whole number of days >= 1")
+            intervals[level] = days
+
+        def get(key, default, kind):
+            value = config.get(key, default)
+            try:
+                return kind(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"{key} must be a number (got {value!r})") from None
+
+        return cls(intervals=intervals, upcoming_days=get("INSPECTION_UPCOMING_DAYS", 60, int),
+                   photo_max_distance_m=get("PHOTO_MAX_DISTANCE_M", 500.0, float),
+                   photo_date_tolerance_days=get("PHOTO_DATE_TOLERANCE_DAYS", 0, int),
+                   timezone=config.get("TIMEZONE", "Asia/Shanghai"),
+                   photo_max_bytes=get("PHOTO_MAX_BYTES", 15 * MiB, int),
+                   photo_max_pixels=get("PHOTO_MAX_PIXELS", 60_000_000, int),
+                   max_photos=get("INSPECTION_MAX_PHOTOS", 20, int),
+                   gpx_max_bytes=get("GPX_MAX_BYTES", 5 * MiB, int),
+                   gpx_max_points=get("GPX_MAX_POINTS", 100_000, int))
+
+
+def local_today(tz: str) -> date:
+    return datetime.now(ZoneInfo(tz)).date()
+
+
+def local_date(timestamp: str, tz: str) -> date:
+    """The calendar date, in the registry's time zone, of a stored UTC timestamp."""
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).astimezone(ZoneInfo(tz)).date()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Geodesic distance from a point to a site (or any geometry)
+# --------------------------------------------------------------------------------------------------------------------
+def distance_m(lonlat: tuple[float, float] | Point, geom: BaseGeometry) -> float:
+    """Geodesic metres from a point to a geometry: 0 inside a polygon; otherwise to its nearest point, which is found in
+    a transverse Mercator centred on the point (geometry.local_metric_crs), then measured on the ellipsoid."""
+    pt = lonlat if isinstance(lonlat, Point) else Point(lonlat)
+    if geom.geom_type == "Point":
+        return geodesic_distance_m(pt, geom)
+    if geom.covers(pt):
+        return 0.0
+    crs = local_metric_crs(pt)
+    forward = Transformer.from_crs(crs.geodetic_crs, crs, always_xy=True)
+
+    def project(g: BaseGeometry) -> BaseGeometry:
+        return shapely.transform(g, lambda xy: np.column_stack(forward.transform(xy[:, 0], xy[:, 1])))
+
+    _, nearest = nearest_points(project(pt), project(geom))
+    lon, lat = forward.transform(nearest.x, nearest.y, direction="INVERSE")
+    return geodesic_distance_m(pt, (lon, lat))
+
+
+def distance_to_site_m(lonlat, site: sites.Site) -> float:
+    return distance_m(lonlat, site.boundary if site.boundary is not None else site.location)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Input
+# --------------------------------------------------------------------------------------------------------------------
+@dataclass
+class RecordInput:
+    inspected_on: date
+    inspectors: list[str]
+    condition: str
+    threats: list[dict[str, Any]]
+    findings: str
+    actions: str
+    followup: dict[str, Any] | None
+    point: Point | None
+    resolves: list[int]
+
+
+def parse_date(value: Any, what: str) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InvalidInput(f"{what} must be a date like 2025-05-01 (got {str(value)[:40]!r})", field=what) from None
+
+
+def _text(data: Mapping, key: str, limit: int = MAX_TEXT) -> str:
+    value = data.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{key} must be text", field=key)
+    value = value.strip()
+    if len(value) > limit:
+        raise InvalidInput(f"{key} is too long ({len(value)} characters; the limit is {limit})", field=key)
+    return value
+
+
+def _parse_threats(raw: Any) -> list[dict[str, Any]]:
+    items: list[tuple[Any, Any, Any]] = []
+    if raw in (None, "", [], {}):
+        return []
+    if isinstance(raw, str):
+        for part in re.split(r"[,;\n]", raw):
+            if part.strip():
+                threat, _, severity = part.partition(":")
+                items.append((threat.strip(), severity.strip() or None, None))
+    elif isinstance(raw, Mapping):
+        for threat, value in raw.items():
+            if isinstance(value, Mapping):
+                items.append((threat, value.get("severity"), value.get("note")))
+            else:
+                items.append((threat, value, None))
+    elif isinstance(raw, list):
+        for item in raw:
+            if not isinstance(item, Mapping):
+                raise InvalidInput('threats must be a list of {"threat": ..., "severity": ...} objects', field="threats")
+            items.append((item.get("threat"), item.get("severity"), item.get("note")))
+    else:
+        raise InvalidInput("threats must be a list of threats with their severity", field="threats")
+    out, seen = [], set()
+    for threat, severity, note in items:
+        if threat not in THREATS:
+            raise InvalidInput(f"unknown threat {threat!r}; known threats are {', '.join(THREATS)}", field="threats")
+        if threat in seen:
+            raise InvalidInput(f"threat {threat} is listed twice", field="threats")
+        seen.add(threat)
+        if severity not in SEVERITIES:
+            raise InvalidInput(f"severity of {threat} must be one of {', '.join(SEVERITIES)} (got {severity!r})",
+                               field="threats")
+        if note is not None and not isinstance(note, str):
+            raise InvalidInput(f"the note on {threat} must be text", field="threats")
+        note = (note or "").strip()[:MAX_NOTE] or None
+        if threat == "other" and not note:
+            raise InvalidInput("threat 'other' needs a note saying what it is", field="threats")
+        out.append({"threat": threat, "severity": severity, "note": note})
+    return out
+
+
+def parse_point(raw: Any, region=None) -> Point | None:
+    """An optional point: GeoJSON Point, [lon, lat], or typed coordinates (coords.parse_coordinate)."""
+    if raw in (None, "", [], {}):
+        return None
+    if isinstance(raw, str):
+        parsed = parse_coordinate(raw, region=region) if region else parse_coordinate(raw)
+        return Point(parsed.lon, parsed.lat)
+    if isinstance(raw, (list, tuple)) and len(raw) == 2:
+        try:
+            raw = {"type": "Point", "coordinates": [float(raw[0]), float(raw[1])]}
+        except (TypeError, ValueError):
+            raise InvalidInput("a point must be [longitude, latitude] in decimal degrees", field="point") from None
+    return validate_location(raw)
+
+
+def _split_names(raw: Any) -> list[str]:
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        raw = re.split(r"[,;\n、，；]", raw)
+    if not isinstance(raw, (list, tuple)) or not all(isinstance(n, str) for n in raw):
+        raise InvalidInput("inspectors must be a list of names", field="inspectors")
+    names = list(dict.fromkeys(n.strip() for n in raw if n.strip()))
+    if len(names) > MAX_INSPECTORS or any(len(n) > 80 for n in names):
+        raise InvalidInput(f"at most {MAX_INSPECTORS} inspectors of up to 80 characters each", field="inspectors")
+    return names
+
+
+def _ids(raw: Any, what: str) -> list[int]:
+    if raw in (None, "", []):
+        return []
+    if isinstance(raw, (str, int)):
+        raw = [raw]
+    try:
+        return sorted({int(v) for v in raw})
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{what} must be a list of numbers", field=what) from None
+
+
+def parse_record(data: Mapping[str, Any], *, default_inspector: str | None = None) -> RecordInput:
+    """Check the form of an inspection record (codes, dates, texts); rules that need the site are checked on record."""
+    if not isinstance(data, Mapping):
+        raise InvalidInput("an inspection record must be an object")
+    unknown = sorted(set(data) - {"date", "inspectors", "condition", "threats", "findings", "actions", "followup",
+                                  "point", "resolves"})
+    if unknown:
+        raise InvalidInput(f"unknown field(s) in the inspection record: {', '.join(unknown)}")
+    if not data.get("date"):
+        raise InvalidInput("an inspection needs its date", field="date")
+    inspected_on = parse_date(data["date"], "date")
+    condition = data.get("condition")
+    if condition not in CONDITIONS:
+        raise InvalidInput(f"condition must be one of {', '.join(CONDITIONS)} (got {condition!r})", field="condition")
+    inspectors = _split_names(data.get("inspectors"))
+    if not inspectors and default_inspector:
+        inspectors = [default_inspector]
+    if not inspectors:
+        raise InvalidInput("name at least one inspector", field="inspectors")
+    followup = data.get("followup")
+    if followup in (None, "", {}, False):
+        followup = None
+    else:
+        if not isinstance(followup, Mapping):
+            raise InvalidInput('followup must be an object {"description": ..., "due": "2025-06-01"}', field="followup")
+        description = _text(followup, "description", MAX_NOTE * 4)
+        if not description:
+            raise InvalidInput("a follow-up needs a description of what is to be done", field="followup")
+        if not followup.get("due"):
+            raise InvalidInput("a follow-up needs a due date", field="followup")
+        due = parse_date(followup["due"], "followup due date")
+        if due < inspected_on:
+            raise InvalidInput(f"the follow-up is due on {due}, before the inspection ({inspected_on})",
+                               field="followup")
+        followup = {"description": description, "due_on": due}
+    return RecordInput(inspected_on=inspected_on, inspectors=inspectors, condition=condition,
+                       threats=_parse_threats(data.get("threats")), findings=_text(data, "findings"),
+                       actions=_text(data, "actions"), followup=followup, point=parse_point(data.get("point")),
+                       resolves=_ids(data.get("resolves"), "resolves"))
+
+
+def record_from_form(form: Mapping[str, Any], getlist=None) -> dict[str, Any]:
+    """The record from flat form fields (HTML form or API multipart): date, inspectors, condition, threat_<code> =
+    severity (+ threat_<code>_note) or threats = "quarrying:high, ...", findings, actions, followup_description,
+    followup_due, point (typed coordinates) or lon/lat, resolve (repeated)."""
+    def value(key):
+        v = form.get(key)
+        return v.strip() if isinstance(v, str) else v
+
+    threats: Any = value("threats") or None
+    if threats is None:
+        threats = [{"threat": t, "severity": value(f"threat_{t}"), "note": value(f"threat_{t}_note") or None}
+                   for t in THREATS if value(f"threat_{t}")]
+    record: dict[str, Any] = {"date": value("date"), "inspectors": value("inspectors") or None,
+                              "condition": value("condition") or None, "threats": threats,
+                              "findings": value("findings") or "", "actions": value("actions") or ""}
+    if value("followup_description") or value("followup_due") or value("followup_needed"):
+        record["followup"] = {"description": value("followup_description") or "", "due": value("followup_due")}
+    if value("point"):
+        record["point"] = value("point")
+    elif value("lon") or value("lat"):
+        try:
+            record["point"] = [float(value("lon")), float(value("lat"))]
+        except (TypeError, ValueError):
+            raise InvalidInput("lon and lat must be decimal degrees", field="point") from None
+    resolves = getlist("resolve") if getlist else form.get("resolve")
+    if resolves:
+        record["resolves"] = resolves
+    return record
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Recording
+# --------------------------------------------------------------------------------------------------------------------
+def site_existed_since(conn, site: sites.Site, tz: str) -> date:
+    """When the site came into existence for the registry: its ``established`` date, or else its first version's."""
+    established = site.properties.get("established")
+    if established:
+        return date.fromisoformat(established)
+    created = istore.site_first_created(conn, site.code)
+    return local_date(created, tz) if created else local_date(site.updated_at, tz)
+
+
+def check_record_dates(conn, site: sites.Site, record: RecordInput, today: date, tz: str) -> None:
+    if record.inspected_on > today:
+        raise InvalidInput(f"the inspection date {record.inspected_on} is in the future (today is {today})",
+                           field="date")
+    since = site_existed_since(conn, site, tz)
+    if record.inspected_on < since:
+        raise InvalidInput(f"the inspection date {record.inspected_on} is before site {site.code} existed "
+                           f"(established {since})", field="date")
+
+
+def record_inspection(conn, photo_store: PhotoStore, code: str, record: RecordInput, *, settings: Settings,
+                      actor: str, track: Upload | None = None, photos: Iterable[Upload] = (),
+                      remote_addr: str | None = None, today: date | None = None) -> dict[str, Any]:
+    """Check and store one inspection record with its threats, track, photos and follow-up, or nothing at all."""
+    today = today or local_today(settings.timezone)
+    site = sites.current(conn, code)
+    check_record_dates(conn, site, record, today, settings.timezone)
+    parsed_track: Track | None = None
+    if track is not None and (track.data or track.filename):
+        parsed_track = parse_gpx(track.data, filename=track.filename, max_bytes=settings.gpx_max_bytes,
+                                 max_points=settings.gpx_max_points)
+    checked = read_photos(photos, max_count=settings.max_photos, max_bytes=settings.photo_max_bytes,
+                          max_pixels=settings.photo_max_pixels)
+    for photo in checked:
+        check_photo(photo, distance_m=distance_to_site_m(photo.gps, site) if photo.gps else None,
+                    max_distance_m=settings.photo_max_distance_m, expected_date=record.inspected_on,
+                    tz=settings.timezone, tolerance_days=settings.photo_date_tolerance_days, place=f"site {code}")
+    flagged = sum(1 for p in checked if set(p.flags) & set(WARNING_FLAGS))
+    with photo_store.placing(checked):
+        with store.transaction(conn):
+            site_now = sites.current(conn, code)
+            now = store.utc_now()
+            inspection_id = istore.insert_inspection(
+                conn, code=code, point=record.point, inspected_on=record.inspected_on.isoformat(),
+                inspectors=", ".join(record.inspectors), condition=record.condition,
+                threats_summary=", ".join(f"{t['threat']}:{t['severity']}" for t in record.threats),
+                findings=record.findings, actions=record.actions, followup_needed=record.followup is not None,
+                photo_count=len(checked), flagged_photos=flagged, site_version=site_now.version,
+                recorded_at=now, recorded_by=actor)
+            for t in record.threats:
+                istore.insert_threat(conn, inspection_id, t["threat"], t["severity"], t["note"])
+            if parsed_track is not None:
+                istore.insert_track(conn, inspection_id=inspection_id, code=code,
+                                    inspected_on=record.inspected_on.isoformat(), geom=parsed_track.geom,
+                                    name=parsed_track.name, length_m=parsed_track.length_m,
+                                    point_count=parsed_track.point_count, started_at=parsed_track.started_at,
+                                    ended_at=parsed_track.ended_at, when=now)
+            for photo in checked:
+                insert_photo_row(conn, photo, now, inspection_id=inspection_id)
+            followup_id = None
+            if record.followup is not None:
+                followup_id = istore.insert_followup(
+                    conn, code=code, description=record.followup["description"],
+                    due_on=record.followup["due_on"].isoformat(), created_at=now, created_by=actor,
+                    inspection_id=inspection_id)
+            for fid in record.resolves:
+                _close(conn, fid, code=code, note=f"resolved by inspection {inspection_id}", actor=actor, when=now,
+                       inspection_id=inspection_id)
+            store.append_audit(conn, actor=actor, action="inspection.record", target=code, at=now,
+                               remote_addr=remote_addr,
+                               detail={"inspection_id": inspection_id, "date": record.inspected_on.isoformat(),
+                                       "condition": record.condition, "photos": len(checked), "flagged": flagged,
+                                       "track": parsed_track is not None, "followup_id": followup_id,
+                                       "resolved_followups": record.resolves})
+    return get_inspection(conn, inspection_id)
+
+
+def insert_photo_row(conn, photo: Photo, now: str, *, inspection_id: int | None = None,
+                  report_id: int | None = None) -> None:
+    istore.insert_photo(conn, sha256=photo.sha256, inspection_id=inspection_id, report_id=report_id,
+                        original_name=photo.original_name, media_type=photo.media_type, extension=photo.extension,
+                        width=photo.width, height=photo.height, size_bytes=photo.size,
+                        taken_at=photo.taken_at_text(), gps_lon=photo.gps[0] if photo.gps else None,
+                        gps_lat=photo.gps[1] if photo.gps else None, distance_m=photo.distance_m, flags=photo.flags,
+                        flag_message=photo.message, created_at=now)
+
+
+def photo_file_problems(conn, photo_store: PhotoStore) -> list[str]:
+    """Photo rows whose files are missing, and files no row names (orphans); empty when store and files agree."""
+    problems = []
+    known = {}
+    for row in conn.execute(f"SELECT DISTINCT sha256, extension FROM {istore.PHOTOS}"):
+        known[row[0]] = row[1]
+        for kind in ("originals", "thumbs", "display"):
+            if not photo_store.path(kind, row[0], row[1]).is_file():
+                problems.append(f"photo {row[0]}: {kind} file missing")
+    for path in photo_store.files():
+        if path.parent == photo_store.temp_dir:
+            continue  # a write in progress (or a crashed one, swept after an hour)
+        if path.stem not in known:
+            problems.append(f"{path.relative_to(photo_store.root)}: no photo record names this file")
+    return problems
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------------------------------
+def _complete(conn, rows: list[dict[str, Any]], *, with_photos: bool = True) -> list[dict[str, Any]]:
+    ids = [r["fid"] for r in rows]
+    threats = istore.threats_of(conn, ids)
+    tracks = istore.tracks_of(conn, ids)
+    for r in rows:
+        r["id"] = r["fid"]
+        r["threats"] = threats.get(r["fid"], [])
+        r["track"] = tracks.get(r["fid"])
+        r["inspectors"] = [n for n in (r["inspectors"] or "").split(", ") if n]
+        if with_photos:
+            r["photos"] = istore.photos_of(conn, inspection_id=r["fid"])
+            r["followups"] = istore.list_followups(conn, inspection_id=r["fid"])
+    return rows
+
+
+def get_inspection(conn, inspection_id: int) -> dict[str, Any]:
+    row = istore.get_inspection(conn, inspection_id)
+    if row is None:
+        raise NotFound(f"no inspection record {inspection_id}")
+    rec = _complete(conn, [row])[0]
+    track = istore.track_of(conn, inspection_id)
+    if track is not None:
+        rec["track"] = track
+    return rec
+
+
+def list_for_site(conn, code: str, *, with_photos: bool = False) -> list[dict[str, Any]]:
+    sites.current(conn, code)  # NotFound for unknown codes
+    return _complete(conn, istore.list_inspections(conn, code), with_photos=with_photos)
+
+
+def inspection_json(rec: dict[str, Any], *, photo_url=None) -> dict[str, Any]:
+    """A record as the (staff) API returns it. ``photo_url(kind, photo)`` makes the links to the photo files."""
+    track = rec.get("track")
+    out = {
+        "id": rec["fid"], "site": rec["code"], "date": rec["inspected_on"], "inspectors": rec["inspectors"],
+        "condition": rec["condition"], "threats": rec["threats"], "findings": rec["findings"],
+        "actions": rec["actions"], "point": mapping(rec["point"]) if rec.get("point") is not None else None,
+        "site_version": rec["site_version"], "recorded_at": rec["recorded_at"], "recorded_by": rec["recorded_by"],
+        "photo_count": rec["photo_count"], "flagged_photos": rec["flagged_photos"],
+        "track": None,
+    }
+    if track:
+        out["track"] = {k: track.get(k) for k in ("name", "length_m", "point_count", "started_at", "ended_at")}
+        if track.get("geom") is not None:
+            out["track"]["geometry"] = mapping(track["geom"])
+    if "photos" in rec:
+        out["photos"] = [photo_json(p, photo_url) for p in rec["photos"]]
+    if "followups" in rec:
+        out["followups"] = [followup_json(f) for f in rec["followups"]]
+    return out
+
+
+def photo_json(p: dict[str, Any], photo_url=None) -> dict[str, Any]:
+    out = {"sha256": p["sha256"], "name": p["original_name"], "media_type": p["media_type"], "width": p["width"],
+           "height": p["height"], "size_bytes": p["size_bytes"], "taken_at": p["taken_at"],
+           "gps": [p["gps_lon"], p["gps_lat"]] if p["gps_lon"] is not None else None, "distance_m": p["distance_m"],
+           "flags": p["flags"], "flagged": bool(set(p["flags"]) & set(WARNING_FLAGS)), "message": p["flag_message"]}
+    if photo_url:
+        out["url"] = photo_url("originals", p)
+        out["thumbnail_url"] = photo_url("thumbs", p)
+    return out
+
+
+def followup_json(f: dict[str, Any]) -> dict[str, Any]:
+    return {"id": f["fid"], "site": f["code"], "description": f["description"], "due": f["due_on"],
+            "status": f["status"], "created_at": f["created_at"], "created_by": f["created_by"],
+            "inspection_id": f["inspection_id"], "report_id": f["report_id"], "closed_at": f["closed_at"],
+            "closed_by": f["closed_by"], "closing_note": f["closing_note"],
+            "closed_by_inspection": f["closed_by_inspection"]}
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Follow-ups
+# --------------------------------------------------------------------------------------------------------------------
+def _close(conn, followup_id: int, *, code: str | None, note: str | None, actor: str, when: str,
+           inspection_id: int | None) -> dict[str, Any]:
+    f = istore.get_followup(conn, followup_id)
+    if f is None:
+        raise NotFound(f"no follow-up {followup_id}")
+    if code is not None and f["code"] != code:
+        raise InvalidInput(f"follow-up {followup_id} belongs to site {f['code']}, not {code}", field="resolves")
+    if f["status"] != "open" or not istore.close_followup(conn, followup_id, closed_at=when, closed_by=actor,
+                                                          note=note, inspection_id=inspection_id):
+        raise Conflict(f"follow-up {followup_id} is already closed")
+    return f
+
+
+def close_followup(conn, followup_id: int, *, note: str | None, actor: str, remote_addr: str | None = None) -> dict:
+    note = (note or "").strip()
+    if not note:
+        raise InvalidInput("say how the follow-up was dealt with", field="note")
+    if len(note) > MAX_NOTE * 4:
+        raise InvalidInput(f"the note is too long (the limit is {MAX_NOTE * 4} characters)", field="note")
+    with store.transaction(conn):
+        now = store.utc_now()
+        f = _close(conn, followup_id, code=None, note=note, actor=actor, when=now, inspection_id=None)
+        store.append_audit(conn, actor=actor, action="inspection.followup_close", target=f["code"], at=now,
+                           remote_addr=remote_addr, detail={"followup_id": followup_id})
+    return istore.get_followup(conn, followup_id)
+
+
+def open_followups(conn, today: date, code: str | None = None) -> list[dict[str, Any]]:
+    rows = istore.list_followups(conn, code=code, status="open")
+    for f in rows:
+        f["overdue"] = date.fromisoformat(f["due_on"]) < today
+        f["days_left"] = (date.fromisoformat(f["due_on"]) - today).days
+    return rows
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Schedule
+# --------------------------------------------------------------------------------------------------------------------
+@dataclass
+class Due:
+    code: str
+    name: str
+    name_en: str | None
+    county: str | None
+    level: str
+    sensitivity: str
+    location: Point
+    interval_days: int
+    last_inspected_on: date | None
+    last_condition: str | None
+    baseline_on: date
+    due_on: date
+    days_overdue: int           # > 0 overdue by that many days; <= 0 due in -days_overdue days
+    status: str                 # overdue | upcoming | ok
+    open_followups: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"site": self.code, "name": self.name, "name_en": self.name_en, "county": self.county,
+                "level": self.level, "interval_days": self.interval_days,
+                "last_inspected_on": self.last_inspected_on.isoformat() if self.last_inspected_on else None,
+                "last_condition": self.last_condition, "due_on": self.due_on.isoformat(),
+                "days_overdue": self.days_overdue, "status": self.status, "open_followups": self.open_followups,
+                "location": mapping(self.location)}
+
+
+def schedule(conn, settings: Settings, today: date | None = None) -> list[Due]:
+    """Every active site with its next inspection due date, most overdue first."""
+    today = today or local_today(settings.timezone)
+    last = istore.last_inspections(conn)
+    followups = Counter(f["code"] for f in istore.list_followups(conn, status="open"))
+    first_created = {}
+    out = []
+    for site in sites.list_current(conn):
+        level = site.properties.get("level")
+        interval = int(settings.intervals.get(level, DEFAULT_INTERVAL_DAYS.get(level, 365)))
+        previous = last.get(site.code)
+        if previous:
+            baseline = date.fromisoformat(previous["inspected_on"])
+        else:
+            if site.code not in first_created:
+                first_created[site.code] = site_existed_since(conn, site, settings.timezone)
+            baseline = first_created[site.code]
+        due = baseline + timedelta(days=interval)
+        overdue = (today - due).days
+        status = "overdue" if overdue > 0 else ("upcoming" if -overdue <= settings.upcoming_days else "ok")
+        out.append(Due(code=site.code, name=site.properties.get("name") or "", name_en=site.properties.get("name_en"),
+                       county=site.properties.get("county"), level=level, sensitivity=site.sensitivity,
+                       location=site.location, interval_days=interval,
+                       last_inspected_on=baseline if previous else None,
+                       last_condition=previous["condition"] if previous else None, baseline_on=baseline, due_on=due,
+                       days_overdue=overdue, status=status, open_followups=followups.get(site.code, 0)))
+    out.sort(key=lambda d: (-d.days_overdue, d.code))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Timeline
+# --------------------------------------------------------------------------------------------------------------------
+CONDITION_RANK = {c: i for i, c in enumerate(CONDITIONS)}
+
+
+def timeline(conn, code: str, tz: str, *, newest_first: bool = False) -> dict[str, Any]:
+    """Inspections, versions, follow-ups and public reports of one site in one chronological list, plus the condition
+    recorded at each inspection. Each event: kind, date (local calendar date), at (sort key), and its data."""
+    versions = sites.history(conn, code)
+    site = sites.current(conn, code)
+    events: list[dict[str, Any]] = []
+    for v in versions:
+        events.append({"kind": "version", "date": local_date(v.created_at, tz), "at": v.created_at,
+                       "version": v.version, "operation": v.operation, "author": v.author, "reviewer": v.reviewer,
+                       "reason": v.reason})
+    inspections = list_for_site(conn, code)
+    for rec in inspections:
+        events.append({"kind": "inspection", "date": date.fromisoformat(rec["inspected_on"]),
+                       "at": rec["inspected_on"] + "T12:00:00.000Z", "id": rec["fid"], "condition": rec["condition"],
+                       "threats": rec["threats"], "inspectors": rec["inspectors"], "findings": rec["findings"],
+                       "photo_count": rec["photo_count"], "flagged_photos": rec["flagged_photos"],
+                       "track": rec["track"] is not None})
+    inspected_on = {rec["fid"]: date.fromisoformat(rec["inspected_on"]) for rec in inspections}
+    for f in istore.list_followups(conn, code=code):
+        # a follow-up decided at an inspection belongs to that day, however late the record was entered
+        when = inspected_on.get(f["inspection_id"]) or local_date(f["created_at"], tz)
+        events.append({"kind": "followup", "date": when, "at": f["created_at"],
+                       "id": f["fid"], "description": f["description"], "due_on": f["due_on"], "status": f["status"],
+                       "inspection_id": f["inspection_id"], "report_id": f["report_id"]})
+        if f["closed_at"]:
+            events.append({"kind": "followup_closed", "date": local_date(f["closed_at"], tz), "at": f["closed_at"],
+                           "id": f["fid"], "description": f["description"], "closed_by": f["closed_by"],
+                           "note": f["closing_note"], "inspection_id": f["closed_by_inspection"]})
+    for r in istore.list_reports(conn, site_code=code, limit=None):
+        events.append({"kind": "report", "date": local_date(r["submitted_at"], tz), "at": r["submitted_at"],
+                       "id": r["fid"], "report_kind": r["kind"], "status": r["status"],
+                       "description": r["description"], "decision_note": r["decision_note"]})
+    events.sort(key=lambda e: (e["date"], e["at"]), reverse=newest_first)
+    conditions = [{"date": date.fromisoformat(r["inspected_on"]), "condition": r["condition"], "id": r["fid"],
+                   "rank": CONDITION_RANK[r["condition"]]} for r in inspections]
+    return {"site": site, "events": events, "conditions": conditions}

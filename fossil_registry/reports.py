@@ -1,0 +1,301 @@
+"""Public reports of finds or damage, and their triage by experts. Pure domain code (no Flask).
+
+Anyone may report (location, description, photos, optional contact). A report never changes a site: it is stored
+with the site it most likely concerns (boundary containing the point, else the nearest site within a radius) and waits
+in a triage queue. An expert accepts it (creating a follow-up for a site, or linking it to an inspection of that site)
+or dismisses it with a reason. The reporter's contact is kept in a private table (left out of exports) and is only
+ever returned by ``get_report(..., with_contact=True)`` for staff.
+"""
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Iterable, Mapping
+
+from shapely.geometry import Point, mapping
+
+from . import sites, store
+from .coords import parse_coordinate
+from .errors import Conflict, InvalidInput, NotFound
+from .geometry import validate_location
+from .inspections import (MAX_NOTE, distance_m, distance_to_site_m, insert_photo_row, local_today, parse_date,
+                          photo_json)
+from .photos import PhotoStore, Upload, check_photo, read_photos
+from .store import inspections as istore
+
+KINDS = istore.REPORT_KINDS
+STATES = istore.REPORT_STATES
+MAX_DESCRIPTION = 4000
+MIN_DESCRIPTION = 10
+MAX_CONTACT = 200
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    max_photos: int = 5
+    photo_max_bytes: int = 8 * MiB
+    photo_max_pixels: int = 60_000_000
+    max_request_bytes: int = 25 * MiB
+    site_radius_m: float = 2000.0
+    photo_max_distance_m: float = 500.0
+    followup_days: int = 14
+    timezone: str = "Asia/Shanghai"
+    region: tuple[float, float, float, float] | None = None
+    region_name: str | None = None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "ReportSettings":
+        region = config.get("REGION_BBOX")
+        return cls(max_photos=int(config.get("REPORT_MAX_PHOTOS", 5)),
+                   photo_max_bytes=int(config.get("REPORT_PHOTO_MAX_BYTES", 8 * MiB)),
+                   photo_max_pixels=int(config.get("PHOTO_MAX_PIXELS", 60_000_000)),
+                   max_request_bytes=int(config.get("REPORT_MAX_BYTES", 25 * MiB)),
+                   site_radius_m=float(config.get("REPORT_SITE_RADIUS_M", 2000.0)),
+                   photo_max_distance_m=float(config.get("PHOTO_MAX_DISTANCE_M", 500.0)),
+                   followup_days=int(config.get("REPORT_FOLLOWUP_DAYS", 14)),
+                   timezone=config.get("TIMEZONE", "Asia/Shanghai"),
+                   region=tuple(region) if region else None, region_name=config.get("REGION_NAME"))
+
+
+@dataclass
+class ReportInput:
+    kind: str
+    point: Point
+    description: str
+    observed_on: date | None
+    contact: str | None
+    warnings: list[str]
+
+
+def parse_report(data: Mapping[str, Any], settings: ReportSettings) -> ReportInput:
+    """A report from JSON or form fields: kind, description, location as lon/lat (map click), a GeoJSON point or typed
+    coordinates (``coordinates``), observed_on, contact."""
+    if not isinstance(data, Mapping):
+        raise InvalidInput("a report must be an object")
+    kind = data.get("kind")
+    if kind not in KINDS:
+        raise InvalidInput(f"say what you are reporting: kind must be one of {', '.join(KINDS)} (got {kind!r})",
+                           field="kind")
+    description = data.get("description")
+    if not isinstance(description, str) or len(description.strip()) < MIN_DESCRIPTION:
+        raise InvalidInput(f"describe what you saw (at least {MIN_DESCRIPTION} characters)", field="description")
+    description = description.strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidInput(f"the description is too long ({len(description)} characters; the limit is "
+                           f"{MAX_DESCRIPTION})", field="description")
+    contact = data.get("contact")
+    if contact is not None and not isinstance(contact, str):
+        raise InvalidInput("contact must be text", field="contact")
+    contact = (contact or "").strip() or None
+    if contact and len(contact) > MAX_CONTACT:
+        raise InvalidInput(f"the contact is too long (the limit is {MAX_CONTACT} characters)", field="contact")
+    warnings: list[str] = []
+    point = _location(data, settings, warnings)
+    observed = data.get("observed_on")
+    observed_on = parse_date(observed, "observed_on") if observed else None
+    if observed_on and observed_on > local_today(settings.timezone):
+        raise InvalidInput(f"the date {observed_on} is in the future", field="observed_on")
+    return ReportInput(kind=kind, point=point, description=description, observed_on=observed_on, contact=contact,
+                       warnings=warnings)
+
+
+def _location(data: Mapping[str, Any], settings: ReportSettings, warnings: list[str]) -> Point:
+    text, lon, lat, loc = data.get("coordinates"), data.get("lon"), data.get("lat"), data.get("location")
+    if isinstance(text, str) and text.strip():
+        parsed = parse_coordinate(text, region=settings.region) if settings.region else parse_coordinate(text)
+        warnings.extend(parsed.warnings)
+        point = Point(parsed.lon, parsed.lat)
+    elif lon not in (None, "") or lat not in (None, ""):
+        try:
+            point = Point(float(lon), float(lat))
+        except (TypeError, ValueError):
+            raise InvalidInput("lon and lat must be decimal degrees", field="location") from None
+    elif loc:
+        point = validate_location(loc)
+    else:
+        raise InvalidInput("give the location: click on the map or type the coordinates", field="location")
+    point = validate_location(point)
+    if settings.region:
+        x0, y0, x1, y1 = settings.region
+        if not (x0 <= point.x <= x1 and y0 <= point.y <= y1):
+            swapped = x0 <= point.y <= x1 and y0 <= point.x <= y1
+            raise InvalidInput(f"the location ({point.x:.5f}, {point.y:.5f}) is outside "
+                               f"{settings.region_name or 'the region this registry covers'}"
+                               + ("; longitude and latitude look swapped" if swapped else ""), field="location")
+    return point
+
+
+def find_site(conn, point: Point, radius_m: float) -> tuple[str | None, float | None]:
+    """The site a report most likely concerns: the one whose boundary contains the point, else the nearest within
+    ``radius_m`` (geodesic, to boundary or location). Hidden sites included: the answer is for staff only."""
+    dlat = radius_m / 110_574.0
+    dlon = radius_m / (111_320.0 * max(math.cos(math.radians(point.y)), 0.01))
+    bbox = (point.x - dlon, point.y - dlat, point.x + dlon, point.y + dlat)
+    candidates = {s.code: s for s in sites.list_current(conn, bbox=bbox)}
+    for code in store.boundary_codes_intersecting(conn, bbox):
+        if code not in candidates:
+            try:
+                site = sites.current(conn, code)
+            except NotFound:
+                continue
+            if site.properties.get("status") != "retired":
+                candidates[code] = site
+    best: tuple[str | None, float | None] = (None, None)
+    for site in candidates.values():
+        d = distance_to_site_m((point.x, point.y), site)
+        if d <= radius_m and (best[1] is None or d < best[1] or (d == best[1] and site.code < best[0])):
+            best = (site.code, round(d, 1))
+    return best
+
+
+def submit_report(conn, photo_store: PhotoStore, data: ReportInput, *, settings: ReportSettings,
+                  photos: Iterable[Upload] = (), actor: str = "anonymous",
+                  remote_addr: str | None = None) -> dict[str, Any]:
+    checked = read_photos(photos, max_count=settings.max_photos, max_bytes=settings.photo_max_bytes,
+                          max_pixels=settings.photo_max_pixels)
+    for photo in checked:
+        check_photo(photo, distance_m=distance_m(photo.gps, data.point) if photo.gps else None,
+                    max_distance_m=settings.photo_max_distance_m, expected_date=data.observed_on,
+                    tz=settings.timezone, place="the reported location")
+    site_code, site_distance = find_site(conn, data.point, settings.site_radius_m)
+    with photo_store.placing(checked):
+        with store.transaction(conn):
+            now = store.utc_now()
+            report_id = istore.insert_report(
+                conn, point=data.point, receipt=secrets.token_urlsafe(18), kind=data.kind,
+                description=data.description, observed_on=data.observed_on.isoformat() if data.observed_on else None,
+                submitted_at=now, submitted_by=actor, site_code=site_code, site_distance_m=site_distance,
+                photo_count=len(checked))
+            if data.contact:
+                istore.insert_contact(conn, report_id, data.contact)
+            for photo in checked:
+                insert_photo_row(conn, photo, now, report_id=report_id)
+            # the audit entry names no contact data: the trail is readable by more people than the contact table
+            store.append_audit(conn, actor=actor, action="report.submit", target=site_code, at=now,
+                               remote_addr=remote_addr, detail={"report_id": report_id, "kind": data.kind,
+                                                                "photos": len(checked)})
+    return get_report(conn, report_id, with_contact=False)
+
+
+def get_report(conn, report_id: int, *, with_contact: bool) -> dict[str, Any]:
+    r = istore.get_report(conn, report_id=report_id)
+    if r is None:
+        raise NotFound(f"no report {report_id}")
+    r["id"] = r["fid"]
+    r["photos"] = istore.photos_of(conn, report_id=report_id)
+    if with_contact:
+        r["contact"] = istore.contact_of(conn, report_id)
+    return r
+
+
+def get_by_receipt(conn, receipt: str) -> dict[str, Any]:
+    r = istore.get_report(conn, receipt=receipt) if receipt and len(receipt) <= 64 else None
+    if r is None:
+        raise NotFound("no report with this receipt")
+    r["id"] = r["fid"]
+    r["photos"] = istore.photos_of(conn, report_id=r["fid"])
+    return r
+
+
+def list_reports(conn, status: str | None = None, limit: int | None = 500) -> list[dict[str, Any]]:
+    if status and status not in STATES:
+        raise InvalidInput(f"status must be one of {', '.join(STATES)}", field="status")
+    rows = istore.list_reports(conn, status=status, limit=limit)
+    for r in rows:
+        r["id"] = r["fid"]
+    return rows
+
+
+def counts(conn) -> dict[str, int]:
+    c = istore.count_reports(conn)
+    return {s: c.get(s, 0) for s in STATES}
+
+
+def report_json(r: dict[str, Any], *, photo_url=None) -> dict[str, Any]:
+    """A report for staff (triage): everything, the contact included when it was loaded."""
+    out = {"id": r["fid"], "kind": r["kind"], "status": r["status"], "description": r["description"],
+           "location": mapping(r["point"]), "observed_on": r["observed_on"], "submitted_at": r["submitted_at"],
+           "submitted_by": r["submitted_by"], "site": r["site_code"], "site_distance_m": r["site_distance_m"],
+           "photo_count": r["photo_count"], "decided_at": r["decided_at"], "decided_by": r["decided_by"],
+           "decision_note": r["decision_note"], "followup_id": r["followup_id"], "inspection_id": r["inspection_id"]}
+    if "contact" in r:
+        out["contact"] = r["contact"]
+    if "photos" in r:
+        out["photos"] = [photo_json(p, photo_url) for p in r["photos"]]
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Triage
+# --------------------------------------------------------------------------------------------------------------------
+def _open_report(conn, report_id: int) -> dict[str, Any]:
+    r = istore.get_report(conn, report_id=report_id)
+    if r is None:
+        raise NotFound(f"no report {report_id}")
+    if r["status"] != "new":
+        raise Conflict(f"report {report_id} was already {r['status']} by {r['decided_by']} on {r['decided_at'][:10]}")
+    return r
+
+
+def accept_report(conn, report_id: int, *, actor: str, settings: ReportSettings, site_code: str | None = None,
+                  inspection_id: int | None = None, followup_description: str | None = None,
+                  due_on: str | date | None = None, note: str | None = None,
+                  remote_addr: str | None = None) -> dict[str, Any]:
+    """Accept a report: link it to an inspection (of the site), or create a follow-up for the site. The site itself is
+    not changed: changes to a site go through the revision workflow."""
+    note = (note or "").strip()[:MAX_NOTE * 4] or None
+    with store.transaction(conn):
+        r = _open_report(conn, report_id)
+        code = (site_code or "").strip() or None
+        if inspection_id is not None:
+            rec = istore.get_inspection(conn, int(inspection_id))
+            if rec is None:
+                raise NotFound(f"no inspection record {inspection_id}")
+            if code and rec["code"] != code:
+                raise InvalidInput(f"inspection {inspection_id} is of site {rec['code']}, not {code}",
+                                   field="inspection_id")
+            code = rec["code"]
+        code = code or r["site_code"]
+        if not code:
+            raise InvalidInput("name the site this report concerns (no site was found near the reported location)",
+                               field="site")
+        sites.current(conn, code)  # NotFound for an unknown code
+        now = store.utc_now()
+        followup_id = None
+        if inspection_id is None:
+            today = local_today(settings.timezone)
+            due = parse_date(due_on, "due date") if due_on else today + timedelta(days=settings.followup_days)
+            if due < today:
+                raise InvalidInput(f"the follow-up due date {due} is in the past", field="due")
+            description = (followup_description or "").strip()[:MAX_NOTE * 4] or \
+                f"Check public report #{report_id} ({r['kind']})"
+            followup_id = istore.insert_followup(conn, code=code, description=description, due_on=due.isoformat(),
+                                                 created_at=now, created_by=actor, report_id=report_id)
+        if not istore.decide_report(conn, report_id, status="accepted", decided_at=now, decided_by=actor, note=note,
+                                    site_code=code, followup_id=followup_id,
+                                    inspection_id=int(inspection_id) if inspection_id is not None else None):
+            raise Conflict(f"report {report_id} was decided meanwhile")
+        store.append_audit(conn, actor=actor, action="report.accept", target=code, at=now, remote_addr=remote_addr,
+                           detail={"report_id": report_id, "followup_id": followup_id,
+                                   "inspection_id": inspection_id})
+    return get_report(conn, report_id, with_contact=True)
+
+
+def dismiss_report(conn, report_id: int, *, reason: str, actor: str, remote_addr: str | None = None) -> dict[str, Any]:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("give the reason for dismissing the report", field="reason")
+    if len(reason) > MAX_NOTE * 4:
+        raise InvalidInput(f"the reason is too long (the limit is {MAX_NOTE * 4} characters)", field="reason")
+    with store.transaction(conn):
+        r = _open_report(conn, report_id)
+        now = store.utc_now()
+        if not istore.decide_report(conn, report_id, status="dismissed", decided_at=now, decided_by=actor,
+                                    note=reason):
+            raise Conflict(f"report {report_id} was decided meanwhile")
+        store.append_audit(conn, actor=actor, action="report.dismiss", target=r["site_code"], at=now,
+                           remote_addr=remote_addr, detail={"report_id": report_id, "reason": reason})
+    return get_report(conn, report_id, with_contact=True)

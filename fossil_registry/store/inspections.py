@@ -1,0 +1,379 @@
+"""Store for inspections, patrol tracks, photo evidence, follow-ups and public reports: all their SQL.
+
+Layers registered in the GeoPackage (any GIS sees them):
+
+* ``inspections`` (features, Point; NULL when no inspection point was given): one row per inspection record;
+* ``patrol_tracks`` (features, MultiLineString): the GPX track walked during an inspection;
+* ``public_reports`` (features, Point): finds or damage reported by anyone, with their triage state;
+* ``inspection_threats``, ``inspection_followups``, ``evidence_photos`` (attributes).
+
+``report_contacts`` holds reporters' contact data: not registered, and listed in PRIVATE_TABLES so exports drop it.
+
+Inspection records, threats, tracks and photos are evidence: append-only (triggers). Follow-ups may only go from open to
+closed, reports only from new to accepted/dismissed, once.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from shapely.geometry.base import BaseGeometry
+
+from . import RTREE_EXTENSION_URL, SRS_ID, _RTREE_DDL, _touch_contents, decode_geometry, encode_geometry
+
+INSPECTIONS = "inspections"
+TRACKS = "patrol_tracks"
+REPORTS = "public_reports"
+THREATS = "inspection_threats"
+FOLLOWUPS = "inspection_followups"
+PHOTOS = "evidence_photos"
+CONTACTS = "report_contacts"
+
+CONDITIONS = ("good", "fair", "poor", "damaged", "destroyed")
+THREAT_CODES = ("quarrying", "construction", "illegal_excavation", "erosion_landslide", "vegetation", "vandalism", "other")
+SEVERITIES = ("low", "medium", "high")
+REPORT_KINDS = ("find", "damage")
+REPORT_STATES = ("new", "accepted", "dismissed")
+
+PRIVATE_TABLES: tuple[str, ...] = (CONTACTS,)
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return "(" + ",".join(f"'{v}'" for v in values) + ")"
+
+
+def _append_only(table: str, what: str) -> str:
+    return (f"CREATE TRIGGER {table}_append_only_update BEFORE UPDATE ON {table}\n"
+            f"  BEGIN SELECT RAISE(ABORT, '{what} are evidence: append-only'); END;\n"
+            f"CREATE TRIGGER {table}_append_only_delete BEFORE DELETE ON {table}\n"
+            f"  BEGIN SELECT RAISE(ABORT, '{what} are evidence: append-only'); END;\n")
+
+
+def _register(table: str, data_type: str, identifier: str, description: str, geometry_type: str | None = None) -> str:
+    """gpkg_contents row, and for features the geometry column, R-tree and its extension row."""
+    srs = str(SRS_ID) if geometry_type else "NULL"
+    sql = (f"INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, srs_id) VALUES "
+           f"('{table}', '{data_type}', '{identifier}', '{description}', strftime('%Y-%m-%dT%H:%M:%fZ','now'), {srs});\n")
+    if geometry_type:
+        sql += (f"INSERT INTO gpkg_geometry_columns VALUES ('{table}', 'geom', '{geometry_type}', {SRS_ID}, 0, 0);\n"
+                + _RTREE_DDL.format(t=table) +
+                f"INSERT INTO gpkg_extensions VALUES ('{table}', 'geom', 'gpkg_rtree_index', '{RTREE_EXTENSION_URL}', "
+                "'write-only');\n")
+    return sql
+
+
+DDL = f"""
+CREATE TABLE {INSPECTIONS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom POINT,
+  code TEXT NOT NULL REFERENCES site_locations(code), inspected_on DATE NOT NULL, inspectors TEXT NOT NULL,
+  condition TEXT NOT NULL CHECK (condition IN {_in(CONDITIONS)}), threats TEXT, findings TEXT, actions TEXT,
+  followup_needed BOOLEAN NOT NULL DEFAULT 0, photo_count INTEGER NOT NULL DEFAULT 0,
+  flagged_photos INTEGER NOT NULL DEFAULT 0, site_version INTEGER NOT NULL,
+  recorded_at DATETIME NOT NULL, recorded_by TEXT NOT NULL);
+CREATE INDEX inspections_code_date ON {INSPECTIONS} (code, inspected_on);
+{_register(INSPECTIONS, "features", "Site inspections", "Inspection records (point: where the inspection was made)",
+           "POINT")}
+{_append_only(INSPECTIONS, "inspection records")}
+
+CREATE TABLE {THREATS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+  inspection_id INTEGER NOT NULL REFERENCES {INSPECTIONS}(fid),
+  threat TEXT NOT NULL CHECK (threat IN {_in(THREAT_CODES)}),
+  severity TEXT NOT NULL CHECK (severity IN {_in(SEVERITIES)}), note TEXT, UNIQUE (inspection_id, threat));
+{_register(THREATS, "attributes", "Inspection threats", "Threats observed during inspections, with severity")}
+{_append_only(THREATS, "inspection threats")}
+
+CREATE TABLE {TRACKS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom MULTILINESTRING NOT NULL,
+  inspection_id INTEGER NOT NULL UNIQUE REFERENCES {INSPECTIONS}(fid), code TEXT NOT NULL, inspected_on DATE NOT NULL,
+  name TEXT, length_m REAL NOT NULL, point_count INTEGER NOT NULL, started_at DATETIME, ended_at DATETIME);
+{_register(TRACKS, "features", "Patrol tracks", "GPX tracks walked during inspections", "MULTILINESTRING")}
+{_append_only(TRACKS, "patrol tracks")}
+
+CREATE TABLE {REPORTS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom POINT NOT NULL,
+  receipt TEXT NOT NULL UNIQUE, kind TEXT NOT NULL CHECK (kind IN {_in(REPORT_KINDS)}), description TEXT NOT NULL,
+  observed_on DATE, submitted_at DATETIME NOT NULL, submitted_by TEXT NOT NULL, site_code TEXT,
+  site_distance_m REAL, photo_count INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL DEFAULT 'new' CHECK (status IN {_in(REPORT_STATES)}),
+  decided_at DATETIME, decided_by TEXT, decision_note TEXT, followup_id INTEGER, inspection_id INTEGER);
+CREATE INDEX public_reports_status ON {REPORTS} (status, submitted_at);
+{_register(REPORTS, "features", "Public reports", "Finds and damage reported by the public, with triage state",
+           "POINT")}
+CREATE TRIGGER {REPORTS}_decided_once BEFORE UPDATE ON {REPORTS} WHEN OLD.status != 'new'
+  BEGIN SELECT RAISE(ABORT, 'a report is triaged once'); END;
+CREATE TRIGGER {REPORTS}_keep_content BEFORE UPDATE OF geom, receipt, kind, description, observed_on, submitted_at,
+  submitted_by, photo_count ON {REPORTS}
+  BEGIN SELECT RAISE(ABORT, 'what a reporter submitted is never changed'); END;
+CREATE TRIGGER {REPORTS}_never_deleted BEFORE DELETE ON {REPORTS}
+  BEGIN SELECT RAISE(ABORT, 'reports are dismissed, never deleted'); END;
+
+CREATE TABLE {CONTACTS} (report_id INTEGER PRIMARY KEY NOT NULL REFERENCES {REPORTS}(fid), contact TEXT NOT NULL);
+
+CREATE TABLE {FOLLOWUPS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, code TEXT NOT NULL,
+  description TEXT NOT NULL, due_on DATE NOT NULL, created_at DATETIME NOT NULL, created_by TEXT NOT NULL,
+  inspection_id INTEGER REFERENCES {INSPECTIONS}(fid), report_id INTEGER REFERENCES {REPORTS}(fid),
+  status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open','closed')), closed_at DATETIME, closed_by TEXT,
+  closing_note TEXT, closed_by_inspection INTEGER REFERENCES {INSPECTIONS}(fid));
+CREATE INDEX inspection_followups_open ON {FOLLOWUPS} (status, due_on);
+{_register(FOLLOWUPS, "attributes", "Inspection follow-ups", "Follow-up actions from inspections and public reports")}
+CREATE TRIGGER {FOLLOWUPS}_closed_once BEFORE UPDATE ON {FOLLOWUPS} WHEN OLD.status != 'open'
+  BEGIN SELECT RAISE(ABORT, 'a follow-up is closed once'); END;
+CREATE TRIGGER {FOLLOWUPS}_never_deleted BEFORE DELETE ON {FOLLOWUPS}
+  BEGIN SELECT RAISE(ABORT, 'follow-ups are closed, never deleted'); END;
+
+CREATE TABLE {PHOTOS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, sha256 TEXT NOT NULL,
+  inspection_id INTEGER REFERENCES {INSPECTIONS}(fid), report_id INTEGER REFERENCES {REPORTS}(fid),
+  original_name TEXT, media_type TEXT NOT NULL, extension TEXT NOT NULL, width INTEGER NOT NULL,
+  height INTEGER NOT NULL, size_bytes INTEGER NOT NULL, taken_at TEXT, gps_lon REAL, gps_lat REAL, distance_m REAL,
+  flags TEXT, flag_message TEXT, created_at DATETIME NOT NULL,
+  CHECK ((inspection_id IS NULL) != (report_id IS NULL)));
+CREATE INDEX evidence_photos_sha ON {PHOTOS} (sha256);
+CREATE INDEX evidence_photos_inspection ON {PHOTOS} (inspection_id);
+CREATE INDEX evidence_photos_report ON {PHOTOS} (report_id);
+{_register(PHOTOS, "attributes", "Evidence photos",
+           "Photos of inspections and reports (files content-addressed by sha256 in the data directory)")}
+{_append_only(PHOTOS, "evidence photos")}
+"""
+
+
+def _row(r: sqlite3.Row | None) -> dict[str, Any] | None:
+    return None if r is None else dict(r)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Inspections
+# --------------------------------------------------------------------------------------------------------------------
+def insert_inspection(conn: sqlite3.Connection, *, code: str, point: BaseGeometry | None, inspected_on: str,
+                      inspectors: str, condition: str, threats_summary: str, findings: str, actions: str,
+                      followup_needed: bool, photo_count: int, flagged_photos: int, site_version: int,
+                      recorded_at: str, recorded_by: str) -> int:
+    cur = conn.execute(
+        f"INSERT INTO {INSPECTIONS} (geom, code, inspected_on, inspectors, condition, threats, findings, actions, "
+        "followup_needed, photo_count, flagged_photos, site_version, recorded_at, recorded_by) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (encode_geometry(point), code, inspected_on, inspectors, condition, threats_summary, findings, actions,
+         int(followup_needed), photo_count, flagged_photos, site_version, recorded_at, recorded_by))
+    _touch_contents(conn, INSPECTIONS, point, recorded_at)
+    return cur.lastrowid
+
+
+def insert_threat(conn: sqlite3.Connection, inspection_id: int, threat: str, severity: str, note: str | None) -> None:
+    conn.execute(f"INSERT INTO {THREATS} (inspection_id, threat, severity, note) VALUES (?,?,?,?)",
+                 (inspection_id, threat, severity, note))
+
+
+def insert_track(conn: sqlite3.Connection, *, inspection_id: int, code: str, inspected_on: str, geom: BaseGeometry,
+                 name: str | None, length_m: float, point_count: int, started_at: str | None,
+                 ended_at: str | None, when: str) -> int:
+    cur = conn.execute(
+        f"INSERT INTO {TRACKS} (geom, inspection_id, code, inspected_on, name, length_m, point_count, started_at, "
+        "ended_at) VALUES (?,?,?,?,?,?,?,?,?)",
+        (encode_geometry(geom), inspection_id, code, inspected_on, name, length_m, point_count, started_at, ended_at))
+    _touch_contents(conn, TRACKS, geom, when)
+    return cur.lastrowid
+
+
+def _inspection(r: sqlite3.Row) -> dict[str, Any]:
+    d = dict(r)
+    d["point"] = decode_geometry(d.pop("geom"))
+    d["followup_needed"] = bool(d["followup_needed"])
+    return d
+
+
+def get_inspection(conn: sqlite3.Connection, inspection_id: int) -> dict[str, Any] | None:
+    r = conn.execute(f"SELECT * FROM {INSPECTIONS} WHERE fid = ?", (inspection_id,)).fetchone()
+    return None if r is None else _inspection(r)
+
+
+def list_inspections(conn: sqlite3.Connection, code: str) -> list[dict[str, Any]]:
+    return [_inspection(r) for r in conn.execute(
+        f"SELECT * FROM {INSPECTIONS} WHERE code = ? ORDER BY inspected_on, fid", (code,))]
+
+
+def threats_of(conn: sqlite3.Connection, inspection_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = {i: [] for i in inspection_ids}
+    if not inspection_ids:
+        return out
+    marks = ",".join("?" * len(inspection_ids))
+    for r in conn.execute(f"SELECT inspection_id, threat, severity, note FROM {THREATS} WHERE inspection_id IN ({marks}) "
+                          "ORDER BY fid", inspection_ids):
+        out[r["inspection_id"]].append({"threat": r["threat"], "severity": r["severity"], "note": r["note"]})
+    return out
+
+
+def track_of(conn: sqlite3.Connection, inspection_id: int) -> dict[str, Any] | None:
+    r = conn.execute(f"SELECT * FROM {TRACKS} WHERE inspection_id = ?", (inspection_id,)).fetchone()
+    if r is None:
+        return None
+    d = dict(r)
+    d["geom"] = decode_geometry(d["geom"])
+    return d
+
+
+def tracks_of(conn: sqlite3.Connection, inspection_ids: list[int]) -> dict[int, dict[str, Any]]:
+    if not inspection_ids:
+        return {}
+    marks = ",".join("?" * len(inspection_ids))
+    out = {}
+    for r in conn.execute(f"SELECT fid, inspection_id, name, length_m, point_count, started_at, ended_at FROM {TRACKS} "
+                          f"WHERE inspection_id IN ({marks})", inspection_ids):
+        out[r["inspection_id"]] = dict(r)
+    return out
+
+
+def last_inspections(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+    """The latest inspection of every inspected site: code -> {fid, inspected_on, condition}."""
+    rows = conn.execute(
+        f"SELECT i.code, i.fid, i.inspected_on, i.condition FROM {INSPECTIONS} i "
+        f"WHERE i.fid = (SELECT j.fid FROM {INSPECTIONS} j WHERE j.code = i.code "
+        "ORDER BY j.inspected_on DESC, j.fid DESC LIMIT 1)").fetchall()
+    return {r["code"]: dict(r) for r in rows}
+
+
+def site_first_created(conn: sqlite3.Connection, code: str) -> str | None:
+    r = conn.execute("SELECT created_at FROM site_versions WHERE code = ? ORDER BY version LIMIT 1", (code,)).fetchone()
+    return None if r is None else r[0]
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Photos
+# --------------------------------------------------------------------------------------------------------------------
+def insert_photo(conn: sqlite3.Connection, *, sha256: str, inspection_id: int | None, report_id: int | None,
+                 original_name: str | None, media_type: str, extension: str, width: int, height: int,
+                 size_bytes: int, taken_at: str | None, gps_lon: float | None, gps_lat: float | None,
+                 distance_m: float | None, flags: list[str], flag_message: str | None, created_at: str) -> int:
+    cur = conn.execute(
+        f"INSERT INTO {PHOTOS} (sha256, inspection_id, report_id, original_name, media_type, extension, width, height, "
+        "size_bytes, taken_at, gps_lon, gps_lat, distance_m, flags, flag_message, created_at) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (sha256, inspection_id, report_id, original_name, media_type, extension, width, height, size_bytes, taken_at,
+         gps_lon, gps_lat, distance_m, ",".join(flags) or None, flag_message, created_at))
+    return cur.lastrowid
+
+
+def _photo(r: sqlite3.Row) -> dict[str, Any]:
+    d = dict(r)
+    d["flags"] = [f for f in (d["flags"] or "").split(",") if f]
+    return d
+
+
+def photos_of(conn: sqlite3.Connection, *, inspection_id: int | None = None,
+              report_id: int | None = None) -> list[dict[str, Any]]:
+    column, value = ("inspection_id", inspection_id) if inspection_id is not None else ("report_id", report_id)
+    return [_photo(r) for r in conn.execute(f"SELECT * FROM {PHOTOS} WHERE {column} = ? ORDER BY fid", (value,))]
+
+
+def photos_by_sha(conn: sqlite3.Connection, sha256: str) -> list[dict[str, Any]]:
+    return [_photo(r) for r in conn.execute(f"SELECT * FROM {PHOTOS} WHERE sha256 = ? ORDER BY fid", (sha256,))]
+
+
+def photo_shas_known(conn: sqlite3.Connection, shas: list[str]) -> set[str]:
+    if not shas:
+        return set()
+    marks = ",".join("?" * len(shas))
+    return {r[0] for r in conn.execute(f"SELECT DISTINCT sha256 FROM {PHOTOS} WHERE sha256 IN ({marks})", shas)}
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Follow-ups
+# --------------------------------------------------------------------------------------------------------------------
+def insert_followup(conn: sqlite3.Connection, *, code: str, description: str, due_on: str, created_at: str,
+                    created_by: str, inspection_id: int | None = None, report_id: int | None = None) -> int:
+    cur = conn.execute(
+        f"INSERT INTO {FOLLOWUPS} (code, description, due_on, created_at, created_by, inspection_id, report_id) "
+        "VALUES (?,?,?,?,?,?,?)", (code, description, due_on, created_at, created_by, inspection_id, report_id))
+    return cur.lastrowid
+
+
+def get_followup(conn: sqlite3.Connection, followup_id: int) -> dict[str, Any] | None:
+    return _row(conn.execute(f"SELECT * FROM {FOLLOWUPS} WHERE fid = ?", (followup_id,)).fetchone())
+
+
+def list_followups(conn: sqlite3.Connection, *, code: str | None = None, status: str | None = None,
+                   inspection_id: int | None = None) -> list[dict[str, Any]]:
+    where, params = [], []
+    for column, value in (("code", code), ("status", status), ("inspection_id", inspection_id)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    sql = f"SELECT * FROM {FOLLOWUPS}" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY due_on, fid"
+    return [dict(r) for r in conn.execute(sql, params)]
+
+
+def close_followup(conn: sqlite3.Connection, followup_id: int, *, closed_at: str, closed_by: str, note: str | None,
+                   inspection_id: int | None) -> bool:
+    cur = conn.execute(
+        f"UPDATE {FOLLOWUPS} SET status = 'closed', closed_at = ?, closed_by = ?, closing_note = ?, "
+        "closed_by_inspection = ? WHERE fid = ? AND status = 'open'",
+        (closed_at, closed_by, note, inspection_id, followup_id))
+    return cur.rowcount == 1
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Public reports
+# --------------------------------------------------------------------------------------------------------------------
+def insert_report(conn: sqlite3.Connection, *, point: BaseGeometry, receipt: str, kind: str, description: str,
+                  observed_on: str | None, submitted_at: str, submitted_by: str, site_code: str | None,
+                  site_distance_m: float | None, photo_count: int) -> int:
+    cur = conn.execute(
+        f"INSERT INTO {REPORTS} (geom, receipt, kind, description, observed_on, submitted_at, submitted_by, site_code, "
+        "site_distance_m, photo_count) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (encode_geometry(point), receipt, kind, description, observed_on, submitted_at, submitted_by, site_code,
+         site_distance_m, photo_count))
+    _touch_contents(conn, REPORTS, point, submitted_at)
+    return cur.lastrowid
+
+
+def insert_contact(conn: sqlite3.Connection, report_id: int, contact: str) -> None:
+    conn.execute(f"INSERT INTO {CONTACTS} (report_id, contact) VALUES (?, ?)", (report_id, contact))
+
+
+def contact_of(conn: sqlite3.Connection, report_id: int) -> str | None:
+    r = conn.execute(f"SELECT contact FROM {CONTACTS} WHERE report_id = ?", (report_id,)).fetchone()
+    return None if r is None else r[0]
+
+
+def _report(r: sqlite3.Row) -> dict[str, Any]:
+    d = dict(r)
+    d["point"] = decode_geometry(d.pop("geom"))
+    return d
+
+
+def get_report(conn: sqlite3.Connection, *, report_id: int | None = None,
+               receipt: str | None = None) -> dict[str, Any] | None:
+    if report_id is not None:
+        r = conn.execute(f"SELECT * FROM {REPORTS} WHERE fid = ?", (report_id,)).fetchone()
+    else:
+        r = conn.execute(f"SELECT * FROM {REPORTS} WHERE receipt = ?", (receipt,)).fetchone()
+    return None if r is None else _report(r)
+
+
+def list_reports(conn: sqlite3.Connection, *, status: str | None = None, site_code: str | None = None,
+                 limit: int | None = 500) -> list[dict[str, Any]]:
+    where, params = [], []
+    if status:
+        where.append("status = ?")
+        params.append(status)
+    if site_code:
+        where.append("site_code = ?")
+        params.append(site_code)
+    sql = f"SELECT * FROM {REPORTS}" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY fid DESC"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return [_report(r) for r in conn.execute(sql, params)]
+
+
+def count_reports(conn: sqlite3.Connection) -> dict[str, int]:
+    return {r[0]: r[1] for r in conn.execute(f"SELECT status, count(*) FROM {REPORTS} GROUP BY status")}
+
+
+def decide_report(conn: sqlite3.Connection, report_id: int, *, status: str, decided_at: str, decided_by: str,
+                  note: str | None, site_code: str | None = None, followup_id: int | None = None,
+                  inspection_id: int | None = None) -> bool:
+    cur = conn.execute(
+        f"UPDATE {REPORTS} SET status = ?, decided_at = ?, decided_by = ?, decision_note = ?, "
+        "site_code = coalesce(?, site_code), followup_id = ?, inspection_id = ? WHERE fid = ? AND status = 'new'",
+        (status, decided_at, decided_by, note, site_code, followup_id, inspection_id, report_id))
+    return cur.rowcount == 1
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)

@@ -1,0 +1,284 @@
+"""Inspections for staff: the schedule dashboard (table, map, CSV), recording an inspection (form with GPX track and
+photos), an inspection record, a site's timeline, closing follow-ups, and the photo files themselves."""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import folium
+from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, send_file,
+                   url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from .. import inspections, maps, sites
+from ..coords import CoordinateError
+from ..db import get_conn
+from ..errors import RegistryError
+from ..geometry import GeometryError
+from ..photos import PhotoStore, Upload
+from ..store import inspections as istore
+from .security import actor, remote_addr, require
+
+bp = Blueprint("inspections", __name__)
+
+CONDITION_NAMES = {"good": _l("good"), "fair": _l("fair"), "poor": _l("poor"), "damaged": _l("damaged"),
+                   "destroyed": _l("destroyed")}
+CONDITION_COLOURS = {"good": "#1a9850", "fair": "#91cf60", "poor": "#fee08b", "damaged": "#fc8d59",
+                     "destroyed": "#d73027"}
+THREAT_NAMES = {"quarrying": _l("quarrying"), "construction": _l("construction"),
+                "illegal_excavation": _l("illegal excavation"), "erosion_landslide": _l("erosion / landslide"),
+                "vegetation": _l("vegetation"), "vandalism": _l("vandalism"), "other": _l("other")}
+SEVERITY_NAMES = {"low": _l("low"), "medium": _l("medium"), "high": _l("high")}
+LEVEL_LABELS = {"national": _l("national key site"), "provincial": _l("provincial key site"),
+                "general": _l("general site")}
+STATUS_NAMES = {"overdue": _l("overdue"), "upcoming": _l("upcoming"), "ok": _l("not yet due")}
+STATUS_COLOURS = {"overdue": "#c0392b", "upcoming": "#e67e22", "ok": "#27ae60"}
+FLAG_NAMES = {"far_from_site": _l("taken far from the site"), "other_date": _l("taken on another date"),
+              "no_gps": _l("no GPS position in the photo"), "no_date": _l("no date in the photo")}
+PHOTO_KINDS = {"original": "originals", "thumb": "thumbs", "display": "display"}
+MAP_MARKERS = 2000  # dashboard map: most urgent first; the table and the CSV list everything
+CSV_COLUMNS = ("site", "name", "name_en", "county", "level", "interval_days", "last_inspected_on", "last_condition",
+               "due_on", "days_overdue", "status", "open_followups", "lon", "lat")
+
+
+# ------------------------------------------------------------------------------------------------ shared helpers
+def settings() -> inspections.Settings:
+    return inspections.Settings.from_config(current_app.config)
+
+
+def photo_store() -> PhotoStore:
+    return PhotoStore(Path(current_app.config["DATA_DIR"]) / "photos")
+
+
+def uploads(name: str) -> list[Upload]:
+    return [Upload(f.filename, f.read()) for f in request.files.getlist(name) if f and (f.filename or f.content_length)]
+
+
+def one_upload(name: str) -> Upload | None:
+    found = uploads(name)
+    return found[0] if found else None
+
+
+def photo_url(kind: str, photo: dict) -> str:
+    names = {"originals": "original", "thumbs": "thumb", "display": "display"}
+    return url_for("inspections.photo_file", sha256=photo["sha256"], kind=names[kind])
+
+
+def init_app(app) -> None:
+    inspections.Settings.from_config(app.config)  # a bad INSPECTION_INTERVAL_DAYS fails at start, not on a request
+    app.register_blueprint(bp)
+
+    @app.context_processor
+    def _inspection_labels():
+        return {"CONDITION_NAMES": CONDITION_NAMES, "CONDITION_COLOURS": CONDITION_COLOURS,
+                "THREAT_NAMES": THREAT_NAMES, "SEVERITY_NAMES": SEVERITY_NAMES, "STATUS_NAMES": STATUS_NAMES,
+                "STATUS_COLOURS": STATUS_COLOURS, "FLAG_NAMES": FLAG_NAMES, "LEVEL_LABELS": LEVEL_LABELS}
+
+
+# ------------------------------------------------------------------------------------------------ dashboard
+def _filtered(items: list[inspections.Due]) -> tuple[list[inspections.Due], dict]:
+    level = request.args.get("level") or None
+    status = request.args.get("status") or None
+    if level in sites.LEVELS:
+        items = [d for d in items if d.level == level]
+    else:
+        level = None
+    if status in STATUS_NAMES:
+        items = [d for d in items if d.status == status]
+    else:
+        status = None
+    return items, {k: v for k, v in (("level", level), ("status", status)) if v}
+
+
+def _dashboard_map(items: list[inspections.Due]) -> maps.RenderedMap:
+    shown = [d for d in items if d.status != "ok"][:MAP_MARKERS]
+    bounds = tuple(current_app.config["REGION_BBOX"])
+    if shown:
+        lons, lats = [d.location.x for d in shown], [d.location.y for d in shown]
+        pad = 0.05
+        bounds = (min(lons) - pad, min(lats) - pad, max(lons) + pad, max(lats) + pad)
+    m = maps.make_map(height="100%", fit_bounds=bounds, **maps.basemap_options(current_app.config))
+    for d in reversed(shown):  # most urgent drawn last, on top
+        due = (_("%(days)d days overdue", days=d.days_overdue) if d.status == "overdue"
+               else _("due in %(days)d days", days=-d.days_overdue))
+        folium.CircleMarker((d.location.y, d.location.x), radius=6, color="#fff", weight=1, fill=True,
+                            fill_color=STATUS_COLOURS[d.status], fill_opacity=0.95,
+                            tooltip=f"{d.code} {d.name} · {due}").add_to(m)
+    return maps.render(m, g.csp_nonce)
+
+
+@bp.get("/inspections")
+@require("site.read_exact")
+def dashboard():
+    conn = get_conn()
+    s = settings()
+    today = inspections.local_today(s.timezone)
+    everything = inspections.schedule(conn, s, today)
+    items, filters = _filtered(everything)
+    counts = {k: sum(1 for d in everything if d.status == k) for k in STATUS_NAMES}
+    followups = inspections.open_followups(conn, today)
+    names = {d.code: d.name for d in everything}
+    return render_template("inspections/dashboard.html", items=items, counts=counts, followups=followups,
+                           names=names, filters=filters, settings=s, today=today, levels=sites.LEVELS,
+                           map=_dashboard_map(items))
+
+
+@bp.get("/inspections.csv")
+@require("site.read_exact")
+def dashboard_csv():
+    s = settings()
+    items, _filters = _filtered(inspections.schedule(get_conn(), s))
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(CSV_COLUMNS)
+    for d in items:
+        writer.writerow([d.code, d.name, d.name_en or "", d.county or "", d.level, d.interval_days,
+                         d.last_inspected_on.isoformat() if d.last_inspected_on else "", d.last_condition or "",
+                         d.due_on.isoformat(), d.days_overdue, d.status, d.open_followups,
+                         f"{d.location.x:.6f}", f"{d.location.y:.6f}"])
+    # UTF-8 with BOM so that Excel opens Chinese names correctly
+    return Response("\ufeff" + buf.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=inspections-due.csv"})
+
+
+# ------------------------------------------------------------------------------------------------ recording
+def _form_page(site: sites.Site, *, values=None, error: str | None = None, status: int = 200):
+    conn = get_conn()
+    s = settings()
+    today = inspections.local_today(s.timezone)
+    m = maps.make_map(location=(site.location.y, site.location.x), zoom_start=14, height="100%",
+                      **maps.basemap_options(current_app.config))
+    if site.boundary is not None:
+        folium.GeoJson({"type": "Feature", "geometry": site.boundary.__geo_interface__, "properties": {}},
+                       style_function=lambda _f: {"color": "#8a3b12", "weight": 2, "fillOpacity": 0.1}).add_to(m)
+        minx, miny, maxx, maxy = site.boundary.bounds
+        m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
+    folium.CircleMarker((site.location.y, site.location.x), radius=5, color="#8a3b12", fill=True).add_to(m)
+    return render_template("inspections/form.html", site=site, values=values or {}, error=error, today=today,
+                           conditions=inspections.CONDITIONS, threats=inspections.THREATS,
+                           severities=inspections.SEVERITIES, followups=inspections.open_followups(conn, today, site.code),
+                           settings=s, map=maps.render(m, g.csp_nonce), map_name=m.get_name()), status
+
+
+@bp.get("/sites/<code>/inspections/new")
+@require("inspection.write")
+def new(code: str):
+    return _form_page(sites.current(get_conn(), code))
+
+
+@bp.post("/sites/<code>/inspections")
+@require("inspection.write")
+def create(code: str):
+    conn = get_conn()
+    site = sites.current(conn, code)
+    values = request.form.to_dict()
+    try:
+        record = inspections.parse_record(inspections.record_from_form(request.form, request.form.getlist),
+                                          default_inspector=actor())
+        rec = inspections.record_inspection(conn, photo_store(), code, record, settings=settings(), actor=actor(),
+                                            track=one_upload("track"), photos=uploads("photos"),
+                                            remote_addr=remote_addr())
+    except (RegistryError, GeometryError, CoordinateError) as exc:
+        status = getattr(exc, "status", 422)
+        message = getattr(exc, "detail", None) or str(exc)
+        return _form_page(site, values=values, error=message, status=status)
+    flash(_("Inspection of %(code)s recorded.", code=code), "success")
+    flagged = [p for p in rec["photos"] if set(p["flags"]) & {"far_from_site", "other_date"}]
+    if flagged:
+        flash(_("%(count)d photo(s) were flagged: check them below.", count=len(flagged)), "warning")
+    return redirect(url_for("inspections.record", inspection_id=rec["fid"]), 303)
+
+
+@bp.get("/inspections/<int:inspection_id>")
+@require("site.read_exact")
+def record(inspection_id: int):
+    conn = get_conn()
+    rec = inspections.get_inspection(conn, inspection_id)
+    site = sites.current(conn, rec["code"])
+    m = maps.make_map(location=(site.location.y, site.location.x), zoom_start=14, height="100%",
+                      **maps.basemap_options(current_app.config))
+    bounds = []
+    if site.boundary is not None:
+        folium.GeoJson({"type": "Feature", "geometry": site.boundary.__geo_interface__, "properties": {}},
+                       style_function=lambda _f: {"color": "#8a3b12", "weight": 2, "fillOpacity": 0.1}).add_to(m)
+        bounds.append(site.boundary.bounds)
+    track = rec.get("track")
+    if track and track.get("geom") is not None:
+        folium.GeoJson({"type": "Feature", "geometry": track["geom"].__geo_interface__, "properties": {}},
+                       style_function=lambda _f: {"color": "#1f5fbf", "weight": 3}).add_to(m)
+        bounds.append(track["geom"].bounds)
+    if rec.get("point") is not None:
+        folium.CircleMarker((rec["point"].y, rec["point"].x), radius=6, color="#1f5fbf", fill=True,
+                            tooltip=_("Inspection point")).add_to(m)
+    for p in rec["photos"]:
+        if p["gps_lon"] is not None:
+            colour = "#c0392b" if "far_from_site" in p["flags"] else "#555"
+            folium.CircleMarker((p["gps_lat"], p["gps_lon"]), radius=4, color=colour, fill=True,
+                                tooltip=p["original_name"] or p["sha256"][:10]).add_to(m)
+            bounds.append((p["gps_lon"], p["gps_lat"], p["gps_lon"], p["gps_lat"]))
+    if bounds:
+        m.fit_bounds([[min(b[1] for b in bounds), min(b[0] for b in bounds)],
+                      [max(b[3] for b in bounds), max(b[2] for b in bounds)]], padding=(20, 20))
+    return render_template("inspections/record.html", rec=rec, site=site, map=maps.render(m, g.csp_nonce),
+                           photo_url=photo_url)
+
+
+@bp.post("/followups/<int:followup_id>/close")
+@require("inspection.write")
+def close_followup(followup_id: int):
+    f = inspections.close_followup(get_conn(), followup_id, note=request.form.get("note"), actor=actor(),
+                                   remote_addr=remote_addr())
+    flash(_("Follow-up closed."), "success")
+    target = request.form.get("next") or ""
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("inspections.timeline", code=f["code"])
+    return redirect(target, 303)
+
+
+# ------------------------------------------------------------------------------------------------ timeline
+@bp.get("/sites/<code>/timeline")
+@require("site.read_exact")
+def timeline(code: str):
+    conn = get_conn()
+    s = settings()
+    newest_first = request.args.get("order") == "desc"
+    data = inspections.timeline(conn, code, s.timezone, newest_first=newest_first)
+    due = next((d for d in inspections.schedule(conn, s) if d.code == code), None)
+    conditions = data["conditions"]
+    chart = None
+    if conditions:
+        first, last = conditions[0]["date"], conditions[-1]["date"]
+        span = max((last - first).days, 1)
+        chart = [{"x": round(86 + 484 * ((c["date"] - first).days / span), 1) if len(conditions) > 1 else 330,
+                  "y": 15 + 25 * c["rank"], **c} for c in conditions]
+    return render_template("inspections/timeline.html", site=data["site"], events=data["events"], chart=chart,
+                           conditions=inspections.CONDITIONS, due=due, newest_first=newest_first,
+                           today=inspections.local_today(s.timezone))
+
+
+# ------------------------------------------------------------------------------------------------ photo files
+@bp.get("/photos/<sha256>/<kind>")
+@require("site.read_exact")
+def photo_file(sha256: str, kind: str):
+    if kind not in PHOTO_KINDS or len(sha256) != 64:
+        abort(404)
+    rows = istore.photos_by_sha(get_conn(), sha256.lower())
+    if not rows:
+        abort(404)
+    path = photo_store().path(PHOTO_KINDS[kind], rows[0]["sha256"], rows[0]["extension"])
+    if not path.is_file():
+        abort(404)
+    mimetype = rows[0]["media_type"] if kind == "original" else "image/jpeg"
+    response = send_file(path, mimetype=mimetype, max_age=0, conditional=True, etag=False)
+    response.headers["Cache-Control"] = "private, no-store"
+    if kind == "original":
+        name = rows[0]["original_name"] or f"{sha256}.{rows[0]['extension']}"
+        response.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{_quote(name)}"
+    return response
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+    return quote(name, safe="")

@@ -1,0 +1,245 @@
+"""Public reports of finds or damage (/report, for anyone) and their triage queue (/reports, for experts).
+
+Everything an anonymous caller receives here is built by public_view.report_receipt (never the contact, never photo
+metadata) and photos are served to the public only as the metadata-free display copy."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import folium
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from .. import inspections, maps, public_view, reports, sites
+from ..coords import CoordinateError
+from ..db import get_conn
+from ..errors import InvalidInput, NotFound, RegistryError
+from ..geometry import GeometryError
+from ..photos import PhotoStore, Upload
+from .security import actor, limiter, remote_addr, require
+
+bp = Blueprint("reports", __name__)
+
+REPORT_KIND_NAMES = {"find": _l("a fossil find"), "damage": _l("damage to a site")}
+REPORT_STATUS_NAMES = {"new": _l("received, waiting for review"), "accepted": _l("accepted: experts follow it up"),
+                       "dismissed": _l("reviewed, no action needed")}
+TRIAGE_STATUS_NAMES = {"new": _l("new"), "accepted": _l("accepted"), "dismissed": _l("dismissed")}
+
+
+def settings() -> reports.ReportSettings:
+    return reports.ReportSettings.from_config(current_app.config)
+
+
+def photo_store() -> PhotoStore:
+    return PhotoStore(Path(current_app.config["DATA_DIR"]) / "photos")
+
+
+def _staff() -> bool:
+    """Signed-in staff are not rate-limited, except where the session is ignored (security.sessionless)."""
+    if not current_user.is_authenticated:
+        return False
+    view = current_app.view_functions.get(request.endpoint)
+    return getattr(current_user, "via_token", False) or not getattr(view, "sessionless", False)
+
+
+# One budget for the web form and the JSON API (api/reports.py uses the same decorator), per client address.
+submit_limit = limiter.shared_limit(lambda: current_app.config.get("REPORT_LIMIT", "10 per hour"),
+                                    scope="report-submit", exempt_when=_staff)
+
+
+def too_many_message() -> str:
+    return _("Too many reports from your network in a short time. Please wait a while and try again, or call the "
+             "local natural resources bureau if the matter is urgent.")
+
+
+def limit_request_size() -> None:
+    """Refuse (413) a report body above REPORT_MAX_BYTES before it is read, whatever the global limit allows."""
+    request.max_content_length = settings().max_request_bytes
+
+
+def report_uploads() -> list[Upload]:
+    return [Upload(f.filename, f.read()) for f in request.files.getlist("photos") if f and f.filename]
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)
+
+    @app.context_processor
+    def _report_labels():
+        return {"REPORT_KIND_NAMES": REPORT_KIND_NAMES, "REPORT_STATUS_NAMES": REPORT_STATUS_NAMES,
+                "TRIAGE_STATUS_NAMES": TRIAGE_STATUS_NAMES}
+
+
+@bp.errorhandler(429)
+def _too_many(exc):
+    return render_template("error.html", status=429, title=_("Too many requests"), detail=too_many_message()), 429
+
+
+# ------------------------------------------------------------------------------------------------ public
+def _form_page(values: dict | None = None, error: str | None = None, status: int = 200):
+    values = values or {}
+    region = current_app.config["REGION_BBOX"]
+    centre, zoom = None, 7
+    code = request.args.get("site") or values.get("site")
+    if code:
+        try:  # only the public location of a public site: never reveals a generalized or hidden one
+            shown = public_view.get_public(get_conn(), code)
+            centre, zoom = (shown.location.y, shown.location.x), 12
+        except NotFound:
+            code = None
+    m = maps.make_map(location=centre, zoom_start=zoom, height="100%",
+                      fit_bounds=None if centre else tuple(region), **maps.basemap_options(current_app.config))
+    _public_sites_layer(m)
+    s = settings()
+    return render_template("reports/form.html", values=values, error=error, map=maps.render(m, g.csp_nonce),
+                           map_name=m.get_name(), settings=s, site_code=code,
+                           today=inspections.local_today(s.timezone)), status
+
+
+PUBLIC_SITES_ON_FORM = 5000
+
+
+def _public_sites_layer(m) -> None:
+    """The public sites (public_view: generalized ones at their grid-cell centre, hidden ones absent), so that a
+    reporter can find the place on a map without tiles."""
+    shown = public_view.list_public(get_conn())
+    if not shown or len(shown) > PUBLIC_SITES_ON_FORM:
+        return
+    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(p.location.x, 5),
+                                                                                 round(p.location.y, 5)]},
+                 "properties": {"name": p.properties.get("name") or p.code}} for p in shown]
+    folium.GeoJson({"type": "FeatureCollection", "features": features}, name="sites",
+                   marker=folium.CircleMarker(radius=4, color="#555", weight=1, fill=True, fill_opacity=0.6),
+                   tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(m)
+
+
+@bp.get("/report")
+@require("report.submit")
+def form():
+    return _form_page()
+
+
+@bp.post("/report")
+@require("report.submit")
+@submit_limit
+def submit():
+    limit_request_size()
+    values = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    try:
+        data = reports.parse_report(values, settings())
+        report = reports.submit_report(get_conn(), photo_store(), data, settings=settings(), photos=report_uploads(),
+                                       actor=actor(), remote_addr=remote_addr())
+    except (RegistryError, GeometryError, CoordinateError) as exc:
+        return _form_page(values, getattr(exc, "detail", None) or str(exc), getattr(exc, "status", 422))
+    for warning in data.warnings:
+        flash(warning, "warning")
+    return redirect(url_for("reports.receipt", receipt=report["receipt"]), 303)
+
+
+@bp.get("/report/<receipt>")
+@require("public.read")
+def receipt(receipt: str):
+    shown = public_view.report_receipt(reports.get_by_receipt(get_conn(), receipt))
+    return render_template("reports/receipt.html", r=shown)
+
+
+@bp.get("/report/<receipt>/photos/<sha256>.jpg")
+@require("public.read")
+def receipt_photo(receipt: str, sha256: str):
+    shown = public_view.report_receipt(reports.get_by_receipt(get_conn(), receipt))
+    if sha256 not in shown["photos"]:
+        abort(404)
+    path = photo_store().path("display", sha256)  # re-encoded from pixels: no EXIF, no GPS
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg", max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# ------------------------------------------------------------------------------------------------ triage
+@bp.get("/reports")
+@require("report.triage")
+def queue():
+    status = request.args.get("status", "new")
+    if status not in reports.STATES and status != "all":
+        status = "new"
+    conn = get_conn()
+    rows = reports.list_reports(conn, None if status == "all" else status)
+    return render_template("reports/queue.html", rows=rows, status=status, counts=reports.counts(conn))
+
+
+def _detail_page(report_id: int, error: str | None = None, status: int = 200):
+    conn = get_conn()
+    r = reports.get_report(conn, report_id, with_contact=True)
+    point = r["point"]
+    m = maps.make_map(location=(point.y, point.x), zoom_start=13, height="100%",
+                      **maps.basemap_options(current_app.config))
+    site, candidates = None, []
+    if r["site_code"]:
+        try:
+            site = sites.current(conn, r["site_code"])
+        except NotFound:
+            site = None
+    if site is not None:
+        if site.boundary is not None:
+            folium.GeoJson({"type": "Feature", "geometry": site.boundary.__geo_interface__, "properties": {}},
+                           style_function=lambda _f: {"color": "#8a3b12", "weight": 2, "fillOpacity": 0.1}).add_to(m)
+        folium.CircleMarker((site.location.y, site.location.x), radius=5, color="#8a3b12", fill=True,
+                            tooltip=site.code).add_to(m)
+        candidates = list(reversed(inspections.list_for_site(conn, site.code)))[:20]
+    folium.CircleMarker((point.y, point.x), radius=8, color="#fff", weight=2, fill=True, fill_color="#c0392b",
+                        fill_opacity=1, tooltip=_("Reported location")).add_to(m)
+    for p in r["photos"]:
+        if p["gps_lon"] is not None:
+            folium.CircleMarker((p["gps_lat"], p["gps_lon"]), radius=4, color="#555", fill=True,
+                                tooltip=p["original_name"] or p["sha256"][:10]).add_to(m)
+    from .inspections import photo_url
+    s = settings()
+    return render_template("reports/detail.html", r=r, site=site, inspections=candidates, error=error,
+                           map=maps.render(m, g.csp_nonce), photo_url=photo_url, settings=s,
+                           today=inspections.local_today(s.timezone)), status
+
+
+@bp.get("/reports/<int:report_id>")
+@require("report.triage")
+def detail(report_id: int):
+    return _detail_page(report_id)
+
+
+@bp.post("/reports/<int:report_id>/accept")
+@require("report.triage")
+def accept(report_id: int):
+    form_ = request.form
+    mode = form_.get("mode", "followup")
+    reports.get_report(get_conn(), report_id, with_contact=False)  # unknown reports: 404, not the form
+    try:
+        inspection_id = None
+        if mode == "inspection":
+            raw = (form_.get("inspection_id") or "").strip()
+            if not raw.isdigit():
+                raise InvalidInput(_("Choose the inspection this report belongs to."), field="inspection_id")
+            inspection_id = int(raw)
+        reports.accept_report(get_conn(), report_id, actor=actor(), settings=settings(),
+                              site_code=form_.get("site"), inspection_id=inspection_id,
+                              followup_description=form_.get("followup_description"), due_on=form_.get("due") or None,
+                              note=form_.get("note"), remote_addr=remote_addr())
+    except RegistryError as exc:
+        return _detail_page(report_id, exc.detail, exc.status)
+    flash(_("Report %(id)d accepted.", id=report_id), "success")
+    return redirect(url_for("reports.queue"), 303)
+
+
+@bp.post("/reports/<int:report_id>/dismiss")
+@require("report.triage")
+def dismiss(report_id: int):
+    reports.get_report(get_conn(), report_id, with_contact=False)
+    try:
+        reports.dismiss_report(get_conn(), report_id, reason=request.form.get("reason", ""), actor=actor(),
+                               remote_addr=remote_addr())
+    except RegistryError as exc:
+        return _detail_page(report_id, exc.detail, exc.status)
+    flash(_("Report %(id)d dismissed.", id=report_id), "success")
+    return redirect(url_for("reports.queue"), 303)
