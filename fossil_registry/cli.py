@@ -29,7 +29,11 @@ def init_command(demo: bool):
     count = init_registry(path, demo=demo)
     click.echo(f"Created registry at {path}" + (f" with {count} illustrative demo sites" if demo else ""))
     if demo:
+        from .demo.activity import seed_activity, summary_line
+        from .inspections import local_today
+
         print_demo_accounts(create_demo_accounts(path))
+        click.echo(summary_line(seed_activity(path, today=local_today(current_app.config["TIMEZONE"]))))
 
 
 def print_demo_accounts(accounts) -> None:

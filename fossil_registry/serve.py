@@ -9,6 +9,8 @@ from waitress import serve
 
 from . import create_app, store
 from .cli import print_demo_accounts
+from .demo.activity import seed_activity, summary_line
+from .inspections import local_today
 from .registry import create_demo_accounts, init_registry
 
 
@@ -21,6 +23,7 @@ def main() -> None:
             count = init_registry(path, demo=True)
             print(f"Created the demo registry with {count} illustrative sites at {path}", flush=True)
             print_demo_accounts(create_demo_accounts(path))
+            print(summary_line(seed_activity(path, today=local_today(app.config["TIMEZONE"]))), flush=True)
         except FileExistsError:
             pass  # another process created it first
     host = os.environ.get("HOST", "127.0.0.1")

@@ -1,0 +1,505 @@
+"""Illustrative activity for the demo registry: inspections, reviewed revisions, a review queue and public reports.
+
+The demo registry built by :mod:`fossil_registry.demo.build` holds 74 sites with one version each and nothing else, so
+every screen of a fresh ``make run`` would be empty (and every site overdue on /inspections). :func:`seed_activity`
+adds what a registry in real use looks like, *through the domain modules only* (``inspections.record_inspection``,
+``revisions.propose`` / ``decide``, ``reports.submit_report``): every step is validated like a user's request, runs in
+its own transaction with its audit record, and the four-eyes rule holds (demo-field proposes, demo-expert decides;
+inspections are recorded by demo-expert and demo-admin, who hold ``inspection.write``).
+
+What it adds (all of it ILLUSTRATIVE, like the sites themselves; dates are relative to ``today``, choices come from a
+seeded ``random.Random``, so the same ``today`` and ``seed`` give the same content):
+
+* inspection records over the last ~3 years: a set of written-out "stories" on national and provincial sites
+  (quarrying near Guanling, road works at Xingyi, rockfall on the Wuliuan GSSP section, illegal digging...) with threats,
+  follow-ups (some resolved by a later inspection, three still open, one of them past due), plus short routine patrol
+  records on most general sites, so that the schedule shows a realistic mix: a dozen sites overdue, a few upcoming,
+  most not yet due;
+* six approved revisions (RTK resurvey, boundary enlarged after a new find, redrawn boundary, attribute changes; one
+  site reaches version 3), one rejected proposal with the reviewer's reason;
+* three proposals waiting for review: a location read from a phone map app in GCJ-02 (with the conversion note), a new
+  site (marine reptiles exposed by a quarry near Zhenfeng; hidden by default) and a stale one (its site changed after it
+  was proposed: approving it gives the 409 conflict and the three-way view);
+* two public reports in the triage queue (damage with a contact, a new find without).
+
+Version timestamps are the time of seeding: the registry's history is append-only and stamped by its own clock, so
+revisions cannot be back-dated (their survey dates can be, and are). Inspection dates are the inspection days.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyproj
+import shapely
+from shapely.geometry import Point, mapping
+from shapely.ops import nearest_points
+
+from .. import auth, coords, inspections, reports, revisions, sites, store
+from ..errors import NotFound
+from ..geometry import local_metric_crs
+from ..photos import PhotoStore
+from ..store import inspections as istore
+
+DEFAULT_SEED = 20261121
+FIELD, EXPERT, ADMIN = "demo-field", "demo-expert", "demo-admin"
+DEMO_MARK = "(demo)"
+
+_GEOD = pyproj.Geod(ellps="GRS80")
+
+# --------------------------------------------------------------------------------------------------------------------
+# Inspections: written-out stories (days before today; "followup" due in days relative to today, may be negative)
+# --------------------------------------------------------------------------------------------------------------------
+STORIES: list[dict[str, Any]] = [
+    # ---- national sites
+    {"site": "GZ-0001", "ago": 900, "inspectors": ["罗应华", "王磊"], "condition": "good",
+     "findings": "保护标志和围栏完好，化石层出露稳定。/ Signs and fence intact; the fossil beds are stable.",
+     "actions": "清理步道两侧灌木。/ Cleared shrubs along the footpath."},
+    {"site": "GZ-0001", "ago": 420, "inspectors": ["罗应华", "陈静"], "condition": "fair",
+     "threats": [{"threat": "quarrying", "severity": "medium",
+                  "note": "东北约1.2公里的石灰岩采石场向保护区方向扩展 / limestone quarry 1.2 km NE is expanding "
+                          "towards the protected area"}],
+     "findings": "采石场爆破震动明显，保护区内未见新裂缝。/ Blasting at the quarry is clearly felt on site; no new "
+                 "cracks inside the protected area.",
+     "actions": "拍照记录采石场边界，已告知关岭县自然资源局。/ Photographed the quarry edge; informed the Guanling "
+                "county natural resources bureau.",
+     "followup": {"key": "guanling-permit", "due": -360,
+                  "description": "核实采石场开采许可范围未进入保护区缓冲带 / Check with the county bureau that the "
+                                 "quarry permit stays outside the buffer zone"}},
+    {"site": "GZ-0001", "ago": 95, "inspectors": ["罗应华", "王磊", "杨帆"], "condition": "fair",
+     "threats": [{"threat": "quarrying", "severity": "high",
+                  "note": "采石场工作面距保护区边界已不足400米 / the quarry face is now less than 400 m from the "
+                          "boundary"},
+                 {"threat": "erosion_landslide", "severity": "low", "note": None}],
+     "findings": "许可范围已核实，未越界；但爆破频繁。西南侧新发现的鱼龙骨骼已做临时覆盖保护。/ The permit was "
+                 "checked and is respected, but blasting is frequent. The new ichthyosaur find on the south-western "
+                 "side is under a temporary cover.",
+     "actions": "与采石场负责人面谈，要求提前通报爆破时间。/ Met the quarry manager; blasting is to be announced in "
+                "advance.",
+     "resolves": ["guanling-permit"],
+     "followup": {"key": "guanling-vibration", "due": 45,
+                  "description": "在北侧边界安装爆破振动监测仪，与采石场商定爆破时段 / Install blast-vibration "
+                                 "monitoring on the northern edge and agree blasting hours with the quarry"}},
+    {"site": "GZ-0005", "ago": 700, "inspectors": ["吴晓梅", "张建国"], "condition": "good",
+     "threats": [{"threat": "construction", "severity": "low",
+                  "note": "县道拓宽工程已立项，线路经过保护区东侧 / county road widening approved, the line passes "
+                          "east of the site"}],
+     "findings": "化石点状况良好，展示棚完好。/ Site in good condition; the display shelter is intact.",
+     "actions": "向交通部门提供保护区边界图。/ Sent the boundary map to the transport bureau."},
+    {"site": "GZ-0005", "ago": 330, "inspectors": ["吴晓梅", "赵明"], "condition": "fair",
+     "threats": [{"threat": "construction", "severity": "medium",
+                  "note": "道路施工距东侧边界约80米，弃土堆在保护区外缘 / road works 80 m from the eastern "
+                          "boundary, spoil dumped at the edge of the protected area"}],
+     "findings": "施工未进入保护区，但弃土压占边缘地带，排水沟被堵。/ The works have not entered the site, but "
+                 "spoil covers its margin and blocks a drainage ditch.",
+     "actions": "现场要求施工方停止堆土。/ Told the contractor on site to stop dumping.",
+     "followup": {"key": "xingyi-road", "due": 25,
+                  "description": "沿施工一侧设立界桩和警示牌，督促施工方清运弃土 / Set boundary posts and warning "
+                                 "signs along the road works; have the contractor remove the spoil"}},
+    {"site": "GZ-0009", "ago": 820, "inspectors": ["黄志强", "刘芳"], "condition": "good",
+     "findings": "化石层和保护标志完好。/ Fossil beds and signs intact.", "actions": ""},
+    {"site": "GZ-0009", "ago": 395, "inspectors": ["黄志强"], "condition": "fair",
+     "threats": [{"threat": "erosion_landslide", "severity": "medium",
+                  "note": "雨季后化石层上方坡面小规模滑塌 / small slope failure above the fossil bed after the rainy "
+                          "season"}],
+     "findings": "滑塌物未覆盖主化石层。/ The slipped material does not cover the main fossil bed.",
+     "actions": "设置临时警戒线。/ Put up temporary barrier tape."},
+    {"site": "GZ-0013", "ago": 160, "inspectors": ["杨帆", "李娜"], "condition": "good",
+     "threats": [{"threat": "vegetation", "severity": "low", "note": None}],
+     "findings": "剖面清晰，游客步道维护良好。/ Section clearly exposed; visitor path well kept.",
+     "actions": "清除剖面上的苔藓和藤蔓。/ Removed moss and creepers from the section."},
+    {"site": "GZ-0014", "ago": 610, "inspectors": ["杨帆", "李娜"], "condition": "good",
+     "findings": "金钉子标志和解说牌完好。/ GSSP marker and information boards intact.", "actions": ""},
+    {"site": "GZ-0014", "ago": 80, "inspectors": ["杨帆", "黄志强"], "condition": "poor",
+     "threats": [{"threat": "erosion_landslide", "severity": "high",
+                  "note": "7月暴雨后落石覆盖剖面下部约15米 / after the July storms, rockfall covers about 15 m of "
+                          "the lower section"}],
+     "findings": "剖面下部被落石掩埋，金钉子标志未受损。/ The lower part of the section is buried by rockfall; the "
+                 "GSSP marker itself is undamaged.",
+     "actions": "设置警示牌，暂停团队参观。/ Put up warning signs; group visits suspended.",
+     "followup": {"key": "gssp-rockfall", "due": -35,
+                  "description": "清理剖面落石并安装防护网 / Clear the rockfall from the section and install a catch "
+                                 "net"}},
+    {"site": "GZ-0017", "ago": 560, "inspectors": ["陈静", "赵明"], "condition": "good",
+     "findings": "磷块岩露头稳定。/ Phosphorite outcrop stable.", "actions": ""},
+    {"site": "GZ-0017", "ago": 210, "inspectors": ["陈静"], "condition": "fair",
+     "threats": [{"threat": "illegal_excavation", "severity": "low",
+                  "note": "两处小采样坑，疑为私人采集 / two small sampling pits, probably private collectors"}],
+     "findings": "采样坑位于保护区边缘，未见大规模破坏。/ The pits are at the edge of the site; no large-scale "
+                 "damage.",
+     "actions": "回填采样坑，报告县文物管理所。/ Backfilled the pits; reported to the county heritage office.",
+     "actor": ADMIN},
+    # ---- provincial sites
+    {"site": "GZ-0002", "ago": 240, "inspectors": ["罗应华", "王磊"], "condition": "damaged",
+     "threats": [{"threat": "illegal_excavation", "severity": "high",
+                  "note": "新近盗挖坑3处，含化石岩板被砸碎 / three fresh illegal digging pits, fossil-bearing slabs "
+                          "smashed"}],
+     "findings": "盗挖坑深约1米，散落鱼龙椎体碎片。/ The pits are about 1 m deep; fragments of ichthyosaur "
+                 "vertebrae lie around.",
+     "actions": "拍照取证，已报关岭县公安局和文物部门。/ Photographed as evidence; reported to the county police "
+                "and heritage office.",
+     "followup": {"key": "huangtutang-fence", "due": -180,
+                  "description": "加装围栏和监控摄像头，跟进公安立案 / Fence the pits, install a camera, follow up "
+                                 "the police case"}},
+    {"site": "GZ-0002", "ago": 120, "inspectors": ["罗应华"], "condition": "poor",
+     "threats": [{"threat": "illegal_excavation", "severity": "medium",
+                  "note": "未见新挖掘，但风险仍在 / no new digging, the risk remains"}],
+     "findings": "围栏和摄像头已安装，未见新的盗挖痕迹。/ Fence and camera installed; no new traces of digging.",
+     "actions": "与村委会签订看护协议。/ Signed a guarding agreement with the village committee.",
+     "resolves": ["huangtutang-fence"]},
+    {"site": "GZ-0003", "ago": 300, "inspectors": ["王磊", "陈静"], "condition": "fair",
+     "threats": [{"threat": "quarrying", "severity": "medium",
+                  "note": "永宁镇南约2公里的采石场扬尘和爆破 / dust and blasting from a quarry 2 km south of "
+                          "Yongning"}],
+     "findings": "海百合层表面有粉尘覆盖，未见结构性破坏。/ Dust on the crinoid beds; no structural damage.",
+     "actions": "", "actor": ADMIN},
+    {"site": "GZ-0006", "ago": 692, "inspectors": ["吴晓梅", "张建国"], "condition": "good",
+     "findings": "化石点状况良好。/ Site in good condition.", "actions": ""},
+    {"site": "GZ-0019", "ago": 450, "inspectors": ["赵明", "刘芳"], "condition": "good",
+     "findings": "保护标志完好，无人为活动痕迹。/ Signs intact; no traces of human activity.", "actions": ""},
+    {"site": "GZ-0022", "ago": 380, "inspectors": ["李娜", "张建国"], "condition": "fair",
+     "threats": [{"threat": "illegal_excavation", "severity": "medium",
+                  "note": "周末游客敲取化石，网上有定位分享 / weekend visitors hammer out fossils; the spot is shared "
+                          "online"}],
+     "findings": "露头多处新鲜敲击痕。/ Fresh hammer marks in several places on the outcrop.",
+     "actions": "建议公开地图上模糊处理该点位置。/ Recommended generalising the site's location on the public map.",
+     "actor": ADMIN},
+    {"site": "GZ-0024", "ago": 520, "inspectors": ["黄志强", "刘芳"], "condition": "good",
+     "threats": [{"threat": "construction", "severity": "low", "note": "新修机耕道 / new farm track nearby"}],
+     "findings": "剖面完好。/ Section intact.", "actions": ""},
+    {"site": "GZ-0026", "ago": 610, "inspectors": ["赵明"], "condition": "fair",
+     "threats": [{"threat": "other", "severity": "medium",
+                  "note": "煤矿采空区地面沉陷 / ground subsidence over old coal workings"}],
+     "findings": "保护区北部出现地裂缝两条。/ Two ground cracks in the northern part of the site.",
+     "actions": "设置观测桩。/ Set monitoring pegs across the cracks."},
+    {"site": "GZ-0033", "ago": 760, "inspectors": ["黄志强", "赵明"], "condition": "good",
+     "findings": "化石点状况良好。/ Site in good condition.", "actions": ""},
+    {"site": "GZ-0035", "ago": 200, "inspectors": ["陈静", "李娜"], "condition": "good",
+     "threats": [{"threat": "vandalism", "severity": "low", "note": "洞壁新涂鸦 / new graffiti on the cave wall"}],
+     "findings": "洞内堆积未受扰动。/ The cave deposits are undisturbed.",
+     "actions": "清除涂鸦，洞口加装告示牌。/ Removed the graffiti; added a notice at the entrance."},
+    {"site": "GZ-0037", "ago": 330, "inspectors": ["杨帆", "吴晓梅"], "condition": "good",
+     "findings": "剖面出露良好；边界界桩与地质图不完全一致。/ Sections well exposed; the boundary posts do not quite "
+                 "follow the geological map.",
+     "actions": "记录需重新勾绘边界。/ Noted that the boundary should be redrawn."},
+    {"site": "GZ-0042", "ago": 480, "inspectors": ["吴晓梅"], "condition": "fair",
+     "threats": [{"threat": "vegetation", "severity": "medium", "note": "灌木覆盖界线剖面 / shrubs overgrowing "
+                                                                          "the boundary section"}],
+     "findings": "界线层位仍可辨认。/ The boundary horizon can still be recognised.",
+     "actions": "清理剖面植被。/ Cleared vegetation from the section."},
+    {"site": "GZ-0044", "ago": 705, "inspectors": ["杨帆", "黄志强"], "condition": "good",
+     "findings": "剖面完好。/ Section intact.", "actions": ""},
+    {"site": "GZ-0052", "ago": 250, "inspectors": ["赵明", "李娜"], "condition": "good",
+     "findings": "化石点状况良好，标志清晰。/ Site in good condition, signs legible.", "actions": ""},
+    {"site": "GZ-0054", "ago": 150, "inspectors": ["刘芳", "张建国"], "condition": "fair",
+     "threats": [{"threat": "construction", "severity": "medium",
+                  "note": "西侧茶园扩建平整土地 / tea-garden terracing on the western edge"}],
+     "findings": "平整范围距化石层约50米。/ The terracing is about 50 m from the fossil beds.",
+     "actions": "告知茶园业主保护区范围。/ Showed the tea-garden owner the protected area."},
+    # ---- a general (hidden) site
+    {"site": "GZ-0020", "ago": 180, "inspectors": ["王磊", "杨帆"], "condition": "good",
+     "findings": "抢救发掘区已回填，标志完好。/ Rescue excavation backfilled; markers intact.", "actions": ""},
+]
+
+INSPECTORS = ["罗应华", "王磊", "陈静", "杨帆", "吴晓梅", "张建国", "李娜", "赵明", "黄志强", "刘芳"]
+ROUTINE_GOOD = [
+    "例行巡查，未见异常。/ Routine patrol, nothing unusual.",
+    "保护标志完好，化石层稳定。/ Signs intact, fossil beds stable.",
+    "例行巡查，露头状况良好。/ Routine patrol, outcrop in good condition.",
+]
+ROUTINE_FAIR = {
+    "vegetation": ("植被生长覆盖部分露头。/ Vegetation is covering part of the outcrop.",
+                   "清理露头植被。/ Cleared the outcrop."),
+    "erosion_landslide": ("雨后坡面有少量崩落。/ Minor rockfall on the slope after rain.",
+                          "清理崩落物。/ Cleared the fallen rock."),
+    "construction": ("附近新修道路，未进入保护范围。/ New road nearby, outside the protected area.",
+                     "提醒施工方保护范围。/ Reminded the builders of the protected area."),
+}
+ROUTINE_OVERDUE = 10      # general sites overdue on the dashboard ...
+ROUTINE_NEVER = 4         # ... of which never inspected (the others last seen more than three years ago)
+ROUTINE_UPCOMING = 3      # general sites whose 3-year interval ends within the next two months
+
+
+def summary_line(counts: dict[str, int]) -> str:
+    return (f"Added illustrative demo activity: {counts['inspections']} inspection records "
+            f"({counts['followups_open']} open follow-ups), {counts['revisions_approved']} approved and "
+            f"{counts['revisions_rejected']} rejected revisions, {counts['revisions_pending']} proposals waiting for "
+            f"review, {counts['reports']} public reports to triage")
+
+
+def seed_activity(path: str | Path, *, today: date | None = None, seed: int = DEFAULT_SEED) -> dict[str, int]:
+    """Add the illustrative activity to the demo registry at ``path`` (after ``registry.create_demo_accounts``).
+    Returns counts of what was created. Refuses a registry that already has inspections or proposals."""
+    settings = inspections.Settings()
+    today = today or inspections.local_today(settings.timezone)
+    rng = random.Random(seed)
+    conn = store.connect(path)
+    try:
+        store.migrate(conn)
+        for username in (FIELD, EXPERT, ADMIN):
+            try:
+                auth.get_user(conn, username=username)
+            except NotFound:
+                raise RuntimeError(f"the demo account {username} does not exist: create the demo accounts first "
+                                   "(registry.create_demo_accounts)") from None
+        if istore.last_inspections(conn) or revisions.queue(conn, limit=1):
+            raise RuntimeError("this registry already has inspections or proposals; demo activity is only added to "
+                               "a fresh demo registry")
+        counts: Counter = Counter()
+        photo_store = PhotoStore(Path(path).resolve().parent.parent / "photos")  # no photos are added
+        _seed_inspections(conn, photo_store, settings, today, rng, counts)
+        _seed_revisions(conn, today, counts)
+        _seed_reports(conn, photo_store, today, counts)
+        open_followups = inspections.open_followups(conn, today)
+        counts["followups_open"] = len(open_followups)
+        counts["followups_overdue"] = sum(1 for f in open_followups if f["overdue"])
+        return {k: counts[k] for k in ("inspections", "threats", "followups", "followups_open", "followups_overdue",
+                                       "revisions_approved", "revisions_rejected", "revisions_pending",
+                                       "site_versions_added", "reports")}
+    finally:
+        conn.close()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+def _routine_plan(conn, today: date, rng: random.Random) -> list[dict[str, Any]]:
+    storied = {s["site"] for s in STORIES}
+    general = [s for s in sites.list_current(conn) if s.properties.get("level") == "general" and s.code not in storied]
+    general.sort(key=lambda s: s.code)
+    rng.shuffle(general)
+    overdue, rest = general[:ROUTINE_OVERDUE], general[ROUTINE_OVERDUE:]
+    plan = []
+    for i, site in enumerate(overdue[:ROUTINE_OVERDUE - ROUTINE_NEVER] + rest):
+        if i < ROUTINE_OVERDUE - ROUTINE_NEVER:
+            ago = rng.randint(1110, 1400)   # last seen more than three years ago: overdue by weeks to months
+        elif i < ROUTINE_OVERDUE - ROUTINE_NEVER + ROUTINE_UPCOMING:
+            ago = rng.randint(1040, 1085)   # due within the next two months
+        else:
+            ago = rng.randint(25, 980)
+        established = site.properties.get("established")
+        day = today - timedelta(days=ago)
+        if established and day < date.fromisoformat(established):
+            day = min(today, date.fromisoformat(established) + timedelta(days=30))
+        record: dict[str, Any] = {"site": site.code, "date": day, "inspectors": sorted(rng.sample(INSPECTORS, 2)),
+                                  "actor": ADMIN if rng.random() < 0.2 else EXPERT}
+        if rng.random() < 0.72:
+            record.update(condition="good", findings=rng.choice(ROUTINE_GOOD), actions="")
+        else:
+            threat = rng.choice(sorted(ROUTINE_FAIR))
+            findings, actions = ROUTINE_FAIR[threat]
+            record.update(condition="fair", findings=findings, actions=actions,
+                          threats=[{"threat": threat, "severity": rng.choice(["low", "low", "medium"]), "note": None}])
+        plan.append(record)
+    return plan
+
+
+def _seed_inspections(conn, photo_store: PhotoStore, settings, today: date, rng: random.Random,
+                      counts: Counter) -> None:
+    plan = []
+    for story in STORIES:
+        plan.append({**story, "date": today - timedelta(days=story["ago"])})
+    plan += _routine_plan(conn, today, rng)
+    plan.sort(key=lambda r: (r["date"], r["site"]))
+    followup_ids: dict[str, int] = {}
+    for item in plan:
+        site = sites.current(conn, item["site"])
+        data: dict[str, Any] = {"date": item["date"].isoformat(), "inspectors": item["inspectors"],
+                                "condition": item["condition"], "threats": item.get("threats") or [],
+                                "findings": item.get("findings", ""), "actions": item.get("actions", "")}
+        if "ago" in item:  # the written-out records were made on site with a GNSS fix at the site's point
+            data["point"] = mapping(site.location)
+        if item.get("followup"):
+            fu = item["followup"]
+            data["followup"] = {"description": fu["description"], "due": (today + timedelta(days=fu["due"])).isoformat()}
+        if item.get("resolves"):
+            data["resolves"] = [followup_ids[k] for k in item["resolves"]]
+        record = inspections.parse_record(data)
+        saved = inspections.record_inspection(conn, photo_store, item["site"], record, settings=settings,
+                                              actor=item.get("actor", EXPERT), today=today)
+        counts["inspections"] += 1
+        counts["threats"] += len(saved["threats"])
+        if item.get("followup"):
+            followup_ids[item["followup"]["key"]] = saved["followups"][0]["fid"]
+            counts["followups"] += 1
+
+
+# --------------------------------------------------------------------------------------------------------------------
+def _geojson(geom) -> dict:
+    """A geometry as plain GeoJSON (lists, not tuples), as a client would send it."""
+    return json.loads(json.dumps(mapping(geom)))
+
+
+def _moved(point: Point, azimuth: float, metres: float) -> dict:
+    lon, lat, _ = _GEOD.fwd(point.x, point.y, azimuth, metres)
+    return {"type": "Point", "coordinates": [round(lon, 7), round(lat, 7)]}
+
+
+def _metric_op(geom, fn):
+    """Apply ``fn`` to the geometry in a local transverse Mercator (metres) and return the result in lon/lat."""
+    crs = local_metric_crs(geom)
+    forward = pyproj.Transformer.from_crs(crs.geodetic_crs, crs, always_xy=True)
+    inverse = pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
+    projected = shapely.transform(geom, lambda xy: np.column_stack(forward.transform(xy[:, 0], xy[:, 1])))
+    result = fn(projected)
+    return shapely.transform(result, lambda xy: np.round(np.column_stack(inverse.transform(xy[:, 0], xy[:, 1])), 7))
+
+
+def _enlarged(boundary, azimuth: float, extra_m: float, radius_m: float):
+    """The boundary plus a round lobe reaching ``extra_m`` beyond its outermost edge in the direction ``azimuth``
+    (degrees clockwise from north). The lobe is built in metres; the union is made in lon/lat so that the original
+    vertices stay exactly as they are."""
+    def lobe(b):
+        c = b.centroid
+        far = Point(c.x + 1e5 * math.sin(math.radians(azimuth)), c.y + 1e5 * math.cos(math.radians(azimuth)))
+        edge = nearest_points(b.boundary, far)[0]
+        dx, dy = far.x - edge.x, far.y - edge.y
+        norm = math.hypot(dx, dy)
+        centre = Point(edge.x + dx / norm * (extra_m - radius_m), edge.y + dy / norm * (extra_m - radius_m))
+        return centre.buffer(radius_m, quad_segs=6)
+    return boundary.union(_metric_op(boundary, lobe))
+
+
+def _redrawn(boundary, grow_m: float, tolerance_m: float):
+    return _metric_op(boundary, lambda b: b.buffer(grow_m, quad_segs=4).simplify(tolerance_m))
+
+
+def _propose(conn, code: str | None, fields: dict[str, Any]) -> revisions.Revision:
+    if code is not None:
+        fields = {"base_version": sites.current(conn, code).version, **fields}
+    draft = revisions.parse_draft(fields)
+    return revisions.propose(conn, draft, author=FIELD, site_code=code)
+
+
+def _approve(conn, rev: revisions.Revision, comment: str | None, counts: Counter) -> None:
+    revisions.decide(conn, rev.id, "approve", reviewer=EXPERT, comment=comment)
+    counts["revisions_approved"] += 1
+    counts["site_versions_added"] += 1
+
+
+def _seed_revisions(conn, today: date, counts: Counter) -> None:
+    def day(ago: int) -> str:
+        return (today - timedelta(days=ago)).isoformat()
+
+    # 1. RTK resurvey of Panzhou Xinmin: the point moves 38 m
+    xinmin = sites.current(conn, "GZ-0009")
+    survey = today - timedelta(days=150)
+    rev = _propose(conn, "GZ-0009", {
+        "location": _moved(xinmin.location, 57.0, 38.0), "method": "rtk", "accuracy_m": 0.03,
+        "survey_date": survey.isoformat(),
+        "reason": f"RTK resurvey {survey.year}: point moved 38 m to the marker at the main excavation (the old point "
+                  f"was digitised from a 1:50,000 map) / {survey.year} 年 RTK 复测：点位移动 38 米至主发掘区标志桩"
+                  "（原点位由 1:5 万地形图数字化）"})
+    _approve(conn, rev, "Checked against the RTK log and the photo of the marker.", counts)
+
+    # 2. Guanling Wolonggang: boundary enlarged after a new ichthyosaur find beyond its south-western edge
+    wolonggang = sites.current(conn, "GZ-0001")
+    rev = _propose(conn, "GZ-0001", {
+        "boundary": _geojson(_enlarged(wolonggang.boundary, 225.0, 450.0, 350.0)), "method": "rtk", "accuracy_m": 0.05,
+        "survey_date": day(88),
+        "reason": "Boundary enlarged to take in the new ichthyosaur skeleton found 300 m outside the south-western edge "
+                  "(county approval attached to the paper file) / 西南边界外 300 米新发现鱼龙骨架，扩大保护范围"})
+    _approve(conn, rev, None, counts)
+
+    # 3. stale on purpose: a handheld-GNSS point for the same site, based on version 2 ...
+    wolonggang = sites.current(conn, "GZ-0001")
+    _propose(conn, "GZ-0001", {
+        "location": _moved(wolonggang.location, 225.0, 120.0), "method": "handheld_gnss", "accuracy_m": 5,
+        "survey_date": day(20),
+        "reason": "Site point moved 120 m to the new excavation, the centre of activity since the find (handheld "
+                  "GNSS) / 点位移至新发掘区（手持 GNSS）"})
+    counts["revisions_pending"] += 1
+    # ... and then version 3 (attributes) is approved, so the proposal above is based on an old version
+    rev = _propose(conn, "GZ-0001", {
+        "properties": {
+            "fossil_groups": list(dict.fromkeys(wolonggang.properties.get("fossil_groups", []) + ["fishes"])),
+            "description": (wolonggang.properties.get("description") or "") + "新发掘区另产鱼类化石。",
+            "description_en": (wolonggang.properties.get("description_en") or "")
+            + " The new excavation also yields fishes."},
+        "reason": "Fishes from the new excavation added to the fossil groups and the description / 补充新发掘区"
+                  "鱼类化石"})
+    _approve(conn, rev, "Identification confirmed by the museum's fish specialist.", counts)
+
+    # 4. Wuliuan GSSP: the point moved 12 m onto the golden spike marker
+    gssp = sites.current(conn, "GZ-0014")
+    rev = _propose(conn, "GZ-0014", {
+        "location": _moved(gssp.location, 310.0, 12.0), "method": "rtk", "accuracy_m": 0.02, "survey_date": day(75),
+        "reason": "Point set on the GSSP marker (RTK, surveyed during the rockfall inspection) / 点位校正至金钉子标志"})
+    _approve(conn, rev, None, counts)
+
+    # 5. Dushan: boundary redrawn along the outcrop from the 1:10,000 geological map
+    dushan = sites.current(conn, "GZ-0037")
+    rev = _propose(conn, "GZ-0037", {
+        "boundary": _geojson(_redrawn(dushan.boundary, 120.0, 25.0)), "method": "digitised", "accuracy_m": 10,
+        "reason": "Boundary redrawn along the outcrop of the Devonian sections from the 1:10,000 geological map "
+                  "/ 依据 1:1 万地质图沿泥盆系剖面出露范围重新勾绘边界"})
+    _approve(conn, rev, "Matches the map sheet; posts to be moved at the next inspection.", counts)
+
+    # 6. Huaxi Qingyan: generalised on the public map after repeated illegal collecting
+    rev = _propose(conn, "GZ-0022", {
+        "properties": {"sensitivity": "generalized"},
+        "reason": "Public location generalised: visitors hammer out fossils and share the spot online (inspection "
+                  f"of {day(380)}) / 因游客敲取化石，公开地图上模糊处理位置"})
+    _approve(conn, rev, None, counts)
+
+    # rejected: a point digitised from a small-scale map, 1.4 km off
+    wenghui = sites.current(conn, "GZ-0019")
+    rev = _propose(conn, "GZ-0019", {
+        "location": _moved(wenghui.location, 140.0, 1400.0), "method": "digitised", "accuracy_m": 50,
+        "reason": "Location corrected from the 1:50,000 topographic map / 根据 1:5 万地形图修正点位"})
+    revisions.decide(conn, rev.id, "reject", reviewer=EXPERT,
+                     comment="The new point lies across the river from the outcrop; a 1:50,000 map is less accurate "
+                             "than the handheld GNSS point we have. Please resurvey on site. / 新点位在河对岸，"
+                             "请实地复测。")
+    counts["revisions_rejected"] += 1
+
+    # pending: a location read from a phone map app (GCJ-02), typed as shown by the app
+    qinglong = sites.current(conn, "GZ-0049")
+    true = _moved(qinglong.location, 20.0, 25.0)["coordinates"]
+    glon, glat = coords.wgs84_to_gcj02(true[0], true[1])
+    _propose(conn, "GZ-0049", {
+        "location": f"{glon:.6f}, {glat:.6f}", "crs": "GCJ02", "method": "phone_map", "accuracy_m": 10,
+        "survey_date": day(12),
+        "reason": "Position of the fossil outcrop read from the Amap (Gaode) app during the patrol (GCJ-02) / 巡查时"
+                  "用高德地图读取的露头位置（GCJ-02）"})
+    counts["revisions_pending"] += 1
+
+    # pending: a new site - marine reptiles exposed by a quarry near Zhenfeng (hidden by default)
+    quarry = Point(105.676, 25.513)
+    _propose(conn, None, {
+        "location": _geojson(quarry),
+        "boundary": _geojson(_metric_op(quarry, lambda p: p.buffer(220.0, quad_segs=3))),
+        "properties": {"name": "贞丰者相采石场海生爬行动物化石点", "name_en": "Zhenfeng Zhexiang quarry marine reptiles",
+                       "county": "贞丰县", "county_en": "Zhenfeng", "period": "Triassic",
+                       "age": "Middle Triassic (Ladinian)", "formation": "Falang Formation",
+                       "fossil_groups": ["marine_reptiles", "fishes"],
+                       "description": "采石场爆破面出露海生爬行动物骨骼（椎体、肋骨），已停止该工作面开采。（演示）",
+                       "description_en": "Marine reptile bones (vertebrae, ribs) exposed on a quarry blasting face; "
+                                         "work on that face has stopped. (demo)"},
+        "method": "handheld_gnss", "accuracy_m": 5, "survey_date": day(6),
+        "reason": f"New find reported by the quarry operator on {day(7)}, checked on site {day(6)}; proposed as a new "
+                  f"site so that it is protected before quarrying resumes {DEMO_MARK} / 采石场报告新发现，建议新建"
+                  "化石点"})
+    counts["revisions_pending"] += 1
+
+
+# --------------------------------------------------------------------------------------------------------------------
+def _seed_reports(conn, photo_store: PhotoStore, today: date, counts: Counter) -> None:
+    settings = reports.ReportSettings(region=coords.GUIZHOU_BBOX, region_name="Guizhou")
+    items = [
+        {"kind": "damage", "lon": 105.5893, "lat": 25.9046, "observed_on": (today - timedelta(days=3)).isoformat(),
+         "contact": "visitor-demo@example.com",
+         "description": "化石点东侧山坡有人挖坑，地上散落海百合化石碎片。/ Someone has dug pits on the hillside east of "
+                        f"the crinoid site; broken crinoid fragments lie on the ground. {DEMO_MARK}"},
+        {"kind": "find", "lon": 106.0512, "lat": 25.7784, "observed_on": (today - timedelta(days=9)).isoformat(),
+         "description": "修路新开挖的路堑中有鱼化石印痕，约十几块。/ About a dozen fossil fish impressions in a fresh "
+                        f"road cut. {DEMO_MARK}"},
+    ]
+    for item in items:
+        data = reports.parse_report(item, settings)
+        reports.submit_report(conn, photo_store, data, settings=settings)
+        counts["reports"] += 1
