@@ -42,17 +42,17 @@ def print_demo_accounts(accounts) -> None:
         click.echo(f"  {role:<7} {username:<12} {password}")
 
 
-@registry_cli.command("check", help="Integrity, spatial index, history and GeoPackage validity; exit 1 on any problem.")
+@registry_cli.command("check", help="Integrity, spatial index, history, GeoPackage validity and photo files; exit 1 on any problem.")
 @with_appcontext
 def check_command():
     path = current_app.config["REGISTRY_PATH"]
-    problems = check_registry(path)
+    problems = check_registry(path, data_dir=current_app.config["DATA_DIR"])
     if problems:
         for p in problems:
             click.echo(f"PROBLEM: {p}", err=True)
         click.echo(f"{len(problems)} problem(s) found in {path}", err=True)
         sys.exit(1)
-    click.echo(f"OK: {path} passes the integrity, spatial index, history and GeoPackage checks")
+    click.echo(f"OK: {path} passes the integrity, spatial index, history, GeoPackage and photo file checks")
 
 
 @registry_cli.command("export", help="Write a consistent GeoPackage snapshot to PATH (safe while the app is writing).")

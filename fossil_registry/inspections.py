@@ -404,12 +404,11 @@ def insert_photo_row(conn, photo: Photo, now: str, *, inspection_id: int | None 
 def photo_file_problems(conn, photo_store: PhotoStore) -> list[str]:
     """Photo rows whose files are missing, and files no row names (orphans); empty when store and files agree."""
     problems = []
-    known = {}
-    for row in conn.execute(f"SELECT DISTINCT sha256, extension FROM {istore.PHOTOS}"):
-        known[row[0]] = row[1]
+    known = istore.photo_file_names(conn)
+    for sha, extension in known.items():
         for kind in ("originals", "thumbs", "display"):
-            if not photo_store.path(kind, row[0], row[1]).is_file():
-                problems.append(f"photo {row[0]}: {kind} file missing")
+            if not photo_store.path(kind, sha, extension).is_file():
+                problems.append(f"photo {sha}: {kind} file missing")
     for path in photo_store.files():
         if path.parent == photo_store.temp_dir:
             continue  # a write in progress (or a crashed one, swept after an hour)

@@ -32,8 +32,7 @@ def init_registry(path: str | Path, *, demo: bool = False) -> int:
         if demo:
             count = load_demo(tmp)
         conn = store.connect(tmp)
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.execute("PRAGMA journal_mode = DELETE")  # fold the WAL into the file before the rename
+        store.fold_wal(conn)  # one self-contained file before the rename
         conn.close()
         os.replace(tmp, path)
         return count
@@ -93,14 +92,19 @@ def validate_geopackage(path: str | Path) -> list[str]:
     return []
 
 
-def check_registry(path: str | Path) -> list[str]:
-    """All problems found: SQLite integrity, spatial index, history consistency, geometry validity, GeoPackage validity."""
+def check_registry(path: str | Path, *, data_dir: str | Path | None = None) -> list[str]:
+    """All problems found: SQLite integrity, spatial index, history consistency, geometry validity, GeoPackage validity,
+    and (with ``data_dir``) photo records against the photo files on disk."""
     path = Path(path)
     if not store.is_registry(path):
         return [f"no registry at {path}"]
     conn = store.connect(path)
     try:
         problems = store.check_integrity(conn)
+        if data_dir is not None:
+            from .inspections import photo_file_problems
+            from .photos import PhotoStore
+            problems += photo_file_problems(conn, PhotoStore(Path(data_dir) / "photos"))
         for site in sites.list_current(conn, include_retired=True):
             if site.boundary is not None and not site.boundary.is_valid:
                 problems.append(f"{site.code}: boundary is not a valid polygon")

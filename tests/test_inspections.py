@@ -295,6 +295,8 @@ def test_a_failure_in_the_middle_leaves_no_rows_and_no_files(app, tmp_path):
     with app.app_context():
         problems = inspections.photo_file_problems(get_conn(), photo_store)
     assert len(problems) == 2 and "file missing" in problems[0] and "no photo record names" in problems[1]
+    check = app.test_cli_runner().invoke(args=["registry", "check"])  # the operator's check sees it too
+    assert check.exit_code == 1 and "file missing" in check.output and "no photo record names" in check.output
 
 
 def test_inspection_records_are_append_only(app):

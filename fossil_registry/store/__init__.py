@@ -651,6 +651,12 @@ def check_integrity(conn: sqlite3.Connection) -> list[str]:
     return problems
 
 
+def fold_wal(conn: sqlite3.Connection) -> None:
+    """Write the WAL back into the file and leave WAL mode: a single self-contained file (before renaming or shipping it)."""
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA journal_mode = DELETE")
+
+
 def backup_to(conn: sqlite3.Connection, dest: str | Path, *, drop_tables: tuple[str, ...] = ()) -> None:
     """Consistent snapshot with SQLite's online-backup API (safe while other connections write), as a single-file
     rollback-journal GeoPackage; ``drop_tables`` (e.g. account tables) are removed from the copy."""

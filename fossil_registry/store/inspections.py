@@ -265,6 +265,11 @@ def photos_by_sha(conn: sqlite3.Connection, sha256: str) -> list[dict[str, Any]]
     return [_photo(r) for r in conn.execute(f"SELECT * FROM {PHOTOS} WHERE sha256 = ? ORDER BY fid", (sha256,))]
 
 
+def photo_file_names(conn: sqlite3.Connection) -> dict[str, str]:
+    """sha256 -> extension of every stored photo (to compare with the files on disk)."""
+    return {r[0]: r[1] for r in conn.execute(f"SELECT DISTINCT sha256, extension FROM {PHOTOS}")}
+
+
 def photo_shas_known(conn: sqlite3.Connection, shas: list[str]) -> set[str]:
     if not shas:
         return set()
