@@ -44,15 +44,8 @@ class PublicSite:
     generalized: bool
 
     def to_json(self) -> dict[str, Any]:
-        from shapely.geometry import mapping
-        return {
-            "code": self.code,
-            "version": self.version,
-            "properties": dict(self.properties),
-            "location": mapping(self.location),
-            "boundary": mapping(self.boundary) if self.boundary is not None else None,
-            "location_precision": f"{CELL_DEG}-degree grid cell centre" if self.generalized else "exact",
-        }
+        return {**sites_mod.state_json(self.code, self.version, self.properties, self.location, self.boundary),
+                "location_precision": f"{CELL_DEG}-degree grid cell centre" if self.generalized else "exact"}
 
     def feature(self) -> dict[str, Any]:
         from shapely.geometry import mapping

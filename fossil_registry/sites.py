@@ -52,15 +52,15 @@ class Site:
         return self.properties.get("sensitivity", "open")
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "version": self.version,
-            "properties": dict(self.properties),
-            "location": mapping(self.location),
-            "boundary": mapping(self.boundary) if self.boundary is not None else None,
-            "updated_at": self.updated_at,
-            "updated_by": self.updated_by,
-        }
+        return {**state_json(self.code, self.version, self.properties, self.location, self.boundary),
+                "updated_at": self.updated_at, "updated_by": self.updated_by}
+
+
+def state_json(code: str, version: int, properties: dict[str, Any], location: BaseGeometry,
+               boundary: BaseGeometry | None) -> dict[str, Any]:
+    """A site state as the API answers it: GeoJSON geometries in lon/lat, boundary may be null."""
+    return {"code": code, "version": version, "properties": dict(properties), "location": mapping(location),
+            "boundary": mapping(boundary) if boundary is not None else None}
 
 
 @dataclass

@@ -59,26 +59,26 @@ def _created(rev: revisions.Revision):
     return response
 
 
+def _propose(site_code: str | None):
+    fields, upload, attachments = submission()
+    if site_code is None and fields.get("site"):
+        raise InvalidInput("to change an existing site, POST to /api/sites/<code>/revisions")
+    draft = revisions.parse_draft(fields, file=upload, policy=policy(), attachments=attachments)
+    rev = revisions.propose(get_conn(), draft, author=actor(), site_code=site_code, policy=policy(),
+                            remote_addr=remote_addr())
+    return _created(rev)
+
+
 @bp.post("/sites/<code>/revisions")
 @require("revision.propose")
 def propose_change(code: str):
-    fields, upload, attachments = submission()
-    draft = revisions.parse_draft(fields, file=upload, policy=policy(), attachments=attachments)
-    rev = revisions.propose(get_conn(), draft, author=actor(), site_code=code, policy=policy(),
-                            remote_addr=remote_addr())
-    return _created(rev)
+    return _propose(code)
 
 
 @bp.post("/revisions")
 @require("revision.propose")
 def propose_site():
-    fields, upload, attachments = submission()
-    if fields.get("site"):
-        raise InvalidInput("to change an existing site, POST to /api/sites/<code>/revisions")
-    draft = revisions.parse_draft(fields, file=upload, policy=policy(), attachments=attachments)
-    rev = revisions.propose(get_conn(), draft, author=actor(), site_code=None, policy=policy(),
-                            remote_addr=remote_addr())
-    return _created(rev)
+    return _propose(None)
 
 
 @bp.get("/revisions")
