@@ -247,6 +247,21 @@ def add_nonce(markup: str, nonce: str) -> str:
     return _SCRIPT_TAG.sub(f'<script nonce="{html.escape(nonce, quote=True)}"', markup)
 
 
+def template_literal_text(text: Any) -> str:
+    """Plain text made safe for folium's tooltips, which folium pastes unescaped into a JavaScript template literal that
+    becomes HTML: escape the markup and the characters that end (`), interpolate ($) or escape (\\) the literal. Site
+    names and uploaded file names are user input; a nonce'd script must not carry them raw."""
+    return (html.escape(str(text), quote=True)
+            .replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;"))
+
+
+def _escape_tooltips(figure: Element) -> None:
+    for element in _walk(figure):
+        if isinstance(element, folium.Tooltip) and not getattr(element, "_text_escaped", False):
+            element.text = template_literal_text(element.text)
+            element._text_escaped = True
+
+
 def render(m: folium.Map, nonce: str) -> RenderedMap:
     """Render ``m`` (with everything added to it) for a page under the app's CSP: all links self-hosted (or
     UnhostedAsset), every script tag with ``nonce``. A map renders once: build a new one per request."""
@@ -256,6 +271,7 @@ def render(m: folium.Map, nonce: str) -> RenderedMap:
     use_jquery = _needs_jquery(figure)
     for element in _walk(figure):
         self_host(element, use_jquery=use_jquery)
+    _escape_tooltips(figure)
     figure.render()
     head = "\n".join(child.render() for name, child in figure.header._children.items() if name != "meta_http")
     body = figure.html.render()
@@ -265,4 +281,5 @@ def render(m: folium.Map, nonce: str) -> RenderedMap:
 
 
 __all__ = ["ASSETS", "BASEMAPS", "FOLIUM_LINKS", "RegistryMap", "RenderedMap", "UnhostedAsset", "add_nonce",
-           "asset_url", "basemap_img_sources", "basemap_options", "check_basemap", "make_map", "render", "self_host"]
+           "asset_url", "basemap_img_sources", "basemap_options", "check_basemap", "make_map", "render", "self_host",
+           "template_literal_text"]

@@ -114,3 +114,14 @@ def test_basemap_configuration_extends_the_csp(demo_data_dir):
 def test_standalone_page():
     page = maps.render(maps.make_map(), nonce="x").page(title="Map <test>")
     assert page.startswith("<!doctype html>") and "<title>Map &lt;test&gt;</title>" in page
+
+
+def test_tooltip_text_is_escaped_for_the_template_literal_folium_puts_it_in():
+    import folium
+
+    from fossil_registry import maps
+    m = maps.make_map()
+    folium.CircleMarker([26, 106], tooltip="a`);alert(1);//<b>${x}\\u0041").add_to(m)
+    script = str(maps.render(m, "n0nce").script)
+    assert "a&#96;);alert(1);//&lt;b&gt;&#36;{x}&#92;u0041" in script
+    assert "`);alert(1)" not in script and "<b>" not in script

@@ -297,3 +297,39 @@ def test_contact_data_is_private_and_left_out_of_exports(loose_app, tmp_path):
     receipt = public_view.report_receipt(reports.get_report(store.connect(app.config["REGISTRY_PATH"]), ref,
                                                             with_contact=True))
     assert "contact" not in receipt and "description" not in receipt and "site_code" not in receipt
+
+
+PAYLOAD = "x`);document.title='pwned';<img src=x onerror=alert(1)>${1+1}"  # no '/': uploads keep the base name
+
+
+def test_user_text_in_map_tooltips_cannot_break_out_of_the_script(loose_app):
+    """A reporter controls the file names of uploaded photos; staff see them as tooltips on the triage map. folium
+    pastes tooltip text into a JavaScript template literal inside a nonce'd script: it must arrive escaped."""
+    app = loose_app
+    client = app.test_client()
+    photo = jpeg(lon=105.41234, lat=25.90567, taken="2024:05:01 12:00:00")
+    r = client.post("/api/reports", content_type="multipart/form-data", data={
+        "kind": "find", "lon": "105.4100", "lat": "25.9050", "description": "Fish fossils in slabs by the road.",
+        "photos": [(io.BytesIO(photo), PAYLOAD + ".jpg")]})
+    assert r.status_code == 201, r.get_json()
+    expert = login(app.test_client(), "expert")
+    page = expert.get(f'/reports/{r.get_json()["reference"]}').get_data(as_text=True)
+    scripts = "\n".join(re.findall(r"<script[^>]*>(.*?)</script>", page, re.S))
+    assert "bindTooltip" in scripts  # the photo is on the map...
+    assert "x&#96;);document.title" in scripts  # ...with its name escaped
+    for raw in ("`);document.title", "<img src=x", "${1+1}"):
+        assert raw not in scripts, raw
+
+
+def test_site_names_in_dashboard_tooltips_are_escaped(loose_app):
+    app = loose_app
+    with app.app_context():
+        conn = get_conn()
+        site = sites.current(conn, "GZ-0001")
+        sites.change_site(conn, "GZ-0001", base_version=site.version, properties={"name": PAYLOAD}, author="ada",
+                          reason="test: hostile name")
+    expert = login(app.test_client(), "expert")
+    page = expert.get("/inspections").get_data(as_text=True)
+    scripts = "\n".join(re.findall(r"<script[^>]*>(.*?)</script>", page, re.S))
+    assert "GZ-0001 x&#96;);document.title" in scripts
+    assert "`);document.title" not in scripts and "<img src=x" not in scripts

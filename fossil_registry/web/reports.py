@@ -109,7 +109,9 @@ def _public_sites_layer(m) -> None:
         return
     features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(p.location.x, 5),
                                                                                  round(p.location.y, 5)]},
-                 "properties": {"name": p.properties.get("name") or p.code}} for p in shown]
+                 # GeoJsonTooltip inserts property values as HTML at run time: escape them here
+                 "properties": {"name": maps.template_literal_text(p.properties.get("name") or p.code)}}
+                for p in shown]
     folium.GeoJson({"type": "FeatureCollection", "features": features}, name="sites",
                    marker=folium.CircleMarker(radius=4, color="#555", weight=1, fill=True, fill_opacity=0.6),
                    tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(m)
