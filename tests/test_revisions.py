@@ -563,3 +563,13 @@ def test_registry_stays_a_valid_geopackage(app, client, tmp_path):
         store.backup_to(conn, tmp_path / "copy.gpkg")
     assert registry.validate_geopackage(tmp_path / "copy.gpkg") == []
     assert registry.check_registry(Path(app.config["REGISTRY_PATH"])) == []
+
+
+def test_decision_like_calls_refuse_a_body_that_is_not_an_object(app, client):
+    from .matrix_revisions import fresh_revision
+    rid = fresh_revision(app, author="fiona")
+    for url, who in ((f"/api/revisions/{rid}/withdraw", "field"), (f"/api/revisions/{rid}/comments", "field"),
+                     (f"/api/revisions/{rid}/decision", "expert"), ("/api/sites/GZ-0001/restore", "admin")):
+        r = client.post(url, json=[1], headers=bearer(who))
+        assert r.status_code == 422 and r.mimetype == "application/problem+json", (url, r.status_code)
+    assert client.get(f"/api/revisions/{rid}", headers=bearer("field")).get_json()["status"] == "submitted"

@@ -128,12 +128,21 @@ def get_revision(revision_id: int):
     return jsonify(body)
 
 
+def _object_body(hint: str, *, required: bool) -> dict:
+    """The JSON object (or form) a decision-like call sends; anything else is refused with ``hint``. Calls whose fields
+    are all optional (withdraw, comment) may send no body at all."""
+    body = request.get_json(silent=True) if request.is_json else dict(request.form)
+    if body is None and not required:
+        return {}
+    if not isinstance(body, dict):
+        raise InvalidInput(hint)
+    return body
+
+
 @bp.post("/revisions/<int:revision_id>/decision")
 @require("revision.review")
 def decide(revision_id: int):
-    body = request.get_json(silent=True) if request.is_json else dict(request.form)
-    if not isinstance(body, dict):
-        raise InvalidInput("the request body must be a JSON object with decision and comment")
+    body = _object_body("the request body must be a JSON object with decision and comment", required=True)
     rev, applied = revisions.decide(get_conn(), revision_id, body.get("decision"), reviewer=actor(),
                                     comment=body.get("comment"), remote_addr=remote_addr(), policy=policy())
     extra = {"site_state": applied.to_json()} if applied is not None else {}
@@ -159,8 +168,8 @@ def decide_batch():
 @bp.post("/revisions/<int:revision_id>/withdraw")
 @require("revision.propose")
 def withdraw(revision_id: int):
-    body = request.get_json(silent=True) if request.is_json else dict(request.form)
-    rev = revisions.withdraw(get_conn(), revision_id, actor=actor(), comment=(body or {}).get("comment"),
+    body = _object_body('send {"comment": "..."} or no body', required=False)
+    rev = revisions.withdraw(get_conn(), revision_id, actor=actor(), comment=body.get("comment"),
                              remote_addr=remote_addr())
     return jsonify(revision_json(rev))
 
@@ -185,8 +194,8 @@ def rebase(revision_id: int):
 @bp.post("/revisions/<int:revision_id>/comments")
 @require("revision.propose")
 def add_comment(revision_id: int):
-    body = request.get_json(silent=True) if request.is_json else dict(request.form)
-    rev = revisions.comment(get_conn(), revision_id, actor=actor(), text=(body or {}).get("comment"),
+    body = _object_body('send {"comment": "..."}', required=False)
+    rev = revisions.comment(get_conn(), revision_id, actor=actor(), text=body.get("comment"),
                             remote_addr=remote_addr())
     return jsonify(revision_json(rev)), 201
 
@@ -194,9 +203,7 @@ def add_comment(revision_id: int):
 @bp.post("/sites/<code>/restore")
 @require("site.restore")
 def restore(code: str):
-    body = request.get_json(silent=True) if request.is_json else dict(request.form)
-    if not isinstance(body, dict):
-        raise InvalidInput('send {"version": N, "reason": "..."}')
+    body = _object_body('send {"version": N, "reason": "..."}', required=True)
     version = revisions._int(body.get("version"), "version")
     if version is None:
         raise InvalidInput("give the version to restore")

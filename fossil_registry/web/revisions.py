@@ -323,6 +323,11 @@ def create():
     return redirect(url_for("revisions.detail", revision_id=rev.id), 303)
 
 
+def _current_site(conn, rev) -> sites.Site | None:
+    """The site a proposal changes, as it is now (None for a new-site proposal)."""
+    return sites.current(conn, rev.site_code) if rev.site_code and rev.kind != "new_site" else None
+
+
 @bp.get("/revisions/<int:revision_id>/amend")
 @require("revision.propose")
 def amend_form(revision_id: int):
@@ -333,7 +338,7 @@ def amend_form(revision_id: int):
                                   "decide")
     if not rev.is_open:
         raise revisions.Conflict(f"proposal {revision_id} is {rev.status.replace('_', ' ')}; it can no longer change")
-    site = sites.current(conn, rev.site_code) if rev.site_code and rev.kind != "new_site" else None
+    site = _current_site(conn, rev)
     return _render_form(site=site, rev=rev)
 
 
@@ -342,7 +347,7 @@ def amend_form(revision_id: int):
 def amend(revision_id: int):
     conn = get_conn()
     rev = revisions.get(conn, revision_id)
-    site = sites.current(conn, rev.site_code) if rev.site_code and rev.kind != "new_site" else None
+    site = _current_site(conn, rev)
     try:
         fields = _form_fields(request.form, site)
         fields.pop("base_version", None)
