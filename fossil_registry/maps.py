@@ -12,7 +12,9 @@ Usage, in a view::
 
     m = maps.make_map(location=(26.6, 106.7), zoom_start=8, **maps.basemap_options(current_app.config))
     plugins.Draw(export=False).add_to(m)            # self-hosted automatically by render()
-    rendered = maps.render(m, nonce=csp_nonce())     # or in a template: csp_nonce()
+    folium.CircleMarker((26.6, 106.7), tooltip=maps.tooltip(_("Reported location"))).add_to(m)  # developer text
+    photos = maps.Overlay("photos", [maps.marker(lon, lat, text=photo_name)])  # user text: data, never a template
+    rendered = maps.render(m, nonce=csp_nonce(), overlays=[photos])
     return render_template("x.html", map=rendered)
 
 and in the template (extending base.html)::
@@ -22,6 +24,10 @@ and in the template (extending base.html)::
     {% block scripts %}{{ map.script }}{% endblock %}
 
 The exact vendor paths are listed in ``ASSETS`` and in docs/public-map.md.
+
+User text never goes into a folium element: folium/branca compile every element's rendered output as a new Jinja
+template, so such text would be template source (server-side code execution). ``render`` refuses it
+(``UntrustedMapText``); it reaches the map as an ``Overlay``, a JSON data block drawn by static/js/map-overlays.js.
 """
 from __future__ import annotations
 
@@ -33,6 +39,7 @@ from typing import Any, Iterator, Mapping
 import folium
 from branca.element import Element, Figure
 from folium.elements import JSCSSMixin
+from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
 STATIC_URL = "/static/"
@@ -178,9 +185,8 @@ def _walk(element: Element) -> Iterator[Element]:
 
 
 def _needs_jquery(root: Element) -> bool:
-    # folium.Popup builds its content with $(...); Map.keep_in_front waits for $(document).ready
-    return any(isinstance(e, folium.Popup) or (isinstance(e, folium.Map) and e.objects_to_stay_in_front)
-               for e in _walk(root))
+    # Map.keep_in_front waits for $(document).ready (folium.Popup would too, but maps use no popups: see Label)
+    return any(isinstance(e, folium.Map) and e.objects_to_stay_in_front for e in _walk(root))
 
 
 def _hosted(element: JSCSSMixin, links: list[tuple[str, str]], use_jquery: bool) -> list[tuple[str, str]]:
@@ -218,6 +224,90 @@ def self_host(element: Element, *, use_jquery: bool = False) -> Element:
 
 
 # ------------------------------------------------------------------------------------------------------------------
+# User text on maps: data for map-overlays.js, never part of a folium element
+# ------------------------------------------------------------------------------------------------------------------
+class Label(str):
+    """Text the developers wrote (a translated label, a number): the only text a folium tooltip may carry.
+
+    folium/branca render each element's script and compile that output as a *new* Jinja template, so text inside a
+    folium element is template source. User text (site names, photo file names...) goes on a map as an Overlay."""
+
+
+def tooltip(text: Any) -> folium.Tooltip:
+    """A folium tooltip for developer text (a translated label, a number). Escaped for the HTML it becomes and for
+    the JavaScript template literal folium pastes it into."""
+    element = folium.Tooltip(" ")
+    element.text = Label(html.escape(str(text), quote=True)
+                         .replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;"))
+    return element
+
+
+class UntrustedMapText(ValueError):
+    """A folium element would carry text that is not a Label: it would be compiled as a template (see Label)."""
+
+
+def marker(lon: float, lat: float, *, text: Any = None, colour: str = "#555", fill: str | None = None,
+           radius: float = 5, weight: float = 1, fill_opacity: float = 0.8) -> dict[str, Any]:
+    """One circle marker of an Overlay; ``text`` (any text, user text included) is shown as its tooltip, as text."""
+    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(float(lon), 7), round(float(lat), 7)]},
+            "properties": {"text": None if text is None else str(text),
+                           "style": {"radius": radius, "color": colour, "weight": weight, "fillColor": fill or colour,
+                                     "fillOpacity": fill_opacity}}}
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """Markers drawn by static/js/map-overlays.js from a JSON data block next to the map (so user text reaches the
+    page only as escaped JSON and the browser shows it with textContent)."""
+
+    name: str
+    markers: list[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "features": self.markers}
+
+
+_TEMPLATE_SYNTAX = ("{{", "{%", "{#")
+
+
+def _strings(value: Any, depth: int = 0) -> Iterator[str]:
+    if depth > 12:
+        return
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _strings(k, depth + 1)
+            yield from _strings(v, depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _strings(v, depth + 1)
+
+
+def check_no_user_text(figure: Element) -> None:
+    """Fail closed before anything is compiled: tooltips carry only Labels, popups and GeoJSON tooltips are not used
+    (user text goes in Overlays), GeoJSON layers carry no text properties, and no element holds template syntax."""
+    for element in _walk(figure):
+        if isinstance(element, (folium.Popup, folium.GeoJsonTooltip, folium.GeoJsonPopup)):
+            raise UntrustedMapText(f"{type(element).__name__}: put user data in a maps.Overlay instead")
+        if isinstance(element, folium.Tooltip) and not isinstance(element.text, Label):
+            raise UntrustedMapText("folium tooltips are made with maps.tooltip (developer text); user text goes in "
+                                   "a maps.Overlay")
+        if isinstance(element, folium.GeoJson) and isinstance(element.data, Mapping):
+            for feature in element.data.get("features", [element.data]):
+                props = feature.get("properties") or {} if isinstance(feature, Mapping) else {}
+                if any(isinstance(v, str) for v in _strings(props)):
+                    raise UntrustedMapText("GeoJSON layers drawn by folium carry no text properties; user data goes "
+                                           "in a maps.Overlay")
+        for key, value in vars(element).items():
+            if key in ("_parent", "_children", "_template"):
+                continue
+            for text in _strings(value):
+                if any(mark in text for mark in _TEMPLATE_SYNTAX):
+                    raise UntrustedMapText(f"{type(element).__name__}.{key} holds template syntax")
+
+
+# ------------------------------------------------------------------------------------------------------------------
 # Rendering with the CSP nonce
 # ------------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -226,7 +316,7 @@ class RenderedMap:
 
     head: Markup    # <link rel=stylesheet> and <script src> tags, and the map's own <style>
     body: Markup    # the map container <div> (and any HTML a plugin adds)
-    script: Markup  # one inline <script nonce=...> that builds the map
+    script: Markup  # the inline <script nonce=...> that builds the map, then the overlays' data and their script
 
     def __html__(self) -> str:
         return self.head + self.body + self.script
@@ -247,39 +337,33 @@ def add_nonce(markup: str, nonce: str) -> str:
     return _SCRIPT_TAG.sub(f'<script nonce="{html.escape(nonce, quote=True)}"', markup)
 
 
-def template_literal_text(text: Any) -> str:
-    """Plain text made safe for folium's tooltips, which folium pastes unescaped into a JavaScript template literal that
-    becomes HTML: escape the markup and the characters that end (`), interpolate ($) or escape (\\) the literal. Site
-    names and uploaded file names are user input; a nonce'd script must not carry them raw."""
-    return (html.escape(str(text), quote=True)
-            .replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;"))
+def _overlay_markup(map_name: str, overlays: list[Overlay]) -> str:
+    if not overlays:
+        return ""
+    data = htmlsafe_json_dumps({"layers": [o.to_json() for o in overlays]})  # <, >, & and ' escaped: inert in HTML
+    return (f'\n<script type="application/json" class="map-overlays" data-map="{html.escape(map_name)}">{data}'
+            f'</script>\n<script src="{STATIC_URL}js/map-overlays.js"></script>')
 
 
-def _escape_tooltips(figure: Element) -> None:
-    for element in _walk(figure):
-        if isinstance(element, folium.Tooltip) and not getattr(element, "_text_escaped", False):
-            element.text = template_literal_text(element.text)
-            element._text_escaped = True
-
-
-def render(m: folium.Map, nonce: str) -> RenderedMap:
+def render(m: folium.Map, nonce: str, overlays: list[Overlay] | tuple[Overlay, ...] = ()) -> RenderedMap:
     """Render ``m`` (with everything added to it) for a page under the app's CSP: all links self-hosted (or
-    UnhostedAsset), every script tag with ``nonce``. A map renders once: build a new one per request."""
+    UnhostedAsset), every script tag with ``nonce``, no user text in any folium element (UntrustedMapText; it goes in
+    ``overlays``). A map renders once: build a new one per request."""
     figure = m.get_root()
     if not isinstance(figure, Figure):
         raise ValueError("the map must belong to a folium Figure (as make_map's maps do)")
+    check_no_user_text(figure)
     use_jquery = _needs_jquery(figure)
     for element in _walk(figure):
         self_host(element, use_jquery=use_jquery)
-    _escape_tooltips(figure)
     figure.render()
     head = "\n".join(child.render() for name, child in figure.header._children.items() if name != "meta_http")
     body = figure.html.render()
-    script = f"<script>\n{figure.script.render()}\n</script>"
+    script = f"<script>\n{figure.script.render()}\n</script>" + _overlay_markup(m.get_name(), list(overlays))
     return RenderedMap(head=Markup(add_nonce(head, nonce)), body=Markup(add_nonce(body, nonce)),
                        script=Markup(add_nonce(script, nonce)))
 
 
-__all__ = ["ASSETS", "BASEMAPS", "FOLIUM_LINKS", "RegistryMap", "RenderedMap", "UnhostedAsset", "add_nonce",
-           "asset_url", "basemap_img_sources", "basemap_options", "check_basemap", "make_map", "render", "self_host",
-           "template_literal_text"]
+__all__ = ["ASSETS", "BASEMAPS", "FOLIUM_LINKS", "Label", "Overlay", "RegistryMap", "RenderedMap", "UnhostedAsset",
+           "UntrustedMapText", "add_nonce", "asset_url", "basemap_img_sources", "basemap_options", "check_basemap",
+           "check_no_user_text", "make_map", "marker", "render", "self_host", "tooltip"]

@@ -35,7 +35,9 @@ def _all_plugins_map() -> folium.Map:
     plugins.MarkerCluster().add_to(m)
     plugins.Draw(export=False).add_to(m)
     plugins.LocateControl().add_to(m)
-    folium.Marker((26.5, 106.7), popup="<b>needs jQuery</b>").add_to(m)
+    front = folium.FeatureGroup(name="front").add_to(m)
+    folium.Marker((26.5, 106.7)).add_to(front)
+    m.keep_in_front(front)  # waits for $(document).ready: needs jQuery
     folium.GeoJson({"type": "Point", "coordinates": [106.7, 26.5]}).add_to(m)
     return m
 
@@ -117,11 +119,40 @@ def test_standalone_page():
 
 
 def test_tooltip_text_is_escaped_for_the_template_literal_folium_puts_it_in():
-    import folium
-
-    from fossil_registry import maps
     m = maps.make_map()
-    folium.CircleMarker([26, 106], tooltip="a`);alert(1);//<b>${x}\\u0041").add_to(m)
+    folium.CircleMarker([26, 106], tooltip=maps.tooltip("a`);alert(1);//<b>${x}\\u0041")).add_to(m)
     script = str(maps.render(m, "n0nce").script)
     assert "a&#96;);alert(1);//&lt;b&gt;&#36;{x}&#92;u0041" in script
     assert "`);alert(1)" not in script and "<b>" not in script
+
+
+@pytest.mark.parametrize("add", [
+    lambda m: folium.CircleMarker([26, 106], tooltip="plain text: might be a user's").add_to(m),
+    lambda m: folium.Marker([26, 106], popup="a popup").add_to(m),
+    lambda m: folium.GeoJson({"type": "Feature", "geometry": {"type": "Point", "coordinates": [106, 26]},
+                              "properties": {"name": "a site name"}}).add_to(m),
+    lambda m: folium.FeatureGroup(name="{{ 7*7 }}").add_to(m),
+    lambda m: folium.FeatureGroup(name="{% if 1 %}x{% endif %}").add_to(m),
+], ids=["str-tooltip", "popup", "geojson-text", "expression", "statement"])
+def test_text_that_folium_would_compile_as_a_template_is_refused_before_rendering(add):
+    """folium/branca compile each element's rendered output as a new Jinja template: user text must never be in an
+    element. render() refuses tooltips not made by maps.tooltip, popups, GeoJSON text properties and template syntax."""
+    m = maps.make_map()
+    add(m)
+    with pytest.raises(maps.UntrustedMapText):
+        maps.render(m, nonce="x")
+
+
+def test_overlays_carry_user_text_as_inert_json():
+    hostile = "</script><script>alert(1)</script>{{ 7*7 }}'&"
+    m = maps.make_map()
+    rendered = maps.render(m, nonce="n0nce", overlays=[maps.Overlay("photos", [maps.marker(106.1, 26.2, text=hostile)])])
+    script = str(rendered.script)
+    block = re.search(r'<script nonce="n0nce" type="application/json" class="map-overlays" data-map="([^"]+)">(.*?)'
+                      r'</script>', script, re.S)
+    assert block and block.group(1) == m.get_name()
+    import json
+    data = json.loads(block.group(2))
+    assert data["layers"][0]["features"][0]["properties"]["text"] == hostile  # verbatim, as data
+    assert "</script><script>" not in block.group(2) and "'" not in block.group(2) and "&" not in block.group(2)
+    assert "49" not in script and 'src="/static/js/map-overlays.js"' in script

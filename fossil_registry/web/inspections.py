@@ -100,13 +100,13 @@ def _dashboard_map(items: list[inspections.Due]) -> maps.RenderedMap:
         pad = 0.05
         bounds = (min(lons) - pad, min(lats) - pad, max(lons) + pad, max(lats) + pad)
     m = maps.make_map(height="100%", fit_bounds=bounds, **maps.basemap_options(current_app.config))
+    markers = []
     for d in reversed(shown):  # most urgent drawn last, on top
         due = (_("%(days)d days overdue", days=d.days_overdue) if d.status == "overdue"
                else _("due in %(days)d days", days=-d.days_overdue))
-        folium.CircleMarker((d.location.y, d.location.x), radius=6, color="#fff", weight=1, fill=True,
-                            fill_color=STATUS_COLOURS[d.status], fill_opacity=0.95,
-                            tooltip=f"{d.code} {d.name} · {due}").add_to(m)
-    return maps.render(m, g.csp_nonce)
+        markers.append(maps.marker(d.location.x, d.location.y, text=f"{d.code} {d.name} · {due}", colour="#fff",
+                                   fill=STATUS_COLOURS[d.status], radius=6, fill_opacity=0.95))
+    return maps.render(m, g.csp_nonce, overlays=[maps.Overlay("due", markers)])
 
 
 @bp.get("/inspections")
@@ -211,17 +211,19 @@ def record(inspection_id: int):
         bounds.append(track["geom"].bounds)
     if rec.get("point") is not None:
         folium.CircleMarker((rec["point"].y, rec["point"].x), radius=6, color="#1f5fbf", fill=True,
-                            tooltip=_("Inspection point")).add_to(m)
+                            tooltip=maps.tooltip(_("Inspection point"))).add_to(m)
+    markers = []
     for p in rec["photos"]:
         if p["gps_lon"] is not None:
             colour = "#c0392b" if "far_from_site" in p["flags"] else "#555"
-            folium.CircleMarker((p["gps_lat"], p["gps_lon"]), radius=4, color=colour, fill=True,
-                                tooltip=p["original_name"] or p["sha256"][:10]).add_to(m)
+            markers.append(maps.marker(p["gps_lon"], p["gps_lat"], text=p["original_name"] or p["sha256"][:10],
+                                       colour=colour, radius=4))
             bounds.append((p["gps_lon"], p["gps_lat"], p["gps_lon"], p["gps_lat"]))
     if bounds:
         m.fit_bounds([[min(b[1] for b in bounds), min(b[0] for b in bounds)],
                       [max(b[3] for b in bounds), max(b[2] for b in bounds)]], padding=(20, 20))
-    return render_template("inspections/record.html", rec=rec, site=site, map=maps.render(m, g.csp_nonce),
+    return render_template("inspections/record.html", rec=rec, site=site,
+                           map=maps.render(m, g.csp_nonce, overlays=[maps.Overlay("photos", markers)]),
                            photo_url=photo_url)
 
 

@@ -145,7 +145,7 @@ def _site_map(shown: map_layers.MapSite) -> maps.RegistryMap:
         minx, miny, maxx, maxy = shown.cell_bounds()
         folium.Rectangle([[miny, minx], [maxy, maxx]], color=colour,
                          weight=2, dash_array="6 4", fill=True, fill_opacity=0.08,
-                         tooltip=str(_l("Approximate location: centre of a 0.1° grid cell"))).add_to(m)
+                         tooltip=maps.tooltip(_l("Approximate location: centre of a 0.1° grid cell"))).add_to(m)
     if shown.precision == "cell":  # drawn like on the protection map: not a point, only "somewhere in this cell"
         folium.CircleMarker((shown.lat, shown.lon), radius=10, color=colour, weight=2, dash_array="4 3", fill=True,
                             fill_color=colour, fill_opacity=0.3).add_to(m)

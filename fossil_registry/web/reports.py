@@ -91,9 +91,9 @@ def _form_page(values: dict | None = None, error: str | None = None, status: int
             code = None
     m = maps.make_map(location=centre, zoom_start=zoom, height="100%",
                       fit_bounds=None if centre else tuple(region), **maps.basemap_options(current_app.config))
-    _public_sites_layer(m)
     s = settings()
-    return render_template("reports/form.html", values=values, error=error, map=maps.render(m, g.csp_nonce),
+    return render_template("reports/form.html", values=values, error=error,
+                           map=maps.render(m, g.csp_nonce, overlays=_public_sites_overlay()),
                            map_name=m.get_name(), settings=s, site_code=code,
                            today=inspections.local_today(s.timezone)), status
 
@@ -101,20 +101,14 @@ def _form_page(values: dict | None = None, error: str | None = None, status: int
 PUBLIC_SITES_ON_FORM = 5000
 
 
-def _public_sites_layer(m) -> None:
+def _public_sites_overlay() -> list[maps.Overlay]:
     """The public sites (public_view: generalized ones at their grid-cell centre, hidden ones absent), so that a
     reporter can find the place on a map without tiles."""
     shown = public_view.list_public(get_conn())
     if not shown or len(shown) > PUBLIC_SITES_ON_FORM:
-        return
-    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [round(p.location.x, 5),
-                                                                                 round(p.location.y, 5)]},
-                 # GeoJsonTooltip inserts property values as HTML at run time: escape them here
-                 "properties": {"name": maps.template_literal_text(p.properties.get("name") or p.code)}}
-                for p in shown]
-    folium.GeoJson({"type": "FeatureCollection", "features": features}, name="sites",
-                   marker=folium.CircleMarker(radius=4, color="#555", weight=1, fill=True, fill_opacity=0.6),
-                   tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False)).add_to(m)
+        return []
+    return [maps.Overlay("sites", [maps.marker(p.location.x, p.location.y, text=p.properties.get("name") or p.code,
+                                               colour="#555", radius=4, fill_opacity=0.6) for p in shown])]
 
 
 @bp.get("/report")
@@ -185,23 +179,22 @@ def _detail_page(report_id: int, error: str | None = None, status: int = 200):
             site = sites.current(conn, r["site_code"])
         except NotFound:
             site = None
+    markers = []
     if site is not None:
         if site.boundary is not None:
             folium.GeoJson({"type": "Feature", "geometry": site.boundary.__geo_interface__, "properties": {}},
                            style_function=lambda _f: {"color": "#8a3b12", "weight": 2, "fillOpacity": 0.1}).add_to(m)
-        folium.CircleMarker((site.location.y, site.location.x), radius=5, color="#8a3b12", fill=True,
-                            tooltip=site.code).add_to(m)
+        markers.append(maps.marker(site.location.x, site.location.y, text=site.code, colour="#8a3b12"))
         candidates = list(reversed(inspections.list_for_site(conn, site.code)))[:20]
     folium.CircleMarker((point.y, point.x), radius=8, color="#fff", weight=2, fill=True, fill_color="#c0392b",
-                        fill_opacity=1, tooltip=_("Reported location")).add_to(m)
-    for p in r["photos"]:
-        if p["gps_lon"] is not None:
-            folium.CircleMarker((p["gps_lat"], p["gps_lon"]), radius=4, color="#555", fill=True,
-                                tooltip=p["original_name"] or p["sha256"][:10]).add_to(m)
+                        fill_opacity=1, tooltip=maps.tooltip(_("Reported location"))).add_to(m)
+    markers += [maps.marker(p["gps_lon"], p["gps_lat"], text=p["original_name"] or p["sha256"][:10], radius=4)
+                for p in r["photos"] if p["gps_lon"] is not None]
     from .inspections import photo_url
     s = settings()
     return render_template("reports/detail.html", r=r, site=site, inspections=candidates, error=error,
-                           map=maps.render(m, g.csp_nonce), photo_url=photo_url, settings=s,
+                           map=maps.render(m, g.csp_nonce, overlays=[maps.Overlay("report", markers)]),
+                           photo_url=photo_url, settings=s,
                            today=inspections.local_today(s.timezone)), status
 
 

@@ -78,10 +78,10 @@ def _add(m, geom: BaseGeometry | None, style: str, label: str, group: folium.Fea
     if geom.geom_type == "Point":
         colour = STYLE[style]["color"] if STYLE[style].get("weight") else STYLE[style]["fillColor"]
         folium.CircleMarker((geom.y, geom.x), radius=7, color="#fff", weight=2, fill=True, fill_color=colour,
-                            fill_opacity=1, tooltip=str(label)).add_to(target)
+                            fill_opacity=1, tooltip=maps.tooltip(label)).add_to(target)
         return
     folium.GeoJson({"type": "Feature", "geometry": mapping(geom), "properties": {}},
-                   style_function=lambda _f, s=STYLE[style]: s, tooltip=str(label),
+                   style_function=lambda _f, s=STYLE[style]: s, tooltip=maps.tooltip(label),
                    name=str(label)).add_to(target)
 
 
