@@ -58,7 +58,7 @@ def main() -> None:
               f"tolerance {w['tolerance_m']} m")
         rid = propose(location=Point(105.5852, 25.9022)).id
         t0 = time.perf_counter()
-        revisions.decide(conn, rid, "approve", reviewer="ellen")
+        revisions.decide(conn, rid, "approve", reviewer="ellen", round_seen=1)
         print(f"approve (version + decision + audit):    {(time.perf_counter() - t0) * 1000:8.1f} ms")
         conn.close()
 

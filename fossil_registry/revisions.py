@@ -12,8 +12,13 @@ State machine::
     submitted --approve--> approved            (the site's next version is written in the same transaction)
     submitted --reject (reason)--> rejected
     submitted --request_changes (reason)--> changes_requested --amend (author)--> submitted (round + 1)
+    submitted --amend (author)--> submitted (round + 1)
     submitted | changes_requested --withdraw (author)--> withdrawn
-    submitted | changes_requested --rebase--> same state, new base version (re-validated)
+    submitted | changes_requested --rebase--> same state, new base version (re-validated, round + 1)
+
+Rounds: whatever changes what an approval would write (an amendment, a rebase) starts a new round. A decision names the
+round its reviewer saw and is refused (409) on any other, so a decision applies exactly what its reviewer saw; a
+decision that names no round is refused (428) rather than guessed.
 
 Four eyes: nobody decides on their own proposal (checked here, and by a CHECK constraint in the database). Conflicts:
 if the site has any new version since the proposal's base, approval is refused (409) and the proposal must be rebased
@@ -69,6 +74,13 @@ UNCHANGED = sites.UNCHANGED
 class Forbidden(RegistryError):
     status = 403
     title = "Forbidden"
+
+
+class RoundRequired(RegistryError):
+    """A decision that does not say which round of the proposal its reviewer saw."""
+
+    status = 428
+    title = "Precondition required"
 
 
 class RepairOffered(InvalidInput):
@@ -824,7 +836,8 @@ def _open_for(conn, revision_id: int) -> rstore.RevisionRow:
 def amend(conn, revision_id: int, draft: Draft, *, author: str, policy: Policy = Policy(),
           remote_addr: str | None = None) -> Revision:
     """The author changes an open proposal (e.g. answering a change request). Fields not given keep their proposed
-    values; the previous content stays in the thread. A proposal sent back is resubmitted (round + 1)."""
+    values; the previous content stays in the thread. Every amendment starts a new round (a decision made on the
+    previous one is refused); a proposal sent back is resubmitted."""
     row = rstore.get_revision(conn, revision_id)
     if row is None:
         raise NotFound(f"no proposal {revision_id}")
@@ -851,7 +864,7 @@ def amend(conn, revision_id: int, draft: Draft, *, author: str, policy: Policy =
             current = _open_for(conn, revision_id)
             rstore.update_revision(
                 conn, revision_id, kind=p.kind, base_version=base.version if base else None, status="submitted",
-                updated_at=now, round=current.round + (1 if resubmit else 0), reason=merged.reason,
+                updated_at=now, round=current.round + 1, reason=merged.reason,
                 method=merged.method, accuracy_m=merged.accuracy_m, survey_date=merged.survey_date,
                 location=p.location, boundary_action=p.boundary_action, boundary=p.boundary, properties=p.properties,
                 input=merged.input, warnings=p.warnings, metrics=p.metrics)
@@ -861,7 +874,7 @@ def amend(conn, revision_id: int, draft: Draft, *, author: str, policy: Policy =
             event = "resubmitted" if resubmit else "amended"
             rstore.append_event(conn, revision_id, at=now, actor=author, event=event,
                                 comment=draft.comment or (draft.reason if "reason" in draft.given else None),
-                                detail={"round": current.round + (1 if resubmit else 0),
+                                detail={"round": current.round + 1,
                                         "previous": _content_snapshot(current),
                                         "warnings": [w["code"] for w in p.warnings]})
             store.append_audit(conn, actor=author, action=f"revision.{'resubmit' if resubmit else 'amend'}",
@@ -952,12 +965,34 @@ def conflict_error(conn, row: rstore.RevisionRow, current_version: int) -> Confl
         revision_id=row.id)
 
 
-def decide(conn, revision_id: int, decision: str, *, reviewer: str, comment: str | None = None,
-           remote_addr: str | None = None, policy: Policy = Policy()) -> tuple[Revision, sites.Site | None]:
-    """Approve, reject or request changes. An approval writes the site's next version, the decision, the thread entry
-    and the audit records in ONE transaction: if any step fails, nothing of it remains."""
+def checked_id(value: Any) -> int:
+    number = _int(value, "id")
+    if number is None or number < 1:
+        raise InvalidInput("each proposal is named by its number (id)")
+    return number
+
+
+def checked_round(value: Any) -> int:
+    """The round a decision was made on, from a JSON number or a form field; refused (428) when not given."""
+    if value in (None, ""):
+        raise RoundRequired("say which round of the proposal you decided on (\"round\", as shown when you opened it): "
+                            "a decision applies exactly what its reviewer saw, so it is never guessed")
+    number = _int(value, "round")
+    if number < 1:
+        raise InvalidInput(f"round must be 1 or more (got {number})")
+    return number
+
+
+def decide(conn, revision_id: int, decision: str, *, reviewer: str, round_seen: int | None,
+           comment: str | None = None, remote_addr: str | None = None,
+           policy: Policy = Policy()) -> tuple[Revision, sites.Site | None]:
+    """Approve, reject or request changes on the round the reviewer saw (``round_seen``; 409 if the proposal has
+    moved on to another round since). An approval writes the site's next version, the decision, the thread entry and
+    the audit records in ONE transaction: if any step fails, nothing of it remains."""
     if decision not in DECISIONS:
         raise InvalidInput(f"decision must be one of {', '.join(DECISIONS)} (got {str(decision)[:40]!r})")
+    if round_seen not in (None, ""):
+        round_seen = checked_round(round_seen)
     comment = comment.strip() if isinstance(comment, str) else None
     if decision != "approve" and not comment:
         what = "rejecting" if decision == "reject" else "requesting changes"
@@ -973,6 +1008,11 @@ def decide(conn, revision_id: int, decision: str, *, reviewer: str, comment: str
             raise Forbidden("nobody reviews their own proposal: another expert or admin must decide on it")
         if row.status not in OPEN:
             raise Conflict(f"proposal {revision_id} is already {row.status.replace('_', ' ')}", status_now=row.status)
+        round_seen = checked_round(round_seen)  # no round: refused (428), never guessed
+        if row.round != round_seen:
+            raise Conflict(f"proposal {revision_id} has changed since you opened it (you saw round {round_seen}; it is "
+                           f"now at round {row.round}): open it again and review what it proposes now",
+                           round_seen=round_seen, round_now=row.round, revision_id=revision_id)
         if decision != "reject" and row.status != "submitted":
             raise Conflict(f"proposal {revision_id} is waiting for its author to amend it (changes requested)",
                            status_now=row.status)
@@ -992,12 +1032,13 @@ def decide(conn, revision_id: int, decision: str, *, reviewer: str, comment: str
         rstore.update_revision(conn, revision_id, **fields)
         event = {"approve": "approved", "reject": "rejected", "request_changes": "changes_requested"}[decision]
         rstore.append_event(conn, revision_id, at=now, actor=reviewer, event=event, comment=comment,
-                            detail={"site_version": applied.version, "site": applied.code} if applied else None)
+                            detail={"round": row.round, **({"site_version": applied.version, "site": applied.code}
+                                                           if applied else {})})
         store.append_audit(conn, actor=reviewer, action=f"revision.{decision}",
                            target=applied.code if applied else _target(row.site_code, revision_id), at=now,
                            remote_addr=remote_addr,
-                           detail={"revision_id": revision_id, "comment": comment, "author": row.author,
-                                   "site_version": applied.version if applied else None})
+                           detail={"revision_id": revision_id, "round": row.round, "comment": comment,
+                                   "author": row.author, "site_version": applied.version if applied else None})
     return get(conn, revision_id), applied
 
 
@@ -1019,21 +1060,38 @@ def _apply_approval(conn, row: rstore.RevisionRow, reviewer: str, remote_addr: s
     return change.site
 
 
-def decide_many(conn, ids: Iterable[int], decision: str, *, reviewer: str, comment: str | None = None,
+# Warnings that only say how the input was read or what was filled in: a batch approval may pass them. Any other
+# warning (and any code added later) needs the proposal opened and decided on its own.
+INFORMATIONAL_WARNINGS = frozenset({"input", "defaults", "location_derived"})
+
+
+def needs_individual_review(rev: Revision | rstore.RevisionRow) -> list[str]:
+    """The codes of the warnings that keep a proposal out of a batch approval."""
+    return sorted({w.get("code") for w in rev.warnings if w.get("code") not in INFORMATIONAL_WARNINGS})
+
+
+def decide_many(conn, items: Iterable[tuple[int, Any]], decision: str, *, reviewer: str, comment: str | None = None,
                 remote_addr: str | None = None, policy: Policy = Policy()) -> list[dict[str, Any]]:
-    """Batch decisions: each proposal is decided in its own transaction, so one conflict or refusal does not hold up
-    the others; every outcome is reported."""
-    ids = list(dict.fromkeys(int(i) for i in ids))
-    if not ids:
+    """Batch decisions on (proposal id, round seen) pairs: each proposal is decided in its own transaction, so one
+    conflict or refusal does not hold up the others; every outcome is reported. A batch approval refuses proposals
+    whose warnings need a reviewer's look (needs_individual_review) rather than approving them blind."""
+    items = list(dict.fromkeys((int(i), r) for i, r in items))
+    if not items:
         raise InvalidInput("choose at least one proposal")
-    if len(ids) > 200:
-        raise InvalidInput(f"{len(ids)} proposals at once; decide at most 200 in one batch")
+    if len(items) > 200:
+        raise InvalidInput(f"{len(items)} proposals at once; decide at most 200 in one batch")
     results = []
-    for rid in ids:
+    for rid, round_seen in items:
         try:
-            rev, applied = decide(conn, rid, decision, reviewer=reviewer, comment=comment, remote_addr=remote_addr,
-                                  policy=policy)
-            results.append({"id": rid, "ok": True, "status": rev.status,
+            if decision == "approve":
+                row = rstore.get_revision(conn, rid)
+                codes = needs_individual_review(row) if row is not None else []
+                if codes:
+                    raise InvalidInput(f"proposal {rid} carries warnings ({', '.join(codes)}): open it and decide on "
+                                       "it on its own", warnings=codes)
+            rev, applied = decide(conn, rid, decision, reviewer=reviewer, round_seen=round_seen, comment=comment,
+                                  remote_addr=remote_addr, policy=policy)
+            results.append({"id": rid, "ok": True, "status": rev.status, "round": rev.round,
                             "site": rev.site_code, "site_version": applied.version if applied else None})
         except RegistryError as exc:
             results.append({"id": rid, "ok": False, "error": exc.title, "http_status": exc.status,
@@ -1064,10 +1122,10 @@ def rebase(conn, revision_id: int, *, actor: str, may_review: bool, policy: Poli
             raise Conflict(f"site {row.site_code} changed again while rebasing; try again")
         rstore.update_revision(conn, revision_id, base_version=site.version, kind=p.kind, location=p.location,
                                boundary_action=p.boundary_action, boundary=p.boundary, properties=p.properties,
-                               warnings=p.warnings, metrics=p.metrics, updated_at=now)
+                               warnings=p.warnings, metrics=p.metrics, updated_at=now, round=current.round + 1)
         rstore.append_event(conn, revision_id, at=now, actor=actor, event="rebased",
                             comment=f"rebased from version {current.base_version} onto version {site.version}",
-                            detail={"from": current.base_version, "to": site.version,
+                            detail={"from": current.base_version, "to": site.version, "round": current.round + 1,
                                     "previous": _content_snapshot(current)})
         store.append_audit(conn, actor=actor, action="revision.rebase", target=row.site_code, at=now,
                            remote_addr=remote_addr,

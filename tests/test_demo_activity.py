@@ -140,9 +140,9 @@ def test_review_queue_gcj02_new_site_and_stale_conflict(seeded, conn, app):
     assert stale_rev.site_code == "GZ-0001" and stale_rev.base_version == 2 and current_version == 3
 
     with pytest.raises(Conflict):
-        revisions.decide(conn, stale_id, "approve", reviewer=EXPERT)
+        revisions.decide(conn, stale_id, "approve", reviewer=EXPERT, round_seen=stale_rev.round)
     client = app.test_client()
-    r = client.post(f"/api/revisions/{stale_id}/decision", json={"decision": "approve"},
+    r = client.post(f"/api/revisions/{stale_id}/decision", json={"decision": "approve", "round": stale_rev.round},
                     headers=_bearer(seeded, EXPERT))
     assert r.status_code == 409 and r.mimetype == "application/problem+json"
     assert "has changed since this proposal was made" in r.get_json()["detail"]

@@ -55,7 +55,10 @@ def propose(client, code="GZ-0003", who="field", expect=201, **body):
 
 
 def decide(client, rid, decision="approve", who="expert", comment=None, expect=200):
-    r = api(client, who, "POST", f"/api/revisions/{rid}/decision", json={"decision": decision, "comment": comment})
+    """A reviewer opens the proposal, then decides on the round they saw."""
+    seen = api(client, who, "GET", f"/api/revisions/{rid}").get_json()["round"]
+    r = api(client, who, "POST", f"/api/revisions/{rid}/decision",
+            json={"decision": decision, "comment": comment, "round": seen})
     assert r.status_code == expect, r.get_json()
     return r.get_json()
 
@@ -345,7 +348,7 @@ def test_stale_base_is_refused_with_409_and_can_be_rebased(app, client):
     a = propose(client, code, boundary=square(105.585, 25.900, 0.004))
     b = propose(client, code, properties={"age": "Late Triassic (Carnian), Xiaowa Fm. lower member"})
     decide(client, a["id"])
-    r = api(client, "expert", "POST", f"/api/revisions/{b['id']}/decision", json={"decision": "approve"})
+    r = api(client, "expert", "POST", f"/api/revisions/{b['id']}/decision", json={"decision": "approve", "round": 1})
     assert r.status_code == 409 and r.mimetype == "application/problem+json"
     problem = r.get_json()
     assert problem["base_version"] == 1 and problem["current_version"] == 2 and problem["changed"] == ["boundary"]
@@ -396,7 +399,8 @@ def test_batch_approval_reports_each_outcome(app, client):
     stale = propose(client, "GZ-0003", properties={"formation": "Zhuganpo Formation"})["id"]
     own = propose(client, "GZ-0001", who="expert", properties={"formation": "Xiaowa Fm."})["id"]
     r = api(client, "expert", "POST", "/api/revisions/batch-decision",
-            json={"ids": ids + [stale, own], "decision": "approve", "comment": "batch: RTK campaign 2026"})
+            json={"items": [{"id": i, "round": 1} for i in ids + [stale, own]], "decision": "approve",
+                  "comment": "batch: RTK campaign 2026"})
     assert r.status_code == 200
     body = r.get_json()
     results = {x["id"]: x for x in body["results"]}
@@ -484,11 +488,11 @@ def test_failed_approval_leaves_no_partial_version(app, client):
             before_rev = dump_revisions(conn)
             conn.execute(trigger)
             with pytest.raises(sqlite3.IntegrityError):
-                revisions.decide(conn, rid, "approve", reviewer="ellen")
+                revisions.decide(conn, rid, "approve", reviewer="ellen", round_seen=1)
             conn.execute("DROP TRIGGER temp.fail_decision")
             assert dump(conn) == before and dump_revisions(conn) == before_rev
             assert sites.current(conn, "GZ-0003").version == 1 and store.check_integrity(conn) == []
-        rev, applied = revisions.decide(conn, rid, "approve", reviewer="ellen")
+        rev, applied = revisions.decide(conn, rid, "approve", reviewer="ellen", round_seen=1)
         assert applied.version == 2 and rev.status == "approved"
 
 
@@ -573,3 +577,65 @@ def test_decision_like_calls_refuse_a_body_that_is_not_an_object(app, client):
         r = client.post(url, json=[1], headers=bearer(who))
         assert r.status_code == 422 and r.mimetype == "application/problem+json", (url, r.status_code)
     assert client.get(f"/api/revisions/{rid}", headers=bearer("field")).get_json()["status"] == "submitted"
+
+
+# ------------------------------------------------------------------------------------------------ rounds (four eyes)
+def test_a_decision_applies_exactly_the_round_its_reviewer_saw(app, client):
+    """Issue 9, finding 2: the expert opens a harmless proposal, the author amends it (makes the site public and moves
+    it), the expert's approval made on what they saw must not apply the amended content."""
+    code = "GZ-0002"
+    before = current(client, code)
+    harmless = propose(client, code, properties={"formation": "Falang Formation"})
+    seen = api(client, "expert", "GET", f"/api/revisions/{harmless['id']}").get_json()
+    assert seen["round"] == 1
+    lon, lat = before["location"]["coordinates"]
+    r = api(client, "field", "POST", f"/api/revisions/{harmless['id']}/amend",
+            json={"properties": {"sensitivity": "open"}, "location": {"type": "Point", "coordinates": [lon + 0.01, lat]}})
+    assert r.status_code == 200 and r.get_json()["round"] == 2 and r.get_json()["status"] == "submitted"
+    r = api(client, "expert", "POST", f"/api/revisions/{harmless['id']}/decision",
+            json={"decision": "approve", "round": seen["round"]})
+    assert r.status_code == 409 and r.mimetype == "application/problem+json"
+    body = r.get_json()
+    assert "changed since you opened it" in body["detail"] and (body["round_seen"], body["round_now"]) == (1, 2)
+    assert current(client, code) == before  # nothing applied
+    # a decision that names no round is refused, never guessed
+    for bad in ({"decision": "approve"}, {"decision": "approve", "round": None}, {"decision": "approve", "round": ""}):
+        r = api(client, "expert", "POST", f"/api/revisions/{harmless['id']}/decision", json=bad)
+        assert r.status_code == 428 and "round" in r.get_json()["detail"]
+    r = api(client, "expert", "POST", f"/api/revisions/{harmless['id']}/decision",
+            json={"decision": "approve", "round": "two"})
+    assert r.status_code == 422
+    assert current(client, code) == before
+    # the expert looks again and decides on what is there now
+    approved = decide(client, harmless["id"])
+    assert approved["status"] == "approved" and current(client, code)["properties"]["sensitivity"] == "open"
+
+
+def test_rebase_starts_a_new_round_and_batch_decisions_carry_rounds(app, client):
+    code = "GZ-0003"
+    a = propose(client, code, properties={"formation": "Zhuganpo Formation"})
+    b = propose(client, code, properties={"age": "Carnian"})
+    decide(client, a["id"])
+    r = api(client, "expert", "POST", f"/api/revisions/{b['id']}/rebase")
+    assert r.status_code == 200 and r.get_json()["round"] == 2
+    # the queue was loaded before the rebase: round 1 is refused, round 2 goes through
+    r = api(client, "expert", "POST", "/api/revisions/batch-decision",
+            json={"items": [{"id": b["id"], "round": 1}], "decision": "approve"})
+    assert r.get_json()["results"][0]["http_status"] == 409 and r.get_json()["approved"] == 0
+    r = api(client, "expert", "POST", "/api/revisions/batch-decision", json={"ids": [b["id"]], "decision": "approve"})
+    assert r.status_code == 428
+    r = api(client, "expert", "POST", "/api/revisions/batch-decision",
+            json={"items": [{"id": b["id"], "round": 2}], "decision": "approve"})
+    assert r.get_json()["approved"] == 1 and current(client, code)["version"] == 3
+
+
+def test_batch_approval_refuses_proposals_with_warnings(app, client):
+    code = "GZ-0003"
+    lon, lat = current(client, code)["location"]["coordinates"]
+    far = propose(client, code, location={"type": "Point", "coordinates": [lon + 0.05, lat]})  # ~5 km: a warning
+    assert any(w["code"] == "far_from_current" for w in far["warnings"])
+    r = api(client, "expert", "POST", "/api/revisions/batch-decision",
+            json={"items": [{"id": far["id"], "round": 1}], "decision": "approve"})
+    result = r.get_json()["results"][0]
+    assert not result["ok"] and "far_from_current" in result["detail"] and current(client, code)["version"] == 1
+    assert decide(client, far["id"])["status"] == "approved"  # decided on its own, after a look

@@ -32,6 +32,14 @@ def submit(client, data, files=None, site="GZ-0003"):
     return client.post("/revisions/new", data=form, content_type="multipart/form-data")
 
 
+def seen(client, rid) -> dict:
+    """What the decision form of /revisions/<rid> carries: its CSRF token and the round the reviewer is looking at."""
+    page = client.get(f"/revisions/{rid}").get_data(as_text=True)
+    form = re.search(r'<form[^>]*id="decision-form".*?</form>', page, re.S).group(0)
+    return {"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', form).group(1),
+            "round": re.search(r'name="round" value="(\d+)"', form).group(1)}
+
+
 def text(response) -> str:
     return html.unescape(re.sub(r"\s+", " ", response.get_data(as_text=True)))
 
@@ -68,8 +76,7 @@ def test_typed_location_through_the_form_and_the_review_page(app):
     expert = signed_in(app, "expert")
     page = text(expert.get(f"/revisions/{rid}"))
     assert 'id="decision-form"' in page and "Approve: write the next site version" in page
-    r = expert.post(f"/revisions/{rid}/decision", data={"csrf_token": csrf_token(expert, f"/revisions/{rid}"),
-                                                        "decision": "approve"})
+    r = expert.post(f"/revisions/{rid}/decision", data={**seen(expert, rid), "decision": "approve"})
     assert r.status_code == 303
     page = text(expert.get(f"/revisions/{rid}"))
     assert "Approved: GZ-0003 is now at version 2." in page and "applied as GZ-0003 version 2" in page
@@ -125,9 +132,9 @@ def test_request_changes_then_amend_in_the_ui(app):
     field, expert = signed_in(app, "field"), signed_in(app, "expert")
     rid = rid_of(submit(field, {"location_text": "25.9026, 105.5856", "reason": "phone GPS"}))
     token = csrf_token(expert, f"/revisions/{rid}")
-    expert.post(f"/revisions/{rid}/decision", data={"csrf_token": token, "decision": "request_changes"})
+    expert.post(f"/revisions/{rid}/decision", data={**seen(expert, rid), "decision": "request_changes"})
     assert "needs a reason" in text(expert.get(f"/revisions/{rid}"))  # refused, said why
-    expert.post(f"/revisions/{rid}/decision", data={"csrf_token": token, "decision": "request_changes",
+    expert.post(f"/revisions/{rid}/decision", data={**seen(expert, rid), "decision": "request_changes",
                                                     "comment": "give the accuracy, please"})
     inbox = text(field.get("/revisions"))
     assert "1 sent back to you" in inbox and "“give the accuracy, please” — ellen" in inbox
@@ -159,9 +166,9 @@ def test_review_queue_counts_and_batch_approval(app):
     own = rid_of(submit(expert, {"location_text": "25.5553, 104.6903", "reason": "own"}, site="GZ-0010"))
     page = text(expert.get("/review"))
     assert "2 proposals by others wait for review" in page
-    assert f'value="{a}" form="batch-form"' in page and f'value="{own}" form="batch-form"' not in page
+    assert f'value="{a}:1" form="batch-form"' in page and f'value="{own}:1" form="batch-form"' not in page
     assert "by others wait for your review" in text(expert.get("/revisions"))
-    r = expert.post("/review/batch", data={"csrf_token": csrf_token(expert, "/review"), "ids": [str(a), str(b)],
+    r = expert.post("/review/batch", data={"csrf_token": csrf_token(expert, "/review"), "items": [f"{a}:1", f"{b}:1"],
                                            "comment": "campaign checked"})
     assert r.status_code == 303
     page = text(expert.get("/review"))
@@ -174,16 +181,16 @@ def test_conflict_view_and_rebase_in_the_ui(app):
     first = rid_of(submit(field, {"location_text": "25.9029, 105.5859", "reason": "first"}))
     second = rid_of(submit(field, {"formation": "Zhuganpo Formation", "reason": "second"}))
     token = csrf_token(expert, f"/revisions/{first}")
-    expert.post(f"/revisions/{first}/decision", data={"csrf_token": token, "decision": "approve"})
+    expert.post(f"/revisions/{first}/decision", data={**seen(expert, first), "decision": "approve"})
     page = text(expert.get(f"/revisions/{second}"))
     assert 'id="conflict"' in page and "based on version 1, but GZ-0003 is now at version 2" in page
     assert "Rebase onto version 2" in page and "Zhuganpo Formation" in page
-    expert.post(f"/revisions/{second}/decision", data={"csrf_token": token, "decision": "approve"})
+    expert.post(f"/revisions/{second}/decision", data={**seen(expert, second), "decision": "approve"})
     assert "has changed since this proposal was made" in text(expert.get(f"/revisions/{second}"))
     assert expert.post(f"/revisions/{second}/rebase", data={"csrf_token": token}).status_code == 303
     page = text(expert.get(f"/revisions/{second}"))
     assert "now builds on version 2" in page and 'id="conflict"' not in page
-    expert.post(f"/revisions/{second}/decision", data={"csrf_token": token, "decision": "approve"})
+    expert.post(f"/revisions/{second}/decision", data={**seen(expert, second), "decision": "approve"})
     assert "applied as GZ-0003 version 3" in text(expert.get(f"/revisions/{second}"))
 
 
@@ -191,8 +198,8 @@ def test_history_compare_and_restore(app):
     field, expert, admin = signed_in(app, "field"), signed_in(app, "expert"), signed_in(app, "admin")
     rid = rid_of(submit(field, {"boundary_drawn": json.dumps(mapping(box(105.581, 25.897, 105.589, 25.905))),
                                 "name": "永宁海百合化石点", "reason": "new outline from the 2026 survey"}))
-    expert.post(f"/revisions/{rid}/decision", data={"csrf_token": csrf_token(expert, f"/revisions/{rid}"),
-                                                    "decision": "approve", "comment": "fits the outcrop"})
+    expert.post(f"/revisions/{rid}/decision", data={**seen(expert, rid), "decision": "approve",
+                                                    "comment": "fits the outcrop"})
     page = text(field.get("/sites/GZ-0003/history"))
     assert re.search(r'data-version="2".*?update.*?fiona.*?ellen.*?new outline from the 2026 survey', page)
     assert "Propose restoring" not in page  # admins only
@@ -204,8 +211,7 @@ def test_history_compare_and_restore(app):
     restore = rid_of(r)
     page = text(admin.get(f"/revisions/{restore}"))
     assert "restore version" in page and "restores version 1" in page and 'id="decision-form"' not in page
-    expert.post(f"/revisions/{restore}/decision", data={"csrf_token": csrf_token(expert, f"/revisions/{restore}"),
-                                                        "decision": "approve"})
+    expert.post(f"/revisions/{restore}/decision", data={**seen(expert, restore), "decision": "approve"})
     with app.app_context():
         conn = get_conn()
         v1, v3 = sites.at_version(conn, "GZ-0003", 1), sites.current(conn, "GZ-0003")
@@ -222,3 +228,21 @@ def test_pages_are_bilingual(app, path):
     assert zh != en
     english_only = ["Review queue", "Your proposals", "Propose a change to", "Compare two versions"]
     assert not any(s in zh for s in english_only)
+
+
+def test_the_review_form_decides_on_the_round_it_was_rendered_with(app):
+    field, expert = signed_in(app, "field"), signed_in(app, "expert")
+    rid = rid_of(submit(field, {"formation": "Falang Formation", "reason": "harmless"}))
+    form = seen(expert, rid)  # the expert opens the proposal (round 1) ...
+    assert form["round"] == "1"
+    r = field.post(f"/revisions/{rid}/amend", data={"csrf_token": csrf_token(field, f"/revisions/{rid}/amend"),
+                                                    "sensitivity": "open", "location_text": "25.9, 105.6"})
+    assert r.status_code == 303  # ... the author amends it meanwhile ...
+    r = expert.post(f"/revisions/{rid}/decision", data={**form, "decision": "approve"})
+    page = text(expert.get(f"/revisions/{rid}"))  # ... and the approval made on round 1 is refused, saying why
+    assert "has changed since you opened it" in page and "waiting for review" in page
+    assert seen(expert, rid)["round"] == "2"
+    r = expert.post(f"/revisions/{rid}/decision", data={"csrf_token": form["csrf_token"], "decision": "approve"})
+    assert "say which round" in text(expert.get(f"/revisions/{rid}"))
+    expert.post(f"/revisions/{rid}/decision", data={**seen(expert, rid), "decision": "approve"})
+    assert "applied as GZ-0003 version 2" in text(expert.get(f"/revisions/{rid}"))

@@ -142,9 +142,10 @@ def _object_body(hint: str, *, required: bool) -> dict:
 @bp.post("/revisions/<int:revision_id>/decision")
 @require("revision.review")
 def decide(revision_id: int):
-    body = _object_body("the request body must be a JSON object with decision and comment", required=True)
+    body = _object_body("the request body must be a JSON object with decision, round and comment", required=True)
     rev, applied = revisions.decide(get_conn(), revision_id, body.get("decision"), reviewer=actor(),
-                                    comment=body.get("comment"), remote_addr=remote_addr(), policy=policy())
+                                    round_seen=body.get("round"), comment=body.get("comment"),
+                                    remote_addr=remote_addr(), policy=policy())
     extra = {"site_state": applied.to_json()} if applied is not None else {}
     return jsonify(revision_json(rev, **extra))
 
@@ -152,14 +153,16 @@ def decide(revision_id: int):
 @bp.post("/revisions/batch-decision")
 @require("revision.review")
 def decide_batch():
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("ids"), list):
-        raise InvalidInput('send {"ids": [1, 2, ...], "decision": "approve", "comment": "..."}')
-    try:
-        ids = [int(i) for i in body["ids"]]
-    except (TypeError, ValueError):
-        raise InvalidInput("ids must be proposal numbers") from None
-    results = revisions.decide_many(get_conn(), ids, body.get("decision", "approve"), reviewer=actor(),
+    body = _object_body('send {"items": [{"id": 12, "round": 1}, ...], "decision": "approve", "comment": "..."}',
+                        required=True)
+    items = body.get("items")
+    if items is None and isinstance(body.get("ids"), list):
+        raise revisions.RoundRequired('name the round you saw of each proposal: {"items": [{"id": 12, "round": 1}, '
+                                      '...]} (a decision applies exactly what its reviewer saw)')
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise InvalidInput('send {"items": [{"id": 12, "round": 1}, ...], "decision": "approve", "comment": "..."}')
+    pairs = [(revisions.checked_id(i.get("id")), revisions.checked_round(i.get("round"))) for i in items]
+    results = revisions.decide_many(get_conn(), pairs, body.get("decision", "approve"), reviewer=actor(),
                                     comment=body.get("comment"), remote_addr=remote_addr(), policy=policy())
     return jsonify({"results": results, "approved": sum(1 for r in results if r["ok"] and r["status"] == "approved"),
                     "failed": sum(1 for r in results if not r["ok"])})

@@ -376,7 +376,7 @@ def _propose(conn, code: str | None, fields: dict[str, Any]) -> revisions.Revisi
 
 
 def _approve(conn, rev: revisions.Revision, comment: str | None, counts: Counter) -> None:
-    revisions.decide(conn, rev.id, "approve", reviewer=EXPERT, comment=comment)
+    revisions.decide(conn, rev.id, "approve", reviewer=EXPERT, round_seen=rev.round, comment=comment)
     counts["revisions_approved"] += 1
     counts["site_versions_added"] += 1
 
@@ -451,7 +451,7 @@ def _seed_revisions(conn, today: date, counts: Counter) -> None:
     rev = _propose(conn, "GZ-0019", {
         "location": _moved(wenghui.location, 140.0, 1400.0), "method": "digitised", "accuracy_m": 50,
         "reason": "Location corrected from the 1:50,000 topographic map / 根据 1:5 万地形图修正点位"})
-    revisions.decide(conn, rev.id, "reject", reviewer=EXPERT,
+    revisions.decide(conn, rev.id, "reject", reviewer=EXPERT, round_seen=rev.round,
                      comment="The new point lies across the river from the outcrop; a 1:50,000 map is less accurate "
                              "than the handheld GNSS point we have. Please resurvey on site. / 新点位在河对岸，"
                              "请实地复测。")

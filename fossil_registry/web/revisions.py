@@ -174,6 +174,7 @@ def review():
         items, error = [], exc.detail
     return render_template("revisions/review.html", items=items, filters=filters, error=error,
                            inbox=revisions.inbox(conn, actor(), can_review=True),
+                           individual={r.id: revisions.needs_individual_review(r) for r in items},
                            stale=revisions.stale_flags(conn, items), statuses=revisions.STATUSES,
                            kinds=revisions.KINDS)
 
@@ -181,15 +182,16 @@ def review():
 @bp.post("/review/batch")
 @require("revision.review")
 def batch():
-    ids = request.form.getlist("ids")
-    try:
-        ids = [int(i) for i in ids]
-    except ValueError:
-        ids = []
-    if not ids:
+    try:  # each checkbox carries "<id>:<round>": the round the reviewer saw in the queue
+        items = [(revisions.checked_id(i), revisions.checked_round(r))
+                 for i, _, r in (v.partition(":") for v in request.form.getlist("items"))]
+    except RegistryError as exc:
+        flash(exc.detail, "error")
+        return redirect(url_for("revisions.review"), 303)
+    if not items:
         flash(_("Choose the proposals to approve."), "error")
         return redirect(url_for("revisions.review"), 303)
-    results = revisions.decide_many(get_conn(), ids, "approve", reviewer=actor(),
+    results = revisions.decide_many(get_conn(), items, "approve", reviewer=actor(),
                                     comment=request.form.get("comment") or None, remote_addr=remote_addr(),
                                     policy=policy())
     ok = [r for r in results if r["ok"]]
@@ -412,9 +414,9 @@ def decide(revision_id: int):
     decision = request.form.get("decision", "")
     try:
         rev, applied = revisions.decide(get_conn(), revision_id, decision, reviewer=actor(),
-                                        comment=request.form.get("comment"), remote_addr=remote_addr(),
-                                        policy=policy())
-    except InvalidInput as exc:
+                                        round_seen=request.form.get("round"), comment=request.form.get("comment"),
+                                        remote_addr=remote_addr(), policy=policy())
+    except (InvalidInput, revisions.RoundRequired) as exc:
         flash(exc.detail, "error")
         return _back(revision_id)
     except revisions.Conflict as exc:
