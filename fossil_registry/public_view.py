@@ -1,8 +1,8 @@
 """The public view: the one place that decides what anonymous callers may see of a site.
 
 * ``open``: exact location and boundary are public.
-* ``generalized``: only the centre of the 0.1-degree grid cell containing the site; no boundary; coordinate-like text in
-  free-text fields is redacted; filtering (bbox) is done on the generalized point, so repeated bbox queries cannot
+* ``generalized``: only the centre of the 0.1-degree grid cell containing the site; no boundary; every coordinate in the
+  free-text fields, in any notation the coordinate toolkit reads (coords.find_coordinates), is redacted; filtering (bbox) is done on the generalized point, so repeated bbox queries cannot
   bisect the true position.
 * ``hidden``: absent from every public output (counted only in aggregate statistics).
 
@@ -11,13 +11,13 @@ module returns, never from a ``sites.Site`` directly.
 """
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 from shapely.geometry import Point, box
 
+from . import coords
 from . import sites as sites_mod
 from .errors import NotFound
 from .geometry import grid_cell_centre
@@ -26,11 +26,6 @@ from .sites import Site
 CELL_DEG = 0.1
 # Fields the public never sees, whatever the sensitivity (staff user names).
 STAFF_ONLY_FIELDS = ("updated_by",)
-# Coordinates a surveyor might have typed into a description: decimals with 3+ places, DMS, Gauss-Kruger X/Y.
-_COORDINATE_TEXT = re.compile(
-    r"\d{1,3}\s*[°度]\s*\d{1,2}\s*['′分]?(\s*\d{1,2}(\.\d+)?\s*[\"″秒]?)?"
-    r"|\b\d{1,3}\.\d{3,}\b"
-    r"|\b\d{6,8}(\.\d+)?\b")
 REDACTED = "[…]"
 
 
@@ -54,8 +49,17 @@ class PublicSite:
                                "generalized": self.generalized}}
 
 
-def redact_coordinates(text: str | None) -> str | None:
-    return _COORDINATE_TEXT.sub(REDACTED, text) if text else text
+def redact_coordinates(text: str | None, region=coords.GUIZHOU_BBOX) -> str | None:
+    """``text`` with every coordinate the coordinate toolkit could read in it (any notation, coords.find_coordinates)
+    replaced by REDACTED. ``region``: where the site is (numbers that could be a longitude or latitude a few degrees
+    around it count)."""
+    if not text:
+        return text
+    out, last = [], 0
+    for start, end in coords.find_coordinates(text, region):
+        out += [text[last:start], REDACTED]
+        last = end
+    return "".join(out) + text[last:]
 
 
 def public_site(site: Site) -> PublicSite | None:
@@ -68,9 +72,10 @@ def public_site(site: Site) -> PublicSite | None:
     if site.sensitivity != "generalized":  # unknown values are treated as the strictest case
         return None
     lon, lat = grid_cell_centre(site.location.x, site.location.y, CELL_DEG)
+    near = (site.location.x - 1, site.location.y - 1, site.location.x + 1, site.location.y + 1)
     for key in sites_mod.TEXT_FIELDS:
         if isinstance(props.get(key), str):
-            props[key] = redact_coordinates(props[key])
+            props[key] = redact_coordinates(props[key], near)
     return PublicSite(site.code, site.version, props, Point(lon, lat), None, generalized=True)
 
 

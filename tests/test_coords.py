@@ -170,7 +170,7 @@ def test_gauss_kruger_zone():
         gauss_kruger_zone(200)
 
 
-@pytest.mark.parametrize("text, crs, expected_crs, warning", [
+GAUSS_KRUGER_CASES = [  # also the corpus of the public view's coordinate redaction (test_public_view_redaction.py)
     ("X=2949581.59 Y=363594.53", "EPSG:4545", "EPSG:4545", None),
     ("2949581.59, 363594.53", 4545, "EPSG:4545", None),
     ("X：2949581.59，Y：363594.53", "4545", "EPSG:4545", None),
@@ -179,7 +179,10 @@ def test_gauss_kruger_zone():
     ("X=2949581.59 Y=363594.53", "EPSG:4524", "EPSG:4524", "added zone 36"),
     ("363594.53, 2949581.59", "EPSG:4545", "EPSG:4545", "X and Y looked swapped"),
     ("Y=2949581.59 X=36363594.53", None, "EPSG:4524", "X and Y looked swapped"),
-])
+]
+
+
+@pytest.mark.parametrize("text, crs, expected_crs, warning", GAUSS_KRUGER_CASES)
 def test_parse_gauss_kruger_forms(text, crs, expected_crs, warning):
     p = parse_coordinate(text, crs)
     assert (p.lon, p.lat) == (pytest.approx(106.63, abs=1e-7), pytest.approx(26.65, abs=1e-7))
@@ -228,7 +231,7 @@ def test_projected_crs_with_degrees_and_vice_versa():
 DMS_25 = 25 + 54 / 60 + 12.3 / 3600      # 25°54'12.3"
 
 
-@pytest.mark.parametrize("text, expected", [
+ANGLE_CASES = [
     ("105.5212", 105.5212),
     ("-25.9", -25.9),
     ("+25.9", 25.9),
@@ -256,7 +259,10 @@ DMS_25 = 25 + 54 / 60 + 12.3 / 3600      # 25°54'12.3"
     ("−25.9", -25.9),                         # unicode minus
     ("90N", 90.0),
     ("180", 180.0),
-])
+]
+
+
+@pytest.mark.parametrize("text, expected", ANGLE_CASES)
 def test_parse_angle(text, expected):
     assert parse_angle(text) == pytest.approx(expected, abs=1e-12)
 
@@ -293,12 +299,15 @@ def test_format_dms():
 # Geographic pairs
 # ---------------------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text", [
+GEOGRAPHIC_TEXTS = [  # each reads as 106.63E 26.65N
     "106.63, 26.65", "106.63 26.65", "26.65N 106.63E", "E106.63 N26.65", "26.65 N, 106.63 E",
     "N26°39'00\" E106°37'48\"", "106°37'48\"E, 26°39'N", "26°39'N 106°37.8'E", "lat=26.65 lon=106.63",
     "lon: 106.63; lat: 26.65", "纬度 26.65 经度 106.63", "北纬26度39分 东经106度37分48秒", "B=26°39′ L=106°37′48″",
     "x=106.63 y=26.65",
-])
+]
+
+
+@pytest.mark.parametrize("text", GEOGRAPHIC_TEXTS)
 def test_parse_geographic_without_warnings(text):
     p = parse_coordinate(text)
     assert (p.lon, p.lat) == (pytest.approx(106.63, abs=1e-9), pytest.approx(26.65, abs=1e-9))
@@ -306,8 +315,11 @@ def test_parse_geographic_without_warnings(text):
     assert p.warnings == []
 
 
-@pytest.mark.parametrize("text", ["26.65, 106.63", "26.65，106.63", "26.65;106.63", "26.65/106.63",
-                                  "26 39 0 106 37 48", "26 39 106 37.8"])
+LATITUDE_FIRST_TEXTS = ["26.65, 106.63", "26.65，106.63", "26.65;106.63", "26.65/106.63", "26 39 0 106 37 48",
+                        "26 39 106 37.8"]
+
+
+@pytest.mark.parametrize("text", LATITUDE_FIRST_TEXTS)
 def test_parse_latitude_first_is_read_and_reported(text):
     p = parse_coordinate(text)
     assert (p.lon, p.lat) == (pytest.approx(106.63, abs=1e-9), pytest.approx(26.65, abs=1e-9))

@@ -1,0 +1,101 @@
+"""The public view never emits a coordinate of a non-open site in free text, in any notation the coordinate toolkit
+parses (issue 9, finding 3). The corpus is the toolkit's own test corpus (tests/test_coords.py) plus the notations
+surveyors type, in Chinese and English, generated for random sites."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fossil_registry import coords, public_view, sites
+from fossil_registry.db import get_conn
+
+from .conftest import login
+from .test_coords import ANGLE_CASES, GAUSS_KRUGER_CASES, GEOGRAPHIC_TEXTS, LATITUDE_FIRST_TEXTS
+
+REGION = coords.GUIZHOU_BBOX
+ISSUE_EXAMPLES = ["105.4021, 25.9023", "105.4021E 25.9023N", "N25.9023 E105.4021", "东经105.4021度 北纬25.9023",
+                  "X2866000", "Y36363594", "25°54′08.3″N 105°24′07.6″E", "北纬25°54'08\" 东经105°24'07\""]
+BENIGN = ["1996年发现", "about 242 Ma", "岩层厚 25.5 米", "2.4 km east of the village", "26 specimens",
+          "Late Permian", "patrolled at 10:15", "第 3 层", "2024-05-01"]
+
+
+def _precise(text: str, value: float) -> bool:
+    """An angle of the corpus that pins a site better than whole degrees, near the region."""
+    near = REGION[0] - 3 <= abs(value) <= REGION[2] + 3 or REGION[1] - 3 <= abs(value) <= REGION[3] + 3
+    return near and not float(value).is_integer()
+
+
+CORPUS = (GEOGRAPHIC_TEXTS + LATITUDE_FIRST_TEXTS + [case[0] for case in GAUSS_KRUGER_CASES]
+          + [text for text, value in ANGLE_CASES if _precise(text, value)] + ISSUE_EXAMPLES)
+
+
+def _digits(text: str) -> list[str]:
+    return [ch for ch in unicodedata.normalize("NFKC", text) if ch.isdigit()]
+
+
+@pytest.mark.parametrize("coordinate", CORPUS)
+@pytest.mark.parametrize("frame", ["{}", "化石点位于{}附近", "Outcrop at {} (GPS).", "坐标：{}；露头在路边"])
+def test_every_notation_of_the_toolkit_is_redacted(coordinate, frame):
+    text = frame.format(coordinate)
+    redacted = public_view.redact_coordinates(text)
+    assert _digits(redacted) == [], (text, redacted)
+    assert public_view.REDACTED in redacted
+
+
+@pytest.mark.parametrize("text", BENIGN)
+def test_measures_years_and_whole_numbers_are_kept(text):
+    assert public_view.redact_coordinates(text) == text
+
+
+def _formats(lon: float, lat: float) -> list[str]:
+    gk = coords.to_gauss_kruger(lon, lat)
+    full = str.maketrans("0123456789.", "０１２３４５６７８９．")
+    d, m = int(lat), int((lat - int(lat)) * 60)
+    sec = (lat - d - m / 60) * 3600
+    return [f"{lon:.4f}E {lat:.4f}N", f"N{lat:.5f} E{lon:.5f}", f"东经{lon:.4f}度 北纬{lat:.4f}",
+            f"{lat:.6f},{lon:.6f}", f"{lon:.6f} {lat:.6f}", f"lat={lat:.5f} lon={lon:.5f}",
+            f"{coords.format_dms(lat, 'N', 'S')} {coords.format_dms(lon, 'E', 'W')}",
+            f"北纬{d}度{m}分{sec:.1f}秒", f"{d} {m} {sec:.1f}", f"{d}°{m + sec / 60:.3f}'N",
+            f"X{gk['x_northing']:.0f} Y{gk['y_easting_prefixed']:.0f}",
+            f"X={gk['x_northing']:.2f}, Y={gk['y_easting']:.2f}", f"{lon:.4f}E".translate(full)]
+
+
+words = st.text(alphabet="化石点位于附近露头路边村东北西南 abcdefghijklmnopqrstuvwxyzABCXYZ,.;()（）：", max_size=12)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lon=st.floats(REGION[0], REGION[2]), lat=st.floats(REGION[1], REGION[3]), before=words, after=words,
+       which=st.integers(0, 12))
+def test_generated_positions_in_every_notation_leave_no_digit(lon, lat, before, after, which):
+    coordinate = _formats(lon, lat)[which]
+    text = f"{before} {coordinate} {after}"
+    redacted = public_view.redact_coordinates(text)
+    assert _digits(redacted) == [], (text, redacted)
+
+
+def test_generalized_sites_description_never_reaches_anonymous_callers(client, app):
+    """End to end: surveyors' notations in a generalized site's texts reach no public answer."""
+    lon, lat = 105.40213, 25.90231
+    gk = coords.to_gauss_kruger(lon, lat)
+    texts = _formats(lon, lat)
+    with app.app_context():
+        conn = get_conn()
+        site = sites.current(conn, "GZ-0002")
+        sites.change_site(conn, "GZ-0002", base_version=site.version, author="ada", reason="test",
+                          location=__import__("shapely.geometry", fromlist=["Point"]).Point(lon, lat),
+                          properties={"sensitivity": "generalized", "description": "；".join(texts),
+                                      "description_en": " / ".join(texts), "age": f"outcrop {texts[0]}",
+                                      "name_en": f"Site {texts[1]}"})
+    secrets = [f"{lon:.4f}", f"{lat:.4f}", f"{gk['x_northing']:.0f}", f"{gk['y_easting']:.0f}"[:5],
+               f"{lon:.4f}".translate(str.maketrans("0123456789.", "０１２３４５６７８９．"))]
+    for path in ("/api/sites/GZ-0002", "/sites/GZ-0002", "/api/sites", "/map/sites.geojson?zoom=12",
+                 "/map/search.json?q=GZ-0002", "/sites/GZ-0002?lang=en"):
+        body = client.get(path).get_data(as_text=True)
+        leaked = [s for s in secrets if s in body or s in body.encode().decode("unicode_escape", "ignore")]
+        assert not leaked, (path, leaked)
+    staff = login(app.test_client(), "field")
+    assert f"{lon:.4f}E" in staff.get("/api/sites/GZ-0002").get_data(as_text=True)  # staff see the text as written
