@@ -16,7 +16,8 @@ from PIL import Image  # noqa: E402
 
 from fossil_registry import inspections, store  # noqa: E402
 from fossil_registry.gpx import parse_gpx  # noqa: E402
-from fossil_registry.photos import PhotoStore, Upload, read_photo  # noqa: E402
+from fossil_registry.blobs import BlobStore  # noqa: E402
+from fossil_registry.photos import Upload, read_photo  # noqa: E402
 from fossil_registry.registry import init_registry  # noqa: E402
 from tests.inspection_helpers import gpx_xml, jpeg  # noqa: E402
 
@@ -47,7 +48,7 @@ def main() -> None:
         init_registry(path, demo=True)
         conn = store.connect(path)
         store.migrate(conn)
-        photos = PhotoStore(Path(tmp) / "photos")
+        photos = BlobStore(Path(tmp))
         settings = inspections.Settings()
         record = inspections.parse_record({"date": "2024-05-01", "condition": "fair", "inspectors": ["bench"]})
         t = time.perf_counter()

@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 from . import auth, store
 from .db import get_conn
 from .errors import RegistryError
-from .registry import check_registry, create_demo_accounts, export_registry, init_registry
+from .registry import check_files, check_registry, create_demo_accounts, export_registry, init_registry, sweep_files
 
 
 @click.group("registry", help="Create, check and export the fossil site registry.")
@@ -42,7 +42,8 @@ def print_demo_accounts(accounts) -> None:
         click.echo(f"  {role:<7} {username:<12} {password}")
 
 
-@registry_cli.command("check", help="Integrity, spatial index, history, GeoPackage validity and photo files; exit 1 on any problem.")
+@registry_cli.command("check", help="Integrity, spatial index, history, GeoPackage validity, and every attachment and "
+                                    "photo file a record references; exit 1 on any problem.")
 @with_appcontext
 def check_command():
     path = current_app.config["REGISTRY_PATH"]
@@ -52,7 +53,19 @@ def check_command():
             click.echo(f"PROBLEM: {p}", err=True)
         click.echo(f"{len(problems)} problem(s) found in {path}", err=True)
         sys.exit(1)
-    click.echo(f"OK: {path} passes the integrity, spatial index, history, GeoPackage and photo file checks")
+    unreferenced = check_files(get_conn(), current_app.config["DATA_DIR"])[1]
+    click.echo(f"OK: {path} passes the integrity, spatial index, history, GeoPackage and file checks")
+    if unreferenced:
+        click.echo(f"note: {len(unreferenced)} file(s) no record references (left by writes that failed); "
+                   "`flask --app app registry sweep` removes them")
+
+
+@registry_cli.command("sweep", help="Remove attachment and photo files that no record references (under the write "
+                                    "lock; safe while the app runs).")
+@with_appcontext
+def sweep_command():
+    removed = sweep_files(get_conn(), current_app.config["DATA_DIR"])
+    click.echo(f"Removed {len(removed)} unreferenced file(s)")
 
 
 @registry_cli.command("export", help="Write a consistent GeoPackage snapshot to PATH (safe while the app is writing).")

@@ -2,7 +2,7 @@
 
 An inspection record (date, inspectors, condition, threats with severity, findings, actions, an optional follow-up,
 inspection point, GPX patrol track and photos) is written in one store transaction with its audit entry; its photo
-files are placed only after that transaction commits (``photos.PhotoStore.placing``). Records are evidence: never
+files are placed by that transaction (``blobs.BlobStore.batch``). Records are evidence: never
 changed afterwards (append-only in the store).
 
 The schedule: every active site is due for inspection ``interval`` days (by protection level, configurable) after its
@@ -29,7 +29,9 @@ from .coords import parse_coordinate
 from .errors import Conflict, InvalidInput, NotFound
 from .geometry import geodesic_distance_m, local_metric_crs, validate_location
 from .gpx import Track, parse_gpx
-from .photos import WARNING_FLAGS, Photo, PhotoStore, Upload, check_photo, read_photos
+from . import photos as photos_mod
+from .blobs import BlobStore
+from .photos import WARNING_FLAGS, Photo, Upload, check_photo, read_photos
 from .store import inspections as istore
 
 CONDITIONS = istore.CONDITIONS
@@ -334,7 +336,7 @@ def check_record_dates(conn, site: sites.Site, record: RecordInput, today: date,
                            f"(established {since})", field="date")
 
 
-def record_inspection(conn, photo_store: PhotoStore, code: str, record: RecordInput, *, settings: Settings,
+def record_inspection(conn, blobs: BlobStore, code: str, record: RecordInput, *, settings: Settings,
                       actor: str, track: Upload | None = None, photos: Iterable[Upload] = (),
                       remote_addr: str | None = None, today: date | None = None) -> dict[str, Any]:
     """Check and store one inspection record with its threats, track, photos and follow-up, or nothing at all."""
@@ -352,7 +354,9 @@ def record_inspection(conn, photo_store: PhotoStore, code: str, record: RecordIn
                     max_distance_m=settings.photo_max_distance_m, expected_date=record.inspected_on,
                     tz=settings.timezone, tolerance_days=settings.photo_date_tolerance_days, place=f"site {code}")
     flagged = sum(1 for p in checked if set(p.flags) & set(WARNING_FLAGS))
-    with photo_store.placing(checked):
+    with blobs.batch() as batch:
+        for photo in checked:
+            photos_mod.stage(batch, photo)
         with store.transaction(conn):
             site_now = sites.current(conn, code)
             now = store.utc_now()
@@ -388,6 +392,7 @@ def record_inspection(conn, photo_store: PhotoStore, code: str, record: RecordIn
                                        "condition": record.condition, "photos": len(checked), "flagged": flagged,
                                        "track": parsed_track is not None, "followup_id": followup_id,
                                        "resolved_followups": record.resolves})
+            batch.place()
     return get_inspection(conn, inspection_id)
 
 
@@ -399,22 +404,6 @@ def insert_photo_row(conn, photo: Photo, now: str, *, inspection_id: int | None 
                         taken_at=photo.taken_at_text(), gps_lon=photo.gps[0] if photo.gps else None,
                         gps_lat=photo.gps[1] if photo.gps else None, distance_m=photo.distance_m, flags=photo.flags,
                         flag_message=photo.message, created_at=now)
-
-
-def photo_file_problems(conn, photo_store: PhotoStore) -> list[str]:
-    """Photo rows whose files are missing, and files no row names (orphans); empty when store and files agree."""
-    problems = []
-    known = istore.photo_file_names(conn)
-    for sha, extension in known.items():
-        for kind in ("originals", "thumbs", "display"):
-            if not photo_store.path(kind, sha, extension).is_file():
-                problems.append(f"photo {sha}: {kind} file missing")
-    for path in photo_store.files():
-        if path.parent == photo_store.temp_dir:
-            continue  # a write in progress (or a crashed one, swept after an hour)
-        if path.stem not in known:
-            problems.append(f"{path.relative_to(photo_store.root)}: no photo record names this file")
-    return problems
 
 
 # --------------------------------------------------------------------------------------------------------------------

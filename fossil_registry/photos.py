@@ -1,41 +1,30 @@
 """Photo evidence: reading uploads safely (Pillow), their EXIF date and GPS, checks against a site or a reported place,
 derived copies without metadata, and content-addressed storage with all-or-nothing placement.
 
-Pure domain code (no Flask). Layout under the photo root (``<DATA_DIR>/photos``)::
-
-    originals/ab/<sha256>.<ext>   the uploaded bytes, unchanged (evidence; EXIF kept) - staff only
-    thumbs/ab/<sha256>.jpg        320 px JPEG re-encoded from pixels: no EXIF, no GPS, no XMP
-    display/ab/<sha256>.jpg       1600 px JPEG re-encoded from pixels: the only copy ever shown publicly
-    .tmp/                         files of a write in progress (moved into place after the database commit)
-
-The sha256 is that of the uploaded bytes, so the same photo uploaded twice is stored once.
+Pure domain code (no Flask). The files (original, 320 px thumbnail and 1600 px display copy, both re-encoded from the
+pixels: no EXIF, no GPS, no XMP) are stored by blobs.BlobStore, named by the sha256 of the uploaded bytes, so the same
+photo uploaded twice is stored once.
 """
 from __future__ import annotations
 
 import hashlib
 import io
 import os
-import secrets
-import time
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
+from .blobs import Batch
 from .errors import InvalidInput, RegistryError
 
 FORMATS = {"JPEG": ("jpg", "image/jpeg"), "MPO": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"),
            "WEBP": ("webp", "image/webp")}
 THUMB_PX = 320
 DISPLAY_PX = 1600
-KINDS = ("originals", "thumbs", "display")
-# Temporary files older than this belong to a write that crashed; they are removed by the next write.
-STALE_TEMP_SECONDS = 3600
 
 # Flags raised by the checks: shown to the person who uploaded, stored with the photo.
 FLAG_FAR = "far_from_site"
@@ -277,69 +266,16 @@ def check_photo(photo: Photo, *, distance_m: float | None, max_distance_m: float
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# Storage
+# Storage (blobs.BlobStore: content-addressed, placed with the transaction that records the photo)
 # --------------------------------------------------------------------------------------------------------------------
-class PhotoStore:
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
+def stage(batch: Batch, photo: Photo) -> None:
+    """Add the photo's three files (original, thumbnail, display copy) to a blob batch."""
+    batch.add("originals", photo.sha256, photo.data, photo.extension)
+    batch.add("thumbs", photo.sha256, photo.thumb)
+    batch.add("display", photo.sha256, photo.display)
 
-    def path(self, kind: str, sha256: str, extension: str = "jpg") -> Path:
-        if kind not in KINDS or len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
-            raise ValueError("not a photo reference")
-        return self.root / kind / sha256[:2] / f"{sha256}.{extension if kind == 'originals' else 'jpg'}"
 
-    @property
-    def temp_dir(self) -> Path:
-        return self.root / ".tmp"
-
-    def sweep_temporary(self, older_than: float = STALE_TEMP_SECONDS) -> int:
-        """Remove temporary files left by a write that crashed before it could clean up."""
-        if not self.temp_dir.is_dir():
-            return 0
-        cutoff = time.time() - older_than
-        removed = 0
-        for entry in self.temp_dir.iterdir():
-            try:
-                if entry.is_file() and entry.stat().st_mtime < cutoff:
-                    entry.unlink()
-                    removed += 1
-            except FileNotFoundError:
-                pass
-        return removed
-
-    @contextmanager
-    def placing(self, photos: list[Photo]) -> Iterator[None]:
-        """Write the photos' files under temporary names; run the body (the database transaction); on success move the
-        files into place, on any failure remove them. Nothing of a failed write remains, and nothing is in place
-        before the records that name it are committed."""
-        if not photos:
-            yield
-            return
-        self.sweep_temporary()
-        self.temp_dir.mkdir(parents=True, exist_ok=True)
-        staged: list[tuple[Path, Path]] = []
-        try:
-            for photo in photos:
-                for kind, content in (("originals", photo.data), ("thumbs", photo.thumb), ("display", photo.display)):
-                    final = self.path(kind, photo.sha256, photo.extension)
-                    temp = self.temp_dir / f"{photo.sha256}.{kind}.{secrets.token_hex(6)}"
-                    staged.append((temp, final))
-                    with open(temp, "xb") as fh:
-                        fh.write(content)
-                        fh.flush()
-                        os.fsync(fh.fileno())
-            yield
-        except BaseException:
-            for temp, _ in staged:
-                temp.unlink(missing_ok=True)
-            raise
-        for temp, final in staged:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(temp, final)  # atomic within one file system; an existing file has the same content
-
-    def read(self, kind: str, sha256: str, extension: str = "jpg") -> bytes:
-        return self.path(kind, sha256, extension).read_bytes()
-
-    def files(self) -> list[Path]:
-        """Every file under the root (for checks and tests)."""
-        return sorted(p for p in self.root.rglob("*") if p.is_file()) if self.root.is_dir() else []
+def referenced_files(extensions: dict[str, str]) -> dict[str, set[str]]:
+    """The file names (per blob area) that photo records {sha256: extension} reference."""
+    return {"originals": {f"{sha}.{ext}" for sha, ext in extensions.items()},
+            "thumbs": {f"{sha}.jpg" for sha in extensions}, "display": {f"{sha}.jpg" for sha in extensions}}

@@ -125,7 +125,7 @@ def statistics(all_sites: Iterable[Site]) -> dict[str, Any]:
 # Public reports (docs/inspections.md): what the person holding a report's receipt is shown. Never the contact, nor
 # the description (reporters type phone numbers into it), nor the site the report was matched to (it could reveal a
 # hidden site near the reported place), nor anything read from photo metadata (GPS, date): photos only by reference,
-# served as the metadata-free display copy (photos.PhotoStore "display").
+# served as the metadata-free display copy (blobs area "display").
 def report_receipt(report: dict[str, Any]) -> dict[str, Any]:
     point = report["point"]
     return {"reference": report["fid"], "receipt": report["receipt"], "kind": report["kind"],

@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 from . import sites, store
+from .blobs import BlobStore
 
 DEMO_AUTHOR = "demo-import"
 
@@ -92,9 +93,31 @@ def validate_geopackage(path: str | Path) -> list[str]:
     return []
 
 
+def referenced_files(conn) -> dict[str, set[str]]:
+    """Every file (per blobs area) that a committed row references: proposal attachments and evidence photos."""
+    from . import photos
+    from .store import inspections as istore
+    from .store import revisions as rstore
+
+    return {"attachments": rstore.attachment_shas(conn), **photos.referenced_files(istore.photo_file_names(conn))}
+
+
+def check_files(conn, data_dir: str | Path) -> tuple[list[str], list[Path]]:
+    """(problems, unreferenced files): every attachment and photo file a record references is there with the bytes
+    its name says; files nothing references are listed (a failed write leaves them until ``sweep_files``)."""
+    return BlobStore(data_dir).check(referenced_files(conn))
+
+
+def sweep_files(conn, data_dir: str | Path) -> list[Path]:
+    """Remove the attachment and photo files no record references, under the write lock (so no write can be between
+    placing its files and committing the rows that reference them). The only code that deletes such files."""
+    with store.transaction(conn):
+        return BlobStore(data_dir).sweep(referenced_files(conn))
+
+
 def check_registry(path: str | Path, *, data_dir: str | Path | None = None) -> list[str]:
     """All problems found: SQLite integrity, spatial index, history consistency, geometry validity, GeoPackage validity,
-    and (with ``data_dir``) photo records against the photo files on disk."""
+    and (with ``data_dir``) every attachment and photo reference against the files on disk."""
     path = Path(path)
     if not store.is_registry(path):
         return [f"no registry at {path}"]
@@ -102,9 +125,7 @@ def check_registry(path: str | Path, *, data_dir: str | Path | None = None) -> l
     try:
         problems = store.check_integrity(conn)
         if data_dir is not None:
-            from .inspections import photo_file_problems
-            from .photos import PhotoStore
-            problems += photo_file_problems(conn, PhotoStore(Path(data_dir) / "photos"))
+            problems += check_files(conn, data_dir)[0]
         for site in sites.list_current(conn, include_retired=True):
             if site.boundary is not None and not site.boundary.is_valid:
                 problems.append(f"{site.code}: boundary is not a valid polygon")

@@ -22,7 +22,9 @@ from .errors import Conflict, InvalidInput, NotFound
 from .geometry import validate_location
 from .inspections import (MAX_NOTE, distance_m, distance_to_site_m, insert_photo_row, local_today, parse_date,
                           photo_json)
-from .photos import PhotoStore, Upload, check_photo, read_photos
+from . import photos as photos_mod
+from .blobs import BlobStore
+from .photos import Upload, check_photo, read_photos
 from .store import inspections as istore
 
 KINDS = istore.REPORT_KINDS
@@ -151,7 +153,7 @@ def find_site(conn, point: Point, radius_m: float) -> tuple[str | None, float | 
     return best
 
 
-def submit_report(conn, photo_store: PhotoStore, data: ReportInput, *, settings: ReportSettings,
+def submit_report(conn, blobs: BlobStore, data: ReportInput, *, settings: ReportSettings,
                   photos: Iterable[Upload] = (), actor: str = "anonymous",
                   remote_addr: str | None = None) -> dict[str, Any]:
     checked = read_photos(photos, max_count=settings.max_photos, max_bytes=settings.photo_max_bytes,
@@ -161,7 +163,9 @@ def submit_report(conn, photo_store: PhotoStore, data: ReportInput, *, settings:
                     max_distance_m=settings.photo_max_distance_m, expected_date=data.observed_on,
                     tz=settings.timezone, place="the reported location")
     site_code, site_distance = find_site(conn, data.point, settings.site_radius_m)
-    with photo_store.placing(checked):
+    with blobs.batch() as batch:
+        for photo in checked:
+            photos_mod.stage(batch, photo)
         with store.transaction(conn):
             now = store.utc_now()
             report_id = istore.insert_report(
@@ -177,6 +181,7 @@ def submit_report(conn, photo_store: PhotoStore, data: ReportInput, *, settings:
             store.append_audit(conn, actor=actor, action="report.submit", target=site_code, at=now,
                                remote_addr=remote_addr, detail={"report_id": report_id, "kind": data.kind,
                                                                 "photos": len(checked)})
+            batch.place()
     return get_report(conn, report_id, with_contact=False)
 
 

@@ -27,13 +27,10 @@ merged automatically.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import mimetypes
 import os
-import re
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -45,7 +42,8 @@ import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
-from . import coords, formats, sites, store
+from . import blobs, coords, formats, sites, store
+from .blobs import BlobStore
 from .errors import Conflict, InvalidInput, NotFound, RegistryError
 from .geometry import (
     MAX_VERTICES,
@@ -97,7 +95,7 @@ class Policy:
     far_warning_m: float = 500.0          # a location moved further than this draws a warning
     overlap_min_m2: float = 1.0           # overlaps with other sites' boundaries below this are ignored (slivers)
     code_prefix: str = "GZ-"
-    attachments_dir: Path | None = None
+    files: BlobStore | None = None          # where attachments are kept (None: attachments are refused)
     max_attachment_bytes: int = 10 * formats.MiB
     max_attachments: int = 5
     limits: formats.Limits = formats.Limits()
@@ -115,7 +113,7 @@ class Policy:
                    far_warning_m=float(config.get("REVISION_FAR_WARNING_M", cls.far_warning_m)),
                    overlap_min_m2=float(config.get("REVISION_OVERLAP_MIN_M2", cls.overlap_min_m2)),
                    code_prefix=config.get("SITE_CODE_PREFIX", cls.code_prefix),
-                   attachments_dir=Path(data_dir) / "attachments" if data_dir else None,
+                   files=BlobStore(data_dir) if data_dir else None,
                    max_attachment_bytes=int(config.get("REVISION_MAX_ATTACHMENT_BYTES", cls.max_attachment_bytes)),
                    max_attachments=int(config.get("REVISION_MAX_ATTACHMENTS", cls.max_attachments)),
                    limits=limits)
@@ -660,13 +658,19 @@ def _content_snapshot(row: rstore.RevisionRow) -> dict[str, Any]:
             "base_version": row.base_version}
 
 
-def _store_attachments(policy: Policy, files: list[tuple[str, bytes]]) -> list[tuple[str, str, str, int, bool]]:
-    """Write attachment bytes content-addressed (<dir>/<sha[:2]>/<sha>), atomically (temp file + fsync + rename).
-    Returns (sha, filename, content type, size, newly created) per file. Done before the database transaction; the
-    caller removes newly created files if the transaction fails."""
+@dataclass(frozen=True)
+class Attachment:
+    sha: str
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def _checked_attachments(policy: Policy, files: list[tuple[str, bytes]]) -> list[Attachment]:
+    """Attachments as they will be stored: names cleaned, size and count limits, images checked with Pillow."""
     if not files:
         return []
-    if policy.attachments_dir is None:
+    if policy.files is None:
         raise InvalidInput("attachments are not available: no data directory configured")
     if len(files) > policy.max_attachments:
         raise formats.UploadTooLarge(f"{len(files)} attachments; at most {policy.max_attachments} per proposal")
@@ -676,26 +680,7 @@ def _store_attachments(policy: Policy, files: list[tuple[str, bytes]]) -> list[t
         if len(data) > policy.max_attachment_bytes:
             raise formats.UploadTooLarge(f"{name}: {len(data) / formats.MiB:.1f} MiB; attachments are limited to "
                                          f"{policy.max_attachment_bytes // formats.MiB} MiB each")
-        content_type = _attachment_type(name, data)
-        sha = hashlib.sha256(data).hexdigest()
-        folder = policy.attachments_dir / sha[:2]
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / sha
-        created = False
-        if not target.exists():
-            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, target)
-                created = True
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
-        out.append((sha, name, content_type, len(data), created))
+        out.append(Attachment(blobs.sha256(data), name, _attachment_type(name, data), data))
     return out
 
 
@@ -725,25 +710,24 @@ def _attachment_type(name: str, data: bytes) -> str:
 
 
 def attachment_path(policy: Policy, sha: str) -> Path:
-    if not re.fullmatch(r"[0-9a-f]{64}", sha or "") or policy.attachments_dir is None:
+    if policy.files is None:
         raise NotFound("no such attachment")
-    return policy.attachments_dir / sha[:2] / sha
-
-
-def _write_with_attachments(conn, policy: Policy, files, write):
-    """Run ``write(stored)`` (one transaction) after the attachment files are safely on disk; on failure, remove the
-    files this call created that nothing references."""
-    stored = _store_attachments(policy, files)
     try:
-        return write(stored)
-    except BaseException:
-        for sha, _name, _type, _size, created in stored:
-            if created and not rstore.attachment_referenced(conn, sha):
-                try:
-                    os.unlink(attachment_path(policy, sha))
-                except OSError:
-                    pass
-        raise
+        return policy.files.path("attachments", sha)
+    except ValueError:
+        raise NotFound("no such attachment") from None
+
+
+def _write_with_attachments(policy: Policy, files: list[tuple[str, bytes]], write):
+    """Run ``write(attachments, batch)``, one transaction that records the attachments and calls ``batch.place()``
+    as its last step (blobs.BlobStore's protocol: no request ever deletes a file that is in place)."""
+    checked = _checked_attachments(policy, files)
+    if not checked:
+        return write([], None)
+    with policy.files.batch() as batch:
+        for a in checked:
+            batch.add("attachments", a.sha, a.data)
+        return write(checked, batch)
 
 
 def _require_reason(reason: str | None, what: str = "a proposal") -> str:
@@ -776,7 +760,7 @@ def propose(conn, draft: Draft, *, author: str, site_code: str | None, policy: P
                                                  f"{site.version}: it must be rebased before it can be approved",
                                    current_version=site.version))
 
-    def write(stored):
+    def write(stored: list[Attachment], batch):
         with store.transaction(conn):
             now = store.utc_now()
             rid = rstore.insert_revision(
@@ -785,9 +769,9 @@ def propose(conn, draft: Draft, *, author: str, site_code: str | None, policy: P
                 method=draft.method, accuracy_m=draft.accuracy_m, survey_date=draft.survey_date, location=p.location,
                 boundary_action=p.boundary_action, boundary=p.boundary, properties=p.properties, input=draft.input,
                 warnings=p.warnings, metrics=p.metrics, restore_version=restore_version)
-            for sha, name, ctype, size, _ in stored:
-                rstore.insert_attachment(conn, rid, sha256=sha, filename=name, content_type=ctype, size=size,
-                                         created_at=now, uploaded_by=author)
+            for a in stored:
+                rstore.insert_attachment(conn, rid, sha256=a.sha, filename=a.filename, content_type=a.content_type,
+                                         size=len(a.data), created_at=now, uploaded_by=author)
             rstore.append_event(conn, rid, at=now, actor=author, event="submitted", comment=reason,
                                 detail={"round": 1, "base_version": base.version if base else None,
                                         "warnings": [w["code"] for w in p.warnings]})
@@ -795,9 +779,11 @@ def propose(conn, draft: Draft, *, author: str, site_code: str | None, policy: P
                                remote_addr=remote_addr,
                                detail={"revision_id": rid, "kind": p.kind, "base_version": base.version if base else None,
                                        "warnings": [w["code"] for w in p.warnings], "attachments": len(stored)})
+            if batch is not None:
+                batch.place()
         return rid
 
-    rid = _write_with_attachments(conn, policy, draft.attachments, write)
+    rid = _write_with_attachments(policy, draft.attachments, write)
     return get(conn, rid)
 
 
@@ -858,7 +844,7 @@ def amend(conn, revision_id: int, draft: Draft, *, author: str, policy: Policy =
                                    current_version=site.version))
     resubmit = row.status == "changes_requested"
 
-    def write(stored):
+    def write(stored: list[Attachment], batch):
         with store.transaction(conn):
             now = store.utc_now()
             current = _open_for(conn, revision_id)
@@ -868,9 +854,10 @@ def amend(conn, revision_id: int, draft: Draft, *, author: str, policy: Policy =
                 method=merged.method, accuracy_m=merged.accuracy_m, survey_date=merged.survey_date,
                 location=p.location, boundary_action=p.boundary_action, boundary=p.boundary, properties=p.properties,
                 input=merged.input, warnings=p.warnings, metrics=p.metrics)
-            for sha, name, ctype, size, _ in stored:
-                rstore.insert_attachment(conn, revision_id, sha256=sha, filename=name, content_type=ctype, size=size,
-                                         created_at=now, uploaded_by=author)
+            for a in stored:
+                rstore.insert_attachment(conn, revision_id, sha256=a.sha, filename=a.filename,
+                                         content_type=a.content_type, size=len(a.data), created_at=now,
+                                         uploaded_by=author)
             event = "resubmitted" if resubmit else "amended"
             rstore.append_event(conn, revision_id, at=now, actor=author, event=event,
                                 comment=draft.comment or (draft.reason if "reason" in draft.given else None),
@@ -880,9 +867,11 @@ def amend(conn, revision_id: int, draft: Draft, *, author: str, policy: Policy =
             store.append_audit(conn, actor=author, action=f"revision.{'resubmit' if resubmit else 'amend'}",
                                target=_target(row.site_code, revision_id), at=now, remote_addr=remote_addr,
                                detail={"revision_id": revision_id, "base_version": base.version if base else None})
+            if batch is not None:
+                batch.place()
         return revision_id
 
-    _write_with_attachments(conn, policy, draft.attachments, write)
+    _write_with_attachments(policy, draft.attachments, write)
     return get(conn, revision_id)
 
 

@@ -11,7 +11,7 @@ from . import create_app, store
 from .cli import print_demo_accounts
 from .demo.activity import seed_activity, summary_line
 from .inspections import local_today
-from .registry import create_demo_accounts, init_registry
+from .registry import create_demo_accounts, init_registry, sweep_files
 
 
 def main() -> None:
@@ -26,6 +26,14 @@ def main() -> None:
             print(summary_line(seed_activity(path, today=local_today(app.config["TIMEZONE"]))), flush=True)
         except FileExistsError:
             pass  # another process created it first
+    if store.is_registry(path):
+        conn = store.connect(path)
+        try:
+            removed = sweep_files(conn, app.config["DATA_DIR"])  # what writes that failed left behind
+        finally:
+            conn.close()
+        if removed:
+            print(f"Removed {len(removed)} unreferenced file(s) from {app.config['DATA_DIR']}", flush=True)
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
     print(f"Serving the fossil site registry on http://{host}:{port}/ (data: {app.config['DATA_DIR']})", flush=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fossil_registry import inspections, reports, store
-from fossil_registry.photos import PhotoStore
+from fossil_registry.blobs import BlobStore
 
 
 def _conn(app):
@@ -17,7 +17,7 @@ def _new_report(app) -> int:
         settings = reports.ReportSettings.from_config(app.config)
         data = reports.parse_report({"kind": "damage", "lon": "105.372", "lat": "25.878",
                                      "description": "Fresh digging next to the marked quarry face"}, settings)
-        return reports.submit_report(conn, PhotoStore(Path(app.config["DATA_DIR"]) / "photos"), data,
+        return reports.submit_report(conn, BlobStore(app.config["DATA_DIR"]), data,
                                      settings=settings)["fid"]
     finally:
         conn.close()
@@ -29,7 +29,7 @@ def _new_followup(app) -> int:
         today = inspections.local_today(app.config["TIMEZONE"]).isoformat()
         record = inspections.parse_record({"date": today, "condition": "poor", "inspectors": ["matrix"],
                                            "followup": {"description": "fence the slope", "due": "2099-01-01"}})
-        rec = inspections.record_inspection(conn, PhotoStore(Path(app.config["DATA_DIR"]) / "photos"), "GZ-0001",
+        rec = inspections.record_inspection(conn, BlobStore(app.config["DATA_DIR"]), "GZ-0001",
                                             record, settings=inspections.Settings.from_config(app.config),
                                             actor="matrix")
         return rec["followups"][0]["fid"]

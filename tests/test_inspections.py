@@ -22,7 +22,8 @@ from fossil_registry.db import get_conn
 from fossil_registry.errors import InvalidInput
 from fossil_registry.geometry import GEOD
 from fossil_registry.gpx import parse_gpx
-from fossil_registry.photos import PhotoStore, TooLarge, Upload, check_photo, read_photo
+from fossil_registry.blobs import BlobStore
+from fossil_registry.photos import TooLarge, Upload, check_photo, read_photo
 from fossil_registry.web.inspections import CSV_COLUMNS
 
 from .conftest import bearer, login, make_site
@@ -163,7 +164,7 @@ def test_photo_distance_threshold_is_configurable(demo_data_dir):
     far = jpeg(lon=east + 0.06, lat=y, taken="2024:05:01 10:00:00", colour=(1, 2, 3))  # about 6 km outside
     with app.app_context():
         rec = inspections.record_inspection(
-            get_conn(), PhotoStore(demo_data_dir / "photos"), "GZ-0001",
+            get_conn(), BlobStore(demo_data_dir), "GZ-0001",
             inspections.parse_record({"date": "2024-05-01", "condition": "good", "inspectors": ["ellen"]}),
             settings=inspections.Settings.from_config(app.config), actor="ellen",
             photos=[Upload("near.jpg", near), Upload("far.jpg", far)])
@@ -241,7 +242,7 @@ def test_site_without_established_date_exists_from_its_first_version(app):
         make_site(conn, code="GZ-0900")
         s = inspections.Settings.from_config(app.config)
         today = inspections.local_today(s.timezone)
-        store_ = PhotoStore(Path(app.config["DATA_DIR"]) / "photos")
+        store_ = BlobStore(app.config["DATA_DIR"])
         with pytest.raises(InvalidInput, match=f"before site GZ-0900 existed \\(established {today}\\)"):
             inspections.record_inspection(conn, store_, "GZ-0900", inspections.parse_record(
                 {"date": (today - timedelta(days=1)).isoformat(), "condition": "good", "inspectors": ["x"]}),
@@ -254,7 +255,7 @@ def test_site_without_established_date_exists_from_its_first_version(app):
 # ------------------------------------------------------------------------------------------------ all or nothing
 def test_a_failure_in_the_middle_leaves_no_rows_and_no_files(app, tmp_path):
     data_dir = Path(app.config["DATA_DIR"])
-    photo_store = PhotoStore(data_dir / "photos")
+    photo_store = BlobStore(data_dir)
     site = _site(app)
     x, y = site.boundary.representative_point().coords[0]
     uploads = [Upload("a.jpg", jpeg(lon=x, lat=y, taken="2024:05:01 10:00:00")),
@@ -264,9 +265,9 @@ def test_a_failure_in_the_middle_leaves_no_rows_and_no_files(app, tmp_path):
                                        "threats": {"vandalism": "high"},
                                        "followup": {"description": "report to police", "due": "2024-05-10"}})
     settings = inspections.Settings.from_config(app.config)
-    # a temporary file of a write that crashed long ago is cleaned up by the next write
-    (data_dir / "photos" / ".tmp").mkdir(parents=True)
-    stale = data_dir / "photos" / ".tmp" / "dead.originals.x"
+    # a temporary file of a write that crashed long ago
+    (data_dir / ".tmp-blobs").mkdir(parents=True)
+    stale = data_dir / ".tmp-blobs" / "dead.originals.x"
     stale.write_bytes(b"left over")
     os.utime(stale, (time.time() - 7200, time.time() - 7200))
     with app.app_context():
@@ -287,23 +288,29 @@ def test_a_failure_in_the_middle_leaves_no_rows_and_no_files(app, tmp_path):
     files = photo_files(data_dir)
     assert len(files) == 6 and not any(".tmp" in f.parts for f in files)
     assert {f.stem for f in files} == {hashlib.sha256(u.data).hexdigest() for u in uploads}
+    stray = data_dir / "photos" / "thumbs" / "00" / ("0" * 64 + ".jpg")
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"stray")
     with app.app_context():
-        assert inspections.photo_file_problems(get_conn(), photo_store) == []
+        assert registry.check_files(get_conn(), data_dir) == ([], [stray])  # unreferenced: listed, not a problem
+        assert set(registry.sweep_files(get_conn(), data_dir)) == {stray, stale}
+        assert stale.exists() is False and len(photo_files(data_dir)) == 6
     files[0].unlink()
-    (data_dir / "photos" / "thumbs" / "00").mkdir(parents=True)
-    (data_dir / "photos" / "thumbs" / "00" / ("0" * 64 + ".jpg")).write_bytes(b"stray")
+    original = next(f for f in files if "originals" in f.parts)
+    original.write_bytes(b"tampered")
     with app.app_context():
-        problems = inspections.photo_file_problems(get_conn(), photo_store)
-    assert len(problems) == 2 and "file missing" in problems[0] and "no photo record names" in problems[1]
+        problems = registry.check_files(get_conn(), data_dir)[0]
+    assert len(problems) == 2 and any("display" in p and "the file is missing" in p for p in problems)
+    assert any("originals" in p and "does not match its name" in p for p in problems)
     check = app.test_cli_runner().invoke(args=["registry", "check"])  # the operator's check sees it too
-    assert check.exit_code == 1 and "file missing" in check.output and "no photo record names" in check.output
+    assert check.exit_code == 1 and "the file is missing" in check.output and "does not match" in check.output
 
 
 def test_inspection_records_are_append_only(app):
     with app.app_context():
         conn = get_conn()
         rec = inspections.record_inspection(
-            conn, PhotoStore(Path(app.config["DATA_DIR"]) / "photos"), "GZ-0001",
+            conn, BlobStore(app.config["DATA_DIR"]), "GZ-0001",
             inspections.parse_record({"date": "2024-05-01", "condition": "good", "inspectors": ["ellen"],
                                       "threats": {"vegetation": "low"}}),
             settings=inspections.Settings.from_config(app.config), actor="ellen")
@@ -316,7 +323,7 @@ def test_inspection_records_are_append_only(app):
 # ------------------------------------------------------------------------------------------------ schedule
 def _record(conn, app, code: str, day: date, **extra):
     return inspections.record_inspection(
-        conn, PhotoStore(Path(app.config["DATA_DIR"]) / "photos"), code,
+        conn, BlobStore(app.config["DATA_DIR"]), code,
         inspections.parse_record({"date": day.isoformat(), "condition": "fair", "inspectors": ["ellen"], **extra}),
         settings=inspections.Settings.from_config(app.config), actor="ellen", today=day)
 
@@ -439,7 +446,7 @@ def test_site_timeline_puts_everything_in_order(app, client):
         sites.change_site(conn, "GZ-0001", base_version=site.version, properties={"age": "Carnian"},
                           author="ellen", reason="age refined")
         s = reports.ReportSettings.from_config(app.config)
-        reports.submit_report(conn, PhotoStore(Path(app.config["DATA_DIR"]) / "photos"),
+        reports.submit_report(conn, BlobStore(app.config["DATA_DIR"]),
                               reports.parse_report({"kind": "damage", "lon": site.location.x, "lat": site.location.y,
                                                     "description": "Digging at the crinoid beds"}, s), settings=s)
     body = client.get("/api/sites/GZ-0001/timeline", headers=bearer("field")).get_json()

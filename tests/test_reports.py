@@ -148,13 +148,13 @@ def test_public_api_report_then_dismissal(loose_app):
 
 def test_accepting_links_a_report_to_an_inspection_of_the_same_site(loose_app):
     from fossil_registry import inspections
-    from fossil_registry.photos import PhotoStore
+    from fossil_registry.blobs import BlobStore
     app = loose_app
     client = app.test_client()
     with app.app_context():
         conn = get_conn()
         rec = inspections.record_inspection(
-            conn, PhotoStore(Path(app.config["DATA_DIR"]) / "photos"), "GZ-0003",
+            conn, BlobStore(app.config["DATA_DIR"]), "GZ-0003",
             inspections.parse_record({"date": "2024-05-01", "condition": "damaged", "inspectors": ["ellen"]}),
             settings=inspections.Settings.from_config(app.config), actor="ellen")
     ref = client.post("/api/reports", json={"kind": "damage", "lon": 105.372, "lat": 25.878,

@@ -639,3 +639,80 @@ def test_batch_approval_refuses_proposals_with_warnings(app, client):
     result = r.get_json()["results"][0]
     assert not result["ok"] and "far_from_current" in result["detail"] and current(client, code)["version"] == 1
     assert decide(client, far["id"])["status"] == "approved"  # decided on its own, after a look
+
+
+# ------------------------------------------------------------------------------------------------ files and races
+def test_an_acknowledged_attachment_is_never_lost_to_a_failed_request(app):
+    """Issue 9, finding 4, as the reviewers found it: an amendment carrying attachment X fails with 409 because the
+    proposal is withdrawn at the same moment, while a new proposal carries the same bytes X. A failed request used to
+    delete the content-addressed file the other one had just committed a reference to (3 times in 60)."""
+    import threading
+
+    def post(results, key, *args, **kwargs):
+        results[key] = app.test_client().open(*args, **kwargs)
+
+    lost = []
+    for attempt in range(40):
+        data = _jpeg() + f"race {attempt}".encode()  # X: new bytes each round
+        target = api(app.test_client(), "field", "POST", "/api/sites/GZ-0003/revisions",
+                     json={"base_version": 1, "reason": "to be withdrawn", "properties": {"age": f"a{attempt}"}})
+        rid = target.get_json()["id"]
+        results: dict = {}
+        threads = [
+            threading.Thread(target=post, args=(results, "amend", f"/api/revisions/{rid}/amend"), kwargs=dict(
+                method="POST", headers=bearer("field"), content_type="multipart/form-data",
+                data={"attachments": [(io.BytesIO(data), "x.jpg")]})),
+            threading.Thread(target=post, args=(results, "withdraw", f"/api/revisions/{rid}/withdraw"),
+                             kwargs=dict(method="POST", headers=bearer("field"), json={})),
+            threading.Thread(target=post, args=(results, "new", "/api/sites/GZ-0001/revisions"), kwargs=dict(
+                method="POST", headers=bearer("field2"), content_type="multipart/form-data",
+                data={"base_version": "1", "reason": "same photo", "properties": json.dumps({"age": f"b{attempt}"}),
+                      "attachments": [(io.BytesIO(data), "x.jpg")]}))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results["new"].status_code == 201, results["new"].get_json()
+        for a in results["new"].get_json()["attachments"]:
+            if app.test_client().get(a["url"], headers=bearer("expert")).status_code != 200:
+                lost.append(attempt)
+    assert lost == []
+    runner = app.test_cli_runner()
+    check = runner.invoke(args=["registry", "check"])
+    assert check.exit_code == 0, check.output
+
+
+def test_files_are_placed_by_the_transaction_and_only_sweep_removes_them(app, tmp_path):
+    from fossil_registry import registry
+    from fossil_registry.blobs import BlobStore
+
+    data_dir = Path(app.config["DATA_DIR"])
+    files = BlobStore(data_dir)
+    x = _jpeg() + b"protocol"
+    sha = __import__("hashlib").sha256(x).hexdigest()
+    policy = revisions.Policy.from_config(app.config)
+    with app.app_context():
+        conn = get_conn()
+        # fails before the files are placed: only its own temporary files existed, and they are gone
+        conn.execute("CREATE TEMP TRIGGER no_insert BEFORE INSERT ON revisions BEGIN SELECT RAISE(ABORT, 'x'); END")
+        draft = revisions.Draft(reason="r", location=Point(105.5855, 25.9025), base_version=1,
+                                attachments=[("x.jpg", x)])
+        with pytest.raises(sqlite3.IntegrityError):
+            revisions.propose(conn, draft, author="fiona", site_code="GZ-0003", policy=policy)
+        conn.execute("DROP TRIGGER temp.no_insert")
+        assert not files.path("attachments", sha).exists() and not any((data_dir / ".tmp-blobs").iterdir())
+        # fails after they were placed (at COMMIT): the file stays (it may be another write's), unreferenced
+        with files.batch() as batch:
+            batch.add("attachments", sha, x)
+            with pytest.raises(RuntimeError):
+                with store.transaction(conn):
+                    batch.place()
+                    raise RuntimeError("the commit failed")
+        assert files.path("attachments", sha).read_bytes() == x
+        assert registry.check_files(conn, data_dir) == ([], [files.path("attachments", sha)])
+        # a write referencing the same bytes now: the sweep keeps what is referenced
+        rev = revisions.propose(conn, revisions.Draft(reason="r", location=Point(105.5855, 25.9025), base_version=1,
+                                                      attachments=[("x.jpg", x)]),
+                                author="fiona", site_code="GZ-0003", policy=policy)
+        assert registry.sweep_files(conn, data_dir) == [] and files.path("attachments", sha).exists()
+        assert rev.attachments[0]["sha256"] == sha

@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify, request, url_for
 from .. import inspections
 from ..db import get_conn
 from ..errors import InvalidInput
-from ..web.inspections import one_upload, photo_store, photo_url, settings, uploads
+from ..web.inspections import blob_store, one_upload, photo_url, settings, uploads
 from ..web.security import actor, remote_addr, require
 
 bp = Blueprint("inspections_api", __name__, url_prefix="/api")
@@ -39,7 +39,7 @@ def create(code: str):
     data, multipart = _record_input()
     record = inspections.parse_record(data, default_inspector=actor())
     rec = inspections.record_inspection(
-        get_conn(), photo_store(), code, record, settings=settings(), actor=actor(),
+        get_conn(), blob_store(), code, record, settings=settings(), actor=actor(),
         track=one_upload("track") if multipart else None, photos=uploads("photos") if multipart else (),
         remote_addr=remote_addr())
     response = jsonify(inspections.inspection_json(rec, photo_url=photo_url))

@@ -11,8 +11,8 @@ from .. import public_view, reports
 from ..db import get_conn
 from ..errors import InvalidInput
 from ..http_errors import problem
-from ..web.inspections import photo_url
-from ..web.reports import limit_request_size, photo_store, report_uploads, settings, submit_limit, too_many_message
+from ..web.inspections import blob_store, photo_url
+from ..web.reports import limit_request_size, report_uploads, settings, submit_limit, too_many_message
 from ..web.security import actor, remote_addr, require, sessionless
 
 bp = Blueprint("reports_api", __name__, url_prefix="/api")
@@ -47,7 +47,7 @@ def submit():
             raise InvalidInput("send the report as JSON (Content-Type: application/json), or as multipart/form-data "
                                "with photos")
     parsed = reports.parse_report(data, settings())
-    report = reports.submit_report(get_conn(), photo_store(), parsed, settings=settings(), photos=photos,
+    report = reports.submit_report(get_conn(), blob_store(), parsed, settings=settings(), photos=photos,
                                    actor=actor(), remote_addr=remote_addr())
     response = jsonify(_receipt_json(report, parsed.warnings))
     response.status_code = 201

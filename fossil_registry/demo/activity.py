@@ -44,7 +44,7 @@ from shapely.ops import nearest_points
 from .. import auth, coords, inspections, reports, revisions, sites, store
 from ..errors import NotFound
 from ..geometry import local_metric_crs
-from ..photos import PhotoStore
+from ..blobs import BlobStore
 from ..store import inspections as istore
 
 DEFAULT_SEED = 20261121
@@ -252,10 +252,10 @@ def seed_activity(path: str | Path, *, today: date | None = None, seed: int = DE
             raise RuntimeError("this registry already has inspections or proposals; demo activity is only added to "
                                "a fresh demo registry")
         counts: Counter = Counter()
-        photo_store = PhotoStore(Path(path).resolve().parent.parent / "photos")  # no photos are added
-        _seed_inspections(conn, photo_store, settings, today, rng, counts)
+        files = BlobStore(Path(path).resolve().parent.parent)  # no photos are added
+        _seed_inspections(conn, files, settings, today, rng, counts)
         _seed_revisions(conn, today, counts)
-        _seed_reports(conn, photo_store, today, counts)
+        _seed_reports(conn, files, today, counts)
         open_followups = inspections.open_followups(conn, today)
         counts["followups_open"] = len(open_followups)
         counts["followups_overdue"] = sum(1 for f in open_followups if f["overdue"])
@@ -298,7 +298,7 @@ def _routine_plan(conn, today: date, rng: random.Random) -> list[dict[str, Any]]
     return plan
 
 
-def _seed_inspections(conn, photo_store: PhotoStore, settings, today: date, rng: random.Random,
+def _seed_inspections(conn, files: BlobStore, settings, today: date, rng: random.Random,
                       counts: Counter) -> None:
     plan = []
     for story in STORIES:
@@ -319,7 +319,7 @@ def _seed_inspections(conn, photo_store: PhotoStore, settings, today: date, rng:
         if item.get("resolves"):
             data["resolves"] = [followup_ids[k] for k in item["resolves"]]
         record = inspections.parse_record(data)
-        saved = inspections.record_inspection(conn, photo_store, item["site"], record, settings=settings,
+        saved = inspections.record_inspection(conn, files, item["site"], record, settings=settings,
                                               actor=item.get("actor", EXPERT), today=today)
         counts["inspections"] += 1
         counts["threats"] += len(saved["threats"])
@@ -488,7 +488,7 @@ def _seed_revisions(conn, today: date, counts: Counter) -> None:
 
 
 # --------------------------------------------------------------------------------------------------------------------
-def _seed_reports(conn, photo_store: PhotoStore, today: date, counts: Counter) -> None:
+def _seed_reports(conn, files: BlobStore, today: date, counts: Counter) -> None:
     settings = reports.ReportSettings(region=coords.GUIZHOU_BBOX, region_name="Guizhou")
     items = [
         {"kind": "damage", "lon": 105.5893, "lat": 25.9046, "observed_on": (today - timedelta(days=3)).isoformat(),
@@ -501,5 +501,5 @@ def _seed_reports(conn, photo_store: PhotoStore, today: date, counts: Counter) -
     ]
     for item in items:
         data = reports.parse_report(item, settings)
-        reports.submit_report(conn, photo_store, data, settings=settings)
+        reports.submit_report(conn, files, data, settings=settings)
         counts["reports"] += 1

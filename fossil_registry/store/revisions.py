@@ -241,5 +241,6 @@ def get_attachment(conn: sqlite3.Connection, revision_id: int, attachment_id: in
     return None if r is None else dict(r)
 
 
-def attachment_referenced(conn: sqlite3.Connection, sha256: str) -> bool:
-    return conn.execute("SELECT 1 FROM revision_attachments WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone() is not None
+def attachment_shas(conn: sqlite3.Connection) -> set[str]:
+    """The content addresses of every attachment file the proposals reference."""
+    return {r[0] for r in conn.execute("SELECT DISTINCT sha256 FROM revision_attachments")}

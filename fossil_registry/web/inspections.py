@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
 import folium
 from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, send_file,
@@ -17,7 +16,8 @@ from ..coords import CoordinateError
 from ..db import get_conn
 from ..errors import RegistryError
 from ..geometry import GeometryError
-from ..photos import PhotoStore, Upload
+from ..blobs import BlobStore
+from ..photos import Upload
 from ..store import inspections as istore
 from .security import actor, remote_addr, require
 
@@ -48,8 +48,8 @@ def settings() -> inspections.Settings:
     return inspections.Settings.from_config(current_app.config)
 
 
-def photo_store() -> PhotoStore:
-    return PhotoStore(Path(current_app.config["DATA_DIR"]) / "photos")
+def blob_store() -> BlobStore:
+    return BlobStore(current_app.config["DATA_DIR"])
 
 
 def uploads(name: str) -> list[Upload]:
@@ -177,7 +177,7 @@ def create(code: str):
     try:
         record = inspections.parse_record(inspections.record_from_form(request.form, request.form.getlist),
                                           default_inspector=actor())
-        rec = inspections.record_inspection(conn, photo_store(), code, record, settings=settings(), actor=actor(),
+        rec = inspections.record_inspection(conn, blob_store(), code, record, settings=settings(), actor=actor(),
                                             track=one_upload("track"), photos=uploads("photos"),
                                             remote_addr=remote_addr())
     except (RegistryError, GeometryError, CoordinateError) as exc:
@@ -269,7 +269,7 @@ def photo_file(sha256: str, kind: str):
     rows = istore.photos_by_sha(get_conn(), sha256.lower())
     if not rows:
         abort(404)
-    path = photo_store().path(PHOTO_KINDS[kind], rows[0]["sha256"], rows[0]["extension"])
+    path = blob_store().path(PHOTO_KINDS[kind], rows[0]["sha256"], rows[0]["extension"])
     if not path.is_file():
         abort(404)
     mimetype = rows[0]["media_type"] if kind == "original" else "image/jpeg"

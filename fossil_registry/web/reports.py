@@ -4,7 +4,6 @@ Everything an anonymous caller receives here is built by public_view.report_rece
 metadata) and photos are served to the public only as the metadata-free display copy."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import folium
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for)
@@ -17,7 +16,8 @@ from ..coords import CoordinateError
 from ..db import get_conn
 from ..errors import InvalidInput, NotFound, RegistryError
 from ..geometry import GeometryError
-from ..photos import PhotoStore, Upload
+from ..photos import Upload
+from .inspections import blob_store
 from .security import actor, limiter, remote_addr, require
 
 bp = Blueprint("reports", __name__)
@@ -30,10 +30,6 @@ TRIAGE_STATUS_NAMES = {"new": _l("new"), "accepted": _l("accepted"), "dismissed"
 
 def settings() -> reports.ReportSettings:
     return reports.ReportSettings.from_config(current_app.config)
-
-
-def photo_store() -> PhotoStore:
-    return PhotoStore(Path(current_app.config["DATA_DIR"]) / "photos")
 
 
 def _staff() -> bool:
@@ -125,7 +121,7 @@ def submit():
     values = {k: v for k, v in request.form.items() if k != "csrf_token"}
     try:
         data = reports.parse_report(values, settings())
-        report = reports.submit_report(get_conn(), photo_store(), data, settings=settings(), photos=report_uploads(),
+        report = reports.submit_report(get_conn(), blob_store(), data, settings=settings(), photos=report_uploads(),
                                        actor=actor(), remote_addr=remote_addr())
     except (RegistryError, GeometryError, CoordinateError) as exc:
         return _form_page(values, getattr(exc, "detail", None) or str(exc), getattr(exc, "status", 422))
@@ -147,7 +143,7 @@ def receipt_photo(receipt: str, sha256: str):
     shown = public_view.report_receipt(reports.get_by_receipt(get_conn(), receipt))
     if sha256 not in shown["photos"]:
         abort(404)
-    path = photo_store().path("display", sha256)  # re-encoded from pixels: no EXIF, no GPS
+    path = blob_store().path("display", sha256)  # re-encoded from pixels: no EXIF, no GPS
     if not path.is_file():
         abort(404)
     response = send_file(path, mimetype="image/jpeg", max_age=0)
