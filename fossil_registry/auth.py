@@ -6,6 +6,7 @@ permission needs is declared once, in POLICY; every web and API endpoint names t
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -126,6 +127,7 @@ def set_active(conn, username: str, active: bool, *, actor: str, remote_addr: st
         now = store.utc_now()
         if not active:
             store.revoke_tokens(conn, user.id, now)
+            store.end_sessions_of(conn, user.id, now)
         store.append_audit(conn, actor=actor, action="account.enable" if active else "account.disable",
                            target=user.username, at=now, remote_addr=remote_addr)
     return get_user(conn, user_id=user.id)
@@ -136,6 +138,7 @@ def set_role(conn, username: str, role: str, *, actor: str, remote_addr: str | N
     with store.transaction(conn):
         user = get_user(conn, username=username)
         store.update_user(conn, user.id, role=role, bump_epoch=True)
+        store.end_sessions_of(conn, user.id, store.utc_now())
         store.append_audit(conn, actor=actor, action="account.role", target=user.username,
                            detail={"old": user.role, "new": role}, remote_addr=remote_addr)
     return get_user(conn, user_id=user.id)
@@ -183,6 +186,110 @@ def revoke_tokens(conn, username: str, *, actor: str, token_id: int | None = Non
 
 def list_tokens(conn, username: str) -> list[dict]:
     return store.list_tokens(conn, get_user(conn, username=username).id)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Sign-in sessions: the browser's cookie names a session the server can end (sign-out, disabling, role change)
+# --------------------------------------------------------------------------------------------------------------------
+SESSION_PREFIX = "frs_"
+
+
+def start_session(conn, user: User, *, lifetime: timedelta, remote_addr: str | None = None) -> str:
+    """A new sign-in session for ``user``: the returned token goes into the session cookie, its hash into the store.
+    The sign-in is recorded in the audit trail in the same transaction."""
+    token = SESSION_PREFIX + secrets.token_urlsafe(32)
+    now = datetime.now(timezone.utc)
+    with store.transaction(conn):
+        store.insert_session(conn, token_hash=_token_hash(token), user_id=user.id, epoch=user.session_epoch,
+                             created_at=store.utc_now(), expires_at=_stamp(now + lifetime), remote_addr=remote_addr)
+        store.append_audit(conn, actor=user.username, action="account.login", target=user.username,
+                           remote_addr=remote_addr)
+    return token
+
+
+def user_for_session(conn, token: str) -> User | None:
+    """The account of a live session: not ended, not expired, the account active and unchanged since (its role,
+    password and state bump the epoch)."""
+    if not isinstance(token, str) or not token.startswith(SESSION_PREFIX) or len(token) > 200:
+        return None
+    row = store.find_session(conn, _token_hash(token))
+    if row is None or row["ended_at"] is not None or row["expires_at"] <= store.utc_now():
+        return None
+    user = store.get_user(conn, user_id=row["user_id"])
+    if user is None or not user.active or user.session_epoch != row["epoch"]:
+        return None
+    return _user(user)
+
+
+def end_session(conn, token: str, *, actor: str, remote_addr: str | None = None) -> None:
+    """Sign-out: the session is ended on the server, so a copy of the cookie is worthless from now on."""
+    with store.transaction(conn):
+        if store.end_session(conn, _token_hash(token), store.utc_now()):
+            store.append_audit(conn, actor=actor, action="account.logout", target=actor, remote_addr=remote_addr)
+
+
+def _stamp(when: datetime) -> str:
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Failed sign-ins: exponential back-off per account and address, per address, and per account (OWASP's guidance), so
+# that guessing is slow but nobody can lock another person out from their own address
+# --------------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LoginThrottle:
+    window_s: int = 900                 # failures older than this are forgotten
+    free_per_account_address: int = 5   # failures from one address at one account before the back-off starts
+    free_per_address: int = 20          # failures from one address at any accounts
+    free_per_account: int = 50          # failures at one account from anywhere (a distributed attack)
+    max_delay_s: int = 900
+
+    @classmethod
+    def from_config(cls, config) -> "LoginThrottle":
+        return cls(window_s=int(config["LOGIN_FAILURE_WINDOW_S"]),
+                   free_per_account_address=int(config["LOGIN_FREE_FAILURES_PER_ACCOUNT_ADDRESS"]),
+                   free_per_address=int(config["LOGIN_FREE_FAILURES_PER_ADDRESS"]),
+                   free_per_account=int(config["LOGIN_FREE_FAILURES_PER_ACCOUNT"]),
+                   max_delay_s=int(config["LOGIN_MAX_DELAY_S"]))
+
+
+def login_key(username: str | None) -> str:
+    """The account a sign-in attempt is about, as the back-off counts it (unknown names count like known ones)."""
+    return (username or "").strip().casefold()[:40]
+
+
+def login_wait(conn, username: str | None, remote_addr: str | None, throttle: LoginThrottle) -> int:
+    """Seconds before this address may try this account again (0: now). After the free failures each further one
+    doubles the wait (1, 2, 4 ... seconds, at most max_delay_s)."""
+    now = datetime.now(timezone.utc)
+    since = _stamp(now - timedelta(seconds=throttle.window_s))
+    account, address = login_key(username), remote_addr or "unknown"
+    wait = 0.0
+    for free, scope in ((throttle.free_per_account_address, {"account": account, "remote_addr": address}),
+                        (throttle.free_per_address, {"remote_addr": address}),
+                        (throttle.free_per_account, {"account": account})):
+        count, last = store.login_failures_since(conn, since, **scope)
+        if count >= free and last is not None:
+            delay = min(2.0 ** (count - free), throttle.max_delay_s)
+            elapsed = (now - datetime.fromisoformat(last.replace("Z", "+00:00"))).total_seconds()
+            wait = max(wait, delay - elapsed)
+    return max(0, math.ceil(wait))
+
+
+def record_login_failure(conn, username: str | None, remote_addr: str | None, throttle: LoginThrottle) -> None:
+    now = datetime.now(timezone.utc)
+    with store.transaction(conn):
+        store.insert_login_failure(conn, at=_stamp(now), account=login_key(username),
+                                   remote_addr=remote_addr or "unknown",
+                                   forget_before=_stamp(now - timedelta(seconds=4 * throttle.window_s)))
+        store.append_audit(conn, actor="anonymous", action="account.login_failed", target=login_key(username),
+                           remote_addr=remote_addr)
+
+
+def clear_login_failures(conn, username: str | None, remote_addr: str | None) -> None:
+    """After a successful sign-in, that address starts afresh at that account."""
+    with store.transaction(conn):
+        store.clear_login_failures(conn, login_key(username), remote_addr or "unknown")
 
 
 def user_for_token(conn, token: str) -> User | None:

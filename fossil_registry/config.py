@@ -16,9 +16,16 @@ SITE_CODE_PREFIX = "GZ-"
 # Largest request body accepted (uploads included), bytes.
 MAX_CONTENT_LENGTH = 32 * 1024 * 1024
 JSON_SORT_KEYS = False
-# Sign-in attempts that fail, per client address and per account name (Flask-Limiter syntax).
-LOGIN_LIMIT_PER_CLIENT = "20 per 10 minutes"
-LOGIN_LIMIT_PER_ACCOUNT = "5 per 5 minutes"
+# Failed sign-ins (auth.LoginThrottle): after this many failures within LOGIN_FAILURE_WINDOW_S seconds, each further
+# one doubles the wait before the next attempt (1, 2, 4 ... s, at most LOGIN_MAX_DELAY_S): per account and address
+# (nobody locks out another person's address), per address, and per account from anywhere (distributed guessing).
+LOGIN_FAILURE_WINDOW_S = 900
+LOGIN_FREE_FAILURES_PER_ACCOUNT_ADDRESS = 5
+LOGIN_FREE_FAILURES_PER_ADDRESS = 20
+LOGIN_FREE_FAILURES_PER_ACCOUNT = 50
+LOGIN_MAX_DELAY_S = 900
+# A sign-in session ends after this many hours, at sign-out, or when the account is disabled or changes role.
+SESSION_LIFETIME_HOURS = 168
 # Number of reverse proxies in front of the app (0 = none): trust that many X-Forwarded-For/-Proto hops.
 PROXY_FIX = 0
 # Session cookie: HttpOnly and SameSite=Lax always; Secure whenever the request came over HTTPS (or always, if True).

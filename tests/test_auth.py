@@ -176,7 +176,7 @@ def test_sign_in_is_rate_limited_per_account(client):
 
 def test_sign_in_is_rate_limited_per_client_address(demo_data_dir):
     app = create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), "SECRET_KEY": "x",
-                      "LOGIN_LIMIT_PER_CLIENT": "3 per 10 minutes"})
+                      "LOGIN_FREE_FAILURES_PER_ADDRESS": 3})
     client = app.test_client()
     token = csrf_token(client, "/login")
     codes = [client.post("/login", data={"username": f"guess{i}", "password": "x" * 12, "csrf_token": token},
@@ -185,6 +185,107 @@ def test_sign_in_is_rate_limited_per_client_address(demo_data_dir):
     other = client.post("/login", data={"username": "guess9", "password": "x" * 12, "csrf_token": token},
                         environ_base={"REMOTE_ADDR": "203.0.113.10"})
     assert other.status_code == 401
+
+
+def _try(client, username, password, *, address="192.0.2.1", as_json=False):
+    token = csrf_token(client, "/login")
+    if as_json:
+        return client.post("/login", json={"username": username, "password": password}, headers={"X-CSRFToken": token},
+                           environ_base={"REMOTE_ADDR": address})
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def test_json_sign_ins_count_against_the_account_they_name(client):
+    """Issue 9, finding 9: JSON sign-ins all shared one empty-name bucket."""
+    for _ in range(5):
+        assert _try(client, "ellen", "bad-password", as_json=True).status_code == 401
+    assert _try(client, "ellen", ACCOUNTS["expert"][1]).status_code == 429  # the form: the same account's back-off
+    r = _try(client, "fiona", ACCOUNTS["field"][1], as_json=True)  # another account: not held up
+    assert r.status_code == 302
+
+
+def test_failed_sign_ins_from_one_address_do_not_lock_out_another(client):
+    for _ in range(8):
+        _try(client, "ellen", "bad-password", address="203.0.113.66")
+    assert _try(client, "ellen", ACCOUNTS["expert"][1], address="203.0.113.66").status_code == 429
+    assert _try(client, "ellen", ACCOUNTS["expert"][1], address="198.51.100.7").status_code == 302
+
+
+def test_the_wait_doubles_with_each_further_failure(app):
+    from datetime import datetime, timedelta, timezone
+    throttle = auth.LoginThrottle()
+    with app.app_context():
+        conn = get_conn()
+        now = datetime.now(timezone.utc)
+
+        def fail(n, seconds_ago):
+            at = (now - timedelta(seconds=seconds_ago)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            for _ in range(n):
+                store.insert_login_failure(conn, at=at, account="ellen", remote_addr="192.0.2.9", forget_before="0")
+
+        fail(4, 1)
+        assert auth.login_wait(conn, "Ellen ", "192.0.2.9", throttle) == 0  # the free failures
+        fail(1, 1)
+        assert auth.login_wait(conn, "ellen", "192.0.2.9", throttle) == 0  # 2**0 = 1 s since the last: over
+        fail(3, 1)
+        assert auth.login_wait(conn, "ellen", "192.0.2.9", throttle) == 7  # 2**3 = 8 s, 1 s gone
+        fail(10, 0)
+        assert auth.login_wait(conn, "ellen", "192.0.2.9", throttle) == 900  # capped
+        assert auth.login_wait(conn, "ellen", "192.0.2.10", throttle) == 0  # another address: free
+        fail(40, 0)  # 58 failures at ellen in the window: a distributed attack slows every address down
+        assert auth.login_wait(conn, "ellen", "192.0.2.10", throttle) > 0
+
+
+@pytest.mark.parametrize("target", ["/%09/evil.example", "/\t/evil.example", "//evil.example", "https://evil.example",
+                                    "/\\evil.example", "javascript:alert(1)", "/%0a/evil", "/\n/evil", "\r\n/x",
+                                    "http:/evil.example", "/ /evil"])
+def test_sign_in_never_redirects_off_site(client, target):
+    """Issue 9, finding 5: /login?next=/%09/evil.example redirected to //evil.example; a newline gave a 500."""
+    page = client.get("/login", query_string={"next": target}).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    username, password = ACCOUNTS["field"]
+    r = client.post("/login", data={"username": username, "password": password, "csrf_token": token, "next": target})
+    assert r.status_code == 302
+    location = r.headers["Location"]
+    from urllib.parse import urljoin, urlsplit
+    assert location.startswith("/") and not location.startswith("//"), location
+    assert not any(ord(ch) < 0x21 or ch == "\\" for ch in location), location  # nothing a browser would drop or flip
+    assert urlsplit(urljoin("https://registry.example/login", location)).netloc == "registry.example"
+
+
+def test_sign_in_keeps_a_same_site_next(client):
+    r = client.get("/login?next=/review%3Fstatus%3Dall")
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', r.get_data(as_text=True)).group(1)
+    r = client.post("/login", data={"username": "ellen", "password": ACCOUNTS["expert"][1], "csrf_token": token,
+                                    "next": "/review?status=all"})
+    assert r.headers["Location"] == "/review?status=all"
+
+
+def test_a_saved_session_cookie_is_worthless_after_sign_out(app):
+    """Issue 9, finding 6: a cookie saved before POST /logout still worked for up to 31 days."""
+    client = app.test_client()
+    login(client, "admin")
+    saved = client.get_cookie("session").value
+    assert client.get("/admin/users").status_code == 200
+    r = client.post("/logout", data={"csrf_token": csrf_token(client, "/account")})
+    assert r.status_code == 302
+    thief = app.test_client()
+    thief.set_cookie("session", saved)
+    assert thief.get("/admin/users").status_code == 401
+    assert thief.get("/api/me").status_code == 401
+    with app.app_context():
+        actions = [e["action"] for e in store.list_audit(get_conn(), actor="ada", limit=5)]
+    assert actions[0] == "account.logout"
+
+
+def test_sessions_expire_on_the_server(app):
+    client = app.test_client()
+    login(client, "field")
+    assert client.get("/account").status_code == 200
+    with app.app_context():
+        get_conn().execute("UPDATE user_sessions SET expires_at = '2000-01-01T00:00:00.000Z'")
+    assert client.get("/account").status_code == 401
 
 
 def test_tampered_session_cookie_is_anonymous(client):

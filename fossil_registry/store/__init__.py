@@ -319,12 +319,24 @@ CREATE TABLE api_tokens (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, user_id
   revoked_at DATETIME, last_used_at DATETIME);
 CREATE INDEX api_tokens_user ON api_tokens (user_id);
 """
-PRIVATE_TABLES: tuple[str, ...] = ("users", "api_tokens")
+# Sign-in sessions (ended server-side at sign-out) and failed sign-ins (for the back-off): private, like accounts.
+SESSIONS_DDL = """
+CREATE TABLE user_sessions (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
+  user_id INTEGER NOT NULL REFERENCES users(fid), epoch INTEGER NOT NULL, created_at DATETIME NOT NULL,
+  expires_at DATETIME NOT NULL, ended_at DATETIME, remote_addr TEXT);
+CREATE INDEX user_sessions_user ON user_sessions (user_id);
+CREATE TABLE login_failures (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, at DATETIME NOT NULL,
+  account TEXT NOT NULL, remote_addr TEXT NOT NULL);
+CREATE INDEX login_failures_account ON login_failures (account, at);
+CREATE INDEX login_failures_address ON login_failures (remote_addr, at);
+CREATE INDEX login_failures_at ON login_failures (at);
+"""
+PRIVATE_TABLES: tuple[str, ...] = ("users", "api_tokens", "user_sessions", "login_failures")
 
 
 def _migrations() -> list[tuple[str, str]]:
     """(name, DDL) in the order they apply. Feature modules are imported here, late, to keep them out of the core."""
-    steps = [("accounts", ACCOUNTS_DDL)]
+    steps = [("accounts", ACCOUNTS_DDL), ("sessions", SESSIONS_DDL)]
     from importlib import import_module
     for feature in ("revisions", "inspections"):
         try:
@@ -752,3 +764,47 @@ def revoke_tokens(conn: sqlite3.Connection, user_id: int, when: str, token_id: i
         sql += " AND fid = ?"
         params.append(token_id)
     return conn.execute(sql, params).rowcount
+
+
+def insert_session(conn: sqlite3.Connection, *, token_hash: str, user_id: int, epoch: int, created_at: str,
+                   expires_at: str, remote_addr: str | None) -> None:
+    conn.execute("INSERT INTO user_sessions (token_hash, user_id, epoch, created_at, expires_at, remote_addr) "
+                 "VALUES (?,?,?,?,?,?)", (token_hash, user_id, epoch, created_at, expires_at, remote_addr))
+
+
+def find_session(conn: sqlite3.Connection, token_hash: str) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM user_sessions WHERE token_hash = ?", (token_hash,)).fetchone()
+
+
+def end_session(conn: sqlite3.Connection, token_hash: str, when: str) -> bool:
+    return conn.execute("UPDATE user_sessions SET ended_at = ? WHERE token_hash = ? AND ended_at IS NULL",
+                        (when, token_hash)).rowcount == 1
+
+
+def end_sessions_of(conn: sqlite3.Connection, user_id: int, when: str) -> int:
+    return conn.execute("UPDATE user_sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL",
+                        (when, user_id)).rowcount
+
+
+def insert_login_failure(conn: sqlite3.Connection, *, at: str, account: str, remote_addr: str,
+                         forget_before: str) -> None:
+    conn.execute("DELETE FROM login_failures WHERE at < ?", (forget_before,))
+    conn.execute("INSERT INTO login_failures (at, account, remote_addr) VALUES (?,?,?)", (at, account, remote_addr))
+
+
+def login_failures_since(conn: sqlite3.Connection, since: str, *, account: str | None = None,
+                         remote_addr: str | None = None) -> tuple[int, str | None]:
+    """(number of failed sign-ins since ``since``, time of the latest) for an account, an address, or both."""
+    where, params = ["at >= ?"], [since]
+    if account is not None:
+        where.append("account = ?")
+        params.append(account)
+    if remote_addr is not None:
+        where.append("remote_addr = ?")
+        params.append(remote_addr)
+    row = conn.execute(f"SELECT count(*), max(at) FROM login_failures WHERE {' AND '.join(where)}", params).fetchone()
+    return row[0], row[1]
+
+
+def clear_login_failures(conn: sqlite3.Connection, account: str, remote_addr: str) -> None:
+    conn.execute("DELETE FROM login_failures WHERE account = ? AND remote_addr = ?", (account, remote_addr))

@@ -1,57 +1,69 @@
 """Sign-in, sign-out and one's own API tokens."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from datetime import timedelta
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from .. import auth, store
+from .. import auth
 from ..db import get_conn
+from ..http_errors import problem, wants_problem_json
 from .forms import LoginForm, TokenForm
-from .security import SessionUser, account_limit_key, actor, client_limit_key, limiter, remote_addr, require
+from .security import SessionUser, actor, remote_addr, require, safe_redirect_target
 
 bp = Blueprint("account", __name__)
 
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
+def _throttle() -> auth.LoginThrottle:
+    return auth.LoginThrottle.from_config(current_app.config)
 
 
-def _failed_attempt(response) -> bool:
-    return response.status_code == 401
+def _too_many(form: LoginForm, wait: int):
+    message = _("Too many failed sign-in attempts. Wait %(seconds)d seconds, then try again.", seconds=wait)
+    if wants_problem_json() or request.is_json:
+        response = problem(429, "Too many requests", message)
+    else:
+        response = current_app.make_response((render_template("auth/login.html", form=form, error=message), 429))
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_CLIENT"], key_func=client_limit_key, methods=["POST"],
-               deduct_when=_failed_attempt, scope="login-client")
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=account_limit_key, methods=["POST"],
-               deduct_when=_failed_attempt, scope="login-account")
 def login():
+    """Sign-in from the form or a JSON body ({"username", "password", "csrf_token"}): the same checks and the same
+    back-off for both (auth.LoginThrottle, keyed on the account name either way)."""
     form = LoginForm(next=request.args.get("next", ""))
     if request.method == "GET":
         return render_template("auth/login.html", form=form)
     conn = get_conn()
+    username = (form.username.data or "").strip()
+    wait = auth.login_wait(conn, username, remote_addr(), _throttle())
+    if wait:
+        return _too_many(form, wait)  # refused before the password is looked at, and not counted
     if not form.validate():
         return render_template("auth/login.html", form=form, error=_("Enter your user name and password.")), 401
     try:
-        user = auth.authenticate(conn, form.username.data.strip(), form.password.data)
+        user = auth.authenticate(conn, username, form.password.data)
     except auth.AuthenticationFailed:
-        with store.transaction(conn):
-            store.append_audit(conn, actor="anonymous", action="account.login_failed",
-                               target=form.username.data.strip()[:40], remote_addr=remote_addr())
+        auth.record_login_failure(conn, username, remote_addr(), _throttle())
         return render_template("auth/login.html", form=form, error=_("Unknown user name or wrong password.")), 401
-    login_user(SessionUser(user))
-    with store.transaction(conn):
-        store.append_audit(conn, actor=user.username, action="account.login", target=user.username,
-                           remote_addr=remote_addr())
-    return redirect(_safe_next(form.next.data))
+    auth.clear_login_failures(conn, username, remote_addr())
+    lifetime = timedelta(hours=float(current_app.config["SESSION_LIFETIME_HOURS"]))
+    token = auth.start_session(conn, user, lifetime=lifetime, remote_addr=remote_addr())
+    session.clear()  # a new session for a new sign-in (no fixation)
+    login_user(SessionUser(user, session_token=token))
+    return redirect(safe_redirect_target(form.next.data))
 
 
 @bp.post("/logout")
 def logout():
+    token = getattr(current_user, "session_token", None)
+    if token:
+        auth.end_session(get_conn(), token, actor=actor(), remote_addr=remote_addr())
     logout_user()
+    session.clear()
     return redirect("/")
 
 
@@ -90,19 +102,11 @@ def revoke_token(token_id: int):
 
 
 def init_app(app) -> None:
-    app.config.setdefault("LOGIN_LIMIT_PER_CLIENT", "20 per 10 minutes")
-    app.config.setdefault("LOGIN_LIMIT_PER_ACCOUNT", "5 per 5 minutes")
-
     @app.errorhandler(429)
-    def _too_many(exc):
-        from ..http_errors import problem, wants_problem_json
-        message = _("Too many failed sign-in attempts. Wait a few minutes, then try again.")
+    def _too_many_requests(exc):
+        message = _("Too many requests. Wait a few minutes, then try again.")
         if wants_problem_json():
             return problem(429, "Too many requests", message)
-        if request.endpoint == "account.login":
-            return render_template("auth/login.html", form=LoginForm(), error=message), 429
         return render_template("error.html", status=429, title=_("Too many requests"), detail=message), 429
 
     app.register_blueprint(bp)
-
-

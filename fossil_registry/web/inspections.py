@@ -19,7 +19,7 @@ from ..geometry import GeometryError
 from ..blobs import BlobStore
 from ..photos import Upload
 from ..store import inspections as istore
-from .security import actor, remote_addr, require
+from .security import actor, remote_addr, require, safe_redirect_target
 
 bp = Blueprint("inspections", __name__)
 
@@ -233,10 +233,8 @@ def close_followup(followup_id: int):
     f = inspections.close_followup(get_conn(), followup_id, note=request.form.get("note"), actor=actor(),
                                    remote_addr=remote_addr())
     flash(_("Follow-up closed."), "success")
-    target = request.form.get("next") or ""
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("inspections.timeline", code=f["code"])
-    return redirect(target, 303)
+    return redirect(safe_redirect_target(request.form.get("next"), url_for("inspections.timeline", code=f["code"])),
+                    303)
 
 
 # ------------------------------------------------------------------------------------------------ timeline

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from functools import wraps
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import abort, current_app, g, render_template, request
 from flask.sessions import SecureCookieSessionInterface
@@ -29,14 +30,15 @@ class SessionUser:
     is_authenticated = True
     is_anonymous = False
 
-    def __init__(self, user: auth.User, via_token: bool = False):
+    def __init__(self, user: auth.User, via_token: bool = False, session_token: str | None = None):
         self.user = user
         self.via_token = via_token
+        self.session_token = session_token  # the server-side session this browser signed in with
         self.is_active = user.active
 
-    def get_id(self) -> str:
-        # the epoch is part of the session id: disabling an account or changing its role or password ends its sessions
-        return f"{self.user.id}:{self.user.session_epoch}"
+    def get_id(self) -> str | None:
+        # what the session cookie holds: the token of a session the server can end (auth.start_session)
+        return self.session_token
 
     @property
     def username(self) -> str:
@@ -114,20 +116,11 @@ def init_app(app) -> None:
     limiter.init_app(app)
 
     @login_manager.user_loader
-    def load_user(session_id: str):
+    def load_user(session_token: str):
         if _bearer_token() is not None:
             return None  # an explicit token decides who the caller is, not a session cookie sent alongside it
-        try:
-            user_id, epoch = (int(v) for v in session_id.split(":"))
-        except ValueError:
-            return None
-        try:
-            user = auth.get_user(get_conn(), user_id=user_id)
-        except Exception:
-            return None
-        if not user.active or user.session_epoch != epoch:
-            return None
-        return SessionUser(user)
+        user = auth.user_for_session(get_conn(), session_token)
+        return SessionUser(user, session_token=session_token) if user is not None else None
 
     @login_manager.request_loader
     def load_from_token(req):
@@ -211,9 +204,14 @@ def init_app(app) -> None:
                                message_401=True), 401
 
 
-def client_limit_key() -> str:
-    return get_remote_address() or "unknown"
-
-
-def account_limit_key() -> str:
-    return "account:" + (request.form.get("username") or "").strip().lower()
+def safe_redirect_target(target: str | None, fallback: str = "/") -> str:
+    """``target`` if it is a path on this site, else ``fallback``. Parsed, not pattern-matched: browsers drop tabs and
+    line breaks from URLs and read a backslash as a slash, so "/\t/evil.example" would lead to //evil.example."""
+    if not isinstance(target, str) or not target or len(target) > 2000:
+        return fallback
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F or ch == "\\" for ch in target):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return fallback
+    return urlunsplit(("", "", parts.path, parts.query, parts.fragment))
