@@ -11,7 +11,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: dict | None = None) -> Flask:
+    from .json_input import provider_class
+
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.json = provider_class()(app)  # request.get_json() refuses deeply nested bodies (400), never a RecursionError
     app.config.from_object("fossil_registry.config")
     app.config.from_prefixed_env()
     if config:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 import re
@@ -34,7 +33,7 @@ import shapely
 from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from . import coords
+from . import coords, json_input
 from .errors import InvalidInput
 from .geometry import GeometryError, close_ring_if_near, vertex_count
 
@@ -204,12 +203,23 @@ def _parse_xml(filename: str, data: bytes, what: str):
     from defusedxml.ElementTree import ParseError, fromstring
 
     try:
-        return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        root = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException:
         raise _fail(filename, f"the {what} file declares a DTD or XML entities, which are refused (external entities "
                               "and entity expansion are a known attack); export the file again from your app") from None
     except ParseError as exc:
         raise _fail(filename, f"not a readable {what} file: the XML is malformed or truncated ({exc})") from None
+    stack = [(root, 1)]  # readers walk the tree (KML MultiGeometry recursively): refuse absurd nesting first
+    while stack:
+        element, level = stack.pop()
+        if level > MAX_XML_DEPTH:
+            raise _fail(filename, f"the {what} file nests elements more than {MAX_XML_DEPTH} levels deep; no "
+                                  "geographic data needs that")
+        stack.extend((child, level + 1) for child in element)
+    return root
+
+
+MAX_XML_DEPTH = 64
 
 
 def _local(tag) -> str:
@@ -407,7 +417,7 @@ def read_geojson(filename: str, data: bytes, limits: Limits) -> GeometrySource:
     import pyogrio
 
     try:
-        doc = json.loads(data.decode("utf-8-sig"))
+        doc = json_input.loads(data.decode("utf-8-sig"), filename or "the GeoJSON file")
     except (UnicodeDecodeError, ValueError) as exc:
         raise _fail(filename, f"not a readable GeoJSON file: {str(exc)[:160]}") from None
     if not isinstance(doc, dict) or doc.get("type") not in (

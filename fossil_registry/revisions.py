@@ -27,7 +27,6 @@ merged automatically.
 """
 from __future__ import annotations
 
-import json
 import math
 import mimetypes
 import os
@@ -42,7 +41,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
-from . import blobs, coords, formats, sites, store
+from . import blobs, coords, formats, json_input, sites, store
 from .blobs import BlobStore
 from .errors import Conflict, InvalidInput, NotFound, RegistryError
 from .geometry import (
@@ -168,9 +167,11 @@ def _geojson_geometry(value: Any, what: str) -> Mapping:
     """A GeoJSON geometry from a geometry object, a Feature or a FeatureCollection of exactly one feature."""
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = json_input.loads(value, what)
         except ValueError:
             raise InvalidInput(f"{what} is neither GeoJSON nor coordinates the registry can read") from None
+    else:
+        json_input.check_depth(value, what)
     if not isinstance(value, Mapping):
         raise InvalidInput(f"{what} must be a GeoJSON geometry")
     kind = value.get("type")
@@ -246,7 +247,7 @@ def parse_draft(fields: Mapping[str, Any], *, file: tuple[str, bytes] | None = N
     if props not in (None, ""):
         if isinstance(props, str):
             try:
-                props = json.loads(props)
+                props = json_input.loads(props, "properties")
             except ValueError:
                 raise InvalidInput("properties must be a JSON object of field names and values") from None
         if not isinstance(props, dict):

@@ -2,11 +2,9 @@
 and a site's timeline. Staff only."""
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, jsonify, request, url_for
 
-from .. import inspections
+from .. import inspections, json_input
 from ..db import get_conn
 from ..errors import InvalidInput
 from ..web.inspections import blob_store, one_upload, photo_url, settings, uploads
@@ -20,7 +18,7 @@ def _record_input() -> tuple[dict, bool]:
     if request.mimetype == "multipart/form-data" or request.mimetype == "application/x-www-form-urlencoded":
         if request.form.get("record"):
             try:
-                data = json.loads(request.form["record"])
+                data = json_input.loads(request.form["record"], "the record part")
             except ValueError as exc:
                 raise InvalidInput(f"the record part is not valid JSON ({exc})", field="record") from None
         else:

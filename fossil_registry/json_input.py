@@ -1,0 +1,66 @@
+"""Reading JSON that comes from outside (request bodies, form fields, GeoJSON uploads) with a nesting limit, so that a
+deeply nested document is a clear 4xx answer instead of a RecursionError (a 500) in the parser or in the code that
+walks the result. No Flask here except the JSON provider that applies the same rule to ``request.get_json``."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .errors import RegistryError
+
+# A GeoJSON FeatureCollection of MultiPolygons is 8 levels deep; 32 leaves room for GeometryCollections and
+# structured properties, and is far below what would strain any walker.
+MAX_DEPTH = 32
+
+
+class TooDeep(RegistryError):
+    status = 400
+    title = "JSON nested too deeply"
+
+
+def depth(value: Any) -> int:
+    """Nesting depth of a parsed JSON value (0 for a scalar), computed without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            break
+        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def check_depth(value: Any, what: str = "the JSON document") -> Any:
+    if depth(value) > MAX_DEPTH:
+        raise TooDeep(f"{what} is nested more than {MAX_DEPTH} levels deep; no valid input needs that")
+    return value
+
+
+def loads(data: str | bytes, what: str = "the JSON document") -> Any:
+    """json.loads with the nesting limit; raises ValueError (not JSON) or TooDeep."""
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise TooDeep(f"{what} is nested more than {MAX_DEPTH} levels deep; no valid input needs that") from None
+    return check_depth(value, what)
+
+
+def provider_class():
+    """Flask's JSON provider with the nesting limit, so request.get_json() applies it too."""
+    from flask.json.provider import DefaultJSONProvider
+
+    class LimitedJSONProvider(DefaultJSONProvider):
+        def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+            try:
+                value = json.loads(s, **kwargs)
+            except RecursionError:
+                raise TooDeep(f"the request body is nested more than {MAX_DEPTH} levels deep") from None
+            return check_depth(value, "the request body")
+
+    return LimitedJSONProvider
