@@ -1,13 +1,12 @@
 """Administration: accounts and the audit trail."""
 from __future__ import annotations
 
-import csv
-import io
+import json
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import auth, store
+from .. import auth, csv_export, store
 from ..db import get_conn
 from ..errors import InvalidInput
 from ..sites import parse_timestamp
@@ -95,13 +94,7 @@ def audit():
 @bp.get("/audit.csv")
 @require("audit.read")
 def audit_csv():
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(AUDIT_COLUMNS)
-    import json
-    for e in audit_entries(audit_filters(), None):
-        writer.writerow([e[c] if c != "detail" else (json.dumps(e[c], ensure_ascii=False) if e[c] else "")
-                         for c in AUDIT_COLUMNS])
-    # UTF-8 with BOM so that Excel opens Chinese text correctly
-    return Response("\ufeff" + buf.getvalue(), mimetype="text/csv",
+    rows = ([e[c] if c != "detail" else (json.dumps(e[c], ensure_ascii=False) if e[c] else "") for c in AUDIT_COLUMNS]
+            for e in audit_entries(audit_filters(), None))
+    return Response(csv_export.to_csv(AUDIT_COLUMNS, rows), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=audit.csv"})

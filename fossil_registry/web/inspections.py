@@ -2,8 +2,6 @@
 photos), an inspection record, a site's timeline, closing follow-ups, and the photo files themselves."""
 from __future__ import annotations
 
-import csv
-import io
 
 import folium
 from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, send_file,
@@ -11,7 +9,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .. import inspections, maps, sites
+from .. import csv_export, inspections, maps, sites
 from ..coords import CoordinateError
 from ..db import get_conn
 from ..errors import RegistryError
@@ -130,16 +128,11 @@ def dashboard():
 def dashboard_csv():
     s = settings()
     items, _filters = _filtered(inspections.schedule(get_conn(), s))
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(CSV_COLUMNS)
-    for d in items:
-        writer.writerow([d.code, d.name, d.name_en or "", d.county or "", d.level, d.interval_days,
-                         d.last_inspected_on.isoformat() if d.last_inspected_on else "", d.last_condition or "",
-                         d.due_on.isoformat(), d.days_overdue, d.status, d.open_followups,
-                         f"{d.location.x:.6f}", f"{d.location.y:.6f}"])
-    # UTF-8 with BOM so that Excel opens Chinese names correctly
-    return Response("\ufeff" + buf.getvalue(), mimetype="text/csv",
+    rows = ([d.code, d.name, d.name_en, d.county, d.level, d.interval_days,
+             d.last_inspected_on.isoformat() if d.last_inspected_on else "", d.last_condition, d.due_on.isoformat(),
+             d.days_overdue, d.status, d.open_followups, round(d.location.x, 6), round(d.location.y, 6)]
+            for d in items)
+    return Response(csv_export.to_csv(CSV_COLUMNS, rows), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=inspections-due.csv"})
 
 
