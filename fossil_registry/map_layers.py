@@ -134,8 +134,8 @@ def _map_sites(records: list[tuple]) -> list[MapSite]:
 def public_map_sites(conn, bbox: tuple[float, float, float, float] | None = None) -> list[MapSite]:
     """What anonymous callers may see, in bbox: built only from public_view's output (and filtered on the public
     geometry, so bbox probes cannot bisect a generalized site's true position)."""
-    def compute():
-        public = public_view.public_sites(_current(conn))
+    def compute():  # hidden and retired sites are left out in SQL, before decoding (store._PUBLIC_ONLY)
+        public = public_view.public_sites(sites.list_current(conn, public_only=True))
         return _map_sites([(p.code, p.location, _popup_fields(p.code, p.properties), p.boundary,
                             "cell" if p.generalized else "exact") for p in public])
     return _in_bbox(_cached(conn, "public", compute), bbox)
@@ -151,7 +151,7 @@ def staff_map_sites(conn, bbox: tuple[float, float, float, float] | None = None)
 
 def statistics(conn) -> dict[str, Any]:
     """public_view.statistics of the current registry (cached like the layers)."""
-    return _cached(conn, "statistics", lambda: public_view.statistics(_current(conn)))
+    return _cached(conn, "statistics", lambda: public_view.statistics(conn))
 
 
 def check_zoom(zoom: int) -> int:

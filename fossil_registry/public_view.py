@@ -99,13 +99,13 @@ def list_public(conn, bbox: tuple[float, float, float, float] | None = None) -> 
     wide = None
     if bbox is not None:
         wide = (bbox[0] - CELL_DEG, bbox[1] - CELL_DEG, bbox[2] + CELL_DEG, bbox[3] + CELL_DEG)
-    return public_sites(sites_mod.list_current(conn, bbox=wide), bbox)
+    return public_sites(sites_mod.list_current(conn, bbox=wide, public_only=True), bbox)
 
 
 def get_public(conn, code: str) -> PublicSite:
     """One public site; a hidden or retired site answers exactly as an unknown code does."""
     try:
-        site = sites_mod.current(conn, code)
+        site = sites_mod.current(conn, code, public_only=True)
     except NotFound:
         site = None
     p = public_site(site) if site is not None else None
@@ -114,12 +114,15 @@ def get_public(conn, code: str) -> PublicSite:
     return p
 
 
-def statistics(all_sites: Iterable[Site]) -> dict[str, Any]:
-    """Aggregate counts: the only public output in which hidden sites take part."""
-    active = [s for s in all_sites if s.properties.get("status") != "retired"]
-    return {"total": len(active),
-            "by_level": dict(Counter(s.properties.get("level") for s in active)),
-            "by_sensitivity": dict(Counter(s.sensitivity for s in active))}
+def statistics(conn) -> dict[str, Any]:
+    """Aggregate counts of the active sites (counted in SQL, no site read): the only public output in which hidden
+    sites take part."""
+    by_level: Counter = Counter()
+    by_sensitivity: Counter = Counter()
+    for level, sensitivity, n in sites_mod.counts(conn):
+        by_level[level] += n
+        by_sensitivity[sensitivity] += n
+    return {"total": sum(by_level.values()), "by_level": dict(by_level), "by_sensitivity": dict(by_sensitivity)}
 
 
 # Public reports (docs/inspections.md): what the person holding a report's receipt is shown. Never the contact, nor

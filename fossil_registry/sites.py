@@ -171,8 +171,10 @@ def _site_from_version(v: store.VersionRow) -> Site:
                 updated_at=v.created_at, updated_by=v.author, reason=v.reason, operation=v.operation)
 
 
-def current(conn, code: str) -> Site:
-    row = store.get_site_row(conn, code)
+def current(conn, code: str, *, public_only: bool = False) -> Site:
+    """The site's current state; ``public_only``: NotFound unless it is an open or generalized active site (decided in
+    SQL, before its geometries are read)."""
+    row = store.get_site_row(conn, code, public_only=public_only)
     if row is None:
         raise NotFound(f"no site with code {code!r}")
     return _site_from_row(row)
@@ -205,8 +207,14 @@ def history(conn, code: str) -> list[store.VersionRow]:
     return versions
 
 
-def list_current(conn, *, bbox=None, include_retired: bool = False) -> list[Site]:
-    return [_site_from_row(r) for r in store.list_site_rows(conn, bbox=bbox, include_retired=include_retired)]
+def list_current(conn, *, bbox=None, include_retired: bool = False, public_only: bool = False) -> list[Site]:
+    return [_site_from_row(r) for r in store.list_site_rows(conn, bbox=bbox, include_retired=include_retired,
+                                                            public_only=public_only)]
+
+
+def counts(conn) -> list[tuple[str, str, int]]:
+    """(level, sensitivity, number of sites) of the active sites."""
+    return store.count_sites_by_level_and_sensitivity(conn)
 
 
 def diff_sites(old: Site, new: Site) -> dict[str, Any]:

@@ -493,3 +493,19 @@ def test_generalized_sites_show_the_grid_cell_centre(app, client):
 def test_anonymous_cannot_read_history_or_past_versions(client):
     for url in ("/api/sites/GZ-0001?version=1", "/api/sites/GZ-0001?as_of=2030-01-01", "/api/sites/GZ-0001/versions"):
         assert client.get(url).status_code == 401, url
+
+
+@pytest.mark.parametrize("path", ["/api/sites", "/api/sites/GZ-0002", "/map/sites.geojson", "/map/statistics.json",
+                                  "/sites/GZ-0002", "/", "/api/me"])
+def test_answers_to_staff_are_never_stored_and_vary_by_caller(app, path):
+    """Issue 9, finding 11: token callers' exact answers carried no Cache-Control."""
+    token = app.test_client().get(path, headers=bearer("field"))
+    assert token.status_code == 200 and token.headers["Cache-Control"] == "no-store"
+    session = login(app.test_client(), "field")
+    r = session.get(path)
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
+    anonymous = app.test_client().get(path)
+    vary = {v.strip().lower() for v in anonymous.headers.get("Vary", "").split(",")}
+    if anonymous.status_code == 200:
+        assert {"cookie", "authorization"} <= vary
+        assert "no-store" not in anonymous.headers.get("Cache-Control", "")

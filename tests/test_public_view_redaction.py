@@ -99,3 +99,34 @@ def test_generalized_sites_description_never_reaches_anonymous_callers(client, a
         assert not leaked, (path, leaked)
     staff = login(app.test_client(), "field")
     assert f"{lon:.4f}E" in staff.get("/api/sites/GZ-0002").get_data(as_text=True)  # staff see the text as written
+
+
+def test_anonymous_queries_leave_hidden_sites_out_before_reading_them(app, client):
+    """Issue 9, finding 10: anonymous bbox queries decoded hidden sites (a measurable timing difference). Here a hidden
+    site's boundary is unreadable: an anonymous query that still decoded it would fail; staff queries do read it."""
+    with app.app_context():
+        conn = get_conn()
+        site = sites.current(conn, "GZ-0004")
+        if site.sensitivity != "hidden":
+            sites.change_site(conn, "GZ-0004", base_version=site.version, author="ada", reason="test",
+                              properties={"sensitivity": "hidden"})
+        site = sites.current(conn, "GZ-0004")
+        assert site.boundary is not None
+        blob = conn.execute("SELECT geom FROM site_boundaries WHERE code = 'GZ-0004'").fetchone()[0]
+        header = 8 + 32  # GeoPackage header with its envelope: the R-tree triggers read only this
+        conn.execute("UPDATE site_boundaries SET geom = ? WHERE code = 'GZ-0004'",
+                     (bytes(blob[:header]) + b"\x01\xff\xff\xff\xff" + b"\x00" * 16,))  # WKB of no known type
+        x, y = site.location.x, site.location.y
+    near = f"{x - 0.3},{y - 0.3},{x + 0.3},{y + 0.3}"
+    for path in (f"/api/sites?bbox={near}", "/api/sites", "/map/sites.geojson?zoom=9",
+                 f"/map/sites.geojson?zoom=12&bbox={near}", f"/map/boundaries.geojson?zoom=12&bbox={near}",
+                 "/map/statistics.json", "/map/search.json?q=GZ-0004"):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert "GZ-0004" not in r.get_data(as_text=True), path
+    assert client.get("/api/sites/GZ-0004").status_code == 404
+    assert client.get("/sites/GZ-0004").status_code == 404
+    staff = app.test_client()
+    staff.application.config["PROPAGATE_EXCEPTIONS"] = False
+    from .conftest import bearer
+    assert staff.get("/api/sites/GZ-0004", headers=bearer("field")).status_code == 500  # staff do read it

@@ -444,8 +444,14 @@ _SELECT_SITE = (f"SELECT l.*, b.geom AS boundary_geom FROM {LOCATIONS} l "
                 f"LEFT JOIN {BOUNDARIES} b ON b.code = l.code")
 
 
-def get_site_row(conn: sqlite3.Connection, code: str) -> SiteRow | None:
-    loc = conn.execute(_SELECT_SITE + " WHERE l.code = ?", (code,)).fetchone()
+# Sites the public may see at all (public_view decides how much of them): hidden and retired ones are left out in SQL,
+# before anything of them is read or decoded, so an anonymous query costs the same whatever hidden sites lie near.
+_PUBLIC_ONLY = "l.sensitivity IN ('open', 'generalized') AND l.status = 'active'"
+
+
+def get_site_row(conn: sqlite3.Connection, code: str, *, public_only: bool = False) -> SiteRow | None:
+    loc = conn.execute(_SELECT_SITE + " WHERE l.code = ?" + (f" AND {_PUBLIC_ONLY}" if public_only else ""),
+                       (code,)).fetchone()
     if loc is None:
         return None
     return _row_to_site(loc, decode_geometry(loc["geom"]), decode_geometry(loc["boundary_geom"]))
@@ -457,10 +463,11 @@ def site_version_number(conn: sqlite3.Connection, code: str) -> int | None:
 
 
 def list_site_rows(conn: sqlite3.Connection, *, bbox: tuple[float, float, float, float] | None = None,
-                   include_retired: bool = False) -> list[SiteRow]:
-    """Current sites, optionally those whose location falls in bbox (min_lon, min_lat, max_lon, max_lat), via the R-tree."""
+                   include_retired: bool = False, public_only: bool = False) -> list[SiteRow]:
+    """Current sites, optionally those whose location falls in bbox (min_lon, min_lat, max_lon, max_lat), via the R-tree;
+    ``public_only``: only open and generalized active sites (see _PUBLIC_ONLY)."""
     sql, params = _SELECT_SITE, []
-    where = []
+    where = [_PUBLIC_ONLY] if public_only else []
     if bbox is not None:
         where.append(f"l.fid IN (SELECT id FROM rtree_{LOCATIONS}_geom WHERE minx <= ? AND maxx >= ? "
                      "AND miny <= ? AND maxy >= ?)")
@@ -483,6 +490,11 @@ def boundary_codes_intersecting(conn: sqlite3.Connection, bounds: tuple[float, f
         "WHERE r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?",
         (bounds[2], bounds[0], bounds[3], bounds[1])).fetchall()
     return [r[0] for r in rows]
+
+
+def count_sites_by_level_and_sensitivity(conn: sqlite3.Connection) -> list[tuple[str, str, int]]:
+    return [tuple(r) for r in conn.execute(
+        f"SELECT level, sensitivity, count(*) FROM {LOCATIONS} WHERE status = 'active' GROUP BY level, sensitivity")]
 
 
 def count_sites(conn: sqlite3.Connection) -> int:

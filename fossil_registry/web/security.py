@@ -184,8 +184,11 @@ def init_app(app) -> None:
         response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")
         if response.status_code == 401 and request.path.startswith("/api/"):
             response.headers.setdefault("WWW-Authenticate", 'Bearer realm="fossil-registry"')
-        if current_user.is_authenticated and not getattr(current_user, "via_token", False):
-            response.headers.setdefault("Cache-Control", "private, no-store")
+        if not request.path.startswith(app.static_url_path + "/"):
+            # an answer may differ by caller (the public view for anonymous callers, exact data for staff)
+            response.vary.update(("Cookie", "Authorization"))
+        if current_user.is_authenticated:  # session or token: exact data, never kept by any cache
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     @app.context_processor
