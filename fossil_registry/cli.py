@@ -10,7 +10,8 @@ from flask.cli import with_appcontext
 from . import auth, store
 from .db import get_conn
 from .errors import RegistryError
-from .registry import check_files, check_registry, create_demo_accounts, export_registry, init_registry, sweep_files
+from .registry import (backup_registry, check_files, check_registry, create_demo_accounts, export_registry,
+                       init_registry, restore_registry, sweep_files)
 
 
 @click.group("registry", help="Create, check and export the fossil site registry.")
@@ -68,7 +69,8 @@ def sweep_command():
     click.echo(f"Removed {len(removed)} unreferenced file(s)")
 
 
-@registry_cli.command("export", help="Write a consistent GeoPackage snapshot to PATH (safe while the app is writing).")
+@registry_cli.command("export", help="Write a shareable GeoPackage snapshot to DEST (safe while the app is writing): "
+                                     "no accounts, sessions, contacts, client addresses or other personal data.")
 @click.argument("dest", type=click.Path(dir_okay=False, writable=True))
 @with_appcontext
 def export_command(dest: str):
@@ -76,8 +78,37 @@ def export_command(dest: str):
     if not store.is_registry(path):
         click.echo(f"No registry at {path}", err=True)
         sys.exit(1)
-    export_registry(path, dest, private_tables=store.private_tables())
-    click.echo(f"Exported {path} to {dest}")
+    export_registry(path, dest)
+    click.echo(f"Exported {path} to {dest} (shareable: no personal data; exact locations of sensitive sites included)")
+
+
+@registry_cli.command("backup", help="Write a FULL backup (registry with accounts, contacts and addresses, and every "
+                                     "attachment and photo) into the new directory DEST; safe while the app writes. "
+                                     "As sensitive as the registry: keep it where the registry is kept.")
+@click.argument("dest", type=click.Path(file_okay=False, writable=True))
+@with_appcontext
+def backup_command(dest: str):
+    try:
+        done = backup_registry(current_app.config["DATA_DIR"], dest)
+    except (FileExistsError, FileNotFoundError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"Backed up the registry ({done['bytes']:,} bytes) and {done['files']} files to {dest}. It holds "
+               "personal data: store it as securely as the registry.")
+
+
+@registry_cli.command("restore", help="Put the backup in directory SRC in place as this data directory's registry, "
+                                      "after checking it. Stop the app first.")
+@click.argument("src", type=click.Path(file_okay=False, exists=True))
+@click.option("--replace", is_flag=True, help="Overwrite the registry that is there now.")
+@with_appcontext
+def restore_command(src: str, replace: bool):
+    try:
+        restore_registry(src, current_app.config["DATA_DIR"], replace=replace)
+    except (FileExistsError, ValueError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"Restored the registry from {src} into {current_app.config['DATA_DIR']}")
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -131,17 +132,78 @@ def check_registry(path: str | Path, *, data_dir: str | Path | None = None) -> l
                 problems.append(f"{site.code}: boundary is not a valid polygon")
         with tempfile.TemporaryDirectory() as tmp:
             snapshot = Path(tmp) / "snapshot.gpkg"
-            store.backup_to(conn, snapshot)
+            store.backup_to(conn, snapshot, shareable=False)
             problems += validate_geopackage(snapshot)
     finally:
         conn.close()
     return problems
 
 
-def export_registry(path: str | Path, dest: str | Path, *, private_tables: tuple[str, ...] = ()) -> None:
-    """A consistent single-file GeoPackage snapshot (online backup: safe while the app writes)."""
+def export_registry(path: str | Path, dest: str | Path) -> None:
+    """A shareable GeoPackage snapshot (online backup: safe while the app writes): every site, version, proposal,
+    inspection and report, without accounts, sessions, tokens, reporters' contacts and the other personal data
+    (store.backup_to). It still holds the exact locations of sensitive sites: it is for staff and partner institutions,
+    not for the public. The only way to get private data out is backup_registry, by name."""
     conn = store.connect(path)
     try:
-        store.backup_to(conn, dest, drop_tables=private_tables)
+        store.backup_to(conn, dest, shareable=True)
     finally:
         conn.close()
+
+
+def backup_registry(data_dir: str | Path, dest_dir: str | Path) -> dict[str, int]:
+    """A full backup for restoring, as sensitive as the registry itself (accounts, contacts, client addresses): a
+    data directory of its own holding a consistent snapshot of the registry and every file it references. Safe while
+    the app writes: the snapshot is taken first, and the files a committed record references are never removed."""
+    data_dir, dest_dir = Path(data_dir), Path(dest_dir)
+    if dest_dir.exists() and any(dest_dir.iterdir()):
+        raise FileExistsError(f"{dest_dir} is not empty")
+    target = registry_path(dest_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    conn = store.connect(registry_path(data_dir))
+    try:
+        store.backup_to(conn, target, shareable=False)
+    finally:
+        conn.close()
+    snapshot = store.connect(target, readonly=True)
+    try:
+        referenced = referenced_files(snapshot)
+    finally:
+        snapshot.close()
+    source, copy = BlobStore(data_dir), BlobStore(dest_dir)
+    files = 0
+    for area, names in referenced.items():
+        for name in names:
+            sha, _, extension = name.partition(".")
+            src = source.path(area, sha, extension or None)
+            dst = copy.path(area, sha, extension or None)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+            files += 1
+    return {"files": files, "bytes": target.stat().st_size}
+
+
+def restore_registry(backup_dir: str | Path, data_dir: str | Path, *, replace: bool = False) -> None:
+    """Put a backup (backup_registry's directory) in place as ``data_dir``'s registry, after checking it completely.
+    Stop the app first: it must not write to the registry being replaced."""
+    backup_dir, data_dir = Path(backup_dir), Path(data_dir)
+    problems = check_registry(registry_path(backup_dir), data_dir=backup_dir)
+    if problems:
+        raise ValueError("the backup does not pass the registry check: " + "; ".join(problems[:5]))
+    path = registry_path(data_dir)
+    if store.is_registry(path) and not replace:
+        raise FileExistsError(f"a registry exists at {path}; restore with replace to overwrite it")
+    source, target = BlobStore(backup_dir), BlobStore(data_dir)
+    for area, src in source.files():
+        dst = target.root / src.relative_to(source.root)
+        if not dst.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".restore-", suffix=".gpkg", dir=path.parent)
+    os.close(fd)
+    shutil.copy2(registry_path(backup_dir), tmp)
+    for leftover in (str(path) + "-wal", str(path) + "-shm"):
+        if os.path.exists(leftover):
+            os.unlink(leftover)
+    os.replace(tmp, path)

@@ -286,7 +286,7 @@ def test_contact_data_is_private_and_left_out_of_exports(loose_app, tmp_path):
     r = client.get(f"/api/reports/{ref}", headers=bearer("field"))
     assert r.status_code == 403
     out = tmp_path / "export.gpkg"
-    registry.export_registry(app.config["REGISTRY_PATH"], out, private_tables=store.private_tables())
+    registry.export_registry(app.config["REGISTRY_PATH"], out)  # shareable by default: nothing private to forget
     assert CONTACT.encode() not in out.read_bytes()
     assert registry.validate_geopackage(out) == []
     import sqlite3

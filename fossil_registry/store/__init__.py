@@ -138,10 +138,15 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     if not readonly:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; WAL keeps it consistent
+    _register_functions(conn)
+    return conn
+
+
+def _register_functions(conn: sqlite3.Connection) -> None:
+    """The ST_* functions the GeoPackage R-tree triggers call."""
     for name, fn in (("ST_MinX", _st(0)), ("ST_MaxX", _st(1)), ("ST_MinY", _st(2)), ("ST_MaxY", _st(3))):
         conn.create_function(name, 1, fn, deterministic=True)
     conn.create_function("ST_IsEmpty", 1, _st_is_empty, deterministic=True)
-    return conn
 
 
 @contextmanager
@@ -681,22 +686,59 @@ def fold_wal(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA journal_mode = DELETE")
 
 
-def backup_to(conn: sqlite3.Connection, dest: str | Path, *, drop_tables: tuple[str, ...] = ()) -> None:
+def backup_to(conn: sqlite3.Connection, dest: str | Path, *, shareable: bool) -> None:
     """Consistent snapshot with SQLite's online-backup API (safe while other connections write), as a single-file
-    rollback-journal GeoPackage; ``drop_tables`` (e.g. account tables) are removed from the copy."""
+    rollback-journal GeoPackage. ``shareable``: without the private tables (accounts, sessions, tokens, reporters'
+    contacts) and with the personal data in the others removed (personal_data_scrub), then VACUUMed so that nothing
+    removed survives in free pages. Otherwise everything: a full backup for restoring, as sensitive as the registry."""
     dest = Path(dest)
     if dest.exists():
         dest.unlink()
     target = sqlite3.connect(str(dest), isolation_level=None)
     try:
+        _register_functions(target)
         conn.backup(target)
         target.execute("PRAGMA journal_mode = DELETE")
-        for table in drop_tables:
-            target.execute(f'DROP TABLE IF EXISTS "{table}"')
-        if drop_tables:
+        if shareable:
+            for table in private_tables():
+                target.execute(f'DROP TABLE IF EXISTS "{table}"')
+            _scrub(target, personal_data_scrub())
             target.execute("VACUUM")
     finally:
         target.close()
+
+
+# Personal data kept in shared tables, removed from shareable exports: client addresses, and the user names typed at
+# failed sign-ins (people type their passwords there). Feature modules add theirs (SCRUB in their store module).
+SCRUB = (
+    ("audit_log", "UPDATE audit_log SET remote_addr = NULL"),
+    ("audit_log", "UPDATE audit_log SET target = NULL, detail = NULL WHERE action = 'account.login_failed'"),
+)
+
+
+def personal_data_scrub() -> tuple[tuple[str, str], ...]:
+    from importlib import import_module
+    extra: tuple[tuple[str, str], ...] = ()
+    for feature in ("revisions", "inspections"):
+        extra += tuple(getattr(import_module(f"{__name__}.{feature}"), "SCRUB", ()))
+    return SCRUB + extra
+
+
+def _scrub(target: sqlite3.Connection, statements) -> None:
+    """Run the scrub statements on a snapshot; the append-only triggers of the tables they change are lifted for it
+    and put back as they were."""
+    tables = sorted({table for table, _ in statements})
+    marks = ",".join("?" * len(tables))
+    triggers = target.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ({marks}) "
+                              "AND name NOT LIKE 'rtree_%'", tables).fetchall()
+    target.execute("BEGIN")
+    for name, _ in triggers:
+        target.execute(f'DROP TRIGGER "{name}"')
+    for _, sql in statements:
+        target.execute(sql)
+    for _, sql in triggers:
+        target.execute(sql)
+    target.execute("COMMIT")
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -37,6 +37,14 @@ REPORT_KINDS = ("find", "damage")
 REPORT_STATES = ("new", "accepted", "dismissed")
 
 PRIVATE_TABLES: tuple[str, ...] = (CONTACTS,)
+# Personal data removed from shareable exports (store.backup_to): what reporters typed (people put phone numbers in
+# it), the receipts (each one opens its report's status page), and where and with what file name a reporter's phone
+# took a photo. The reported place itself stays: it is where a find or damage is.
+SCRUB = (
+    (REPORTS, f"UPDATE {REPORTS} SET description = '(withheld from shareable exports)', receipt = 'withheld-' || fid"),
+    (PHOTOS, f"UPDATE {PHOTOS} SET gps_lon = NULL, gps_lat = NULL, distance_m = NULL, original_name = NULL "
+             "WHERE report_id IS NOT NULL"),
+)
 
 
 def _in(values: tuple[str, ...]) -> str:
