@@ -12,6 +12,9 @@ TIMEZONE = "Asia/Shanghai"
 # The registry's region: locations outside it draw a warning. (min_lon, min_lat, max_lon, max_lat), EPSG:4490.
 REGION_NAME = "Guizhou"
 REGION_BBOX = (103.6, 24.6, 109.6, 29.2)
+# Locations further than this outside the region are refused as mistakes (a lost sign, swapped axes, metres read as
+# degrees); closer ones draw a warning for the reviewer. Anything outside CGCS2000's area of use is refused too.
+REGION_MAX_DISTANCE_KM = 200
 SITE_CODE_PREFIX = "GZ-"
 # Largest request body accepted (uploads included), bytes.
 MAX_CONTENT_LENGTH = 32 * 1024 * 1024

@@ -27,7 +27,7 @@ from shapely.ops import nearest_points
 from . import sites, store
 from .coords import parse_coordinate
 from .errors import Conflict, InvalidInput, NotFound
-from .geometry import geodesic_distance_m, local_metric_crs, validate_location
+from .geometry import check_plausible, geodesic_distance_m, local_metric_crs, validate_location
 from .gpx import Track, parse_gpx
 from . import photos as photos_mod
 from .blobs import BlobStore
@@ -59,6 +59,9 @@ class Settings:
     max_photos: int = 20
     gpx_max_bytes: int = 5 * MiB
     gpx_max_points: int = 100_000
+    region_bbox: tuple[float, float, float, float] = (103.6, 24.6, 109.6, 29.2)
+    region_name: str = "Guizhou"
+    region_max_distance_km: float = 200.0
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "Settings":
@@ -88,7 +91,10 @@ class Settings:
                    photo_max_pixels=get("PHOTO_MAX_PIXELS", 60_000_000, int),
                    max_photos=get("INSPECTION_MAX_PHOTOS", 20, int),
                    gpx_max_bytes=get("GPX_MAX_BYTES", 5 * MiB, int),
-                   gpx_max_points=get("GPX_MAX_POINTS", 100_000, int))
+                   gpx_max_points=get("GPX_MAX_POINTS", 100_000, int),
+                   region_bbox=tuple(config.get("REGION_BBOX", cls.region_bbox)),
+                   region_name=config.get("REGION_NAME", cls.region_name),
+                   region_max_distance_km=get("REGION_MAX_DISTANCE_KM", 200.0, float))
 
 
 def local_today(tz: str) -> date:
@@ -343,6 +349,9 @@ def record_inspection(conn, blobs: BlobStore, code: str, record: RecordInput, *,
     today = today or local_today(settings.timezone)
     site = sites.current(conn, code)
     check_record_dates(conn, site, record, today, settings.timezone)
+    if record.point is not None:
+        check_plausible(record.point, settings.region_bbox, settings.region_name, what="inspection point",
+                        max_distance_km=settings.region_max_distance_km)
     parsed_track: Track | None = None
     if track is not None and (track.data or track.filename):
         parsed_track = parse_gpx(track.data, filename=track.filename, max_bytes=settings.gpx_max_bytes,

@@ -47,6 +47,7 @@ from .errors import Conflict, InvalidInput, NotFound, RegistryError
 from .geometry import (
     MAX_VERTICES,
     GeometryError,
+    check_plausible,
     compare_geometries,
     geodesic_area_m2,
     geodesic_distance_m,
@@ -92,6 +93,7 @@ class Policy:
     region_name: str = "Guizhou"
     region_bbox: tuple[float, float, float, float] = coords.GUIZHOU_BBOX
     far_warning_m: float = 500.0          # a location moved further than this draws a warning
+    region_max_distance_km: float = 200.0  # further than this outside the region: refused, not warned about
     overlap_min_m2: float = 1.0           # overlaps with other sites' boundaries below this are ignored (slivers)
     code_prefix: str = "GZ-"
     files: BlobStore | None = None          # where attachments are kept (None: attachments are refused)
@@ -110,6 +112,7 @@ class Policy:
         return cls(region_name=config.get("REGION_NAME", cls.region_name),
                    region_bbox=tuple(config.get("REGION_BBOX", cls.region_bbox)),
                    far_warning_m=float(config.get("REVISION_FAR_WARNING_M", cls.far_warning_m)),
+                   region_max_distance_km=float(config.get("REGION_MAX_DISTANCE_KM", cls.region_max_distance_km)),
                    overlap_min_m2=float(config.get("REVISION_OVERLAP_MIN_M2", cls.overlap_min_m2)),
                    code_prefix=config.get("SITE_CODE_PREFIX", cls.code_prefix),
                    files=BlobStore(data_dir) if data_dir else None,
@@ -379,6 +382,7 @@ def _checked_boundary(raw: Any, draft: Draft, warnings: list[dict], policy: Poli
         geom = _to_shape(geom, "boundary")
     if isinstance(geom, BaseGeometry) and not geom.is_empty:
         _check_axes(geom, "boundary", policy)
+        _check_plausible(geom, "boundary", policy)
         n = vertex_count(geom)
         if n > MAX_VERTICES:
             if not draft.accept_simplify:
@@ -420,7 +424,16 @@ def _checked_location(raw: Any, policy: Policy) -> Point:
         geom = _to_shape(geom, "location")
     if isinstance(geom, BaseGeometry) and not geom.is_empty:
         _check_axes(geom, "location", policy)
-    return validate_location(geom)
+    point = validate_location(geom)
+    _check_plausible(point, "location", policy)
+    return point
+
+
+def _check_plausible(geom: BaseGeometry, what: str, policy: Policy) -> None:
+    coords = shapely.get_coordinates(geom)
+    if len(coords) and np.isfinite(coords).all() and (np.abs(coords) <= (180, 90)).all():
+        check_plausible(geom, policy.region_bbox, policy.region_name, what=what,
+                        max_distance_km=policy.region_max_distance_km)
 
 
 def _normalize_changes(props: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:

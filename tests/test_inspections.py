@@ -516,3 +516,10 @@ def test_geodesic_distance_to_a_site():
     assert inspections.distance_m((105.005, 26.02), square) == pytest.approx(
         GEOD.inv(105.005, 26.02, 105.005, 26.01)[2], abs=0.05)  # edges are straight in lon/lat: 1 cm apart
     assert inspections.distance_m((105.1, 26.0), Point(105.0, 26.0)) == pytest.approx(GEOD.inv(105.1, 26, 105, 26)[2])
+
+
+def test_an_inspection_point_on_another_continent_is_refused(app, client):
+    r = client.post("/api/sites/GZ-0001/inspections", headers=bearer("expert"),
+                    json={"date": "2024-05-01", "condition": "good", "point": [-105.61, 25.94]})
+    assert r.status_code == 422 and "the longitude's sign is wrong" in r.get_json()["detail"]
+    assert _count(app, "inspections") == 0

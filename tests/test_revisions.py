@@ -716,3 +716,30 @@ def test_files_are_placed_by_the_transaction_and_only_sweep_removes_them(app, tm
                                 author="fiona", site_code="GZ-0003", policy=policy)
         assert registry.sweep_files(conn, data_dir) == [] and files.path("attachments", sha).exists()
         assert rev.attachments[0]["sha256"] == sha
+
+
+@pytest.mark.parametrize("lonlat, hint", [
+    ((-73.98, 40.75), "outside the area where the registry's coordinate system CGCS2000 applies"),
+    ((-105.4021, 25.9023), "the longitude's sign is wrong"),
+    ((105.4021, -25.9023), "the latitude's sign is wrong"),
+    ((116.40, 39.90), "km from Guizhou"),  # Beijing: inside China, 1,700 km away
+])
+def test_a_location_on_another_continent_or_far_from_the_region_is_refused(app, client, lonlat, hint):
+    """Issue 9, finding 13: a Guizhou site proposed at (-73.98, 40.75) was accepted with warnings."""
+    before = counts(app)
+    r = api(client, "field", "POST", "/api/sites/GZ-0003/revisions",
+            json={"base_version": 1, "reason": "typo", "location": {"type": "Point", "coordinates": list(lonlat)}})
+    assert r.status_code == 422 and r.mimetype == "application/problem+json"
+    assert hint in r.get_json()["detail"] and "cannot be a site of this registry" in r.get_json()["detail"]
+    r = api(client, "field", "POST", "/api/sites/GZ-0003/revisions",
+            json={"base_version": 1, "reason": "typo", "boundary": square(*lonlat, 0.002)})
+    assert r.status_code == 422 and hint in r.get_json()["detail"]
+    r = api(client, "field", "POST", "/api/revisions",
+            json={"reason": "new find", "properties": {"name": "x"}, "location": f"{lonlat[0]}, {lonlat[1]}"})
+    assert r.status_code == 422
+    assert counts(app) == before
+
+
+def test_a_location_just_outside_the_region_is_a_warning_for_the_reviewer(app, client):
+    body = propose(client, "GZ-0010", location={"type": "Point", "coordinates": [103.45, 25.5]})  # ~15 km west
+    assert "outside_region" in {w["code"] for w in body["warnings"]}
