@@ -120,7 +120,7 @@ def test_record_with_patrol_track_and_photos(app, client, tmp_path):
         audit = store.list_audit(conn, action="inspection.record")[0]
         assert audit["actor"] == "ellen" and audit["detail"]["photos"] == 4 and audit["detail"]["flagged"] == 2
         snapshot = tmp_path / "snapshot.gpkg"
-        store.backup_to(conn, snapshot)
+        store.backup_to(conn, snapshot, shareable=False)
     assert registry.validate_geopackage(snapshot) == []
     tracks = pyogrio.read_dataframe(snapshot, layer="patrol_tracks")
     assert tracks.crs.to_epsg() == 4490 and len(tracks) == 1

@@ -564,7 +564,7 @@ def test_registry_stays_a_valid_geopackage(app, client, tmp_path):
     with app.app_context():
         conn = get_conn()
         assert store.check_integrity(conn) == []
-        store.backup_to(conn, tmp_path / "copy.gpkg")
+        store.backup_to(conn, tmp_path / "copy.gpkg", shareable=False)
     assert registry.validate_geopackage(tmp_path / "copy.gpkg") == []
     assert registry.check_registry(Path(app.config["REGISTRY_PATH"])) == []
 
