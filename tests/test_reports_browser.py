@@ -43,3 +43,30 @@ def test_dashboard_map_renders(page, live_server):  # noqa: F811
     page.wait_for_selector("#due-map .leaflet-container")
     assert page.locator("#due-map path.leaflet-interactive").count() > 0  # one marker per overdue/upcoming site
     assert page.console_errors == [] and page.blocked_requests == []
+
+
+def test_user_text_on_maps_is_shown_as_text(page, live_server):  # noqa: F811
+    """Site names reach the dashboard map as JSON data: the browser shows them verbatim, runs nothing."""
+    from fossil_registry import sites
+    from fossil_registry.db import get_conn
+
+    hostile = "<img src=x onerror=\"document.title='pwned'\">{{ 7*7 }}"
+    with live_server.app.app_context():
+        conn = get_conn()
+        site = sites.current(conn, "GZ-0001")
+        sites.change_site(conn, "GZ-0001", base_version=site.version, author="ada", reason="test",
+                          properties={"name": hostile})
+    sign_in(page, live_server.url, "expert")
+    page.goto(live_server.url + "/inspections")
+    page.wait_for_selector("#due-map .leaflet-container[data-overlay-due]")
+    drawn = int(page.get_attribute("#due-map .leaflet-container", "data-overlay-due"))
+    assert drawn == page.locator("#due-map path.leaflet-interactive").count() > 0
+    texts = page.evaluate("""() => {
+        const out = [];
+        const map = Object.values(window).find(v => v && v._container && v._container.closest && v._container.closest('#due-map'));
+        map.eachLayer(l => { if (l.getTooltip && l.getTooltip()) { l.openTooltip(); out.push(l.getTooltip().getElement().textContent); } });
+        return out;
+    }""")
+    assert any(t.startswith("GZ-0001 " + hostile) for t in texts)
+    assert page.title() != "pwned" and page.locator("#due-map img").count() == 0
+    assert page.console_errors == [] and page.blocked_requests == []
