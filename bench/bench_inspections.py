@@ -49,7 +49,7 @@ def main() -> None:
         conn = store.connect(path)
         store.migrate(conn)
         photos = BlobStore(Path(tmp))
-        settings = inspections.Settings()
+        settings = inspections.Settings.defaults()
         record = inspections.parse_record({"date": "2024-05-01", "condition": "fair", "inspectors": ["bench"]})
         t = time.perf_counter()
         inspections.record_inspection(conn, photos, "GZ-0001", record, settings=settings, actor="bench",

@@ -40,8 +40,8 @@ def main() -> None:
         def propose(boundary=None, location=None, simplify=False):
             site = sites.current(conn, "GZ-0003")
             draft = revisions.Draft(reason="bench", base_version=site.version, accept_simplify=simplify,
-                                    boundary=boundary if boundary is not None else revisions.UNCHANGED,
-                                    location=location if location is not None else revisions.UNCHANGED)
+                                    boundary=boundary if boundary is not None else sites.UNCHANGED,
+                                    location=location if location is not None else sites.UNCHANGED)
             return revisions.propose(conn, draft, author="fiona", site_code="GZ-0003")
 
         t, _ = timed(lambda: propose(location=Point(105.5851, 25.9021)))

@@ -32,9 +32,9 @@ def create_app(config: dict | None = None) -> Flask:
         hops = int(app.config["PROXY_FIX"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from . import db, http_errors, i18n, store
+    from . import db, i18n, store
     from .cli import registry_cli, users_cli
-    from .web import security
+    from .http import errors, security
 
     if store.is_registry(app.config["REGISTRY_PATH"]):
         conn = store.connect(app.config["REGISTRY_PATH"])
@@ -43,7 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
         finally:
             conn.close()
     db.init_app(app)
-    http_errors.init_app(app)
+    errors.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     _register_areas(app)
@@ -66,17 +66,13 @@ def _persistent_secret(data_dir: Path) -> str:
 
 
 def _register_areas(app: Flask) -> None:
-    """Every module of fossil_registry.web and fossil_registry.api is one area of the app: it exposes ``init_app(app)``
-    or a blueprint ``bp``. Discovered here so that adding an area touches no shared file."""
-    import importlib
-    import pkgutil
+    """Every area of the app, explicitly: web pages (web/) and the JSON API (api/); each registers its blueprints."""
+    from .api import inspections as inspections_api
+    from .api import reports as reports_api
+    from .api import revisions as revisions_api
+    from .api import sites as sites_api
+    from .web import account, admin, inspections, public, reports, revisions
 
-    from . import api, web
-
-    for package in (web, api):
-        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-            module = importlib.import_module(f"{package.__name__}.{info.name}")
-            if hasattr(module, "init_app") and info.name != "security":
-                module.init_app(app)
-            elif hasattr(module, "bp"):
-                app.register_blueprint(module.bp)
+    for area in (public, account, admin, revisions, inspections, reports,
+                 sites_api, revisions_api, inspections_api, reports_api):
+        area.init_app(app)

@@ -1,5 +1,11 @@
 """Configuration defaults: the one home of settings. Any key can be overridden as an environment variable FLASK_<KEY>
-(values are parsed as JSON where they can be, e.g. FLASK_REGION_BBOX='[103.6, 24.6, 109.6, 29.2]')."""
+(values are parsed as JSON where they can be, e.g. FLASK_REGION_BBOX='[103.6, 24.6, 109.6, 29.2]').
+
+Domain settings objects (revisions Policy, inspections Settings, reports ReportSettings) read their values from the app
+configuration layered over these defaults (``settings``), and have no defaults of their own."""
+from __future__ import annotations
+
+from typing import Any, Mapping
 
 # Where the registry lives: <DATA_DIR>/sites/registry.gpkg (plus the secret key and uploaded files).
 DATA_DIR = "data"
@@ -67,3 +73,25 @@ BASEMAP = "none"
 TIANDITU_KEY = None
 # Protection map: above this many sites in view, the site layer answers with counted clusters instead of single sites.
 MAP_MAX_POINTS = 500
+
+# --- Revision workflow (docs/revisions.md) ---
+# A proposed location further than this (geodesic metres) from the current one draws a warning for the reviewer.
+REVISION_FAR_WARNING_M = 500.0
+# Overlaps with other sites' boundaries smaller than this (m²) are slivers, not worth a warning.
+REVISION_OVERLAP_MIN_M2 = 1.0
+# A walked GPX/KML perimeter whose ends are this close (metres) is closed into a boundary.
+REVISION_RING_CLOSE_TOLERANCE_M = 50.0
+REVISION_MAX_FILE_BYTES = 20 * 1024 * 1024
+REVISION_MAX_UNZIPPED_BYTES = 64 * 1024 * 1024
+REVISION_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+REVISION_MAX_ATTACHMENTS = 5
+
+
+def defaults() -> dict[str, Any]:
+    """Every default setting of this module."""
+    return {k: v for k, v in globals().items() if k.isupper()}
+
+
+def settings(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The defaults with ``config`` (the app's configuration, or any mapping of overrides) on top."""
+    return {**defaults(), **config}

@@ -49,6 +49,15 @@ class Conflict(RegistryError):
     title = "Conflict"
 
 
-class IntegrityProblem(RegistryError):
-    status = 500
-    title = "Registry integrity problem"
+class Forbidden(RegistryError):
+    """The caller may not do this to this object (e.g. decide on their own proposal)."""
+
+    status = 403
+    title = "Forbidden"
+
+
+class TooLarge(InvalidInput):
+    """An upload or a request beyond a size, count or pixel limit."""
+
+    status = 413
+    title = "Upload too large"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -202,6 +203,50 @@ def _project(geom: BaseGeometry, transformer: Transformer, inverse: bool = False
     return shapely.transform(geom, fn)
 
 
+@dataclass(frozen=True)
+class LocalMetres:
+    """A local transverse Mercator around a centre (local_metric_crs): planar work in metres, results in lon/lat.
+    The one place where geometries go to metres and back."""
+
+    crs: CRS
+    transformer: Transformer
+
+    def to_metres(self, geom: BaseGeometry) -> BaseGeometry:
+        return _project(geom, self.transformer)
+
+    def to_lonlat(self, geom: BaseGeometry) -> BaseGeometry:
+        return _project(geom, self.transformer, inverse=True)
+
+
+def local_metres(geom_or_centre: BaseGeometry | tuple[float, float]) -> LocalMetres:
+    return LocalMetres(*_local(geom_or_centre))
+
+
+def in_metres(geom: BaseGeometry, fn, *, around: BaseGeometry | tuple[float, float] | None = None) -> BaseGeometry:
+    """``fn`` applied to ``geom`` in metres (a local transverse Mercator centred on ``around`` or on the geometry),
+    the result back in lon/lat: buffers, simplification and other planar operations with distances in metres."""
+    frame = local_metres(geom if around is None else around)
+    return frame.to_lonlat(fn(frame.to_metres(geom)))
+
+
+def simplify_to_limit(geom: BaseGeometry, limit: int = MAX_VERTICES) -> tuple[BaseGeometry, float]:
+    """Topology-preserving simplification in metres, tolerance doubled from 0.05 m until the outline has at most
+    ``limit`` vertices. Returns (geometry, tolerance in m): no vertex of the original lies further than the tolerance
+    from the simplified outline (Douglas-Peucker's guarantee), which is reported to the reviewer."""
+    frame = local_metres(geom)
+    projected = frame.to_metres(geom)
+    tolerance = 0.05
+    while True:
+        simplified = projected.simplify(tolerance, preserve_topology=True)
+        if vertex_count(simplified) <= limit or tolerance > 1e5:
+            break
+        tolerance *= 2
+    out = frame.to_lonlat(simplified)
+    if isinstance(geom, MultiPolygon) and isinstance(out, Polygon):
+        out = MultiPolygon([out])
+    return out, tolerance
+
+
 # ----------------------------------------------------------------------------------------------------------------------
 # validation
 # ----------------------------------------------------------------------------------------------------------------------
@@ -221,7 +266,7 @@ def _check_range(x: float, y: float, where: str, what: str) -> None:
                         f"(-180..180, -90..90): {hint}", location=None)
 
 
-def _check_geojson_rings(mapping_: Mapping) -> None:
+def check_geojson_rings(mapping_: Mapping) -> None:
     """Ring closure can only be wrong in raw input: shapely closes rings itself. Check GeoJSON before converting."""
     gtype = mapping_.get("type")
     coords = mapping_.get("coordinates")
@@ -232,7 +277,7 @@ def _check_geojson_rings(mapping_: Mapping) -> None:
     elif gtype == "GeometryCollection":
         for g in mapping_.get("geometries") or []:
             if isinstance(g, Mapping):
-                _check_geojson_rings(g)
+                check_geojson_rings(g)
         return
     else:
         return
@@ -249,6 +294,9 @@ def _check_geojson_rings(mapping_: Mapping) -> None:
                     f"boundary {which}{part} is not closed: it starts at {_fmt(first[0])} {_fmt(first[1])} but ends at "
                     f"{_fmt(last[0])} {_fmt(last[1])}; the last point must repeat the first",
                     location=(round(float(last[0]), 6), round(float(last[1]), 6)))
+
+
+_check_geojson_rings = check_geojson_rings  # old name, still used by formats.py until it is split
 
 
 _REASON_RE = re.compile(r"^(?P<reason>[^\[]*)\[(?P<x>[-+0-9.eE]+|nan|inf)\s+(?P<y>[-+0-9.eE]+|nan|inf)")
@@ -307,7 +355,7 @@ def validate_boundary(geom) -> MultiPolygon:
     if geom is None:
         raise GeometryError("no boundary was given")
     if isinstance(geom, Mapping):
-        _check_geojson_rings(geom)
+        check_geojson_rings(geom)
     geom = _as_geometry(geom, "boundary")
     if geom.is_empty:
         raise GeometryError("boundary is empty: it has no points")

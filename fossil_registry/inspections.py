@@ -12,22 +12,20 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
-import numpy as np
-import shapely
-from pyproj import Transformer
 from shapely.geometry import Point, mapping
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points
 
-from . import sites, store
+from . import config, sites, store
 from .coords import parse_coordinate
 from .errors import Conflict, InvalidInput, NotFound
-from .geometry import check_plausible, geodesic_distance_m, local_metric_crs, validate_location
+from .geometry import check_plausible, geodesic_distance_m, local_metres, validate_location
 from .gpx import Track, parse_gpx
 from . import photos as photos_mod
 from .blobs import BlobStore
@@ -37,11 +35,9 @@ from .store import inspections as istore
 CONDITIONS = istore.CONDITIONS
 THREATS = istore.THREAT_CODES
 SEVERITIES = istore.SEVERITIES
-DEFAULT_INTERVAL_DAYS = {"national": 365, "provincial": 730, "general": 1095}
 MAX_TEXT = 8000
 MAX_NOTE = 500
 MAX_INSPECTORS = 20
-MiB = 1024 * 1024
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -49,24 +45,27 @@ MiB = 1024 * 1024
 # --------------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Settings:
-    intervals: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_INTERVAL_DAYS))
-    upcoming_days: int = 60
-    photo_max_distance_m: float = 500.0
-    photo_date_tolerance_days: int = 0
-    timezone: str = "Asia/Shanghai"
-    photo_max_bytes: int = 15 * MiB
-    photo_max_pixels: int = 60_000_000
-    max_photos: int = 20
-    gpx_max_bytes: int = 5 * MiB
-    gpx_max_points: int = 100_000
-    region_bbox: tuple[float, float, float, float] = (103.6, 24.6, 109.6, 29.2)
-    region_name: str = "Guizhou"
-    region_max_distance_km: float = 200.0
+    """Inspection settings, read from the app configuration (defaults: config.py)."""
+
+    intervals: Mapping[str, int]     # days between inspections, by protection level
+    upcoming_days: int
+    photo_max_distance_m: float
+    photo_date_tolerance_days: int
+    timezone: str
+    photo_max_bytes: int
+    photo_max_pixels: int
+    max_photos: int
+    gpx_max_bytes: int
+    gpx_max_points: int
+    region_bbox: tuple[float, float, float, float]
+    region_name: str
+    region_max_distance_km: float
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "Settings":
-        intervals = dict(DEFAULT_INTERVAL_DAYS)
-        given = config.get("INSPECTION_INTERVAL_DAYS") or {}
+    def from_config(cls, config_: Mapping[str, Any]) -> "Settings":
+        c = config.settings(config_)
+        intervals = dict(config.INSPECTION_INTERVAL_DAYS)
+        given = c["INSPECTION_INTERVAL_DAYS"] or {}
         if not isinstance(given, Mapping):
             raise ValueError("INSPECTION_INTERVAL_DAYS must map protection levels to days, e.g. "
                              '{"national": 365, "provincial": 730, "general": 1095}')
@@ -76,25 +75,23 @@ class Settings:
                                  f"({', '.join(sites.LEVELS)}) and a whole number of days >= 1")
             intervals[level] = days
 
-        def get(key, default, kind):
-            value = config.get(key, default)
+        def get(key, kind):
             try:
-                return kind(value)
+                return kind(c[key])
             except (TypeError, ValueError):
-                raise ValueError(f"{key} must be a number (got {value!r})") from None
+                raise ValueError(f"{key} must be a number (got {c[key]!r})") from None
 
-        return cls(intervals=intervals, upcoming_days=get("INSPECTION_UPCOMING_DAYS", 60, int),
-                   photo_max_distance_m=get("PHOTO_MAX_DISTANCE_M", 500.0, float),
-                   photo_date_tolerance_days=get("PHOTO_DATE_TOLERANCE_DAYS", 0, int),
-                   timezone=config.get("TIMEZONE", "Asia/Shanghai"),
-                   photo_max_bytes=get("PHOTO_MAX_BYTES", 15 * MiB, int),
-                   photo_max_pixels=get("PHOTO_MAX_PIXELS", 60_000_000, int),
-                   max_photos=get("INSPECTION_MAX_PHOTOS", 20, int),
-                   gpx_max_bytes=get("GPX_MAX_BYTES", 5 * MiB, int),
-                   gpx_max_points=get("GPX_MAX_POINTS", 100_000, int),
-                   region_bbox=tuple(config.get("REGION_BBOX", cls.region_bbox)),
-                   region_name=config.get("REGION_NAME", cls.region_name),
-                   region_max_distance_km=get("REGION_MAX_DISTANCE_KM", 200.0, float))
+        return cls(intervals=intervals, upcoming_days=get("INSPECTION_UPCOMING_DAYS", int),
+                   photo_max_distance_m=get("PHOTO_MAX_DISTANCE_M", float),
+                   photo_date_tolerance_days=get("PHOTO_DATE_TOLERANCE_DAYS", int), timezone=c["TIMEZONE"],
+                   photo_max_bytes=get("PHOTO_MAX_BYTES", int), photo_max_pixels=get("PHOTO_MAX_PIXELS", int),
+                   max_photos=get("INSPECTION_MAX_PHOTOS", int), gpx_max_bytes=get("GPX_MAX_BYTES", int),
+                   gpx_max_points=get("GPX_MAX_POINTS", int), region_bbox=tuple(c["REGION_BBOX"]),
+                   region_name=c["REGION_NAME"], region_max_distance_km=get("REGION_MAX_DISTANCE_KM", float))
+
+    @classmethod
+    def defaults(cls) -> "Settings":
+        return cls.from_config({})
 
 
 def local_today(tz: str) -> date:
@@ -117,15 +114,9 @@ def distance_m(lonlat: tuple[float, float] | Point, geom: BaseGeometry) -> float
         return geodesic_distance_m(pt, geom)
     if geom.covers(pt):
         return 0.0
-    crs = local_metric_crs(pt)
-    forward = Transformer.from_crs(crs.geodetic_crs, crs, always_xy=True)
-
-    def project(g: BaseGeometry) -> BaseGeometry:
-        return shapely.transform(g, lambda xy: np.column_stack(forward.transform(xy[:, 0], xy[:, 1])))
-
-    _, nearest = nearest_points(project(pt), project(geom))
-    lon, lat = forward.transform(nearest.x, nearest.y, direction="INVERSE")
-    return geodesic_distance_m(pt, (lon, lat))
+    frame = local_metres(pt)
+    _, nearest = nearest_points(frame.to_metres(pt), frame.to_metres(geom))
+    return geodesic_distance_m(pt, frame.to_lonlat(nearest))
 
 
 def distance_to_site_m(lonlat, site: sites.Site) -> float:
@@ -471,6 +462,29 @@ def inspection_json(rec: dict[str, Any], *, photo_url=None) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class PhotoFile:
+    path: Path
+    media_type: str
+    name: str
+
+
+def photo_file(conn, blobs: BlobStore, sha256: str, area: str) -> PhotoFile:
+    """One file of a recorded photo (``area``: originals, thumbs or display); NotFound for anything else."""
+    rows = istore.photos_by_sha(conn, sha256.lower()) if isinstance(sha256, str) and len(sha256) == 64 else []
+    if not rows:
+        raise NotFound("no such photo")
+    row = rows[0]
+    try:
+        path = blobs.path(area, row["sha256"], row["extension"])
+    except ValueError:
+        raise NotFound("no such photo") from None
+    if not path.is_file():
+        raise NotFound("the photo's file is missing from the data directory")
+    return PhotoFile(path, row["media_type"] if area == "originals" else "image/jpeg",
+                     row["original_name"] or f"{row['sha256']}.{row['extension']}")
+
+
 def photo_json(p: dict[str, Any], photo_url=None) -> dict[str, Any]:
     out = {"sha256": p["sha256"], "name": p["original_name"], "media_type": p["media_type"], "width": p["width"],
            "height": p["height"], "size_bytes": p["size_bytes"], "taken_at": p["taken_at"],
@@ -567,7 +581,7 @@ def schedule(conn, settings: Settings, today: date | None = None) -> list[Due]:
     out = []
     for site in sites.list_current(conn):
         level = site.properties.get("level")
-        interval = int(settings.intervals.get(level, DEFAULT_INTERVAL_DAYS.get(level, 365)))
+        interval = int(settings.intervals[level])
         previous = last.get(site.code)
         if previous:
             baseline = date.fromisoformat(previous["inspected_on"])

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from .blobs import Batch
-from .errors import InvalidInput, RegistryError
+from .errors import InvalidInput, TooLarge
 
 FORMATS = {"JPEG": ("jpg", "image/jpeg"), "MPO": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"),
            "WEBP": ("webp", "image/webp")}
@@ -32,11 +32,6 @@ FLAG_OTHER_DATE = "other_date"
 FLAG_NO_GPS = "no_gps"
 FLAG_NO_DATE = "no_date"
 WARNING_FLAGS = (FLAG_FAR, FLAG_OTHER_DATE)
-
-
-class TooLarge(RegistryError):
-    status = 413
-    title = "Upload too large"
 
 
 @dataclass

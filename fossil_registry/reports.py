@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 
 from shapely.geometry import Point, mapping
 
-from . import sites, store
+from . import config, sites, store
 from .coords import parse_coordinate
 from .errors import Conflict, InvalidInput, NotFound
 from .geometry import validate_location
@@ -37,29 +37,31 @@ MiB = 1024 * 1024
 
 @dataclass(frozen=True)
 class ReportSettings:
-    max_photos: int = 5
-    photo_max_bytes: int = 8 * MiB
-    photo_max_pixels: int = 60_000_000
-    max_request_bytes: int = 25 * MiB
-    site_radius_m: float = 2000.0
-    photo_max_distance_m: float = 500.0
-    followup_days: int = 14
-    timezone: str = "Asia/Shanghai"
-    region: tuple[float, float, float, float] | None = None
-    region_name: str | None = None
+    """Public report settings, read from the app configuration (defaults: config.py)."""
+
+    max_photos: int
+    photo_max_bytes: int
+    photo_max_pixels: int
+    max_request_bytes: int
+    site_radius_m: float
+    photo_max_distance_m: float
+    followup_days: int
+    timezone: str
+    region: tuple[float, float, float, float]
+    region_name: str
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "ReportSettings":
-        region = config.get("REGION_BBOX")
-        return cls(max_photos=int(config.get("REPORT_MAX_PHOTOS", 5)),
-                   photo_max_bytes=int(config.get("REPORT_PHOTO_MAX_BYTES", 8 * MiB)),
-                   photo_max_pixels=int(config.get("PHOTO_MAX_PIXELS", 60_000_000)),
-                   max_request_bytes=int(config.get("REPORT_MAX_BYTES", 25 * MiB)),
-                   site_radius_m=float(config.get("REPORT_SITE_RADIUS_M", 2000.0)),
-                   photo_max_distance_m=float(config.get("PHOTO_MAX_DISTANCE_M", 500.0)),
-                   followup_days=int(config.get("REPORT_FOLLOWUP_DAYS", 14)),
-                   timezone=config.get("TIMEZONE", "Asia/Shanghai"),
-                   region=tuple(region) if region else None, region_name=config.get("REGION_NAME"))
+    def from_config(cls, config_: Mapping[str, Any]) -> "ReportSettings":
+        c = config.settings(config_)
+        return cls(max_photos=int(c["REPORT_MAX_PHOTOS"]), photo_max_bytes=int(c["REPORT_PHOTO_MAX_BYTES"]),
+                   photo_max_pixels=int(c["PHOTO_MAX_PIXELS"]), max_request_bytes=int(c["REPORT_MAX_BYTES"]),
+                   site_radius_m=float(c["REPORT_SITE_RADIUS_M"]), photo_max_distance_m=float(c["PHOTO_MAX_DISTANCE_M"]),
+                   followup_days=int(c["REPORT_FOLLOWUP_DAYS"]), timezone=c["TIMEZONE"],
+                   region=tuple(c["REGION_BBOX"]), region_name=c["REGION_NAME"])
+
+    @classmethod
+    def defaults(cls) -> "ReportSettings":
+        return cls.from_config({})
 
 
 @dataclass
@@ -107,7 +109,7 @@ def parse_report(data: Mapping[str, Any], settings: ReportSettings) -> ReportInp
 def _location(data: Mapping[str, Any], settings: ReportSettings, warnings: list[str]) -> Point:
     text, lon, lat, loc = data.get("coordinates"), data.get("lon"), data.get("lat"), data.get("location")
     if isinstance(text, str) and text.strip():
-        parsed = parse_coordinate(text, region=settings.region) if settings.region else parse_coordinate(text)
+        parsed = parse_coordinate(text, region=settings.region)
         warnings.extend(parsed.warnings)
         point = Point(parsed.lon, parsed.lat)
     elif lon not in (None, "") or lat not in (None, ""):

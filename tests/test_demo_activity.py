@@ -157,7 +157,7 @@ def test_review_queue_gcj02_new_site_and_stale_conflict(seeded, conn, app):
 
 
 def test_schedule_has_a_realistic_mix(conn):
-    due = inspections.schedule(conn, inspections.Settings(), today=TODAY)
+    due = inspections.schedule(conn, inspections.Settings.defaults(), today=TODAY)
     status = Counter(d.status for d in due)
     assert 5 <= status["overdue"] <= 20 and 3 <= status["upcoming"] <= 10
     assert status["ok"] > len(due) / 2
@@ -265,7 +265,7 @@ def test_cli_init_demo_seeds_activity(tmp_path):
     assert len(line) == 1 and "3 proposals waiting for review" in line[0]
     conn = store.connect(app.config["REGISTRY_PATH"])
     try:
-        due = inspections.schedule(conn, inspections.Settings())
+        due = inspections.schedule(conn, inspections.Settings.defaults())
         assert Counter(d.status for d in due)["ok"] > len(due) / 2
     finally:
         conn.close()

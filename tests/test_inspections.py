@@ -359,7 +359,7 @@ def test_overdue_follows_interval_and_level_changes(app):
         d = due({"national": 180})["GZ-0001"]
         assert (d.level, d.interval_days, d.status) == ("general", 1095, "ok")
         # overdue list is ordered most overdue first
-        order = [x.days_overdue for x in inspections.schedule(conn, inspections.Settings(), today)]
+        order = [x.days_overdue for x in inspections.schedule(conn, inspections.Settings.defaults(), today)]
         assert order == sorted(order, reverse=True)
 
 

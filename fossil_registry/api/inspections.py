@@ -7,8 +7,9 @@ from flask import Blueprint, jsonify, request, url_for
 from .. import inspections, json_input
 from ..db import get_conn
 from ..errors import InvalidInput
-from ..web.inspections import blob_store, one_upload, photo_url, settings, uploads
-from ..web.security import actor, remote_addr, require
+from ..http.requests import flag_arg, json_object, one_upload, uploads
+from ..http.security import actor, remote_addr, require
+from ..http.settings import blob_store, inspection_settings, photo_url
 
 bp = Blueprint("inspections_api", __name__, url_prefix="/api")
 
@@ -37,7 +38,7 @@ def create(code: str):
     data, multipart = _record_input()
     record = inspections.parse_record(data, default_inspector=actor())
     rec = inspections.record_inspection(
-        get_conn(), blob_store(), code, record, settings=settings(), actor=actor(),
+        get_conn(), blob_store(), code, record, settings=inspection_settings(), actor=actor(),
         track=one_upload("track") if multipart else None, photos=uploads("photos") if multipart else (),
         remote_addr=remote_addr())
     response = jsonify(inspections.inspection_json(rec, photo_url=photo_url))
@@ -65,10 +66,10 @@ def get(inspection_id: int):
 @require("site.read_exact")
 def due():
     """Overdue and upcoming inspections (``?all=1``: every active site) and the open follow-ups."""
-    s = settings()
+    s = inspection_settings()
     today = inspections.local_today(s.timezone)
     items = inspections.schedule(get_conn(), s, today)
-    shown = items if request.args.get("all") in ("1", "true") else [d for d in items if d.status != "ok"]
+    shown = items if flag_arg("all") else [d for d in items if d.status != "ok"]
     return jsonify({"today": today.isoformat(), "intervals": dict(s.intervals), "upcoming_days": s.upcoming_days,
                     "counts": {k: sum(1 for d in items if d.status == k) for k in ("overdue", "upcoming", "ok")},
                     "sites": [d.to_json() for d in shown],
@@ -79,7 +80,7 @@ def due():
 @bp.get("/sites/<code>/timeline")
 @require("site.read_exact")
 def timeline(code: str):
-    s = settings()
+    s = inspection_settings()
     data = inspections.timeline(get_conn(), code, s.timezone)
     events = []
     for e in data["events"]:
@@ -92,7 +93,11 @@ def timeline(code: str):
 @bp.post("/followups/<int:followup_id>/close")
 @require("inspection.write")
 def close_followup(followup_id: int):
-    body = request.get_json(silent=True) or {}
+    body = json_object('send {"note": "how the follow-up was dealt with"}', required=False)
     f = inspections.close_followup(get_conn(), followup_id, note=body.get("note"), actor=actor(),
                                    remote_addr=remote_addr())
     return jsonify(inspections.followup_json(f))
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)

@@ -10,10 +10,11 @@ from flask import Blueprint, jsonify, request, url_for
 from .. import public_view, reports
 from ..db import get_conn
 from ..errors import InvalidInput
-from ..http_errors import problem
-from ..web.inspections import blob_store, photo_url
-from ..web.reports import limit_request_size, report_uploads, settings, submit_limit, too_many_message
-from ..web.security import actor, remote_addr, require, sessionless
+from ..http.errors import problem
+from ..http.limits import limit_request_size, submit_limit, too_many_message
+from ..http.requests import json_object, uploads
+from ..http.security import actor, remote_addr, require, sessionless
+from ..http.settings import blob_store, photo_url, report_settings
 
 bp = Blueprint("reports_api", __name__, url_prefix="/api")
 
@@ -40,14 +41,14 @@ def _receipt_json(report: dict, warnings: list[str] | None = None) -> dict:
 def submit():
     limit_request_size()
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        data, photos = request.form.to_dict(), report_uploads()
+        data, photos = request.form.to_dict(), uploads("photos")
     else:
         data, photos = request.get_json(silent=True), []
         if data is None:
             raise InvalidInput("send the report as JSON (Content-Type: application/json), or as multipart/form-data "
                                "with photos")
-    parsed = reports.parse_report(data, settings())
-    report = reports.submit_report(get_conn(), blob_store(), parsed, settings=settings(), photos=photos,
+    parsed = reports.parse_report(data, report_settings())
+    report = reports.submit_report(get_conn(), blob_store(), parsed, settings=report_settings(), photos=photos,
                                    actor=actor(), remote_addr=remote_addr())
     response = jsonify(_receipt_json(report, parsed.warnings))
     response.status_code = 201
@@ -72,14 +73,14 @@ def get(report_id: int):
 @bp.post("/reports/<int:report_id>/accept")
 @require("report.triage")
 def accept(report_id: int):
-    body = request.get_json(silent=True) or {}
+    body = json_object('send {"site", "inspection_id", "followup": {"description", "due"}, "note"}', required=False)
     followup = body.get("followup") or {}
     if not isinstance(followup, dict):
         raise InvalidInput('followup must be an object {"description": ..., "due": "2025-06-01"}', field="followup")
     inspection_id = body.get("inspection_id")
     if inspection_id is not None and (not isinstance(inspection_id, int) or isinstance(inspection_id, bool)):
         raise InvalidInput("inspection_id must be a whole number", field="inspection_id")
-    r = reports.accept_report(get_conn(), report_id, actor=actor(), settings=settings(), site_code=body.get("site"),
+    r = reports.accept_report(get_conn(), report_id, actor=actor(), settings=report_settings(), site_code=body.get("site"),
                               inspection_id=inspection_id, followup_description=followup.get("description"),
                               due_on=followup.get("due"), note=body.get("note"), remote_addr=remote_addr())
     return jsonify(reports.report_json(r, photo_url=photo_url))
@@ -88,7 +89,11 @@ def accept(report_id: int):
 @bp.post("/reports/<int:report_id>/dismiss")
 @require("report.triage")
 def dismiss(report_id: int):
-    body = request.get_json(silent=True) or {}
+    body = json_object('send {"reason": "..."}', required=False)
     r = reports.dismiss_report(get_conn(), report_id, reason=body.get("reason") or "", actor=actor(),
                                remote_addr=remote_addr())
     return jsonify(reports.report_json(r, photo_url=photo_url))
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)

@@ -3,31 +3,21 @@ rebasing, withdrawal, amendment, restoration, attachments. Thin: parsing and aut
 fossil_registry.revisions."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request, send_file, url_for
+from flask import Blueprint, jsonify, request, send_file, url_for
 
 from .. import revisions
 from ..db import get_conn
-from ..errors import InvalidInput, NotFound
-from ..web.security import actor, can, remote_addr, require
+from ..errors import InvalidInput
+from ..http.requests import flag_arg, json_object, read_upload
+from ..http.security import actor, can, remote_addr, require
+from ..http.settings import revision_policy
 
 bp = Blueprint("revisions_api", __name__, url_prefix="/api")
 
 
-def policy() -> revisions.Policy:
-    return revisions.Policy.from_config(current_app.config)
-
-
-def _read_upload(storage, limit: int) -> tuple[str, bytes]:
-    data = storage.stream.read(limit + 1)
-    if len(data) > limit:
-        from ..formats import MiB, UploadTooLarge
-        raise UploadTooLarge(f"{storage.filename}: larger than {limit // MiB} MiB")
-    return storage.filename or "upload", data
-
-
 def submission() -> tuple[dict, tuple[str, bytes] | None, list[tuple[str, bytes]]]:
     """(fields, geometry file, attachments) from a JSON body or a multipart form."""
-    pol = policy()
+    pol = revision_policy()
     if request.is_json:
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
@@ -37,8 +27,8 @@ def submission() -> tuple[dict, tuple[str, bytes] | None, list[tuple[str, bytes]
         raise InvalidInput("send JSON (Content-Type: application/json) or a multipart form with a file")
     fields = {k: v for k, v in request.form.items()}
     file = request.files.get("file")
-    upload = _read_upload(file, pol.limits.max_file_bytes) if file and file.filename else None
-    attachments = [_read_upload(f, pol.max_attachment_bytes) for f in request.files.getlist("attachments")
+    upload = read_upload(file, pol.limits.max_file_bytes) if file and file.filename else None
+    attachments = [read_upload(f, pol.max_attachment_bytes) for f in request.files.getlist("attachments")
                    if f and f.filename]
     return fields, upload, attachments
 
@@ -63,8 +53,8 @@ def _propose(site_code: str | None):
     fields, upload, attachments = submission()
     if site_code is None and fields.get("site"):
         raise InvalidInput("to change an existing site, POST to /api/sites/<code>/revisions")
-    draft = revisions.parse_draft(fields, file=upload, policy=policy(), attachments=attachments)
-    rev = revisions.propose(get_conn(), draft, author=actor(), site_code=site_code, policy=policy(),
+    draft = revisions.parse_draft(fields, file=upload, policy=revision_policy(), attachments=attachments)
+    rev = revisions.propose(get_conn(), draft, author=actor(), site_code=site_code, policy=revision_policy(),
                             remote_addr=remote_addr())
     return _created(rev)
 
@@ -85,8 +75,7 @@ def propose_site():
 @require("revision.propose")
 def list_revisions():
     args = request.args
-    mine = args.get("mine") in ("1", "true")
-    awaiting = args.get("awaiting") in ("1", "true")
+    mine, awaiting = flag_arg("mine"), flag_arg("awaiting")
     try:
         limit, offset = int(args.get("limit", 200)), int(args.get("offset", 0))
     except ValueError:
@@ -128,24 +117,13 @@ def get_revision(revision_id: int):
     return jsonify(body)
 
 
-def _object_body(hint: str, *, required: bool) -> dict:
-    """The JSON object (or form) a decision-like call sends; anything else is refused with ``hint``. Calls whose fields
-    are all optional (withdraw, comment) may send no body at all."""
-    body = request.get_json(silent=True) if request.is_json else dict(request.form)
-    if body is None and not required:
-        return {}
-    if not isinstance(body, dict):
-        raise InvalidInput(hint)
-    return body
-
-
 @bp.post("/revisions/<int:revision_id>/decision")
 @require("revision.review")
 def decide(revision_id: int):
-    body = _object_body("the request body must be a JSON object with decision, round and comment", required=True)
+    body = json_object("the request body must be a JSON object with decision, round and comment", required=True)
     rev, applied = revisions.decide(get_conn(), revision_id, body.get("decision"), reviewer=actor(),
                                     round_seen=body.get("round"), comment=body.get("comment"),
-                                    remote_addr=remote_addr(), policy=policy())
+                                    remote_addr=remote_addr(), policy=revision_policy())
     extra = {"site_state": applied.to_json()} if applied is not None else {}
     return jsonify(revision_json(rev, **extra))
 
@@ -153,7 +131,7 @@ def decide(revision_id: int):
 @bp.post("/revisions/batch-decision")
 @require("revision.review")
 def decide_batch():
-    body = _object_body('send {"items": [{"id": 12, "round": 1}, ...], "decision": "approve", "comment": "..."}',
+    body = json_object('send {"items": [{"id": 12, "round": 1}, ...], "decision": "approve", "comment": "..."}',
                         required=True)
     items = body.get("items")
     if items is None and isinstance(body.get("ids"), list):
@@ -163,7 +141,7 @@ def decide_batch():
         raise InvalidInput('send {"items": [{"id": 12, "round": 1}, ...], "decision": "approve", "comment": "..."}')
     pairs = [(revisions.checked_id(i.get("id")), revisions.checked_round(i.get("round"))) for i in items]
     results = revisions.decide_many(get_conn(), pairs, body.get("decision", "approve"), reviewer=actor(),
-                                    comment=body.get("comment"), remote_addr=remote_addr(), policy=policy())
+                                    comment=body.get("comment"), remote_addr=remote_addr(), policy=revision_policy())
     return jsonify({"results": results, "approved": sum(1 for r in results if r["ok"] and r["status"] == "approved"),
                     "failed": sum(1 for r in results if not r["ok"])})
 
@@ -171,7 +149,7 @@ def decide_batch():
 @bp.post("/revisions/<int:revision_id>/withdraw")
 @require("revision.propose")
 def withdraw(revision_id: int):
-    body = _object_body('send {"comment": "..."} or no body', required=False)
+    body = json_object('send {"comment": "..."} or no body', required=False)
     rev = revisions.withdraw(get_conn(), revision_id, actor=actor(), comment=body.get("comment"),
                              remote_addr=remote_addr())
     return jsonify(revision_json(rev))
@@ -181,8 +159,8 @@ def withdraw(revision_id: int):
 @require("revision.propose")
 def amend(revision_id: int):
     fields, upload, attachments = submission()
-    draft = revisions.parse_draft(fields, file=upload, policy=policy(), attachments=attachments)
-    rev = revisions.amend(get_conn(), revision_id, draft, author=actor(), policy=policy(), remote_addr=remote_addr())
+    draft = revisions.parse_draft(fields, file=upload, policy=revision_policy(), attachments=attachments)
+    rev = revisions.amend(get_conn(), revision_id, draft, author=actor(), policy=revision_policy(), remote_addr=remote_addr())
     return jsonify(revision_json(rev))
 
 
@@ -190,14 +168,14 @@ def amend(revision_id: int):
 @require("revision.propose")
 def rebase(revision_id: int):
     rev = revisions.rebase(get_conn(), revision_id, actor=actor(), may_review=can("revision.review"),
-                           policy=policy(), remote_addr=remote_addr())
+                           policy=revision_policy(), remote_addr=remote_addr())
     return jsonify(revision_json(rev))
 
 
 @bp.post("/revisions/<int:revision_id>/comments")
 @require("revision.propose")
 def add_comment(revision_id: int):
-    body = _object_body('send {"comment": "..."}', required=False)
+    body = json_object('send {"comment": "..."}', required=False)
     rev = revisions.comment(get_conn(), revision_id, actor=actor(), text=body.get("comment"),
                             remote_addr=remote_addr())
     return jsonify(revision_json(rev)), 201
@@ -206,37 +184,23 @@ def add_comment(revision_id: int):
 @bp.post("/sites/<code>/restore")
 @require("site.restore")
 def restore(code: str):
-    body = _object_body('send {"version": N, "reason": "..."}', required=True)
-    version = revisions._int(body.get("version"), "version")
+    body = json_object('send {"version": N, "reason": "..."}', required=True)
+    version = revisions.whole_number(body.get("version"), "version")
     if version is None:
         raise InvalidInput("give the version to restore")
     rev = revisions.propose_restore(get_conn(), code, version, author=actor(), reason=body.get("reason"),
-                                    policy=policy(), remote_addr=remote_addr())
+                                    policy=revision_policy(), remote_addr=remote_addr())
     return _created(rev)
 
 
 @bp.get("/revisions/<int:revision_id>/attachments/<int:attachment_id>")
 @require("revision.propose")
 def attachment(revision_id: int, attachment_id: int):
-    from ..store import revisions as rstore
-    meta = rstore.get_attachment(get_conn(), revision_id, attachment_id)
-    if meta is None:
-        raise NotFound(f"proposal {revision_id} has no attachment {attachment_id}")
-    path = revisions.attachment_path(policy(), meta["sha256"])
-    if not path.exists():
-        raise NotFound("the attachment's file is missing from the data directory")
-    inline = meta["content_type"] in revisions.IMAGE_TYPES.values()
-    return send_file(path, mimetype=meta["content_type"], as_attachment=not inline,
-                     download_name=meta["filename"], max_age=0, etag=meta["sha256"])
+    found = revisions.attachment_file(get_conn(), revision_policy(), revision_id, attachment_id)
+    inline = found.content_type in revisions.IMAGE_TYPES.values()
+    return send_file(found.path, mimetype=found.content_type, as_attachment=not inline,
+                     download_name=found.filename, max_age=0, etag=found.sha256)
 
 
 def init_app(app) -> None:
-    app.config.setdefault("REVISION_FAR_WARNING_M", 500.0)
-    app.config.setdefault("REVISION_OVERLAP_MIN_M2", 1.0)
-    app.config.setdefault("REVISION_RING_CLOSE_TOLERANCE_M", 50.0)
-    app.config.setdefault("REVISION_MAX_FILE_BYTES", 20 * 1024 * 1024)
-    app.config.setdefault("REVISION_MAX_UNZIPPED_BYTES", 64 * 1024 * 1024)
-    app.config.setdefault("REVISION_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
-    app.config.setdefault("REVISION_MAX_ATTACHMENTS", 5)
     app.register_blueprint(bp)
-

@@ -36,14 +36,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyproj
 import shapely
 from shapely.geometry import Point, mapping
 from shapely.ops import nearest_points
 
 from .. import auth, coords, inspections, reports, revisions, sites, store
 from ..errors import NotFound
-from ..geometry import local_metric_crs
+from ..geometry import GEOD, in_metres
 from ..blobs import BlobStore
 from ..store import inspections as istore
 
@@ -51,7 +50,6 @@ DEFAULT_SEED = 20261121
 FIELD, EXPERT, ADMIN = "demo-field", "demo-expert", "demo-admin"
 DEMO_MARK = "(demo)"
 
-_GEOD = pyproj.Geod(ellps="GRS80")
 
 # --------------------------------------------------------------------------------------------------------------------
 # Inspections: written-out stories (days before today; "followup" due in days relative to today, may be negative)
@@ -236,7 +234,7 @@ def summary_line(counts: dict[str, int]) -> str:
 def seed_activity(path: str | Path, *, today: date | None = None, seed: int = DEFAULT_SEED) -> dict[str, int]:
     """Add the illustrative activity to the demo registry at ``path`` (after ``registry.create_demo_accounts``).
     Returns counts of what was created. Refuses a registry that already has inspections or proposals."""
-    settings = inspections.Settings()
+    settings = inspections.Settings.defaults()
     today = today or inspections.local_today(settings.timezone)
     rng = random.Random(seed)
     conn = store.connect(path)
@@ -335,18 +333,13 @@ def _geojson(geom) -> dict:
 
 
 def _moved(point: Point, azimuth: float, metres: float) -> dict:
-    lon, lat, _ = _GEOD.fwd(point.x, point.y, azimuth, metres)
+    lon, lat, _ = GEOD.fwd(point.x, point.y, azimuth, metres)
     return {"type": "Point", "coordinates": [round(lon, 7), round(lat, 7)]}
 
 
 def _metric_op(geom, fn):
-    """Apply ``fn`` to the geometry in a local transverse Mercator (metres) and return the result in lon/lat."""
-    crs = local_metric_crs(geom)
-    forward = pyproj.Transformer.from_crs(crs.geodetic_crs, crs, always_xy=True)
-    inverse = pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
-    projected = shapely.transform(geom, lambda xy: np.column_stack(forward.transform(xy[:, 0], xy[:, 1])))
-    result = fn(projected)
-    return shapely.transform(result, lambda xy: np.round(np.column_stack(inverse.transform(xy[:, 0], xy[:, 1])), 7))
+    """Apply ``fn`` to the geometry in metres and return the result in lon/lat, to 7 decimals."""
+    return shapely.transform(in_metres(geom, fn), lambda xy: np.round(xy, 7))
 
 
 def _enlarged(boundary, azimuth: float, extra_m: float, radius_m: float):
@@ -489,7 +482,7 @@ def _seed_revisions(conn, today: date, counts: Counter) -> None:
 
 # --------------------------------------------------------------------------------------------------------------------
 def _seed_reports(conn, files: BlobStore, today: date, counts: Counter) -> None:
-    settings = reports.ReportSettings(region=coords.GUIZHOU_BBOX, region_name="Guizhou")
+    settings = reports.ReportSettings.defaults()
     items = [
         {"kind": "damage", "lon": 105.5893, "lat": 25.9046, "observed_on": (today - timedelta(days=3)).isoformat(),
          "contact": "visitor-demo@example.com",

@@ -9,15 +9,13 @@ from flask_login import current_user, login_user, logout_user
 
 from .. import auth
 from ..db import get_conn
-from ..http_errors import problem, wants_problem_json
+from ..http.errors import problem, wants_problem_json
+from ..http.security import (SessionUser, actor, remote_addr, require, safe_redirect_target,
+                             unauthorized_problem)
+from ..http.settings import login_throttle
 from .forms import LoginForm, TokenForm
-from .security import SessionUser, actor, remote_addr, require, safe_redirect_target
 
 bp = Blueprint("account", __name__)
-
-
-def _throttle() -> auth.LoginThrottle:
-    return auth.LoginThrottle.from_config(current_app.config)
 
 
 def _too_many(form: LoginForm, wait: int):
@@ -39,7 +37,7 @@ def login():
         return render_template("auth/login.html", form=form)
     conn = get_conn()
     username = (form.username.data or "").strip()
-    wait = auth.login_wait(conn, username, remote_addr(), _throttle())
+    wait = auth.login_wait(conn, username, remote_addr(), login_throttle())
     if wait:
         return _too_many(form, wait)  # refused before the password is looked at, and not counted
     if not form.validate():
@@ -47,7 +45,7 @@ def login():
     try:
         user = auth.authenticate(conn, username, form.password.data)
     except auth.AuthenticationFailed:
-        auth.record_login_failure(conn, username, remote_addr(), _throttle())
+        auth.record_login_failure(conn, username, remote_addr(), login_throttle())
         return render_template("auth/login.html", form=form, error=_("Unknown user name or wrong password.")), 401
     auth.clear_login_failures(conn, username, remote_addr())
     lifetime = timedelta(hours=float(current_app.config["SESSION_LIFETIME_HOURS"]))
@@ -102,6 +100,14 @@ def revoke_token(token_id: int):
 
 
 def init_app(app) -> None:
+    @app.errorhandler(401)
+    def _unauthorized(exc):
+        """For browsers the sign-in form itself, with status 401; for the API a problem answer."""
+        if wants_problem_json():
+            return unauthorized_problem(exc)
+        return render_template("auth/login.html", form=LoginForm(next=request.full_path.rstrip("?")),
+                               message_401=True), 401
+
     @app.errorhandler(429)
     def _too_many_requests(exc):
         message = _("Too many requests. Wait a few minutes, then try again.")

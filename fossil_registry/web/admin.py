@@ -1,20 +1,18 @@
 """Administration: accounts and the audit trail."""
 from __future__ import annotations
 
-import json
-
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import auth, csv_export, store
+from .. import audit, auth
 from ..db import get_conn
 from ..errors import InvalidInput
-from ..sites import parse_timestamp
+from ..http.requests import query_args
+from ..http.responses import csv_download
+from ..http.security import actor, remote_addr, require
 from .forms import UserForm
-from .security import actor, remote_addr, require
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-AUDIT_COLUMNS = ("at", "actor", "action", "target", "remote_addr", "detail")
 
 
 @bp.get("/users")
@@ -68,33 +66,23 @@ def revoke_tokens(username: str):
     return redirect(url_for("admin.users"), 303)
 
 
-def audit_filters() -> dict:
-    return {k: request.args.get(k) or None for k in ("actor", "action", "target", "since", "until")}
+def _entries(limit: int | None) -> tuple[list[dict], dict]:
+    filters = query_args(*audit.FILTERS)
+    return audit.entries(get_conn(), filters, tz=current_app.config["TIMEZONE"], limit=limit), filters
 
 
-def audit_entries(filters: dict, limit: int | None) -> list[dict]:
-    tz = current_app.config["TIMEZONE"]
-    since = filters.get("since")
-    until = filters.get("until")
-    return store.list_audit(get_conn(), actor=filters.get("actor"), action=filters.get("action"),
-                            target=filters.get("target"),
-                            since=parse_timestamp(since + "T00:00:00" if len(since or "") == 10 else since, tz)
-                            if since else None,
-                            until=parse_timestamp(until, tz) if until else None, limit=limit)
-
-
-@bp.get("/audit")
+@bp.get("/audit", endpoint="audit")
 @require("audit.read")
-def audit():
-    filters = audit_filters()
-    return render_template("admin/audit.html", entries=audit_entries(filters, 500),
-                           filters={k: v for k, v in filters.items() if v})
+def audit_page():
+    entries, filters = _entries(500)
+    return render_template("admin/audit.html", entries=entries, filters={k: v for k, v in filters.items() if v})
 
 
 @bp.get("/audit.csv")
 @require("audit.read")
 def audit_csv():
-    rows = ([e[c] if c != "detail" else (json.dumps(e[c], ensure_ascii=False) if e[c] else "") for c in AUDIT_COLUMNS]
-            for e in audit_entries(audit_filters(), None))
-    return Response(csv_export.to_csv(AUDIT_COLUMNS, rows), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=audit.csv"})
+    return csv_download(audit.COLUMNS, audit.rows(_entries(None)[0]), "audit.csv")
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)

@@ -2,22 +2,23 @@
 photos), an inspection record, a site's timeline, closing follow-ups, and the photo files themselves."""
 from __future__ import annotations
 
+from urllib.parse import quote
 
 import folium
-from flask import (Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, send_file,
+from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file,
                    url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .. import csv_export, inspections, maps, sites
+from .. import inspections, maps, sites
 from ..coords import CoordinateError
 from ..db import get_conn
 from ..errors import RegistryError
 from ..geometry import GeometryError
-from ..blobs import BlobStore
-from ..photos import Upload
-from ..store import inspections as istore
-from .security import actor, remote_addr, require, safe_redirect_target
+from ..http.requests import one_upload, uploads
+from ..http.responses import csv_download
+from ..http.security import actor, remote_addr, require, safe_redirect_target
+from ..http.settings import blob_store, inspection_settings, photo_url
 
 bp = Blueprint("inspections", __name__)
 
@@ -39,29 +40,6 @@ PHOTO_KINDS = {"original": "originals", "thumb": "thumbs", "display": "display"}
 MAP_MARKERS = 2000  # dashboard map: most urgent first; the table and the CSV list everything
 CSV_COLUMNS = ("site", "name", "name_en", "county", "level", "interval_days", "last_inspected_on", "last_condition",
                "due_on", "days_overdue", "status", "open_followups", "lon", "lat")
-
-
-# ------------------------------------------------------------------------------------------------ shared helpers
-def settings() -> inspections.Settings:
-    return inspections.Settings.from_config(current_app.config)
-
-
-def blob_store() -> BlobStore:
-    return BlobStore(current_app.config["DATA_DIR"])
-
-
-def uploads(name: str) -> list[Upload]:
-    return [Upload(f.filename, f.read()) for f in request.files.getlist(name) if f and (f.filename or f.content_length)]
-
-
-def one_upload(name: str) -> Upload | None:
-    found = uploads(name)
-    return found[0] if found else None
-
-
-def photo_url(kind: str, photo: dict) -> str:
-    names = {"originals": "original", "thumbs": "thumb", "display": "display"}
-    return url_for("inspections.photo_file", sha256=photo["sha256"], kind=names[kind])
 
 
 def init_app(app) -> None:
@@ -111,7 +89,7 @@ def _dashboard_map(items: list[inspections.Due]) -> maps.RenderedMap:
 @require("site.read_exact")
 def dashboard():
     conn = get_conn()
-    s = settings()
+    s = inspection_settings()
     today = inspections.local_today(s.timezone)
     everything = inspections.schedule(conn, s, today)
     items, filters = _filtered(everything)
@@ -126,20 +104,19 @@ def dashboard():
 @bp.get("/inspections.csv")
 @require("site.read_exact")
 def dashboard_csv():
-    s = settings()
+    s = inspection_settings()
     items, _filters = _filtered(inspections.schedule(get_conn(), s))
     rows = ([d.code, d.name, d.name_en, d.county, d.level, d.interval_days,
              d.last_inspected_on.isoformat() if d.last_inspected_on else "", d.last_condition, d.due_on.isoformat(),
              d.days_overdue, d.status, d.open_followups, round(d.location.x, 6), round(d.location.y, 6)]
             for d in items)
-    return Response(csv_export.to_csv(CSV_COLUMNS, rows), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=inspections-due.csv"})
+    return csv_download(CSV_COLUMNS, rows, "inspections-due.csv")
 
 
 # ------------------------------------------------------------------------------------------------ recording
 def _form_page(site: sites.Site, *, values=None, error: str | None = None, status: int = 200):
     conn = get_conn()
-    s = settings()
+    s = inspection_settings()
     today = inspections.local_today(s.timezone)
     m = maps.make_map(location=(site.location.y, site.location.x), zoom_start=14, height="100%",
                       **maps.basemap_options(current_app.config))
@@ -170,7 +147,7 @@ def create(code: str):
     try:
         record = inspections.parse_record(inspections.record_from_form(request.form, request.form.getlist),
                                           default_inspector=actor())
-        rec = inspections.record_inspection(conn, blob_store(), code, record, settings=settings(), actor=actor(),
+        rec = inspections.record_inspection(conn, blob_store(), code, record, settings=inspection_settings(), actor=actor(),
                                             track=one_upload("track"), photos=uploads("photos"),
                                             remote_addr=remote_addr())
     except (RegistryError, GeometryError, CoordinateError) as exc:
@@ -235,7 +212,7 @@ def close_followup(followup_id: int):
 @require("site.read_exact")
 def timeline(code: str):
     conn = get_conn()
-    s = settings()
+    s = inspection_settings()
     newest_first = request.args.get("order") == "desc"
     data = inspections.timeline(conn, code, s.timezone, newest_first=newest_first)
     due = next((d for d in inspections.schedule(conn, s) if d.code == code), None)
@@ -255,23 +232,11 @@ def timeline(code: str):
 @bp.get("/photos/<sha256>/<kind>")
 @require("site.read_exact")
 def photo_file(sha256: str, kind: str):
-    if kind not in PHOTO_KINDS or len(sha256) != 64:
+    if kind not in PHOTO_KINDS:
         abort(404)
-    rows = istore.photos_by_sha(get_conn(), sha256.lower())
-    if not rows:
-        abort(404)
-    path = blob_store().path(PHOTO_KINDS[kind], rows[0]["sha256"], rows[0]["extension"])
-    if not path.is_file():
-        abort(404)
-    mimetype = rows[0]["media_type"] if kind == "original" else "image/jpeg"
-    response = send_file(path, mimetype=mimetype, max_age=0, conditional=True, etag=False)
+    photo = inspections.photo_file(get_conn(), blob_store(), sha256, PHOTO_KINDS[kind])
+    response = send_file(photo.path, mimetype=photo.media_type, max_age=0, conditional=True, etag=False)
     response.headers["Cache-Control"] = "private, no-store"
     if kind == "original":
-        name = rows[0]["original_name"] or f"{sha256}.{rows[0]['extension']}"
-        response.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{_quote(name)}"
+        response.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(photo.name, safe='')}"
     return response
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-    return quote(name, safe="")

@@ -12,11 +12,11 @@ from flask_babel import lazy_gettext as _l
 from folium import plugins
 
 from .. import coords, map_layers, maps, public_view, sites
-from ..api.json_api import _bbox_arg
 from ..db import get_conn
 from ..errors import InvalidInput, RegistryError
-from ..http_errors import problem
-from .security import can, require
+from ..http.errors import problem
+from ..http.requests import bbox_arg
+from ..http.security import can, require
 
 bp = Blueprint("public", __name__)
 data_bp = Blueprint("public_map_data", __name__, url_prefix="/map")
@@ -211,7 +211,7 @@ def _cacheable(response):
 @require("public.read")
 def sites_layer():
     zoom, filters = _zoom_arg(), _filters()
-    return _geojson(map_layers.site_layer(_map_sites(_bbox_arg()), zoom, filters,
+    return _geojson(map_layers.site_layer(_map_sites(bbox_arg()), zoom, filters,
                                           max_points=current_app.config["MAP_MAX_POINTS"]))
 
 
@@ -219,7 +219,7 @@ def sites_layer():
 @require("public.read")
 def boundaries_layer():
     zoom, filters = _zoom_arg(), _filters()
-    return _geojson(map_layers.boundary_layer(_map_sites(_bbox_arg()), zoom, filters))
+    return _geojson(map_layers.boundary_layer(_map_sites(bbox_arg()), zoom, filters))
 
 
 @data_bp.get("/search.json")

@@ -4,21 +4,20 @@ Everything an anonymous caller receives here is built by public_view.report_rece
 metadata) and photos are served to the public only as the metadata-free display copy."""
 from __future__ import annotations
 
-
 import folium
-from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for)
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
 from .. import inspections, maps, public_view, reports, sites
 from ..coords import CoordinateError
 from ..db import get_conn
 from ..errors import InvalidInput, NotFound, RegistryError
 from ..geometry import GeometryError
-from ..photos import Upload
-from .inspections import blob_store
-from .security import actor, limiter, remote_addr, require
+from ..http.limits import limit_request_size, submit_limit, too_many_message
+from ..http.requests import uploads
+from ..http.security import actor, remote_addr, require
+from ..http.settings import blob_store, photo_url, report_settings
 
 bp = Blueprint("reports", __name__)
 
@@ -26,37 +25,6 @@ REPORT_KIND_NAMES = {"find": _l("a fossil find"), "damage": _l("damage to a site
 REPORT_STATUS_NAMES = {"new": _l("received, waiting for review"), "accepted": _l("accepted: experts follow it up"),
                        "dismissed": _l("reviewed, no action needed")}
 TRIAGE_STATUS_NAMES = {"new": _l("new"), "accepted": _l("accepted"), "dismissed": _l("dismissed")}
-
-
-def settings() -> reports.ReportSettings:
-    return reports.ReportSettings.from_config(current_app.config)
-
-
-def _staff() -> bool:
-    """Signed-in staff are not rate-limited, except where the session is ignored (security.sessionless)."""
-    if not current_user.is_authenticated:
-        return False
-    view = current_app.view_functions.get(request.endpoint)
-    return getattr(current_user, "via_token", False) or not getattr(view, "sessionless", False)
-
-
-# One budget for the web form and the JSON API (api/reports.py uses the same decorator), per client address.
-submit_limit = limiter.shared_limit(lambda: current_app.config.get("REPORT_LIMIT", "10 per hour"),
-                                    scope="report-submit", exempt_when=_staff)
-
-
-def too_many_message() -> str:
-    return _("Too many reports from your network in a short time. Please wait a while and try again, or call the "
-             "local natural resources bureau if the matter is urgent.")
-
-
-def limit_request_size() -> None:
-    """Refuse (413) a report body above REPORT_MAX_BYTES before it is read, whatever the global limit allows."""
-    request.max_content_length = settings().max_request_bytes
-
-
-def report_uploads() -> list[Upload]:
-    return [Upload(f.filename, f.read()) for f in request.files.getlist("photos") if f and f.filename]
 
 
 def init_app(app) -> None:
@@ -87,7 +55,7 @@ def _form_page(values: dict | None = None, error: str | None = None, status: int
             code = None
     m = maps.make_map(location=centre, zoom_start=zoom, height="100%",
                       fit_bounds=None if centre else tuple(region), **maps.basemap_options(current_app.config))
-    s = settings()
+    s = report_settings()
     return render_template("reports/form.html", values=values, error=error,
                            map=maps.render(m, g.csp_nonce, overlays=_public_sites_overlay()),
                            map_name=m.get_name(), settings=s, site_code=code,
@@ -120,8 +88,8 @@ def submit():
     limit_request_size()
     values = {k: v for k, v in request.form.items() if k != "csrf_token"}
     try:
-        data = reports.parse_report(values, settings())
-        report = reports.submit_report(get_conn(), blob_store(), data, settings=settings(), photos=report_uploads(),
+        data = reports.parse_report(values, report_settings())
+        report = reports.submit_report(get_conn(), blob_store(), data, settings=report_settings(), photos=uploads("photos"),
                                        actor=actor(), remote_addr=remote_addr())
     except (RegistryError, GeometryError, CoordinateError) as exc:
         return _form_page(values, getattr(exc, "detail", None) or str(exc), getattr(exc, "status", 422))
@@ -186,8 +154,7 @@ def _detail_page(report_id: int, error: str | None = None, status: int = 200):
                         fill_opacity=1, tooltip=maps.tooltip(_("Reported location"))).add_to(m)
     markers += [maps.marker(p["gps_lon"], p["gps_lat"], text=p["original_name"] or p["sha256"][:10], radius=4)
                 for p in r["photos"] if p["gps_lon"] is not None]
-    from .inspections import photo_url
-    s = settings()
+    s = report_settings()
     return render_template("reports/detail.html", r=r, site=site, inspections=candidates, error=error,
                            map=maps.render(m, g.csp_nonce, overlays=[maps.Overlay("report", markers)]),
                            photo_url=photo_url, settings=s,
@@ -213,7 +180,7 @@ def accept(report_id: int):
             if not raw.isdigit():
                 raise InvalidInput(_("Choose the inspection this report belongs to."), field="inspection_id")
             inspection_id = int(raw)
-        reports.accept_report(get_conn(), report_id, actor=actor(), settings=settings(),
+        reports.accept_report(get_conn(), report_id, actor=actor(), settings=report_settings(),
                               site_code=form_.get("site"), inspection_id=inspection_id,
                               followup_description=form_.get("followup_description"), due_on=form_.get("due") or None,
                               note=form_.get("note"), remote_addr=remote_addr())

@@ -2,8 +2,8 @@
 (queue, map overlay of current and proposed geometry with the difference highlighted, figures, attribute table,
 decisions, batch approval), conflicts (three-way view, rebase), site history (compare any two versions, restore).
 
-Thin: forms are turned into plain fields for fossil_registry.revisions, which holds every rule; geometries for the maps
-come from the domain (differences included), this module only styles them."""
+Thin: forms are turned into plain fields for fossil_registry.revisions, which holds every rule (who may amend or decide
+what, and when); geometries for the maps come from the domain (differences included), this module only styles them."""
 from __future__ import annotations
 
 
@@ -16,12 +16,13 @@ from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from .. import maps, revisions, sites
-from ..api.revisions import _read_upload, policy
 from ..coords import CoordinateError
 from ..db import get_conn
 from ..errors import InvalidInput, RegistryError
-from ..geometry import GeometryError
-from .security import actor, can, remote_addr, require
+from ..geometry import MAX_VERTICES, GeometryError
+from ..http.requests import read_upload
+from ..http.security import actor, can, remote_addr, require
+from ..http.settings import revision_policy
 
 bp = Blueprint("revisions", __name__)
 
@@ -193,7 +194,7 @@ def batch():
         return redirect(url_for("revisions.review"), 303)
     results = revisions.decide_many(get_conn(), items, "approve", reviewer=actor(),
                                     comment=request.form.get("comment") or None, remote_addr=remote_addr(),
-                                    policy=policy())
+                                    policy=revision_policy())
     ok = [r for r in results if r["ok"]]
     if ok:
         flash(_("Approved %(count)d proposal(s): %(ids)s.", count=len(ok),
@@ -239,11 +240,11 @@ def _upload():
     storage = request.files.get("file")
     if storage is None or not storage.filename:
         return None
-    return _read_upload(storage, policy().limits.max_file_bytes)
+    return read_upload(storage, revision_policy().limits.max_file_bytes)
 
 
 def _attachments():
-    return [_read_upload(f, policy().max_attachment_bytes) for f in request.files.getlist("attachments")
+    return [read_upload(f, revision_policy().max_attachment_bytes) for f in request.files.getlist("attachments")
             if f and f.filename]
 
 
@@ -258,7 +259,7 @@ def _render_form(*, site, rev=None, error=None, repair=None, offer_simplify=Fals
         raw = form.get(key)
         if raw:
             try:
-                geom = revisions._to_shape(revisions._geojson_geometry(raw, key), key)
+                geom = revisions.to_shape(revisions.geojson_geometry(raw, key), key)
             except (RegistryError, GeometryError, ValueError):
                 geom = None
             if key == "boundary_drawn":
@@ -284,7 +285,7 @@ def _render_form(*, site, rev=None, error=None, repair=None, offer_simplify=Fals
         "revisions/form.html", site=site, rev=rev, error=error, repair=repair is not None, offer_simplify=offer_simplify,
         map=rendered, map_config=config, values=values, form=form, crs_choices=CRS_CHOICES,
         methods=revisions.METHODS, levels=sites.LEVELS, sensitivities=sites.SENSITIVITIES, periods=sites.PERIODS,
-        fossil_groups=sites.FOSSIL_GROUPS, limits=policy(), max_vertices=revisions.MAX_VERTICES), status
+        fossil_groups=sites.FOSSIL_GROUPS, limits=revision_policy(), max_vertices=MAX_VERTICES), status
 
 
 @bp.get("/revisions/new")
@@ -313,8 +314,8 @@ def create():
     site = sites.current(conn, code) if code else None
     try:
         fields = _form_fields(request.form, site)
-        draft = revisions.parse_draft(fields, file=_upload(), policy=policy(), attachments=_attachments())
-        rev = revisions.propose(conn, draft, author=actor(), site_code=code or None, policy=policy(),
+        draft = revisions.parse_draft(fields, file=_upload(), policy=revision_policy(), attachments=_attachments())
+        rev = revisions.propose(conn, draft, author=actor(), site_code=code or None, policy=revision_policy(),
                                 remote_addr=remote_addr())
     except (RegistryError, GeometryError, CoordinateError) as exc:
         if isinstance(exc, RegistryError) and exc.status in (403, 404):
@@ -334,12 +335,7 @@ def _current_site(conn, rev) -> sites.Site | None:
 @require("revision.propose")
 def amend_form(revision_id: int):
     conn = get_conn()
-    rev = revisions.get(conn, revision_id)
-    if rev.author != actor():
-        raise revisions.Forbidden("only the proposal's author can amend it; reviewers comment, request changes or "
-                                  "decide")
-    if not rev.is_open:
-        raise revisions.Conflict(f"proposal {revision_id} is {rev.status.replace('_', ' ')}; it can no longer change")
+    rev = revisions.amendable(conn, revision_id, actor())
     site = _current_site(conn, rev)
     return _render_form(site=site, rev=rev)
 
@@ -353,8 +349,8 @@ def amend(revision_id: int):
     try:
         fields = _form_fields(request.form, site)
         fields.pop("base_version", None)
-        draft = revisions.parse_draft(fields, file=_upload(), policy=policy(), attachments=_attachments())
-        rev = revisions.amend(conn, revision_id, draft, author=actor(), policy=policy(), remote_addr=remote_addr())
+        draft = revisions.parse_draft(fields, file=_upload(), policy=revision_policy(), attachments=_attachments())
+        rev = revisions.amend(conn, revision_id, draft, author=actor(), policy=revision_policy(), remote_addr=remote_addr())
     except (RegistryError, GeometryError, CoordinateError) as exc:
         if isinstance(exc, RegistryError) and exc.status in (403, 404, 409):
             raise
@@ -396,12 +392,10 @@ def detail(revision_id: int):
             (tw["base"].location, "base", _("Base location")),
             (tw["current"].location, "before", _("Current location")),
             (tw["proposed"]["location"], "proposed", _("Proposed location"))])}
-    is_author = rev.author == actor()
+    may = revisions.actions(rev, actor=actor(), may_review=can("revision.review"), stale=view["stale"])
     return render_template("revisions/detail.html", rev=rev, view=view, map=rendered, three=three,
-                           is_author=is_author,
-                           may_decide=can("revision.review") and not is_author and rev.status == "submitted",
-                           may_reject=can("revision.review") and not is_author and rev.is_open,
-                           may_rebase=rev.is_open and view["stale"] and (is_author or can("revision.review")))
+                           is_author=rev.author == actor(), may_decide=may["decide"], may_reject=may["reject"],
+                           may_rebase=may["rebase"])
 
 
 def _back(revision_id: int):
@@ -415,7 +409,7 @@ def decide(revision_id: int):
     try:
         rev, applied = revisions.decide(get_conn(), revision_id, decision, reviewer=actor(),
                                         round_seen=request.form.get("round"), comment=request.form.get("comment"),
-                                        remote_addr=remote_addr(), policy=policy())
+                                        remote_addr=remote_addr(), policy=revision_policy())
     except (InvalidInput, revisions.RoundRequired) as exc:
         flash(exc.detail, "error")
         return _back(revision_id)
@@ -444,7 +438,7 @@ def withdraw(revision_id: int):
 def rebase(revision_id: int):
     try:
         rev = revisions.rebase(get_conn(), revision_id, actor=actor(), may_review=can("revision.review"),
-                               policy=policy(), remote_addr=remote_addr())
+                               policy=revision_policy(), remote_addr=remote_addr())
     except InvalidInput as exc:
         flash(exc.detail, "error")
         return _back(revision_id)
@@ -500,7 +494,7 @@ def restore(code: str):
         return redirect(url_for("revisions.history", code=code), 303)
     try:
         rev = revisions.propose_restore(get_conn(), code, version, author=actor(), reason=request.form.get("reason"),
-                                        policy=policy(), remote_addr=remote_addr())
+                                        policy=revision_policy(), remote_addr=remote_addr())
     except InvalidInput as exc:
         flash(exc.detail, "error")
         return redirect(url_for("revisions.history", code=code, a=version), 303)
@@ -528,3 +522,6 @@ def _revvalue(value):
         return ", ".join(value)
     return "" if value is None else value
 
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)

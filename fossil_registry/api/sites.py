@@ -1,41 +1,18 @@
-"""JSON API: sites as GeoJSON (lon/lat, EPSG:4490), with past states by version or timestamp."""
+"""JSON API: sites as GeoJSON (lon/lat, EPSG:4490), with past states by version or timestamp; the caller's account
+(/api/me) and the audit trail (/api/audit)."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, jsonify, request
+from flask_login import current_user
 from shapely.geometry import mapping
 
-from .. import public_view, sites
+from .. import audit, auth, public_view, sites
 from ..db import get_conn
 from ..errors import InvalidInput
-from ..web.security import can, require
+from ..http.requests import bbox_arg, positive_int_arg, query_args
+from ..http.security import can, require
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-
-def _bbox_arg() -> tuple[float, float, float, float] | None:
-    raw = request.args.get("bbox")
-    if not raw:
-        return None
-    try:
-        bbox = tuple(float(v) for v in raw.split(","))
-    except ValueError:
-        bbox = ()
-    if len(bbox) != 4 or not (bbox[0] <= bbox[2] and bbox[1] <= bbox[3]):
-        raise InvalidInput(f"bbox must be min_lon,min_lat,max_lon,max_lat (got {raw!r})")
-    return bbox
-
-
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"{name} must be a whole number (got {raw!r})") from None
-    if value < 1:
-        raise InvalidInput(f"{name} must be 1 or more (got {value})")
-    return value
 
 
 def site_feature(site: sites.Site) -> dict:
@@ -50,7 +27,7 @@ def site_feature(site: sites.Site) -> dict:
 @bp.get("/sites")
 @require("public.read")
 def list_sites():
-    bbox = _bbox_arg()
+    bbox = bbox_arg()
     if can("site.read_exact"):
         features = [site_feature(s) for s in sites.list_current(get_conn(), bbox=bbox)]
     else:
@@ -62,7 +39,7 @@ def list_sites():
 @require("public.read")
 def get_site(code: str):
     conn = get_conn()
-    version, as_of = _int_arg("version"), request.args.get("as_of")
+    version, as_of = positive_int_arg("version"), request.args.get("as_of")
     if version is not None and as_of:
         raise InvalidInput("give either version or as_of, not both")
     if not can("site.read_exact"):
@@ -93,7 +70,7 @@ def site_versions(code: str):
 @bp.get("/sites/<code>/diff")
 @require("site.read_exact")
 def site_diff(code: str):
-    a, b = _int_arg("from"), _int_arg("to")
+    a, b = positive_int_arg("from"), positive_int_arg("to")
     if a is None or b is None:
         raise InvalidInput("give the two versions to compare as ?from=N&to=M")
     return jsonify(sites.diff(get_conn(), code, a, b))
@@ -102,16 +79,17 @@ def site_diff(code: str):
 @bp.get("/me")
 @require("account.self")
 def me():
-    from flask_login import current_user
-
-    from ..auth import POLICY
     return jsonify({"username": current_user.username, "role": current_user.role,
-                    "permissions": sorted(p for p in POLICY if can(p))})
+                    "permissions": sorted(p for p in auth.POLICY if can(p))})
 
 
-@bp.get("/audit")
+@bp.get("/audit", endpoint="audit")
 @require("audit.read")
-def audit():
-    from ..web.admin import audit_entries, audit_filters
-    limit = _int_arg("limit") or 500
-    return jsonify({"entries": audit_entries(audit_filters(), min(limit, 10000))})
+def audit_entries():
+    limit = min(positive_int_arg("limit") or 500, 10000)
+    found = audit.entries(get_conn(), query_args(*audit.FILTERS), tz=current_app.config["TIMEZONE"], limit=limit)
+    return jsonify({"entries": found})
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)

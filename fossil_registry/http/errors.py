@@ -5,15 +5,15 @@ from __future__ import annotations
 from flask import jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from .coords import CoordinateError
-from .errors import RegistryError
-from .geometry import GeometryError
+from ..coords import CoordinateError
+from ..errors import RegistryError
+from ..geometry import GeometryError
 
 PROBLEM_JSON = "application/problem+json"
 
 
 def wants_problem_json() -> bool:
-    return request.path.startswith("/api/") or request.path.startswith("/ogc/")
+    return request.path.startswith("/api/")
 
 
 def problem(status: int, title: str, detail: str | None = None, **extra):
@@ -28,7 +28,7 @@ def problem(status: int, title: str, detail: str | None = None, **extra):
     return response
 
 
-def _answer(status: int, title: str, detail: str | None, **extra):
+def answer(status: int, title: str, detail: str | None, **extra):
     if wants_problem_json():
         return problem(status, title, detail, **extra)
     return render_template("error.html", status=status, title=title, detail=detail), status
@@ -40,20 +40,20 @@ def init_app(app):
         extra = dict(exc.extra)
         if exc.location:
             extra["location"] = list(exc.location)
-        return _answer(exc.status, exc.title, exc.detail, **extra)
+        return answer(exc.status, exc.title, exc.detail, **extra)
 
     @app.errorhandler(GeometryError)
     def geometry_error(exc: GeometryError):
         loc = getattr(exc, "location", None)
-        return _answer(422, "Invalid geometry", str(exc), location=list(loc) if loc else None)
+        return answer(422, "Invalid geometry", str(exc), location=list(loc) if loc else None)
 
     @app.errorhandler(CoordinateError)
     def coordinate_error(exc: CoordinateError):
-        return _answer(422, "Invalid coordinates", str(exc), field=getattr(exc, "field", None))
+        return answer(422, "Invalid coordinates", str(exc), field=getattr(exc, "field", None))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        response = _answer(exc.code or 500, exc.name, exc.description)
+        response = answer(exc.code or 500, exc.name, exc.description)
         if exc.code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
             response = app.make_response(response)
             response.headers["Allow"] = ", ".join(exc.valid_methods)
@@ -62,4 +62,4 @@ def init_app(app):
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        return _answer(500, "Internal server error", "Something went wrong on our side; the error has been logged.")
+        return answer(500, "Internal server error", "Something went wrong on our side; the error has been logged.")

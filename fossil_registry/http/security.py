@@ -6,7 +6,7 @@ import secrets
 from functools import wraps
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import abort, current_app, g, render_template, request
+from flask import abort, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from .. import auth
 from ..db import get_conn
+from .errors import answer, problem
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -158,8 +159,7 @@ def init_app(app) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc):
-        from ..http_errors import _answer
-        return _answer(403, "Forbidden", "The form has expired or did not come from this site (missing or invalid "
+        return answer(403, "Forbidden", "The form has expired or did not come from this site (missing or invalid "
                                          "CSRF token). Reload the page and try again.")
 
     @app.after_request
@@ -195,16 +195,12 @@ def init_app(app) -> None:
     def _template_helpers():
         return {"csp_nonce": lambda: g.get("csp_nonce", ""), "can": can}
 
-    # Translate the unauthorized page for browsers: the sign-in form itself, with status 401
-    @app.errorhandler(401)
-    def _unauthorized(exc):
-        from ..http_errors import problem, wants_problem_json
-        if wants_problem_json():
-            return problem(401, "Unauthorized", exc.description if g.get("bad_token") else
-                           "Sign in or send a valid API token (Authorization: Bearer ...).")
-        from .forms import LoginForm
-        return render_template("auth/login.html", form=LoginForm(next=request.full_path.rstrip("?")),
-                               message_401=True), 401
+
+
+def unauthorized_problem(exc):
+    """The API's 401 answer (the web answers with the sign-in page: web/account.py)."""
+    return problem(401, "Unauthorized", exc.description if g.get("bad_token") else
+                   "Sign in or send a valid API token (Authorization: Bearer ...).")
 
 
 def safe_redirect_target(target: str | None, fallback: str = "/") -> str:

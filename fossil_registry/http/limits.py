@@ -1,0 +1,32 @@
+"""Limits on anonymous public reports, shared by the report form (web) and POST /api/reports (api): one budget per
+client address, and a request size checked before the body is read."""
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .security import limiter
+from .settings import report_settings
+
+
+def _staff() -> bool:
+    """Signed-in staff are not rate-limited, except where the session is ignored (security.sessionless)."""
+    if not current_user.is_authenticated:
+        return False
+    view = current_app.view_functions.get(request.endpoint)
+    return getattr(current_user, "via_token", False) or not getattr(view, "sessionless", False)
+
+
+submit_limit = limiter.shared_limit(lambda: current_app.config["REPORT_LIMIT"], scope="report-submit",
+                                    exempt_when=_staff)
+
+
+def too_many_message() -> str:
+    return _("Too many reports from your network in a short time. Please wait a while and try again, or call the "
+             "local natural resources bureau if the matter is urgent.")
+
+
+def limit_request_size() -> None:
+    """Refuse (413) a report body above REPORT_MAX_BYTES before it is read, whatever the global limit allows."""
+    request.max_content_length = report_settings().max_request_bytes

@@ -1,0 +1,77 @@
+"""Reading a request into plain values for the domain: uploads (with size limits), query arguments, JSON bodies."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from ..errors import InvalidInput, TooLarge
+from ..photos import Upload
+
+MiB = 1024 * 1024
+
+
+def read_upload(storage, limit: int) -> tuple[str, bytes]:
+    """(file name, bytes) of an uploaded file, refused (413) beyond ``limit`` bytes without reading more than that."""
+    data = storage.stream.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"{storage.filename}: larger than {limit // MiB} MiB")
+    return storage.filename or "upload", data
+
+
+def uploads(name: str) -> list[Upload]:
+    """Every file sent in the form field ``name`` (empty file inputs are left out)."""
+    return [Upload(f.filename, f.read()) for f in request.files.getlist(name) if f and (f.filename or f.content_length)]
+
+
+def one_upload(name: str) -> Upload | None:
+    found = uploads(name)
+    return found[0] if found else None
+
+
+def bbox_arg(name: str = "bbox") -> tuple[float, float, float, float] | None:
+    """``?bbox=min_lon,min_lat,max_lon,max_lat`` (None when absent); a malformed one is refused (422)."""
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        bbox = tuple(float(v) for v in raw.split(","))
+    except ValueError:
+        bbox = ()
+    if len(bbox) != 4 or not (bbox[0] <= bbox[2] and bbox[1] <= bbox[3]):
+        raise InvalidInput(f"{name} must be min_lon,min_lat,max_lon,max_lat (got {raw!r})")
+    return bbox
+
+
+def positive_int_arg(name: str) -> int | None:
+    """A whole number >= 1 from the query string (None when absent)."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number (got {raw!r})") from None
+    if value < 1:
+        raise InvalidInput(f"{name} must be 1 or more (got {value})")
+    return value
+
+
+def query_args(*names: str) -> dict[str, str | None]:
+    """The named query arguments, empty ones as None."""
+    return {name: request.args.get(name) or None for name in names}
+
+
+def flag_arg(name: str) -> bool:
+    return request.args.get(name) in ("1", "true")
+
+
+def json_object(hint: str, *, required: bool) -> dict[str, Any]:
+    """The JSON object (or form) a call sends; anything else is refused (422) with ``hint``. Calls whose fields are all
+    optional may send no body at all (``required=False``)."""
+    body = request.get_json(silent=True) if request.is_json else dict(request.form)
+    if body is None and not required:
+        return {}
+    if not isinstance(body, dict):
+        raise InvalidInput(hint)
+    return body

@@ -1,0 +1,33 @@
+"""The settings and stores a request works with, built from the app configuration (defaults: config.py)."""
+from __future__ import annotations
+
+from flask import current_app, url_for
+
+from .. import auth, inspections, reports, revisions
+from ..blobs import BlobStore
+
+
+def revision_policy() -> revisions.Policy:
+    return revisions.Policy.from_config(current_app.config)
+
+
+def inspection_settings() -> inspections.Settings:
+    return inspections.Settings.from_config(current_app.config)
+
+
+def report_settings() -> reports.ReportSettings:
+    return reports.ReportSettings.from_config(current_app.config)
+
+
+def login_throttle() -> auth.LoginThrottle:
+    return auth.LoginThrottle.from_config(current_app.config)
+
+
+def blob_store() -> BlobStore:
+    return BlobStore(current_app.config["DATA_DIR"])
+
+
+def photo_url(kind: str, photo: dict) -> str:
+    """Link to one of a photo's files (originals, thumbs, display) for staff."""
+    names = {"originals": "original", "thumbs": "thumb", "display": "display"}
+    return url_for("inspections.photo_file", sha256=photo["sha256"], kind=names[kind])

@@ -1,0 +1,204 @@
+"""What a submitter sends: the Draft of a proposal, parsed from plain mappings (a JSON body or a form, passed in by the
+blueprints). Geometries arrive as GeoJSON, typed coordinates or an uploaded file, in any CRS the coordinate toolkit
+knows, and leave in EPSG:4490; nothing is validated against the site here (validation.py does that)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Iterable, Mapping
+
+from shapely.geometry import Point, Polygon, shape
+from shapely.geometry.base import BaseGeometry
+
+from .. import coords, formats, json_input
+from ..errors import InvalidInput
+from ..geometry import check_geojson_rings
+from ..sites import UNCHANGED
+from .policy import METHODS, Policy
+
+
+@dataclass
+class Draft:
+    """A proposal's content as submitted, geometries already in EPSG:4490 (not yet validated)."""
+
+    reason: str | None = None
+    location: Any = UNCHANGED              # Point / GeoJSON mapping, or UNCHANGED
+    boundary: Any = UNCHANGED              # Polygon(s) / GeoJSON mapping, None to remove, or UNCHANGED
+    properties: dict[str, Any] = field(default_factory=dict)
+    retire: bool = False
+    method: str | None = None
+    accuracy_m: float | None = None
+    survey_date: str | None = None
+    accept_repair: bool = False
+    accept_simplify: bool = False
+    base_version: int | None = None
+    input: dict[str, Any] = field(default_factory=dict)   # how each geometry arrived (format, file, source CRS)
+    notes: list[str] = field(default_factory=list)        # remarks made while reading the input
+    attachments: list[tuple[str, bytes]] = field(default_factory=list)
+    comment: str | None = None                             # the author's reply when amending
+    given: set[str] = field(default_factory=set)           # which fields were present (amend keeps the others)
+
+
+def _truthy(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def whole_number(value, name: str) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool):
+        raise InvalidInput(f"{name} must be a whole number")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{name} must be a whole number (got {str(value)[:40]!r})") from None
+    if isinstance(value, float) and value != number:
+        raise InvalidInput(f"{name} must be a whole number (got {value!r})")
+    return number
+
+
+def geojson_geometry(value: Any, what: str) -> Mapping:
+    """A GeoJSON geometry from a geometry object, a Feature or a FeatureCollection of exactly one feature."""
+    if isinstance(value, str):
+        try:
+            value = json_input.loads(value, what)
+        except ValueError:
+            raise InvalidInput(f"{what} is neither GeoJSON nor coordinates the registry can read") from None
+    else:
+        json_input.check_depth(value, what)
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"{what} must be a GeoJSON geometry")
+    kind = value.get("type")
+    if kind == "FeatureCollection":
+        features = value.get("features") or []
+        if len(features) != 1:
+            raise InvalidInput(f"{what}: the FeatureCollection holds {len(features)} features; send exactly one")
+        value = features[0]
+        kind = value.get("type") if isinstance(value, Mapping) else None
+    if kind == "Feature":
+        value = value.get("geometry")
+        if not isinstance(value, Mapping):
+            raise InvalidInput(f"{what}: the Feature has no geometry")
+    if not isinstance(value.get("coordinates"), list) and value.get("type") != "GeometryCollection":
+        raise InvalidInput(f"{what} must be a GeoJSON geometry with coordinates")
+    return value
+
+
+def to_shape(value: Mapping, what: str) -> BaseGeometry:
+    check_geojson_rings(value)  # unclosed rings are reported where they are, not closed silently
+    try:
+        return shape(value)
+    except Exception as exc:  # shapely raises various errors on malformed coordinates
+        raise InvalidInput(f"{what} could not be read as a GeoJSON geometry ({str(exc)[:120]})") from None
+
+
+def parse_draft(fields: Mapping[str, Any], *, file: tuple[str, bytes] | None = None, policy: Policy | None = None,
+                attachments: Iterable[tuple[str, bytes]] = ()) -> Draft:
+    """Turn request fields (JSON body or form) into a Draft: geometries read from GeoJSON, typed coordinates or an
+    uploaded file and converted from ``crs`` to EPSG:4490. Flask-free: the blueprint passes plain values."""
+    policy = policy or Policy.defaults()
+    draft = Draft(given={k for k, v in fields.items() if v not in (None, "") or k in ("location", "boundary")})
+    crs = fields.get("crs") or None
+    if crs is not None and not isinstance(crs, str):
+        raise InvalidInput("crs must be text such as EPSG:4544, CGCS2000, WGS84, GCJ02 or BD09")
+    if crs:
+        coords.resolve_crs(crs)  # unknown CRS: a readable CoordinateError now, before anything else
+    region = policy.region_bbox
+
+    reason = fields.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise InvalidInput("reason must be text")
+    draft.reason = reason.strip() if isinstance(reason, str) else None
+    comment = fields.get("comment")
+    draft.comment = comment.strip() if isinstance(comment, str) and comment.strip() else None
+    draft.base_version = whole_number(fields.get("base_version"), "base_version")
+    draft.method = (fields.get("method") or None)
+    if draft.method is not None and draft.method not in METHODS:
+        raise InvalidInput(f"method must be one of {', '.join(METHODS)} (got {str(draft.method)[:40]!r})")
+    acc = fields.get("accuracy_m")
+    if acc not in (None, ""):
+        try:
+            acc = float(acc)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"accuracy_m must be a number of metres (got {str(acc)[:40]!r})") from None
+        if not math.isfinite(acc) or acc <= 0 or acc > 100_000:
+            raise InvalidInput(f"accuracy_m must be a positive number of metres up to 100000 (got {acc:g})")
+        draft.accuracy_m = acc
+    sd = fields.get("survey_date")
+    if sd not in (None, ""):
+        try:
+            d = date.fromisoformat(str(sd).strip())
+        except ValueError:
+            raise InvalidInput(f"survey_date must be a date like 2026-03-14 (got {str(sd)[:40]!r})") from None
+        if d > (datetime.now(timezone.utc) + timedelta(days=1)).date():
+            raise InvalidInput(f"survey_date {d.isoformat()} is in the future")
+        draft.survey_date = d.isoformat()
+    draft.accept_repair = _truthy(fields.get("accept_repair"))
+    draft.accept_simplify = _truthy(fields.get("accept_simplify"))
+    draft.retire = _truthy(fields.get("retire"))
+
+    props = fields.get("properties")
+    if props not in (None, ""):
+        if isinstance(props, str):
+            try:
+                props = json_input.loads(props, "properties")
+            except ValueError:
+                raise InvalidInput("properties must be a JSON object of field names and values") from None
+        if not isinstance(props, dict):
+            raise InvalidInput("properties must be an object of field names and values")
+        draft.properties = dict(props)
+
+    # ---- geometries: GeoJSON, typed coordinates, or an uploaded file
+    for target in formats.TARGETS:
+        raw = fields.get(target)
+        if raw in (None, ""):
+            continue
+        if isinstance(raw, str) and not raw.lstrip().startswith("{"):
+            points, notes = formats.parse_typed_points(raw, crs, region=region)
+            draft.notes += notes
+            if target == "location":
+                if len(points) != 1:
+                    raise InvalidInput(f"a location is one point, but {len(points)} lines of coordinates were given")
+                geom = Point(points[0])
+            else:
+                if len(set(points)) < 3:
+                    raise InvalidInput("a typed boundary needs at least 3 distinct points, one per line")
+                ring = points if points[0] == points[-1] else points + [points[0]]
+                geom = Polygon(ring)
+            draft.input[target] = {"format": "typed", "source_crs": coords.resolve_crs(crs).key if crs else "auto"}
+        else:
+            geom = to_shape(geojson_geometry(raw, target), target)
+            geom = formats.to_registry_crs(geom, crs or "EPSG:4490")
+            draft.input[target] = {"format": "geojson", "source_crs": coords.resolve_crs(crs).key if crs
+                                   else "EPSG:4490"}
+        setattr(draft, target, geom)
+    for target in formats.TARGETS:  # drawn on the web map: always EPSG:4490, whatever CRS typed input uses
+        raw = fields.get(f"{target}_drawn")
+        if raw in (None, "") or getattr(draft, target) is not UNCHANGED:
+            continue
+        setattr(draft, target, to_shape(geojson_geometry(raw, target), target))
+        draft.input[target] = {"format": "drawn", "source_crs": "EPSG:4490"}
+        draft.given.add(target)
+    if _truthy(fields.get("remove_boundary")):
+        if draft.boundary is not UNCHANGED:
+            raise InvalidInput("give either a new boundary or remove_boundary, not both")
+        draft.boundary = None
+        draft.given.add("boundary")
+    if file is not None:
+        filename, data = file
+        target = fields.get("target") or ""
+        if target not in formats.TARGETS:
+            raise InvalidInput("with an uploaded file, say what it holds: target must be 'location' or 'boundary'")
+        if getattr(draft, target) is not UNCHANGED:
+            raise InvalidInput(f"the {target} was given twice (in the file and in the form); give it once")
+        read = formats.read_geometry(filename, data, target, crs=crs, feature=whole_number(fields.get("feature"), "feature"),
+                                     limits=policy.limits, region=region)
+        setattr(draft, target, read.geometry)
+        draft.given.add(target)
+        draft.input[target] = read.describe()
+        draft.notes += read.notes
+    draft.attachments = [(name, data) for name, data in attachments if data]
+    return draft

@@ -1,0 +1,78 @@
+"""A proposal as the rest of the code sees it (Revision: its row, thread and attachments) and reading one."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from shapely.geometry import mapping
+
+from .. import store
+from ..errors import NotFound
+from ..store import revisions as rstore
+from .policy import OPEN
+
+
+@dataclass
+class Revision:
+    row: rstore.RevisionRow
+    events: list[dict] = field(default_factory=list)
+    attachments: list[dict] = field(default_factory=list)
+
+    def __getattr__(self, name):
+        return getattr(self.row, name)
+
+    @property
+    def is_open(self) -> bool:
+        return self.row.status in OPEN
+
+    def to_json(self, *, full: bool = True) -> dict[str, Any]:
+        r = self.row
+        body = {
+            "id": r.id, "kind": r.kind, "status": r.status, "site": r.site_code, "base_version": r.base_version,
+            "author": r.author, "created_at": r.created_at, "updated_at": r.updated_at, "round": r.round,
+            "reason": r.reason, "method": r.method, "accuracy_m": r.accuracy_m, "survey_date": r.survey_date,
+            "location": mapping(r.location) if r.location is not None else None,
+            "boundary_action": r.boundary_action,
+            "boundary": mapping(r.boundary) if r.boundary is not None else None,
+            "properties": r.properties, "warnings": r.warnings, "metrics": r.metrics, "input": r.input,
+            "restore_version": r.restore_version, "reviewer": r.reviewer, "decided_at": r.decided_at,
+            "decision_comment": r.decision_comment, "site_version": r.applied_version,
+        }
+        if full:
+            body["thread"] = [{k: e[k] for k in ("at", "actor", "event", "comment", "detail")} for e in self.events]
+            body["attachments"] = [{k: a[k] for k in ("fid", "filename", "content_type", "size", "sha256")}
+                                   for a in self.attachments]
+        return body
+
+
+def row_of(conn, revision_id: int) -> rstore.RevisionRow:
+    """A proposal's row, or NotFound."""
+    row = rstore.get_revision(conn, revision_id)
+    if row is None:
+        raise NotFound(f"no proposal {revision_id}")
+    return row
+
+
+def get(conn, revision_id: int) -> Revision:
+    row = row_of(conn, revision_id)
+    return Revision(row, rstore.list_events(conn, revision_id), rstore.list_attachments(conn, revision_id))
+
+
+def content_snapshot(row: rstore.RevisionRow) -> dict[str, Any]:
+    """The proposal's content as it stands (kept in the thread, so earlier rounds are never lost)."""
+    loc = row.location
+    bnd = row.boundary
+    return {"location": mapping(loc) if loc is not None else None, "boundary_action": row.boundary_action,
+            "boundary": mapping(bnd) if bnd is not None else None, "properties": row.properties,
+            "reason": row.reason, "method": row.method, "accuracy_m": row.accuracy_m, "survey_date": row.survey_date,
+            "base_version": row.base_version}
+
+
+
+
+def stale(conn, row: rstore.RevisionRow) -> tuple[bool, int | None]:
+    """(whether the site has moved on since the proposal's base version, the site's current version)."""
+    if row.site_code is None or row.kind == "new_site":
+        return False, None
+    current = store.site_version_number(conn, row.site_code)
+    return current != row.base_version, current

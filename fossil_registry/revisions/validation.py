@@ -1,0 +1,324 @@
+"""Validation of a proposal against the site version it is based on: errors refuse it with a readable reason (invalid
+ring with the place it self-intersects and an offered repair, swapped axes, implausible places, too many vertices
+unless the submitter consents to simplification...); warnings are stored with it for the reviewer (outside the region,
+far from the current location, overlapping another site, location outside the boundary, movement below the stated
+accuracy...); geodesic metrics describe the change."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import shapely
+from shapely.geometry import MultiPolygon, Point, mapping
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import nearest_points
+
+from .. import sites, store
+from ..errors import InvalidInput
+from ..geometry import (MAX_VERTICES, GeometryError, check_plausible, compare_geometries, geodesic_area_m2,
+                        geodesic_distance_m, simplify_to_limit, validate_boundary, validate_location, vertex_count)
+from ..sites import UNCHANGED
+from .draft import Draft, to_shape
+from .policy import Policy, RepairOffered
+
+# Warnings that only say how the input was read or what was filled in: a batch approval may pass them. Any other
+# warning (and any code added later) needs the proposal opened and decided on its own.
+INFORMATIONAL_WARNINGS = frozenset({"input", "defaults", "location_derived"})
+
+
+def warning(code: str, message: str, **extra) -> dict[str, Any]:
+    return {"code": code, "message": message, **{k: v for k, v in extra.items() if v is not None}}
+
+
+def needs_individual_review(rev) -> list[str]:
+    """The codes of a proposal's warnings that keep it out of a batch approval."""
+    return sorted({w.get("code") for w in rev.warnings if w.get("code") not in INFORMATIONAL_WARNINGS})
+
+
+def stale_base_warning(base: sites.Site, site: sites.Site) -> dict[str, Any] | None:
+    """The warning of a proposal based on an older version than the site's current one (None if it is current)."""
+    if base.version == site.version:
+        return None
+    return warning("stale_base", f"based on version {base.version}, but {site.code} is now at version {site.version}: "
+                                 "it must be rebased before it can be approved", current_version=site.version)
+
+
+def boundary_value(action: str, boundary: MultiPolygon | None) -> Any:
+    """A proposal's boundary action as the change it makes: the new boundary, None (removed) or UNCHANGED."""
+    return {"set": boundary, "remove": None}.get(action, UNCHANGED)
+
+
+def boundary_after(current: MultiPolygon | None, action: str, boundary: MultiPolygon | None) -> MultiPolygon | None:
+    """The boundary a site has after a proposal's boundary action."""
+    value = boundary_value(action, boundary)
+    return current if value is UNCHANGED else value
+
+
+def _bbox_contains(bbox, lon: float, lat: float) -> bool:
+    return bbox[0] <= lon <= bbox[2] and bbox[1] <= lat <= bbox[3]
+
+
+def _f(v: float, decimals: int = 6) -> str:
+    return f"{round(float(v), decimals):.{decimals}f}".rstrip("0").rstrip(".")
+
+
+def _check_axes(geom: BaseGeometry, what: str, policy: Policy) -> None:
+    """Swapped axes are an error when the swapped geometry lands in the region and the given one does not."""
+    arr = shapely.get_coordinates(geom)
+    if not arr.size:
+        return
+    bbox = policy.region_bbox
+    inside = all(_bbox_contains(bbox, x, y) for x, y in arr[:50])
+    swapped_inside = all(_bbox_contains(bbox, y, x) for x, y in arr[:50])
+    if not inside and swapped_inside:
+        x, y = arr[0]
+        raise InvalidInput(f"the {what}'s longitude and latitude look swapped: ({_f(x)}, {_f(y)}) read the other way "
+                           f"round, ({_f(y)}, {_f(x)}), lies in {policy.region_name}. Give longitude first, then "
+                           "latitude (GeoJSON order), or check the column names", location=(round(y, 6), round(x, 6)))
+
+
+def _check_plausible(geom: BaseGeometry, what: str, policy: Policy) -> None:
+    coords = shapely.get_coordinates(geom)
+    if len(coords) and np.isfinite(coords).all() and (np.abs(coords) <= (180, 90)).all():
+        check_plausible(geom, policy.region_bbox, policy.region_name, what=what,
+                        max_distance_km=policy.region_max_distance_km)
+
+
+def _checked_boundary(raw: Any, draft: Draft, warnings: list[dict], policy: Policy) -> MultiPolygon:
+    geom = raw
+    if isinstance(geom, Mapping):
+        geom = to_shape(geom, "boundary")
+    if isinstance(geom, BaseGeometry) and not geom.is_empty:
+        _check_axes(geom, "boundary", policy)
+        _check_plausible(geom, "boundary", policy)
+        n = vertex_count(geom)
+        if n > MAX_VERTICES:
+            if not draft.accept_simplify:
+                raise InvalidInput(
+                    f"the boundary has {n:,} vertices; the limit is {MAX_VERTICES:,}. Simplify it before uploading, "
+                    "or send accept_simplify=true to let the registry simplify it (the largest deviation is reported "
+                    "to the reviewer)", vertices=n, limit=MAX_VERTICES)
+            geom, tolerance = simplify_to_limit(geom)
+            warnings.append(warning(
+                "simplified", f"the boundary was simplified with the submitter's consent from {n:,} to "
+                              f"{vertex_count(geom):,} vertices; no point of the original outline is more than "
+                              f"{tolerance:.2f} m from it", vertices_before=n, vertices_after=vertex_count(geom),
+                tolerance_m=round(tolerance, 3)))
+    try:
+        return validate_boundary(geom)
+    except GeometryError as exc:
+        if exc.repair is None:
+            raise
+        if not draft.accept_repair:
+            raise RepairOffered(
+                f"{exc} The suggested repair (shapely make_valid) encloses {geodesic_area_m2(exc.repair):,.0f} m²; "
+                "look at it and send accept_repair=true to use it, or correct the outline",
+                location=exc.location, repair=mapping(exc.repair),
+                repair_area_m2=round(geodesic_area_m2(exc.repair), 1)) from None
+        original = geom
+        repaired = validate_boundary(exc.repair)
+        before = geodesic_area_m2(shapely.make_valid(original)) if isinstance(original, BaseGeometry) else None
+        warnings.append(warning(
+            "repaired", f"the submitted boundary was invalid ({exc}); the submitter accepted the automatic repair "
+                        f"(area {geodesic_area_m2(repaired):,.0f} m²)", location=list(exc.location) if exc.location
+            else None, area_m2=round(geodesic_area_m2(repaired), 1),
+            area_before_m2=round(before, 1) if before is not None else None))
+        return repaired
+
+
+def _checked_location(raw: Any, policy: Policy) -> Point:
+    geom = raw
+    if isinstance(geom, Mapping):
+        geom = to_shape(geom, "location")
+    if isinstance(geom, BaseGeometry) and not geom.is_empty:
+        _check_axes(geom, "location", policy)
+    point = validate_location(geom)
+    _check_plausible(point, "location", policy)
+    return point
+
+
+def _normalize_changes(props: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
+    """Checked property values, minus those equal to the current ones (a client may send the whole object)."""
+    props = {k: v for k, v in props.items() if k not in ("code", "version")}
+    checked = sites.normalize_properties(props, partial=True)
+    if current is None:
+        return checked
+    return {k: v for k, v in checked.items() if current.get(k) != v and not (current.get(k) in (None, "", []) and
+                                                                              v in (None, "", []))}
+
+
+
+@dataclass
+class Prepared:
+    """A validated proposal: what it changes, with its warnings and metrics."""
+
+    kind: str
+    location: Point | None                 # None: unchanged
+    boundary_action: str                   # keep | set | remove
+    boundary: MultiPolygon | None
+    properties: dict[str, Any]
+    warnings: list[dict]
+    metrics: dict[str, Any]
+
+
+def _state_after(base: sites.Site | None, p: Prepared) -> tuple[Point, MultiPolygon | None, dict[str, Any]]:
+    if base is None:
+        return p.location, p.boundary, dict(p.properties)
+    loc = p.location if p.location is not None else base.location
+    return loc, boundary_after(base.boundary, p.boundary_action, p.boundary), {**base.properties, **p.properties}
+
+
+def _round_metrics(m: dict[str, Any]) -> dict[str, Any]:
+    return {k: (round(v, 3 if not k.endswith("_m2") else 1) if isinstance(v, float) else v) for k, v in m.items()}
+
+
+def geometry_metrics(old_location, new_location, old_boundary, new_boundary) -> dict[str, Any]:
+    """compare_geometries' geodesic figures plus the areas added and removed by a boundary change."""
+    m = compare_geometries(old_location, new_location, old_boundary, new_boundary)
+    m["area_added_m2"] = m["area_removed_m2"] = None
+    if old_boundary is not None and new_boundary is not None:
+        m["area_added_m2"] = geodesic_area_m2(new_boundary.difference(old_boundary))
+        m["area_removed_m2"] = geodesic_area_m2(old_boundary.difference(new_boundary))
+    return _round_metrics(m)
+
+
+def _boundary_action(draft: Draft, site, base, warnings: list[dict], policy: Policy) -> tuple[str, Any]:
+    if draft.boundary is None:
+        if site is None:
+            return "keep", None
+        if base.boundary is None:
+            raise InvalidInput(f"site {site.code} has no boundary to remove")
+        return "remove", None
+    if draft.boundary is UNCHANGED:
+        return "keep", None
+    return "set", _checked_boundary(draft.boundary, draft, warnings, policy)
+
+
+def _new_site_properties(props: dict[str, Any], warnings: list[dict]) -> dict[str, Any]:
+    if not isinstance(props.get("name"), str) or not props.get("name", "").strip():
+        raise InvalidInput("a new site needs a name (properties.name)")
+    defaults = []
+    if "level" not in props:
+        props["level"] = "general"
+        defaults.append("level 'general'")
+    if "sensitivity" not in props:
+        props["sensitivity"] = "hidden"  # a new find stays off the public map until someone decides otherwise
+        defaults.append("sensitivity 'hidden'")
+    if props.get("status") == "retired":
+        raise InvalidInput("a new site cannot be proposed as retired")
+    if defaults:
+        warnings.append(warning("defaults", "not given, so set to the safe defaults: " + ", ".join(defaults)))
+    return sites.normalize_properties({k: v for k, v in props.items() if k not in ("code", "version")})
+
+
+def _placed_in_boundary(boundary, warnings: list[dict]) -> Point:
+    if boundary is None:
+        raise InvalidInput("a new site needs a location (or a boundary to place it in)")
+    location = boundary.representative_point()
+    warnings.append(warning("location_derived", f"no location was given: placed inside the boundary at "
+                                                f"{_f(location.x)}, {_f(location.y)}",
+                            location=[round(location.x, 6), round(location.y, 6)]))
+    return location
+
+
+def prepare(conn, draft: Draft, *, site: sites.Site | None, base: sites.Site | None, policy: Policy,
+            kind: str | None = None) -> Prepared:
+    """Validate a draft against the site's state it is based on (``site`` None: a new site): errors raise, warnings
+    are collected, metrics computed."""
+    warnings: list[dict] = [warning("input", n) for n in dict.fromkeys(draft.notes)]
+    location = None
+    if draft.location is not UNCHANGED and draft.location is not None:
+        location = _checked_location(draft.location, policy)
+    boundary_action, boundary = _boundary_action(draft, site, base, warnings, policy)
+    props = dict(draft.properties)
+    if draft.retire:
+        props["status"] = "retired"
+    if site is None:
+        properties = _new_site_properties(props, warnings)
+        location = location if location is not None else _placed_in_boundary(boundary, warnings)
+        kind = "new_site"
+    else:
+        properties = _normalize_changes(props, base.properties)
+        if location is not None and location.equals_exact(base.location, 0):
+            location = None
+        if boundary_action == "set" and base.boundary is not None and boundary.equals_exact(base.boundary, 0):
+            boundary_action, boundary = "keep", None
+        if location is None and boundary_action == "keep" and not properties:
+            raise InvalidInput(f"this proposal changes nothing: the location, boundary and fields it gives are those "
+                               f"of {site.code} version {base.version}")
+        if kind is None:
+            kind = "retire" if properties == {"status": "retired"} and location is None and boundary_action == "keep" \
+                else "change"
+    p = Prepared(kind, location, boundary_action, boundary, properties, warnings, {})
+    new_loc, new_bnd, _ = _state_after(base, p)
+    p.metrics = geometry_metrics(base.location if base else None, new_loc, base.boundary if base else None, new_bnd)
+    p.warnings += _place_warnings(p, new_loc, new_bnd, policy) + _movement_warnings(p, draft, policy)
+    p.warnings += _other_site_warnings(conn, p, site, new_loc, new_bnd, policy)
+    return p
+
+
+def _place_warnings(p: Prepared, loc: Point, bnd, policy: Policy) -> list[dict]:
+    w, name = [], policy.region_name
+    if not _bbox_contains(policy.region_bbox, loc.x, loc.y):
+        w.append(warning("outside_region", f"the location ({_f(loc.x)}, {_f(loc.y)}) is outside {name} "
+                                           f"({', '.join(_f(v) for v in policy.region_bbox)})",
+                         location=[round(loc.x, 6), round(loc.y, 6)]))
+    if bnd is not None and p.boundary_action == "set":
+        minx, miny, maxx, maxy = bnd.bounds
+        if not (_bbox_contains(policy.region_bbox, minx, miny) and _bbox_contains(policy.region_bbox, maxx, maxy)):
+            w.append(warning("outside_region", f"the boundary reaches outside {name}"))
+    if bnd is not None and not bnd.covers(loc):
+        d = geodesic_distance_m(loc, nearest_points(bnd, loc)[0])
+        w.append(warning("location_outside_boundary", f"the location lies outside the boundary, {d:,.0f} m from its "
+                                                      "edge", distance_m=round(d, 1),
+                         location=[round(loc.x, 6), round(loc.y, 6)]))
+    return w
+
+
+def _movement_warnings(p: Prepared, draft: Draft, policy: Policy) -> list[dict]:
+    w = []
+    shift = p.metrics.get("location_shift_m")
+    if shift is not None and p.location is not None:
+        if shift > policy.far_warning_m:
+            w.append(warning("far_from_current", f"the location moves {shift:,.0f} m (geodesic) from the current one, "
+                                                 f"more than {policy.far_warning_m:,.0f} m: check it is the same site "
+                                                 "and the right coordinate system", distance_m=round(shift, 1)))
+        if draft.accuracy_m is not None and shift < draft.accuracy_m:
+            w.append(warning("below_accuracy", f"the location moves {shift:,.1f} m, less than the stated accuracy "
+                                               f"of {draft.accuracy_m:g} m", distance_m=round(shift, 2)))
+    if draft.method == "phone_map":
+        crs_used = {v.get("source_crs") for v in draft.input.values() if isinstance(v, dict)}
+        if not crs_used & {"GCJ02", "BD09"}:
+            w.append(warning("phone_map_offset", "coordinates from phone map apps (Amap/Gaode, Tencent, Baidu) are "
+                                                 "usually GCJ-02 or BD-09, offset by about 500-1,100 m in Guizhou; "
+                                                 "they were read as CGCS2000/WGS84"))
+    return w
+
+
+def _other_site_warnings(conn, p: Prepared, site, loc: Point, bnd, policy: Policy) -> list[dict]:
+    """Overlapping other sites' boundaries, or a new site inside an existing one (R-tree candidates first)."""
+    w = []
+    code = site.code if site is not None else None
+    if p.boundary_action == "set" and bnd is not None:
+        for other_code in store.boundary_codes_intersecting(conn, bnd.bounds):
+            other = store.get_site_row(conn, other_code) if other_code != code else None
+            if other is None or other.boundary is None or other.attributes.get("status") == "retired" \
+                    or not other.boundary.intersects(bnd):
+                continue
+            area = geodesic_area_m2(other.boundary.intersection(bnd))
+            if area < policy.overlap_min_m2:
+                continue
+            pct = area / max(geodesic_area_m2(bnd), 1e-9) * 100
+            w.append(warning("overlaps_site", f"the boundary overlaps site {other_code} "
+                                              f"({other.attributes.get('name')}) by {area:,.0f} m² "
+                                              f"({pct:.1f}% of the proposed boundary)", site=other_code,
+                             overlap_m2=round(area, 1), overlap_pct=round(pct, 2)))
+    if site is None:
+        for other_code in store.boundary_codes_intersecting(conn, (loc.x, loc.y, loc.x, loc.y)):
+            other = store.get_site_row(conn, other_code)
+            if other is not None and other.boundary is not None and other.boundary.covers(loc):
+                w.append(warning("inside_site", f"the new site's location lies inside the boundary of {other_code} "
+                                                f"({other.attributes.get('name')}): is it the same site?",
+                                 site=other_code))
+    return w
