@@ -1,8 +1,9 @@
 """The public view: the one place that decides what anonymous callers may see of a site.
 
 * ``open``: exact location and boundary are public.
-* ``generalized``: only the centre of the 0.1-degree grid cell containing the site; no boundary; every coordinate in the
-  free-text fields, in any notation the coordinate toolkit reads (coords.find_coordinates), is redacted; filtering (bbox) is done on the generalized point, so repeated bbox queries cannot
+* ``generalized``: only the centre of the 0.1-degree grid cell containing the site; no boundary; every number in the
+  free-text fields that could be (part of) a coordinate, in any notation, is withheld (withheld_numbers: only years,
+  dates, times and small measures stay); filtering (bbox) is done on the generalized point, so repeated bbox queries cannot
   bisect the true position.
 * ``hidden``: absent from every public output (counted only in aggregate statistics).
 
@@ -17,8 +18,8 @@ from typing import Any, Iterable
 
 from shapely.geometry import Point, box
 
-from . import coords
 from . import sites as sites_mod
+from . import withheld_numbers
 from .errors import NotFound
 from .geometry import grid_cell_centre
 from .sites import Site
@@ -26,7 +27,7 @@ from .sites import Site
 CELL_DEG = 0.1
 # Fields the public never sees, whatever the sensitivity (staff user names).
 STAFF_ONLY_FIELDS = ("updated_by",)
-REDACTED = "[…]"
+REDACTED = withheld_numbers.REDACTED
 
 
 @dataclass(frozen=True)
@@ -49,17 +50,10 @@ class PublicSite:
                                "generalized": self.generalized}}
 
 
-def redact_coordinates(text: str | None, region=coords.GUIZHOU_BBOX) -> str | None:
-    """``text`` with every coordinate the coordinate toolkit could read in it (any notation, coords.find_coordinates)
-    replaced by REDACTED. ``region``: where the site is (numbers that could be a longitude or latitude a few degrees
-    around it count)."""
-    if not text:
-        return text
-    out, last = [], 0
-    for start, end in coords.find_coordinates(text, region):
-        out += [text[last:start], REDACTED]
-        last = end
-    return "".join(out) + text[last:]
+def redact_coordinates(text: str | None) -> str | None:
+    """``text`` with every number that could be (part of) a coordinate withheld (withheld_numbers: everything but
+    years, dates, times and small measures)."""
+    return withheld_numbers.redact(text)
 
 
 def public_site(site: Site) -> PublicSite | None:
@@ -72,10 +66,9 @@ def public_site(site: Site) -> PublicSite | None:
     if site.sensitivity != "generalized":  # unknown values are treated as the strictest case
         return None
     lon, lat = grid_cell_centre(site.location.x, site.location.y, CELL_DEG)
-    near = (site.location.x - 1, site.location.y - 1, site.location.x + 1, site.location.y + 1)
     for key in sites_mod.TEXT_FIELDS:
         if isinstance(props.get(key), str):
-            props[key] = redact_coordinates(props[key], near)
+            props[key] = redact_coordinates(props[key])
     return PublicSite(site.code, site.version, props, Point(lon, lat), None, generalized=True)
 
 

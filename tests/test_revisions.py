@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import sqlite3
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from fossil_registry.db import get_conn
 from fossil_registry.store import revisions as rstore
 
 from .conftest import bearer
+from .conftest import login as login_page
 from .test_store import dump
 
 GEOD = Geod(ellps="GRS80")  # independent of the app's own helpers
@@ -743,3 +745,33 @@ def test_a_location_on_another_continent_or_far_from_the_region_is_refused(app, 
 def test_a_location_just_outside_the_region_is_a_warning_for_the_reviewer(app, client):
     body = propose(client, "GZ-0010", location={"type": "Point", "coordinates": [103.45, 25.5]})  # ~15 km west
     assert "outside_region" in {w["code"] for w in body["warnings"]}
+
+
+@pytest.mark.parametrize("change, code", [
+    ({"properties": {"sensitivity": "open"}}, "sensitivity_loosened"),
+    ({"properties": {"level": "general"}}, "level_lowered"),
+    ({"retire": True}, "retires_site"),
+    ({"remove_boundary": True}, "boundary_removed"),
+    ({"properties": {"description_en": "Outcrop at N25 deg 54 min 7.2 sec"}}, "numbers_in_text"),
+])
+def test_weakening_protection_is_never_approved_in_a_batch(app, client, change, code):
+    """Review follow-up: a field user proposed 'typo fix' making a hidden site open, the queue showed nothing and a
+    batch approval published its exact location."""
+    site = "GZ-0001" if code == "boundary_removed" else "GZ-0021"
+    with app.app_context():
+        conn = get_conn()
+        s = sites.current(conn, site)
+        props = {"sensitivity": "hidden", "level": "provincial"} if code != "numbers_in_text" else {}
+        if any(s.properties.get(k) != v for k, v in props.items()):
+            sites.change_site(conn, site, base_version=s.version, author="ada", reason="setup", properties=props)
+        assert code != "boundary_removed" or sites.current(conn, site).boundary is not None
+    body = propose(client, site, reason="typo fix", **change)
+    assert code in {w["code"] for w in body["warnings"]}
+    r = api(client, "expert", "POST", "/api/revisions/batch-decision",
+            json={"items": [{"id": body["id"], "round": body["round"]}], "decision": "approve"})
+    assert r.get_json()["approved"] == 0 and code in r.get_json()["results"][0]["detail"]
+    page = login_page(app.test_client(), "expert").get("/review").get_data(as_text=True)
+    row = re.search(rf'<tr id="rev-{body["id"]}".*?</tr>', page, re.S).group(0)
+    assert 'name="items"' not in row and "⚠" in row
+    if code == "sensitivity_loosened":
+        assert "sensitivity → open" in row

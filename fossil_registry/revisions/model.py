@@ -25,6 +25,14 @@ class Revision:
     def is_open(self) -> bool:
         return self.row.status in OPEN
 
+    @property
+    def changes(self) -> list[str]:
+        """What the proposal changes, in a few words (the protection fields with their new value)."""
+        r = self.row
+        out = ["location"] if r.location is not None else []
+        out += {"set": ["boundary"], "remove": ["boundary removed"]}.get(r.boundary_action, [])
+        return out + [f"{k} → {v}" if k in ("sensitivity", "level", "status") else k for k, v in r.properties.items()]
+
     def to_json(self, *, full: bool = True) -> dict[str, Any]:
         r = self.row
         body = {

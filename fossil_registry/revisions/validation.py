@@ -15,6 +15,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points
 
 from .. import sites, store
+from ..withheld_numbers import withheld_numbers
 from ..errors import InvalidInput
 from ..geometry import (MAX_VERTICES, GeometryError, check_plausible, compare_geometries, geodesic_area_m2,
                         geodesic_distance_m, simplify_to_limit, validate_boundary, validate_location, vertex_count)
@@ -251,11 +252,40 @@ def prepare(conn, draft: Draft, *, site: sites.Site | None, base: sites.Site | N
             kind = "retire" if properties == {"status": "retired"} and location is None and boundary_action == "keep" \
                 else "change"
     p = Prepared(kind, location, boundary_action, boundary, properties, warnings, {})
-    new_loc, new_bnd, _ = _state_after(base, p)
+    new_loc, new_bnd, new_props = _state_after(base, p)
     p.metrics = geometry_metrics(base.location if base else None, new_loc, base.boundary if base else None, new_bnd)
-    p.warnings += _place_warnings(p, new_loc, new_bnd, policy) + _movement_warnings(p, draft, policy)
-    p.warnings += _other_site_warnings(conn, p, site, new_loc, new_bnd, policy)
+    p.warnings += _protection_warnings(p, base, new_props) + _place_warnings(p, new_loc, new_bnd, policy)
+    p.warnings += _movement_warnings(p, draft, policy) + _other_site_warnings(conn, p, site, new_loc, new_bnd, policy)
     return p
+
+
+_OPENNESS = {"hidden": 0, "generalized": 1, "open": 2}
+_RANK = {"general": 0, "provincial": 1, "national": 2}
+
+
+def _protection_warnings(p: Prepared, base: sites.Site | None, props: dict[str, Any]) -> list[dict]:
+    """Changes that weaken a site's protection need a reviewer's look at this very proposal (never a batch): the
+    public seeing more of it, a lower protection level, retirement, a removed boundary, coordinates in its texts."""
+    w = []
+    old = base.properties if base is not None else {"sensitivity": "hidden", "level": props.get("level")}
+    if _OPENNESS.get(props.get("sensitivity"), 0) > _OPENNESS.get(old.get("sensitivity"), 0):
+        w.append(warning("sensitivity_loosened", f"the public will see more of this site: sensitivity "
+                                                 f"{old.get('sensitivity')} → {props.get('sensitivity')}"))
+    if base is not None and _RANK.get(props.get("level"), 0) < _RANK.get(old.get("level"), 0):
+        w.append(warning("level_lowered", f"the protection level is lowered: {old.get('level')} → {props.get('level')}"))
+    if base is not None and props.get("status") == "retired" and old.get("status") != "retired":
+        w.append(warning("retires_site", "the site is retired: it leaves the protection map and the inspection "
+                                         "schedule"))
+    if p.boundary_action == "remove":
+        w.append(warning("boundary_removed", "the protection boundary is removed"))
+    if props.get("sensitivity") != "open":
+        fields = [k for k in sites.TEXT_FIELDS if isinstance(props.get(k), str) and k in p.properties
+                  and withheld_numbers(props[k])]
+        if fields:
+            w.append(warning("numbers_in_text", f"{', '.join(fields)} hold numbers that could be coordinates: the "
+                                                "public view withholds them for this site; check the text says what "
+                                                "the public may read", fields=fields))
+    return w
 
 
 def _place_warnings(p: Prepared, loc: Point, bnd, policy: Policy) -> list[dict]:
