@@ -20,7 +20,9 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
-from . import RTREE_EXTENSION_URL, SRS_ID, _RTREE_DDL, _touch_contents, decode_geometry, encode_geometry
+from . import RTREE_EXTENSION_URL, _RTREE_DDL
+from .gpkg import SRS_ID, decode_geometry, encode_geometry
+from .sites import _touch_contents
 
 INSPECTIONS = "inspections"
 TRACKS = "patrol_tracks"

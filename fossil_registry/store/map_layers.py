@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from . import BOUNDARIES, LOCATIONS, VERSIONS
+from .sites import BOUNDARIES, LOCATIONS, VERSIONS
 
 DDL = ""  # no tables of its own
 
