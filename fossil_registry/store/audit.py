@@ -1,5 +1,5 @@
 """The audit trail, ``audit_log`` (attributes table, append-only): who did what, when and from where. The table is
-created with the core of the GeoPackage (store/__init__.py).
+created by store/schema.py with the core of the GeoPackage; SCRUB lists what of it shareable exports leave out.
 """
 from __future__ import annotations
 
@@ -9,6 +9,13 @@ import sqlite3
 from .gpkg import utc_now
 
 AUDIT = "audit_log"
+
+# Personal data in the audit trail, removed from shareable exports (store.backup_to): client addresses, and the user
+# names typed at failed sign-ins (people type their passwords there).
+SCRUB = (
+    (AUDIT, f"UPDATE {AUDIT} SET remote_addr = NULL"),
+    (AUDIT, f"UPDATE {AUDIT} SET target = NULL, detail = NULL WHERE action = 'account.login_failed'"),
+)
 
 
 def append_audit(conn: sqlite3.Connection, *, actor: str, action: str, target: str | None = None,

@@ -20,8 +20,8 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
-from . import RTREE_EXTENSION_URL, _RTREE_DDL
-from .gpkg import SRS_ID, decode_geometry, encode_geometry
+from .gpkg import decode_geometry, encode_geometry
+from .schema import _in, _register
 from .sites import _touch_contents
 
 INSPECTIONS = "inspections"
@@ -49,28 +49,11 @@ SCRUB = (
 )
 
 
-def _in(values: tuple[str, ...]) -> str:
-    return "(" + ",".join(f"'{v}'" for v in values) + ")"
-
-
 def _append_only(table: str, what: str) -> str:
     return (f"CREATE TRIGGER {table}_append_only_update BEFORE UPDATE ON {table}\n"
             f"  BEGIN SELECT RAISE(ABORT, '{what} are evidence: append-only'); END;\n"
             f"CREATE TRIGGER {table}_append_only_delete BEFORE DELETE ON {table}\n"
             f"  BEGIN SELECT RAISE(ABORT, '{what} are evidence: append-only'); END;\n")
-
-
-def _register(table: str, data_type: str, identifier: str, description: str, geometry_type: str | None = None) -> str:
-    """gpkg_contents row, and for features the geometry column, R-tree and its extension row."""
-    srs = str(SRS_ID) if geometry_type else "NULL"
-    sql = (f"INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, srs_id) VALUES "
-           f"('{table}', '{data_type}', '{identifier}', '{description}', strftime('%Y-%m-%dT%H:%M:%fZ','now'), {srs});\n")
-    if geometry_type:
-        sql += (f"INSERT INTO gpkg_geometry_columns VALUES ('{table}', 'geom', '{geometry_type}', {SRS_ID}, 0, 0);\n"
-                + _RTREE_DDL.format(t=table) +
-                f"INSERT INTO gpkg_extensions VALUES ('{table}', 'geom', 'gpkg_rtree_index', '{RTREE_EXTENSION_URL}', "
-                "'write-only');\n")
-    return sql
 
 
 DDL = f"""
