@@ -14,7 +14,6 @@ closed, reports only from new to accepted/dismissed, once.
 """
 from __future__ import annotations
 
-import json
 import sqlite3
 from typing import Any
 
@@ -263,13 +262,6 @@ def photo_file_names(conn: sqlite3.Connection) -> dict[str, str]:
     return {r[0]: r[1] for r in conn.execute(f"SELECT DISTINCT sha256, extension FROM {PHOTOS}")}
 
 
-def photo_shas_known(conn: sqlite3.Connection, shas: list[str]) -> set[str]:
-    if not shas:
-        return set()
-    marks = ",".join("?" * len(shas))
-    return {r[0] for r in conn.execute(f"SELECT DISTINCT sha256 FROM {PHOTOS} WHERE sha256 IN ({marks})", shas)}
-
-
 # --------------------------------------------------------------------------------------------------------------------
 # Follow-ups
 # --------------------------------------------------------------------------------------------------------------------
@@ -371,7 +363,3 @@ def decide_report(conn: sqlite3.Connection, report_id: int, *, status: str, deci
         "site_code = coalesce(?, site_code), followup_id = ?, inspection_id = ? WHERE fid = ? AND status = 'new'",
         (status, decided_at, decided_by, note, site_code, followup_id, inspection_id, report_id))
     return cur.rowcount == 1
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)

@@ -5,8 +5,6 @@ import sqlite3
 
 from .sites import BOUNDARIES, LOCATIONS, VERSIONS
 
-DDL = ""  # no tables of its own
-
 
 def change_stamp(conn: sqlite3.Connection) -> tuple:
     """Changes whenever the current state of any site may have changed: every site write appends to the
