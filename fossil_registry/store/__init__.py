@@ -11,7 +11,7 @@ Each submodule owns one table family:
 * ``sites``: the sites' current state (``site_locations``, ``site_boundaries``) and history (``site_versions``);
 * ``accounts``: users, API tokens, sign-in sessions and failed sign-ins;
 * ``audit``: the audit trail;
-* ``revisions``, ``inspections``: the review workflow; inspections, their evidence and public reports;
+* ``revisions``, ``inspections``, ``reports``: the review workflow, inspections and their evidence, public reports;
 * ``map_layers``: the protection map's change stamp.
 
 This split is the seam a PostGIS backend will plug into later: keep each function small and named for what it does to
@@ -29,7 +29,8 @@ from .gpkg import (blob_bounds, connect, decode_geometries, decode_geometry, enc
 from .schema import backup_to, check_integrity, create_registry, fold_wal, is_registry, migrate, private_tables
 from .sites import (BOUNDARIES, LOCATIONS, VERSIONS, SiteRow, VersionRow, append_version, boundary_codes_intersecting,
                     count_sites, count_sites_by_level_and_sensitivity, get_site_row, get_version, get_version_as_of,
-                    list_site_rows, list_versions, next_site_code, site_version_number, write_site_row)
+                    list_site_rows, list_versions, next_site_code, site_first_created, site_version_number,
+                    write_site_row)
 
 __all__ = [
     # connections and transactions (gpkg)
@@ -42,6 +43,7 @@ __all__ = [
     "LOCATIONS", "BOUNDARIES", "VERSIONS", "SiteRow", "VersionRow", "get_site_row", "list_site_rows", "write_site_row",
     "site_version_number", "next_site_code", "count_sites", "count_sites_by_level_and_sensitivity",
     "boundary_codes_intersecting", "append_version", "get_version", "get_version_as_of", "list_versions",
+    "site_first_created",
     # accounts, tokens, sessions, failed sign-ins
     "UserRow", "insert_user", "get_user", "list_users", "update_user", "insert_token", "find_token", "list_tokens",
     "revoke_tokens", "insert_session", "find_session", "end_session", "end_sessions_of", "insert_login_failure",

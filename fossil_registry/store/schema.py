@@ -3,7 +3,7 @@ registry_meta), the helper that registers a feature module's layers, the ordered
 to the current schema, and what works on the file as a whole: integrity checks, WAL folding, backups and shareable
 exports (without PRIVATE_TABLES, personal data SCRUBbed).
 
-Each feature module keeps its own DDL (store/accounts.py, store/revisions.py, store/inspections.py);
+Each feature module keeps its own DDL (store/accounts.py, store/revisions.py, store/reports.py, store/inspections.py);
 MIGRATIONS below lists it by name, in the order it applies. Tables not registered in gpkg_contents are private to the
 app.
 """
@@ -123,22 +123,23 @@ def _register(table: str, data_type: str, identifier: str, description: str, geo
 # Migrations, private tables, personal data
 # --------------------------------------------------------------------------------------------------------------------
 # Feature modules register their layers with _register above while they build their DDL, so they are imported after it.
-from . import inspections  # noqa: E402
+from . import inspections, reports  # noqa: E402
 
 # (name, DDL) in the order they apply, each once and in one transaction, to new and existing registries. A name, once
-# released, never changes: registry_migrations records the names applied.
+# released, never changes: registry_migrations records the names applied. The reports' tables came with the
+# inspections and are part of that step; every table is created after the tables it references.
 MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("accounts", accounts.ACCOUNTS_DDL),
     ("sessions", accounts.SESSIONS_DDL),
     ("revisions", revisions.DDL),
-    ("inspections", inspections.DDL),
+    ("inspections", reports.DDL + inspections.DDL),
 )
 
 # Dropped from shareable exports: accounts, tokens, sessions, failed sign-ins, reporters' contact data.
-PRIVATE_TABLES: tuple[str, ...] = accounts.PRIVATE_TABLES + inspections.PRIVATE_TABLES
+PRIVATE_TABLES: tuple[str, ...] = accounts.PRIVATE_TABLES + reports.PRIVATE_TABLES
 
 # Personal data kept in shared tables, removed from shareable exports: (table, UPDATE statement), run in this order.
-SCRUB: tuple[tuple[str, str], ...] = audit.SCRUB + inspections.SCRUB
+SCRUB: tuple[tuple[str, str], ...] = audit.SCRUB + reports.SCRUB + inspections.SCRUB
 
 
 def private_tables() -> tuple[str, ...]:

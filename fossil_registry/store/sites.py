@@ -1,7 +1,7 @@
 """The sites: their current state in the ``site_locations`` (Point) and ``site_boundaries`` (MultiPolygon) layers, and
 their append-only history in ``site_versions`` (one full snapshot per version). Both layers are in EPSG:4490 with the
 GeoPackage R-tree spatial index, so that any GIS opens the file and sees today's registry. The tables themselves are
-created with the core of the GeoPackage (store/__init__.py).
+created by store/schema.py (they are the core of the GeoPackage).
 """
 from __future__ import annotations
 
@@ -217,3 +217,6 @@ def list_versions(conn: sqlite3.Connection, code: str) -> list[VersionRow]:
             conn.execute(f"SELECT * FROM {VERSIONS} WHERE code = ? ORDER BY version", (code,))]
 
 
+def site_first_created(conn: sqlite3.Connection, code: str) -> str | None:
+    r = conn.execute(f"SELECT created_at FROM {VERSIONS} WHERE code = ? ORDER BY version LIMIT 1", (code,)).fetchone()
+    return None if r is None else r[0]
