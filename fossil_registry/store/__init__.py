@@ -20,12 +20,13 @@ the registry, not for how SQLite does it. The names below are the store's contra
 """
 from __future__ import annotations
 
+# store.schema imports the feature modules itself, once its layer helper is defined: import store.inspections or
+# store.reports here only after it.
 from .accounts import (UserRow, clear_login_failures, end_session, end_sessions_of, find_session, find_token,
                        get_user, insert_login_failure, insert_session, insert_token, insert_user, list_tokens,
                        list_users, login_failures_since, revoke_tokens, update_user)
 from .audit import AUDIT, append_audit, list_audit
-from .gpkg import (blob_bounds, connect, decode_geometries, decode_geometry, encode_geometry, transaction,
-                   utc_now)
+from .gpkg import blob_bounds, connect, decode_geometries, decode_geometry, encode_geometry, transaction, utc_now
 from .schema import backup_to, check_integrity, create_registry, fold_wal, is_registry, migrate, private_tables
 from .sites import (BOUNDARIES, LOCATIONS, VERSIONS, SiteRow, VersionRow, append_version, boundary_codes_intersecting,
                     count_sites, count_sites_by_level_and_sensitivity, get_site_row, get_version, get_version_as_of,

@@ -1,5 +1,5 @@
-"""GeoPackage plumbing: the geometry blob codec, the ST_* functions the R-tree triggers call, connections and
-transactions. Every other store module reads and writes through these; none of them knows about a table.
+"""GeoPackage plumbing, knowing no table: the geometry blob codec, the ST_* functions the R-tree triggers call,
+connections and transactions. Every other store module reads and writes through these.
 
 Writes encode GeoPackage geometry blobs here by hand (header + WKB from shapely): GDAL's writers rewrite whole layers
 and are not transactional with our other tables.
