@@ -31,6 +31,7 @@ from . import photos as photos_mod
 from .blobs import BlobStore
 from .photos import WARNING_FLAGS, Photo, Upload, check_photo, read_photos
 from .store import inspections as istore
+from .store import reports as pstore  # public reports
 
 CONDITIONS = istore.CONDITIONS
 THREATS = istore.THREAT_CODES
@@ -319,7 +320,7 @@ def site_existed_since(conn, site: sites.Site, tz: str) -> date:
     established = site.properties.get("established")
     if established:
         return date.fromisoformat(established)
-    created = istore.site_first_created(conn, site.code)
+    created = store.site_first_created(conn, site.code)
     return local_date(created, tz) if created else local_date(site.updated_at, tz)
 
 
@@ -636,7 +637,7 @@ def timeline(conn, code: str, tz: str, *, newest_first: bool = False) -> dict[st
             events.append({"kind": "followup_closed", "date": local_date(f["closed_at"], tz), "at": f["closed_at"],
                            "id": f["fid"], "description": f["description"], "closed_by": f["closed_by"],
                            "note": f["closing_note"], "inspection_id": f["closed_by_inspection"]})
-    for r in istore.list_reports(conn, site_code=code, limit=None):
+    for r in pstore.list_reports(conn, site_code=code, limit=None):
         events.append({"kind": "report", "date": local_date(r["submitted_at"], tz), "at": r["submitted_at"],
                        "id": r["fid"], "report_kind": r["kind"], "status": r["status"],
                        "description": r["description"], "decision_note": r["decision_note"]})

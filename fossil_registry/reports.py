@@ -26,9 +26,10 @@ from . import photos as photos_mod
 from .blobs import BlobStore
 from .photos import Upload, check_photo, read_photos
 from .store import inspections as istore
+from .store import reports as pstore  # public reports
 
-KINDS = istore.REPORT_KINDS
-STATES = istore.REPORT_STATES
+KINDS = pstore.REPORT_KINDS
+STATES = pstore.REPORT_STATES
 MAX_DESCRIPTION = 4000
 MIN_DESCRIPTION = 10
 MAX_CONTACT = 200
@@ -170,13 +171,13 @@ def submit_report(conn, blobs: BlobStore, data: ReportInput, *, settings: Report
             photos_mod.stage(batch, photo)
         with store.transaction(conn):
             now = store.utc_now()
-            report_id = istore.insert_report(
+            report_id = pstore.insert_report(
                 conn, point=data.point, receipt=secrets.token_urlsafe(18), kind=data.kind,
                 description=data.description, observed_on=data.observed_on.isoformat() if data.observed_on else None,
                 submitted_at=now, submitted_by=actor, site_code=site_code, site_distance_m=site_distance,
                 photo_count=len(checked))
             if data.contact:
-                istore.insert_contact(conn, report_id, data.contact)
+                pstore.insert_contact(conn, report_id, data.contact)
             for photo in checked:
                 insert_photo_row(conn, photo, now, report_id=report_id)
             # the audit entry names no contact data: the trail is readable by more people than the contact table
@@ -188,18 +189,18 @@ def submit_report(conn, blobs: BlobStore, data: ReportInput, *, settings: Report
 
 
 def get_report(conn, report_id: int, *, with_contact: bool) -> dict[str, Any]:
-    r = istore.get_report(conn, report_id=report_id)
+    r = pstore.get_report(conn, report_id=report_id)
     if r is None:
         raise NotFound(f"no report {report_id}")
     r["id"] = r["fid"]
     r["photos"] = istore.photos_of(conn, report_id=report_id)
     if with_contact:
-        r["contact"] = istore.contact_of(conn, report_id)
+        r["contact"] = pstore.contact_of(conn, report_id)
     return r
 
 
 def get_by_receipt(conn, receipt: str) -> dict[str, Any]:
-    r = istore.get_report(conn, receipt=receipt) if receipt and len(receipt) <= 64 else None
+    r = pstore.get_report(conn, receipt=receipt) if receipt and len(receipt) <= 64 else None
     if r is None:
         raise NotFound("no report with this receipt")
     r["id"] = r["fid"]
@@ -210,14 +211,14 @@ def get_by_receipt(conn, receipt: str) -> dict[str, Any]:
 def list_reports(conn, status: str | None = None, limit: int | None = 500) -> list[dict[str, Any]]:
     if status and status not in STATES:
         raise InvalidInput(f"status must be one of {', '.join(STATES)}", field="status")
-    rows = istore.list_reports(conn, status=status, limit=limit)
+    rows = pstore.list_reports(conn, status=status, limit=limit)
     for r in rows:
         r["id"] = r["fid"]
     return rows
 
 
 def counts(conn) -> dict[str, int]:
-    c = istore.count_reports(conn)
+    c = pstore.count_reports(conn)
     return {s: c.get(s, 0) for s in STATES}
 
 
@@ -239,7 +240,7 @@ def report_json(r: dict[str, Any], *, photo_url=None) -> dict[str, Any]:
 # Triage
 # --------------------------------------------------------------------------------------------------------------------
 def _open_report(conn, report_id: int) -> dict[str, Any]:
-    r = istore.get_report(conn, report_id=report_id)
+    r = pstore.get_report(conn, report_id=report_id)
     if r is None:
         raise NotFound(f"no report {report_id}")
     if r["status"] != "new":
@@ -281,7 +282,7 @@ def accept_report(conn, report_id: int, *, actor: str, settings: ReportSettings,
                 f"Check public report #{report_id} ({r['kind']})"
             followup_id = istore.insert_followup(conn, code=code, description=description, due_on=due.isoformat(),
                                                  created_at=now, created_by=actor, report_id=report_id)
-        if not istore.decide_report(conn, report_id, status="accepted", decided_at=now, decided_by=actor, note=note,
+        if not pstore.decide_report(conn, report_id, status="accepted", decided_at=now, decided_by=actor, note=note,
                                     site_code=code, followup_id=followup_id,
                                     inspection_id=int(inspection_id) if inspection_id is not None else None):
             raise Conflict(f"report {report_id} was decided meanwhile")
@@ -300,7 +301,7 @@ def dismiss_report(conn, report_id: int, *, reason: str, actor: str, remote_addr
     with store.transaction(conn):
         r = _open_report(conn, report_id)
         now = store.utc_now()
-        if not istore.decide_report(conn, report_id, status="dismissed", decided_at=now, decided_by=actor,
+        if not pstore.decide_report(conn, report_id, status="dismissed", decided_at=now, decided_by=actor,
                                     note=reason):
             raise Conflict(f"report {report_id} was decided meanwhile")
         store.append_audit(conn, actor=actor, action="report.dismiss", target=r["site_code"], at=now,

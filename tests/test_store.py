@@ -15,6 +15,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon
 from fossil_registry import sites, store
 from fossil_registry.errors import StaleVersion
 from fossil_registry.registry import check_registry, validate_geopackage
+from fossil_registry.store import gpkg
 
 from .conftest import make_site, square
 
@@ -56,7 +57,7 @@ def test_polygon_blob_round_trips_with_envelope(points):
 def test_empty_geometry_blob_is_flagged_empty():
     blob = store.encode_geometry(Point())
     assert blob[3] & 0b1_0000
-    assert store._st_is_empty(blob) == 1 and store.blob_bounds(blob) is None
+    assert gpkg._st_is_empty(blob) == 1 and store.blob_bounds(blob) is None
 
 
 def test_garbage_blob_is_refused():

@@ -1,54 +1,42 @@
-"""Store for inspections, patrol tracks, photo evidence, follow-ups and public reports: all their SQL.
+"""Inspections and their evidence: all their SQL.
 
 Layers registered in the GeoPackage (any GIS sees them):
 
 * ``inspections`` (features, Point; NULL when no inspection point was given): one row per inspection record;
 * ``patrol_tracks`` (features, MultiLineString): the GPX track walked during an inspection;
-* ``public_reports`` (features, Point): finds or damage reported by anyone, with their triage state;
 * ``inspection_threats``, ``inspection_followups``, ``evidence_photos`` (attributes).
 
-``report_contacts`` holds reporters' contact data: not registered, and listed in PRIVATE_TABLES so exports drop it.
-
 Inspection records, threats, tracks and photos are evidence: append-only (triggers). Follow-ups may only go from open to
-closed, reports only from new to accepted/dismissed, once.
+closed, once. Follow-ups and photos may come from a public report (store/reports.py) instead of an inspection.
 """
 from __future__ import annotations
 
-import json
 import sqlite3
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
-from . import RTREE_EXTENSION_URL, SRS_ID, _RTREE_DDL, _touch_contents, decode_geometry, encode_geometry
+from .gpkg import decode_geometry, encode_geometry
+from .reports import REPORTS
+from .schema import _in, _register
+from .sites import _touch_contents
 
 INSPECTIONS = "inspections"
 TRACKS = "patrol_tracks"
-REPORTS = "public_reports"
 THREATS = "inspection_threats"
 FOLLOWUPS = "inspection_followups"
 PHOTOS = "evidence_photos"
-CONTACTS = "report_contacts"
 
 CONDITIONS = ("good", "fair", "poor", "damaged", "destroyed")
 THREAT_CODES = ("quarrying", "construction", "illegal_excavation", "erosion_landslide", "vegetation", "vandalism", "other")
 SEVERITIES = ("low", "medium", "high")
-REPORT_KINDS = ("find", "damage")
-REPORT_STATES = ("new", "accepted", "dismissed")
 
-PRIVATE_TABLES: tuple[str, ...] = (CONTACTS,)
-# Personal data removed from shareable exports (store.backup_to): what reporters typed (people put phone numbers in
-# it), the receipts (each one opens its report's status page), and where and with what file name a reporter's phone
-# took a photo. The reported place itself stays: it is where a find or damage is.
+# Personal data removed from shareable exports (store.backup_to): where and with what file name a reporter's phone took
+# a photo.
 SCRUB = (
-    (REPORTS, f"UPDATE {REPORTS} SET description = '(withheld from shareable exports)', receipt = 'withheld-' || fid"),
     (PHOTOS, f"UPDATE {PHOTOS} SET gps_lon = NULL, gps_lat = NULL, distance_m = NULL, original_name = NULL "
              "WHERE report_id IS NOT NULL"),
 )
-
-
-def _in(values: tuple[str, ...]) -> str:
-    return "(" + ",".join(f"'{v}'" for v in values) + ")"
 
 
 def _append_only(table: str, what: str) -> str:
@@ -56,19 +44,6 @@ def _append_only(table: str, what: str) -> str:
             f"  BEGIN SELECT RAISE(ABORT, '{what} are evidence: append-only'); END;\n"
             f"CREATE TRIGGER {table}_append_only_delete BEFORE DELETE ON {table}\n"
             f"  BEGIN SELECT RAISE(ABORT, '{what} are evidence: append-only'); END;\n")
-
-
-def _register(table: str, data_type: str, identifier: str, description: str, geometry_type: str | None = None) -> str:
-    """gpkg_contents row, and for features the geometry column, R-tree and its extension row."""
-    srs = str(SRS_ID) if geometry_type else "NULL"
-    sql = (f"INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, srs_id) VALUES "
-           f"('{table}', '{data_type}', '{identifier}', '{description}', strftime('%Y-%m-%dT%H:%M:%fZ','now'), {srs});\n")
-    if geometry_type:
-        sql += (f"INSERT INTO gpkg_geometry_columns VALUES ('{table}', 'geom', '{geometry_type}', {SRS_ID}, 0, 0);\n"
-                + _RTREE_DDL.format(t=table) +
-                f"INSERT INTO gpkg_extensions VALUES ('{table}', 'geom', 'gpkg_rtree_index', '{RTREE_EXTENSION_URL}', "
-                "'write-only');\n")
-    return sql
 
 
 DDL = f"""
@@ -95,25 +70,6 @@ CREATE TABLE {TRACKS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom MULT
   name TEXT, length_m REAL NOT NULL, point_count INTEGER NOT NULL, started_at DATETIME, ended_at DATETIME);
 {_register(TRACKS, "features", "Patrol tracks", "GPX tracks walked during inspections", "MULTILINESTRING")}
 {_append_only(TRACKS, "patrol tracks")}
-
-CREATE TABLE {REPORTS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom POINT NOT NULL,
-  receipt TEXT NOT NULL UNIQUE, kind TEXT NOT NULL CHECK (kind IN {_in(REPORT_KINDS)}), description TEXT NOT NULL,
-  observed_on DATE, submitted_at DATETIME NOT NULL, submitted_by TEXT NOT NULL, site_code TEXT,
-  site_distance_m REAL, photo_count INTEGER NOT NULL DEFAULT 0,
-  status TEXT NOT NULL DEFAULT 'new' CHECK (status IN {_in(REPORT_STATES)}),
-  decided_at DATETIME, decided_by TEXT, decision_note TEXT, followup_id INTEGER, inspection_id INTEGER);
-CREATE INDEX public_reports_status ON {REPORTS} (status, submitted_at);
-{_register(REPORTS, "features", "Public reports", "Finds and damage reported by the public, with triage state",
-           "POINT")}
-CREATE TRIGGER {REPORTS}_decided_once BEFORE UPDATE ON {REPORTS} WHEN OLD.status != 'new'
-  BEGIN SELECT RAISE(ABORT, 'a report is triaged once'); END;
-CREATE TRIGGER {REPORTS}_keep_content BEFORE UPDATE OF geom, receipt, kind, description, observed_on, submitted_at,
-  submitted_by, photo_count ON {REPORTS}
-  BEGIN SELECT RAISE(ABORT, 'what a reporter submitted is never changed'); END;
-CREATE TRIGGER {REPORTS}_never_deleted BEFORE DELETE ON {REPORTS}
-  BEGIN SELECT RAISE(ABORT, 'reports are dismissed, never deleted'); END;
-
-CREATE TABLE {CONTACTS} (report_id INTEGER PRIMARY KEY NOT NULL REFERENCES {REPORTS}(fid), contact TEXT NOT NULL);
 
 CREATE TABLE {FOLLOWUPS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, code TEXT NOT NULL,
   description TEXT NOT NULL, due_on DATE NOT NULL, created_at DATETIME NOT NULL, created_by TEXT NOT NULL,
@@ -236,11 +192,6 @@ def last_inspections(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
     return {r["code"]: dict(r) for r in rows}
 
 
-def site_first_created(conn: sqlite3.Connection, code: str) -> str | None:
-    r = conn.execute("SELECT created_at FROM site_versions WHERE code = ? ORDER BY version LIMIT 1", (code,)).fetchone()
-    return None if r is None else r[0]
-
-
 # --------------------------------------------------------------------------------------------------------------------
 # Photos
 # --------------------------------------------------------------------------------------------------------------------
@@ -278,13 +229,6 @@ def photo_file_names(conn: sqlite3.Connection) -> dict[str, str]:
     return {r[0]: r[1] for r in conn.execute(f"SELECT DISTINCT sha256, extension FROM {PHOTOS}")}
 
 
-def photo_shas_known(conn: sqlite3.Connection, shas: list[str]) -> set[str]:
-    if not shas:
-        return set()
-    marks = ",".join("?" * len(shas))
-    return {r[0] for r in conn.execute(f"SELECT DISTINCT sha256 FROM {PHOTOS} WHERE sha256 IN ({marks})", shas)}
-
-
 # --------------------------------------------------------------------------------------------------------------------
 # Follow-ups
 # --------------------------------------------------------------------------------------------------------------------
@@ -318,75 +262,3 @@ def close_followup(conn: sqlite3.Connection, followup_id: int, *, closed_at: str
         "closed_by_inspection = ? WHERE fid = ? AND status = 'open'",
         (closed_at, closed_by, note, inspection_id, followup_id))
     return cur.rowcount == 1
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Public reports
-# --------------------------------------------------------------------------------------------------------------------
-def insert_report(conn: sqlite3.Connection, *, point: BaseGeometry, receipt: str, kind: str, description: str,
-                  observed_on: str | None, submitted_at: str, submitted_by: str, site_code: str | None,
-                  site_distance_m: float | None, photo_count: int) -> int:
-    cur = conn.execute(
-        f"INSERT INTO {REPORTS} (geom, receipt, kind, description, observed_on, submitted_at, submitted_by, site_code, "
-        "site_distance_m, photo_count) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        (encode_geometry(point), receipt, kind, description, observed_on, submitted_at, submitted_by, site_code,
-         site_distance_m, photo_count))
-    _touch_contents(conn, REPORTS, point, submitted_at)
-    return cur.lastrowid
-
-
-def insert_contact(conn: sqlite3.Connection, report_id: int, contact: str) -> None:
-    conn.execute(f"INSERT INTO {CONTACTS} (report_id, contact) VALUES (?, ?)", (report_id, contact))
-
-
-def contact_of(conn: sqlite3.Connection, report_id: int) -> str | None:
-    r = conn.execute(f"SELECT contact FROM {CONTACTS} WHERE report_id = ?", (report_id,)).fetchone()
-    return None if r is None else r[0]
-
-
-def _report(r: sqlite3.Row) -> dict[str, Any]:
-    d = dict(r)
-    d["point"] = decode_geometry(d.pop("geom"))
-    return d
-
-
-def get_report(conn: sqlite3.Connection, *, report_id: int | None = None,
-               receipt: str | None = None) -> dict[str, Any] | None:
-    if report_id is not None:
-        r = conn.execute(f"SELECT * FROM {REPORTS} WHERE fid = ?", (report_id,)).fetchone()
-    else:
-        r = conn.execute(f"SELECT * FROM {REPORTS} WHERE receipt = ?", (receipt,)).fetchone()
-    return None if r is None else _report(r)
-
-
-def list_reports(conn: sqlite3.Connection, *, status: str | None = None, site_code: str | None = None,
-                 limit: int | None = 500) -> list[dict[str, Any]]:
-    where, params = [], []
-    if status:
-        where.append("status = ?")
-        params.append(status)
-    if site_code:
-        where.append("site_code = ?")
-        params.append(site_code)
-    sql = f"SELECT * FROM {REPORTS}" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY fid DESC"
-    if limit:
-        sql += f" LIMIT {int(limit)}"
-    return [_report(r) for r in conn.execute(sql, params)]
-
-
-def count_reports(conn: sqlite3.Connection) -> dict[str, int]:
-    return {r[0]: r[1] for r in conn.execute(f"SELECT status, count(*) FROM {REPORTS} GROUP BY status")}
-
-
-def decide_report(conn: sqlite3.Connection, report_id: int, *, status: str, decided_at: str, decided_by: str,
-                  note: str | None, site_code: str | None = None, followup_id: int | None = None,
-                  inspection_id: int | None = None) -> bool:
-    cur = conn.execute(
-        f"UPDATE {REPORTS} SET status = ?, decided_at = ?, decided_by = ?, decision_note = ?, "
-        "site_code = coalesce(?, site_code), followup_id = ?, inspection_id = ? WHERE fid = ? AND status = 'new'",
-        (status, decided_at, decided_by, note, site_code, followup_id, inspection_id, report_id))
-    return cur.rowcount == 1
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from . import BOUNDARIES, LOCATIONS, VERSIONS
-
-DDL = ""  # no tables of its own
+from .sites import BOUNDARIES, LOCATIONS, VERSIONS
 
 
 def change_stamp(conn: sqlite3.Connection) -> tuple:

@@ -18,7 +18,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from . import decode_geometry, encode_geometry
+from .gpkg import decode_geometry, encode_geometry
 
 DDL = """
 CREATE TABLE revisions (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
