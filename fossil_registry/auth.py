@@ -258,16 +258,21 @@ def login_key(username: str | None) -> str:
     return (username or "").strip().casefold()[:40]
 
 
-def login_wait(conn, username: str | None, remote_addr: str | None, throttle: LoginThrottle) -> int:
+def login_wait(conn, username: str | None, remote_addr: str | None, throttle: LoginThrottle, *,
+               known_device: bool = False) -> int:
     """Seconds before this address may try this account again (0: now). After the free failures each further one
-    doubles the wait (1, 2, 4 ... seconds, at most max_delay_s)."""
+    doubles the wait (1, 2, 4 ... seconds, at most max_delay_s). ``known_device``: the browser signed in to this
+    account before (a device cookie): failures from elsewhere at this account (a distributed attack) do not hold
+    it up, so nobody can lock a person out of their own devices."""
     now = datetime.now(timezone.utc)
     since = _stamp(now - timedelta(seconds=throttle.window_s))
     account, address = login_key(username), remote_addr or "unknown"
+    scopes = [(throttle.free_per_account_address, {"account": account, "remote_addr": address}),
+              (throttle.free_per_address, {"remote_addr": address})]
+    if not known_device:
+        scopes.append((throttle.free_per_account, {"account": account}))
     wait = 0.0
-    for free, scope in ((throttle.free_per_account_address, {"account": account, "remote_addr": address}),
-                        (throttle.free_per_address, {"remote_addr": address}),
-                        (throttle.free_per_account, {"account": account})):
+    for free, scope in scopes:
         count, last = store.login_failures_since(conn, since, **scope)
         if count >= free and last is not None:
             delay = min(2.0 ** (count - free), throttle.max_delay_s)
@@ -276,12 +281,24 @@ def login_wait(conn, username: str | None, remote_addr: str | None, throttle: Lo
     return max(0, math.ceil(wait))
 
 
-def record_login_failure(conn, username: str | None, remote_addr: str | None, throttle: LoginThrottle) -> None:
+def reserve_attempt(conn, username: str | None, remote_addr: str | None, throttle: LoginThrottle, *,
+                    known_device: bool = False) -> int:
+    """Under the write lock: the wait before this sign-in attempt may be made (nothing is recorded then), or 0 after
+    counting the attempt as a failure until it succeeds (clear_login_failures). So parallel attempts cannot all slip
+    past the check before the first failure is counted."""
     now = datetime.now(timezone.utc)
     with store.transaction(conn):
-        store.insert_login_failure(conn, at=_stamp(now), account=login_key(username),
-                                   remote_addr=remote_addr or "unknown",
-                                   forget_before=_stamp(now - timedelta(seconds=4 * throttle.window_s)))
+        wait = login_wait(conn, username, remote_addr, throttle, known_device=known_device)
+        if not wait:
+            store.insert_login_failure(conn, at=_stamp(now), account=login_key(username),
+                                       remote_addr=remote_addr or "unknown",
+                                       forget_before=_stamp(now - timedelta(seconds=4 * throttle.window_s)))
+    return wait
+
+
+def record_login_failure(conn, username: str | None, remote_addr: str | None) -> None:
+    """The audit record of a failed sign-in (the attempt itself was counted by reserve_attempt)."""
+    with store.transaction(conn):
         store.append_audit(conn, actor="anonymous", action="account.login_failed", target=login_key(username),
                            remote_addr=remote_addr)
 

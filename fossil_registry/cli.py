@@ -78,7 +78,11 @@ def export_command(dest: str):
     if not store.is_registry(path):
         click.echo(f"No registry at {path}", err=True)
         sys.exit(1)
-    export_registry(path, dest)
+    try:
+        export_registry(path, dest)
+    except FileExistsError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
     click.echo(f"Exported {path} to {dest} (shareable: no personal data; exact locations of sensitive sites included)")
 
 

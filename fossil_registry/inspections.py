@@ -348,6 +348,8 @@ def record_inspection(conn, blobs: BlobStore, code: str, record: RecordInput, *,
     if track is not None and (track.data or track.filename):
         parsed_track = parse_gpx(track.data, filename=track.filename, max_bytes=settings.gpx_max_bytes,
                                  max_points=settings.gpx_max_points)
+        check_plausible(parsed_track.geom, settings.region_bbox, settings.region_name, what="patrol track",
+                        max_distance_km=settings.region_max_distance_km)
     checked = read_photos(photos, max_count=settings.max_photos, max_bytes=settings.photo_max_bytes,
                           max_pixels=settings.photo_max_pixels)
     for photo in checked:
@@ -609,9 +611,10 @@ def schedule(conn, settings: Settings, today: date | None = None) -> list[Due]:
 CONDITION_RANK = {c: i for i, c in enumerate(CONDITIONS)}
 
 
-def timeline(conn, code: str, tz: str, *, newest_first: bool = False) -> dict[str, Any]:
+def timeline(conn, code: str, tz: str, *, newest_first: bool = False, report_texts: bool = False) -> dict[str, Any]:
     """Inspections, versions, follow-ups and public reports of one site in one chronological list, plus the condition
-    recorded at each inspection. Each event: kind, date (local calendar date), at (sort key), and its data."""
+    recorded at each inspection. Each event: kind, date (local calendar date), at (sort key), and its data.
+    ``report_texts``: include what reporters wrote (for those who triage reports; reporters type phone numbers)."""
     versions = sites.history(conn, code)
     site = sites.current(conn, code)
     events: list[dict[str, Any]] = []
@@ -640,7 +643,8 @@ def timeline(conn, code: str, tz: str, *, newest_first: bool = False) -> dict[st
     for r in pstore.list_reports(conn, site_code=code, limit=None):
         events.append({"kind": "report", "date": local_date(r["submitted_at"], tz), "at": r["submitted_at"],
                        "id": r["fid"], "report_kind": r["kind"], "status": r["status"],
-                       "description": r["description"], "decision_note": r["decision_note"]})
+                       "description": r["description"] if report_texts else None,
+                       "decision_note": r["decision_note"] if report_texts else None})
     events.sort(key=lambda e: (e["date"], e["at"]), reverse=newest_first)
     conditions = [{"date": date.fromisoformat(r["inspected_on"]), "condition": r["condition"], "id": r["fid"],
                    "rank": CONDITION_RANK[r["condition"]]} for r in inspections]

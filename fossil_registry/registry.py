@@ -144,11 +144,20 @@ def export_registry(path: str | Path, dest: str | Path) -> None:
     inspection and report, without accounts, sessions, tokens, reporters' contacts and the other personal data
     (store.backup_to). It still holds the exact locations of sensitive sites: it is for staff and partner institutions,
     not for the public. The only way to get private data out is backup_registry, by name."""
+    _refuse_overwriting(path, dest)
     conn = store.connect(path)
     try:
         store.backup_to(conn, dest, shareable=True)
     finally:
         conn.close()
+
+
+def _refuse_overwriting(path: str | Path, dest: str | Path) -> None:
+    """An export written over the registry itself (or its journal) would replace it with the shareable copy."""
+    source, target = Path(path).resolve(), Path(dest).resolve()
+    if target in (source, source.with_name(source.name + "-wal"), source.with_name(source.name + "-shm")) or \
+            (target.exists() and source.exists() and os.path.samefile(source, target)):
+        raise FileExistsError(f"{dest} is the registry itself: write the export elsewhere")
 
 
 def backup_registry(data_dir: str | Path, dest_dir: str | Path) -> dict[str, int]:

@@ -509,3 +509,53 @@ def test_answers_to_staff_are_never_stored_and_vary_by_caller(app, path):
     if anonymous.status_code == 200:
         assert {"cookie", "authorization"} <= vary
         assert "no-store" not in anonymous.headers.get("Cache-Control", "")
+
+
+def test_a_distributed_attack_does_not_lock_a_person_out_of_their_own_browser(demo_data_dir):
+    """Review follow-up: failures at one account from a dozen addresses locked its owner out everywhere. A browser
+    that signed in to the account before (device cookie) is not held up; a new browser is slowed like an attacker."""
+    app = create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), "SECRET_KEY": "x",
+                      "LOGIN_FREE_FAILURES_PER_ACCOUNT": 10})
+    own = app.test_client()
+    assert _try(own, "ellen", ACCOUNTS["expert"][1], address="198.51.100.1").status_code == 302
+    own.post("/logout", data={"csrf_token": csrf_token(own, "/account")})
+    attacker = app.test_client()
+    for i in range(12):
+        _try(attacker, "ellen", "bad-password", address=f"203.0.113.{i + 1}")
+    stranger = app.test_client()
+    assert _try(stranger, "ellen", ACCOUNTS["expert"][1], address="198.51.100.2").status_code == 429
+    assert _try(own, "ellen", ACCOUNTS["expert"][1], address="198.51.100.3").status_code == 302
+
+
+def test_parallel_sign_ins_cannot_all_slip_past_the_back_off(app):
+    """Review follow-up: 60 parallel attempts got 11 password checks instead of 5 (+1)."""
+    import threading
+    codes = []
+    lock = threading.Lock()
+
+    def attempt():
+        client = app.test_client()
+        r = _try(client, "farid", "bad-password", address="192.0.2.77")
+        with lock:
+            codes.append(r.status_code)
+
+    threads = [threading.Thread(target=attempt) for _ in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes.count(401) <= 6 and codes.count(429) >= 18, codes
+
+
+@pytest.mark.parametrize("body", [{"username": 123, "password": "x" * 12}, {"username": {}, "password": "x"},
+                                  [1, 2], "str", 7])
+def test_malformed_json_sign_ins_are_refused_not_500(client, body):
+    r = client.post("/login", json=body, headers={"X-CSRFToken": csrf_token(client, "/login")})
+    assert r.status_code == 400 and r.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize("path", ["/api/reports/1/accept", "/api/reports/1/dismiss", "/api/followups/1/close"])
+@pytest.mark.parametrize("body", ['"s"', "1", "true", "1e999999", "[1]"])
+def test_non_object_json_bodies_are_refused_not_500(client, path, body):
+    r = client.post(path, data=body, content_type="application/json", headers=bearer("expert"))
+    assert 400 <= r.status_code < 500 and r.mimetype == "application/problem+json", r.status_code

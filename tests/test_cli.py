@@ -110,3 +110,29 @@ def test_export_is_shareable_and_backup_is_complete(tmp_path):
     assert app2.test_client().get(f"/report/{receipt}").status_code == 200  # the reporter's receipt still works
     _, result = run(restored, "registry", "restore", str(backup))
     assert result.exit_code == 1 and "replace" in result.output
+
+
+def test_export_never_overwrites_the_registry_and_drops_report_photo_details(tmp_path):
+    import io
+    import sqlite3
+
+    from .inspection_helpers import jpeg
+
+    data_dir = tmp_path / "data"
+    app, result = run(data_dir, "registry", "init", "--demo")
+    r = app.test_client().post("/api/reports", content_type="multipart/form-data", data={
+        "kind": "find", "lon": "105.41", "lat": "25.91", "description": "Ammonites by the road cut.",
+        "photos": [(io.BytesIO(jpeg(lon=105.31, lat=25.91, taken="2024:05:01 10:00:00")), "p.jpg")]})
+    assert r.status_code == 201
+    path = app.config["REGISTRY_PATH"]
+    before = path and __import__("pathlib").Path(path).read_bytes()
+    _, result = run(data_dir, "registry", "export", str(path))
+    assert result.exit_code == 1 and "the registry itself" in result.output
+    assert __import__("pathlib").Path(path).read_bytes() == before
+    out = tmp_path / "share.gpkg"
+    _, result = run(data_dir, "registry", "export", str(out))
+    con = sqlite3.connect(out)
+    row = con.execute("SELECT taken_at, flags, flag_message, gps_lon FROM evidence_photos WHERE report_id IS NOT NULL"
+                      ).fetchone()
+    con.close()
+    assert row == (None, None, None, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import os
 import re
 import sqlite3
@@ -459,7 +460,9 @@ def test_site_timeline_puts_everything_in_order(app, client):
     login(client, "field")
     html = client.get("/sites/GZ-0001/timeline").get_data(as_text=True)
     assert "Condition over time" in html and "<svg" in html and "age refined" in html
-    assert "Digging at the crinoid beds" in html and "stop the quarry" in html
+    assert "Digging at the crinoid beds" not in html and "stop the quarry" in html  # reporters' texts: triage only
+    expert = login(app.test_client(), "expert")
+    assert "Digging at the crinoid beds" in expert.get("/sites/GZ-0001/timeline").get_data(as_text=True)
     assert html.index("2023-03-01") < html.index("2024-05-01")
     newest = client.get("/sites/GZ-0001/timeline?order=desc").get_data(as_text=True)
     assert newest.index('datetime="2024-05-01"') < newest.index('datetime="2023-03-01"')
@@ -523,3 +526,24 @@ def test_an_inspection_point_on_another_continent_is_refused(app, client):
                     json={"date": "2024-05-01", "condition": "good", "point": [-105.61, 25.94]})
     assert r.status_code == 422 and "the longitude's sign is wrong" in r.get_json()["detail"]
     assert _count(app, "inspections") == 0
+
+
+def test_a_patrol_track_on_another_continent_is_refused(app, client):
+    track = gpx_xml([(2.35, 48.85), (2.36, 48.86), (2.37, 48.85)])
+    r = client.post("/api/sites/GZ-0001/inspections", headers=bearer("expert"), content_type="multipart/form-data",
+                    data={"record": json.dumps({"date": "2024-05-01", "condition": "good"}),
+                          "track": (io.BytesIO(track), "paris.gpx")})
+    assert r.status_code == 422 and "patrol track" in r.get_json()["detail"]
+    assert _count(app, "inspections") == 0 and _count(app, "patrol_tracks") == 0
+
+
+def test_field_staff_see_no_reporters_texts_on_a_timeline(app, client):
+    site = _site(app)
+    r = client.post("/api/reports", json={"kind": "damage", "lon": site.location.x, "lat": site.location.y,
+                                          "description": "Call me on 13800138000, slabs broken"})
+    assert r.status_code == 201
+    code = client.get(f"/api/reports/{r.get_json()['reference']}", headers=bearer("expert")).get_json()["site"]
+    assert code == site.code
+    field = client.get(f"/api/sites/{code}/timeline", headers=bearer("field")).get_data(as_text=True)
+    expert = client.get(f"/api/sites/{code}/timeline", headers=bearer("expert")).get_data(as_text=True)
+    assert "13800138000" not in field and "13800138000" in expert

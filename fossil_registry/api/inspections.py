@@ -8,7 +8,7 @@ from .. import inspections, json_input
 from ..db import get_conn
 from ..errors import InvalidInput
 from ..http.requests import flag_arg, json_object, one_upload, uploads
-from ..http.security import actor, remote_addr, require
+from ..http.security import actor, can, remote_addr, require
 from ..http.settings import blob_store, inspection_settings, photo_url
 
 bp = Blueprint("inspections_api", __name__, url_prefix="/api")
@@ -81,7 +81,7 @@ def due():
 @require("site.read_exact")
 def timeline(code: str):
     s = inspection_settings()
-    data = inspections.timeline(get_conn(), code, s.timezone)
+    data = inspections.timeline(get_conn(), code, s.timezone, report_texts=can("report.triage"))
     events = []
     for e in data["events"]:
         events.append({k: (v.isoformat() if k == "date" else v) for k, v in e.items()})

@@ -34,8 +34,8 @@ SEVERITIES = ("low", "medium", "high")
 # Personal data removed from shareable exports (store.backup_to): where and with what file name a reporter's phone took
 # a photo.
 SCRUB = (
-    (PHOTOS, f"UPDATE {PHOTOS} SET gps_lon = NULL, gps_lat = NULL, distance_m = NULL, original_name = NULL "
-             "WHERE report_id IS NOT NULL"),
+    (PHOTOS, f"UPDATE {PHOTOS} SET gps_lon = NULL, gps_lat = NULL, distance_m = NULL, original_name = NULL, "
+             "taken_at = NULL, flags = NULL, flag_message = NULL WHERE report_id IS NOT NULL"),
 )
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .. import auth
 from ..db import get_conn
@@ -32,27 +33,64 @@ def _too_many(form: LoginForm, wait: int):
 def login():
     """Sign-in from the form or a JSON body ({"username", "password", "csrf_token"}): the same checks and the same
     back-off for both (auth.LoginThrottle, keyed on the account name either way)."""
+    if request.method == "POST" and request.is_json and not _text_fields(request.get_json(silent=True)):
+        return problem(400, "Bad request", 'send {"username": "...", "password": "..."} as text')
     form = LoginForm(next=request.args.get("next", ""))
     if request.method == "GET":
         return render_template("auth/login.html", form=form)
-    conn = get_conn()
-    username = (form.username.data or "").strip()
-    wait = auth.login_wait(conn, username, remote_addr(), login_throttle())
-    if wait:
-        return _too_many(form, wait)  # refused before the password is looked at, and not counted
     if not form.validate():
         return render_template("auth/login.html", form=form, error=_("Enter your user name and password.")), 401
+    conn = get_conn()
+    username = form.username.data.strip()
+    known = auth.login_key(username) in _known_accounts()
+    wait = auth.reserve_attempt(conn, username, remote_addr(), login_throttle(), known_device=known)
+    if wait:
+        return _too_many(form, wait)  # refused before the password is looked at, and not counted
     try:
         user = auth.authenticate(conn, username, form.password.data)
     except auth.AuthenticationFailed:
-        auth.record_login_failure(conn, username, remote_addr(), login_throttle())
+        auth.record_login_failure(conn, username, remote_addr())
         return render_template("auth/login.html", form=form, error=_("Unknown user name or wrong password.")), 401
     auth.clear_login_failures(conn, username, remote_addr())
     lifetime = timedelta(hours=float(current_app.config["SESSION_LIFETIME_HOURS"]))
     token = auth.start_session(conn, user, lifetime=lifetime, remote_addr=remote_addr())
     session.clear()  # a new session for a new sign-in (no fixation)
     login_user(SessionUser(user, session_token=token))
-    return redirect(safe_redirect_target(form.next.data))
+    response = redirect(safe_redirect_target(form.next.data))
+    _remember_device(response, auth.login_key(username))
+    return response
+
+
+def _text_fields(body) -> bool:
+    return isinstance(body, dict) and all(isinstance(body.get(k, ""), str)
+                                          for k in ("username", "password", "csrf_token", "next"))
+
+
+# A device cookie (OWASP's answer to lockout): a browser that signed in to an account before is not held up by
+# failures at that account from other addresses. Signed with the app's key; names only the accounts (lower case).
+DEVICE_COOKIE = "registry_device"
+DEVICE_DAYS = 365
+
+
+def _device_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="known-device")
+
+
+def _known_accounts() -> list[str]:
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw:
+        return []
+    try:
+        accounts = _device_signer().loads(raw, max_age=DEVICE_DAYS * 86400)
+    except BadSignature:
+        return []
+    return [a for a in accounts if isinstance(a, str)] if isinstance(accounts, list) else []
+
+
+def _remember_device(response, account: str) -> None:
+    accounts = [account] + [a for a in _known_accounts() if a != account][:7]
+    response.set_cookie(DEVICE_COOKIE, _device_signer().dumps(accounts), max_age=DEVICE_DAYS * 86400, httponly=True,
+                        samesite="Lax", secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure)
 
 
 @bp.post("/logout")

@@ -17,7 +17,7 @@ from ..errors import RegistryError
 from ..geometry import GeometryError
 from ..http.requests import one_upload, uploads
 from ..http.responses import csv_download
-from ..http.security import actor, remote_addr, require, safe_redirect_target
+from ..http.security import actor, can, remote_addr, require, safe_redirect_target
 from ..http.settings import blob_store, inspection_settings, photo_url
 
 bp = Blueprint("inspections", __name__)
@@ -214,7 +214,8 @@ def timeline(code: str):
     conn = get_conn()
     s = inspection_settings()
     newest_first = request.args.get("order") == "desc"
-    data = inspections.timeline(conn, code, s.timezone, newest_first=newest_first)
+    data = inspections.timeline(conn, code, s.timezone, newest_first=newest_first,
+                                report_texts=can("report.triage"))
     due = next((d for d in inspections.schedule(conn, s) if d.code == code), None)
     conditions = data["conditions"]
     chart = None
