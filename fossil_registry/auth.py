@@ -144,14 +144,6 @@ def set_role(conn, username: str, role: str, *, actor: str, remote_addr: str | N
     return get_user(conn, user_id=user.id)
 
 
-def set_password(conn, username: str, password: str, *, actor: str, remote_addr: str | None = None) -> None:
-    _check_password(password)
-    with store.transaction(conn):
-        user = get_user(conn, username=username)
-        store.update_user(conn, user.id, password_hash=generate_password_hash(password), bump_epoch=True)
-        store.append_audit(conn, actor=actor, action="account.password", target=user.username, remote_addr=remote_addr)
-
-
 def _token_hash(token: str) -> str:
     # Tokens are 256-bit random values, so a fast hash is enough (no dictionary to attack); stored hashed only.
     return hashlib.sha256(token.encode()).hexdigest()

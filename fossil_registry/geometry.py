@@ -89,7 +89,7 @@ class GeometryError(ValueError):
 # ----------------------------------------------------------------------------------------------------------------------
 # small helpers
 # ----------------------------------------------------------------------------------------------------------------------
-def _fmt(value: float, decimals: int = 6) -> str:
+def fmt(value: float, decimals: int = 6) -> str:
     """A coordinate for a message: rounded to ``decimals`` places, trailing zeros dropped (105.5212, not 105.521200)."""
     text = f"{round(float(value), decimals):.{decimals}f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
@@ -262,7 +262,7 @@ def _check_range(x: float, y: float, where: str, what: str) -> None:
     elif abs(x) > 1000 or abs(y) > 1000:
         hint = "these look like projected metres (e.g. Gauss-Kruger); convert them to longitude/latitude first"
     where = f" {where}" if where else ""
-    raise GeometryError(f"{what}{where} (lon {_fmt(x)}, lat {_fmt(y)}) is outside the longitude/latitude range "
+    raise GeometryError(f"{what}{where} (lon {fmt(x)}, lat {fmt(y)}) is outside the longitude/latitude range "
                         f"(-180..180, -90..90): {hint}", location=None)
 
 
@@ -291,8 +291,8 @@ def check_geojson_rings(mapping_: Mapping) -> None:
                 which = "outer ring" if ri == 0 else f"hole {ri}"
                 part = f" of part {pi}" if len(polys) > 1 else ""
                 raise GeometryError(
-                    f"boundary {which}{part} is not closed: it starts at {_fmt(first[0])} {_fmt(first[1])} but ends at "
-                    f"{_fmt(last[0])} {_fmt(last[1])}; the last point must repeat the first",
+                    f"boundary {which}{part} is not closed: it starts at {fmt(first[0])} {fmt(first[1])} but ends at "
+                    f"{fmt(last[0])} {fmt(last[1])}; the last point must repeat the first",
                     location=(round(float(last[0]), 6), round(float(last[1]), 6)))
 
 
@@ -311,7 +311,7 @@ def _explain_invalid(geom: MultiPolygon, parts: list[Polygon]) -> GeometryError:
     if m:
         x, y = float(m.group("x")), float(m.group("y"))
         location = (round(x, 6), round(y, 6))
-        at = f" at {_fmt(x)} {_fmt(y)}"
+        at = f" at {fmt(x)} {fmt(y)}"
     try:
         # "structure" unions overlapping parts and keeps every lobe of a self-crossing ring: the repair a surveyor expects
         repair = _to_multipolygon(shapely.make_valid(geom, method="structure", keep_collapsed=False))
@@ -438,56 +438,6 @@ def validate_location(geom) -> Point:
     x, y = float(geom.x), float(geom.y)
     _check_range(x, y, "", "site location")
     return Point(x, y)
-
-
-# ----------------------------------------------------------------------------------------------------------------------
-# plausibility: where the registry's sites can be
-# ----------------------------------------------------------------------------------------------------------------------
-# Area of use of EPSG:4490 (CGCS2000), in which the registry stores everything (pyproj: CRS(4490).area_of_use).
-CGCS2000_AREA = (73.62, 16.7, 134.77, 53.56)
-
-
-def _inside(bbox, x: float, y: float) -> bool:
-    return bbox[0] <= x <= bbox[2] and bbox[1] <= y <= bbox[3]
-
-
-def distance_to_region_m(geom: BaseGeometry, region) -> float:
-    """Geodesic metres from the farthest vertex of ``geom`` to the region's box (0: all inside)."""
-    worst = 0.0
-    for x, y in shapely.get_coordinates(geom):
-        nx, ny = min(max(x, region[0]), region[2]), min(max(y, region[1]), region[3])
-        if (nx, ny) != (x, y):
-            worst = max(worst, geodesic_distance_m((x, y), (nx, ny)))
-    return worst
-
-
-def check_plausible(geom: BaseGeometry, region, region_name: str, *, what: str, max_distance_km: float) -> float:
-    """Refuse (GeometryError) a geometry outside the area of use of CGCS2000 or more than ``max_distance_km`` from the
-    registry's region: that is a mistake (a lost sign, swapped axes, metres read as degrees), not a judgement call,
-    and the message says what was probably meant. Returns the distance from the region in metres (0 inside; a few km
-    outside is for the caller to warn about)."""
-    coords = shapely.get_coordinates(geom)
-    if not len(coords):
-        return 0.0
-    x, y = (float(v) for v in coords[0])
-    outside_crs = not all(_inside(CGCS2000_AREA, cx, cy) for cx, cy in coords)
-    distance = distance_to_region_m(geom, region)
-    if not outside_crs and distance <= max_distance_km * 1000:
-        return distance
-    hints = []
-    for fixed, meaning in (((-x, y), "the longitude's sign is wrong (east longitudes are positive)"),
-                           ((x, -y), "the latitude's sign is wrong (north latitudes are positive)"),
-                           ((y, x), "longitude and latitude are swapped")):
-        if _inside(region, *fixed):
-            hints.append(f"{meaning}: read as ({_fmt(fixed[0])}, {_fmt(fixed[1])}) it lies in {region_name}")
-    if not hints:
-        hints.append("the coordinates were typed in another coordinate system (projected X/Y are metres, not "
-                     "degrees: choose their CRS) or belong to another place")
-    where = ("outside the area where the registry's coordinate system CGCS2000 applies (China, "
-             f"{CGCS2000_AREA[0]:g}-{CGCS2000_AREA[2]:g}E, {CGCS2000_AREA[1]:g}-{CGCS2000_AREA[3]:g}N)"
-             if outside_crs else f"{distance / 1000:,.0f} km from {region_name}")
-    raise GeometryError(f"the {what} ({_fmt(x)}, {_fmt(y)}) is {where}, so it cannot be a site of this registry. "
-                        f"Probably {'; or '.join(hints)}", location=(round(x, 6), round(y, 6)))
 
 
 # ----------------------------------------------------------------------------------------------------------------------

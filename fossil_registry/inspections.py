@@ -25,7 +25,8 @@ from shapely.ops import nearest_points
 from . import config, sites, store
 from .coords import parse_coordinate
 from .errors import Conflict, InvalidInput, NotFound
-from .geometry import check_plausible, geodesic_distance_m, local_metres, validate_location
+from .geometry import geodesic_distance_m, local_metres, validate_location
+from .region import check_plausible
 from .gpx import Track, parse_gpx
 from . import photos as photos_mod
 from .blobs import BlobStore

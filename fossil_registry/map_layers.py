@@ -134,7 +134,7 @@ def _map_sites(records: list[tuple]) -> list[MapSite]:
 def public_map_sites(conn, bbox: tuple[float, float, float, float] | None = None) -> list[MapSite]:
     """What anonymous callers may see, in bbox: built only from public_view's output (and filtered on the public
     geometry, so bbox probes cannot bisect a generalized site's true position)."""
-    def compute():  # hidden and retired sites are left out in SQL, before decoding (store._PUBLIC_ONLY)
+    def compute():  # hidden and retired sites are left out in SQL, before decoding (store.sites._PUBLIC_ONLY)
         public = public_view.public_sites(sites.list_current(conn, public_only=True))
         return _map_sites([(p.code, p.location, _popup_fields(p.code, p.properties), p.boundary,
                             "cell" if p.generalized else "exact") for p in public])

@@ -3,12 +3,12 @@
 * ``open``: exact location and boundary are public.
 * ``generalized``: only the centre of the 0.1-degree grid cell containing the site; no boundary; every number in the
   free-text fields that could be (part of) a coordinate, in any notation, is withheld (withheld_numbers: only years,
-  dates, times and small measures stay); filtering (bbox) is done on the generalized point, so repeated bbox queries cannot
-  bisect the true position.
+  dates, times and small measures stay); filtering (bbox) is done on the generalized point, so repeated bbox queries
+  cannot bisect the true position.
 * ``hidden``: absent from every public output (counted only in aggregate statistics).
 
-Every answer to an anonymous caller (HTML, GeoJSON, site pages, popups, exports, OGC API, errors) is built from what this
-module returns, never from a ``sites.Site`` directly.
+Every answer to an anonymous caller (pages, map layers, search, the JSON API, report receipts, errors) is built from
+what this module returns, never from a ``sites.Site`` directly.
 """
 from __future__ import annotations
 

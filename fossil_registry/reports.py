@@ -20,6 +20,7 @@ from . import config, sites, store
 from .coords import parse_coordinate
 from .errors import Conflict, InvalidInput, NotFound
 from .geometry import validate_location
+from .region import inside
 from .inspections import (MAX_NOTE, distance_m, distance_to_site_m, insert_photo_row, local_today, parse_date,
                           photo_json)
 from . import photos as photos_mod
@@ -123,13 +124,10 @@ def _location(data: Mapping[str, Any], settings: ReportSettings, warnings: list[
     else:
         raise InvalidInput("give the location: click on the map or type the coordinates", field="location")
     point = validate_location(point)
-    if settings.region:
-        x0, y0, x1, y1 = settings.region
-        if not (x0 <= point.x <= x1 and y0 <= point.y <= y1):
-            swapped = x0 <= point.y <= x1 and y0 <= point.x <= y1
-            raise InvalidInput(f"the location ({point.x:.5f}, {point.y:.5f}) is outside "
-                               f"{settings.region_name or 'the region this registry covers'}"
-                               + ("; longitude and latitude look swapped" if swapped else ""), field="location")
+    if not inside(settings.region, point.x, point.y):  # a report is about this registry's region, strictly
+        swapped = inside(settings.region, point.y, point.x)
+        raise InvalidInput(f"the location ({point.x:.5f}, {point.y:.5f}) is outside {settings.region_name}"
+                           + ("; longitude and latitude look swapped" if swapped else ""), field="location")
     return point
 
 

@@ -109,92 +109,90 @@ def _bearer_token() -> str | None:
 
 
 def init_app(app) -> None:
-    app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in _csrf below, except for Bearer-token API calls
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in _authenticate_and_csrf, except for Bearer-token calls
     app.session_interface = _SessionInterface()
     login_manager.init_app(app)
     login_manager.anonymous_user = Anonymous
+    login_manager.user_loader(_load_session_user)
+    login_manager.request_loader(_load_token_user)
+    login_manager.unauthorized_handler(lambda: abort(401))
     csrf.init_app(app)
     limiter.init_app(app)
+    app.before_request(_authenticate_and_csrf)
+    app.errorhandler(CSRFError)(_csrf_error)
+    app.after_request(_security_headers)
+    app.context_processor(lambda: {"csp_nonce": lambda: g.get("csp_nonce", ""), "can": can})
 
-    @login_manager.user_loader
-    def load_user(session_token: str):
-        if _bearer_token() is not None:
-            return None  # an explicit token decides who the caller is, not a session cookie sent alongside it
-        user = auth.user_for_session(get_conn(), session_token)
-        return SessionUser(user, session_token=session_token) if user is not None else None
 
-    @login_manager.request_loader
-    def load_from_token(req):
-        token = _bearer_token()
-        if token is None:
-            return None
-        user = auth.user_for_token(get_conn(), token)
-        if user is None:
-            g.bad_token = True
-            return None
-        return SessionUser(user, via_token=True)
+def _load_session_user(session_token: str):
+    if _bearer_token() is not None:
+        return None  # an explicit token decides who the caller is, not a session cookie sent alongside it
+    user = auth.user_for_session(get_conn(), session_token)
+    return SessionUser(user, session_token=session_token) if user is not None else None
 
-    @login_manager.unauthorized_handler
-    def unauthorized():
-        abort(401)
 
-    @app.before_request
-    def _authenticate_and_csrf():
-        g.csp_nonce = secrets.token_urlsafe(16)
-        if _bearer_token() is not None:
-            # a token that is given must be valid: never fall back to the anonymous public view
-            if not current_user.is_authenticated:
-                abort(401, "The API token is invalid, expired or revoked.")
-            return None
-        view = app.view_functions.get(request.endpoint)
-        if getattr(view, "sessionless", False):
-            g._login_user = login_manager.anonymous_user()  # Flask-Login's slot: the cookie is not looked at
-            return None
-        needed = getattr(view, "required_permission", None)
-        if needed is not None and not current_user.can(needed):
-            return None  # require() refuses it (401/403) before anything changes: no CSRF check needed
-        if request.method in STATE_CHANGING and app.config.get("WTF_CSRF_ENABLED", True):
-            csrf.protect()
+def _load_token_user(_request):
+    token = _bearer_token()
+    if token is None:
         return None
+    user = auth.user_for_token(get_conn(), token)
+    if user is None:
+        g.bad_token = True
+        return None
+    return SessionUser(user, via_token=True)
 
-    @app.errorhandler(CSRFError)
-    def _csrf_error(exc):
-        return answer(403, "Forbidden", "The form has expired or did not come from this site (missing or invalid "
-                                         "CSRF token). Reload the page and try again.")
 
-    @app.after_request
-    def _security_headers(response):
-        nonce = g.get("csp_nonce", "")
-        tiles = " ".join(app.config.get("CSP_IMG_SOURCES", ()))
-        response.headers.setdefault("Content-Security-Policy", "; ".join([
-            "default-src 'self'",
-            f"script-src 'self' 'nonce-{nonce}'",
-            "style-src 'self' 'unsafe-inline'",  # Leaflet positions map panes with inline style attributes
-            f"img-src 'self' data: blob: {tiles}".strip(),
-            "font-src 'self'",
-            "connect-src 'self'",
-            "object-src 'none'",
-            "base-uri 'self'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-        ]))
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")
-        if response.status_code == 401 and request.path.startswith("/api/"):
-            response.headers.setdefault("WWW-Authenticate", 'Bearer realm="fossil-registry"')
-        if not request.path.startswith(app.static_url_path + "/"):
-            # an answer may differ by caller (the public view for anonymous callers, exact data for staff)
-            response.vary.update(("Cookie", "Authorization"))
-        if current_user.is_authenticated:  # session or token: exact data, never kept by any cache
-            response.headers["Cache-Control"] = "no-store"
-        return response
+def _authenticate_and_csrf():
+    g.csp_nonce = secrets.token_urlsafe(16)
+    if _bearer_token() is not None:
+        # a token that is given must be valid: never fall back to the anonymous public view
+        if not current_user.is_authenticated:
+            abort(401, "The API token is invalid, expired or revoked.")
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(view, "sessionless", False):
+        g._login_user = login_manager.anonymous_user()  # Flask-Login's slot: the cookie is not looked at
+        return None
+    needed = getattr(view, "required_permission", None)
+    if needed is not None and not current_user.can(needed):
+        return None  # require() refuses it (401/403) before anything changes: no CSRF check needed
+    if request.method in STATE_CHANGING and current_app.config.get("WTF_CSRF_ENABLED", True):
+        csrf.protect()
+    return None
 
-    @app.context_processor
-    def _template_helpers():
-        return {"csp_nonce": lambda: g.get("csp_nonce", ""), "can": can}
 
+def _csrf_error(exc):
+    return answer(403, "Forbidden", "The form has expired or did not come from this site (missing or invalid CSRF "
+                                    "token). Reload the page and try again.")
+
+
+def _security_headers(response):
+    nonce = g.get("csp_nonce", "")
+    tiles = " ".join(current_app.config.get("CSP_IMG_SOURCES", ()))
+    response.headers.setdefault("Content-Security-Policy", "; ".join([
+        "default-src 'self'",
+        f"script-src 'self' 'nonce-{nonce}'",
+        "style-src 'self' 'unsafe-inline'",  # Leaflet positions map panes with inline style attributes
+        f"img-src 'self' data: blob: {tiles}".strip(),
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]))
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")
+    if response.status_code == 401 and request.path.startswith("/api/"):
+        response.headers.setdefault("WWW-Authenticate", 'Bearer realm="fossil-registry"')
+    if not request.path.startswith(current_app.static_url_path + "/"):
+        # an answer may differ by caller (the public view for anonymous callers, exact data for staff)
+        response.vary.update(("Cookie", "Authorization"))
+    if current_user.is_authenticated:  # session or token: exact data, never kept by any cache
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def unauthorized_problem(exc):

@@ -106,8 +106,23 @@ def parse_draft(fields: Mapping[str, Any], *, file: tuple[str, bytes] | None = N
         raise InvalidInput("crs must be text such as EPSG:4544, CGCS2000, WGS84, GCJ02 or BD09")
     if crs:
         coords.resolve_crs(crs)  # unknown CRS: a readable CoordinateError now, before anything else
-    region = policy.region_bbox
+    _survey_fields(draft, fields)
+    draft.properties = _properties(fields.get("properties"))
+    _typed_or_geojson(draft, fields, crs, policy.region_bbox)
+    _drawn(draft, fields)
+    if _truthy(fields.get("remove_boundary")):
+        if draft.boundary is not UNCHANGED:
+            raise InvalidInput("give either a new boundary or remove_boundary, not both")
+        draft.boundary = None
+        draft.given.add("boundary")
+    if file is not None:
+        _uploaded(draft, fields, file, crs, policy)
+    draft.attachments = [(name, data) for name, data in attachments if data]
+    return draft
 
+
+def _survey_fields(draft: Draft, fields: Mapping[str, Any]) -> None:
+    """Reason, reply, base version, survey method, stated accuracy, survey date and the submitter's consents."""
     reason = fields.get("reason")
     if reason is not None and not isinstance(reason, str):
         raise InvalidInput("reason must be text")
@@ -140,18 +155,23 @@ def parse_draft(fields: Mapping[str, Any], *, file: tuple[str, bytes] | None = N
     draft.accept_simplify = _truthy(fields.get("accept_simplify"))
     draft.retire = _truthy(fields.get("retire"))
 
-    props = fields.get("properties")
-    if props not in (None, ""):
-        if isinstance(props, str):
-            try:
-                props = json_input.loads(props, "properties")
-            except ValueError:
-                raise InvalidInput("properties must be a JSON object of field names and values") from None
-        if not isinstance(props, dict):
-            raise InvalidInput("properties must be an object of field names and values")
-        draft.properties = dict(props)
 
-    # ---- geometries: GeoJSON, typed coordinates, or an uploaded file
+def _properties(props: Any) -> dict[str, Any]:
+    """The attribute changes: an object, or its JSON text (a form field)."""
+    if props in (None, ""):
+        return {}
+    if isinstance(props, str):
+        try:
+            props = json_input.loads(props, "properties")
+        except ValueError:
+            raise InvalidInput("properties must be a JSON object of field names and values") from None
+    if not isinstance(props, dict):
+        raise InvalidInput("properties must be an object of field names and values")
+    return dict(props)
+
+
+def _typed_or_geojson(draft: Draft, fields: Mapping[str, Any], crs: str | None, region) -> None:
+    """``location`` / ``boundary`` given as GeoJSON or typed coordinates (one point per line), in ``crs``."""
     for target in formats.TARGETS:
         raw = fields.get(target)
         if raw in (None, ""):
@@ -175,30 +195,30 @@ def parse_draft(fields: Mapping[str, Any], *, file: tuple[str, bytes] | None = N
             draft.input[target] = {"format": "geojson", "source_crs": coords.resolve_crs(crs).key if crs
                                    else "EPSG:4490"}
         setattr(draft, target, geom)
-    for target in formats.TARGETS:  # drawn on the web map: always EPSG:4490, whatever CRS typed input uses
+
+
+def _drawn(draft: Draft, fields: Mapping[str, Any]) -> None:
+    """Geometries drawn on the web map: always EPSG:4490, whatever CRS typed input uses."""
+    for target in formats.TARGETS:
         raw = fields.get(f"{target}_drawn")
         if raw in (None, "") or getattr(draft, target) is not UNCHANGED:
             continue
         setattr(draft, target, to_shape(geojson_geometry(raw, target), target))
         draft.input[target] = {"format": "drawn", "source_crs": "EPSG:4490"}
         draft.given.add(target)
-    if _truthy(fields.get("remove_boundary")):
-        if draft.boundary is not UNCHANGED:
-            raise InvalidInput("give either a new boundary or remove_boundary, not both")
-        draft.boundary = None
-        draft.given.add("boundary")
-    if file is not None:
-        filename, data = file
-        target = fields.get("target") or ""
-        if target not in formats.TARGETS:
-            raise InvalidInput("with an uploaded file, say what it holds: target must be 'location' or 'boundary'")
-        if getattr(draft, target) is not UNCHANGED:
-            raise InvalidInput(f"the {target} was given twice (in the file and in the form); give it once")
-        read = formats.read_geometry(filename, data, target, crs=crs, feature=whole_number(fields.get("feature"), "feature"),
-                                     limits=policy.limits, region=region)
-        setattr(draft, target, read.geometry)
-        draft.given.add(target)
-        draft.input[target] = read.describe()
-        draft.notes += read.notes
-    draft.attachments = [(name, data) for name, data in attachments if data]
-    return draft
+
+
+def _uploaded(draft: Draft, fields: Mapping[str, Any], file: tuple[str, bytes], crs: str | None,
+              policy: Policy) -> None:
+    filename, data = file
+    target = fields.get("target") or ""
+    if target not in formats.TARGETS:
+        raise InvalidInput("with an uploaded file, say what it holds: target must be 'location' or 'boundary'")
+    if getattr(draft, target) is not UNCHANGED:
+        raise InvalidInput(f"the {target} was given twice (in the file and in the form); give it once")
+    read = formats.read_geometry(filename, data, target, crs=crs, feature=whole_number(fields.get("feature"), "feature"),
+                                 limits=policy.limits, region=policy.region_bbox)
+    setattr(draft, target, read.geometry)
+    draft.given.add(target)
+    draft.input[target] = read.describe()
+    draft.notes += read.notes

@@ -15,11 +15,12 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points
 
 from .. import sites, store
-from ..withheld_numbers import withheld_numbers
 from ..errors import InvalidInput
-from ..geometry import (MAX_VERTICES, GeometryError, check_plausible, compare_geometries, geodesic_area_m2,
+from ..geometry import (MAX_VERTICES, GeometryError, compare_geometries, fmt, geodesic_area_m2,
                         geodesic_distance_m, simplify_to_limit, validate_boundary, validate_location, vertex_count)
+from ..region import check_plausible, inside
 from ..sites import UNCHANGED
+from ..withheld_numbers import withheld_numbers
 from .draft import Draft, to_shape
 from .policy import Policy, RepairOffered
 
@@ -56,26 +57,18 @@ def boundary_after(current: MultiPolygon | None, action: str, boundary: MultiPol
     return current if value is UNCHANGED else value
 
 
-def _bbox_contains(bbox, lon: float, lat: float) -> bool:
-    return bbox[0] <= lon <= bbox[2] and bbox[1] <= lat <= bbox[3]
-
-
-def _f(v: float, decimals: int = 6) -> str:
-    return f"{round(float(v), decimals):.{decimals}f}".rstrip("0").rstrip(".")
-
-
 def _check_axes(geom: BaseGeometry, what: str, policy: Policy) -> None:
     """Swapped axes are an error when the swapped geometry lands in the region and the given one does not."""
     arr = shapely.get_coordinates(geom)
     if not arr.size:
         return
     bbox = policy.region_bbox
-    inside = all(_bbox_contains(bbox, x, y) for x, y in arr[:50])
-    swapped_inside = all(_bbox_contains(bbox, y, x) for x, y in arr[:50])
-    if not inside and swapped_inside:
+    as_given = all(inside(bbox, x, y) for x, y in arr[:50])
+    swapped = all(inside(bbox, y, x) for x, y in arr[:50])
+    if not as_given and swapped:
         x, y = arr[0]
-        raise InvalidInput(f"the {what}'s longitude and latitude look swapped: ({_f(x)}, {_f(y)}) read the other way "
-                           f"round, ({_f(y)}, {_f(x)}), lies in {policy.region_name}. Give longitude first, then "
+        raise InvalidInput(f"the {what}'s longitude and latitude look swapped: ({fmt(x)}, {fmt(y)}) read the other way "
+                           f"round, ({fmt(y)}, {fmt(x)}), lies in {policy.region_name}. Give longitude first, then "
                            "latitude (GeoJSON order), or check the column names", location=(round(y, 6), round(x, 6)))
 
 
@@ -218,7 +211,7 @@ def _placed_in_boundary(boundary, warnings: list[dict]) -> Point:
         raise InvalidInput("a new site needs a location (or a boundary to place it in)")
     location = boundary.representative_point()
     warnings.append(warning("location_derived", f"no location was given: placed inside the boundary at "
-                                                f"{_f(location.x)}, {_f(location.y)}",
+                                                f"{fmt(location.x)}, {fmt(location.y)}",
                             location=[round(location.x, 6), round(location.y, 6)]))
     return location
 
@@ -290,13 +283,13 @@ def _protection_warnings(p: Prepared, base: sites.Site | None, props: dict[str, 
 
 def _place_warnings(p: Prepared, loc: Point, bnd, policy: Policy) -> list[dict]:
     w, name = [], policy.region_name
-    if not _bbox_contains(policy.region_bbox, loc.x, loc.y):
-        w.append(warning("outside_region", f"the location ({_f(loc.x)}, {_f(loc.y)}) is outside {name} "
-                                           f"({', '.join(_f(v) for v in policy.region_bbox)})",
+    if not inside(policy.region_bbox, loc.x, loc.y):
+        w.append(warning("outside_region", f"the location ({fmt(loc.x)}, {fmt(loc.y)}) is outside {name} "
+                                           f"({', '.join(fmt(v) for v in policy.region_bbox)})",
                          location=[round(loc.x, 6), round(loc.y, 6)]))
     if bnd is not None and p.boundary_action == "set":
         minx, miny, maxx, maxy = bnd.bounds
-        if not (_bbox_contains(policy.region_bbox, minx, miny) and _bbox_contains(policy.region_bbox, maxx, maxy)):
+        if not (inside(policy.region_bbox, minx, miny) and inside(policy.region_bbox, maxx, maxy)):
             w.append(warning("outside_region", f"the boundary reaches outside {name}"))
     if bnd is not None and not bnd.covers(loc):
         d = geodesic_distance_m(loc, nearest_points(bnd, loc)[0])

@@ -26,6 +26,3 @@ class UserForm(FlaskForm):
     role = SelectField(_l("Role"), choices=list(ROLES))
     password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(min=10, max=200)])
 
-
-class ConfirmForm(FlaskForm):
-    """An empty form: a button that changes state still needs its CSRF token."""
