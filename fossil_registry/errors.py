@@ -56,6 +56,9 @@ class Forbidden(RegistryError):
     title = "Forbidden"
 
 
+MiB = 1024 * 1024
+
+
 class TooLarge(InvalidInput):
     """An upload or a request beyond a size, count or pixel limit."""
 

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from .blobs import Batch
-from .errors import InvalidInput, TooLarge
+from .errors import InvalidInput, MiB, TooLarge
 
 FORMATS = {"JPEG": ("jpg", "image/jpeg"), "MPO": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"),
            "WEBP": ("webp", "image/webp")}
@@ -175,8 +175,8 @@ def read_photo(upload: Upload, *, max_bytes: int, max_pixels: int) -> Photo:
     if not data:
         raise InvalidInput(f"{_name(upload)} is empty", field="photos")
     if len(data) > max_bytes:
-        raise TooLarge(f"{_name(upload)} is {len(data) / 1048576:.1f} MiB; the limit is "
-                       f"{max_bytes / 1048576:.0f} MiB per photo", field="photos")
+        raise TooLarge(f"{_name(upload)} is {len(data) / MiB:.1f} MiB; the limit is {max_bytes / MiB:.0f} MiB per "
+                       "photo", field="photos")
     not_image = InvalidInput(f"{_name(upload)} is not a photo this registry accepts (JPEG, PNG or WebP)",
                              field="photos")
     try:

@@ -5,11 +5,8 @@ from typing import Any
 
 from flask import request
 
-from ..errors import InvalidInput, TooLarge
+from ..errors import InvalidInput, MiB, TooLarge
 from ..photos import Upload
-
-MiB = 1024 * 1024
-
 
 def read_upload(storage, limit: int) -> tuple[str, bytes]:
     """(file name, bytes) of an uploaded file, refused (413) beyond ``limit`` bytes without reading more than that."""
