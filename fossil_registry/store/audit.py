@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from .gpkg import utc_now
+from .gpkg import utc_now, where
 
 AUDIT = "audit_log"
 
@@ -28,15 +28,9 @@ def append_audit(conn: sqlite3.Connection, *, actor: str, action: str, target: s
 def list_audit(conn: sqlite3.Connection, *, actor: str | None = None, action: str | None = None,
                target: str | None = None, since: str | None = None, until: str | None = None,
                limit: int | None = 500) -> list[dict]:
-    where, params = [], []
-    for column, value, op in (("actor", actor, "="), ("target", target, "="), ("at", since, ">="), ("at", until, "<=")):
-        if value:
-            where.append(f"{column} {op} ?")
-            params.append(value)
-    if action:
-        where.append("action LIKE ?")
-        params.append(action.rstrip("*") + "%")
-    sql = f"SELECT * FROM {AUDIT}" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY fid DESC"
+    clause, params = where(("actor = ?", actor), ("target = ?", target), ("at >= ?", since), ("at <= ?", until),
+                           ("action LIKE ?", action.rstrip("*") + "%" if action else None))
+    sql = f"SELECT * FROM {AUDIT}{clause} ORDER BY fid DESC"
     if limit:
         sql += f" LIMIT {int(limit)}"
     rows = []

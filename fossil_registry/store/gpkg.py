@@ -11,7 +11,7 @@ import struct
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -166,3 +166,9 @@ def _split_sql(script: str) -> list[str]:
         raise ValueError("incomplete SQL statement in schema")
     return statements
 
+
+def where(*conditions: tuple[str, Any]) -> tuple[str, list]:
+    """(" WHERE a AND b", params) from (condition with one ?, value) pairs, leaving out those whose value is None or
+    empty (an optional filter not given); ("", []) when none is left."""
+    given = [(sql, value) for sql, value in conditions if value is not None and value != ""]
+    return (" WHERE " + " AND ".join(sql for sql, _ in given) if given else ""), [value for _, value in given]

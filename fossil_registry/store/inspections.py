@@ -16,7 +16,7 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
-from .gpkg import decode_geometry, encode_geometry
+from .gpkg import decode_geometry, encode_geometry, where
 from .reports import REPORTS
 from .schema import _in, _register
 from .sites import _touch_contents
@@ -246,13 +246,8 @@ def get_followup(conn: sqlite3.Connection, followup_id: int) -> dict[str, Any] |
 
 def list_followups(conn: sqlite3.Connection, *, code: str | None = None, status: str | None = None,
                    inspection_id: int | None = None) -> list[dict[str, Any]]:
-    where, params = [], []
-    for column, value in (("code", code), ("status", status), ("inspection_id", inspection_id)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    sql = f"SELECT * FROM {FOLLOWUPS}" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY due_on, fid"
-    return [dict(r) for r in conn.execute(sql, params)]
+    clause, params = where(("code = ?", code), ("status = ?", status), ("inspection_id = ?", inspection_id))
+    return [dict(r) for r in conn.execute(f"SELECT * FROM {FOLLOWUPS}{clause} ORDER BY due_on, fid", params)]
 
 
 def close_followup(conn: sqlite3.Connection, followup_id: int, *, closed_at: str, closed_by: str, note: str | None,

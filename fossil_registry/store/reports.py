@@ -13,7 +13,7 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
-from .gpkg import decode_geometry, encode_geometry
+from .gpkg import decode_geometry, encode_geometry, where
 from .schema import _in, _register
 from .sites import _touch_contents
 
@@ -91,14 +91,8 @@ def get_report(conn: sqlite3.Connection, *, report_id: int | None = None,
 
 def list_reports(conn: sqlite3.Connection, *, status: str | None = None, site_code: str | None = None,
                  limit: int | None = 500) -> list[dict[str, Any]]:
-    where, params = [], []
-    if status:
-        where.append("status = ?")
-        params.append(status)
-    if site_code:
-        where.append("site_code = ?")
-        params.append(site_code)
-    sql = f"SELECT * FROM {REPORTS}" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY fid DESC"
+    clause, params = where(("status = ?", status), ("site_code = ?", site_code))
+    sql = f"SELECT * FROM {REPORTS}{clause} ORDER BY fid DESC"
     if limit:
         sql += f" LIMIT {int(limit)}"
     return [_report(r) for r in conn.execute(sql, params)]
