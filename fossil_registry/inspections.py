@@ -28,7 +28,7 @@ from . import sites, store
 from .coords import parse_coordinate
 from .errors import Conflict, InvalidInput, NotFound
 from .geometry import check_plausible, geodesic_distance_m, local_metric_crs, validate_location
-from .gpx import Track, parse_gpx
+from .formats import Track, parse_gpx
 from . import photos as photos_mod
 from .blobs import BlobStore
 from .photos import WARNING_FLAGS, Photo, Upload, check_photo, read_photos
