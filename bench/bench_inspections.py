@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from PIL import Image  # noqa: E402
 
 from fossil_registry import inspections, store  # noqa: E402
-from fossil_registry.gpx import parse_gpx  # noqa: E402
+from fossil_registry.formats import parse_gpx  # noqa: E402
 from fossil_registry.blobs import BlobStore  # noqa: E402
 from fossil_registry.photos import Upload, read_photo  # noqa: E402
 from fossil_registry.registry import init_registry  # noqa: E402

@@ -296,9 +296,6 @@ def check_geojson_rings(mapping_: Mapping) -> None:
                     location=(round(float(last[0]), 6), round(float(last[1]), 6)))
 
 
-_check_geojson_rings = check_geojson_rings  # old name, still used by formats.py until it is split
-
-
 _REASON_RE = re.compile(r"^(?P<reason>[^\[]*)\[(?P<x>[-+0-9.eE]+|nan|inf)\s+(?P<y>[-+0-9.eE]+|nan|inf)")
 
 

@@ -25,9 +25,9 @@ from shapely.ops import nearest_points
 from . import config, sites, store
 from .coords import parse_coordinate
 from .errors import Conflict, InvalidInput, NotFound
+from .formats import Track, parse_gpx
 from .geometry import geodesic_distance_m, local_metres, validate_location
 from .region import check_plausible
-from .gpx import Track, parse_gpx
 from . import photos as photos_mod
 from .blobs import BlobStore
 from .photos import WARNING_FLAGS, Photo, Upload, check_photo, read_photos

@@ -273,6 +273,16 @@ def test_bad_files_are_refused_naming_the_problem(name, data, message):
     assert err.value.detail.startswith(name)
 
 
+def test_deep_nesting_is_refused_by_the_one_xml_reader_for_both_gpx_readers():
+    deep = (b'<gpx><extensions>' + b"<a>" * 100 + b"</a>" * 100 + b'</extensions><trk><trkseg>'
+            b'<trkpt lat="26.4" lon="106.2"/><trkpt lat="26.5" lon="106.2"/></trkseg></trk></gpx>')
+    with pytest.raises(InvalidInput, match="deep.gpx: the GPX file nests elements more than 64 levels deep"):
+        formats.read_geometry("deep.gpx", deep, "boundary")
+    with pytest.raises(InvalidInput, match="GPX file 'deep.gpx' nests elements more than 64 levels deep") as err:
+        formats.parse_gpx(deep, filename="deep.gpx")  # the inspections' patrol track
+    assert err.value.extra == {"field": "track"} and err.value.status == 422
+
+
 def test_zip_bomb_is_refused_from_the_central_directory():
     bomb = _zip({"doc.kml": b"\x00" * (80 * 1024 * 1024)})  # 80 MiB of zeros, ~80 KB compressed
     assert len(bomb) < 200_000

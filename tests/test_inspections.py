@@ -22,7 +22,7 @@ from fossil_registry import create_app, inspections, registry, sites, store
 from fossil_registry.db import get_conn
 from fossil_registry.errors import InvalidInput
 from fossil_registry.geometry import GEOD
-from fossil_registry.gpx import parse_gpx
+from fossil_registry.formats import parse_gpx
 from fossil_registry.blobs import BlobStore
 from fossil_registry.photos import TooLarge, Upload, check_photo, read_photo
 from fossil_registry.web.inspections import CSV_COLUMNS

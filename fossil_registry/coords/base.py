@@ -1,0 +1,58 @@
+"""What every part of the coordinate toolkit shares: the errors, the home region, the range checks of longitude and
+latitude, and the plumbing that lets each function take scalars or arrays.
+
+No Flask here: the whole coords package is pure domain code.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+GUIZHOU_BBOX = (103.6, 24.6, 109.6, 29.2)  # (min_lon, min_lat, max_lon, max_lat)
+
+
+class CoordinateError(ValueError):
+    """Unparseable or impossible coordinate input.  ``str(e)`` is meant to be shown to the person who typed it."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class UnknownCRSError(CoordinateError):
+    """The coordinate reference system could not be identified."""
+
+    def __init__(self, message: str, field: str | None = "crs"):
+        super().__init__(message, field)
+
+
+class DatumShiftWarning(UserWarning):
+    """A Xian 1980 / Beijing 1954 conversion was done with user-supplied Helmert parameters."""
+
+
+def _arrays(x, y) -> tuple[np.ndarray, np.ndarray]:
+    x, y = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    return x.copy(), y.copy()
+
+
+def _out(a: np.ndarray):
+    return a[()] if a.ndim == 0 else a  # scalar in -> numpy float64 out
+
+
+def _check_lon(lon: float, name: str = "longitude"):
+    if not (isinstance(lon, (int, float, np.floating, np.integer)) and math.isfinite(lon)):
+        raise CoordinateError(f"{name} {lon!r} is not a number", name)
+    if not -180.0 <= lon <= 180.0:
+        raise CoordinateError(f"{name} {_num(lon)} is out of range (-180..180)", name)
+
+
+def _check_lat(lat: float):
+    if not (isinstance(lat, (int, float, np.floating, np.integer)) and math.isfinite(lat)):
+        raise CoordinateError(f"latitude {lat!r} is not a number", "latitude")
+    if not -90.0 <= lat <= 90.0:
+        raise CoordinateError(f"latitude {_num(lat)} is out of range (-90..90)", "latitude")
+
+
+def _num(v: float) -> str:
+    return f"{v:.12g}"

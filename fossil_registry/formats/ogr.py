@@ -1,0 +1,174 @@
+"""The formats GDAL reads for us through pyogrio: GeoJSON, GeoPackage and zipped Shapefile (.prj and .cpg honoured),
+each turned into a :class:`GeometrySource` with the file's own CRS and the features' names and attributes.
+
+GeoJSON is first loaded with the registry's depth-limited JSON loader and its rings checked here, so that deep
+nesting and unclosed rings (which GDAL would close silently) get our own messages.
+"""
+from __future__ import annotations
+
+import io
+import math
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path, PurePosixPath
+
+import shapely
+
+from .. import json_input
+from ..errors import InvalidInput
+from ..geometry import GeometryError, check_geojson_rings
+from .archive import read_member
+from .base import WGS84_KEYS, GeometrySource, Limits, SourceFeature, _fail, _PointBudget
+
+# GDAL's remarks on odd or hostile uploads (bad application_id, unclosed rings...) reach the user as our own messages;
+# catch_warnings() is not thread-safe, so the filter is set once, for pyogrio's RuntimeWarnings only.
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"pyogrio\..*")
+
+
+_NAME_COLUMNS = ("name", "名称", "name_zh", "site", "label", "title")
+
+
+def _features_from_frame(df, limits: Limits, filename: str, layer: str | None = None) -> list[SourceFeature]:
+    out = []
+    budget = _PointBudget(filename, limits.max_points)
+    name_col = next((c for c in df.columns if str(c).lower() in _NAME_COLUMNS), None)
+    columns = [c for c in df.columns if c != df.geometry.name][:30]
+    for i, (geom, row) in enumerate(zip(df.geometry, df.itertuples(index=False))):
+        if geom is None or geom.is_empty:
+            continue
+        budget.take(int(shapely.get_num_coordinates(geom)))
+        geom = shapely.force_2d(geom)
+        record = row._asdict() if hasattr(row, "_asdict") else {}
+        props = {}
+        for c in columns:
+            value = getattr(row, str(c), None) if str(c).isidentifier() else record.get(c)
+            if value is not None and not (isinstance(value, float) and math.isnan(value)):
+                props[str(c)[:80]] = str(value)[:500]
+        name = props.get(str(name_col)) if name_col is not None else None
+        label = f"{layer}:{i + 1}" if layer else None
+        out.append(SourceFeature(geom, name or label, props))
+    return out
+
+
+def _frame_crs(df) -> str | None:
+    if df.crs is None:
+        return None
+    code = df.crs.to_epsg(min_confidence=70)
+    return f"EPSG:{code}" if code else df.crs.to_wkt()
+
+
+def _gdal_error(filename: str, what: str, exc: Exception) -> InvalidInput:
+    detail = str(exc).split("\n")[0][:200]
+    return _fail(filename, f"not a readable {what} file (truncated, damaged or not geographic data): {detail}")
+
+
+def read_geojson(filename: str, data: bytes, limits: Limits) -> GeometrySource:
+    import pyogrio
+
+    try:
+        doc = json_input.loads(data.decode("utf-8-sig"), filename or "the GeoJSON file")
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _fail(filename, f"not a readable GeoJSON file: {str(exc)[:160]}") from None
+    if not isinstance(doc, dict) or doc.get("type") not in (
+            "FeatureCollection", "Feature", "Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
+            "MultiPolygon", "GeometryCollection"):
+        raise _fail(filename, "not GeoJSON: expected a FeatureCollection, a Feature or a geometry object")
+    if doc.get("type") == "FeatureCollection" and not doc.get("features"):
+        raise _fail(filename, "the FeatureCollection is empty: it holds no features")
+    _check_geojson_rings_in(filename, doc)
+    try:
+        df = pyogrio.read_dataframe(io.BytesIO(data))
+    except Exception as exc:  # pyogrio/GDAL errors
+        raise _gdal_error(filename, "GeoJSON", exc) from None
+    crs = _frame_crs(df) or "EPSG:4326"
+    declared = isinstance(doc.get("crs"), dict) and crs not in WGS84_KEYS
+    return GeometrySource("geojson", filename, _features_from_frame(df, limits, filename), crs=crs,
+                          crs_declared=declared)
+
+
+def _check_geojson_rings_in(filename: str, doc: dict) -> None:
+    """An unclosed ring is reported (GDAL would close it silently): say where, as the validator does."""
+    def geometries(d):
+        t = d.get("type")
+        if t == "FeatureCollection":
+            for f in d.get("features") or []:
+                if isinstance(f, dict):
+                    yield from geometries(f)
+        elif t == "Feature":
+            if isinstance(d.get("geometry"), dict):
+                yield d["geometry"]
+        else:
+            yield d
+
+    for g in geometries(doc):
+        try:
+            check_geojson_rings(g)
+        except GeometryError as exc:
+            raise InvalidInput(f"{filename}: {exc}", location=exc.location) from None
+        except (TypeError, IndexError, AttributeError):
+            raise _fail(filename, "a geometry's coordinates are malformed") from None
+
+
+def read_gpkg(filename: str, data: bytes, limits: Limits) -> GeometrySource:
+    import pyogrio
+
+    if data[:16] != b"SQLite format 3\x00":
+        raise _fail(filename, "not a GeoPackage (the file is not an SQLite database)")
+    with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
+        path = Path(tmp) / "upload.gpkg"
+        path.write_bytes(data)
+        try:
+            layers = [(name, gtype) for name, gtype in pyogrio.list_layers(path) if gtype]
+        except Exception as exc:
+            raise _gdal_error(filename, "GeoPackage", exc) from None
+        if not layers:
+            raise _fail(filename, "the GeoPackage has no layer with geometries")
+        features, crs_values = [], set()
+        for name, _ in layers:
+            try:
+                df = pyogrio.read_dataframe(path, layer=name)
+            except Exception as exc:
+                raise _gdal_error(filename, "GeoPackage", exc) from None
+            crs_values.add(_frame_crs(df))
+            features += _features_from_frame(df, limits, filename, name if len(layers) > 1 else None)
+    if len(crs_values) > 1:
+        raise _fail(filename, "the GeoPackage's layers use different coordinate systems; upload one layer")
+    crs = crs_values.pop()
+    return GeometrySource("gpkg", filename, features, crs=crs, crs_declared=crs is not None)
+
+
+def read_shapefile_zip(filename: str, zf: zipfile.ZipFile, members: list[zipfile.ZipInfo],
+                       limits: Limits) -> GeometrySource:
+    import pyogrio
+
+    shps = [m for m in members if m.filename.lower().endswith(".shp")]
+    if len(shps) != 1:
+        names = ", ".join(PurePosixPath(m.filename).name for m in shps)
+        raise _fail(filename, f"the archive holds {len(shps)} shapefiles ({names}); upload one" if shps else
+                    "the archive holds neither a shapefile (.shp) nor a KML file")
+    stem = shps[0].filename[:-4]
+    wanted = {m.filename[len(stem):].lower(): m for m in members if m.filename[:len(stem)] == stem}
+    missing = [ext for ext in (".shx", ".dbf") if ext not in wanted]
+    if missing:
+        raise _fail(filename, f"the shapefile is incomplete: {', '.join(missing)} missing from the archive")
+    notes = []
+    budget = [limits.max_unzipped_bytes]
+    with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
+        for ext, member in wanted.items():
+            if ext in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
+                # flattened, fixed names: nothing from the archive decides where a file is written
+                (Path(tmp) / f"upload{ext}").write_bytes(read_member(filename, zf, member, limits, budget))
+        shp = Path(tmp) / "upload.shp"
+        if shp.read_bytes()[:4] != b"\x00\x00\x27\x0a":
+            raise _fail(filename, f"{PurePosixPath(shps[0].filename).name} is not a shapefile (bad file header)")
+        if ".cpg" in wanted:
+            encoding = (Path(tmp) / "upload.cpg").read_text(errors="replace").strip()[:20]
+            notes.append(f"attribute encoding from .cpg: {encoding}")
+        try:
+            df = pyogrio.read_dataframe(shp)
+        except Exception as exc:
+            raise _gdal_error(filename, "Shapefile", exc) from None
+        crs = _frame_crs(df) if ".prj" in wanted else None
+        features = _features_from_frame(df, limits, filename)
+    return GeometrySource("shapefile", filename, features, crs=crs, crs_declared=crs is not None, notes=notes)

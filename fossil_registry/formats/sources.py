@@ -1,0 +1,300 @@
+"""One entry point from an uploaded file (or typed coordinates) to the geometry for a target, in EPSG:4490: detect the
+format, read it with its reader into a :class:`GeometrySource`, choose the CRS to read it in, pick the one geometry
+for the site's location or boundary (never merging several), and transform it to the registry's CRS.
+
+Everything hostile or broken is refused with :class:`~fossil_registry.errors.InvalidInput` (or
+:class:`UploadTooLarge`) whose message names the file and the problem.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
+from shapely.geometry.base import BaseGeometry
+
+from .. import coords
+from ..errors import InvalidInput
+from ..geometry import close_ring_if_near, geodesic_distance_m
+from .archive import open_zip
+from .base import FORMAT_LABELS, TARGETS, WGS84_KEYS, MiB, GeometrySource, Limits, SourceFeature, UploadTooLarge, _fail
+from .gpx import read_gpx
+from .kml import read_kml, read_kmz
+from .ogr import read_geojson, read_gpkg, read_shapefile_zip
+from .vertices_csv import read_csv
+
+
+@dataclass
+class ReadGeometry:
+    """One geometry taken from an input, converted to EPSG:4490 (not yet validated as a site geometry)."""
+
+    geometry: BaseGeometry
+    source_crs: str
+    format: str
+    filename: str | None = None
+    feature: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def describe(self) -> dict[str, Any]:
+        return {"format": self.format, "filename": self.filename, "source_crs": self.source_crs,
+                "feature": self.feature, "notes": list(self.notes)}
+
+
+_EXTENSIONS = {".geojson": "geojson", ".json": "geojson", ".kml": "kml", ".kmz": "kmz", ".gpx": "gpx",
+               ".zip": "zip", ".gpkg": "gpkg", ".csv": "csv", ".txt": "csv"}
+
+
+def detect_format(filename: str, data: bytes) -> str:
+    ext = Path(filename or "").suffix.lower()
+    if ext == ".shp":
+        raise _fail(filename, "a shapefile is several files: upload the .shp together with its .shx, .dbf, .prj (and "
+                              ".cpg) in one .zip archive")
+    fmt = _EXTENSIONS.get(ext)
+    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if fmt is None:  # no or unknown extension: look at the content
+        if data[:4] == b"PK\x03\x04":
+            fmt = "zip"
+        elif data[:16] == b"SQLite format 3\x00":
+            fmt = "gpkg"
+        elif head[:1] in (b"{", b"["):
+            fmt = "geojson"
+        elif head[:1] == b"<":
+            low = data[:4096].lower()
+            fmt = "gpx" if b"<gpx" in low else ("kml" if b"<kml" in low else None)
+        if fmt is None:
+            raise _fail(filename, "unrecognised file type: upload GeoJSON, KML, KMZ, GPX, a zipped Shapefile, "
+                                  "a GeoPackage or a CSV of vertices")
+    return fmt  # "zip" is decided after looking inside (shapefile or KMZ)
+
+
+def read_zip(filename: str, data: bytes, limits: Limits, *, expect: str | None = None) -> GeometrySource:
+    """A ZIP upload: a KMZ (expected, or .kml and no .shp inside) or a zipped Shapefile."""
+    zf, members = open_zip(filename, data, limits)
+    kmls = [m for m in members if m.filename.lower().endswith(".kml")]
+    if expect == "kmz" or (kmls and not any(m.filename.lower().endswith(".shp") for m in members)):
+        return read_kmz(filename, zf, members, limits)
+    return read_shapefile_zip(filename, zf, members, limits)
+
+
+def read_source(filename: str, data: bytes, limits: Limits = Limits(), *, crs=None,
+                region=coords.GUIZHOU_BBOX) -> GeometrySource:
+    filename = os.path.basename((filename or "upload").replace("\\", "/"))[:120] or "upload"
+    if len(data) > limits.max_file_bytes:
+        raise UploadTooLarge(f"{filename}: {len(data) / MiB:.1f} MiB; geometry files are limited to "
+                             f"{limits.max_file_bytes // MiB} MiB")
+    if not data:
+        raise _fail(filename, "the file is empty")
+    fmt = detect_format(filename, data)
+    if fmt == "geojson":
+        src = read_geojson(filename, data, limits)
+    elif fmt == "kml":
+        src = read_kml(filename, data, limits)
+    elif fmt == "gpx":
+        src = read_gpx(filename, data, limits)
+    elif fmt in ("zip", "kmz"):
+        src = read_zip(filename, data, limits, expect="kmz" if fmt == "kmz" else None)
+    elif fmt == "gpkg":
+        src = read_gpkg(filename, data, limits)
+    else:
+        src = read_csv(filename, data, limits, crs=crs, region=region)
+    if not src.features:
+        raise _fail(filename, f"the {FORMAT_LABELS[src.format]} file holds no geometries")
+    return src
+
+
+def choose_crs(src: GeometrySource, chosen) -> tuple[str, list[str]]:
+    """The CRS to read a file's coordinates in: the file's own where it declares one; the user's choice where it does
+    not. Files that are WGS84 by convention (KML, GPX, GeoJSON) may be overridden with GCJ-02/BD-09 because Chinese
+    phone map apps export their offset coordinates in exactly those formats without saying so."""
+    notes: list[str] = []
+    info = None if chosen in (None, "") else coords.resolve_crs(chosen)
+    if src.crs is None:
+        if info is None:
+            raise _fail(src.filename, "the file does not say which coordinate system it uses (e.g. a shapefile "
+                                      "without .prj): choose it (EPSG code, CGCS2000, WGS84, GCJ02, BD09 or a "
+                                      "Gauss-Kruger zone)")
+        return (info.key if info.key != "WKT" else info.crs.to_wkt()), notes
+    if src.format == "csv":
+        return src.crs, notes
+    file_info = coords.resolve_crs(src.crs)
+    if info is None or info.key == file_info.key:
+        return src.crs, notes
+    if src.crs_declared:
+        notes.append(f"the file declares its coordinate system ({file_info.key}); the chosen {info.key} was not used")
+        return src.crs, notes
+    if info.kind == "offset" or (info.kind == "geographic" and not info.needs_datum_shift):
+        notes.append(f"coordinates read as {info.label}, as chosen (the {FORMAT_LABELS[src.format]} format assumes "
+                     f"WGS84)")
+        return info.key, notes
+    notes.append(f"{FORMAT_LABELS[src.format]} coordinates are longitude/latitude; the chosen {info.key} was not used")
+    return src.crs, notes
+
+
+def _describe_candidates(cands: list[tuple[int, SourceFeature]]) -> str:
+    shown = [f"{i}: {f.name or f.geometry.geom_type}" for i, f in cands[:10]]
+    return "; ".join(shown) + (" ..." if len(cands) > 10 else "")
+
+
+def pick_geometry(src: GeometrySource, target: str, *, feature: int | None = None,
+                  ring_close_tolerance_m: float = 50.0) -> tuple[BaseGeometry, str | None, list[str]]:
+    """The one geometry for ``target`` (location or boundary), in the file's CRS. Never merges several features:
+    a file with several candidates is refused unless ``feature`` (1-based) names one."""
+    if target not in TARGETS:
+        raise InvalidInput(f"target must be 'location' or 'boundary' (got {target!r})")
+    indexed = list(enumerate(src.features, start=1))
+    if feature is not None:
+        if not (1 <= feature <= len(indexed)):
+            raise _fail(src.filename, f"there is no feature {feature}: the file holds {len(indexed)}")
+        indexed = [indexed[feature - 1]]
+    by_kind: dict[str, list[tuple[int, SourceFeature]]] = {}
+    for i, f in indexed:
+        by_kind.setdefault(_kind(f.geometry), []).append((i, f))
+    if target == "location":
+        return _pick_location(src, by_kind)
+    return _pick_boundary(src, by_kind, ring_close_tolerance_m)
+
+
+def _kind(g: BaseGeometry) -> str:
+    if isinstance(g, (Point, MultiPoint)):
+        return "point"
+    if isinstance(g, (LineString, MultiLineString)):
+        return "line"
+    if isinstance(g, (Polygon, MultiPolygon)):
+        return "polygon"
+    return "other"
+
+
+def _only(src: GeometrySource, cands: list[tuple[int, SourceFeature]], what: str) -> tuple[int, SourceFeature]:
+    if len(cands) > 1:
+        raise _fail(src.filename, f"the file holds {len(cands)} {what}s ({_describe_candidates(cands)}); the "
+                                  f"registry never merges them: choose one with feature=N")
+    return cands[0]
+
+
+def _pick_location(src: GeometrySource, by_kind: dict[str, list[tuple[int, SourceFeature]]]):
+    if "point" in by_kind:
+        i, f = _only(src, by_kind["point"], "point")
+        g = f.geometry
+        if isinstance(g, MultiPoint):
+            if len(g.geoms) != 1:
+                raise _fail(src.filename, f"feature {i} holds {len(g.geoms)} points; a location is one point")
+            g = g.geoms[0]
+        return g, f.name, []
+    found = ", ".join(sorted(by_kind)) or "nothing usable"
+    raise _fail(src.filename, f"the file holds no point for the site location (it holds: {found}); "
+                              "choose 'boundary' as the target for an outline")
+
+
+def _pick_boundary(src: GeometrySource, by_kind: dict[str, list[tuple[int, SourceFeature]]], tolerance: float):
+    """A polygon as it is, or a line closed into a ring: a CSV vertex list always, a walked track if its ends meet."""
+    notes: list[str] = []
+    if "polygon" in by_kind:
+        i, f = _only(src, by_kind["polygon"], "polygon")
+        return f.geometry, f.name, notes
+    if "line" in by_kind:
+        i, f = _only(src, by_kind["line"], "line/track")
+        line = f.geometry
+        if isinstance(line, MultiLineString):
+            line = LineString([c for part in line.geoms for c in part.coords])
+        pts = list(line.coords)
+        if f.properties.get("vertex_list") == "1":  # a CSV vertex list is an outline by definition: close it
+            if len(set(pts)) < 3:
+                raise _fail(src.filename, "an outline needs at least 3 distinct vertices")
+            ring = pts if pts[0] == pts[-1] else pts + [pts[0]]
+        else:
+            ring = _close_walked(src, pts, tolerance)
+            if ring is None:
+                raise _fail(src.filename, _gap_message(src, pts, tolerance))
+            if pts[0] != pts[-1]:
+                notes.append(f"the track '{f.name or i}' was closed into a boundary (its ends are within "
+                             f"{tolerance:g} m)")
+        return Polygon(ring), f.name, notes
+    found = ", ".join(sorted(by_kind)) or "nothing usable"
+    raise _fail(src.filename, f"the file holds no polygon or track for the boundary (it holds: {found})")
+
+
+def _lonlat(src: GeometrySource, pts):
+    """Track vertices as lon/lat for the closing-distance test (tracks are KML/GPX, i.e. lon/lat already)."""
+    if src.crs in WGS84_KEYS or src.crs == "EPSG:4490" or src.crs is None:
+        return pts
+    xy = np.asarray(pts, dtype=float)
+    lon, lat = coords.to_cgcs2000(xy[:, 0], xy[:, 1], src.crs)
+    return list(zip(np.atleast_1d(lon), np.atleast_1d(lat)))
+
+
+def _close_walked(src, pts, tolerance):
+    ll = _lonlat(src, pts)
+    closed = close_ring_if_near(ll, tolerance)
+    if closed is None:
+        return None
+    return pts if pts[0] == pts[-1] else pts + [pts[0]]
+
+
+def _gap_message(src, pts, tolerance) -> str:
+    ll = _lonlat(src, pts)
+    if len(set(map(tuple, ll))) < 3:
+        return "the track has fewer than 3 distinct points, so it cannot outline an area"
+    gap = geodesic_distance_m(ll[0], ll[-1])
+    return (f"the track's ends are {gap:,.0f} m apart (more than {tolerance:g} m), so it is not a closed perimeter; "
+            "walk back to the start point, or draw the boundary on the map")
+
+
+def read_geometry(filename: str, data: bytes, target: str, *, crs=None, feature: int | None = None,
+                  limits: Limits = Limits(), region=coords.GUIZHOU_BBOX) -> ReadGeometry:
+    """Read one uploaded file and return the geometry for ``target`` in EPSG:4490 (not yet validated)."""
+    src = read_source(filename, data, limits, crs=crs, region=region)
+    geom, name, pick_notes = pick_geometry(src, target, feature=feature,
+                                           ring_close_tolerance_m=limits.ring_close_tolerance_m)
+    source_crs, crs_notes = choose_crs(src, crs)
+    geom = to_registry_crs(geom, source_crs, filename=src.filename)
+    return ReadGeometry(geom, source_crs if not source_crs.startswith(("PROJCRS", "GEOGCRS", "PROJCS", "GEOGCS"))
+                        else "WKT", src.format, src.filename, name, src.notes + pick_notes + crs_notes)
+
+
+def to_registry_crs(geom: BaseGeometry, crs, *, filename: str | None = None) -> BaseGeometry:
+    """Transform to EPSG:4490 (2-D); coordinate problems become readable InvalidInput messages."""
+    geom = shapely.force_2d(geom)
+    info = coords.resolve_crs(crs)
+    if info.key == "EPSG:4490":
+        return geom
+    if info.needs_datum_shift:
+        raise _fail(filename, f"{info.label} is based on the Xian 1980 or Beijing 1954 datum; converting it to "
+                              "CGCS2000 needs a local 7-parameter transformation the registry does not have. Convert "
+                              "the data to CGCS2000 first")
+    arr = shapely.get_coordinates(geom)
+    if info.kind != "projected" and arr.size and (np.abs(arr[:, 0]).max() > 180 or np.abs(arr[:, 1]).max() > 90):
+        # out-of-range degrees: leave them for the validator, which explains (swapped axes, metres...)
+        return geom
+    try:
+        out = coords.transform_geometry(geom, info)
+    except coords.CoordinateError as exc:
+        raise _fail(filename, f"cannot convert from {info.label}: {exc}") from None
+    if not np.isfinite(shapely.get_coordinates(out)).all():
+        raise _fail(filename, f"cannot convert the coordinates from {info.label} to CGCS2000: they are outside that "
+                              "coordinate system's area (wrong coordinate system chosen?)")
+    return out
+
+
+def parse_typed_points(text: str, crs=None, *,
+                       region=coords.GUIZHOU_BBOX) -> tuple[list[tuple[float, float]], list[str]]:
+    """Typed coordinates, one point per line (any form coords.parse_coordinate reads) -> CGCS2000 lon/lat."""
+    lines = [ln for ln in (text or "").splitlines() if ln.strip()]
+    if not lines:
+        raise InvalidInput("no coordinates were entered")
+    if len(lines) > 5000:
+        raise InvalidInput(f"{len(lines)} lines of typed coordinates; upload a file for outlines this long")
+    points, notes = [], []
+    for n, line in enumerate(lines, start=1):
+        try:
+            p = coords.parse_coordinate(line, crs, region=region)
+        except coords.CoordinateError as exc:
+            raise InvalidInput(f"line {n} ({line.strip()[:60]!r}): {exc}") from None
+        points.append((p.lon, p.lat))
+        for w in p.warnings:
+            if w not in notes:
+                notes.append(w)
+    return points, notes
