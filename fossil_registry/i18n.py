@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import g, request
+from flask import request
 from flask_babel import Babel
 
 LANGUAGES = ("zh", "en")

@@ -10,7 +10,7 @@ from typing import Any
 from shapely.geometry.base import BaseGeometry
 
 from .. import config
-from ..errors import InvalidInput, MiB, TooLarge
+from ..errors import InvalidInput, MiB, TooLarge  # noqa: F401  (MiB: re-exported for the readers)
 
 FORMATS = ("geojson", "kml", "kmz", "gpx", "shapefile", "gpkg", "csv")
 FORMAT_LABELS = {"geojson": "GeoJSON", "kml": "KML", "kmz": "KMZ", "gpx": "GPX", "shapefile": "zipped Shapefile",

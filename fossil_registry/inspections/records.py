@@ -1,38 +1,28 @@
-"""Inspection records, the patrol schedule, follow-ups and a site's timeline. Pure domain code (no Flask).
-
-An inspection record (date, inspectors, condition, threats with severity, findings, actions, an optional follow-up,
-inspection point, GPX patrol track and photos) is written in one store transaction with its audit entry; its photo
-files are placed by that transaction (``blobs.BlobStore.batch``). Records are evidence: never
-changed afterwards (append-only in the store).
-
-The schedule: every active site is due for inspection ``interval`` days (by protection level, configurable) after its
-last inspection, or after it was established if it was never inspected.
-"""
+"""Inspection records: reading a record from JSON or a form, recording it with its threats, patrol track, photos and
+follow-up in one transaction, reading records back, follow-ups, and the files of recorded photos."""
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Mapping
-from zoneinfo import ZoneInfo
 
 from shapely.geometry import Point, mapping
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points
 
-from . import config, sites, store
-from .coords import parse_coordinate
-from .errors import Conflict, InvalidInput, NotFound
-from .formats import Track, parse_gpx
-from .geometry import geodesic_distance_m, local_metres, validate_location
-from .region import check_plausible
-from . import photos as photos_mod
-from .blobs import BlobStore
-from .photos import WARNING_FLAGS, Photo, Upload, check_photo, read_photos
-from .store import inspections as istore
-from .store import reports as pstore  # public reports
+from .. import photos as photos_mod
+from .. import sites, store
+from ..blobs import BlobStore
+from ..coords import parse_coordinate
+from ..errors import Conflict, InvalidInput, NotFound
+from ..formats import Track, parse_gpx
+from ..geometry import geodesic_distance_m, local_metres, validate_location
+from ..photos import WARNING_FLAGS, Photo, Upload, check_photo, read_photos
+from ..region import check_plausible
+from ..store import inspections as istore
+from .settings import Settings, local_date, local_today
 
 CONDITIONS = istore.CONDITIONS
 THREATS = istore.THREAT_CODES
@@ -40,69 +30,6 @@ SEVERITIES = istore.SEVERITIES
 MAX_TEXT = 8000
 MAX_NOTE = 500
 MAX_INSPECTORS = 20
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Settings (from the app configuration, passed in as a plain mapping)
-# --------------------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Settings:
-    """Inspection settings, read from the app configuration (defaults: config.py)."""
-
-    intervals: Mapping[str, int]     # days between inspections, by protection level
-    upcoming_days: int
-    photo_max_distance_m: float
-    photo_date_tolerance_days: int
-    timezone: str
-    photo_max_bytes: int
-    photo_max_pixels: int
-    max_photos: int
-    gpx_max_bytes: int
-    gpx_max_points: int
-    region_bbox: tuple[float, float, float, float]
-    region_name: str
-    region_max_distance_km: float
-
-    @classmethod
-    def from_config(cls, config_: Mapping[str, Any]) -> "Settings":
-        c = config.settings(config_)
-        intervals = dict(config.INSPECTION_INTERVAL_DAYS)
-        given = c["INSPECTION_INTERVAL_DAYS"] or {}
-        if not isinstance(given, Mapping):
-            raise ValueError("INSPECTION_INTERVAL_DAYS must map protection levels to days, e.g. "
-                             '{"national": 365, "provincial": 730, "general": 1095}')
-        for level, days in given.items():
-            if level not in sites.LEVELS or not isinstance(days, int) or isinstance(days, bool) or days < 1:
-                raise ValueError(f"INSPECTION_INTERVAL_DAYS: {level!r}: {days!r} must be a protection level "
-                                 f"({', '.join(sites.LEVELS)}) and a whole number of days >= 1")
-            intervals[level] = days
-
-        def get(key, kind):
-            try:
-                return kind(c[key])
-            except (TypeError, ValueError):
-                raise ValueError(f"{key} must be a number (got {c[key]!r})") from None
-
-        return cls(intervals=intervals, upcoming_days=get("INSPECTION_UPCOMING_DAYS", int),
-                   photo_max_distance_m=get("PHOTO_MAX_DISTANCE_M", float),
-                   photo_date_tolerance_days=get("PHOTO_DATE_TOLERANCE_DAYS", int), timezone=c["TIMEZONE"],
-                   photo_max_bytes=get("PHOTO_MAX_BYTES", int), photo_max_pixels=get("PHOTO_MAX_PIXELS", int),
-                   max_photos=get("INSPECTION_MAX_PHOTOS", int), gpx_max_bytes=get("GPX_MAX_BYTES", int),
-                   gpx_max_points=get("GPX_MAX_POINTS", int), region_bbox=tuple(c["REGION_BBOX"]),
-                   region_name=c["REGION_NAME"], region_max_distance_km=get("REGION_MAX_DISTANCE_KM", float))
-
-    @classmethod
-    def defaults(cls) -> "Settings":
-        return cls.from_config({})
-
-
-def local_today(tz: str) -> date:
-    return datetime.now(ZoneInfo(tz)).date()
-
-
-def local_date(timestamp: str, tz: str) -> date:
-    """The calendar date, in the registry's time zone, of a stored UTC timestamp."""
-    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).astimezone(ZoneInfo(tz)).date()
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -544,109 +471,3 @@ def open_followups(conn, today: date, code: str | None = None) -> list[dict[str,
         f["overdue"] = date.fromisoformat(f["due_on"]) < today
         f["days_left"] = (date.fromisoformat(f["due_on"]) - today).days
     return rows
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Schedule
-# --------------------------------------------------------------------------------------------------------------------
-@dataclass
-class Due:
-    code: str
-    name: str
-    name_en: str | None
-    county: str | None
-    level: str
-    sensitivity: str
-    location: Point
-    interval_days: int
-    last_inspected_on: date | None
-    last_condition: str | None
-    baseline_on: date
-    due_on: date
-    days_overdue: int           # > 0 overdue by that many days; <= 0 due in -days_overdue days
-    status: str                 # overdue | upcoming | ok
-    open_followups: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return {"site": self.code, "name": self.name, "name_en": self.name_en, "county": self.county,
-                "level": self.level, "interval_days": self.interval_days,
-                "last_inspected_on": self.last_inspected_on.isoformat() if self.last_inspected_on else None,
-                "last_condition": self.last_condition, "due_on": self.due_on.isoformat(),
-                "days_overdue": self.days_overdue, "status": self.status, "open_followups": self.open_followups,
-                "location": mapping(self.location)}
-
-
-def schedule(conn, settings: Settings, today: date | None = None) -> list[Due]:
-    """Every active site with its next inspection due date, most overdue first."""
-    today = today or local_today(settings.timezone)
-    last = istore.last_inspections(conn)
-    followups = Counter(f["code"] for f in istore.list_followups(conn, status="open"))
-    first_created = {}
-    out = []
-    for site in sites.list_current(conn):
-        level = site.properties.get("level")
-        interval = int(settings.intervals[level])
-        previous = last.get(site.code)
-        if previous:
-            baseline = date.fromisoformat(previous["inspected_on"])
-        else:
-            if site.code not in first_created:
-                first_created[site.code] = site_existed_since(conn, site, settings.timezone)
-            baseline = first_created[site.code]
-        due = baseline + timedelta(days=interval)
-        overdue = (today - due).days
-        status = "overdue" if overdue > 0 else ("upcoming" if -overdue <= settings.upcoming_days else "ok")
-        out.append(Due(code=site.code, name=site.properties.get("name") or "", name_en=site.properties.get("name_en"),
-                       county=site.properties.get("county"), level=level, sensitivity=site.sensitivity,
-                       location=site.location, interval_days=interval,
-                       last_inspected_on=baseline if previous else None,
-                       last_condition=previous["condition"] if previous else None, baseline_on=baseline, due_on=due,
-                       days_overdue=overdue, status=status, open_followups=followups.get(site.code, 0)))
-    out.sort(key=lambda d: (-d.days_overdue, d.code))
-    return out
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Timeline
-# --------------------------------------------------------------------------------------------------------------------
-CONDITION_RANK = {c: i for i, c in enumerate(CONDITIONS)}
-
-
-def timeline(conn, code: str, tz: str, *, newest_first: bool = False, report_texts: bool = False) -> dict[str, Any]:
-    """Inspections, versions, follow-ups and public reports of one site in one chronological list, plus the condition
-    recorded at each inspection. Each event: kind, date (local calendar date), at (sort key), and its data.
-    ``report_texts``: include what reporters wrote (for those who triage reports; reporters type phone numbers)."""
-    versions = sites.history(conn, code)
-    site = sites.current(conn, code)
-    events: list[dict[str, Any]] = []
-    for v in versions:
-        events.append({"kind": "version", "date": local_date(v.created_at, tz), "at": v.created_at,
-                       "version": v.version, "operation": v.operation, "author": v.author, "reviewer": v.reviewer,
-                       "reason": v.reason})
-    inspections = list_for_site(conn, code)
-    for rec in inspections:
-        events.append({"kind": "inspection", "date": date.fromisoformat(rec["inspected_on"]),
-                       "at": rec["inspected_on"] + "T12:00:00.000Z", "id": rec["fid"], "condition": rec["condition"],
-                       "threats": rec["threats"], "inspectors": rec["inspectors"], "findings": rec["findings"],
-                       "photo_count": rec["photo_count"], "flagged_photos": rec["flagged_photos"],
-                       "track": rec["track"] is not None})
-    inspected_on = {rec["fid"]: date.fromisoformat(rec["inspected_on"]) for rec in inspections}
-    for f in istore.list_followups(conn, code=code):
-        # a follow-up decided at an inspection belongs to that day, however late the record was entered
-        when = inspected_on.get(f["inspection_id"]) or local_date(f["created_at"], tz)
-        events.append({"kind": "followup", "date": when, "at": f["created_at"],
-                       "id": f["fid"], "description": f["description"], "due_on": f["due_on"], "status": f["status"],
-                       "inspection_id": f["inspection_id"], "report_id": f["report_id"]})
-        if f["closed_at"]:
-            events.append({"kind": "followup_closed", "date": local_date(f["closed_at"], tz), "at": f["closed_at"],
-                           "id": f["fid"], "description": f["description"], "closed_by": f["closed_by"],
-                           "note": f["closing_note"], "inspection_id": f["closed_by_inspection"]})
-    for r in pstore.list_reports(conn, site_code=code, limit=None):
-        events.append({"kind": "report", "date": local_date(r["submitted_at"], tz), "at": r["submitted_at"],
-                       "id": r["fid"], "report_kind": r["kind"], "status": r["status"],
-                       "description": r["description"] if report_texts else None,
-                       "decision_note": r["decision_note"] if report_texts else None})
-    events.sort(key=lambda e: (e["date"], e["at"]), reverse=newest_first)
-    conditions = [{"date": date.fromisoformat(r["inspected_on"]), "condition": r["condition"], "id": r["fid"],
-                   "rank": CONDITION_RANK[r["condition"]]} for r in inspections]
-    return {"site": site, "events": events, "conditions": conditions}
