@@ -8,6 +8,9 @@ differ by about 1e-8 m, so figures computed on GRS80 are CGCS2000 figures for ev
 
 Error messages (``GeometryError``) are written for a field surveyor: they say what is wrong, where, and what to do.
 Repairs are only ever *offered* (``GeometryError.repair``), never applied silently.
+
+Somewhat over 600 lines, on purpose: the explanations of invalid boundaries (which ring, which vertex, what to do)
+take room, and splitting validation from the metrics it shares its projection helpers with would scatter one concern.
 """
 from __future__ import annotations
 
@@ -340,6 +343,41 @@ def _explain_invalid(geom: MultiPolygon, parts: list[Polygon]) -> GeometryError:
     return GeometryError(msg + tail, location=location, repair=repair)
 
 
+def _check_is_area(geom: BaseGeometry) -> None:
+    """A boundary is a Polygon or MultiPolygon (or a collection of only those); say what else was given."""
+    if isinstance(geom, GeometryCollection) and not isinstance(geom, MultiPolygon):
+        others = sorted({g.geom_type for g in geom.geoms if not isinstance(g, (Polygon, MultiPolygon))})
+        if others:
+            raise GeometryError("boundary must be an area (Polygon or MultiPolygon), but a GeometryCollection containing "
+                                f"{', '.join(others)} was given")
+    elif not isinstance(geom, (Polygon, MultiPolygon)):
+        hint = ""
+        if isinstance(geom, (LineString, MultiLineString)):
+            hint = "; a walked perimeter must be closed into a polygon first"
+        elif isinstance(geom, (Point, MultiPoint)):
+            hint = "; a point belongs in the site location, not the boundary"
+        raise GeometryError(f"boundary must be an area (Polygon or MultiPolygon), but a {geom.geom_type} was given{hint}")
+
+
+def _check_rings(parts: list[Polygon]) -> None:
+    """Every vertex in range, every ring closed and with at least 3 distinct vertices; errors say which ring."""
+    multi = len(parts) > 1
+    for pi, poly in enumerate(parts, start=1):
+        for ri, ring in enumerate(_rings(poly)):
+            which = ("outer ring" if ri == 0 else f"hole {ri}") + (f" of part {pi}" if multi else "")
+            coords = np.asarray(ring.coords)
+            for vi, (x, y) in enumerate(coords[:, :2], start=1):
+                _check_range(float(x), float(y), f"vertex {vi} of the {which}", "boundary")
+            if len(coords) >= 2 and not np.array_equal(coords[0], coords[-1]):  # not reachable through shapely
+                raise GeometryError(f"boundary {which} is not closed; the last point must repeat the first",
+                                    location=(round(float(coords[-1][0]), 6), round(float(coords[-1][1]), 6)))
+            distinct = len({(float(x), float(y)) for x, y in coords[:, :2]})
+            if distinct < 3:
+                x0, y0 = coords[0][:2]
+                raise GeometryError(f"boundary {which} has only {distinct} distinct vertices; an area needs at least 3",
+                                    location=(round(float(x0), 6), round(float(y0), 6)))
+
+
 def validate_boundary(geom) -> MultiPolygon:
     """Check a site boundary; return it as a 2-D MultiPolygon with exteriors counter-clockwise, holes clockwise.
 
@@ -357,19 +395,7 @@ def validate_boundary(geom) -> MultiPolygon:
     if geom.is_empty:
         raise GeometryError("boundary is empty: it has no points")
 
-    if isinstance(geom, GeometryCollection) and not isinstance(geom, MultiPolygon):
-        others = sorted({g.geom_type for g in geom.geoms if not isinstance(g, (Polygon, MultiPolygon))})
-        if others:
-            raise GeometryError("boundary must be an area (Polygon or MultiPolygon), but a GeometryCollection containing "
-                                f"{', '.join(others)} was given")
-    elif not isinstance(geom, (Polygon, MultiPolygon)):
-        hint = ""
-        if isinstance(geom, (LineString, MultiLineString)):
-            hint = "; a walked perimeter must be closed into a polygon first"
-        elif isinstance(geom, (Point, MultiPoint)):
-            hint = "; a point belongs in the site location, not the boundary"
-        raise GeometryError(f"boundary must be an area (Polygon or MultiPolygon), but a {geom.geom_type} was given{hint}")
-
+    _check_is_area(geom)
     geom = shapely.force_2d(geom)
     parts = _polygon_parts(geom)
     if not parts:
@@ -380,22 +406,7 @@ def validate_boundary(geom) -> MultiPolygon:
         raise GeometryError(f"boundary has {n} vertices; the limit is {MAX_VERTICES}. Simplify the outline "
                             "(e.g. thin the GPS track) before uploading")
 
-    multi = len(parts) > 1
-    for pi, poly in enumerate(parts, start=1):
-        for ri, ring in enumerate(_rings(poly)):
-            which = ("outer ring" if ri == 0 else f"hole {ri}") + (f" of part {pi}" if multi else "")
-            coords = np.asarray(ring.coords)
-            for vi, (x, y) in enumerate(coords[:, :2], start=1):
-                _check_range(float(x), float(y), f"vertex {vi} of the {which}", "boundary")
-            if len(coords) >= 2 and not np.array_equal(coords[0], coords[-1]):  # not reachable through shapely
-                raise GeometryError(f"boundary {which} is not closed; the last point must repeat the first",
-                                    location=(round(float(coords[-1][0]), 6), round(float(coords[-1][1]), 6)))
-            distinct = len({(float(x), float(y)) for x, y in coords[:, :2]})
-            if distinct < 3:
-                x0, y0 = coords[0][:2]
-                raise GeometryError(f"boundary {which} has only {distinct} distinct vertices; an area needs at least 3",
-                                    location=(round(float(x0), 6), round(float(y0), 6)))
-
+    _check_rings(parts)
     mp = MultiPolygon(parts)
     if not mp.is_valid:
         raise _explain_invalid(mp, parts)

@@ -374,7 +374,7 @@ def _approve(conn, rev: revisions.Revision, comment: str | None, counts: Counter
     counts["site_versions_added"] += 1
 
 
-def _seed_revisions(conn, today: date, counts: Counter) -> None:
+def _seed_revisions(conn, today: date, counts: Counter) -> None:  # long: a script of eight written-out stories
     def day(ago: int) -> str:
         return (today - timedelta(days=ago)).isoformat()
 

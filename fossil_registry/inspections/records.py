@@ -262,6 +262,20 @@ def check_record_dates(conn, site: sites.Site, record: RecordInput, today: date,
                            f"(established {since})", field="date")
 
 
+def _checked_places(record: RecordInput, track: Upload | None, settings: Settings) -> Track | None:
+    """The inspection point and the patrol track (read from GPX) must lie where the registry's sites can be."""
+    if record.point is not None:
+        check_plausible(record.point, settings.region_bbox, settings.region_name, what="inspection point",
+                        max_distance_km=settings.region_max_distance_km)
+    if track is None or not (track.data or track.filename):
+        return None
+    parsed = parse_gpx(track.data, filename=track.filename, max_bytes=settings.gpx_max_bytes,
+                       max_points=settings.gpx_max_points)
+    check_plausible(parsed.geom, settings.region_bbox, settings.region_name, what="patrol track",
+                    max_distance_km=settings.region_max_distance_km)
+    return parsed
+
+
 def record_inspection(conn, blobs: BlobStore, code: str, record: RecordInput, *, settings: Settings,
                       actor: str, track: Upload | None = None, photos: Iterable[Upload] = (),
                       remote_addr: str | None = None, today: date | None = None) -> dict[str, Any]:
@@ -269,15 +283,7 @@ def record_inspection(conn, blobs: BlobStore, code: str, record: RecordInput, *,
     today = today or local_today(settings.timezone)
     site = sites.current(conn, code)
     check_record_dates(conn, site, record, today, settings.timezone)
-    if record.point is not None:
-        check_plausible(record.point, settings.region_bbox, settings.region_name, what="inspection point",
-                        max_distance_km=settings.region_max_distance_km)
-    parsed_track: Track | None = None
-    if track is not None and (track.data or track.filename):
-        parsed_track = parse_gpx(track.data, filename=track.filename, max_bytes=settings.gpx_max_bytes,
-                                 max_points=settings.gpx_max_points)
-        check_plausible(parsed_track.geom, settings.region_bbox, settings.region_name, what="patrol track",
-                        max_distance_km=settings.region_max_distance_km)
+    parsed_track = _checked_places(record, track, settings)
     checked = read_photos(photos, max_count=settings.max_photos, max_bytes=settings.photo_max_bytes,
                           max_pixels=settings.photo_max_pixels)
     for photo in checked:
