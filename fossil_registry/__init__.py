@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from flask_compress import Compress
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,6 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
         finally:
             conn.close()
     db.init_app(app)
+    Compress(app)
     errors.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
@@ -68,11 +70,12 @@ def _persistent_secret(data_dir: Path) -> str:
 def _register_areas(app: Flask) -> None:
     """Every area of the app, explicitly: web pages (web/) and the JSON API (api/); each registers its blueprints."""
     from .api import inspections as inspections_api
+    from .api import ogcapi
     from .api import reports as reports_api
     from .api import revisions as revisions_api
     from .api import sites as sites_api
     from .web import account, admin, inspections, public, reports, revisions
 
     for area in (public, account, admin, revisions, inspections, reports,
-                 sites_api, revisions_api, inspections_api, reports_api):
+                 sites_api, revisions_api, inspections_api, reports_api, ogcapi):
         area.init_app(app)

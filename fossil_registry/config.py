@@ -87,6 +87,16 @@ REVISION_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 REVISION_MAX_ATTACHMENTS = 5
 
 
+# --- Answers: compression (Flask-Compress) of JSON, GeoJSON and pages; brotli or gzip as the client accepts ---
+COMPRESS_MIMETYPES = ["application/json", "application/geo+json", "application/schema+json",
+                      "application/vnd.oai.openapi+json", "application/problem+json", "text/html", "text/csv",
+                      "application/vnd.google-earth.kml+xml"]
+COMPRESS_ALGORITHM = ["br", "gzip"]
+COMPRESS_LEVEL = 5          # gzip
+COMPRESS_BR_LEVEL = 4       # brotli
+COMPRESS_MIN_SIZE = 1024
+COMPRESS_STREAMS = False    # file downloads stream as they are
+
 def defaults() -> dict[str, Any]:
     """Every default setting of this module."""
     return {k: v for k, v in globals().items() if k.isupper()}

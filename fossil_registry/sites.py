@@ -200,6 +200,11 @@ def as_of(conn, code: str, when: str | datetime | date, tz: str = "Asia/Shanghai
     return _site_from_version(v)
 
 
+def all_as_of(conn, when: str | datetime | date, tz: str = "Asia/Shanghai") -> list[Site]:
+    """Every site as it was at ``when`` (a site created later is absent; a retired one carries its status)."""
+    return [_site_from_version(v) for v in store.versions_as_of(conn, parse_timestamp(when, tz))]
+
+
 def history(conn, code: str) -> list[store.VersionRow]:
     versions = store.list_versions(conn, code)
     if not versions:

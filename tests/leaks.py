@@ -5,6 +5,8 @@ import re
 
 import shapely
 
+CLOCK_TIME = re.compile(r"\d{2}:\d{2}:\d{2}\.\d+")
+
 
 def true_coordinates(geom) -> list[float]:
     return [float(v) for v in shapely.get_coordinates(geom).ravel()]
@@ -13,9 +15,10 @@ def true_coordinates(geom) -> list[float]:
 def leaked_numbers(body: str, secret_values: list[float], public_values: frozenset = frozenset()) -> list[str]:
     """Numeric tokens in a response that are a secret coordinate rounded to the token's own precision (>= 3 decimals):
     an exact value, or any rounding of it that still pins the site to ~100 m or better. A token that is exactly a
-    published coordinate of an open site (``public_values``) is that site's, not a leak."""
+    published coordinate of an open site (``public_values``) is that site's, not a leak. Seconds of a clock time
+    (``08:15:25.548``, as in a time stamp) are not coordinates."""
     found = []
-    for token in set(re.findall(r"-?\d+\.\d{3,}", body)):
+    for token in set(re.findall(r"-?\d+\.\d{3,}", CLOCK_TIME.sub(" ", body))):
         decimals = len(token.split(".")[1])
         value = float(token)
         if value in public_values:

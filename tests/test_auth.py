@@ -5,6 +5,7 @@ import csv
 import inspect
 import io
 import itertools
+import json
 import re
 import sqlite3
 
@@ -459,7 +460,9 @@ def test_anonymous_answers_carry_no_exact_coordinates_of_non_open_sites(app, cli
             assert r.status_code == 404 and r.get_json()["detail"] == f"no site with code {s.code!r}"
     for s in secret:  # bbox probes around the true location must not reveal it either
         x, y = s.location.x, s.location.y
-        bodies.append(client.get(f"/api/sites?bbox={x - 1e-4},{y - 1e-4},{x + 1e-4},{y + 1e-4}").get_data(as_text=True))
+        answer = client.get(f"/api/sites?bbox={x - 1e-4},{y - 1e-4},{x + 1e-4},{y + 1e-4}").get_json()
+        answer.pop("links")  # they echo the probe's own bbox (the request URL), which is not the registry's data
+        bodies.append(json.dumps(answer))
     blob = "\n".join(bodies)
     public_values = frozenset(v for s in everything if s.sensitivity == "open"
                               for v in true_coordinates(s.location) + (true_coordinates(s.boundary) if s.boundary else []))

@@ -4,35 +4,23 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, jsonify, request
 from flask_login import current_user
-from shapely.geometry import mapping
 
 from .. import audit, auth, public_view, sites
+from .ogcapi import items as ogcapi_items
 from ..db import get_conn
 from ..errors import InvalidInput
-from ..http.requests import bbox_arg, positive_int_arg, query_args
+from ..http.requests import positive_int_arg, query_args
 from ..http.security import can, require
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
-def site_feature(site: sites.Site) -> dict:
-    return {
-        "type": "Feature",
-        "id": site.code,
-        "geometry": mapping(site.location),
-        "properties": {"code": site.code, **site.properties, "version": site.version, "updated_at": site.updated_at},
-    }
-
-
 @bp.get("/sites")
 @require("public.read")
 def list_sites():
-    bbox = bbox_arg()
-    if can("site.read_exact"):
-        features = [site_feature(s) for s in sites.list_current(get_conn(), bbox=bbox)]
-    else:
-        features = [p.feature() for p in public_view.list_public(get_conn(), bbox)]
-    return jsonify({"type": "FeatureCollection", "features": features, "numberReturned": len(features)})
+    """An alias of /ogcapi/collections/sites/items: the same parameters (bbox, limit, cursor/before, crs, datetime,
+    queryables), keyset paging and public view."""
+    return ogcapi_items("sites")
 
 
 @bp.get("/sites/<code>")

@@ -13,6 +13,8 @@ PROBLEM_JSON = "application/problem+json"
 
 
 def wants_problem_json() -> bool:
+    if request.path.startswith("/ogcapi"):  # the feature service answers JSON unless a person asked for HTML
+        return request.args.get("f") != "html"
     return request.path.startswith("/api/")
 
 

@@ -12,6 +12,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import AnonymousUserMixin, LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import Unauthorized
 
 from .. import auth
 from ..db import get_conn
@@ -137,7 +138,6 @@ def _load_token_user(_request):
         return None
     user = auth.user_for_token(get_conn(), token)
     if user is None:
-        g.bad_token = True
         return None
     return SessionUser(user, via_token=True)
 
@@ -196,9 +196,10 @@ def _security_headers(response):
 
 
 def unauthorized_problem(exc):
-    """The API's 401 answer (the web answers with the sign-in page: web/account.py)."""
-    return problem(401, "Unauthorized", exc.description if g.get("bad_token") else
-                   "Sign in or send a valid API token (Authorization: Bearer ...).")
+    """The API's 401 answer (the web answers with the sign-in page: web/account.py): the reason given to abort(), if
+    any, else how to sign in."""
+    given = exc.description if exc.description != Unauthorized.description else None
+    return problem(401, "Unauthorized", given or "Sign in or send a valid API token (Authorization: Bearer ...).")
 
 
 def safe_redirect_target(target: str | None, fallback: str = "/") -> str:

@@ -30,7 +30,7 @@ from .gpkg import blob_bounds, connect, decode_geometries, decode_geometry, enco
 from .schema import backup_to, check_integrity, create_registry, fold_wal, is_registry, migrate, private_tables
 from .sites import (BOUNDARIES, LOCATIONS, VERSIONS, SiteRow, VersionRow, append_version, boundary_codes_intersecting,
                     count_sites, count_sites_by_level_and_sensitivity, get_site_row, get_version, get_version_as_of,
-                    list_site_rows, list_versions, next_site_code, site_first_created, site_version_number,
+                    list_site_rows, list_versions, next_site_code, versions_as_of, site_first_created, site_version_number,
                     write_site_row)
 
 __all__ = [
@@ -43,7 +43,7 @@ __all__ = [
     # sites: current state and history
     "LOCATIONS", "BOUNDARIES", "VERSIONS", "SiteRow", "VersionRow", "get_site_row", "list_site_rows", "write_site_row",
     "site_version_number", "next_site_code", "count_sites", "count_sites_by_level_and_sensitivity",
-    "boundary_codes_intersecting", "append_version", "get_version", "get_version_as_of", "list_versions",
+    "boundary_codes_intersecting", "append_version", "get_version", "get_version_as_of", "list_versions", "versions_as_of",
     "site_first_created",
     # accounts, tokens, sessions, failed sign-ins
     "UserRow", "insert_user", "get_user", "list_users", "update_user", "insert_token", "find_token", "list_tokens",

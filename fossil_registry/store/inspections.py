@@ -163,6 +163,21 @@ def threats_of(conn: sqlite3.Connection, inspection_ids: list[int]) -> dict[int,
     return out
 
 
+def all_inspections(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Every inspection record (for the staff feature collection), oldest first."""
+    return [_inspection(r) for r in conn.execute(f"SELECT * FROM {INSPECTIONS} ORDER BY fid")]
+
+
+def all_tracks(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Every patrol track with its geometry (for the staff feature collection), oldest first."""
+    out = []
+    for r in conn.execute(f"SELECT * FROM {TRACKS} ORDER BY fid"):
+        d = dict(r)
+        d["geom"] = decode_geometry(d["geom"])
+        out.append(d)
+    return out
+
+
 def track_of(conn: sqlite3.Connection, inspection_id: int) -> dict[str, Any] | None:
     r = conn.execute(f"SELECT * FROM {TRACKS} WHERE inspection_id = ?", (inspection_id,)).fetchone()
     if r is None:

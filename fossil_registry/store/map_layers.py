@@ -1,4 +1,4 @@
-"""SQL of the protection map: the registry's change stamp, the key of map_layers' in-memory cache. No tables."""
+"""SQL of the registry's change stamps, the keys of in-memory caches (map layers, feature collections). No tables."""
 from __future__ import annotations
 
 import sqlite3
@@ -16,3 +16,15 @@ def change_stamp(conn: sqlite3.Connection) -> tuple:
         f" (SELECT max(last_change) FROM gpkg_contents WHERE table_name IN ('{LOCATIONS}', '{BOUNDARIES}'))"
     ).fetchone()
     return (file, row[0], row[1], row[2])
+
+
+def table_stamp(conn: sqlite3.Connection, table: str) -> tuple:
+    """Changes whenever an append-only table gains a row (inspections, patrol tracks): file, highest fid, count."""
+    file = conn.execute("PRAGMA database_list").fetchone()[2]
+    row = conn.execute(f'SELECT max(fid), count(*) FROM "{table}"').fetchone()
+    return (file, table, row[0], row[1])
+
+
+def first_version_time(conn: sqlite3.Connection) -> str | None:
+    """When the registry's first site version was written (the start of its temporal extent)."""
+    return conn.execute(f"SELECT min(created_at) FROM {VERSIONS}").fetchone()[0]

@@ -212,6 +212,15 @@ def get_version_as_of(conn: sqlite3.Connection, code: str, timestamp: str) -> Ve
     return None if r is None else _version_from(r)
 
 
+def versions_as_of(conn: sqlite3.Connection, timestamp: str) -> list[VersionRow]:
+    """Every site's version that was current at ``timestamp`` (sites created later are left out), by code."""
+    rows = conn.execute(
+        f"SELECT v.* FROM {VERSIONS} v JOIN (SELECT code, max(version) AS version FROM {VERSIONS} "
+        "WHERE created_at <= ? GROUP BY code) m ON m.code = v.code AND m.version = v.version ORDER BY v.code",
+        (timestamp,)).fetchall()
+    return [_version_from(r) for r in rows]
+
+
 def list_versions(conn: sqlite3.Connection, code: str) -> list[VersionRow]:
     return [_version_from(r) for r in
             conn.execute(f"SELECT * FROM {VERSIONS} WHERE code = ? ORDER BY version", (code,))]

@@ -1,0 +1,342 @@
+"""OGC API - Features under /ogcapi: landing page, conformance, OpenAPI document, collections, queryables, items and
+single items, as JSON (the default) or HTML (f=html, or a browser asking for HTML). Anonymous callers get the public
+view; staff (a session or an API token) the exact data and two more collections. The domain is fossil_registry.ogcapi;
+this module only reads the request and writes links."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import orjson
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+
+from .. import ogcapi
+from ..db import get_conn
+from ..errors import NotFound
+from ..http import openapi as api_spec
+from ..http.openapi import document, json_response, op, param, path_param, problem_responses, ref
+from ..http.security import can, require
+
+bp = Blueprint("ogcapi", __name__, url_prefix="/ogcapi")
+
+GEOJSON = "application/geo+json"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+]
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)
+    api_spec.register(app, PATHS, SCHEMAS)
+
+
+# ------------------------------------------------------------------------------------------------------ helpers
+def _staff() -> bool:
+    return can("site.read_exact")
+
+
+def _html() -> bool:
+    """HTML when asked for by f=html, or by a browser's Accept; JSON otherwise (whatever else Accept says)."""
+    f = request.args.get("f")
+    if f is not None:
+        if f not in ("json", "html", "geojson"):
+            raise ogcapi.BadParameter(f"f must be json or html (got {f[:20]!r})", parameter="f")
+        return f == "html"
+    best = request.accept_mimetypes.best_match(["application/json", GEOJSON, "text/html"])
+    return best == "text/html" and request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
+
+
+def _json(body, mimetype: str = "application/json", status: int = 200, headers: dict | None = None) -> Response:
+    data = body if isinstance(body, bytes) else orjson.dumps(body)
+    return Response(data, status=status, mimetype=mimetype, headers=headers or {})
+
+
+def _url(endpoint: str, f: str | None = None, **values) -> str:
+    url = url_for(endpoint, _external=True, **values)
+    return url + ("?f=" + f if f else "")
+
+
+def _region():
+    return tuple(current_app.config["REGION_BBOX"])
+
+
+def _collection(collection_id: str) -> ogcapi.Collection:
+    collection = ogcapi.COLLECTIONS.get(collection_id)
+    if collection is None:
+        raise NotFound(f"no collection {collection_id!r}")
+    if collection.staff_only and not _staff():
+        abort(401, "This collection is for signed-in staff.")
+    return collection
+
+
+def _links(self_endpoint: str, html_title: str, **values) -> list[dict]:
+    return [{"href": _url(self_endpoint, None, **values), "rel": "self", "type": "application/json",
+             "title": "this document"},
+            {"href": _url(self_endpoint, "html", **values), "rel": "alternate", "type": "text/html",
+             "title": html_title}]
+
+
+# ------------------------------------------------------------------------------------------------------ landing
+@bp.get("", strict_slashes=False)
+@require("public.read")
+def landing():
+    body = {"title": "Fossil site registry", "description": "Protected fossil sites, their protection boundaries and, "
+            "for staff, inspections and patrol tracks, as an OGC API - Features service.",
+            "links": _links("ogcapi.landing", "this document as HTML") + [
+                {"href": _url("ogcapi.openapi"), "rel": "service-desc", "type": OPENAPI,
+                 "title": "the API definition (OpenAPI 3.0)"},
+                {"href": _url("ogcapi.openapi_html"), "rel": "service-doc", "type": "text/html",
+                 "title": "the API documentation"},
+                {"href": _url("ogcapi.conformance"), "rel": "conformance", "type": "application/json",
+                 "title": "conformance classes"},
+                {"href": _url("ogcapi.collections"), "rel": "data", "type": "application/json",
+                 "title": "the feature collections"}]}
+    if _html():
+        return render_template("ogcapi/landing.html", body=body)
+    return _json(body)
+
+
+@bp.get("/conformance")
+@require("public.read")
+def conformance():
+    body = {"conformsTo": CONFORMANCE}
+    if _html():
+        return render_template("ogcapi/conformance.html", body=body)
+    return _json(body)
+
+
+@bp.get("/api", endpoint="openapi")
+@require("public.read")
+def api_document():
+    return Response(orjson.dumps(document(request.url_root.rstrip("/"))), content_type=OPENAPI)
+
+
+@bp.get("/api.html", endpoint="openapi_html")
+@require("public.read")
+def api_document_html():
+    return render_template("ogcapi/api.html", spec=document(request.url_root.rstrip("/")))
+
+
+# ------------------------------------------------------------------------------------------------------ collections
+def _extent(collection: ogcapi.Collection, conn) -> dict:
+    bbox, since = ogcapi.extent(conn, collection, public=not _staff())
+    extent = {"spatial": {"bbox": [list(bbox or _region())], "crs": ogcapi.CRS84}}
+    if collection.temporal:
+        extent["temporal"] = {"interval": [[since, None]], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
+    return extent
+
+
+def _collection_json(collection: ogcapi.Collection, conn) -> dict:
+    cid = collection.id
+    crs_list = [c.uri for c in ogcapi.offered(_region())]
+    return {
+        "id": cid, "title": collection.title, "description": collection.description, "itemType": "feature",
+        "crs": crs_list, "storageCrs": "http://www.opengis.net/def/crs/EPSG/0/4490", "extent": _extent(collection, conn),
+        "links": _links("ogcapi.collection", f"{collection.title} as HTML", collection_id=cid) + [
+            {"href": _url("ogcapi.items", None, collection_id=cid), "rel": "items", "type": GEOJSON,
+             "title": f"{collection.title} (GeoJSON)"},
+            {"href": _url("ogcapi.items", "html", collection_id=cid), "rel": "items", "type": "text/html",
+             "title": f"{collection.title} (HTML)"},
+            {"href": _url("ogcapi.queryables", None, collection_id=cid),
+             "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "type": "application/schema+json",
+             "title": "the properties items can be filtered on"},
+            {"href": _url("ogcapi.schema", None, collection_id=cid), "rel": "describedby",
+             "type": "application/schema+json", "title": "the schema of the features"}]}
+
+
+@bp.get("/collections")
+@require("public.read")
+def collections():
+    conn = get_conn()
+    shown = [c for c in ogcapi.COLLECTIONS.values() if _staff() or not c.staff_only]
+    body = {"links": _links("ogcapi.collections", "the collections as HTML"),
+            "collections": [_collection_json(c, conn) for c in shown],
+            "crs": [c.uri for c in ogcapi.offered(_region())]}
+    if _html():
+        return render_template("ogcapi/collections.html", body=body)
+    return _json(body)
+
+
+@bp.get("/collections/<collection_id>")
+@require("public.read")
+def collection(collection_id: str):
+    body = _collection_json(_collection(collection_id), get_conn())
+    if _html():
+        return render_template("ogcapi/collection.html", body=body)
+    return _json(body)
+
+
+_PROPERTY_SCHEMAS = {
+    "level": {"type": "string", "enum": ["national", "provincial", "general"], "title": "protection level"},
+    "period": {"type": "string", "title": "geological period"},
+    "fossil_groups": {"type": "string", "title": "fossil group (a site matches if it has any of the given ones)"},
+    "county": {"type": "string", "title": "county"},
+    "status": {"type": "string", "enum": ["active", "retired"], "title": "status (default: active)"},
+    "site": {"type": "string", "title": "site code"},
+    "condition": {"type": "string", "enum": ["good", "fair", "poor", "damaged", "destroyed"], "title": "condition"},
+}
+
+
+@bp.get("/collections/<collection_id>/queryables")
+@require("public.read")
+def queryables(collection_id: str):
+    c = _collection(collection_id)
+    body = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": _url("ogcapi.queryables",
+            collection_id=c.id), "type": "object", "title": f"{c.title}: queryables",
+            "properties": {name: _PROPERTY_SCHEMAS[name] for name in c.queryables}, "additionalProperties": False}
+    if _html():
+        return render_template("ogcapi/queryables.html", body=body, collection=c)
+    return _json(body, "application/schema+json")
+
+
+@bp.get("/collections/<collection_id>/schema")
+@require("public.read")
+def schema(collection_id: str):
+    c = _collection(collection_id)
+    body = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": _url("ogcapi.schema",
+            collection_id=c.id), "type": "object", "title": f"{c.title}: features",
+            "properties": {"geometry": {"format": f"geometry-{c.geometry.lower()}"},
+                           **{name: _PROPERTY_SCHEMAS[name] for name in c.queryables}}}
+    return _json(body, "application/schema+json")
+
+
+# ------------------------------------------------------------------------------------------------------ items
+def _page_link(rel: str, **extra) -> dict:
+    """This request's URL with the page position (or format) replaced."""
+    kept = [(k, v) for k, v in request.args.items(multi=True) if k not in ("cursor", "before", *extra)]
+    kept += list(extra.items())
+    return {"href": request.base_url + "?" + urlencode(kept), "rel": rel,
+            "type": GEOJSON, "title": f"{rel} page"}
+
+
+@bp.get("/collections/<collection_id>/items")
+@require("public.read")
+def items(collection_id: str):
+    c = _collection(collection_id)
+    staff = _staff()
+    html = _html()
+    args = {k: request.args.getlist(k) for k in request.args if k != "f"}
+    q = ogcapi.parse(args, c, region=_region(), tz=current_app.config["TIMEZONE"])
+    if q.when is not None and not staff:
+        abort(401, "Past states of the registry are for signed-in staff.")
+    conn = get_conn()
+    index = ogcapi.index(conn, c, public=not staff, crs=q.crs, when=q.when)
+    page = ogcapi.select(index, q)
+    links = [{"href": request.url, "rel": "self", "type": GEOJSON, "title": "this page"},
+             {"href": _page_link("alternate", f="html")["href"], "rel": "alternate", "type": "text/html",
+              "title": "this page as HTML"},
+             {"href": _url("ogcapi.collection", None, collection_id=c.id), "rel": "collection",
+              "type": "application/json", "title": c.title}]
+    if page.next_cursor:
+        links.append(_page_link("next", cursor=page.next_cursor))
+    if page.prev_before:
+        links.append(_page_link("prev", before=page.prev_before))
+    headers = {"Content-Crs": f"<{q.crs.uri}>"}
+    if html:
+        features = [orjson.loads(index.fragments[i]) for i in page.positions]
+        return render_template("ogcapi/items.html", collection=c, features=features, page=page, links=links,
+                               crs=q.crs), 200, headers
+    body = ogcapi.feature_collection(index, page, links=links, timestamp=ogcapi.now())
+    return _json(body, GEOJSON, headers=headers)
+
+
+@bp.get("/collections/<collection_id>/items/<feature_id>")
+@require("public.read")
+def item(collection_id: str, feature_id: str):
+    c = _collection(collection_id)
+    staff = _staff()
+    args = {k: request.args.getlist(k) for k in request.args if k not in ("f",)}
+    unknown = sorted(set(args) - {"crs", "lang"})
+    if unknown:
+        raise ogcapi.BadParameter(f"unknown parameter(s) {', '.join(unknown)} for a single feature",
+                                  parameter=unknown[0])
+    crs = ogcapi.resolve(request.args.get("crs"), _region(), parameter="crs")
+    index = ogcapi.index(get_conn(), c, public=not staff, crs=crs)
+    position = int(index.ids.searchsorted(feature_id))
+    if position >= len(index) or index.ids[position] != feature_id:
+        raise NotFound(f"no feature {feature_id!r} in {c.id}")
+    headers = {"Content-Crs": f"<{crs.uri}>"}
+    if _html():
+        return render_template("ogcapi/item.html", collection=c, feature=orjson.loads(index.fragments[position]),
+                               crs=crs), 200, headers
+    links = orjson.dumps([{"href": request.base_url, "rel": "self", "type": GEOJSON, "title": "this feature"},
+                          {"href": request.base_url + "?f=html", "rel": "alternate", "type": "text/html",
+                           "title": "this feature as HTML"},
+                          {"href": _url("ogcapi.collection", None, collection_id=c.id), "rel": "collection",
+                           "type": "application/json", "title": c.title}])
+    return _json(index.fragments[position][:-1] + b',"links":' + links + b"}", GEOJSON, headers=headers)
+
+
+# ------------------------------------------------------------------------------------------------------ OpenAPI
+_F = param("f", schema={"type": "string", "enum": ["json", "html"]}, description="json (default) or html")
+_COLLECTION = path_param("collectionId", "sites, boundaries, inspections or patrol-tracks (the last two: staff)",
+                         {"type": "string", "enum": list(ogcapi.COLLECTIONS)})
+_CRS = param("crs", description="CRS of the answer (a URI of the collection's crs list; default CRS84)")
+_ITEMS_PARAMS = [
+    param("limit", schema={"type": "integer", "minimum": 1, "maximum": ogcapi.MAX_LIMIT,
+                           "default": ogcapi.DEFAULT_LIMIT}, description="features per page"),
+    param("bbox", schema={"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+          description="min, min, max, max in the axis order of bbox-crs", style="form", explode=False),
+    param("bbox-crs", description="CRS of bbox (default CRS84)"), _CRS,
+    param("datetime", description="RFC 3339 instant or interval: the registry as it was then (staff)"),
+    param("cursor", description="next page: features after this id (from the next link)"),
+    param("before", description="previous page: features before this id (from the prev link)"),
+    *[param(name, description=f"filter on {name} (comma-separated values)") for name in
+      ("level", "period", "fossil_groups", "county", "status", "site", "condition")],
+    _F]
+_CONTENT_CRS = {"Content-Crs": {"schema": {"type": "string"}, "description": "the CRS of the coordinates"}}
+SCHEMAS = {
+    "LandingPage": {"type": "object", "required": ["links"], "properties": {
+        "title": {"type": "string"}, "description": {"type": "string"},
+        "links": {"type": "array", "items": ref("Link")}}},
+    "Conformance": {"type": "object", "required": ["conformsTo"], "properties": {
+        "conformsTo": {"type": "array", "items": {"type": "string"}}}},
+    "Collection": {"type": "object", "required": ["id", "links"], "properties": {
+        "id": {"type": "string"}, "title": {"type": "string"}, "description": {"type": "string"},
+        "itemType": {"type": "string"}, "crs": {"type": "array", "items": {"type": "string"}},
+        "storageCrs": {"type": "string"}, "extent": {"type": "object"},
+        "links": {"type": "array", "items": ref("Link")}}},
+    "Collections": {"type": "object", "required": ["links", "collections"], "properties": {
+        "links": {"type": "array", "items": ref("Link")}, "collections": {"type": "array", "items": ref("Collection")},
+        "crs": {"type": "array", "items": {"type": "string"}}}},
+    "JSONSchema": {"type": "object", "properties": {"type": {"type": "string"}, "properties": {"type": "object"}}},
+}
+_TAGS = ["OGC API - Features"]
+PATHS = {
+    "/ogcapi": {"get": op("Landing page", tags=_TAGS, params=[_F], operation_id="getLandingPage", responses={
+        "200": json_response(ref("LandingPage")), **problem_responses(400)})},
+    "/ogcapi/conformance": {"get": op("Conformance classes", tags=_TAGS, params=[_F], operation_id="getConformance",
+                                      responses={"200": json_response(ref("Conformance")), **problem_responses(400)})},
+    "/ogcapi/api": {"get": op("This OpenAPI document", tags=_TAGS, responses={"200": json_response(
+        {"type": "object"}, media="application/vnd.oai.openapi+json;version=3.0")})},
+    "/ogcapi/collections": {"get": op("The feature collections", tags=_TAGS, params=[_F],
+                                      operation_id="getCollections", responses={
+                                          "200": json_response(ref("Collections")), **problem_responses(400)})},
+    "/ogcapi/collections/{collectionId}": {"get": op(
+        "One collection", tags=_TAGS, params=[_COLLECTION, _F], operation_id="describeCollection", responses={
+            "200": json_response(ref("Collection")), **problem_responses(400, 401, 404)})},
+    "/ogcapi/collections/{collectionId}/queryables": {"get": op(
+        "The properties items can be filtered on", tags=_TAGS, params=[_COLLECTION, _F], responses={
+            "200": json_response(ref("JSONSchema"), media="application/schema+json"),
+            **problem_responses(400, 401, 404)})},
+    "/ogcapi/collections/{collectionId}/schema": {"get": op(
+        "The schema of the collection's features", tags=_TAGS, params=[_COLLECTION], responses={
+            "200": json_response(ref("JSONSchema"), media="application/schema+json"),
+            **problem_responses(401, 404)})},
+    "/ogcapi/collections/{collectionId}/items": {"get": op(
+        "Features of a collection, paged (keyset: next/prev links)", tags=_TAGS, params=[_COLLECTION, *_ITEMS_PARAMS],
+        operation_id="getFeatures", responses={
+            "200": json_response(ref("FeatureCollection"), media="application/geo+json", headers=_CONTENT_CRS),
+            **problem_responses(400, 401, 404)})},
+    "/ogcapi/collections/{collectionId}/items/{featureId}": {"get": op(
+        "One feature", tags=_TAGS, params=[_COLLECTION, path_param("featureId", "the feature's id (a site code)"),
+                                           _CRS, _F], operation_id="getFeature", responses={
+            "200": json_response(ref("Feature"), media="application/geo+json", headers=_CONTENT_CRS),
+            **problem_responses(400, 401, 404)})},
+}

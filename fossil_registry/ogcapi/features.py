@@ -1,0 +1,220 @@
+"""The feature collections of the service, built for speed: each collection is read once per registry state, audience
+(public or staff) and CRS into an index of ready-made GeoJSON fragments (one bytes object per feature), with the
+arrays a query filters on (ids, bounding boxes, queryable properties). A request then filters with numpy, pages by
+keyset on the sorted feature ids (a deep page costs what the first does) and joins the fragments: no feature is
+encoded again per request. Anonymous indexes are built from public_view's output only, from store queries that leave
+hidden and retired sites out in SQL."""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import orjson
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from .. import public_view, sites
+from ..store import inspections as istore
+from ..store import map_layers as stamps
+from ..store import utc_now
+from .crs import CRS84, STORAGE_EPSG, ServiceCRS, to_crs
+
+DECIMALS_DEGREES = 7   # ~1 cm
+DECIMALS_METRES = 3
+
+
+@dataclass
+class Index:
+    """One collection for one audience and CRS: features sorted by id."""
+
+    ids: np.ndarray                      # str, sorted
+    fragments: list[bytes]               # GeoJSON Feature per id
+    bounds: np.ndarray                   # (n, 4) lon/lat min_x, min_y, max_x, max_y (NaN: no geometry)
+    values: dict[str, np.ndarray]        # queryable (and date) -> object array (lists for multi-valued properties)
+    extent: tuple[float, float, float, float] | None = None
+    masks: dict[tuple, np.ndarray] = field(default_factory=dict)  # (property, values) -> matching features
+
+    def __len__(self) -> int:
+        return len(self.fragments)
+
+
+# ------------------------------------------------------------------------------------------------------ building
+def _decimals(crs: ServiceCRS) -> int:
+    return DECIMALS_DEGREES if crs.epsg in (None, STORAGE_EPSG) else DECIMALS_METRES
+
+
+def geometries_json(geoms: list[BaseGeometry | None], crs: ServiceCRS) -> list[bytes]:
+    """GeoJSON geometry objects (bytes; b"null" for none) in ``crs`` and its axis order, rounded, in one vectorised
+    pass: a transform of every coordinate at once, then shapely's GeoJSON writer."""
+    arr = np.array(geoms, dtype=object)
+    present = np.array([g is not None for g in geoms], dtype=bool)
+    out = [b"null"] * len(geoms)
+    if not present.any():
+        return out
+    decimals = _decimals(crs)
+
+    def project(xy: np.ndarray) -> np.ndarray:
+        a, b = to_crs(xy[:, 0], xy[:, 1], crs)
+        return np.round(np.column_stack([a, b]), decimals)
+
+    moved = shapely.transform(arr[present], project)
+    texts = shapely.to_geojson(moved)
+    for i, text in zip(np.nonzero(present)[0], texts):
+        out[i] = text.encode()
+    return out
+
+
+def _feature(fid: str, geometry: bytes, properties: dict[str, Any]) -> bytes:
+    return (b'{"type":"Feature","id":' + orjson.dumps(fid) + b',"geometry":' + geometry + b',"properties":'
+            + orjson.dumps(properties) + b"}")
+
+
+def _bounds(geoms: list[BaseGeometry | None]) -> np.ndarray:
+    arr = np.array([g if g is not None else shapely.Point() for g in geoms], dtype=object)
+    return shapely.bounds(arr) if len(arr) else np.empty((0, 4))
+
+
+def build_index(ids: list[str], geoms: list[BaseGeometry | None], properties: list[dict[str, Any]], crs: ServiceCRS,
+                columns: tuple[str, ...]) -> Index:
+    order = sorted(range(len(ids)), key=lambda i: ids[i])
+    ids = [ids[i] for i in order]
+    geoms = [geoms[i] for i in order]
+    properties = [properties[i] for i in order]
+    geometry = geometries_json(geoms, crs)
+    fragments = [_feature(fid, g, p) for fid, g, p in zip(ids, geometry, properties)]
+    bounds = _bounds(geoms)
+    values = {}
+    for name in columns:
+        column = np.empty(len(ids), dtype=object)
+        column[:] = [p.get(name) for p in properties]
+        values[name] = column
+    finite = bounds[np.isfinite(bounds).all(axis=1)] if len(bounds) else bounds
+    extent = None
+    if len(finite):
+        extent = (float(finite[:, 0].min()), float(finite[:, 1].min()), float(finite[:, 2].max()),
+                  float(finite[:, 3].max()))
+    return Index(np.array(ids, dtype=str), fragments, bounds, values, extent)
+
+
+# ------------------------------------------------------------------------------------------------------ collections
+SITE_QUERYABLES = ("level", "period", "fossil_groups", "county", "status")
+BOUNDARY_QUERYABLES = ("level", "status")
+INSPECTION_QUERYABLES = ("site", "condition")
+TRACK_QUERYABLES = ("site",)
+
+
+def site_records(conn, public: bool, when: str | None = None) -> tuple[list, list, list]:
+    """(ids, geometries, properties) of the sites collection: the public view for anonymous callers (current state
+    only), exact current or past states for staff (retired sites too: the status queryable selects them)."""
+    if public:
+        shown = public_view.public_sites(sites.list_current(conn, public_only=True))
+        return ([p.code for p in shown], [p.location for p in shown],
+                [{"code": p.code, **p.properties, "version": p.version, "generalized": p.generalized} for p in shown])
+    states = sites.all_as_of(conn, when) if when else sites.list_current(conn, include_retired=True)
+    return ([s.code for s in states], [s.location for s in states],
+            [{"code": s.code, **s.properties, "version": s.version, "updated_at": s.updated_at} for s in states])
+
+
+_BOUNDARY_FIELDS = ("name", "name_en", "level", "status")
+
+
+def boundary_records(conn, public: bool, when: str | None = None) -> tuple[list, list, list]:
+    """Protection boundaries: for anonymous callers only those the public view shows (open sites)."""
+    if public:
+        shown = [p for p in public_view.public_sites(sites.list_current(conn, public_only=True)) if p.boundary]
+        return ([p.code for p in shown], [p.boundary for p in shown],
+                [{"code": p.code, **{k: p.properties.get(k) for k in _BOUNDARY_FIELDS}, "version": p.version}
+                 for p in shown])
+    states = sites.all_as_of(conn, when) if when else sites.list_current(conn, include_retired=True)
+    states = [s for s in states if s.boundary is not None]
+    return ([s.code for s in states], [s.boundary for s in states],
+            [{"code": s.code, **{k: s.properties.get(k) for k in _BOUNDARY_FIELDS},
+              "sensitivity": s.sensitivity, "version": s.version} for s in states])
+
+
+def inspection_records(conn) -> tuple[list, list, list]:
+    rows = istore.all_inspections(conn)
+    return ([f"{r['fid']}" for r in rows], [r["point"] for r in rows],
+            [{"id": r["fid"], "site": r["code"], "inspected_on": r["inspected_on"], "condition": r["condition"],
+              "threats": r["threats"], "inspectors": r["inspectors"], "photo_count": r["photo_count"],
+              "site_version": r["site_version"], "recorded_by": r["recorded_by"]} for r in rows])
+
+
+def track_records(conn) -> tuple[list, list, list]:
+    rows = istore.all_tracks(conn)
+    return ([f"{r['fid']}" for r in rows], [r["geom"] for r in rows],
+            [{"id": r["fid"], "site": r["code"], "inspection_id": r["inspection_id"],
+              "inspected_on": r["inspected_on"], "name": r["name"], "length_m": r["length_m"],
+              "point_count": r["point_count"]} for r in rows])
+
+
+@dataclass(frozen=True)
+class Collection:
+    id: str
+    title: str
+    description: str
+    staff_only: bool
+    queryables: tuple[str, ...]
+    geometry: str                                   # GeoJSON geometry type
+    records: Callable[..., tuple[list, list, list]]
+    stamp: Callable[[Any], tuple]
+    temporal: bool                                  # datetime selects past states (sites, boundaries)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The properties a query filters on: the queryables, and the date of dated records."""
+        return self.queryables + (() if self.temporal else ("inspected_on",))
+
+
+COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
+    Collection("sites", "Fossil sites", "Registered fossil sites (location and attributes). Anonymous callers get the "
+               "public view: generalized sites at the centre of their 0.1-degree cell, hidden sites absent.", False,
+               SITE_QUERYABLES, "Point", site_records, stamps.change_stamp, True),
+    Collection("boundaries", "Protection boundaries", "Protection boundaries of the sites (anonymous callers: open "
+               "sites only).", False, BOUNDARY_QUERYABLES, "MultiPolygon", boundary_records, stamps.change_stamp, True),
+    Collection("inspections", "Inspections", "Inspection records (point where the inspection was made). Staff only.",
+               True, INSPECTION_QUERYABLES, "Point", lambda conn, public, when=None: inspection_records(conn),
+               lambda conn: stamps.table_stamp(conn, istore.INSPECTIONS), False),
+    Collection("patrol-tracks", "Patrol tracks", "GPX tracks walked during inspections. Staff only.", True,
+               TRACK_QUERYABLES, "MultiLineString", lambda conn, public, when=None: track_records(conn),
+               lambda conn: stamps.table_stamp(conn, istore.TRACKS), False),
+)}
+
+
+# ------------------------------------------------------------------------------------------------------ cache
+_CACHE: OrderedDict[tuple, Index] = OrderedDict()
+_CACHE_SIZE = 24
+_LOCK = threading.RLock()
+
+
+def index(conn, collection: Collection, *, public: bool, crs: ServiceCRS, when: str | None = None) -> Index:
+    """The collection's index; current states are cached per registry state (the collection's stamp)."""
+    def build() -> Index:
+        ids, geoms, props = collection.records(conn, public, when)
+        return build_index(ids, geoms, props, crs, collection.columns)
+    if when is not None:
+        return build()  # a past state: read for this request only
+    key = (collection.stamp(conn), collection.id, public, crs.uri)
+    with _LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+        built = _CACHE[key] = build()
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+        return built
+
+
+def extent(conn, collection: Collection, *, public: bool) -> tuple[tuple[float, float, float, float] | None, str | None]:
+    """(lon/lat bbox of what the caller may see, start of the temporal extent): computed from the caller's own index, so
+    an anonymous extent never reflects a hidden site."""
+    built = index(conn, collection, public=public, crs=ServiceCRS(CRS84, None, "CRS84", True))
+    return built.extent, stamps.first_version_time(conn) if collection.temporal else None
+
+
+def now() -> str:
+    """The time stamp of an answer (UTC, the store's form)."""
+    return utc_now()

@@ -1,0 +1,79 @@
+"""The app served the way `make run` serves it (waitress, in its own process) on a free loopback port, for the tests
+that read it with real clients (GDAL, OWSLib). A separate process, not a thread: GDAL's HTTP reads hold the GIL in
+pyogrio, and a server thread in the test process would wait for them forever.
+
+Use from a test module::
+
+    from .served import served_registry  # noqa: F401  (pytest fixture)
+
+    def test_something(served_registry):
+        requests.get(served_registry.url + "/ogcapi")
+"""
+from __future__ import annotations
+
+import os
+from datetime import date
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from fossil_registry.demo.activity import seed_activity
+from fossil_registry.registry import create_demo_accounts, registry_path
+
+
+@dataclass
+class ServedRegistry:
+    url: str
+    data_dir: Path
+    registry: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served_registry(tmp_path_factory, demo_registry_template):
+    """A copy of the demo registry (with the test accounts' tokens, and the demo activity `make run` adds) served by
+    waitress until the module ends."""
+    data_dir = tmp_path_factory.mktemp("served") / "data"
+    target = registry_path(data_dir)
+    target.parent.mkdir(parents=True)
+    shutil.copy(demo_registry_template, target)
+    create_demo_accounts(target)  # and the demo's inspections, tracks, proposals and reports, as `make run` has
+    seed_activity(target, today=date(2026, 6, 1))
+    port = _free_port()
+    env = {**os.environ, "FLASK_DATA_DIR": str(data_dir), "FLASK_SECRET_KEY": "served-test-secret",
+           "FLASK_CREATE_DEMO_IF_MISSING": "false", "PORT": str(port), "HOST": "127.0.0.1"}
+    log = open(data_dir.parent / "server.log", "wb")
+    process = subprocess.Popen([sys.executable, "-m", "fossil_registry.serve"], env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(url + "/ogcapi", timeout=2).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            log.close()
+            pytest.fail("the server did not start:\n" + (data_dir.parent / "server.log").read_text(errors="replace"))
+        time.sleep(0.2)
+    yield ServedRegistry(url=url, data_dir=data_dir, registry=target)
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
