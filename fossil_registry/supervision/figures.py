@@ -78,6 +78,7 @@ def schedule_by_level(conn, settings: Settings, as_of: str, day: date) -> dict[s
     """{level: {overdue, upcoming, ok, never_inspected}} of the sites active at ``as_of``, their schedule on ``day``
     (the same rule as inspections.schedule: interval by level after the last inspection, or after the site came into
     existence)."""
+    sstore.use_time_zone(conn, settings.timezone)
     out = {level: {**{s: 0 for s in SCHEDULE_STATUSES}, "never_inspected": 0} for level in sites.LEVELS}
     for level, status, never, count in sstore.schedule_by_level(conn, **_schedule_args(settings, as_of, day)):
         row = out.setdefault(level, {**{s: 0 for s in SCHEDULE_STATUSES}, "never_inspected": 0})
@@ -162,6 +163,7 @@ def registry_figures(conn) -> dict[str, Any]:
 def trend_figures(conn, settings: Settings, today: date) -> dict[str, Any]:
     """The last twelve months (decisions and public reports per month, threats by kind and severity) and the last
     ``trend_years`` years (site conditions)."""
+    sstore.use_time_zone(conn, settings.timezone)
     months = months_back(today, 12, settings.timezone)
     years = Period(date(today.year - settings.trend_years + 1, 1, 1), today, settings.timezone)
     first, last = months.first_day.isoformat(), months.last_day.isoformat()
