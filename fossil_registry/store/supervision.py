@@ -20,8 +20,10 @@ from .gpkg import decode_geometries
 
 # Indexes for counting periods (the tables were created by earlier steps; store/schema.py runs this as "supervision").
 DDL = """
-CREATE INDEX inspections_date ON inspections (inspected_on);
+CREATE INDEX inspections_date ON inspections (inspected_on, code, condition);
 CREATE INDEX site_versions_time ON site_versions (created_at);
+CREATE INDEX site_versions_as_of ON site_versions (code, created_at, version);
+CREATE INDEX revisions_boundary_setters ON revisions (status, boundary_action, site_code, applied_version);
 CREATE INDEX revisions_created ON revisions (created_at);
 CREATE INDEX revisions_decided ON revisions (decided_at);
 CREATE INDEX public_reports_submitted ON public_reports (submitted_at);
@@ -52,26 +54,34 @@ def use_time_zone(conn: sqlite3.Connection, tz: str) -> None:
 # --------------------------------------------------------------------------------------------------------------------
 # The registry at an instant, and its inspection schedule on a day
 # --------------------------------------------------------------------------------------------------------------------
-def _schedule_cte() -> str:
-    """CTEs ``live`` (sites active at :as_of, from each site's latest version before it) and ``due`` (their next
-    inspection: :interval_* days after the last inspection on or before :day, else after the site came into existence,
-    as inspections.schedule computes it)."""
-    return """
-WITH snap AS (SELECT code, max(version) AS version, properties FROM site_versions WHERE created_at < :as_of
-              GROUP BY code),
-live AS (SELECT code, json_extract(properties, '$.level') AS level, json_extract(properties, '$.county') AS county,
-                json_extract(properties, '$.county_en') AS county_en, json_extract(properties, '$.name') AS name,
-                json_extract(properties, '$.sensitivity') AS sensitivity,
-                json_extract(properties, '$.established') AS established
-         FROM snap WHERE coalesce(json_extract(properties, '$.status'), 'active') = 'active'),
+def _schedule_cte(current: bool) -> str:
+    """CTEs ``live`` (sites active at :as_of) and ``scheduled`` (their next inspection: :interval_* days after the
+    last inspection on or before :day, else after the site came into existence, as inspections.schedule computes it;
+    status overdue, upcoming or ok on :day). ``current``: nothing changed after :as_of, so the sites' current rows are
+    their state then (fast); otherwise each site's latest version before :as_of is read from the history."""
+    if current:
+        live = """live AS (SELECT code, level, county, county_en, name, sensitivity, established FROM site_locations
+                 WHERE status = 'active'),"""
+    else:
+        live = """snap AS (SELECT code, max(version) AS version FROM site_versions WHERE created_at < :as_of
+                 GROUP BY code),
+live AS (SELECT * FROM (SELECT v.code, json_extract(v.properties, '$.level') AS level,
+                json_extract(v.properties, '$.county') AS county,
+                json_extract(v.properties, '$.county_en') AS county_en, json_extract(v.properties, '$.name') AS name,
+                json_extract(v.properties, '$.sensitivity') AS sensitivity,
+                json_extract(v.properties, '$.established') AS established,
+                coalesce(json_extract(v.properties, '$.status'), 'active') AS status
+         FROM snap JOIN site_versions v ON v.code = snap.code AND v.version = snap.version) WHERE status = 'active'),"""
+    return f"""
+WITH {live}
 last AS (SELECT code, max(inspected_on) AS last_on FROM inspections WHERE inspected_on <= :day GROUP BY code),
-due AS (SELECT live.*, last.last_on,
-          date(coalesce(last.last_on, live.established, local_day(first.created_at)),
+due AS (SELECT live.code, live.level, live.county, live.county_en, live.name, live.sensitivity, last.last_on,
+          date(coalesce(last.last_on, live.established,
+                        local_day((SELECT min(f.created_at) FROM site_versions f WHERE f.code = live.code))),
                '+' || (CASE live.level WHEN 'national' THEN :interval_national
                                        WHEN 'provincial' THEN :interval_provincial
                                        ELSE :interval_general END) || ' days') AS due_on
-        FROM live LEFT JOIN last ON last.code = live.code
-        LEFT JOIN site_versions first ON first.code = live.code AND first.version = 1),
+        FROM live LEFT JOIN last ON last.code = live.code),
 scheduled AS (SELECT due.*, CASE WHEN due_on < :day THEN 'overdue'
                               WHEN due_on <= date(:day, '+' || :upcoming_days || ' days') THEN 'upcoming'
                               ELSE 'ok' END AS status
@@ -84,26 +94,23 @@ def _schedule_params(as_of: str, day: str, intervals: Mapping[str, int], upcomin
             **{f"interval_{level}": int(intervals[level]) for level in ("national", "provincial", "general")}}
 
 
-def schedule_by_level(conn: sqlite3.Connection, *, as_of: str, day: str, intervals: Mapping[str, int],
-                      upcoming_days: int) -> list[tuple[str, str, bool, int]]:
-    """(level, status overdue|upcoming|ok, never inspected, number of sites) of the sites active at ``as_of``, their
-    schedule on ``day``."""
-    sql = _schedule_cte() + "SELECT level, status, last_on IS NULL, count(*) FROM scheduled GROUP BY 1, 2, 3"
-    return [(r[0], r[1], bool(r[2]), r[3])
-            for r in conn.execute(sql, _schedule_params(as_of, day, intervals, upcoming_days))]
+def _is_current(conn: sqlite3.Connection, as_of: str) -> bool:
+    """Whether no site changed at or after ``as_of`` (then the current rows are the state at ``as_of``)."""
+    last = conn.execute("SELECT max(created_at) FROM site_versions").fetchone()[0]
+    return last is None or last < as_of
 
 
-def schedule_by_county(conn: sqlite3.Connection, *, as_of: str, day: str, intervals: Mapping[str, int],
-                       upcoming_days: int) -> list[dict[str, Any]]:
-    """Per county of the sites active at ``as_of``: sites, overdue, never inspected, and the mean position of its
-    sites (from the spatial index: enough to place a county's marker)."""
-    sql = _schedule_cte() + f"""
-SELECT coalesce(s.county, '') AS county, max(s.county_en) AS county_en, count(*) AS sites,
-       sum(s.status = 'overdue') AS overdue, sum(s.last_on IS NULL) AS never_inspected,
-       sum(s.level = 'national') AS national, sum(s.level = 'provincial') AS provincial,
-       avg((r.minx + r.maxx) / 2) AS lon, avg((r.miny + r.maxy) / 2) AS lat
-FROM scheduled s JOIN site_locations l ON l.code = s.code JOIN rtree_site_locations_geom r ON r.id = l.fid
-GROUP BY 1 ORDER BY sites DESC, county"""
+def schedule_groups(conn: sqlite3.Connection, *, as_of: str, day: str, intervals: Mapping[str, int],
+                    upcoming_days: int) -> list[dict[str, Any]]:
+    """The sites active at ``as_of`` with their schedule on ``day``, counted by county, level, status and whether
+    never inspected: {county, county_en, level, status, never, sites, lon_sum, lat_sum} (positions from the spatial
+    index, summed so that a county's mean position can be formed from its groups)."""
+    sql = _schedule_cte(_is_current(conn, as_of)) + """
+SELECT coalesce(s.county, '') AS county, max(s.county_en) AS county_en, s.level, s.status, s.last_on IS NULL AS never,
+       count(*) AS sites, sum((r.minx + r.maxx) / 2) AS lon_sum, sum((r.miny + r.maxy) / 2) AS lat_sum,
+       count(r.id) AS placed
+FROM scheduled s LEFT JOIN site_locations l ON l.code = s.code LEFT JOIN rtree_site_locations_geom r ON r.id = l.fid
+GROUP BY 1, 3, 4, 5"""
     return [dict(r) for r in conn.execute(sql, _schedule_params(as_of, day, intervals, upcoming_days))]
 
 
@@ -123,19 +130,12 @@ def list_scheduled_sites(conn: sqlite3.Connection, *, as_of: str, day: str, inte
     if never:
         conditions.append("last_on IS NULL")
     where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
-    total = conn.execute(_schedule_cte() + f"SELECT count(*) FROM scheduled{where}", params).fetchone()[0]
-    rows = conn.execute(_schedule_cte() + f"SELECT code, name, level, sensitivity, county, county_en, last_on, due_on, "
+    cte = _schedule_cte(_is_current(conn, as_of))
+    total = conn.execute(cte + f"SELECT count(*) FROM scheduled{where}", params).fetchone()[0]
+    rows = conn.execute(cte + f"SELECT code, name, level, sensitivity, county, county_en, last_on, due_on, "
                         f"status FROM scheduled{where} ORDER BY due_on, code LIMIT :limit",
                         {**params, "limit": int(limit)}).fetchall()
     return total, [dict(r) for r in rows]
-
-
-def sites_by_level(conn: sqlite3.Connection, *, as_of: str) -> dict[str, int]:
-    """Active sites at ``as_of`` by protection level."""
-    sql = """SELECT json_extract(properties, '$.level'), count(*) FROM
-             (SELECT max(version), properties FROM site_versions WHERE created_at < ? GROUP BY code)
-             WHERE coalesce(json_extract(properties, '$.status'), 'active') = 'active' GROUP BY 1"""
-    return {r[0]: r[1] for r in conn.execute(sql, (as_of,))}
 
 
 def current_sites_by(conn: sqlite3.Connection, column: str) -> list[tuple[str, str, int]]:
@@ -148,22 +148,20 @@ def current_sites_by(conn: sqlite3.Connection, column: str) -> list[tuple[str, s
 
 def boundary_sources(conn: sqlite3.Connection) -> list[tuple[str, str, str, int]]:
     """The boundary survey campaign: (level, method, stated accuracy class, number of active sites), where method is
-    the survey method of the reviewed proposal that last set each site's current boundary ('not_stated' for imported
-    boundaries and restorations, 'no_boundary' for sites without one) and the accuracy class is le1, le5, le30, gt30
-    metres or unknown."""
+    the survey method of the approved proposal that last set each site's boundary ('not_stated' for boundaries that
+    came with an import or a restoration, 'no_boundary' for sites without one) and the accuracy class is le1, le5,
+    le30, gt30 metres or unknown. Every boundary after a site's first version comes from an approved proposal."""
     sql = """
-WITH changes AS (
-  SELECT v.code, max(v.version) AS version, v.revision_id FROM site_versions v
-  LEFT JOIN site_versions p ON p.code = v.code AND p.version = v.version - 1
-  WHERE v.boundary IS NOT NULL AND (p.fid IS NULL OR p.boundary IS NULL OR p.boundary != v.boundary)
-  GROUP BY v.code)
+WITH setters AS (SELECT site_code, max(applied_version) AS version FROM revisions
+                 WHERE status = 'approved' AND boundary_action = 'set' GROUP BY site_code)
 SELECT l.level,
        CASE WHEN b.code IS NULL THEN 'no_boundary' ELSE coalesce(r.method, 'not_stated') END AS method,
        CASE WHEN b.code IS NULL OR r.accuracy_m IS NULL THEN 'unknown' WHEN r.accuracy_m <= 1 THEN 'le1'
             WHEN r.accuracy_m <= 5 THEN 'le5' WHEN r.accuracy_m <= 30 THEN 'le30' ELSE 'gt30' END AS accuracy,
        count(*)
 FROM site_locations l LEFT JOIN site_boundaries b ON b.code = l.code
-LEFT JOIN changes c ON c.code = l.code LEFT JOIN revisions r ON r.fid = c.revision_id
+LEFT JOIN setters s ON s.site_code = l.code
+LEFT JOIN revisions r ON r.site_code = s.site_code AND r.applied_version = s.version AND r.status = 'approved'
 WHERE l.status = 'active' GROUP BY 1, 2, 3"""
     return [tuple(r) for r in conn.execute(sql)]
 
@@ -252,21 +250,23 @@ def threats_by_kind(conn: sqlite3.Connection, *, first_day: str, last_day: str) 
 
 def conditions_by_year(conn: sqlite3.Connection, *, first_day: str, last_day: str) -> list[tuple[str, str, int]]:
     """(year, condition, number of sites) where each site inspected in a year counts once, with the condition of its
-    last inspection in that year."""
+    last inspection in that year (the latest record of its last day: the highest day-and-record key)."""
     sql = """SELECT year, condition, count(*) FROM (
                SELECT substr(inspected_on, 1, 4) AS year, condition,
-                      row_number() OVER (PARTITION BY code, substr(inspected_on, 1, 4)
-                                         ORDER BY inspected_on DESC, fid DESC) AS n
-               FROM inspections WHERE inspected_on BETWEEN ? AND ?) WHERE n = 1 GROUP BY 1, 2"""
+                      max(inspected_on || printf('%012d', fid)) AS latest
+               FROM inspections WHERE inspected_on BETWEEN ? AND ? GROUP BY code, year)
+             GROUP BY 1, 2"""
     return [tuple(r) for r in conn.execute(sql, (first_day, last_day))]
 
 
 def latest_conditions(conn: sqlite3.Connection, *, day: str) -> dict[str, int]:
     """Active sites by the condition found at their last inspection on or before ``day``."""
-    sql = """SELECT condition, count(*) FROM (
-               SELECT i.condition, row_number() OVER (PARTITION BY i.code ORDER BY i.inspected_on DESC, i.fid DESC) AS n
-               FROM inspections i JOIN site_locations l ON l.code = i.code AND l.status = 'active'
-               WHERE i.inspected_on <= ?) WHERE n = 1 GROUP BY 1"""
+    sql = """SELECT i.condition, count(*) FROM (
+               SELECT code, max(inspected_on) AS day FROM inspections WHERE inspected_on <= ? GROUP BY code) m
+             JOIN site_locations l ON l.code = m.code AND l.status = 'active'
+             JOIN inspections i ON i.fid = (SELECT max(j.fid) FROM inspections j
+                                            WHERE j.code = m.code AND j.inspected_on = m.day)
+             GROUP BY 1"""
     return {r[0]: r[1] for r in conn.execute(sql, (day,))}
 
 

@@ -74,43 +74,83 @@ def _schedule_args(settings: Settings, as_of: str, day: date) -> dict[str, Any]:
             "upcoming_days": settings.upcoming_days}
 
 
-def schedule_by_level(conn, settings: Settings, as_of: str, day: date) -> dict[str, dict[str, int]]:
-    """{level: {overdue, upcoming, ok, never_inspected}} of the sites active at ``as_of``, their schedule on ``day``
-    (the same rule as inspections.schedule: interval by level after the last inspection, or after the site came into
-    existence)."""
+def schedule_groups(conn, settings: Settings, as_of: str, day: date) -> list[dict[str, Any]]:
+    """The sites active at ``as_of`` and their schedule on ``day`` (the rule of inspections.schedule: interval by level
+    after the last inspection, or after the site came into existence), counted by county, level, status and whether
+    never inspected: one SQL query that the figures below share."""
     sstore.use_time_zone(conn, settings.timezone)
-    out = {level: {**{s: 0 for s in SCHEDULE_STATUSES}, "never_inspected": 0} for level in sites.LEVELS}
-    for level, status, never, count in sstore.schedule_by_level(conn, **_schedule_args(settings, as_of, day)):
-        row = out.setdefault(level, {**{s: 0 for s in SCHEDULE_STATUSES}, "never_inspected": 0})
-        row[status] += count
-        if never:
-            row["never_inspected"] += count
+    return sstore.schedule_groups(conn, **_schedule_args(settings, as_of, day))
+
+
+def by_level(groups: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """{level: {overdue, upcoming, ok, never_inspected, sites}}."""
+    out = {level: {**{s: 0 for s in SCHEDULE_STATUSES}, "never_inspected": 0, "sites": 0} for level in sites.LEVELS}
+    for g in groups:
+        row = out.setdefault(g["level"], {**{s: 0 for s in SCHEDULE_STATUSES}, "never_inspected": 0, "sites": 0})
+        row[g["status"]] += g["sites"]
+        row["sites"] += g["sites"]
+        if g["never"]:
+            row["never_inspected"] += g["sites"]
     return out
+
+
+def by_county(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per county, most sites first: sites, overdue, never inspected, national and provincial sites, and the mean
+    position of its sites (where to draw it)."""
+    counties: dict[str, dict[str, Any]] = {}
+    for g in groups:
+        c = counties.setdefault(g["county"], {"county": g["county"], "county_en": None, "sites": 0, "overdue": 0,
+                                              "never_inspected": 0, "national": 0, "provincial": 0,
+                                              "_lon": 0.0, "_lat": 0.0, "_placed": 0})
+        c["county_en"] = c["county_en"] or g["county_en"]
+        c["sites"] += g["sites"]
+        c["overdue"] += g["sites"] if g["status"] == "overdue" else 0
+        c["never_inspected"] += g["sites"] if g["never"] else 0
+        if g["level"] in ("national", "provincial"):
+            c[g["level"]] += g["sites"]
+        c["_lon"] += g["lon_sum"] or 0.0
+        c["_lat"] += g["lat_sum"] or 0.0
+        c["_placed"] += g["placed"]
+    out = []
+    for c in counties.values():
+        placed = c.pop("_placed")
+        lon, lat = c.pop("_lon"), c.pop("_lat")
+        c["lon"], c["lat"] = (lon / placed, lat / placed) if placed else (None, None)
+        out.append(c)
+    return sorted(out, key=lambda c: (-c["sites"], c["county"]))
+
+
+def schedule_by_level(conn, settings: Settings, as_of: str, day: date) -> dict[str, dict[str, int]]:
+    """{level: {overdue, upcoming, ok, never_inspected, sites}} of the sites active at ``as_of`` on ``day``."""
+    return by_level(schedule_groups(conn, settings, as_of, day))
+
+
+def _summary(conn, period: Period, settings: Settings, now: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    sstore.use_time_zone(conn, settings.timezone)
+    as_of = period.as_of(now)
+    counts = sstore.period_counts(conn, start=period.start, end=period.end, first_day=period.first_day.isoformat(),
+                                  last_day=period.last_day.isoformat(), as_of=as_of,
+                                  late_before=utc_minus_hours(as_of, settings.response_hours))
+    groups = schedule_groups(conn, settings, as_of, period.last_day)
+    levels = by_level(groups)
+    figures = {
+        **counts,
+        "sites_total": sum(row["sites"] for row in levels.values()),
+        "median_decision_days": _round(sstore.median_decision_days(conn, start=period.start, end=period.end)),
+        "median_triage_hours": _round(sstore.median_triage_hours(conn, start=period.start, end=period.end)),
+        "overdue": sum(row["overdue"] for row in levels.values()),
+        "upcoming": sum(row["upcoming"] for row in levels.values()),
+        "never_inspected": sum(row["never_inspected"] for row in levels.values()),
+    }
+    return ({"period": period.to_json(), **{k: figures[k] for k in SUMMARY_FIELDS},
+             "sites_by_level": {level: levels[level]["sites"] for level in sites.LEVELS}}, groups)
 
 
 def summary(conn, period: Period, settings: Settings, now: str | None = None) -> dict[str, Any]:
     """One period's figures (SUMMARY_FIELDS), plus the period itself and the active sites by level. What is open
     (follow-ups, waiting proposals, late reports) and the schedule (overdue, upcoming, never inspected) are counted at
     the period's end, or now for a period that runs to today."""
-    now = now or store.utc_now()
-    sstore.use_time_zone(conn, settings.timezone)
-    as_of = period.as_of(now)
-    counts = sstore.period_counts(conn, start=period.start, end=period.end, first_day=period.first_day.isoformat(),
-                                  last_day=period.last_day.isoformat(), as_of=as_of,
-                                  late_before=utc_minus_hours(as_of, settings.response_hours))
-    by_level = sstore.sites_by_level(conn, as_of=as_of)
-    schedule = schedule_by_level(conn, settings, as_of, period.last_day)
-    figures = {
-        **counts,
-        "sites_total": sum(by_level.values()),
-        "median_decision_days": _round(sstore.median_decision_days(conn, start=period.start, end=period.end)),
-        "median_triage_hours": _round(sstore.median_triage_hours(conn, start=period.start, end=period.end)),
-        "overdue": sum(row["overdue"] for row in schedule.values()),
-        "upcoming": sum(row["upcoming"] for row in schedule.values()),
-        "never_inspected": sum(row["never_inspected"] for row in schedule.values()),
-    }
-    return {"period": period.to_json(), **{k: figures[k] for k in SUMMARY_FIELDS},
-            "sites_by_level": {level: by_level.get(level, 0) for level in sites.LEVELS}}
+    return _summary(conn, period, settings, now or store.utc_now())[0]
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -191,15 +231,15 @@ def dashboard(conn, settings: Settings, today: date, now: str | None = None) -> 
     proposals waiting and their age, public reports, counties, and the trends."""
     now = now or store.utc_now()
     this_year = year_period(today.year, today, settings.timezone)
-    figures = summary(conn, this_year, settings, now)  # also sets the connection's time zone
+    figures, groups = _summary(conn, this_year, settings, now)  # the schedule of today: the year runs to today
     ages = dict(sstore.waiting_proposals_by_age(conn, now=now))
     return {
         "summary": figures,
         "registry": registry_figures(conn),
-        "schedule": schedule_by_level(conn, settings, now, today),
+        "schedule": by_level(groups),
         "conditions_now": {c: n for c, n in sstore.latest_conditions(conn, day=today.isoformat()).items()},
         "waiting_by_age": {k: ages.get(k, 0) for k in AGE_CLASSES},
-        "counties": sstore.schedule_by_county(conn, **_schedule_args(settings, now, today)),
+        "counties": by_county(groups),
         "trends": trend_figures(conn, settings, today),
         "today": today.isoformat(),
     }
@@ -214,7 +254,7 @@ def annual_report(conn, period: Period, settings: Settings, now: str | None = No
     everything, for the CSV exports); each table says how many rows it has in all."""
     now = now or store.utc_now()
     limit = settings.max_rows if max_rows == -1 else max_rows
-    figures = summary(conn, period, settings, now)
+    figures, groups = _summary(conn, period, settings, now)
     days = {"first_day": period.first_day.isoformat(), "last_day": period.last_day.isoformat()}
     as_of = period.as_of(now)
     tables = {
@@ -237,8 +277,8 @@ def annual_report(conn, period: Period, settings: Settings, now: str | None = No
         "threats": _nested(sstore.threats_by_kind(conn, **days), THREATS, SEVERITIES),
         "conditions": _nested(sstore.conditions_by_year(conn, **days), tuple(sorted(
             {str(y) for y in range(period.first_day.year, period.last_day.year + 1)})), CONDITIONS),
-        "counties": sstore.schedule_by_county(conn, **_schedule_args(settings, as_of, period.last_day)),
-        "schedule": schedule_by_level(conn, settings, as_of, period.last_day),
+        "counties": by_county(groups),
+        "schedule": by_level(groups),
     }
 
 
