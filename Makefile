@@ -19,10 +19,10 @@ test: setup-dev catalogs assets
 catalogs: setup
 	$(BIN)/python -c "from fossil_registry.i18n import compile_catalogs; compile_catalogs()"
 
-# Front-end assets (Leaflet and its plugins) from the npm registry, pinned by package-lock.json, copied into
+# Front-end assets (Leaflet and its plugins, Apache ECharts) from the npm registry, pinned by package-lock.json, copied into
 # static/vendor/<package>/ (ignored, never committed): the app serves every script, stylesheet and icon itself, so the
 # maps work with no internet. The paths other code may use are listed in docs/public-map.md.
-VENDOR_PACKAGES := leaflet leaflet.markercluster leaflet.locatecontrol leaflet-draw jquery
+VENDOR_PACKAGES := leaflet leaflet.markercluster leaflet.locatecontrol leaflet-draw jquery echarts
 
 assets: static/vendor/.installed
 

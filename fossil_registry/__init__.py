@@ -74,8 +74,9 @@ def _register_areas(app: Flask) -> None:
     from .api import reports as reports_api
     from .api import revisions as revisions_api
     from .api import sites as sites_api
-    from .web import account, admin, inspections, public, reports, revisions
+    from .api import supervision as supervision_api
+    from .web import account, admin, inspections, public, reports, revisions, supervision
 
-    for area in (public, account, admin, revisions, inspections, reports,
-                 sites_api, revisions_api, inspections_api, reports_api, ogcapi):
+    for area in (public, account, admin, revisions, inspections, reports, supervision,
+                 sites_api, revisions_api, inspections_api, reports_api, supervision_api, ogcapi):
         area.init_app(app)

@@ -33,6 +33,7 @@ POLICY: dict[str, str | None] = {
     "site.restore": "admin",        # restore an old version (itself a new, reviewed version)
     "user.manage": "admin",         # accounts: create, disable, enable, change role, revoke tokens
     "audit.read": "admin",          # browse and download the audit trail
+    "supervision.read": "field",    # province dashboard, annual work report, their figures and exports (staff only)
 }
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,40}$")

@@ -17,6 +17,8 @@ SECRET_KEY = None
 TIMEZONE = "Asia/Shanghai"
 # The registry's region: locations outside it draw a warning. (min_lon, min_lat, max_lon, max_lat), EPSG:4490.
 REGION_NAME = "Guizhou"
+# The region's name in Chinese, for the title of the annual work report (贵州省化石保护工作报告).
+REGION_NAME_ZH = "贵州省"
 REGION_BBOX = (103.6, 24.6, 109.6, 29.2)
 # Locations further than this outside the region are refused as mistakes (a lost sign, swapped axes, metres read as
 # degrees); closer ones draw a warning for the reviewer. Anything outside CGCS2000's area of use is refused too.
@@ -73,6 +75,18 @@ BASEMAP = "none"
 TIANDITU_KEY = None
 # Protection map: above this many sites in view, the site layer answers with counted clusters instead of single sites.
 MAP_MAX_POINTS = 500
+
+# --- Supervision: province dashboard and annual work report (docs/supervision.md) ---
+# Public reports of finds during construction must be seen by officials within this many hours: older ones still
+# untriaged are counted as late.
+REPORT_RESPONSE_HOURS = 24
+# How many years the dashboard's condition trend covers (this year and the ones before it).
+SUPERVISION_TREND_YEARS = 5
+# The annual report's tables (key-site inspections, new sites, damage, open follow-ups) show at most this many rows
+# each (the CSV exports carry all of them): a printable document stays printable.
+SUPERVISION_REPORT_MAX_ROWS = 300
+# At most this many sites on the map of the year's work, and threats on the dashboard's threat map (most notable first).
+SUPERVISION_MAP_MAX_MARKERS = 2000
 
 # --- Revision workflow (docs/revisions.md) ---
 # A proposed location further than this (geodesic metres) from the current one draws a warning for the reviewer.

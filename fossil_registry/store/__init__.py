@@ -12,7 +12,8 @@ Each submodule owns one table family:
 * ``accounts``: users, API tokens, sign-in sessions and failed sign-ins;
 * ``audit``: the audit trail;
 * ``revisions``, ``inspections``, ``reports``: the review workflow, inspections and their evidence, public reports;
-* ``map_layers``: the protection map's change stamp.
+* ``map_layers``: the protection map's change stamp;
+* ``supervision``: the dashboard's and the annual report's figures, counted in SQL (no tables, a few indexes).
 
 This split is the seam a PostGIS backend will plug into later: keep each function small and named for what it does to
 the registry, not for how SQLite does it. The names below are the store's contract with the rest of the code

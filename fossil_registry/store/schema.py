@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from . import accounts, audit, revisions
+from . import accounts, audit, revisions, supervision
 from .audit import AUDIT
 from .gpkg import SRS_ID, _register_functions, _split_sql, connect, transaction, utc_now
 from .sites import BOUNDARIES, LOCATIONS, VERSIONS
@@ -133,6 +133,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("sessions", accounts.SESSIONS_DDL),
     ("revisions", revisions.DDL),
     ("inspections", reports.DDL + inspections.DDL),
+    ("supervision", supervision.DDL),
 )
 
 # Dropped from shareable exports: accounts, tokens, sessions, failed sign-ins, reporters' contact data.
