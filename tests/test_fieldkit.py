@@ -490,3 +490,14 @@ def test_photo_paths_cannot_leave_the_kit_folder(client, app, tmp_path):
     reasons = {p["photo"]: p["reason"] for p in body["photos_not_used"]}
     assert "outside the kit folder" in reasons["../../secret.png"] and "absolute path" in reasons["/etc/passwd"]
     assert all(revision(app, p["revision"]).attachments == [] for p in body["proposed"])
+
+
+def test_shareable_exports_withhold_the_kit_secrets(client, app, tmp_path):
+    from fossil_registry.registry import export_registry
+    kit_id, _ = checkout(client, tmp_path)
+    export_registry(app.config["REGISTRY_PATH"], tmp_path / "export.gpkg")
+    conn = sqlite3.connect(tmp_path / "export.gpkg")
+    assert conn.execute("SELECT issued_by, secret FROM fieldkit_kits WHERE kit_id = ?", (kit_id,)).fetchone() == \
+        ("fiona", "withheld")
+    with app.app_context():  # the registry itself keeps it: the kit can still be checked in
+        assert len(store.fieldkit.get_kit(get_conn(), kit_id)["secret"]) == 64

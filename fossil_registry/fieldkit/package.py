@@ -156,7 +156,7 @@ README = """化石点野外工具包 Fossil site field kit {kit}
 2. 在"化石点"和"保护范围"图层中修改位置、边界和属性；编号和基础版本不能修改。
    遗址已不存在时，勾选"建议撤销"，不要删除要素（删除的要素只会被报告，不会被提交）。
 3. 新发现的化石点添加到"新发现"图层；照片和调查点添加到"调查点与照片"图层（照片保存在 DCIM 文件夹）。
-4. 回来后先关闭 QField/QGIS 中的项目，再上传 fieldkit.gpkg，或将整个文件夹（含 DCIM）压缩成 zip 上传：
+4. 回来后先关闭 QField/QGIS 中的项目，再将整个文件夹（含 DCIM 和所有 fieldkit.gpkg* 文件）压缩成 zip 上传：
    网页 /fieldkit/checkin，或 POST /api/fieldkits/{kit}/checkin。每个修改都会成为一个待审核的提案。
    不要修改 kit_manifest 表：注册系统会核对它的签名。
 
@@ -167,8 +167,8 @@ English
    features are only reported, never proposed).
 3. Add new finds to the "New finds" layer, photos and survey points to "Survey points and photos" (photos are stored in
    the DCIM folder).
-4. Back at the office, close the project in QField/QGIS first, then upload fieldkit.gpkg, or a zip of the whole folder
-   (with DCIM) to bring the photos: the web page /fieldkit/checkin, or POST /api/fieldkits/{kit}/checkin. Every change
+4. Back at the office, close the project in QField/QGIS first, then upload a zip of the whole folder (with DCIM and
+   every fieldkit.gpkg* file): the web page /fieldkit/checkin, or POST /api/fieldkits/{kit}/checkin. Every change
    becomes a proposal that a second person reviews. Do not edit the kit_manifest table: the registry checks its
    signature.
 

@@ -3,7 +3,8 @@ registry_meta), the helper that registers a feature module's layers, the ordered
 to the current schema, and what works on the file as a whole: integrity checks, WAL folding, backups and shareable
 exports (without PRIVATE_TABLES, personal data SCRUBbed).
 
-Each feature module keeps its own DDL (store/accounts.py, store/revisions.py, store/reports.py, store/inspections.py);
+Each feature module keeps its own DDL (store/accounts.py, store/revisions.py, store/reports.py, store/inspections.py,
+store/fieldkit.py);
 MIGRATIONS below lists it by name, in the order it applies. Tables not registered in gpkg_contents are private to the
 app.
 """
