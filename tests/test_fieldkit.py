@@ -501,3 +501,20 @@ def test_shareable_exports_withhold_the_kit_secrets(client, app, tmp_path):
         ("fiona", "withheld")
     with app.app_context():  # the registry itself keeps it: the kit can still be checked in
         assert len(store.fieldkit.get_kit(get_conn(), kit_id)["secret"]) == 64
+
+
+def test_an_unfinished_write_in_a_zipped_rollback_journal_is_rolled_back(client, app, tmp_path):
+    kit_id, folder = checkout(client, tmp_path)
+    gpkg = folder / "fieldkit.gpkg"
+    conn = qgis_connection(gpkg, wal=False)
+    conn.execute("UPDATE site_locations SET age = 'committed' WHERE code = 'GZ-0001'")
+    conn.execute("PRAGMA cache_size = 1")  # the unfinished write spills into the file, its old pages into -journal
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO new_finds (geom, name, note) VALUES (?, ?, ?)",
+                     [(gdal_blob(Point(105.5, 25.8)), f"unfinished {i}", "x" * 2000) for i in range(500)])
+    assert (folder / "fieldkit.gpkg-journal").exists()
+    data = zip_folder(folder)  # copied in the middle of the write, as a crashed app leaves it
+    conn.execute("ROLLBACK")
+    conn.close()
+    body = checkin(client, kit_id, data, "kit.zip").get_json()
+    assert [(p["site"], p["changes"]) for p in body["proposed"]] == [("GZ-0001", ["age"])]
