@@ -58,7 +58,8 @@ def test_check_out_edit_check_in_and_read_the_summary(client, app, tmp_path):
     assert "stale: the site is now at version 2" in page and "based on version 1" in page
     assert "unknown fossil group(s) dragons" in page
     assert "GZ-0004" in page.split('id="unchanged"')[1]
-    assert "DCIM/{{ 7*7 }}.jpg: not in the uploaded zip" in page and "49.jpg" not in page  # user text is data
+    assert '<span class="mono">DCIM/{{ 7*7 }}.jpg</span>' in page and "49.jpg" not in page  # user text is data
+    assert "not in the uploaded zip" in page
     zh = client.get(r.headers["Location"] + "?lang=zh").get_data(as_text=True)
     assert "已提交 2 个提案" in zh and "已过时" in zh
     kits = client.get("/fieldkit").get_data(as_text=True)

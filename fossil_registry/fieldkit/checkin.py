@@ -101,9 +101,13 @@ def plan(conn, contents: KitContents, upload: Upload, settings: Settings, summar
         plans.append(p)
     for find in contents.finds:
         find_id = _text(find.values.get("find_id"))
-        p = _find_plan(contents, find)
-        _attach(p, [find.values.get("photo")] + photos.pop(("find", find_id), []) if find_id else
-                [find.values.get("photo")], upload, settings, summary)
+        extra = photos.pop(("find", find_id), []) if find_id else []
+        try:
+            p = _find_plan(contents, find)
+        except (RegistryError, GeometryError, CoordinateError) as exc:
+            summary.refused.append({"feature": find.label, "site": None, "reason": _reason(exc)})
+            continue
+        _attach(p, [find.values.get("photo"), *extra], upload, settings, summary)
         plans.append(p)
     for (kind, key), names in photos.items():
         summary.photos_not_used += [{"feature": f"survey point of {key}", "photo": n, "reason":

@@ -58,16 +58,16 @@ class Upload:
         if not path:
             return None, "no photo"
         if path.startswith("/") or (len(path) > 1 and path[1] == ":") or "://" in path:
-            return None, (f"{path}: an absolute path; take photos with the kit's photo field so they are stored in its "
+            return None, ("an absolute path; take photos with the kit's photo field so they are stored in its "
                           "DCIM folder")
         normal = posixpath.normpath(posixpath.join(self._folder, path))
         if normal.startswith("../") or normal == "..":
-            return None, f"{path}: points outside the kit folder"
+            return None, "it points outside the kit folder"
         if not self.zipped:
-            return None, f"{path}: not uploaded (check in a zip of the kit folder to bring the photos along)"
+            return None, "not uploaded (check in a zip of the kit folder to bring the photos along)"
         info = self._members.get(normal)
         if info is None:
-            return None, f"{path}: not in the uploaded zip"
+            return None, "not in the uploaded zip"
         return formats.read_member(self.filename, self._zip, info, self._limits, self._budget), ""
 
 
