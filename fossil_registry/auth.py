@@ -27,6 +27,7 @@ POLICY: dict[str, str | None] = {
     "site.read_exact": "field",     # exact locations and boundaries of every site, history, diffs
     "account.self": "field",        # own account: API tokens
     "revision.propose": "field",    # propose coordinate / boundary / attribute changes and new sites
+    "fieldkit.use": "field",        # field kits: check out sites (exact) for QField/QGIS, check edits in as proposals
     "revision.review": "expert",    # approve, reject, request changes (never one's own)
     "inspection.write": "expert",   # inspection records, photos, patrol tracks
     "report.triage": "expert",      # public reports queue

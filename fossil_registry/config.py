@@ -69,10 +69,16 @@ REPORT_PHOTO_MAX_BYTES = 8 * 1024 * 1024
 REPORT_SITE_RADIUS_M = 2000
 # Default due date of the follow-up created when a report is accepted.
 REPORT_FOLLOWUP_DAYS = 14
-# Basemap under the maps: "none" (no tiles: nothing leaves the app, works offline; the default), "osm" (OpenStreetMap)
-# or "tianditu" (天地图, CGCS2000; needs the operator's key in TIANDITU_KEY). The CSP img-src is extended for its tiles.
+# Basemap under the maps: "none" (no tiles: nothing leaves the app, works offline; the default), "osm" (OpenStreetMap),
+# "tianditu" (天地图, CGCS2000; needs the operator's key in TIANDITU_KEY; the CSP img-src is extended for its tiles) or
+# "offline" (the tiles of OFFLINE_BASEMAP, served by the app itself).
 BASEMAP = "none"
 TIANDITU_KEY = None
+# An MBTiles file (raster XYZ tiles in Web Mercator: PNG, JPEG or WebP) the operator is licensed to use offline, e.g.
+# their own survey imagery or tiles their Tianditu licence lets them cache (docs/fieldkit.md says how to make one). When
+# set, field kits carry it clipped to their area, and the app serves its tiles itself at /basemap/tiles/{z}/{x}/{y}
+# (BASEMAP = "offline" puts them under every map; the CSP stays 'self'). None (default): kits carry no basemap.
+OFFLINE_BASEMAP = None
 # Protection map: above this many sites in view, the site layer answers with counted clusters instead of single sites.
 MAP_MAX_POINTS = 500
 
@@ -99,6 +105,21 @@ REVISION_MAX_FILE_BYTES = 20 * 1024 * 1024
 REVISION_MAX_UNZIPPED_BYTES = 64 * 1024 * 1024
 REVISION_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 REVISION_MAX_ATTACHMENTS = 5
+
+# --- Field kits for QField/QGIS (docs/fieldkit.md) ---
+# Most sites in one kit (its GeoPackage carries their exact locations and boundaries).
+FIELDKIT_MAX_SITES = 2000
+# The kit's basemap: OFFLINE_BASEMAP clipped to the kit's area grown by this margin (degrees, ~2 km), from its lowest zoom
+# up; zoom levels that would take the kit beyond this many tiles are left out (and the kit's page says so).
+FIELDKIT_BASEMAP_MARGIN_DEG = 0.02
+FIELDKIT_BASEMAP_MAX_TILES = 20000
+# Check-in uploads (the edited GeoPackage, or a zip of the kit folder with its photos): the request, everything in the
+# zip decompressed (checked in the central directory and again while reading: formats/archive.py), its entries, and the
+# features read from any one layer.
+FIELDKIT_MAX_UPLOAD_BYTES = 256 * 1024 * 1024
+FIELDKIT_MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
+FIELDKIT_MAX_ZIP_ENTRIES = 2000
+FIELDKIT_MAX_FEATURES = 20000
 
 
 # --- Answers: compression (Flask-Compress) of JSON, GeoJSON and pages; brotli or gzip as the client accepts ---

@@ -42,6 +42,8 @@ from folium.elements import JSCSSMixin
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
+from .fieldkit.basemap import open_basemap
+
 STATIC_URL = "/static/"
 
 # Front-end files the maps may use: name -> path under static/ (npm package dist files copied by `make assets`).
@@ -103,6 +105,14 @@ BASEMAPS: dict[str, dict[str, Any] | None] = {
         "max_zoom": 18,
         "img_sources": ("https://*.tianditu.gov.cn",),
     },
+    # the operator's own MBTiles file (OFFLINE_BASEMAP), served by the app itself: no other host, works offline
+    "offline": {
+        "tiles": "/basemap/tiles/{z}/{x}/{y}",
+        "attr": "Offline basemap",
+        "subdomains": "abc",
+        "max_zoom": 18,       # replaced by the file's own highest zoom level
+        "img_sources": (),
+    },
 }
 
 
@@ -116,21 +126,33 @@ def asset_url(name: str) -> str:
 
 
 def basemap_options(config: Mapping[str, Any]) -> dict[str, Any]:
-    """make_map keyword arguments from the app configuration (BASEMAP, TIANDITU_KEY)."""
-    return {"basemap": config.get("BASEMAP", "none"), "tianditu_key": config.get("TIANDITU_KEY")}
+    """make_map keyword arguments from the app configuration (BASEMAP, TIANDITU_KEY, OFFLINE_BASEMAP)."""
+    return {"basemap": config.get("BASEMAP", "none"), "tianditu_key": config.get("TIANDITU_KEY"),
+            "offline_basemap": config.get("OFFLINE_BASEMAP")}
 
 
-def check_basemap(basemap: str, tianditu_key: str | None = None) -> None:
+def check_basemap(basemap: str, tianditu_key: str | None = None, offline_basemap: str | None = None) -> None:
     if basemap not in BASEMAPS:
         raise ValueError(f"BASEMAP must be one of {', '.join(BASEMAPS)} (got {basemap!r})")
     if basemap == "tianditu" and not tianditu_key:
         raise ValueError("BASEMAP 'tianditu' needs the operator's key in TIANDITU_KEY")
+    if basemap == "offline":
+        if not offline_basemap:
+            raise ValueError("BASEMAP 'offline' needs the operator's MBTiles file in OFFLINE_BASEMAP")
+        open_basemap(offline_basemap)  # BasemapError (a ValueError) for a missing or unusable file
 
 
 def basemap_img_sources(basemap: str) -> tuple[str, ...]:
     """The image hosts the chosen basemap loads tiles from (for the CSP img-src)."""
     spec = BASEMAPS.get(basemap)
     return tuple(spec["img_sources"]) if spec else ()
+
+
+def _offline_attribution(text: str) -> str:
+    """The MBTiles file's attribution (licences ask for it), as inert text: HTML-escaped, and with braces as entities,
+    because folium compiles its elements' output as templates."""
+    shown = html.escape(" ".join(text.split())[:300]).replace("{", "&#123;").replace("}", "&#125;")
+    return f"Offline basemap: {shown}" if shown else "Offline basemap"
 
 
 class RegistryMap(folium.Map):
@@ -149,18 +171,22 @@ class RegistryMap(folium.Map):
 
 
 def make_map(*, location: tuple[float, float] | None = None, zoom_start: int = 7, basemap: str = "none",
-             tianditu_key: str | None = None, height: str = "100%", width: str = "100%", min_zoom: int = 3,
+             tianditu_key: str | None = None, offline_basemap: str | None = None, height: str = "100%",
+             width: str = "100%", min_zoom: int = 3,
              max_zoom: int = 18, fit_bounds: tuple[float, float, float, float] | None = None,
              **kwargs: Any) -> RegistryMap:
     """A folium map with self-hosted assets and the configured basemap (no tiles at all for "none").
 
     ``location`` is (lat, lon) as in folium; ``fit_bounds`` is (min_lon, min_lat, max_lon, max_lat). Other keyword
     arguments go to folium.Map (and from there to Leaflet's map options)."""
-    check_basemap(basemap, tianditu_key)
+    check_basemap(basemap, tianditu_key, offline_basemap)
     m = RegistryMap(location=location or (26.8, 106.6), zoom_start=zoom_start, tiles=None, height=height,
                     width=width, min_zoom=min_zoom, max_zoom=max_zoom, control_scale=True, **kwargs)
     m.options.update(min_zoom=min_zoom, max_zoom=max_zoom)  # folium gives these to the tiles only; plugins need them
     spec = BASEMAPS[basemap]
+    if basemap == "offline":  # Leaflet scales up the file's highest zoom level rather than asking for missing tiles
+        offline = open_basemap(offline_basemap)
+        spec = {**spec, "max_zoom": offline.max_zoom, "attr": _offline_attribution(offline.attribution)}
     if spec is not None:
         for layer in spec.get("layers", (None,)):
             url = spec["tiles"].replace("{key}", tianditu_key or "")

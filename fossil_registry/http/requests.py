@@ -16,6 +16,25 @@ def read_upload(storage, limit: int) -> tuple[str, bytes]:
     return storage.filename or "upload", data
 
 
+def allow_request_bytes(limit: int) -> None:
+    """Let this request's body be up to ``limit`` bytes (instead of MAX_CONTENT_LENGTH): call it before the body is
+    read (e.g. field-kit check-ins with their photos)."""
+    request.max_content_length = limit
+
+
+def uploaded_file(name: str, limit: int, what: str) -> tuple[str, bytes]:
+    """(file name, bytes) of the file in the multipart field ``name``, or of the raw request body (any type but a
+    form); refused (422) when there is none."""
+    storage = request.files.get(name)
+    if storage is not None and storage.filename:
+        return read_upload(storage, limit)
+    if request.mimetype not in ("multipart/form-data", "application/x-www-form-urlencoded", "application/json"):
+        data = request.get_data(cache=False)
+        if data:
+            return request.headers.get("X-Filename") or "upload", data
+    raise InvalidInput(f"send {what} as the multipart field {name!r} or as the request body")
+
+
 def uploads(name: str) -> list[Upload]:
     """Every file sent in the form field ``name`` (empty file inputs are left out)."""
     return [Upload(f.filename, f.read()) for f in request.files.getlist(name) if f and (f.filename or f.content_length)]

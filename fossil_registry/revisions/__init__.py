@@ -33,7 +33,7 @@ merged automatically.
 from __future__ import annotations
 
 from ..errors import Conflict, Forbidden
-from .attachments import IMAGE_TYPES, attachment_file, attachment_path
+from .attachments import IMAGE_TYPES, attachment_file, attachment_path, attachment_type
 from .draft import Draft, geojson_geometry, parse_draft, to_shape, whole_number
 from .model import Revision, get
 from .policy import DECISIONS, KINDS, MAX_REASON, METHODS, OPEN, STATUSES, Policy, RepairOffered, RoundRequired
@@ -44,7 +44,7 @@ from .workflow import (actions, amend, amendable, checked_id, checked_round, com
 
 __all__ = ["Conflict", "actions", "DECISIONS", "Draft", "Forbidden", "IMAGE_TYPES", "INFORMATIONAL_WARNINGS", "KINDS",
            "MAX_REASON", "METHODS", "OPEN", "Policy", "RepairOffered", "Revision", "RoundRequired", "STATUSES",
-           "amend", "amendable", "attachment_file", "attachment_path", "checked_id", "checked_round", "comment", "conflict_error", "decide",
+           "amend", "amendable", "attachment_file", "attachment_path", "attachment_type", "checked_id", "checked_round", "comment", "conflict_error", "decide",
            "decide_many", "geojson_geometry", "geometry_metrics", "get", "history", "inbox", "needs_individual_review",
            "parse_draft", "propose", "propose_restore", "proposed_state", "queue", "rebase", "review_view",
            "stale_flags", "three_way", "three_way_json", "to_shape", "whole_number", "withdraw"]

@@ -66,6 +66,12 @@ def decode_geometries(blobs: list[bytes | None]) -> list[BaseGeometry | None]:
     return list(shapely.from_wkb(wkbs)) if wkbs else []
 
 
+def blob_srs_id(blob: bytes) -> int:
+    """The srs_id a geometry blob's header names (field kits check that edited geometries stayed in the kit's CRS)."""
+    flags = _header(blob)[0]
+    return struct.unpack("<i" if flags & 1 else ">i", bytes(blob[4:8]))[0]
+
+
 def blob_bounds(blob: bytes) -> tuple[float, float, float, float] | None:
     """(minx, maxx, miny, maxy) from the header envelope when present, else from the WKB; None if empty."""
     flags, empty, envelope = _header(blob)

@@ -3,7 +3,8 @@ registry_meta), the helper that registers a feature module's layers, the ordered
 to the current schema, and what works on the file as a whole: integrity checks, WAL folding, backups and shareable
 exports (without PRIVATE_TABLES, personal data SCRUBbed).
 
-Each feature module keeps its own DDL (store/accounts.py, store/revisions.py, store/reports.py, store/inspections.py);
+Each feature module keeps its own DDL (store/accounts.py, store/revisions.py, store/reports.py, store/inspections.py,
+store/fieldkit.py);
 MIGRATIONS below lists it by name, in the order it applies. Tables not registered in gpkg_contents are private to the
 app.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from . import accounts, audit, revisions, supervision
+from . import accounts, audit, fieldkit, revisions, supervision
 from .audit import AUDIT
 from .gpkg import SRS_ID, _register_functions, _split_sql, connect, transaction, utc_now
 from .sites import BOUNDARIES, LOCATIONS, VERSIONS
@@ -25,7 +26,8 @@ RTREE_EXTENSION_URL = "http://www.geopackage.org/spec120/#extension_rtree"
 # --------------------------------------------------------------------------------------------------------------------
 # Core tables, and the registration of a feature module's layers
 # --------------------------------------------------------------------------------------------------------------------
-_CORE_DDL = """
+# The tables every GeoPackage has (also written into field kits, store/kitfile.py).
+GPKG_BASE_DDL = """
 CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER NOT NULL PRIMARY KEY,
   organization TEXT NOT NULL, organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL, description TEXT);
 CREATE TABLE gpkg_contents (table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL, identifier TEXT UNIQUE,
@@ -39,7 +41,9 @@ CREATE TABLE gpkg_geometry_columns (table_name TEXT NOT NULL, column_name TEXT N
   CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id));
 CREATE TABLE gpkg_extensions (table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL,
   definition TEXT NOT NULL, scope TEXT NOT NULL, CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name));
+"""
 
+_CORE_DDL = GPKG_BASE_DDL + """
 CREATE TABLE site_locations (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom POINT NOT NULL,
   code TEXT NOT NULL UNIQUE, name TEXT NOT NULL, name_en TEXT, county TEXT, county_en TEXT,
   level TEXT NOT NULL CHECK (level IN ('national','provincial','general')),
@@ -134,13 +138,14 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("revisions", revisions.DDL),
     ("inspections", reports.DDL + inspections.DDL),
     ("supervision", supervision.DDL),
+    ("fieldkits", fieldkit.DDL),
 )
 
 # Dropped from shareable exports: accounts, tokens, sessions, failed sign-ins, reporters' contact data.
 PRIVATE_TABLES: tuple[str, ...] = accounts.PRIVATE_TABLES + reports.PRIVATE_TABLES
 
 # Personal data kept in shared tables, removed from shareable exports: (table, UPDATE statement), run in this order.
-SCRUB: tuple[tuple[str, str], ...] = audit.SCRUB + reports.SCRUB + inspections.SCRUB
+SCRUB: tuple[tuple[str, str], ...] = audit.SCRUB + reports.SCRUB + inspections.SCRUB + fieldkit.SCRUB
 
 
 def private_tables() -> tuple[str, ...]:

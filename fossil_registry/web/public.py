@@ -43,7 +43,7 @@ SENSITIVITY_NAMES = {"open": _l("location public"), "generalized": _l("location 
 
 def init_app(app) -> None:
     basemap = app.config["BASEMAP"]
-    maps.check_basemap(basemap, app.config.get("TIANDITU_KEY"))
+    maps.check_basemap(basemap, app.config.get("TIANDITU_KEY"), app.config.get("OFFLINE_BASEMAP"))
     sources = tuple(app.config.get("CSP_IMG_SOURCES", ())) + maps.basemap_img_sources(basemap)
     app.config["CSP_IMG_SOURCES"] = tuple(dict.fromkeys(sources))
     app.register_blueprint(bp)

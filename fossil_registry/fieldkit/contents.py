@@ -1,0 +1,206 @@
+"""What a returned kit holds, checked as a whole before anything is proposed: that it is a kit this registry issued
+(installation, kit id, the manifest's HMAC signature), that its layers are still the kit's (columns, EPSG:4490 in the
+layer and in every geometry), and that every site feature still carries the code and base version it was issued with,
+once per layer. Any of these failing refuses the whole kit (422), naming each feature and its problem: nothing is
+proposed from a kit that is not what it claims to be."""
+from __future__ import annotations
+
+import hmac
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from .. import store
+from ..errors import InvalidInput, TooLarge
+from ..store import fieldkit as kstore
+from ..store import kitfile
+from .layers import BOUNDARIES, FORMAT, LAYERS, LOCATIONS, MANIFEST, NEW_FINDS, SURVEY_POINTS, Layer
+from .package import sign
+from .settings import Settings
+from .upload import Upload
+
+KIT_SRS = 4490
+MAX_PROBLEMS = 50
+
+
+@dataclass
+class Feature:
+    layer: str
+    fid: int
+    values: dict[str, Any]
+    geometry: BaseGeometry | None
+
+    @property
+    def code(self) -> str | None:
+        code = self.values.get("code")
+        return code.strip() if isinstance(code, str) and code.strip() else None
+
+    @property
+    def label(self) -> str:
+        return f"{self.layer} #{self.fid}" + (f" ({self.code})" if self.code else "")
+
+
+@dataclass
+class KitContents:
+    kit: dict[str, Any]                                   # the registry's record of the kit
+    locations: dict[str, Feature] = field(default_factory=dict)
+    boundaries: dict[str, Feature] = field(default_factory=dict)
+    finds: list[Feature] = field(default_factory=list)
+    survey_points: list[Feature] = field(default_factory=list)
+
+
+def read_contents(conn, upload: Upload, settings: Settings, expected_kit: str | None = None) -> KitContents:
+    """The checked contents of an uploaded kit; InvalidInput naming every problem otherwise."""
+    try:
+        kconn = kitfile.open_kit_file(upload.gpkg)
+    except kitfile.KitFileError as exc:
+        raise InvalidInput(f"{upload.filename} is not a readable GeoPackage ({exc})") from None
+    try:
+        try:
+            check = kitfile.quick_check(kconn)
+            if check != "ok":
+                raise InvalidInput(f"{upload.filename} is damaged (SQLite: {check}); nothing was proposed")
+            if not kitfile.is_geopackage(kconn):
+                raise InvalidInput(f"{upload.filename} is not a GeoPackage, so not a field kit of this registry")
+            kit = verified_kit(conn, kitfile.read_manifest(kconn, MANIFEST), upload.filename, expected_kit)
+            problems: list[str] = []
+            features = {layer.name: _read_layer(kconn, layer, settings, problems) for layer in LAYERS}
+        except kitfile.KitFileError as exc:
+            raise InvalidInput(f"{upload.filename} is damaged ({exc}); nothing was proposed") from None
+    finally:
+        kconn.close()
+    contents = KitContents(kit, finds=features[NEW_FINDS], survey_points=features[SURVEY_POINTS])
+    contents.locations = _by_code(features[LOCATIONS], kit, problems)
+    contents.boundaries = _by_code(features[BOUNDARIES], kit, problems)
+    _unique_finds(contents.finds, problems)
+    if problems:
+        shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
+        raise InvalidInput(f"{upload.filename}: nothing was proposed, because {len(problems)} problem(s) concern the "
+                           f"kit as a whole: {shown}", problems=problems[:MAX_PROBLEMS])
+    return contents
+
+
+def verified_kit(conn, manifest: dict[str, str] | None, filename: str, expected: str | None) -> dict[str, Any]:
+    """The registry's record of the kit the manifest names, after checking it is ours and unedited."""
+    if manifest is None:
+        raise InvalidInput(f"{filename} is not a field kit of this registry: it has no {MANIFEST} table")
+    if manifest.get("format") != FORMAT:
+        raise InvalidInput(f"{filename}: unknown field kit format {manifest.get('format', '')[:60]!r} (expected {FORMAT})")
+    theirs, ours = manifest.get("installation", ""), kstore.installation_id(conn)
+    if theirs != ours:
+        raise InvalidInput(f"{filename} is a kit of another registry installation ({theirs[:32]!r}, this one is "
+                           f"{ours!r}): check it in where it was issued", problem="other_installation")
+    kit_id = manifest.get("kit_id", "")
+    kit = kstore.get_kit(conn, kit_id)
+    if kit is None:
+        raise InvalidInput(f"{filename}: this registry issued no kit {kit_id[:40]!r}", problem="unknown_kit")
+    try:
+        expected_signature = sign(manifest, kit["secret"])
+    except ValueError:  # a registry restored from a shareable export has no secrets
+        raise InvalidInput(f"{filename}: kit {kit_id} cannot be verified (its secret is not in this registry)") from None
+    if not hmac.compare_digest(expected_signature, manifest.get("signature", "")):
+        raise InvalidInput(f"{filename}: the kit's manifest ({MANIFEST}) was edited, so the kit cannot be trusted; "
+                           "check in the file as the kit left it", problem="manifest_edited")
+    if expected is not None and expected != kit_id:
+        raise InvalidInput(f"{filename} is kit {kit_id}, not kit {expected}", problem="other_kit")
+    return kit
+
+
+def _read_layer(kconn, layer: Layer, settings: Settings, problems: list[str]) -> list[Feature]:
+    columns = kitfile.table_columns(kconn, layer.name)
+    if columns is None:
+        problems.append(f"layer {layer.name} is missing")
+        return []
+    needed = {"fid"} | ({"code", "base_version"} if layer.name in (LOCATIONS, BOUNDARIES) else set())
+    if needed - set(columns):
+        problems.append(f"layer {layer.name}: column(s) {', '.join(sorted(needed - set(columns)))} were removed")
+        return []
+    geometry = kitfile.geometry_columns(kconn).get(layer.name)
+    if geometry is None:
+        problems.append(f"layer {layer.name} has no geometry column any more")
+        return []
+    if geometry["srs_id"] != KIT_SRS:
+        problems.append(f"layer {layer.name} is in EPSG:{geometry['srs_id']}, but the kit's layers are in EPSG:4490 "
+                        "(CGCS2000 longitude/latitude): edit the kit's own layers, do not save them in another CRS")
+        return []
+    count = kitfile.count_rows(kconn, layer.name)
+    if count > settings.max_features:
+        raise TooLarge(f"layer {layer.name} holds {count:,} features; a kit check-in reads at most "
+                       f"{settings.max_features:,} per layer")
+    rows = kitfile.read_rows(kconn, layer.name, [f.name for f in layer.fields if f.name in columns],
+                             geometry["column"])
+    out = []
+    for row in rows:
+        blob = row.pop("geom")
+        feature = Feature(layer.name, row.pop("fid"), row, None)
+        feature.geometry = _geometry(blob, feature, problems)
+        out.append(feature)
+    return out
+
+
+def _geometry(blob: bytes | None, feature: Feature, problems: list[str]) -> BaseGeometry | None:
+    """The feature's geometry in 2-D, checked to be EPSG:4490 longitude/latitude."""
+    if blob is None:
+        return None
+    try:
+        srs_id = store.blob_srs_id(blob)
+        geom = store.decode_geometry(blob)
+    except Exception:  # noqa: BLE001 - any damaged blob (header or WKB) is reported as such
+        problems.append(f"{feature.label}: the geometry cannot be read (damaged)")
+        return None
+    if srs_id not in (KIT_SRS, 0, -1):  # 0/-1: 'undefined' (some writers); the range check below still applies
+        problems.append(f"{feature.label}: the geometry is in EPSG:{srs_id}, not in the kit's EPSG:4490")
+        return None
+    if geom is None or geom.is_empty:
+        return None
+    geom = shapely.force_2d(geom)
+    coords = shapely.get_coordinates(geom)
+    if not all(math.isfinite(v) for v in coords.flat) or (abs(coords[:, 0]) > 180).any() or \
+            (abs(coords[:, 1]) > 90).any():
+        x, y = coords[0]
+        problems.append(f"{feature.label}: coordinates ({x:.6g}, {y:.6g}) are not longitude/latitude: the geometry was "
+                        "written in another CRS (metres?) than the kit's EPSG:4490")
+        return None
+    return geom
+
+
+def _by_code(features: list[Feature], kit: dict[str, Any], problems: list[str]) -> dict[str, Feature]:
+    """Site features by code: every code one of the kit's, once per layer, with the base version it was issued at."""
+    issued: dict[str, int] = kit["sites"]
+    seen: dict[str, Feature] = {}
+    for f in features:
+        code = f.code
+        if code is None:
+            problems.append(f"{f.label}: no site code (new finds belong in the {NEW_FINDS} layer)")
+        elif code not in issued:
+            problems.append(f"{f.label}: {code} is not one of the kit's sites: was the code changed?")
+        elif code in seen:
+            problems.append(f"{f.label}: {code} is also {seen[code].label}: each site appears once per layer (was a "
+                            "feature copied, or a code changed?)")
+        elif _whole(f.values.get("base_version")) != issued[code]:
+            problems.append(f"{f.label}: base version {f.values.get('base_version')!r} was edited (the kit carries "
+                            f"{code} at version {issued[code]})")
+        else:
+            seen[code] = f
+    return seen
+
+
+def _whole(value: Any) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == value or str(number) == str(value).strip() else None
+
+
+def _unique_finds(finds: list[Feature], problems: list[str]) -> None:
+    seen: dict[str, Feature] = {}
+    for f in finds:
+        find_id = (f.values.get("find_id") or "").strip() if isinstance(f.values.get("find_id"), str) else ""
+        if find_id and find_id in seen:
+            problems.append(f"{f.label}: find id {find_id} is also {seen[find_id].label} (a copied feature?)")
+        elif find_id:
+            seen[find_id] = f
