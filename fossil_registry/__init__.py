@@ -67,12 +67,13 @@ def _persistent_secret(data_dir: Path) -> str:
 
 def _register_areas(app: Flask) -> None:
     """Every area of the app, explicitly: web pages (web/) and the JSON API (api/); each registers its blueprints."""
+    from .api import impact as impact_api
     from .api import inspections as inspections_api
     from .api import reports as reports_api
     from .api import revisions as revisions_api
     from .api import sites as sites_api
-    from .web import account, admin, inspections, public, reports, revisions
+    from .web import account, admin, impact, inspections, public, reports, revisions
 
-    for area in (public, account, admin, revisions, inspections, reports,
-                 sites_api, revisions_api, inspections_api, reports_api):
+    for area in (public, account, admin, revisions, inspections, reports, impact,
+                 sites_api, revisions_api, inspections_api, reports_api, impact_api):
         area.init_app(app)

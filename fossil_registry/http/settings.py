@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, url_for
 
-from .. import auth, inspections, reports, revisions
+from .. import auth, impact, inspections, reports, revisions
 from ..blobs import BlobStore
 
 
@@ -17,6 +17,10 @@ def inspection_settings() -> inspections.Settings:
 
 def report_settings() -> reports.ReportSettings:
     return reports.ReportSettings.from_config(current_app.config)
+
+
+def impact_settings() -> impact.Settings:
+    return impact.Settings.from_config(current_app.config)
 
 
 def login_throttle() -> auth.LoginThrottle:
