@@ -116,7 +116,7 @@ IMPACT_MAX_FILE_BYTES = 20 * 1024 * 1024
 IMPACT_LIMIT = "30 per hour;100 per day"
 # Anonymous screenings learn of a hidden site only through the grid cell of this size (degrees) that holds it, and of a
 # generalized site only through its public 0.1-degree cell: no number of screenings can locate either more closely.
-IMPACT_HIDDEN_CELL_DEG = 0.5
+IMPACT_HIDDEN_CELL_DEG = 0.25
 
 
 def defaults() -> dict[str, Any]:

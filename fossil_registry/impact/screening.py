@@ -168,13 +168,14 @@ def _public_entries(footprint: Footprint, settings: Settings, shown: list[public
     for e in entries:
         e.pop("sensitivity")
     cells = [(p, _cell(p.location, public_view.CELL_DEG)) for p in shown if p.generalized]
-    for m in measure(footprint.geometry, None, [c for _, c in cells], reach):
-        p, cell = cells[m.index]
-        entries.append(_notice_entry(footprint, cell, p))
-    hidden = measure(footprint.geometry, None, [box(*c) for c in hidden_cells], reach)
+    near = [cells[m.index] for m in measure(footprint.geometry, None, [c for _, c in cells], reach)]
+    hidden = [box(*hidden_cells[m.index]) for m in measure(footprint.geometry, None,
+                                                            [box(*c) for c in hidden_cells], reach)]
+    kms = _within_km(footprint, [c for _, c in near] + hidden)
+    for (p, _), km in zip(near, kms):
+        entries.append(_notice_entry(p, km))
     if hidden:
-        km = min(_within_km(footprint, box(*hidden_cells[m.index])) for m in hidden)
-        entries.append({**_withheld(), "code": None, "hidden": True, "within_km": km})
+        entries.append({**_withheld(), "code": None, "hidden": True, "within_km": min(kms[len(near):])})
     return sorted(entries, key=_order), len(targets) + len(cells) + len(hidden_cells)
 
 
@@ -187,17 +188,22 @@ def _withheld() -> dict[str, Any]:
             "risk": CONSULT}
 
 
-def _notice_entry(footprint: Footprint, cell: BaseGeometry, p: public_view.PublicSite) -> dict[str, Any]:
+def _notice_entry(p: public_view.PublicSite, km: int) -> dict[str, Any]:
     return {**_withheld(), "code": p.code, "name": p.properties.get("name"), "name_en": p.properties.get("name_en"),
-            "level": p.properties.get("level"), "generalized": True, "within_km": _within_km(footprint, cell),
+            "level": p.properties.get("level"), "generalized": True, "within_km": km,
             "location": [p.location.x, p.location.y], "location_precision": f"{public_view.CELL_DEG}-degree grid cell"}
 
 
-def _within_km(footprint: Footprint, cell: BaseGeometry) -> int:
-    """Whole kilometres within which every point of ``cell`` lies from the footprint: the geodesic distance to the
-    cell's centre plus the centre's distance to the farthest corner (triangle inequality), rounded up."""
-    centre = cell.centroid
-    to_centre = measure(footprint.geometry, None, [centre], math.inf)[0].distance_m
-    corners = list(cell.exterior.coords)[:4]
-    spread = max(GEOD.inv(centre.x, centre.y, x, y)[2] for x, y in corners)
-    return max(1, math.ceil((to_centre + spread) / 1000))
+def _within_km(footprint: Footprint, cells: list[BaseGeometry]) -> list[int]:
+    """For each cell, the whole kilometres within which every point of it lies from the footprint: the geodesic
+    distance to the cell's centre plus the centre's distance to its farthest corner (triangle inequality), rounded
+    up."""
+    if not cells:
+        return []
+    centres = [c.centroid for c in cells]
+    to_centre = {m.index: m.distance_m for m in measure(footprint.geometry, None, centres, math.inf)}
+    out = []
+    for i, (cell, centre) in enumerate(zip(cells, centres)):
+        spread = max(GEOD.inv(centre.x, centre.y, x, y)[2] for x, y in list(cell.exterior.coords)[:4])
+        out.append(max(1, math.ceil((to_centre[i] + spread) / 1000)))
+    return out
