@@ -72,7 +72,8 @@ def test_no_anonymous_answer_carries_a_protected_sites_position(app, client):
             answer = r.get_json()
             assert answer["view"] == "public"
             notices += sum(a["risk"] == "consult" for a in answer["affected"])
-            bodies.append(r.get_data(as_text=True))
+            answer.pop("screened_at")  # its seconds ("27.557Z") look like a coordinate to the leak check
+            bodies.append(json.dumps(answer, ensure_ascii=False))
         page = client.post("/impact", data={"csrf_token": token, "footprint": json.dumps(body["footprint"]),
                                             "buffers_m": "0,150,1000,3000"})
         assert page.status_code == 200
@@ -86,8 +87,10 @@ def test_the_leak_check_finds_staff_figures(app, client):
     everything = _everything(app)
     hidden = next(s for s in everything if s.sensitivity == "hidden")
     r = client.post("/api/impact", json=_footprints_around(hidden)[0], headers=bearer("field"))
+    answer = r.get_json()
+    answer.pop("screened_at")
     with pytest.raises(AssertionError):
-        _assert_public([r.get_data(as_text=True)], everything)
+        _assert_public([json.dumps(answer, ensure_ascii=False)], everything)
 
 
 def _anonymous(client, body=None) -> dict:
@@ -234,4 +237,4 @@ def test_the_public_geopackage(app, client, tmp_path):
     rings = pyogrio.read_dataframe(path, layer="rings")
     assert list(rings["ring_m"]) == [200, 500, 1000, 5000]
     dump = "\n".join(pyogrio.read_dataframe(path, layer=layer).to_json() for layer in layers if layer != "screening")
-    _assert_public([dump, meta.to_json()], _everything(app))
+    _assert_public([dump, meta.drop(columns=["screened_at"]).to_json()], _everything(app))
