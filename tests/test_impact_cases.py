@@ -179,7 +179,8 @@ def test_a_changed_boundary_flags_the_case_until_it_is_rescreened(app, client):
 def test_new_sites_and_level_changes_flag_too(app, client):
     login(client, "expert")
     sid = _screen_on_the_web(client)
-    case = client.post(f"/api/impact/screenings/{sid}/cases", headers=bearer("expert"), json={"name": "Road"}).get_json()
+    case = client.post(f"/api/impact/screenings/{sid}/cases", headers=bearer("expert"),
+                       json={"name": "Road"}).get_json()
     with app.app_context():
         conn = get_conn()
         sites.create_site(conn, properties={"name": "新发现点", "level": "general", "sensitivity": "hidden"},

@@ -47,8 +47,8 @@ def _footprints_around(s: sites.Site) -> list[dict]:
 
 def _assert_public(bodies: list[str], everything: list[sites.Site]) -> None:
     blob = " ".join(set(re.findall(r"-?\d+\.\d{3,}", "\n".join(bodies))))
-    public_values = frozenset(v for s in everything if s.sensitivity == "open"
-                              for v in true_coordinates(s.location) + (true_coordinates(s.boundary) if s.boundary else []))
+    public_values = frozenset(v for s in everything if s.sensitivity == "open" for v in
+                              true_coordinates(s.location) + (true_coordinates(s.boundary) if s.boundary else []))
     for s in everything:
         if s.sensitivity == "open":
             continue

@@ -26,7 +26,8 @@ from .settings import Settings
 __all__ = [
     "CHANGE_NAMES", "CONDITIONS", "CONDITION_NAMES", "CONSULT", "DECISIONS", "DECISION_NAMES", "NOTICE_GENERALIZED",
     "NOTICE_HIDDEN", "RISK_ACTIONS", "RISK_CLASSES", "RISK_COLOURS", "RISK_NAMES", "STAGES", "STAGE_NAMES",
-    "Footprint", "Result", "Settings", "cases_of_screening", "changes", "from_fields", "from_geojson", "from_upload", "geopackage", "get_case",
+    "Footprint", "Result", "Settings", "cases_of_screening", "changes", "from_fields", "from_geojson", "from_upload",
+    "geopackage", "get_case",
     "get_saved", "list_cases", "list_saved", "open_case", "parse_case", "parse_width", "prepare", "reproduce",
     "rerun", "rescreen_case", "rings", "save", "screen", "screen_at", "search_bounds", "simplified",
     "site_geometries", "update_case",

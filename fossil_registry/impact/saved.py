@@ -42,7 +42,8 @@ def _stored_risk(risk: str | None) -> str | None:
 
 def _default_title(result: Result) -> str:
     name = result.footprint.source.get("filename") or result.footprint.source.get("feature")
-    return f"{name} ({result.screened_at[:10]})" if name else f"Screening of {result.screened_at[:16].replace('T', ' ')}"
+    when = result.screened_at[:16].replace("T", " ")
+    return f"{name} ({when[:10]})" if name else f"Screening of {when} UTC"
 
 
 def _row(a: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ screening is reproducible (``reproduce``) whatever happened since."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from shapely.geometry import Point, box, mapping

@@ -58,9 +58,10 @@ CREATE INDEX impact_screenings_created ON {SCREENINGS} (created_at);
 
 CREATE TABLE {RESULTS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
   screening_id INTEGER NOT NULL REFERENCES {SCREENINGS}(fid), code TEXT NOT NULL, site_version INTEGER NOT NULL,
-  name TEXT, name_en TEXT, level TEXT NOT NULL, sensitivity TEXT NOT NULL, intersects BOOLEAN NOT NULL, distance_m REAL NOT NULL,
-  overlap_m2 REAL NOT NULL, overlap_pct REAL, site_area_m2 REAL, ring_m REAL NOT NULL,
-  risk TEXT NOT NULL CHECK (risk IN {_in(RISKS)}), measured_to TEXT NOT NULL CHECK (measured_to IN ('boundary','location')),
+  name TEXT, name_en TEXT, level TEXT NOT NULL, sensitivity TEXT NOT NULL, intersects BOOLEAN NOT NULL,
+  distance_m REAL NOT NULL, overlap_m2 REAL NOT NULL, overlap_pct REAL, site_area_m2 REAL, ring_m REAL NOT NULL,
+  risk TEXT NOT NULL CHECK (risk IN {_in(RISKS)}),
+  measured_to TEXT NOT NULL CHECK (measured_to IN ('boundary','location')),
   site_lon REAL, site_lat REAL, footprint_lon REAL, footprint_lat REAL, UNIQUE (screening_id, code));
 CREATE INDEX impact_results_code ON {RESULTS} (code);
 {_register(RESULTS, "attributes", "Impact screening results",
@@ -175,8 +176,8 @@ def blob_meets(blob: bytes | None, bounds: tuple[float, float, float, float]) ->
 # --------------------------------------------------------------------------------------------------------------------
 # Saved screenings
 # --------------------------------------------------------------------------------------------------------------------
-RESULT_COLUMNS = ("code", "site_version", "name", "name_en", "level", "sensitivity", "intersects", "distance_m", "overlap_m2",
-                  "overlap_pct", "site_area_m2", "ring_m", "risk", "measured_to", "site_lon", "site_lat",
+RESULT_COLUMNS = ("code", "site_version", "name", "name_en", "level", "sensitivity", "intersects", "distance_m",
+                  "overlap_m2", "overlap_pct", "site_area_m2", "ring_m", "risk", "measured_to", "site_lon", "site_lat",
                   "footprint_lon", "footprint_lat")
 
 
@@ -228,8 +229,8 @@ def get_screening(conn: sqlite3.Connection, screening_id: int) -> dict[str, Any]
 def list_screenings(conn: sqlite3.Connection, *, limit: int = 200) -> list[dict[str, Any]]:
     """The latest saved screenings, newest first, without geometries or results; with the case each belongs to."""
     rows = conn.execute(
-        f"SELECT s.*, (SELECT e.case_id FROM {EVENTS} e WHERE e.screening_id = s.fid ORDER BY e.fid LIMIT 1) AS case_id "
-        f"FROM {SCREENINGS} s ORDER BY s.fid DESC LIMIT ?", (int(limit),)).fetchall()
+        f"SELECT s.*, (SELECT e.case_id FROM {EVENTS} e WHERE e.screening_id = s.fid ORDER BY e.fid LIMIT 1) "
+        f"AS case_id FROM {SCREENINGS} s ORDER BY s.fid DESC LIMIT ?", (int(limit),)).fetchall()
     return [_screening(r, geometry=False) for r in rows]
 
 
@@ -264,8 +265,8 @@ def insert_case_event(conn: sqlite3.Connection, case_id: int, *, kind: str, at: 
     """Record the case's state as it now is (call after insert_case / update_case, in the same transaction)."""
     conn.execute(
         f"INSERT INTO {EVENTS} (case_id, case_version, at, actor, kind, stage, decision, conditions, conditions_note, "
-        f"screening_id, note) SELECT fid, version, ?, ?, ?, stage, decision, conditions, conditions_note, screening_id, "
-        f"? FROM {CASES} WHERE fid = ?", (at, actor, kind, note, case_id))
+        "screening_id, note) SELECT fid, version, ?, ?, ?, stage, decision, conditions, conditions_note, "
+        f"screening_id, ? FROM {CASES} WHERE fid = ?", (at, actor, kind, note, case_id))
 
 
 def _case(r: sqlite3.Row) -> dict[str, Any]:
@@ -295,12 +296,13 @@ def case_events_for_site(conn: sqlite3.Connection, code: str) -> list[dict[str, 
     """The events of every case one of whose screenings found the site within its outer ring (a site's timeline),
     with the case's name and the site's ring and risk class in the screening the event refers to."""
     rows = conn.execute(
-        f"SELECT e.fid, e.case_id, e.at, e.actor, e.kind, e.stage, e.decision, e.conditions, e.screening_id, e.note, "
+        "SELECT e.fid, e.case_id, e.at, e.actor, e.kind, e.stage, e.decision, e.conditions, e.screening_id, e.note, "
         f"c.name, c.developer, r.ring_m, r.risk, r.intersects, r.distance_m FROM {EVENTS} e "
         f"JOIN {CASES} c ON c.fid = e.case_id "
         f"LEFT JOIN {RESULTS} r ON r.screening_id = e.screening_id AND r.code = :code "
-        f"WHERE e.case_id IN (SELECT e2.case_id FROM {EVENTS} e2 JOIN {RESULTS} r2 ON r2.screening_id = e2.screening_id "
-        "WHERE r2.code = :code) ORDER BY e.fid", {"code": code}).fetchall()
+        f"WHERE e.case_id IN (SELECT e2.case_id FROM {EVENTS} e2 "
+        f"JOIN {RESULTS} r2 ON r2.screening_id = e2.screening_id WHERE r2.code = :code) ORDER BY e.fid",
+        {"code": code}).fetchall()
     return [_case(r) for r in rows]
 
 
