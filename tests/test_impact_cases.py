@@ -194,3 +194,23 @@ def test_new_sites_and_level_changes_flag_too(app, client):
     found = client.get(f"/api/impact/cases/{case['fid']}", headers=bearer("field")).get_json()["changes"]
     kinds = {c["code"]: c["changes"] for c in found}
     assert kinds.pop("GZ-0002") == ["level"] and list(kinds.values()) == [["new"]]
+
+
+def test_user_text_is_shown_as_text_on_reports_cases_and_timelines(app, client):
+    """Site names, titles, developers and notes with template syntax reach the report's map only as Overlay data and
+    the pages only escaped: nothing is evaluated."""
+    hostile = "{{ 7*7 }}{% if true %}yes{% endif %}<b>x</b>"
+    with app.app_context():
+        conn = get_conn()
+        s = sites.current(conn, "GZ-0001")
+        sites.change_site(conn, "GZ-0001", base_version=s.version, author="ada", reason="test",
+                          properties={"name": hostile})
+    login(client, "expert")
+    sid = _screen_on_the_web(client, title=hostile)
+    case = client.post(f"/api/impact/screenings/{sid}/cases", headers=bearer("expert"),
+                       json={"name": hostile, "developer": hostile, "note": hostile}).get_json()
+    for url in (f"/impact/screenings/{sid}", "/impact/screenings", f"/impact/cases/{case['fid']}", "/impact/cases",
+                "/sites/GZ-0001/timeline"):
+        page = client.get(url).get_data(as_text=True)
+        assert "49yes" not in page and "{{ 7*7 }}{% if true %}yes{% endif %}" in page, url
+        assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page, url
