@@ -264,3 +264,13 @@ def test_width_and_the_way_the_footprint_is_given_are_checked():
     fp = impact.from_geojson(bowtie, SETTINGS)
     assert fp.geometry.geom_type == "MultiPolygon" and len(fp.geometry.geoms) == 2
     assert any("repaired" in n for n in fp.notes)
+
+
+def test_a_csv_of_vertices_is_an_outline_as_in_the_revision_workflow():
+    csv = "lon,lat\n105.40,25.90\n105.41,25.90\n105.41,25.91\n105.40,25.91\n".encode()
+    fp = impact.from_upload("pit.csv", csv, SETTINGS)
+    assert fp.geometry.geom_type == "MultiPolygon"
+    assert fp.figures()["area_m2"] == pytest.approx(abs(GEOD.geometry_area_perimeter(
+        shapely.segmentize(Polygon([(105.40, 25.90), (105.41, 25.90), (105.41, 25.91), (105.40, 25.91)]), 1e-5))[0]),
+        rel=1e-4)
+    assert any("outline" in n for n in fp.notes)

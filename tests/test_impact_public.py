@@ -238,3 +238,18 @@ def test_the_public_geopackage(app, client, tmp_path):
     assert list(rings["ring_m"]) == [200, 500, 1000, 5000]
     dump = "\n".join(pyogrio.read_dataframe(path, layer=layer).to_json() for layer in layers if layer != "screening")
     _assert_public([dump, meta.drop(columns=["screened_at"]).to_json()], _everything(app))
+
+
+def test_the_form_says_what_is_wrong_and_keeps_what_was_drawn(client):
+    token = csrf_token(client, "/impact")
+    r = client.post("/impact", data={"csrf_token": token, "width_m": "30"})
+    assert r.status_code == 422 and "no footprint was given" in r.get_data(as_text=True)
+    drawn = json.dumps({"type": "Point", "coordinates": [25.9, 105.4]})
+    r = client.post("/impact", data={"csrf_token": token, "footprint_drawn": drawn, "width_m": "30"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and "swapped" in page and 'id="form-error"' in page
+    assert "25.9, 105.4" in page.replace("&#34;", '"').replace("[", "").replace("]", "")  # the drawing is kept
+    r = client.post("/impact", content_type="multipart/form-data",
+                    data={"csrf_token": token, "crs": "other", "crs_other": "EPSG:4545",
+                          "file": (io.BytesIO(b"not a shapefile"), "plan.zip")})
+    assert r.status_code == 422 and "plan.zip" in r.get_data(as_text=True)

@@ -166,23 +166,30 @@ def pick_geometry(src: GeometrySource, target: str, *, feature: int | None = Non
 def _pick_footprint(src: GeometrySource, indexed: list[tuple[int, SourceFeature]]):
     """Every point, line and polygon of the file (a project may have several pits, a road several sections), kept
     apart as the parts of one collection: screening measures the footprint as a whole."""
-    parts, kinds = [], set()
+    parts, notes = [], []
     for _, f in indexed:
-        for part in getattr(f.geometry, "geoms", [f.geometry]):
-            kind = _kind(part)
-            if kind == "other":
-                continue
-            if isinstance(part, GeometryCollection) and not isinstance(part, (MultiPoint, MultiLineString,
-                                                                              MultiPolygon)):
-                continue
-            parts.append(part)
-            kinds.add(kind)
+        geom = f.geometry
+        if f.properties.get("vertex_list") == "1" and isinstance(geom, LineString) and len(set(geom.coords)) >= 3:
+            # a CSV of vertices is an outline, as in the revision workflow; a centreline comes as a line format
+            geom = Polygon(geom.coords)
+            notes.append("the CSV's vertices were read as the outline of an area; upload a road or pipeline "
+                         "centreline as GeoJSON, KML, GPX, Shapefile or GeoPackage")
+        parts += [p for p in _singles(geom) if _kind(p) != "other"]
     if not parts:
         raise _fail(src.filename, "the file holds no point, line or polygon for the project footprint")
-    notes = [f"the footprint is made of {len(indexed)} features of the file, screened together"] \
-        if len(indexed) > 1 else []
+    if len(indexed) > 1:
+        notes.append(f"the footprint is made of {len(indexed)} features of the file, screened together")
     name = indexed[0][1].name if len(indexed) == 1 else None
     return GeometryCollection(parts), name, notes
+
+
+def _singles(geom: BaseGeometry) -> list[BaseGeometry]:
+    """The single points, lines and polygons of a geometry, however nested."""
+    if geom.is_empty:
+        return []
+    if hasattr(geom, "geoms"):
+        return [p for g in geom.geoms for p in _singles(g)]
+    return [geom]
 
 
 def _kind(g: BaseGeometry) -> str:
