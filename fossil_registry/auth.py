@@ -35,6 +35,10 @@ POLICY: dict[str, str | None] = {
     "user.manage": "admin",         # accounts: create, disable, enable, change role, revoke tokens
     "audit.read": "admin",          # browse and download the audit trail
     "supervision.read": "field",    # province dashboard, annual work report, their figures and exports (staff only)
+    "impact.screen": None,          # screen a construction project's footprint (anonymous callers: the public view)
+    "impact.save": "field",         # save screenings and run them again against today's registry
+    "impact.read": "field",         # saved screenings and project cases, their reports and downloads
+    "impact.case": "expert",        # open a project case, record its stage, decision and conditions, re-screen it
 }
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,40}$")

@@ -131,6 +131,38 @@ COMPRESS_LEVEL = 5          # gzip
 COMPRESS_BR_LEVEL = 4       # brotli
 COMPRESS_MIN_SIZE = 1024
 COMPRESS_STREAMS = False    # file downloads stream as they are
+# --- Impact screening of construction projects (docs/impact.md) ---
+# Buffer rings around a project footprint, in metres. Ring 0 means "the footprint intersects the site's protection
+# area"; a site whose distance is at most r lies in ring r (the smallest such ring); beyond the last ring it is not
+# affected. A request may ask for its own rings (buffers_m), up to IMPACT_MAX_RING_M.
+IMPACT_RINGS_M = [0, 200, 500, 1000, 5000]
+IMPACT_MAX_RING_M = 20_000
+# Risk class by ring and protection level (the rule table printed on every report): {ring: {level: class}}; a site in
+# ring r takes the row of the smallest table ring >= r (the last row beyond the table). Classes, most severe first:
+# very_high, high, medium, low (their meaning and the action each asks for: docs/impact.md).
+IMPACT_RULES = {
+    0: {"national": "very_high", "provincial": "very_high", "general": "high"},
+    200: {"national": "very_high", "provincial": "high", "general": "medium"},
+    500: {"national": "high", "provincial": "medium", "general": "low"},
+    1000: {"national": "medium", "provincial": "low", "general": "low"},
+    5000: {"national": "low", "provincial": "low", "general": "low"},
+}
+# Edges of a footprint get vertices at most this many metres apart, in the coordinate system it was drawn in, so
+# that a long straight edge of a Gauss-Kruger plan stays the line that was drawn (docs/impact.md).
+IMPACT_DENSIFY_M = 25.0
+# A footprint's bounding box may be at most this long across (a 200 km pipeline still fits; a typo does not).
+IMPACT_MAX_EXTENT_KM = 250
+# Largest corridor width of a line (or diameter of a point) footprint, metres; and the most vertices once densified.
+IMPACT_MAX_WIDTH_M = 5_000
+IMPACT_MAX_VERTICES = 200_000
+# Footprint files (any format the revision workflow reads), bytes.
+IMPACT_MAX_FILE_BYTES = 20 * 1024 * 1024
+# Anonymous screenings per client address (Flask-Limiter syntax; signed-in staff are exempt).
+IMPACT_LIMIT = "30 per hour;100 per day"
+# Anonymous screenings learn of a hidden site only through the grid cell of this size (degrees) that holds it, and of a
+# generalized site only through its public 0.1-degree cell: no number of screenings can locate either more closely.
+IMPACT_HIDDEN_CELL_DEG = 0.25
+
 
 def defaults() -> dict[str, Any]:
     """Every default setting of this module."""

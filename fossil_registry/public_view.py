@@ -19,7 +19,7 @@ from typing import Any, Iterable
 from shapely.geometry import Point, box
 
 from . import sites as sites_mod
-from . import withheld_numbers
+from . import store, withheld_numbers
 from .errors import NotFound
 from .geometry import grid_cell_centre
 from .sites import Site
@@ -107,6 +107,23 @@ def get_public(conn, code: str) -> PublicSite:
     return p
 
 
+def impact_candidates(conn, bounds: tuple[float, float, float, float], hidden_cell_deg: float
+                      ) -> tuple[list[PublicSite], list[tuple[float, float, float, float]]]:
+    """What an anonymous impact screening (impact.screening) may measure against near ``bounds``: the public sites
+    (open ones exactly, generalized ones only as their CELL_DEG cell), and the cells of ``hidden_cell_deg`` degrees
+    that hold hidden sites, as (min_lon, min_lat, max_lon, max_lat) boxes - nothing else of a hidden site, not even
+    how many share a cell. The store query is widened by a cell, so the answer depends only on the cells."""
+    wide = (bounds[0] - CELL_DEG, bounds[1] - CELL_DEG, bounds[2] + CELL_DEG, bounds[3] + CELL_DEG)
+    shown = [p for p in (public_site(s) for s in sites_mod.list_near(conn, wide, public_only=True)) if p is not None]
+    c = hidden_cell_deg
+    wide = (bounds[0] - c, bounds[1] - c, bounds[2] + c, bounds[3] + c)
+    cells = set()
+    for point in store.impact.hidden_site_locations(conn, wide):
+        lon, lat = grid_cell_centre(point.x, point.y, c)
+        cells.add((round(lon - c / 2, 6), round(lat - c / 2, 6), round(lon + c / 2, 6), round(lat + c / 2, 6)))
+    return shown, sorted(cells)
+
+
 def statistics(conn) -> dict[str, Any]:
     """Aggregate counts of the active sites (counted in SQL, no site read): the only public output in which hidden
     sites take part."""
@@ -130,5 +147,5 @@ def report_receipt(report: dict[str, Any]) -> dict[str, Any]:
             "photos": [p["sha256"] for p in report.get("photos", [])]}
 
 
-__all__ = ["PublicSite", "public_site", "public_sites", "list_public", "get_public", "statistics",
+__all__ = ["PublicSite", "public_site", "public_sites", "list_public", "get_public", "statistics", "impact_candidates",
            "redact_coordinates", "CELL_DEG", "report_receipt"]

@@ -217,6 +217,12 @@ def list_current(conn, *, bbox=None, include_retired: bool = False, public_only:
                                                             public_only=public_only)]
 
 
+def list_near(conn, bounds: tuple[float, float, float, float], *, public_only: bool = False) -> list[Site]:
+    """Active sites whose location or boundary envelope meets ``bounds`` (both layers' R-trees): candidates for a
+    geometric test such as impact screening."""
+    return [_site_from_row(r) for r in store.impact.candidate_site_rows(conn, bounds, public_only=public_only)]
+
+
 def counts(conn) -> list[tuple[str, str, int]]:
     """(level, sensitivity, number of sites) of the active sites."""
     return store.count_sites_by_level_and_sensitivity(conn)

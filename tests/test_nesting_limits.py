@@ -21,7 +21,8 @@ def _rows(app) -> dict:
     with app.app_context():
         conn = get_conn()
         return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                for t in ("revisions", "public_reports", "inspections", "audit_log", "site_versions")}
+                for t in ("revisions", "public_reports", "inspections", "audit_log", "site_versions",
+                          "impact_screenings", "impact_cases")}
 
 
 ENDPOINTS = [  # (path, who) of every endpoint that reads a JSON body
@@ -30,6 +31,8 @@ ENDPOINTS = [  # (path, who) of every endpoint that reads a JSON body
     ("/api/revisions/1/amend", "field"), ("/api/revisions/1/comments", "field"), ("/api/revisions/1/withdraw", "field"),
     ("/api/sites/GZ-0001/restore", "admin"), ("/api/sites/GZ-0001/inspections", "expert"),
     ("/api/followups/1/close", "expert"), ("/api/reports/1/accept", "expert"), ("/api/reports/1/dismiss", "expert"),
+    ("/api/impact", None), ("/api/impact", "field"), ("/api/impact/screenings/1/cases", "expert"),
+    ("/api/impact/cases/1", "expert"), ("/api/impact/cases/1/rescreen", "expert"),
 ]
 
 
@@ -73,4 +76,17 @@ def test_deeply_nested_uploads_are_refused(app, client, name, data):
                     data={"base_version": "1", "reason": "r", "target": "location", "file": (io.BytesIO(data), name)})
     assert 400 <= r.status_code < 500 and r.mimetype == "application/problem+json", r.get_data(as_text=True)[:300]
     assert "nested" in r.get_json()["detail"] or "deep" in r.get_json()["detail"]
+    assert _rows(app) == before
+
+
+@pytest.mark.parametrize("path, field", [("/api/impact", "footprint"), ("/impact", "footprint_drawn")])
+def test_deeply_nested_footprints_in_form_fields_are_refused(app, client, path, field):
+    from .conftest import csrf_token
+
+    before = _rows(app)
+    data = {field: json.dumps({"type": "LineString", "coordinates": json.loads(MODERATE)})}
+    if path == "/impact":
+        data["csrf_token"] = csrf_token(client, "/impact")
+    r = client.post(path, content_type="multipart/form-data", data=data)
+    assert r.status_code == 400 and "nested" in r.get_data(as_text=True), r.get_data(as_text=True)[:300]
     assert _rows(app) == before

@@ -12,7 +12,8 @@ coordinates; and the GPX patrol tracks of inspections. One home for each concern
 - :mod:`.ogr`: GeoJSON, GeoPackage and zipped Shapefile through GDAL/pyogrio;
 - :mod:`.vertices_csv`: CSV of vertices;
 - :mod:`.sources`: format detection, :func:`read_source`, CRS choice, picking the one geometry, :func:`read_geometry`,
-  :func:`to_registry_crs` and :func:`parse_typed_points`.
+  :func:`read_geojson_object` (a project footprint sent as GeoJSON), :func:`to_registry_crs` (optionally densified in
+  the source CRS) and :func:`parse_typed_points`.
 
 Everything hostile or broken is refused with :class:`~fossil_registry.errors.InvalidInput` (or :class:`UploadTooLarge`)
 whose message names the file and the problem: oversized files, truncated or non-geographic files, empty collections,
@@ -24,20 +25,20 @@ Callers use ``from fossil_registry import formats`` and the names below.
 from __future__ import annotations
 
 from .archive import open_zip, read_member
-from .base import (FORMAT_LABELS, FORMATS, TARGETS, WGS84_KEYS, GeometrySource, Limits, MiB, SourceFeature,
+from .base import (FOOTPRINT, FORMAT_LABELS, FORMATS, TARGETS, WGS84_KEYS, GeometrySource, Limits, MiB, SourceFeature,
                    UploadTooLarge)
 from .gpx import Track, parse_gpx, read_gpx
 from .kml import read_kml
 from .ogr import read_geojson, read_gpkg, read_shapefile_zip
 from .sources import (ReadGeometry, choose_crs, detect_format, parse_typed_points, pick_geometry, read_geometry,
-                      read_source, read_zip, to_registry_crs)
+                      read_geojson_object, read_source, read_zip, to_registry_crs)
 from .vertices_csv import CSV_COLUMN_HELP, read_csv
 from .xml import MAX_XML_DEPTH
 
 __all__ = [
-    "MiB", "FORMATS", "FORMAT_LABELS", "TARGETS", "WGS84_KEYS", "MAX_XML_DEPTH", "CSV_COLUMN_HELP",
+    "MiB", "FOOTPRINT", "FORMATS", "FORMAT_LABELS", "TARGETS", "WGS84_KEYS", "MAX_XML_DEPTH", "CSV_COLUMN_HELP",
     "UploadTooLarge", "Limits", "SourceFeature", "GeometrySource", "ReadGeometry", "Track",
     "detect_format", "open_zip", "read_member", "read_kml", "read_gpx", "read_geojson", "read_gpkg",
     "read_shapefile_zip", "read_zip", "read_csv", "read_source", "choose_crs", "pick_geometry", "read_geometry",
-    "to_registry_crs", "parse_typed_points", "parse_gpx",
+    "read_geojson_object", "to_registry_crs", "parse_typed_points", "parse_gpx",
 ]

@@ -16,6 +16,8 @@ FORMATS = ("geojson", "kml", "kmz", "gpx", "shapefile", "gpkg", "csv")
 FORMAT_LABELS = {"geojson": "GeoJSON", "kml": "KML", "kmz": "KMZ", "gpx": "GPX", "shapefile": "zipped Shapefile",
                  "gpkg": "GeoPackage", "csv": "CSV"}
 TARGETS = ("location", "boundary")
+# A construction project's footprint (impact screening): every point, line and polygon of a file together.
+FOOTPRINT = "footprint"
 WGS84_KEYS = ("EPSG:4326", "OGC:CRS84")
 
 

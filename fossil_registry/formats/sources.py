@@ -14,14 +14,16 @@ from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
+from shapely.geometry import (GeometryCollection, LineString, MultiLineString, MultiPoint, MultiPolygon, Point,
+                              Polygon, shape)
 from shapely.geometry.base import BaseGeometry
 
-from .. import coords
+from .. import coords, json_input
 from ..errors import InvalidInput
-from ..geometry import close_ring_if_near, geodesic_distance_m
+from ..geometry import GeometryError, check_geojson_rings, close_ring_if_near, geodesic_distance_m
 from .archive import open_zip
-from .base import FORMAT_LABELS, TARGETS, WGS84_KEYS, MiB, GeometrySource, Limits, SourceFeature, UploadTooLarge, _fail
+from .base import (FOOTPRINT, FORMAT_LABELS, TARGETS, WGS84_KEYS, MiB, GeometrySource, Limits, SourceFeature,
+                   UploadTooLarge, _fail)
 from .gpx import read_gpx
 from .kml import read_kml, read_kmz
 from .ogr import read_geojson, read_gpkg, read_shapefile_zip
@@ -142,20 +144,52 @@ def _describe_candidates(cands: list[tuple[int, SourceFeature]]) -> str:
 def pick_geometry(src: GeometrySource, target: str, *, feature: int | None = None,
                   ring_close_tolerance_m: float = 50.0) -> tuple[BaseGeometry, str | None, list[str]]:
     """The one geometry for ``target`` (location or boundary), in the file's CRS. Never merges several features:
-    a file with several candidates is refused unless ``feature`` (1-based) names one."""
-    if target not in TARGETS:
+    a file with several candidates is refused unless ``feature`` (1-based) names one. A construction project's
+    ``footprint`` is the exception: every feature (or the one ``feature`` names) is part of it."""
+    if target not in TARGETS and target != FOOTPRINT:
         raise InvalidInput(f"target must be 'location' or 'boundary' (got {target!r})")
     indexed = list(enumerate(src.features, start=1))
     if feature is not None:
         if not (1 <= feature <= len(indexed)):
             raise _fail(src.filename, f"there is no feature {feature}: the file holds {len(indexed)}")
         indexed = [indexed[feature - 1]]
+    if target == FOOTPRINT:
+        return _pick_footprint(src, indexed)
     by_kind: dict[str, list[tuple[int, SourceFeature]]] = {}
     for i, f in indexed:
         by_kind.setdefault(_kind(f.geometry), []).append((i, f))
     if target == "location":
         return _pick_location(src, by_kind)
     return _pick_boundary(src, by_kind, ring_close_tolerance_m)
+
+
+def _pick_footprint(src: GeometrySource, indexed: list[tuple[int, SourceFeature]]):
+    """Every point, line and polygon of the file (a project may have several pits, a road several sections), kept
+    apart as the parts of one collection: screening measures the footprint as a whole."""
+    parts, notes = [], []
+    for _, f in indexed:
+        geom = f.geometry
+        if f.properties.get("vertex_list") == "1" and isinstance(geom, LineString) and len(set(geom.coords)) >= 3:
+            # a CSV of vertices is an outline, as in the revision workflow; a centreline comes as a line format
+            geom = Polygon(geom.coords)
+            notes.append("the CSV's vertices were read as the outline of an area; upload a road or pipeline "
+                         "centreline as GeoJSON, KML, GPX, Shapefile or GeoPackage")
+        parts += [p for p in _singles(geom) if _kind(p) != "other"]
+    if not parts:
+        raise _fail(src.filename, "the file holds no point, line or polygon for the project footprint")
+    if len(indexed) > 1:
+        notes.append(f"the footprint is made of {len(indexed)} features of the file, screened together")
+    name = indexed[0][1].name if len(indexed) == 1 else None
+    return GeometryCollection(parts), name, notes
+
+
+def _singles(geom: BaseGeometry) -> list[BaseGeometry]:
+    """The single points, lines and polygons of a geometry, however nested."""
+    if geom.is_empty:
+        return []
+    if hasattr(geom, "geoms"):
+        return [p for g in geom.geoms for p in _singles(g)]
+    return [geom]
 
 
 def _kind(g: BaseGeometry) -> str:
@@ -244,21 +278,94 @@ def _gap_message(src, pts, tolerance) -> str:
 
 
 def read_geometry(filename: str, data: bytes, target: str, *, crs=None, feature: int | None = None,
-                  limits: Limits = Limits(), region=coords.GUIZHOU_BBOX) -> ReadGeometry:
-    """Read one uploaded file and return the geometry for ``target`` in EPSG:4490 (not yet validated)."""
+                  limits: Limits = Limits(), region=coords.GUIZHOU_BBOX,
+                  densify_m: float | None = None) -> ReadGeometry:
+    """Read one uploaded file and return the geometry for ``target`` in EPSG:4490 (not yet validated).
+    ``densify_m``: see :func:`to_registry_crs`."""
     src = read_source(filename, data, limits, crs=crs, region=region)
     geom, name, pick_notes = pick_geometry(src, target, feature=feature,
                                            ring_close_tolerance_m=limits.ring_close_tolerance_m)
     source_crs, crs_notes = choose_crs(src, crs)
-    geom = to_registry_crs(geom, source_crs, filename=src.filename)
-    return ReadGeometry(geom, source_crs if not source_crs.startswith(("PROJCRS", "GEOGCRS", "PROJCS", "GEOGCS"))
-                        else "WKT", src.format, src.filename, name, src.notes + pick_notes + crs_notes)
+    geom = to_registry_crs(geom, source_crs, filename=src.filename, densify_m=densify_m)
+    return ReadGeometry(geom, _crs_label(source_crs), src.format, src.filename, name,
+                        src.notes + pick_notes + crs_notes)
 
 
-def to_registry_crs(geom: BaseGeometry, crs, *, filename: str | None = None) -> BaseGeometry:
-    """Transform to EPSG:4490 (2-D); coordinate problems become readable InvalidInput messages."""
+def _crs_label(source_crs: str) -> str:
+    return source_crs if not source_crs.startswith(("PROJCRS", "GEOGCRS", "PROJCS", "GEOGCS")) else "WKT"
+
+
+def read_geojson_object(value: Any, what: str, *, crs=None, densify_m: float | None = None) -> ReadGeometry:
+    """A GeoJSON geometry, Feature or FeatureCollection sent in a request body (not a file), with every part kept:
+    a project footprint. Its coordinates are in ``crs`` (default EPSG:4490), which the caller states: unlike a
+    GeoJSON file, a body that names a Gauss-Kruger zone really holds metres."""
+    json_input.check_depth(value, what)
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{what} must be a GeoJSON geometry, Feature or FeatureCollection")
+    if value.get("type") == "FeatureCollection":
+        features = value.get("features")
+        if not isinstance(features, list) or not features:
+            raise InvalidInput(f"{what}: the FeatureCollection holds no features")
+        geometries = [f.get("geometry") if isinstance(f, dict) else None for f in features]
+    elif value.get("type") == "Feature":
+        geometries = [value.get("geometry")]
+    else:
+        geometries = [value]
+    parts = []
+    for n, g in enumerate(geometries, start=1):
+        if not isinstance(g, dict) or not (isinstance(g.get("coordinates"), (list, tuple))
+                                           or g.get("type") == "GeometryCollection"):
+            raise InvalidInput(f"{what}: feature {n} has no GeoJSON geometry with coordinates")
+        try:
+            check_geojson_rings(g)
+            parts.append(shape(g))
+        except GeometryError as exc:
+            raise InvalidInput(f"{what}: {exc}", location=exc.location) from None
+        except Exception as exc:  # shapely raises various errors on malformed coordinates
+            raise InvalidInput(f"{what} could not be read as GeoJSON ({str(exc)[:120]})") from None
+    src = GeometrySource("geojson", what, [SourceFeature(p) for p in parts if not p.is_empty], crs="EPSG:4490")
+    if not src.features:
+        raise InvalidInput(f"{what} is empty: it has no coordinates")
+    geom, _, notes = pick_geometry(src, FOOTPRINT)
+    source = coords.resolve_crs(crs).key if crs not in (None, "") else "EPSG:4490"
+    if source == "WKT":
+        source = coords.resolve_crs(crs).crs.to_wkt()
+    geom = to_registry_crs(geom, source, densify_m=densify_m)
+    return ReadGeometry(geom, _crs_label(source), "geojson", None, None, notes)
+
+
+def _segment_length(info: coords.CRSInfo, metres: float) -> float:
+    """``metres`` in the units of a CRS's coordinates: degrees (a metre of latitude; shorter east-west, so never
+    longer than asked) or the projection's own unit."""
+    if info.kind == "projected" and info.crs is not None:
+        factor = info.crs.axis_info[0].unit_conversion_factor or 1.0
+        return metres / factor
+    return metres / 111_320.0
+
+
+def _densified(geom: BaseGeometry, length: float) -> BaseGeometry:
+    """``geom`` with vertices at most ``length`` apart; an invalid polygon is left as drawn, for the caller to explain
+    or repair: a vertex added exactly where its edges cross would hide the crossing from the validity check."""
+    if isinstance(geom, (GeometryCollection, MultiPolygon)):
+        parts = [_densified(g, length) for g in geom.geoms]
+        return type(geom)(parts) if isinstance(geom, MultiPolygon) else GeometryCollection(parts)
+    if isinstance(geom, Polygon) and not geom.is_valid:
+        return geom
+    return shapely.segmentize(geom, length)
+
+
+def to_registry_crs(geom: BaseGeometry, crs, *, filename: str | None = None,
+                    densify_m: float | None = None) -> BaseGeometry:
+    """Transform to EPSG:4490 (2-D); coordinate problems become readable InvalidInput messages.
+
+    ``densify_m``: first add vertices along every edge, at most this many metres apart, *in the given CRS*: a
+    straight edge drawn in a Gauss-Kruger plan (a road section, a quarry outline) stays the line that was drawn,
+    instead of becoming the straight line in longitude/latitude between its transformed ends (tens of metres apart
+    over a few kilometres)."""
     geom = shapely.force_2d(geom)
     info = coords.resolve_crs(crs)
+    if densify_m:
+        geom = _densified(geom, _segment_length(info, densify_m))
     if info.key == "EPSG:4490":
         return geom
     if info.needs_datum_shift:

@@ -1,5 +1,6 @@
-"""Limits on anonymous public reports, shared by the report form (web) and POST /api/reports (api): one budget per
-client address, and a request size checked before the body is read."""
+"""Limits on what anonymous callers may do often: public reports, shared by the report form (web) and POST /api/reports
+(api), one budget per client address and a request size checked before the body is read; and impact screenings, shared
+by the screening form and POST /api/impact (each one reads a footprint file and measures it against the registry)."""
 from __future__ import annotations
 
 from flask import current_app, request
@@ -30,3 +31,12 @@ def too_many_message() -> str:
 def limit_request_size() -> None:
     """Refuse (413) a report body above REPORT_MAX_BYTES before it is read, whatever the global limit allows."""
     request.max_content_length = report_settings().max_request_bytes
+
+
+screen_limit = limiter.shared_limit(lambda: current_app.config["IMPACT_LIMIT"], scope="impact-screen",
+                                    exempt_when=_staff)
+
+
+def too_many_screenings_message() -> str:
+    return _("Too many screenings from your network in a short time. Please wait a while and try again, or ask the "
+             "museum for an account.")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, url_for
 
-from .. import auth, fieldkit, inspections, reports, revisions
+from .. import auth, fieldkit, impact, inspections, reports, revisions
 from ..blobs import BlobStore
 
 
@@ -21,6 +21,10 @@ def report_settings() -> reports.ReportSettings:
 
 def fieldkit_settings() -> fieldkit.Settings:
     return fieldkit.Settings.from_config(current_app.config)
+
+
+def impact_settings() -> impact.Settings:
+    return impact.Settings.from_config(current_app.config)
 
 
 def login_throttle() -> auth.LoginThrottle:

@@ -1,10 +1,12 @@
-"""A site's timeline: its versions, inspections, follow-ups and public reports in one chronological list."""
+"""A site's timeline: its versions, inspections, follow-ups, public reports and the construction-project cases that
+concern it (impact screening) in one chronological list."""
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
 from .. import sites
+from ..store import impact as impact_store  # construction-project cases (issue 12)
 from ..store import inspections as istore
 from ..store import reports as pstore  # public reports
 from .records import CONDITIONS, list_for_site
@@ -47,6 +49,11 @@ def timeline(conn, code: str, tz: str, *, newest_first: bool = False, report_tex
                        "id": r["fid"], "report_kind": r["kind"], "status": r["status"],
                        "description": r["description"] if report_texts else None,
                        "decision_note": r["decision_note"] if report_texts else None})
+    for c in impact_store.case_events_for_site(conn, code):
+        events.append({"kind": "impact_case", "date": local_date(c["at"], tz), "at": c["at"], "id": c["case_id"],
+                       "name": c["name"], "event": c["kind"], "stage": c["stage"], "decision": c["decision"],
+                       "conditions": c["conditions"], "actor": c["actor"], "screening_id": c["screening_id"],
+                       "ring_m": c["ring_m"], "risk": c["risk"]})
     events.sort(key=lambda e: (e["date"], e["at"]), reverse=newest_first)
     conditions = [{"date": date.fromisoformat(r["inspected_on"]), "condition": r["condition"], "id": r["fid"],
                    "rank": CONDITION_RANK[r["condition"]]} for r in inspections]

@@ -16,6 +16,7 @@ Each submodule owns one table family:
 * ``supervision``: the dashboard's and the annual report's figures, counted in SQL (no tables, a few indexes).
 * ``fieldkit``: field kits issued and their check-ins; ``kitfile``: a kit's own GeoPackage; ``mbtiles``: the offline
   basemap file.
+* ``impact``: impact screenings of construction projects, their results and project cases.
 
 This split is the seam a PostGIS backend will plug into later: keep each function small and named for what it does to
 the registry, not for how SQLite does it. The names below are the store's contract with the rest of the code
@@ -29,7 +30,8 @@ from .accounts import (UserRow, clear_login_failures, end_session, end_sessions_
                        get_user, insert_login_failure, insert_session, insert_token, insert_user, list_tokens,
                        list_users, login_failures_since, revoke_tokens, update_user)
 from .audit import AUDIT, append_audit, list_audit
-from .gpkg import blob_bounds, blob_srs_id, connect, decode_geometries, decode_geometry, encode_geometry, transaction, utc_now
+from .gpkg import (blob_bounds, blob_srs_id, connect, decode_geometries, decode_geometry, encode_geometry, read_snapshot,
+                   transaction, utc_now)
 from .schema import backup_to, check_integrity, create_registry, fold_wal, is_registry, migrate, private_tables
 from .sites import (BOUNDARIES, LOCATIONS, VERSIONS, SiteRow, VersionRow, append_version, boundary_codes_intersecting,
                     count_sites, count_sites_by_level_and_sensitivity, get_site_row, get_version, get_version_as_of,
@@ -38,7 +40,7 @@ from .sites import (BOUNDARIES, LOCATIONS, VERSIONS, SiteRow, VersionRow, append
 
 __all__ = [
     # connections and transactions (gpkg)
-    "connect", "transaction", "utc_now",
+    "connect", "transaction", "read_snapshot", "utc_now",
     # geometry blobs (gpkg)
     "encode_geometry", "decode_geometry", "decode_geometries", "blob_bounds", "blob_srs_id",
     # the file as a whole (schema)

@@ -159,6 +159,20 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("COMMIT")
 
 
+@contextmanager
+def read_snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Several reads that see one state of the registry (a deferred transaction: WAL readers never block writers),
+    e.g. a screening's candidates and the registry version it reports. Inside a transaction, that one is used."""
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        conn.execute("COMMIT")
+
+
 def _split_sql(script: str) -> list[str]:
     """Split a DDL script on statement ends (triggers contain ';' inside BEGIN...END)."""
     statements, buf = [], []

@@ -127,7 +127,7 @@ def _register(table: str, data_type: str, identifier: str, description: str, geo
 # Migrations, private tables, personal data
 # --------------------------------------------------------------------------------------------------------------------
 # Feature modules register their layers with _register above while they build their DDL, so they are imported after it.
-from . import inspections, reports  # noqa: E402
+from . import impact, inspections, reports  # noqa: E402
 
 # (name, DDL) in the order they apply, each once and in one transaction, to new and existing registries. A name, once
 # released, never changes: registry_migrations records the names applied. The reports' tables came with the
@@ -139,6 +139,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("inspections", reports.DDL + inspections.DDL),
     ("supervision", supervision.DDL),
     ("fieldkits", fieldkit.DDL),
+    ("impact", impact.DDL),
 )
 
 # Dropped from shareable exports: accounts, tokens, sessions, failed sign-ins, reporters' contact data.
