@@ -64,3 +64,11 @@ class TooLarge(InvalidInput):
 
     status = 413
     title = "Upload too large"
+
+
+class Unavailable(RegistryError):
+    """The database cannot be reached (a wrong or unreachable FLASK_DATABASE_URL, a connection lost mid-request):
+    nothing of the request was written; the client may try again."""
+
+    status = 503
+    title = "Service unavailable"

@@ -18,8 +18,10 @@ Each submodule owns one table family:
   basemap file.
 * ``impact``: impact screenings of construction projects, their results and project cases.
 
-This split is the seam a PostGIS backend will plug into later: keep each function small and named for what it does to
-the registry, not for how SQLite does it. The names below are the store's contract with the rest of the code
+Two backends serve this contract (``dialect``): the GeoPackage file (``gpkg``, the embedded default) and
+PostgreSQL/PostGIS (``pg``, ``pg_schema``; a ``postgresql://`` URL as the registry's location). Where their SQL differs
+a function writes it for each; keep each function small and named for what it does to the registry, not for how a
+backend does it. ``copy`` moves a whole registry between any two locations. The names below are the store's contract with the rest of the code
 (``store.transaction(conn)``, ``store.get_site_row(...)``...); feature modules are used as ``store.<module>``.
 """
 from __future__ import annotations
@@ -30,8 +32,8 @@ from .accounts import (UserRow, clear_login_failures, end_session, end_sessions_
                        get_user, insert_login_failure, insert_session, insert_token, insert_user, list_tokens,
                        list_users, login_failures_since, revoke_tokens, update_user)
 from .audit import AUDIT, append_audit, list_audit
-from .gpkg import (blob_bounds, blob_srs_id, connect, decode_geometries, decode_geometry, encode_geometry, read_snapshot,
-                   transaction, utc_now)
+from .dialect import connect, read_snapshot, transaction
+from .gpkg import blob_bounds, blob_srs_id, decode_geometries, decode_geometry, encode_geometry, utc_now
 from .schema import backup_to, check_integrity, create_registry, fold_wal, is_registry, migrate, private_tables
 from .sites import (BOUNDARIES, LOCATIONS, VERSIONS, SiteRow, VersionRow, append_version, boundary_codes_intersecting,
                     count_sites, count_sites_by_level_and_sensitivity, get_site_row, get_version, get_version_as_of,

@@ -7,6 +7,9 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from . import pg
+from .dialect import for_update
+
 ACCOUNTS_DDL = """
 CREATE TABLE users (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, username TEXT NOT NULL UNIQUE COLLATE NOCASE,
   display_name TEXT, role TEXT NOT NULL CHECK (role IN ('field','expert','admin')), password_hash TEXT NOT NULL,
@@ -32,6 +35,31 @@ CREATE INDEX login_failures_address ON login_failures (remote_addr, at);
 CREATE INDEX login_failures_at ON login_failures (at);
 """
 PRIVATE_TABLES: tuple[str, ...] = ("users", "api_tokens", "user_sessions", "login_failures")
+
+# PostGIS: the same tables; user names compare without case through the nondeterministic ICU collation ``nocase``
+# (store/pg_schema.py), as SQLite's COLLATE NOCASE does.
+PG_ACCOUNTS_DDL = f"""
+CREATE TABLE users ({pg.identity()}, username text COLLATE nocase NOT NULL UNIQUE,
+  display_name text, role text NOT NULL CHECK (role IN ('field','expert','admin')), password_hash text NOT NULL,
+  active integer NOT NULL DEFAULT 1 CHECK (active IN (0, 1)), session_epoch integer NOT NULL DEFAULT 0,
+  created_at text NOT NULL);
+{pg.refuse("users_are_never_deleted", "users", "accounts are disabled, never deleted: history keeps its authors",
+           events="DELETE")}
+CREATE TABLE api_tokens ({pg.identity()}, user_id bigint NOT NULL REFERENCES users(fid),
+  token_hash text NOT NULL UNIQUE, label text, created_at text NOT NULL, expires_at text,
+  revoked_at text, last_used_at text);
+CREATE INDEX api_tokens_user ON api_tokens (user_id);
+"""
+PG_SESSIONS_DDL = f"""
+CREATE TABLE user_sessions ({pg.identity()}, token_hash text NOT NULL UNIQUE,
+  user_id bigint NOT NULL REFERENCES users(fid), epoch integer NOT NULL, created_at text NOT NULL,
+  expires_at text NOT NULL, ended_at text, remote_addr text);
+CREATE INDEX user_sessions_user ON user_sessions (user_id);
+CREATE TABLE login_failures ({pg.identity()}, at text NOT NULL, account text NOT NULL, remote_addr text NOT NULL);
+CREATE INDEX login_failures_account ON login_failures (account, at);
+CREATE INDEX login_failures_address ON login_failures (remote_addr, at);
+CREATE INDEX login_failures_at ON login_failures (at);
+"""
 
 
 @dataclass
@@ -61,9 +89,9 @@ def insert_user(conn: sqlite3.Connection, *, username: str, display_name: str | 
 
 def get_user(conn: sqlite3.Connection, *, user_id: int | None = None, username: str | None = None) -> UserRow | None:
     if user_id is not None:
-        r = conn.execute("SELECT * FROM users WHERE fid = ?", (user_id,)).fetchone()
+        r = conn.execute("SELECT * FROM users WHERE fid = ?" + for_update(conn), (user_id,)).fetchone()
     else:
-        r = conn.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
+        r = conn.execute("SELECT * FROM users WHERE username = ?" + for_update(conn), (username,)).fetchone()
     return None if r is None else _user_from(r)
 
 

@@ -18,6 +18,8 @@ import json
 import sqlite3
 from typing import Any
 
+from . import pg
+from .dialect import for_update
 from .sites import VERSIONS
 
 KITS = "fieldkit_kits"
@@ -55,6 +57,32 @@ CREATE TRIGGER {ITEMS}_append_only_delete BEFORE DELETE ON {ITEMS}
   BEGIN SELECT RAISE(ABORT, 'field kit items are append-only'); END;
 
 INSERT OR IGNORE INTO registry_meta (key, value) VALUES ('installation_id', lower(hex(randomblob(16))));
+"""
+
+PG_DDL = f"""
+CREATE TABLE {KITS} ({pg.identity()}, kit_id text NOT NULL UNIQUE,
+  issued_by text NOT NULL, issued_at text NOT NULL, installation text NOT NULL,
+  registry_stamp bigint NOT NULL, area text NOT NULL, min_x double precision, min_y double precision,
+  max_x double precision, max_y double precision, sites text NOT NULL, boundaries text NOT NULL, secret text NOT NULL,
+  basemap_tiles integer NOT NULL DEFAULT 0);
+CREATE INDEX fieldkit_kits_issued ON {KITS} (issued_at);
+{pg.refuse(f"{KITS}_never_change", KITS, "an issued field kit never changes", events="UPDATE")}
+{pg.refuse(f"{KITS}_never_deleted", KITS, "issued field kits are never deleted", events="DELETE")}
+
+CREATE TABLE {CHECKINS} ({pg.identity()},
+  kit_fid bigint NOT NULL REFERENCES {KITS}(fid), checked_in_at text NOT NULL, checked_in_by text NOT NULL,
+  filename text NOT NULL, sha256 text NOT NULL, summary text NOT NULL);
+CREATE INDEX fieldkit_checkins_kit ON {CHECKINS} (kit_fid, fid);
+{pg.append_only(CHECKINS, "field kit check-ins are append-only")}
+
+CREATE TABLE {ITEMS} ({pg.identity()},
+  kit_fid bigint NOT NULL REFERENCES {KITS}(fid), feature text NOT NULL, content text NOT NULL,
+  revision_id bigint NOT NULL REFERENCES revisions(fid), created_at text NOT NULL,
+  UNIQUE (kit_fid, feature, content));
+{pg.append_only(ITEMS, "field kit items are append-only")}
+
+INSERT INTO registry_meta (key, value) VALUES ('installation_id', replace(gen_random_uuid()::text, '-', ''))
+  ON CONFLICT (key) DO NOTHING;
 """
 
 # The manifest secrets sign kits handed to field teams: a shareable export must not let anyone forge them.
@@ -96,7 +124,8 @@ def _kit(r: sqlite3.Row | None) -> dict[str, Any] | None:
 
 
 def get_kit(conn: sqlite3.Connection, kit_id: str) -> dict[str, Any] | None:
-    return _kit(conn.execute(f"SELECT * FROM {KITS} WHERE kit_id = ?", (kit_id,)).fetchone())
+    # inside a check-in's transaction the kit row is held, so two check-ins of one kit never both propose
+    return _kit(conn.execute(f"SELECT * FROM {KITS} WHERE kit_id = ?" + for_update(conn), (kit_id,)).fetchone())
 
 
 def get_kit_by_fid(conn: sqlite3.Connection, fid: int) -> dict[str, Any] | None:

@@ -22,7 +22,9 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
-from .gpkg import blob_bounds, decode_geometries, decode_geometry, encode_geometry
+from . import pg
+from .dialect import geometry_value, is_pg
+from .gpkg import blob_bounds, decode_geometries, decode_geometry
 from .schema import _in, _register
 from .sites import BOUNDARIES, LOCATIONS, VERSIONS, _PUBLIC_ONLY, _SELECT_SITE, SiteRow, _row_to_site, _touch_contents
 
@@ -89,6 +91,45 @@ CREATE TABLE {EVENTS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, case_id I
 {_append_only(EVENTS, "project case events")}
 """
 
+PG_DDL = f"""
+CREATE TABLE {SCREENINGS} ({pg.identity()}, geom geometry(Geometry, {pg.SRS_ID}) NOT NULL,
+  title text NOT NULL, created_at text NOT NULL, created_by text NOT NULL,
+  registry_version bigint NOT NULL, rings text NOT NULL, rules text NOT NULL, width_m double precision,
+  source text NOT NULL, notes text NOT NULL, figures text NOT NULL, affected_count integer NOT NULL,
+  highest_risk text CHECK (highest_risk IS NULL OR highest_risk IN {_in(RISKS)}),
+  rerun_of bigint REFERENCES {SCREENINGS}(fid));
+CREATE INDEX impact_screenings_created ON {SCREENINGS} (created_at);
+{pg.spatial_index(SCREENINGS)}
+{pg.append_only(SCREENINGS, "impact screenings are records: append-only")}
+
+CREATE TABLE {RESULTS} ({pg.identity()},
+  screening_id bigint NOT NULL REFERENCES {SCREENINGS}(fid), code text NOT NULL, site_version integer NOT NULL,
+  name text, name_en text, level text NOT NULL, sensitivity text NOT NULL, intersects boolean NOT NULL,
+  distance_m double precision NOT NULL, overlap_m2 double precision NOT NULL, overlap_pct double precision,
+  site_area_m2 double precision, ring_m double precision NOT NULL,
+  risk text NOT NULL CHECK (risk IN {_in(RISKS)}),
+  measured_to text NOT NULL CHECK (measured_to IN ('boundary','location')),
+  site_lon double precision, site_lat double precision, footprint_lon double precision,
+  footprint_lat double precision, UNIQUE (screening_id, code));
+CREATE INDEX impact_results_code ON {RESULTS} (code);
+{pg.append_only(RESULTS, "impact screening results are records: append-only")}
+
+CREATE TABLE {CASES} ({pg.identity()}, name text NOT NULL, developer text,
+  reference text, stage text NOT NULL CHECK (stage IN {_in(STAGES)}),
+  decision text NOT NULL CHECK (decision IN {_in(DECISIONS)}), conditions text NOT NULL DEFAULT '[]',
+  conditions_note text, screening_id bigint NOT NULL REFERENCES {SCREENINGS}(fid),
+  version integer NOT NULL CHECK (version >= 1), created_at text NOT NULL, created_by text NOT NULL,
+  updated_at text NOT NULL, updated_by text NOT NULL);
+{pg.refuse(f"{CASES}_never_deleted", CASES, "project cases are kept, never deleted", events="DELETE")}
+
+CREATE TABLE {EVENTS} ({pg.identity()}, case_id bigint NOT NULL REFERENCES {CASES}(fid),
+  case_version integer NOT NULL, at text NOT NULL, actor text NOT NULL,
+  kind text NOT NULL CHECK (kind IN {_in(EVENT_KINDS)}), stage text NOT NULL, decision text NOT NULL,
+  conditions text NOT NULL, conditions_note text, screening_id bigint NOT NULL REFERENCES {SCREENINGS}(fid),
+  note text, UNIQUE (case_id, case_version));
+{pg.append_only(EVENTS, "project case events are records: append-only")}
+"""
+
 
 # --------------------------------------------------------------------------------------------------------------------
 # What screening reads from the site tables
@@ -99,6 +140,10 @@ def registry_version(conn: sqlite3.Connection) -> int:
     return conn.execute(f"SELECT coalesce(max(fid), 0) FROM {VERSIONS}").fetchone()[0]
 
 
+# PostGIS: the envelope (min_x, min_y, max_x, max_y) as a box the GiST index answers `&&` with.
+_PG_BOX = f"ST_MakeEnvelope(?, ?, ?, ?, {pg.SRS_ID})"
+
+
 def _rtree_hit(table: str) -> str:
     return f"SELECT id FROM rtree_{table}_geom WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?"
 
@@ -107,11 +152,15 @@ def candidate_site_rows(conn: sqlite3.Connection, bounds: tuple[float, float, fl
                         public_only: bool = False) -> list[SiteRow]:
     """Active sites whose location or boundary envelope meets ``bounds`` (min_x, min_y, max_x, max_y), found through the
     R-trees of both layers; ``public_only``: open and generalized sites only (hidden ones left out in SQL)."""
-    box = (bounds[2], bounds[0], bounds[3], bounds[1])
-    where = [f"(l.fid IN ({_rtree_hit(LOCATIONS)}) OR b.fid IN ({_rtree_hit(BOUNDARIES)}))", "l.status = 'active'"]
+    if is_pg(conn):
+        params: tuple = tuple(bounds) * 2
+        where = [f"(l.geom && {_PG_BOX} OR b.geom && {_PG_BOX})", "l.status = 'active'"]
+    else:
+        params = (bounds[2], bounds[0], bounds[3], bounds[1]) * 2
+        where = [f"(l.fid IN ({_rtree_hit(LOCATIONS)}) OR b.fid IN ({_rtree_hit(BOUNDARIES)}))", "l.status = 'active'"]
     if public_only:
         where.append(_PUBLIC_ONLY)
-    rows = conn.execute(_SELECT_SITE + " WHERE " + " AND ".join(where) + " ORDER BY l.code", box + box).fetchall()
+    rows = conn.execute(_SELECT_SITE + " WHERE " + " AND ".join(where) + " ORDER BY l.code", params).fetchall()
     locations = decode_geometries([r["geom"] for r in rows])
     boundaries = decode_geometries([r["boundary_geom"] for r in rows])
     return [_row_to_site(r, loc, b) for r, loc, b in zip(rows, locations, boundaries)]
@@ -120,9 +169,13 @@ def candidate_site_rows(conn: sqlite3.Connection, bounds: tuple[float, float, fl
 def hidden_site_locations(conn: sqlite3.Connection, bounds: tuple[float, float, float, float]) -> list[BaseGeometry]:
     """Only the points of the active hidden sites in ``bounds`` (no code, no attributes): anonymous screening places
     them in coarse grid cells (public_view.impact_candidates) and uses nothing else of them."""
+    if is_pg(conn):
+        hit, params = f"l.geom && {_PG_BOX}", tuple(bounds)
+    else:
+        hit, params = f"l.fid IN ({_rtree_hit(LOCATIONS)})", (bounds[2], bounds[0], bounds[3], bounds[1])
     rows = conn.execute(
-        f"SELECT l.geom FROM {LOCATIONS} l WHERE l.sensitivity = 'hidden' AND l.status = 'active' "
-        f"AND l.fid IN ({_rtree_hit(LOCATIONS)})", (bounds[2], bounds[0], bounds[3], bounds[1])).fetchall()
+        f"SELECT l.geom FROM {LOCATIONS} l WHERE l.sensitivity = 'hidden' AND l.status = 'active' AND {hit}",
+        params).fetchall()
     return decode_geometries([r[0] for r in rows])
 
 
@@ -137,10 +190,13 @@ def site_states_at(conn: sqlite3.Connection, version: int,
     """Every site as it stood at registry version ``version`` (its latest history entry at or below it) whose location
     or boundary envelope meets ``bounds``: code, version, properties, location, boundary. No spatial index covers the
     history, so the envelopes are read from the geometry blobs' headers before anything is decoded."""
-    rows = conn.execute(
-        f"SELECT v.code, v.version, v.properties, v.location, v.boundary FROM {VERSIONS} v JOIN "
-        f"(SELECT code, max(fid) AS fid FROM {VERSIONS} WHERE fid <= ? GROUP BY code) m ON m.fid = v.fid "
-        "ORDER BY v.code", (version,)).fetchall()
+    sql = (f"SELECT v.code, v.version, v.properties, v.location, v.boundary FROM {VERSIONS} v JOIN "
+           f"(SELECT code, max(fid) AS fid FROM {VERSIONS} WHERE fid <= ? GROUP BY code) m ON m.fid = v.fid")
+    params: tuple = (version,)
+    if is_pg(conn):  # PostGIS indexes the history's geometries too: only the sites in reach are read
+        sql += f" WHERE v.location && {_PG_BOX} OR v.boundary && {_PG_BOX}"
+        params += tuple(bounds) * 2
+    rows = conn.execute(sql + " ORDER BY v.code", params).fetchall()
     out = []
     for r in rows:
         if _meets(r["location"], bounds) or _meets(r["boundary"], bounds):
@@ -189,7 +245,7 @@ def insert_screening(conn: sqlite3.Connection, *, footprint: BaseGeometry, title
     cur = conn.execute(
         f"INSERT INTO {SCREENINGS} (geom, title, created_at, created_by, registry_version, rings, rules, width_m, "
         "source, notes, figures, affected_count, highest_risk, rerun_of) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (encode_geometry(footprint), title, created_at, created_by, registry_version, json.dumps(rings),
+        (geometry_value(conn, footprint), title, created_at, created_by, registry_version, json.dumps(rings),
          json.dumps(rules), width_m, json.dumps(source, ensure_ascii=False), json.dumps(notes, ensure_ascii=False),
          json.dumps(figures), len(results), highest_risk, rerun_of))
     screening_id = cur.lastrowid

@@ -16,7 +16,9 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
-from .gpkg import decode_geometry, encode_geometry, where
+from . import pg
+from .dialect import geometry_value
+from .gpkg import decode_geometry, where
 from .reports import REPORTS
 from .schema import _in, _register
 from .sites import _touch_contents
@@ -97,6 +99,51 @@ CREATE INDEX evidence_photos_report ON {PHOTOS} (report_id);
 {_append_only(PHOTOS, "evidence photos")}
 """
 
+PG_DDL = f"""
+CREATE TABLE {INSPECTIONS} ({pg.identity()}, geom geometry(Point, {pg.SRS_ID}),
+  code text NOT NULL REFERENCES site_locations(code), inspected_on text NOT NULL, inspectors text NOT NULL,
+  condition text NOT NULL CHECK (condition IN {_in(CONDITIONS)}), threats text, findings text, actions text,
+  followup_needed boolean NOT NULL DEFAULT false, photo_count integer NOT NULL DEFAULT 0,
+  flagged_photos integer NOT NULL DEFAULT 0, site_version integer NOT NULL,
+  recorded_at text NOT NULL, recorded_by text NOT NULL);
+CREATE INDEX inspections_code_date ON {INSPECTIONS} (code, inspected_on);
+{pg.spatial_index(INSPECTIONS)}
+{pg.append_only(INSPECTIONS, "inspection records are evidence: append-only")}
+
+CREATE TABLE {THREATS} ({pg.identity()},
+  inspection_id bigint NOT NULL REFERENCES {INSPECTIONS}(fid),
+  threat text NOT NULL CHECK (threat IN {_in(THREAT_CODES)}),
+  severity text NOT NULL CHECK (severity IN {_in(SEVERITIES)}), note text, UNIQUE (inspection_id, threat));
+{pg.append_only(THREATS, "inspection threats are evidence: append-only")}
+
+CREATE TABLE {TRACKS} ({pg.identity()}, geom geometry(MultiLineString, {pg.SRS_ID}) NOT NULL,
+  inspection_id bigint NOT NULL UNIQUE REFERENCES {INSPECTIONS}(fid), code text NOT NULL, inspected_on text NOT NULL,
+  name text, length_m double precision NOT NULL, point_count integer NOT NULL, started_at text, ended_at text);
+{pg.spatial_index(TRACKS)}
+{pg.append_only(TRACKS, "patrol tracks are evidence: append-only")}
+
+CREATE TABLE {FOLLOWUPS} ({pg.identity()}, code text NOT NULL,
+  description text NOT NULL, due_on text NOT NULL, created_at text NOT NULL, created_by text NOT NULL,
+  inspection_id bigint REFERENCES {INSPECTIONS}(fid), report_id bigint REFERENCES {REPORTS}(fid),
+  status text NOT NULL DEFAULT 'open' CHECK (status IN ('open','closed')), closed_at text, closed_by text,
+  closing_note text, closed_by_inspection bigint REFERENCES {INSPECTIONS}(fid));
+CREATE INDEX inspection_followups_open ON {FOLLOWUPS} (status, due_on);
+{pg.refuse(f"{FOLLOWUPS}_closed_once", FOLLOWUPS, "a follow-up is closed once", events="UPDATE",
+           when="OLD.status != 'open'")}
+{pg.refuse(f"{FOLLOWUPS}_never_deleted", FOLLOWUPS, "follow-ups are closed, never deleted", events="DELETE")}
+
+CREATE TABLE {PHOTOS} ({pg.identity()}, sha256 text NOT NULL,
+  inspection_id bigint REFERENCES {INSPECTIONS}(fid), report_id bigint REFERENCES {REPORTS}(fid),
+  original_name text, media_type text NOT NULL, extension text NOT NULL, width integer NOT NULL,
+  height integer NOT NULL, size_bytes bigint NOT NULL, taken_at text, gps_lon double precision,
+  gps_lat double precision, distance_m double precision, flags text, flag_message text, created_at text NOT NULL,
+  CHECK ((inspection_id IS NULL) != (report_id IS NULL)));
+CREATE INDEX evidence_photos_sha ON {PHOTOS} (sha256);
+CREATE INDEX evidence_photos_inspection ON {PHOTOS} (inspection_id);
+CREATE INDEX evidence_photos_report ON {PHOTOS} (report_id);
+{pg.append_only(PHOTOS, "evidence photos are evidence: append-only")}
+"""
+
 
 def _row(r: sqlite3.Row | None) -> dict[str, Any] | None:
     return None if r is None else dict(r)
@@ -113,7 +160,7 @@ def insert_inspection(conn: sqlite3.Connection, *, code: str, point: BaseGeometr
         f"INSERT INTO {INSPECTIONS} (geom, code, inspected_on, inspectors, condition, threats, findings, actions, "
         "followup_needed, photo_count, flagged_photos, site_version, recorded_at, recorded_by) "
         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (encode_geometry(point), code, inspected_on, inspectors, condition, threats_summary, findings, actions,
+        (geometry_value(conn, point), code, inspected_on, inspectors, condition, threats_summary, findings, actions,
          int(followup_needed), photo_count, flagged_photos, site_version, recorded_at, recorded_by))
     _touch_contents(conn, INSPECTIONS, point, recorded_at)
     return cur.lastrowid
@@ -130,7 +177,7 @@ def insert_track(conn: sqlite3.Connection, *, inspection_id: int, code: str, ins
     cur = conn.execute(
         f"INSERT INTO {TRACKS} (geom, inspection_id, code, inspected_on, name, length_m, point_count, started_at, "
         "ended_at) VALUES (?,?,?,?,?,?,?,?,?)",
-        (encode_geometry(geom), inspection_id, code, inspected_on, name, length_m, point_count, started_at, ended_at))
+        (geometry_value(conn, geom), inspection_id, code, inspected_on, name, length_m, point_count, started_at, ended_at))
     _touch_contents(conn, TRACKS, geom, when)
     return cur.lastrowid
 

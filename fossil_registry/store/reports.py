@@ -13,7 +13,9 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
-from .gpkg import decode_geometry, encode_geometry, where
+from . import pg
+from .dialect import geometry_value
+from .gpkg import decode_geometry, where
 from .schema import _in, _register
 from .sites import _touch_contents
 
@@ -52,6 +54,24 @@ CREATE TRIGGER {REPORTS}_never_deleted BEFORE DELETE ON {REPORTS}
 CREATE TABLE {CONTACTS} (report_id INTEGER PRIMARY KEY NOT NULL REFERENCES {REPORTS}(fid), contact TEXT NOT NULL);
 """
 
+PG_DDL = f"""
+CREATE TABLE {REPORTS} ({pg.identity()}, geom geometry(Point, {pg.SRS_ID}) NOT NULL,
+  receipt text NOT NULL UNIQUE, kind text NOT NULL CHECK (kind IN {_in(REPORT_KINDS)}), description text NOT NULL,
+  observed_on text, submitted_at text NOT NULL, submitted_by text NOT NULL, site_code text,
+  site_distance_m double precision, photo_count integer NOT NULL DEFAULT 0,
+  status text NOT NULL DEFAULT 'new' CHECK (status IN {_in(REPORT_STATES)}),
+  decided_at text, decided_by text, decision_note text, followup_id bigint, inspection_id bigint);
+CREATE INDEX public_reports_status ON {REPORTS} (status, submitted_at);
+{pg.spatial_index(REPORTS)}
+{pg.refuse(f"{REPORTS}_decided_once", REPORTS, "a report is triaged once", events="UPDATE",
+           when="OLD.status != 'new'")}
+{pg.refuse(f"{REPORTS}_keep_content", REPORTS, "what a reporter submitted is never changed",
+           events="UPDATE OF geom, receipt, kind, description, observed_on, submitted_at, submitted_by, photo_count")}
+{pg.refuse(f"{REPORTS}_never_deleted", REPORTS, "reports are dismissed, never deleted", events="DELETE")}
+
+CREATE TABLE {CONTACTS} (report_id bigint PRIMARY KEY REFERENCES {REPORTS}(fid), contact text NOT NULL);
+"""
+
 
 def insert_report(conn: sqlite3.Connection, *, point: BaseGeometry, receipt: str, kind: str, description: str,
                   observed_on: str | None, submitted_at: str, submitted_by: str, site_code: str | None,
@@ -59,7 +79,7 @@ def insert_report(conn: sqlite3.Connection, *, point: BaseGeometry, receipt: str
     cur = conn.execute(
         f"INSERT INTO {REPORTS} (geom, receipt, kind, description, observed_on, submitted_at, submitted_by, site_code, "
         "site_distance_m, photo_count) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        (encode_geometry(point), receipt, kind, description, observed_on, submitted_at, submitted_by, site_code,
+        (geometry_value(conn, point), receipt, kind, description, observed_on, submitted_at, submitted_by, site_code,
          site_distance_m, photo_count))
     _touch_contents(conn, REPORTS, point, submitted_at)
     return cur.lastrowid

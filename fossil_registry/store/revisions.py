@@ -18,7 +18,9 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from .gpkg import decode_geometry, encode_geometry
+from . import pg
+from .dialect import for_update, geometry_value
+from .gpkg import decode_geometry
 
 DDL = """
 CREATE TABLE revisions (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
@@ -66,6 +68,50 @@ CREATE TRIGGER revision_attachments_append_only_delete BEFORE DELETE ON revision
   BEGIN SELECT RAISE(ABORT, 'attachments are never deleted'); END;
 """
 
+PG_DDL = f"""
+CREATE TABLE revisions ({pg.identity()},
+  kind text NOT NULL CHECK (kind IN ('change','new_site','retire','restore')),
+  site_code text, base_version integer CHECK (base_version IS NULL OR base_version >= 1),
+  status text NOT NULL CHECK (status IN ('submitted','changes_requested','approved','rejected','withdrawn')),
+  author text NOT NULL, created_at text NOT NULL, updated_at text NOT NULL,
+  round integer NOT NULL DEFAULT 1 CHECK (round >= 1),
+  reason text NOT NULL CHECK (length(trim(reason)) > 0),
+  method text CHECK (method IS NULL OR method IN ('rtk','handheld_gnss','phone_map','digitised','other')),
+  accuracy_m double precision CHECK (accuracy_m IS NULL OR accuracy_m > 0), survey_date text,
+  location geometry(Point, {pg.SRS_ID}),
+  boundary_action text NOT NULL DEFAULT 'keep' CHECK (boundary_action IN ('keep','set','remove')),
+  boundary geometry(MultiPolygon, {pg.SRS_ID}), properties text NOT NULL DEFAULT '{{}}',
+  input text NOT NULL DEFAULT '{{}}', warnings text NOT NULL DEFAULT '[]', metrics text NOT NULL DEFAULT '{{}}',
+  restore_version integer, reviewer text, decided_at text, decision_comment text, applied_version integer,
+  CHECK (kind = 'new_site' OR (site_code IS NOT NULL AND base_version IS NOT NULL)),
+  CHECK (boundary_action != 'set' OR boundary IS NOT NULL),
+  CHECK (status != 'approved' OR (reviewer IS NOT NULL AND reviewer != author AND applied_version IS NOT NULL)),
+  CHECK (status NOT IN ('rejected','changes_requested') OR length(trim(coalesce(decision_comment, ''))) > 0));
+CREATE INDEX revisions_status ON revisions (status, updated_at);
+CREATE INDEX revisions_site ON revisions (site_code);
+CREATE INDEX revisions_author ON revisions (author, status);
+{pg.spatial_index("revisions", "location")}{pg.spatial_index("revisions", "boundary")}
+{pg.refuse("revisions_are_never_deleted", "revisions", "proposals are never deleted: withdraw or reject them",
+           events="DELETE")}
+{pg.refuse("revisions_decided_are_frozen", "revisions", "a decided proposal cannot change", events="UPDATE",
+           when="OLD.status IN ('approved','rejected','withdrawn')")}
+
+CREATE TABLE revision_events ({pg.identity()},
+  revision_id bigint NOT NULL REFERENCES revisions(fid), at text NOT NULL, actor text NOT NULL,
+  event text NOT NULL, comment text, detail text);
+CREATE INDEX revision_events_revision ON revision_events (revision_id, fid);
+{pg.append_only("revision_events", "the review thread is append-only")}
+
+CREATE TABLE revision_attachments ({pg.identity()},
+  revision_id bigint NOT NULL REFERENCES revisions(fid), sha256 text NOT NULL, filename text NOT NULL,
+  content_type text NOT NULL, size bigint NOT NULL CHECK (size >= 0), created_at text NOT NULL,
+  uploaded_by text NOT NULL);
+CREATE INDEX revision_attachments_revision ON revision_attachments (revision_id);
+CREATE INDEX revision_attachments_sha ON revision_attachments (sha256);
+{pg.refuse("revision_attachments_append_only_delete", "revision_attachments", "attachments are never deleted",
+           events="DELETE")}
+"""
+
 # Nothing private: proposals and their reasons are part of the record that exports carry (site_versions.revision_id
 # points at them). Accounts stay out of exports through the core's PRIVATE_TABLES.
 PRIVATE_TABLES: tuple[str, ...] = ()
@@ -107,7 +153,7 @@ class RevisionRow:
     applied_version: int | None
 
 
-def _encode(fields: dict[str, Any]) -> dict[str, Any]:
+def _encode(conn, fields: dict[str, Any]) -> dict[str, Any]:
     unknown = set(fields) - set(_COLUMNS)
     if unknown:
         raise ValueError(f"unknown revision column(s) {sorted(unknown)}")
@@ -117,7 +163,7 @@ def _encode(fields: dict[str, Any]) -> dict[str, Any]:
             out[key] = json.dumps(out[key], ensure_ascii=False, sort_keys=True)
     for key in _GEOMETRY_FIELDS:
         if key in out:
-            out[key] = encode_geometry(out[key])
+            out[key] = geometry_value(conn, out[key])
     return out
 
 
@@ -131,7 +177,7 @@ def _row(r: sqlite3.Row) -> RevisionRow:
 
 
 def insert_revision(conn: sqlite3.Connection, **fields) -> int:
-    values = _encode(fields)
+    values = _encode(conn, fields)
     cols = list(values)
     cur = conn.execute(f"INSERT INTO revisions ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
                        [values[c] for c in cols])
@@ -139,7 +185,7 @@ def insert_revision(conn: sqlite3.Connection, **fields) -> int:
 
 
 def update_revision(conn: sqlite3.Connection, revision_id: int, **fields) -> None:
-    values = _encode(fields)
+    values = _encode(conn, fields)
     if not values:
         return
     sets = ", ".join(f"{c} = ?" for c in values)
@@ -148,7 +194,7 @@ def update_revision(conn: sqlite3.Connection, revision_id: int, **fields) -> Non
 
 
 def get_revision(conn: sqlite3.Connection, revision_id: int) -> RevisionRow | None:
-    r = conn.execute("SELECT * FROM revisions WHERE fid = ?", (revision_id,)).fetchone()
+    r = conn.execute("SELECT * FROM revisions WHERE fid = ?" + for_update(conn), (revision_id,)).fetchone()
     return None if r is None else _row(r)
 
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from . import accounts, audit, fieldkit, revisions, supervision
+from . import accounts, audit, fieldkit, pg, pg_schema, revisions, supervision
 from .audit import AUDIT
-from .gpkg import SRS_ID, _register_functions, _split_sql, connect, transaction, utc_now
+from .dialect import connect, is_pg, is_url, lock, transaction
+from .gpkg import SRS_ID, _register_functions, _split_sql, utc_now
 from .sites import BOUNDARIES, LOCATIONS, VERSIONS
 
 GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
@@ -141,6 +142,17 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("fieldkits", fieldkit.DDL),
     ("impact", impact.DDL),
 )
+# The same steps on PostgreSQL/PostGIS (store/pg_schema.py has the core): every step of MIGRATIONS, by the same name,
+# with each module's PG_DDL (tests/test_store_backends.py checks that the names match).
+PG_MIGRATIONS: tuple[tuple[str, str], ...] = (
+    ("accounts", accounts.PG_ACCOUNTS_DDL),
+    ("sessions", accounts.PG_SESSIONS_DDL),
+    ("revisions", revisions.PG_DDL),
+    ("inspections", reports.PG_DDL + inspections.PG_DDL),
+    ("supervision", supervision.DDL),
+    ("fieldkits", fieldkit.PG_DDL),
+    ("impact", impact.PG_DDL),
+)
 
 # Dropped from shareable exports: accounts, tokens, sessions, failed sign-ins, reporters' contact data.
 PRIVATE_TABLES: tuple[str, ...] = accounts.PRIVATE_TABLES + reports.PRIVATE_TABLES
@@ -174,7 +186,11 @@ def _srs_rows() -> list[tuple]:
 
 
 def create_registry(path: str | Path, *, description: str = "Fossil site registry") -> None:
-    """Create an empty registry GeoPackage at ``path`` (which must not exist)."""
+    """Create an empty registry GeoPackage at ``path`` (which must not exist), or the registry's schema in the empty
+    PostgreSQL database a ``postgresql://`` URL names."""
+    if is_url(path):
+        _create_pg_registry(str(path))
+        return
     path = Path(path)
     if path.exists():
         raise FileExistsError(f"{path} already exists")
@@ -211,23 +227,49 @@ def create_registry(path: str | Path, *, description: str = "Fossil site registr
         conn.close()
 
 
+def _create_pg_registry(url: str) -> None:
+    """PostGIS first (its types must exist before the pool's connections are set up), then the core and every
+    migration, in one transaction: PostgreSQL's DDL is transactional, so a failed creation leaves nothing."""
+    pg.probe(url)
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as raw:
+        raw.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    pg.close_pool(url)  # connections opened before PostGIS existed know no geometry type
+    conn = connect(url)
+    try:
+        with transaction(conn):
+            pg_schema.create_core(conn)
+            migrate(conn)
+    finally:
+        conn.close()
+
+
 def migrate(conn: sqlite3.Connection) -> list[str]:
     """Bring the registry's schema up to date; returns the names of the steps applied now."""
     applied_now = []
     with transaction(conn):
-        conn.execute("CREATE TABLE IF NOT EXISTS registry_migrations (name TEXT PRIMARY KEY, applied_at DATETIME NOT NULL)")
+        lock(conn, pg.MIGRATE_LOCK)  # PostGIS: app processes starting together migrate one after the other
+        conn.execute("CREATE TABLE IF NOT EXISTS registry_migrations (name TEXT PRIMARY KEY, applied_at DATETIME NOT NULL)"
+                     if not is_pg(conn) else
+                     "CREATE TABLE IF NOT EXISTS registry_migrations (name text PRIMARY KEY, applied_at text NOT NULL)")
         done = {r[0] for r in conn.execute("SELECT name FROM registry_migrations")}
-        for name, script in MIGRATIONS:
+        for name, script in (PG_MIGRATIONS if is_pg(conn) else MIGRATIONS):
             if name in done or not script.strip():
                 continue
-            for statement in _split_sql(script):
-                conn.execute(statement)
+            if is_pg(conn):
+                conn.execute(script)  # one script, PostgreSQL's simple protocol runs every statement in it
+            else:
+                for statement in _split_sql(script):
+                    conn.execute(statement)
             conn.execute("INSERT INTO registry_migrations VALUES (?, ?)", (name, utc_now()))
             applied_now.append(name)
     return applied_now
 
 
 def is_registry(path: str | Path) -> bool:
+    if is_url(path):
+        return pg_schema.is_registry(str(path))
     path = Path(path)
     if not path.is_file():
         return False
@@ -249,7 +291,10 @@ _RTREE_SLACK = 1e-4
 
 
 def check_integrity(conn: sqlite3.Connection) -> list[str]:
-    """Problems found (empty list = healthy): SQLite integrity, spatial index vs geometries, history vs current state."""
+    """Problems found (empty list = healthy): SQLite integrity, spatial index vs geometries, history vs current state.
+    (PostGIS: pg_schema.check_integrity.)"""
+    if is_pg(conn):
+        return pg_schema.check_integrity(conn)
     problems = []
     result = conn.execute("PRAGMA integrity_check").fetchone()[0]
     if result != "ok":
@@ -290,7 +335,10 @@ def check_integrity(conn: sqlite3.Connection) -> list[str]:
 
 
 def fold_wal(conn: sqlite3.Connection) -> None:
-    """Write the WAL back into the file and leave WAL mode: a single self-contained file (before renaming or shipping it)."""
+    """Write the WAL back into the file and leave WAL mode: a single self-contained file (before renaming or shipping it).
+    Nothing to do on PostgreSQL."""
+    if is_pg(conn):
+        return
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.execute("PRAGMA journal_mode = DELETE")
 
@@ -303,10 +351,15 @@ def backup_to(conn: sqlite3.Connection, dest: str | Path, *, shareable: bool) ->
     dest = Path(dest)
     if dest.exists():
         dest.unlink()
+    if is_pg(conn):  # PostGIS: the whole registry copied into a new GeoPackage, then treated alike
+        from .copy import copy_registry
+
+        copy_registry(conn, dest)
     target = sqlite3.connect(str(dest), isolation_level=None)
     try:
         _register_functions(target)
-        conn.backup(target)
+        if not is_pg(conn):
+            conn.backup(target)
         target.execute("PRAGMA journal_mode = DELETE")
         if shareable:
             for table in PRIVATE_TABLES:

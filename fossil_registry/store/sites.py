@@ -12,6 +12,8 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
+from . import pg
+from .dialect import for_update, geometry_value, is_pg, lock
 from .gpkg import decode_geometries, decode_geometry, encode_geometry
 
 LOCATIONS = "site_locations"
@@ -72,15 +74,15 @@ _PUBLIC_ONLY = "l.sensitivity IN ('open', 'generalized') AND l.status = 'active'
 
 
 def get_site_row(conn: sqlite3.Connection, code: str, *, public_only: bool = False) -> SiteRow | None:
-    loc = conn.execute(_SELECT_SITE + " WHERE l.code = ?" + (f" AND {_PUBLIC_ONLY}" if public_only else ""),
-                       (code,)).fetchone()
+    loc = conn.execute(_SELECT_SITE + " WHERE l.code = ?" + (f" AND {_PUBLIC_ONLY}" if public_only else "")
+                       + for_update(conn, "l"), (code,)).fetchone()
     if loc is None:
         return None
     return _row_to_site(loc, decode_geometry(loc["geom"]), decode_geometry(loc["boundary_geom"]))
 
 
 def site_version_number(conn: sqlite3.Connection, code: str) -> int | None:
-    row = conn.execute(f"SELECT version FROM {LOCATIONS} WHERE code = ?", (code,)).fetchone()
+    row = conn.execute(f"SELECT version FROM {LOCATIONS} WHERE code = ?" + for_update(conn), (code,)).fetchone()
     return None if row is None else row[0]
 
 
@@ -90,7 +92,10 @@ def list_site_rows(conn: sqlite3.Connection, *, bbox: tuple[float, float, float,
     ``public_only``: only open and generalized active sites (see _PUBLIC_ONLY)."""
     sql, params = _SELECT_SITE, []
     where = [_PUBLIC_ONLY] if public_only else []
-    if bbox is not None:
+    if bbox is not None and is_pg(conn):
+        where.append(f"l.geom && ST_MakeEnvelope(?, ?, ?, ?, {pg.SRS_ID})")
+        params += list(bbox)
+    elif bbox is not None:
         where.append(f"l.fid IN (SELECT id FROM rtree_{LOCATIONS}_geom WHERE minx <= ? AND maxx >= ? "
                      "AND miny <= ? AND maxy >= ?)")
         params += [bbox[2], bbox[0], bbox[3], bbox[1]]
@@ -107,10 +112,14 @@ def list_site_rows(conn: sqlite3.Connection, *, bbox: tuple[float, float, float,
 
 def boundary_codes_intersecting(conn: sqlite3.Connection, bounds: tuple[float, float, float, float]) -> list[str]:
     """Codes of sites whose boundary envelope intersects bounds (minx, miny, maxx, maxy): R-tree candidates only."""
-    rows = conn.execute(
-        f"SELECT b.code FROM {BOUNDARIES} b JOIN rtree_{BOUNDARIES}_geom r ON r.id = b.fid "
-        "WHERE r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?",
-        (bounds[2], bounds[0], bounds[3], bounds[1])).fetchall()
+    if is_pg(conn):
+        rows = conn.execute(f"SELECT code FROM {BOUNDARIES} WHERE geom && ST_MakeEnvelope(?, ?, ?, ?, {pg.SRS_ID})",
+                            tuple(bounds)).fetchall()
+    else:
+        rows = conn.execute(
+            f"SELECT b.code FROM {BOUNDARIES} b JOIN rtree_{BOUNDARIES}_geom r ON r.id = b.fid "
+            "WHERE r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?",
+            (bounds[2], bounds[0], bounds[3], bounds[1])).fetchall()
     return [r[0] for r in rows]
 
 
@@ -124,15 +133,22 @@ def count_sites(conn: sqlite3.Connection) -> int:
 
 
 def next_site_code(conn: sqlite3.Connection, prefix: str = "GZ-") -> str:
-    row = conn.execute(f"SELECT max(CAST(substr(code, ?) AS INTEGER)) FROM {LOCATIONS} WHERE code LIKE ?",
-                       (len(prefix) + 1, prefix + "%")).fetchone()
+    if is_pg(conn):
+        lock(conn, pg.HISTORY_LOCK)  # two new sites at once never draw the same code
+        row = conn.execute(f"SELECT max(substr(code, ?)::integer) FROM {LOCATIONS} WHERE code LIKE ? "
+                           "AND substr(code, ?) ~ '^[0-9]+$'",
+                           (len(prefix) + 1, prefix + "%", len(prefix) + 1)).fetchone()
+    else:
+        row = conn.execute(f"SELECT max(CAST(substr(code, ?) AS INTEGER)) FROM {LOCATIONS} WHERE code LIKE ?",
+                           (len(prefix) + 1, prefix + "%")).fetchone()
     return f"{prefix}{(row[0] or 0) + 1:04d}"
 
 
 def write_site_row(conn: sqlite3.Connection, row: SiteRow, *, area_km2: float | None, insert: bool) -> None:
     """Insert or update the current-state rows of one site (call inside a transaction)."""
+    lock(conn, pg.HISTORY_LOCK)  # PostGIS: site writes commit in the order of their history entries
     values = _location_values(row)
-    values["geom"] = encode_geometry(row.location)
+    values["geom"] = geometry_value(conn, row.location)
     cols = ("geom",) + LOCATION_COLUMNS
     if insert:
         conn.execute(f"INSERT INTO {LOCATIONS} ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})", values)
@@ -144,7 +160,7 @@ def write_site_row(conn: sqlite3.Connection, row: SiteRow, *, area_km2: float | 
         conn.execute(f"DELETE FROM {BOUNDARIES} WHERE code = ?", (row.code,))
     else:
         b = {k: values.get(k) for k in BOUNDARY_COLUMNS}
-        b.update(geom=encode_geometry(row.boundary), area_km2=area_km2)
+        b.update(geom=geometry_value(conn, row.boundary), area_km2=area_km2)
         bcols = ("geom",) + BOUNDARY_COLUMNS
         updated = conn.execute(
             f"UPDATE {BOUNDARIES} SET {', '.join(f'{c} = :{c}' for c in bcols if c != 'code')} WHERE code = :code", b)
@@ -156,7 +172,10 @@ def write_site_row(conn: sqlite3.Connection, row: SiteRow, *, area_km2: float | 
 
 def _touch_contents(conn: sqlite3.Connection, table: str, geom: BaseGeometry | None, when: str) -> None:
     """Keep gpkg_contents' last_change and extent current. The extent only grows (as GDAL does): recomputing it
-    exactly would read every row, making one update O(n)."""
+    exactly would read every row, making one update O(n). PostGIS has no gpkg_contents: a statement trigger stamps
+    layer_changes there (store/pg_schema.py)."""
+    if is_pg(conn):
+        return
     if geom is None or geom.is_empty:
         conn.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name = ?", (when, table))
         return
@@ -186,12 +205,15 @@ class VersionRow:
 
 
 def append_version(conn: sqlite3.Connection, v: VersionRow) -> None:
+    """Append one history entry. PostGIS: under HISTORY_LOCK, held to commit, so entries are numbered (fid) in the
+    order their transactions commit and "registry version N" (impact.registry_version) names a state that existed."""
+    lock(conn, pg.HISTORY_LOCK)
     conn.execute(
         f"INSERT INTO {VERSIONS} (code, version, operation, created_at, author, reviewer, reason, properties, location,"
         " boundary, revision_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         (v.code, v.version, v.operation, v.created_at, v.author, v.reviewer, v.reason,
-         json.dumps(v.properties, ensure_ascii=False, sort_keys=True), encode_geometry(v.location),
-         encode_geometry(v.boundary), v.revision_id))
+         json.dumps(v.properties, ensure_ascii=False, sort_keys=True), geometry_value(conn, v.location),
+         geometry_value(conn, v.boundary), v.revision_id))
 
 
 def _version_from(r: sqlite3.Row) -> VersionRow:

@@ -1,0 +1,139 @@
+"""Copying a whole registry from one location to another: GeoPackage to PostGIS, PostGIS to GeoPackage (``registry
+copy``, and every export or backup of a PostGIS registry), or between two of a kind.
+
+Every table of the registry is copied row by row with its fid, history, audit trail, accounts, sessions and contacts
+included, in the order the migrations created the tables (so every row's references exist before it). Geometries are
+decoded from the source's form (GeoPackage blob or PostGIS geometry) and written in the destination's; the GeoPackage's
+spatial index fills through its triggers, PostgreSQL's identities continue after the highest fid copied. The
+destination must be a new, empty registry of the same schema (both are migrated first). One transaction on the
+destination: a failed copy leaves nothing there.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import pg
+from .dialect import connect, geometry_value, is_pg, is_url, transaction
+from .gpkg import decode_geometries
+
+# Tables that are not the registry's records: each side's own metadata (GeoPackage tables, R-trees, PostGIS' SRS
+# table, sequences and migration bookkeeping).
+_SKIP = {"registry_migrations", "spatial_ref_sys", "layer_changes", "sqlite_sequence"}
+_CHUNK = 2000
+
+
+def _tables(conn) -> list[str]:
+    """The registry's tables in creation order (referenced tables before the tables referencing them)."""
+    if is_pg(conn):
+        rows = conn.execute("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                            "WHERE n.nspname = current_schema() AND c.relkind = 'r' ORDER BY c.oid").fetchall()
+    else:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid").fetchall()
+    return [r[0] for r in rows
+            if r[0] not in _SKIP and not r[0].startswith(("gpkg_", "rtree_", "sqlite_"))]
+
+
+def _columns(conn, table: str) -> dict[str, str]:
+    """column -> declared type."""
+    if is_pg(conn):
+        rows = conn.execute("SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+                            "WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+                            (table,)).fetchall()
+    else:
+        rows = [(r[1], r[2]) for r in conn.execute(f'PRAGMA table_info("{table}")')]
+    return {name: kind.lower() for name, kind in rows}
+
+
+def _geometry_columns(src, dest, table: str, columns: list[str]) -> list[str]:
+    """The columns of ``table`` that hold geometries, as the PostGIS side declares them (or the GeoPackage's types)."""
+    for side in (dest, src):
+        if is_pg(side):
+            types = _columns(side, table)
+            return [c for c in columns if types.get(c, "").startswith("geometry")]
+    types = _columns(src, table)
+    return [c for c in columns if types.get(c, "") in _GPKG_GEOMETRY_TYPES or c in ("location", "boundary")
+            and table in ("site_versions", "revisions")]
+
+
+_GPKG_GEOMETRY_TYPES = {"point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
+                        "geometry", "geometrycollection"}
+
+
+def _is_empty(conn) -> bool:
+    return conn.execute("SELECT count(*) FROM site_versions").fetchone()[0] == 0 and \
+        conn.execute("SELECT count(*) FROM audit_log").fetchone()[0] == 0
+
+
+def copy_registry(src, dest_location: str | Path) -> dict[str, int]:
+    """Copy the registry of connection ``src`` into ``dest_location`` (a GeoPackage path that must not exist, or the
+    URL of a database without a registry), creating it there. Returns rows copied per table."""
+    from .schema import create_registry
+
+    create_registry(dest_location)
+    dest = connect(dest_location)
+    try:
+        if not _is_empty(dest):
+            raise FileExistsError(f"the destination {_name(dest_location)} already holds records")
+        return copy_tables(src, dest)
+    finally:
+        dest.close()
+
+
+def _name(location) -> str:
+    return pg.describe(str(location)) if is_url(location) else str(location)
+
+
+def copy_tables(src, dest) -> dict[str, int]:
+    """Every row of every registry table of ``src`` into the (empty, same-schema) registry of ``dest``."""
+    tables = _tables(src)
+    missing = sorted(set(tables) - set(_tables(dest)))
+    if missing:
+        raise ValueError(f"the destination lacks the table(s) {', '.join(missing)}: both registries must be at the "
+                         "same schema version")
+    counts = {}
+    with transaction(dest):
+        for table in tables:
+            counts[table] = _copy_table(src, dest, table)
+        _after_copy(dest, tables)
+    return counts
+
+
+def _copy_table(src, dest, table: str) -> int:
+    dest_types = _columns(dest, table)
+    columns = [c for c in _columns(src, table) if c in dest_types]
+    geometry = set(_geometry_columns(src, dest, table, columns))
+    booleans = {c for c in columns if dest_types[c] == "boolean"}
+    names = ", ".join(f'"{c}"' for c in columns)
+    insert = f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" for _ in columns)})'
+    if table == "registry_meta":  # the destination's own rows (schema version, installation id) give way to the source's
+        insert += (" ON CONFLICT (key) DO UPDATE SET value = excluded.value" if is_pg(dest) else "")
+        insert = insert.replace("INSERT INTO", "INSERT OR REPLACE INTO") if not is_pg(dest) else insert
+    order = "fid" if "fid" in columns else columns[0]
+    rows = src.execute(f'SELECT {names} FROM "{table}" ORDER BY "{order}"').fetchall()
+    for start in range(0, len(rows), _CHUNK):
+        chunk = [list(r) for r in rows[start:start + _CHUNK]]
+        for i, column in enumerate(columns):
+            if column in geometry:
+                shapes = decode_geometries([r[i] for r in chunk])
+                for r, shape in zip(chunk, shapes):
+                    r[i] = geometry_value(dest, shape)
+            elif column in booleans:
+                for r in chunk:
+                    r[i] = None if r[i] is None else bool(r[i])
+        dest.executemany(insert, chunk)
+    return len(rows)
+
+
+def _after_copy(dest, tables: list[str]) -> None:
+    """PostGIS: identities continue after the copied fids. GeoPackage: the layers' extents in gpkg_contents."""
+    if is_pg(dest):
+        for table in tables:
+            if "fid" in _columns(dest, table):
+                dest.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'fid'), "
+                             f"coalesce((SELECT max(fid) FROM \"{table}\"), 0) + 1, false)")
+        return
+    for (table,) in dest.execute("SELECT table_name FROM gpkg_geometry_columns").fetchall():
+        dest.execute(f'UPDATE gpkg_contents SET min_x = (SELECT min(minx) FROM "rtree_{table}_geom"), '
+                     f'min_y = (SELECT min(miny) FROM "rtree_{table}_geom"), '
+                     f'max_x = (SELECT max(maxx) FROM "rtree_{table}_geom"), '
+                     f'max_y = (SELECT max(maxy) FROM "rtree_{table}_geom") WHERE table_name = ?', (table,))

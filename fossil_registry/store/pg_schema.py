@@ -1,0 +1,134 @@
+"""The registry's schema on PostgreSQL/PostGIS: the core tables (the site layers, their history, the audit trail,
+registry_meta), creating and recognising a registry in a database, and its integrity check. The feature modules'
+tables come from the same ordered migrations as the GeoPackage's (store/schema.py PG_MIGRATIONS: the same step
+names, each module's PG_DDL).
+
+What the GeoPackage guarantees, this schema guarantees too, in PostgreSQL's terms:
+
+* geometries are PostGIS ``geometry(<type>, 4490)`` (CGCS2000) with GiST indexes, history geometries included;
+* append-only tables and the other refusals are BEFORE triggers calling ``registry_refuse`` (with TRUNCATE refused
+  too), the four-eyes rule and required reasons are CHECK constraints, exactly as in the GeoPackage's DDL;
+* timestamps stay ISO-8601 UTC text (``YYYY-MM-DDTHH:MM:SS.mmmZ``, as the GeoPackage's DATETIME): fixed width, so
+  text order is time order, and both backends hand the domain the same values;
+* private tables (accounts, sessions, tokens, failed sign-ins, reporters' contacts) are the same PRIVATE_TABLES, left
+  out of shareable exports.
+
+``layer_changes`` replaces gpkg_contents.last_change: a statement trigger on each layer stamps it, the key of the
+caches of map layers and feature collections (store/map_layers.py).
+"""
+from __future__ import annotations
+
+from . import pg
+from .audit import AUDIT
+from .sites import BOUNDARIES, LOCATIONS, VERSIONS
+
+# Database-wide objects: PostGIS, the case-insensitive collation of user names, the refusal function of the
+# append-only triggers, and local_day(), the registry's time zone's calendar day of a UTC timestamp (the time zone is
+# set per connection by store.supervision.use_time_zone, as on SQLite).
+PG_FUNCTIONS_DDL = r"""
+CREATE EXTENSION IF NOT EXISTS postgis;
+CREATE COLLATION IF NOT EXISTS nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE OR REPLACE FUNCTION registry_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION USING ERRCODE = 'integrity_constraint_violation', MESSAGE = TG_ARGV[0];
+END $$;
+CREATE OR REPLACE FUNCTION local_day(ts text) RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT to_char(ts::timestamptz AT TIME ZONE coalesce(nullif(current_setting('registry.time_zone', true), ''), 'UTC'),
+                 'YYYY-MM-DD')
+$$;
+CREATE OR REPLACE FUNCTION registry_layer_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO layer_changes VALUES (TG_TABLE_NAME, clock_timestamp())
+    ON CONFLICT (table_name) DO UPDATE SET last_change = excluded.last_change;
+  RETURN NULL;
+END $$;
+"""
+
+_LEVELS = "('national','provincial','general')"
+_SENSITIVITY = "('open','generalized','hidden')"
+
+PG_CORE_DDL = PG_FUNCTIONS_DDL + f"""
+CREATE TABLE layer_changes (table_name text PRIMARY KEY, last_change timestamptz NOT NULL);
+
+CREATE TABLE {LOCATIONS} ({pg.identity()}, geom geometry(Point, {pg.SRS_ID}) NOT NULL,
+  code text NOT NULL UNIQUE, name text NOT NULL, name_en text, county text, county_en text,
+  level text NOT NULL CHECK (level IN {_LEVELS}),
+  period text, age text, formation text, fossil_groups text,
+  sensitivity text NOT NULL CHECK (sensitivity IN {_SENSITIVITY}),
+  description text, description_en text, established text,
+  status text NOT NULL DEFAULT 'active' CHECK (status IN ('active','retired')),
+  version integer NOT NULL CHECK (version >= 1), updated_at text NOT NULL, updated_by text NOT NULL);
+{pg.spatial_index(LOCATIONS)}
+CREATE TABLE {BOUNDARIES} ({pg.identity()}, geom geometry(MultiPolygon, {pg.SRS_ID}) NOT NULL,
+  code text NOT NULL UNIQUE REFERENCES {LOCATIONS}(code), name text, name_en text, level text, sensitivity text,
+  status text, area_km2 double precision, version integer NOT NULL, updated_at text NOT NULL);
+{pg.spatial_index(BOUNDARIES)}
+CREATE TRIGGER {LOCATIONS}_changed AFTER INSERT OR UPDATE OR DELETE ON {LOCATIONS}
+  FOR EACH STATEMENT EXECUTE FUNCTION registry_layer_changed();
+CREATE TRIGGER {BOUNDARIES}_changed AFTER INSERT OR UPDATE OR DELETE ON {BOUNDARIES}
+  FOR EACH STATEMENT EXECUTE FUNCTION registry_layer_changed();
+
+CREATE TABLE {VERSIONS} ({pg.identity()}, code text NOT NULL,
+  version integer NOT NULL CHECK (version >= 1), operation text NOT NULL, created_at text NOT NULL,
+  author text NOT NULL, reviewer text, reason text NOT NULL, properties text NOT NULL,
+  location geometry(Point, {pg.SRS_ID}) NOT NULL, boundary geometry(MultiPolygon, {pg.SRS_ID}), revision_id bigint,
+  UNIQUE (code, version));
+CREATE INDEX site_versions_code_time ON {VERSIONS} (code, created_at);
+{pg.spatial_index(VERSIONS, "location")}{pg.spatial_index(VERSIONS, "boundary")}
+{pg.append_only(VERSIONS, "site history is append-only")}
+
+CREATE TABLE {AUDIT} ({pg.identity()}, at text NOT NULL, actor text NOT NULL,
+  action text NOT NULL, target text, detail text, remote_addr text);
+CREATE INDEX audit_log_at ON {AUDIT} (at);
+{pg.append_only(AUDIT, "the audit trail is append-only")}
+
+CREATE TABLE registry_meta (key text PRIMARY KEY, value text NOT NULL);
+INSERT INTO registry_meta VALUES ('schema_version', '1');
+CREATE TABLE registry_migrations (name text PRIMARY KEY, applied_at text NOT NULL);
+"""
+
+
+def is_registry(url: str) -> bool:
+    """Whether the database at ``url`` holds a registry. Raises errors.Unavailable if it cannot be reached."""
+    pg.probe(url)
+    conn = pg.PgConnection(url)
+    try:
+        return conn.execute("SELECT to_regclass('site_versions') IS NOT NULL").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def create_core(conn) -> None:
+    """The core schema in the connection's (empty) database, inside the caller's transaction."""
+    if conn.execute("SELECT to_regclass('site_versions') IS NOT NULL").fetchone()[0]:
+        raise FileExistsError(f"a registry already exists in {pg.describe(conn.location)}")
+    conn.execute(PG_CORE_DDL)
+
+
+def check_integrity(conn) -> list[str]:
+    """Problems found (empty list = healthy): geometries valid in PostGIS' sense and in SRID 4490, history vs current
+    state, version gaps. (The GiST indexes are PostgreSQL's own: no separate structure to compare, as the R-tree.)"""
+    problems = []
+    for table, column in ((LOCATIONS, "geom"), (BOUNDARIES, "geom"), (VERSIONS, "location"), (VERSIONS, "boundary")):
+        bad = conn.execute(f"SELECT count(*) FROM {table} WHERE {column} IS NOT NULL AND ST_SRID({column}) != ?",
+                           (pg.SRS_ID,)).fetchone()[0]
+        if bad:
+            problems.append(f"{table}.{column}: {bad} geometr(y/ies) not in EPSG:{pg.SRS_ID}")
+    stale = conn.execute(
+        f"SELECT l.code, l.version, (SELECT max(version) FROM {VERSIONS} v WHERE v.code = l.code) AS latest "
+        f"FROM {LOCATIONS} l").fetchall()
+    for code, version, latest in stale:
+        if latest is None or latest != version:
+            problems.append(f"{code}: current version {version} but latest history version {latest}")
+    mismatched = conn.execute(
+        f"SELECT l.code FROM {LOCATIONS} l JOIN {VERSIONS} v ON v.code = l.code AND v.version = l.version "
+        f"LEFT JOIN {BOUNDARIES} b ON b.code = l.code "
+        "WHERE NOT ST_OrderingEquals(v.location, l.geom) OR (v.boundary IS NULL) != (b.geom IS NULL) "
+        "OR NOT ST_OrderingEquals(v.boundary, b.geom)").fetchall()
+    for (code,) in mismatched:
+        problems.append(f"{code}: current geometry differs from its latest version snapshot")
+    gaps = conn.execute(
+        f"SELECT code FROM {VERSIONS} GROUP BY code HAVING max(version) != count(*) OR min(version) != 1").fetchall()
+    for (code,) in gaps:
+        problems.append(f"{code}: version history has gaps")
+    return problems
