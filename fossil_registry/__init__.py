@@ -26,6 +26,8 @@ def create_app(config: dict | None = None) -> Flask:
     from .registry import registry_path
 
     app.config.setdefault("REGISTRY_PATH", str(registry_path(data_dir)))
+    # Where the registry lives: the PostgreSQL URL when one is configured, else the GeoPackage (store/dialect.py).
+    app.config["REGISTRY"] = app.config.get("DATABASE_URL") or app.config["REGISTRY_PATH"]
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _persistent_secret(data_dir)
     if app.config.get("PROXY_FIX"):
@@ -37,8 +39,8 @@ def create_app(config: dict | None = None) -> Flask:
     from .cli import registry_cli, users_cli
     from .http import errors, security
 
-    if store.is_registry(app.config["REGISTRY_PATH"]):
-        conn = store.connect(app.config["REGISTRY_PATH"])
+    if store.is_registry(app.config["REGISTRY"]):  # PostGIS: raises errors.Unavailable naming what failed
+        conn = store.connect(app.config["REGISTRY"])
         try:
             store.migrate(conn)
         finally:

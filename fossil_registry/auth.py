@@ -286,6 +286,7 @@ def reserve_attempt(conn, username: str | None, remote_addr: str | None, throttl
     past the check before the first failure is counted."""
     now = datetime.now(timezone.utc)
     with store.transaction(conn):
+        store.lock_sign_in_attempts(conn, login_key(username), remote_addr or "unknown")
         wait = login_wait(conn, username, remote_addr, throttle, known_device=known_device)
         if not wait:
             store.insert_login_failure(conn, at=_stamp(now), account=login_key(username),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -10,8 +11,8 @@ from flask.cli import with_appcontext
 from . import auth, store
 from .db import get_conn
 from .errors import RegistryError
-from .registry import (backup_registry, check_files, check_registry, create_demo_accounts, export_registry,
-                       init_registry, restore_registry, sweep_files)
+from .registry import (backup_registry, check_files, check_registry, copy_registry, create_demo_accounts,
+                       export_registry, init_registry, registry_path, restore_registry, sweep_files)
 
 
 @click.group("registry", help="Create, check and export the fossil site registry.")
@@ -23,7 +24,7 @@ def registry_cli():
 @click.option("--demo", is_flag=True, help="Load the illustrative demo data set (not official records).")
 @with_appcontext
 def init_command(demo: bool):
-    path = current_app.config["REGISTRY_PATH"]
+    path = current_app.config["REGISTRY"]
     if store.is_registry(path):
         click.echo(f"A registry already exists at {path}; nothing was changed.", err=True)
         sys.exit(1)
@@ -47,7 +48,7 @@ def print_demo_accounts(accounts) -> None:
                                     "photo file a record references; exit 1 on any problem.")
 @with_appcontext
 def check_command():
-    path = current_app.config["REGISTRY_PATH"]
+    path = current_app.config["REGISTRY"]
     problems = check_registry(path, data_dir=current_app.config["DATA_DIR"])
     if problems:
         for p in problems:
@@ -74,7 +75,7 @@ def sweep_command():
 @click.argument("dest", type=click.Path(dir_okay=False, writable=True))
 @with_appcontext
 def export_command(dest: str):
-    path = current_app.config["REGISTRY_PATH"]
+    path = current_app.config["REGISTRY"]
     if not store.is_registry(path):
         click.echo(f"No registry at {path}", err=True)
         sys.exit(1)
@@ -93,7 +94,7 @@ def export_command(dest: str):
 @with_appcontext
 def backup_command(dest: str):
     try:
-        done = backup_registry(current_app.config["DATA_DIR"], dest)
+        done = backup_registry(current_app.config["DATA_DIR"], dest, current_app.config["REGISTRY"])
     except (FileExistsError, FileNotFoundError) as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
@@ -113,6 +114,43 @@ def restore_command(src: str, replace: bool):
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
     click.echo(f"Restored the registry from {src} into {current_app.config['DATA_DIR']}")
+
+
+def _location(arg: str, data_dir: str | None) -> tuple[str, Path]:
+    """(registry location, data directory of its files) of a copy's SRC or DEST: a postgresql:// URL (files in
+    --*-data-dir, else this app's FLASK_DATA_DIR), a data directory (its sites/registry.gpkg), or a .gpkg file (files
+    in the data directory around it)."""
+    if store.dialect.is_url(arg):
+        return arg, Path(data_dir or current_app.config["DATA_DIR"])
+    path = Path(arg)
+    if path.suffix.lower() != ".gpkg":
+        return str(registry_path(path)), Path(data_dir or path)
+    default = path.parent.parent if path.parent.name == "sites" else path.parent
+    return str(path), Path(data_dir or default)
+
+
+@registry_cli.command("copy", help="Copy the whole registry (history, audit, accounts, contacts, photos and "
+                                   "attachments) from SRC to DEST, each a GeoPackage (.gpkg or data directory) or a "
+                                   "postgresql:// URL; DEST must be new or an empty database. The copy is checked "
+                                   "with `registry check` before it is reported done.")
+@click.argument("src")
+@click.argument("dest")
+@click.option("--src-data-dir", default=None, help="Where SRC's photo and attachment files are (default: see above).")
+@click.option("--dest-data-dir", default=None, help="Where DEST's files go.")
+@with_appcontext
+def copy_command(src: str, dest: str, src_data_dir: str | None, dest_data_dir: str | None):
+    (source, source_files), (target, target_files) = _location(src, src_data_dir), _location(dest, dest_data_dir)
+    try:
+        done = copy_registry(source, target, src_files=source_files, dest_files=target_files)
+    except (FileExistsError, FileNotFoundError, ValueError, RegistryError) as exc:
+        click.echo(f"Error: {getattr(exc, 'detail', exc)}", err=True)
+        sys.exit(1)
+    click.echo(f"Copied {done['rows']:,} rows and {done['files']} files from {_shown(source)} to {_shown(target)}; "
+               "the copy passes the registry check.")
+
+
+def _shown(location: str) -> str:
+    return store.pg.describe(location) if store.dialect.is_url(location) else location
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -9,6 +9,17 @@ from typing import Any, Mapping
 
 # Where the registry lives: <DATA_DIR>/sites/registry.gpkg (plus the secret key and uploaded files).
 DATA_DIR = "data"
+# The registry on PostgreSQL/PostGIS instead of the GeoPackage: postgresql://user:password@host:port/database (the
+# database must exist; `flask registry init` creates the schema, and PostGIS if the user may). Unset (default): the
+# GeoPackage in DATA_DIR. DATA_DIR still holds the session key and the photo and attachment files, which every app
+# process must share (docs/scale-out.md).
+DATABASE_URL = None
+# A streaming replica of DATABASE_URL for reads that need not see the caller's own writes: anonymous pages and the
+# OGC API. Unset: every read goes to DATABASE_URL. Only with DATABASE_URL.
+DATABASE_READ_URL = None
+# Shared state of several app processes (rate limits, the cached map layers and feature collections): a Redis URL,
+# e.g. redis://127.0.0.1:6379/0. Unset: kept in each process's memory (right for one process).
+REDIS_URL = None
 # `make run` (fossil_registry.serve) creates the illustrative demo registry when DATA_DIR holds none.
 CREATE_DEMO_IF_MISSING = True
 # Signs session cookies. Unset: a random key is generated once and kept in <DATA_DIR>/secret_key.

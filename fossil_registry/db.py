@@ -8,7 +8,7 @@ from . import store
 
 def get_conn():
     if "registry_conn" not in g:
-        g.registry_conn = store.connect(current_app.config["REGISTRY_PATH"])
+        g.registry_conn = store.connect(current_app.config["REGISTRY"])
     return g.registry_conn
 
 

@@ -1,4 +1,6 @@
-"""Registry lifecycle: where the GeoPackage lives, creating it (empty or with the demo data), checking and exporting it."""
+"""Registry lifecycle: where the GeoPackage lives, creating it (empty or with the demo data), checking, exporting,
+copying and backing it up. A registry's *location* is its GeoPackage path or, on PostGIS, its postgresql:// URL
+(store/dialect.py); the photo and attachment files live in the data directory either way."""
 from __future__ import annotations
 
 import os
@@ -20,7 +22,12 @@ def init_registry(path: str | Path, *, demo: bool = False) -> int:
     """Create the registry at ``path``; with ``demo`` load the illustrative Guizhou data set. Returns the site count.
 
     Built in a temporary file in the same directory and renamed into place, so a crash or a concurrent starter never
-    leaves a half-built registry behind."""
+    leaves a half-built registry behind. PostGIS (a URL): the schema is created in one transaction, then the demo."""
+    if store.dialect.is_url(path):
+        if store.is_registry(path):
+            raise FileExistsError(f"a registry already exists at {store.pg.describe(path)}")
+        store.create_registry(path)
+        return load_demo(path) if demo else 0
     path = Path(path)
     if path.exists():
         raise FileExistsError(f"a registry already exists at {path}")
@@ -113,13 +120,16 @@ def sweep_files(conn, data_dir: str | Path) -> list[Path]:
     """Remove the attachment and photo files no record references, under the write lock (so no write can be between
     placing its files and committing the rows that reference them). The only code that deletes such files."""
     with store.transaction(conn):
+        store.lock_files(conn, sweep=True)
         return BlobStore(data_dir).sweep(referenced_files(conn))
 
 
 def check_registry(path: str | Path, *, data_dir: str | Path | None = None) -> list[str]:
     """All problems found: SQLite integrity, spatial index, history consistency, geometry validity, GeoPackage validity,
-    and (with ``data_dir``) every attachment and photo reference against the files on disk."""
-    path = Path(path)
+    and (with ``data_dir``) every attachment and photo reference against the files on disk. PostGIS: its own checks
+    (store/pg_schema.py), and the GeoPackage its export writes must pass the validator too."""
+    if not store.dialect.is_url(path):
+        path = Path(path)
     if not store.is_registry(path):
         return [f"no registry at {path}"]
     conn = store.connect(path)
@@ -154,22 +164,26 @@ def export_registry(path: str | Path, dest: str | Path) -> None:
 
 def _refuse_overwriting(path: str | Path, dest: str | Path) -> None:
     """An export written over the registry itself (or its journal) would replace it with the shareable copy."""
+    if store.dialect.is_url(path):
+        return
     source, target = Path(path).resolve(), Path(dest).resolve()
     if target in (source, source.with_name(source.name + "-wal"), source.with_name(source.name + "-shm")) or \
             (target.exists() and source.exists() and os.path.samefile(source, target)):
         raise FileExistsError(f"{dest} is the registry itself: write the export elsewhere")
 
 
-def backup_registry(data_dir: str | Path, dest_dir: str | Path) -> dict[str, int]:
+def backup_registry(data_dir: str | Path, dest_dir: str | Path, location: str | Path | None = None) -> dict[str, int]:
     """A full backup for restoring, as sensitive as the registry itself (accounts, contacts, client addresses): a
     data directory of its own holding a consistent snapshot of the registry and every file it references. Safe while
-    the app writes: the snapshot is taken first, and the files a committed record references are never removed."""
+    the app writes: the snapshot is taken first, and the files a committed record references are never removed.
+    ``location``: the registry, when it is not the data directory's GeoPackage (PostGIS: the backup is a GeoPackage
+    all the same, restorable here or copied back with ``registry copy``)."""
     data_dir, dest_dir = Path(data_dir), Path(dest_dir)
     if dest_dir.exists() and any(dest_dir.iterdir()):
         raise FileExistsError(f"{dest_dir} is not empty")
     target = registry_path(dest_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
-    conn = store.connect(registry_path(data_dir))
+    conn = store.connect(location or registry_path(data_dir))
     try:
         store.backup_to(conn, target, shareable=False)
     finally:
@@ -216,3 +230,48 @@ def restore_registry(backup_dir: str | Path, data_dir: str | Path, *, replace: b
         if os.path.exists(leftover):
             os.unlink(leftover)
     os.replace(tmp, path)
+
+
+def copy_registry(src: str | Path, dest: str | Path, *, src_files: str | Path | None = None,
+                  dest_files: str | Path | None = None) -> dict[str, int]:
+    """Copy the whole registry at ``src`` (GeoPackage path or PostgreSQL URL) to ``dest`` (a new GeoPackage, or a
+    database without a registry): every table with its history, audit trail, accounts and contacts, then every photo
+    and attachment file its records reference from ``src_files`` to ``dest_files`` (data directories; the same one is
+    fine). Verified: the destination must pass ``check_registry`` with the files, or the copy is reported as failed."""
+    if not store.is_registry(src):
+        raise FileNotFoundError(f"no registry at {_shown(src)}")
+    if not store.dialect.is_url(dest) and Path(dest).exists():
+        raise FileExistsError(f"{dest} already exists")
+    conn = store.connect(src)
+    try:
+        store.migrate(conn)
+        counts = store.copy.copy_registry(conn, dest)
+        referenced = referenced_files(conn)
+    finally:
+        conn.close()
+    files = 0
+    if src_files is not None and dest_files is not None:
+        files = _copy_files(BlobStore(src_files), BlobStore(dest_files), referenced)
+    problems = check_registry(dest, data_dir=dest_files)
+    if problems:
+        raise ValueError("the copy does not pass the registry check: " + "; ".join(problems[:5]))
+    return {"rows": sum(counts.values()), "files": files, **{f"table:{t}": n for t, n in counts.items()}}
+
+
+def _shown(location) -> str:
+    return store.pg.describe(str(location)) if store.dialect.is_url(location) else str(location)
+
+
+def _copy_files(source: BlobStore, copy: BlobStore, referenced: dict[str, set[str]]) -> int:
+    files = 0
+    for area, names in referenced.items():
+        for name in names:
+            sha, _, extension = name.partition(".")
+            src = source.path(area, sha, extension or None)
+            dst = copy.path(area, sha, extension or None)
+            if dst.exists() or src == dst:
+                continue
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+            files += 1
+    return files

@@ -181,6 +181,7 @@ def submit_report(conn, blobs: BlobStore, data: ReportInput, *, settings: Report
             store.append_audit(conn, actor=actor, action="report.submit", target=site_code, at=now,
                                remote_addr=remote_addr, detail={"report_id": report_id, "kind": data.kind,
                                                                 "photos": len(checked)})
+            store.lock_files(conn)
             batch.place()
     return get_report(conn, report_id, with_contact=False)
 

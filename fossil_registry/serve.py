@@ -17,7 +17,7 @@ from .registry import create_demo_accounts, init_registry, sweep_files
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app()
-    path = app.config["REGISTRY_PATH"]
+    path = app.config["REGISTRY"]
     if app.config["CREATE_DEMO_IF_MISSING"] and not store.is_registry(path):
         try:
             count = init_registry(path, demo=True)

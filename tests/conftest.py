@@ -1,4 +1,9 @@
-"""Each test gets real GeoPackage files in its own temporary directory; no storage is mocked."""
+"""Each test gets real GeoPackage files in its own temporary directory; no storage is mocked.
+
+Two backends: modules (or tests) marked ``both_backends`` run once on the GeoPackage and once on PostgreSQL/PostGIS
+(a throwaway cluster started for the run, tests/pg_cluster.py; each test gets its own database). Their fixtures
+``registry_file`` (the registry's location: a path, or a postgresql:// URL), ``conn``, ``demo_location`` and ``app``
+follow the ``backend`` parameter; every other test uses the GeoPackage."""
 from __future__ import annotations
 
 import shutil
@@ -28,11 +33,61 @@ def make_site(conn, *, code: str | None = None, lon: float = 105.5, lat: float =
     return change.site
 
 
+BACKENDS = ("gpkg", "postgis")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "both_backends: run on the GeoPackage and on the PostGIS backend")
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_backends"):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
 @pytest.fixture
-def registry_file(tmp_path) -> Path:
+def backend(request) -> str:
+    """The backend of this test: "gpkg" unless the test is marked both_backends (then each in turn)."""
+    return getattr(request, "param", "gpkg")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    from fossil_registry.store import pg
+
+    from .pg_cluster import Cluster
+
+    cluster = Cluster.create()
+    yield cluster
+    pg.close_pools()
+    cluster.remove()
+
+
+@pytest.fixture(scope="session")
+def pg_empty_registry(pg_cluster) -> str:
+    url = pg_cluster.new_database()
+    store.create_registry(url)
+    pg_cluster.make_resettable(url)
+    return url
+
+
+@pytest.fixture
+def data_dir(tmp_path) -> Path:
+    """The data directory of ``registry_file`` (session key, photo and attachment files), on either backend."""
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def registry_file(tmp_path, backend, request):
+    """An empty registry: a GeoPackage path, or (PostGIS) the URL of a database of its own."""
+    if backend == "postgis":
+        url = request.getfixturevalue("pg_cluster").reset(request.getfixturevalue("pg_empty_registry"))
+        yield url
+        store.pg.close_pool(url)
+        return
     path = registry_path(tmp_path / "data")
     store.create_registry(path)
-    return path
+    yield path
 
 
 @pytest.fixture
@@ -71,18 +126,55 @@ def demo_registry_template(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def pg_demo_registry(pg_cluster, demo_registry_template) -> str:
+    """The same demo registry on PostGIS: copied from the GeoPackage template (accounts and tokens included)."""
+    from fossil_registry.store.copy import copy_registry
+
+    url = pg_cluster.new_database()
+    src = store.connect(demo_registry_template)
+    try:
+        copy_registry(src, url)
+    finally:
+        src.close()
+    pg_cluster.make_resettable(url)
+    return url
+
+
 @pytest.fixture
-def demo_data_dir(tmp_path, demo_registry_template) -> Path:
+def demo_data_dir(tmp_path, demo_registry_template, backend) -> Path:
+    """The data directory (session key, photos, attachments); with the demo GeoPackage on the gpkg backend."""
     data_dir = tmp_path / "data"
     target = registry_path(data_dir)
     target.parent.mkdir(parents=True)
-    shutil.copy(demo_registry_template, target)
+    if backend == "gpkg":
+        shutil.copy(demo_registry_template, target)
     return data_dir
 
 
 @pytest.fixture
-def app(demo_data_dir):
-    return create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), "SECRET_KEY": "test-secret"})
+def demo_location(demo_data_dir, backend, request):
+    """Where this test's copy of the demo registry lives: the GeoPackage in demo_data_dir, or a database URL."""
+    if backend == "postgis":
+        url = request.getfixturevalue("pg_cluster").reset(request.getfixturevalue("pg_demo_registry"))
+        yield url
+        store.pg.close_pool(url)
+        return
+    yield registry_path(demo_data_dir)
+
+
+@pytest.fixture
+def demo_database(demo_location, backend) -> dict:
+    """The app configuration that points at demo_location: {} for the GeoPackage in DATA_DIR."""
+    return {"DATABASE_URL": demo_location} if backend == "postgis" else {}
+
+
+@pytest.fixture
+def app(demo_data_dir, demo_location, backend):
+    config = {"TESTING": True, "DATA_DIR": str(demo_data_dir), "SECRET_KEY": "test-secret"}
+    if backend == "postgis":
+        config["DATABASE_URL"] = demo_location
+    return create_app(config)
 
 
 @pytest.fixture

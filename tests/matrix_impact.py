@@ -11,7 +11,7 @@ ROAD = {"type": "LineString", "coordinates": [[105.30, 25.85], [105.45, 25.90]]}
 
 
 def _conn(app):
-    return store.connect(app.config["REGISTRY_PATH"])
+    return store.connect(app.config["REGISTRY"])
 
 
 def saved_screening(app) -> int:

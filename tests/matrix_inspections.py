@@ -8,7 +8,7 @@ from fossil_registry.blobs import BlobStore
 
 
 def _conn(app):
-    return store.connect(app.config["REGISTRY_PATH"])
+    return store.connect(app.config["REGISTRY"])
 
 
 def _new_report(app) -> int:

@@ -1,12 +1,16 @@
 """The read API over the demo registry."""
 from __future__ import annotations
 
+import pytest
+
 from shapely.geometry import Point, shape
 
 from fossil_registry import sites
 from fossil_registry.db import get_conn
 
 from .conftest import bearer
+
+pytestmark = pytest.mark.both_backends
 
 
 def test_sites_is_a_geojson_feature_collection(client):

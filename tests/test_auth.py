@@ -7,15 +7,17 @@ import io
 import itertools
 import json
 import re
-import sqlite3
 
 import pytest
 
 from fossil_registry import auth, create_app, sites, store
 from fossil_registry.db import get_conn
 
+from .backends import DB_REFUSAL, fail_inserts, stop_failing
 from .conftest import ACCOUNTS, TOKENS, bearer, csrf_token, login
 from .leaks import leaked_numbers, true_coordinates
+
+pytestmark = pytest.mark.both_backends
 
 CALLERS = ("anonymous", "field", "expert", "admin")
 _counter = itertools.count(1)
@@ -175,8 +177,8 @@ def test_sign_in_is_rate_limited_per_account(client):
     assert r.status_code == 302
 
 
-def test_sign_in_is_rate_limited_per_client_address(demo_data_dir):
-    app = create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), "SECRET_KEY": "x",
+def test_sign_in_is_rate_limited_per_client_address(demo_data_dir, demo_database):
+    app = create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), **demo_database, "SECRET_KEY": "x",
                       "LOGIN_FREE_FAILURES_PER_ADDRESS": 3})
     client = app.test_client()
     token = csrf_token(client, "/login")
@@ -341,7 +343,7 @@ def test_disabling_an_account_ends_sessions_and_tokens(app):
     r = other.post("/login", data={"username": "fiona", "password": ACCOUNTS["field"][1], "csrf_token": tok})
     assert r.status_code == 401 and "Unknown user name or wrong password." in r.get_data(as_text=True)
     with app.app_context():
-        with pytest.raises(sqlite3.IntegrityError, match="never deleted"):
+        with pytest.raises(DB_REFUSAL, match="never deleted"):
             get_conn().execute("DELETE FROM users WHERE username = 'fiona'")
 
 
@@ -359,13 +361,12 @@ def test_role_change_takes_effect_at_once(app):
 def test_audit_record_is_written_atomically_with_its_change(app):
     with app.app_context():
         conn = get_conn()
-        conn.execute("CREATE TEMP TRIGGER fail_audit BEFORE INSERT ON audit_log "
-                     "BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END")
-        with pytest.raises(sqlite3.IntegrityError):
+        fail_inserts(conn, "fail_audit", "audit_log", "audit unavailable")
+        with pytest.raises(DB_REFUSAL):
             auth.create_user(conn, username="ghost", role="field", password="a-long-password", actor="ada")
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(DB_REFUSAL):
             auth.set_active(conn, "fiona", False, actor="ada")
-        conn.execute("DROP TRIGGER temp.fail_audit")
+        stop_failing(conn, "fail_audit", "audit_log")
         assert store.get_user(conn, username="ghost") is None
         assert auth.get_user(conn, username="fiona").active
         auth.create_user(conn, username="ghost", role="field", password="a-long-password", actor="ada",
@@ -433,8 +434,8 @@ def test_security_headers_on_every_response(client):
         assert r.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
 
 
-def test_errors_leak_no_internals(demo_data_dir):
-    app = create_app({"DATA_DIR": str(demo_data_dir), "SECRET_KEY": "x"})
+def test_errors_leak_no_internals(demo_data_dir, demo_database):
+    app = create_app({"DATA_DIR": str(demo_data_dir), **demo_database, "SECRET_KEY": "x"})
 
     @app.get("/boom")
     def boom():
@@ -514,10 +515,10 @@ def test_answers_to_staff_are_never_stored_and_vary_by_caller(app, path):
         assert "no-store" not in anonymous.headers.get("Cache-Control", "")
 
 
-def test_a_distributed_attack_does_not_lock_a_person_out_of_their_own_browser(demo_data_dir):
+def test_a_distributed_attack_does_not_lock_a_person_out_of_their_own_browser(demo_data_dir, demo_database):
     """Review follow-up: failures at one account from a dozen addresses locked its owner out everywhere. A browser
     that signed in to the account before (device cookie) is not held up; a new browser is slowed like an attacker."""
-    app = create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), "SECRET_KEY": "x",
+    app = create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), **demo_database, "SECRET_KEY": "x",
                       "LOGIN_FREE_FAILURES_PER_ACCOUNT": 10})
     own = app.test_client()
     assert _try(own, "ellen", ACCOUNTS["expert"][1], address="198.51.100.1").status_code == 302

@@ -16,7 +16,7 @@ def test_init_demo_check_and_export(tmp_path):
     app, result = run(data_dir, "registry", "init", "--demo")
     assert result.exit_code == 0, result.output
     assert "illustrative demo sites" in result.output
-    path = app.config["REGISTRY_PATH"]
+    path = app.config["REGISTRY"]
     gdf = pyogrio.read_dataframe(path, layer="site_locations")
     assert len(gdf) >= 60 and gdf.crs.to_epsg() == 4490
     assert (gdf["sensitivity"] == "generalized").sum() >= 5 and (gdf["sensitivity"] == "hidden").sum() >= 2
@@ -37,7 +37,7 @@ def test_init_demo_check_and_export(tmp_path):
 def test_check_fails_on_a_broken_registry(tmp_path):
     data_dir = tmp_path / "data"
     app, result = run(data_dir, "registry", "init", "--demo")
-    conn = store.connect(app.config["REGISTRY_PATH"])
+    conn = store.connect(app.config["REGISTRY"])
     conn.execute("DELETE FROM rtree_site_boundaries_geom WHERE id = (SELECT min(id) FROM rtree_site_boundaries_geom)")
     conn.close()
     _, result = run(data_dir, "registry", "check")
@@ -94,7 +94,7 @@ def test_export_is_shareable_and_backup_is_complete(tmp_path):
     assert registry.validate_geopackage(shareable) == []
     # the function's default is the shareable export too: no argument lets private tables out
     again = tmp_path / "again.gpkg"
-    registry.export_registry(app.config["REGISTRY_PATH"], again)
+    registry.export_registry(app.config["REGISTRY"], again)
     assert b"liwei@example.cn" not in again.read_bytes()
 
     backup = tmp_path / "backup"
@@ -124,7 +124,7 @@ def test_export_never_overwrites_the_registry_and_drops_report_photo_details(tmp
         "kind": "find", "lon": "105.41", "lat": "25.91", "description": "Ammonites by the road cut.",
         "photos": [(io.BytesIO(jpeg(lon=105.31, lat=25.91, taken="2024:05:01 10:00:00")), "p.jpg")]})
     assert r.status_code == 201
-    path = app.config["REGISTRY_PATH"]
+    path = app.config["REGISTRY"]
     before = path and __import__("pathlib").Path(path).read_bytes()
     _, result = run(data_dir, "registry", "export", str(path))
     assert result.exit_code == 1 and "the registry itself" in result.output

@@ -263,7 +263,7 @@ def test_cli_init_demo_seeds_activity(tmp_path):
     assert result.exit_code == 0, result.output
     line = [ln for ln in result.output.splitlines() if ln.startswith("Added illustrative demo activity")]
     assert len(line) == 1 and "3 proposals waiting for review" in line[0]
-    conn = store.connect(app.config["REGISTRY_PATH"])
+    conn = store.connect(app.config["REGISTRY"])
     try:
         due = inspections.schedule(conn, inspections.Settings.defaults())
         assert Counter(d.status for d in due)["ok"] > len(due) / 2

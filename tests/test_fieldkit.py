@@ -24,6 +24,8 @@ from .conftest import bearer
 from .fieldkit_helpers import (checkin, checkout, counts, gdal_blob, ogr_append, ogr_sql, png, point_feature,
                                qgis_connection, zip_folder)
 
+pytestmark = pytest.mark.both_backends
+
 GEOD = Geod(ellps="GRS80")  # CGCS2000's ellipsoid; independent of the app's helpers
 
 
@@ -495,7 +497,7 @@ def test_photo_paths_cannot_leave_the_kit_folder(client, app, tmp_path):
 def test_shareable_exports_withhold_the_kit_secrets(client, app, tmp_path):
     from fossil_registry.registry import export_registry
     kit_id, _ = checkout(client, tmp_path)
-    export_registry(app.config["REGISTRY_PATH"], tmp_path / "export.gpkg")
+    export_registry(app.config["REGISTRY"], tmp_path / "export.gpkg")
     conn = sqlite3.connect(tmp_path / "export.gpkg")
     assert conn.execute("SELECT issued_by, secret FROM fieldkit_kits WHERE kit_id = ?", (kit_id,)).fetchone() == \
         ("fiona", "withheld")

@@ -17,6 +17,8 @@ from fossil_registry.geometry import GeometryError
 
 from .impact_helpers import GEOD, corridor, from_lonlat, min_distance_m, overlap_m2, to_lonlat
 
+pytestmark = pytest.mark.both_backends
+
 SETTINGS = impact.Settings.defaults()
 
 

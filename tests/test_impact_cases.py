@@ -14,6 +14,8 @@ from fossil_registry.db import get_conn
 
 from .conftest import bearer, csrf_token, login
 
+pytestmark = pytest.mark.both_backends
+
 ROAD = {"type": "LineString", "coordinates": [[105.30, 25.85], [105.40, 25.89], [105.50, 25.80], [105.58, 25.88]]}
 
 
@@ -97,7 +99,7 @@ def test_reproduce_rerun_and_the_registry_file_stay_sound(app, client):
         with pytest.raises(Exception, match="append-only"):
             conn.execute("UPDATE impact_screenings SET title = 'changed' WHERE fid = ?", (sid,))
         assert store.check_integrity(conn) == []
-    path = app.config["REGISTRY_PATH"]
+    path = app.config["REGISTRY"]
     assert registry.validate_geopackage(path) == []
 
 

@@ -7,7 +7,6 @@ import io
 import json
 import os
 import re
-import sqlite3
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -27,8 +26,13 @@ from fossil_registry.blobs import BlobStore
 from fossil_registry.photos import TooLarge, Upload, check_photo, read_photo
 from fossil_registry.web.inspections import CSV_COLUMNS
 
+from fossil_registry.store.dialect import is_pg
+
+from .backends import DB_REFUSAL, fail_inserts, stop_failing
 from .conftest import bearer, login, make_site
 from .inspection_helpers import broken_exif_jpeg, gpx_by_gdal, gpx_xml, has_gps_exif, jpeg, photo_files
+
+pytestmark = pytest.mark.both_backends
 
 
 def _site(app, code="GZ-0001") -> sites.Site:
@@ -117,7 +121,8 @@ def test_record_with_patrol_track_and_photos(app, client, tmp_path):
     with app.app_context():
         conn = get_conn()
         assert store.check_integrity(conn) == []
-        assert conn.execute("SELECT count(*) FROM rtree_patrol_tracks_geom").fetchone()[0] == 1
+        index = "rtree_patrol_tracks_geom" if not is_pg(conn) else "patrol_tracks WHERE geom && ST_MakeEnvelope(0, 0, 180, 90, 4490)"
+        assert conn.execute(f"SELECT count(*) FROM {index}").fetchone()[0] == 1  # found through the spatial index
         audit = store.list_audit(conn, action="inspection.record")[0]
         assert audit["actor"] == "ellen" and audit["detail"]["photos"] == 4 and audit["detail"]["flagged"] == 2
         snapshot = tmp_path / "snapshot.gpkg"
@@ -155,8 +160,8 @@ def test_web_form_shows_flagged_photos_to_the_inspector(app, client):
     assert _count(app, "inspections") == 1
 
 
-def test_photo_distance_threshold_is_configurable(demo_data_dir):
-    app = create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), "SECRET_KEY": "x",
+def test_photo_distance_threshold_is_configurable(demo_data_dir, demo_database):
+    app = create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), **demo_database, "SECRET_KEY": "x",
                       "PHOTO_MAX_DISTANCE_M": 5000})
     site = _site(app)
     east = site.boundary.bounds[2]
@@ -175,8 +180,8 @@ def test_photo_distance_threshold_is_configurable(demo_data_dir):
 
 # ------------------------------------------------------------------------------------------------ bad input
 @pytest.fixture
-def small_app(demo_data_dir):
-    return create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), "SECRET_KEY": "x",
+def small_app(demo_data_dir, demo_database):
+    return create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), **demo_database, "SECRET_KEY": "x",
                        "PHOTO_MAX_BYTES": 20_000, "MAX_CONTENT_LENGTH": 200_000, "GPX_MAX_POINTS": 50})
 
 
@@ -274,15 +279,15 @@ def test_a_failure_in_the_middle_leaves_no_rows_and_no_files(app, tmp_path):
     with app.app_context():
         conn = get_conn()
         # the database fails at the very end of the transaction, after the photo files were written to temporaries
-        conn.execute("CREATE TEMP TRIGGER fail_audit BEFORE INSERT ON audit_log WHEN NEW.action = 'inspection.record' "
-                     "BEGIN SELECT RAISE(ABORT, 'disk I/O error (simulated by a real trigger)'); END")
-        with pytest.raises(sqlite3.IntegrityError, match="disk I/O error"):
+        fail_inserts(conn, "fail_audit", "audit_log", "disk I/O error (simulated by a real trigger)",
+                     when="NEW.action = 'inspection.record'")
+        with pytest.raises(DB_REFUSAL, match="disk I/O error"):
             inspections.record_inspection(conn, photo_store, "GZ-0001", record, settings=settings, actor="ellen",
                                           track=track, photos=uploads)
         assert photo_files(data_dir) == []  # no originals, thumbnails, display copies or temporaries
         for table in ("inspections", "inspection_threats", "patrol_tracks", "evidence_photos", "inspection_followups"):
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
-        conn.execute("DROP TRIGGER temp.fail_audit")
+        stop_failing(conn, "fail_audit", "audit_log")
         rec = inspections.record_inspection(conn, photo_store, "GZ-0001", record, settings=settings, actor="ellen",
                                             track=track, photos=uploads)
     assert rec["photo_count"] == 2 and rec["track"]["point_count"] == 2
@@ -317,7 +322,7 @@ def test_inspection_records_are_append_only(app):
             settings=inspections.Settings.from_config(app.config), actor="ellen")
         for sql in (f"UPDATE inspections SET condition = 'destroyed' WHERE fid = {rec['fid']}",
                     "DELETE FROM inspections", "UPDATE inspection_threats SET severity = 'high'"):
-            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            with pytest.raises(DB_REFUSAL, match="append-only"):
                 conn.execute(sql)
 
 
@@ -364,9 +369,9 @@ def test_overdue_follows_interval_and_level_changes(app):
         assert order == sorted(order, reverse=True)
 
 
-def test_interval_configuration_from_the_environment(demo_data_dir, monkeypatch):
+def test_interval_configuration_from_the_environment(demo_data_dir, demo_database, monkeypatch):
     monkeypatch.setenv("FLASK_INSPECTION_INTERVAL_DAYS", '{"national": 30}')
-    app = create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), "SECRET_KEY": "x"})
+    app = create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), **demo_database, "SECRET_KEY": "x"})
     today = inspections.local_today(app.config["TIMEZONE"])
     with app.app_context():
         _record(get_conn(), app, "GZ-0001", today - timedelta(days=40))
@@ -376,7 +381,7 @@ def test_interval_configuration_from_the_environment(demo_data_dir, monkeypatch)
     assert (gz1["status"], gz1["days_overdue"], gz1["interval_days"]) == ("overdue", 10, 30)
     monkeypatch.setenv("FLASK_INSPECTION_INTERVAL_DAYS", '{"national": 0}')
     with pytest.raises(ValueError, match="INSPECTION_INTERVAL_DAYS"):
-        create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), "SECRET_KEY": "x"})
+        create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), **demo_database, "SECRET_KEY": "x"})
 
 
 def test_dashboard_table_map_and_csv(app, client):

@@ -16,6 +16,8 @@ from fossil_registry.db import get_conn
 
 from .conftest import bearer
 
+pytestmark = pytest.mark.both_backends
+
 ITEMS = "/ogcapi/collections/{}/items"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/{}"

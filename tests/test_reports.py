@@ -17,6 +17,8 @@ from .conftest import bearer, csrf_token, login
 from .inspection_helpers import has_gps_exif, jpeg, photo_files
 from .leaks import leaked_numbers, true_coordinates
 
+pytestmark = pytest.mark.both_backends
+
 CONTACT = "Li Wei 13800138000 liwei@example.cn"
 
 
@@ -31,9 +33,9 @@ def _gps_texts(lon: float, lat: float) -> list[str]:
 
 
 @pytest.fixture
-def loose_app(demo_data_dir):
+def loose_app(demo_data_dir, demo_database):
     """No rate limit in the way of a test that submits several reports."""
-    return create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), "SECRET_KEY": "x",
+    return create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), **demo_database, "SECRET_KEY": "x",
                        "REPORT_LIMIT": "1000 per hour"})
 
 
@@ -208,8 +210,8 @@ def sites_named(everything, sensitivity):
     return [s.properties["name"] for s in everything if s.sensitivity == sensitivity]
 
 
-def test_bad_reports_are_refused_and_nothing_is_kept(demo_data_dir):
-    app = create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), "SECRET_KEY": "x", "REPORT_MAX_BYTES": 60_000,
+def test_bad_reports_are_refused_and_nothing_is_kept(demo_data_dir, demo_database):
+    app = create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), **demo_database, "SECRET_KEY": "x", "REPORT_MAX_BYTES": 60_000,
                       "REPORT_MAX_PHOTOS": 2, "REPORT_LIMIT": "1000 per hour"})
     client = app.test_client()
     ok = {"kind": "find", "lon": "105.4", "lat": "25.9", "description": "Ammonites in a new road cut."}
@@ -244,8 +246,8 @@ def test_bad_reports_are_refused_and_nothing_is_kept(demo_data_dir):
     assert photo_files(demo_data_dir) == []
 
 
-def test_reports_are_rate_limited_per_client_and_staff_sessions_do_not_lift_it_on_the_api(demo_data_dir):
-    app = create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), "SECRET_KEY": "x",
+def test_reports_are_rate_limited_per_client_and_staff_sessions_do_not_lift_it_on_the_api(demo_data_dir, demo_database):
+    app = create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), **demo_database, "SECRET_KEY": "x",
                       "REPORT_LIMIT": "2 per hour"})
     client = app.test_client()
     body = {"kind": "find", "lon": "105.4", "lat": "25.9", "description": "Crinoid stems in the wall."}
@@ -286,7 +288,7 @@ def test_contact_data_is_private_and_left_out_of_exports(loose_app, tmp_path):
     r = client.get(f"/api/reports/{ref}", headers=bearer("field"))
     assert r.status_code == 403
     out = tmp_path / "export.gpkg"
-    registry.export_registry(app.config["REGISTRY_PATH"], out)  # shareable by default: nothing private to forget
+    registry.export_registry(app.config["REGISTRY"], out)  # shareable by default: nothing private to forget
     assert CONTACT.encode() not in out.read_bytes()
     assert registry.validate_geopackage(out) == []
     import sqlite3
@@ -294,7 +296,7 @@ def test_contact_data_is_private_and_left_out_of_exports(loose_app, tmp_path):
     tables = {r[0] for r in exported.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "report_contacts" not in tables and "public_reports" in tables
     exported.close()
-    receipt = public_view.report_receipt(reports.get_report(store.connect(app.config["REGISTRY_PATH"]), ref,
+    receipt = public_view.report_receipt(reports.get_report(store.connect(app.config["REGISTRY"]), ref,
                                                             with_contact=True))
     assert "contact" not in receipt and "description" not in receipt and "site_code" not in receipt
 

@@ -7,7 +7,6 @@ import io
 import json
 import math
 import re
-import sqlite3
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,7 +22,9 @@ from fossil_registry.store import revisions as rstore
 
 from .conftest import bearer
 from .conftest import login as login_page
-from .test_store import dump
+from .backends import DB_REFUSAL, dump, fail_inserts, stop_failing
+
+pytestmark = pytest.mark.both_backends
 
 GEOD = Geod(ellps="GRS80")  # independent of the app's own helpers
 
@@ -292,7 +293,7 @@ def test_four_eyes_nobody_approves_their_own_proposal(app, client):
         v2 = sites.history(get_conn(), "GZ-0003")[1]
         assert (v2.author, v2.reviewer, v2.reason, v2.revision_id) == ("ellen", "enzo", "RTK resurvey 2026-03", own["id"])
         # the database itself refuses a self-approval, whatever the code above it does
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(DB_REFUSAL):
             with store.transaction(get_conn()):
                 rstore.update_revision(get_conn(), other["id"], status="approved", reviewer="ellen",
                                        applied_version=3)
@@ -480,18 +481,16 @@ def test_failed_approval_leaves_no_partial_version(app, client):
     rid = propose(client, "GZ-0003", location={"type": "Point", "coordinates": [105.5859, 25.9029]})["id"]
     with app.app_context():
         conn = get_conn()
-        for trigger in (
+        for table, message, when in (
                 # fails AFTER the site's new version, its R-tree entry and its own audit record were written
-                "CREATE TEMP TRIGGER fail_decision BEFORE INSERT ON audit_log WHEN NEW.action = 'revision.approve' "
-                "BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END",
-                "CREATE TEMP TRIGGER fail_decision BEFORE INSERT ON revision_events WHEN NEW.event = 'approved' "
-                "BEGIN SELECT RAISE(ABORT, 'disk full'); END"):
+                ("audit_log", "audit unavailable", "NEW.action = 'revision.approve'"),
+                ("revision_events", "disk full", "NEW.event = 'approved'")):
             before = dump(conn)
             before_rev = dump_revisions(conn)
-            conn.execute(trigger)
-            with pytest.raises(sqlite3.IntegrityError):
+            fail_inserts(conn, "fail_decision", table, message, when=when)
+            with pytest.raises(DB_REFUSAL):
                 revisions.decide(conn, rid, "approve", reviewer="ellen", round_seen=1)
-            conn.execute("DROP TRIGGER temp.fail_decision")
+            stop_failing(conn, "fail_decision", table)
             assert dump(conn) == before and dump_revisions(conn) == before_rev
             assert sites.current(conn, "GZ-0003").version == 1 and store.check_integrity(conn) == []
         rev, applied = revisions.decide(conn, rid, "approve", reviewer="ellen", round_seen=1)
@@ -545,12 +544,13 @@ def test_bad_upload_leaves_the_registry_and_data_dir_unchanged(app, client):
     # a failure after the files were written removes them again
     with app.app_context():
         conn = get_conn()
-        conn.execute("CREATE TEMP TRIGGER no_insert BEFORE INSERT ON revisions BEGIN SELECT RAISE(ABORT, 'x'); END")
+        fail_inserts(conn, "no_insert", "revisions", "x")
         draft = revisions.Draft(reason="r", location=Point(105.5855, 25.9025), base_version=1,
                                 attachments=[("fresh.jpg", _jpeg() + b"unique")])
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(DB_REFUSAL):
             revisions.propose(conn, draft, author="fiona", site_code="GZ-0003",
                               policy=revisions.Policy.from_config(app.config))
+        stop_failing(conn, "no_insert", "revisions")
     assert counts(app) == before
     assert not folder.exists() or not any(p.is_file() for p in folder.rglob("*"))
     r = api(client, "field", "POST", "/api/sites/GZ-0003/revisions", data="not json", content_type="text/plain")
@@ -568,7 +568,7 @@ def test_registry_stays_a_valid_geopackage(app, client, tmp_path):
         assert store.check_integrity(conn) == []
         store.backup_to(conn, tmp_path / "copy.gpkg", shareable=False)
     assert registry.validate_geopackage(tmp_path / "copy.gpkg") == []
-    assert registry.check_registry(Path(app.config["REGISTRY_PATH"])) == []
+    assert registry.check_registry(app.config["REGISTRY"]) == []
 
 
 def test_decision_like_calls_refuse_a_body_that_is_not_an_object(app, client):
@@ -696,12 +696,12 @@ def test_files_are_placed_by_the_transaction_and_only_sweep_removes_them(app, tm
     with app.app_context():
         conn = get_conn()
         # fails before the files are placed: only its own temporary files existed, and they are gone
-        conn.execute("CREATE TEMP TRIGGER no_insert BEFORE INSERT ON revisions BEGIN SELECT RAISE(ABORT, 'x'); END")
+        fail_inserts(conn, "no_insert", "revisions", "x")
         draft = revisions.Draft(reason="r", location=Point(105.5855, 25.9025), base_version=1,
                                 attachments=[("x.jpg", x)])
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(DB_REFUSAL):
             revisions.propose(conn, draft, author="fiona", site_code="GZ-0003", policy=policy)
-        conn.execute("DROP TRIGGER temp.no_insert")
+        stop_failing(conn, "no_insert", "revisions")
         assert not files.path("attachments", sha).exists() and not any((data_dir / ".tmp-blobs").iterdir())
         # fails after they were placed (at COMMIT): the file stays (it may be another write's), unreferenced
         with files.batch() as batch:

@@ -11,6 +11,8 @@ from fossil_registry.errors import InvalidInput, NotFound, StaleVersion
 
 from .conftest import make_site, square
 
+pytestmark = pytest.mark.both_backends
+
 
 def test_each_change_appends_a_full_snapshot(conn):
     site = make_site(conn, lon=105.5, lat=25.9)

@@ -17,6 +17,8 @@ from fossil_registry.blobs import BlobStore
 
 from .conftest import make_site, square
 
+pytestmark = pytest.mark.both_backends
+
 TZ = ZoneInfo("Asia/Shanghai")
 INTERVALS = {"national": 180, "provincial": 365, "general": 1095}
 CONFIG = {"INSPECTION_INTERVAL_DAYS": INTERVALS}
@@ -76,9 +78,9 @@ def _decide(conn, rev, decision, comment=None):
     return revisions.decide(conn, rev.id, decision, reviewer="ellen", round_seen=rev.round, comment=comment)
 
 
-def _inspect(conn, registry_file, code, day, condition, clock, **extra):
+def _inspect(conn, data_dir, code, day, condition, clock, **extra):
     record = inspections.parse_record({"date": day, "condition": condition, "inspectors": ["罗应华"], **extra})
-    return inspections.record_inspection(conn, BlobStore(registry_file.parent.parent), code, record,
+    return inspections.record_inspection(conn, BlobStore(data_dir), code, record,
                                          settings=inspections.Settings.from_config(CONFIG), actor="ellen",
                                          today=clock.now.date())
 
@@ -148,7 +150,7 @@ def _build_revisions(conn, clock, log):
     return {"waiting_end_2024": 2, "waiting_end_2025": 1}
 
 
-def _build_inspections(conn, registry_file, clock, log):
+def _build_inspections(conn, data_dir, clock, log):
     for when, code, condition, extra in (
             ("2024-05-01T16:00", "GZ-0001", "good", {}),
             ("2024-09-01T16:00", "GZ-0001", "fair", {"threats": [{"threat": "quarrying", "severity": "high"}]}),
@@ -158,20 +160,20 @@ def _build_inspections(conn, registry_file, clock, log):
             # half an hour into the new year (16:20 UTC on 31 December): an inspection of the new year
             ("2025-01-01T00:20", "GZ-0003", "good", {})):
         day = clock.at(when)
-        rec = _inspect(conn, registry_file, code, day.isoformat(), condition, clock, **extra)
+        rec = _inspect(conn, data_dir, code, day.isoformat(), condition, clock, **extra)
         log.add("inspection", clock.now, code=code, condition=condition, threats=bool(extra.get("threats")))
         if extra.get("followup"):
             log.add("followup", clock.now, id=rec["followups"][0]["fid"])
     followup = inspections.open_followups(conn, date(2025, 3, 1))[0]
     day = clock.at("2025-03-01T15:00")
-    _inspect(conn, registry_file, "GZ-0002", day.isoformat(), "fair", clock, resolves=[followup["fid"]])
+    _inspect(conn, data_dir, "GZ-0002", day.isoformat(), "fair", clock, resolves=[followup["fid"]])
     log.add("inspection", clock.now, code="GZ-0002", condition="fair", threats=False)
     log.add("closed", clock.now, id=followup["fid"])
 
 
-def _build_reports(conn, registry_file, clock, log):
+def _build_reports(conn, data_dir, clock, log):
     settings = reports.ReportSettings.from_config({})
-    files = BlobStore(registry_file.parent.parent)
+    files = BlobStore(data_dir)
 
     def submit(when, kind):
         clock.at(when)
@@ -194,12 +196,12 @@ def _build_reports(conn, registry_file, clock, log):
 
 
 @pytest.fixture
-def built(conn, registry_file, clock):
+def built(conn, data_dir, clock):
     log = Log()
     _build_sites(conn, clock, log)
     extra = _build_revisions(conn, clock, log)
-    _build_inspections(conn, registry_file, clock, log)
-    _build_reports(conn, registry_file, clock, log)
+    _build_inspections(conn, data_dir, clock, log)
+    _build_reports(conn, data_dir, clock, log)
     return conn, log, extra
 
 
@@ -315,7 +317,7 @@ def test_this_year_ends_today_and_a_period_is_read_in_the_registry_time_zone():
 
 
 def test_the_dashboard_schedule_is_the_inspection_schedule(app):
-    conn = store.connect(app.config["REGISTRY_PATH"])
+    conn = store.connect(app.config["REGISTRY"])
     try:
         s = supervision.Settings.from_config(app.config)
         today = supervision.today_in(s)
@@ -343,12 +345,13 @@ def test_the_boundary_survey_campaign_names_the_method_of_each_current_boundary(
 
 # ------------------------------------------------------------------------------------------------------ over HTTP
 @pytest.fixture
-def built_app(built, registry_file, clock):
+def built_app(built, registry_file, data_dir, backend, clock):
     conn, log, extra = built
     clock.at("2026-06-01T12:00")  # later than every record (the app's "now" is this stopped clock too)
     auth.create_user(conn, username="fiona", role="field", password="field-pass-0001", actor="test")
     token = auth.issue_token(conn, "fiona", label="tests", actor="test")
-    app = create_app({"TESTING": True, "DATA_DIR": str(registry_file.parent.parent), "SECRET_KEY": "x", **CONFIG})
+    database = {"DATABASE_URL": registry_file} if backend == "postgis" else {}
+    app = create_app({"TESTING": True, "DATA_DIR": str(data_dir), "SECRET_KEY": "x", **CONFIG, **database})
     return app, {"Authorization": f"Bearer {token}"}, log, extra
 
 
@@ -437,7 +440,7 @@ def test_the_annual_report_pdf_carries_the_chinese_title_and_the_figures(built_a
 
 def test_the_report_page_prints_and_escapes_user_text(built_app, clock):
     app, headers, _log, _extra = built_app
-    conn = store.connect(app.config["REGISTRY_PATH"])
+    conn = store.connect(app.config["REGISTRY"])
     make_site(conn, code="GZ-0100", lon=106.2, lat=26.3, county="{{ 7*7 }}<b>县</b>", name="{% raw %}x")
     conn.close()
     clock.at("2026-06-02T12:00")

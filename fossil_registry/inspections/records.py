@@ -329,6 +329,7 @@ def record_inspection(conn, blobs: BlobStore, code: str, record: RecordInput, *,
                                        "condition": record.condition, "photos": len(checked), "flagged": flagged,
                                        "track": parsed_track is not None, "followup_id": followup_id,
                                        "resolved_followups": record.resolves})
+            store.lock_files(conn)
             batch.place()
     return get_inspection(conn, inspection_id)
 

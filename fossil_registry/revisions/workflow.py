@@ -62,6 +62,7 @@ def propose(conn, draft: Draft, *, author: str, site_code: str | None, policy: P
                                detail={"revision_id": rid, "kind": p.kind, "base_version": base.version if base else None,
                                        "warnings": [w["code"] for w in p.warnings], "attachments": len(stored)})
             if batch is not None:
+                store.lock_files(conn)
                 batch.place()
         return rid
 
@@ -172,6 +173,7 @@ def amend(conn, revision_id: int, draft: Draft, *, author: str, policy: Policy |
                                target=_target(row.site_code, revision_id), at=now, remote_addr=remote_addr,
                                detail={"revision_id": revision_id, "base_version": base.version if base else None})
             if batch is not None:
+                store.lock_files(conn)
                 batch.place()
         return revision_id
 

@@ -30,9 +30,10 @@ from __future__ import annotations
 # store.reports here only after it.
 from .accounts import (UserRow, clear_login_failures, end_session, end_sessions_of, find_session, find_token,
                        get_user, insert_login_failure, insert_session, insert_token, insert_user, list_tokens,
-                       list_users, login_failures_since, revoke_tokens, update_user)
+                       list_users, lock_sign_in_attempts, login_failures_since, revoke_tokens, update_user)
 from .audit import AUDIT, append_audit, list_audit
-from .dialect import connect, read_snapshot, transaction
+from . import copy, dialect, pg  # noqa: F401  (store.copy.copy_registry, store.dialect.is_url, store.pg.describe)
+from .dialect import connect, lock_files, read_snapshot, transaction
 from .gpkg import blob_bounds, blob_srs_id, decode_geometries, decode_geometry, encode_geometry, utc_now
 from .schema import backup_to, check_integrity, create_registry, fold_wal, is_registry, migrate, private_tables
 from .sites import (BOUNDARIES, LOCATIONS, VERSIONS, SiteRow, VersionRow, append_version, boundary_codes_intersecting,
@@ -42,7 +43,7 @@ from .sites import (BOUNDARIES, LOCATIONS, VERSIONS, SiteRow, VersionRow, append
 
 __all__ = [
     # connections and transactions (gpkg)
-    "connect", "transaction", "read_snapshot", "utc_now",
+    "connect", "transaction", "read_snapshot", "utc_now", "lock_files",
     # geometry blobs (gpkg)
     "encode_geometry", "decode_geometry", "decode_geometries", "blob_bounds", "blob_srs_id",
     # the file as a whole (schema)
@@ -55,6 +56,7 @@ __all__ = [
     # accounts, tokens, sessions, failed sign-ins
     "UserRow", "insert_user", "get_user", "list_users", "update_user", "insert_token", "find_token", "list_tokens",
     "revoke_tokens", "insert_session", "find_session", "end_session", "end_sessions_of", "insert_login_failure",
+    "lock_sign_in_attempts",
     "login_failures_since", "clear_login_failures",
     # audit trail
     "AUDIT", "append_audit", "list_audit",

@@ -8,7 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from . import pg
-from .dialect import for_update
+from .dialect import for_update, is_pg
 
 ACCOUNTS_DDL = """
 CREATE TABLE users (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, username TEXT NOT NULL UNIQUE COLLATE NOCASE,
@@ -156,6 +156,15 @@ def end_session(conn: sqlite3.Connection, token_hash: str, when: str) -> bool:
 def end_sessions_of(conn: sqlite3.Connection, user_id: int, when: str) -> int:
     return conn.execute("UPDATE user_sessions SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL",
                         (when, user_id)).rowcount
+
+
+def lock_sign_in_attempts(conn, account: str, remote_addr: str) -> None:
+    """Hold the back-off counters of this account and this address until the transaction ends, so that parallel
+    attempts are counted one after the other (GeoPackage: the write transaction holds the whole file already).
+    Always the account first, then the address: two attempts never wait for each other in a circle."""
+    if is_pg(conn):
+        conn.execute("SELECT pg_advisory_xact_lock(1, hashtext(?))", (account,))
+        conn.execute("SELECT pg_advisory_xact_lock(2, hashtext(?))", (remote_addr,))
 
 
 def insert_login_failure(conn: sqlite3.Connection, *, at: str, account: str, remote_addr: str,

@@ -83,6 +83,13 @@ def lock(conn, key: int, *, shared: bool = False) -> None:
         pg.advisory_lock(conn, key, shared=shared)
 
 
+def lock_files(conn, *, sweep: bool = False) -> None:
+    """Inside a write transaction: a write that places photo or attachment files (blobs.Batch.place) holds the files
+    shared, the sweep that removes unreferenced ones holds them alone, so the sweep never sees a placed file whose
+    row is not committed yet. GeoPackage: nothing, its write transaction holds the whole file."""
+    lock(conn, pg.FILES_LOCK, shared=not sweep)
+
+
 def location_of(conn) -> str:
     """Where the registry of ``conn`` lives (file path or URL): part of the cache keys, so two registries never share
     a cached answer."""

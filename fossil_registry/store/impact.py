@@ -104,7 +104,8 @@ CREATE INDEX impact_screenings_created ON {SCREENINGS} (created_at);
 
 CREATE TABLE {RESULTS} ({pg.identity()},
   screening_id bigint NOT NULL REFERENCES {SCREENINGS}(fid), code text NOT NULL, site_version integer NOT NULL,
-  name text, name_en text, level text NOT NULL, sensitivity text NOT NULL, intersects boolean NOT NULL,
+  name text, name_en text, level text NOT NULL, sensitivity text NOT NULL,
+  intersects smallint NOT NULL CHECK (intersects IN (0, 1)),
   distance_m double precision NOT NULL, overlap_m2 double precision NOT NULL, overlap_pct double precision,
   site_area_m2 double precision, ring_m double precision NOT NULL,
   risk text NOT NULL CHECK (risk IN {_in(RISKS)}),

@@ -103,7 +103,7 @@ PG_DDL = f"""
 CREATE TABLE {INSPECTIONS} ({pg.identity()}, geom geometry(Point, {pg.SRS_ID}),
   code text NOT NULL REFERENCES site_locations(code), inspected_on text NOT NULL, inspectors text NOT NULL,
   condition text NOT NULL CHECK (condition IN {_in(CONDITIONS)}), threats text, findings text, actions text,
-  followup_needed boolean NOT NULL DEFAULT false, photo_count integer NOT NULL DEFAULT 0,
+  followup_needed smallint NOT NULL DEFAULT 0 CHECK (followup_needed IN (0, 1)), photo_count integer NOT NULL DEFAULT 0,
   flagged_photos integer NOT NULL DEFAULT 0, site_version integer NOT NULL,
   recorded_at text NOT NULL, recorded_by text NOT NULL);
 CREATE INDEX inspections_code_date ON {INSPECTIONS} (code, inspected_on);

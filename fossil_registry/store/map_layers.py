@@ -3,24 +3,26 @@ from __future__ import annotations
 
 import sqlite3
 
+from .dialect import is_pg, location_of
 from .sites import BOUNDARIES, LOCATIONS, VERSIONS
 
 
 def change_stamp(conn: sqlite3.Connection) -> tuple:
     """Changes whenever the current state of any site may have changed: every site write appends to the
     (append-only) history and touches the layers' gpkg_contents.last_change in the same transaction. Includes the
-    file, so that two registries never share a stamp."""
-    file = conn.execute("PRAGMA database_list").fetchone()[2]
+    file, so that two registries never share a stamp. PostGIS: layer_changes, stamped by a trigger on each layer."""
+    file = location_of(conn)
+    changes = "layer_changes" if is_pg(conn) else "gpkg_contents"
     row = conn.execute(
         f"SELECT (SELECT max(fid) FROM {VERSIONS}), (SELECT count(*) FROM {VERSIONS}),"
-        f" (SELECT max(last_change) FROM gpkg_contents WHERE table_name IN ('{LOCATIONS}', '{BOUNDARIES}'))"
+        f" (SELECT max(last_change) FROM {changes} WHERE table_name IN ('{LOCATIONS}', '{BOUNDARIES}'))"
     ).fetchone()
     return (file, row[0], row[1], row[2])
 
 
 def table_stamp(conn: sqlite3.Connection, table: str) -> tuple:
     """Changes whenever an append-only table gains a row (inspections, patrol tracks): file, highest fid, count."""
-    file = conn.execute("PRAGMA database_list").fetchone()[2]
+    file = location_of(conn)
     row = conn.execute(f'SELECT max(fid), count(*) FROM "{table}"').fetchone()
     return (file, table, row[0], row[1])
 

@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
+import numpy
 import psycopg
 import shapely
 from psycopg import errors as pg_errors
@@ -146,6 +147,29 @@ class _GeometryLoader(Loader):
         return shapely.from_wkb(bytes(data).decode())
 
 
+class _BoolDumper(Dumper):
+    """Flags are 0/1 integers in both backends' tables (SQLite has no boolean type): True and False go in as 1 and 0."""
+
+    oid = 21  # int2
+
+    def dump(self, obj: bool) -> bytes:
+        return b"1" if obj else b"0"
+
+
+class _NumpyIntDumper(Dumper):
+    oid = 20  # int8
+
+    def dump(self, obj) -> bytes:
+        return str(int(obj)).encode()
+
+
+class _NumpyFloatDumper(Dumper):
+    oid = 701  # float8
+
+    def dump(self, obj) -> bytes:
+        return repr(float(obj)).encode()
+
+
 class _NumericLoader(Loader):
     """sum() and avg() answer numeric: an int when whole (as SQLite's sum of integers), else a float."""
 
@@ -158,6 +182,11 @@ def _configure(raw: psycopg.Connection) -> None:
     raw.cursor_factory = Cursor
     raw.row_factory = _row_factory
     raw.adapters.register_loader("numeric", _NumericLoader)
+    raw.adapters.register_dumper(bool, _BoolDumper)
+    # figures computed with numpy (impact screening) arrive as numpy scalars, which sqlite3 takes as numbers too
+    raw.adapters.register_dumper(numpy.bool_, _BoolDumper)
+    raw.adapters.register_dumper(numpy.integer, _NumpyIntDumper)
+    raw.adapters.register_dumper(numpy.floating, _NumpyFloatDumper)
     info = psycopg.types.TypeInfo.fetch(raw, "geometry")
     if info is not None:  # a database without PostGIS yet: create_registry installs it, then reconnects
         raw.adapters.register_loader(info.oid, _GeometryLoader)

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
+from .dialect import is_pg, pick
 from .gpkg import decode_geometries
 
 # Indexes for counting periods (the tables were created by earlier steps; store/schema.py runs this as "supervision").
@@ -31,6 +32,11 @@ CREATE INDEX public_reports_decided ON public_reports (decided_at);
 """
 
 KEY_LEVELS = ("national", "provincial")
+
+
+def _no_limit(conn) -> int | None:
+    """LIMIT without a limit: -1 on SQLite, NULL on PostgreSQL."""
+    return None if is_pg(conn) else -1
 BAD_CONDITIONS = ("damaged", "destroyed")
 
 
@@ -40,7 +46,12 @@ def _zone(tz: str) -> ZoneInfo:
 
 
 def use_time_zone(conn: sqlite3.Connection, tz: str) -> None:
-    """Give ``conn`` the SQL function local_day(utc_timestamp) -> 'YYYY-MM-DD' in ``tz``."""
+    """Give ``conn`` the SQL function local_day(utc_timestamp) -> 'YYYY-MM-DD' in ``tz``. (PostGIS: the function is
+    part of the schema, store/pg_schema.py; the time zone is a setting of the connection.)"""
+    if is_pg(conn):
+        _zone(tz)  # an unknown zone is refused here, as on SQLite
+        conn.execute("SELECT set_config('registry.time_zone', ?, false)", (tz,))
+        return
     zone = _zone(tz)
 
     def local_day(ts):
@@ -54,11 +65,14 @@ def use_time_zone(conn: sqlite3.Connection, tz: str) -> None:
 # --------------------------------------------------------------------------------------------------------------------
 # The registry at an instant, and its inspection schedule on a day
 # --------------------------------------------------------------------------------------------------------------------
-def _schedule_cte(current: bool) -> str:
+def _schedule_cte(current: bool, postgis: bool = False) -> str:
     """CTEs ``live`` (sites active at :as_of) and ``scheduled`` (their next inspection: :interval_* days after the
     last inspection on or before :day, else after the site came into existence, as inspections.schedule computes it;
     status overdue, upcoming or ok on :day). ``current``: nothing changed after :as_of, so the sites' current rows are
-    their state then (fast); otherwise each site's latest version before :as_of is read from the history."""
+    their state then (fast); otherwise each site's latest version before :as_of is read from the history.
+    ``postgis``: the same in PostgreSQL's terms (jsonb instead of json_extract, date arithmetic)."""
+    if postgis:
+        return _pg_schedule_cte(current)
     if current:
         live = """live AS (SELECT code, level, county, county_en, name, sensitivity, established FROM site_locations
                  WHERE status = 'active'),"""
@@ -89,6 +103,34 @@ scheduled AS (SELECT due.*, CASE WHEN due_on < :day THEN 'overdue'
 """
 
 
+def _pg_schedule_cte(current: bool) -> str:
+    if current:
+        live = """live AS (SELECT code, level, county, county_en, name, sensitivity, established FROM site_locations
+                 WHERE status = 'active'),"""
+    else:
+        props = ", ".join(f"p ->> '{k}' AS {k}" for k in ("level", "county", "county_en", "name", "sensitivity",
+                                                            "established"))
+        live = f"""snap AS (SELECT code, max(version) AS version FROM site_versions WHERE created_at < :as_of
+                 GROUP BY code),
+live AS (SELECT * FROM (SELECT v.code, {props}, coalesce(p ->> 'status', 'active') AS status
+         FROM snap JOIN site_versions v ON v.code = snap.code AND v.version = snap.version,
+              LATERAL (SELECT v.properties::jsonb AS p) j) s WHERE status = 'active'),"""
+    return f"""
+WITH {live}
+last AS (SELECT code, max(inspected_on) AS last_on FROM inspections WHERE inspected_on <= :day GROUP BY code),
+due AS (SELECT live.code, live.level, live.county, live.county_en, live.name, live.sensitivity, last.last_on,
+          (coalesce(last.last_on, live.established,
+                    local_day((SELECT min(f.created_at) FROM site_versions f WHERE f.code = live.code)))::date
+           + (CASE live.level WHEN 'national' THEN :interval_national WHEN 'provincial' THEN :interval_provincial
+                              ELSE :interval_general END)::integer)::text AS due_on
+        FROM live LEFT JOIN last ON last.code = live.code),
+scheduled AS (SELECT due.*, CASE WHEN due_on < :day THEN 'overdue'
+                              WHEN due_on <= (:day::date + :upcoming_days::integer)::text THEN 'upcoming'
+                              ELSE 'ok' END AS status
+              FROM due)
+"""
+
+
 def _schedule_params(as_of: str, day: str, intervals: Mapping[str, int], upcoming_days: int) -> dict[str, Any]:
     return {"as_of": as_of, "day": day, "upcoming_days": int(upcoming_days),
             **{f"interval_{level}": int(intervals[level]) for level in ("national", "provincial", "general")}}
@@ -105,12 +147,17 @@ def schedule_groups(conn: sqlite3.Connection, *, as_of: str, day: str, intervals
     """The sites active at ``as_of`` with their schedule on ``day``, counted by county, level, status and whether
     never inspected: {county, county_en, level, status, never, sites, lon_sum, lat_sum} (positions from the spatial
     index, summed so that a county's mean position can be formed from its groups)."""
-    sql = _schedule_cte(_is_current(conn, as_of)) + """
+    sql = _schedule_cte(_is_current(conn, as_of), is_pg(conn)) + pick(conn, """
 SELECT coalesce(s.county, '') AS county, max(s.county_en) AS county_en, s.level, s.status, s.last_on IS NULL AS never,
        count(*) AS sites, sum((r.minx + r.maxx) / 2) AS lon_sum, sum((r.miny + r.maxy) / 2) AS lat_sum,
        count(r.id) AS placed
 FROM scheduled s LEFT JOIN site_locations l ON l.code = s.code LEFT JOIN rtree_site_locations_geom r ON r.id = l.fid
-GROUP BY 1, 3, 4, 5"""
+GROUP BY 1, 3, 4, 5""", """
+SELECT coalesce(s.county, '') AS county, max(s.county_en) AS county_en, s.level, s.status,
+       (s.last_on IS NULL)::integer AS never, count(*) AS sites, sum(ST_X(l.geom)) AS lon_sum,
+       sum(ST_Y(l.geom)) AS lat_sum, count(l.geom) AS placed
+FROM scheduled s LEFT JOIN site_locations l ON l.code = s.code
+GROUP BY 1, 3, 4, 5""")
     return [dict(r) for r in conn.execute(sql, _schedule_params(as_of, day, intervals, upcoming_days))]
 
 
@@ -130,7 +177,7 @@ def list_scheduled_sites(conn: sqlite3.Connection, *, as_of: str, day: str, inte
     if never:
         conditions.append("last_on IS NULL")
     where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
-    cte = _schedule_cte(_is_current(conn, as_of))
+    cte = _schedule_cte(_is_current(conn, as_of), is_pg(conn))
     total = conn.execute(cte + f"SELECT count(*) FROM scheduled{where}", params).fetchone()[0]
     rows = conn.execute(cte + f"SELECT code, name, level, sensitivity, county, county_en, last_on, due_on, "
                         f"status FROM scheduled{where} ORDER BY due_on, code LIMIT :limit",
@@ -175,7 +222,7 @@ SELECT
    AS sites_revised,
  (SELECT count(DISTINCT v.code) FROM site_versions v JOIN site_versions p ON p.code = v.code AND p.version = v.version - 1
   WHERE v.version > 1 AND v.created_at >= :start AND v.created_at < :end
-    AND (v.location != p.location OR coalesce(v.boundary, x'') != coalesce(p.boundary, x''))) AS sites_geometry_revised,
+    AND {geometry_changed}) AS sites_geometry_revised,
  (SELECT count(*) FROM site_versions WHERE version = 1 AND operation = 'create' AND created_at >= :start
     AND created_at < :end) AS new_sites,
  (SELECT count(*) FROM site_versions WHERE version = 1 AND operation = 'import' AND created_at >= :start
@@ -214,7 +261,9 @@ def period_counts(conn: sqlite3.Connection, *, start: str, end: str, first_day: 
                   late_before: str) -> dict[str, int]:
     """The counts of one period: timestamps in [start, end), inspection days first_day..last_day; what is open is
     counted at ``as_of`` (public reports: submitted before ``late_before``, i.e. 24 hours before ``as_of``)."""
-    row = conn.execute(_PERIOD_COUNTS, {"start": start, "end": end, "first_day": first_day, "last_day": last_day,
+    changed = pick(conn, "(v.location != p.location OR coalesce(v.boundary, x'') != coalesce(p.boundary, x''))",
+                   "(v.location IS DISTINCT FROM p.location OR v.boundary IS DISTINCT FROM p.boundary)")
+    row = conn.execute(_PERIOD_COUNTS.replace("{geometry_changed}", changed), {"start": start, "end": end, "first_day": first_day, "last_day": last_day,
                                         "as_of": as_of, "late_before": late_before}).fetchone()
     return dict(row)
 
@@ -222,21 +271,27 @@ def period_counts(conn: sqlite3.Connection, *, start: str, end: str, first_day: 
 def _median(conn: sqlite3.Connection, values_sql: str, params: Mapping[str, Any]) -> float | None:
     """The median of the one-column query ``values_sql``, found in SQL (the middle row or two of the sorted values)."""
     sql = (f"WITH d(x) AS ({values_sql}) SELECT avg(x) FROM (SELECT x FROM d ORDER BY x "
-           "LIMIT 2 - (SELECT count(*) FROM d) % 2 OFFSET ((SELECT count(*) FROM d) - 1) / 2)")
+           "LIMIT 2 - (SELECT count(*) FROM d) % 2 OFFSET ((SELECT count(*) FROM d) - 1) / 2) AS middle")
     value = conn.execute(sql, params).fetchone()[0]
     return None if value is None else float(value)
 
 
+def _days(conn, later: str, earlier: str) -> str:
+    """SQL: the days (fractional) from the UTC timestamp ``earlier`` to ``later``."""
+    return pick(conn, f"(julianday({later}) - julianday({earlier}))",
+                f"(extract(epoch FROM {later}::timestamptz - {earlier}::timestamptz) / 86400.0)")
+
+
 def median_decision_days(conn: sqlite3.Connection, *, start: str, end: str) -> float | None:
     """Median days from submission to approval or rejection, over the decisions in [start, end)."""
-    return _median(conn, "SELECT julianday(decided_at) - julianday(created_at) FROM revisions "
+    return _median(conn, f"SELECT {_days(conn, 'decided_at', 'created_at')} FROM revisions "
                          "WHERE status IN ('approved', 'rejected') AND decided_at >= :start AND decided_at < :end",
                    {"start": start, "end": end})
 
 
 def median_triage_hours(conn: sqlite3.Connection, *, start: str, end: str) -> float | None:
     """Median hours from a public report's submission to its triage, over the reports triaged in [start, end)."""
-    return _median(conn, "SELECT (julianday(decided_at) - julianday(submitted_at)) * 24 FROM public_reports "
+    return _median(conn, f"SELECT {_days(conn, 'decided_at', 'submitted_at')} * 24 FROM public_reports "
                          "WHERE status != 'new' AND decided_at >= :start AND decided_at < :end",
                    {"start": start, "end": end})
 
@@ -251,11 +306,15 @@ def threats_by_kind(conn: sqlite3.Connection, *, first_day: str, last_day: str) 
 def conditions_by_year(conn: sqlite3.Connection, *, first_day: str, last_day: str) -> list[tuple[str, str, int]]:
     """(year, condition, number of sites) where each site inspected in a year counts once, with the condition of its
     last inspection in that year (the latest record of its last day: the highest day-and-record key)."""
-    sql = """SELECT year, condition, count(*) FROM (
+    sql = pick(conn, """SELECT year, condition, count(*) FROM (
                SELECT substr(inspected_on, 1, 4) AS year, condition,
                       max(inspected_on || printf('%012d', fid)) AS latest
                FROM inspections WHERE inspected_on BETWEEN ? AND ? GROUP BY code, year)
-             GROUP BY 1, 2"""
+             GROUP BY 1, 2""", """SELECT year, condition, count(*) FROM (
+               SELECT DISTINCT ON (code, substr(inspected_on, 1, 4)) substr(inspected_on, 1, 4) AS year, condition
+               FROM inspections WHERE inspected_on BETWEEN ? AND ?
+               ORDER BY code, substr(inspected_on, 1, 4), inspected_on DESC, fid DESC) AS last_of_year
+             GROUP BY 1, 2""")
     return [tuple(r) for r in conn.execute(sql, (first_day, last_day))]
 
 
@@ -298,8 +357,8 @@ def waiting_proposals_by_age(conn: sqlite3.Connection, *, now: str) -> list[tupl
     """Open proposals by days since submission: (lt7 | lt30 | lt90 | ge90, number)."""
     return [tuple(r) for r in conn.execute(
         "SELECT CASE WHEN age < 7 THEN 'lt7' WHEN age < 30 THEN 'lt30' WHEN age < 90 THEN 'lt90' ELSE 'ge90' END, "
-        "count(*) FROM (SELECT julianday(?) - julianday(created_at) AS age FROM revisions "
-        "WHERE status IN ('submitted', 'changes_requested')) GROUP BY 1", (now,))]
+        f"count(*) FROM (SELECT {_days(conn, '?', 'created_at')} AS age FROM revisions "
+        "WHERE status IN ('submitted', 'changes_requested')) AS waiting GROUP BY 1", (now,))]
 
 
 def inspections_in_period(conn: sqlite3.Connection, *, first_day: str, last_day: str, key_only: bool = False,
@@ -313,7 +372,7 @@ def inspections_in_period(conn: sqlite3.Connection, *, first_day: str, last_day:
         where += (" AND (i.condition IN ('damaged', 'destroyed') OR EXISTS (SELECT 1 FROM inspection_threats t "
                   "WHERE t.inspection_id = i.fid AND t.severity = 'high'))")
     base = f"FROM inspections i JOIN site_locations l ON l.code = i.code WHERE {where}"
-    params = {"first_day": first_day, "last_day": last_day, "limit": -1 if limit is None else int(limit)}
+    params = {"first_day": first_day, "last_day": last_day, "limit": _no_limit(conn) if limit is None else int(limit)}
     total = conn.execute(f"SELECT count(*) {base}", params).fetchone()[0]
     rows = conn.execute(f"SELECT i.fid, i.code, l.name, l.name_en, l.level, l.county, i.inspected_on, i.inspectors, "
                         f"i.condition, i.threats, i.actions {base} ORDER BY i.inspected_on, i.fid LIMIT :limit",
@@ -325,12 +384,13 @@ def new_sites_in_period(conn: sqlite3.Connection, *, start: str, end: str,
                         limit: int | None = None) -> tuple[int, list[dict[str, Any]]]:
     """(number, the first ``limit``) of the sites registered (version 1 created, not imported) in [start, end)."""
     base = "FROM site_versions WHERE version = 1 AND operation = 'create' AND created_at >= :start AND created_at < :end"
-    params = {"start": start, "end": end, "limit": -1 if limit is None else int(limit)}
+    params = {"start": start, "end": end, "limit": _no_limit(conn) if limit is None else int(limit)}
     total = conn.execute(f"SELECT count(*) {base}", params).fetchone()[0]
     rows = conn.execute(
-        "SELECT code, created_at, author, reviewer, json_extract(properties, '$.name') AS name, "
-        "json_extract(properties, '$.name_en') AS name_en, json_extract(properties, '$.level') AS level, "
-        f"json_extract(properties, '$.county') AS county {base} ORDER BY created_at, code LIMIT :limit",
+        "SELECT code, created_at, author, reviewer, "
+        + ", ".join(pick(conn, f"json_extract(properties, '$.{k}') AS {k}", f"properties::jsonb ->> '{k}' AS {k}")
+                    for k in ("name", "name_en", "level", "county"))
+        + f" {base} ORDER BY created_at, code LIMIT :limit",
         params).fetchall()
     return total, [dict(r) for r in rows]
 
@@ -340,7 +400,7 @@ def open_followups_at(conn: sqlite3.Connection, *, as_of: str,
     """(number, the first ``limit`` by due date) of the follow-ups open at ``as_of``: carried into the next period."""
     base = ("FROM inspection_followups f LEFT JOIN site_locations l ON l.code = f.code "
             "WHERE f.created_at < :as_of AND (f.closed_at IS NULL OR f.closed_at >= :as_of)")
-    params = {"as_of": as_of, "limit": -1 if limit is None else int(limit)}
+    params = {"as_of": as_of, "limit": _no_limit(conn) if limit is None else int(limit)}
     total = conn.execute(f"SELECT count(*) {base}", params).fetchone()[0]
     rows = conn.execute(f"SELECT f.fid, f.code, l.name, l.name_en, f.description, f.due_on, f.created_at, "
                         f"f.inspection_id, f.report_id {base} ORDER BY f.due_on, f.fid LIMIT :limit", params).fetchall()
@@ -374,6 +434,9 @@ WITH work(code, kind, rank) AS (
     AND created_at < :end
   UNION ALL SELECT DISTINCT code, 'inspected', 3 FROM inspections WHERE inspected_on BETWEEN :first_day AND :last_day),
 best AS (SELECT code, min(rank) AS rank, kind FROM work GROUP BY code)"""
+    if is_pg(conn):  # no bare columns beside an aggregate: the kind of each code's lowest rank
+        sql = sql.replace("best AS (SELECT code, min(rank) AS rank, kind FROM work GROUP BY code)",
+                          "best AS (SELECT DISTINCT ON (code) code, rank, kind FROM work ORDER BY code, rank)")
     params = {"start": start, "end": end, "first_day": first_day, "last_day": last_day}
     total = conn.execute(sql + " SELECT count(*) FROM best", params).fetchone()[0]
     rows = conn.execute(sql + " SELECT b.code, b.kind, l.name, l.geom FROM best b JOIN site_locations l "
