@@ -99,8 +99,7 @@ def test_reproduce_rerun_and_the_registry_file_stay_sound(app, client):
         with pytest.raises(Exception, match="append-only"):
             conn.execute("UPDATE impact_screenings SET title = 'changed' WHERE fid = ?", (sid,))
         assert store.check_integrity(conn) == []
-    path = app.config["REGISTRY"]
-    assert registry.validate_geopackage(path) == []
+    assert registry.check_registry(app.config["REGISTRY"]) == []  # (PostGIS: its export passes GDAL's validator)
 
 
 def test_a_project_case_from_opening_to_decision(app, client):

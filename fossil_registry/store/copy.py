@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import pg
-from .dialect import connect, geometry_value, is_pg, is_url, transaction
+from .dialect import connect, geometry_value, is_pg, is_url, read_snapshot, transaction
 from .gpkg import decode_geometries
 
 # Tables that are not the registry's records: each side's own metadata (GeoPackage tables, R-trees, PostGIS' SRS
@@ -91,7 +91,7 @@ def copy_tables(src, dest) -> dict[str, int]:
         raise ValueError(f"the destination lacks the table(s) {', '.join(missing)}: both registries must be at the "
                          "same schema version")
     counts = {}
-    with transaction(dest):
+    with read_snapshot(src), transaction(dest):  # one state of the source, however busy it is meanwhile
         for table in tables:
             counts[table] = _copy_table(src, dest, table)
         _after_copy(dest, tables)

@@ -1,0 +1,219 @@
+"""The store's contract, proven on both backends: atomic writes, append-only history and audit in the database, the
+spatial index answering like a full scan, the base-version guard under concurrent writers, consistent exports while
+writing; and moving a whole registry between the GeoPackage and PostGIS without losing a row."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import Point, Polygon
+
+from fossil_registry import auth, registry, sites, store
+from fossil_registry.errors import StaleVersion
+from fossil_registry.store import schema
+from fossil_registry.store.dialect import is_pg
+
+from .backends import DB_REFUSAL, dump, fail_inserts, stop_failing
+from .conftest import make_site, square
+
+pytestmark = pytest.mark.both_backends
+
+
+def test_both_backends_migrate_through_the_same_named_steps():
+    assert [name for name, _ in schema.PG_MIGRATIONS] == [name for name, _ in schema.MIGRATIONS]
+
+
+def test_failed_write_half_way_leaves_no_trace(conn):
+    site = make_site(conn)
+    before = dump(conn)
+    fail_inserts(conn, "fail_audit", "audit_log", "disk full")  # after the feature rows and history were written
+    with pytest.raises(DB_REFUSAL, match="disk full"):
+        sites.change_site(conn, site.code, base_version=1, location=Point(105.6, 25.8), boundary=square(105.6, 25.8),
+                          author="tester", reason="move")
+    with pytest.raises(DB_REFUSAL):
+        make_site(conn, code="GZ-0099", lon=106.0, lat=26.0)
+    stop_failing(conn, "fail_audit", "audit_log")
+    assert dump(conn) == before
+    assert store.check_integrity(conn) == []
+    assert sites.change_site(conn, site.code, base_version=1, location=Point(105.6, 25.8), author="tester",
+                             reason="move").site.version == 2
+
+
+def test_invalid_geometry_writes_nothing(conn):
+    site = make_site(conn)
+    before = dump(conn)
+    bowtie = Polygon([(105.5, 25.9), (105.52, 25.92), (105.52, 25.9), (105.5, 25.92)])
+    with pytest.raises(ValueError, match="self-intersect"):
+        sites.change_site(conn, site.code, base_version=1, boundary=bowtie, author="tester", reason="bad")
+    assert dump(conn) == before
+
+
+@pytest.mark.parametrize("sql, message", [
+    ("UPDATE site_versions SET reason = 'rewritten'", "append-only"),
+    ("DELETE FROM site_versions", "append-only"),
+    ("DELETE FROM audit_log", "append-only"),
+    ("UPDATE audit_log SET actor = 'someone else'", "append-only"),
+    ("DELETE FROM users", "never deleted"),
+])
+def test_history_audit_and_accounts_are_protected_by_the_database(conn, sql, message):
+    make_site(conn)
+    auth.create_user(conn, username="ada", role="admin", password="a-long-password", actor="test")
+    with pytest.raises(DB_REFUSAL, match=message):
+        with store.transaction(conn):
+            conn.execute(sql)
+    assert len(store.list_audit(conn)) == 2 and store.count_sites(conn) == 1
+
+
+def test_truncate_is_refused_too(conn):
+    """PostgreSQL's TRUNCATE fires no row trigger: the schema refuses it by a statement trigger. (SQLite has none.)"""
+    make_site(conn)
+    sql = "TRUNCATE site_versions CASCADE" if is_pg(conn) else "DELETE FROM site_versions"
+    with pytest.raises(DB_REFUSAL, match="append-only"):
+        with store.transaction(conn):
+            conn.execute(sql)
+    assert len(sites.history(conn, "GZ-0001")) == 1
+
+
+def test_geometries_are_stored_in_cgcs2000(conn):
+    site = make_site(conn, lon=106.7, lat=26.6)
+    if is_pg(conn):
+        rows = conn.execute("SELECT ST_SRID(geom), ST_AsText(geom) FROM site_locations").fetchall()
+        assert [tuple(r) for r in rows] == [(4490, "POINT(106.7 26.6)")]
+        types = dict(conn.execute("SELECT f_table_name || '.' || f_geometry_column, srid FROM geometry_columns "
+                                  "WHERE f_table_name IN ('site_locations', 'site_boundaries', 'site_versions')"))
+        assert types == {"site_locations.geom": 4490, "site_boundaries.geom": 4490, "site_versions.location": 4490,
+                         "site_versions.boundary": 4490}
+        indexed = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE indexdef LIKE '%USING gist%'")}
+        assert {"site_locations_geom_gist", "site_boundaries_geom_gist", "site_versions_location_gist"} <= indexed
+    else:
+        blob = conn.execute("SELECT geom FROM site_locations").fetchone()[0]
+        assert store.blob_srs_id(blob) == 4490
+    assert sites.current(conn, site.code).location.equals(Point(106.7, 26.6))
+
+
+def test_the_spatial_index_answers_like_a_full_scan(conn):
+    rng = np.random.default_rng(7)
+    codes = [make_site(conn, lon=104 + 5 * rng.random(), lat=25 + 3 * rng.random()).code for _ in range(30)]
+    for i, code in enumerate(codes[:15]):
+        lon, lat = 104 + 5 * rng.random(), 25 + 3 * rng.random()
+        sites.change_site(conn, code, base_version=1, location=Point(lon, lat),
+                          boundary=None if i % 5 == 0 else square(lon, lat, 0.002 + 0.01 * rng.random()),
+                          author="tester", reason="resurvey")
+    assert store.check_integrity(conn) == []
+    for bbox in ((105.0, 25.5, 107.5, 27.0), (104.0, 25.0, 104.5, 25.5), (100.0, 20.0, 101.0, 21.0)):
+        by_index = {s.code for s in sites.list_current(conn, bbox=bbox)}
+        by_scan = {s.code for s in sites.list_current(conn) if shapely.box(*bbox).intersects(s.location)}
+        assert by_index == by_scan
+        near = set(store.boundary_codes_intersecting(conn, bbox))
+        assert near == {s.code for s in sites.list_current(conn)
+                        if s.boundary is not None and shapely.box(*bbox).intersects(shapely.box(*s.boundary.bounds))}
+
+
+def _concurrently(n, target):
+    barrier = threading.Barrier(n)
+    results, lock = [], threading.Lock()
+
+    def run(i):
+        barrier.wait()
+        outcome = target(i)
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    return results
+
+
+def test_concurrent_writers_on_the_same_base_version_exactly_one_wins(registry_file):
+    c0 = store.connect(registry_file)
+    code = make_site(c0).code
+
+    def writer(i):
+        c = store.connect(registry_file)
+        try:
+            sites.change_site(c, code, base_version=1, location=Point(105.5 + (i + 1) * 1e-3, 25.9), author=f"w{i}",
+                              reason="concurrent edit")
+            return "ok"
+        except StaleVersion as exc:
+            return exc.current_version
+        finally:
+            c.close()
+
+    results = _concurrently(6, writer)
+    assert sorted(results, key=str) == [2, 2, 2, 2, 2, "ok"]
+    assert [v.version for v in sites.history(c0, code)] == [1, 2]
+    assert store.check_integrity(c0) == []
+    c0.close()
+
+
+def test_concurrent_writers_of_different_sites_all_succeed_and_history_stays_whole(registry_file):
+    c0 = store.connect(registry_file)
+    codes = [make_site(c0, lon=105 + i * 0.01).code for i in range(8)]
+
+    def writer(i):
+        c = store.connect(registry_file)
+        try:
+            for version in range(1, 4):
+                sites.change_site(c, codes[i], base_version=version, location=Point(105 + i * 0.01, 25.9 + version * 1e-3),
+                                  author=f"w{i}", reason="busy")
+            return "ok"
+        finally:
+            c.close()
+
+    assert _concurrently(8, writer) == ["ok"] * 8
+    assert all(sites.current(c0, code).version == 4 for code in codes)
+    assert store.check_integrity(c0) == []
+    # history entries are numbered in the order they were written, each site's versions ascending with them
+    rows = c0.execute("SELECT code, version FROM site_versions ORDER BY fid").fetchall()
+    last: dict[str, int] = {}
+    for code, version in rows:
+        assert version == last.get(code, 0) + 1
+        last[code] = version
+    c0.close()
+
+
+def test_concurrent_new_sites_get_distinct_codes(registry_file):
+    def creator(i):
+        c = store.connect(registry_file)
+        try:
+            return make_site(c, lon=105 + i * 0.01).code
+        finally:
+            c.close()
+
+    codes = _concurrently(6, creator)
+    assert sorted(codes) == [f"GZ-{n:04d}" for n in range(1, 7)]
+
+
+def test_export_while_writing_is_a_consistent_valid_snapshot(conn, registry_file, tmp_path):
+    code = make_site(conn).code
+    stop = threading.Event()
+
+    def keep_writing():
+        c = store.connect(registry_file)
+        version = 1
+        while not stop.is_set() and version < 100:
+            sites.change_site(c, code, base_version=version, location=Point(105.5 + version * 1e-4, 25.9),
+                              author="writer", reason="busy")
+            version += 1
+        c.close()
+
+    t = threading.Thread(target=keep_writing)
+    t.start()
+    try:
+        for i in range(2):
+            dest = tmp_path / f"snap{i}.gpkg"
+            registry.export_registry(registry_file, dest)
+            snap = store.connect(dest, readonly=True)
+            assert store.check_integrity(snap) == []
+            snap.close()
+            assert registry.validate_geopackage(dest) == []
+    finally:
+        stop.set()
+        t.join()
+
+
+def test_the_demo_registry_checks_clean(app):
+    assert registry.check_registry(app.config["REGISTRY"], data_dir=app.config["DATA_DIR"]) == []
