@@ -5,7 +5,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
-export HOST PORT
+# WORKERS=4: four app processes (gunicorn), for the PostGIS backend (FLASK_DATABASE_URL; see docs/scale-out.md)
+WORKERS ?= 1
+export HOST PORT WORKERS
 
 .PHONY: run test setup setup-dev catalogs assets bench clean-venv
 

@@ -28,6 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault("REGISTRY_PATH", str(registry_path(data_dir)))
     # Where the registry lives: the PostgreSQL URL when one is configured, else the GeoPackage (store/dialect.py).
     app.config["REGISTRY"] = app.config.get("DATABASE_URL") or app.config["REGISTRY_PATH"]
+    _shared_state(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _persistent_secret(data_dir)
     if app.config.get("PROXY_FIX"):
@@ -39,7 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .cli import registry_cli, users_cli
     from .http import errors, security
 
-    if store.is_registry(app.config["REGISTRY"]):  # PostGIS: raises errors.Unavailable naming what failed
+    if _registry_exists(app):
         conn = store.connect(app.config["REGISTRY"])
         try:
             store.migrate(conn)
@@ -54,6 +55,33 @@ def create_app(config: dict | None = None) -> Flask:
     app.cli.add_command(registry_cli)
     app.cli.add_command(users_cli)
     return app
+
+
+def _registry_exists(app: Flask) -> bool:
+    """Whether the configured registry exists. A database that cannot be used (wrong or unreachable URL, wrong
+    password, no such database) stops the start with one line naming host, database and what failed."""
+    from . import store
+    from .errors import Unavailable
+
+    try:
+        exists = store.is_registry(app.config["REGISTRY"])
+        if app.config.get("DATABASE_READ_URL"):
+            store.pg.probe(app.config["DATABASE_READ_URL"])
+    except Unavailable as exc:
+        raise SystemExit(f"fossil-registry: {exc.detail}") from None
+    return exists
+
+
+def _shared_state(app: Flask) -> None:
+    """What several app processes must share besides the database: rate limits (Flask-Limiter) and cached answers in
+    Redis when REDIS_URL is set; otherwise each process keeps its own (right for one process)."""
+    from . import shared_cache
+
+    redis_url = app.config.get("REDIS_URL")
+    app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
+    if redis_url:  # Redis down: count in memory meanwhile rather than refuse every limited request
+        app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    shared_cache.configure(redis_url)
 
 
 def _persistent_secret(data_dir: Path) -> str:

@@ -9,8 +9,7 @@ pixels (the site's marker stands for them).
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -19,7 +18,7 @@ import shapely
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-from . import public_view, sites
+from . import public_view, shared_cache, sites
 from .errors import InvalidInput
 from .geometry import simplify_for_zoom
 from .store import map_layers as store_map
@@ -86,22 +85,12 @@ def _popup_fields(code: str, props: dict[str, Any]) -> dict[str, Any]:
 
 
 # Every map view needs every site of its bbox; reading and converting 10,000 sites takes ~0.5 s, so the converted
-# lists are kept in memory per registry state (store_map.change_stamp), a few registries at most.
-_CACHE: OrderedDict[tuple, Any] = OrderedDict()
-_CACHE_SIZE = 8
-_CACHE_LOCK = threading.RLock()  # one computation per state; concurrent requests wait for it instead of repeating it
+# lists are kept per registry state (store_map.change_stamp), a few registries at most.
+_CACHE = shared_cache.Cache(8)  # several app processes share the values through Redis (shared_cache.py)
 
 
 def _cached(conn, kind: str, compute):
-    key = (store_map.change_stamp(conn), kind)
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-        value = _CACHE[key] = compute()
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-        return value
+    return _CACHE.get((store_map.change_stamp(conn), kind), compute)
 
 
 def _current(conn) -> list[sites.Site]:

@@ -1,5 +1,7 @@
-"""`make run`: serve the app with waitress (production WSGI server, 8 threads) on HOST:PORT (default 127.0.0.1:5000).
-Creates the illustrative demo registry first when the data directory holds none."""
+"""`make run`: serve the app with waitress (production WSGI server, 8 threads) on HOST:PORT (default 127.0.0.1:5000);
+with WORKERS=N (N > 1) as N processes under gunicorn (THREADS threads each), which share the database, Redis
+(REDIS_URL) and the data directory (docs/scale-out.md). Creates the illustrative demo registry first when there is
+none (in the data directory, or in the database of FLASK_DATABASE_URL)."""
 from __future__ import annotations
 
 import logging
@@ -36,8 +38,35 @@ def main() -> None:
             print(f"Removed {len(removed)} unreferenced file(s) from {app.config['DATA_DIR']}", flush=True)
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
-    print(f"Serving the fossil site registry on http://{host}:{port}/ (data: {app.config['DATA_DIR']})", flush=True)
-    serve(app, host=host, port=port, threads=int(os.environ.get("THREADS", "8")), ident="fossil-registry")
+    threads, workers = int(os.environ.get("THREADS", "8")), int(os.environ.get("WORKERS", "1"))
+    where = store.pg.describe(path) if store.dialect.is_url(path) else app.config["DATA_DIR"]
+    print(f"Serving the fossil site registry on http://{host}:{port}/ (registry: {where}"
+          + (f", {workers} processes" if workers > 1 else "") + ")", flush=True)
+    if workers > 1:
+        if not app.config.get("REDIS_URL"):
+            print("note: without FLASK_REDIS_URL each process counts rate limits and caches answers on its own",
+                  flush=True)
+        store.pg.close_pools()  # each worker opens its own connections after the fork
+        _gunicorn(f"{host}:{port}", workers, threads)
+    else:
+        serve(app, host=host, port=port, threads=threads, ident="fossil-registry")
+
+
+def _gunicorn(bind: str, workers: int, threads: int) -> None:
+    """N worker processes, each with its own app (and connection pool), THREADS threads each."""
+    from gunicorn.app.base import BaseApplication
+
+    class Registry(BaseApplication):
+        def load_config(self):
+            for key, value in {"bind": bind, "workers": workers, "threads": threads, "worker_class": "gthread",
+                               "timeout": 120, "graceful_timeout": 10, "preload_app": False,
+                               "proc_name": "fossil-registry"}.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return create_app()
+
+    Registry().run()
 
 
 if __name__ == "__main__":

@@ -15,13 +15,13 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import Unauthorized
 
 from .. import auth
-from ..db import get_conn
+from ..db import get_conn, use_read_replica
 from .errors import answer, problem
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://",
-                  headers_enabled=True, strategy="fixed-window")
+# storage: RATELIMIT_STORAGE_URI, set by create_app (Redis when REDIS_URL is set, so that app processes share counts)
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True, strategy="fixed-window")
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -120,6 +120,7 @@ def init_app(app) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     app.before_request(_authenticate_and_csrf)
+    app.before_request(_reads_may_use_a_replica)
     app.errorhandler(CSRFError)(_csrf_error)
     app.after_request(_security_headers)
     app.context_processor(lambda: {"csp_nonce": lambda: g.get("csp_nonce", ""), "can": can})
@@ -159,6 +160,14 @@ def _authenticate_and_csrf():
     if request.method in STATE_CHANGING and current_app.config.get("WTF_CSRF_ENABLED", True):
         csrf.protect()
     return None
+
+
+def _reads_may_use_a_replica():
+    """Anonymous reads and the OGC API may come from a streaming replica (FLASK_DATABASE_READ_URL): nobody there
+    expects to see a write of their own at once. Signed-in callers, who must see the proposal they just made or the
+    approval they just gave, and every write, use the primary."""
+    if request.method in ("GET", "HEAD") and (request.path.startswith("/ogcapi") or not current_user.is_authenticated):
+        use_read_replica()
 
 
 def _csrf_error(exc):

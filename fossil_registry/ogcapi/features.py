@@ -6,8 +6,6 @@ encoded again per request. Anonymous indexes are built from public_view's output
 hidden and retired sites out in SQL."""
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -16,7 +14,7 @@ import orjson
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from .. import public_view, sites
+from .. import public_view, shared_cache, sites
 from ..store import inspections as istore
 from ..store import map_layers as stamps
 from ..store import utc_now
@@ -185,9 +183,7 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
 
 
 # ------------------------------------------------------------------------------------------------------ cache
-_CACHE: OrderedDict[tuple, Index] = OrderedDict()
-_CACHE_SIZE = 24
-_LOCK = threading.RLock()
+_CACHE = shared_cache.Cache(24)  # shared by several app processes through Redis (fossil_registry/shared_cache.py)
 
 
 def index(conn, collection: Collection, *, public: bool, crs: ServiceCRS, when: str | None = None) -> Index:
@@ -197,15 +193,7 @@ def index(conn, collection: Collection, *, public: bool, crs: ServiceCRS, when: 
         return build_index(ids, geoms, props, crs, collection.columns)
     if when is not None:
         return build()  # a past state: read for this request only
-    key = (collection.stamp(conn), collection.id, public, crs.uri)
-    with _LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-        built = _CACHE[key] = build()
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-        return built
+    return _CACHE.get((collection.stamp(conn), collection.id, public, crs.uri), build)
 
 
 def extent(conn, collection: Collection, *, public: bool) -> tuple[tuple[float, float, float, float] | None, str | None]:
