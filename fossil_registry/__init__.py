@@ -63,6 +63,12 @@ def _registry_exists(app: Flask) -> bool:
     from . import store
     from .errors import Unavailable
 
+    for key in ("DATABASE_URL", "DATABASE_READ_URL"):
+        value = app.config.get(key)
+        if value and not store.dialect.is_url(value):
+            raise SystemExit(f"fossil-registry: FLASK_{key} must be a postgresql:// URL (got {str(value)[:40]!r})")
+    if app.config.get("DATABASE_READ_URL") and not app.config.get("DATABASE_URL"):
+        raise SystemExit("fossil-registry: FLASK_DATABASE_READ_URL needs FLASK_DATABASE_URL (the primary) too")
     try:
         exists = store.is_registry(app.config["REGISTRY"])
         if app.config.get("DATABASE_READ_URL"):

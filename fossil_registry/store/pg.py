@@ -236,13 +236,16 @@ def probe(url: str) -> None:
         with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True) as raw:
             raw.execute("SELECT 1")
     except psycopg.Error as exc:
-        raise Unavailable(f"cannot use the database {describe(url)}: {_first_line(exc)}") from None
+        raise Unavailable(f"cannot connect to the database {describe(url)}: {_first_line(exc)}") from None
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines and lines[0].startswith("connection failed:") and len(lines) > 1 else lines[0]
+    """What failed, in one line: psycopg says 'connection failed: connection to server at "h", port p failed: FATAL:
+    database "x" does not exist' and adds hints on further lines."""
+    lines = [line.strip() for line in (str(exc).strip() or type(exc).__name__).splitlines() if line.strip()]
+    first = lines[0]
+    reason = first.rsplit(" failed: ", 1)[-1] if " failed: " in first else first
+    return reason.replace("FATAL:  ", "").strip()
 
 
 class PgConnection:

@@ -1,0 +1,337 @@
+"""Scale-out on PostgreSQL/PostGIS (docs/scale-out.md): moving a registry between the backends, exports from PostGIS,
+a database that cannot be used at start or is lost mid-request, a server restart under load, reads from a streaming
+replica, and several app processes sharing sessions and rate limits through the database and Redis."""
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from fossil_registry import create_app, registry, sites, store
+from fossil_registry.db import get_conn
+from fossil_registry.store import pg
+
+from .conftest import bearer, login
+from .pg_cluster import Cluster, free_port
+
+REPORT = {"kind": "find", "lon": "105.4", "lat": "25.9", "description": "Crinoid stems in the wall."}
+
+
+def _rows(location) -> dict[str, list[tuple]]:
+    """Every row of every registry table, geometries as WKB: to compare two registries whatever their backend."""
+    import shapely
+    from shapely.geometry.base import BaseGeometry
+
+    conn = store.connect(location)
+    try:
+        out = {}
+        for table in store.copy._tables(conn):
+            cols = sorted(store.copy._columns(conn, table))
+            rows = conn.execute(f'SELECT {", ".join(cols)} FROM "{table}" ORDER BY 1').fetchall()
+            out[table] = [tuple(shapely.to_wkb(store.decode_geometry(v)) if isinstance(v, (bytes, BaseGeometry))
+                                and table != "registry_meta" and _is_geometry(v) else bool(v) if isinstance(v, bool)
+                                else v for v in r) for r in rows]
+        return out
+    finally:
+        conn.close()
+
+
+def _is_geometry(value) -> bool:
+    from shapely.geometry.base import BaseGeometry
+    return isinstance(value, BaseGeometry) or bytes(value[:2]) == b"GP"
+
+
+# ------------------------------------------------------------------------------------------------ moving a registry
+def test_copy_a_registry_to_postgis_and_back_loses_nothing(served_activity_dir, pg_cluster, tmp_path):
+    """GeoPackage (demo with its activity, accounts and files) -> PostGIS -> GeoPackage: every row of every table,
+    every referenced file; each copy passes `registry check`."""
+    url = pg_cluster.new_database()
+    app = create_app({"TESTING": True, "DATA_DIR": str(served_activity_dir), "SECRET_KEY": "x"})
+    runner = app.test_cli_runner()
+    r = runner.invoke(args=["registry", "copy", str(served_activity_dir), url, "--dest-data-dir", str(tmp_path / "pg")])
+    assert r.exit_code == 0, r.output
+    assert "passes the registry check" in r.output
+    back = tmp_path / "back"
+    r = runner.invoke(args=["registry", "copy", url, str(back), "--src-data-dir", str(tmp_path / "pg")])
+    assert r.exit_code == 0, r.output
+    original, round_trip = _rows(registry.registry_path(served_activity_dir)), _rows(registry.registry_path(back))
+    assert original.keys() == round_trip.keys()
+    for table in original:
+        assert original[table] == round_trip[table], table
+    assert sum(len(v) for v in original.values()) > 500 and len(original["audit_log"]) > 50
+    files = sorted(p.relative_to(served_activity_dir) for p in (served_activity_dir / "photos").rglob("*") if p.is_file())
+    assert files and files == sorted(p.relative_to(back) for p in (back / "photos").rglob("*") if p.is_file())
+    # a destination that holds a registry already is refused, naming it
+    r = runner.invoke(args=["registry", "copy", str(served_activity_dir), url])
+    assert r.exit_code == 1 and "already exists" in r.output
+    pg_cluster.drop_database(url)
+
+
+POSTGIS = pytest.mark.parametrize("backend", ["postgis"], indirect=True)
+
+
+@POSTGIS
+def test_export_from_postgis_is_the_shareable_geopackage(app, tmp_path):
+    """`registry export` on PostGIS still writes the GeoPackage partners receive: valid, every site, no accounts,
+    contacts, addresses or kit secrets."""
+    client = app.test_client()
+    r = client.post("/api/reports", json={**REPORT, "contact": "liwei@example.cn"},
+                    environ_base={"REMOTE_ADDR": "203.0.113.77"})
+    assert r.status_code == 201
+    out = tmp_path / "share.gpkg"
+    result = app.test_cli_runner().invoke(args=["registry", "export", str(out)])
+    assert result.exit_code == 0, result.output
+    assert registry.validate_geopackage(out) == []
+    con = sqlite3.connect(out)
+    tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert not tables & set(store.private_tables())
+    assert con.execute("SELECT count(*) FROM site_locations").fetchone()[0] == 74
+    assert con.execute("SELECT count(*) FROM audit_log WHERE remote_addr IS NOT NULL").fetchone()[0] == 0
+    assert b"liwei@example.cn" not in out.read_bytes()
+    con.close()
+    import pyogrio
+    assert pyogrio.read_info(out, layer="site_boundaries")["crs"] == "EPSG:4490"
+
+
+# ------------------------------------------------------------------------------------------------ faults
+@pytest.mark.parametrize("url, reason", [
+    ("postgresql://postgres@127.0.0.1:{closed}/registry", "Connection refused"),
+    ("postgresql://postgres@127.0.0.1:{port}/no_such_database", 'database "no_such_database" does not exist'),
+    ("postgresql://nobody@127.0.0.1:{port}/postgres", 'role "nobody" does not exist'),
+    ("mysql://127.0.0.1/registry", "must be a postgresql:// URL"),
+])
+def test_a_database_that_cannot_be_used_stops_the_start_with_one_line(pg_cluster, tmp_path, url, reason):
+    url = url.format(closed=free_port(), port=pg_cluster.port)
+    env = {**os.environ, "FLASK_DATABASE_URL": url, "FLASK_DATA_DIR": str(tmp_path / "data")}
+    commands = [[sys.executable, "-m", "fossil_registry.serve"]]
+    if "refused" in reason:  # the command line stops the same way (one case is enough: the same code path)
+        commands.append([sys.executable, "-m", "flask", "--app", "app", "registry", "check"])
+    for command in commands:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120,
+                              cwd=Path(__file__).resolve().parent.parent)
+        assert done.returncode == 1
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and reason in lines[0], done.stderr
+        assert "Traceback" not in done.stderr and "127.0.0.1" in lines[0] or "mysql" in url
+    assert not (tmp_path / "data" / "sites").exists()
+
+
+@POSTGIS
+def test_a_lost_database_answers_503_and_the_pool_recovers(app, pg_cluster, monkeypatch):
+    monkeypatch.setattr(pg, "POOL_WAIT_S", 1)
+    client = app.test_client()
+    assert client.get("/api/sites/GZ-0001").status_code == 200
+    pg_cluster.stop()
+    try:
+        r = client.get("/api/sites/GZ-0001")
+        assert r.status_code == 503 and r.mimetype == "application/problem+json"
+        assert "database" in r.get_json()["detail"] and "Traceback" not in r.get_data(as_text=True)
+        r = client.post("/api/reports", json=REPORT)
+        assert r.status_code == 503
+    finally:
+        pg_cluster.start()
+    assert client.get("/api/sites/GZ-0001").status_code == 200
+    assert client.post("/api/reports", json=REPORT).status_code == 201
+
+
+@POSTGIS
+def test_a_restart_under_load_loses_no_acknowledged_write(app, pg_cluster):
+    """Four clients keep submitting reports while PostgreSQL restarts: every answer is 201 or 503 (never a 500), every
+    report acknowledged with 201 is in the registry afterwards, and writing works again."""
+    app.config["REPORT_LIMIT"] = "10000 per hour"
+    acknowledged, answers, lock = [], [], threading.Lock()
+    stop = threading.Event()
+
+    def writer(n):
+        client = app.test_client()
+        i = 0
+        while not stop.is_set() and i < 400:
+            i += 1
+            r = client.post("/api/reports", json={**REPORT, "description": f"client {n} report {i}"},
+                            environ_base={"REMOTE_ADDR": f"198.51.100.{n}"})
+            with lock:
+                answers.append(r.status_code)
+                if r.status_code == 201:
+                    acknowledged.append(r.get_json()["receipt"])
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    [t.start() for t in threads]
+    time.sleep(1.5)
+    before_restart = len(answers)
+    pg_cluster.restart()
+    time.sleep(2.0)
+    stop.set()
+    [t.join() for t in threads]
+    assert before_restart > 4 and set(answers) <= {201, 503}, sorted(set(answers))
+    assert answers[-1] == 201  # the pool came back by itself
+    with app.app_context():
+        stored = {r["receipt"] for r in __import__("fossil_registry").reports.list_reports(get_conn(), limit=None)}
+    assert set(acknowledged) <= stored and len(acknowledged) > before_restart
+
+
+# ------------------------------------------------------------------------------------------------ a read replica
+@pytest.fixture
+def primary_and_replica(demo_registry_template):
+    """A primary with the demo registry and a streaming replica of it (pg_basebackup), each on its own port."""
+    primary = Cluster.create()
+    replica = None
+    try:
+        url = primary.url("registry")
+        primary.admin("CREATE DATABASE registry")
+        src = store.connect(demo_registry_template)
+        store.copy.copy_registry(src, url)
+        src.close()
+        replica = Cluster(directory=primary.directory / "replica", port=free_port())
+        replica.directory.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(replica.directory, "postgres", "postgres")
+        primary.run("pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres", "-D",
+                    str(replica.data), "-R", "-X", "stream")
+        with open(replica.data / "postgresql.auto.conf", "a") as fh:
+            fh.write(f"port = {replica.port}\nunix_socket_directories = '{replica.directory}'\n")
+        replica.start()
+        yield url, replica.url("registry"), replica
+    finally:
+        pg.close_pools()
+        if replica is not None:
+            replica.stop("immediate")
+        primary.remove()
+
+
+def test_anonymous_reads_come_from_the_replica_and_staff_see_their_own_writes(primary_and_replica, tmp_path):
+    primary_url, replica_url, replica = primary_and_replica
+    app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "x",
+                      "DATABASE_URL": primary_url, "DATABASE_READ_URL": replica_url})
+    with psycopg_connect(replica_url) as c:
+        assert c.execute("SELECT pg_is_in_recovery()").fetchone()[0]
+        c.execute("SELECT pg_wal_replay_pause()")  # the replica falls behind on purpose
+    client, staff = app.test_client(), app.test_client()
+    login(staff, "expert")
+    with app.app_context():
+        site = sites.current(get_conn(), "GZ-0002")
+    r = staff.post("/api/sites/GZ-0002/revisions", headers=bearer("field"),
+                   json={"base_version": site.version, "reason": "RTK resurvey", "properties": {"name_en": "Renamed"}})
+    assert r.status_code == 201, r.get_json()
+    rid = r.get_json()["id"]
+    r = staff.post(f"/api/revisions/{rid}/decision", headers=bearer("expert"),
+                   json={"decision": "approve", "round": 1})
+    assert r.status_code == 200, r.get_json()
+    # the reviewer sees the approval at once (primary); the public, from the paused replica, the old state
+    assert staff.get("/api/sites/GZ-0002").get_json()["properties"]["name_en"] == "Renamed"
+    assert staff.get(f"/api/revisions/{rid}", headers=bearer("field")).get_json()["status"] == "approved"
+    assert client.get("/api/sites/GZ-0002").get_json()["properties"]["name_en"] != "Renamed"
+    ogc = client.get("/ogcapi/collections/sites/items/GZ-0002").get_json()
+    assert ogc["properties"].get("name_en") != "Renamed"
+    with psycopg_connect(replica_url) as c:
+        c.execute("SELECT pg_wal_replay_resume()")
+    deadline = time.monotonic() + 30
+    while client.get("/api/sites/GZ-0002").get_json()["properties"]["name_en"] != "Renamed":
+        assert time.monotonic() < deadline, "the replica never caught up"
+        time.sleep(0.2)
+
+
+def psycopg_connect(url):
+    import psycopg
+    return psycopg.connect(url, autocommit=True)
+
+
+# ------------------------------------------------------------------------------------------------ several processes
+@pytest.fixture
+def redis_server(tmp_path):
+    port = free_port()
+    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    import redis
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline and process.poll() is None, "redis-server did not start"
+            time.sleep(0.1)
+    yield url, client
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@POSTGIS
+def test_several_processes_share_sessions_rate_limits_and_caches(demo_location, demo_data_dir, redis_server):
+    """`make run WORKERS=2` on PostGIS with Redis: a sign-out in one process ends the session in the other, the
+    report limit counts across processes, and the map layers one process computed are in Redis for the other."""
+    redis_url, redis_client = redis_server
+    port = free_port()
+    env = {**os.environ, "FLASK_DATABASE_URL": demo_location, "FLASK_DATA_DIR": str(demo_data_dir),
+           "FLASK_REDIS_URL": redis_url, "FLASK_SECRET_KEY": "served", "FLASK_REPORT_LIMIT": "3 per hour",
+           "FLASK_CREATE_DEMO_IF_MISSING": "false", "WORKERS": "2", "THREADS": "2", "PORT": str(port)}
+    log = open(demo_data_dir / "server.log", "wb")
+    process = subprocess.Popen([sys.executable, "-m", "fossil_registry.serve"], env=env, stdout=log,
+                               stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent.parent)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(url + "/ogcapi", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline and process.poll() is None, (demo_data_dir / "server.log").read_text()
+            time.sleep(0.2)
+        codes = [requests.post(url + "/api/reports", json=REPORT, headers={"Connection": "close"}).status_code
+                 for _ in range(8)]
+        assert codes.count(201) == 3 and codes.count(429) == 5, codes
+        assert any(k.startswith(b"LIMIT") for k in redis_client.keys("*"))
+        assert requests.get(url + "/map/sites.geojson?zoom=8").status_code == 200
+        assert any(k.startswith(b"fossil-registry:cache:") for k in redis_client.keys("*"))
+        session = requests.Session()
+        page = session.get(url + "/login").text
+        import re
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        r = session.post(url + "/login", data={"username": "ellen", "password": "expert-pass-001",
+                                               "csrf_token": token}, allow_redirects=False)
+        assert r.status_code == 302
+        assert all(session.get(url + "/account", headers={"Connection": "close"}).status_code == 200
+                   for _ in range(4))
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', session.get(url + "/account").text).group(1)
+        session.post(url + "/logout", data={"csrf_token": token}, allow_redirects=False)
+        assert all(session.get(url + "/account", headers={"Connection": "close"}, allow_redirects=False).status_code
+                   in (302, 401) for _ in range(4))
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture
+def served_activity_dir(tmp_path, demo_registry_template) -> Path:
+    """A data directory with the demo registry, its accounts and the demo activity (inspections, proposals, reports)
+    plus one photo file, as `make run` leaves it."""
+    from datetime import date
+
+    from fossil_registry.demo.activity import seed_activity
+
+    data_dir = tmp_path / "source"
+    target = registry.registry_path(data_dir)
+    target.parent.mkdir(parents=True)
+    shutil.copy(demo_registry_template, target)
+    registry.create_demo_accounts(target)
+    seed_activity(target, today=date(2026, 6, 1))
+    app = create_app({"TESTING": True, "DATA_DIR": str(data_dir), "SECRET_KEY": "x"})
+    client = app.test_client()
+    from .inspection_helpers import jpeg
+
+    r = client.post("/api/reports", data={**REPORT, "photos": [(__import__("io").BytesIO(jpeg()), "p.jpg")]},
+                    content_type="multipart/form-data")
+    assert r.status_code == 201, r.get_data(as_text=True)
+    return data_dir
