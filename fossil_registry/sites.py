@@ -20,6 +20,9 @@ from .errors import InvalidInput, NotFound, StaleVersion
 from .geometry import compare_geometries, geodesic_area_m2, validate_boundary, validate_location
 
 LEVELS = ("national", "provincial", "general")
+# Colours of the protection levels on every map and in field kits (one place, so the protection map, the QGIS project and
+# the legends agree).
+LEVEL_COLOURS = {"national": "#b2182b", "provincial": "#e08214", "general": "#2166ac"}
 SENSITIVITIES = ("open", "generalized", "hidden")
 STATUSES = ("active", "retired")
 PERIODS = ("Ediacaran", "Cambrian", "Ordovician", "Silurian", "Devonian", "Carboniferous", "Permian", "Triassic",

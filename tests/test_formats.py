@@ -298,9 +298,9 @@ def test_zip_member_that_lies_about_its_size_is_caught_while_reading():
     struct.pack_into("<I", data, 22, 1024)
     cd = data.rfind(b"PK\x01\x02")
     struct.pack_into("<I", data, cd + 24, 1024)
-    with pytest.raises(InvalidInput, match="damaged or truncated|more than the archive declares") as err:
+    with pytest.raises(InvalidInput, match="damaged or truncated") as err:  # zipfile stops at 1 KB; the CRC fails
         formats.read_geometry("liar.kmz", bytes(data), "location")
-    assert err.value.status in (413, 422)
+    assert err.value.status == 422
 
 
 def test_too_many_zip_entries_and_oversized_files_are_refused():

@@ -775,3 +775,16 @@ def test_weakening_protection_is_never_approved_in_a_batch(app, client, change, 
     assert 'name="items"' not in row and "⚠" in row
     if code == "sensitivity_loosened":
         assert "sensitivity → open" in row
+
+
+def test_a_new_site_proposal_lists_only_the_fields_it_has(app):
+    """The review queue's "Changes" column: a new site names the fields it fills, not every empty one."""
+    with app.app_context():
+        rev = revisions.propose(get_conn(), revisions.Draft(
+            reason="quarry exposed a skeleton", location=Point(105.45, 25.80),
+            properties={"name": "关岭新发现点", "fossil_groups": ["marine_reptiles"], "period": "Triassic"}),
+            author="fiona", site_code=None)
+    assert rev.row.kind == "new_site"
+    assert {"location", "name", "fossil_groups", "period", "level → general", "sensitivity → hidden"} <= set(rev.changes)
+    assert not any(c.startswith(("description", "name_en", "county", "age", "formation")) for c in rev.changes), \
+        rev.changes

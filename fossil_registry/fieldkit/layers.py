@@ -24,8 +24,7 @@ BOUNDARIES = "site_boundaries"
 NEW_FINDS = "new_finds"
 SURVEY_POINTS = "survey_points"
 
-# Colours of the protection levels, as on the protection map (web/public.py LEVEL_COLOURS).
-LEVEL_COLOURS = {"national": "#b2182b", "provincial": "#e08214", "general": "#2166ac"}
+LEVEL_COLOURS = sites.LEVEL_COLOURS  # as on the protection map
 
 LEVEL_LABELS = {"national": "国家级 national", "provincial": "省级 provincial", "general": "一般 general"}
 SENSITIVITY_LABELS = {"open": "公开 open", "generalized": "概略公开 generalized", "hidden": "不公开 hidden"}

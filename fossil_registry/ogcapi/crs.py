@@ -43,6 +43,11 @@ def _pyproj(epsg: int) -> pyproj.CRS:
 
 def offered(region: tuple[float, float, float, float]) -> list[ServiceCRS]:
     """The CRSs of the service for a region: CRS84, EPSG:4490, then the Gauss-Krüger zones across the region."""
+    return list(_offered(tuple(region)))
+
+
+@lru_cache(maxsize=8)
+def _offered(region: tuple[float, float, float, float]) -> tuple[ServiceCRS, ...]:
     out = [ServiceCRS(CRS84, None, "WGS 84 / CGCS2000 longitude, latitude (CRS84)", True),
            ServiceCRS(EPSG_URI.format(code=STORAGE_EPSG), STORAGE_EPSG, "CGCS2000 latitude, longitude", False)]
     codes: list[int] = []
@@ -55,7 +60,7 @@ def offered(region: tuple[float, float, float, float]) -> list[ServiceCRS]:
     codes += [zone["epsg3"], zone["epsg3_prefixed"], zone["epsg6"], zone["epsg6_prefixed"]]
     for code in sorted(set(codes)):
         out.append(ServiceCRS(EPSG_URI.format(code=code), code, _pyproj(code).name, False))
-    return out
+    return tuple(out)
 
 
 def resolve(value: str | None, region, *, parameter: str) -> ServiceCRS:

@@ -31,7 +31,9 @@ class Revision:
         r = self.row
         out = ["location"] if r.location is not None else []
         out += {"set": ["boundary"], "remove": ["boundary removed"]}.get(r.boundary_action, [])
-        return out + [f"{k} → {v}" if k in ("sensitivity", "level", "status") else k for k, v in r.properties.items()]
+        given = {k: v for k, v in r.properties.items() if v not in (None, "", [], {})} if r.kind == "new_site" \
+            else r.properties  # a new site: the fields it has, not every empty one
+        return out + [f"{k} → {v}" if k in ("sensitivity", "level", "status") else k for k, v in given.items()]
 
     def to_json(self, *, full: bool = True) -> dict[str, Any]:
         r = self.row

@@ -23,7 +23,7 @@ data_bp = Blueprint("public_map_data", __name__, url_prefix="/map")
 
 LEVEL_NAMES = {"national": _l("National key site"), "provincial": _l("Provincial key site"),
                "general": _l("General site")}
-LEVEL_COLOURS = {"national": "#b2182b", "provincial": "#e08214", "general": "#2166ac"}
+LEVEL_COLOURS = sites.LEVEL_COLOURS
 PERIOD_NAMES = {"Ediacaran": _l("Ediacaran"), "Cambrian": _l("Cambrian"), "Ordovician": _l("Ordovician"),
                 "Silurian": _l("Silurian"), "Devonian": _l("Devonian"), "Carboniferous": _l("Carboniferous"),
                 "Permian": _l("Permian"), "Triassic": _l("Triassic"), "Jurassic": _l("Jurassic"),
