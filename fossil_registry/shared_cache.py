@@ -4,8 +4,9 @@ The map layers and the OGC API's feature indexes are computed once per registry 
 registry's change stamp, read from the database every request, so a cached value is never stale, in one process or
 in many. With one process the in-process LRU is all there is. With several (``make run WORKERS=4``) and REDIS_URL set,
 a value one process computed is stored in Redis (pickled, for an hour) and the others load it instead of computing it
-again. Redis is a cache here, never the record: if it is unreachable, values are computed locally and the app goes on.
-Pickles are only ever read from the operator's own Redis, which must not be reachable by anyone else (docs/scale-out.md).
+again. Redis is a cache here, never the record: if it is unreachable, values are computed locally and the app goes
+on. Pickles are only ever read from the operator's own Redis, which must be reachable by nobody else
+(docs/scale-out.md).
 """
 from __future__ import annotations
 

@@ -21,7 +21,8 @@ Each submodule owns one table family:
 Two backends serve this contract (``dialect``): the GeoPackage file (``gpkg``, the embedded default) and
 PostgreSQL/PostGIS (``pg``, ``pg_schema``; a ``postgresql://`` URL as the registry's location). Where their SQL differs
 a function writes it for each; keep each function small and named for what it does to the registry, not for how a
-backend does it. ``copy`` moves a whole registry between any two locations. The names below are the store's contract with the rest of the code
+backend does it. ``copy`` moves a whole registry between any two locations.
+The names below are the store's contract with the rest of the code
 (``store.transaction(conn)``, ``store.get_site_row(...)``...); feature modules are used as ``store.<module>``.
 """
 from __future__ import annotations

@@ -105,7 +105,7 @@ def _copy_table(src, dest, table: str) -> int:
     booleans = {c for c in columns if dest_types[c] == "boolean"}
     names = ", ".join(f'"{c}"' for c in columns)
     insert = f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" for _ in columns)})'
-    if table == "registry_meta":  # the destination's own rows (schema version, installation id) give way to the source's
+    if table == "registry_meta":  # the destination's own rows (schema version, installation id) yield to the source's
         insert += (" ON CONFLICT (key) DO UPDATE SET value = excluded.value" if is_pg(dest) else "")
         insert = insert.replace("INSERT INTO", "INSERT OR REPLACE INTO") if not is_pg(dest) else insert
     order = "fid" if "fid" in columns else columns[0]

@@ -54,7 +54,7 @@ def _header(blob: bytes) -> tuple[int, bool, int]:
 
 
 def decode_geometry(blob: bytes | BaseGeometry | None) -> BaseGeometry | None:
-    """A stored geometry as shapely: a GeoPackage blob is decoded; PostGIS values arrive decoded already (store/pg.py)."""
+    """A stored geometry as shapely: a GeoPackage blob is decoded; PostGIS values arrive decoded (store/pg.py)."""
     if blob is None or isinstance(blob, BaseGeometry):
         return blob
     _, _, envelope = _header(blob)

@@ -177,7 +177,8 @@ def insert_track(conn: sqlite3.Connection, *, inspection_id: int, code: str, ins
     cur = conn.execute(
         f"INSERT INTO {TRACKS} (geom, inspection_id, code, inspected_on, name, length_m, point_count, started_at, "
         "ended_at) VALUES (?,?,?,?,?,?,?,?,?)",
-        (geometry_value(conn, geom), inspection_id, code, inspected_on, name, length_m, point_count, started_at, ended_at))
+        (geometry_value(conn, geom), inspection_id, code, inspected_on, name, length_m, point_count, started_at,
+         ended_at))
     _touch_contents(conn, TRACKS, geom, when)
     return cur.lastrowid
 

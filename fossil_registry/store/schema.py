@@ -250,9 +250,8 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     applied_now = []
     with transaction(conn):
         lock(conn, pg.MIGRATE_LOCK)  # PostGIS: app processes starting together migrate one after the other
-        conn.execute("CREATE TABLE IF NOT EXISTS registry_migrations (name TEXT PRIMARY KEY, applied_at DATETIME NOT NULL)"
-                     if not is_pg(conn) else
-                     "CREATE TABLE IF NOT EXISTS registry_migrations (name text PRIMARY KEY, applied_at text NOT NULL)")
+        conn.execute("CREATE TABLE IF NOT EXISTS registry_migrations (name TEXT PRIMARY KEY, "
+                     + ("applied_at text NOT NULL)" if is_pg(conn) else "applied_at DATETIME NOT NULL)"))
         done = {r[0] for r in conn.execute("SELECT name FROM registry_migrations")}
         for name, script in (PG_MIGRATIONS if is_pg(conn) else MIGRATIONS):
             if name in done or not script.strip():
@@ -335,8 +334,8 @@ def check_integrity(conn: sqlite3.Connection) -> list[str]:
 
 
 def fold_wal(conn: sqlite3.Connection) -> None:
-    """Write the WAL back into the file and leave WAL mode: a single self-contained file (before renaming or shipping it).
-    Nothing to do on PostgreSQL."""
+    """Write the WAL back into the file and leave WAL mode: a single self-contained file (before renaming or shipping
+    it). Nothing to do on PostgreSQL."""
     if is_pg(conn):
         return
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

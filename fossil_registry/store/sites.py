@@ -14,7 +14,7 @@ from shapely.geometry.base import BaseGeometry
 
 from . import pg
 from .dialect import for_update, geometry_value, is_pg, lock
-from .gpkg import decode_geometries, decode_geometry, encode_geometry
+from .gpkg import decode_geometries, decode_geometry
 
 LOCATIONS = "site_locations"
 BOUNDARIES = "site_boundaries"

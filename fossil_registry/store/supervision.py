@@ -263,7 +263,8 @@ def period_counts(conn: sqlite3.Connection, *, start: str, end: str, first_day: 
     counted at ``as_of`` (public reports: submitted before ``late_before``, i.e. 24 hours before ``as_of``)."""
     changed = pick(conn, "(v.location != p.location OR coalesce(v.boundary, x'') != coalesce(p.boundary, x''))",
                    "(v.location IS DISTINCT FROM p.location OR v.boundary IS DISTINCT FROM p.boundary)")
-    row = conn.execute(_PERIOD_COUNTS.replace("{geometry_changed}", changed), {"start": start, "end": end, "first_day": first_day, "last_day": last_day,
+    row = conn.execute(_PERIOD_COUNTS.replace("{geometry_changed}", changed), {
+        "start": start, "end": end, "first_day": first_day, "last_day": last_day,
                                         "as_of": as_of, "late_before": late_before}).fetchone()
     return dict(row)
 
