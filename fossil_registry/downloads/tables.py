@@ -84,7 +84,7 @@ def _column(layer: Layer, name: str, values: list[Any]) -> pd.Series:
         return pd.Series([np.nan if v is None else float(v) for v in values], dtype="float64")
     if name in layer.bools:
         return pd.Series([bool(v) for v in values], dtype="bool")
-    return pd.Series([_text(v) for v in values], dtype="object")
+    return pd.Series([v if v is None or type(v) is str else _text(v) for v in values], dtype="object")
 
 
 def frame(layer: Layer, public: bool, geoms: list, props: list[dict[str, Any]]) -> gpd.GeoDataFrame:

@@ -3,7 +3,6 @@ zipped: KMZ), zipped Shapefile, CSV with WKT, FlatGeobuf. Each writer returns th
 Shapefile's renamed fields and cut values). No Flask."""
 from __future__ import annotations
 
-import html
 import shutil
 import warnings
 import zipfile
@@ -15,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
+from markupsafe import escape
 
 from .. import csv_export
 from .catalog import Layer, Wanted
@@ -101,19 +101,27 @@ LABELS = {"code": "编号 code", "name": "名称 name", "name_en": "英文名称
           "inspection_id": "巡查记录 inspection", "length_m": "长度（米） length (m)", "point_count": "点数 points"}
 
 
-def _kml_description(row: dict) -> str:
-    """The placemark's balloon: the attributes as a small HTML table (escaped; KML carries it as text)."""
-    cells = "".join(f"<tr><th>{html.escape(LABELS.get(k, k))}</th><td>{html.escape(str(v))}</td></tr>"
-                    for k, v in row.items() if v is not None)
-    return f"<table>{cells}</table>"
-
-
-def _kml_name(row: dict) -> str:
-    """The placemark's name: the (Chinese) name, else the site and date of an inspection, else the id."""
-    if row.get("name"):
-        return str(row["name"])
-    named = " ".join(str(row[k]) for k in ("site", "inspected_on") if row.get(k) is not None)
-    return named or str(next(iter(row.values()), ""))
+def _kml_texts(attributes: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """(name, description) of every placemark. The name: the (Chinese) name, else the site and date of an inspection,
+    else the id. The description (the balloon): the attributes as a small HTML table, escaped (KML carries it as
+    text). Built column by column: 10,000 sites have 170,000 cells."""
+    n = len(attributes)
+    values = {c: attributes[c].astype(object).where(attributes[c].notna(), None).tolist() for c in attributes.columns}
+    rows = [[] for _ in range(n)]
+    for column, column_values in values.items():
+        label = escape(LABELS.get(column, column))
+        for i, v in enumerate(column_values):
+            if v is not None:
+                rows[i].append(f"<tr><th>{label}</th><td>{escape(str(v))}</td></tr>")
+    descriptions = ["<table>" + "".join(cells) + "</table>" for cells in rows]
+    names = []
+    for i in range(n):
+        name = values["name"][i] if "name" in values else None
+        if not name:
+            parts = [values[k][i] for k in ("site", "inspected_on") if k in values and values[k][i] is not None]
+            name = " ".join(str(p) for p in parts) or (str(next(iter(values.values()))[i]) if values else "")
+        names.append(str(name))
+    return names, descriptions
 
 
 def kml(table: gpd.GeoDataFrame, wanted: Wanted, directory: Path, about: About) -> Written:
@@ -121,8 +129,8 @@ def kml(table: gpd.GeoDataFrame, wanted: Wanted, directory: Path, about: About) 
     again as ExtendedData for tools that read it."""
     path = directory / "download.kml"
     attributes = pd.DataFrame(table.drop(columns=table.geometry.name))
-    rows = attributes.astype(object).where(attributes.notna(), None).to_dict("records")
-    out = gpd.GeoDataFrame({"name": [_kml_name(r) for r in rows], "description": [_kml_description(r) for r in rows],
+    names, descriptions = _kml_texts(attributes)
+    out = gpd.GeoDataFrame({"name": names, "description": descriptions,
                             **{c: attributes[c] for c in attributes.columns if c not in ("name", "description")}},
                            geometry=table.geometry.values, crs=table.crs)
     pyogrio.write_dataframe(out, path, layer=wanted.layer.table, driver="KML", geometry_type=wanted.layer.geometry,
