@@ -105,6 +105,7 @@ def _persistent_secret(data_dir: Path) -> str:
 
 def _register_areas(app: Flask) -> None:
     """Every area of the app, explicitly: web pages (web/) and the JSON API (api/); each registers its blueprints."""
+    from .api import downloads as downloads_api
     from .api import fieldkit as fieldkit_api
     from .api import impact as impact_api
     from .api import inspections as inspections_api
@@ -113,9 +114,10 @@ def _register_areas(app: Flask) -> None:
     from .api import revisions as revisions_api
     from .api import sites as sites_api
     from .api import supervision as supervision_api
-    from .web import account, admin, basemap, fieldkit, impact, inspections, public, reports, revisions, supervision
+    from .web import (account, admin, basemap, downloads, fieldkit, impact, inspections, public, reports, revisions,
+                      supervision)
 
     for area in (public, basemap, account, admin, revisions, inspections, reports, supervision, fieldkit, impact,
-                 sites_api, revisions_api, inspections_api, reports_api, supervision_api, fieldkit_api, impact_api,
-                 ogcapi):
+                 downloads, sites_api, revisions_api, inspections_api, reports_api, supervision_api, fieldkit_api,
+                 impact_api, downloads_api, ogcapi):
         area.init_app(app)

@@ -173,6 +173,14 @@ IMPACT_LIMIT = "30 per hour;100 per day"
 # Anonymous screenings learn of a hidden site only through the grid cell of this size (degrees) that holds it, and of a
 # generalized site only through its public 0.1-degree cell: no number of screenings can locate either more closely.
 IMPACT_HIDDEN_CELL_DEG = 0.25
+# --- Downloads (docs/downloads.md) ---
+# Where a download's file is written before it is sent (None: the system's temporary directory). Each download gets a
+# private directory there, removed as soon as the file is opened for sending.
+DOWNLOADS_TMP_DIR = None
+# Finished downloads of whole layers are kept per registry state (a change of the layer makes them stale at once) in
+# this directory (None: <DATA_DIR>/cache/downloads), up to this many bytes, least recently used first out; 0: no cache.
+DOWNLOADS_CACHE_DIR = None
+DOWNLOADS_CACHE_BYTES = 512 * 1024 * 1024
 
 
 def defaults() -> dict[str, Any]:

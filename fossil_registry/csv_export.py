@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence, TextIO
 
 # A cell starting with one of these is a formula (or becomes one) in Excel, LibreOffice and Google Sheets.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -22,10 +22,17 @@ def cell(value: Any) -> Any:
     return value
 
 
-def to_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
+def write(fh: TextIO, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """The CSV into an open text file (row by row: large tables never sit in memory as one string). Open it with
+    ``newline=""`` and UTF-8: the BOM is written here."""
+    fh.write("\ufeff")
+    writer = csv.writer(fh)
     writer.writerow([cell(c) for c in columns])
     for row in rows:
         writer.writerow([cell(v) for v in row])
-    return "\ufeff" + buf.getvalue()
+
+
+def to_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    buf = io.StringIO()
+    write(buf, columns, rows)
+    return buf.getvalue()

@@ -31,6 +31,10 @@ def _public_urls(everything: list[sites.Site]) -> list[str]:
         urls += [f"/ogcapi/collections/{layer}", items, f"{items}?limit=10000", f"{items}?f=html&limit=10000",
                  f"{items}?bbox={REGION}&limit=3", f"{items}?status=retired", f"{items}?status=active,retired",
                  f"{items}?datetime=2020-01-01T00:00:00Z"]
+    for layer in ("sites", "boundaries"):  # downloads as text (test_downloads.py reads the binary ones back)
+        for ext in ("geojson", "kml", "csv"):
+            urls += [f"/api/downloads/{layer}.{ext}", f"/api/downloads/{layer}.{ext}?bbox={REGION}"]
+    urls += ["/api/downloads", "/downloads", "/downloads/file?layer=sites&format=csv&crs=EPSG:4490"]
     for s in everything:
         urls += [f"/sites/{s.code}", f"/sites/{s.code}?lang=en", f"/api/sites/{s.code}"]
         for layer in ("sites", "boundaries"):
@@ -42,7 +46,8 @@ def _public_urls(everything: list[sites.Site]) -> list[str]:
         for d in (1e-4, 0.01, 0.06):
             bbox = f"{x - d},{y - d},{x + d},{y + d}"
             urls += [f"/api/sites?bbox={bbox}", f"/ogcapi/collections/sites/items?bbox={bbox}",
-                     f"/ogcapi/collections/boundaries/items?bbox={bbox}&f=html"]
+                     f"/ogcapi/collections/boundaries/items?bbox={bbox}&f=html",
+                     f"/api/downloads/sites.geojson?bbox={bbox}", f"/api/downloads/boundaries.csv?bbox={bbox}"]
             for zoom in (10, 14, 18):
                 urls += [f"/map/sites.geojson?bbox={bbox}&zoom={zoom}", f"/map/boundaries.geojson?bbox={bbox}&zoom={zoom}"]
         urls.append(f"/map/sites.geojson?bbox={REGION}&zoom=9&period={s.properties['period']}")
@@ -145,6 +150,17 @@ def test_the_leak_check_can_fail_on_the_feature_service(app):
     with app.app_context():
         everything = sites.list_current(get_conn())
     for url in ("/ogcapi/collections/sites/items?limit=10000", "/ogcapi/collections/boundaries/items?limit=10000&f=html"):
+        with pytest.raises(AssertionError):
+            _assert_no_leaks(_collect(app, [url], headers=bearer("field")), everything)
+        _assert_no_leaks(_collect(app, [url]), everything)
+
+
+def test_the_leak_check_can_fail_on_downloads(app):
+    """Staff downloads carry the exact data; the same check on them finds it (test_downloads.py does the same for the
+    binary formats, read back by GDAL)."""
+    with app.app_context():
+        everything = sites.list_current(get_conn())
+    for url in ("/api/downloads/sites.csv", "/api/downloads/boundaries.kml", "/api/downloads/sites.geojson"):
         with pytest.raises(AssertionError):
             _assert_no_leaks(_collect(app, [url], headers=bearer("field")), everything)
         _assert_no_leaks(_collect(app, [url]), everything)

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Iterable, Sequence
+from urllib.parse import quote
 
-from flask import Response
-from flask_babel import gettext
+from flask import Response, request, send_file
+from flask_babel import get_locale, gettext
 
-from .. import csv_export, impact
+from .. import csv_export, downloads, impact
 
 
 def csv_download(columns: Sequence[str], rows: Iterable[Sequence[Any]], filename: str) -> Response:
@@ -39,3 +41,41 @@ def impact_download(result: impact.Result, geometries: dict, fmt: str, filename:
     data = json.dumps(impact_json(result), ensure_ascii=False, indent=1)
     return Response(data, mimetype="application/json",
                     headers={"Content-Disposition": f"attachment; filename={filename}.json"})
+
+
+def content_disposition(filename: str, filename_utf8: str | None = None) -> str:
+    """attachment; an ASCII file name for every client and, when given, the UTF-8 one (RFC 6266 filename*)."""
+    value = f'attachment; filename="{filename}"'
+    if filename_utf8:
+        value += f"; filename*=UTF-8''{quote(filename_utf8, safe='')}"
+    return value
+
+
+def file_download(download: downloads.Download) -> Response:
+    """A finished download, streamed from disk: the file is opened and its directory removed at once (nothing is left
+    behind however the answer ends). The file name carries the day; in Chinese for a Chinese page. A kept file (the
+    cache) has an ETag and answers conditional and range requests: GDAL and QGIS read a FlatGeobuf or GeoPackage
+    over HTTP (/vsicurl/) by ranges, scripts ask again with If-None-Match."""
+    chinese = str(get_locale() or "") == "zh"
+    fh = download.open()
+    try:
+        response = send_file(fh, mimetype=download.media_type, as_attachment=True, download_name=download.filename,
+                             max_age=0, etag=False, conditional=False)
+    except BaseException:
+        fh.close()
+        raise
+    size = os.fstat(fh.fileno()).st_size
+    response.content_length = size
+    response.headers["Content-Disposition"] = content_disposition(
+        download.filename, download.filename_zh if chinese else download.filename)
+    response.headers["Content-Crs"] = f"<{download.crs.uri}>"
+    if download.count is not None:
+        response.headers["X-Feature-Count"] = str(download.count)
+    if download.renamed:
+        response.headers["X-Shapefile-Renamed"] = ", ".join(f"{k}={v}" for k, v in download.renamed.items())
+    if download.cut:
+        response.headers["X-Shapefile-Cut"] = ", ".join(f"{k}={n}" for k, n in download.cut.items())
+    if download.etag:
+        response.set_etag(download.etag)
+        response.make_conditional(request, accept_ranges=True, complete_length=size)
+    return response

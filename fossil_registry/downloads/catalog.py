@@ -1,0 +1,173 @@
+"""What can be downloaded: the layers (sites, protection boundaries and, for staff, inspections and patrol tracks, plus
+the whole registry as one GeoPackage), the file formats, the CRSs each format takes, and the reading of a download
+request (layer, format, crs, bbox, filters) into a ``Wanted``. No Flask.
+
+The layers are the OGC API's collections (ogcapi.COLLECTIONS): a download holds exactly the features the feature
+service would answer the same caller, built by the same record builders (the public view for anonymous callers)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from .. import ogcapi
+from ..errors import NotFound, RegistryError
+from ..ogcapi.crs import EPSG_URI, STORAGE_EPSG
+
+STORAGE_URI = EPSG_URI.format(code=STORAGE_EPSG)
+
+
+class Unauthorized(RegistryError):
+    """A staff layer asked for without signing in (401, like the feature service's staff collections)."""
+
+    status = 401
+    title = "Unauthorized"
+
+
+@dataclass(frozen=True)
+class Format:
+    extension: str          # the URL's and the file's extension: sites.<extension>
+    title: str
+    media_type: str
+    driver: str             # GDAL driver
+    default_crs: str        # the CRS of the file when none is asked for (a URI of ogcapi.offered)
+    any_crs: bool = True    # False: only the default CRS (KML is WGS 84 longitude/latitude by definition)
+    note: str = ""
+
+
+FORMATS: dict[str, Format] = {f.extension: f for f in (
+    Format("gpkg", "GeoPackage", "application/geopackage+sqlite3", "GPKG", STORAGE_URI,
+           note="QGIS, ArcGIS, GDAL; spatial index; the whole registry as registry.gpkg"),
+    Format("geojson", "GeoJSON", "application/geo+json", "GeoJSON", ogcapi.CRS84,
+           note="RFC 7946 in CRS84 (the default); another CRS is named in the file's crs member"),
+    Format("kml", "KML", "application/vnd.google-earth.kml+xml", "KML", ogcapi.CRS84, any_crs=False,
+           note="Ovital (奥维), Google Earth: placemarks named in Chinese, attributes in the description; "
+                "always WGS 84 longitude/latitude"),
+    Format("kmz", "KMZ", "application/vnd.google-earth.kmz", "KML", ogcapi.CRS84, any_crs=False,
+           note="the KML zipped (doc.kml): a tenth of the size, for phones"),
+    Format("shp.zip", "Shapefile (zipped)", "application/zip", "ESRI Shapefile", STORAGE_URI,
+           note=".shp .shx .dbf .prj .cpg (UTF-8) and README.txt; field names cut to 10 characters, listed"),
+    Format("csv", "CSV with WKT", "text/csv", "CSV", STORAGE_URI,
+           note="UTF-8 with BOM for Excel; geometry as WKT in the column _WKT_EPSG_<code> (GDAL reads the CRS "
+                "from its name), points also as two coordinate columns"),
+    Format("fgb", "FlatGeobuf", "application/flatgeobuf", "FlatGeobuf", STORAGE_URI,
+           note="with a packed Hilbert R-tree spatial index: fast for QGIS and web maps"),
+)}
+
+
+@dataclass(frozen=True)
+class Layer:
+    id: str
+    title: str
+    title_zh: str
+    geometry: str                           # GDAL geometry type written ("Point", "MultiPolygon", ...)
+    staff_only: bool
+    collection: ogcapi.Collection | None    # None: the whole registry (registry.gpkg)
+    formats: tuple[str, ...]
+    fields: tuple[str, ...] = ()            # the attribute columns, in this order (public: see public_fields)
+    staff_fields: tuple[str, ...] = ()      # columns only staff files carry
+    public_fields: tuple[str, ...] = ()     # columns only public files carry
+    ints: tuple[str, ...] = ()
+    floats: tuple[str, ...] = ()
+    bools: tuple[str, ...] = ()
+
+    @property
+    def table(self) -> str:
+        """The layer's name inside a file (GeoPackage table, Shapefile and FlatGeobuf base name)."""
+        return self.id.replace("-", "_")
+
+    def columns(self, public: bool) -> tuple[str, ...]:
+        return self.fields + (self.public_fields if public else self.staff_fields)
+
+
+_ALL = tuple(FORMATS)
+_SITE_FIELDS = ("code", "name", "name_en", "county", "county_en", "level", "period", "age", "formation",
+                "fossil_groups", "sensitivity", "established", "status", "description", "description_en", "version")
+LAYERS: dict[str, Layer] = {la.id: la for la in (
+    Layer("sites", "Fossil sites", "化石点", "Point", False, ogcapi.COLLECTIONS["sites"], _ALL, _SITE_FIELDS,
+          staff_fields=("updated_at",), public_fields=("generalized",), ints=("version",), bools=("generalized",)),
+    Layer("boundaries", "Protection boundaries", "保护范围", "MultiPolygon", False, ogcapi.COLLECTIONS["boundaries"],
+          _ALL, ("code", "name", "name_en", "level", "status", "version"), staff_fields=("sensitivity",),
+          ints=("version",)),
+    Layer("inspections", "Inspections", "巡查记录", "Point", True, ogcapi.COLLECTIONS["inspections"], _ALL,
+          ("id", "site", "inspected_on", "condition", "threats", "inspectors", "photo_count", "site_version",
+           "recorded_by"), ints=("id", "photo_count", "site_version")),
+    Layer("patrol-tracks", "Patrol tracks", "巡查轨迹", "MultiLineString", True, ogcapi.COLLECTIONS["patrol-tracks"],
+          _ALL, ("id", "site", "inspection_id", "inspected_on", "name", "length_m", "point_count"),
+          ints=("id", "inspection_id", "point_count"), floats=("length_m",)),
+    Layer("registry", "The whole registry", "化石点登记册", "", False, None, ("gpkg",)),
+)}
+
+
+# ------------------------------------------------------------------------------------------------------ requests
+@dataclass
+class Wanted:
+    """One download as asked: what the file will hold."""
+
+    layer: Layer
+    format: Format
+    crs: ogcapi.ServiceCRS
+    public: bool
+    bbox: tuple[float, float, float, float] | None = None   # lon/lat, on the caller's (public or exact) geometry
+    filters: dict[str, set[str]] = field(default_factory=dict)
+
+    @property
+    def whole(self) -> bool:
+        """The whole layer as the caller may see it (no bbox, no filter but the default active status): cacheable."""
+        return self.bbox is None and self.filters in ({}, {"status": {"active"}})
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """"sites.shp.zip" -> ("sites", "shp.zip")."""
+    layer, _, extension = name.partition(".")
+    return layer, extension
+
+
+def available(staff: bool) -> list[Layer]:
+    return [la for la in LAYERS.values() if staff or not la.staff_only]
+
+
+def parse(name: str, args: Mapping[str, Sequence[str]], *, staff: bool, region, tz: str) -> Wanted:
+    """A download request: ``name`` is "<layer>.<extension>", ``args`` the query (name -> values). Unknown layers and
+    formats are 404 (naming which), staff layers 401 for anonymous callers, bad parameters 400 naming them."""
+    layer_id, extension = split_name(name)
+    layer = LAYERS.get(layer_id)
+    if layer is None:
+        raise NotFound(f"no layer {layer_id[:40]!r}; layers: {', '.join(la.id for la in available(staff))}",
+                       parameter="layer")
+    fmt = FORMATS.get(extension)
+    if fmt is None or extension not in layer.formats:
+        offered = ", ".join(layer.formats)
+        raise NotFound(f"no format {extension[:20]!r} for {layer.id}; formats: {offered}", parameter="format")
+    if layer.staff_only and not staff:
+        raise Unauthorized(f"{layer.id} are for signed-in staff: sign in or send an API token")
+    if layer.collection is None:
+        return _registry(layer, fmt, args, staff=staff, region=region)
+    queryables = set(layer.collection.queryables)
+    unknown = sorted(set(args) - {"crs", "bbox", "bbox-crs"} - queryables)
+    if unknown:
+        known = ", ".join(["crs", "bbox", "bbox-crs", *layer.collection.queryables])
+        raise ogcapi.BadParameter(f"unknown parameter(s) {', '.join(unknown)}; a download of {layer.id} takes {known}",
+                                  parameter=unknown[0])
+    asked = {k: v for k, v in args.items() if not (k == "crs" and v in ([], [""]))}
+    query = ogcapi.parse(asked, layer.collection, region=region, tz=tz)
+    crs = query.crs if "crs" in asked else ogcapi.resolve(fmt.default_crs, region, parameter="crs")
+    if not fmt.any_crs and crs.uri != fmt.default_crs:
+        raise ogcapi.BadParameter(f"crs: {fmt.title} is always WGS 84 longitude/latitude ({fmt.default_crs}) by "
+                                  f"definition; leave crs out or choose another format", parameter="crs")
+    return Wanted(layer, fmt, crs, public=not staff, bbox=query.bbox, filters=query.filters)
+
+
+def _registry(layer: Layer, fmt: Format, args, *, staff: bool, region) -> Wanted:
+    """The whole registry is one snapshot in its storage CRS: no bbox, no filter, no other CRS."""
+    unknown = sorted(set(args) - {"crs"})
+    if unknown:
+        raise ogcapi.BadParameter(f"unknown parameter(s) {', '.join(unknown)}: the registry GeoPackage is the whole "
+                                  f"registry; download a layer to choose an area or filter", parameter=unknown[0])
+    given = [v for v in args.get("crs") or [] if v]
+    if len(given) > 1:
+        raise ogcapi.BadParameter(f"crs is given {len(given)} times; give it once", parameter="crs")
+    crs = ogcapi.resolve(given[0] if given else STORAGE_URI, region, parameter="crs")
+    if crs.epsg != STORAGE_EPSG:
+        raise ogcapi.BadParameter(f"crs: the registry GeoPackage is in its storage CRS, CGCS2000 ({STORAGE_URI}); "
+                                  f"download a layer to get another CRS", parameter="crs")
+    return Wanted(layer, fmt, crs, public=not staff)
