@@ -71,15 +71,17 @@ def _register_areas(app: Flask) -> None:
     """Every area of the app, explicitly: web pages (web/) and the JSON API (api/); each registers its blueprints."""
     from .api import fieldkit as fieldkit_api
     from .api import impact as impact_api
+    from .api import imports as imports_api
     from .api import inspections as inspections_api
     from .api import ogcapi
     from .api import reports as reports_api
     from .api import revisions as revisions_api
     from .api import sites as sites_api
     from .api import supervision as supervision_api
-    from .web import account, admin, basemap, fieldkit, impact, inspections, public, reports, revisions, supervision
+    from .web import (account, admin, basemap, fieldkit, impact, imports, inspections, public, reports, revisions,
+                      supervision)
 
     for area in (public, basemap, account, admin, revisions, inspections, reports, supervision, fieldkit, impact,
-                 sites_api, revisions_api, inspections_api, reports_api, supervision_api, fieldkit_api, impact_api,
-                 ogcapi):
+                 imports, sites_api, revisions_api, inspections_api, reports_api, supervision_api, fieldkit_api,
+                 impact_api, imports_api, ogcapi):
         area.init_app(app)

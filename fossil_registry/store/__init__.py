@@ -17,6 +17,7 @@ Each submodule owns one table family:
 * ``fieldkit``: field kits issued and their check-ins; ``kitfile``: a kit's own GeoPackage; ``mbtiles``: the offline
   basemap file.
 * ``impact``: impact screenings of construction projects, their results and project cases.
+* ``imports``: site imports (uploaded files of sites, each row's planned outcome and the proposal it made).
 
 This split is the seam a PostGIS backend will plug into later: keep each function small and named for what it does to
 the registry, not for how SQLite does it. The names below are the store's contract with the rest of the code
