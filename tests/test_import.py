@@ -380,3 +380,32 @@ def test_user_text_is_shown_as_text_on_the_pages(client):
     assert "{{7*7}}&lt;script&gt;" in page and "x{{9*9}}.csv" in page   # shown as typed, never evaluated
     overlay = page.split('class="map-overlays"')[1]
     assert "\\u003cscript\\u003e" in overlay and "{{7*7}}" in overlay
+
+
+# ------------------------------------------------------------------------------------------------ API contract
+def test_every_import_call_is_in_the_openapi_document(client):
+    from openapi_spec_validator import validate
+    doc = client.get("/ogcapi/api").get_json()
+    validate(doc)
+    paths = {p: sorted(ops) for p, ops in doc["paths"].items() if p.startswith("/api/imports")}
+    assert paths == {"/api/imports": ["get", "post"], "/api/imports/{import_id}": ["get"],
+                     "/api/imports/{import_id}/mapping": ["post"], "/api/imports/{import_id}/confirm": ["post"],
+                     "/api/imports/{import_id}/summary": ["get"], "/api/imports/{import_id}/summary.csv": ["get"]}
+    assert doc["paths"]["/api/imports"]["post"]["responses"]["202"]["content"]["application/json"]["schema"] == \
+        {"$ref": "#/components/schemas/Import"}
+    assert "ImportRow" in doc["components"]["schemas"]
+
+
+def test_hostile_uploads_are_refused_before_anything_is_kept(client):
+    deep = ("[" * 100 + "]" * 100).encode()
+    r = upload(client, b'{"type": "FeatureCollection", "features": ' + deep + b"}", "deep.geojson")
+    assert r.status_code in (400, 422) and r.mimetype == "application/problem+json"
+    bomb = io.BytesIO()
+    import zipfile
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("../../evil.shp", b"x")
+    r = upload(client, bomb.getvalue(), "evil.zip")
+    assert r.status_code == 422 and "path traversal" in r.get_json()["detail"]
+    r = upload(client, GBK_CSV.encode("gbk"), "ok.csv", mapping="[" * 100 + "]" * 100)
+    assert r.status_code in (400, 422)
+    assert client.get("/api/imports", headers=bearer("admin")).get_json()["imports"] == []

@@ -508,7 +508,7 @@ def with_points(table: Table, x_col: str, y_col: str, crs=None, *, region=coords
                                 f"only one of {x_col}/{y_col} is given"))
             continue
         try:
-            rows.append(replace(r, geometry=Point(coords.parse_angle(a), coords.parse_angle(b)), problem=None))
+            rows.append(replace(r, geometry=Point(_angle(a), _angle(b)), problem=None))
         except coords.CoordinateError as exc:
             rows.append(replace(r, geometry=None, problem=f"{x_col}/{y_col} ({a[:30]}, {b[:30]}): {exc}"))
     pts = [r.geometry for r in rows if r.geometry is not None]
@@ -522,6 +522,17 @@ def with_points(table: Table, x_col: str, y_col: str, crs=None, *, region=coords
         notes.append("longitude/latitude read as CGCS2000 (EPSG:4490; WGS84 differs by less than a metre); choose "
                      "GCJ-02 or BD-09 for coordinates copied from phone map apps")
     return replace(table, rows=rows, crs=key, crs_declared=info is not None, notes=table.notes + notes)
+
+
+def _angle(text: str) -> float:
+    """Decimal degrees directly (most cells), anything else (DMS, 度分秒, hemisphere letters) by coords.parse_angle."""
+    try:
+        value = float(text)
+    except ValueError:
+        return coords.parse_angle(text)
+    if not math.isfinite(value):
+        raise coords.CoordinateError(f"{text!r} is not a finite number")
+    return value
 
 
 def _mostly_swapped(pts: list[Point], region) -> bool:
