@@ -3,11 +3,8 @@ the API into a copy of the demo registry, analysed and proposed by the backgroun
 from __future__ import annotations
 
 import io
-import json
 import sqlite3
 
-import pytest
-from pyproj import Transformer
 from shapely.geometry import MultiPolygon, Point, box
 
 from fossil_registry import store
@@ -179,6 +176,20 @@ def test_a_geopackage_with_two_layers_reads_the_point_layer_and_offers_the_other
     body = wait(client, body["id"])
     assert body["preview"]["layer"] == "boundaries" and body["mapping"] == {"code": "code"}
     assert body["rows"][0]["outcome"] == "change" and body["rows"][0]["changes"] == ["boundary"]
+
+
+def test_kml_placemarks_become_rows_with_their_extended_data(client):
+    kml = ("<?xml version='1.0' encoding='UTF-8'?><kml xmlns='http://www.opengis.net/kml/2.2'><Document>"
+           "<Placemark><name>奥维新点</name><ExtendedData><Data name='级别'><value>省级</value></Data></ExtendedData>"
+           "<Point><coordinates>108.05,26.45,812</coordinates></Point></Placemark>"
+           "<Placemark><name>剑河八郎苗板坡化石点</name><Point><coordinates>108.385,26.770</coordinates></Point>"
+           "</Placemark></Document></kml>").encode()
+    body = imported(client, kml, "ovital.kml")
+    assert body["preview"]["format"] == "kml" and body["mapping"] == {"name": "name", "级别": "level"}
+    rows = by_row(body)
+    assert rows[1]["outcome"] == "new" and rows[1]["location"] == [108.05, 26.45]
+    assert rows[2]["outcome"] == "unchanged" and rows[2]["site"] == "GZ-0013"
+    assert rows[2]["matched_by"].startswith("location (")
 
 
 # ------------------------------------------------------------------------------------------------------- matching

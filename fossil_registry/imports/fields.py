@@ -104,7 +104,8 @@ def check_mapping(raw: Any, columns: list[str], *, has_geometry: bool) -> dict[s
         if target in (None, "", "ignore"):
             continue
         if column not in columns:
-            raise InvalidInput(f"the file has no column {str(column)[:60]!r}; its columns are {', '.join(columns[:40])}")
+            raise InvalidInput(f"the file has no column {str(column)[:60]!r}; its columns are "
+                               f"{', '.join(columns[:40])}")
         if target not in TARGETS:
             raise InvalidInput(f"{str(target)[:40]!r} is not a registry field; map columns to one of "
                                f"{', '.join(TARGETS)} (or leave them out)")

@@ -45,8 +45,7 @@ def create(conn, filename: str, data: bytes, fields: Mapping[str, Any], *, actor
     given = _mapping_field(fields.get("mapping"))
     found = read(filename, data, options, settings, mapping=given)
     table = found.table
-    mapping = check_mapping(given, table.columns, has_geometry=not table.needs_coordinates) if given is not None \
-        else guess_mapping(table.columns, coordinates=found.coordinate_columns, has_geometry=not table.needs_coordinates)
+    mapping = _mapping_for(found, given)
     with store.transaction(conn):
         now = store.utc_now()
         fid = istore.insert_import(conn, created_by=actor, created_at=now, filename=table.filename,
@@ -59,6 +58,14 @@ def create(conn, filename: str, data: bytes, fields: Mapping[str, Any], *, actor
                                                             "rows": len(found.rows)})
     start(fid, settings)
     return get(conn, fid)
+
+
+def _mapping_for(found, given: dict | None) -> dict[str, str]:
+    """The mapping given (checked against the columns read), or the one guessed from them."""
+    table = found.table
+    if given is not None:
+        return check_mapping(given, table.columns, has_geometry=not table.needs_coordinates)
+    return guess_mapping(table.columns, coordinates=found.coordinate_columns, has_geometry=not table.needs_coordinates)
 
 
 def _mapping_field(raw: Any) -> dict | None:
@@ -102,9 +109,7 @@ def remap(conn, fid: int, fields: Mapping[str, Any], *, actor: str, settings: Se
     if data is None:
         raise Conflict(f"import {fid} no longer has its file; upload it again")
     found = read(imp["filename"], data, options, settings, mapping=given)
-    table = found.table
-    mapping = check_mapping(given, table.columns, has_geometry=not table.needs_coordinates) if given is not None \
-        else guess_mapping(table.columns, coordinates=found.coordinate_columns, has_geometry=not table.needs_coordinates)
+    mapping = _mapping_for(found, given)
     with store.transaction(conn):
         if istore.get_import(conn, fid)["confirmed_by"]:
             raise Conflict(f"import {fid} was confirmed meanwhile")
