@@ -212,6 +212,9 @@ def test_matching_by_code_by_location_and_the_distance(client):
     rows = by_row(wait(client, r.get_json()["id"]))
     assert rows[1]["site"] == rows[2]["site"] == "GZ-0016" and rows[1]["matched_by"].startswith("location (")
     assert rows[3]["outcome"] == "new"
+    r = client.post(f"/api/imports/{body['id']}/mapping", headers=bearer("admin"),
+                    json={"match": "code", "mapping": {"name": "name", "lon": "x", "lat": "y"}})
+    assert r.status_code == 422 and "matching by code needs the column" in r.get_json()["detail"]
 
 
 def test_a_point_within_the_tolerance_is_unchanged(client):

@@ -45,7 +45,7 @@ def create(conn, filename: str, data: bytes, fields: Mapping[str, Any], *, actor
     given = _mapping_field(fields.get("mapping"))
     found = read(filename, data, options, settings, mapping=given)
     table = found.table
-    mapping = _mapping_for(found, given)
+    mapping = _mapping_for(found, given, options)
     with store.transaction(conn):
         now = store.utc_now()
         fid = istore.insert_import(conn, created_by=actor, created_at=now, filename=table.filename,
@@ -60,12 +60,18 @@ def create(conn, filename: str, data: bytes, fields: Mapping[str, Any], *, actor
     return get(conn, fid)
 
 
-def _mapping_for(found, given: dict | None) -> dict[str, str]:
+def _mapping_for(found, given: dict | None, options: Options) -> dict[str, str]:
     """The mapping given (checked against the columns read), or the one guessed from them."""
     table = found.table
     if given is not None:
-        return check_mapping(given, table.columns, has_geometry=not table.needs_coordinates)
-    return guess_mapping(table.columns, coordinates=found.coordinate_columns, has_geometry=not table.needs_coordinates)
+        mapping = check_mapping(given, table.columns, has_geometry=not table.needs_coordinates)
+    else:
+        mapping = guess_mapping(table.columns, coordinates=found.coordinate_columns,
+                                has_geometry=not table.needs_coordinates)
+    if options.match == "code" and "code" not in mapping.values():
+        raise InvalidInput("matching by code needs the column that holds the site codes: map it to 'code', or match "
+                           "by location")
+    return mapping
 
 
 def _mapping_field(raw: Any) -> dict | None:
@@ -109,7 +115,7 @@ def remap(conn, fid: int, fields: Mapping[str, Any], *, actor: str, settings: Se
     if data is None:
         raise Conflict(f"import {fid} no longer has its file; upload it again")
     found = read(imp["filename"], data, options, settings, mapping=given)
-    mapping = _mapping_for(found, given)
+    mapping = _mapping_for(found, given, options)
     with store.transaction(conn):
         if istore.get_import(conn, fid)["confirmed_by"]:
             raise Conflict(f"import {fid} was confirmed meanwhile")

@@ -58,8 +58,8 @@ def _form_page(*, error: str | None = None, choose: str | None = None, status: i
 
 def _options(form) -> dict:
     fields = {k: form.get(k, "") for k in ("encoding", "layer", "match", "distance_m", "tolerance_m")}
-    crs = form.get("crs", "")
-    fields["crs"] = form.get("crs_other", "").strip() if crs == "other" else crs
+    crs, other = form.get("crs", ""), form.get("crs_other", "").strip()
+    fields["crs"] = other if crs == "other" or (not crs and other) else crs  # a listed choice wins over the text
     return fields
 
 
