@@ -108,16 +108,17 @@ def _register_areas(app: Flask) -> None:
     from .api import downloads as downloads_api
     from .api import fieldkit as fieldkit_api
     from .api import impact as impact_api
+    from .api import imports as imports_api
     from .api import inspections as inspections_api
     from .api import ogcapi
     from .api import reports as reports_api
     from .api import revisions as revisions_api
     from .api import sites as sites_api
     from .api import supervision as supervision_api
-    from .web import (account, admin, basemap, downloads, fieldkit, impact, inspections, public, reports, revisions,
-                      supervision)
+    from .web import (account, admin, basemap, downloads, fieldkit, impact, imports, inspections, public, reports,
+                      revisions, supervision)
 
     for area in (public, basemap, account, admin, revisions, inspections, reports, supervision, fieldkit, impact,
-                 downloads, sites_api, revisions_api, inspections_api, reports_api, supervision_api, fieldkit_api,
-                 impact_api, downloads_api, ogcapi):
+                 downloads, imports, sites_api, revisions_api, inspections_api, reports_api, supervision_api,
+                 fieldkit_api, impact_api, downloads_api, imports_api, ogcapi):
         area.init_app(app)

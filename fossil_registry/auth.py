@@ -39,6 +39,7 @@ POLICY: dict[str, str | None] = {
     "impact.save": "field",         # save screenings and run them again against today's registry
     "impact.read": "field",         # saved screenings and project cases, their reports and downloads
     "impact.case": "expert",        # open a project case, record its stage, decision and conditions, re-screen it
+    "import.run": "admin",          # import files of sites as proposals (each reviewed by a second person)
 }
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,40}$")

@@ -182,6 +182,26 @@ DOWNLOADS_TMP_DIR = None
 DOWNLOADS_CACHE_DIR = None
 DOWNLOADS_CACHE_BYTES = 512 * 1024 * 1024
 
+# --- Site import of admins (docs/import.md) ---
+# Import files (CSV, GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ, GPX): the upload, everything in a zip decompressed,
+# and the rows of one file (split larger files).
+IMPORT_MAX_FILE_BYTES = 50 * 1024 * 1024
+IMPORT_MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
+IMPORT_MAX_ROWS = 20_000
+# Matching a row to a registry site by location: the nearest active site within this many metres (geodesic); an import
+# may choose another distance up to IMPORT_MAX_MATCH_DISTANCE_M. Two sites within it make the row ambiguous (refused).
+IMPORT_MATCH_DISTANCE_M = 50.0
+IMPORT_MAX_MATCH_DISTANCE_M = 5000.0
+# A matched site whose location is closer than this to the file's point keeps its location (rounding and coordinate
+# round trips move points by millimetres to decimetres; they are not a survey). An import may choose its own.
+IMPORT_MOVE_TOLERANCE_M = 0.5
+# A background import job whose worker has not reported for this many seconds (e.g. the server was restarted) is
+# taken over by the next request that looks at the import, and goes on where it stopped.
+IMPORT_STALE_AFTER_S = 60
+# Rows listed on the import's page (the rest: filters, the API's offset/limit and the CSV), markers on its map.
+IMPORT_PREVIEW_ROWS = 200
+IMPORT_MAP_MAX_MARKERS = 3000
+
 
 def defaults() -> dict[str, Any]:
     """Every default setting of this module."""

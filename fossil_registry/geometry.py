@@ -71,8 +71,6 @@ MAX_VERTICES = 20_000
 #: A boundary enclosing less than this is treated as degenerate (collapsed outline, digitising slip).
 MIN_AREA_M2 = 1.0
 
-_LONLAT_PROJ = "+proj=longlat +ellps=GRS80 +no_defs +type=crs"
-
 
 class GeometryError(ValueError):
     """A geometry the registry cannot accept.
@@ -168,21 +166,35 @@ def _centre(geom: BaseGeometry) -> tuple[float, float]:
 # ----------------------------------------------------------------------------------------------------------------------
 # local projection
 # ----------------------------------------------------------------------------------------------------------------------
+_TMERC = "+proj=tmerc +lat_0={lat0!r} +lon_0={lon0!r} +k=1 +x_0=0 +y_0=0 +ellps=GRS80"
+
+
 @lru_cache(maxsize=256)
-def _tmerc(lon0: float, lat0: float) -> tuple[CRS, Transformer]:
-    crs = CRS.from_proj4(f"+proj=tmerc +lat_0={lat0!r} +lon_0={lon0!r} +k=1 +x_0=0 +y_0=0 +ellps=GRS80 "
-                         f"+units=m +no_defs +type=crs")
-    transformer = Transformer.from_crs(CRS.from_proj4(_LONLAT_PROJ), crs, always_xy=True)
-    return crs, transformer
+def _tmerc_crs(lon0: float, lat0: float) -> CRS:
+    return CRS.from_proj4(_TMERC.format(lon0=lon0, lat0=lat0) + " +units=m +no_defs +type=crs")
 
 
-def _local(geom_or_centre: BaseGeometry | tuple[float, float]) -> tuple[CRS, Transformer]:
+@lru_cache(maxsize=512)
+def _tmerc(lon0: float, lat0: float) -> Transformer:
+    # A pipeline rather than Transformer.from_crs(lon/lat CRS, tmerc CRS): the same operation (degrees to radians,
+    # transverse Mercator on GRS80, no datum change), built in ~0.5 ms instead of ~6 ms, because no CRS objects are made
+    # and no operation is searched for. Every proposal's figures (centroid shift, Hausdorff) need one around its site,
+    # so this decided how fast 5,000 proposals of a site import are checked and made.
+    return Transformer.from_pipeline("+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad +step "
+                                     + _TMERC.format(lon0=lon0, lat0=lat0))
+
+
+def _centre_of(geom_or_centre: BaseGeometry | tuple[float, float]) -> tuple[float, float]:
     if isinstance(geom_or_centre, BaseGeometry):
         lon, lat = _centre(geom_or_centre)
     else:
         lon, lat = float(geom_or_centre[0]), float(geom_or_centre[1])
     # rounding the centre to ~0.1 m keeps the transformer cache effective without measurable effect on the metrics
-    return _tmerc(round(lon, 6), round(lat, 6))
+    return round(lon, 6), round(lat, 6)
+
+
+def _local(geom_or_centre: BaseGeometry | tuple[float, float]) -> Transformer:
+    return _tmerc(*_centre_of(geom_or_centre))
 
 
 def local_metric_crs(geom) -> pyproj.CRS:
@@ -193,7 +205,7 @@ def local_metric_crs(geom) -> pyproj.CRS:
     """
     if not isinstance(geom, BaseGeometry):
         geom = Point(_as_point_coords(geom))
-    return _local(geom)[0]
+    return _tmerc_crs(*_centre_of(geom))
 
 
 def _project(geom: BaseGeometry, transformer: Transformer, inverse: bool = False) -> BaseGeometry:
@@ -222,7 +234,8 @@ class LocalMetres:
 
 
 def local_metres(geom_or_centre: BaseGeometry | tuple[float, float]) -> LocalMetres:
-    return LocalMetres(*_local(geom_or_centre))
+    centre = _centre_of(geom_or_centre)
+    return LocalMetres(_tmerc_crs(*centre), _tmerc(*centre))
 
 
 def in_metres(geom: BaseGeometry, fn, *, around: BaseGeometry | tuple[float, float] | None = None) -> BaseGeometry:
@@ -499,7 +512,7 @@ def hausdorff_m(a, b) -> float:
     b = _as_geometry(b, "geometry")
     if a.is_empty or b.is_empty:
         raise GeometryError("cannot compare an empty geometry")
-    _, transformer = _local(GeometryCollection([a, b]))
+    transformer = _local(GeometryCollection([a, b]))
     pa, pb = _project(a, transformer), _project(b, transformer)
     n = max(vertex_count(a), vertex_count(b), 1)
     # split each segment into up to 10 pieces, fewer for big outlines so the O(n*m) comparison stays quick
@@ -513,7 +526,7 @@ def centroid_shift_m(a, b) -> float:
     b = _as_geometry(b, "geometry")
     if a.is_empty or b.is_empty:
         raise GeometryError("cannot compare an empty geometry")
-    _, transformer = _local(GeometryCollection([a, b]))
+    transformer = _local(GeometryCollection([a, b]))
     ca = _project(_project(a, transformer).centroid, transformer, inverse=True)
     cb = _project(_project(b, transformer).centroid, transformer, inverse=True)
     return geodesic_distance_m(ca, cb)

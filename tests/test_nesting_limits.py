@@ -33,6 +33,7 @@ ENDPOINTS = [  # (path, who) of every endpoint that reads a JSON body
     ("/api/followups/1/close", "expert"), ("/api/reports/1/accept", "expert"), ("/api/reports/1/dismiss", "expert"),
     ("/api/impact", None), ("/api/impact", "field"), ("/api/impact/screenings/1/cases", "expert"),
     ("/api/impact/cases/1", "expert"), ("/api/impact/cases/1/rescreen", "expert"),
+    ("/api/imports/1/mapping", "admin"), ("/api/imports/1/confirm", "admin"),
 ]
 
 

@@ -209,7 +209,7 @@ def _conflicts(candidate, placed: list, placed_tree_geoms, other_points) -> list
 
 
 def _boundary_for(rng, location: Point, target_m2: float, placed: list[MultiPolygon], other_points) -> MultiPolygon:
-    crs_transformer = _local(location)[1]
+    crs_transformer = _local(location)
     placed_arr = np.array(placed, dtype=object)
     away = None
     last_shape = None

@@ -11,6 +11,7 @@ coordinates; and the GPX patrol tracks of inspections. One home for each concern
 - :mod:`.archive`: ZIP archives opened safely (traversal, links, bombs);
 - :mod:`.ogr`: GeoJSON, GeoPackage and zipped Shapefile through GDAL/pyogrio;
 - :mod:`.vertices_csv`: CSV of vertices;
+- :mod:`.table`: tables of sites for the import (every row and column, encodings recognised, CSV coordinates);
 - :mod:`.sources`: format detection, :func:`read_source`, CRS choice, picking the one geometry, :func:`read_geometry`,
   :func:`read_geojson_object` (a project footprint sent as GeoJSON), :func:`to_registry_crs` (optionally densified in
   the source CRS) and :func:`parse_typed_points`.
@@ -30,6 +31,9 @@ from .base import (FOOTPRINT, FORMAT_LABELS, FORMATS, TARGETS, WGS84_KEYS, Geome
 from .gpx import Track, parse_gpx, read_gpx
 from .kml import read_kml
 from .ogr import read_geojson, read_gpkg, read_shapefile_zip
+from .table import (ENCODINGS, CrsUnknown, EncodingUnknown, Table, TableRow, coordinate_columns, read_table,
+                    with_points)
+from .table import codec as encoding_codec
 from .sources import (ReadGeometry, choose_crs, detect_format, parse_typed_points, pick_geometry, read_geometry,
                       read_geojson_object, read_source, read_zip, to_registry_crs)
 from .vertices_csv import CSV_COLUMN_HELP, read_csv
@@ -41,4 +45,6 @@ __all__ = [
     "detect_format", "open_zip", "read_member", "read_kml", "read_gpx", "read_geojson", "read_gpkg",
     "read_shapefile_zip", "read_zip", "read_csv", "read_source", "choose_crs", "pick_geometry", "read_geometry",
     "read_geojson_object", "to_registry_crs", "parse_typed_points", "parse_gpx",
+    "ENCODINGS", "EncodingUnknown", "CrsUnknown", "Table", "TableRow", "read_table", "with_points",
+    "coordinate_columns", "encoding_codec",
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, url_for
 
-from .. import auth, fieldkit, impact, inspections, reports, revisions
+from .. import auth, fieldkit, impact, imports, inspections, reports, revisions
 from ..blobs import BlobStore
 
 
@@ -25,6 +25,10 @@ def fieldkit_settings() -> fieldkit.Settings:
 
 def impact_settings() -> impact.Settings:
     return impact.Settings.from_config(current_app.config)
+
+
+def import_settings() -> imports.Settings:
+    return imports.Settings.from_config(current_app.config)
 
 
 def login_throttle() -> auth.LoginThrottle:

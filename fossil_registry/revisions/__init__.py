@@ -37,12 +37,12 @@ from .attachments import IMAGE_TYPES, attachment_file, attachment_path, attachme
 from .draft import Draft, geojson_geometry, parse_draft, to_shape, whole_number
 from .model import Revision, get
 from .policy import DECISIONS, KINDS, MAX_REASON, METHODS, OPEN, STATUSES, Policy, RepairOffered, RoundRequired
-from .validation import INFORMATIONAL_WARNINGS, geometry_metrics, needs_individual_review
+from .validation import INFORMATIONAL_WARNINGS, Prepared, geometry_metrics, needs_individual_review
 from .views import history, inbox, proposed_state, queue, review_view, stale_flags, three_way, three_way_json
-from .workflow import (actions, amend, amendable, checked_id, checked_round, comment, conflict_error, decide, decide_many, propose,
+from .workflow import (actions, amend, amendable, check, checked_id, checked_round, comment, conflict_error, decide, decide_many, propose,
                        propose_restore, rebase, withdraw)
 
-__all__ = ["Conflict", "actions", "DECISIONS", "Draft", "Forbidden", "IMAGE_TYPES", "INFORMATIONAL_WARNINGS", "KINDS",
+__all__ = ["Conflict", "actions", "check", "Prepared", "DECISIONS", "Draft", "Forbidden", "IMAGE_TYPES", "INFORMATIONAL_WARNINGS", "KINDS",
            "MAX_REASON", "METHODS", "OPEN", "Policy", "RepairOffered", "Revision", "RoundRequired", "STATUSES",
            "amend", "amendable", "attachment_file", "attachment_path", "attachment_type", "checked_id", "checked_round", "comment", "conflict_error", "decide",
            "decide_many", "geojson_geometry", "geometry_metrics", "get", "history", "inbox", "needs_individual_review",

@@ -31,18 +31,7 @@ def propose(conn, draft: Draft, *, author: str, site_code: str | None, policy: P
     site. Returns the stored proposal (status 'submitted') with its warnings and metrics."""
     policy = policy or Policy.defaults()
     reason = _require_reason(draft.reason)
-    if site_code is not None:
-        site = sites.current(conn, site_code)
-        if draft.base_version is None:
-            raise InvalidInput(f"base_version is required: the version of {site_code} the proposal is based on "
-                               f"(now {site.version})")
-        if draft.base_version > site.version:
-            raise InvalidInput(f"site {site_code} has no version {draft.base_version} yet (it is at {site.version})")
-        base = sites.at_version(conn, site_code, draft.base_version)
-    else:
-        site = base = None
-    p = prepare(conn, draft, site=site, base=base, policy=policy, kind=kind)
-    _warn_if_stale(p, base, site)
+    p, base = _checked(conn, draft, site_code, policy, kind)
 
     def write(stored: list[Attachment], batch):
         with store.transaction(conn):
@@ -68,6 +57,31 @@ def propose(conn, draft: Draft, *, author: str, site_code: str | None, policy: P
 
     rid = write_with_attachments(policy, draft.attachments, write)
     return get(conn, rid)
+
+
+def check(conn, draft: Draft, *, site_code: str | None, policy: Policy | None = None) -> Prepared:
+    """Everything ``propose`` checks, without writing: the proposal as it would be stored (kind, normalised content,
+    warnings, metrics), or the refusal it would meet (InvalidInput, GeometryError, CoordinateError, NotFound). The
+    site import shows every row's outcome before anything is proposed."""
+    _require_reason(draft.reason)
+    return _checked(conn, draft, site_code, policy or Policy.defaults(), None)[0]
+
+
+def _checked(conn, draft: Draft, site_code: str | None, policy: Policy,
+             kind: str | None) -> tuple[Prepared, sites.Site | None]:
+    if site_code is not None:
+        site = sites.current(conn, site_code)
+        if draft.base_version is None:
+            raise InvalidInput(f"base_version is required: the version of {site_code} the proposal is based on "
+                               f"(now {site.version})")
+        if draft.base_version > site.version:
+            raise InvalidInput(f"site {site_code} has no version {draft.base_version} yet (it is at {site.version})")
+        base = sites.at_version(conn, site_code, draft.base_version)
+    else:
+        site = base = None
+    p = prepare(conn, draft, site=site, base=base, policy=policy, kind=kind)
+    _warn_if_stale(p, base, site)
+    return p, base
 
 
 def _warn_if_stale(p: Prepared, base: sites.Site | None, site: sites.Site | None) -> None:

@@ -17,6 +17,7 @@ Each submodule owns one table family:
 * ``fieldkit``: field kits issued and their check-ins; ``kitfile``: a kit's own GeoPackage; ``mbtiles``: the offline
   basemap file.
 * ``impact``: impact screenings of construction projects, their results and project cases.
+* ``imports``: site imports (uploaded files of sites, each row's planned outcome and the proposal it made).
 
 Two backends serve this contract (``dialect``): the GeoPackage file (``gpkg``, the embedded default) and
 PostgreSQL/PostGIS (``pg``, ``pg_schema``; a ``postgresql://`` URL as the registry's location). Where their SQL differs

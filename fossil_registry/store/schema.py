@@ -4,7 +4,7 @@ to the current schema, and what works on the file as a whole: integrity checks, 
 exports (without PRIVATE_TABLES, personal data SCRUBbed).
 
 Each feature module keeps its own DDL (store/accounts.py, store/revisions.py, store/reports.py, store/inspections.py,
-store/fieldkit.py);
+store/fieldkit.py, store/impact.py, store/imports.py);
 MIGRATIONS below lists it by name, in the order it applies. Tables not registered in gpkg_contents are private to the
 app.
 """
@@ -128,7 +128,7 @@ def _register(table: str, data_type: str, identifier: str, description: str, geo
 # Migrations, private tables, personal data
 # --------------------------------------------------------------------------------------------------------------------
 # Feature modules register their layers with _register above while they build their DDL, so they are imported after it.
-from . import impact, inspections, reports  # noqa: E402
+from . import impact, imports, inspections, reports  # noqa: E402
 
 # (name, DDL) in the order they apply, each once and in one transaction, to new and existing registries. A name, once
 # released, never changes: registry_migrations records the names applied. The reports' tables came with the
@@ -141,6 +141,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("supervision", supervision.DDL),
     ("fieldkits", fieldkit.DDL),
     ("impact", impact.DDL),
+    ("imports", imports.DDL),
 )
 # The same steps on PostgreSQL/PostGIS (store/pg_schema.py has the core): every step of MIGRATIONS, by the same name,
 # with each module's PG_DDL (tests/test_store_backends.py checks that the names match).
@@ -155,7 +156,7 @@ PG_MIGRATIONS: tuple[tuple[str, str], ...] = (
 )
 
 # Dropped from shareable exports: accounts, tokens, sessions, failed sign-ins, reporters' contact data.
-PRIVATE_TABLES: tuple[str, ...] = accounts.PRIVATE_TABLES + reports.PRIVATE_TABLES
+PRIVATE_TABLES: tuple[str, ...] = accounts.PRIVATE_TABLES + reports.PRIVATE_TABLES + imports.PRIVATE_TABLES
 
 # Personal data kept in shared tables, removed from shareable exports: (table, UPDATE statement), run in this order.
 SCRUB: tuple[tuple[str, str], ...] = audit.SCRUB + reports.SCRUB + inspections.SCRUB + fieldkit.SCRUB

@@ -1,0 +1,214 @@
+"""JSON API of the site import (admins): upload a file of sites (202: analysed in the background), read its state,
+progress, preview and each row's outcome, change its mapping or options, confirm it (202: proposed in the
+background), read its summary (JSON or CSV). Thin: the rules are in fossil_registry.imports; docs/import.md."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request, url_for
+
+from .. import imports
+from ..db import get_conn
+from ..errors import InvalidInput, MiB
+from ..http import openapi as api_spec
+from ..http.openapi import json_body, json_response, op, param, path_param, problem_responses, ref
+from ..http.requests import json_object, positive_int_arg, uploaded_file
+from ..http.responses import csv_download
+from ..http.security import actor, remote_addr, require
+from ..http.settings import import_settings
+
+bp = Blueprint("imports_api", __name__, url_prefix="/api")
+
+OPTION_FIELDS = ("encoding", "crs", "layer", "match", "distance_m", "tolerance_m", "mapping")
+MAPPING_HINT = ('send {"mapping": {"<file column>": "<registry field>"}, and any of "encoding", "crs", "layer", '
+                '"match", "distance_m", "tolerance_m"}')
+CONFIRM_HINT = 'send {"generation": N, "reason": "...", and optionally "method", "accuracy_m", "survey_date"}'
+
+
+@bp.before_request
+def _upload_limit():
+    if request.endpoint == "imports_api.upload":
+        request.max_content_length = import_settings().max_file_bytes + MiB  # 413 before the body is read
+
+
+def _answer(imp: dict, status: int = 200):
+    conn = get_conn()
+    offset = positive_int_arg("offset") or 0
+    limit = request.args.get("limit")
+    try:
+        limit = 100 if limit in (None, "") else max(0, min(int(limit), 1000))
+    except ValueError:
+        raise InvalidInput(f"limit must be a whole number from 0 to 1000 (got {limit!r})") from None
+    body = imports.import_json(conn, imp, outcome=request.args.get("outcome") or None, offset=offset, limit=limit)
+    body["links"] = {"self": url_for("imports_api.get_import", import_id=imp["fid"]),
+                     "summary": url_for("imports_api.summary", import_id=imp["fid"]),
+                     "summary_csv": url_for("imports_api.summary_csv", import_id=imp["fid"]),
+                     "page": url_for("imports.detail", import_id=imp["fid"])}
+    response = jsonify(body)
+    response.status_code = status
+    if status == 202:
+        response.headers["Location"] = body["links"]["self"]
+    return response
+
+
+@bp.post("/imports")
+@require("import.run")
+def upload():
+    settings = import_settings()
+    filename, data = uploaded_file("file", settings.max_file_bytes, "the file of sites")
+    fields = {k: v for k, v in {**request.args.to_dict(), **request.form.to_dict()}.items() if k in OPTION_FIELDS}
+    imp = imports.create(get_conn(), filename, data, fields, actor=actor(), settings=settings,
+                         remote_addr=remote_addr())
+    return _answer(imp, 202)
+
+
+@bp.get("/imports")
+@require("import.run")
+def list_imports():
+    found = imports.list_imports(get_conn(), limit=200)
+    return jsonify({"imports": [{"id": i["fid"], **{k: v for k, v in i.items() if k != "fid"},
+                                 "url": url_for("imports_api.get_import", import_id=i["fid"])} for i in found]})
+
+
+@bp.get("/imports/<int:import_id>")
+@require("import.run")
+def get_import(import_id: int):
+    conn = get_conn()
+    imp = imports.get(conn, import_id)
+    imports.ensure_running(conn, imp, import_settings())
+    return _answer(imp)
+
+
+@bp.post("/imports/<int:import_id>/mapping")
+@require("import.run")
+def mapping(import_id: int):
+    body = json_object(MAPPING_HINT, required=True)
+    imp = imports.remap(get_conn(), import_id, body, actor=actor(), settings=import_settings(),
+                        remote_addr=remote_addr())
+    return _answer(imp, 202)
+
+
+@bp.post("/imports/<int:import_id>/confirm")
+@require("import.run")
+def confirm(import_id: int):
+    body = json_object(CONFIRM_HINT, required=True)
+    imp = imports.confirm(get_conn(), import_id, body, actor=actor(), settings=import_settings(),
+                          remote_addr=remote_addr())
+    return _answer(imp, 202)
+
+
+@bp.get("/imports/<int:import_id>/summary")
+@require("import.run")
+def summary(import_id: int):
+    conn = get_conn()
+    body = imports.summary(conn, imports.get(conn, import_id))
+    for group in ("proposed", "already"):
+        for row in body[group]:
+            rid = row["revision"] or row["earlier_revision"]
+            row["url"] = url_for("revisions_api.get_revision", revision_id=rid) if rid else None
+    body["review_queue"] = url_for("revisions.review")
+    return jsonify(body)
+
+
+@bp.get("/imports/<int:import_id>/summary.csv")
+@require("import.run")
+def summary_csv(import_id: int):
+    conn = get_conn()
+    imp = imports.get(conn, import_id)
+    return csv_download(imports.SUMMARY_COLUMNS, imports.summary_rows(conn, imp), f"import-{import_id}-summary.csv")
+
+
+# ---------------------------------------------------------------------------------------------------------- OpenAPI
+_TAGS = ["Site import"]
+_ID = path_param("import_id", "the import's number", {"type": "integer", "minimum": 1})
+_ROW_PARAMS = [param("outcome", schema={"type": "string", "enum": ["new", "change", "unchanged", "already",
+                                                                    "refused"]},
+                     description="only rows with this planned outcome"),
+               param("offset", schema={"type": "integer", "minimum": 0}, description="rows to skip"),
+               param("limit", schema={"type": "integer", "minimum": 0, "maximum": 1000, "default": 100},
+                     description="rows to list (0: state and progress only, for polling)")]
+_OPTIONS = {
+    "encoding": {"type": "string", "enum": ["auto", "UTF-8", "GBK", "GB18030"],
+                 "description": "text encoding of a CSV or a Shapefile's .dbf (default: declared or recognised)"},
+    "crs": {"type": "string", "description": "coordinate system when the file does not say (EPSG:4545, CGCS2000, "
+                                             "WGS84, GCJ02, BD09, WKT)"},
+    "layer": {"type": "string", "description": "GeoPackage layer or shapefile of a zip with several"},
+    "match": {"type": "string", "enum": ["code_or_location", "code", "location"]},
+    "distance_m": {"type": "number", "minimum": 0.1, "description": "matching by location: the largest distance"},
+    "tolerance_m": {"type": "number", "minimum": 0, "description": "a matched site moved less than this keeps its "
+                                                                   "location"},
+}
+SCHEMAS = {
+    "ImportRow": {"type": "object", "properties": {
+        "row": {"type": "integer"}, "code": {"type": "string", "nullable": True},
+        "name": {"type": "string", "nullable": True},
+        "outcome": {"type": "string", "enum": ["new", "change", "unchanged", "already", "refused"]},
+        "label": {"type": "string"}, "matched_by": {"type": "string", "nullable": True},
+        "site": {"type": "string", "nullable": True}, "base_version": {"type": "integer", "nullable": True},
+        "changes": {"type": "array", "items": {"type": "string"}}, "reason": {"type": "string", "nullable": True},
+        "warnings": {"type": "array", "items": {"type": "object"}},
+        "result": {"type": "string", "nullable": True, "description": "after confirmation: proposed, already or "
+                                                                      "refused"},
+        "revision": {"type": "integer", "nullable": True},
+        "location": {"type": "array", "nullable": True, "items": {"type": "number"}}}},
+    "Import": {"type": "object", "required": ["id", "state", "generation", "progress"], "properties": {
+        "id": {"type": "integer"},
+        "state": {"type": "string", "enum": ["analysing", "ready", "proposing", "done", "failed"]},
+        "generation": {"type": "integer", "description": "the analysis shown; confirm names it"},
+        "file": {"type": "string"}, "format": {"type": "string"},
+        "progress": {"type": "object", "properties": {"phase": {"type": "string"}, "done": {"type": "integer"},
+                                                      "total": {"type": "integer"}}},
+        "preview": {"type": "object", "description": "format, layer(s), CRS, encoding, columns, rows, sample"},
+        "mapping": {"type": "object", "additionalProperties": {"type": "string"}},
+        "options": {"type": "object"}, "counts": {"type": "object"}, "error": {"type": "string", "nullable": True},
+        "rows": {"type": "array", "items": ref("ImportRow")}, "links": {"type": "object"}}},
+    "ImportSummary": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "state": {"type": "string"}, "counts": {"type": "object"},
+        **{k: {"type": "array", "items": ref("ImportRow")} for k in ("proposed", "already", "unchanged", "refused",
+                                                                     "pending")}}},
+}
+_ACCEPTED = {"202": json_response(ref("Import"), "accepted: the job runs in the background; poll the Location",
+                                  headers={"Location": {"schema": {"type": "string"}}})}
+PATHS = {
+    "/api/imports": {
+        "post": op("Upload a file of sites (CSV, GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ, GPX): read and "
+                   "refused as a whole here if it cannot be (empty, unknown encoding or CRS), else analysed in the "
+                   "background", tags=_TAGS, auth=True, operation_id="createImport",
+                   body={"required": True, "content": {"multipart/form-data": {"schema": {
+                       "type": "object", "required": ["file"], "properties": {
+                           "file": {"type": "string", "format": "binary"}, **_OPTIONS,
+                           "mapping": {"type": "string", "description": "JSON object {column: field}"}}}}}},
+                   responses={**_ACCEPTED, **problem_responses(401, 403, 413, 422)}),
+        "get": op("Imports, newest first", tags=_TAGS, auth=True, responses={
+            "200": json_response({"type": "object", "properties": {"imports": {"type": "array",
+                                                                               "items": {"type": "object"}}}}),
+            **problem_responses(401, 403)})},
+    "/api/imports/{import_id}": {"get": op(
+        "An import: state, progress, preview of the file, mapping, counts and rows with their outcome", tags=_TAGS,
+        auth=True, params=[_ID, *_ROW_PARAMS], responses={"200": json_response(ref("Import")),
+                                                          **problem_responses(401, 403, 404, 422)})},
+    "/api/imports/{import_id}/mapping": {"post": op(
+        "New field mapping and/or options: the file is read again and analysed anew", tags=_TAGS, auth=True,
+        params=[_ID], body=json_body({"type": "object", "properties": {
+            "mapping": {"type": "object", "additionalProperties": {"type": "string"}}, **_OPTIONS}}),
+        responses={**_ACCEPTED, **problem_responses(401, 403, 404, 409, 422)})},
+    "/api/imports/{import_id}/confirm": {"post": op(
+        "Propose the planned rows of the analysis seen (generation): one proposal per new or changed site, each in "
+        "its own transaction, in the background", tags=_TAGS, auth=True, params=[_ID],
+        body=json_body({"type": "object", "required": ["generation", "reason"], "properties": {
+            "generation": {"type": "integer"}, "reason": {"type": "string"},
+            "method": {"type": "string", "enum": ["rtk", "handheld_gnss", "phone_map", "digitised", "other"]},
+            "accuracy_m": {"type": "number"}, "survey_date": {"type": "string", "format": "date"}}}),
+        responses={**_ACCEPTED, **problem_responses(401, 403, 404, 409, 422)})},
+    "/api/imports/{import_id}/summary": {"get": op(
+        "What the import proposed, found already proposed, left unchanged and refused (with reasons)", tags=_TAGS,
+        auth=True, params=[_ID], responses={"200": json_response(ref("ImportSummary")),
+                                            **problem_responses(401, 403, 404)})},
+    "/api/imports/{import_id}/summary.csv": {"get": op(
+        "The summary as CSV (UTF-8 with BOM, formulas neutralised)", tags=_TAGS, auth=True, params=[_ID],
+        responses={"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                   **problem_responses(401, 403, 404)})},
+}
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)
+    api_spec.register(app, PATHS, SCHEMAS)

@@ -1,0 +1,211 @@
+"""The field mapping of an import: which column of the file feeds which field of the registry, guessed from the
+column names (English and Chinese headers, units in brackets ignored) and checked; and the values as surveyors write
+them (国家级, 三叠纪, 海百合、菊石, 2014年6月30日, RTK, ±3 m) turned into the registry's vocabulary. A value that cannot
+be turned refuses its row with the values the registry knows; an empty cell never clears a field."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from typing import Any, Mapping
+
+from .. import revisions, sites
+from ..errors import InvalidInput
+
+# target -> names a column may carry (compared after NFKC, lower case, without brackets, spaces and _-./)
+TARGETS: dict[str, tuple[str, ...]] = {
+    "code": ("code", "sitecode", "siteid", "编号", "代码", "编码", "化石点编号", "产地编号", "点号", "遗迹编号"),
+    "name": ("name", "sitename", "名称", "化石点名称", "产地名称", "地点名称", "点名", "名字", "site"),
+    "name_en": ("nameen", "englishname", "英文名", "英文名称"),
+    "county": ("county", "district", "县", "县区", "区县", "县市区", "所在县", "所在县区", "行政区", "县名"),
+    "county_en": ("countyen", "县英文名"),
+    "level": ("level", "protectionlevel", "级别", "保护级别", "等级", "保护等级"),
+    "sensitivity": ("sensitivity", "publication", "敏感性", "敏感级别", "公开级别", "公开程度", "保密级别"),
+    "period": ("period", "geologicalperiod", "时代", "地质时代", "纪", "年代"),
+    "age": ("age", "stage", "epoch", "时代详细", "阶", "世"),
+    "formation": ("formation", "地层", "层位", "组", "地层组", "含化石层位"),
+    "fossil_groups": ("fossilgroups", "fossils", "groups", "fossilgroup", "化石类别", "化石门类", "化石类型",
+                      "门类", "主要化石", "化石"),
+    "description": ("description", "desc", "remarks", "描述", "说明", "简介", "备注", "概况"),
+    "description_en": ("descriptionen", "英文描述", "英文说明"),
+    "established": ("established", "designated", "公布日期", "批准日期", "设立日期", "认定日期", "公布时间"),
+    "method": ("method", "surveymethod", "测量方法", "定位方法", "方法"),
+    "accuracy_m": ("accuracy", "accuracym", "precision", "精度", "定位精度", "测量精度"),
+    "survey_date": ("surveydate", "date", "调查日期", "测量日期", "日期", "调查时间"),
+    "x": ("lon", "lng", "long", "longitude", "经度", "东经", "easting", "east", "e", "东坐标", "横坐标"),
+    "y": ("lat", "latitude", "纬度", "北纬", "northing", "north", "n", "北坐标", "纵坐标"),
+}
+PROPERTY_TARGETS = ("name", "name_en", "county", "county_en", "level", "sensitivity", "period", "age", "formation",
+                    "fossil_groups", "description", "description_en", "established")
+SURVEY_TARGETS = ("method", "accuracy_m", "survey_date")
+COORDINATE_TARGETS = ("x", "y")
+
+LEVELS = {"national": "national", "国家级": "national", "国家": "national", "国家重点": "national",
+          "provincial": "provincial", "省级": "provincial", "省": "provincial", "省重点": "provincial",
+          "general": "general", "一般": "general", "一般保护": "general"}
+SENSITIVITIES = {"open": "open", "公开": "open", "generalized": "generalized", "generalised": "generalized",
+                 "模糊": "generalized", "概略": "generalized", "模糊化": "generalized", "hidden": "hidden",
+                 "隐藏": "hidden", "不公开": "hidden", "保密": "hidden"}
+PERIODS_ZH = {"埃迪卡拉": "Ediacaran", "震旦": "Ediacaran", "寒武": "Cambrian", "奥陶": "Ordovician",
+              "志留": "Silurian", "泥盆": "Devonian", "石炭": "Carboniferous", "二叠": "Permian", "三叠": "Triassic",
+              "侏罗": "Jurassic", "白垩": "Cretaceous", "古近": "Paleogene", "早第三": "Paleogene",
+              "新近": "Neogene", "晚第三": "Neogene", "第四": "Quaternary"}
+GROUPS_ZH = {"海生爬行": "marine_reptiles", "鱼龙": "ichthyosaurs", "鱼类": "fishes", "海百合": "crinoids",
+             "菊石": "ammonoids", "三叶虫": "trilobites", "腕足": "brachiopods", "双壳": "bivalves",
+             "腹足": "gastropods", "珊瑚": "corals", "海绵": "sponges", "棘皮": "echinoderms", "藻": "algae",
+             "胚胎": "embryos", "疑源": "acritarchs", "植物": "plants", "遗迹化石": "trace_fossils",
+             "恐龙": "dinosaurs", "哺乳": "mammals", "软躯体": "soft_bodied", "牙形": "conodonts",
+             "有孔虫": "foraminifera"}
+METHODS = {"rtk": "rtk", "rtkgnss": "rtk", "handheldgnss": "handheld_gnss", "handheldgps": "handheld_gnss",
+           "gps": "handheld_gnss", "手持gps": "handheld_gnss", "手持gnss": "handheld_gnss", "phonemap": "phone_map",
+           "手机地图": "phone_map", "手机": "phone_map", "digitised": "digitised", "digitized": "digitised",
+           "图上量取": "digitised", "数字化": "digitised", "other": "other", "其他": "other"}
+
+
+def _norm(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text or "").strip().lower()
+    text = re.sub(r"[(\[（【].*?[)\]）】]", "", text)
+    return re.sub(r"[\s_\-./:：]", "", text)
+
+
+def guess_mapping(columns: list[str], *, coordinates: tuple[str | None, str | None] = (None, None),
+                  has_geometry: bool = True) -> dict[str, str]:
+    """{column: target} for the columns whose names say what they hold; coordinate columns only for tables without
+    a geometry (``coordinates``: the reader's guess, which tells X/Y apart by their values)."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    if not has_geometry:
+        for target, column in zip(COORDINATE_TARGETS, coordinates):
+            if column:
+                out[column] = target
+                taken.add(target)
+    for column in columns:
+        if column in out:
+            continue
+        key = _norm(column)
+        for target, names in TARGETS.items():
+            if target in taken or (target in COORDINATE_TARGETS and has_geometry):
+                continue
+            if key in names:
+                out[column] = target
+                taken.add(target)
+                break
+    return out
+
+
+def check_mapping(raw: Any, columns: list[str], *, has_geometry: bool) -> dict[str, str]:
+    """A mapping sent by a client: {column: target} (targets once each, '' or 'ignore' leaves a column out)."""
+    if not isinstance(raw, Mapping):
+        raise InvalidInput("mapping must be an object of file columns and registry fields, e.g. "
+                           '{"名称": "name", "编号": "code"}')
+    out: dict[str, str] = {}
+    used: dict[str, str] = {}
+    for column, target in raw.items():
+        if target in (None, "", "ignore"):
+            continue
+        if column not in columns:
+            raise InvalidInput(f"the file has no column {str(column)[:60]!r}; its columns are "
+                               f"{', '.join(columns[:40])}")
+        if target not in TARGETS:
+            raise InvalidInput(f"{str(target)[:40]!r} is not a registry field; map columns to one of "
+                               f"{', '.join(TARGETS)} (or leave them out)")
+        if target in COORDINATE_TARGETS and has_geometry:
+            raise InvalidInput("this file has a geometry column: coordinates come from it, not from columns")
+        if target in used:
+            raise InvalidInput(f"the columns {used[target]!r} and {column!r} are both mapped to {target}: map one")
+        used[target] = column
+        out[column] = target
+    if sum(t in COORDINATE_TARGETS for t in out.values()) == 1:
+        raise InvalidInput("map both coordinate columns (longitude or easting: x; latitude or northing: y), or neither")
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------------ values
+def _level(value: str) -> str:
+    found = LEVELS.get(_norm(value)) or LEVELS.get(value.strip())
+    if found is None:
+        raise InvalidInput(f"level {value[:40]!r} is not a protection level: use national/国家级, provincial/省级 or "
+                           "general/一般")
+    return found
+
+
+def _sensitivity(value: str) -> str:
+    found = SENSITIVITIES.get(_norm(value))
+    if found is None:
+        raise InvalidInput(f"sensitivity {value[:40]!r} is unknown: use open/公开, generalized/模糊 or hidden/隐藏")
+    return found
+
+
+def _period(value: str) -> str:
+    low = _norm(value)
+    found = {p for p in sites.PERIODS if p.lower() in low} | {p for k, p in PERIODS_ZH.items() if k in value}
+    if len(found) != 1:
+        raise InvalidInput(f"period {value[:40]!r} names {'no' if not found else 'more than one'} geological "
+                           f"period: use one of {', '.join(sites.PERIODS)} (or 三叠纪, 寒武纪, ...)")
+    return found.pop()
+
+
+def _groups(value: str) -> list[str]:
+    out = []
+    for part in re.split(r"[,;，；、/|]+|\s{2,}", value):
+        part = part.strip()
+        if not part:
+            continue
+        key = _norm(part).replace(" ", "_")
+        english = next((g for g in sites.FOSSIL_GROUPS if g.replace("_", "") == key.replace("_", "")), None)
+        chinese = next((g for k, g in GROUPS_ZH.items() if k in part), None)
+        if english or chinese:
+            out.append(english or chinese)
+        else:
+            raise InvalidInput(f"fossil group {part[:40]!r} is unknown: use {', '.join(sites.FOSSIL_GROUPS)} (or "
+                               "海百合, 菊石, 鱼龙, ...)")
+    return list(dict.fromkeys(out))
+
+
+def _date(value: str, what: str) -> str:
+    text = unicodedata.normalize("NFKC", value).strip()
+    m = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T].*)?", text)
+    try:
+        if m is None:
+            raise ValueError
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+    except ValueError:
+        raise InvalidInput(f"{what} {value[:40]!r} is not a date like 2014-06-30 or 2014年6月30日") from None
+
+
+def _method(value: str) -> str:
+    found = METHODS.get(_norm(value))
+    if found is None:
+        raise InvalidInput(f"method {value[:40]!r} is unknown: use {', '.join(revisions.METHODS)}")
+    return found
+
+
+def _accuracy(value: str) -> str:
+    m = re.search(r"\d+(?:\.\d+)?", unicodedata.normalize("NFKC", value))
+    if m is None:
+        raise InvalidInput(f"accuracy {value[:40]!r} is not a number of metres")
+    return m.group(0)
+
+
+CONVERT = {"level": _level, "sensitivity": _sensitivity, "period": _period, "fossil_groups": _groups,
+           "established": lambda v: _date(v, "established"), "survey_date": lambda v: _date(v, "survey_date"),
+           "method": _method, "accuracy_m": _accuracy}
+
+
+def row_fields(values: Mapping[str, str], mapping: Mapping[str, str]) -> tuple[str | None, dict[str, Any],
+                                                                                dict[str, Any]]:
+    """(the row's code, its site properties, its survey fields) from the mapped, non-empty cells; InvalidInput names
+    the first value the registry cannot take."""
+    code, props, survey = None, {}, {}
+    for column, target in mapping.items():
+        value = (values.get(column) or "").strip()
+        if not value or target in COORDINATE_TARGETS:
+            continue
+        if target == "code":
+            code = unicodedata.normalize("NFKC", value).strip()[:80]
+            continue
+        converted = CONVERT[target](value) if target in CONVERT else value
+        (survey if target in SURVEY_TARGETS else props)[target] = converted
+    if props:
+        props = sites.normalize_properties(props, partial=True)
+    return code, props, survey
