@@ -23,6 +23,7 @@ from . import public_view, sites
 from .errors import InvalidInput
 from .geometry import simplify_for_zoom
 from .store import map_layers as store_map
+from .messages import msg
 
 MAX_POINTS = 500        # single sites per answer; more in view -> counted clusters
 CLUSTER_PX = 80         # size of a counted cluster's grid cell on screen
@@ -69,7 +70,7 @@ class Filters:
             out = {v.strip() for item in raw for v in item.split(",") if v.strip()}
             bad = sorted(out - set(allowed))
             if bad:
-                raise InvalidInput(f"unknown {name} {', '.join(bad)}; known values are {', '.join(allowed)}")
+                raise InvalidInput(msg("map_layers.unknown_known_values", "unknown {name} {bad}; known values are {allowed}", name=name, bad=', '.join(bad), allowed=', '.join(allowed)))
             return frozenset(out)
         return cls(values(levels, sites.LEVELS, "level"), values(periods, sites.PERIODS, "period"),
                    values(groups, sites.FOSSIL_GROUPS, "fossil group"))
@@ -156,7 +157,7 @@ def statistics(conn) -> dict[str, Any]:
 
 def check_zoom(zoom: int) -> int:
     if not 0 <= zoom <= MAX_ZOOM:
-        raise InvalidInput(f"zoom must be between 0 and {MAX_ZOOM} (got {zoom})")
+        raise InvalidInput(msg("map_layers.zoom_must_between_got", "zoom must be between 0 and {max_zoom} (got {zoom})", max_zoom=MAX_ZOOM, zoom=zoom))
     return zoom
 
 
@@ -241,7 +242,7 @@ def search(items: list[MapSite], query: str, *, limit: int = SEARCH_LIMIT) -> li
     if not q:
         return []
     if len(q) > 100:
-        raise InvalidInput("the search text is too long (100 characters at most)")
+        raise InvalidInput(msg("map_layers.search_text_too_long", "the search text is too long (100 characters at most)"))
     hits = []
     for s in items:
         names = [s.code, s.properties.get("name") or "", s.properties.get("name_en") or ""]

@@ -17,6 +17,7 @@ from ..errors import InvalidInput, RegistryError
 from ..http.errors import problem
 from ..http.requests import bbox_arg
 from ..http.security import can, require
+from ..messages import msg
 
 bp = Blueprint("public", __name__)
 data_bp = Blueprint("public_map_data", __name__, url_prefix="/map")
@@ -176,7 +177,7 @@ def _zoom_arg() -> int:
     try:
         zoom = int(raw)
     except ValueError:
-        raise InvalidInput(f"zoom must be a whole number (got {raw!r})") from None
+        raise InvalidInput(msg("web.zoom_must_whole_number", "zoom must be a whole number (got {raw!r})", raw=raw)) from None
     return map_layers.check_zoom(zoom)
 
 

@@ -23,6 +23,7 @@ from ..geometry import MAX_VERTICES, GeometryError
 from ..http.requests import read_upload
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import revision_policy
+from ..messages import msg
 
 bp = Blueprint("revisions", __name__)
 
@@ -469,7 +470,7 @@ def history(code: str):
         b = int(request.args.get("b") or request.args.get("version") or latest)
         a = int(request.args.get("a") or (b - 1 if b > 1 else b))
     except ValueError:
-        raise InvalidInput("versions to compare must be numbers") from None
+        raise InvalidInput(msg("web.versions_compare_must_numbers", "versions to compare must be numbers")) from None
     diff = sites.diff(conn, code, a, b)
     va, vb = sites.at_version(conn, code, a), sites.at_version(conn, code, b)
     added = removed = None
