@@ -16,7 +16,7 @@ class RegistryError(Exception):
     def __init__(self, detail: Message | str, *, location: tuple[float, float] | None = None, **extra):
         super().__init__(str(detail))
         self.message = message_of(detail)
-        self.detail = str(detail)
+        self.detail = detail  # a Message is a str: the English text, shown translated by the HTTP edge
         self.location = location
         self.extra = extra
 

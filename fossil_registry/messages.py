@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Mapping
 
-__all__ = ["Message", "msg", "message_of", "render", "from_record", "term"]
+__all__ = ["Message", "Joined", "msg", "msg_list", "message_of", "render", "from_record", "term"]
 
 
 class Message(str):
@@ -70,6 +70,37 @@ def msg(code: str, template: str, /, **params: Any) -> Message:
     return Message(code, template, params)
 
 
+class Joined(Message):
+    """Several messages shown as one (a list of reasons): each item translated, joined by a separator that is
+    translated too (Chinese lists use 、 and ；)."""
+
+    def __new__(cls, items, sep: str = "; "):
+        items = list(items)
+        self = str.__new__(cls, sep.join(str(i) for i in items))
+        self.code, self.template, self.params, self.items = "list", sep, {}, items
+        return self
+
+    def render(self, gettext: Callable[[str], str] | None = None) -> str:
+        if gettext is None:
+            return str(self)
+        return gettext(self.template).join(_rendered(i, gettext) for i in self.items)
+
+    def __reduce__(self):
+        return (Joined, (self.items, self.template))
+
+    def json_params(self) -> dict[str, Any]:
+        return {"items": [_json(i) for i in self.items]}
+
+    def as_record(self) -> dict[str, Any]:
+        return {"message": str(self), "message_code": "list", "msgid": self.template,
+                "items": [i.as_record() if isinstance(i, Message) else str(i) for i in self.items]}
+
+
+def msg_list(items, sep: str = ", ") -> Joined:
+    """Messages (or plain values) as one list inside another message."""
+    return Joined(items, sep)
+
+
 def term(code: str, english: str) -> Message:
     """A word or phrase that is put into other messages ("boundary", "location"), translated with them."""
     return Message(f"term.{code}", english)
@@ -93,6 +124,9 @@ def from_record(record: Mapping[str, Any]) -> Message | None:
     """The Message stored by `as_record` (None for a record stored before messages had codes)."""
     if not record.get("msgid") or not record.get("message_code"):
         return None
+    if record["message_code"] == "list":
+        return Joined([from_record(i) or i["message"] if isinstance(i, Mapping) else i for i in record.get("items", [])],
+                      record["msgid"])
     return Message(record["message_code"], record["msgid"],
                    {k: from_record(v) or v if isinstance(v, Mapping) else v for k, v in (record.get("params") or {}).items()})
 
@@ -131,6 +165,5 @@ def _record_params(params: Mapping[str, Any]) -> dict[str, Any]:
     out = {}
     for k, v in params.items():
         found = message_of(v)
-        out[k] = {"message": str(found), "message_code": found.code, "msgid": found.template,
-                  "params": _record_params(found.params)} if found is not None else _json(v)
+        out[k] = found.as_record() if found is not None else _json(v)
     return out

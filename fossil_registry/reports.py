@@ -125,8 +125,12 @@ def _location(data: Mapping[str, Any], settings: ReportSettings, warnings: list[
     point = validate_location(point)
     if not inside(settings.region, point.x, point.y):  # a report is about this registry's region, strictly
         swapped = inside(settings.region, point.y, point.x)
-        raise InvalidInput(f"the location ({point.x:.5f}, {point.y:.5f}) is outside {settings.region_name}"
-                           + ("; longitude and latitude look swapped" if swapped else ""), field="location")
+        if swapped:
+            raise InvalidInput(msg("reports.outside_region_swapped", "the location ({lon:.5f}, {lat:.5f}) is outside "
+                                   "{region}; longitude and latitude look swapped", lon=point.x, lat=point.y,
+                                   region=settings.region_name), field="location")
+        raise InvalidInput(msg("reports.outside_region", "the location ({lon:.5f}, {lat:.5f}) is outside {region}",
+                               lon=point.x, lat=point.y, region=settings.region_name), field="location")
     return point
 
 

@@ -21,7 +21,7 @@ from .layers import BOUNDARIES, FORMAT, LAYERS, LOCATIONS, MANIFEST, NEW_FINDS, 
 from .package import sign
 from .settings import Settings
 from .upload import Upload
-from ..messages import msg
+from ..messages import msg, msg_list
 
 KIT_SRS = 4490
 MAX_PROBLEMS = 50
@@ -78,7 +78,8 @@ def read_contents(conn, upload: Upload, settings: Settings, expected_kit: str | 
     contents.boundaries = _by_code(features[BOUNDARIES], kit, problems)
     _unique_finds(contents.finds, problems)
     if problems:
-        shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
+        shown = msg_list(problems[:10] + ([msg("fieldkit.and_more", "and {count} more", count=len(problems) - 10)]
+                                          if len(problems) > 10 else []), "; ")
         raise InvalidInput(msg("fieldkit.nothing_proposed_because_problem", "{filename}: nothing was proposed, because {count} problem(s) concern the kit as a "
                                "whole: {shown}", filename=upload.filename, count=len(problems), shown=shown), problems=problems[:MAX_PROBLEMS])
     return contents

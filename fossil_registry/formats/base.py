@@ -10,6 +10,7 @@ from typing import Any
 from shapely.geometry.base import BaseGeometry
 
 from .. import config
+from ..messages import Message, msg
 from ..errors import InvalidInput, MiB, TooLarge  # noqa: F401  (MiB: re-exported for the readers)
 
 FORMATS = ("geojson", "kml", "kmz", "gpx", "shapefile", "gpkg", "csv")
@@ -55,8 +56,10 @@ class GeometrySource:
     notes: list[str] = field(default_factory=list)
 
 
-def _fail(filename: str | None, message: str) -> InvalidInput:
-    return InvalidInput(f"{filename}: {message}" if filename else message)
+def _fail(filename: str | None, message: Message) -> InvalidInput:
+    if not filename:
+        return InvalidInput(message)
+    return InvalidInput(msg("formats.in_file", "{filename}: {error}", filename=filename, error=message))
 
 
 class _PointBudget:

@@ -146,8 +146,9 @@ def read_shapefile_zip(filename: str, zf: zipfile.ZipFile, members: list[zipfile
     shps = [m for m in members if m.filename.lower().endswith(".shp")]
     if len(shps) != 1:
         names = ", ".join(PurePosixPath(m.filename).name for m in shps)
-        raise _fail(filename, f"the archive holds {len(shps)} shapefiles ({names}); upload one" if shps else
-                    "the archive holds neither a shapefile (.shp) nor a KML file")
+        raise _fail(filename, msg("formats.several_shapefiles", "the archive holds {count} shapefiles ({names}); upload "
+                                  "one", count=len(shps), names=names) if shps else
+                    msg("formats.no_shapefile", "the archive holds neither a shapefile (.shp) nor a KML file"))
     stem = shps[0].filename[:-4]
     wanted = {m.filename[len(stem):].lower(): m for m in members if m.filename[:len(stem)] == stem}
     missing = [ext for ext in (".shx", ".dbf") if ext not in wanted]

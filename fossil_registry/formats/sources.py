@@ -28,7 +28,7 @@ from .gpx import read_gpx
 from .kml import read_kml, read_kmz
 from .ogr import read_geojson, read_gpkg, read_shapefile_zip
 from .vertices_csv import read_csv
-from ..messages import msg
+from ..messages import Message, msg
 
 
 @dataclass
@@ -218,7 +218,7 @@ def _pick_location(src: GeometrySource, by_kind: dict[str, list[tuple[int, Sourc
                 raise _fail(src.filename, msg("formats.feature_holds_points_location", "feature {i} holds {count} points; a location is one point", i=i, count=len(g.geoms)))
             g = g.geoms[0]
         return g, f.name, []
-    found = ", ".join(sorted(by_kind)) or "nothing usable"
+    found = ", ".join(sorted(by_kind)) or msg("formats.nothing_usable", "nothing usable")
     raise _fail(src.filename, msg("formats.file_holds_point_site", "the file holds no point for the site location (it holds: {found}); choose "
                                   "'boundary' as the target for an outline", found=found))
 
@@ -247,7 +247,7 @@ def _pick_boundary(src: GeometrySource, by_kind: dict[str, list[tuple[int, Sourc
                 notes.append(msg("formats.track_closed_into_boundary", "the track '{value}' was closed into a boundary (its ends are within "
                                  "{tolerance:g} m)", value=f.name or i, tolerance=tolerance))
         return Polygon(ring), f.name, notes
-    found = ", ".join(sorted(by_kind)) or "nothing usable"
+    found = ", ".join(sorted(by_kind)) or msg("formats.nothing_usable", "nothing usable")
     raise _fail(src.filename, msg("formats.file_holds_polygon_track", "the file holds no polygon or track for the boundary (it holds: {found})", found=found))
 
 
@@ -268,13 +268,15 @@ def _close_walked(src, pts, tolerance):
     return pts if pts[0] == pts[-1] else pts + [pts[0]]
 
 
-def _gap_message(src, pts, tolerance) -> str:
+def _gap_message(src, pts, tolerance) -> Message:
     ll = _lonlat(src, pts)
     if len(set(map(tuple, ll))) < 3:
-        return "the track has fewer than 3 distinct points, so it cannot outline an area"
+        return msg("formats.track_too_few_points", "the track has fewer than 3 distinct points, so it cannot outline "
+                   "an area")
     gap = geodesic_distance_m(ll[0], ll[-1])
-    return (f"the track's ends are {gap:,.0f} m apart (more than {tolerance:g} m), so it is not a closed perimeter; "
-            "walk back to the start point, or draw the boundary on the map")
+    return msg("formats.track_not_closed", "the track's ends are {gap:,.0f} m apart (more than {tolerance:g} m), so it "
+               "is not a closed perimeter; walk back to the start point, or draw the boundary on the map",
+               gap=gap, tolerance=tolerance)
 
 
 def read_geometry(filename: str, data: bytes, target: str, *, crs=None, feature: int | None = None,

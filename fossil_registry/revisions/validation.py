@@ -16,6 +16,7 @@ from shapely.ops import nearest_points
 
 from .. import sites, store
 from ..errors import InvalidInput
+from ..messages import message_of, msg, msg_list
 from ..geometry import (MAX_VERTICES, GeometryError, compare_geometries, fmt, geodesic_area_m2,
                         geodesic_distance_m, simplify_to_limit, validate_boundary, validate_location, vertex_count)
 from ..region import check_plausible, inside
@@ -23,7 +24,6 @@ from ..sites import UNCHANGED
 from ..withheld_numbers import withheld_numbers
 from .draft import Draft, to_shape
 from .policy import Policy, RepairOffered
-from ..messages import msg
 
 # Warnings that only say how the input was read or what was filled in: a batch approval may pass them. Any other
 # warning (and any code added later) needs the proposal opened and decided on its own.
@@ -31,7 +31,11 @@ INFORMATIONAL_WARNINGS = frozenset({"input", "defaults", "location_derived"})
 
 
 def warning(code: str, message: str, **extra) -> dict[str, Any]:
-    return {"code": code, "message": message, **{k: v for k, v in extra.items() if v is not None}}
+    """A stored warning: its code, the English text, and (for a Message) what it takes to show it in the reader's
+    language later (message_code, msgid, params)."""
+    found = message_of(message)
+    record = found.as_record() if found is not None else {"message": str(message)}
+    return {"code": code, **record, **{k: v for k, v in extra.items() if v is not None}}
 
 
 def needs_individual_review(rev) -> list[str]:
@@ -196,14 +200,15 @@ def _new_site_properties(props: dict[str, Any], warnings: list[dict]) -> dict[st
     defaults = []
     if "level" not in props:
         props["level"] = "general"
-        defaults.append("level 'general'")
+        defaults.append(msg("revisions.default_level", "level 'general'"))
     if "sensitivity" not in props:
         props["sensitivity"] = "hidden"  # a new find stays off the public map until someone decides otherwise
-        defaults.append("sensitivity 'hidden'")
+        defaults.append(msg("revisions.default_sensitivity", "sensitivity 'hidden'"))
     if props.get("status") == "retired":
         raise InvalidInput(msg("revisions.new_site_proposed_retired", "a new site cannot be proposed as retired"))
     if defaults:
-        warnings.append(warning("defaults", "not given, so set to the safe defaults: " + ", ".join(defaults)))
+        warnings.append(warning("defaults", msg("revisions.defaults", "not given, so set to the safe defaults: "
+                                                "{defaults}", defaults=msg_list(defaults))))
     return sites.normalize_properties({k: v for k, v in props.items() if k not in ("code", "version")})
 
 

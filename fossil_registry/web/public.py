@@ -14,7 +14,7 @@ from folium import plugins
 from .. import coords, map_layers, maps, public_view, sites
 from ..db import get_conn
 from ..errors import InvalidInput, RegistryError
-from ..http.errors import problem
+from ..http.errors import coded, describe, problem
 from ..http.requests import bbox_arg
 from ..http.security import can, require
 from ..messages import msg
@@ -169,7 +169,7 @@ def _staff_location(lon: float, lat: float) -> dict:
 # ------------------------------------------------------------------------------------------------------------ data
 @data_bp.errorhandler(RegistryError)
 def _data_error(exc: RegistryError):
-    return problem(exc.status, exc.title, exc.detail)
+    return problem(exc.status, exc.title, describe(exc), **coded(exc))
 
 
 def _zoom_arg() -> int:
