@@ -330,18 +330,18 @@ def _explain_invalid(geom: MultiPolygon, parts: list[Polygon]) -> GeometryError:
 
 # shapely's (GEOS's) reasons for an invalid polygon, in the words of a surveyor
 _INVALID_REASONS = {
-    "hole lies outside shell": ("geometry.hole_outside_shell", "a hole in the boundary lies (partly) outside its outer "
-                                "ring{at}; redraw that part of the outline or accept the suggested repair"),
-    "nested shells": ("geometry.nested_shells", "one part of the boundary lies inside another part{at}; redraw that "
-                      "part of the outline or accept the suggested repair"),
-    "nested holes": ("geometry.nested_holes", "a hole of the boundary lies inside another hole{at}; redraw that part "
-                     "of the outline or accept the suggested repair"),
-    "interior is disconnected": ("geometry.interior_disconnected", "holes cut the boundary into separate pieces{at}; "
-                                 "redraw that part of the outline or accept the suggested repair"),
-    "duplicate rings": ("geometry.duplicate_rings", "the boundary contains the same ring twice{at}; redraw that part "
-                        "of the outline or accept the suggested repair"),
-    "too few points": ("geometry.too_few_points", "a boundary ring has too few points{at}; redraw that part of the "
-                       "outline or accept the suggested repair"),
+    "hole lies outside shell": lambda at: msg("geometry.hole_outside_shell", "a hole in the boundary lies (partly) outside its outer "
+                                "ring{at}; redraw that part of the outline or accept the suggested repair", at=at),
+    "nested shells": lambda at: msg("geometry.nested_shells", "one part of the boundary lies inside another part{at}; redraw that "
+                      "part of the outline or accept the suggested repair", at=at),
+    "nested holes": lambda at: msg("geometry.nested_holes", "a hole of the boundary lies inside another hole{at}; redraw that part "
+                     "of the outline or accept the suggested repair", at=at),
+    "interior is disconnected": lambda at: msg("geometry.interior_disconnected", "holes cut the boundary into separate pieces{at}; "
+                                 "redraw that part of the outline or accept the suggested repair", at=at),
+    "duplicate rings": lambda at: msg("geometry.duplicate_rings", "the boundary contains the same ring twice{at}; redraw that part "
+                        "of the outline or accept the suggested repair", at=at),
+    "too few points": lambda at: msg("geometry.too_few_points", "a boundary ring has too few points{at}; redraw that part of the "
+                       "outline or accept the suggested repair", at=at),
 }
 
 
@@ -352,9 +352,9 @@ def _invalid_reason(reason: str, parts: list[Polygon], at, reason_text: str) -> 
                        "of the outline or accept the suggested repair", at=at)
         return msg("geometry.self_intersection", "boundary ring self-intersects{at}; redraw that part of the outline "
                    "or accept the suggested repair", at=at)
-    for key, (code, template) in _INVALID_REASONS.items():
+    for key, message in _INVALID_REASONS.items():
         if key in reason:
-            return msg(code, template, at=at)
+            return message(at)
     return msg("geometry.invalid_polygon", "boundary is not a valid polygon ({reason}); redraw that part of the "
                "outline or accept the suggested repair", reason=reason_text)
 

@@ -127,7 +127,7 @@ def read_exif(image: Image.Image, upload: Upload) -> tuple[datetime | None, tupl
         return None, None
     tiff = raw[6:] if raw.startswith(b"Exif\x00\x00") else raw
     if tiff[:4] not in (b"II*\x00", b"MM\x00*"):
-        raise _broken_exif(upload, "no valid TIFF header")
+        raise _broken_exif(upload, msg("photos.valid_tiff_header", "no valid TIFF header"))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -146,14 +146,14 @@ def read_exif(image: Image.Image, upload: Upload) -> tuple[datetime | None, tupl
         try:
             taken = _exif_datetime(original, sub.get(ExifTags.Base.OffsetTimeOriginal))
         except (ValueError, TypeError):
-            raise _broken_exif(upload, f"the date taken {str(original)[:30]!r} is not a date") from None
+            raise _broken_exif(upload, msg("photos.date_taken_date", "the date taken {value!r} is not a date", value=str(original)[:30])) from None
     where = None
     if gps and (2 in gps or 4 in gps):
         try:
             lat = _gps_degrees(gps.get(2), gps.get(1), "N", "S", 90.0)
             lon = _gps_degrees(gps.get(4), gps.get(3), "E", "W", 180.0)
         except (ValueError, TypeError, ZeroDivisionError) as exc:
-            raise _broken_exif(upload, f"the GPS position cannot be read: {exc}") from None
+            raise _broken_exif(upload, msg("photos.gps_position_read", "the GPS position cannot be read: {exc}", exc=exc)) from None
         where = (lon, lat)
     return taken, where
 

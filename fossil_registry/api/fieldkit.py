@@ -2,11 +2,12 @@
 Thin: parsing and authorization here, rules in fossil_registry.fieldkit."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, send_file, url_for
+from flask import Blueprint, request, send_file, url_for
 
 from .. import fieldkit
 from ..db import get_conn
 from ..errors import InvalidInput
+from ..http.responses import jsonify
 from ..http.requests import allow_request_bytes, json_object, uploaded_file
 from ..http.security import actor, remote_addr, require
 from ..http.settings import fieldkit_settings

@@ -2,11 +2,12 @@
 and a site's timeline. Staff only."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, request, url_for
 
 from .. import inspections, json_input
 from ..db import get_conn
 from ..errors import InvalidInput
+from ..http.responses import jsonify
 from ..http.requests import flag_arg, json_object, one_upload, uploads
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import blob_store, inspection_settings, photo_url

@@ -5,11 +5,12 @@ token, so it needs no CSRF token and any client can use it. Its answer is public
 photo metadata, not even the site the report was matched to."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, request, url_for
 
 from .. import public_view, reports
 from ..db import get_conn
 from ..errors import InvalidInput
+from ..http.responses import jsonify
 from ..http.errors import problem
 from ..http.limits import limit_request_size, submit_limit, too_many_message
 from ..http.requests import json_object, uploads

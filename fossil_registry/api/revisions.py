@@ -3,11 +3,12 @@ rebasing, withdrawal, amendment, restoration, attachments. Thin: parsing and aut
 fossil_registry.revisions."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, send_file, url_for
+from flask import Blueprint, request, send_file, url_for
 
 from .. import revisions
 from ..db import get_conn
 from ..errors import InvalidInput
+from ..http.responses import jsonify
 from ..http.requests import flag_arg, json_object, read_upload
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import revision_policy

@@ -46,9 +46,8 @@ def open_zip(filename: str, data: bytes, limits: Limits) -> tuple[zipfile.ZipFil
         total += info.file_size
         if total > limits.max_unzipped_bytes:
             raise UploadTooLarge(
-                f"{filename}: the archive decompresses to more than {limits.max_unzipped_bytes // MiB} MiB "
-                f"(limit {limits.max_unzipped_bytes // MiB} MiB); this looks like a ZIP bomb or a much larger data "
-                "set than one site needs")
+                msg("formats.archive_decompresses_more_than", "{filename}: the archive decompresses to more than {value} MiB (limit {value} MiB); this looks "
+                    "like a ZIP bomb or a much larger data set than one site needs", filename=filename, value=limits.max_unzipped_bytes // MiB))
         members.append(info)
     return zf, members
 
@@ -66,8 +65,8 @@ def read_member(filename: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit
                 budget[0] -= len(chunk)
                 if budget[0] < 0 or out.tell() > info.file_size:
                     raise UploadTooLarge(
-                        f"{filename}: {info.filename} decompresses to more than the archive declares or than "
-                        f"{limits.max_unzipped_bytes // MiB} MiB; refused as a possible ZIP bomb")
+                        msg("formats.decompresses_more_than_archive", "{filename}: {filename2} decompresses to more than the archive declares or than "
+                            "{value} MiB; refused as a possible ZIP bomb", filename=filename, filename2=info.filename, value=limits.max_unzipped_bytes // MiB))
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
         raise _fail(filename, msg("formats.archive_damaged_truncated", "{filename} in the archive is damaged or truncated ({exc})", filename=info.filename, exc=exc)) from None
     return out.getvalue()

@@ -87,8 +87,7 @@ def read_source(filename: str, data: bytes, limits: Limits = Limits(), *, crs=No
                 region=coords.GUIZHOU_BBOX) -> GeometrySource:
     filename = os.path.basename((filename or "upload").replace("\\", "/"))[:120] or "upload"
     if len(data) > limits.max_file_bytes:
-        raise UploadTooLarge(f"{filename}: {len(data) / MiB:.1f} MiB; geometry files are limited to "
-                             f"{limits.max_file_bytes // MiB} MiB")
+        raise UploadTooLarge(msg("formats.mib_geometry_files_limited", "{filename}: {value:.1f} MiB; geometry files are limited to {value2} MiB", filename=filename, value=len(data) / MiB, value2=limits.max_file_bytes // MiB))
     if not data:
         raise _fail(filename, msg("formats.file_empty", "the file is empty"))
     fmt = detect_format(filename, data)

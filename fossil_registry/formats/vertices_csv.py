@@ -84,7 +84,7 @@ def _csv_rows(filename: str, data: bytes, limits: Limits) -> list[list[str]]:
     if not rows:
         raise _fail(filename, msg("formats.csv_empty", "the CSV is empty"))
     if len(rows) - 1 > limits.max_csv_rows:
-        raise UploadTooLarge(f"{filename}: {len(rows) - 1:,} rows; the limit is {limits.max_csv_rows:,}")
+        raise UploadTooLarge(msg("formats.rows_limit", "{filename}: {value:,} rows; the limit is {max_csv_rows:,}", filename=filename, value=len(rows) - 1, max_csv_rows=limits.max_csv_rows))
     return rows
 
 

@@ -39,3 +39,12 @@ def impact_download(result: impact.Result, geometries: dict, fmt: str, filename:
     data = json.dumps(impact_json(result), ensure_ascii=False, indent=1)
     return Response(data, mimetype="application/json",
                     headers={"Content-Disposition": f"attachment; filename={filename}.json"})
+
+
+def jsonify(*args: Any, **kwargs: Any) -> Response:
+    """flask.jsonify with the domain's messages in it (warnings, notes, reasons: Messages or stored records) in the
+    request's language: the API answers in the caller's language as the pages do."""
+    import flask
+
+    from ..i18n import localized
+    return flask.jsonify(*localized(list(args)), **localized(kwargs))

@@ -30,13 +30,12 @@ def checked_attachments(policy: Policy, files: list[tuple[str, bytes]]) -> list[
     if policy.files is None:
         raise InvalidInput(msg("revisions.attachments_available_data_directory", "attachments are not available: no data directory configured"))
     if len(files) > policy.max_attachments:
-        raise formats.UploadTooLarge(f"{len(files)} attachments; at most {policy.max_attachments} per proposal")
+        raise formats.UploadTooLarge(msg("revisions.attachments_most_per_proposal", "{count} attachments; at most {max_attachments} per proposal", count=len(files), max_attachments=policy.max_attachments))
     out = []
     for name, data in files:
         name = os.path.basename((name or "attachment").replace("\\", "/"))[:120] or "attachment"
         if len(data) > policy.max_attachment_bytes:
-            raise formats.UploadTooLarge(f"{name}: {len(data) / formats.MiB:.1f} MiB; attachments are limited to "
-                                         f"{policy.max_attachment_bytes // formats.MiB} MiB each")
+            raise formats.UploadTooLarge(msg("revisions.mib_attachments_limited_mib", "{name}: {value:.1f} MiB; attachments are limited to {value2} MiB each", name=name, value=len(data) / formats.MiB, value2=policy.max_attachment_bytes // formats.MiB))
         out.append(Attachment(blobs.sha256(data), name, attachment_type(name, data), data))
     return out
 
