@@ -12,7 +12,7 @@ import math
 import threading
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import shapely
@@ -22,8 +22,9 @@ from shapely.geometry.base import BaseGeometry
 from . import public_view, sites
 from .errors import InvalidInput
 from .geometry import simplify_for_zoom
-from .store import map_layers as store_map
 from .messages import msg
+from .search import Entry, SearchIndex
+from .store import map_layers as store_map
 
 MAX_POINTS = 500        # single sites per answer; more in view -> counted clusters
 CLUSTER_PX = 80         # size of a counted cluster's grid cell on screen
@@ -89,7 +90,7 @@ def _popup_fields(code: str, props: dict[str, Any]) -> dict[str, Any]:
 # Every map view needs every site of its bbox; reading and converting 10,000 sites takes ~0.5 s, so the converted
 # lists are kept in memory per registry state (store_map.change_stamp), a few registries at most.
 _CACHE: OrderedDict[tuple, Any] = OrderedDict()
-_CACHE_SIZE = 8
+_CACHE_SIZE = 16  # six kinds per state (sites, public, staff, statistics, two search indexes)
 _CACHE_LOCK = threading.RLock()  # one computation per state; concurrent requests wait for it instead of repeating it
 
 
@@ -236,24 +237,34 @@ def boundary_layer(items: list[MapSite], zoom: int, filters: Filters = Filters()
             "features": features}
 
 
-def search(items: list[MapSite], query: str, *, limit: int = SEARCH_LIMIT) -> list[dict[str, Any]]:
-    """Sites whose code or name (Chinese or English) contains ``query``; exact code matches first."""
-    q = (query or "").strip().casefold()
-    if not q:
-        return []
-    if len(q) > 100:
-        raise InvalidInput(msg("map_layers.search_text_too_long", "the search text is too long (100 characters at most)"))
-    hits = []
-    for s in items:
-        names = [s.code, s.properties.get("name") or "", s.properties.get("name_en") or ""]
-        folded = [n.casefold() for n in names]
-        if any(q in n for n in folded):
-            rank = 0 if folded[0] == q else 1 if any(n.startswith(q) for n in folded) else 2
-            hits.append((rank, s.code, s))
-    hits.sort(key=lambda h: (h[0], h[1]))
-    return [{"type": "Feature", "id": s.code, "geometry": _point(s.lon, s.lat),
-             "properties": {**s.properties, "precision": s.precision}} for _, _, s in hits[:limit]]
+def site_entries(items: Iterable[MapSite]) -> list[Entry]:
+    """Search entries of map sites: code, Chinese and English names; a hit answers the site's point feature."""
+    return [Entry("site", s.code, (s.properties.get("name") or "", s.properties.get("name_en") or ""),
+                  {"type": "Feature", "id": s.code, "geometry": _point(s.lon, s.lat),
+                   "properties": {**s.properties, "kind": "site", "precision": s.precision}}) for s in items]
+
+
+# Other kinds of feature (sections, ...) plug into the search here: a function (conn, exact) -> list[Entry] whose
+# payloads are GeoJSON features; for anonymous callers (exact False) built from public_view's output only.
+SEARCH_PROVIDERS: list[Callable[[Any, bool], list[Entry]]] = []
+
+
+def search_index(conn, *, exact: bool) -> SearchIndex:
+    """The search index of the current registry state for staff (exact) or the public, built once per state."""
+    def compute():
+        items = staff_map_sites(conn) if exact else public_map_sites(conn)
+        entries = site_entries(items)
+        for provider in SEARCH_PROVIDERS:
+            entries.extend(provider(conn, exact))
+        return SearchIndex(entries)
+    return _cached(conn, "search-staff" if exact else "search-public", compute)
+
+
+def search(source: SearchIndex | list[MapSite], query: str, *, limit: int = SEARCH_LIMIT) -> list[dict[str, Any]]:
+    """Features for what was typed (search.SearchIndex: codes, names, pinyin, initials), best first."""
+    index = source if isinstance(source, SearchIndex) else SearchIndex(site_entries(source))
+    return [entry.payload for entry in index.query(query, limit=limit)]
 
 
 __all__ = ["MapSite", "Filters", "public_map_sites", "staff_map_sites", "statistics", "site_layer", "boundary_layer",
-           "search", "degrees_per_pixel", "MAX_POINTS", "MAX_BOUNDARIES"]
+           "search", "search_index", "site_entries", "SEARCH_PROVIDERS", "degrees_per_pixel", "MAX_POINTS", "MAX_BOUNDARIES"]

@@ -226,7 +226,7 @@ def boundaries_layer():
 @data_bp.get("/search.json")
 @require("public.read")
 def search():
-    features = map_layers.search(_map_sites(), request.args.get("q", ""))
+    features = map_layers.search(map_layers.search_index(get_conn(), exact=_exact()), request.args.get("q", ""))
     return _geojson({"type": "FeatureCollection", "features": features})
 
 
