@@ -22,7 +22,9 @@ catalogs: setup
 # Front-end assets (Leaflet and its plugins, Apache ECharts) from the npm registry, pinned by package-lock.json, copied into
 # static/vendor/<package>/ (ignored, never committed): the app serves every script, stylesheet and icon itself, so the
 # maps work with no internet. The paths other code may use are listed in docs/public-map.md.
-VENDOR_PACKAGES := leaflet leaflet.markercluster leaflet.locatecontrol leaflet-draw jquery echarts
+VENDOR_PACKAGES := leaflet leaflet.markercluster leaflet.locatecontrol leaflet-draw jquery echarts axe-core
+# axe-core (the accessibility checker the browser tests inject, a devDependency) ships axe.min.js at its package root,
+# not in dist/: that one file is copied.
 
 assets: static/vendor/.installed
 
@@ -30,7 +32,9 @@ static/vendor/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts
 	rm -rf static/vendor
 	for p in $(VENDOR_PACKAGES); do \
-	  mkdir -p static/vendor/$$p && cp -R node_modules/$$p/dist/. static/vendor/$$p/ && \
+	  mkdir -p static/vendor/$$p && \
+	  if [ -d node_modules/$$p/dist ]; then cp -R node_modules/$$p/dist/. static/vendor/$$p/; \
+	  else cp node_modules/$$p/*.min.js static/vendor/$$p/; fi && \
 	  find node_modules/$$p -maxdepth 1 -iname 'licen[cs]e*' -exec cp {} static/vendor/$$p/ \; ; \
 	done
 	touch $@

@@ -239,7 +239,7 @@
   }
 
   // As people type (pinyin, initials, Chinese, English or a code): one request per pause, the latest answer wins.
-  var pending = null, asked = 0;
+  var searchTimer = null, asked = 0;
   function search(jump) {
     var q = input.value.trim();
     var ticket = ++asked;
@@ -273,8 +273,8 @@
   document.getElementById("map-search-go").addEventListener("click", function () { search(true); });
   input.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); search(true); } });
   input.addEventListener("input", function () {
-    clearTimeout(pending);
-    pending = setTimeout(function () { search(false); }, 250);
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(function () { search(false); }, 250);
   });
 
   document.querySelectorAll("#map-panel input[name=level], #map-panel select").forEach(function (node) {
