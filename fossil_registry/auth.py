@@ -82,18 +82,21 @@ class AuthenticationFailed(Exception):
 
 def _check_role(role: str) -> None:
     if role not in ROLES:
-        raise InvalidInput(msg("auth.role_must_one_got", "role must be one of {roles} (got {role!r})", roles=', '.join(ROLES), role=role))
+        raise InvalidInput(msg("auth.role_must_one_got", "role must be one of {roles} (got {role!r})",
+                               roles=', '.join(ROLES), role=role))
 
 
 def _check_password(password: str) -> None:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise InvalidInput(msg("auth.password_needs_least_characters", "a password needs at least {min_password} characters", min_password=MIN_PASSWORD))
+        raise InvalidInput(msg("auth.password_needs_least_characters", "a password needs at least {min_password} "
+                               "characters", min_password=MIN_PASSWORD))
 
 
 def create_user(conn, *, username: str, role: str, password: str, display_name: str | None = None,
                 actor: str = "system", remote_addr: str | None = None) -> User:
     if not isinstance(username, str) or not USERNAME.match(username):
-        raise InvalidInput(msg("auth.user_names_letters_digits", "user names are 2-40 letters, digits, '.', '_' or '-'"))
+        raise InvalidInput(msg("auth.user_names_letters_digits", "user names are 2-40 letters, digits, '.', '_' or "
+                               "'-'"))
     _check_role(role)
     _check_password(password)
     with store.transaction(conn):

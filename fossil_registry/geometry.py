@@ -117,8 +117,10 @@ def _as_geometry(geom: Any, what: str) -> BaseGeometry:
         try:
             return shape(geom)
         except Exception as exc:  # malformed GeoJSON
-            raise GeometryError(msg("geometry.could_read_geometry", "{what} could not be read as a geometry ({exc})", what=what, exc=exc)) from None
-    raise GeometryError(msg("geometry.must_geometry_but_given", "{what} must be a geometry, but a {geom} was given", what=what, geom=_type_name(geom)))
+            raise GeometryError(msg("geometry.could_read_geometry", "{what} could not be read as a geometry ({exc})",
+                                    what=what, exc=exc)) from None
+    raise GeometryError(msg("geometry.must_geometry_but_given", "{what} must be a geometry, but a {geom} was given",
+                            what=what, geom=_type_name(geom)))
 
 
 def _polygon_parts(geom: BaseGeometry) -> list[Polygon]:
@@ -156,7 +158,8 @@ def _as_point_coords(p: Any) -> tuple[float, float]:
         return _as_point_coords(validate_location(p))
     if isinstance(p, Sequence) and len(p) >= 2:
         return float(p[0]), float(p[1])
-    raise GeometryError(msg("geometry.expected_point_lon_lat", "expected a point or a (lon, lat) pair, but a {p} was given", p=_type_name(p)))
+    raise GeometryError(msg("geometry.expected_point_lon_lat", "expected a point or a (lon, lat) pair, but a {p} was "
+                            "given", p=_type_name(p)))
 
 
 def _centre(geom: BaseGeometry) -> tuple[float, float]:
@@ -258,8 +261,9 @@ def simplify_to_limit(geom: BaseGeometry, limit: int = MAX_VERTICES) -> tuple[Ba
 # ----------------------------------------------------------------------------------------------------------------------
 def _check_range(x: float, y: float, where: str, what: str) -> None:
     if not (math.isfinite(x) and math.isfinite(y)):
-        raise GeometryError(msg("geometry.missing_non_numeric_coordinate", "{what} has a missing or non-numeric coordinate{value} ({x}, {y}); every point "
-                                "needs a longitude and a latitude in decimal degrees", what=what, value=' at ' + where if where else '', x=x, y=y))
+        raise GeometryError(msg("geometry.missing_non_numeric_coordinate", "{what} has a missing or non-numeric "
+                                "coordinate{value} ({x}, {y}); every point needs a longitude and a latitude in "
+                                "decimal degrees", what=what, value=' at ' + where if where else '', x=x, y=y))
     if -180.0 <= x <= 180.0 and -90.0 <= y <= 90.0:
         return
     hint = "coordinates must be CGCS2000 longitude/latitude in decimal degrees"
@@ -268,8 +272,9 @@ def _check_range(x: float, y: float, where: str, what: str) -> None:
     elif abs(x) > 1000 or abs(y) > 1000:
         hint = "these look like projected metres (e.g. Gauss-Kruger); convert them to longitude/latitude first"
     where = f" {where}" if where else ""
-    raise GeometryError(msg("geometry.lon_lat_outside_longitude", "{what}{where} (lon {x}, lat {y}) is outside the longitude/latitude range (-180..180, "
-                            "-90..90): {hint}", what=what, where=where, x=fmt(x), y=fmt(y), hint=hint), location=None)
+    raise GeometryError(msg("geometry.lon_lat_outside_longitude", "{what}{where} (lon {x}, lat {y}) is outside the "
+                            "longitude/latitude range (-180..180, -90..90): {hint}", what=what, where=where, x=fmt(x),
+                            y=fmt(y), hint=hint), location=None)
 
 
 def check_geojson_rings(mapping_: Mapping) -> None:
@@ -294,7 +299,8 @@ def check_geojson_rings(mapping_: Mapping) -> None:
                 continue
             first, last = ring[0], ring[-1]
             if list(first[:2]) != list(last[:2]):
-                which = msg("geometry.outer_ring", "outer ring") if ri == 0 else msg("geometry.hole_n", "hole {n}", n=ri)
+                which = msg("geometry.outer_ring", "outer ring") if ri == 0 else msg("geometry.hole_n", "hole {n}",
+                                                                                     n=ri)
                 part = msg("geometry.of_part", " of part {n}", n=pi) if len(polys) > 1 else ""
                 raise GeometryError(
                     msg("geometry.ring_not_closed", "boundary {which}{part} is not closed: it starts at {first_lon} "
@@ -323,25 +329,28 @@ def _explain_invalid(geom: MultiPolygon, parts: list[Polygon]) -> GeometryError:
     except shapely.errors.GEOSException:
         repair = None
     if repair is None or geodesic_area_m2(repair) < MIN_AREA_M2:
-        return GeometryError(msg("geometry.boundary_encloses_almost_area", "boundary encloses (almost) no area: its outline collapses onto a line or a "
-                                 "point{at}; check for missing or repeated points", at=at), location=location)
+        return GeometryError(msg("geometry.boundary_encloses_almost_area", "boundary encloses (almost) no area: its "
+                                 "outline collapses onto a line or a point{at}; check for missing or repeated points",
+                                 at=at), location=location)
     return GeometryError(_invalid_reason(reason, parts, at, reason_text), location=location, repair=repair)
 
 
 # shapely's (GEOS's) reasons for an invalid polygon, in the words of a surveyor
 _INVALID_REASONS = {
-    "hole lies outside shell": lambda at: msg("geometry.hole_outside_shell", "a hole in the boundary lies (partly) outside its outer "
-                                "ring{at}; redraw that part of the outline or accept the suggested repair", at=at),
-    "nested shells": lambda at: msg("geometry.nested_shells", "one part of the boundary lies inside another part{at}; redraw that "
-                      "part of the outline or accept the suggested repair", at=at),
-    "nested holes": lambda at: msg("geometry.nested_holes", "a hole of the boundary lies inside another hole{at}; redraw that part "
-                     "of the outline or accept the suggested repair", at=at),
-    "interior is disconnected": lambda at: msg("geometry.interior_disconnected", "holes cut the boundary into separate pieces{at}; "
-                                 "redraw that part of the outline or accept the suggested repair", at=at),
-    "duplicate rings": lambda at: msg("geometry.duplicate_rings", "the boundary contains the same ring twice{at}; redraw that part "
-                        "of the outline or accept the suggested repair", at=at),
-    "too few points": lambda at: msg("geometry.too_few_points", "a boundary ring has too few points{at}; redraw that part of the "
-                       "outline or accept the suggested repair", at=at),
+    "hole lies outside shell": lambda at: msg("geometry.hole_outside_shell", "a hole in the boundary lies (partly) "
+                                              "outside its outer ring{at}; redraw that part of the outline or accept "
+                                              "the suggested repair", at=at),
+    "nested shells": lambda at: msg("geometry.nested_shells", "one part of the boundary lies inside another "
+                                    "part{at}; redraw that part of the outline or accept the suggested repair", at=at),
+    "nested holes": lambda at: msg("geometry.nested_holes", "a hole of the boundary lies inside another hole{at}; "
+                                   "redraw that part of the outline or accept the suggested repair", at=at),
+    "interior is disconnected": lambda at: msg("geometry.interior_disconnected", "holes cut the boundary into "
+                                               "separate pieces{at}; redraw that part of the outline or accept the "
+                                               "suggested repair", at=at),
+    "duplicate rings": lambda at: msg("geometry.duplicate_rings", "the boundary contains the same ring twice{at}; "
+                                      "redraw that part of the outline or accept the suggested repair", at=at),
+    "too few points": lambda at: msg("geometry.too_few_points", "a boundary ring has too few points{at}; redraw that "
+                                     "part of the outline or accept the suggested repair", at=at),
 }
 
 
@@ -364,16 +373,18 @@ def _check_is_area(geom: BaseGeometry) -> None:
     if isinstance(geom, GeometryCollection) and not isinstance(geom, MultiPolygon):
         others = sorted({g.geom_type for g in geom.geoms if not isinstance(g, (Polygon, MultiPolygon))})
         if others:
-            raise GeometryError(msg("geometry.boundary_must_area_polygon", "boundary must be an area (Polygon or MultiPolygon), but a GeometryCollection "
-                                    "containing {others} was given", others=', '.join(others)))
+            raise GeometryError(msg("geometry.boundary_must_area_polygon", "boundary must be an area (Polygon or "
+                                    "MultiPolygon), but a GeometryCollection containing {others} was given",
+                                    others=', '.join(others)))
     elif not isinstance(geom, (Polygon, MultiPolygon)):
         hint = ""
         if isinstance(geom, (LineString, MultiLineString)):
             hint = "; a walked perimeter must be closed into a polygon first"
         elif isinstance(geom, (Point, MultiPoint)):
             hint = "; a point belongs in the site location, not the boundary"
-        raise GeometryError(msg("geometry.boundary_must_area_polygon_2", "boundary must be an area (Polygon or MultiPolygon), but a {geom_type} was "
-                                "given{hint}", geom_type=geom.geom_type, hint=hint))
+        raise GeometryError(msg("geometry.boundary_must_area_polygon_2", "boundary must be an area (Polygon or "
+                                "MultiPolygon), but a {geom_type} was given{hint}", geom_type=geom.geom_type,
+                                hint=hint))
 
 
 def _check_rings(parts: list[Polygon]) -> None:
@@ -386,13 +397,15 @@ def _check_rings(parts: list[Polygon]) -> None:
             for vi, (x, y) in enumerate(coords[:, :2], start=1):
                 _check_range(float(x), float(y), f"vertex {vi} of the {which}", "boundary")
             if len(coords) >= 2 and not np.array_equal(coords[0], coords[-1]):  # not reachable through shapely
-                raise GeometryError(msg("geometry.boundary_closed_last_point", "boundary {which} is not closed; the last point must repeat the first", which=which),
+                raise GeometryError(msg("geometry.boundary_closed_last_point", "boundary {which} is not closed; the "
+                                        "last point must repeat the first", which=which),
                                     location=(round(float(coords[-1][0]), 6), round(float(coords[-1][1]), 6)))
             distinct = len({(float(x), float(y)) for x, y in coords[:, :2]})
             if distinct < 3:
                 x0, y0 = coords[0][:2]
-                raise GeometryError(msg("geometry.boundary_only_distinct_vertices", "boundary {which} has only {distinct} distinct vertices; an area needs at "
-                                        "least 3", which=which, distinct=distinct),
+                raise GeometryError(msg("geometry.boundary_only_distinct_vertices", "boundary {which} has only "
+                                        "{distinct} distinct vertices; an area needs at least 3", which=which,
+                                        distinct=distinct),
                                     location=(round(float(x0), 6), round(float(y0), 6)))
 
 
@@ -421,8 +434,9 @@ def validate_boundary(geom) -> MultiPolygon:
 
     n = sum(vertex_count(p) for p in parts)
     if n > MAX_VERTICES:
-        raise GeometryError(msg("geometry.boundary_vertices_limit_simplify", "boundary has {n} vertices; the limit is {max_vertices}. Simplify the outline "
-                                "(e.g. thin the GPS track) before uploading", n=n, max_vertices=MAX_VERTICES))
+        raise GeometryError(msg("geometry.boundary_vertices_limit_simplify", "boundary has {n} vertices; the limit "
+                                "is {max_vertices}. Simplify the outline (e.g. thin the GPS track) before uploading",
+                                n=n, max_vertices=MAX_VERTICES))
 
     _check_rings(parts)
     mp = MultiPolygon(parts)
@@ -432,8 +446,9 @@ def validate_boundary(geom) -> MultiPolygon:
     area = geodesic_area_m2(mp)
     if area < MIN_AREA_M2:
         c = mp.representative_point()
-        raise GeometryError(msg("geometry.boundary_encloses_only_m", "boundary encloses only {area:.3g} m², less than {min_area_m2:g} m²: the outline "
-                                "has collapsed or was digitised by mistake", area=area, min_area_m2=MIN_AREA_M2), location=(round(c.x, 6), round(c.y, 6)))
+        raise GeometryError(msg("geometry.boundary_encloses_only_m", "boundary encloses only {area:.3g} m², less "
+                                "than {min_area_m2:g} m²: the outline has collapsed or was digitised by mistake",
+                                area=area, min_area_m2=MIN_AREA_M2), location=(round(c.x, 6), round(c.y, 6)))
     return shapely.orient_polygons(mp, exterior_cw=False)
 
 
@@ -447,20 +462,25 @@ def validate_location(geom) -> Point:
     if (not isinstance(geom, (BaseGeometry, Mapping, str)) and not hasattr(geom, "__geo_interface__")
             and isinstance(geom, Sequence)):
         if len(geom) not in (2, 3):
-            raise GeometryError(msg("geometry.site_location_needs_longitude", "a site location needs a longitude and a latitude, but {count} numbers were given", count=len(geom)))
+            raise GeometryError(msg("geometry.site_location_needs_longitude", "a site location needs a longitude and "
+                                    "a latitude, but {count} numbers were given", count=len(geom)))
         try:
             geom = Point(float(geom[0]), float(geom[1]))
         except (TypeError, ValueError):
-            raise GeometryError(msg("geometry.site_location_needs_numeric", "a site location needs numeric longitude and latitude")) from None
+            raise GeometryError(msg("geometry.site_location_needs_numeric", "a site location needs numeric longitude "
+                                    "and latitude")) from None
     geom = _as_geometry(geom, "site location")
     if geom.is_empty:
-        raise GeometryError(msg("geometry.site_location_empty_coordinates", "site location is empty: it has no coordinates"))
+        raise GeometryError(msg("geometry.site_location_empty_coordinates", "site location is empty: it has no "
+                                "coordinates"))
     if isinstance(geom, MultiPoint):
         if len(geom.geoms) != 1:
-            raise GeometryError(msg("geometry.site_location_must_single", "site location must be a single point, but {count} points were given", count=len(geom.geoms)))
+            raise GeometryError(msg("geometry.site_location_must_single", "site location must be a single point, but "
+                                    "{count} points were given", count=len(geom.geoms)))
         geom = geom.geoms[0]
     if not isinstance(geom, Point):
-        raise GeometryError(msg("geometry.site_location_must_point", "site location must be a Point, but a {geom_type} was given", geom_type=geom.geom_type))
+        raise GeometryError(msg("geometry.site_location_must_point", "site location must be a Point, but a "
+                                "{geom_type} was given", geom_type=geom.geom_type))
     x, y = float(geom.x), float(geom.y)
     _check_range(x, y, "", "site location")
     return Point(x, y)
@@ -632,7 +652,8 @@ def grid_cell_centre(lon: float, lat: float, cell_deg: float = 0.1) -> tuple[flo
     106.3 / 0.1 == 1062.9999999999998 do not put edge points in the wrong cell; the centre is rounded to 6 decimals.
     """
     if not (math.isfinite(lon) and math.isfinite(lat)):
-        raise GeometryError(msg("geometry.generalize_location_non_numeric", "cannot generalize a location with non-numeric coordinates"))
+        raise GeometryError(msg("geometry.generalize_location_non_numeric", "cannot generalize a location with "
+                                "non-numeric coordinates"))
     if not cell_deg > 0:
         raise ValueError("cell_deg must be positive")
     cell = Decimal(repr(float(cell_deg)))

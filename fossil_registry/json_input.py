@@ -39,7 +39,8 @@ def depth(value: Any) -> int:
 
 def check_depth(value: Any, what: str = "the JSON document") -> Any:
     if depth(value) > MAX_DEPTH:
-        raise TooDeep(msg("json_input.nested_more_than_levels", "{what} is nested more than {max_depth} levels deep; no valid input needs that", what=what, max_depth=MAX_DEPTH))
+        raise TooDeep(msg("json_input.nested_more_than_levels", "{what} is nested more than {max_depth} levels deep; "
+                          "no valid input needs that", what=what, max_depth=MAX_DEPTH))
     return value
 
 
@@ -48,7 +49,8 @@ def loads(data: str | bytes, what: str = "the JSON document") -> Any:
     try:
         value = json.loads(data)
     except RecursionError:
-        raise TooDeep(msg("json_input.nested_more_than_levels", "{what} is nested more than {max_depth} levels deep; no valid input needs that", what=what, max_depth=MAX_DEPTH)) from None
+        raise TooDeep(msg("json_input.nested_more_than_levels", "{what} is nested more than {max_depth} levels deep; "
+                          "no valid input needs that", what=what, max_depth=MAX_DEPTH)) from None
     return check_depth(value, what)
 
 
@@ -61,7 +63,8 @@ def provider_class():
             try:
                 value = json.loads(s, **kwargs)
             except RecursionError:
-                raise TooDeep(msg("json_input.request_body_nested_more", "the request body is nested more than {max_depth} levels deep", max_depth=MAX_DEPTH)) from None
+                raise TooDeep(msg("json_input.request_body_nested_more", "the request body is nested more than "
+                                  "{max_depth} levels deep", max_depth=MAX_DEPTH)) from None
             return check_depth(value, "the request body")
 
     return LimitedJSONProvider

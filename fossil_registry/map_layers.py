@@ -71,7 +71,8 @@ class Filters:
             out = {v.strip() for item in raw for v in item.split(",") if v.strip()}
             bad = sorted(out - set(allowed))
             if bad:
-                raise InvalidInput(msg("map_layers.unknown_known_values", "unknown {name} {bad}; known values are {allowed}", name=name, bad=', '.join(bad), allowed=', '.join(allowed)))
+                raise InvalidInput(msg("map_layers.unknown_known_values", "unknown {name} {bad}; known values are "
+                                       "{allowed}", name=name, bad=', '.join(bad), allowed=', '.join(allowed)))
             return frozenset(out)
         return cls(values(levels, sites.LEVELS, "level"), values(periods, sites.PERIODS, "period"),
                    values(groups, sites.FOSSIL_GROUPS, "fossil group"))
@@ -158,7 +159,8 @@ def statistics(conn) -> dict[str, Any]:
 
 def check_zoom(zoom: int) -> int:
     if not 0 <= zoom <= MAX_ZOOM:
-        raise InvalidInput(msg("map_layers.zoom_must_between_got", "zoom must be between 0 and {max_zoom} (got {zoom})", max_zoom=MAX_ZOOM, zoom=zoom))
+        raise InvalidInput(msg("map_layers.zoom_must_between_got", "zoom must be between 0 and {max_zoom} (got "
+                               "{zoom})", max_zoom=MAX_ZOOM, zoom=zoom))
     return zoom
 
 

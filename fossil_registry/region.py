@@ -52,5 +52,6 @@ def check_plausible(geom: BaseGeometry, region, region_name: str, *, what: str, 
     where = ("outside the area where the registry's coordinate system CGCS2000 applies (China, "
              f"{CGCS2000_AREA[0]:g}-{CGCS2000_AREA[2]:g}E, {CGCS2000_AREA[1]:g}-{CGCS2000_AREA[3]:g}N)"
              if outside_crs else f"{distance / 1000:,.0f} km from {region_name}")
-    raise GeometryError(msg("region.so_site_registry_probably", "the {what} ({x}, {y}) is {where}, so it cannot be a site of this registry. Probably "
-                            "{hints}", what=what, x=fmt(x), y=fmt(y), where=where, hints='; or '.join(hints)), location=(round(x, 6), round(y, 6)))
+    raise GeometryError(msg("region.so_site_registry_probably", "the {what} ({x}, {y}) is {where}, so it cannot be a "
+                            "site of this registry. Probably {hints}", what=what, x=fmt(x), y=fmt(y), where=where,
+                            hints='; or '.join(hints)), location=(round(x, 6), round(y, 6)))

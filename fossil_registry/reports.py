@@ -83,26 +83,32 @@ def parse_report(data: Mapping[str, Any], settings: ReportSettings) -> ReportInp
         raise InvalidInput(msg("reports.report_must_object", "a report must be an object"))
     kind = data.get("kind")
     if kind not in KINDS:
-        raise InvalidInput(msg("reports.say_what_you_reporting", "say what you are reporting: kind must be one of {kinds} (got {kind!r})", kinds=', '.join(KINDS), kind=kind),
+        raise InvalidInput(msg("reports.say_what_you_reporting", "say what you are reporting: kind must be one of "
+                               "{kinds} (got {kind!r})", kinds=', '.join(KINDS), kind=kind),
                            field="kind")
     description = data.get("description")
     if not isinstance(description, str) or len(description.strip()) < MIN_DESCRIPTION:
-        raise InvalidInput(msg("reports.describe_what_you_saw", "describe what you saw (at least {min_description} characters)", min_description=MIN_DESCRIPTION), field="description")
+        raise InvalidInput(msg("reports.describe_what_you_saw", "describe what you saw (at least {min_description} "
+                               "characters)", min_description=MIN_DESCRIPTION), field="description")
     description = description.strip()
     if len(description) > MAX_DESCRIPTION:
-        raise InvalidInput(msg("reports.description_too_long_characters", "the description is too long ({count} characters; the limit is {max_description})", count=len(description), max_description=MAX_DESCRIPTION), field="description")
+        raise InvalidInput(msg("reports.description_too_long_characters", "the description is too long ({count} "
+                               "characters; the limit is {max_description})", count=len(description),
+                               max_description=MAX_DESCRIPTION), field="description")
     contact = data.get("contact")
     if contact is not None and not isinstance(contact, str):
         raise InvalidInput(msg("reports.contact_must_text", "contact must be text"), field="contact")
     contact = (contact or "").strip() or None
     if contact and len(contact) > MAX_CONTACT:
-        raise InvalidInput(msg("reports.contact_too_long_limit", "the contact is too long (the limit is {max_contact} characters)", max_contact=MAX_CONTACT), field="contact")
+        raise InvalidInput(msg("reports.contact_too_long_limit", "the contact is too long (the limit is "
+                               "{max_contact} characters)", max_contact=MAX_CONTACT), field="contact")
     warnings: list[str] = []
     point = _location(data, settings, warnings)
     observed = data.get("observed_on")
     observed_on = parse_date(observed, "observed_on") if observed else None
     if observed_on and observed_on > local_today(settings.timezone):
-        raise InvalidInput(msg("reports.date_future", "the date {observed_on} is in the future", observed_on=observed_on), field="observed_on")
+        raise InvalidInput(msg("reports.date_future", "the date {observed_on} is in the future",
+                               observed_on=observed_on), field="observed_on")
     return ReportInput(kind=kind, point=point, description=description, observed_on=observed_on, contact=contact,
                        warnings=warnings)
 
@@ -121,7 +127,8 @@ def _location(data: Mapping[str, Any], settings: ReportSettings, warnings: list[
     elif loc:
         point = validate_location(loc)
     else:
-        raise InvalidInput(msg("reports.give_location_click_map", "give the location: click on the map or type the coordinates"), field="location")
+        raise InvalidInput(msg("reports.give_location_click_map", "give the location: click on the map or type the "
+                               "coordinates"), field="location")
     point = validate_location(point)
     if not inside(settings.region, point.x, point.y):  # a report is about this registry's region, strictly
         swapped = inside(settings.region, point.y, point.x)
@@ -245,7 +252,9 @@ def _open_report(conn, report_id: int) -> dict[str, Any]:
     if r is None:
         raise NotFound(msg("reports.report", "no report {report_id}", report_id=report_id))
     if r["status"] != "new":
-        raise Conflict(msg("reports.report_already", "report {report_id} was already {status} by {decided_by} on {value}", report_id=report_id, status=r['status'], decided_by=r['decided_by'], value=r['decided_at'][:10]))
+        raise Conflict(msg("reports.report_already", "report {report_id} was already {status} by {decided_by} on "
+                           "{value}", report_id=report_id, status=r['status'], decided_by=r['decided_by'],
+                           value=r['decided_at'][:10]))
     return r
 
 
@@ -262,14 +271,17 @@ def accept_report(conn, report_id: int, *, actor: str, settings: ReportSettings,
         if inspection_id is not None:
             rec = istore.get_inspection(conn, int(inspection_id))
             if rec is None:
-                raise NotFound(msg("reports.inspection_record", "no inspection record {inspection_id}", inspection_id=inspection_id))
+                raise NotFound(msg("reports.inspection_record", "no inspection record {inspection_id}",
+                                   inspection_id=inspection_id))
             if code and rec["code"] != code:
-                raise InvalidInput(msg("reports.inspection_site", "inspection {inspection_id} is of site {code}, not {code2}", inspection_id=inspection_id, code=rec['code'], code2=code),
+                raise InvalidInput(msg("reports.inspection_site", "inspection {inspection_id} is of site {code}, not "
+                                       "{code2}", inspection_id=inspection_id, code=rec['code'], code2=code),
                                    field="inspection_id")
             code = rec["code"]
         code = code or r["site_code"]
         if not code:
-            raise InvalidInput(msg("reports.name_site_report_concerns", "name the site this report concerns (no site was found near the reported location)"),
+            raise InvalidInput(msg("reports.name_site_report_concerns", "name the site this report concerns (no site "
+                                   "was found near the reported location)"),
                                field="site")
         sites.current(conn, code)  # NotFound for an unknown code
         now = store.utc_now()
@@ -278,7 +290,8 @@ def accept_report(conn, report_id: int, *, actor: str, settings: ReportSettings,
             today = local_today(settings.timezone)
             due = parse_date(due_on, "due date") if due_on else today + timedelta(days=settings.followup_days)
             if due < today:
-                raise InvalidInput(msg("reports.follow_up_due_date", "the follow-up due date {due} is in the past", due=due), field="due")
+                raise InvalidInput(msg("reports.follow_up_due_date", "the follow-up due date {due} is in the past",
+                                       due=due), field="due")
             description = (followup_description or "").strip()[:MAX_NOTE * 4] or \
                 f"Check public report #{report_id} ({r['kind']})"
             followup_id = istore.insert_followup(conn, code=code, description=description, due_on=due.isoformat(),
@@ -286,7 +299,8 @@ def accept_report(conn, report_id: int, *, actor: str, settings: ReportSettings,
         if not pstore.decide_report(conn, report_id, status="accepted", decided_at=now, decided_by=actor, note=note,
                                     site_code=code, followup_id=followup_id,
                                     inspection_id=int(inspection_id) if inspection_id is not None else None):
-            raise Conflict(msg("reports.report_decided_meanwhile", "report {report_id} was decided meanwhile", report_id=report_id))
+            raise Conflict(msg("reports.report_decided_meanwhile", "report {report_id} was decided meanwhile",
+                               report_id=report_id))
         store.append_audit(conn, actor=actor, action="report.accept", target=code, at=now, remote_addr=remote_addr,
                            detail={"report_id": report_id, "followup_id": followup_id,
                                    "inspection_id": inspection_id})
@@ -298,13 +312,15 @@ def dismiss_report(conn, report_id: int, *, reason: str, actor: str, remote_addr
     if not reason:
         raise InvalidInput(msg("reports.give_reason_dismissing_report", "give the reason for dismissing the report"), field="reason")
     if len(reason) > MAX_NOTE * 4:
-        raise InvalidInput(msg("reports.reason_too_long_limit", "the reason is too long (the limit is {value} characters)", value=MAX_NOTE * 4), field="reason")
+        raise InvalidInput(msg("reports.reason_too_long_limit", "the reason is too long (the limit is {value} "
+                               "characters)", value=MAX_NOTE * 4), field="reason")
     with store.transaction(conn):
         r = _open_report(conn, report_id)
         now = store.utc_now()
         if not pstore.decide_report(conn, report_id, status="dismissed", decided_at=now, decided_by=actor,
                                     note=reason):
-            raise Conflict(msg("reports.report_decided_meanwhile", "report {report_id} was decided meanwhile", report_id=report_id))
+            raise Conflict(msg("reports.report_decided_meanwhile", "report {report_id} was decided meanwhile",
+                               report_id=report_id))
         store.append_audit(conn, actor=actor, action="report.dismiss", target=r["site_code"], at=now,
                            remote_addr=remote_addr, detail={"report_id": report_id, "reason": reason})
     return get_report(conn, report_id, with_contact=True)

@@ -81,10 +81,13 @@ def normalize_properties(props: dict[str, Any], *, partial: bool = False) -> dic
     ``partial``: only the given fields are checked (an attribute change); otherwise name, level and sensitivity are required.
     """
     if not isinstance(props, dict):
-        raise InvalidInput(msg("sites.properties_must_object_field", "properties must be an object of field names and values"))
+        raise InvalidInput(msg("sites.properties_must_object_field", "properties must be an object of field names "
+                               "and values"))
     unknown = sorted(set(props) - set(PROPERTY_FIELDS) - {"code", "version"})
     if unknown:
-        raise InvalidInput(msg("sites.unknown_site_field_s", "unknown site field(s): {unknown}; known fields are {property_fields}", unknown=', '.join(unknown), property_fields=', '.join(PROPERTY_FIELDS)))
+        raise InvalidInput(msg("sites.unknown_site_field_s", "unknown site field(s): {unknown}; known fields are "
+                               "{property_fields}", unknown=', '.join(unknown),
+                               property_fields=', '.join(PROPERTY_FIELDS)))
     out: dict[str, Any] = {}
     for key in TEXT_FIELDS:
         if key in props:
@@ -93,17 +96,20 @@ def normalize_properties(props: dict[str, Any], *, partial: bool = False) -> dic
                 raise InvalidInput(msg("sites.must_text", "{key} must be text", key=key))
             value = (value or "").strip()
             if len(value) > MAX_TEXT:
-                raise InvalidInput(msg("sites.too_long_characters_limit", "{key} is too long ({count} characters; the limit is {max_text})", key=key, count=len(value), max_text=MAX_TEXT))
+                raise InvalidInput(msg("sites.too_long_characters_limit", "{key} is too long ({count} characters; "
+                                       "the limit is {max_text})", key=key, count=len(value), max_text=MAX_TEXT))
             out[key] = value
     for key, allowed in (("level", LEVELS), ("sensitivity", SENSITIVITIES), ("status", STATUSES)):
         if key in props:
             if props[key] not in allowed:
-                raise InvalidInput(msg("sites.must_one_got", "{key} must be one of {allowed} (got {props!r})", key=key, allowed=', '.join(allowed), props=props[key]))
+                raise InvalidInput(msg("sites.must_one_got", "{key} must be one of {allowed} (got {props!r})", key=key,
+                                       allowed=', '.join(allowed), props=props[key]))
             out[key] = props[key]
     if "period" in props:
         period = (props["period"] or "").strip()
         if period and period not in PERIODS:
-            raise InvalidInput(msg("sites.period_must_one_got", "period must be one of {periods} (got {period!r})", periods=', '.join(PERIODS), period=period))
+            raise InvalidInput(msg("sites.period_must_one_got", "period must be one of {periods} (got {period!r})",
+                                   periods=', '.join(PERIODS), period=period))
         out["period"] = period
     if "fossil_groups" in props:
         groups = props["fossil_groups"]
@@ -113,7 +119,8 @@ def normalize_properties(props: dict[str, Any], *, partial: bool = False) -> dic
             raise InvalidInput(msg("sites.fossil_groups_must_list", "fossil_groups must be a list of group names"))
         bad = [g for g in groups if g not in FOSSIL_GROUPS]
         if bad:
-            raise InvalidInput(msg("sites.unknown_fossil_group_s", "unknown fossil group(s) {bad}; known groups are {fossil_groups}", bad=', '.join(bad), fossil_groups=', '.join(FOSSIL_GROUPS)))
+            raise InvalidInput(msg("sites.unknown_fossil_group_s", "unknown fossil group(s) {bad}; known groups are "
+                                   "{fossil_groups}", bad=', '.join(bad), fossil_groups=', '.join(FOSSIL_GROUPS)))
         out["fossil_groups"] = list(dict.fromkeys(groups))
     if "established" in props:
         value = props["established"]
@@ -123,13 +130,15 @@ def normalize_properties(props: dict[str, Any], *, partial: bool = False) -> dic
             try:
                 out["established"] = date.fromisoformat(str(value)).isoformat()
             except ValueError:
-                raise InvalidInput(msg("sites.established_must_date_like", "established must be a date like 2014-06-30 (got {value!r})", value=value)) from None
+                raise InvalidInput(msg("sites.established_must_date_like", "established must be a date like "
+                                       "2014-06-30 (got {value!r})", value=value)) from None
     if not partial:
         if not out.get("name"):
             raise InvalidInput(msg("sites.site_needs_name", "a site needs a name"))
         for key in ("level", "sensitivity"):
             if key not in out:
-                raise InvalidInput(msg("sites.site_needs", "a site needs a {key} ({value})", key=key, value=', '.join(LEVELS if key == 'level' else SENSITIVITIES)))
+                raise InvalidInput(msg("sites.site_needs", "a site needs a {key} ({value})", key=key,
+                                       value=', '.join(LEVELS if key == 'level' else SENSITIVITIES)))
         out.setdefault("status", "active")
         for key in PROPERTY_FIELDS:
             out.setdefault(key, [] if key == "fossil_groups" else None)
@@ -146,8 +155,8 @@ def parse_timestamp(value: str | datetime | date, tz: str = "Asia/Shanghai") -> 
             else:
                 value = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise InvalidInput(msg("sites.must_iso_date_time", "as_of must be an ISO-8601 date or time like 2026-03-01 or "
-                                   "2026-03-01T12:00:00+08:00 (got {value!r})", value=value)) from None
+            raise InvalidInput(msg("sites.must_iso_date_time", "as_of must be an ISO-8601 date or time like "
+                                   "2026-03-01 or 2026-03-01T12:00:00+08:00 (got {value!r})", value=value)) from None
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime.combine(value, time(23, 59, 59, 999000))
     if value.tzinfo is None:
@@ -187,7 +196,8 @@ def at_version(conn, code: str, version: int) -> Site:
         latest = store.site_version_number(conn, code)
         if latest is None:
             raise NotFound(msg("sites.site_code", "no site with code {code!r}", code=code))
-        raise NotFound(msg("sites.site_versions_there_version", "site {code} has versions 1 to {latest}; there is no version {version}", code=code, latest=latest, version=version))
+        raise NotFound(msg("sites.site_versions_there_version", "site {code} has versions 1 to {latest}; there is no "
+                           "version {version}", code=code, latest=latest, version=version))
     return _site_from_version(v)
 
 
@@ -197,7 +207,8 @@ def as_of(conn, code: str, when: str | datetime | date, tz: str = "Asia/Shanghai
     if v is None:
         if store.site_version_number(conn, code) is None:
             raise NotFound(msg("sites.site_code", "no site with code {code!r}", code=code))
-        raise NotFound(msg("sites.site_did_exist_yet", "site {code} did not exist yet at {instant}", code=code, instant=instant))
+        raise NotFound(msg("sites.site_did_exist_yet", "site {code} did not exist yet at {instant}", code=code,
+                           instant=instant))
     return _site_from_version(v)
 
 
@@ -275,7 +286,8 @@ def create_site(conn, *, properties: dict[str, Any], location: BaseGeometry, bou
     with store.transaction(conn):
         code = code or store.next_site_code(conn)
         if store.site_version_number(conn, code) is not None:
-            raise InvalidInput(msg("sites.site_code_already_exists", "a site with code {code} already exists", code=code))
+            raise InvalidInput(msg("sites.site_code_already_exists", "a site with code {code} already exists",
+                                   code=code))
         now = store.utc_now()
         row = store.SiteRow(code=code, attributes=props, location=location, boundary=boundary, version=1,
                             updated_at=now, updated_by=author)
@@ -297,7 +309,8 @@ def change_site(conn, code: str, *, base_version: int, author: str, reason: str,
     ``boundary=None`` removes the boundary; ``UNCHANGED`` (default) keeps it. Properties are merged over the current ones.
     """
     if not isinstance(base_version, int) or isinstance(base_version, bool) or base_version < 1:
-        raise InvalidInput(msg("sites.base_version_must_positive", "base_version must be the positive version number the change was based on"))
+        raise InvalidInput(msg("sites.base_version_must_positive", "base_version must be the positive version number "
+                               "the change was based on"))
     _require_reason(reason)
     new_props = normalize_properties(properties, partial=True) if properties else {}
     if location is not UNCHANGED:
@@ -316,8 +329,9 @@ def change_site(conn, code: str, *, base_version: int, author: str, reason: str,
         new_boundary = old.boundary if boundary is UNCHANGED else boundary
         if props == old.properties and new_location.equals_exact(old.location, 0) \
                 and not _boundary_changed(old.boundary, new_boundary):
-            raise InvalidInput(msg("sites.change_changes_nothing_location", "this change to {code} changes nothing: location, boundary and fields are as in "
-                                   "version {version}", code=code, version=old.version))
+            raise InvalidInput(msg("sites.change_changes_nothing_location", "this change to {code} changes nothing: "
+                                   "location, boundary and fields are as in version {version}", code=code,
+                                   version=old.version))
         now = store.utc_now()
         version = old.version + 1
         new_row = store.SiteRow(code=code, attributes=props, location=new_location, boundary=new_boundary,
@@ -337,4 +351,5 @@ def change_site(conn, code: str, *, base_version: int, author: str, reason: str,
 
 def _require_reason(reason: str) -> None:
     if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInput(msg("sites.every_change_needs_reason", "every change needs a reason (why the site is being changed)"))
+        raise InvalidInput(msg("sites.every_change_needs_reason", "every change needs a reason (why the site is "
+                               "being changed)"))

@@ -23,14 +23,15 @@ def _record_input() -> tuple[dict, bool]:
             try:
                 data = json_input.loads(request.form["record"], "the record part")
             except ValueError as exc:
-                raise InvalidInput(msg("api.record_part_valid_json", "the record part is not valid JSON ({exc})", exc=exc), field="record") from None
+                raise InvalidInput(msg("api.record_part_valid_json", "the record part is not valid JSON ({exc})",
+                                       exc=exc), field="record") from None
         else:
             data = inspections.record_from_form(request.form, request.form.getlist)
         return data, True
     data = request.get_json(silent=True)
     if data is None:
-        raise InvalidInput(msg("api.send_inspection_record_json", "send the inspection record as JSON (Content-Type: application/json), or as "
-                               "multipart/form-data with the track and photos files"))
+        raise InvalidInput(msg("api.send_inspection_record_json", "send the inspection record as JSON (Content-Type: "
+                               "application/json), or as multipart/form-data with the track and photos files"))
     return data, False
 
 

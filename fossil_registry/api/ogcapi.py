@@ -255,7 +255,8 @@ def item(collection_id: str, feature_id: str):
     args = {k: request.args.getlist(k) for k in request.args if k not in ("f",)}
     unknown = sorted(set(args) - {"crs", "lang"})
     if unknown:
-        raise ogcapi.BadParameter(msg("api.unknown_parameter_s_single", "unknown parameter(s) {unknown} for a single feature", unknown=', '.join(unknown)),
+        raise ogcapi.BadParameter(msg("api.unknown_parameter_s_single", "unknown parameter(s) {unknown} for a single "
+                                      "feature", unknown=', '.join(unknown)),
                                   parameter=unknown[0])
     crs = ogcapi.resolve(request.args.get("crs"), _region(), parameter="crs")
     index = ogcapi.index(get_conn(), c, public=not staff, crs=crs)

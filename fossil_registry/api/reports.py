@@ -47,8 +47,8 @@ def submit():
     else:
         data, photos = request.get_json(silent=True), []
         if data is None:
-            raise InvalidInput(msg("api.send_report_json_content", "send the report as JSON (Content-Type: application/json), or as "
-                                   "multipart/form-data with photos"))
+            raise InvalidInput(msg("api.send_report_json_content", "send the report as JSON (Content-Type: "
+                                   "application/json), or as multipart/form-data with photos"))
     parsed = reports.parse_report(data, report_settings())
     report = reports.submit_report(get_conn(), blob_store(), parsed, settings=report_settings(), photos=photos,
                                    actor=actor(), remote_addr=remote_addr())
@@ -78,7 +78,8 @@ def accept(report_id: int):
     body = json_object('send {"site", "inspection_id", "followup": {"description", "due"}, "note"}', required=False)
     followup = body.get("followup") or {}
     if not isinstance(followup, dict):
-        raise InvalidInput(msg("api.followup_must_object_description", 'followup must be an object {{"description": ..., "due": "2025-06-01"}}'), field="followup")
+        raise InvalidInput(msg("api.followup_must_object_description", 'followup must be an object {{"description": '
+                               '..., "due": "2025-06-01"}}'), field="followup")
     inspection_id = body.get("inspection_id")
     if inspection_id is not None and (not isinstance(inspection_id, int) or isinstance(inspection_id, bool)):
         raise InvalidInput(msg("api.inspection_id_must_whole", "inspection_id must be a whole number"), field="inspection_id")

@@ -26,7 +26,8 @@ def submission() -> tuple[dict, tuple[str, bytes] | None, list[tuple[str, bytes]
             raise InvalidInput(msg("api.request_body_must_json", "the request body must be a JSON object"))
         return body, None, []
     if request.mimetype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        raise InvalidInput(msg("api.send_json_content_type", "send JSON (Content-Type: application/json) or a multipart form with a file"))
+        raise InvalidInput(msg("api.send_json_content_type", "send JSON (Content-Type: application/json) or a "
+                               "multipart form with a file"))
     fields = {k: v for k, v in request.form.items()}
     file = request.files.get("file")
     upload = read_upload(file, pol.limits.max_file_bytes) if file and file.filename else None
@@ -54,7 +55,8 @@ def _created(rev: revisions.Revision):
 def _propose(site_code: str | None):
     fields, upload, attachments = submission()
     if site_code is None and fields.get("site"):
-        raise InvalidInput(msg("api.change_existing_site_post", "to change an existing site, POST to /api/sites/<code>/revisions"))
+        raise InvalidInput(msg("api.change_existing_site_post", "to change an existing site, POST to "
+                               "/api/sites/<code>/revisions"))
     draft = revisions.parse_draft(fields, file=upload, policy=revision_policy(), attachments=attachments)
     rev = revisions.propose(get_conn(), draft, author=actor(), site_code=site_code, policy=revision_policy(),
                             remote_addr=remote_addr())
@@ -137,11 +139,12 @@ def decide_batch():
                         required=True)
     items = body.get("items")
     if items is None and isinstance(body.get("ids"), list):
-        raise revisions.RoundRequired(msg("api.name_round_you_saw", 'name the round you saw of each proposal: {{"items": [{{"id": 12, '
-                                          '"round": 1}}, ...]}} (a decision applies exactly what its reviewer saw)'))
+        raise revisions.RoundRequired(msg("api.name_round_you_saw", "name the round you saw of each proposal: "
+                                          '{{"items": [{{"id": 12, "round": 1}}, ...]}} (a decision applies exactly '
+                                          "what its reviewer saw)"))
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise InvalidInput(msg("api.send_items_id_round", 'send {{"items": [{{"id": 12, "round": 1}}, ...], "decision": "approve", "comment": '
-                               '"..."}}'))
+        raise InvalidInput(msg("api.send_items_id_round", 'send {{"items": [{{"id": 12, "round": 1}}, ...], '
+                               '"decision": "approve", "comment": "..."}}'))
     pairs = [(revisions.checked_id(i.get("id")), revisions.checked_round(i.get("round"))) for i in items]
     results = revisions.decide_many(get_conn(), pairs, body.get("decision", "approve"), reviewer=actor(),
                                     comment=body.get("comment"), remote_addr=remote_addr(), policy=revision_policy())

@@ -47,14 +47,16 @@ def _check_lon(lon: float, name: str = "longitude"):
     if not (isinstance(lon, (int, float, np.floating, np.integer)) and math.isfinite(lon)):
         raise CoordinateError(msg("coords.number", "{name} {lon!r} is not a number", name=name, lon=lon), name)
     if not -180.0 <= lon <= 180.0:
-        raise CoordinateError(msg("coords.out_range", "{name} {lon} is out of range (-180..180)", name=name, lon=_num(lon)), name)
+        raise CoordinateError(msg("coords.out_range", "{name} {lon} is out of range (-180..180)", name=name,
+                                  lon=_num(lon)), name)
 
 
 def _check_lat(lat: float):
     if not (isinstance(lat, (int, float, np.floating, np.integer)) and math.isfinite(lat)):
         raise CoordinateError(msg("coords.latitude_number", "latitude {lat!r} is not a number", lat=lat), "latitude")
     if not -90.0 <= lat <= 90.0:
-        raise CoordinateError(msg("coords.latitude_out_range", "latitude {lat} is out of range (-90..90)", lat=_num(lat)), "latitude")
+        raise CoordinateError(msg("coords.latitude_out_range", "latitude {lat} is out of range (-90..90)",
+                                  lat=_num(lat)), "latitude")
 
 
 def _num(v: float) -> str:

@@ -40,7 +40,8 @@ def open_basemap(path: str | Path) -> Basemap:
     try:
         return _described(str(path.resolve()), path.stat().st_mtime_ns)
     except OSError:
-        raise BasemapError(msg("fieldkit.offline_basemap_does_exist", "OFFLINE_BASEMAP: {path} does not exist or cannot be read", path=path)) from None
+        raise BasemapError(msg("fieldkit.offline_basemap_does_exist", "OFFLINE_BASEMAP: {path} does not exist or "
+                               "cannot be read", path=path)) from None
 
 
 @lru_cache(maxsize=8)
@@ -50,11 +51,13 @@ def _described(path: str, _mtime: int) -> Basemap:
     except ValueError as exc:
         raise BasemapError(msg("fieldkit.offline_basemap", "OFFLINE_BASEMAP: {path} is {exc}", path=path, exc=exc)) from None
     if not zooms:
-        raise BasemapError(msg("fieldkit.offline_basemap_holds_tiles", "OFFLINE_BASEMAP: {path} holds no tiles", path=path))
+        raise BasemapError(msg("fieldkit.offline_basemap_holds_tiles", "OFFLINE_BASEMAP: {path} holds no tiles",
+                               path=path))
     fmt = (meta.get("format") or "").lower() or next((f for magic, f in _MAGIC if first and first.startswith(magic)), "")
     if fmt not in MIME_TYPES:
-        raise BasemapError(msg("fieldkit.offline_basemap_holds_tiles_2", "OFFLINE_BASEMAP: {path} holds {value} tiles; the maps and QField need raster tiles "
-                               "(png, jpg or webp), not vector tiles", path=path, value=fmt or 'unknown'))
+        raise BasemapError(msg("fieldkit.offline_basemap_holds_tiles_2", "OFFLINE_BASEMAP: {path} holds {value} "
+                               "tiles; the maps and QField need raster tiles (png, jpg or webp), not vector tiles",
+                               path=path, value=fmt or 'unknown'))
     return Basemap(Path(path), "jpg" if fmt == "jpeg" else fmt, zooms[0], zooms[-1],
                    meta.get("attribution", ""), meta.get("name", Path(path).stem))
 

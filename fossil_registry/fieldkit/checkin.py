@@ -167,7 +167,8 @@ def _point(feature: Feature) -> Point:
     if isinstance(geom, MultiPoint) and len(geom.geoms) == 1:
         geom = geom.geoms[0]
     if not isinstance(geom, Point):
-        raise InvalidInput(msg("fieldkit.location_point", "{label}: the location is {value}, not a point", label=feature.label, value='missing' if geom is None else geom.geom_type))
+        raise InvalidInput(msg("fieldkit.location_point", "{label}: the location is {value}, not a point",
+                               label=feature.label, value='missing' if geom is None else geom.geom_type))
     return geom
 
 
@@ -265,11 +266,14 @@ def _attach(p: Plan, names: list[Any], upload: Upload, settings: Settings, summa
             continue
         try:
             if policy.files is None:
-                raise InvalidInput(msg("fieldkit.attachments_available_data_directory", "attachments are not available (no data directory)"))
+                raise InvalidInput(msg("fieldkit.attachments_available_data_directory", "attachments are not "
+                                       "available (no data directory)"))
             if len(data) > policy.max_attachment_bytes:
-                raise InvalidInput(msg("fieldkit.larger_than_mib", "larger than {value} MiB", value=policy.max_attachment_bytes // (1024 * 1024)))
+                raise InvalidInput(msg("fieldkit.larger_than_mib", "larger than {value} MiB",
+                                       value=policy.max_attachment_bytes // (1024 * 1024)))
             if len(p.photos) >= policy.max_attachments:
-                raise InvalidInput(msg("fieldkit.proposal_carries_most_attachments", "a proposal carries at most {max_attachments} attachments", max_attachments=policy.max_attachments))
+                raise InvalidInput(msg("fieldkit.proposal_carries_most_attachments", "a proposal carries at most "
+                                       "{max_attachments} attachments", max_attachments=policy.max_attachments))
             revisions.attachment_type(posixpath.basename(name), data)
         except InvalidInput as exc:
             summary.photos_not_used.append({"feature": p.feature, "photo": name, "reason": exc.detail})
@@ -306,8 +310,9 @@ def _propose(conn, kit: dict[str, Any], p: Plan, settings: Settings, actor: str,
                 return
             still_open = next((e for e in earlier if e["status"] in revisions.OPEN), None)
             if still_open is not None:
-                raise Conflict(msg("fieldkit.changed_again_since_proposed", "changed again since it was proposed as #{revision_id}, which is still open: "
-                                   "amend or withdraw proposal #{revision_id}, then check in again", revision_id=still_open['revision_id']))
+                raise Conflict(msg("fieldkit.changed_again_since_proposed", "changed again since it was proposed as "
+                                   "#{revision_id}, which is still open: amend or withdraw proposal #{revision_id}, "
+                                   "then check in again", revision_id=still_open['revision_id']))
             rev = revisions.propose(conn, draft, author=actor, site_code=p.site, policy=settings.policy,
                                     remote_addr=remote_addr)
             kstore.insert_item(conn, kit_fid=kit["fid"], feature=p.key, content=p.content, revision_id=rev.id,

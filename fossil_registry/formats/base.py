@@ -69,6 +69,7 @@ class _PointBudget:
     def take(self, n: int) -> None:
         self.used += n
         if self.used > self.limit:
-            raise UploadTooLarge(msg("formats.more_than_vertices_far", "{filename}: more than {limit:,} vertices; far more than a site outline "
-                                     "needs. Thin the track or simplify the outline before uploading", filename=self.filename, limit=self.limit))
+            raise UploadTooLarge(msg("formats.more_than_vertices_far", "{filename}: more than {limit:,} vertices; "
+                                     "far more than a site outline needs. Thin the track or simplify the outline "
+                                     "before uploading", filename=self.filename, limit=self.limit))
 

@@ -27,11 +27,13 @@ def _kml_coordinates(filename: str, text: str | None, budget: _PointBudget) -> l
     for t in tuples:
         parts = t.split(",")
         if len(parts) < 2:
-            raise _fail(filename, msg("formats.read_kml_coordinate_expected", "cannot read the KML coordinate {t!r}: expected longitude,latitude[,altitude]", t=t[:40]))
+            raise _fail(filename, msg("formats.read_kml_coordinate_expected", "cannot read the KML coordinate {t!r}: "
+                                      "expected longitude,latitude[,altitude]", t=t[:40]))
         try:
             lon, lat = float(parts[0]), float(parts[1])  # altitude, if any, is ignored
         except ValueError:
-            raise _fail(filename, msg("formats.read_kml_coordinate_number", "cannot read the KML coordinate {t!r}: not a number", t=t[:40])) from None
+            raise _fail(filename, msg("formats.read_kml_coordinate_number", "cannot read the KML coordinate {t!r}: "
+                                      "not a number", t=t[:40])) from None
         out.append((lon, lat))
     return out
 
@@ -65,7 +67,8 @@ def _kml_geometries(filename: str, el, budget: _PointBudget) -> list[BaseGeometr
             try:
                 pts.append((float(bits[0]), float(bits[1])))
             except (IndexError, ValueError):
-                raise _fail(filename, msg("formats.read_gx_coord", "cannot read the gx:coord {value!r}", value=(c.text or '')[:40])) from None
+                raise _fail(filename, msg("formats.read_gx_coord", "cannot read the gx:coord {value!r}",
+                                          value=(c.text or '')[:40])) from None
         return [LineString(pts)] if len(pts) >= 2 else [Point(p) for p in pts]
     if name in ("MultiGeometry", "MultiTrack"):
         out = []
@@ -79,7 +82,8 @@ def _polygon(filename: str, shell, holes) -> Polygon:
     try:
         return Polygon(shell, holes)
     except (ValueError, shapely.errors.GEOSException):
-        raise _fail(filename, msg("formats.polygon_ring_only_points", "a polygon ring has only {count} points; an area needs at least 3", count=len(shell))) from None
+        raise _fail(filename, msg("formats.polygon_ring_only_points", "a polygon ring has only {count} points; an "
+                                  "area needs at least 3", count=len(shell))) from None
 
 
 def _kml_properties(placemark) -> dict:
@@ -95,7 +99,8 @@ def _kml_properties(placemark) -> dict:
 def read_kml(filename: str, data: bytes, limits: Limits, *, fmt: str = "kml") -> GeometrySource:
     root = read_xml(filename, data, "KML")
     if local(root.tag) != "kml":
-        raise _fail(filename, msg("formats.kml_file_document_element", "not a KML file: the document element is <{tag}>, not <kml>", tag=local(root.tag)))
+        raise _fail(filename, msg("formats.kml_file_document_element", "not a KML file: the document element is "
+                                  "<{tag}>, not <kml>", tag=local(root.tag)))
     budget = _PointBudget(filename, limits.max_points)
     features = []
     for pm in root.iter():

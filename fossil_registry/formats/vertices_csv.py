@@ -48,9 +48,11 @@ def _float(filename: str, value: str, row: int, column: str) -> float:
     try:
         v = float(value.strip())
     except ValueError:
-        raise _fail(filename, msg("formats.row_number", "row {row}: {column} {value!r} is not a number", row=row, column=column, value=value)) from None
+        raise _fail(filename, msg("formats.row_number", "row {row}: {column} {value!r} is not a number", row=row,
+                                  column=column, value=value)) from None
     if not math.isfinite(v):
-        raise _fail(filename, msg("formats.row_finite_number", "row {row}: {column} {value!r} is not a finite number", row=row, column=column, value=value))
+        raise _fail(filename, msg("formats.row_finite_number", "row {row}: {column} {value!r} is not a finite number",
+                                  row=row, column=column, value=value))
     return v
 
 
@@ -84,7 +86,8 @@ def _csv_rows(filename: str, data: bytes, limits: Limits) -> list[list[str]]:
     if not rows:
         raise _fail(filename, msg("formats.csv_empty", "the CSV is empty"))
     if len(rows) - 1 > limits.max_csv_rows:
-        raise UploadTooLarge(msg("formats.rows_limit", "{filename}: {value:,} rows; the limit is {max_csv_rows:,}", filename=filename, value=len(rows) - 1, max_csv_rows=limits.max_csv_rows))
+        raise UploadTooLarge(msg("formats.rows_limit", "{filename}: {value:,} rows; the limit is {max_csv_rows:,}",
+                                 filename=filename, value=len(rows) - 1, max_csv_rows=limits.max_csv_rows))
     return rows
 
 
@@ -116,8 +119,9 @@ def _coordinate_columns(filename: str, rows: list[list[str]]):
     elif x_i is not None and y_i is not None:
         kind, a_i, b_i, names = "xy", x_i, y_i, (rows[0][x_i], rows[0][y_i])
     else:
-        raise _fail(filename, msg("formats.find_coordinate_columns_header", "cannot find the coordinate columns in the header {value}: name them "
-                                  "{csv_column_help}", value=rows[0][:8], csv_column_help=CSV_COLUMN_HELP))
+        raise _fail(filename, msg("formats.find_coordinate_columns_header", "cannot find the coordinate columns in "
+                                  "the header {value}: name them {csv_column_help}", value=rows[0][:8],
+                                  csv_column_help=CSV_COLUMN_HELP))
     a_cells, b_cells = cells(a_i, names[0]), cells(b_i, names[1])
 
     if kind == "xy":
@@ -131,8 +135,9 @@ def _coordinate_columns(filename: str, rows: list[list[str]]):
 
 def _read_geographic(filename: str, names, a_cells, b_cells, info: coords.CRSInfo | None) -> GeometrySource:
     if info is not None and info.kind == "projected":
-        raise _fail(filename, msg("formats.columns_hold_degrees_but", "the columns {names}/{names2} hold degrees but {key} is a projected coordinate "
-                                  "system; choose a geographic one such as EPSG:4490", names=names[0], names2=names[1], key=info.key))
+        raise _fail(filename, msg("formats.columns_hold_degrees_but", "the columns {names}/{names2} hold degrees but "
+                                  "{key} is a projected coordinate system; choose a geographic one such as EPSG:4490",
+                                  names=names[0], names2=names[1], key=info.key))
     try:
         xs = np.array([coords.parse_angle(v) for _, v in a_cells])
         ys = np.array([coords.parse_angle(v) for _, v in b_cells])
@@ -162,12 +167,13 @@ def _read_projected(filename: str, kind: str, names, a_cells, b_cells,
 
     if not northing_like(northings) and northing_like(eastings):
         northings, eastings = eastings, northings
-        notes.append(msg("formats.columns_looked_swapped_northings", "the columns {names} and {names2} looked swapped (northings are 1,000-10,000 km, eastings "
-                         "below 1,000 km or with the zone number in front); read them the other way round", names=names[0], names2=names[1]))
+        notes.append(msg("formats.columns_looked_swapped_northings", "the columns {names} and {names2} looked "
+                         "swapped (northings are 1,000-10,000 km, eastings below 1,000 km or with the zone number in "
+                         "front); read them the other way round", names=names[0], names2=names[1]))
     prefixed = [v >= 10_000_000 for v in eastings]
     if any(prefixed) and not all(prefixed):
-        raise _fail(filename, msg("formats.some_eastings_carry_gauss", "some eastings carry the Gauss-Kruger zone number in front and some do not; use "
-                                  "one form for every row"))
+        raise _fail(filename, msg("formats.some_eastings_carry_gauss", "some eastings carry the Gauss-Kruger zone "
+                                  "number in front and some do not; use one form for every row"))
     try:
         first = coords.parse_coordinate(f"X={northings[0]!r} Y={eastings[0]!r}", info, region=None)
     except coords.CoordinateError as exc:

@@ -72,7 +72,8 @@ def resolve(value: str | None, region, *, parameter: str) -> ServiceCRS:
     for crs in services:
         if crs.uri == text:
             return crs
-    raise BadParameter(msg("ogcapi.offered_use_one", "{parameter}: {value!r} is not offered; use one of {value2}", parameter=parameter, value=value[:120], value2=', '.join(c.uri for c in services)),
+    raise BadParameter(msg("ogcapi.offered_use_one", "{parameter}: {value!r} is not offered; use one of {value2}",
+                           parameter=parameter, value=value[:120], value2=', '.join(c.uri for c in services)),
                        parameter=parameter)
 
 

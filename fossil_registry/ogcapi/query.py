@@ -36,7 +36,8 @@ class ItemsQuery:
 def _one(args: Mapping[str, Sequence[str]], name: str) -> str | None:
     values = args.get(name) or []
     if len(values) > 1:
-        raise BadParameter(msg("ogcapi.given_times_give_once", "{name} is given {count} times; give it once", name=name, count=len(values)), parameter=name)
+        raise BadParameter(msg("ogcapi.given_times_give_once", "{name} is given {count} times; give it once",
+                               name=name, count=len(values)), parameter=name)
     return values[0] if values else None
 
 
@@ -46,10 +47,12 @@ def _limit(raw: str | None) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise BadParameter(msg("ogcapi.limit_must_whole_number", "limit must be a whole number from 1 to {max_limit} (got {raw!r})", max_limit=MAX_LIMIT, raw=raw[:40]),
+        raise BadParameter(msg("ogcapi.limit_must_whole_number", "limit must be a whole number from 1 to {max_limit} "
+                               "(got {raw!r})", max_limit=MAX_LIMIT, raw=raw[:40]),
                            parameter="limit") from None
     if not 1 <= value <= MAX_LIMIT:
-        raise BadParameter(msg("ogcapi.limit_must_got", "limit must be from 1 to {max_limit} (got {value})", max_limit=MAX_LIMIT, value=value), parameter="limit")
+        raise BadParameter(msg("ogcapi.limit_must_got", "limit must be from 1 to {max_limit} (got {value})",
+                               max_limit=MAX_LIMIT, value=value), parameter="limit")
     return value
 
 
@@ -59,11 +62,12 @@ def _bbox(raw: str, crs: ServiceCRS) -> tuple[float, float, float, float]:
     except ValueError:
         values = ()
     if len(values) not in (4, 6) or not all(np.isfinite(values)):
-        raise BadParameter(msg("ogcapi.bbox_must_four_numbers", "bbox must be four numbers (min, min, max, max in the axis order of bbox-crs) (got "
-                               "{raw!r})", raw=raw[:80]), parameter="bbox")
+        raise BadParameter(msg("ogcapi.bbox_must_four_numbers", "bbox must be four numbers (min, min, max, max in "
+                               "the axis order of bbox-crs) (got {raw!r})", raw=raw[:80]), parameter="bbox")
     lower, upper = (values[:2], values[2:]) if len(values) == 4 else (values[:2], values[3:5])
     if lower[0] > upper[0] or lower[1] > upper[1]:
-        raise BadParameter(msg("ogcapi.bbox_minimum_larger_than", "bbox: a minimum is larger than its maximum ({raw})", raw=raw[:80]), parameter="bbox")
+        raise BadParameter(msg("ogcapi.bbox_minimum_larger_than", "bbox: a minimum is larger than its maximum ({raw})",
+                               raw=raw[:80]), parameter="bbox")
     a0, b0, a1, b1 = area_of_use(crs)
     box = bbox_to_lonlat((lower[0], lower[1], upper[0], upper[1]), crs) if crs.epsg else (*lower, *upper)
     if box[2] < a0 or box[0] > a1 or box[3] < b0 or box[1] > b1:
@@ -73,12 +77,14 @@ def _bbox(raw: str, crs: ServiceCRS) -> tuple[float, float, float, float]:
 
 def _instant(text: str, tz: str) -> str:
     if not _RFC3339.fullmatch(text):
-        raise BadParameter(msg("ogcapi.datetime_must_rfc_date", "datetime must be an RFC 3339 date-time (2025-03-01T08:00:00Z) or date, or an "
-                               "interval of them with '/' ('..' for open) (got {text!r})", text=text[:60]), parameter="datetime")
+        raise BadParameter(msg("ogcapi.datetime_must_rfc_date", "datetime must be an RFC 3339 date-time "
+                               "(2025-03-01T08:00:00Z) or date, or an interval of them with '/' ('..' for open) (got "
+                               "{text!r})", text=text[:60]), parameter="datetime")
     try:
         return sites.parse_timestamp(text, tz)
     except Exception:
-        raise BadParameter(msg("ogcapi.datetime_valid_date_time", "datetime: {text!r} is not a valid date-time", text=text[:60]), parameter="datetime") from None
+        raise BadParameter(msg("ogcapi.datetime_valid_date_time", "datetime: {text!r} is not a valid date-time",
+                               text=text[:60]), parameter="datetime") from None
 
 
 def _datetime(raw: str, tz: str) -> tuple[str | None, str | None]:
@@ -98,7 +104,9 @@ def parse(args: Mapping[str, Sequence[str]], collection: Collection, *, region, 
     """An items query from the request's arguments (name -> values); unknown parameters are refused."""
     unknown = sorted(set(args) - GENERAL - set(collection.queryables))
     if unknown:
-        raise BadParameter(msg("ogcapi.unknown_parameter_s_collection", "unknown parameter(s) {unknown}; this collection filters on {queryables}", unknown=', '.join(unknown), queryables=', '.join(collection.queryables)), parameter=unknown[0])
+        raise BadParameter(msg("ogcapi.unknown_parameter_s_collection", "unknown parameter(s) {unknown}; this "
+                               "collection filters on {queryables}", unknown=', '.join(unknown),
+                               queryables=', '.join(collection.queryables)), parameter=unknown[0])
     crs = resolve(_one(args, "crs"), region, parameter="crs")
     bbox_crs = resolve(_one(args, "bbox-crs"), region, parameter="bbox-crs")
     q = ItemsQuery(limit=_limit(_one(args, "limit")), crs=crs)
@@ -123,7 +131,8 @@ def parse(args: Mapping[str, Sequence[str]], collection: Collection, *, region, 
         q.filters["status"] = {"active"}
     q.cursor, q.before = _one(args, "cursor"), _one(args, "before")
     if q.cursor and q.before:
-        raise BadParameter(msg("ogcapi.give_either_cursor_next", "give either cursor (next page) or before (previous page), not both"), parameter="cursor")
+        raise BadParameter(msg("ogcapi.give_either_cursor_next", "give either cursor (next page) or before (previous "
+                               "page), not both"), parameter="cursor")
     return q
 
 

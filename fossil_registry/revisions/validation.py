@@ -47,8 +47,9 @@ def stale_base_warning(base: sites.Site, site: sites.Site) -> dict[str, Any] | N
     """The warning of a proposal based on an older version than the site's current one (None if it is current)."""
     if base.version == site.version:
         return None
-    return warning("stale_base", msg("revisions.stale_base", "based on version {version}, but {code} is now at version {version2}: it must "
-                                     "be rebased before it can be approved", version=base.version, code=site.code, version2=site.version), current_version=site.version)
+    return warning("stale_base", msg("revisions.stale_base", "based on version {version}, but {code} is now at "
+                                     "version {version2}: it must be rebased before it can be approved",
+                                     version=base.version, code=site.code, version2=site.version), current_version=site.version)
 
 
 def boundary_value(action: str, boundary: MultiPolygon | None) -> Any:
@@ -72,9 +73,10 @@ def _check_axes(geom: BaseGeometry, what: str, policy: Policy) -> None:
     swapped = all(inside(bbox, y, x) for x, y in arr[:50])
     if not as_given and swapped:
         x, y = arr[0]
-        raise InvalidInput(msg("revisions.s_longitude_latitude_look", "the {what}'s longitude and latitude look swapped: ({x}, {y}) read the other way "
-                               "round, ({y}, {x}), lies in {region_name}. Give longitude first, then latitude "
-                               "(GeoJSON order), or check the column names", what=what, x=fmt(x), y=fmt(y), region_name=policy.region_name), location=(round(y, 6), round(x, 6)))
+        raise InvalidInput(msg("revisions.s_longitude_latitude_look", "the {what}'s longitude and latitude look "
+                               "swapped: ({x}, {y}) read the other way round, ({y}, {x}), lies in {region_name}. "
+                               "Give longitude first, then latitude (GeoJSON order), or check the column names",
+                               what=what, x=fmt(x), y=fmt(y), region_name=policy.region_name), location=(round(y, 6), round(x, 6)))
 
 
 def _check_plausible(geom: BaseGeometry, what: str, policy: Policy) -> None:
@@ -95,14 +97,15 @@ def _checked_boundary(raw: Any, draft: Draft, warnings: list[dict], policy: Poli
         if n > MAX_VERTICES:
             if not draft.accept_simplify:
                 raise InvalidInput(
-                    msg("revisions.boundary_vertices_limit_simplify", "the boundary has {n:,} vertices; the limit is {max_vertices:,}. Simplify it before "
-                        "uploading, or send accept_simplify=true to let the registry simplify it (the largest "
-                        "deviation is reported to the reviewer)", n=n, max_vertices=MAX_VERTICES), vertices=n, limit=MAX_VERTICES)
+                    msg("revisions.boundary_vertices_limit_simplify", "the boundary has {n:,} vertices; the limit is "
+                        "{max_vertices:,}. Simplify it before uploading, or send accept_simplify=true to let the "
+                        "registry simplify it (the largest deviation is reported to the reviewer)", n=n,
+                        max_vertices=MAX_VERTICES), vertices=n, limit=MAX_VERTICES)
             geom, tolerance = simplify_to_limit(geom)
             warnings.append(warning(
-                "simplified", msg("revisions.simplified", "the boundary was simplified with the submitter's consent from {n:,} to {geom:,} "
-                                  "vertices; no point of the original outline is more than {tolerance:.2f} m from "
-                                  "it", n=n, geom=vertex_count(geom), tolerance=tolerance), vertices_before=n, vertices_after=vertex_count(geom),
+                "simplified", msg("revisions.simplified", "the boundary was simplified with the submitter's consent "
+                                  "from {n:,} to {geom:,} vertices; no point of the original outline is more than "
+                                  "{tolerance:.2f} m from it", n=n, geom=vertex_count(geom), tolerance=tolerance), vertices_before=n, vertices_after=vertex_count(geom),
                 tolerance_m=round(tolerance, 3)))
     try:
         return validate_boundary(geom)
@@ -111,16 +114,18 @@ def _checked_boundary(raw: Any, draft: Draft, warnings: list[dict], policy: Poli
             raise
         if not draft.accept_repair:
             raise RepairOffered(
-                msg("revisions.suggested_repair_shapely_make", "{exc} The suggested repair (shapely make_valid) encloses {repair:,.0f} m²; look at it and "
-                    "send accept_repair=true to use it, or correct the outline", exc=exc, repair=geodesic_area_m2(exc.repair)),
+                msg("revisions.suggested_repair_shapely_make", "{exc} The suggested repair (shapely make_valid) "
+                    "encloses {repair:,.0f} m²; look at it and send accept_repair=true to use it, or correct the "
+                    "outline", exc=exc, repair=geodesic_area_m2(exc.repair)),
                 location=exc.location, repair=mapping(exc.repair),
                 repair_area_m2=round(geodesic_area_m2(exc.repair), 1)) from None
         original = geom
         repaired = validate_boundary(exc.repair)
         before = geodesic_area_m2(shapely.make_valid(original)) if isinstance(original, BaseGeometry) else None
         warnings.append(warning(
-            "repaired", msg("revisions.repaired", "the submitted boundary was invalid ({exc}); the submitter accepted the automatic "
-                            "repair (area {repaired:,.0f} m²)", exc=exc, repaired=geodesic_area_m2(repaired)), location=list(exc.location) if exc.location
+            "repaired", msg("revisions.repaired", "the submitted boundary was invalid ({exc}); the submitter "
+                            "accepted the automatic repair (area {repaired:,.0f} m²)", exc=exc,
+                            repaired=geodesic_area_m2(repaired)), location=list(exc.location) if exc.location
             else None, area_m2=round(geodesic_area_m2(repaired), 1),
             area_before_m2=round(before, 1) if before is not None else None))
         return repaired
@@ -187,7 +192,8 @@ def _boundary_action(draft: Draft, site, base, warnings: list[dict], policy: Pol
         if site is None:
             return "keep", None
         if base.boundary is None:
-            raise InvalidInput(msg("revisions.site_boundary_remove", "site {code} has no boundary to remove", code=site.code))
+            raise InvalidInput(msg("revisions.site_boundary_remove", "site {code} has no boundary to remove",
+                                   code=site.code))
         return "remove", None
     if draft.boundary is UNCHANGED:
         return "keep", None
@@ -214,9 +220,12 @@ def _new_site_properties(props: dict[str, Any], warnings: list[dict]) -> dict[st
 
 def _placed_in_boundary(boundary, warnings: list[dict]) -> Point:
     if boundary is None:
-        raise InvalidInput(msg("revisions.new_site_needs_location", "a new site needs a location (or a boundary to place it in)"))
+        raise InvalidInput(msg("revisions.new_site_needs_location", "a new site needs a location (or a boundary to "
+                               "place it in)"))
     location = boundary.representative_point()
-    warnings.append(warning("location_derived", msg("revisions.location_derived", "no location was given: placed inside the boundary at {x}, {y}", x=fmt(location.x), y=fmt(location.y)),
+    warnings.append(warning("location_derived", msg("revisions.location_derived", "no location was given: placed "
+                                                    "inside the boundary at {x}, {y}", x=fmt(location.x),
+                                                    y=fmt(location.y)),
                             location=[round(location.x, 6), round(location.y, 6)]))
     return location
 
@@ -244,8 +253,9 @@ def prepare(conn, draft: Draft, *, site: sites.Site | None, base: sites.Site | N
         if boundary_action == "set" and base.boundary is not None and boundary.equals_exact(base.boundary, 0):
             boundary_action, boundary = "keep", None
         if location is None and boundary_action == "keep" and not properties:
-            raise InvalidInput(msg("revisions.proposal_changes_nothing_location", "this proposal changes nothing: the location, boundary and fields it gives are "
-                                   "those of {code} version {version}", code=site.code, version=base.version))
+            raise InvalidInput(msg("revisions.proposal_changes_nothing_location", "this proposal changes nothing: "
+                                   "the location, boundary and fields it gives are those of {code} version {version}",
+                                   code=site.code, version=base.version))
         if kind is None:
             kind = "retire" if properties == {"status": "retired"} and location is None and boundary_action == "keep" \
                 else "change"
@@ -267,38 +277,44 @@ def _protection_warnings(p: Prepared, base: sites.Site | None, props: dict[str, 
     w = []
     old = base.properties if base is not None else {"sensitivity": "hidden", "level": props.get("level")}
     if _OPENNESS.get(props.get("sensitivity"), 0) > _OPENNESS.get(old.get("sensitivity"), 0):
-        w.append(warning("sensitivity_loosened", msg("revisions.sensitivity_loosened", "the public will see more of this site: sensitivity {value} → "
-                                                     "{value2}", value=old.get('sensitivity'), value2=props.get('sensitivity'))))
+        w.append(warning("sensitivity_loosened", msg("revisions.sensitivity_loosened", "the public will see more of "
+                                                     "this site: sensitivity {value} → {value2}",
+                                                     value=old.get('sensitivity'), value2=props.get('sensitivity'))))
     if base is not None and _RANK.get(props.get("level"), 0) < _RANK.get(old.get("level"), 0):
-        w.append(warning("level_lowered", msg("revisions.level_lowered", "the protection level is lowered: {value} → {value2}", value=old.get('level'), value2=props.get('level'))))
+        w.append(warning("level_lowered", msg("revisions.level_lowered", "the protection level is lowered: {value} → "
+                                              "{value2}", value=old.get('level'), value2=props.get('level'))))
     if base is not None and props.get("status") == "retired" and old.get("status") != "retired":
-        w.append(warning("retires_site", msg("revisions.retires_site", "the site is retired: it leaves the protection map and the inspection "
-                                             "schedule")))
+        w.append(warning("retires_site", msg("revisions.retires_site", "the site is retired: it leaves the "
+                                             "protection map and the inspection schedule")))
     if p.boundary_action == "remove":
         w.append(warning("boundary_removed", msg("revisions.boundary_removed", "the protection boundary is removed")))
     if props.get("sensitivity") != "open":
         fields = [k for k in sites.TEXT_FIELDS if isinstance(props.get(k), str) and k in p.properties
                   and withheld_numbers(props[k])]
         if fields:
-            w.append(warning("numbers_in_text", msg("revisions.numbers_in_text", "{fields} hold numbers that could be coordinates: the public "
-                                                    "view withholds them for this site; check the text says what "
-                                                    "the public may read", fields=', '.join(fields)), fields=fields))
+            w.append(warning("numbers_in_text", msg("revisions.numbers_in_text", "{fields} hold numbers that could "
+                                                    "be coordinates: the public view withholds them for this site; "
+                                                    "check the text says what the public may read",
+                                                    fields=', '.join(fields)), fields=fields))
     return w
 
 
 def _place_warnings(p: Prepared, loc: Point, bnd, policy: Policy) -> list[dict]:
     w, name = [], policy.region_name
     if not inside(policy.region_bbox, loc.x, loc.y):
-        w.append(warning("outside_region", msg("revisions.outside_region", "the location ({x}, {y}) is outside {name} ({value})", x=fmt(loc.x), y=fmt(loc.y), name=name, value=', '.join(fmt(v) for v in policy.region_bbox)),
+        w.append(warning("outside_region", msg("revisions.outside_region", "the location ({x}, {y}) is outside "
+                                               "{name} ({value})", x=fmt(loc.x), y=fmt(loc.y), name=name,
+                                               value=', '.join(fmt(v) for v in policy.region_bbox)),
                          location=[round(loc.x, 6), round(loc.y, 6)]))
     if bnd is not None and p.boundary_action == "set":
         minx, miny, maxx, maxy = bnd.bounds
         if not (inside(policy.region_bbox, minx, miny) and inside(policy.region_bbox, maxx, maxy)):
-            w.append(warning("outside_region", msg("revisions.outside_region_2", "the boundary reaches outside {name}", name=name)))
+            w.append(warning("outside_region", msg("revisions.outside_region_2", "the boundary reaches outside {name}",
+                                                   name=name)))
     if bnd is not None and not bnd.covers(loc):
         d = geodesic_distance_m(loc, nearest_points(bnd, loc)[0])
-        w.append(warning("location_outside_boundary", msg("revisions.location_outside_boundary", "the location lies outside the boundary, {d:,.0f} m from "
-                                                          "its edge", d=d), distance_m=round(d, 1),
+        w.append(warning("location_outside_boundary", msg("revisions.location_outside_boundary", "the location lies outside "
+                                                          "the boundary, {d:,.0f} m from its edge", d=d), distance_m=round(d, 1),
                          location=[round(loc.x, 6), round(loc.y, 6)]))
     return w
 
@@ -308,18 +324,22 @@ def _movement_warnings(p: Prepared, draft: Draft, policy: Policy) -> list[dict]:
     shift = p.metrics.get("location_shift_m")
     if shift is not None and p.location is not None:
         if shift > policy.far_warning_m:
-            w.append(warning("far_from_current", msg("revisions.far_from_current", "the location moves {shift:,.0f} m (geodesic) from the "
-                                                     "current one, more than {far_warning_m:,.0f} m: check it is "
-                                                     "the same site and the right coordinate system", shift=shift, far_warning_m=policy.far_warning_m), distance_m=round(shift, 1)))
+            w.append(warning("far_from_current", msg("revisions.far_from_current", "the location moves {shift:,.0f} "
+                                                     "m (geodesic) from the current one, more than "
+                                                     "{far_warning_m:,.0f} m: check it is the same site and the "
+                                                     "right coordinate system", shift=shift,
+                                                     far_warning_m=policy.far_warning_m), distance_m=round(shift, 1)))
         if draft.accuracy_m is not None and shift < draft.accuracy_m:
-            w.append(warning("below_accuracy", msg("revisions.below_accuracy", "the location moves {shift:,.1f} m, less than the stated "
-                                                   "accuracy of {accuracy_m:g} m", shift=shift, accuracy_m=draft.accuracy_m), distance_m=round(shift, 2)))
+            w.append(warning("below_accuracy", msg("revisions.below_accuracy", "the location moves {shift:,.1f} m, "
+                                                   "less than the stated accuracy of {accuracy_m:g} m", shift=shift,
+                                                   accuracy_m=draft.accuracy_m), distance_m=round(shift, 2)))
     if draft.method == "phone_map":
         crs_used = {v.get("source_crs") for v in draft.input.values() if isinstance(v, dict)}
         if not crs_used & {"GCJ02", "BD09"}:
-            w.append(warning("phone_map_offset", msg("revisions.phone_map_offset", "coordinates from phone map apps (Amap/Gaode, Tencent, Baidu) "
-                                                     "are usually GCJ-02 or BD-09, offset by about 500-1,100 m in "
-                                                     "Guizhou; they were read as CGCS2000/WGS84")))
+            w.append(warning("phone_map_offset", msg("revisions.phone_map_offset", "coordinates from phone map apps "
+                                                     "(Amap/Gaode, Tencent, Baidu) are usually GCJ-02 or BD-09, "
+                                                     "offset by about 500-1,100 m in Guizhou; they were read as "
+                                                     "CGCS2000/WGS84")))
     return w
 
 
@@ -337,14 +357,17 @@ def _other_site_warnings(conn, p: Prepared, site, loc: Point, bnd, policy: Polic
             if area < policy.overlap_min_m2:
                 continue
             pct = area / max(geodesic_area_m2(bnd), 1e-9) * 100
-            w.append(warning("overlaps_site", msg("revisions.overlaps_site", "the boundary overlaps site {other_code} ({value}) by "
-                                                  "{area:,.0f} m² ({pct:.1f}% of the proposed boundary)", other_code=other_code, value=other.attributes.get('name'), area=area, pct=pct), site=other_code,
+            w.append(warning("overlaps_site", msg("revisions.overlaps_site", "the boundary overlaps site "
+                                                  "{other_code} ({value}) by {area:,.0f} m² ({pct:.1f}% of the "
+                                                  "proposed boundary)", other_code=other_code,
+                                                  value=other.attributes.get('name'), area=area, pct=pct), site=other_code,
                              overlap_m2=round(area, 1), overlap_pct=round(pct, 2)))
     if site is None:
         for other_code in store.boundary_codes_intersecting(conn, (loc.x, loc.y, loc.x, loc.y)):
             other = store.get_site_row(conn, other_code)
             if other is not None and other.boundary is not None and other.boundary.covers(loc):
-                w.append(warning("inside_site", msg("revisions.inside_site", "the new site's location lies inside the boundary of "
-                                                    "{other_code} ({value}): is it the same site?", other_code=other_code, value=other.attributes.get('name')),
+                w.append(warning("inside_site", msg("revisions.inside_site", "the new site's location lies inside "
+                                                    "the boundary of {other_code} ({value}): is it the same site?",
+                                                    other_code=other_code, value=other.attributes.get('name')),
                                  site=other_code))
     return w

@@ -262,27 +262,32 @@ def check_integrity(conn: sqlite3.Connection) -> list[str]:
         missing = conn.execute(f"SELECT count(*) FROM {table} WHERE fid NOT IN (SELECT id FROM {rtree})").fetchone()[0]
         orphans = conn.execute(f"SELECT count(*) FROM {rtree} WHERE id NOT IN (SELECT fid FROM {table})").fetchone()[0]
         if missing:
-            problems.append(msg("store.feature_s_missing_spatial", "{table}: {missing} feature(s) missing from the spatial index", table=table, missing=missing))
+            problems.append(msg("store.feature_s_missing_spatial", "{table}: {missing} feature(s) missing from the "
+                                "spatial index", table=table, missing=missing))
         if orphans:
-            problems.append(msg("store.spatial_index_entr_y", "{table}: {orphans} spatial index entr(y/ies) without a feature", table=table, orphans=orphans))
+            problems.append(msg("store.spatial_index_entr_y", "{table}: {orphans} spatial index entr(y/ies) without "
+                                "a feature", table=table, orphans=orphans))
         bad = conn.execute(
             f"SELECT t.code FROM {table} t JOIN {rtree} r ON r.id = t.fid WHERE "
             f"r.minx > ST_MinX(t.geom) OR r.maxx < ST_MaxX(t.geom) OR r.miny > ST_MinY(t.geom) OR r.maxy < ST_MaxY(t.geom)"
             f" OR ST_MinX(t.geom) - r.minx > {_RTREE_SLACK} OR r.maxx - ST_MaxX(t.geom) > {_RTREE_SLACK}"
             f" OR ST_MinY(t.geom) - r.miny > {_RTREE_SLACK} OR r.maxy - ST_MaxY(t.geom) > {_RTREE_SLACK}").fetchall()
         for (code,) in bad:
-            problems.append(msg("store.spatial_index_envelope_does", "{table}: spatial index envelope of {code} does not match its geometry", table=table, code=code))
+            problems.append(msg("store.spatial_index_envelope_does", "{table}: spatial index envelope of {code} does "
+                                "not match its geometry", table=table, code=code))
     stale = conn.execute(
         f"SELECT l.code, l.version, (SELECT max(version) FROM {VERSIONS} v WHERE v.code = l.code) AS latest "
         f"FROM {LOCATIONS} l WHERE latest IS NULL OR latest != l.version").fetchall()
     for code, version, latest in stale:
-        problems.append(msg("store.current_version_but_latest", "{code}: current version {version} but latest history version {latest}", code=code, version=version, latest=latest))
+        problems.append(msg("store.current_version_but_latest", "{code}: current version {version} but latest "
+                            "history version {latest}", code=code, version=version, latest=latest))
     mismatched = conn.execute(
         f"SELECT l.code FROM {LOCATIONS} l JOIN {VERSIONS} v ON v.code = l.code AND v.version = l.version "
         f"LEFT JOIN {BOUNDARIES} b ON b.code = l.code "
         "WHERE v.location != l.geom OR coalesce(v.boundary, x'') != coalesce(b.geom, x'')").fetchall()
     for (code,) in mismatched:
-        problems.append(msg("store.current_geometry_differs_latest", "{code}: current geometry differs from its latest version snapshot", code=code))
+        problems.append(msg("store.current_geometry_differs_latest", "{code}: current geometry differs from its "
+                            "latest version snapshot", code=code))
     gaps = conn.execute(
         f"SELECT code FROM {VERSIONS} GROUP BY code HAVING max(version) != count(*) OR min(version) != 1").fetchall()
     for (code,) in gaps:

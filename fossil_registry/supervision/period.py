@@ -76,11 +76,13 @@ class Period:
 def _day(value: str, name: str, today: date) -> date:
     text = value.strip()
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise InvalidPeriod(msg("supervision.must_date_like_got", "{name} must be a date like {year}-01-01 (got {value!r})", name=name, year=today.year, value=value[:40]), field=name)
+        raise InvalidPeriod(msg("supervision.must_date_like_got", "{name} must be a date like {year}-01-01 (got "
+                                "{value!r})", name=name, year=today.year, value=value[:40]), field=name)
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise InvalidPeriod(msg("supervision.date_calendar_got", "{name} is not a date of the calendar (got {value!r})", name=name, value=value[:40]), field=name) from None
+        raise InvalidPeriod(msg("supervision.date_calendar_got", "{name} is not a date of the calendar (got "
+                                "{value!r})", name=name, value=value[:40]), field=name) from None
 
 
 def year_period(year: int, today: date, tz: str) -> Period:
@@ -97,12 +99,15 @@ def parse_period(*, year: str | None, from_: str | None, to: str | None, today: 
         raise InvalidPeriod(msg("supervision.give_either_year_both", "give either year or from/to, not both"), field="year")
     if year is not None:
         if not re.fullmatch(r"\d{4}", year):
-            raise InvalidPeriod(msg("supervision.year_must_year_like", "year must be a year like {year} (got {year2!r})", year=today.year, year2=year[:40]), field="year")
+            raise InvalidPeriod(msg("supervision.year_must_year_like", "year must be a year like {year} (got "
+                                    "{year2!r})", year=today.year, year2=year[:40]), field="year")
         number = int(year)
         if number > today.year:
-            raise InvalidPeriod(msg("supervision.year_future_year", "year {number} is in the future (this year is {year})", number=number, year=today.year), field="year")
+            raise InvalidPeriod(msg("supervision.year_future_year", "year {number} is in the future (this year is "
+                                    "{year})", number=number, year=today.year), field="year")
         if number < EARLIEST.year:
-            raise InvalidPeriod(msg("supervision.year_must_later_got", "year must be {year} or later (got {number})", year=EARLIEST.year, number=number), field="year")
+            raise InvalidPeriod(msg("supervision.year_must_later_got", "year must be {year} or later (got {number})",
+                                    year=EARLIEST.year, number=number), field="year")
         return year_period(number, today, tz)
     if to is not None and from_ is None:
         raise InvalidPeriod(msg("supervision.give_well_yyyy_mm", "give from as well as to (from=YYYY-MM-DD)"), field="from")
@@ -113,8 +118,10 @@ def parse_period(*, year: str | None, from_: str | None, to: str | None, today: 
     if first > last:
         raise InvalidPeriod(msg("supervision.after", "from ({first}) is after to ({last})", first=first, last=last), field="from")
     if last > today:
-        raise InvalidPeriod(msg("supervision.future_today", "to ({last}) is in the future (today is {today} in {tz})", last=last, today=today, tz=tz), field="to")
+        raise InvalidPeriod(msg("supervision.future_today", "to ({last}) is in the future (today is {today} in {tz})",
+                                last=last, today=today, tz=tz), field="to")
     if first < EARLIEST:
-        raise InvalidPeriod(msg("supervision.must_later_got", "from must be {earliest} or later (got {first})", earliest=EARLIEST, first=first), field="from")
+        raise InvalidPeriod(msg("supervision.must_later_got", "from must be {earliest} or later (got {first})",
+                                earliest=EARLIEST, first=first), field="from")
     return Period(first, last, tz, first.year if (first, last) == (date(first.year, 1, 1), date(first.year, 12, 31))
                   else None)

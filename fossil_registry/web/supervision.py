@@ -70,7 +70,8 @@ def dashboard():
 def _choice(name: str, allowed) -> str | None:
     value = request.args.get(name) or None
     if value is not None and value not in allowed:
-        raise InvalidInput(msg("web.must_one_got", "{name} must be one of {allowed} (got {value!r})", name=name, allowed=', '.join(allowed), value=value[:40]), field=name)
+        raise InvalidInput(msg("web.must_one_got", "{name} must be one of {allowed} (got {value!r})", name=name,
+                               allowed=', '.join(allowed), value=value[:40]), field=name)
     return value
 
 
