@@ -9,7 +9,7 @@ PORT   ?= 5000
 WORKERS ?= 1
 export HOST PORT WORKERS
 
-.PHONY: run test setup setup-dev catalogs assets bench clean-venv
+.PHONY: run test setup setup-dev catalogs assets bench lock clean-venv
 
 run: setup catalogs assets
 	$(BIN)/python -m fossil_registry.serve
@@ -24,7 +24,9 @@ catalogs: setup
 # Front-end assets (Leaflet and its plugins, Apache ECharts) from the npm registry, pinned by package-lock.json, copied into
 # static/vendor/<package>/ (ignored, never committed): the app serves every script, stylesheet and icon itself, so the
 # maps work with no internet. The paths other code may use are listed in docs/public-map.md.
-VENDOR_PACKAGES := leaflet leaflet.markercluster leaflet.locatecontrol leaflet-draw jquery echarts
+VENDOR_PACKAGES := leaflet leaflet.markercluster leaflet.locatecontrol leaflet-draw jquery echarts axe-core
+# axe-core (the accessibility checker the browser tests inject, a devDependency) ships axe.min.js at its package root,
+# not in dist/: that one file is copied.
 
 assets: static/vendor/.installed
 
@@ -32,7 +34,9 @@ static/vendor/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts
 	rm -rf static/vendor
 	for p in $(VENDOR_PACKAGES); do \
-	  mkdir -p static/vendor/$$p && cp -R node_modules/$$p/dist/. static/vendor/$$p/ && \
+	  mkdir -p static/vendor/$$p && \
+	  if [ -d node_modules/$$p/dist ]; then cp -R node_modules/$$p/dist/. static/vendor/$$p/; \
+	  else cp node_modules/$$p/*.min.js static/vendor/$$p/; fi && \
 	  find node_modules/$$p -maxdepth 1 -iname 'licen[cs]e*' -exec cp {} static/vendor/$$p/ \; ; \
 	done
 	touch $@
@@ -47,16 +51,43 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Re-install when pyproject.toml changes. gdal-utils (GDAL's GeoPackage validator, pure Python) is installed without its
-# GDAL binding, which does not build here; the validator does not need it.
-$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
-	$(BIN)/python -m pip install --quiet --no-deps gdal-utils
+# Installs are reproducible: exactly the versions in requirements/*.lock, each file checked against its sha256
+# (--require-hashes), then the project itself without dependencies. A lock that no longer matches pyproject.toml stops
+# here (run `make lock`). The lock files are made by `make lock`, never by an install.
+LOCK_CHECK = $(BIN)/python requirements/lockstamp.py check requirements/run.lock requirements/dev.lock
+
+$(VENV)/.installed-run: pyproject.toml requirements/run.lock requirements/no-deps.lock | $(BIN)/python
+	$(LOCK_CHECK)
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/run.lock
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/no-deps.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-run
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(VENV)/.installed-dev: pyproject.toml requirements/dev.lock $(VENV)/.installed-run
+	$(LOCK_CHECK)
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.lock
 	touch $@
+
+# `make lock` resolves pyproject.toml into the lock files with uv, for what this project runs on (CPython 3.11, Linux
+# x86_64), with the sha256 of every file of each pinned release. It keeps the pinned versions that still satisfy
+# pyproject.toml; an upgrade is deliberate: `make lock LOCK_ARGS=--upgrade` (everything) or
+# `make lock LOCK_ARGS='--upgrade-package folium'`. uv itself comes from the registry, pinned with hashes in
+# requirements/uv-tool.lock, into its own virtual environment (.venv-lock/), so .venv stays exactly the lock.
+LOCK_VENV  := .venv-lock
+UV         := $(LOCK_VENV)/bin/uv
+LOCK_FLAGS := --quiet --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+              --custom-compile-command 'make lock'
+
+$(UV): requirements/uv-tool.lock
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements/uv-tool.lock
+	touch $@
+
+lock: $(UV)
+	$(UV) pip compile pyproject.toml --extra dev $(LOCK_FLAGS) $(LOCK_ARGS) -o requirements/dev.lock
+	$(UV) pip compile pyproject.toml -c requirements/dev.lock $(LOCK_FLAGS) -o requirements/run.lock
+	$(UV) pip compile requirements/no-deps.in --no-deps $(LOCK_FLAGS) $(LOCK_ARGS) -o requirements/no-deps.lock
+	$(LOCK_VENV)/bin/python requirements/lockstamp.py stamp requirements/run.lock requirements/dev.lock
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(LOCK_VENV)

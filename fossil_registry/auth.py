@@ -16,6 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import store
 from .errors import InvalidInput, NotFound
+from .messages import msg
 
 ROLES = ("field", "expert", "admin")
 RANK = {role: i for i, role in enumerate(ROLES, start=1)}
@@ -82,23 +83,26 @@ class AuthenticationFailed(Exception):
 
 def _check_role(role: str) -> None:
     if role not in ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(ROLES)} (got {role!r})")
+        raise InvalidInput(msg("auth.role_must_one_got", "role must be one of {roles} (got {role!r})",
+                               roles=', '.join(ROLES), role=role))
 
 
 def _check_password(password: str) -> None:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters")
+        raise InvalidInput(msg("auth.password_needs_least_characters", "a password needs at least {min_password} "
+                               "characters", min_password=MIN_PASSWORD))
 
 
 def create_user(conn, *, username: str, role: str, password: str, display_name: str | None = None,
                 actor: str = "system", remote_addr: str | None = None) -> User:
     if not isinstance(username, str) or not USERNAME.match(username):
-        raise InvalidInput("user names are 2-40 letters, digits, '.', '_' or '-'")
+        raise InvalidInput(msg("auth.user_names_letters_digits", "user names are 2-40 letters, digits, '.', '_' or "
+                               "'-'"))
     _check_role(role)
     _check_password(password)
     with store.transaction(conn):
         if store.get_user(conn, username=username) is not None:
-            raise InvalidInput(f"the user name {username!r} is taken")
+            raise InvalidInput(msg("auth.user_name_taken", "the user name {username!r} is taken", username=username))
         now = store.utc_now()
         user_id = store.insert_user(conn, username=username, display_name=display_name, role=role,
                                     password_hash=generate_password_hash(password), created_at=now)
@@ -110,7 +114,7 @@ def create_user(conn, *, username: str, role: str, password: str, display_name: 
 def get_user(conn, *, user_id: int | None = None, username: str | None = None) -> User:
     row = store.get_user(conn, user_id=user_id, username=username)
     if row is None:
-        raise NotFound(f"no account {username or user_id!r}")
+        raise NotFound(msg("auth.account", "no account {value!r}", value=username or user_id))
     return _user(row)
 
 
@@ -162,7 +166,7 @@ def issue_token(conn, username: str, *, label: str | None = None, days: int | No
     with store.transaction(conn):
         user = get_user(conn, username=username)
         if not user.active:
-            raise InvalidInput(f"account {username} is disabled")
+            raise InvalidInput(msg("auth.account_disabled", "account {username} is disabled", username=username))
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = datetime.now(timezone.utc)
         expires = (now + timedelta(days=days)).isoformat(timespec="milliseconds").replace("+00:00", "Z") if days else None

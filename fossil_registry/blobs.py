@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Mapping
+from .messages import msg
 
 # area -> (folder under the data directory, file suffix; None: the caller gives the extension)
 AREAS: dict[str, tuple[str, str | None]] = {
@@ -141,9 +142,11 @@ class BlobStore:
             for name in sorted(names):
                 path = folder / name[:2] / name
                 if not path.is_file():
-                    problems.append(f"{AREAS[area][0]}/{name[:2]}/{name}: the file is missing")
+                    problems.append(msg("blobs.file_missing", "{value}/{name}/{name2}: the file is missing",
+                                        value=AREAS[area][0], name=name[:2], name2=name))
                 elif area in verify and sha256(path.read_bytes()) != name.split(".")[0]:
-                    problems.append(f"{AREAS[area][0]}/{name[:2]}/{name}: the file's content does not match its name")
+                    problems.append(msg("blobs.file_s_content_does", "{value}/{name}/{name2}: the file's content "
+                                        "does not match its name", value=AREAS[area][0], name=name[:2], name2=name))
         unreferenced = [path for area, path in self.files() if path.name not in referenced.get(area, set())]
         return problems, unreferenced
 

@@ -1,5 +1,10 @@
-"""The few domain exceptions the rest of the code raises; one handler turns them into HTTP answers."""
+"""The few domain exceptions the rest of the code raises; one handler turns them into HTTP answers.
+
+Their detail is a `messages.Message` (a stable code, an English template, parameters): `exc.detail` is the English text,
+`exc.message` the Message the HTTP edge translates into the reader's language."""
 from __future__ import annotations
+
+from .messages import Message, message_of, msg
 
 
 class RegistryError(Exception):
@@ -8,9 +13,10 @@ class RegistryError(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str, *, location: tuple[float, float] | None = None, **extra):
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, detail: Message | str, *, location: tuple[float, float] | None = None, **extra):
+        super().__init__(str(detail))
+        self.message = message_of(detail)
+        self.detail = detail  # a Message is a str: the English text, shown translated by the HTTP edge
         self.location = location
         self.extra = extra
 
@@ -35,9 +41,10 @@ class StaleVersion(RegistryError):
 
     def __init__(self, code: str, base_version: int, current_version: int):
         super().__init__(
-            f"site {code} is at version {current_version}, but this change was based on version {base_version}; "
-            "reload the site and apply the change again",
-            code=code, base_version=base_version, current_version=current_version,
+            msg("sites.stale_version", "site {site} is at version {current_version}, but this change was based on "
+                "version {base_version}; reload the site and apply the change again",
+                site=code, base_version=base_version, current_version=current_version),
+            site=code, base_version=base_version, current_version=current_version,
         )
         self.code = code
         self.base_version = base_version

@@ -39,6 +39,8 @@ from shapely.geometry import (
 )
 from shapely.geometry.base import BaseGeometry
 
+from .messages import Message, message_of, msg
+
 __all__ = [
     "GEOD",
     "MAX_VERTICES",
@@ -80,9 +82,10 @@ class GeometryError(ValueError):
     offered to the user, never applied silently.
     """
 
-    def __init__(self, message: str, location: tuple[float, float] | None = None,
+    def __init__(self, message: Message | str, location: tuple[float, float] | None = None,
                  repair: MultiPolygon | None = None):
-        super().__init__(message)
+        super().__init__(str(message))
+        self.message = message_of(message)
         self.location = location
         self.repair = repair
 
@@ -112,8 +115,10 @@ def _as_geometry(geom: Any, what: str) -> BaseGeometry:
         try:
             return shape(geom)
         except Exception as exc:  # malformed GeoJSON
-            raise GeometryError(f"{what} could not be read as a geometry ({exc})") from None
-    raise GeometryError(f"{what} must be a geometry, but a {_type_name(geom)} was given")
+            raise GeometryError(msg("geometry.could_read_geometry", "{what} could not be read as a geometry ({exc})",
+                                    what=what, exc=exc)) from None
+    raise GeometryError(msg("geometry.must_geometry_but_given", "{what} must be a geometry, but a {geom} was given",
+                            what=what, geom=_type_name(geom)))
 
 
 def _polygon_parts(geom: BaseGeometry) -> list[Polygon]:
@@ -145,18 +150,19 @@ def _rings(poly: Polygon) -> list[LinearRing]:
 def _as_point_coords(p: Any) -> tuple[float, float]:
     if isinstance(p, Point):
         if p.is_empty:
-            raise GeometryError("the point is empty")
+            raise GeometryError(msg("geometry.point_empty", "the point is empty"))
         return float(p.x), float(p.y)
     if isinstance(p, BaseGeometry) or isinstance(p, Mapping):
         return _as_point_coords(validate_location(p))
     if isinstance(p, Sequence) and len(p) >= 2:
         return float(p[0]), float(p[1])
-    raise GeometryError(f"expected a point or a (lon, lat) pair, but a {_type_name(p)} was given")
+    raise GeometryError(msg("geometry.expected_point_lon_lat", "expected a point or a (lon, lat) pair, but a {p} was "
+                            "given", p=_type_name(p)))
 
 
 def _centre(geom: BaseGeometry) -> tuple[float, float]:
     if geom.is_empty:
-        raise GeometryError("cannot find the centre of an empty geometry")
+        raise GeometryError(msg("geometry.find_centre_empty_geometry", "cannot find the centre of an empty geometry"))
     c = geom.centroid
     if c.is_empty:  # e.g. a collection of empty parts
         c = geom.representative_point()
@@ -268,8 +274,9 @@ def simplify_to_limit(geom: BaseGeometry, limit: int = MAX_VERTICES) -> tuple[Ba
 # ----------------------------------------------------------------------------------------------------------------------
 def _check_range(x: float, y: float, where: str, what: str) -> None:
     if not (math.isfinite(x) and math.isfinite(y)):
-        raise GeometryError(f"{what} has a missing or non-numeric coordinate{' at ' + where if where else ''} ({x}, {y}); "
-                            "every point needs a longitude and a latitude in decimal degrees")
+        raise GeometryError(msg("geometry.missing_non_numeric_coordinate", "{what} has a missing or non-numeric "
+                                "coordinate{value} ({x}, {y}); every point needs a longitude and a latitude in "
+                                "decimal degrees", what=what, value=' at ' + where if where else '', x=x, y=y))
     if -180.0 <= x <= 180.0 and -90.0 <= y <= 90.0:
         return
     hint = "coordinates must be CGCS2000 longitude/latitude in decimal degrees"
@@ -278,8 +285,9 @@ def _check_range(x: float, y: float, where: str, what: str) -> None:
     elif abs(x) > 1000 or abs(y) > 1000:
         hint = "these look like projected metres (e.g. Gauss-Kruger); convert them to longitude/latitude first"
     where = f" {where}" if where else ""
-    raise GeometryError(f"{what}{where} (lon {fmt(x)}, lat {fmt(y)}) is outside the longitude/latitude range "
-                        f"(-180..180, -90..90): {hint}", location=None)
+    raise GeometryError(msg("geometry.lon_lat_outside_longitude", "{what}{where} (lon {x}, lat {y}) is outside the "
+                            "longitude/latitude range (-180..180, -90..90): {hint}", what=what, where=where, x=fmt(x),
+                            y=fmt(y), hint=hint), location=None)
 
 
 def check_geojson_rings(mapping_: Mapping) -> None:
@@ -304,11 +312,14 @@ def check_geojson_rings(mapping_: Mapping) -> None:
                 continue
             first, last = ring[0], ring[-1]
             if list(first[:2]) != list(last[:2]):
-                which = "outer ring" if ri == 0 else f"hole {ri}"
-                part = f" of part {pi}" if len(polys) > 1 else ""
+                which = msg("geometry.outer_ring", "outer ring") if ri == 0 else msg("geometry.hole_n", "hole {n}",
+                                                                                     n=ri)
+                part = msg("geometry.of_part", " of part {n}", n=pi) if len(polys) > 1 else ""
                 raise GeometryError(
-                    f"boundary {which}{part} is not closed: it starts at {fmt(first[0])} {fmt(first[1])} but ends at "
-                    f"{fmt(last[0])} {fmt(last[1])}; the last point must repeat the first",
+                    msg("geometry.ring_not_closed", "boundary {which}{part} is not closed: it starts at {first_lon} "
+                        "{first_lat} but ends at {last_lon} {last_lat}; the last point must repeat the first",
+                        which=which, part=part, first_lon=fmt(first[0]), first_lat=fmt(first[1]),
+                        last_lon=fmt(last[0]), last_lat=fmt(last[1])),
                     location=(round(float(last[0]), 6), round(float(last[1]), 6)))
 
 
@@ -324,36 +335,50 @@ def _explain_invalid(geom: MultiPolygon, parts: list[Polygon]) -> GeometryError:
     if m:
         x, y = float(m.group("x")), float(m.group("y"))
         location = (round(x, 6), round(y, 6))
-        at = f" at {fmt(x)} {fmt(y)}"
+        at = msg("geometry.at_point", " at {lon} {lat}", lon=fmt(x), lat=fmt(y))
     try:
         # "structure" unions overlapping parts and keeps every lobe of a self-crossing ring: the repair a surveyor expects
         repair = _to_multipolygon(shapely.make_valid(geom, method="structure", keep_collapsed=False))
     except shapely.errors.GEOSException:
         repair = None
     if repair is None or geodesic_area_m2(repair) < MIN_AREA_M2:
-        return GeometryError("boundary encloses (almost) no area: its outline collapses onto a line or a point"
-                             f"{at}; check for missing or repeated points", location=location)
-    tail = "; redraw that part of the outline or accept the suggested repair"
+        return GeometryError(msg("geometry.boundary_encloses_almost_area", "boundary encloses (almost) no area: its "
+                                 "outline collapses onto a line or a point{at}; check for missing or repeated points",
+                                 at=at), location=location)
+    return GeometryError(_invalid_reason(reason, parts, at, reason_text), location=location, repair=repair)
+
+
+# shapely's (GEOS's) reasons for an invalid polygon, in the words of a surveyor
+_INVALID_REASONS = {
+    "hole lies outside shell": lambda at: msg("geometry.hole_outside_shell", "a hole in the boundary lies (partly) "
+                                              "outside its outer ring{at}; redraw that part of the outline or accept "
+                                              "the suggested repair", at=at),
+    "nested shells": lambda at: msg("geometry.nested_shells", "one part of the boundary lies inside another "
+                                    "part{at}; redraw that part of the outline or accept the suggested repair", at=at),
+    "nested holes": lambda at: msg("geometry.nested_holes", "a hole of the boundary lies inside another hole{at}; "
+                                   "redraw that part of the outline or accept the suggested repair", at=at),
+    "interior is disconnected": lambda at: msg("geometry.interior_disconnected", "holes cut the boundary into "
+                                               "separate pieces{at}; redraw that part of the outline or accept the "
+                                               "suggested repair", at=at),
+    "duplicate rings": lambda at: msg("geometry.duplicate_rings", "the boundary contains the same ring twice{at}; "
+                                      "redraw that part of the outline or accept the suggested repair", at=at),
+    "too few points": lambda at: msg("geometry.too_few_points", "a boundary ring has too few points{at}; redraw that "
+                                     "part of the outline or accept the suggested repair", at=at),
+}
+
+
+def _invalid_reason(reason: str, parts: list[Polygon], at, reason_text: str) -> Message:
     if "self-intersection" in reason:
         if len(parts) > 1 and all(p.is_valid for p in parts):
-            msg = f"boundary parts overlap or touch along a line{at}"
-        else:
-            msg = f"boundary ring self-intersects{at}"
-    elif "hole lies outside shell" in reason:
-        msg = f"a hole in the boundary lies (partly) outside its outer ring{at}"
-    elif "nested shells" in reason:
-        msg = f"one part of the boundary lies inside another part{at}"
-    elif "nested holes" in reason:
-        msg = f"a hole of the boundary lies inside another hole{at}"
-    elif "interior is disconnected" in reason:
-        msg = f"holes cut the boundary into separate pieces{at}"
-    elif "duplicate rings" in reason:
-        msg = f"the boundary contains the same ring twice{at}"
-    elif "too few points" in reason:
-        msg = f"a boundary ring has too few points{at}"
-    else:
-        msg = f"boundary is not a valid polygon ({reason_text})"
-    return GeometryError(msg + tail, location=location, repair=repair)
+            return msg("geometry.parts_overlap", "boundary parts overlap or touch along a line{at}; redraw that part "
+                       "of the outline or accept the suggested repair", at=at)
+        return msg("geometry.self_intersection", "boundary ring self-intersects{at}; redraw that part of the outline "
+                   "or accept the suggested repair", at=at)
+    for key, message in _INVALID_REASONS.items():
+        if key in reason:
+            return message(at)
+    return msg("geometry.invalid_polygon", "boundary is not a valid polygon ({reason}); redraw that part of the "
+               "outline or accept the suggested repair", reason=reason_text)
 
 
 def _check_is_area(geom: BaseGeometry) -> None:
@@ -361,15 +386,18 @@ def _check_is_area(geom: BaseGeometry) -> None:
     if isinstance(geom, GeometryCollection) and not isinstance(geom, MultiPolygon):
         others = sorted({g.geom_type for g in geom.geoms if not isinstance(g, (Polygon, MultiPolygon))})
         if others:
-            raise GeometryError("boundary must be an area (Polygon or MultiPolygon), but a GeometryCollection containing "
-                                f"{', '.join(others)} was given")
+            raise GeometryError(msg("geometry.boundary_must_area_polygon", "boundary must be an area (Polygon or "
+                                    "MultiPolygon), but a GeometryCollection containing {others} was given",
+                                    others=', '.join(others)))
     elif not isinstance(geom, (Polygon, MultiPolygon)):
         hint = ""
         if isinstance(geom, (LineString, MultiLineString)):
             hint = "; a walked perimeter must be closed into a polygon first"
         elif isinstance(geom, (Point, MultiPoint)):
             hint = "; a point belongs in the site location, not the boundary"
-        raise GeometryError(f"boundary must be an area (Polygon or MultiPolygon), but a {geom.geom_type} was given{hint}")
+        raise GeometryError(msg("geometry.boundary_must_area_polygon_2", "boundary must be an area (Polygon or "
+                                "MultiPolygon), but a {geom_type} was given{hint}", geom_type=geom.geom_type,
+                                hint=hint))
 
 
 def _check_rings(parts: list[Polygon]) -> None:
@@ -382,12 +410,15 @@ def _check_rings(parts: list[Polygon]) -> None:
             for vi, (x, y) in enumerate(coords[:, :2], start=1):
                 _check_range(float(x), float(y), f"vertex {vi} of the {which}", "boundary")
             if len(coords) >= 2 and not np.array_equal(coords[0], coords[-1]):  # not reachable through shapely
-                raise GeometryError(f"boundary {which} is not closed; the last point must repeat the first",
+                raise GeometryError(msg("geometry.boundary_closed_last_point", "boundary {which} is not closed; the "
+                                        "last point must repeat the first", which=which),
                                     location=(round(float(coords[-1][0]), 6), round(float(coords[-1][1]), 6)))
             distinct = len({(float(x), float(y)) for x, y in coords[:, :2]})
             if distinct < 3:
                 x0, y0 = coords[0][:2]
-                raise GeometryError(f"boundary {which} has only {distinct} distinct vertices; an area needs at least 3",
+                raise GeometryError(msg("geometry.boundary_only_distinct_vertices", "boundary {which} has only "
+                                        "{distinct} distinct vertices; an area needs at least 3", which=which,
+                                        distinct=distinct),
                                     location=(round(float(x0), 6), round(float(y0), 6)))
 
 
@@ -401,23 +432,24 @@ def validate_boundary(geom) -> MultiPolygon:
     invalid topology (self-intersection, overlapping parts, holes outside...), or an area below 1 m².
     """
     if geom is None:
-        raise GeometryError("no boundary was given")
+        raise GeometryError(msg("geometry.boundary_given", "no boundary was given"))
     if isinstance(geom, Mapping):
         check_geojson_rings(geom)
     geom = _as_geometry(geom, "boundary")
     if geom.is_empty:
-        raise GeometryError("boundary is empty: it has no points")
+        raise GeometryError(msg("geometry.boundary_empty_points", "boundary is empty: it has no points"))
 
     _check_is_area(geom)
     geom = shapely.force_2d(geom)
     parts = _polygon_parts(geom)
     if not parts:
-        raise GeometryError("boundary is empty: it has no points")
+        raise GeometryError(msg("geometry.boundary_empty_points", "boundary is empty: it has no points"))
 
     n = sum(vertex_count(p) for p in parts)
     if n > MAX_VERTICES:
-        raise GeometryError(f"boundary has {n} vertices; the limit is {MAX_VERTICES}. Simplify the outline "
-                            "(e.g. thin the GPS track) before uploading")
+        raise GeometryError(msg("geometry.boundary_vertices_limit_simplify", "boundary has {n} vertices; the limit "
+                                "is {max_vertices}. Simplify the outline (e.g. thin the GPS track) before uploading",
+                                n=n, max_vertices=MAX_VERTICES))
 
     _check_rings(parts)
     mp = MultiPolygon(parts)
@@ -427,8 +459,9 @@ def validate_boundary(geom) -> MultiPolygon:
     area = geodesic_area_m2(mp)
     if area < MIN_AREA_M2:
         c = mp.representative_point()
-        raise GeometryError(f"boundary encloses only {area:.3g} m², less than {MIN_AREA_M2:g} m²: the outline has "
-                            "collapsed or was digitised by mistake", location=(round(c.x, 6), round(c.y, 6)))
+        raise GeometryError(msg("geometry.boundary_encloses_only_m", "boundary encloses only {area:.3g} m², less "
+                                "than {min_area_m2:g} m²: the outline has collapsed or was digitised by mistake",
+                                area=area, min_area_m2=MIN_AREA_M2), location=(round(c.x, 6), round(c.y, 6)))
     return shapely.orient_polygons(mp, exterior_cw=False)
 
 
@@ -438,24 +471,29 @@ def validate_location(geom) -> Point:
     Returns a 2-D Point; raises GeometryError for missing/empty/wrong type, non-finite or out-of-range coordinates.
     """
     if geom is None:
-        raise GeometryError("no site location was given")
+        raise GeometryError(msg("geometry.site_location_given", "no site location was given"))
     if (not isinstance(geom, (BaseGeometry, Mapping, str)) and not hasattr(geom, "__geo_interface__")
             and isinstance(geom, Sequence)):
         if len(geom) not in (2, 3):
-            raise GeometryError(f"a site location needs a longitude and a latitude, but {len(geom)} numbers were given")
+            raise GeometryError(msg("geometry.site_location_needs_longitude", "a site location needs a longitude and "
+                                    "a latitude, but {count} numbers were given", count=len(geom)))
         try:
             geom = Point(float(geom[0]), float(geom[1]))
         except (TypeError, ValueError):
-            raise GeometryError("a site location needs numeric longitude and latitude") from None
+            raise GeometryError(msg("geometry.site_location_needs_numeric", "a site location needs numeric longitude "
+                                    "and latitude")) from None
     geom = _as_geometry(geom, "site location")
     if geom.is_empty:
-        raise GeometryError("site location is empty: it has no coordinates")
+        raise GeometryError(msg("geometry.site_location_empty_coordinates", "site location is empty: it has no "
+                                "coordinates"))
     if isinstance(geom, MultiPoint):
         if len(geom.geoms) != 1:
-            raise GeometryError(f"site location must be a single point, but {len(geom.geoms)} points were given")
+            raise GeometryError(msg("geometry.site_location_must_single", "site location must be a single point, but "
+                                    "{count} points were given", count=len(geom.geoms)))
         geom = geom.geoms[0]
     if not isinstance(geom, Point):
-        raise GeometryError(f"site location must be a Point, but a {geom.geom_type} was given")
+        raise GeometryError(msg("geometry.site_location_must_point", "site location must be a Point, but a "
+                                "{geom_type} was given", geom_type=geom.geom_type))
     x, y = float(geom.x), float(geom.y)
     _check_range(x, y, "", "site location")
     return Point(x, y)
@@ -511,7 +549,7 @@ def hausdorff_m(a, b) -> float:
     a = _as_geometry(a, "geometry")
     b = _as_geometry(b, "geometry")
     if a.is_empty or b.is_empty:
-        raise GeometryError("cannot compare an empty geometry")
+        raise GeometryError(msg("geometry.compare_empty_geometry", "cannot compare an empty geometry"))
     transformer = _local(GeometryCollection([a, b]))
     pa, pb = _project(a, transformer), _project(b, transformer)
     n = max(vertex_count(a), vertex_count(b), 1)
@@ -525,7 +563,7 @@ def centroid_shift_m(a, b) -> float:
     a = _as_geometry(a, "geometry")
     b = _as_geometry(b, "geometry")
     if a.is_empty or b.is_empty:
-        raise GeometryError("cannot compare an empty geometry")
+        raise GeometryError(msg("geometry.compare_empty_geometry", "cannot compare an empty geometry"))
     transformer = _local(GeometryCollection([a, b]))
     ca = _project(_project(a, transformer).centroid, transformer, inverse=True)
     cb = _project(_project(b, transformer).centroid, transformer, inverse=True)
@@ -627,7 +665,8 @@ def grid_cell_centre(lon: float, lat: float, cell_deg: float = 0.1) -> tuple[flo
     106.3 / 0.1 == 1062.9999999999998 do not put edge points in the wrong cell; the centre is rounded to 6 decimals.
     """
     if not (math.isfinite(lon) and math.isfinite(lat)):
-        raise GeometryError("cannot generalize a location with non-numeric coordinates")
+        raise GeometryError(msg("geometry.generalize_location_non_numeric", "cannot generalize a location with "
+                                "non-numeric coordinates"))
     if not cell_deg > 0:
         raise ValueError("cell_deg must be positive")
     cell = Decimal(repr(float(cell_deg)))

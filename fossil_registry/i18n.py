@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import Any, Mapping
+
 from flask import request
-from flask_babel import Babel
+from flask_babel import Babel, get_translations
+
+from .messages import Message, from_record, render
 
 LANGUAGES = ("zh", "en")
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
@@ -25,7 +29,36 @@ def translation_directories() -> list[Path]:
     return sorted({po.parent.parent.parent for po in TRANSLATIONS.glob("*/*/LC_MESSAGES/messages.po")})
 
 
+def translate(value: Any) -> str:
+    """A domain Message (or an exception carrying one) in the request's language; plain text as it is."""
+    return render(value, get_translations().gettext)
+
+
+def localized(value: Any) -> Any:
+    """JSON-ready data with every Message in it, and every stored message record (a proposal's warnings:
+    message_code, msgid, params), in the request's language; everything else unchanged."""
+    if isinstance(value, Message):
+        return translate(value)
+    if isinstance(value, Mapping):
+        found = from_record(value) if "msgid" in value else None
+        out = {k: localized(v) for k, v in value.items()}
+        if found is not None:
+            out["message"] = translate(found)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [localized(v) for v in value]
+    return value
+
+
+def _finalize(value: Any) -> Any:
+    # every {{ expression }} of every template: a domain Message is shown in the reader's language
+    return translate(value) if isinstance(value, Message) else value
+
+
 def init_app(app) -> None:
+    app.jinja_env.finalize = _finalize
+    app.jinja_env.filters["localized"] = lambda value: translate(from_record(value) or value.get("message", "")) \
+        if isinstance(value, Mapping) else translate(value)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", ";".join(str(d) for d in translation_directories()))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
     babel.init_app(app, locale_selector=select_locale)

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from .errors import RegistryError
+from .messages import msg
 
 # A GeoJSON FeatureCollection of MultiPolygons is 8 levels deep; 32 leaves room for GeometryCollections and
 # structured properties, and is far below what would strain any walker.
@@ -38,7 +39,8 @@ def depth(value: Any) -> int:
 
 def check_depth(value: Any, what: str = "the JSON document") -> Any:
     if depth(value) > MAX_DEPTH:
-        raise TooDeep(f"{what} is nested more than {MAX_DEPTH} levels deep; no valid input needs that")
+        raise TooDeep(msg("json_input.nested_more_than_levels", "{what} is nested more than {max_depth} levels deep; "
+                          "no valid input needs that", what=what, max_depth=MAX_DEPTH))
     return value
 
 
@@ -47,7 +49,8 @@ def loads(data: str | bytes, what: str = "the JSON document") -> Any:
     try:
         value = json.loads(data)
     except RecursionError:
-        raise TooDeep(f"{what} is nested more than {MAX_DEPTH} levels deep; no valid input needs that") from None
+        raise TooDeep(msg("json_input.nested_more_than_levels", "{what} is nested more than {max_depth} levels deep; "
+                          "no valid input needs that", what=what, max_depth=MAX_DEPTH)) from None
     return check_depth(value, what)
 
 
@@ -60,7 +63,8 @@ def provider_class():
             try:
                 value = json.loads(s, **kwargs)
             except RecursionError:
-                raise TooDeep(f"the request body is nested more than {MAX_DEPTH} levels deep") from None
+                raise TooDeep(msg("json_input.request_body_nested_more", "the request body is nested more than "
+                                  "{max_depth} levels deep", max_depth=MAX_DEPTH)) from None
             return check_depth(value, "the request body")
 
     return LimitedJSONProvider

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import shapely
@@ -21,6 +21,8 @@ from shapely.geometry.base import BaseGeometry
 from . import public_view, shared_cache, sites
 from .errors import InvalidInput
 from .geometry import simplify_for_zoom
+from .messages import msg
+from .search import Entry, SearchIndex
 from .store import map_layers as store_map
 
 MAX_POINTS = 500        # single sites per answer; more in view -> counted clusters
@@ -68,7 +70,8 @@ class Filters:
             out = {v.strip() for item in raw for v in item.split(",") if v.strip()}
             bad = sorted(out - set(allowed))
             if bad:
-                raise InvalidInput(f"unknown {name} {', '.join(bad)}; known values are {', '.join(allowed)}")
+                raise InvalidInput(msg("map_layers.unknown_known_values", "unknown {name} {bad}; known values are "
+                                       "{allowed}", name=name, bad=', '.join(bad), allowed=', '.join(allowed)))
             return frozenset(out)
         return cls(values(levels, sites.LEVELS, "level"), values(periods, sites.PERIODS, "period"),
                    values(groups, sites.FOSSIL_GROUPS, "fossil group"))
@@ -86,7 +89,8 @@ def _popup_fields(code: str, props: dict[str, Any]) -> dict[str, Any]:
 
 # Every map view needs every site of its bbox; reading and converting 10,000 sites takes ~0.5 s, so the converted
 # lists are kept per registry state (store_map.change_stamp), a few registries at most.
-_CACHE = shared_cache.Cache(8)  # several app processes share the values through Redis (shared_cache.py)
+_CACHE = shared_cache.Cache(16)  # six kinds per state (sites, public, staff, statistics, two search indexes), shared
+# by several app processes through Redis (shared_cache.py)
 
 
 def _cached(conn, kind: str, compute):
@@ -145,7 +149,8 @@ def statistics(conn) -> dict[str, Any]:
 
 def check_zoom(zoom: int) -> int:
     if not 0 <= zoom <= MAX_ZOOM:
-        raise InvalidInput(f"zoom must be between 0 and {MAX_ZOOM} (got {zoom})")
+        raise InvalidInput(msg("map_layers.zoom_must_between_got", "zoom must be between 0 and {max_zoom} (got "
+                               "{zoom})", max_zoom=MAX_ZOOM, zoom=zoom))
     return zoom
 
 
@@ -224,24 +229,34 @@ def boundary_layer(items: list[MapSite], zoom: int, filters: Filters = Filters()
             "features": features}
 
 
-def search(items: list[MapSite], query: str, *, limit: int = SEARCH_LIMIT) -> list[dict[str, Any]]:
-    """Sites whose code or name (Chinese or English) contains ``query``; exact code matches first."""
-    q = (query or "").strip().casefold()
-    if not q:
-        return []
-    if len(q) > 100:
-        raise InvalidInput("the search text is too long (100 characters at most)")
-    hits = []
-    for s in items:
-        names = [s.code, s.properties.get("name") or "", s.properties.get("name_en") or ""]
-        folded = [n.casefold() for n in names]
-        if any(q in n for n in folded):
-            rank = 0 if folded[0] == q else 1 if any(n.startswith(q) for n in folded) else 2
-            hits.append((rank, s.code, s))
-    hits.sort(key=lambda h: (h[0], h[1]))
-    return [{"type": "Feature", "id": s.code, "geometry": _point(s.lon, s.lat),
-             "properties": {**s.properties, "precision": s.precision}} for _, _, s in hits[:limit]]
+def site_entries(items: Iterable[MapSite]) -> list[Entry]:
+    """Search entries of map sites: code, Chinese and English names; a hit answers the site's point feature."""
+    return [Entry("site", s.code, (s.properties.get("name") or "", s.properties.get("name_en") or ""),
+                  {"type": "Feature", "id": s.code, "geometry": _point(s.lon, s.lat),
+                   "properties": {**s.properties, "kind": "site", "precision": s.precision}}) for s in items]
+
+
+# Other kinds of feature (sections, ...) plug into the search here: a function (conn, exact) -> list[Entry] whose
+# payloads are GeoJSON features; for anonymous callers (exact False) built from public_view's output only.
+SEARCH_PROVIDERS: list[Callable[[Any, bool], list[Entry]]] = []
+
+
+def search_index(conn, *, exact: bool) -> SearchIndex:
+    """The search index of the current registry state for staff (exact) or the public, built once per state."""
+    def compute():
+        items = staff_map_sites(conn) if exact else public_map_sites(conn)
+        entries = site_entries(items)
+        for provider in SEARCH_PROVIDERS:
+            entries.extend(provider(conn, exact))
+        return SearchIndex(entries)
+    return _cached(conn, "search-staff" if exact else "search-public", compute)
+
+
+def search(source: SearchIndex | list[MapSite], query: str, *, limit: int = SEARCH_LIMIT) -> list[dict[str, Any]]:
+    """Features for what was typed (search.SearchIndex: codes, names, pinyin, initials), best first."""
+    index = source if isinstance(source, SearchIndex) else SearchIndex(site_entries(source))
+    return [entry.payload for entry in index.query(query, limit=limit)]
 
 
 __all__ = ["MapSite", "Filters", "public_map_sites", "staff_map_sites", "statistics", "site_layer", "boundary_layer",
-           "search", "degrees_per_pixel", "MAX_POINTS", "MAX_BOUNDARIES"]
+           "search", "search_index", "site_entries", "SEARCH_PROVIDERS", "degrees_per_pixel", "MAX_POINTS", "MAX_BOUNDARIES"]

@@ -20,6 +20,7 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from .blobs import Batch
 from .errors import InvalidInput, MiB, TooLarge
+from .messages import msg
 
 FORMATS = {"JPEG": ("jpg", "image/jpeg"), "MPO": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"),
            "WEBP": ("webp", "image/webp")}
@@ -72,8 +73,9 @@ def _name(upload: Upload) -> str:
 
 
 def _broken_exif(upload: Upload, why: str) -> InvalidInput:
-    return InvalidInput(f"{_name(upload)}: its EXIF metadata is damaged ({why}); export the photo again from the camera "
-                        "or phone, or remove its metadata, and upload it again", field="photos")
+    return InvalidInput(msg("photos.exif_metadata_damaged_export", "{upload}: its EXIF metadata is damaged ({why}); "
+                            "export the photo again from the camera or phone, or remove its metadata, and upload it "
+                            "again", upload=_name(upload), why=why), field="photos")
 
 
 def _rational(v) -> float:
@@ -126,7 +128,7 @@ def read_exif(image: Image.Image, upload: Upload) -> tuple[datetime | None, tupl
         return None, None
     tiff = raw[6:] if raw.startswith(b"Exif\x00\x00") else raw
     if tiff[:4] not in (b"II*\x00", b"MM\x00*"):
-        raise _broken_exif(upload, "no valid TIFF header")
+        raise _broken_exif(upload, msg("photos.valid_tiff_header", "no valid TIFF header"))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -145,14 +147,16 @@ def read_exif(image: Image.Image, upload: Upload) -> tuple[datetime | None, tupl
         try:
             taken = _exif_datetime(original, sub.get(ExifTags.Base.OffsetTimeOriginal))
         except (ValueError, TypeError):
-            raise _broken_exif(upload, f"the date taken {str(original)[:30]!r} is not a date") from None
+            raise _broken_exif(upload, msg("photos.date_taken_date", "the date taken {value!r} is not a date",
+                                           value=str(original)[:30])) from None
     where = None
     if gps and (2 in gps or 4 in gps):
         try:
             lat = _gps_degrees(gps.get(2), gps.get(1), "N", "S", 90.0)
             lon = _gps_degrees(gps.get(4), gps.get(3), "E", "W", 180.0)
         except (ValueError, TypeError, ZeroDivisionError) as exc:
-            raise _broken_exif(upload, f"the GPS position cannot be read: {exc}") from None
+            raise _broken_exif(upload, msg("photos.gps_position_read", "the GPS position cannot be read: {exc}",
+                                           exc=exc)) from None
         where = (lon, lat)
     return taken, where
 
@@ -173,11 +177,12 @@ def read_photo(upload: Upload, *, max_bytes: int, max_pixels: int) -> Photo:
     """Check one upload and prepare what is stored; raises InvalidInput (not an image, damaged) or TooLarge."""
     data = upload.data
     if not data:
-        raise InvalidInput(f"{_name(upload)} is empty", field="photos")
+        raise InvalidInput(msg("photos.empty", "{upload} is empty", upload=_name(upload)), field="photos")
     if len(data) > max_bytes:
-        raise TooLarge(f"{_name(upload)} is {len(data) / MiB:.1f} MiB; the limit is {max_bytes / MiB:.0f} MiB per "
-                       "photo", field="photos")
-    not_image = InvalidInput(f"{_name(upload)} is not a photo this registry accepts (JPEG, PNG or WebP)",
+        raise TooLarge(msg("photos.mib_limit_mib_per", "{upload} is {value:.1f} MiB; the limit is {value2:.0f} MiB "
+                           "per photo", upload=_name(upload), value=len(data) / MiB, value2=max_bytes / MiB), field="photos")
+    not_image = InvalidInput(msg("photos.photo_registry_accepts_jpeg", "{upload} is not a photo this registry "
+                                 "accepts (JPEG, PNG or WebP)", upload=_name(upload)),
                              field="photos")
     try:
         with warnings.catch_warnings():
@@ -191,14 +196,18 @@ def read_photo(upload: Upload, *, max_bytes: int, max_pixels: int) -> Photo:
     except UnidentifiedImageError:
         raise not_image from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise TooLarge(f"{_name(upload)} has far too many pixels (the limit is {max_pixels // 1_000_000} megapixels)",
+        raise TooLarge(msg("photos.far_too_many_pixels", "{upload} has far too many pixels (the limit is {value} "
+                           "megapixels)", upload=_name(upload), value=max_pixels // 1_000_000),
                        field="photos") from None
     except Exception:  # verify() raises assorted errors for corrupt files
-        raise InvalidInput(f"{_name(upload)} is damaged: the image data cannot be read", field="photos") from None
+        raise InvalidInput(msg("photos.damaged_image_data_read", "{upload} is damaged: the image data cannot be read",
+                               upload=_name(upload)), field="photos") from None
     if fmt not in FORMATS:
         raise not_image
     if width * height > max_pixels:
-        raise TooLarge(f"{_name(upload)} has {width}x{height} pixels; the limit is {max_pixels // 1_000_000} megapixels",
+        raise TooLarge(msg("photos.x_pixels_limit_megapixels", "{upload} has {width}x{height} pixels; the limit is "
+                           "{value} megapixels", upload=_name(upload), width=width, height=height,
+                           value=max_pixels // 1_000_000),
                        field="photos")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -213,7 +222,8 @@ def read_photo(upload: Upload, *, max_bytes: int, max_pixels: int) -> Photo:
             turned = image.getexif().get(ExifTags.Base.Orientation) in (5, 6, 7, 8)
             upright = ImageOps.exif_transpose(image)
     except Exception:
-        raise InvalidInput(f"{_name(upload)} is damaged: the image data cannot be read", field="photos") from None
+        raise InvalidInput(msg("photos.damaged_image_data_read", "{upload} is damaged: the image data cannot be read",
+                               upload=_name(upload)), field="photos") from None
     extension, media_type = FORMATS[fmt]
     return Photo(sha256=hashlib.sha256(data).hexdigest(), original_name=(upload.filename or None) and
                  os.path.basename(upload.filename)[:200], media_type=media_type, extension=extension,
@@ -224,12 +234,13 @@ def read_photo(upload: Upload, *, max_bytes: int, max_pixels: int) -> Photo:
 def read_photos(uploads: Iterable[Upload], *, max_count: int, max_bytes: int, max_pixels: int) -> list[Photo]:
     uploads = [u for u in uploads if u.data or u.filename]
     if len(uploads) > max_count:
-        raise TooLarge(f"{len(uploads)} photos were sent; the limit is {max_count}", field="photos")
+        raise TooLarge(msg("photos.photos_sent_limit", "{count} photos were sent; the limit is {max_count}",
+                           count=len(uploads), max_count=max_count), field="photos")
     photos, seen = [], set()
     for upload in uploads:
         photo = read_photo(upload, max_bytes=max_bytes, max_pixels=max_pixels)
         if photo.sha256 in seen:
-            raise InvalidInput(f"{_name(upload)} was uploaded twice", field="photos")
+            raise InvalidInput(msg("photos.uploaded_twice", "{upload} was uploaded twice", upload=_name(upload)), field="photos")
         seen.add(photo.sha256)
         photos.append(photo)
     return photos
@@ -245,7 +256,9 @@ def check_photo(photo: Photo, *, distance_m: float | None, max_distance_m: float
         flags.append(FLAG_NO_GPS)
     elif distance_m is not None and distance_m > max_distance_m:
         flags.append(FLAG_FAR)
-        notes.append(f"taken {distance_m / 1000:.2f} km from {place} (more than {max_distance_m:.0f} m)")
+        notes.append(msg("photos.taken_km_more_than", "taken {value:.2f} km from {place} (more than "
+                         "{max_distance_m:.0f} m)", value=distance_m / 1000, place=place,
+                         max_distance_m=max_distance_m))
     if photo.taken_at is None:
         flags.append(FLAG_NO_DATE)
     elif expected_date is not None:
@@ -255,7 +268,8 @@ def check_photo(photo: Photo, *, distance_m: float | None, max_distance_m: float
         days = abs((taken.date() - expected_date).days)
         if days > tolerance_days:
             flags.append(FLAG_OTHER_DATE)
-            notes.append(f"taken on {taken.date().isoformat()}, not on {expected_date.isoformat()}")
+            notes.append(msg("photos.taken", "taken on {value}, not on {expected_date}",
+                             value=taken.date().isoformat(), expected_date=expected_date.isoformat()))
     photo.flags = flags
     photo.message = "; ".join(notes) or None
 

@@ -23,6 +23,7 @@ from . import store, withheld_numbers
 from .errors import NotFound
 from .geometry import grid_cell_centre
 from .sites import Site
+from .messages import msg
 
 CELL_DEG = 0.1
 # Fields the public never sees, whatever the sensitivity (staff user names).
@@ -103,7 +104,7 @@ def get_public(conn, code: str) -> PublicSite:
         site = None
     p = public_site(site) if site is not None else None
     if p is None:
-        raise NotFound(f"no site with code {code!r}")
+        raise NotFound(msg("public_view.site_code", "no site with code {code!r}", code=code))
     return p
 
 

@@ -6,6 +6,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from .geometry import GeometryError, fmt, geodesic_distance_m
+from .messages import msg
 
 # Area of use of EPSG:4490 (CGCS2000), in which the registry stores everything (pyproj: CRS(4490).area_of_use).
 CGCS2000_AREA = (73.62, 16.7, 134.77, 53.56)
@@ -51,5 +52,6 @@ def check_plausible(geom: BaseGeometry, region, region_name: str, *, what: str, 
     where = ("outside the area where the registry's coordinate system CGCS2000 applies (China, "
              f"{CGCS2000_AREA[0]:g}-{CGCS2000_AREA[2]:g}E, {CGCS2000_AREA[1]:g}-{CGCS2000_AREA[3]:g}N)"
              if outside_crs else f"{distance / 1000:,.0f} km from {region_name}")
-    raise GeometryError(f"the {what} ({fmt(x)}, {fmt(y)}) is {where}, so it cannot be a site of this registry. "
-                        f"Probably {'; or '.join(hints)}", location=(round(x, 6), round(y, 6)))
+    raise GeometryError(msg("region.so_site_registry_probably", "the {what} ({x}, {y}) is {where}, so it cannot be a "
+                            "site of this registry. Probably {hints}", what=what, x=fmt(x), y=fmt(y), where=where,
+                            hints='; or '.join(hints)), location=(round(x, 6), round(y, 6)))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import sites, store
 from .blobs import BlobStore
+from .messages import msg
 
 DEMO_AUTHOR = "demo-import"
 
@@ -139,7 +140,8 @@ def check_registry(path: str | Path, *, data_dir: str | Path | None = None) -> l
             problems += check_files(conn, data_dir)[0]
         for site in sites.list_current(conn, include_retired=True):
             if site.boundary is not None and not site.boundary.is_valid:
-                problems.append(f"{site.code}: boundary is not a valid polygon")
+                problems.append(msg("registry.boundary_valid_polygon", "{code}: boundary is not a valid polygon",
+                                    code=site.code))
         with tempfile.TemporaryDirectory() as tmp:
             snapshot = Path(tmp) / "snapshot.gpkg"
             store.backup_to(conn, snapshot, shareable=False)

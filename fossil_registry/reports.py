@@ -28,6 +28,7 @@ from .blobs import BlobStore
 from .photos import Upload, check_photo, read_photos
 from .store import inspections as istore
 from .store import reports as pstore  # public reports
+from .messages import msg
 
 KINDS = pstore.REPORT_KINDS
 STATES = pstore.REPORT_STATES
@@ -79,30 +80,35 @@ def parse_report(data: Mapping[str, Any], settings: ReportSettings) -> ReportInp
     """A report from JSON or form fields: kind, description, location as lon/lat (map click), a GeoJSON point or typed
     coordinates (``coordinates``), observed_on, contact."""
     if not isinstance(data, Mapping):
-        raise InvalidInput("a report must be an object")
+        raise InvalidInput(msg("reports.report_must_object", "a report must be an object"))
     kind = data.get("kind")
     if kind not in KINDS:
-        raise InvalidInput(f"say what you are reporting: kind must be one of {', '.join(KINDS)} (got {kind!r})",
+        raise InvalidInput(msg("reports.say_what_you_reporting", "say what you are reporting: kind must be one of "
+                               "{kinds} (got {kind!r})", kinds=', '.join(KINDS), kind=kind),
                            field="kind")
     description = data.get("description")
     if not isinstance(description, str) or len(description.strip()) < MIN_DESCRIPTION:
-        raise InvalidInput(f"describe what you saw (at least {MIN_DESCRIPTION} characters)", field="description")
+        raise InvalidInput(msg("reports.describe_what_you_saw", "describe what you saw (at least {min_description} "
+                               "characters)", min_description=MIN_DESCRIPTION), field="description")
     description = description.strip()
     if len(description) > MAX_DESCRIPTION:
-        raise InvalidInput(f"the description is too long ({len(description)} characters; the limit is "
-                           f"{MAX_DESCRIPTION})", field="description")
+        raise InvalidInput(msg("reports.description_too_long_characters", "the description is too long ({count} "
+                               "characters; the limit is {max_description})", count=len(description),
+                               max_description=MAX_DESCRIPTION), field="description")
     contact = data.get("contact")
     if contact is not None and not isinstance(contact, str):
-        raise InvalidInput("contact must be text", field="contact")
+        raise InvalidInput(msg("reports.contact_must_text", "contact must be text"), field="contact")
     contact = (contact or "").strip() or None
     if contact and len(contact) > MAX_CONTACT:
-        raise InvalidInput(f"the contact is too long (the limit is {MAX_CONTACT} characters)", field="contact")
+        raise InvalidInput(msg("reports.contact_too_long_limit", "the contact is too long (the limit is "
+                               "{max_contact} characters)", max_contact=MAX_CONTACT), field="contact")
     warnings: list[str] = []
     point = _location(data, settings, warnings)
     observed = data.get("observed_on")
     observed_on = parse_date(observed, "observed_on") if observed else None
     if observed_on and observed_on > local_today(settings.timezone):
-        raise InvalidInput(f"the date {observed_on} is in the future", field="observed_on")
+        raise InvalidInput(msg("reports.date_future", "the date {observed_on} is in the future",
+                               observed_on=observed_on), field="observed_on")
     return ReportInput(kind=kind, point=point, description=description, observed_on=observed_on, contact=contact,
                        warnings=warnings)
 
@@ -117,16 +123,21 @@ def _location(data: Mapping[str, Any], settings: ReportSettings, warnings: list[
         try:
             point = Point(float(lon), float(lat))
         except (TypeError, ValueError):
-            raise InvalidInput("lon and lat must be decimal degrees", field="location") from None
+            raise InvalidInput(msg("reports.lon_lat_must_decimal", "lon and lat must be decimal degrees"), field="location") from None
     elif loc:
         point = validate_location(loc)
     else:
-        raise InvalidInput("give the location: click on the map or type the coordinates", field="location")
+        raise InvalidInput(msg("reports.give_location_click_map", "give the location: click on the map or type the "
+                               "coordinates"), field="location")
     point = validate_location(point)
     if not inside(settings.region, point.x, point.y):  # a report is about this registry's region, strictly
         swapped = inside(settings.region, point.y, point.x)
-        raise InvalidInput(f"the location ({point.x:.5f}, {point.y:.5f}) is outside {settings.region_name}"
-                           + ("; longitude and latitude look swapped" if swapped else ""), field="location")
+        if swapped:
+            raise InvalidInput(msg("reports.outside_region_swapped", "the location ({lon:.5f}, {lat:.5f}) is outside "
+                                   "{region}; longitude and latitude look swapped", lon=point.x, lat=point.y,
+                                   region=settings.region_name), field="location")
+        raise InvalidInput(msg("reports.outside_region", "the location ({lon:.5f}, {lat:.5f}) is outside {region}",
+                               lon=point.x, lat=point.y, region=settings.region_name), field="location")
     return point
 
 
@@ -189,7 +200,7 @@ def submit_report(conn, blobs: BlobStore, data: ReportInput, *, settings: Report
 def get_report(conn, report_id: int, *, with_contact: bool) -> dict[str, Any]:
     r = pstore.get_report(conn, report_id=report_id)
     if r is None:
-        raise NotFound(f"no report {report_id}")
+        raise NotFound(msg("reports.report", "no report {report_id}", report_id=report_id))
     r["id"] = r["fid"]
     r["photos"] = istore.photos_of(conn, report_id=report_id)
     if with_contact:
@@ -200,7 +211,7 @@ def get_report(conn, report_id: int, *, with_contact: bool) -> dict[str, Any]:
 def get_by_receipt(conn, receipt: str) -> dict[str, Any]:
     r = pstore.get_report(conn, receipt=receipt) if receipt and len(receipt) <= 64 else None
     if r is None:
-        raise NotFound("no report with this receipt")
+        raise NotFound(msg("reports.report_receipt", "no report with this receipt"))
     r["id"] = r["fid"]
     r["photos"] = istore.photos_of(conn, report_id=r["fid"])
     return r
@@ -208,7 +219,7 @@ def get_by_receipt(conn, receipt: str) -> dict[str, Any]:
 
 def list_reports(conn, status: str | None = None, limit: int | None = 500) -> list[dict[str, Any]]:
     if status and status not in STATES:
-        raise InvalidInput(f"status must be one of {', '.join(STATES)}", field="status")
+        raise InvalidInput(msg("reports.status_must_one", "status must be one of {states}", states=', '.join(STATES)), field="status")
     rows = pstore.list_reports(conn, status=status, limit=limit)
     for r in rows:
         r["id"] = r["fid"]
@@ -240,9 +251,11 @@ def report_json(r: dict[str, Any], *, photo_url=None) -> dict[str, Any]:
 def _open_report(conn, report_id: int) -> dict[str, Any]:
     r = pstore.get_report(conn, report_id=report_id)
     if r is None:
-        raise NotFound(f"no report {report_id}")
+        raise NotFound(msg("reports.report", "no report {report_id}", report_id=report_id))
     if r["status"] != "new":
-        raise Conflict(f"report {report_id} was already {r['status']} by {r['decided_by']} on {r['decided_at'][:10]}")
+        raise Conflict(msg("reports.report_already", "report {report_id} was already {status} by {decided_by} on "
+                           "{value}", report_id=report_id, status=r['status'], decided_by=r['decided_by'],
+                           value=r['decided_at'][:10]))
     return r
 
 
@@ -259,14 +272,17 @@ def accept_report(conn, report_id: int, *, actor: str, settings: ReportSettings,
         if inspection_id is not None:
             rec = istore.get_inspection(conn, int(inspection_id))
             if rec is None:
-                raise NotFound(f"no inspection record {inspection_id}")
+                raise NotFound(msg("reports.inspection_record", "no inspection record {inspection_id}",
+                                   inspection_id=inspection_id))
             if code and rec["code"] != code:
-                raise InvalidInput(f"inspection {inspection_id} is of site {rec['code']}, not {code}",
+                raise InvalidInput(msg("reports.inspection_site", "inspection {inspection_id} is of site {code}, not "
+                                       "{code2}", inspection_id=inspection_id, code=rec['code'], code2=code),
                                    field="inspection_id")
             code = rec["code"]
         code = code or r["site_code"]
         if not code:
-            raise InvalidInput("name the site this report concerns (no site was found near the reported location)",
+            raise InvalidInput(msg("reports.name_site_report_concerns", "name the site this report concerns (no site "
+                                   "was found near the reported location)"),
                                field="site")
         sites.current(conn, code)  # NotFound for an unknown code
         now = store.utc_now()
@@ -275,7 +291,8 @@ def accept_report(conn, report_id: int, *, actor: str, settings: ReportSettings,
             today = local_today(settings.timezone)
             due = parse_date(due_on, "due date") if due_on else today + timedelta(days=settings.followup_days)
             if due < today:
-                raise InvalidInput(f"the follow-up due date {due} is in the past", field="due")
+                raise InvalidInput(msg("reports.follow_up_due_date", "the follow-up due date {due} is in the past",
+                                       due=due), field="due")
             description = (followup_description or "").strip()[:MAX_NOTE * 4] or \
                 f"Check public report #{report_id} ({r['kind']})"
             followup_id = istore.insert_followup(conn, code=code, description=description, due_on=due.isoformat(),
@@ -283,7 +300,8 @@ def accept_report(conn, report_id: int, *, actor: str, settings: ReportSettings,
         if not pstore.decide_report(conn, report_id, status="accepted", decided_at=now, decided_by=actor, note=note,
                                     site_code=code, followup_id=followup_id,
                                     inspection_id=int(inspection_id) if inspection_id is not None else None):
-            raise Conflict(f"report {report_id} was decided meanwhile")
+            raise Conflict(msg("reports.report_decided_meanwhile", "report {report_id} was decided meanwhile",
+                               report_id=report_id))
         store.append_audit(conn, actor=actor, action="report.accept", target=code, at=now, remote_addr=remote_addr,
                            detail={"report_id": report_id, "followup_id": followup_id,
                                    "inspection_id": inspection_id})
@@ -293,15 +311,17 @@ def accept_report(conn, report_id: int, *, actor: str, settings: ReportSettings,
 def dismiss_report(conn, report_id: int, *, reason: str, actor: str, remote_addr: str | None = None) -> dict[str, Any]:
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("give the reason for dismissing the report", field="reason")
+        raise InvalidInput(msg("reports.give_reason_dismissing_report", "give the reason for dismissing the report"), field="reason")
     if len(reason) > MAX_NOTE * 4:
-        raise InvalidInput(f"the reason is too long (the limit is {MAX_NOTE * 4} characters)", field="reason")
+        raise InvalidInput(msg("reports.reason_too_long_limit", "the reason is too long (the limit is {value} "
+                               "characters)", value=MAX_NOTE * 4), field="reason")
     with store.transaction(conn):
         r = _open_report(conn, report_id)
         now = store.utc_now()
         if not pstore.decide_report(conn, report_id, status="dismissed", decided_at=now, decided_by=actor,
                                     note=reason):
-            raise Conflict(f"report {report_id} was decided meanwhile")
+            raise Conflict(msg("reports.report_decided_meanwhile", "report {report_id} was decided meanwhile",
+                               report_id=report_id))
         store.append_audit(conn, actor=actor, action="report.dismiss", target=r["site_code"], at=now,
                            remote_addr=remote_addr, detail={"report_id": report_id, "reason": reason})
     return get_report(conn, report_id, with_contact=True)

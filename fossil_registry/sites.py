@@ -18,6 +18,7 @@ from shapely.geometry.base import BaseGeometry
 from . import store
 from .errors import InvalidInput, NotFound, StaleVersion
 from .geometry import compare_geometries, geodesic_area_m2, validate_boundary, validate_location
+from .messages import msg
 
 LEVELS = ("national", "provincial", "general")
 # Colours of the protection levels on every map and in field kits (one place, so the protection map, the QGIS project and
@@ -83,39 +84,46 @@ def normalize_properties(props: dict[str, Any], *, partial: bool = False) -> dic
     ``partial``: only the given fields are checked (an attribute change); otherwise name, level and sensitivity are required.
     """
     if not isinstance(props, dict):
-        raise InvalidInput("properties must be an object of field names and values")
+        raise InvalidInput(msg("sites.properties_must_object_field", "properties must be an object of field names "
+                               "and values"))
     unknown = sorted(set(props) - set(PROPERTY_FIELDS) - {"code", "version"})
     if unknown:
-        raise InvalidInput(f"unknown site field(s): {', '.join(unknown)}; known fields are {', '.join(PROPERTY_FIELDS)}")
+        raise InvalidInput(msg("sites.unknown_site_field_s", "unknown site field(s): {unknown}; known fields are "
+                               "{property_fields}", unknown=', '.join(unknown),
+                               property_fields=', '.join(PROPERTY_FIELDS)))
     out: dict[str, Any] = {}
     for key in TEXT_FIELDS:
         if key in props:
             value = props[key]
             if value is not None and not isinstance(value, str):
-                raise InvalidInput(f"{key} must be text")
+                raise InvalidInput(msg("sites.must_text", "{key} must be text", key=key))
             value = (value or "").strip()
             if len(value) > MAX_TEXT:
-                raise InvalidInput(f"{key} is too long ({len(value)} characters; the limit is {MAX_TEXT})")
+                raise InvalidInput(msg("sites.too_long_characters_limit", "{key} is too long ({count} characters; "
+                                       "the limit is {max_text})", key=key, count=len(value), max_text=MAX_TEXT))
             out[key] = value
     for key, allowed in (("level", LEVELS), ("sensitivity", SENSITIVITIES), ("status", STATUSES)):
         if key in props:
             if props[key] not in allowed:
-                raise InvalidInput(f"{key} must be one of {', '.join(allowed)} (got {props[key]!r})")
+                raise InvalidInput(msg("sites.must_one_got", "{key} must be one of {allowed} (got {props!r})", key=key,
+                                       allowed=', '.join(allowed), props=props[key]))
             out[key] = props[key]
     if "period" in props:
         period = (props["period"] or "").strip()
         if period and period not in PERIODS:
-            raise InvalidInput(f"period must be one of {', '.join(PERIODS)} (got {period!r})")
+            raise InvalidInput(msg("sites.period_must_one_got", "period must be one of {periods} (got {period!r})",
+                                   periods=', '.join(PERIODS), period=period))
         out["period"] = period
     if "fossil_groups" in props:
         groups = props["fossil_groups"]
         if isinstance(groups, str):
             groups = [g.strip() for g in re.split(r"[;,]", groups) if g.strip()]
         if not isinstance(groups, (list, tuple)) or not all(isinstance(g, str) for g in groups):
-            raise InvalidInput("fossil_groups must be a list of group names")
+            raise InvalidInput(msg("sites.fossil_groups_must_list", "fossil_groups must be a list of group names"))
         bad = [g for g in groups if g not in FOSSIL_GROUPS]
         if bad:
-            raise InvalidInput(f"unknown fossil group(s) {', '.join(bad)}; known groups are {', '.join(FOSSIL_GROUPS)}")
+            raise InvalidInput(msg("sites.unknown_fossil_group_s", "unknown fossil group(s) {bad}; known groups are "
+                                   "{fossil_groups}", bad=', '.join(bad), fossil_groups=', '.join(FOSSIL_GROUPS)))
         out["fossil_groups"] = list(dict.fromkeys(groups))
     if "established" in props:
         value = props["established"]
@@ -125,13 +133,15 @@ def normalize_properties(props: dict[str, Any], *, partial: bool = False) -> dic
             try:
                 out["established"] = date.fromisoformat(str(value)).isoformat()
             except ValueError:
-                raise InvalidInput(f"established must be a date like 2014-06-30 (got {value!r})") from None
+                raise InvalidInput(msg("sites.established_must_date_like", "established must be a date like "
+                                       "2014-06-30 (got {value!r})", value=value)) from None
     if not partial:
         if not out.get("name"):
-            raise InvalidInput("a site needs a name")
+            raise InvalidInput(msg("sites.site_needs_name", "a site needs a name"))
         for key in ("level", "sensitivity"):
             if key not in out:
-                raise InvalidInput(f"a site needs a {key} ({', '.join(LEVELS if key == 'level' else SENSITIVITIES)})")
+                raise InvalidInput(msg("sites.site_needs", "a site needs a {key} ({value})", key=key,
+                                       value=', '.join(LEVELS if key == 'level' else SENSITIVITIES)))
         out.setdefault("status", "active")
         for key in PROPERTY_FIELDS:
             out.setdefault(key, [] if key == "fossil_groups" else None)
@@ -148,8 +158,8 @@ def parse_timestamp(value: str | datetime | date, tz: str = "Asia/Shanghai") -> 
             else:
                 value = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise InvalidInput(f"as_of must be an ISO-8601 date or time like 2026-03-01 or 2026-03-01T12:00:00+08:00 "
-                               f"(got {value!r})") from None
+            raise InvalidInput(msg("sites.must_iso_date_time", "as_of must be an ISO-8601 date or time like "
+                                   "2026-03-01 or 2026-03-01T12:00:00+08:00 (got {value!r})", value=value)) from None
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime.combine(value, time(23, 59, 59, 999000))
     if value.tzinfo is None:
@@ -179,7 +189,7 @@ def current(conn, code: str, *, public_only: bool = False) -> Site:
     SQL, before its geometries are read)."""
     row = store.get_site_row(conn, code, public_only=public_only)
     if row is None:
-        raise NotFound(f"no site with code {code!r}")
+        raise NotFound(msg("sites.site_code", "no site with code {code!r}", code=code))
     return _site_from_row(row)
 
 
@@ -188,8 +198,9 @@ def at_version(conn, code: str, version: int) -> Site:
     if v is None:
         latest = store.site_version_number(conn, code)
         if latest is None:
-            raise NotFound(f"no site with code {code!r}")
-        raise NotFound(f"site {code} has versions 1 to {latest}; there is no version {version}")
+            raise NotFound(msg("sites.site_code", "no site with code {code!r}", code=code))
+        raise NotFound(msg("sites.site_versions_there_version", "site {code} has versions 1 to {latest}; there is no "
+                           "version {version}", code=code, latest=latest, version=version))
     return _site_from_version(v)
 
 
@@ -198,8 +209,9 @@ def as_of(conn, code: str, when: str | datetime | date, tz: str = "Asia/Shanghai
     v = store.get_version_as_of(conn, code, instant)
     if v is None:
         if store.site_version_number(conn, code) is None:
-            raise NotFound(f"no site with code {code!r}")
-        raise NotFound(f"site {code} did not exist yet at {instant}")
+            raise NotFound(msg("sites.site_code", "no site with code {code!r}", code=code))
+        raise NotFound(msg("sites.site_did_exist_yet", "site {code} did not exist yet at {instant}", code=code,
+                           instant=instant))
     return _site_from_version(v)
 
 
@@ -211,7 +223,7 @@ def all_as_of(conn, when: str | datetime | date, tz: str = "Asia/Shanghai") -> l
 def history(conn, code: str) -> list[store.VersionRow]:
     versions = store.list_versions(conn, code)
     if not versions:
-        raise NotFound(f"no site with code {code!r}")
+        raise NotFound(msg("sites.site_code", "no site with code {code!r}", code=code))
     return versions
 
 
@@ -273,11 +285,12 @@ def create_site(conn, *, properties: dict[str, Any], location: BaseGeometry, bou
     boundary = validate_boundary(boundary) if boundary is not None else None
     _require_reason(reason)
     if code is not None and not CODE_PATTERN.match(code):
-        raise InvalidInput(f"site code {code!r} must look like GZ-0001")
+        raise InvalidInput(msg("sites.site_code_must_look", "site code {code!r} must look like GZ-0001", code=code))
     with store.transaction(conn):
         code = code or store.next_site_code(conn)
         if store.site_version_number(conn, code) is not None:
-            raise InvalidInput(f"a site with code {code} already exists")
+            raise InvalidInput(msg("sites.site_code_already_exists", "a site with code {code} already exists",
+                                   code=code))
         now = store.utc_now()
         row = store.SiteRow(code=code, attributes=props, location=location, boundary=boundary, version=1,
                             updated_at=now, updated_by=author)
@@ -299,7 +312,8 @@ def change_site(conn, code: str, *, base_version: int, author: str, reason: str,
     ``boundary=None`` removes the boundary; ``UNCHANGED`` (default) keeps it. Properties are merged over the current ones.
     """
     if not isinstance(base_version, int) or isinstance(base_version, bool) or base_version < 1:
-        raise InvalidInput("base_version must be the positive version number the change was based on")
+        raise InvalidInput(msg("sites.base_version_must_positive", "base_version must be the positive version number "
+                               "the change was based on"))
     _require_reason(reason)
     new_props = normalize_properties(properties, partial=True) if properties else {}
     if location is not UNCHANGED:
@@ -309,7 +323,7 @@ def change_site(conn, code: str, *, base_version: int, author: str, reason: str,
     with store.transaction(conn):
         row = store.get_site_row(conn, code)  # read under the write lock: nobody can move the site on meanwhile
         if row is None:
-            raise NotFound(f"no site with code {code!r}")
+            raise NotFound(msg("sites.site_code", "no site with code {code!r}", code=code))
         if row.version != base_version:
             raise StaleVersion(code, base_version, row.version)
         old = _site_from_row(row)
@@ -318,8 +332,9 @@ def change_site(conn, code: str, *, base_version: int, author: str, reason: str,
         new_boundary = old.boundary if boundary is UNCHANGED else boundary
         if props == old.properties and new_location.equals_exact(old.location, 0) \
                 and not _boundary_changed(old.boundary, new_boundary):
-            raise InvalidInput(f"this change to {code} changes nothing: location, boundary and fields are as in "
-                               f"version {old.version}")
+            raise InvalidInput(msg("sites.change_changes_nothing_location", "this change to {code} changes nothing: "
+                                   "location, boundary and fields are as in version {version}", code=code,
+                                   version=old.version))
         now = store.utc_now()
         version = old.version + 1
         new_row = store.SiteRow(code=code, attributes=props, location=new_location, boundary=new_boundary,
@@ -339,4 +354,5 @@ def change_site(conn, code: str, *, base_version: int, author: str, reason: str,
 
 def _require_reason(reason: str) -> None:
     if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInput("every change needs a reason (why the site is being changed)")
+        raise InvalidInput(msg("sites.every_change_needs_reason", "every change needs a reason (why the site is "
+                               "being changed)"))

@@ -2,14 +2,16 @@
 Thin: parsing and authorization here, rules in fossil_registry.fieldkit."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, send_file, url_for
+from flask import Blueprint, request, send_file, url_for
 
 from .. import fieldkit
 from ..db import get_conn
 from ..errors import InvalidInput
+from ..http.responses import jsonify
 from ..http.requests import allow_request_bytes, json_object, uploaded_file
 from ..http.security import actor, remote_addr, require
 from ..http.settings import fieldkit_settings
+from ..messages import msg
 
 bp = Blueprint("fieldkit_api", __name__, url_prefix="/api")
 
@@ -29,7 +31,7 @@ def check_out():
     body = json_object(AREA_HINT, required=True)
     with_basemap = body.get("basemap", True)
     if not isinstance(with_basemap, bool):
-        raise InvalidInput("basemap must be true or false")
+        raise InvalidInput(msg("api.basemap_must_true_false", "basemap must be true or false"))
     kit = fieldkit.check_out(get_conn(), fieldkit.parse_area(body), actor=actor(), settings=fieldkit_settings(),
                              basemap=with_basemap, remote_addr=remote_addr())
     response = send_file(kit.file, mimetype="application/zip", as_attachment=True, download_name=kit.filename,

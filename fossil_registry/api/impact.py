@@ -5,7 +5,7 @@ POST /api/impact ignores session cookies (``security.sessionless``): its caller 
 token, so it needs no CSRF token and any planning office's script can use it."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, request, url_for
+from flask import Blueprint, abort, request, url_for
 
 from .. import impact
 from ..db import get_conn
@@ -13,7 +13,7 @@ from ..errors import MiB
 from ..http.errors import problem
 from ..http.limits import screen_limit, too_many_screenings_message
 from ..http.requests import json_object, read_upload
-from ..http.responses import impact_download, impact_json
+from ..http.responses import impact_download, impact_json, jsonify
 from ..http.security import actor, can, remote_addr, require, sessionless
 from ..http.settings import impact_settings
 

@@ -2,14 +2,16 @@
 and a site's timeline. Staff only."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, request, url_for
 
 from .. import inspections, json_input
 from ..db import get_conn
 from ..errors import InvalidInput
+from ..http.responses import jsonify
 from ..http.requests import flag_arg, json_object, one_upload, uploads
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import blob_store, inspection_settings, photo_url
+from ..messages import msg
 
 bp = Blueprint("inspections_api", __name__, url_prefix="/api")
 
@@ -21,14 +23,15 @@ def _record_input() -> tuple[dict, bool]:
             try:
                 data = json_input.loads(request.form["record"], "the record part")
             except ValueError as exc:
-                raise InvalidInput(f"the record part is not valid JSON ({exc})", field="record") from None
+                raise InvalidInput(msg("api.record_part_valid_json", "the record part is not valid JSON ({exc})",
+                                       exc=exc), field="record") from None
         else:
             data = inspections.record_from_form(request.form, request.form.getlist)
         return data, True
     data = request.get_json(silent=True)
     if data is None:
-        raise InvalidInput("send the inspection record as JSON (Content-Type: application/json), or as "
-                           "multipart/form-data with the track and photos files")
+        raise InvalidInput(msg("api.send_inspection_record_json", "send the inspection record as JSON (Content-Type: "
+                               "application/json), or as multipart/form-data with the track and photos files"))
     return data, False
 
 

@@ -15,6 +15,7 @@ from ..errors import NotFound
 from ..http import openapi as api_spec
 from ..http.openapi import document, json_response, op, param, path_param, problem_responses, ref
 from ..http.security import can, require
+from ..messages import msg
 
 bp = Blueprint("ogcapi", __name__, url_prefix="/ogcapi")
 
@@ -46,7 +47,7 @@ def _html() -> bool:
     f = request.args.get("f")
     if f is not None:
         if f not in ("json", "html", "geojson"):
-            raise ogcapi.BadParameter(f"f must be json or html (got {f[:20]!r})", parameter="f")
+            raise ogcapi.BadParameter(msg("api.f_must_json_html", "f must be json or html (got {f!r})", f=f[:20]), parameter="f")
         return f == "html"
     best = request.accept_mimetypes.best_match(["application/json", GEOJSON, "text/html"])
     return best == "text/html" and request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
@@ -69,7 +70,7 @@ def _region():
 def _collection(collection_id: str) -> ogcapi.Collection:
     collection = ogcapi.COLLECTIONS.get(collection_id)
     if collection is None:
-        raise NotFound(f"no collection {collection_id!r}")
+        raise NotFound(msg("api.collection", "no collection {collection_id!r}", collection_id=collection_id))
     if collection.staff_only and not _staff():
         abort(401, "This collection is for signed-in staff.")
     return collection
@@ -254,13 +255,14 @@ def item(collection_id: str, feature_id: str):
     args = {k: request.args.getlist(k) for k in request.args if k not in ("f",)}
     unknown = sorted(set(args) - {"crs", "lang"})
     if unknown:
-        raise ogcapi.BadParameter(f"unknown parameter(s) {', '.join(unknown)} for a single feature",
+        raise ogcapi.BadParameter(msg("api.unknown_parameter_s_single", "unknown parameter(s) {unknown} for a single "
+                                      "feature", unknown=', '.join(unknown)),
                                   parameter=unknown[0])
     crs = ogcapi.resolve(request.args.get("crs"), _region(), parameter="crs")
     index = ogcapi.index(get_conn(), c, public=not staff, crs=crs)
     position = int(index.ids.searchsorted(feature_id))
     if position >= len(index) or index.ids[position] != feature_id:
-        raise NotFound(f"no feature {feature_id!r} in {c.id}")
+        raise NotFound(msg("api.feature", "no feature {feature_id!r} in {id}", feature_id=feature_id, id=c.id))
     headers = {"Content-Crs": f"<{crs.uri}>"}
     if _html():
         return render_template("ogcapi/item.html", collection=c, feature=orjson.loads(index.fragments[position]),

@@ -5,16 +5,18 @@ token, so it needs no CSRF token and any client can use it. Its answer is public
 photo metadata, not even the site the report was matched to."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, request, url_for
 
 from .. import public_view, reports
 from ..db import get_conn
 from ..errors import InvalidInput
+from ..http.responses import jsonify
 from ..http.errors import problem
 from ..http.limits import limit_request_size, submit_limit, too_many_message
 from ..http.requests import json_object, uploads
 from ..http.security import actor, remote_addr, require, sessionless
 from ..http.settings import blob_store, photo_url, report_settings
+from ..messages import msg
 
 bp = Blueprint("reports_api", __name__, url_prefix="/api")
 
@@ -45,8 +47,8 @@ def submit():
     else:
         data, photos = request.get_json(silent=True), []
         if data is None:
-            raise InvalidInput("send the report as JSON (Content-Type: application/json), or as multipart/form-data "
-                               "with photos")
+            raise InvalidInput(msg("api.send_report_json_content", "send the report as JSON (Content-Type: "
+                                   "application/json), or as multipart/form-data with photos"))
     parsed = reports.parse_report(data, report_settings())
     report = reports.submit_report(get_conn(), blob_store(), parsed, settings=report_settings(), photos=photos,
                                    actor=actor(), remote_addr=remote_addr())
@@ -76,10 +78,11 @@ def accept(report_id: int):
     body = json_object('send {"site", "inspection_id", "followup": {"description", "due"}, "note"}', required=False)
     followup = body.get("followup") or {}
     if not isinstance(followup, dict):
-        raise InvalidInput('followup must be an object {"description": ..., "due": "2025-06-01"}', field="followup")
+        raise InvalidInput(msg("api.followup_must_object_description", 'followup must be an object {{"description": '
+                               '..., "due": "2025-06-01"}}'), field="followup")
     inspection_id = body.get("inspection_id")
     if inspection_id is not None and (not isinstance(inspection_id, int) or isinstance(inspection_id, bool)):
-        raise InvalidInput("inspection_id must be a whole number", field="inspection_id")
+        raise InvalidInput(msg("api.inspection_id_must_whole", "inspection_id must be a whole number"), field="inspection_id")
     r = reports.accept_report(get_conn(), report_id, actor=actor(), settings=report_settings(), site_code=body.get("site"),
                               inspection_id=inspection_id, followup_description=followup.get("description"),
                               due_on=followup.get("due"), note=body.get("note"), remote_addr=remote_addr())

@@ -3,14 +3,16 @@ rebasing, withdrawal, amendment, restoration, attachments. Thin: parsing and aut
 fossil_registry.revisions."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, send_file, url_for
+from flask import Blueprint, request, send_file, url_for
 
 from .. import revisions
 from ..db import get_conn
 from ..errors import InvalidInput
+from ..http.responses import jsonify
 from ..http.requests import flag_arg, json_object, read_upload
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import revision_policy
+from ..messages import msg
 
 bp = Blueprint("revisions_api", __name__, url_prefix="/api")
 
@@ -21,10 +23,11 @@ def submission() -> tuple[dict, tuple[str, bytes] | None, list[tuple[str, bytes]
     if request.is_json:
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
-            raise InvalidInput("the request body must be a JSON object")
+            raise InvalidInput(msg("api.request_body_must_json", "the request body must be a JSON object"))
         return body, None, []
     if request.mimetype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        raise InvalidInput("send JSON (Content-Type: application/json) or a multipart form with a file")
+        raise InvalidInput(msg("api.send_json_content_type", "send JSON (Content-Type: application/json) or a "
+                               "multipart form with a file"))
     fields = {k: v for k, v in request.form.items()}
     file = request.files.get("file")
     upload = read_upload(file, pol.limits.max_file_bytes) if file and file.filename else None
@@ -52,7 +55,8 @@ def _created(rev: revisions.Revision):
 def _propose(site_code: str | None):
     fields, upload, attachments = submission()
     if site_code is None and fields.get("site"):
-        raise InvalidInput("to change an existing site, POST to /api/sites/<code>/revisions")
+        raise InvalidInput(msg("api.change_existing_site_post", "to change an existing site, POST to "
+                               "/api/sites/<code>/revisions"))
     draft = revisions.parse_draft(fields, file=upload, policy=revision_policy(), attachments=attachments)
     rev = revisions.propose(get_conn(), draft, author=actor(), site_code=site_code, policy=revision_policy(),
                             remote_addr=remote_addr())
@@ -79,7 +83,7 @@ def list_revisions():
     try:
         limit, offset = int(args.get("limit", 200)), int(args.get("offset", 0))
     except ValueError:
-        raise InvalidInput("limit and offset must be whole numbers") from None
+        raise InvalidInput(msg("api.limit_offset_must_whole", "limit and offset must be whole numbers")) from None
     conn = get_conn()
     revs = revisions.queue(conn, status="submitted" if awaiting else (args.getlist("status") or None),
                            site=args.get("site") or None, kind=args.get("kind") or None,
@@ -135,10 +139,12 @@ def decide_batch():
                         required=True)
     items = body.get("items")
     if items is None and isinstance(body.get("ids"), list):
-        raise revisions.RoundRequired('name the round you saw of each proposal: {"items": [{"id": 12, "round": 1}, '
-                                      '...]} (a decision applies exactly what its reviewer saw)')
+        raise revisions.RoundRequired(msg("api.name_round_you_saw", "name the round you saw of each proposal: "
+                                          '{{"items": [{{"id": 12, "round": 1}}, ...]}} (a decision applies exactly '
+                                          "what its reviewer saw)"))
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise InvalidInput('send {"items": [{"id": 12, "round": 1}, ...], "decision": "approve", "comment": "..."}')
+        raise InvalidInput(msg("api.send_items_id_round", 'send {{"items": [{{"id": 12, "round": 1}}, ...], '
+                               '"decision": "approve", "comment": "..."}}'))
     pairs = [(revisions.checked_id(i.get("id")), revisions.checked_round(i.get("round"))) for i in items]
     results = revisions.decide_many(get_conn(), pairs, body.get("decision", "approve"), reviewer=actor(),
                                     comment=body.get("comment"), remote_addr=remote_addr(), policy=revision_policy())
@@ -187,7 +193,7 @@ def restore(code: str):
     body = json_object('send {"version": N, "reason": "..."}', required=True)
     version = revisions.whole_number(body.get("version"), "version")
     if version is None:
-        raise InvalidInput("give the version to restore")
+        raise InvalidInput(msg("api.give_version_restore", "give the version to restore"))
     rev = revisions.propose_restore(get_conn(), code, version, author=actor(), reason=body.get("reason"),
                                     policy=revision_policy(), remote_addr=remote_addr())
     return _created(rev)

@@ -11,6 +11,7 @@ from ..db import get_conn
 from ..errors import InvalidInput
 from ..http.requests import positive_int_arg, query_args
 from ..http.security import can, require
+from ..messages import msg
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -29,7 +30,7 @@ def get_site(code: str):
     conn = get_conn()
     version, as_of = positive_int_arg("version"), request.args.get("as_of")
     if version is not None and as_of:
-        raise InvalidInput("give either version or as_of, not both")
+        raise InvalidInput(msg("api.give_either_version_both", "give either version or as_of, not both"))
     if not can("site.read_exact"):
         if version is not None or as_of:
             abort(401, "Past versions are for signed-in staff.")
@@ -60,7 +61,7 @@ def site_versions(code: str):
 def site_diff(code: str):
     a, b = positive_int_arg("from"), positive_int_arg("to")
     if a is None or b is None:
-        raise InvalidInput("give the two versions to compare as ?from=N&to=M")
+        raise InvalidInput(msg("api.give_two_versions_compare", "give the two versions to compare as ?from=N&to=M"))
     return jsonify(sites.diff(get_conn(), code, a, b))
 
 

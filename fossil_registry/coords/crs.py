@@ -23,6 +23,7 @@ from pyproj.exceptions import CRSError
 
 from .base import CoordinateError, DatumShiftWarning, UnknownCRSError, _arrays, _out
 from .offsets import bd09_to_wgs84, gcj02_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
+from ..messages import msg
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,8 @@ def _is_gauss_kruger(info: CRSInfo) -> bool:
 def _info_from_crs(crs: pyproj.CRS, spec) -> CRSInfo:
     crs = _horizontal(crs)
     if not (crs.is_geographic or crs.is_projected):
-        raise UnknownCRSError(f"'{_short(spec)}' is not a horizontal (latitude/longitude or map) coordinate system")
+        raise UnknownCRSError(msg("coords.horizontal_latitude_longitude_map", "'{spec}' is not a horizontal "
+                                  "(latitude/longitude or map) coordinate system", spec=_short(spec)))
     code = crs.to_epsg(min_confidence=70)
     if code is not None:
         key = f"EPSG:{code}"
@@ -156,7 +158,8 @@ def _resolve_text(text: str) -> CRSInfo:
         try:
             return _info_from_crs(pyproj.CRS.from_epsg(int(m.group(1))), text)
         except CRSError:
-            raise UnknownCRSError(f"unknown coordinate system '{text}': there is no EPSG code {m.group(1)}") from None
+            raise UnknownCRSError(msg("coords.unknown_coordinate_system_there", "unknown coordinate system '{text}': "
+                                      "there is no EPSG code {value}", text=text, value=m.group(1))) from None
     alias = _ALIASES.get(re.sub(r"[\s_\-/.]", "", text).upper())
     if isinstance(alias, CRSInfo):
         return alias
@@ -166,8 +169,8 @@ def _resolve_text(text: str) -> CRSInfo:
         crs = pyproj.CRS.from_user_input(text)  # WKT (incl. ESRI .prj), PROJ strings, URNs, names
     except CRSError:
         raise UnknownCRSError(
-            f"unknown coordinate system '{_short(text)}': use an EPSG code such as EPSG:4490 or EPSG:4545, "
-            f"GCJ02, BD09, or paste the text of the .prj file") from None
+            msg("coords.unknown_coordinate_system_use", "unknown coordinate system '{text}': use an EPSG code such "
+                "as EPSG:4490 or EPSG:4545, GCJ02, BD09, or paste the text of the .prj file", text=_short(text))) from None
     return _info_from_crs(crs, text)
 
 
@@ -182,7 +185,7 @@ def resolve_crs(spec) -> CRSInfo:
     if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
         return _resolve_text(str(int(spec)))
     if not isinstance(spec, str):
-        raise UnknownCRSError(f"unknown coordinate system {spec!r}")
+        raise UnknownCRSError(msg("coords.unknown_coordinate_system", "unknown coordinate system {spec!r}", spec=spec))
     return _resolve_text(spec.strip())
 
 
@@ -227,7 +230,8 @@ def _helmert_pipeline(info: CRSInfo, h: Helmert7) -> str:
     ell = _ellipsoid_args(src)
     if info.kind == "projected":
         if any(a.unit_name not in ("metre", "meter") for a in src.axis_info):
-            raise CoordinateError(f"{info.label}: only metre-based projections are supported", "crs")
+            raise CoordinateError(msg("coords.only_metre_based_projections", "{label}: only metre-based projections "
+                                      "are supported", label=info.label), "crs")
         # The conversion's PROJ string is itself a pipeline (axisswap, unitconvert, projection, axisswap); keep
         # only the projection step, with the ellipsoid stated explicitly.
         steps = [s.strip() for s in src.coordinate_operation.to_proj4().split("+step")]
@@ -235,7 +239,8 @@ def _helmert_pipeline(info: CRSInfo, h: Helmert7) -> str:
                                                                                      "+proj=unitconvert",
                                                                                      "+proj=pipeline"))]
         if len(proj_steps) != 1:
-            raise CoordinateError(f"{info.label}: cannot build a datum transformation for this projection", "crs")
+            raise CoordinateError(msg("coords.build_datum_transformation_projection", "{label}: cannot build a datum "
+                                      "transformation for this projection", label=info.label), "crs")
         params = [t for t in proj_steps[0].split()
                   if not t.startswith(("+ellps=", "+a=", "+b=", "+rf=", "+f=", "+R=", "+towgs84=", "+datum="))]
         first = f"+step +inv {' '.join(params)} {ell}"
@@ -266,21 +271,23 @@ def _check_finite(x, y, ox, oy, what: str):
     bad = np.isfinite(x) & np.isfinite(y) & ~(np.isfinite(ox) & np.isfinite(oy))
     if bad.any():
         i = np.flatnonzero(bad.ravel())[0]
-        raise CoordinateError(f"could not convert ({x.ravel()[i]:.10g}, {y.ravel()[i]:.10g}) {what}: "
-                              f"the point is outside the area where that coordinate system is defined")
+        raise CoordinateError(msg("coords.could_convert_point_outside", "could not convert ({value:.10g}, "
+                                  "{value2:.10g}) {what}: the point is outside the area where that coordinate system "
+                                  "is defined", value=x.ravel()[i], value2=y.ravel()[i], what=what))
 
 
 def _datum_shift_required(info: CRSInfo) -> CoordinateError:
     return CoordinateError(
-        f"{info.label} uses a local datum (Xian 1980 / Beijing 1954). PROJ only knows a 'ballpark' no-op for it, "
-        f"but the true difference from CGCS2000 is tens of metres up to about 200 m, so an explicit 7-parameter "
-        f"(Helmert) transformation from the survey bureau is required", "crs")
+        msg("coords.uses_local_datum_xian", "{label} uses a local datum (Xian 1980 / Beijing 1954). PROJ only knows "
+            "a 'ballpark' no-op for it, but the true difference from CGCS2000 is tens of metres up to about 200 m, "
+            "so an explicit 7-parameter (Helmert) transformation from the survey bureau is required", label=info.label), "crs")
 
 
 def _check_helmert_applies(info: CRSInfo, helmert: Helmert7 | None):
     if helmert is not None and not info.needs_datum_shift:
-        raise CoordinateError(f"a datum transformation ({helmert.name}) was given but {info.label} "
-                              f"does not use the Xian 1980 or Beijing 1954 datum", "crs")
+        raise CoordinateError(msg("coords.datum_transformation_given_but", "a datum transformation ({name}) was "
+                                  "given but {label} does not use the Xian 1980 or Beijing 1954 datum",
+                                  name=helmert.name, label=info.label), "crs")
 
 
 def _to_cgcs(xs, ys, info: CRSInfo, helmert: Helmert7 | None):
@@ -358,11 +365,12 @@ def _transform_xy(x, y, src: CRSInfo, dst: CRSInfo, helmert):
         return _arrays(x, y)
     if src.crs is not None and dst.crs is not None and src.needs_datum_shift == dst.needs_datum_shift:
         if src.needs_datum_shift and not src.crs.geodetic_crs.equals(dst.crs.geodetic_crs):
-            raise CoordinateError("converting between two different local datums needs two transformations: "
-                                  "convert to CGCS2000 first", "crs")
+            raise CoordinateError(msg("coords.converting_between_two_different", "converting between two different "
+                                      "local datums needs two transformations: convert to CGCS2000 first"), "crs")
         if helmert is not None and not src.needs_datum_shift:
-            raise CoordinateError(f"a datum transformation ({helmert.name}) was given but neither coordinate "
-                                  f"system uses the Xian 1980 or Beijing 1954 datum", "crs")
+            raise CoordinateError(msg("coords.datum_transformation_given_but_2", "a datum transformation ({name}) "
+                                      "was given but neither coordinate system uses the Xian 1980 or Beijing 1954 "
+                                      "datum", name=helmert.name), "crs")
         if _crs_key(src) == _crs_key(dst):
             return _arrays(x, y)
         x, y = _arrays(x, y)
@@ -377,8 +385,9 @@ def transform_geometry(geom, crs_from, crs_to="EPSG:4490", *, helmert: Helmert7 
     """Transform a shapely geometry (or array of geometries) between CRSs; the result is 2D."""
     src, dst = resolve_crs(crs_from), resolve_crs(crs_to)
     if helmert is not None and not (src.needs_datum_shift or dst.needs_datum_shift):
-        raise CoordinateError(f"a datum transformation ({helmert.name}) was given but neither coordinate system "
-                              f"uses the Xian 1980 or Beijing 1954 datum", "crs")
+        raise CoordinateError(msg("coords.datum_transformation_given_but_2", "a datum transformation ({name}) was "
+                                  "given but neither coordinate system uses the Xian 1980 or Beijing 1954 datum",
+                                  name=helmert.name), "crs")
 
     def func(coords: np.ndarray) -> np.ndarray:
         if len(coords) == 0:

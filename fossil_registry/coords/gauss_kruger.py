@@ -8,6 +8,7 @@ import math
 
 from .base import CoordinateError, _check_lat, _check_lon, _num
 from .crs import CRSInfo, _central_meridian, _false_easting, from_cgcs2000, resolve_crs
+from ..messages import msg
 
 
 def gauss_kruger_zone(lon: float) -> dict:
@@ -31,7 +32,8 @@ def to_gauss_kruger(lon: float, lat: float) -> dict:
     _check_lat(lat)
     z = gauss_kruger_zone(lon)
     if z["epsg3"] is None:
-        raise CoordinateError(f"longitude {_num(lon)} is outside China's 3-degree Gauss-Kruger zones (73.5-136.5E)",
+        raise CoordinateError(msg("coords.longitude_outside_china_s", "longitude {lon} is outside China's 3-degree "
+                                  "Gauss-Kruger zones (73.5-136.5E)", lon=_num(lon)),
                               "longitude")
     easting, northing = (float(v) for v in from_cgcs2000(lon, lat, z["epsg3"]))
     return {"epsg": z["epsg3"], "epsg_prefixed": z["epsg3_prefixed"], "zone": z["zone3"], "cm": z["cm3"],
@@ -48,8 +50,9 @@ def _gk_zone_of_prefix(easting: float) -> tuple[int, int, float] | None:
     elif 25 <= zone <= 45:
         cm = 3 * zone
     else:
-        raise CoordinateError(f"easting {_num(easting)} starts with {zone}, which is not a Chinese Gauss-Kruger zone "
-                              f"(13-23 for 6-degree, 25-45 for 3-degree zones)", "easting")
+        raise CoordinateError(msg("coords.easting_starts_which_chinese", "easting {easting} starts with {zone}, "
+                                  "which is not a Chinese Gauss-Kruger zone (13-23 for 6-degree, 25-45 for 3-degree "
+                                  "zones)", easting=_num(easting), zone=zone), "easting")
     return zone, cm, easting - zone * 1_000_000
 
 
@@ -69,22 +72,25 @@ def _read_gauss_kruger(northing: float, easting: float, info: CRSInfo | None,
     matched against the CRS (or, without a CRS, choosing the CGCS2000 zone it names)."""
     if not _plausible_easting(easting) and _plausible_easting(northing) and 1_000_000 <= easting < 10_000_000:
         northing, easting = easting, northing
-        warns.append(f"X and Y looked swapped (in Chinese survey practice X is the northing and Y the easting); "
-                     f"read as X={_num(northing)} Y={_num(easting)}")
+        warns.append(msg("coords.x_y_looked_swapped", "X and Y looked swapped (in Chinese survey practice X is the "
+                         "northing and Y the easting); read as X={northing} Y={easting}", northing=_num(northing),
+                         easting=_num(easting)))
     prefix = _gk_zone_of_prefix(easting)
     if info is None:
         if prefix is None:
             raise CoordinateError(
-                f"projected coordinates X={_num(northing)} Y={_num(easting)} need a coordinate system: the easting "
-                f"has no zone number in front, so the zone cannot be known. Choose the CRS (e.g. EPSG:4544 or "
-                f"EPSG:4545 for CGCS2000 3-degree CM 105E/108E, EPSG:4507 for 6-degree CM 105E) or type the "
-                f"easting with its zone number (e.g. 36363594.53)", "crs")
+                msg("coords.projected_coordinates_x_y", "projected coordinates X={northing} Y={easting} need a "
+                    "coordinate system: the easting has no zone number in front, so the zone cannot be known. Choose "
+                    "the CRS (e.g. EPSG:4544 or EPSG:4545 for CGCS2000 3-degree CM 105E/108E, EPSG:4507 for 6-degree "
+                    "CM 105E) or type the easting with its zone number (e.g. 36363594.53)", northing=_num(northing),
+                    easting=_num(easting)), "crs")
         zone, cm, _ = prefix
         info = resolve_crs(4513 + zone - 25 if zone >= 25 else 4491 + zone - 13)
         width = "3-degree" if zone >= 25 else "6-degree"
-        warns.append(f"no coordinate system given: the easting's zone number {zone} means {width} Gauss-Kruger "
-                     f"zone {zone} (central meridian {cm}E); assumed CGCS2000 ({info.key}). If the survey used "
-                     f"Xian 1980 or Beijing 1954, choose that coordinate system instead")
+        warns.append(msg("coords.coordinate_system_given_easting", "no coordinate system given: the easting's zone "
+                         "number {zone} means {width} Gauss-Kruger zone {zone} (central meridian {cm}E); assumed "
+                         "CGCS2000 ({key}). If the survey used Xian 1980 or Beijing 1954, choose that coordinate "
+                         "system instead", zone=zone, width=width, cm=cm, key=info.key))
         return northing, easting, info
     return northing, _match_zone(easting, prefix, info, warns), info
 
@@ -96,19 +102,23 @@ def _match_zone(easting: float, prefix: tuple[int, int, float] | None, info: CRS
         zone, cm, bare = prefix
         if crs_cm is None or abs(crs_cm - cm) > 1e-9:
             raise CoordinateError(
-                f"the easting {_num(easting)} starts with zone {zone} (central meridian {cm}E) but "
-                f"{info.key} ({info.label}) has central meridian {_num(crs_cm) if crs_cm is not None else '?'}"
-                f"E", "easting")
+                msg("coords.easting_starts_zone_central", "the easting {easting} starts with zone {zone} (central "
+                    "meridian {cm}E) but {key} ({label}) has central meridian {value}E", easting=_num(easting),
+                    zone=zone, cm=cm, key=info.key, label=info.label,
+                    value=_num(crs_cm) if crs_cm is not None else '?'), "easting")
         if info.zone_prefixed:
             fe_zone = int(_false_easting(info.crs) // 1_000_000)
             if fe_zone != zone:
-                raise CoordinateError(f"the easting {_num(easting)} starts with zone {zone} but {info.key} "
-                                      f"uses zone {fe_zone}", "easting")
+                raise CoordinateError(msg("coords.easting_starts_zone_but", "the easting {easting} starts with zone "
+                                          "{zone} but {key} uses zone {fe_zone}", easting=_num(easting), zone=zone,
+                                          key=info.key, fe_zone=fe_zone), "easting")
         else:
             easting = bare
-            warns.append(f"removed the zone number {zone} from the easting ({info.key} has no zone prefix)")
+            warns.append(msg("coords.removed_zone_number_easting", "removed the zone number {zone} from the easting "
+                             "({key} has no zone prefix)", zone=zone, key=info.key))
     elif info.zone_prefixed:
         zone = int(_false_easting(info.crs) // 1_000_000)
         easting += zone * 1_000_000
-        warns.append(f"the easting had no zone number; added zone {zone} as {info.key} expects")
+        warns.append(msg("coords.easting_had_zone_number", "the easting had no zone number; added zone {zone} as "
+                         "{key} expects", zone=zone, key=info.key))
     return easting

@@ -17,6 +17,7 @@ from ..geometry import GEOD
 from .base import GUIZHOU_BBOX, CoordinateError, _check_lat, _check_lon, _num
 from .crs import CRSInfo, Helmert7, _datum_shift_note, _is_gauss_kruger, _to_cgcs, resolve_crs
 from .gauss_kruger import _read_gauss_kruger
+from ..messages import msg
 
 
 @dataclass
@@ -31,7 +32,7 @@ class ParsedPoint:
 def format_dms(value: float, positive: str, negative: str, decimals: int = 2) -> str:
     """25.9034 -> 25°54′12.24″N (rounding carries into minutes and degrees)."""
     if not math.isfinite(value):
-        raise CoordinateError(f"{value!r} is not a number")
+        raise CoordinateError(msg("coords.number_2", "{value!r} is not a number", value=value))
     scale = 10 ** decimals
     units = round(abs(value) * 3600 * scale)
     deg, rem = divmod(units, 3600 * scale)
@@ -91,8 +92,8 @@ class _Angle:
 def _parse_angle_norm(s: str, shown: str, field: str | None = None, *, validate: bool = True) -> _Angle:
     body = s.strip()
     if not body:
-        raise CoordinateError("no angle was entered" if not shown else f"could not read '{shown}': no number",
-                              field)
+        raise CoordinateError(msg("coords.no_angle", "no angle was entered") if not shown else
+                              msg("coords.no_number", "could not read '{shown}': no number", shown=shown), field)
     hemi, sign, body = _hemisphere_and_sign(body, shown, field)
     slots, marked = _angle_slots(body, shown, field)
     deg = float(slots[0])
@@ -108,7 +109,9 @@ def _parse_angle_norm(s: str, shown: str, field: str | None = None, *, validate:
     if validate:
         limit = 90.0 if axis == "lat" else 180.0
         if abs(value) > limit:
-            raise CoordinateError(f"{_AXIS_NAME[axis]} {_num(value)} is out of range (-{limit:g}..{limit:g})",
+            raise CoordinateError(msg("coords.out_range_2", "{axis_name} {value} is out of range "
+                                      "(-{limit:g}..{limit:g})", axis_name=_AXIS_NAME[axis], value=_num(value),
+                                      limit=limit),
                                   _AXIS_NAME[axis] if axis else field)
     return _Angle(value, axis, parts, marked or hemi is not None)
 
@@ -122,14 +125,15 @@ def _hemisphere_and_sign(body: str, shown: str, field: str | None) -> tuple[str 
     m = re.search(r"(?<![A-Za-z])\s*([NSEWnsew])$", body)
     if m:
         if hemi:
-            raise CoordinateError(f"could not read '{shown}': it has two hemisphere letters", field)
+            raise CoordinateError(msg("coords.could_read_two_hemisphere", "could not read '{shown}': it has two "
+                                      "hemisphere letters", shown=shown), field)
         hemi, body = m.group(1).upper(), body[: m.start()]
     sign = 1
     m = re.match(r"([+-])\s*", body)
     if m:
         if hemi and m.group(1) == "-":
-            raise CoordinateError(f"could not read '{shown}': use either a minus sign or the hemisphere letter "
-                                  f"{hemi}, not both", field)
+            raise CoordinateError(msg("coords.could_read_use_either", "could not read '{shown}': use either a minus "
+                                      "sign or the hemisphere letter {hemi}, not both", shown=shown, hemi=hemi), field)
         sign, body = (-1 if m.group(1) == "-" else 1), body[m.end():]
     return hemi, sign, body
 
@@ -142,38 +146,45 @@ def _angle_slots(body: str, shown: str, field: str | None) -> tuple[list[str | N
         m = _ANGLE_ITEM.match(body, pos)
         if not m or m.end() == pos:
             bad = body[pos:].strip()[:1] or body[pos]
-            raise CoordinateError(f"could not read '{shown}': unexpected '{bad}'", field)
+            raise CoordinateError(msg("coords.could_read_unexpected", "could not read '{shown}': unexpected '{bad}'",
+                                      shown=shown, bad=bad), field)
         num, mark = m.groups()
         slot = _MARK_SLOT.get(mark, last + 1)
         if slot > 2:
-            raise CoordinateError(f"could not read '{shown}': too many numbers for one angle", field)
+            raise CoordinateError(msg("coords.could_read_too_many", "could not read '{shown}': too many numbers for "
+                                      "one angle", shown=shown), field)
         if slot <= last:
-            raise CoordinateError(f"could not read '{shown}': expected degrees, minutes and seconds in that order",
+            raise CoordinateError(msg("coords.could_read_expected_degrees", "could not read '{shown}': expected "
+                                      "degrees, minutes and seconds in that order", shown=shown),
                                   field)
         marked = marked or mark in _MARK_SLOT
         slots[slot], last, pos = num, slot, m.end()
     if slots[0] is None:
-        raise CoordinateError(f"could not read '{shown}': the degrees are missing", field)
+        raise CoordinateError(msg("coords.could_read_degrees_missing", "could not read '{shown}': the degrees are "
+                                  "missing", shown=shown), field)
     return slots, marked
 
 
 def _check_angle_parts(deg: float, minutes: float, seconds: float, parts: int, shown: str, field: str | None):
     if parts > 1 and not deg.is_integer():
-        raise CoordinateError(f"could not read '{shown}': degrees with decimals cannot be followed by minutes",
+        raise CoordinateError(msg("coords.could_read_degrees_decimals", "could not read '{shown}': degrees with "
+                                  "decimals cannot be followed by minutes", shown=shown),
                               field)
     if parts > 2 and not minutes.is_integer():
-        raise CoordinateError(f"could not read '{shown}': minutes with decimals cannot be followed by "
-                              f"seconds", field)
+        raise CoordinateError(msg("coords.could_read_minutes_decimals", "could not read '{shown}': minutes with "
+                                  "decimals cannot be followed by seconds", shown=shown), field)
     if minutes >= 60:
-        raise CoordinateError(f"could not read '{shown}': minutes must be below 60", field or "minutes")
+        raise CoordinateError(msg("coords.could_read_minutes_must", "could not read '{shown}': minutes must be below "
+                                  "60", shown=shown), field or "minutes")
     if seconds >= 60:
-        raise CoordinateError(f"could not read '{shown}': seconds must be below 60", field or "seconds")
+        raise CoordinateError(msg("coords.could_read_seconds_must", "could not read '{shown}': seconds must be below "
+                                  "60", shown=shown), field or "seconds")
 
 
 def parse_angle(text: str) -> float:
     """Parse one angle (decimal, DMS, degrees + decimal minutes, Chinese 度分秒, hemisphere letters) to degrees."""
     if text is None or not str(text).strip():
-        raise CoordinateError("no angle was entered")
+        raise CoordinateError(msg("coords.angle_entered", "no angle was entered"))
     text = str(text)
     return _parse_angle_norm(_normalize(text), text.strip()).value
 
@@ -191,17 +202,20 @@ def _find_labels(s: str) -> dict[str, str] | None:
     if not matches:
         return None
     if s[: matches[0].start()].strip(" ,;/"):
-        raise CoordinateError(f"could not read '{s}': unexpected '{s[: matches[0].start()].strip()}' before "
-                              f"'{matches[0].group(0).strip()}'")
+        raise CoordinateError(msg("coords.could_read_unexpected_before", "could not read '{s}': unexpected '{s2}' "
+                                  "before '{value}'", s=s, s2=s[: matches[0].start()].strip(),
+                                  value=matches[0].group(0).strip()))
     found: dict[str, str] = {}
     for i, m in enumerate(matches):
         kind = m.lastgroup
         end = matches[i + 1].start() if i + 1 < len(matches) else len(s)
         value = s[m.end(): end].strip().strip(",;/").strip()
         if kind in found:
-            raise CoordinateError(f"could not read '{s}': '{m.group(0).strip(' =:')}' appears twice")
+            raise CoordinateError(msg("coords.could_read_appears_twice", "could not read '{s}': '{value}' appears "
+                                      "twice", s=s, value=m.group(0).strip(' =:')))
         if not value:
-            raise CoordinateError(f"could not read '{s}': no value after '{m.group(0).strip(' =:')}'")
+            raise CoordinateError(msg("coords.could_read_value_after", "could not read '{s}': no value after "
+                                      "'{value}'", s=s, value=m.group(0).strip(' =:')))
         found[kind] = value
     return found
 
@@ -214,10 +228,12 @@ def _tokens(s: str, shown: str):
             rest = s[pos:].strip()
             if not rest:
                 break
-            raise CoordinateError(f"could not read '{shown}': unexpected '{rest[:1]}'")
+            raise CoordinateError(msg("coords.could_read_unexpected_2", "could not read '{shown}': unexpected "
+                                      "'{rest}'", shown=shown, rest=rest[:1]))
         if m.group(1)[0] in "+-" and m.start(1) == pos and out and out[-1].group(1)[-1].isdigit():
-            raise CoordinateError(f"could not read '{shown}': is '{m.group(1)[0]}' a sign or a separator? "
-                                  f"Separate the two values with a comma or a space")
+            raise CoordinateError(msg("coords.could_read_sign_separator", "could not read '{shown}': is '{value}' a "
+                                      "sign or a separator? Separate the two values with a comma or a space",
+                                      shown=shown, value=m.group(1)[0]))
         out.append(m)
         pos = m.end()
     return out
@@ -228,11 +244,13 @@ def _split_pair(s: str, shown: str) -> tuple[str, str]:
     toks = _tokens(s, shown)
     seps = [t for t in toks if t.group(1) in ",;/"]
     if len(seps) > 1:
-        raise CoordinateError(f"could not read '{shown}': expected two values separated by one comma")
+        raise CoordinateError(msg("coords.could_read_expected_two", "could not read '{shown}': expected two values "
+                                  "separated by one comma", shown=shown))
     if seps:
         left, right = s[: seps[0].start(1)].strip(), s[seps[0].end():].strip()
         if not left or not right:
-            raise CoordinateError(f"could not read '{shown}': expected two values (latitude and longitude)")
+            raise CoordinateError(msg("coords.could_read_expected_two_3", "could not read '{shown}': expected two "
+                                      "values (latitude and longitude)", shown=shown))
         return left, right
     candidates = [(s[: t.start(1)].strip(), s[t.start(1):].strip()) for t in toks[1:]]
     structural = []
@@ -246,9 +264,10 @@ def _split_pair(s: str, shown: str) -> tuple[str, str]:
     if not structural:
         n = sum(1 for t in toks if t.group(1)[-1].isdigit())
         if n < 2:
-            raise CoordinateError(f"could not read '{shown}': expected two values (latitude and longitude)")
-        raise CoordinateError(f"could not read '{shown}': could not tell where one value ends and the other "
-                              f"begins; separate them with a comma")
+            raise CoordinateError(msg("coords.could_read_expected_two_3", "could not read '{shown}': expected two "
+                                      "values (latitude and longitude)", shown=shown))
+        raise CoordinateError(msg("coords.could_read_could_tell", "could not read '{shown}': could not tell where "
+                                  "one value ends and the other begins; separate them with a comma", shown=shown))
     valid = []
     for left, right, same in structural:
         try:
@@ -261,8 +280,8 @@ def _split_pair(s: str, shown: str) -> tuple[str, str]:
     if len(pool) > 1:
         pool = [c for c in pool if c[2]] or pool
     if len(pool) > 1:
-        raise CoordinateError(f"could not read '{shown}': could not tell where one value ends and the other "
-                              f"begins; separate them with a comma")
+        raise CoordinateError(msg("coords.could_read_could_tell", "could not read '{shown}': could not tell where "
+                                  "one value ends and the other begins; separate them with a comma", shown=shown))
     return pool[0][0], pool[0][1]
 
 
@@ -281,21 +300,24 @@ def _assign_lonlat(a: _Angle, b: _Angle, a_text: str, b_text: str, region, warns
     if a.axis and b.axis:
         if a.axis == b.axis:
             both = "latitudes (N/S)" if a.axis == "lat" else "longitudes (E/W)"
-            raise CoordinateError(f"could not read '{shown}': both values are {both}; one must be a "
-                                  f"{'longitude (E/W)' if a.axis == 'lat' else 'latitude (N/S)'}")
+            raise CoordinateError(msg("coords.could_read_both_values", "could not read '{shown}': both values are "
+                                      "{both}; one must be a {value}", shown=shown, both=both,
+                                      value='longitude (E/W)' if a.axis == 'lat' else 'latitude (N/S)'))
         return (a.value, b.value) if a.axis == "lon" else (b.value, a.value)
     if a.axis or b.axis:
         known, other = (a, b) if a.axis else (b, a)
         lon, lat = (known.value, other.value) if known.axis == "lon" else (other.value, known.value)
         if abs(lat) > 90:
-            raise CoordinateError(f"latitude {_num(lat)} is out of range (-90..90)", "latitude")
+            raise CoordinateError(msg("coords.latitude_out_range", "latitude {lat} is out of range (-90..90)",
+                                      lat=_num(lat)), "latitude")
         return lon, lat
     if abs(a.value) > 90 and abs(b.value) > 90:
-        raise CoordinateError(f"could not read '{shown}': neither '{a_text}' nor '{b_text}' can be a latitude "
-                              f"(-90..90)", "latitude")
+        raise CoordinateError(msg("coords.could_read_neither_nor", "could not read '{shown}': neither '{a_text}' nor "
+                                  "'{b_text}' can be a latitude (-90..90)", shown=shown, a_text=a_text, b_text=b_text), "latitude")
     if abs(b.value) > 90:
         lat, lon = a.value, b.value
-        warns.append(f"values looked swapped (latitude first); read as {_lonlat_text(lon, lat)}")
+        warns.append(msg("coords.values_looked_swapped_latitude", "values looked swapped (latitude first); read as "
+                         "{lon}", lon=_lonlat_text(lon, lat)))
         return lon, lat
     if abs(a.value) > 90:
         return a.value, b.value
@@ -303,12 +325,14 @@ def _assign_lonlat(a: _Angle, b: _Angle, a_text: str, b_text: str, region, warns
     as_typed = region is not None and _in_region(a.value, b.value, region)
     swapped = region is not None and _in_region(b.value, a.value, region)
     if swapped and not as_typed:
-        warns.append(f"order inferred: read as latitude {_num(a.value)}, longitude {_num(b.value)} "
-                     f"({_lonlat_text(b.value, a.value)}) because only that order lies inside {_region_text(region)}")
+        warns.append(msg("coords.order_inferred_read_latitude", "order inferred: read as latitude {value}, longitude "
+                         "{value2} ({value3}) because only that order lies inside {region}", value=_num(a.value),
+                         value2=_num(b.value), value3=_lonlat_text(b.value, a.value), region=_region_text(region)))
         return b.value, a.value
     if not as_typed:
-        warns.append(f"could not tell which value is the latitude; read as longitude, latitude "
-                     f"({_lonlat_text(a.value, b.value)}) - add N/E letters or lat=/lon= labels to be sure")
+        warns.append(msg("coords.could_tell_which_value", "could not tell which value is the latitude; read as "
+                         "longitude, latitude ({value}) - add N/E letters or lat=/lon= labels to be sure",
+                         value=_lonlat_text(a.value, b.value)))
     return a.value, b.value
 
 
@@ -318,18 +342,21 @@ def _parse_geographic(s: str, shown: str, labels: dict | None, region, warns: li
         lon_text = labels.get("lon", labels.get("east"))
         extra = set(labels) - {"lat", "lon", "north", "east"}
         if lat_text is None or lon_text is None or extra or len(labels) != 2:
-            raise CoordinateError(f"could not read '{shown}': expected one latitude and one longitude")
+            raise CoordinateError(msg("coords.could_read_expected_one", "could not read '{shown}': expected one "
+                                      "latitude and one longitude", shown=shown))
         lat_a = _parse_angle_norm(lat_text, lat_text, "latitude")
         lon_a = _parse_angle_norm(lon_text, lon_text, "longitude")
         if lat_a.axis == "lon" or lon_a.axis == "lat":
-            raise CoordinateError(f"could not read '{shown}': the hemisphere letters contradict the "
-                                  f"latitude/longitude labels")
+            raise CoordinateError(msg("coords.could_read_hemisphere_letters", "could not read '{shown}': the "
+                                      "hemisphere letters contradict the latitude/longitude labels", shown=shown))
         if abs(lat_a.value) > 90:
-            raise CoordinateError(f"latitude {_num(lat_a.value)} is out of range (-90..90)", "latitude")
+            raise CoordinateError(msg("coords.latitude_out_range_2", "latitude {value} is out of range (-90..90)",
+                                      value=_num(lat_a.value)), "latitude")
         return lon_a.value, lat_a.value
     if labels is not None:  # X=/Y= with degrees: treated like an unlabelled pair in typed order
         if set(labels) != {"x", "y"}:
-            raise CoordinateError(f"could not read '{shown}': expected one latitude and one longitude")
+            raise CoordinateError(msg("coords.could_read_expected_one", "could not read '{shown}': expected one "
+                                      "latitude and one longitude", shown=shown))
         a_text, b_text = labels["x"], labels["y"]
     else:
         a_text, b_text = _split_pair(s, shown)
@@ -344,7 +371,8 @@ _METRES = re.compile(rf"([+-]?{_NUM})\s*(?:m|米)?")
 def _metres(text: str, what: str) -> float:
     m = _METRES.fullmatch(text.strip())
     if not m:
-        raise CoordinateError(f"could not read '{text}' as {what} in metres", what)
+        raise CoordinateError(msg("coords.could_read_metres", "could not read '{text}' as {what} in metres", text=text,
+                                  what=what), what)
     return float(m.group(1))
 
 
@@ -352,17 +380,19 @@ def _projected_pair(s: str, shown: str, labels: dict | None, gk: bool) -> tuple[
     """The two numbers of typed projected coordinates: (northing, easting, whether they were labelled)."""
     if labels is not None:
         if labels.keys() & {"lat", "lon"}:
-            raise CoordinateError(f"could not read '{shown}': latitude/longitude labels but the values look like "
-                                  f"metres")
+            raise CoordinateError(msg("coords.could_read_latitude_longitude", "could not read '{shown}': "
+                                      "latitude/longitude labels but the values look like metres", shown=shown))
         north_key = "north" if "north" in labels else ("x" if gk else "y")
         east_key = "east" if "east" in labels else ("y" if gk else "x")
         if set(labels) != {north_key, east_key}:
-            raise CoordinateError(f"could not read '{shown}': expected X (northing) and Y (easting)")
+            raise CoordinateError(msg("coords.could_read_expected_x", "could not read '{shown}': expected X "
+                                      "(northing) and Y (easting)", shown=shown))
         return _metres(labels[north_key], "northing"), _metres(labels[east_key], "easting"), True
     parts = re.split(r"\s*[,;/]\s*", s) if re.search(r"[,;/]", s) else s.split()
     parts = [p for p in parts if p.strip()]
     if len(parts) != 2:
-        raise CoordinateError(f"could not read '{shown}': expected two numbers, X (northing) and Y (easting)")
+        raise CoordinateError(msg("coords.could_read_expected_two_2", "could not read '{shown}': expected two "
+                                  "numbers, X (northing) and Y (easting)", shown=shown))
     first, second = _metres(parts[0], "northing"), _metres(parts[1], "easting")
     # Chinese survey convention types X (northing) first; other projections are typed x (easting) first.
     return (first, second, False) if gk else (second, first, False)
@@ -383,7 +413,8 @@ def _parse_projected(s: str, shown: str, labels: dict | None, info: CRSInfo | No
         except CoordinateError:
             slon = slat = None
         if slon is not None and _in_region(slon, slat, region):
-            warns.append(f"x and y looked swapped; read as x={_num(northing)} y={_num(easting)}")
+            warns.append(msg("coords.x_y_looked_swapped_2", "x and y looked swapped; read as x={northing} y={easting}",
+                             northing=_num(northing), easting=_num(easting)))
             lon, lat = slon, slat
     return lon, lat, info
 
@@ -411,7 +442,7 @@ def parse_coordinate(text: str, crs=None, *, region=GUIZHOU_BBOX, helmert: Helme
     for Xian 1980 / Beijing 1954 input.  Problems that can be fixed are reported in ``warnings``.
     """
     if text is None or not str(text).strip():
-        raise CoordinateError("no coordinates were entered", "text")
+        raise CoordinateError(msg("coords.coordinates_entered", "no coordinates were entered"), "text")
     source = str(text)
     shown = source.strip()
     info = None if crs is None or (isinstance(crs, str) and not crs.strip()) else resolve_crs(crs)
@@ -421,13 +452,16 @@ def parse_coordinate(text: str, crs=None, *, region=GUIZHOU_BBOX, helmert: Helme
 
     projected = _looks_projected(s, labels)
     if projected is None:
-        raise CoordinateError(f"could not read '{shown}': one value looks like degrees and the other like metres")
+        raise CoordinateError(msg("coords.could_read_one_value", "could not read '{shown}': one value looks like "
+                                  "degrees and the other like metres", shown=shown))
     if info is not None and info.kind == "projected" and not projected:
-        raise CoordinateError(f"{info.key} ({info.label}) expects metres (X northing, Y easting) but '{shown}' looks "
-                              f"like degrees; choose a geographic coordinate system such as EPSG:4490", "crs")
+        raise CoordinateError(msg("coords.expects_metres_x_northing", "{key} ({label}) expects metres (X northing, Y "
+                                  "easting) but '{shown}' looks like degrees; choose a geographic coordinate system "
+                                  "such as EPSG:4490", key=info.key, label=info.label, shown=shown), "crs")
     if info is not None and info.kind != "projected" and projected:
-        raise CoordinateError(f"'{shown}' looks like projected metres but {info.key} ({info.label}) is in degrees; "
-                              f"choose the Gauss-Kruger zone / projected coordinate system", "crs")
+        raise CoordinateError(msg("coords.looks_like_projected_metres", "'{shown}' looks like projected metres but "
+                                  "{key} ({label}) is in degrees; choose the Gauss-Kruger zone / projected "
+                                  "coordinate system", shown=shown, key=info.key, label=info.label), "crs")
 
     if projected:
         lon, lat, info = _parse_projected(s, shown, labels, info, region, warns, helmert)
@@ -442,19 +476,22 @@ def parse_coordinate(text: str, crs=None, *, region=GUIZHOU_BBOX, helmert: Helme
             lon, lat = (float(v) for v in _to_cgcs(lon, lat, info, helmert))
             if info.kind == "offset":
                 dist = GEOD.inv(src_lon, src_lat, lon, lat)[2]
-                warns.append(f"converted from {info.label} to CGCS2000 (moved {dist:.0f} m)")
+                warns.append(msg("coords.converted_cgcs_moved_m", "converted from {label} to CGCS2000 (moved "
+                                 "{dist:.0f} m)", label=info.label, dist=dist))
     if helmert is not None:
         warns.append(_datum_shift_note(info, helmert))
 
     if not (math.isfinite(lon) and math.isfinite(lat)):
-        raise CoordinateError(f"could not convert '{shown}' to CGCS2000")
+        raise CoordinateError(msg("coords.could_convert_cgcs", "could not convert '{shown}' to CGCS2000", shown=shown))
     _check_lon(lon)
     _check_lat(lat)
     if region is not None and not _in_region(lon, lat, region):
-        msg = f"point {_lonlat_text(lon, lat)} is outside {_region_text(region)}"
         if _in_region(lat, lon, region):
-            msg += "; looks like latitude and longitude are swapped"
-        warns.append(msg)
+            warns.append(msg("coords.outside_region_swapped", "point {point} is outside {region}; looks like latitude "
+                             "and longitude are swapped", point=_lonlat_text(lon, lat), region=_region_text(region)))
+        else:
+            warns.append(msg("coords.outside_region", "point {point} is outside {region}",
+                             point=_lonlat_text(lon, lat), region=_region_text(region)))
     return ParsedPoint(lon=lon, lat=lat, crs=info.key, warnings=warns, source=source)
 
 

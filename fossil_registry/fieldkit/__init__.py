@@ -17,6 +17,7 @@ from .layers import KIT_BASEMAP, KIT_GPKG, KIT_PROJECT, LAYERS, MANIFEST
 from .package import AREA_KINDS, Area, Kit, check_out, parse_area, select_sites
 from .qgis_project import project_qgz, project_xml
 from .settings import Settings
+from ..messages import msg
 
 __all__ = ["AREA_KINDS", "Area", "Basemap", "BasemapError", "Clip", "KIT_BASEMAP", "KIT_GPKG", "KIT_PROJECT", "LAYERS",
            "MANIFEST", "Kit", "Settings", "check_in", "check_out", "get_checkin", "get_kit", "kit_json", "list_kits",
@@ -32,7 +33,7 @@ def get_kit(conn, kit_id: str) -> dict:
     """A kit's record (without its secret) and its check-ins; NotFound if this registry issued no such kit."""
     kit = kstore.get_kit(conn, kit_id) if isinstance(kit_id, str) else None
     if kit is None:
-        raise NotFound(f"no field kit {str(kit_id)[:40]!r}")
+        raise NotFound(msg("fieldkit.field_kit", "no field kit {value!r}", value=str(kit_id)[:40]))
     kit.pop("secret")
     kit["checkins"] = kstore.list_checkins(conn, kit["fid"])
     return kit
@@ -41,7 +42,7 @@ def get_kit(conn, kit_id: str) -> dict:
 def get_checkin(conn, checkin_id: int) -> dict:
     found = kstore.get_checkin(conn, checkin_id)
     if found is None:
-        raise NotFound(f"no field kit check-in {checkin_id}")
+        raise NotFound(msg("fieldkit.field_kit_check", "no field kit check-in {checkin_id}", checkin_id=checkin_id))
     return found
 
 

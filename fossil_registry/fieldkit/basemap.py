@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..store import mbtiles
+from ..messages import msg
 
 MIME_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}
 _MAGIC = ((b"\x89PNG", "png"), (b"\xff\xd8\xff", "jpg"), (b"RIFF", "webp"))
@@ -39,7 +40,8 @@ def open_basemap(path: str | Path) -> Basemap:
     try:
         return _described(str(path.resolve()), path.stat().st_mtime_ns)
     except OSError:
-        raise BasemapError(f"OFFLINE_BASEMAP: {path} does not exist or cannot be read") from None
+        raise BasemapError(msg("fieldkit.offline_basemap_does_exist", "OFFLINE_BASEMAP: {path} does not exist or "
+                               "cannot be read", path=path)) from None
 
 
 @lru_cache(maxsize=8)
@@ -47,13 +49,15 @@ def _described(path: str, _mtime: int) -> Basemap:
     try:
         meta, zooms, first = mbtiles.describe(path)
     except ValueError as exc:
-        raise BasemapError(f"OFFLINE_BASEMAP: {path} is {exc}") from None
+        raise BasemapError(msg("fieldkit.offline_basemap", "OFFLINE_BASEMAP: {path} is {exc}", path=path, exc=exc)) from None
     if not zooms:
-        raise BasemapError(f"OFFLINE_BASEMAP: {path} holds no tiles")
+        raise BasemapError(msg("fieldkit.offline_basemap_holds_tiles", "OFFLINE_BASEMAP: {path} holds no tiles",
+                               path=path))
     fmt = (meta.get("format") or "").lower() or next((f for magic, f in _MAGIC if first and first.startswith(magic)), "")
     if fmt not in MIME_TYPES:
-        raise BasemapError(f"OFFLINE_BASEMAP: {path} holds {fmt or 'unknown'} tiles; the maps and QField need raster "
-                           "tiles (png, jpg or webp), not vector tiles")
+        raise BasemapError(msg("fieldkit.offline_basemap_holds_tiles_2", "OFFLINE_BASEMAP: {path} holds {value} "
+                               "tiles; the maps and QField need raster tiles (png, jpg or webp), not vector tiles",
+                               path=path, value=fmt or 'unknown'))
     return Basemap(Path(path), "jpg" if fmt == "jpeg" else fmt, zooms[0], zooms[-1],
                    meta.get("attribution", ""), meta.get("name", Path(path).stem))
 

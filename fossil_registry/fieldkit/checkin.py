@@ -36,6 +36,7 @@ from .contents import Feature, KitContents, read_contents
 from .layers import LOCATIONS, SITE_PROPERTIES
 from .settings import Settings
 from .upload import Upload, opened
+from ..messages import msg
 
 FIND_PROPERTIES = ("name", "name_en", "county", "level", "period", "age", "formation", "fossil_groups", "description")
 SURVEY = ("surveyor", "method", "accuracy_m", "survey_date", "note", "condition")
@@ -166,8 +167,8 @@ def _point(feature: Feature) -> Point:
     if isinstance(geom, MultiPoint) and len(geom.geoms) == 1:
         geom = geom.geoms[0]
     if not isinstance(geom, Point):
-        raise InvalidInput(f"{feature.label}: the location is {'missing' if geom is None else geom.geom_type}, "
-                           "not a point")
+        raise InvalidInput(msg("fieldkit.location_point", "{label}: the location is {value}, not a point",
+                               label=feature.label, value='missing' if geom is None else geom.geom_type))
     return geom
 
 
@@ -265,11 +266,14 @@ def _attach(p: Plan, names: list[Any], upload: Upload, settings: Settings, summa
             continue
         try:
             if policy.files is None:
-                raise InvalidInput("attachments are not available (no data directory)")
+                raise InvalidInput(msg("fieldkit.attachments_available_data_directory", "attachments are not "
+                                       "available (no data directory)"))
             if len(data) > policy.max_attachment_bytes:
-                raise InvalidInput(f"larger than {policy.max_attachment_bytes // (1024 * 1024)} MiB")
+                raise InvalidInput(msg("fieldkit.larger_than_mib", "larger than {value} MiB",
+                                       value=policy.max_attachment_bytes // (1024 * 1024)))
             if len(p.photos) >= policy.max_attachments:
-                raise InvalidInput(f"a proposal carries at most {policy.max_attachments} attachments")
+                raise InvalidInput(msg("fieldkit.proposal_carries_most_attachments", "a proposal carries at most "
+                                       "{max_attachments} attachments", max_attachments=policy.max_attachments))
             revisions.attachment_type(posixpath.basename(name), data)
         except InvalidInput as exc:
             summary.photos_not_used.append({"feature": p.feature, "photo": name, "reason": exc.detail})
@@ -306,8 +310,9 @@ def _propose(conn, kit: dict[str, Any], p: Plan, settings: Settings, actor: str,
                 return
             still_open = next((e for e in earlier if e["status"] in revisions.OPEN), None)
             if still_open is not None:
-                raise Conflict(f"changed again since it was proposed as #{still_open['revision_id']}, which is still "
-                               f"open: amend or withdraw proposal #{still_open['revision_id']}, then check in again")
+                raise Conflict(msg("fieldkit.changed_again_since_proposed", "changed again since it was proposed as "
+                                   "#{revision_id}, which is still open: amend or withdraw proposal #{revision_id}, "
+                                   "then check in again", revision_id=still_open['revision_id']))
             rev = revisions.propose(conn, draft, author=actor, site_code=p.site, policy=settings.policy,
                                     remote_addr=remote_addr)
             kstore.insert_item(conn, kit_fid=kit["fid"], feature=p.key, content=p.content, revision_id=rev.id,

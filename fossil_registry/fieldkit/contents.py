@@ -21,6 +21,7 @@ from .layers import BOUNDARIES, FORMAT, LAYERS, LOCATIONS, MANIFEST, NEW_FINDS, 
 from .package import sign
 from .settings import Settings
 from .upload import Upload
+from ..messages import msg, msg_list
 
 KIT_SRS = 4490
 MAX_PROBLEMS = 50
@@ -57,19 +58,23 @@ def read_contents(conn, upload: Upload, settings: Settings, expected_kit: str | 
     try:
         kconn = kitfile.open_kit_file(upload.gpkg)
     except kitfile.KitFileError as exc:
-        raise InvalidInput(f"{upload.filename} is not a readable GeoPackage ({exc})") from None
+        raise InvalidInput(msg("fieldkit.readable_geopackage", "{filename} is not a readable GeoPackage ({exc})",
+                               filename=upload.filename, exc=exc)) from None
     try:
         try:
             check = kitfile.quick_check(kconn)
             if check != "ok":
-                raise InvalidInput(f"{upload.filename} is damaged (SQLite: {check}); nothing was proposed")
+                raise InvalidInput(msg("fieldkit.damaged_sqlite_nothing_proposed", "{filename} is damaged (SQLite: "
+                                       "{check}); nothing was proposed", filename=upload.filename, check=check))
             if not kitfile.is_geopackage(kconn):
-                raise InvalidInput(f"{upload.filename} is not a GeoPackage, so not a field kit of this registry")
+                raise InvalidInput(msg("fieldkit.geopackage_so_field_kit", "{filename} is not a GeoPackage, so not a "
+                                       "field kit of this registry", filename=upload.filename))
             kit = verified_kit(conn, kitfile.read_manifest(kconn, MANIFEST), upload.filename, expected_kit)
             problems: list[str] = []
             features = {layer.name: _read_layer(kconn, layer, settings, problems) for layer in LAYERS}
         except kitfile.KitFileError as exc:
-            raise InvalidInput(f"{upload.filename} is damaged ({exc}); nothing was proposed") from None
+            raise InvalidInput(msg("fieldkit.damaged_nothing_proposed", "{filename} is damaged ({exc}); nothing was "
+                                   "proposed", filename=upload.filename, exc=exc)) from None
     finally:
         kconn.close()
     contents = KitContents(kit, finds=features[NEW_FINDS], survey_points=features[SURVEY_POINTS])
@@ -77,59 +82,73 @@ def read_contents(conn, upload: Upload, settings: Settings, expected_kit: str | 
     contents.boundaries = _by_code(features[BOUNDARIES], kit, problems)
     _unique_finds(contents.finds, problems)
     if problems:
-        shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
-        raise InvalidInput(f"{upload.filename}: nothing was proposed, because {len(problems)} problem(s) concern the "
-                           f"kit as a whole: {shown}", problems=problems[:MAX_PROBLEMS])
+        shown = msg_list(problems[:10] + ([msg("fieldkit.and_more", "and {count} more", count=len(problems) - 10)]
+                                          if len(problems) > 10 else []), "; ")
+        raise InvalidInput(msg("fieldkit.nothing_proposed_because_problem", "{filename}: nothing was proposed, "
+                               "because {count} problem(s) concern the kit as a whole: {shown}",
+                               filename=upload.filename, count=len(problems), shown=shown), problems=problems[:MAX_PROBLEMS])
     return contents
 
 
 def verified_kit(conn, manifest: dict[str, str] | None, filename: str, expected: str | None) -> dict[str, Any]:
     """The registry's record of the kit the manifest names, after checking it is ours and unedited."""
     if manifest is None:
-        raise InvalidInput(f"{filename} is not a field kit of this registry: it has no {MANIFEST} table")
+        raise InvalidInput(msg("fieldkit.field_kit_registry_table", "{filename} is not a field kit of this registry: "
+                               "it has no {manifest} table", filename=filename, manifest=MANIFEST))
     if manifest.get("format") != FORMAT:
-        raise InvalidInput(f"{filename}: unknown field kit format {manifest.get('format', '')[:60]!r} (expected {FORMAT})")
+        raise InvalidInput(msg("fieldkit.unknown_field_kit_format", "{filename}: unknown field kit format {value!r} "
+                               "(expected {value2})", filename=filename, value=manifest.get('format', '')[:60],
+                               value2=FORMAT))
     theirs, ours = manifest.get("installation", ""), kstore.installation_id(conn)
     if theirs != ours:
-        raise InvalidInput(f"{filename} is a kit of another registry installation ({theirs[:32]!r}, this one is "
-                           f"{ours!r}): check it in where it was issued", problem="other_installation")
+        raise InvalidInput(msg("fieldkit.kit_another_registry_installation", "{filename} is a kit of another "
+                               "registry installation ({theirs!r}, this one is {ours!r}): check it in where it was "
+                               "issued", filename=filename, theirs=theirs[:32], ours=ours), problem="other_installation")
     kit_id = manifest.get("kit_id", "")
     kit = kstore.get_kit(conn, kit_id)
     if kit is None:
-        raise InvalidInput(f"{filename}: this registry issued no kit {kit_id[:40]!r}", problem="unknown_kit")
+        raise InvalidInput(msg("fieldkit.registry_issued_kit", "{filename}: this registry issued no kit {kit_id!r}",
+                               filename=filename, kit_id=kit_id[:40]), problem="unknown_kit")
     try:
         expected_signature = sign(manifest, kit["secret"])
     except ValueError:  # a registry restored from a shareable export has no secrets
-        raise InvalidInput(f"{filename}: kit {kit_id} cannot be verified (its secret is not in this registry)") from None
+        raise InvalidInput(msg("fieldkit.kit_verified_secret_registry", "{filename}: kit {kit_id} cannot be verified "
+                               "(its secret is not in this registry)", filename=filename, kit_id=kit_id)) from None
     if not hmac.compare_digest(expected_signature, manifest.get("signature", "")):
-        raise InvalidInput(f"{filename}: the kit's manifest ({MANIFEST}) was edited, so the kit cannot be trusted; "
-                           "check in the file as the kit left it", problem="manifest_edited")
+        raise InvalidInput(msg("fieldkit.kit_s_manifest_edited", "{filename}: the kit's manifest ({manifest}) was "
+                               "edited, so the kit cannot be trusted; check in the file as the kit left it",
+                               filename=filename, manifest=MANIFEST), problem="manifest_edited")
     if expected is not None and expected != kit_id:
-        raise InvalidInput(f"{filename} is kit {kit_id}, not kit {expected}", problem="other_kit")
+        raise InvalidInput(msg("fieldkit.kit_kit", "{filename} is kit {kit_id}, not kit {expected}", filename=filename,
+                               kit_id=kit_id, expected=expected), problem="other_kit")
     return kit
 
 
 def _read_layer(kconn, layer: Layer, settings: Settings, problems: list[str]) -> list[Feature]:
     columns = kitfile.table_columns(kconn, layer.name)
     if columns is None:
-        problems.append(f"layer {layer.name} is missing")
+        problems.append(msg("fieldkit.layer_missing", "layer {name} is missing", name=layer.name))
         return []
     needed = {"fid"} | ({"code", "base_version"} if layer.name in (LOCATIONS, BOUNDARIES) else set())
     if needed - set(columns):
-        problems.append(f"layer {layer.name}: column(s) {', '.join(sorted(needed - set(columns)))} were removed")
+        problems.append(msg("fieldkit.layer_column_s_removed", "layer {name}: column(s) {value} were removed",
+                            name=layer.name, value=', '.join(sorted(needed - set(columns)))))
         return []
     geometry = kitfile.geometry_columns(kconn).get(layer.name)
     if geometry is None:
-        problems.append(f"layer {layer.name} has no geometry column any more")
+        problems.append(msg("fieldkit.layer_geometry_column_any", "layer {name} has no geometry column any more",
+                            name=layer.name))
         return []
     if geometry["srs_id"] != KIT_SRS:
-        problems.append(f"layer {layer.name} is in EPSG:{geometry['srs_id']}, but the kit's layers are in EPSG:4490 "
-                        "(CGCS2000 longitude/latitude): edit the kit's own layers, do not save them in another CRS")
+        problems.append(msg("fieldkit.layer_epsg_but_kit", "layer {name} is in EPSG:{srs_id}, but the kit's layers "
+                            "are in EPSG:4490 (CGCS2000 longitude/latitude): edit the kit's own layers, do not save "
+                            "them in another CRS", name=layer.name, srs_id=geometry['srs_id']))
         return []
     count = kitfile.count_rows(kconn, layer.name)
     if count > settings.max_features:
-        raise TooLarge(f"layer {layer.name} holds {count:,} features; a kit check-in reads at most "
-                       f"{settings.max_features:,} per layer")
+        raise TooLarge(msg("fieldkit.layer_holds_features_kit", "layer {name} holds {count:,} features; a kit "
+                           "check-in reads at most {max_features:,} per layer", name=layer.name, count=count,
+                           max_features=settings.max_features))
     rows = kitfile.read_rows(kconn, layer.name, [f.name for f in layer.fields if f.name in columns],
                              geometry["column"])
     out = []
@@ -149,10 +168,12 @@ def _geometry(blob: bytes | None, feature: Feature, problems: list[str]) -> Base
         srs_id = store.blob_srs_id(blob)
         geom = store.decode_geometry(blob)
     except Exception:  # noqa: BLE001 - any damaged blob (header or WKB) is reported as such
-        problems.append(f"{feature.label}: the geometry cannot be read (damaged)")
+        problems.append(msg("fieldkit.geometry_read_damaged", "{label}: the geometry cannot be read (damaged)",
+                            label=feature.label))
         return None
     if srs_id not in (KIT_SRS, 0, -1):  # 0/-1: 'undefined' (some writers); the range check below still applies
-        problems.append(f"{feature.label}: the geometry is in EPSG:{srs_id}, not in the kit's EPSG:4490")
+        problems.append(msg("fieldkit.geometry_epsg_kit_s", "{label}: the geometry is in EPSG:{srs_id}, not in the "
+                            "kit's EPSG:4490", label=feature.label, srs_id=srs_id))
         return None
     if geom is None or geom.is_empty:
         return None
@@ -161,8 +182,9 @@ def _geometry(blob: bytes | None, feature: Feature, problems: list[str]) -> Base
     if not all(math.isfinite(v) for v in coords.flat) or (abs(coords[:, 0]) > 180).any() or \
             (abs(coords[:, 1]) > 90).any():
         x, y = coords[0]
-        problems.append(f"{feature.label}: coordinates ({x:.6g}, {y:.6g}) are not longitude/latitude: the geometry was "
-                        "written in another CRS (metres?) than the kit's EPSG:4490")
+        problems.append(msg("fieldkit.coordinates_longitude_latitude_geometry", "{label}: coordinates ({x:.6g}, "
+                            "{y:.6g}) are not longitude/latitude: the geometry was written in another CRS (metres?) "
+                            "than the kit's EPSG:4490", label=feature.label, x=x, y=y))
         return None
     return geom
 
@@ -174,15 +196,19 @@ def _by_code(features: list[Feature], kit: dict[str, Any], problems: list[str]) 
     for f in features:
         code = f.code
         if code is None:
-            problems.append(f"{f.label}: no site code (new finds belong in the {NEW_FINDS} layer)")
+            problems.append(msg("fieldkit.site_code_new_finds", "{label}: no site code (new finds belong in the "
+                                "{new_finds} layer)", label=f.label, new_finds=NEW_FINDS))
         elif code not in issued:
-            problems.append(f"{f.label}: {code} is not one of the kit's sites: was the code changed?")
+            problems.append(msg("fieldkit.one_kit_s_sites", "{label}: {code} is not one of the kit's sites: was the "
+                                "code changed?", label=f.label, code=code))
         elif code in seen:
-            problems.append(f"{f.label}: {code} is also {seen[code].label}: each site appears once per layer (was a "
-                            "feature copied, or a code changed?)")
+            problems.append(msg("fieldkit.also_each_site_appears", "{label}: {code} is also {label2}: each site "
+                                "appears once per layer (was a feature copied, or a code changed?)", label=f.label,
+                                code=code, label2=seen[code].label))
         elif _whole(f.values.get("base_version")) != issued[code]:
-            problems.append(f"{f.label}: base version {f.values.get('base_version')!r} was edited (the kit carries "
-                            f"{code} at version {issued[code]})")
+            problems.append(msg("fieldkit.base_version_edited_kit", "{label}: base version {value!r} was edited (the "
+                                "kit carries {code} at version {issued})", label=f.label,
+                                value=f.values.get('base_version'), code=code, issued=issued[code]))
         else:
             seen[code] = f
     return seen
@@ -201,6 +227,7 @@ def _unique_finds(finds: list[Feature], problems: list[str]) -> None:
     for f in finds:
         find_id = (f.values.get("find_id") or "").strip() if isinstance(f.values.get("find_id"), str) else ""
         if find_id and find_id in seen:
-            problems.append(f"{f.label}: find id {find_id} is also {seen[find_id].label} (a copied feature?)")
+            problems.append(msg("fieldkit.find_id_also_copied", "{label}: find id {find_id} is also {label2} (a "
+                                "copied feature?)", label=f.label, find_id=find_id, label2=seen[find_id].label))
         elif find_id:
             seen[find_id] = f

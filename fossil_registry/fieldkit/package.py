@@ -26,6 +26,7 @@ from .layers import (BOUNDARIES, FORMAT, KIT_BASEMAP, KIT_GPKG, KIT_PROJECT, LAY
                      MANIFEST_COLUMNS, PHOTO_FOLDER, SITE_PROPERTIES)
 from .qgis_project import project_qgz
 from .settings import Settings
+from ..messages import msg
 
 AREA_KINDS = ("bbox", "county", "sites")
 
@@ -49,22 +50,23 @@ def parse_area(fields: Mapping[str, Any]) -> Area:
     "a,b,c,d"), ``county`` or ``sites`` (a list, or codes separated by commas, spaces or lines)."""
     given = [k for k in AREA_KINDS if fields.get(k) not in (None, "", [])]
     if len(given) != 1:
-        raise InvalidInput("choose the kit's area with exactly one of bbox (min_lon,min_lat,max_lon,max_lat), county "
-                           "or sites (a list of site codes)")
+        raise InvalidInput(msg("fieldkit.choose_kit_s_area", "choose the kit's area with exactly one of bbox "
+                               "(min_lon,min_lat,max_lon,max_lat), county or sites (a list of site codes)"))
     kind, value = given[0], fields[given[0]]
     if kind == "bbox":
         return Area("bbox", bbox=_bbox(value))
     if kind == "county":
         if not isinstance(value, str) or len(value.strip()) > 100:
-            raise InvalidInput("county must be a county's name")
+            raise InvalidInput(msg("fieldkit.county_must_county_s", "county must be a county's name"))
         return Area("county", county=value.strip())
     codes = re.split(r"[\s,;，；]+", value.strip()) if isinstance(value, str) else value
     if not isinstance(codes, (list, tuple)) or not all(isinstance(c, str) for c in codes):
-        raise InvalidInput("sites must be a list of site codes such as GZ-0001")
+        raise InvalidInput(msg("fieldkit.sites_must_list_site", "sites must be a list of site codes such as GZ-0001"))
     codes = tuple(dict.fromkeys(c.strip().upper() for c in codes if c.strip()))
     bad = [c for c in codes if not sites.CODE_PATTERN.match(c)]
     if bad:
-        raise InvalidInput(f"not site codes: {', '.join(bad[:10])} (codes look like GZ-0001)")
+        raise InvalidInput(msg("fieldkit.site_codes_codes_look", "not site codes: {bad} (codes look like GZ-0001)",
+                               bad=', '.join(bad[:10])))
     return Area("sites", codes=codes)
 
 
@@ -75,7 +77,8 @@ def _bbox(value: Any) -> tuple[float, float, float, float]:
     except (TypeError, ValueError):
         bbox = ()
     if len(bbox) != 4 or not (-180 <= bbox[0] < bbox[2] <= 180 and -90 <= bbox[1] < bbox[3] <= 90):
-        raise InvalidInput(f"bbox must be min_lon,min_lat,max_lon,max_lat in degrees (got {str(value)[:80]!r})")
+        raise InvalidInput(msg("fieldkit.bbox_must_min_lon", "bbox must be min_lon,min_lat,max_lon,max_lat in "
+                               "degrees (got {value!r})", value=str(value)[:80]))
     return bbox
 
 
@@ -88,7 +91,8 @@ def select_sites(conn, area: Area, settings: Settings) -> list[sites.Site]:
         chosen = [s for s in sites.list_current(conn) if wanted in
                   ((s.properties.get("county") or "").casefold(), (s.properties.get("county_en") or "").casefold())]
         if not chosen:
-            raise InvalidInput(f"no active site in a county named {area.county!r}")
+            raise InvalidInput(msg("fieldkit.active_site_county_named", "no active site in a county named {county!r}",
+                                   county=area.county))
     else:
         chosen, unknown = [], []
         for code in area.codes:
@@ -97,13 +101,15 @@ def select_sites(conn, area: Area, settings: Settings) -> list[sites.Site]:
             except NotFound:
                 unknown.append(code)
         if unknown:
-            raise InvalidInput(f"no site with code {', '.join(unknown[:10])}")
+            raise InvalidInput(msg("fieldkit.site_code", "no site with code {unknown}",
+                                   unknown=', '.join(unknown[:10])))
         retired = [s.code for s in chosen if s.properties.get("status") == "retired"]
         if retired:
-            raise InvalidInput(f"retired sites are not taken into the field: {', '.join(retired[:10])}")
+            raise InvalidInput(msg("fieldkit.retired_sites_taken_into", "retired sites are not taken into the field: "
+                                   "{retired}", retired=', '.join(retired[:10])))
     if len(chosen) > settings.max_sites:
-        raise InvalidInput(f"{len(chosen)} sites in this area; a kit carries at most {settings.max_sites}: choose a "
-                           "smaller area")
+        raise InvalidInput(msg("fieldkit.sites_area_kit_carries", "{count} sites in this area; a kit carries at most "
+                               "{max_sites}: choose a smaller area", count=len(chosen), max_sites=settings.max_sites))
     return chosen
 
 
@@ -202,7 +208,7 @@ def check_out(conn, area: Area, *, actor: str, settings: Settings, basemap: bool
     chosen = select_sites(conn, area, settings)
     bounds = kit_bounds(area, chosen) if chosen else area.bbox
     if bounds is None:
-        raise InvalidInput("the kit's area holds no site")
+        raise InvalidInput(msg("fieldkit.kit_s_area_holds", "the kit's area holds no site"))
     kit_id, secret = secrets.token_hex(16), secrets.token_hex(32)
     folder = f"fieldkit-{kit_id[:8]}"
     manifest = {"format": FORMAT, "kit_id": kit_id, "installation": kstore.installation_id(conn),

@@ -32,6 +32,7 @@ from .. import formats
 from ..errors import InvalidInput, TooLarge
 from .layers import KIT_GPKG
 from .settings import Settings
+from ..messages import msg
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -82,7 +83,8 @@ def opened(filename: str, data: bytes, settings: Settings) -> Iterator[Upload]:
     that is not a kit file."""
     filename = posixpath.basename((filename or "upload").replace("\\", "/")) or "upload"
     if len(data) > settings.max_upload_bytes:
-        raise TooLarge(f"{filename}: larger than {settings.max_upload_bytes // formats.MiB} MiB")
+        raise TooLarge(msg("fieldkit.larger_than_mib_2", "{filename}: larger than {value} MiB", filename=filename,
+                           value=settings.max_upload_bytes // formats.MiB))
     digest = hashlib.sha256(data).hexdigest()
     with tempfile.TemporaryDirectory(prefix="fieldkit-") as tmp:
         copy = Path(tmp) / KIT_GPKG
@@ -90,14 +92,16 @@ def opened(filename: str, data: bytes, settings: Settings) -> Iterator[Upload]:
             upload = _from_zip(filename, data, settings, copy)
         elif data.startswith(SQLITE_MAGIC):
             if _is_wal(data[:100]):
-                raise InvalidInput(f"{filename} is in WAL mode: if QField or QGIS still had it open when it was "
-                                   f"copied, its latest edits are in fieldkit.gpkg-wal, which a single file cannot "
-                                   f"bring along. Nothing was proposed: {CLOSE_FIRST}", problem="journal_left_behind")
+                raise InvalidInput(msg("fieldkit.wal_mode_if_qfield", "{filename} is in WAL mode: if QField or QGIS "
+                                       "still had it open when it was copied, its latest edits are in "
+                                       "fieldkit.gpkg-wal, which a single file cannot bring along. Nothing was "
+                                       "proposed: {close_first}", filename=filename, close_first=CLOSE_FIRST), problem="journal_left_behind")
             copy.write_bytes(data)
             upload = Upload(filename, digest, copy, zipped=False)
         else:
-            raise InvalidInput(f"{filename} is neither a GeoPackage nor a zip of a kit folder: check in the kit's "
-                               "fieldkit.gpkg (or a zip of the kit folder)")
+            raise InvalidInput(msg("fieldkit.neither_geopackage_nor_zip", "{filename} is neither a GeoPackage nor a "
+                                   "zip of a kit folder: check in the kit's fieldkit.gpkg (or a zip of the kit "
+                                   "folder)", filename=filename))
         upload.sha256 = digest
         try:
             yield upload
@@ -114,19 +118,22 @@ def _from_zip(filename: str, data: bytes, settings: Settings, copy: Path) -> Upl
     if len(gpkgs) > 1:
         gpkgs = [name for name in gpkgs if posixpath.basename(name) == KIT_GPKG]
     if len(gpkgs) != 1:
-        raise InvalidInput(f"{filename}: the zip must hold exactly one {KIT_GPKG} (found "
-                           f"{', '.join(sorted(gpkgs)) or 'none'})")
+        raise InvalidInput(msg("fieldkit.zip_must_hold_exactly", "{filename}: the zip must hold exactly one "
+                               "{kit_gpkg} (found {value})", filename=filename, kit_gpkg=KIT_GPKG,
+                               value=', '.join(sorted(gpkgs)) or 'none'))
     name = gpkgs[0]
     budget = [settings.limits.max_unzipped_bytes]
     gpkg = formats.read_member(filename, zf, members[name], settings.limits, budget)
     if not gpkg.startswith(SQLITE_MAGIC):
-        raise InvalidInput(f"{filename}: {name} is not a GeoPackage (SQLite) file")
+        raise InvalidInput(msg("fieldkit.geopackage_sqlite_file", "{filename}: {name} is not a GeoPackage (SQLite) "
+                               "file", filename=filename, name=name))
     copy.write_bytes(gpkg)
     wal, shm, journal = (members.get(name + suffix) for suffix in ("-wal", "-shm", "-journal"))
     if _is_wal(gpkg[:100]) and wal is None and shm is not None:
-        raise InvalidInput(f"{filename}: {posixpath.basename(name)}-shm is in the zip but {posixpath.basename(name)}-wal "
-                           f"is not: the project was open and its latest edits are in the journal that was left "
-                           f"behind. Nothing was proposed: {CLOSE_FIRST}", problem="journal_left_behind")
+        raise InvalidInput(msg("fieldkit.shm_zip_but_wal", "{filename}: {name}-shm is in the zip but {name}-wal is "
+                               "not: the project was open and its latest edits are in the journal that was left "
+                               "behind. Nothing was proposed: {close_first}", filename=filename,
+                               name=posixpath.basename(name), close_first=CLOSE_FIRST), problem="journal_left_behind")
     for member, suffix in ((wal, "-wal"), (journal, "-journal")):
         if member is not None:  # SQLite replays (or rolls back) it when it opens the private copy; -shm is rebuilt
             copy.with_name(copy.name + suffix).write_bytes(

@@ -12,6 +12,7 @@ import zlib
 from pathlib import PurePosixPath
 
 from .base import MiB, Limits, UploadTooLarge, _fail
+from ..messages import msg
 
 
 def _unsafe_member(name: str) -> bool:
@@ -27,27 +28,33 @@ def open_zip(filename: str, data: bytes, limits: Limits) -> tuple[zipfile.ZipFil
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
-        raise _fail(filename, "not a readable ZIP archive (truncated or damaged)") from None
+        raise _fail(filename, msg("formats.readable_zip_archive_truncated", "not a readable ZIP archive (truncated "
+                                  "or damaged)")) from None
     if len(infos) > limits.max_zip_entries:
-        raise _fail(filename, f"the archive holds {len(infos)} entries; the limit is {limits.max_zip_entries}")
+        raise _fail(filename, msg("formats.archive_holds_entries_limit", "the archive holds {count} entries; the "
+                                  "limit is {max_zip_entries}", count=len(infos),
+                                  max_zip_entries=limits.max_zip_entries))
     total = 0
     members = []
     for info in infos:
         if _unsafe_member(info.filename):
-            raise _fail(filename, f"the archive entry {info.filename!r} points outside the archive (path traversal); "
-                                  "the archive was refused")
+            raise _fail(filename, msg("formats.archive_entry_points_outside", "the archive entry {filename!r} points "
+                                      "outside the archive (path traversal); the archive was refused",
+                                      filename=info.filename))
         if stat.S_ISLNK(info.external_attr >> 16):
-            raise _fail(filename, f"the archive entry {info.filename!r} is a symbolic link; the archive was refused")
+            raise _fail(filename, msg("formats.archive_entry_symbolic_link", "the archive entry {filename!r} is a "
+                                      "symbolic link; the archive was refused", filename=info.filename))
         if info.flag_bits & 0x1:
-            raise _fail(filename, f"the archive entry {info.filename!r} is encrypted; upload an unencrypted archive")
+            raise _fail(filename, msg("formats.archive_entry_encrypted_upload", "the archive entry {filename!r} is "
+                                      "encrypted; upload an unencrypted archive", filename=info.filename))
         if info.is_dir():
             continue
         total += info.file_size
         if total > limits.max_unzipped_bytes:
             raise UploadTooLarge(
-                f"{filename}: the archive decompresses to more than {limits.max_unzipped_bytes // MiB} MiB "
-                f"(limit {limits.max_unzipped_bytes // MiB} MiB); this looks like a ZIP bomb or a much larger data "
-                "set than one site needs")
+                msg("formats.archive_decompresses_more_than", "{filename}: the archive decompresses to more than "
+                    "{value} MiB (limit {value} MiB); this looks like a ZIP bomb or a much larger data set than one "
+                    "site needs", filename=filename, value=limits.max_unzipped_bytes // MiB))
         members.append(info)
     return zf, members
 
@@ -67,8 +74,10 @@ def read_member(filename: str, zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit
                 budget[0] -= len(chunk)
                 if budget[0] < 0:
                     raise UploadTooLarge(
-                        f"{filename}: {info.filename} decompresses to more than "
-                        f"{limits.max_unzipped_bytes // MiB} MiB; refused as a possible ZIP bomb")
+                        msg("formats.decompresses_more_than", "{filename}: {filename2} decompresses to more than "
+                            "{value} MiB; refused as a possible ZIP bomb",
+                            filename=filename, filename2=info.filename, value=limits.max_unzipped_bytes // MiB))
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
-        raise _fail(filename, f"{info.filename} in the archive is damaged or truncated ({exc})") from None
+        raise _fail(filename, msg("formats.archive_damaged_truncated", "{filename} in the archive is damaged or "
+                                  "truncated ({exc})", filename=info.filename, exc=exc)) from None
     return out.getvalue()

@@ -10,6 +10,7 @@ from typing import Any
 from shapely.geometry.base import BaseGeometry
 
 from .. import config
+from ..messages import Message, msg
 from ..errors import InvalidInput, MiB, TooLarge  # noqa: F401  (MiB: re-exported for the readers)
 
 FORMATS = ("geojson", "kml", "kmz", "gpx", "shapefile", "gpkg", "csv")
@@ -55,8 +56,10 @@ class GeometrySource:
     notes: list[str] = field(default_factory=list)
 
 
-def _fail(filename: str | None, message: str) -> InvalidInput:
-    return InvalidInput(f"{filename}: {message}" if filename else message)
+def _fail(filename: str | None, message: Message) -> InvalidInput:
+    if not filename:
+        return InvalidInput(message)
+    return InvalidInput(msg("formats.in_file", "{filename}: {error}", filename=filename, error=message))
 
 
 class _PointBudget:
@@ -66,6 +69,7 @@ class _PointBudget:
     def take(self, n: int) -> None:
         self.used += n
         if self.used > self.limit:
-            raise UploadTooLarge(f"{self.filename}: more than {self.limit:,} vertices; far more than a site outline "
-                                 "needs. Thin the track or simplify the outline before uploading")
+            raise UploadTooLarge(msg("formats.more_than_vertices_far", "{filename}: more than {limit:,} vertices; "
+                                     "far more than a site outline needs. Thin the track or simplify the outline "
+                                     "before uploading", filename=self.filename, limit=self.limit))
 

@@ -19,6 +19,7 @@ from ..errors import InvalidInput, TooLarge
 from ..geometry import GEOD
 from .base import GeometrySource, Limits, SourceFeature, _fail, _PointBudget
 from .xml import MAX_XML_DEPTH, XMLRefused, child_text, children, local, parse_xml, read_xml
+from ..messages import msg
 
 
 # ====================================================================================================================
@@ -53,7 +54,8 @@ def point_lonlat(point) -> tuple[float, float]:
 def read_gpx(filename: str, data: bytes, limits: Limits) -> GeometrySource:
     root = read_xml(filename, data, "GPX")
     if local(root.tag) != "gpx":
-        raise _fail(filename, f"not a GPX file: the document element is <{local(root.tag)}>, not <gpx>")
+        raise _fail(filename, msg("formats.gpx_file_document_element", "not a GPX file: the document element is "
+                                  "<{tag}>, not <gpx>", tag=local(root.tag)))
     budget = _PointBudget(filename, limits.max_points)
     gpx = walk_gpx(root)
 
@@ -61,7 +63,8 @@ def read_gpx(filename: str, data: bytes, limits: Limits) -> GeometrySource:
         try:
             return point_lonlat(el)
         except (TypeError, ValueError):
-            raise _fail(filename, f"a GPX <{local(el.tag)}> has no numeric lat/lon attributes") from None
+            raise _fail(filename, msg("formats.gpx_numeric_lat_lon", "a GPX <{tag}> has no numeric lat/lon attributes",
+                                      tag=local(el.tag))) from None
 
     features = []
     for wpt in gpx.waypoints:
@@ -116,14 +119,18 @@ def _track_root(data: bytes, what: str):
         root = parse_xml(data)
     except XMLRefused as exc:
         if exc.reason == "entities":
-            raise InvalidInput(f"{what} contains a DTD or entity declarations, which are not accepted",
+            raise InvalidInput(msg("formats.contains_dtd_entity_declarations", "{what} contains a DTD or entity "
+                                   "declarations, which are not accepted", what=what),
                                field="track") from None
         if exc.reason == "malformed":
-            raise InvalidInput(f"{what} is not well-formed XML ({exc.detail})", field="track") from None
-        raise InvalidInput(f"{what} nests elements more than {MAX_XML_DEPTH} levels deep; no GPS track needs that",
+            raise InvalidInput(msg("formats.well_formed_xml", "{what} is not well-formed XML ({detail})", what=what,
+                                   detail=exc.detail), field="track") from None
+        raise InvalidInput(msg("formats.nests_elements_more_than", "{what} nests elements more than {max_xml_depth} "
+                               "levels deep; no GPS track needs that", what=what, max_xml_depth=MAX_XML_DEPTH),
                            field="track") from None
     if local(root.tag) != "gpx":
-        raise InvalidInput(f"{what} is not GPX: its root element is <{local(root.tag)}>, not <gpx>", field="track")
+        raise InvalidInput(msg("formats.gpx_root_element_gpx", "{what} is not GPX: its root element is <{tag}>, not "
+                               "<gpx>", what=what, tag=local(root.tag)), field="track")
     return root
 
 
@@ -136,14 +143,17 @@ def _track_parts(gpx: GpxContent, what: str, max_points: int) -> tuple[list[Line
             for n, pt in enumerate(seg_pts, start=1):
                 count += 1
                 if count > max_points:
-                    raise TooLarge(f"{what} has more than {max_points} track points", field="track")
+                    raise TooLarge(msg("formats.more_than_track_points", "{what} has more than {max_points} track "
+                                       "points", what=what, max_points=max_points), field="track")
                 try:
                     lon, lat = point_lonlat(pt)
                 except (TypeError, ValueError):
-                    raise InvalidInput(f"{what}: track point {n} has no numeric lat/lon", field="track") from None
+                    raise InvalidInput(msg("formats.track_point_numeric_lat", "{what}: track point {n} has no "
+                                           "numeric lat/lon", what=what, n=n), field="track") from None
                 if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
-                    raise InvalidInput(f"{what}: track point {n} (lat {lat}, lon {lon}) is outside the "
-                                       "longitude/latitude range", field="track")
+                    raise InvalidInput(msg("formats.track_point_lat_lon", "{what}: track point {n} (lat {lat}, lon "
+                                           "{lon}) is outside the longitude/latitude range", what=what, n=n, lat=lat,
+                                           lon=lon), field="track")
                 coords.append((lon, lat))
                 when = _time(pt)
                 if when is not None:
@@ -163,17 +173,18 @@ def parse_gpx(data: bytes, *, filename: str | None = None, max_bytes: int = 5 * 
     (not GPX, no track, bad coordinates) or TooLarge."""
     what = f"GPX file {filename!r}" if filename else "the GPX file"
     if not data:
-        raise InvalidInput(f"{what} is empty", field="track")
+        raise InvalidInput(msg("formats.empty", "{what} is empty", what=what), field="track")
     if len(data) > max_bytes:
-        raise TooLarge(f"{what} is {len(data) / 1048576:.1f} MiB; the limit is {max_bytes / 1048576:.0f} MiB",
+        raise TooLarge(msg("formats.mib_limit_mib", "{what} is {value:.1f} MiB; the limit is {value2:.0f} MiB",
+                           what=what, value=len(data) / 1048576, value2=max_bytes / 1048576),
                        field="track")
     gpx = walk_gpx(_track_root(data, what))
     parts, times = _track_parts(gpx, what, max_points)
     if not parts:
         others = [kind for kind, found in (("waypoints", gpx.waypoints), ("routes", gpx.routes)) if found]
         extra = f" (it holds only {' and '.join(others)}, which are not a walked track)" if others else ""
-        raise InvalidInput(f"{what} has no track: a patrol track needs a <trk> with at least two distinct points"
-                           f"{extra}", field="track")
+        raise InvalidInput(msg("formats.track_patrol_track_needs", "{what} has no track: a patrol track needs a "
+                               "<trk> with at least two distinct points{extra}", what=what, extra=extra), field="track")
     name = next((n for n in (_track_name(trk) for trk, _ in gpx.tracks) if n is not None), None)
     length = sum(GEOD.line_length([c[0] for c in p.coords], [c[1] for c in p.coords]) for p in parts)
     return Track(geom=MultiLineString(parts), point_count=sum(len(p.coords) for p in parts), length_m=round(length, 1),

@@ -14,11 +14,12 @@ from shapely.geometry.base import BaseGeometry
 from .archive import read_member
 from .base import GeometrySource, Limits, SourceFeature, _fail, _PointBudget
 from .xml import child_text, children, local, read_xml
+from ..messages import msg
 
 
 def _kml_coordinates(filename: str, text: str | None, budget: _PointBudget) -> list[tuple[float, float]]:
     if not text or not text.strip():
-        raise _fail(filename, "a KML geometry has no coordinates")
+        raise _fail(filename, msg("formats.kml_geometry_coordinates", "a KML geometry has no coordinates"))
     text = re.sub(r"\s*,\s*", ",", text.strip())
     tuples = text.split()
     budget.take(len(tuples))
@@ -26,11 +27,13 @@ def _kml_coordinates(filename: str, text: str | None, budget: _PointBudget) -> l
     for t in tuples:
         parts = t.split(",")
         if len(parts) < 2:
-            raise _fail(filename, f"cannot read the KML coordinate {t[:40]!r}: expected longitude,latitude[,altitude]")
+            raise _fail(filename, msg("formats.read_kml_coordinate_expected", "cannot read the KML coordinate {t!r}: "
+                                      "expected longitude,latitude[,altitude]", t=t[:40]))
         try:
             lon, lat = float(parts[0]), float(parts[1])  # altitude, if any, is ignored
         except ValueError:
-            raise _fail(filename, f"cannot read the KML coordinate {t[:40]!r}: not a number") from None
+            raise _fail(filename, msg("formats.read_kml_coordinate_number", "cannot read the KML coordinate {t!r}: "
+                                      "not a number", t=t[:40])) from None
         out.append((lon, lat))
     return out
 
@@ -54,7 +57,7 @@ def _kml_geometries(filename: str, el, budget: _PointBudget) -> list[BaseGeometr
             return out
         outer = rings("outerBoundaryIs")
         if not outer:
-            raise _fail(filename, "a KML Polygon has no outer boundary")
+            raise _fail(filename, msg("formats.kml_polygon_outer_boundary", "a KML Polygon has no outer boundary"))
         return [_polygon(filename, outer[0], rings("innerBoundaryIs"))]
     if name == "Track":  # gx:Track: <gx:coord>lon lat alt</gx:coord>
         pts = []
@@ -64,7 +67,8 @@ def _kml_geometries(filename: str, el, budget: _PointBudget) -> list[BaseGeometr
             try:
                 pts.append((float(bits[0]), float(bits[1])))
             except (IndexError, ValueError):
-                raise _fail(filename, f"cannot read the gx:coord {(c.text or '')[:40]!r}") from None
+                raise _fail(filename, msg("formats.read_gx_coord", "cannot read the gx:coord {value!r}",
+                                          value=(c.text or '')[:40])) from None
         return [LineString(pts)] if len(pts) >= 2 else [Point(p) for p in pts]
     if name in ("MultiGeometry", "MultiTrack"):
         out = []
@@ -78,7 +82,8 @@ def _polygon(filename: str, shell, holes) -> Polygon:
     try:
         return Polygon(shell, holes)
     except (ValueError, shapely.errors.GEOSException):
-        raise _fail(filename, f"a polygon ring has only {len(shell)} points; an area needs at least 3") from None
+        raise _fail(filename, msg("formats.polygon_ring_only_points", "a polygon ring has only {count} points; an "
+                                  "area needs at least 3", count=len(shell))) from None
 
 
 def _kml_properties(placemark) -> dict:
@@ -94,7 +99,8 @@ def _kml_properties(placemark) -> dict:
 def read_kml(filename: str, data: bytes, limits: Limits, *, fmt: str = "kml") -> GeometrySource:
     root = read_xml(filename, data, "KML")
     if local(root.tag) != "kml":
-        raise _fail(filename, f"not a KML file: the document element is <{local(root.tag)}>, not <kml>")
+        raise _fail(filename, msg("formats.kml_file_document_element", "not a KML file: the document element is "
+                                  "<{tag}>, not <kml>", tag=local(root.tag)))
     budget = _PointBudget(filename, limits.max_points)
     features = []
     for pm in root.iter():
@@ -112,7 +118,7 @@ def read_kmz(filename: str, zf: zipfile.ZipFile, members: list[zipfile.ZipInfo],
     """The KML document of a KMZ archive already checked by :func:`.archive.open_zip`."""
     kmls = [m for m in members if m.filename.lower().endswith(".kml")]
     if not kmls:
-        raise _fail(filename, "the KMZ archive holds no .kml document")
+        raise _fail(filename, msg("formats.kmz_archive_holds_kml", "the KMZ archive holds no .kml document"))
     # KMZ: the main document is doc.kml, else the first .kml at the top level, else the first .kml
     main = next((m for m in kmls if m.filename.lower() == "doc.kml"), None) or \
         next((m for m in kmls if "/" not in m.filename), kmls[0])

@@ -20,6 +20,7 @@ from ..errors import InvalidInput
 from ..geometry import GeometryError, check_geojson_rings
 from .archive import read_member
 from .base import WGS84_KEYS, GeometrySource, Limits, SourceFeature, _fail, _PointBudget
+from ..messages import msg
 
 # GDAL's remarks on odd or hostile uploads (bad application_id, unclosed rings...) reach the user as our own messages;
 # catch_warnings() is not thread-safe, so the filter is set once, for pyogrio's RuntimeWarnings only.
@@ -60,7 +61,8 @@ def _frame_crs(df) -> str | None:
 
 def _gdal_error(filename: str, what: str, exc: Exception) -> InvalidInput:
     detail = str(exc).split("\n")[0][:200]
-    return _fail(filename, f"not a readable {what} file (truncated, damaged or not geographic data): {detail}")
+    return _fail(filename, msg("formats.readable_file_truncated_damaged", "not a readable {what} file (truncated, "
+                               "damaged or not geographic data): {detail}", what=what, detail=detail))
 
 
 def read_geojson(filename: str, data: bytes, limits: Limits) -> GeometrySource:
@@ -69,13 +71,16 @@ def read_geojson(filename: str, data: bytes, limits: Limits) -> GeometrySource:
     try:
         doc = json_input.loads(data.decode("utf-8-sig"), filename or "the GeoJSON file")
     except (UnicodeDecodeError, ValueError) as exc:
-        raise _fail(filename, f"not a readable GeoJSON file: {str(exc)[:160]}") from None
+        raise _fail(filename, msg("formats.readable_geojson_file", "not a readable GeoJSON file: {value}",
+                                  value=str(exc)[:160])) from None
     if not isinstance(doc, dict) or doc.get("type") not in (
             "FeatureCollection", "Feature", "Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
             "MultiPolygon", "GeometryCollection"):
-        raise _fail(filename, "not GeoJSON: expected a FeatureCollection, a Feature or a geometry object")
+        raise _fail(filename, msg("formats.geojson_expected_featurecollection_feature", "not GeoJSON: expected a "
+                                  "FeatureCollection, a Feature or a geometry object"))
     if doc.get("type") == "FeatureCollection" and not doc.get("features"):
-        raise _fail(filename, "the FeatureCollection is empty: it holds no features")
+        raise _fail(filename, msg("formats.featurecollection_empty_holds_features", "the FeatureCollection is empty: "
+                                  "it holds no features"))
     _check_geojson_rings_in(filename, doc)
     try:
         df = pyogrio.read_dataframe(io.BytesIO(data))
@@ -105,16 +110,18 @@ def _check_geojson_rings_in(filename: str, doc: dict) -> None:
         try:
             check_geojson_rings(g)
         except GeometryError as exc:
-            raise InvalidInput(f"{filename}: {exc}", location=exc.location) from None
+            raise InvalidInput(msg("formats.message", "{filename}: {exc}", filename=filename, exc=exc), location=exc.location) from None
         except (TypeError, IndexError, AttributeError):
-            raise _fail(filename, "a geometry's coordinates are malformed") from None
+            raise _fail(filename, msg("formats.geometry_s_coordinates_malformed", "a geometry's coordinates are "
+                                      "malformed")) from None
 
 
 def read_gpkg(filename: str, data: bytes, limits: Limits) -> GeometrySource:
     import pyogrio
 
     if data[:16] != b"SQLite format 3\x00":
-        raise _fail(filename, "not a GeoPackage (the file is not an SQLite database)")
+        raise _fail(filename, msg("formats.geopackage_file_sqlite_database", "not a GeoPackage (the file is not an "
+                                  "SQLite database)"))
     with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
         path = Path(tmp) / "upload.gpkg"
         path.write_bytes(data)
@@ -123,7 +130,8 @@ def read_gpkg(filename: str, data: bytes, limits: Limits) -> GeometrySource:
         except Exception as exc:
             raise _gdal_error(filename, "GeoPackage", exc) from None
         if not layers:
-            raise _fail(filename, "the GeoPackage has no layer with geometries")
+            raise _fail(filename, msg("formats.geopackage_layer_geometries", "the GeoPackage has no layer with "
+                                      "geometries"))
         features, crs_values = [], set()
         for name, _ in layers:
             try:
@@ -133,7 +141,8 @@ def read_gpkg(filename: str, data: bytes, limits: Limits) -> GeometrySource:
             crs_values.add(_frame_crs(df))
             features += _features_from_frame(df, limits, filename, name if len(layers) > 1 else None)
     if len(crs_values) > 1:
-        raise _fail(filename, "the GeoPackage's layers use different coordinate systems; upload one layer")
+        raise _fail(filename, msg("formats.geopackage_s_layers_use", "the GeoPackage's layers use different "
+                                  "coordinate systems; upload one layer"))
     crs = crs_values.pop()
     return GeometrySource("gpkg", filename, features, crs=crs, crs_declared=crs is not None)
 
@@ -145,13 +154,15 @@ def read_shapefile_zip(filename: str, zf: zipfile.ZipFile, members: list[zipfile
     shps = [m for m in members if m.filename.lower().endswith(".shp")]
     if len(shps) != 1:
         names = ", ".join(PurePosixPath(m.filename).name for m in shps)
-        raise _fail(filename, f"the archive holds {len(shps)} shapefiles ({names}); upload one" if shps else
-                    "the archive holds neither a shapefile (.shp) nor a KML file")
+        raise _fail(filename, msg("formats.several_shapefiles", "the archive holds {count} shapefiles ({names}); "
+                                  "upload one", count=len(shps), names=names) if shps else
+                    msg("formats.no_shapefile", "the archive holds neither a shapefile (.shp) nor a KML file"))
     stem = shps[0].filename[:-4]
     wanted = {m.filename[len(stem):].lower(): m for m in members if m.filename[:len(stem)] == stem}
     missing = [ext for ext in (".shx", ".dbf") if ext not in wanted]
     if missing:
-        raise _fail(filename, f"the shapefile is incomplete: {', '.join(missing)} missing from the archive")
+        raise _fail(filename, msg("formats.shapefile_incomplete_missing_archive", "the shapefile is incomplete: "
+                                  "{missing} missing from the archive", missing=', '.join(missing)))
     notes = []
     budget = [limits.max_unzipped_bytes]
     with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
@@ -161,10 +172,12 @@ def read_shapefile_zip(filename: str, zf: zipfile.ZipFile, members: list[zipfile
                 (Path(tmp) / f"upload{ext}").write_bytes(read_member(filename, zf, member, limits, budget))
         shp = Path(tmp) / "upload.shp"
         if shp.read_bytes()[:4] != b"\x00\x00\x27\x0a":
-            raise _fail(filename, f"{PurePosixPath(shps[0].filename).name} is not a shapefile (bad file header)")
+            raise _fail(filename, msg("formats.shapefile_bad_file_header", "{name} is not a shapefile (bad file "
+                                      "header)", name=PurePosixPath(shps[0].filename).name))
         if ".cpg" in wanted:
             encoding = (Path(tmp) / "upload.cpg").read_text(errors="replace").strip()[:20]
-            notes.append(f"attribute encoding from .cpg: {encoding}")
+            notes.append(msg("formats.attribute_encoding_cpg", "attribute encoding from .cpg: {encoding}",
+                             encoding=encoding))
         try:
             df = pyogrio.read_dataframe(shp)
         except Exception as exc:

@@ -28,6 +28,7 @@ from .gpx import read_gpx
 from .kml import read_kml, read_kmz
 from .ogr import read_geojson, read_gpkg, read_shapefile_zip
 from .vertices_csv import read_csv
+from ..messages import Message, msg
 
 
 @dataclass
@@ -53,8 +54,8 @@ _EXTENSIONS = {".geojson": "geojson", ".json": "geojson", ".kml": "kml", ".kmz":
 def detect_format(filename: str, data: bytes) -> str:
     ext = Path(filename or "").suffix.lower()
     if ext == ".shp":
-        raise _fail(filename, "a shapefile is several files: upload the .shp together with its .shx, .dbf, .prj (and "
-                              ".cpg) in one .zip archive")
+        raise _fail(filename, msg("formats.shapefile_several_files_upload", "a shapefile is several files: upload "
+                                  "the .shp together with its .shx, .dbf, .prj (and .cpg) in one .zip archive"))
     fmt = _EXTENSIONS.get(ext)
     head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
     if fmt is None:  # no or unknown extension: look at the content
@@ -68,8 +69,8 @@ def detect_format(filename: str, data: bytes) -> str:
             low = data[:4096].lower()
             fmt = "gpx" if b"<gpx" in low else ("kml" if b"<kml" in low else None)
         if fmt is None:
-            raise _fail(filename, "unrecognised file type: upload GeoJSON, KML, KMZ, GPX, a zipped Shapefile, "
-                                  "a GeoPackage or a CSV of vertices")
+            raise _fail(filename, msg("formats.unrecognised_file_type_upload", "unrecognised file type: upload "
+                                      "GeoJSON, KML, KMZ, GPX, a zipped Shapefile, a GeoPackage or a CSV of vertices"))
     return fmt  # "zip" is decided after looking inside (shapefile or KMZ)
 
 
@@ -86,10 +87,11 @@ def read_source(filename: str, data: bytes, limits: Limits = Limits(), *, crs=No
                 region=coords.GUIZHOU_BBOX) -> GeometrySource:
     filename = os.path.basename((filename or "upload").replace("\\", "/"))[:120] or "upload"
     if len(data) > limits.max_file_bytes:
-        raise UploadTooLarge(f"{filename}: {len(data) / MiB:.1f} MiB; geometry files are limited to "
-                             f"{limits.max_file_bytes // MiB} MiB")
+        raise UploadTooLarge(msg("formats.mib_geometry_files_limited", "{filename}: {value:.1f} MiB; geometry files "
+                                 "are limited to {value2} MiB", filename=filename, value=len(data) / MiB,
+                                 value2=limits.max_file_bytes // MiB))
     if not data:
-        raise _fail(filename, "the file is empty")
+        raise _fail(filename, msg("formats.file_empty", "the file is empty"))
     fmt = detect_format(filename, data)
     if fmt == "geojson":
         src = read_geojson(filename, data, limits)
@@ -104,7 +106,8 @@ def read_source(filename: str, data: bytes, limits: Limits = Limits(), *, crs=No
     else:
         src = read_csv(filename, data, limits, crs=crs, region=region)
     if not src.features:
-        raise _fail(filename, f"the {FORMAT_LABELS[src.format]} file holds no geometries")
+        raise _fail(filename, msg("formats.file_holds_geometries", "the {format_labels} file holds no geometries",
+                                  format_labels=FORMAT_LABELS[src.format]))
     return src
 
 
@@ -116,9 +119,9 @@ def choose_crs(src: GeometrySource, chosen) -> tuple[str, list[str]]:
     info = None if chosen in (None, "") else coords.resolve_crs(chosen)
     if src.crs is None:
         if info is None:
-            raise _fail(src.filename, "the file does not say which coordinate system it uses (e.g. a shapefile "
-                                      "without .prj): choose it (EPSG code, CGCS2000, WGS84, GCJ02, BD09 or a "
-                                      "Gauss-Kruger zone)")
+            raise _fail(src.filename, msg("formats.file_does_say_which", "the file does not say which coordinate "
+                                          "system it uses (e.g. a shapefile without .prj): choose it (EPSG code, "
+                                          "CGCS2000, WGS84, GCJ02, BD09 or a Gauss-Kruger zone)"))
         return (info.key if info.key != "WKT" else info.crs.to_wkt()), notes
     if src.format == "csv":
         return src.crs, notes
@@ -126,13 +129,17 @@ def choose_crs(src: GeometrySource, chosen) -> tuple[str, list[str]]:
     if info is None or info.key == file_info.key:
         return src.crs, notes
     if src.crs_declared:
-        notes.append(f"the file declares its coordinate system ({file_info.key}); the chosen {info.key} was not used")
+        notes.append(msg("formats.file_declares_coordinate_system", "the file declares its coordinate system "
+                         "({key}); the chosen {key2} was not used", key=file_info.key, key2=info.key))
         return src.crs, notes
     if info.kind == "offset" or (info.kind == "geographic" and not info.needs_datum_shift):
-        notes.append(f"coordinates read as {info.label}, as chosen (the {FORMAT_LABELS[src.format]} format assumes "
-                     f"WGS84)")
+        notes.append(msg("formats.coordinates_read_chosen_format", "coordinates read as {label}, as chosen (the "
+                         "{format_labels} format assumes WGS84)", label=info.label,
+                         format_labels=FORMAT_LABELS[src.format]))
         return info.key, notes
-    notes.append(f"{FORMAT_LABELS[src.format]} coordinates are longitude/latitude; the chosen {info.key} was not used")
+    notes.append(msg("formats.coordinates_longitude_latitude_chosen", "{format_labels} coordinates are "
+                     "longitude/latitude; the chosen {key} was not used", format_labels=FORMAT_LABELS[src.format],
+                     key=info.key))
     return src.crs, notes
 
 
@@ -147,11 +154,13 @@ def pick_geometry(src: GeometrySource, target: str, *, feature: int | None = Non
     a file with several candidates is refused unless ``feature`` (1-based) names one. A construction project's
     ``footprint`` is the exception: every feature (or the one ``feature`` names) is part of it."""
     if target not in TARGETS and target != FOOTPRINT:
-        raise InvalidInput(f"target must be 'location' or 'boundary' (got {target!r})")
+        raise InvalidInput(msg("formats.target_must_location_boundary", "target must be 'location' or 'boundary' "
+                               "(got {target!r})", target=target))
     indexed = list(enumerate(src.features, start=1))
     if feature is not None:
         if not (1 <= feature <= len(indexed)):
-            raise _fail(src.filename, f"there is no feature {feature}: the file holds {len(indexed)}")
+            raise _fail(src.filename, msg("formats.there_feature_file_holds", "there is no feature {feature}: the "
+                                          "file holds {count}", feature=feature, count=len(indexed)))
         indexed = [indexed[feature - 1]]
     if target == FOOTPRINT:
         return _pick_footprint(src, indexed)
@@ -172,13 +181,15 @@ def _pick_footprint(src: GeometrySource, indexed: list[tuple[int, SourceFeature]
         if f.properties.get("vertex_list") == "1" and isinstance(geom, LineString) and len(set(geom.coords)) >= 3:
             # a CSV of vertices is an outline, as in the revision workflow; a centreline comes as a line format
             geom = Polygon(geom.coords)
-            notes.append("the CSV's vertices were read as the outline of an area; upload a road or pipeline "
-                         "centreline as GeoJSON, KML, GPX, Shapefile or GeoPackage")
+            notes.append(msg("formats.csv_s_vertices_read", "the CSV's vertices were read as the outline of an area; "
+                             "upload a road or pipeline centreline as GeoJSON, KML, GPX, Shapefile or GeoPackage"))
         parts += [p for p in _singles(geom) if _kind(p) != "other"]
     if not parts:
-        raise _fail(src.filename, "the file holds no point, line or polygon for the project footprint")
+        raise _fail(src.filename, msg("formats.file_holds_point_line", "the file holds no point, line or polygon for "
+                                      "the project footprint"))
     if len(indexed) > 1:
-        notes.append(f"the footprint is made of {len(indexed)} features of the file, screened together")
+        notes.append(msg("formats.footprint_made_features_file", "the footprint is made of {count} features of the "
+                         "file, screened together", count=len(indexed)))
     name = indexed[0][1].name if len(indexed) == 1 else None
     return GeometryCollection(parts), name, notes
 
@@ -204,8 +215,9 @@ def _kind(g: BaseGeometry) -> str:
 
 def _only(src: GeometrySource, cands: list[tuple[int, SourceFeature]], what: str) -> tuple[int, SourceFeature]:
     if len(cands) > 1:
-        raise _fail(src.filename, f"the file holds {len(cands)} {what}s ({_describe_candidates(cands)}); the "
-                                  f"registry never merges them: choose one with feature=N")
+        raise _fail(src.filename, msg("formats.file_holds_s_registry", "the file holds {count} {what}s ({cands}); "
+                                      "the registry never merges them: choose one with feature=N", count=len(cands),
+                                      what=what, cands=_describe_candidates(cands)))
     return cands[0]
 
 
@@ -215,12 +227,13 @@ def _pick_location(src: GeometrySource, by_kind: dict[str, list[tuple[int, Sourc
         g = f.geometry
         if isinstance(g, MultiPoint):
             if len(g.geoms) != 1:
-                raise _fail(src.filename, f"feature {i} holds {len(g.geoms)} points; a location is one point")
+                raise _fail(src.filename, msg("formats.feature_holds_points_location", "feature {i} holds {count} "
+                                              "points; a location is one point", i=i, count=len(g.geoms)))
             g = g.geoms[0]
         return g, f.name, []
-    found = ", ".join(sorted(by_kind)) or "nothing usable"
-    raise _fail(src.filename, f"the file holds no point for the site location (it holds: {found}); "
-                              "choose 'boundary' as the target for an outline")
+    found = ", ".join(sorted(by_kind)) or msg("formats.nothing_usable", "nothing usable")
+    raise _fail(src.filename, msg("formats.file_holds_point_site", "the file holds no point for the site location "
+                                  "(it holds: {found}); choose 'boundary' as the target for an outline", found=found))
 
 
 def _pick_boundary(src: GeometrySource, by_kind: dict[str, list[tuple[int, SourceFeature]]], tolerance: float):
@@ -237,18 +250,21 @@ def _pick_boundary(src: GeometrySource, by_kind: dict[str, list[tuple[int, Sourc
         pts = list(line.coords)
         if f.properties.get("vertex_list") == "1":  # a CSV vertex list is an outline by definition: close it
             if len(set(pts)) < 3:
-                raise _fail(src.filename, "an outline needs at least 3 distinct vertices")
+                raise _fail(src.filename, msg("formats.outline_needs_least_distinct", "an outline needs at least 3 "
+                                              "distinct vertices"))
             ring = pts if pts[0] == pts[-1] else pts + [pts[0]]
         else:
             ring = _close_walked(src, pts, tolerance)
             if ring is None:
                 raise _fail(src.filename, _gap_message(src, pts, tolerance))
             if pts[0] != pts[-1]:
-                notes.append(f"the track '{f.name or i}' was closed into a boundary (its ends are within "
-                             f"{tolerance:g} m)")
+                notes.append(msg("formats.track_closed_into_boundary", "the track '{value}' was closed into a "
+                                 "boundary (its ends are within {tolerance:g} m)", value=f.name or i,
+                                 tolerance=tolerance))
         return Polygon(ring), f.name, notes
-    found = ", ".join(sorted(by_kind)) or "nothing usable"
-    raise _fail(src.filename, f"the file holds no polygon or track for the boundary (it holds: {found})")
+    found = ", ".join(sorted(by_kind)) or msg("formats.nothing_usable", "nothing usable")
+    raise _fail(src.filename, msg("formats.file_holds_polygon_track", "the file holds no polygon or track for the "
+                                  "boundary (it holds: {found})", found=found))
 
 
 def _lonlat(src: GeometrySource, pts):
@@ -268,13 +284,15 @@ def _close_walked(src, pts, tolerance):
     return pts if pts[0] == pts[-1] else pts + [pts[0]]
 
 
-def _gap_message(src, pts, tolerance) -> str:
+def _gap_message(src, pts, tolerance) -> Message:
     ll = _lonlat(src, pts)
     if len(set(map(tuple, ll))) < 3:
-        return "the track has fewer than 3 distinct points, so it cannot outline an area"
+        return msg("formats.track_too_few_points", "the track has fewer than 3 distinct points, so it cannot outline "
+                   "an area")
     gap = geodesic_distance_m(ll[0], ll[-1])
-    return (f"the track's ends are {gap:,.0f} m apart (more than {tolerance:g} m), so it is not a closed perimeter; "
-            "walk back to the start point, or draw the boundary on the map")
+    return msg("formats.track_not_closed", "the track's ends are {gap:,.0f} m apart (more than {tolerance:g} m), so it "
+               "is not a closed perimeter; walk back to the start point, or draw the boundary on the map",
+               gap=gap, tolerance=tolerance)
 
 
 def read_geometry(filename: str, data: bytes, target: str, *, crs=None, feature: int | None = None,
@@ -301,11 +319,13 @@ def read_geojson_object(value: Any, what: str, *, crs=None, densify_m: float | N
     GeoJSON file, a body that names a Gauss-Kruger zone really holds metres."""
     json_input.check_depth(value, what)
     if not isinstance(value, dict):
-        raise InvalidInput(f"{what} must be a GeoJSON geometry, Feature or FeatureCollection")
+        raise InvalidInput(msg("formats.must_geojson_geometry_feature", "{what} must be a GeoJSON geometry, Feature "
+                               "or FeatureCollection", what=what))
     if value.get("type") == "FeatureCollection":
         features = value.get("features")
         if not isinstance(features, list) or not features:
-            raise InvalidInput(f"{what}: the FeatureCollection holds no features")
+            raise InvalidInput(msg("formats.featurecollection_holds_features", "{what}: the FeatureCollection holds "
+                                   "no features", what=what))
         geometries = [f.get("geometry") if isinstance(f, dict) else None for f in features]
     elif value.get("type") == "Feature":
         geometries = [value.get("geometry")]
@@ -315,17 +335,19 @@ def read_geojson_object(value: Any, what: str, *, crs=None, densify_m: float | N
     for n, g in enumerate(geometries, start=1):
         if not isinstance(g, dict) or not (isinstance(g.get("coordinates"), (list, tuple))
                                            or g.get("type") == "GeometryCollection"):
-            raise InvalidInput(f"{what}: feature {n} has no GeoJSON geometry with coordinates")
+            raise InvalidInput(msg("formats.feature_geojson_geometry_coordinates", "{what}: feature {n} has no "
+                                   "GeoJSON geometry with coordinates", what=what, n=n))
         try:
             check_geojson_rings(g)
             parts.append(shape(g))
         except GeometryError as exc:
-            raise InvalidInput(f"{what}: {exc}", location=exc.location) from None
+            raise InvalidInput(msg("formats.message_2", "{what}: {exc}", what=what, exc=exc), location=exc.location) from None
         except Exception as exc:  # shapely raises various errors on malformed coordinates
-            raise InvalidInput(f"{what} could not be read as GeoJSON ({str(exc)[:120]})") from None
+            raise InvalidInput(msg("formats.could_read_geojson", "{what} could not be read as GeoJSON ({value})",
+                                   what=what, value=str(exc)[:120])) from None
     src = GeometrySource("geojson", what, [SourceFeature(p) for p in parts if not p.is_empty], crs="EPSG:4490")
     if not src.features:
-        raise InvalidInput(f"{what} is empty: it has no coordinates")
+        raise InvalidInput(msg("formats.empty_coordinates", "{what} is empty: it has no coordinates", what=what))
     geom, _, notes = pick_geometry(src, FOOTPRINT)
     source = coords.resolve_crs(crs).key if crs not in (None, "") else "EPSG:4490"
     if source == "WKT":
@@ -369,9 +391,9 @@ def to_registry_crs(geom: BaseGeometry, crs, *, filename: str | None = None,
     if info.key == "EPSG:4490":
         return geom
     if info.needs_datum_shift:
-        raise _fail(filename, f"{info.label} is based on the Xian 1980 or Beijing 1954 datum; converting it to "
-                              "CGCS2000 needs a local 7-parameter transformation the registry does not have. Convert "
-                              "the data to CGCS2000 first")
+        raise _fail(filename, msg("formats.based_xian_beijing_datum", "{label} is based on the Xian 1980 or Beijing "
+                                  "1954 datum; converting it to CGCS2000 needs a local 7-parameter transformation "
+                                  "the registry does not have. Convert the data to CGCS2000 first", label=info.label))
     arr = shapely.get_coordinates(geom)
     if info.kind != "projected" and arr.size and (np.abs(arr[:, 0]).max() > 180 or np.abs(arr[:, 1]).max() > 90):
         # out-of-range degrees: leave them for the validator, which explains (swapped axes, metres...)
@@ -379,10 +401,11 @@ def to_registry_crs(geom: BaseGeometry, crs, *, filename: str | None = None,
     try:
         out = coords.transform_geometry(geom, info)
     except coords.CoordinateError as exc:
-        raise _fail(filename, f"cannot convert from {info.label}: {exc}") from None
+        raise _fail(filename, msg("formats.convert", "cannot convert from {label}: {exc}", label=info.label, exc=exc)) from None
     if not np.isfinite(shapely.get_coordinates(out)).all():
-        raise _fail(filename, f"cannot convert the coordinates from {info.label} to CGCS2000: they are outside that "
-                              "coordinate system's area (wrong coordinate system chosen?)")
+        raise _fail(filename, msg("formats.convert_coordinates_cgcs_they", "cannot convert the coordinates from "
+                                  "{label} to CGCS2000: they are outside that coordinate system's area (wrong "
+                                  "coordinate system chosen?)", label=info.label))
     return out
 
 
@@ -391,15 +414,17 @@ def parse_typed_points(text: str, crs=None, *,
     """Typed coordinates, one point per line (any form coords.parse_coordinate reads) -> CGCS2000 lon/lat."""
     lines = [ln for ln in (text or "").splitlines() if ln.strip()]
     if not lines:
-        raise InvalidInput("no coordinates were entered")
+        raise InvalidInput(msg("formats.coordinates_entered", "no coordinates were entered"))
     if len(lines) > 5000:
-        raise InvalidInput(f"{len(lines)} lines of typed coordinates; upload a file for outlines this long")
+        raise InvalidInput(msg("formats.lines_typed_coordinates_upload", "{count} lines of typed coordinates; upload "
+                               "a file for outlines this long", count=len(lines)))
     points, notes = [], []
     for n, line in enumerate(lines, start=1):
         try:
             p = coords.parse_coordinate(line, crs, region=region)
         except coords.CoordinateError as exc:
-            raise InvalidInput(f"line {n} ({line.strip()[:60]!r}): {exc}") from None
+            raise InvalidInput(msg("formats.line", "line {n} ({value!r}): {exc}", n=n, value=line.strip()[:60],
+                                   exc=exc)) from None
         points.append((p.lon, p.lat))
         for w in p.warnings:
             if w not in notes:

@@ -16,6 +16,7 @@ from shapely.geometry import LineString, Point
 
 from .. import coords
 from .base import GeometrySource, Limits, SourceFeature, UploadTooLarge, _fail
+from ..messages import msg
 
 
 def _norm_header(h: str) -> str:
@@ -40,16 +41,18 @@ def _decode_text(filename: str, data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise _fail(filename, "the CSV is neither UTF-8 nor GBK text")
+    raise _fail(filename, msg("formats.csv_neither_utf_nor", "the CSV is neither UTF-8 nor GBK text"))
 
 
 def _float(filename: str, value: str, row: int, column: str) -> float:
     try:
         v = float(value.strip())
     except ValueError:
-        raise _fail(filename, f"row {row}: {column} {value!r} is not a number") from None
+        raise _fail(filename, msg("formats.row_number", "row {row}: {column} {value!r} is not a number", row=row,
+                                  column=column, value=value)) from None
     if not math.isfinite(v):
-        raise _fail(filename, f"row {row}: {column} {value!r} is not a finite number")
+        raise _fail(filename, msg("formats.row_finite_number", "row {row}: {column} {value!r} is not a finite number",
+                                  row=row, column=column, value=value))
     return v
 
 
@@ -61,7 +64,7 @@ def read_csv(filename: str, data: bytes, limits: Limits, *, crs=None,
     Chinese survey convention X = northing, Y = easting checked against the values' magnitudes."""
     rows = _csv_rows(filename, data, limits)
     if len(rows) < 2:
-        raise _fail(filename, "the CSV has a header but no vertex rows")
+        raise _fail(filename, msg("formats.csv_header_but_vertex", "the CSV has a header but no vertex rows"))
     info = None if crs in (None, "") else coords.resolve_crs(crs)
     kind, names, a_cells, b_cells = _coordinate_columns(filename, rows)
     if kind.startswith("geographic"):
@@ -73,7 +76,7 @@ def _csv_rows(filename: str, data: bytes, limits: Limits) -> list[list[str]]:
     """The non-blank rows of the file, the header first."""
     text = _decode_text(filename, data)
     if "\x00" in text[:4096]:
-        raise _fail(filename, "not a CSV text file (binary content)")
+        raise _fail(filename, msg("formats.csv_text_file_binary", "not a CSV text file (binary content)"))
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
@@ -81,9 +84,10 @@ def _csv_rows(filename: str, data: bytes, limits: Limits) -> list[list[str]]:
     rows = list(csv.reader(io.StringIO(text), dialect))
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
-        raise _fail(filename, "the CSV is empty")
+        raise _fail(filename, msg("formats.csv_empty", "the CSV is empty"))
     if len(rows) - 1 > limits.max_csv_rows:
-        raise UploadTooLarge(f"{filename}: {len(rows) - 1:,} rows; the limit is {limits.max_csv_rows:,}")
+        raise UploadTooLarge(msg("formats.rows_limit", "{filename}: {value:,} rows; the limit is {max_csv_rows:,}",
+                                 filename=filename, value=len(rows) - 1, max_csv_rows=limits.max_csv_rows))
     return rows
 
 
@@ -104,7 +108,7 @@ def _coordinate_columns(filename: str, rows: list[list[str]]):
         out = []
         for r, row in enumerate(body, start=2):
             if i >= len(row) or not row[i].strip():
-                raise _fail(filename, f"row {r}: the {what} is missing")
+                raise _fail(filename, msg("formats.row_missing", "row {r}: the {what} is missing", r=r, what=what))
             out.append((r, row[i].strip()))
         return out
 
@@ -115,8 +119,9 @@ def _coordinate_columns(filename: str, rows: list[list[str]]):
     elif x_i is not None and y_i is not None:
         kind, a_i, b_i, names = "xy", x_i, y_i, (rows[0][x_i], rows[0][y_i])
     else:
-        raise _fail(filename, f"cannot find the coordinate columns in the header {rows[0][:8]}: name them "
-                              f"{CSV_COLUMN_HELP}")
+        raise _fail(filename, msg("formats.find_coordinate_columns_header", "cannot find the coordinate columns in "
+                                  "the header {value}: name them {csv_column_help}", value=rows[0][:8],
+                                  csv_column_help=CSV_COLUMN_HELP))
     a_cells, b_cells = cells(a_i, names[0]), cells(b_i, names[1])
 
     if kind == "xy":
@@ -130,13 +135,14 @@ def _coordinate_columns(filename: str, rows: list[list[str]]):
 
 def _read_geographic(filename: str, names, a_cells, b_cells, info: coords.CRSInfo | None) -> GeometrySource:
     if info is not None and info.kind == "projected":
-        raise _fail(filename, f"the columns {names[0]}/{names[1]} hold degrees but {info.key} is a projected "
-                              "coordinate system; choose a geographic one such as EPSG:4490")
+        raise _fail(filename, msg("formats.columns_hold_degrees_but", "the columns {names}/{names2} hold degrees but "
+                                  "{key} is a projected coordinate system; choose a geographic one such as EPSG:4490",
+                                  names=names[0], names2=names[1], key=info.key))
     try:
         xs = np.array([coords.parse_angle(v) for _, v in a_cells])
         ys = np.array([coords.parse_angle(v) for _, v in b_cells])
     except coords.CoordinateError as exc:
-        raise _fail(filename, f"cannot read a coordinate: {exc}") from None
+        raise _fail(filename, msg("formats.read_coordinate", "cannot read a coordinate: {exc}", exc=exc)) from None
     source_crs = info.key if info is not None else "EPSG:4490"
     if info is not None and info.key == "WKT":
         source_crs = info.crs.to_wkt()
@@ -161,16 +167,17 @@ def _read_projected(filename: str, kind: str, names, a_cells, b_cells,
 
     if not northing_like(northings) and northing_like(eastings):
         northings, eastings = eastings, northings
-        notes.append(f"the columns {names[0]} and {names[1]} looked swapped (northings are 1,000-10,000 km, "
-                     "eastings below 1,000 km or with the zone number in front); read them the other way round")
+        notes.append(msg("formats.columns_looked_swapped_northings", "the columns {names} and {names2} looked "
+                         "swapped (northings are 1,000-10,000 km, eastings below 1,000 km or with the zone number in "
+                         "front); read them the other way round", names=names[0], names2=names[1]))
     prefixed = [v >= 10_000_000 for v in eastings]
     if any(prefixed) and not all(prefixed):
-        raise _fail(filename, "some eastings carry the Gauss-Kruger zone number in front and some do not; use one "
-                              "form for every row")
+        raise _fail(filename, msg("formats.some_eastings_carry_gauss", "some eastings carry the Gauss-Kruger zone "
+                                  "number in front and some do not; use one form for every row"))
     try:
         first = coords.parse_coordinate(f"X={northings[0]!r} Y={eastings[0]!r}", info, region=None)
     except coords.CoordinateError as exc:
-        raise _fail(filename, f"row 2: {exc}") from None
+        raise _fail(filename, msg("formats.row", "row 2: {exc}", exc=exc)) from None
     notes += first.warnings
     used = coords.resolve_crs(first.crs)
     # parse_coordinate may have added or removed the zone prefix to match the CRS: apply the same offset to every row

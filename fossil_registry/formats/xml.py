@@ -12,6 +12,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
 from .base import _fail
+from ..messages import msg
 
 MAX_XML_DEPTH = 64
 
@@ -50,14 +51,16 @@ def read_xml(filename: str, data: bytes, what: str):
         return parse_xml(data)
     except XMLRefused as exc:
         if exc.reason == "entities":
-            raise _fail(filename, f"the {what} file declares a DTD or XML entities, which are refused (external "
-                                  "entities and entity expansion are a known attack); export the file again from "
-                                  "your app") from None
+            raise _fail(filename, msg("formats.file_declares_dtd_xml", "the {what} file declares a DTD or XML "
+                                      "entities, which are refused (external entities and entity expansion are a "
+                                      "known attack); export the file again from your app", what=what)) from None
         if exc.reason == "malformed":
-            raise _fail(filename, f"not a readable {what} file: the XML is malformed or truncated ({exc.detail})") \
+            raise _fail(filename, msg("formats.readable_file_xml_malformed", "not a readable {what} file: the XML is "
+                                      "malformed or truncated ({detail})", what=what, detail=exc.detail)) \
                 from None
-        raise _fail(filename, f"the {what} file nests elements more than {MAX_XML_DEPTH} levels deep; no "
-                              "geographic data needs that") from None
+        raise _fail(filename, msg("formats.file_nests_elements_more", "the {what} file nests elements more than "
+                                  "{max_xml_depth} levels deep; no geographic data needs that", what=what,
+                                  max_xml_depth=MAX_XML_DEPTH)) from None
 
 
 def local(tag) -> str:

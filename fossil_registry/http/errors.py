@@ -8,6 +8,8 @@ from werkzeug.exceptions import HTTPException
 from ..coords import CoordinateError
 from ..errors import RegistryError
 from ..geometry import GeometryError
+from ..i18n import translate
+from ..messages import message_of
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -36,22 +38,29 @@ def answer(status: int, title: str, detail: str | None, **extra):
     return render_template("error.html", status=status, title=title, detail=detail), status
 
 
+def coded(exc: Exception) -> dict:
+    """The message code and parameters of a domain error, added to its problem+json next to the translated detail."""
+    found = message_of(exc)
+    return {"code": found.code, "params": found.json_params()} if found is not None else {}
+
+
 def init_app(app):
     @app.errorhandler(RegistryError)
     def registry_error(exc: RegistryError):
         extra = dict(exc.extra)
         if exc.location:
             extra["location"] = list(exc.location)
-        return answer(exc.status, exc.title, exc.detail, **extra)
+        extra.update(coded(exc))
+        return answer(exc.status, exc.title, translate(exc), **extra)
 
     @app.errorhandler(GeometryError)
     def geometry_error(exc: GeometryError):
         loc = getattr(exc, "location", None)
-        return answer(422, "Invalid geometry", str(exc), location=list(loc) if loc else None)
+        return answer(422, "Invalid geometry", translate(exc), location=list(loc) if loc else None, **coded(exc))
 
     @app.errorhandler(CoordinateError)
     def coordinate_error(exc: CoordinateError):
-        return answer(422, "Invalid coordinates", str(exc), field=getattr(exc, "field", None))
+        return answer(422, "Invalid coordinates", translate(exc), field=getattr(exc, "field", None), **coded(exc))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -65,3 +74,8 @@ def init_app(app):
     def unexpected(exc: Exception):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return answer(500, "Internal server error", "Something went wrong on our side; the error has been logged.")
+
+
+def describe(exc: Exception) -> str:
+    """A domain error as the sentence a page shows, in the reader's language."""
+    return translate(exc)

@@ -18,7 +18,12 @@ PROBLEM_STATUSES = {400: "bad request (names the parameter)", 401: "sign in or s
 SCHEMAS: dict[str, Any] = {
     "Problem": {"type": "object", "required": ["title", "status"], "properties": {
         "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-        "detail": {"type": "string"}, "instance": {"type": "string"}}},
+        "detail": {"type": "string", "description": "in the caller's language (?lang=zh|en, else Accept-Language)"},
+        "instance": {"type": "string"},
+        "code": {"type": "string", "description": "stable code of a domain error, e.g. geometry.self_intersection "
+                 "(docs/everyday.md)"},
+        "params": {"type": "object", "description": "the values the message was made from (nested messages as "
+                   "{code, params})"}}},
     "Link": {"type": "object", "required": ["href"], "properties": {
         "href": {"type": "string"}, "rel": {"type": "string"}, "type": {"type": "string"},
         "title": {"type": "string"}}},

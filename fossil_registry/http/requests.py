@@ -7,12 +7,14 @@ from flask import request
 
 from ..errors import InvalidInput, MiB, TooLarge
 from ..photos import Upload
+from ..messages import msg
 
 def read_upload(storage, limit: int) -> tuple[str, bytes]:
     """(file name, bytes) of an uploaded file, refused (413) beyond ``limit`` bytes without reading more than that."""
     data = storage.stream.read(limit + 1)
     if len(data) > limit:
-        raise TooLarge(f"{storage.filename}: larger than {limit // MiB} MiB")
+        raise TooLarge(msg("http.larger_than_mib", "{filename}: larger than {value} MiB", filename=storage.filename,
+                           value=limit // MiB))
     return storage.filename or "upload", data
 
 
@@ -32,7 +34,8 @@ def uploaded_file(name: str, limit: int, what: str) -> tuple[str, bytes]:
         data = request.get_data(cache=False)
         if data:
             return request.headers.get("X-Filename") or "upload", data
-    raise InvalidInput(f"send {what} as the multipart field {name!r} or as the request body")
+    raise InvalidInput(msg("http.send_multipart_field_request", "send {what} as the multipart field {name!r} or as "
+                           "the request body", what=what, name=name))
 
 
 def uploads(name: str) -> list[Upload]:
@@ -55,7 +58,8 @@ def bbox_arg(name: str = "bbox") -> tuple[float, float, float, float] | None:
     except ValueError:
         bbox = ()
     if len(bbox) != 4 or not (bbox[0] <= bbox[2] and bbox[1] <= bbox[3]):
-        raise InvalidInput(f"{name} must be min_lon,min_lat,max_lon,max_lat (got {raw!r})")
+        raise InvalidInput(msg("http.must_min_lon_min", "{name} must be min_lon,min_lat,max_lon,max_lat (got {raw!r})",
+                               name=name, raw=raw))
     return bbox
 
 
@@ -67,9 +71,10 @@ def positive_int_arg(name: str) -> int | None:
     try:
         value = int(raw)
     except ValueError:
-        raise InvalidInput(f"{name} must be a whole number (got {raw!r})") from None
+        raise InvalidInput(msg("http.must_whole_number_got", "{name} must be a whole number (got {raw!r})", name=name,
+                               raw=raw)) from None
     if value < 1:
-        raise InvalidInput(f"{name} must be 1 or more (got {value})")
+        raise InvalidInput(msg("http.must_more_got", "{name} must be 1 or more (got {value})", name=name, value=value))
     return value
 
 

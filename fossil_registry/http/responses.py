@@ -79,3 +79,10 @@ def file_download(download: downloads.Download) -> Response:
         response.set_etag(download.etag)
         response.make_conditional(request, accept_ranges=True, complete_length=size)
     return response
+def jsonify(*args: Any, **kwargs: Any) -> Response:
+    """flask.jsonify with the domain's messages in it (warnings, notes, reasons: Messages or stored records) in the
+    request's language: the API answers in the caller's language as the pages do."""
+    import flask
+
+    from ..i18n import localized
+    return flask.jsonify(*localized(list(args)), **localized(kwargs))

@@ -17,6 +17,7 @@ from .labels import CONDITIONS, DECISIONS, STAGES
 from .saved import get_saved, rerun
 from .screening import Target, exact_entries, search_bounds
 from .settings import Settings
+from ..messages import msg
 
 MAX_TEXT = 2000
 
@@ -24,12 +25,13 @@ MAX_TEXT = 2000
 def _text(fields: Mapping[str, Any], key: str, limit: int, *, required: bool = False) -> str | None:
     value = fields.get(key)
     if value is not None and not isinstance(value, str):
-        raise InvalidInput(f"{key} must be text", field=key)
+        raise InvalidInput(msg("impact.must_text", "{key} must be text", key=key), field=key)
     value = (value or "").strip()
     if required and not value:
-        raise InvalidInput(f"a project case needs a {key}", field=key)
+        raise InvalidInput(msg("impact.project_case_needs", "a project case needs a {key}", key=key), field=key)
     if len(value) > limit:
-        raise InvalidInput(f"{key} is too long ({len(value)} characters; the limit is {limit})", field=key)
+        raise InvalidInput(msg("impact.too_long_characters_limit", "{key} is too long ({count} characters; the limit "
+                               "is {limit})", key=key, count=len(value), limit=limit), field=key)
     return value or None
 
 
@@ -38,7 +40,8 @@ def _choice(fields: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> st
     if value in (None, ""):
         return None
     if value not in allowed:
-        raise InvalidInput(f"{key} must be one of {', '.join(allowed)} (got {str(value)[:40]!r})", field=key)
+        raise InvalidInput(msg("impact.must_one_got", "{key} must be one of {allowed} (got {value!r})", key=key,
+                               allowed=', '.join(allowed), value=str(value)[:40]), field=key)
     return value
 
 
@@ -48,10 +51,11 @@ def _conditions(value: Any) -> list[str] | None:
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",") if v.strip()]
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        raise InvalidInput("conditions must be a list of condition codes", field="conditions")
+        raise InvalidInput(msg("impact.conditions_must_list_condition", "conditions must be a list of condition codes"), field="conditions")
     bad = [v for v in value if v not in CONDITIONS]
     if bad:
-        raise InvalidInput(f"unknown condition(s) {', '.join(bad)}; known: {', '.join(CONDITIONS)}", field="conditions")
+        raise InvalidInput(msg("impact.unknown_condition_s_known", "unknown condition(s) {bad}; known: {conditions}",
+                               bad=', '.join(bad), conditions=', '.join(CONDITIONS)), field="conditions")
     return list(dict.fromkeys(value))
 
 
@@ -75,10 +79,12 @@ def parse_case(fields: Mapping[str, Any], *, opening: bool) -> dict[str, Any]:
 
 def _check_decision(case: dict[str, Any]) -> None:
     if case["decision"] == "conditions" and not (case["conditions"] or case.get("conditions_note")):
-        raise InvalidInput("a decision with conditions needs at least one condition or a note saying what they are",
+        raise InvalidInput(msg("impact.decision_conditions_needs_least", "a decision with conditions needs at least "
+                               "one condition or a note saying what they are"),
                            field="conditions")
     if case["decision"] != "conditions" and case["conditions"]:
-        raise InvalidInput("conditions go with the decision 'no objection, with conditions'", field="conditions")
+        raise InvalidInput(msg("impact.conditions_go_decision_objection", "conditions go with the decision 'no "
+                               "objection, with conditions'"), field="conditions")
 
 
 def open_case(conn, screening_id: int, fields: Mapping[str, Any], *, actor: str,
@@ -86,7 +92,7 @@ def open_case(conn, screening_id: int, fields: Mapping[str, Any], *, actor: str,
     values = parse_case(fields, opening=True)
     note = _text(fields, "note", MAX_TEXT)
     if store.impact.get_screening(conn, screening_id) is None:
-        raise NotFound(f"no saved screening {screening_id}")
+        raise NotFound(msg("impact.saved_screening", "no saved screening {screening_id}", screening_id=screening_id))
     with store.transaction(conn):
         now = store.utc_now()
         case_id = store.impact.insert_case(conn, name=values["name"], developer=values.get("developer"),
@@ -111,11 +117,13 @@ def update_case(conn, case_id: int, fields: Mapping[str, Any], *, base_version: 
     with store.transaction(conn):
         case = _get(conn, case_id)
         if case["version"] != base:
-            raise Conflict(f"case {case_id} is at version {case['version']}, but this change was based on version "
-                           f"{base}; reload the case and make the change again", current_version=case["version"])
+            raise Conflict(msg("impact.case_version_but_change", "case {case_id} is at version {version}, but this "
+                               "change was based on version {base}; reload the case and make the change again",
+                               case_id=case_id, version=case['version'], base=base), current_version=case["version"])
         changed = {k: v for k, v in values.items() if case.get(k) != v}
         if not changed and not note:
-            raise InvalidInput(f"this change to case {case_id} changes nothing")
+            raise InvalidInput(msg("impact.change_case_changes_nothing", "this change to case {case_id} changes "
+                                   "nothing", case_id=case_id))
         if changed.get("decision", case["decision"]) != "conditions" and "conditions" not in changed:
             changed["conditions"] = []  # a decision without conditions drops the old ones
         now = store.utc_now()
@@ -134,14 +142,16 @@ def rescreen_case(conn, case_id: int, settings: Settings, *, base_version: Any, 
     base = _version(base_version)
     case = _get(conn, case_id)
     if case["version"] != base:
-        raise Conflict(f"case {case_id} is at version {case['version']}, but the re-screening was asked for at version "
-                       f"{base}; reload the case", current_version=case["version"])
+        raise Conflict(msg("impact.case_version_but_re", "case {case_id} is at version {version}, but the "
+                           "re-screening was asked for at version {base}; reload the case", case_id=case_id,
+                           version=case['version'], base=base), current_version=case["version"])
     fresh = rerun(conn, case["screening_id"], settings, actor=actor, remote_addr=remote_addr)
     with store.transaction(conn):
         now = store.utc_now()
         if not store.impact.update_case(conn, case_id, base_version=base, at=now, actor=actor,
                                         screening_id=fresh.screening_id):
-            raise Conflict(f"case {case_id} changed while it was being re-screened; reload the case")
+            raise Conflict(msg("impact.case_changed_while_being", "case {case_id} changed while it was being "
+                               "re-screened; reload the case", case_id=case_id))
         store.impact.insert_case_event(conn, case_id, kind="rescreened", at=now, actor=actor,
                                        note=f"screening {fresh.screening_id} at registry version "
                                             f"{fresh.registry_version}")
@@ -157,7 +167,8 @@ def _version(value: Any) -> int:
     except (TypeError, ValueError):
         version = 0
     if isinstance(value, bool) or version < 1:
-        raise InvalidInput("version must be the case version the change was based on (a whole number >= 1)",
+        raise InvalidInput(msg("impact.version_must_case_version", "version must be the case version the change was "
+                               "based on (a whole number >= 1)"),
                            field="version")
     return version
 
@@ -165,7 +176,7 @@ def _version(value: Any) -> int:
 def _get(conn, case_id: int) -> dict[str, Any]:
     case = store.impact.get_case(conn, case_id)
     if case is None:
-        raise NotFound(f"no project case {case_id}")
+        raise NotFound(msg("impact.project_case", "no project case {case_id}", case_id=case_id))
     return case
 
 

@@ -18,6 +18,7 @@ from .. import formats, json_input, region
 from ..errors import InvalidInput
 from ..geometry import GEOD, geodesic_area_m2, local_metres, vertex_count
 from .settings import Settings
+from ..messages import msg
 
 
 @dataclass
@@ -76,14 +77,16 @@ def from_fields(fields: Mapping[str, Any], settings: Settings, *,
     ``footprint_drawn`` GeoJSON drawn on the map; ``width_m`` for lines and points."""
     crs = fields.get("crs") or None
     if crs is not None and not isinstance(crs, (str, int)):
-        raise InvalidInput("crs must be an EPSG code or the name of a coordinate system", field="crs")
+        raise InvalidInput(msg("impact.crs_must_epsg_code", "crs must be an EPSG code or the name of a coordinate "
+                               "system"), field="crs")
     given = [name for name, present in (("file", file is not None), ("footprint", fields.get("footprint")),
                                          ("footprint_drawn", fields.get("footprint_drawn"))) if present]
     if not given:
-        raise InvalidInput("no footprint was given: upload a file (file), send GeoJSON (footprint) or draw it on the "
-                           "map", field="footprint")
+        raise InvalidInput(msg("impact.footprint_given_upload_file", "no footprint was given: upload a file (file), "
+                               "send GeoJSON (footprint) or draw it on the map"), field="footprint")
     if len(given) > 1:
-        raise InvalidInput(f"the footprint was given {len(given)} ways ({', '.join(given)}); give it once",
+        raise InvalidInput(msg("impact.footprint_given_ways_give", "the footprint was given {count} ways ({given}); "
+                               "give it once", count=len(given), given=', '.join(given)),
                            field="footprint")
     width = fields.get("width_m")
     if file is not None:
@@ -94,7 +97,7 @@ def from_fields(fields: Mapping[str, Any], settings: Settings, *,
         try:
             value = json_input.loads(value, given[0])
         except ValueError:
-            raise InvalidInput(f"{given[0]} is not GeoJSON", field=given[0]) from None
+            raise InvalidInput(msg("impact.geojson", "{given} is not GeoJSON", given=given[0]), field=given[0]) from None
     return from_geojson(value, settings, crs=crs, width_m=width, drawn=drawn)
 
 
@@ -104,9 +107,10 @@ def _whole(value: Any, name: str) -> int | None:
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"{name} must be a whole number (got {str(value)[:20]!r})", field=name) from None
+        raise InvalidInput(msg("impact.must_whole_number_got", "{name} must be a whole number (got {value!r})",
+                               name=name, value=str(value)[:20]), field=name) from None
     if isinstance(value, bool) or (isinstance(value, float) and value != number):
-        raise InvalidInput(f"{name} must be a whole number", field=name)
+        raise InvalidInput(msg("impact.must_whole_number", "{name} must be a whole number", name=name), field=name)
     return number
 
 
@@ -116,9 +120,11 @@ def parse_width(value: Any, settings: Settings) -> float | None:
     try:
         width = float(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"width_m must be a number of metres (got {str(value)[:20]!r})", field="width_m") from None
+        raise InvalidInput(msg("impact.width_m_must_number", "width_m must be a number of metres (got {value!r})",
+                               value=str(value)[:20]), field="width_m") from None
     if isinstance(value, bool) or not math.isfinite(width) or width < 0 or width > settings.max_width_m:
-        raise InvalidInput(f"width_m must lie between 0 and {settings.max_width_m:,.0f} m (got {str(value)[:20]})",
+        raise InvalidInput(msg("impact.width_m_must_lie", "width_m must lie between 0 and {max_width_m:,.0f} m (got "
+                               "{value})", max_width_m=settings.max_width_m, value=str(value)[:20]),
                            field="width_m")
     return width or None
 
@@ -130,10 +136,11 @@ def prepare(geom: BaseGeometry, settings: Settings, *, width_m: Any = None, sour
     width = parse_width(width_m, settings)
     parts = _parts(geom)
     if not parts:
-        raise InvalidInput("the footprint is empty: it has no coordinates")
+        raise InvalidInput(msg("impact.footprint_empty_coordinates", "the footprint is empty: it has no coordinates"))
     whole = GeometryCollection(parts)
     if not shapely.is_valid_input(whole) or not all(math.isfinite(v) for v in whole.bounds):
-        raise InvalidInput("the footprint has missing or non-numeric coordinates")
+        raise InvalidInput(msg("impact.footprint_missing_non_numeric", "the footprint has missing or non-numeric "
+                               "coordinates"))
     region.check_plausible(whole, settings.region_bbox, settings.region_name, what="footprint",
                            max_distance_km=settings.region_max_distance_km)
     _check_size(whole, settings)
@@ -148,13 +155,16 @@ def prepare(geom: BaseGeometry, settings: Settings, *, width_m: Any = None, sour
             polygons += _polygons(frame.to_lonlat(frame.to_metres(g).buffer(width / 2, quad_segs=16, cap_style=flat,
                                                                             join_style="round")))
         what = " and ".join(w for w, present in (("lines", lines), ("points", points)) if present)
-        notes.append(f"the {what} of the footprint were screened with a width of {width:g} m")
+        notes.append(msg("impact.footprint_screened_width_m", "the {what} of the footprint were screened with a "
+                         "width of {width:g} m", what=what, width=width))
         lines, points = [], []
     elif width:
-        notes.append("the width applies to lines and points; the footprint has only polygons, screened as drawn")
+        notes.append(msg("impact.width_applies_lines_points", "the width applies to lines and points; the footprint "
+                         "has only polygons, screened as drawn"))
     elif lines:
-        notes.append("no width was given: the lines were screened as lines, which can cross a site but cover no "
-                     "area (overlaps 0 m²); give the corridor width (width_m) for a road or pipeline")
+        notes.append(msg("impact.width_given_lines_screened", "no width was given: the lines were screened as lines, "
+                         "which can cross a site but cover no area (overlaps 0 m²); give the corridor width "
+                         "(width_m) for a road or pipeline"))
     kinds = []
     if polygons:
         area = shapely.union_all(polygons)
@@ -181,18 +191,21 @@ def _valid_polygons(polygons: list[Polygon], notes: list[str]) -> list[Polygon]:
             continue
         reason = shapely.is_valid_reason(poly)
         out += _polygons(shapely.make_valid(poly, method="structure", keep_collapsed=False))
-        notes.append(f"polygon {n} of the footprint is not a valid outline ({reason}); it was screened as repaired, "
-                     "with every part it encloses")
+        notes.append(msg("impact.polygon_footprint_valid_outline", "polygon {n} of the footprint is not a valid "
+                         "outline ({reason}); it was screened as repaired, with every part it encloses", n=n,
+                         reason=reason))
     return out
 
 
 def _check_size(geom: BaseGeometry, settings: Settings) -> None:
     n = vertex_count(geom)
     if n > settings.max_vertices:
-        raise InvalidInput(f"the footprint has {n:,} vertices once densified; the limit is {settings.max_vertices:,}. "
-                           "Simplify it or screen it in sections")
+        raise InvalidInput(msg("impact.footprint_vertices_once_densified", "the footprint has {n:,} vertices once "
+                               "densified; the limit is {max_vertices:,}. Simplify it or screen it in sections", n=n,
+                               max_vertices=settings.max_vertices))
     minx, miny, maxx, maxy = geom.bounds
     across = GEOD.inv(minx, miny, maxx, maxy)[2]
     if across > settings.max_extent_km * 1000:
-        raise InvalidInput(f"the footprint is {across / 1000:,.0f} km across; the limit is "
-                           f"{settings.max_extent_km:,.0f} km. Screen a long project in sections")
+        raise InvalidInput(msg("impact.footprint_km_across_limit", "the footprint is {value:,.0f} km across; the "
+                               "limit is {max_extent_km:,.0f} km. Screen a long project in sections",
+                               value=across / 1000, max_extent_km=settings.max_extent_km))

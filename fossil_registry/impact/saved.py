@@ -11,6 +11,7 @@ from ..errors import NotFound
 from .footprint import Footprint
 from .screening import Result, screen, screen_at
 from .settings import Settings
+from ..messages import msg
 
 MAX_TITLE = 200
 
@@ -73,7 +74,7 @@ def _settings_of(saved: dict[str, Any], settings: Settings) -> Settings:
 def get_saved(conn, screening_id: int, settings: Settings) -> Result:
     saved = store.impact.get_screening(conn, screening_id)
     if saved is None:
-        raise NotFound(f"no saved screening {screening_id}")
+        raise NotFound(msg("impact.saved_screening", "no saved screening {screening_id}", screening_id=screening_id))
     footprint = Footprint(saved["footprint"], saved["width_m"], saved["source"], saved["notes"])
     return Result(footprint, _settings_of(saved, settings), saved["registry_version"], saved["created_at"], True,
                   [_entry(r) for r in saved["results"]], screening_id=saved["fid"], title=saved["title"],

@@ -11,6 +11,7 @@ from .. import config, sites
 from ..errors import InvalidInput
 from ..formats import Limits
 from .labels import RISK_CLASSES
+from ..messages import msg
 
 MAX_RINGS = 12
 
@@ -97,21 +98,25 @@ def _number(value: Any, name: str, *, minimum: float) -> float:
 def _rings(values: Any, max_ring: float, name: str, error: type[Exception]) -> tuple[float, ...]:
     """Ascending distinct ring distances in metres, 0 first; refused with ``error`` naming ``name``."""
     if not isinstance(values, (list, tuple)) or not values:
-        raise error(f"{name} must be a list of distances in metres, e.g. [0, 200, 500, 1000, 5000]")
+        raise error(msg("impact.must_list_distances_metres", "{name} must be a list of distances in metres, e.g. [0, "
+                        "200, 500, 1000, 5000]", name=name))
     rings = set()
     for value in values:
         try:
             ring = float(value)
         except (TypeError, ValueError):
-            raise error(f"{name}: {str(value)[:20]!r} is not a distance in metres") from None
+            raise error(msg("impact.distance_metres", "{name}: {value!r} is not a distance in metres", name=name,
+                            value=str(value)[:20])) from None
         if isinstance(value, bool) or not math.isfinite(ring) or ring < 0 or ring > max_ring:
-            raise error(f"{name}: every ring must lie between 0 and {max_ring:,.0f} m (got {str(value)[:20]})")
+            raise error(msg("impact.every_ring_must_lie", "{name}: every ring must lie between 0 and {max_ring:,.0f} "
+                            "m (got {value})", name=name, max_ring=max_ring, value=str(value)[:20]))
         rings.add(ring)
     rings.add(0.0)
     if len(rings) < 2:
-        raise error(f"{name}: give at least one ring beyond 0 m (the intersection)")
+        raise error(msg("impact.give_least_one_ring", "{name}: give at least one ring beyond 0 m (the intersection)",
+                        name=name))
     if len(rings) > MAX_RINGS:
-        raise error(f"{name}: at most {MAX_RINGS} rings")
+        raise error(msg("impact.most_rings", "{name}: at most {max_rings} rings", name=name, max_rings=MAX_RINGS))
     return tuple(sorted(rings))
 
 

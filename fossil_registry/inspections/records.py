@@ -23,6 +23,7 @@ from ..photos import WARNING_FLAGS, Photo, Upload, check_photo, read_photos
 from ..region import check_plausible
 from ..store import inspections as istore
 from .settings import Settings, local_date, local_today
+from ..messages import msg
 
 CONDITIONS = istore.CONDITIONS
 THREATS = istore.THREAT_CODES
@@ -74,7 +75,8 @@ def parse_date(value: Any, what: str) -> date:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise InvalidInput(f"{what} must be a date like 2025-05-01 (got {str(value)[:40]!r})", field=what) from None
+        raise InvalidInput(msg("inspections.must_date_like_got", "{what} must be a date like 2025-05-01 (got "
+                               "{value!r})", what=what, value=str(value)[:40]), field=what) from None
 
 
 def _text(data: Mapping, key: str, limit: int = MAX_TEXT) -> str:
@@ -82,10 +84,11 @@ def _text(data: Mapping, key: str, limit: int = MAX_TEXT) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise InvalidInput(f"{key} must be text", field=key)
+        raise InvalidInput(msg("inspections.must_text", "{key} must be text", key=key), field=key)
     value = value.strip()
     if len(value) > limit:
-        raise InvalidInput(f"{key} is too long ({len(value)} characters; the limit is {limit})", field=key)
+        raise InvalidInput(msg("inspections.too_long_characters_limit", "{key} is too long ({count} characters; the "
+                               "limit is {limit})", key=key, count=len(value), limit=limit), field=key)
     return value
 
 
@@ -107,25 +110,31 @@ def _parse_threats(raw: Any) -> list[dict[str, Any]]:
     elif isinstance(raw, list):
         for item in raw:
             if not isinstance(item, Mapping):
-                raise InvalidInput('threats must be a list of {"threat": ..., "severity": ...} objects', field="threats")
+                raise InvalidInput(msg("inspections.threats_must_list_threat", "threats must be a list of "
+                                       '{{"threat": ..., "severity": ...}} objects'), field="threats")
             items.append((item.get("threat"), item.get("severity"), item.get("note")))
     else:
-        raise InvalidInput("threats must be a list of threats with their severity", field="threats")
+        raise InvalidInput(msg("inspections.threats_must_list_threats", "threats must be a list of threats with "
+                               "their severity"), field="threats")
     out, seen = [], set()
     for threat, severity, note in items:
         if threat not in THREATS:
-            raise InvalidInput(f"unknown threat {threat!r}; known threats are {', '.join(THREATS)}", field="threats")
+            raise InvalidInput(msg("inspections.unknown_threat_known_threats", "unknown threat {threat!r}; known "
+                                   "threats are {threats}", threat=threat, threats=', '.join(THREATS)), field="threats")
         if threat in seen:
-            raise InvalidInput(f"threat {threat} is listed twice", field="threats")
+            raise InvalidInput(msg("inspections.threat_listed_twice", "threat {threat} is listed twice", threat=threat), field="threats")
         seen.add(threat)
         if severity not in SEVERITIES:
-            raise InvalidInput(f"severity of {threat} must be one of {', '.join(SEVERITIES)} (got {severity!r})",
+            raise InvalidInput(msg("inspections.severity_must_one_got", "severity of {threat} must be one of "
+                                   "{severities} (got {severity!r})", threat=threat, severities=', '.join(SEVERITIES),
+                                   severity=severity),
                                field="threats")
         if note is not None and not isinstance(note, str):
-            raise InvalidInput(f"the note on {threat} must be text", field="threats")
+            raise InvalidInput(msg("inspections.note_must_text", "the note on {threat} must be text", threat=threat), field="threats")
         note = (note or "").strip()[:MAX_NOTE] or None
         if threat == "other" and not note:
-            raise InvalidInput("threat 'other' needs a note saying what it is", field="threats")
+            raise InvalidInput(msg("inspections.threat_other_needs_note", "threat 'other' needs a note saying what "
+                                   "it is"), field="threats")
         out.append({"threat": threat, "severity": severity, "note": note})
     return out
 
@@ -141,7 +150,8 @@ def parse_point(raw: Any, region=None) -> Point | None:
         try:
             raw = {"type": "Point", "coordinates": [float(raw[0]), float(raw[1])]}
         except (TypeError, ValueError):
-            raise InvalidInput("a point must be [longitude, latitude] in decimal degrees", field="point") from None
+            raise InvalidInput(msg("inspections.point_must_longitude_latitude", "a point must be [longitude, "
+                                   "latitude] in decimal degrees"), field="point") from None
     return validate_location(raw)
 
 
@@ -151,10 +161,11 @@ def _split_names(raw: Any) -> list[str]:
     if isinstance(raw, str):
         raw = re.split(r"[,;\n、，；]", raw)
     if not isinstance(raw, (list, tuple)) or not all(isinstance(n, str) for n in raw):
-        raise InvalidInput("inspectors must be a list of names", field="inspectors")
+        raise InvalidInput(msg("inspections.inspectors_must_list_names", "inspectors must be a list of names"), field="inspectors")
     names = list(dict.fromkeys(n.strip() for n in raw if n.strip()))
     if len(names) > MAX_INSPECTORS or any(len(n) > 80 for n in names):
-        raise InvalidInput(f"at most {MAX_INSPECTORS} inspectors of up to 80 characters each", field="inspectors")
+        raise InvalidInput(msg("inspections.most_inspectors_up_characters", "at most {max_inspectors} inspectors of "
+                               "up to 80 characters each", max_inspectors=MAX_INSPECTORS), field="inspectors")
     return names
 
 
@@ -166,42 +177,47 @@ def _ids(raw: Any, what: str) -> list[int]:
     try:
         return sorted({int(v) for v in raw})
     except (TypeError, ValueError):
-        raise InvalidInput(f"{what} must be a list of numbers", field=what) from None
+        raise InvalidInput(msg("inspections.must_list_numbers", "{what} must be a list of numbers", what=what), field=what) from None
 
 
 def parse_record(data: Mapping[str, Any], *, default_inspector: str | None = None) -> RecordInput:
     """Check the form of an inspection record (codes, dates, texts); rules that need the site are checked on record."""
     if not isinstance(data, Mapping):
-        raise InvalidInput("an inspection record must be an object")
+        raise InvalidInput(msg("inspections.inspection_record_must_object", "an inspection record must be an object"))
     unknown = sorted(set(data) - {"date", "inspectors", "condition", "threats", "findings", "actions", "followup",
                                   "point", "resolves"})
     if unknown:
-        raise InvalidInput(f"unknown field(s) in the inspection record: {', '.join(unknown)}")
+        raise InvalidInput(msg("inspections.unknown_field_s_inspection", "unknown field(s) in the inspection record: "
+                               "{unknown}", unknown=', '.join(unknown)))
     if not data.get("date"):
-        raise InvalidInput("an inspection needs its date", field="date")
+        raise InvalidInput(msg("inspections.inspection_needs_date", "an inspection needs its date"), field="date")
     inspected_on = parse_date(data["date"], "date")
     condition = data.get("condition")
     if condition not in CONDITIONS:
-        raise InvalidInput(f"condition must be one of {', '.join(CONDITIONS)} (got {condition!r})", field="condition")
+        raise InvalidInput(msg("inspections.condition_must_one_got", "condition must be one of {conditions} (got "
+                               "{condition!r})", conditions=', '.join(CONDITIONS), condition=condition), field="condition")
     inspectors = _split_names(data.get("inspectors"))
     if not inspectors and default_inspector:
         inspectors = [default_inspector]
     if not inspectors:
-        raise InvalidInput("name at least one inspector", field="inspectors")
+        raise InvalidInput(msg("inspections.name_least_one_inspector", "name at least one inspector"), field="inspectors")
     followup = data.get("followup")
     if followup in (None, "", {}, False):
         followup = None
     else:
         if not isinstance(followup, Mapping):
-            raise InvalidInput('followup must be an object {"description": ..., "due": "2025-06-01"}', field="followup")
+            raise InvalidInput(msg("inspections.followup_must_object_description", "followup must be an object "
+                                   '{{"description": ..., "due": "2025-06-01"}}'), field="followup")
         description = _text(followup, "description", MAX_NOTE * 4)
         if not description:
-            raise InvalidInput("a follow-up needs a description of what is to be done", field="followup")
+            raise InvalidInput(msg("inspections.follow_up_needs_description", "a follow-up needs a description of "
+                                   "what is to be done"), field="followup")
         if not followup.get("due"):
-            raise InvalidInput("a follow-up needs a due date", field="followup")
+            raise InvalidInput(msg("inspections.follow_up_needs_due", "a follow-up needs a due date"), field="followup")
         due = parse_date(followup["due"], "followup due date")
         if due < inspected_on:
-            raise InvalidInput(f"the follow-up is due on {due}, before the inspection ({inspected_on})",
+            raise InvalidInput(msg("inspections.follow_up_due_before", "the follow-up is due on {due}, before the "
+                                   "inspection ({inspected_on})", due=due, inspected_on=inspected_on),
                                field="followup")
         followup = {"description": description, "due_on": due}
     return RecordInput(inspected_on=inspected_on, inspectors=inspectors, condition=condition,
@@ -233,7 +249,7 @@ def record_from_form(form: Mapping[str, Any], getlist=None) -> dict[str, Any]:
         try:
             record["point"] = [float(value("lon")), float(value("lat"))]
         except (TypeError, ValueError):
-            raise InvalidInput("lon and lat must be decimal degrees", field="point") from None
+            raise InvalidInput(msg("inspections.lon_lat_must_decimal", "lon and lat must be decimal degrees"), field="point") from None
     resolves = getlist("resolve") if getlist else form.get("resolve")
     if resolves:
         record["resolves"] = resolves
@@ -254,12 +270,14 @@ def site_existed_since(conn, site: sites.Site, tz: str) -> date:
 
 def check_record_dates(conn, site: sites.Site, record: RecordInput, today: date, tz: str) -> None:
     if record.inspected_on > today:
-        raise InvalidInput(f"the inspection date {record.inspected_on} is in the future (today is {today})",
+        raise InvalidInput(msg("inspections.inspection_date_future_today", "the inspection date {inspected_on} is in "
+                               "the future (today is {today})", inspected_on=record.inspected_on, today=today),
                            field="date")
     since = site_existed_since(conn, site, tz)
     if record.inspected_on < since:
-        raise InvalidInput(f"the inspection date {record.inspected_on} is before site {site.code} existed "
-                           f"(established {since})", field="date")
+        raise InvalidInput(msg("inspections.inspection_date_before_site", "the inspection date {inspected_on} is "
+                               "before site {code} existed (established {since})", inspected_on=record.inspected_on,
+                               code=site.code, since=since), field="date")
 
 
 def _checked_places(record: RecordInput, track: Upload | None, settings: Settings) -> Track | None:
@@ -365,7 +383,8 @@ def _complete(conn, rows: list[dict[str, Any]], *, with_photos: bool = True) -> 
 def get_inspection(conn, inspection_id: int) -> dict[str, Any]:
     row = istore.get_inspection(conn, inspection_id)
     if row is None:
-        raise NotFound(f"no inspection record {inspection_id}")
+        raise NotFound(msg("inspections.inspection_record", "no inspection record {inspection_id}",
+                           inspection_id=inspection_id))
     rec = _complete(conn, [row])[0]
     track = istore.track_of(conn, inspection_id)
     if track is not None:
@@ -411,14 +430,14 @@ def photo_file(conn, blobs: BlobStore, sha256: str, area: str) -> PhotoFile:
     """One file of a recorded photo (``area``: originals, thumbs or display); NotFound for anything else."""
     rows = istore.photos_by_sha(conn, sha256.lower()) if isinstance(sha256, str) and len(sha256) == 64 else []
     if not rows:
-        raise NotFound("no such photo")
+        raise NotFound(msg("inspections.such_photo", "no such photo"))
     row = rows[0]
     try:
         path = blobs.path(area, row["sha256"], row["extension"])
     except ValueError:
-        raise NotFound("no such photo") from None
+        raise NotFound(msg("inspections.such_photo", "no such photo")) from None
     if not path.is_file():
-        raise NotFound("the photo's file is missing from the data directory")
+        raise NotFound(msg("inspections.photo_s_file_missing", "the photo's file is missing from the data directory"))
     return PhotoFile(path, row["media_type"] if area == "originals" else "image/jpeg",
                      row["original_name"] or f"{row['sha256']}.{row['extension']}")
 
@@ -449,21 +468,24 @@ def _close(conn, followup_id: int, *, code: str | None, note: str | None, actor:
            inspection_id: int | None) -> dict[str, Any]:
     f = istore.get_followup(conn, followup_id)
     if f is None:
-        raise NotFound(f"no follow-up {followup_id}")
+        raise NotFound(msg("inspections.follow_up", "no follow-up {followup_id}", followup_id=followup_id))
     if code is not None and f["code"] != code:
-        raise InvalidInput(f"follow-up {followup_id} belongs to site {f['code']}, not {code}", field="resolves")
+        raise InvalidInput(msg("inspections.follow_up_belongs_site", "follow-up {followup_id} belongs to site "
+                               "{code}, not {code2}", followup_id=followup_id, code=f['code'], code2=code), field="resolves")
     if f["status"] != "open" or not istore.close_followup(conn, followup_id, closed_at=when, closed_by=actor,
                                                           note=note, inspection_id=inspection_id):
-        raise Conflict(f"follow-up {followup_id} is already closed")
+        raise Conflict(msg("inspections.follow_up_already_closed", "follow-up {followup_id} is already closed",
+                           followup_id=followup_id))
     return f
 
 
 def close_followup(conn, followup_id: int, *, note: str | None, actor: str, remote_addr: str | None = None) -> dict:
     note = (note or "").strip()
     if not note:
-        raise InvalidInput("say how the follow-up was dealt with", field="note")
+        raise InvalidInput(msg("inspections.say_how_follow_up", "say how the follow-up was dealt with"), field="note")
     if len(note) > MAX_NOTE * 4:
-        raise InvalidInput(f"the note is too long (the limit is {MAX_NOTE * 4} characters)", field="note")
+        raise InvalidInput(msg("inspections.note_too_long_limit", "the note is too long (the limit is {value} "
+                               "characters)", value=MAX_NOTE * 4), field="note")
     with store.transaction(conn):
         now = store.utc_now()
         f = _close(conn, followup_id, code=None, note=note, actor=actor, when=now, inspection_id=None)

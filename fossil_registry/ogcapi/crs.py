@@ -14,6 +14,7 @@ import pyproj
 
 from ..coords import gauss_kruger_zone
 from ..errors import InvalidInput
+from ..messages import msg
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{code}"
@@ -76,7 +77,8 @@ def resolve(value: str | None, region, *, parameter: str) -> ServiceCRS:
     for crs in services:
         if crs.uri == text:
             return crs
-    raise BadParameter(f"{parameter}: {value[:120]!r} is not offered; use one of {', '.join(c.uri for c in services)}",
+    raise BadParameter(msg("ogcapi.offered_use_one", "{parameter}: {value!r} is not offered; use one of {value2}",
+                           parameter=parameter, value=value[:120], value2=', '.join(c.uri for c in services)),
                        parameter=parameter)
 
 
@@ -117,7 +119,7 @@ def bbox_to_lonlat(bbox: tuple[float, ...], crs: ServiceCRS) -> tuple[float, flo
     lon, lat = transformer.transform(first, second, direction="INVERSE")
     lon, lat = np.asarray(lon), np.asarray(lat)
     if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
-        raise BadParameter("bbox: the box lies outside the area of its CRS", parameter="bbox")
+        raise BadParameter(msg("ogcapi.bbox_box_lies_outside", "bbox: the box lies outside the area of its CRS"), parameter="bbox")
     return float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())
 
 

@@ -12,6 +12,7 @@ from .. import sites
 from ..store import utc_now
 from .crs import BadParameter, ServiceCRS, area_of_use, bbox_to_lonlat, resolve
 from .features import Collection, Index
+from ..messages import msg
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
@@ -35,7 +36,8 @@ class ItemsQuery:
 def _one(args: Mapping[str, Sequence[str]], name: str) -> str | None:
     values = args.get(name) or []
     if len(values) > 1:
-        raise BadParameter(f"{name} is given {len(values)} times; give it once", parameter=name)
+        raise BadParameter(msg("ogcapi.given_times_give_once", "{name} is given {count} times; give it once",
+                               name=name, count=len(values)), parameter=name)
     return values[0] if values else None
 
 
@@ -45,10 +47,12 @@ def _limit(raw: str | None) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise BadParameter(f"limit must be a whole number from 1 to {MAX_LIMIT} (got {raw[:40]!r})",
+        raise BadParameter(msg("ogcapi.limit_must_whole_number", "limit must be a whole number from 1 to {max_limit} "
+                               "(got {raw!r})", max_limit=MAX_LIMIT, raw=raw[:40]),
                            parameter="limit") from None
     if not 1 <= value <= MAX_LIMIT:
-        raise BadParameter(f"limit must be from 1 to {MAX_LIMIT} (got {value})", parameter="limit")
+        raise BadParameter(msg("ogcapi.limit_must_got", "limit must be from 1 to {max_limit} (got {value})",
+                               max_limit=MAX_LIMIT, value=value), parameter="limit")
     return value
 
 
@@ -58,38 +62,41 @@ def _bbox(raw: str, crs: ServiceCRS) -> tuple[float, float, float, float]:
     except ValueError:
         values = ()
     if len(values) not in (4, 6) or not all(np.isfinite(values)):
-        raise BadParameter(f"bbox must be four numbers (min, min, max, max in the axis order of bbox-crs) "
-                           f"(got {raw[:80]!r})", parameter="bbox")
+        raise BadParameter(msg("ogcapi.bbox_must_four_numbers", "bbox must be four numbers (min, min, max, max in "
+                               "the axis order of bbox-crs) (got {raw!r})", raw=raw[:80]), parameter="bbox")
     lower, upper = (values[:2], values[2:]) if len(values) == 4 else (values[:2], values[3:5])
     if lower[0] > upper[0] or lower[1] > upper[1]:
-        raise BadParameter(f"bbox: a minimum is larger than its maximum ({raw[:80]})", parameter="bbox")
+        raise BadParameter(msg("ogcapi.bbox_minimum_larger_than", "bbox: a minimum is larger than its maximum ({raw})",
+                               raw=raw[:80]), parameter="bbox")
     a0, b0, a1, b1 = area_of_use(crs)
     box = bbox_to_lonlat((lower[0], lower[1], upper[0], upper[1]), crs) if crs.epsg else (*lower, *upper)
     if box[2] < a0 or box[0] > a1 or box[3] < b0 or box[1] > b1:
-        raise BadParameter("bbox lies outside the area of use of its CRS", parameter="bbox")
+        raise BadParameter(msg("ogcapi.bbox_lies_outside_area", "bbox lies outside the area of use of its CRS"), parameter="bbox")
     return box
 
 
 def _instant(text: str, tz: str) -> str:
     if not _RFC3339.fullmatch(text):
-        raise BadParameter(f"datetime must be an RFC 3339 date-time (2025-03-01T08:00:00Z) or date, or an interval "
-                           f"of them with '/' ('..' for open) (got {text[:60]!r})", parameter="datetime")
+        raise BadParameter(msg("ogcapi.datetime_must_rfc_date", "datetime must be an RFC 3339 date-time "
+                               "(2025-03-01T08:00:00Z) or date, or an interval of them with '/' ('..' for open) (got "
+                               "{text!r})", text=text[:60]), parameter="datetime")
     try:
         return sites.parse_timestamp(text, tz)
     except Exception:
-        raise BadParameter(f"datetime: {text[:60]!r} is not a valid date-time", parameter="datetime") from None
+        raise BadParameter(msg("ogcapi.datetime_valid_date_time", "datetime: {text!r} is not a valid date-time",
+                               text=text[:60]), parameter="datetime") from None
 
 
 def _datetime(raw: str, tz: str) -> tuple[str | None, str | None]:
     parts = raw.split("/")
     if len(parts) > 2:
-        raise BadParameter("datetime: an interval has one '/'", parameter="datetime")
+        raise BadParameter(msg("ogcapi.datetime_interval_one", "datetime: an interval has one '/'"), parameter="datetime")
     if len(parts) == 1:
         instant = _instant(parts[0], tz)
         return instant, instant
     start, end = (None if p in ("..", "") else _instant(p, tz) for p in parts)
     if start and end and start > end:
-        raise BadParameter("datetime: the interval ends before it starts", parameter="datetime")
+        raise BadParameter(msg("ogcapi.datetime_interval_ends_before", "datetime: the interval ends before it starts"), parameter="datetime")
     return start, end
 
 
@@ -97,8 +104,9 @@ def parse(args: Mapping[str, Sequence[str]], collection: Collection, *, region, 
     """An items query from the request's arguments (name -> values); unknown parameters are refused."""
     unknown = sorted(set(args) - GENERAL - set(collection.queryables))
     if unknown:
-        raise BadParameter(f"unknown parameter(s) {', '.join(unknown)}; this collection filters on "
-                           f"{', '.join(collection.queryables)}", parameter=unknown[0])
+        raise BadParameter(msg("ogcapi.unknown_parameter_s_collection", "unknown parameter(s) {unknown}; this "
+                               "collection filters on {queryables}", unknown=', '.join(unknown),
+                               queryables=', '.join(collection.queryables)), parameter=unknown[0])
     crs = resolve(_one(args, "crs"), region, parameter="crs")
     bbox_crs = resolve(_one(args, "bbox-crs"), region, parameter="bbox-crs")
     q = ItemsQuery(limit=_limit(_one(args, "limit")), crs=crs)
@@ -106,7 +114,7 @@ def parse(args: Mapping[str, Sequence[str]], collection: Collection, *, region, 
     if raw_bbox is not None:
         q.bbox = _bbox(raw_bbox, bbox_crs)
     elif _one(args, "bbox-crs") is not None:
-        raise BadParameter("bbox-crs is given without a bbox", parameter="bbox-crs")
+        raise BadParameter(msg("ogcapi.bbox_crs_given_without", "bbox-crs is given without a bbox"), parameter="bbox-crs")
     raw_when = _one(args, "datetime")
     if raw_when is not None:
         start, end = _datetime(raw_when, tz)
@@ -123,7 +131,8 @@ def parse(args: Mapping[str, Sequence[str]], collection: Collection, *, region, 
         q.filters["status"] = {"active"}
     q.cursor, q.before = _one(args, "cursor"), _one(args, "before")
     if q.cursor and q.before:
-        raise BadParameter("give either cursor (next page) or before (previous page), not both", parameter="cursor")
+        raise BadParameter(msg("ogcapi.give_either_cursor_next", "give either cursor (next page) or before (previous "
+                               "page), not both"), parameter="cursor")
     return q
 
 

@@ -12,6 +12,7 @@ from .. import blobs, formats
 from ..errors import InvalidInput, NotFound
 from ..store import revisions as rstore
 from .policy import Policy
+from ..messages import msg
 
 
 @dataclass(frozen=True)
@@ -27,15 +28,20 @@ def checked_attachments(policy: Policy, files: list[tuple[str, bytes]]) -> list[
     if not files:
         return []
     if policy.files is None:
-        raise InvalidInput("attachments are not available: no data directory configured")
+        raise InvalidInput(msg("revisions.attachments_available_data_directory", "attachments are not available: no "
+                               "data directory configured"))
     if len(files) > policy.max_attachments:
-        raise formats.UploadTooLarge(f"{len(files)} attachments; at most {policy.max_attachments} per proposal")
+        raise formats.UploadTooLarge(msg("revisions.attachments_most_per_proposal", "{count} attachments; at most "
+                                         "{max_attachments} per proposal", count=len(files),
+                                         max_attachments=policy.max_attachments))
     out = []
     for name, data in files:
         name = os.path.basename((name or "attachment").replace("\\", "/"))[:120] or "attachment"
         if len(data) > policy.max_attachment_bytes:
-            raise formats.UploadTooLarge(f"{name}: {len(data) / formats.MiB:.1f} MiB; attachments are limited to "
-                                         f"{policy.max_attachment_bytes // formats.MiB} MiB each")
+            raise formats.UploadTooLarge(msg("revisions.mib_attachments_limited_mib", "{name}: {value:.1f} MiB; "
+                                             "attachments are limited to {value2} MiB each", name=name,
+                                             value=len(data) / formats.MiB,
+                                             value2=policy.max_attachment_bytes // formats.MiB))
         out.append(Attachment(blobs.sha256(data), name, attachment_type(name, data), data))
     return out
 
@@ -53,24 +59,26 @@ def attachment_type(name: str, data: bytes) -> str:
                 fmt = img.format
                 img.verify()
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-            raise InvalidInput(f"{name}: not a readable image (truncated or damaged)") from None
+            raise InvalidInput(msg("revisions.readable_image_truncated_damaged", "{name}: not a readable image "
+                                   "(truncated or damaged)", name=name)) from None
         if fmt not in IMAGE_TYPES:
-            raise InvalidInput(f"{name}: images must be JPEG, PNG, WebP or GIF (got {fmt})")
+            raise InvalidInput(msg("revisions.images_must_jpeg_png", "{name}: images must be JPEG, PNG, WebP or GIF "
+                                   "(got {fmt})", name=name, fmt=fmt))
         return IMAGE_TYPES[fmt]
     if guessed == "application/pdf":
         if not data.startswith(b"%PDF-"):
-            raise InvalidInput(f"{name}: not a PDF file")
+            raise InvalidInput(msg("revisions.pdf_file", "{name}: not a PDF file", name=name))
         return guessed
     return "application/octet-stream"
 
 
 def attachment_path(policy: Policy, sha: str) -> Path:
     if policy.files is None:
-        raise NotFound("no such attachment")
+        raise NotFound(msg("revisions.such_attachment", "no such attachment"))
     try:
         return policy.files.path("attachments", sha)
     except ValueError:
-        raise NotFound("no such attachment") from None
+        raise NotFound(msg("revisions.such_attachment", "no such attachment")) from None
 
 
 def write_with_attachments(policy: Policy, files: list[tuple[str, bytes]], write):
@@ -97,8 +105,10 @@ def attachment_file(conn, policy: Policy, revision_id: int, attachment_id: int) 
     """One attachment of a proposal, to be served: NotFound for an unknown one or a missing file."""
     meta = rstore.get_attachment(conn, revision_id, attachment_id)
     if meta is None:
-        raise NotFound(f"proposal {revision_id} has no attachment {attachment_id}")
+        raise NotFound(msg("revisions.proposal_attachment", "proposal {revision_id} has no attachment {attachment_id}",
+                           revision_id=revision_id, attachment_id=attachment_id))
     path = attachment_path(policy, meta["sha256"])
     if not path.exists():
-        raise NotFound("the attachment's file is missing from the data directory")
+        raise NotFound(msg("revisions.attachment_s_file_missing", "the attachment's file is missing from the data "
+                           "directory"))
     return AttachmentFile(path, meta["content_type"], meta["filename"], meta["sha256"])

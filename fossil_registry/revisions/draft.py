@@ -16,6 +16,7 @@ from ..errors import InvalidInput
 from ..geometry import check_geojson_rings
 from ..sites import UNCHANGED
 from .policy import METHODS, Policy
+from ..messages import msg
 
 
 @dataclass
@@ -50,13 +51,15 @@ def whole_number(value, name: str) -> int | None:
     if value in (None, ""):
         return None
     if isinstance(value, bool):
-        raise InvalidInput(f"{name} must be a whole number")
+        raise InvalidInput(msg("revisions.must_whole_number", "{name} must be a whole number", name=name))
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"{name} must be a whole number (got {str(value)[:40]!r})") from None
+        raise InvalidInput(msg("revisions.must_whole_number_got", "{name} must be a whole number (got {value!r})",
+                               name=name, value=str(value)[:40])) from None
     if isinstance(value, float) and value != number:
-        raise InvalidInput(f"{name} must be a whole number (got {value!r})")
+        raise InvalidInput(msg("revisions.must_whole_number_got", "{name} must be a whole number (got {value!r})",
+                               name=name, value=value))
     return number
 
 
@@ -66,24 +69,27 @@ def geojson_geometry(value: Any, what: str) -> Mapping:
         try:
             value = json_input.loads(value, what)
         except ValueError:
-            raise InvalidInput(f"{what} is neither GeoJSON nor coordinates the registry can read") from None
+            raise InvalidInput(msg("revisions.neither_geojson_nor_coordinates", "{what} is neither GeoJSON nor "
+                                   "coordinates the registry can read", what=what)) from None
     else:
         json_input.check_depth(value, what)
     if not isinstance(value, Mapping):
-        raise InvalidInput(f"{what} must be a GeoJSON geometry")
+        raise InvalidInput(msg("revisions.must_geojson_geometry", "{what} must be a GeoJSON geometry", what=what))
     kind = value.get("type")
     if kind == "FeatureCollection":
         features = value.get("features") or []
         if len(features) != 1:
-            raise InvalidInput(f"{what}: the FeatureCollection holds {len(features)} features; send exactly one")
+            raise InvalidInput(msg("revisions.featurecollection_holds_features_send", "{what}: the FeatureCollection "
+                                   "holds {count} features; send exactly one", what=what, count=len(features)))
         value = features[0]
         kind = value.get("type") if isinstance(value, Mapping) else None
     if kind == "Feature":
         value = value.get("geometry")
         if not isinstance(value, Mapping):
-            raise InvalidInput(f"{what}: the Feature has no geometry")
+            raise InvalidInput(msg("revisions.feature_geometry", "{what}: the Feature has no geometry", what=what))
     if not isinstance(value.get("coordinates"), list) and value.get("type") != "GeometryCollection":
-        raise InvalidInput(f"{what} must be a GeoJSON geometry with coordinates")
+        raise InvalidInput(msg("revisions.must_geojson_geometry_coordinates", "{what} must be a GeoJSON geometry "
+                               "with coordinates", what=what))
     return value
 
 
@@ -92,7 +98,8 @@ def to_shape(value: Mapping, what: str) -> BaseGeometry:
     try:
         return shape(value)
     except Exception as exc:  # shapely raises various errors on malformed coordinates
-        raise InvalidInput(f"{what} could not be read as a GeoJSON geometry ({str(exc)[:120]})") from None
+        raise InvalidInput(msg("revisions.could_read_geojson_geometry", "{what} could not be read as a GeoJSON "
+                               "geometry ({value})", what=what, value=str(exc)[:120])) from None
 
 
 def parse_draft(fields: Mapping[str, Any], *, file: tuple[str, bytes] | None = None, policy: Policy | None = None,
@@ -103,7 +110,8 @@ def parse_draft(fields: Mapping[str, Any], *, file: tuple[str, bytes] | None = N
     draft = Draft(given={k for k, v in fields.items() if v not in (None, "") or k in ("location", "boundary")})
     crs = fields.get("crs") or None
     if crs is not None and not isinstance(crs, str):
-        raise InvalidInput("crs must be text such as EPSG:4544, CGCS2000, WGS84, GCJ02 or BD09")
+        raise InvalidInput(msg("revisions.crs_must_text_such", "crs must be text such as EPSG:4544, CGCS2000, WGS84, "
+                               "GCJ02 or BD09"))
     if crs:
         coords.resolve_crs(crs)  # unknown CRS: a readable CoordinateError now, before anything else
     _survey_fields(draft, fields)
@@ -112,7 +120,8 @@ def parse_draft(fields: Mapping[str, Any], *, file: tuple[str, bytes] | None = N
     _drawn(draft, fields)
     if _truthy(fields.get("remove_boundary")):
         if draft.boundary is not UNCHANGED:
-            raise InvalidInput("give either a new boundary or remove_boundary, not both")
+            raise InvalidInput(msg("revisions.give_either_new_boundary", "give either a new boundary or "
+                                   "remove_boundary, not both"))
         draft.boundary = None
         draft.given.add("boundary")
     if file is not None:
@@ -125,31 +134,35 @@ def _survey_fields(draft: Draft, fields: Mapping[str, Any]) -> None:
     """Reason, reply, base version, survey method, stated accuracy, survey date and the submitter's consents."""
     reason = fields.get("reason")
     if reason is not None and not isinstance(reason, str):
-        raise InvalidInput("reason must be text")
+        raise InvalidInput(msg("revisions.reason_must_text", "reason must be text"))
     draft.reason = reason.strip() if isinstance(reason, str) else None
     comment = fields.get("comment")
     draft.comment = comment.strip() if isinstance(comment, str) and comment.strip() else None
     draft.base_version = whole_number(fields.get("base_version"), "base_version")
     draft.method = (fields.get("method") or None)
     if draft.method is not None and draft.method not in METHODS:
-        raise InvalidInput(f"method must be one of {', '.join(METHODS)} (got {str(draft.method)[:40]!r})")
+        raise InvalidInput(msg("revisions.method_must_one_got", "method must be one of {methods} (got {value!r})",
+                               methods=', '.join(METHODS), value=str(draft.method)[:40]))
     acc = fields.get("accuracy_m")
     if acc not in (None, ""):
         try:
             acc = float(acc)
         except (TypeError, ValueError):
-            raise InvalidInput(f"accuracy_m must be a number of metres (got {str(acc)[:40]!r})") from None
+            raise InvalidInput(msg("revisions.accuracy_m_must_number", "accuracy_m must be a number of metres (got "
+                                   "{value!r})", value=str(acc)[:40])) from None
         if not math.isfinite(acc) or acc <= 0 or acc > 100_000:
-            raise InvalidInput(f"accuracy_m must be a positive number of metres up to 100000 (got {acc:g})")
+            raise InvalidInput(msg("revisions.accuracy_m_must_positive", "accuracy_m must be a positive number of "
+                                   "metres up to 100000 (got {acc:g})", acc=acc))
         draft.accuracy_m = acc
     sd = fields.get("survey_date")
     if sd not in (None, ""):
         try:
             d = date.fromisoformat(str(sd).strip())
         except ValueError:
-            raise InvalidInput(f"survey_date must be a date like 2026-03-14 (got {str(sd)[:40]!r})") from None
+            raise InvalidInput(msg("revisions.survey_date_must_date", "survey_date must be a date like 2026-03-14 "
+                                   "(got {value!r})", value=str(sd)[:40])) from None
         if d > (datetime.now(timezone.utc) + timedelta(days=1)).date():
-            raise InvalidInput(f"survey_date {d.isoformat()} is in the future")
+            raise InvalidInput(msg("revisions.survey_date_future", "survey_date {d} is in the future", d=d.isoformat()))
         draft.survey_date = d.isoformat()
     draft.accept_repair = _truthy(fields.get("accept_repair"))
     draft.accept_simplify = _truthy(fields.get("accept_simplify"))
@@ -164,9 +177,11 @@ def _properties(props: Any) -> dict[str, Any]:
         try:
             props = json_input.loads(props, "properties")
         except ValueError:
-            raise InvalidInput("properties must be a JSON object of field names and values") from None
+            raise InvalidInput(msg("revisions.properties_must_json_object", "properties must be a JSON object of "
+                                   "field names and values")) from None
     if not isinstance(props, dict):
-        raise InvalidInput("properties must be an object of field names and values")
+        raise InvalidInput(msg("revisions.properties_must_object_field", "properties must be an object of field "
+                               "names and values"))
     return dict(props)
 
 
@@ -181,11 +196,13 @@ def _typed_or_geojson(draft: Draft, fields: Mapping[str, Any], crs: str | None, 
             draft.notes += notes
             if target == "location":
                 if len(points) != 1:
-                    raise InvalidInput(f"a location is one point, but {len(points)} lines of coordinates were given")
+                    raise InvalidInput(msg("revisions.location_one_point_but", "a location is one point, but {count} "
+                                           "lines of coordinates were given", count=len(points)))
                 geom = Point(points[0])
             else:
                 if len(set(points)) < 3:
-                    raise InvalidInput("a typed boundary needs at least 3 distinct points, one per line")
+                    raise InvalidInput(msg("revisions.typed_boundary_needs_least", "a typed boundary needs at least "
+                                           "3 distinct points, one per line"))
                 ring = points if points[0] == points[-1] else points + [points[0]]
                 geom = Polygon(ring)
             draft.input[target] = {"format": "typed", "source_crs": coords.resolve_crs(crs).key if crs else "auto"}
@@ -213,9 +230,11 @@ def _uploaded(draft: Draft, fields: Mapping[str, Any], file: tuple[str, bytes], 
     filename, data = file
     target = fields.get("target") or ""
     if target not in formats.TARGETS:
-        raise InvalidInput("with an uploaded file, say what it holds: target must be 'location' or 'boundary'")
+        raise InvalidInput(msg("revisions.uploaded_file_say_what", "with an uploaded file, say what it holds: target "
+                               "must be 'location' or 'boundary'"))
     if getattr(draft, target) is not UNCHANGED:
-        raise InvalidInput(f"the {target} was given twice (in the file and in the form); give it once")
+        raise InvalidInput(msg("revisions.given_twice_file_form", "the {target} was given twice (in the file and in "
+                               "the form); give it once", target=target))
     read = formats.read_geometry(filename, data, target, crs=crs, feature=whole_number(fields.get("feature"), "feature"),
                                  limits=policy.limits, region=policy.region_bbox)
     setattr(draft, target, read.geometry)

@@ -10,6 +10,7 @@ from .. import store
 from ..errors import NotFound
 from ..store import revisions as rstore
 from .policy import OPEN
+from ..messages import msg
 
 
 @dataclass
@@ -59,7 +60,7 @@ def row_of(conn, revision_id: int) -> rstore.RevisionRow:
     """A proposal's row, or NotFound."""
     row = rstore.get_revision(conn, revision_id)
     if row is None:
-        raise NotFound(f"no proposal {revision_id}")
+        raise NotFound(msg("revisions.proposal", "no proposal {revision_id}", revision_id=revision_id))
     return row
 
 

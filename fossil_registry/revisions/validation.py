@@ -16,6 +16,7 @@ from shapely.ops import nearest_points
 
 from .. import sites, store
 from ..errors import InvalidInput
+from ..messages import message_of, msg, msg_list
 from ..geometry import (MAX_VERTICES, GeometryError, compare_geometries, fmt, geodesic_area_m2,
                         geodesic_distance_m, simplify_to_limit, validate_boundary, validate_location, vertex_count)
 from ..region import check_plausible, inside
@@ -30,7 +31,11 @@ INFORMATIONAL_WARNINGS = frozenset({"input", "defaults", "location_derived"})
 
 
 def warning(code: str, message: str, **extra) -> dict[str, Any]:
-    return {"code": code, "message": message, **{k: v for k, v in extra.items() if v is not None}}
+    """A stored warning: its code, the English text, and (for a Message) what it takes to show it in the reader's
+    language later (message_code, msgid, params)."""
+    found = message_of(message)
+    record = found.as_record() if found is not None else {"message": str(message)}
+    return {"code": code, **record, **{k: v for k, v in extra.items() if v is not None}}
 
 
 def needs_individual_review(rev) -> list[str]:
@@ -42,8 +47,9 @@ def stale_base_warning(base: sites.Site, site: sites.Site) -> dict[str, Any] | N
     """The warning of a proposal based on an older version than the site's current one (None if it is current)."""
     if base.version == site.version:
         return None
-    return warning("stale_base", f"based on version {base.version}, but {site.code} is now at version {site.version}: "
-                                 "it must be rebased before it can be approved", current_version=site.version)
+    return warning("stale_base", msg("revisions.stale_base", "based on version {version}, but {code} is now at "
+                                     "version {version2}: it must be rebased before it can be approved",
+                                     version=base.version, code=site.code, version2=site.version), current_version=site.version)
 
 
 def boundary_value(action: str, boundary: MultiPolygon | None) -> Any:
@@ -67,9 +73,10 @@ def _check_axes(geom: BaseGeometry, what: str, policy: Policy) -> None:
     swapped = all(inside(bbox, y, x) for x, y in arr[:50])
     if not as_given and swapped:
         x, y = arr[0]
-        raise InvalidInput(f"the {what}'s longitude and latitude look swapped: ({fmt(x)}, {fmt(y)}) read the other way "
-                           f"round, ({fmt(y)}, {fmt(x)}), lies in {policy.region_name}. Give longitude first, then "
-                           "latitude (GeoJSON order), or check the column names", location=(round(y, 6), round(x, 6)))
+        raise InvalidInput(msg("revisions.s_longitude_latitude_look", "the {what}'s longitude and latitude look "
+                               "swapped: ({x}, {y}) read the other way round, ({y}, {x}), lies in {region_name}. "
+                               "Give longitude first, then latitude (GeoJSON order), or check the column names",
+                               what=what, x=fmt(x), y=fmt(y), region_name=policy.region_name), location=(round(y, 6), round(x, 6)))
 
 
 def _check_plausible(geom: BaseGeometry, what: str, policy: Policy) -> None:
@@ -90,14 +97,15 @@ def _checked_boundary(raw: Any, draft: Draft, warnings: list[dict], policy: Poli
         if n > MAX_VERTICES:
             if not draft.accept_simplify:
                 raise InvalidInput(
-                    f"the boundary has {n:,} vertices; the limit is {MAX_VERTICES:,}. Simplify it before uploading, "
-                    "or send accept_simplify=true to let the registry simplify it (the largest deviation is reported "
-                    "to the reviewer)", vertices=n, limit=MAX_VERTICES)
+                    msg("revisions.boundary_vertices_limit_simplify", "the boundary has {n:,} vertices; the limit is "
+                        "{max_vertices:,}. Simplify it before uploading, or send accept_simplify=true to let the "
+                        "registry simplify it (the largest deviation is reported to the reviewer)", n=n,
+                        max_vertices=MAX_VERTICES), vertices=n, limit=MAX_VERTICES)
             geom, tolerance = simplify_to_limit(geom)
             warnings.append(warning(
-                "simplified", f"the boundary was simplified with the submitter's consent from {n:,} to "
-                              f"{vertex_count(geom):,} vertices; no point of the original outline is more than "
-                              f"{tolerance:.2f} m from it", vertices_before=n, vertices_after=vertex_count(geom),
+                "simplified", msg("revisions.simplified", "the boundary was simplified with the submitter's consent "
+                                  "from {n:,} to {geom:,} vertices; no point of the original outline is more than "
+                                  "{tolerance:.2f} m from it", n=n, geom=vertex_count(geom), tolerance=tolerance), vertices_before=n, vertices_after=vertex_count(geom),
                 tolerance_m=round(tolerance, 3)))
     try:
         return validate_boundary(geom)
@@ -106,16 +114,18 @@ def _checked_boundary(raw: Any, draft: Draft, warnings: list[dict], policy: Poli
             raise
         if not draft.accept_repair:
             raise RepairOffered(
-                f"{exc} The suggested repair (shapely make_valid) encloses {geodesic_area_m2(exc.repair):,.0f} m²; "
-                "look at it and send accept_repair=true to use it, or correct the outline",
+                msg("revisions.suggested_repair_shapely_make", "{exc} The suggested repair (shapely make_valid) "
+                    "encloses {repair:,.0f} m²; look at it and send accept_repair=true to use it, or correct the "
+                    "outline", exc=exc, repair=geodesic_area_m2(exc.repair)),
                 location=exc.location, repair=mapping(exc.repair),
                 repair_area_m2=round(geodesic_area_m2(exc.repair), 1)) from None
         original = geom
         repaired = validate_boundary(exc.repair)
         before = geodesic_area_m2(shapely.make_valid(original)) if isinstance(original, BaseGeometry) else None
         warnings.append(warning(
-            "repaired", f"the submitted boundary was invalid ({exc}); the submitter accepted the automatic repair "
-                        f"(area {geodesic_area_m2(repaired):,.0f} m²)", location=list(exc.location) if exc.location
+            "repaired", msg("revisions.repaired", "the submitted boundary was invalid ({exc}); the submitter "
+                            "accepted the automatic repair (area {repaired:,.0f} m²)", exc=exc,
+                            repaired=geodesic_area_m2(repaired)), location=list(exc.location) if exc.location
             else None, area_m2=round(geodesic_area_m2(repaired), 1),
             area_before_m2=round(before, 1) if before is not None else None))
         return repaired
@@ -182,7 +192,8 @@ def _boundary_action(draft: Draft, site, base, warnings: list[dict], policy: Pol
         if site is None:
             return "keep", None
         if base.boundary is None:
-            raise InvalidInput(f"site {site.code} has no boundary to remove")
+            raise InvalidInput(msg("revisions.site_boundary_remove", "site {code} has no boundary to remove",
+                                   code=site.code))
         return "remove", None
     if draft.boundary is UNCHANGED:
         return "keep", None
@@ -191,27 +202,30 @@ def _boundary_action(draft: Draft, site, base, warnings: list[dict], policy: Pol
 
 def _new_site_properties(props: dict[str, Any], warnings: list[dict]) -> dict[str, Any]:
     if not isinstance(props.get("name"), str) or not props.get("name", "").strip():
-        raise InvalidInput("a new site needs a name (properties.name)")
+        raise InvalidInput(msg("revisions.new_site_needs_name", "a new site needs a name (properties.name)"))
     defaults = []
     if "level" not in props:
         props["level"] = "general"
-        defaults.append("level 'general'")
+        defaults.append(msg("revisions.default_level", "level 'general'"))
     if "sensitivity" not in props:
         props["sensitivity"] = "hidden"  # a new find stays off the public map until someone decides otherwise
-        defaults.append("sensitivity 'hidden'")
+        defaults.append(msg("revisions.default_sensitivity", "sensitivity 'hidden'"))
     if props.get("status") == "retired":
-        raise InvalidInput("a new site cannot be proposed as retired")
+        raise InvalidInput(msg("revisions.new_site_proposed_retired", "a new site cannot be proposed as retired"))
     if defaults:
-        warnings.append(warning("defaults", "not given, so set to the safe defaults: " + ", ".join(defaults)))
+        warnings.append(warning("defaults", msg("revisions.defaults", "not given, so set to the safe defaults: "
+                                                "{defaults}", defaults=msg_list(defaults))))
     return sites.normalize_properties({k: v for k, v in props.items() if k not in ("code", "version")})
 
 
 def _placed_in_boundary(boundary, warnings: list[dict]) -> Point:
     if boundary is None:
-        raise InvalidInput("a new site needs a location (or a boundary to place it in)")
+        raise InvalidInput(msg("revisions.new_site_needs_location", "a new site needs a location (or a boundary to "
+                               "place it in)"))
     location = boundary.representative_point()
-    warnings.append(warning("location_derived", f"no location was given: placed inside the boundary at "
-                                                f"{fmt(location.x)}, {fmt(location.y)}",
+    warnings.append(warning("location_derived", msg("revisions.location_derived", "no location was given: placed "
+                                                    "inside the boundary at {x}, {y}", x=fmt(location.x),
+                                                    y=fmt(location.y)),
                             location=[round(location.x, 6), round(location.y, 6)]))
     return location
 
@@ -239,8 +253,9 @@ def prepare(conn, draft: Draft, *, site: sites.Site | None, base: sites.Site | N
         if boundary_action == "set" and base.boundary is not None and boundary.equals_exact(base.boundary, 0):
             boundary_action, boundary = "keep", None
         if location is None and boundary_action == "keep" and not properties:
-            raise InvalidInput(f"this proposal changes nothing: the location, boundary and fields it gives are those "
-                               f"of {site.code} version {base.version}")
+            raise InvalidInput(msg("revisions.proposal_changes_nothing_location", "this proposal changes nothing: "
+                                   "the location, boundary and fields it gives are those of {code} version {version}",
+                                   code=site.code, version=base.version))
         if kind is None:
             kind = "retire" if properties == {"status": "retired"} and location is None and boundary_action == "keep" \
                 else "change"
@@ -262,39 +277,44 @@ def _protection_warnings(p: Prepared, base: sites.Site | None, props: dict[str, 
     w = []
     old = base.properties if base is not None else {"sensitivity": "hidden", "level": props.get("level")}
     if _OPENNESS.get(props.get("sensitivity"), 0) > _OPENNESS.get(old.get("sensitivity"), 0):
-        w.append(warning("sensitivity_loosened", f"the public will see more of this site: sensitivity "
-                                                 f"{old.get('sensitivity')} → {props.get('sensitivity')}"))
+        w.append(warning("sensitivity_loosened", msg("revisions.sensitivity_loosened", "the public will see more of "
+                                                     "this site: sensitivity {value} → {value2}",
+                                                     value=old.get('sensitivity'), value2=props.get('sensitivity'))))
     if base is not None and _RANK.get(props.get("level"), 0) < _RANK.get(old.get("level"), 0):
-        w.append(warning("level_lowered", f"the protection level is lowered: {old.get('level')} → {props.get('level')}"))
+        w.append(warning("level_lowered", msg("revisions.level_lowered", "the protection level is lowered: {value} → "
+                                              "{value2}", value=old.get('level'), value2=props.get('level'))))
     if base is not None and props.get("status") == "retired" and old.get("status") != "retired":
-        w.append(warning("retires_site", "the site is retired: it leaves the protection map and the inspection "
-                                         "schedule"))
+        w.append(warning("retires_site", msg("revisions.retires_site", "the site is retired: it leaves the "
+                                             "protection map and the inspection schedule")))
     if p.boundary_action == "remove":
-        w.append(warning("boundary_removed", "the protection boundary is removed"))
+        w.append(warning("boundary_removed", msg("revisions.boundary_removed", "the protection boundary is removed")))
     if props.get("sensitivity") != "open":
         fields = [k for k in sites.TEXT_FIELDS if isinstance(props.get(k), str) and k in p.properties
                   and withheld_numbers(props[k])]
         if fields:
-            w.append(warning("numbers_in_text", f"{', '.join(fields)} hold numbers that could be coordinates: the "
-                                                "public view withholds them for this site; check the text says what "
-                                                "the public may read", fields=fields))
+            w.append(warning("numbers_in_text", msg("revisions.numbers_in_text", "{fields} hold numbers that could "
+                                                    "be coordinates: the public view withholds them for this site; "
+                                                    "check the text says what the public may read",
+                                                    fields=', '.join(fields)), fields=fields))
     return w
 
 
 def _place_warnings(p: Prepared, loc: Point, bnd, policy: Policy) -> list[dict]:
     w, name = [], policy.region_name
     if not inside(policy.region_bbox, loc.x, loc.y):
-        w.append(warning("outside_region", f"the location ({fmt(loc.x)}, {fmt(loc.y)}) is outside {name} "
-                                           f"({', '.join(fmt(v) for v in policy.region_bbox)})",
+        w.append(warning("outside_region", msg("revisions.outside_region", "the location ({x}, {y}) is outside "
+                                               "{name} ({value})", x=fmt(loc.x), y=fmt(loc.y), name=name,
+                                               value=', '.join(fmt(v) for v in policy.region_bbox)),
                          location=[round(loc.x, 6), round(loc.y, 6)]))
     if bnd is not None and p.boundary_action == "set":
         minx, miny, maxx, maxy = bnd.bounds
         if not (inside(policy.region_bbox, minx, miny) and inside(policy.region_bbox, maxx, maxy)):
-            w.append(warning("outside_region", f"the boundary reaches outside {name}"))
+            w.append(warning("outside_region", msg("revisions.outside_region_2", "the boundary reaches outside {name}",
+                                                   name=name)))
     if bnd is not None and not bnd.covers(loc):
         d = geodesic_distance_m(loc, nearest_points(bnd, loc)[0])
-        w.append(warning("location_outside_boundary", f"the location lies outside the boundary, {d:,.0f} m from its "
-                                                      "edge", distance_m=round(d, 1),
+        w.append(warning("location_outside_boundary", msg("revisions.location_outside_boundary", "the location lies outside "
+                                                          "the boundary, {d:,.0f} m from its edge", d=d), distance_m=round(d, 1),
                          location=[round(loc.x, 6), round(loc.y, 6)]))
     return w
 
@@ -304,18 +324,22 @@ def _movement_warnings(p: Prepared, draft: Draft, policy: Policy) -> list[dict]:
     shift = p.metrics.get("location_shift_m")
     if shift is not None and p.location is not None:
         if shift > policy.far_warning_m:
-            w.append(warning("far_from_current", f"the location moves {shift:,.0f} m (geodesic) from the current one, "
-                                                 f"more than {policy.far_warning_m:,.0f} m: check it is the same site "
-                                                 "and the right coordinate system", distance_m=round(shift, 1)))
+            w.append(warning("far_from_current", msg("revisions.far_from_current", "the location moves {shift:,.0f} "
+                                                     "m (geodesic) from the current one, more than "
+                                                     "{far_warning_m:,.0f} m: check it is the same site and the "
+                                                     "right coordinate system", shift=shift,
+                                                     far_warning_m=policy.far_warning_m), distance_m=round(shift, 1)))
         if draft.accuracy_m is not None and shift < draft.accuracy_m:
-            w.append(warning("below_accuracy", f"the location moves {shift:,.1f} m, less than the stated accuracy "
-                                               f"of {draft.accuracy_m:g} m", distance_m=round(shift, 2)))
+            w.append(warning("below_accuracy", msg("revisions.below_accuracy", "the location moves {shift:,.1f} m, "
+                                                   "less than the stated accuracy of {accuracy_m:g} m", shift=shift,
+                                                   accuracy_m=draft.accuracy_m), distance_m=round(shift, 2)))
     if draft.method == "phone_map":
         crs_used = {v.get("source_crs") for v in draft.input.values() if isinstance(v, dict)}
         if not crs_used & {"GCJ02", "BD09"}:
-            w.append(warning("phone_map_offset", "coordinates from phone map apps (Amap/Gaode, Tencent, Baidu) are "
-                                                 "usually GCJ-02 or BD-09, offset by about 500-1,100 m in Guizhou; "
-                                                 "they were read as CGCS2000/WGS84"))
+            w.append(warning("phone_map_offset", msg("revisions.phone_map_offset", "coordinates from phone map apps "
+                                                     "(Amap/Gaode, Tencent, Baidu) are usually GCJ-02 or BD-09, "
+                                                     "offset by about 500-1,100 m in Guizhou; they were read as "
+                                                     "CGCS2000/WGS84")))
     return w
 
 
@@ -333,15 +357,17 @@ def _other_site_warnings(conn, p: Prepared, site, loc: Point, bnd, policy: Polic
             if area < policy.overlap_min_m2:
                 continue
             pct = area / max(geodesic_area_m2(bnd), 1e-9) * 100
-            w.append(warning("overlaps_site", f"the boundary overlaps site {other_code} "
-                                              f"({other.attributes.get('name')}) by {area:,.0f} m² "
-                                              f"({pct:.1f}% of the proposed boundary)", site=other_code,
+            w.append(warning("overlaps_site", msg("revisions.overlaps_site", "the boundary overlaps site "
+                                                  "{other_code} ({value}) by {area:,.0f} m² ({pct:.1f}% of the "
+                                                  "proposed boundary)", other_code=other_code,
+                                                  value=other.attributes.get('name'), area=area, pct=pct), site=other_code,
                              overlap_m2=round(area, 1), overlap_pct=round(pct, 2)))
     if site is None:
         for other_code in store.boundary_codes_intersecting(conn, (loc.x, loc.y, loc.x, loc.y)):
             other = store.get_site_row(conn, other_code)
             if other is not None and other.boundary is not None and other.boundary.covers(loc):
-                w.append(warning("inside_site", f"the new site's location lies inside the boundary of {other_code} "
-                                                f"({other.attributes.get('name')}): is it the same site?",
+                w.append(warning("inside_site", msg("revisions.inside_site", "the new site's location lies inside "
+                                                    "the boundary of {other_code} ({value}): is it the same site?",
+                                                    other_code=other_code, value=other.attributes.get('name')),
                                  site=other_code))
     return w

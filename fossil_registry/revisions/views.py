@@ -13,6 +13,7 @@ from ..store import revisions as rstore
 from .model import Revision, stale
 from .policy import KINDS, OPEN, STATUSES
 from .validation import boundary_after, geometry_metrics
+from ..messages import msg
 
 
 def queue(conn, *, status=None, site: str | None = None, author: str | None = None, kind: str | None = None,
@@ -20,9 +21,11 @@ def queue(conn, *, status=None, site: str | None = None, author: str | None = No
     statuses = [status] if isinstance(status, str) else list(status or [])
     bad = [s for s in statuses if s not in STATUSES]
     if bad:
-        raise InvalidInput(f"status must be one of {', '.join(STATUSES)} (got {bad[0][:40]!r})")
+        raise InvalidInput(msg("revisions.status_must_one_got", "status must be one of {statuses} (got {value!r})",
+                               statuses=', '.join(STATUSES), value=bad[0][:40]))
     if kind and kind not in KINDS:
-        raise InvalidInput(f"kind must be one of {', '.join(KINDS)} (got {kind[:40]!r})")
+        raise InvalidInput(msg("revisions.kind_must_one_got", "kind must be one of {kinds} (got {kind!r})",
+                               kinds=', '.join(KINDS), kind=kind[:40]))
     rows = rstore.list_revisions(conn, status=statuses or None, site=site, author=author, kind=kind,
                                  exclude_author=exclude_author, limit=min(max(limit, 1), 1000), offset=max(offset, 0),
                                  oldest_first=statuses == ["submitted"])

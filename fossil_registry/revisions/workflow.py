@@ -14,14 +14,17 @@ from .draft import Draft, whole_number
 from .model import Revision, content_snapshot, get, row_of, stale
 from .policy import DECISIONS, MAX_REASON, OPEN, Policy, RoundRequired
 from .validation import Prepared, boundary_value, needs_individual_review, prepare, stale_base_warning
+from ..messages import msg
 
 
 def _require_reason(reason: str | None, what: str = "a proposal") -> str:
     if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInput(f"{what} needs a reason: why should the site change (e.g. 'RTK resurvey, the old point was "
-                           "digitised from a 1:50,000 map')")
+        raise InvalidInput(msg("revisions.needs_reason_why_should", "{what} needs a reason: why should the site "
+                               "change (e.g. 'RTK resurvey, the old point was digitised from a 1:50,000 map')",
+                               what=what))
     if len(reason) > MAX_REASON:
-        raise InvalidInput(f"the reason is too long ({len(reason)} characters; the limit is {MAX_REASON})")
+        raise InvalidInput(msg("revisions.reason_too_long_characters", "the reason is too long ({count} characters; "
+                               "the limit is {max_reason})", count=len(reason), max_reason=MAX_REASON))
     return reason.strip()
 
 
@@ -72,10 +75,13 @@ def _checked(conn, draft: Draft, site_code: str | None, policy: Policy,
     if site_code is not None:
         site = sites.current(conn, site_code)
         if draft.base_version is None:
-            raise InvalidInput(f"base_version is required: the version of {site_code} the proposal is based on "
-                               f"(now {site.version})")
+            raise InvalidInput(msg("revisions.base_version_required_version", "base_version is required: the version "
+                                   "of {site_code} the proposal is based on (now {version})", site_code=site_code,
+                                   version=site.version))
         if draft.base_version > site.version:
-            raise InvalidInput(f"site {site_code} has no version {draft.base_version} yet (it is at {site.version})")
+            raise InvalidInput(msg("revisions.site_version_yet_2", "site {site_code} has no version {base_version} "
+                                   "yet (it is at {version})", site_code=site_code, base_version=draft.base_version,
+                                   version=site.version))
         base = sites.at_version(conn, site_code, draft.base_version)
     else:
         site = base = None
@@ -107,7 +113,8 @@ def propose_restore(conn, code: str, version: int, *, author: str, reason: str |
     site = sites.current(conn, code)
     old = sites.at_version(conn, code, version)
     if version == site.version:
-        raise InvalidInput(f"version {version} is the current version of {code}; there is nothing to restore")
+        raise InvalidInput(msg("revisions.version_current_version_there", "version {version} is the current version "
+                               "of {code}; there is nothing to restore", version=version, code=code))
     if old.boundary is not None:
         boundary = old.boundary
     else:
@@ -121,7 +128,8 @@ def propose_restore(conn, code: str, version: int, *, author: str, reason: str |
 def _open_for(conn, revision_id: int) -> rstore.RevisionRow:
     row = row_of(conn, revision_id)
     if row.status not in OPEN:
-        raise Conflict(f"proposal {revision_id} is {row.status.replace('_', ' ')}; it can no longer change",
+        raise Conflict(msg("revisions.proposal_longer_change", "proposal {revision_id} is {value}; it can no longer "
+                           "change", revision_id=revision_id, value=row.status.replace('_', ' ')),
                        status_now=row.status)
     return row
 
@@ -138,7 +146,8 @@ def actions(rev: Revision, *, actor: str, may_review: bool, stale: bool) -> dict
 def _amendable_row(conn, revision_id: int, author: str) -> rstore.RevisionRow:
     row = row_of(conn, revision_id)
     if row.author != author:
-        raise Forbidden("only the proposal's author can amend it; reviewers comment, request changes or decide")
+        raise Forbidden(msg("revisions.only_proposal_s_author", "only the proposal's author can amend it; reviewers "
+                            "comment, request changes or decide"))
     return _open_for(conn, revision_id)
 
 
@@ -159,7 +168,8 @@ def amend(conn, revision_id: int, draft: Draft, *, author: str, policy: Policy |
     site = sites.current(conn, row.site_code) if row.site_code else None
     base_version = draft.base_version or row.base_version
     if site is not None and base_version > site.version:
-        raise InvalidInput(f"site {site.code} has no version {base_version} yet (it is at {site.version})")
+        raise InvalidInput(msg("revisions.site_version_yet", "site {code} has no version {base_version} yet (it is "
+                               "at {version})", code=site.code, base_version=base_version, version=site.version))
     base = sites.at_version(conn, row.site_code, base_version) if site is not None else None
     p = prepare(conn, merged, site=site, base=base, policy=policy,
                  kind=row.kind if row.kind in ("restore",) else None)
@@ -220,7 +230,7 @@ def withdraw(conn, revision_id: int, *, actor: str, comment: str | None = None,
     with store.transaction(conn):
         row = row_of(conn, revision_id)
         if row.author != actor:
-            raise Forbidden("only the proposal's author can withdraw it")
+            raise Forbidden(msg("revisions.only_proposal_s_author_2", "only the proposal's author can withdraw it"))
         _open_for(conn, revision_id)
         now = store.utc_now()
         rstore.update_revision(conn, revision_id, status="withdrawn", updated_at=now)
@@ -232,9 +242,10 @@ def withdraw(conn, revision_id: int, *, actor: str, comment: str | None = None,
 
 def comment(conn, revision_id: int, *, actor: str, text: str | None, remote_addr: str | None = None) -> Revision:
     if not isinstance(text, str) or not text.strip():
-        raise InvalidInput("a comment needs some text")
+        raise InvalidInput(msg("revisions.comment_needs_some_text", "a comment needs some text"))
     if len(text) > MAX_REASON:
-        raise InvalidInput(f"the comment is too long ({len(text)} characters; the limit is {MAX_REASON})")
+        raise InvalidInput(msg("revisions.comment_too_long_characters", "the comment is too long ({count} "
+                               "characters; the limit is {max_reason})", count=len(text), max_reason=MAX_REASON))
     with store.transaction(conn):
         row = row_of(conn, revision_id)
         now = store.utc_now()
@@ -255,9 +266,11 @@ def conflict_error(conn, row: rstore.RevisionRow, current_version: int) -> Confl
         what.append("boundary")
     what += sorted(d["properties"])
     return Conflict(
-        f"site {row.site_code} has changed since this proposal was made (based on version {row.base_version}, now "
-        f"version {current_version}; changed: {', '.join(what) or 'nothing visible'}). Approval refused: rebase the "
-        f"proposal onto version {current_version} after comparing base, current and proposed, or send it back",
+        msg("revisions.site_changed_since_proposal", "site {site_code} has changed since this proposal was made "
+            "(based on version {base_version}, now version {current_version}; changed: {value}). Approval refused: "
+            "rebase the proposal onto version {current_version} after comparing base, current and proposed, or send "
+            "it back", site_code=row.site_code, base_version=row.base_version, current_version=current_version,
+            value=', '.join(what) or 'nothing visible'),
         code=row.site_code, base_version=row.base_version, current_version=current_version, changed=what,
         revision_id=row.id)
 
@@ -265,18 +278,20 @@ def conflict_error(conn, row: rstore.RevisionRow, current_version: int) -> Confl
 def checked_id(value: Any) -> int:
     number = whole_number(value, "id")
     if number is None or number < 1:
-        raise InvalidInput("each proposal is named by its number (id)")
+        raise InvalidInput(msg("revisions.each_proposal_named_number", "each proposal is named by its number (id)"))
     return number
 
 
 def checked_round(value: Any) -> int:
     """The round a decision was made on, from a JSON number or a form field; refused (428) when not given."""
     if value in (None, ""):
-        raise RoundRequired("say which round of the proposal you decided on (\"round\", as shown when you opened it): "
-                            "a decision applies exactly what its reviewer saw, so it is never guessed")
+        raise RoundRequired(msg("revisions.say_which_round_proposal", "say which round of the proposal you decided "
+                                'on ("round", as shown when you opened it): a decision applies exactly what its '
+                                "reviewer saw, so it is never guessed"))
     number = whole_number(value, "round")
     if number < 1:
-        raise InvalidInput(f"round must be 1 or more (got {number})")
+        raise InvalidInput(msg("revisions.round_must_more_got", "round must be 1 or more (got {number})",
+                               number=number))
     return number
 
 
@@ -288,29 +303,37 @@ def decide(conn, revision_id: int, decision: str, *, reviewer: str, round_seen: 
     the audit records in ONE transaction: if any step fails, nothing of it remains."""
     policy = policy or Policy.defaults()
     if decision not in DECISIONS:
-        raise InvalidInput(f"decision must be one of {', '.join(DECISIONS)} (got {str(decision)[:40]!r})")
+        raise InvalidInput(msg("revisions.decision_must_one_got", "decision must be one of {decisions} (got "
+                               "{value!r})", decisions=', '.join(DECISIONS), value=str(decision)[:40]))
     if round_seen not in (None, ""):
         round_seen = checked_round(round_seen)
     comment = comment.strip() if isinstance(comment, str) else None
     if decision != "approve" and not comment:
         what = "rejecting" if decision == "reject" else "requesting changes"
-        raise InvalidInput(f"{what} needs a reason (comment): the author must know what is wrong")
+        raise InvalidInput(msg("revisions.needs_reason_comment_author", "{what} needs a reason (comment): the author "
+                               "must know what is wrong", what=what))
     if comment and len(comment) > MAX_REASON:
-        raise InvalidInput(f"the comment is too long ({len(comment)} characters; the limit is {MAX_REASON})")
+        raise InvalidInput(msg("revisions.comment_too_long_characters", "the comment is too long ({count} "
+                               "characters; the limit is {max_reason})", count=len(comment), max_reason=MAX_REASON))
     applied: sites.Site | None = None
     with store.transaction(conn):
         row = row_of(conn, revision_id)
         if row.author == reviewer:
-            raise Forbidden("nobody reviews their own proposal: another expert or admin must decide on it")
+            raise Forbidden(msg("revisions.nobody_reviews_their_own", "nobody reviews their own proposal: another "
+                                "expert or admin must decide on it"))
         if row.status not in OPEN:
-            raise Conflict(f"proposal {revision_id} is already {row.status.replace('_', ' ')}", status_now=row.status)
+            raise Conflict(msg("revisions.proposal_already", "proposal {revision_id} is already {value}",
+                               revision_id=revision_id, value=row.status.replace('_', ' ')), status_now=row.status)
         round_seen = checked_round(round_seen)  # no round: refused (428), never guessed
         if row.round != round_seen:
-            raise Conflict(f"proposal {revision_id} has changed since you opened it (you saw round {round_seen}; it is "
-                           f"now at round {row.round}): open it again and review what it proposes now",
+            raise Conflict(msg("revisions.proposal_changed_since_you", "proposal {revision_id} has changed since you "
+                               "opened it (you saw round {round_seen}; it is now at round {round}): open it again "
+                               "and review what it proposes now", revision_id=revision_id, round_seen=round_seen,
+                               round=row.round),
                            round_seen=round_seen, round_now=row.round, revision_id=revision_id)
         if decision != "reject" and row.status != "submitted":
-            raise Conflict(f"proposal {revision_id} is waiting for its author to amend it (changes requested)",
+            raise Conflict(msg("revisions.proposal_waiting_author_amend", "proposal {revision_id} is waiting for its "
+                               "author to amend it (changes requested)", revision_id=revision_id),
                            status_now=row.status)
         now = store.utc_now()
         fields: dict[str, Any] = {"reviewer": reviewer, "decided_at": now, "decision_comment": comment,
@@ -362,9 +385,10 @@ def decide_many(conn, items: Iterable[tuple[int, Any]], decision: str, *, review
     whose warnings need a reviewer's look (needs_individual_review) rather than approving them blind."""
     items = list(dict.fromkeys((int(i), r) for i, r in items))
     if not items:
-        raise InvalidInput("choose at least one proposal")
+        raise InvalidInput(msg("revisions.choose_least_one_proposal", "choose at least one proposal"))
     if len(items) > 200:
-        raise InvalidInput(f"{len(items)} proposals at once; decide at most 200 in one batch")
+        raise InvalidInput(msg("revisions.proposals_once_decide_most", "{count} proposals at once; decide at most "
+                               "200 in one batch", count=len(items)))
     results = []
     for rid, round_seen in items:
         try:
@@ -372,8 +396,9 @@ def decide_many(conn, items: Iterable[tuple[int, Any]], decision: str, *, review
                 row = rstore.get_revision(conn, rid)
                 codes = needs_individual_review(row) if row is not None else []
                 if codes:
-                    raise InvalidInput(f"proposal {rid} carries warnings ({', '.join(codes)}): open it and decide on "
-                                       "it on its own", warnings=codes)
+                    raise InvalidInput(msg("revisions.proposal_carries_warnings_open", "proposal {rid} carries "
+                                           "warnings ({codes}): open it and decide on it on its own", rid=rid,
+                                           codes=', '.join(codes)), warnings=codes)
             rev, applied = decide(conn, rid, decision, reviewer=reviewer, round_seen=round_seen, comment=comment,
                                   remote_addr=remote_addr, policy=policy)
             results.append({"id": rid, "ok": True, "status": rev.status, "round": rev.round,
@@ -391,12 +416,14 @@ def rebase(conn, revision_id: int, *, actor: str, may_review: bool, policy: Poli
     policy = policy or Policy.defaults()
     row = _open_for(conn, revision_id)
     if row.author != actor and not may_review:
-        raise Forbidden("only the author or a reviewer can rebase a proposal")
+        raise Forbidden(msg("revisions.only_author_reviewer_rebase", "only the author or a reviewer can rebase a "
+                            "proposal"))
     if row.kind == "new_site":
-        raise InvalidInput("a new-site proposal has no base version to rebase")
+        raise InvalidInput(msg("revisions.new_site_proposal_base", "a new-site proposal has no base version to rebase"))
     site = sites.current(conn, row.site_code)
     if site.version == row.base_version:
-        raise InvalidInput(f"proposal {revision_id} is already based on the current version ({site.version})")
+        raise InvalidInput(msg("revisions.proposal_already_based_current", "proposal {revision_id} is already based "
+                               "on the current version ({version})", revision_id=revision_id, version=site.version))
     draft = _merged_draft(row, Draft())
     draft.accept_repair = True
     p = prepare(conn, draft, site=site, base=site, policy=policy,
@@ -405,7 +432,8 @@ def rebase(conn, revision_id: int, *, actor: str, may_review: bool, policy: Poli
         now = store.utc_now()
         current = _open_for(conn, revision_id)
         if store.site_version_number(conn, row.site_code) != site.version:
-            raise Conflict(f"site {row.site_code} changed again while rebasing; try again")
+            raise Conflict(msg("revisions.site_changed_again_while", "site {site_code} changed again while rebasing; "
+                               "try again", site_code=row.site_code))
         rstore.update_revision(conn, revision_id, base_version=site.version, kind=p.kind, location=p.location,
                                boundary_action=p.boundary_action, boundary=p.boundary, properties=p.properties,
                                warnings=p.warnings, metrics=p.metrics, updated_at=now, round=current.round + 1)

@@ -129,6 +129,7 @@ def _register(table: str, data_type: str, identifier: str, description: str, geo
 # --------------------------------------------------------------------------------------------------------------------
 # Feature modules register their layers with _register above while they build their DDL, so they are imported after it.
 from . import impact, imports, inspections, reports  # noqa: E402
+from ..messages import msg
 
 # (name, DDL) in the order they apply, each once and in one transaction, to new and existing registries. A name, once
 # released, never changes: registry_migrations records the names applied. The reports' tables came with the
@@ -298,39 +299,44 @@ def check_integrity(conn: sqlite3.Connection) -> list[str]:
     problems = []
     result = conn.execute("PRAGMA integrity_check").fetchone()[0]
     if result != "ok":
-        problems.append(f"SQLite integrity check: {result}")
+        problems.append(msg("store.sqlite_integrity_check", "SQLite integrity check: {result}", result=result))
     for (fk,) in conn.execute("PRAGMA foreign_key_check").fetchall() or []:
-        problems.append(f"foreign key violation in {fk}")
+        problems.append(msg("store.foreign_key_violation", "foreign key violation in {fk}", fk=fk))
     for table in (LOCATIONS, BOUNDARIES):
         rtree = f"rtree_{table}_geom"
         missing = conn.execute(f"SELECT count(*) FROM {table} WHERE fid NOT IN (SELECT id FROM {rtree})").fetchone()[0]
         orphans = conn.execute(f"SELECT count(*) FROM {rtree} WHERE id NOT IN (SELECT fid FROM {table})").fetchone()[0]
         if missing:
-            problems.append(f"{table}: {missing} feature(s) missing from the spatial index")
+            problems.append(msg("store.feature_s_missing_spatial", "{table}: {missing} feature(s) missing from the "
+                                "spatial index", table=table, missing=missing))
         if orphans:
-            problems.append(f"{table}: {orphans} spatial index entr(y/ies) without a feature")
+            problems.append(msg("store.spatial_index_entr_y", "{table}: {orphans} spatial index entr(y/ies) without "
+                                "a feature", table=table, orphans=orphans))
         bad = conn.execute(
             f"SELECT t.code FROM {table} t JOIN {rtree} r ON r.id = t.fid WHERE "
             f"r.minx > ST_MinX(t.geom) OR r.maxx < ST_MaxX(t.geom) OR r.miny > ST_MinY(t.geom) OR r.maxy < ST_MaxY(t.geom)"
             f" OR ST_MinX(t.geom) - r.minx > {_RTREE_SLACK} OR r.maxx - ST_MaxX(t.geom) > {_RTREE_SLACK}"
             f" OR ST_MinY(t.geom) - r.miny > {_RTREE_SLACK} OR r.maxy - ST_MaxY(t.geom) > {_RTREE_SLACK}").fetchall()
         for (code,) in bad:
-            problems.append(f"{table}: spatial index envelope of {code} does not match its geometry")
+            problems.append(msg("store.spatial_index_envelope_does", "{table}: spatial index envelope of {code} does "
+                                "not match its geometry", table=table, code=code))
     stale = conn.execute(
         f"SELECT l.code, l.version, (SELECT max(version) FROM {VERSIONS} v WHERE v.code = l.code) AS latest "
         f"FROM {LOCATIONS} l WHERE latest IS NULL OR latest != l.version").fetchall()
     for code, version, latest in stale:
-        problems.append(f"{code}: current version {version} but latest history version {latest}")
+        problems.append(msg("store.current_version_but_latest", "{code}: current version {version} but latest "
+                            "history version {latest}", code=code, version=version, latest=latest))
     mismatched = conn.execute(
         f"SELECT l.code FROM {LOCATIONS} l JOIN {VERSIONS} v ON v.code = l.code AND v.version = l.version "
         f"LEFT JOIN {BOUNDARIES} b ON b.code = l.code "
         "WHERE v.location != l.geom OR coalesce(v.boundary, x'') != coalesce(b.geom, x'')").fetchall()
     for (code,) in mismatched:
-        problems.append(f"{code}: current geometry differs from its latest version snapshot")
+        problems.append(msg("store.current_geometry_differs_latest", "{code}: current geometry differs from its "
+                            "latest version snapshot", code=code))
     gaps = conn.execute(
         f"SELECT code FROM {VERSIONS} GROUP BY code HAVING max(version) != count(*) OR min(version) != 1").fetchall()
     for (code,) in gaps:
-        problems.append(f"{code}: version history has gaps")
+        problems.append(msg("store.version_history_gaps", "{code}: version history has gaps", code=code))
     return problems
 
 

@@ -8,6 +8,7 @@ from .. import sites
 from ..errors import NotFound
 from ..inspections import SEVERITIES, THREATS, local_date
 from .figures import SUMMARY_FIELDS
+from ..messages import msg
 
 TABLES = ("summary", "levels", "counties", "monthly", "threats", "key_inspections", "new_sites", "damage",
           "followups")
@@ -73,5 +74,6 @@ _BUILDERS = {
 def table(name: str, report: Mapping[str, Any], tz: str) -> tuple[Sequence[str], list[list[Any]]]:
     """(columns, rows) of one table of an annual report (supervision.annual_report with max_rows=None)."""
     if name not in _BUILDERS:
-        raise NotFound(f"no table {name!r}; the tables are {', '.join(TABLES)}")
+        raise NotFound(msg("supervision.table_tables", "no table {name!r}; the tables are {tables}", name=name,
+                           tables=', '.join(TABLES)))
     return _BUILDERS[name](report, tz)

@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from ..errors import RegistryError
+from ..messages import msg
 
 EARLIEST = date(1949, 1, 1)  # nothing in a fossil registry is dated before this; earlier "years" are typing errors
 
@@ -75,11 +76,13 @@ class Period:
 def _day(value: str, name: str, today: date) -> date:
     text = value.strip()
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise InvalidPeriod(f"{name} must be a date like {today.year}-01-01 (got {value[:40]!r})", field=name)
+        raise InvalidPeriod(msg("supervision.must_date_like_got", "{name} must be a date like {year}-01-01 (got "
+                                "{value!r})", name=name, year=today.year, value=value[:40]), field=name)
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise InvalidPeriod(f"{name} is not a date of the calendar (got {value[:40]!r})", field=name) from None
+        raise InvalidPeriod(msg("supervision.date_calendar_got", "{name} is not a date of the calendar (got "
+                                "{value!r})", name=name, value=value[:40]), field=name) from None
 
 
 def year_period(year: int, today: date, tz: str) -> Period:
@@ -93,27 +96,32 @@ def parse_period(*, year: str | None, from_: str | None, to: str | None, today: 
     from_ = (from_ or "").strip() or None
     to = (to or "").strip() or None
     if year is not None and (from_ or to):
-        raise InvalidPeriod("give either year or from/to, not both", field="year")
+        raise InvalidPeriod(msg("supervision.give_either_year_both", "give either year or from/to, not both"), field="year")
     if year is not None:
         if not re.fullmatch(r"\d{4}", year):
-            raise InvalidPeriod(f"year must be a year like {today.year} (got {year[:40]!r})", field="year")
+            raise InvalidPeriod(msg("supervision.year_must_year_like", "year must be a year like {year} (got "
+                                    "{year2!r})", year=today.year, year2=year[:40]), field="year")
         number = int(year)
         if number > today.year:
-            raise InvalidPeriod(f"year {number} is in the future (this year is {today.year})", field="year")
+            raise InvalidPeriod(msg("supervision.year_future_year", "year {number} is in the future (this year is "
+                                    "{year})", number=number, year=today.year), field="year")
         if number < EARLIEST.year:
-            raise InvalidPeriod(f"year must be {EARLIEST.year} or later (got {number})", field="year")
+            raise InvalidPeriod(msg("supervision.year_must_later_got", "year must be {year} or later (got {number})",
+                                    year=EARLIEST.year, number=number), field="year")
         return year_period(number, today, tz)
     if to is not None and from_ is None:
-        raise InvalidPeriod("give from as well as to (from=YYYY-MM-DD)", field="from")
+        raise InvalidPeriod(msg("supervision.give_well_yyyy_mm", "give from as well as to (from=YYYY-MM-DD)"), field="from")
     if from_ is None:
         return year_period(today.year, today, tz)
     first = _day(from_, "from", today)
     last = _day(to, "to", today) if to is not None else today
     if first > last:
-        raise InvalidPeriod(f"from ({first}) is after to ({last})", field="from")
+        raise InvalidPeriod(msg("supervision.after", "from ({first}) is after to ({last})", first=first, last=last), field="from")
     if last > today:
-        raise InvalidPeriod(f"to ({last}) is in the future (today is {today} in {tz})", field="to")
+        raise InvalidPeriod(msg("supervision.future_today", "to ({last}) is in the future (today is {today} in {tz})",
+                                last=last, today=today, tz=tz), field="to")
     if first < EARLIEST:
-        raise InvalidPeriod(f"from must be {EARLIEST} or later (got {first})", field="from")
+        raise InvalidPeriod(msg("supervision.must_later_got", "from must be {earliest} or later (got {first})",
+                                earliest=EARLIEST, first=first), field="from")
     return Period(first, last, tz, first.year if (first, last) == (date(first.year, 1, 1), date(first.year, 12, 31))
                   else None)

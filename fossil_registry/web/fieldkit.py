@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from .. import fieldkit, sites
 from ..db import get_conn
 from ..errors import InvalidInput, RegistryError
+from ..http.errors import describe
 from ..http.requests import allow_request_bytes, read_upload
 from ..http.security import actor, remote_addr, require
 from ..http.settings import fieldkit_settings
@@ -53,7 +54,7 @@ def check_out():
     except RegistryError as exc:
         if exc.status not in (413, 422):
             raise
-        return _page(error=exc.detail, status=exc.status)
+        return _page(error=describe(exc), status=exc.status)
     return send_file(kit.file, mimetype="application/zip", as_attachment=True, download_name=kit.filename,
                      max_age=0)
 
@@ -72,7 +73,7 @@ def check_in():
     except RegistryError as exc:
         if exc.status not in (413, 422):
             raise
-        return _page(error=exc.detail, status=exc.status)
+        return _page(error=describe(exc), status=exc.status)
     return redirect(url_for("fieldkit.checkin_summary", checkin_id=found["fid"]), 303)
 
 

@@ -20,6 +20,7 @@ from ..coords import CoordinateError
 from ..db import get_conn
 from ..errors import MiB, RegistryError
 from ..geometry import GeometryError
+from ..http.errors import describe
 from ..http.limits import screen_limit, too_many_screenings_message
 from ..http.requests import read_upload
 from ..http.responses import impact_download
@@ -113,7 +114,7 @@ def screen():
         result = impact.screen(conn, footprint, settings.with_rings(values.get("buffers_m")),
                                exact=can("site.read_exact"))
     except FORM_ERRORS as exc:
-        return _form_page(values, getattr(exc, "detail", None) or str(exc), getattr(exc, "status", 422))
+        return _form_page(values, describe(exc), getattr(exc, "status", 422))
     if can("impact.save"):
         result = impact.save(conn, result, title=values.get("title"), actor=actor(), remote_addr=remote_addr())
         return redirect(url_for("impact.screening_page", screening_id=result.screening_id), 303)
@@ -198,7 +199,7 @@ def open_case(screening_id: int):
         case = impact.open_case(conn, screening_id, _case_fields(), actor=actor(), remote_addr=remote_addr())
     except RegistryError as exc:
         result = impact.get_saved(conn, screening_id, impact_settings())
-        return _report(result, case_error=exc.detail, case_values=request.form, stages=impact.STAGES), exc.status
+        return _report(result, case_error=describe(exc), case_values=request.form, stages=impact.STAGES), exc.status
     flash(_("Project case opened."), "success")
     return redirect(url_for("impact.case_page", case_id=case["fid"]), 303)
 

@@ -15,6 +15,7 @@ from ..coords import CoordinateError
 from ..db import get_conn
 from ..errors import RegistryError
 from ..geometry import GeometryError
+from ..http.errors import describe
 from ..http.requests import one_upload, uploads
 from ..http.responses import csv_download
 from ..http.security import actor, can, remote_addr, require, safe_redirect_target
@@ -152,7 +153,7 @@ def create(code: str):
                                             remote_addr=remote_addr())
     except (RegistryError, GeometryError, CoordinateError) as exc:
         status = getattr(exc, "status", 422)
-        message = getattr(exc, "detail", None) or str(exc)
+        message = describe(exc)
         return _form_page(site, values=values, error=message, status=status)
     flash(_("Inspection of %(code)s recorded.", code=code), "success")
     flagged = [p for p in rec["photos"] if set(p["flags"]) & {"far_from_site", "other_date"}]

@@ -14,9 +14,10 @@ from folium import plugins
 from .. import coords, map_layers, maps, public_view, sites
 from ..db import get_conn
 from ..errors import InvalidInput, RegistryError
-from ..http.errors import problem
+from ..http.errors import coded, describe, problem
 from ..http.requests import bbox_arg
 from ..http.security import can, require
+from ..messages import msg
 
 bp = Blueprint("public", __name__)
 data_bp = Blueprint("public_map_data", __name__, url_prefix="/map")
@@ -168,7 +169,7 @@ def _staff_location(lon: float, lat: float) -> dict:
 # ------------------------------------------------------------------------------------------------------------ data
 @data_bp.errorhandler(RegistryError)
 def _data_error(exc: RegistryError):
-    return problem(exc.status, exc.title, exc.detail)
+    return problem(exc.status, exc.title, describe(exc), **coded(exc))
 
 
 def _zoom_arg() -> int:
@@ -176,7 +177,7 @@ def _zoom_arg() -> int:
     try:
         zoom = int(raw)
     except ValueError:
-        raise InvalidInput(f"zoom must be a whole number (got {raw!r})") from None
+        raise InvalidInput(msg("web.zoom_must_whole_number", "zoom must be a whole number (got {raw!r})", raw=raw)) from None
     return map_layers.check_zoom(zoom)
 
 
@@ -225,7 +226,7 @@ def boundaries_layer():
 @data_bp.get("/search.json")
 @require("public.read")
 def search():
-    features = map_layers.search(_map_sites(), request.args.get("q", ""))
+    features = map_layers.search(map_layers.search_index(get_conn(), exact=_exact()), request.args.get("q", ""))
     return _geojson({"type": "FeatureCollection", "features": features})
 
 

@@ -14,6 +14,7 @@ from ..coords import CoordinateError
 from ..db import get_conn
 from ..errors import InvalidInput, NotFound, RegistryError
 from ..geometry import GeometryError
+from ..http.errors import describe
 from ..http.limits import limit_request_size, submit_limit, too_many_message
 from ..http.requests import uploads
 from ..http.security import actor, remote_addr, require
@@ -92,7 +93,7 @@ def submit():
         report = reports.submit_report(get_conn(), blob_store(), data, settings=report_settings(), photos=uploads("photos"),
                                        actor=actor(), remote_addr=remote_addr())
     except (RegistryError, GeometryError, CoordinateError) as exc:
-        return _form_page(values, getattr(exc, "detail", None) or str(exc), getattr(exc, "status", 422))
+        return _form_page(values, describe(exc), getattr(exc, "status", 422))
     for warning in data.warnings:
         flash(warning, "warning")
     return redirect(url_for("reports.receipt", receipt=report["receipt"]), 303)

@@ -20,9 +20,11 @@ from ..coords import CoordinateError
 from ..db import get_conn
 from ..errors import InvalidInput, RegistryError
 from ..geometry import MAX_VERTICES, GeometryError
+from ..http.errors import describe
 from ..http.requests import read_upload
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import revision_policy
+from ..messages import msg
 
 bp = Blueprint("revisions", __name__)
 
@@ -154,7 +156,7 @@ def index():
         items = _queue(filters, limit=300)
         error = None
     except InvalidInput as exc:
-        items, error = [], exc.detail
+        items, error = [], describe(exc)
     mine = revisions.queue(conn, author=actor(), limit=100)
     return render_template("revisions/index.html", items=items, mine=mine, filters=filters, error=error,
                            inbox=revisions.inbox(conn, actor(), can_review=can("revision.review")),
@@ -172,7 +174,7 @@ def review():
         items = _queue(filters, limit=300)
         error = None
     except InvalidInput as exc:
-        items, error = [], exc.detail
+        items, error = [], describe(exc)
     return render_template("revisions/review.html", items=items, filters=filters, error=error,
                            inbox=revisions.inbox(conn, actor(), can_review=True),
                            individual={r.id: revisions.needs_individual_review(r) for r in items},
@@ -187,7 +189,7 @@ def batch():
         items = [(revisions.checked_id(i), revisions.checked_round(r))
                  for i, _, r in (v.partition(":") for v in request.form.getlist("items"))]
     except RegistryError as exc:
-        flash(exc.detail, "error")
+        flash(describe(exc), "error")
         return redirect(url_for("revisions.review"), 303)
     if not items:
         flash(_("Choose the proposals to approve."), "error")
@@ -301,7 +303,7 @@ def _form_error(exc) -> tuple[str, BaseGeometry | None, bool]:
     if isinstance(exc, revisions.RepairOffered) and exc.extra.get("repair"):
         from shapely.geometry import shape
         repair = shape(exc.extra["repair"])
-    message = exc.detail if isinstance(exc, RegistryError) else str(exc)
+    message = describe(exc)
     offer_simplify = isinstance(exc, InvalidInput) and "accept_simplify" in message
     return message, repair, offer_simplify
 
@@ -411,10 +413,10 @@ def decide(revision_id: int):
                                         round_seen=request.form.get("round"), comment=request.form.get("comment"),
                                         remote_addr=remote_addr(), policy=revision_policy())
     except (InvalidInput, revisions.RoundRequired) as exc:
-        flash(exc.detail, "error")
+        flash(describe(exc), "error")
         return _back(revision_id)
     except revisions.Conflict as exc:
-        flash(exc.detail, "error")
+        flash(describe(exc), "error")
         return _back(revision_id)
     if applied is not None:
         flash(_("Approved: %(code)s is now at version %(version)d.", code=applied.code, version=applied.version),
@@ -440,7 +442,7 @@ def rebase(revision_id: int):
         rev = revisions.rebase(get_conn(), revision_id, actor=actor(), may_review=can("revision.review"),
                                policy=revision_policy(), remote_addr=remote_addr())
     except InvalidInput as exc:
-        flash(exc.detail, "error")
+        flash(describe(exc), "error")
         return _back(revision_id)
     flash(_("Proposal #%(id)d now builds on version %(version)d; check the figures and warnings again.",
             id=revision_id, version=rev.base_version), "success")
@@ -454,7 +456,7 @@ def comment(revision_id: int):
         revisions.comment(get_conn(), revision_id, actor=actor(), text=request.form.get("comment"),
                           remote_addr=remote_addr())
     except InvalidInput as exc:
-        flash(exc.detail, "error")
+        flash(describe(exc), "error")
     return _back(revision_id)
 
 
@@ -469,7 +471,7 @@ def history(code: str):
         b = int(request.args.get("b") or request.args.get("version") or latest)
         a = int(request.args.get("a") or (b - 1 if b > 1 else b))
     except ValueError:
-        raise InvalidInput("versions to compare must be numbers") from None
+        raise InvalidInput(msg("web.versions_compare_must_numbers", "versions to compare must be numbers")) from None
     diff = sites.diff(conn, code, a, b)
     va, vb = sites.at_version(conn, code, a), sites.at_version(conn, code, b)
     added = removed = None
@@ -496,7 +498,7 @@ def restore(code: str):
         rev = revisions.propose_restore(get_conn(), code, version, author=actor(), reason=request.form.get("reason"),
                                         policy=revision_policy(), remote_addr=remote_addr())
     except InvalidInput as exc:
-        flash(exc.detail, "error")
+        flash(describe(exc), "error")
         return redirect(url_for("revisions.history", code=code, a=version), 303)
     flash(_("Restoration of version %(version)d proposed as #%(id)d: a second person must approve it.",
             version=version, id=rev.id), "success")

@@ -12,6 +12,7 @@ from ..errors import InvalidInput
 from ..http.security import require
 from ..http.supervision import (FIGURE_LABELS, LABELS, dashboard_data, label, report_data, report_title, request_period,
                                 settings)
+from ..messages import msg
 
 bp = Blueprint("supervision", __name__)
 
@@ -69,7 +70,8 @@ def dashboard():
 def _choice(name: str, allowed) -> str | None:
     value = request.args.get(name) or None
     if value is not None and value not in allowed:
-        raise InvalidInput(f"{name} must be one of {', '.join(allowed)} (got {value[:40]!r})", field=name)
+        raise InvalidInput(msg("web.must_one_got", "{name} must be one of {allowed} (got {value!r})", name=name,
+                               allowed=', '.join(allowed), value=value[:40]), field=name)
     return value
 
 

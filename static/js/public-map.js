@@ -238,13 +238,17 @@
     L.popup({ autoPanPadding: [20, 20] }).setLatLng(latlng).setContent(popupContent(p)).openOn(map);
   }
 
-  function search() {
+  // As people type (pinyin, initials, Chinese, English or a code): one request per pause, the latest answer wins.
+  var searchTimer = null, asked = 0;
+  function search(jump) {
     var q = input.value.trim();
-    results.innerHTML = "";
-    if (!q) { results.hidden = true; return; }
+    var ticket = ++asked;
+    if (!q) { results.innerHTML = ""; results.hidden = true; return; }
     fetch(cfg.urls.search + "?q=" + encodeURIComponent(q), { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (data) {
+        if (ticket !== asked) { return; }
+        results.innerHTML = "";
         results.hidden = false;
         if (!data.features || !data.features.length) {
           results.appendChild(el("li", labels.no_results, "none"));
@@ -259,12 +263,19 @@
           li.appendChild(button);
           results.appendChild(li);
         });
-        if (data.features.length === 1) { showResult(data.features[0]); }
+        if (jump && data.features.length >= 1) { showResult(data.features[0]); }
       })
-      .catch(function () { results.hidden = false; results.appendChild(el("li", labels.load_failed, "none")); });
+      .catch(function () {
+        if (ticket !== asked) { return; }
+        results.innerHTML = ""; results.hidden = false; results.appendChild(el("li", labels.load_failed, "none"));
+      });
   }
-  document.getElementById("map-search-go").addEventListener("click", search);
-  input.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); search(); } });
+  document.getElementById("map-search-go").addEventListener("click", function () { search(true); });
+  input.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); search(true); } });
+  input.addEventListener("input", function () {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(function () { search(false); }, 250);
+  });
 
   document.querySelectorAll("#map-panel input[name=level], #map-panel select").forEach(function (node) {
     node.addEventListener("change", function () { loaded.sites = loaded.boundaries = null; refresh(); });

@@ -1,0 +1,160 @@
+"""Search as people type: site (and, as they are added, other features') codes and names in Chinese and English, full
+pinyin with or without spaces, tone marks or tone numbers (guanling, guan ling, guān lǐng, guan1ling3) and pinyin
+initials (gl) find 关岭 — how most people type a place name on a phone or a keyboard without a Chinese input method.
+
+An index is built once per registry state and audience (the caller of `map_layers.search_index` caches it by
+`store.map_layers.change_stamp`), never per keystroke: every searchable term of every entry is folded once and kept in
+one sorted list, so a prefix query is a binary search; only a query with too few prefix hits scans for substrings.
+Ranking: exact code, then code or name prefix (Chinese, English or full pinyin), then pinyin-initials prefix, then a
+substring anywhere; ties go by code.
+
+No Flask, no SQL: entries come from the caller (for anonymous callers, only from public_view's output), so what is
+searchable is exactly what the caller may see. Another kind of feature plugs in by giving its own `Entry` list.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_left
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import product
+from typing import Any, Iterable, Sequence
+
+from pypinyin import Style, lazy_pinyin
+from pypinyin.pinyin_dict import pinyin_dict
+
+from .errors import InvalidInput
+from .messages import msg
+
+MAX_QUERY = 100
+EXACT_CODE, PREFIX, INITIALS, SUBSTRING = range(4)
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_SEPARATORS = re.compile(r"[\s'’·\-_.,，、]+")
+_TONE_DIGITS = re.compile(r"(?<=[a-zü])[1-5]")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One searchable feature: its kind ("site", ...), its code, its names (any language) and what a hit returns."""
+
+    kind: str
+    code: str
+    names: tuple[str, ...]
+    payload: Any = field(default=None, compare=False)
+
+
+def fold(text: str) -> str:
+    """Case, width and accents folded; ü kept apart as v (lü -> lv, as pinyin keyboards type it)."""
+    text = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", text or "").casefold())
+    text = text.replace("u\u0308", "v").replace("u:", "v")
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def compact(text: str) -> str:
+    """Folded, without separators and tone numbers: what pinyin is compared as ("Guān Lǐng" -> "guanling")."""
+    return _TONE_DIGITS.sub("", _SEPARATORS.sub("", fold(text)))
+
+
+MAX_VARIANTS = 16  # readings indexed per name with polyphonic characters (长顺: changshun and zhangshun)
+
+
+@lru_cache(maxsize=65536)  # names change far less often than the registry state: a rebuilt index reuses them
+def pinyin_variants(name: str) -> tuple[tuple[str, str], ...]:
+    """(full pinyin, initials) of a name's readings, the likeliest first: 关岭 -> (("guanling", "gl"),); () without
+    Chinese characters. Characters with one reading are looked up one by one (a dictionary access). A character with
+    several readings (长, 都, 重...) makes pypinyin's phrase segmentation pick the likeliest one (~100 times slower), and
+    the other readings are indexed too, since place names keep old readings no dictionary knows (都匀 is Duyun)."""
+    if not _HAN.search(name or ""):
+        return ()
+    readings: list[list[str]] = []
+    polyphonic = False
+    for char in name:
+        found = pinyin_dict.get(ord(char))
+        if found is None:
+            continue
+        options = list(dict.fromkeys(r for r in (compact(x) for x in found.split(",")) if r))
+        polyphonic |= len(options) > 1
+        readings.append(options)
+    variants = []
+    if polyphonic:
+        likeliest = [r for r in (compact(x) for x in lazy_pinyin(name, style=Style.NORMAL, errors="ignore")) if r]
+        variants.append(likeliest)
+    for combo in product(*readings):
+        if len(variants) >= MAX_VARIANTS:
+            break
+        variants.append(list(combo))
+    out = dict.fromkeys(("".join(v), "".join(s[0] for s in v)) for v in variants)
+    return tuple(out)
+
+
+def pinyin_forms(name: str) -> tuple[str, str] | None:
+    """The likeliest (full pinyin, initials) of a name: 关岭 -> ("guanling", "gl"); None without Chinese characters."""
+    variants = pinyin_variants(name)
+    return variants[0] if variants else None
+
+
+class SearchIndex:
+    """Entries and their folded terms, built once; `query` answers in a few binary searches."""
+
+    def __init__(self, entries: Iterable[Entry]):
+        self.entries: list[Entry] = list(entries)
+        prefix_terms: list[tuple[str, int, int]] = []  # (term, tier, entry index)
+        self._haystacks: list[str] = []
+        for i, entry in enumerate(self.entries):
+            code = fold(entry.code)
+            prefix_terms.append((code, PREFIX, i))
+            words = [code]
+            for name in entry.names:
+                if not name:
+                    continue
+                folded = fold(name)
+                prefix_terms.append((folded, PREFIX, i))
+                prefix_terms.append((compact(name), PREFIX, i))
+                words.append(folded)
+                for full, initials in pinyin_variants(name):
+                    prefix_terms.append((full, PREFIX, i))
+                    prefix_terms.append((initials, INITIALS, i))
+                    words.append(full)
+            self._haystacks.append("\n".join(words))
+        prefix_terms.sort()
+        self._terms = [t for t, _, _ in prefix_terms]
+        self._hits = [(tier, i) for _, tier, i in prefix_terms]
+        self._codes = {fold(e.code): i for i, e in enumerate(self.entries)}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def query(self, text: str, *, limit: int = 20, kinds: Sequence[str] | None = None) -> list[Entry]:
+        """The best `limit` entries for what was typed (optionally of some kinds only)."""
+        q = (text or "").strip()
+        if len(q) > MAX_QUERY:
+            raise InvalidInput(msg("search.query_too_long", "the search text is too long ({limit} characters at most)",
+                                   limit=MAX_QUERY))
+        folded, packed = fold(q), compact(q)
+        if not packed:
+            return []
+        best: dict[int, int] = {}
+
+        def offer(i: int, tier: int) -> None:
+            if kinds is None or self.entries[i].kind in kinds:
+                if tier < best.get(i, SUBSTRING + 1):
+                    best[i] = tier
+
+        if folded in self._codes:
+            offer(self._codes[folded], EXACT_CODE)
+        for key in {folded, packed}:
+            start = bisect_left(self._terms, key)
+            for n in range(start, len(self._terms)):
+                if not self._terms[n].startswith(key):
+                    break
+                offer(self._hits[n][1], self._hits[n][0])
+        if len(best) < limit:  # few prefix hits: look inside names (slower, so only then)
+            for i, hay in enumerate(self._haystacks):
+                if i not in best and (folded in hay or (len(packed) > 1 and packed in hay)):
+                    offer(i, SUBSTRING)
+        ranked = sorted(best.items(), key=lambda kv: (kv[1], self.entries[kv[0]].code))
+        return [self.entries[i] for i, _ in ranked[:limit]]
+
+
+__all__ = ["Entry", "SearchIndex", "fold", "compact", "pinyin_forms", "pinyin_variants", "MAX_QUERY"]
