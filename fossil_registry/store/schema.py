@@ -4,7 +4,7 @@ to the current schema, and what works on the file as a whole: integrity checks, 
 exports (without PRIVATE_TABLES, personal data SCRUBbed).
 
 Each feature module keeps its own DDL (store/accounts.py, store/revisions.py, store/reports.py, store/inspections.py,
-store/fieldkit.py);
+store/fieldkit.py, store/impact.py, store/sections.py, store/markers.py, store/rescues.py);
 MIGRATIONS below lists it by name, in the order it applies. Tables not registered in gpkg_contents are private to the
 app.
 """
@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from . import accounts, audit, fieldkit, revisions, supervision
 from .audit import AUDIT
 from .gpkg import SRS_ID, _register_functions, _split_sql, connect, transaction, utc_now
-from .sites import BOUNDARIES, LOCATIONS, VERSIONS
+from .sites import BOUNDARIES, LOCATIONS, SITES, VERSIONS
 
 GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
 GPKG_USER_VERSION = 10400  # GeoPackage 1.4.0
@@ -126,13 +127,32 @@ def _register(table: str, data_type: str, identifier: str, description: str, geo
 # --------------------------------------------------------------------------------------------------------------------
 # Migrations, private tables, personal data
 # --------------------------------------------------------------------------------------------------------------------
+def rewrite_table_sql(conn: sqlite3.Connection, table: str, replacements: list[tuple[str, str]]) -> None:
+    """Change constraints of an existing table that ALTER TABLE cannot (drop a foreign key, loosen a CHECK) by
+    rewriting its definition in sqlite_master: the procedure SQLite documents for such changes ("Making Other Kinds
+    Of Table Schema Changes": writable_schema, then a new schema_version), run inside the migration's transaction.
+    Only for changes every existing row already satisfies; each replaced text must be found, or nothing changes."""
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()[0]
+    for old, new in replacements:
+        if old not in sql:
+            raise RuntimeError(f"schema step: {old!r} not found in the definition of {table}")
+        sql = sql.replace(old, new)
+    version = conn.execute("PRAGMA schema_version").fetchone()[0]
+    conn.execute("PRAGMA writable_schema = ON")
+    try:
+        conn.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", (sql, table))
+        conn.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        conn.execute("PRAGMA writable_schema = OFF")
+
+
 # Feature modules register their layers with _register above while they build their DDL, so they are imported after it.
-from . import impact, inspections, reports  # noqa: E402
+from . import impact, inspections, markers, reports, rescues, sections  # noqa: E402
 
 # (name, DDL) in the order they apply, each once and in one transaction, to new and existing registries. A name, once
 # released, never changes: registry_migrations records the names applied. The reports' tables came with the
 # inspections and are part of that step; every table is created after the tables it references.
-MIGRATIONS: tuple[tuple[str, str], ...] = (
+MIGRATIONS: tuple[tuple[str, Any], ...] = (
     ("accounts", accounts.ACCOUNTS_DDL),
     ("sessions", accounts.SESSIONS_DDL),
     ("revisions", revisions.DDL),
@@ -140,13 +160,18 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("supervision", supervision.DDL),
     ("fieldkits", fieldkit.DDL),
     ("impact", impact.DDL),
+    ("sections", sections.DDL),
+    ("features_in_workflow", lambda conn: (revisions.add_feature_kind(conn), sections.inspections_of_any_feature(conn))),
+    ("markers", markers.add_markers),
+    ("rescues", rescues.DDL),
 )
 
 # Dropped from shareable exports: accounts, tokens, sessions, failed sign-ins, reporters' contact data.
-PRIVATE_TABLES: tuple[str, ...] = accounts.PRIVATE_TABLES + reports.PRIVATE_TABLES
+PRIVATE_TABLES: tuple[str, ...] = accounts.PRIVATE_TABLES + reports.PRIVATE_TABLES + rescues.PRIVATE_TABLES
 
 # Personal data kept in shared tables, removed from shareable exports: (table, UPDATE statement), run in this order.
-SCRUB: tuple[tuple[str, str], ...] = audit.SCRUB + reports.SCRUB + inspections.SCRUB + fieldkit.SCRUB
+SCRUB: tuple[tuple[str, str], ...] = (audit.SCRUB + reports.SCRUB + inspections.SCRUB + fieldkit.SCRUB
+                                      + rescues.SCRUB)
 
 
 def private_tables() -> tuple[str, ...]:
@@ -218,10 +243,13 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
         conn.execute("CREATE TABLE IF NOT EXISTS registry_migrations (name TEXT PRIMARY KEY, applied_at DATETIME NOT NULL)")
         done = {r[0] for r in conn.execute("SELECT name FROM registry_migrations")}
         for name, script in MIGRATIONS:
-            if name in done or not script.strip():
+            if name in done or (isinstance(script, str) and not script.strip()):
                 continue
-            for statement in _split_sql(script):
-                conn.execute(statement)
+            if callable(script):  # a step SQL text alone cannot express (schema.rewrite_table_sql)
+                script(conn)
+            else:
+                for statement in _split_sql(script):
+                    conn.execute(statement)
             conn.execute("INSERT INTO registry_migrations VALUES (?, ?)", (name, utc_now()))
             applied_now.append(name)
     return applied_now
@@ -248,15 +276,10 @@ def is_registry(path: str | Path) -> bool:
 _RTREE_SLACK = 1e-4
 
 
-def check_integrity(conn: sqlite3.Connection) -> list[str]:
-    """Problems found (empty list = healthy): SQLite integrity, spatial index vs geometries, history vs current state."""
+def _layer_problems(conn: sqlite3.Connection, layers) -> list[str]:
+    """Spatial index vs geometries and history vs current state of one kind of registered feature."""
     problems = []
-    result = conn.execute("PRAGMA integrity_check").fetchone()[0]
-    if result != "ok":
-        problems.append(f"SQLite integrity check: {result}")
-    for (fk,) in conn.execute("PRAGMA foreign_key_check").fetchall() or []:
-        problems.append(f"foreign key violation in {fk}")
-    for table in (LOCATIONS, BOUNDARIES):
+    for table in (layers.primary, layers.boundaries):
         rtree = f"rtree_{table}_geom"
         missing = conn.execute(f"SELECT count(*) FROM {table} WHERE fid NOT IN (SELECT id FROM {rtree})").fetchone()[0]
         orphans = conn.execute(f"SELECT count(*) FROM {rtree} WHERE id NOT IN (SELECT fid FROM {table})").fetchone()[0]
@@ -272,20 +295,33 @@ def check_integrity(conn: sqlite3.Connection) -> list[str]:
         for (code,) in bad:
             problems.append(f"{table}: spatial index envelope of {code} does not match its geometry")
     stale = conn.execute(
-        f"SELECT l.code, l.version, (SELECT max(version) FROM {VERSIONS} v WHERE v.code = l.code) AS latest "
-        f"FROM {LOCATIONS} l WHERE latest IS NULL OR latest != l.version").fetchall()
+        f"SELECT l.code, l.version, (SELECT max(version) FROM {layers.versions} v WHERE v.code = l.code) AS latest "
+        f"FROM {layers.primary} l WHERE latest IS NULL OR latest != l.version").fetchall()
     for code, version, latest in stale:
         problems.append(f"{code}: current version {version} but latest history version {latest}")
     mismatched = conn.execute(
-        f"SELECT l.code FROM {LOCATIONS} l JOIN {VERSIONS} v ON v.code = l.code AND v.version = l.version "
-        f"LEFT JOIN {BOUNDARIES} b ON b.code = l.code "
+        f"SELECT l.code FROM {layers.primary} l JOIN {layers.versions} v ON v.code = l.code AND v.version = l.version "
+        f"LEFT JOIN {layers.boundaries} b ON b.code = l.code "
         "WHERE v.location != l.geom OR coalesce(v.boundary, x'') != coalesce(b.geom, x'')").fetchall()
     for (code,) in mismatched:
         problems.append(f"{code}: current geometry differs from its latest version snapshot")
     gaps = conn.execute(
-        f"SELECT code FROM {VERSIONS} GROUP BY code HAVING max(version) != count(*) OR min(version) != 1").fetchall()
+        f"SELECT code FROM {layers.versions} GROUP BY code HAVING max(version) != count(*) OR min(version) != 1").fetchall()
     for (code,) in gaps:
         problems.append(f"{code}: version history has gaps")
+    return problems
+
+
+def check_integrity(conn: sqlite3.Connection) -> list[str]:
+    """Problems found (empty list = healthy): SQLite integrity, spatial index vs geometries, history vs current state."""
+    problems = []
+    result = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    if result != "ok":
+        problems.append(f"SQLite integrity check: {result}")
+    for (fk,) in conn.execute("PRAGMA foreign_key_check").fetchall() or []:
+        problems.append(f"foreign key violation in {fk}")
+    for layers in (SITES, sections.SECTIONS):
+        problems += _layer_problems(conn, layers)
     return problems
 
 
