@@ -92,8 +92,8 @@ _CACHE_SIZE = 8
 _CACHE_LOCK = threading.RLock()  # one computation per state; concurrent requests wait for it instead of repeating it
 
 
-def _cached(conn, kind: str, compute):
-    key = (store_map.change_stamp(conn), kind)
+def _cached(conn, kind: str, compute, stamp=None):
+    key = ((stamp or store_map.change_stamp)(conn), kind)
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
@@ -254,5 +254,44 @@ def search(items: list[MapSite], query: str, *, limit: int = SEARCH_LIMIT) -> li
              "properties": {**s.properties, "precision": s.precision}} for _, _, s in hits[:limit]]
 
 
+# ------------------------------------------------------------------------------------------------ sections
+def _section_popup(code: str, props: dict[str, Any]) -> dict[str, Any]:
+    return {"code": code, "name": props.get("name"), "name_en": props.get("name_en"), "level": props.get("level"),
+            "significance": props.get("significance"), "period": props.get("period"), "age": props.get("age"),
+            "kind": "section"}
+
+
+def _section_items(conn, exact: bool) -> list[tuple[str, BaseGeometry, dict[str, Any], str]]:
+    """(code, geometry, popup fields, precision) of every section the caller may see: the public view for anonymous
+    callers (open sections' lines, generalized ones as their cell's centre point), exact lines for staff."""
+    from .sections import SECTION
+
+    def compute():
+        if exact:
+            return [(s.code, s.location, {**_section_popup(s.code, s.properties), **SECTION.measures(s.location),
+                                          "sensitivity": s.sensitivity}, "exact")
+                    for s in sites.list_current(conn, kind=SECTION)]
+        shown = public_view.public_sites(sites.list_current(conn, public_only=True, kind=SECTION))
+        return [(p.code, p.location, {**_section_popup(p.code, p.properties),
+                                      **({} if p.generalized else SECTION.measures(p.location))},
+                 "cell" if p.generalized else "exact") for p in shown]
+    return _cached(conn, "sections-staff" if exact else "sections-public", compute, store_map.section_stamp)
+
+
+def section_layer(conn, *, exact: bool, bbox: tuple[float, float, float, float] | None, zoom: int) -> dict[str, Any]:
+    """The sections in bbox as a FeatureCollection: lines simplified for ``zoom``, approximate ones as points."""
+    check_zoom(zoom)
+    features = []
+    for code, geom, props, precision in _section_items(conn, exact):
+        if bbox is not None:
+            minx, miny, maxx, maxy = geom.bounds
+            if minx > bbox[2] or maxx < bbox[0] or miny > bbox[3] or maxy < bbox[1]:
+                continue
+        shown = geom if geom.geom_type == "Point" else _rounded(simplify_for_zoom(geom, zoom))
+        features.append({"type": "Feature", "id": code, "geometry": mapping(shown),
+                         "properties": {**props, "precision": precision}})
+    return {"type": "FeatureCollection", "total": len(features), "features": features}
+
+
 __all__ = ["MapSite", "Filters", "public_map_sites", "staff_map_sites", "statistics", "site_layer", "boundary_layer",
-           "search", "degrees_per_pixel", "MAX_POINTS", "MAX_BOUNDARIES"]
+           "section_layer", "search", "degrees_per_pixel", "MAX_POINTS", "MAX_BOUNDARIES"]

@@ -343,22 +343,11 @@ def list_cases(conn, *, settings: Settings, status: str | None = None) -> list[d
 
 def figures(conn, settings: Settings, start: str | None = None, end: str | None = None,
             now: str | None = None) -> dict[str, Any]:
-    """Cases reported in [start, end): how many, by source, status and outcome; the legal clock (met, missed, open)
-    of officials on site and of the opinion; specimens rescued and samples collected."""
-    rows = rstore.clock_rows(conn, start, end)
-    out: dict[str, Any] = {"cases": len(rows), "open": 0, "closed": 0, "by_source": dict.fromkeys(SOURCES, 0),
-                           "by_outcome": dict.fromkeys(OUTCOMES, 0), "specimens": 0, "samples": 0,
-                           "on_site": {"met": 0, "missed": 0, "open": 0}, "opinion": {"met": 0, "missed": 0, "open": 0}}
-    for r in rows:
-        out[r["status"]] += 1
-        out["by_source"][r["source"]] += 1
-        if r["outcome"]:
-            out["by_outcome"][r["outcome"]] += 1
-        out["specimens"] += r["specimens"]
-        out["samples"] += r["samples"]
-        for name, c in clock(r["reported_at"], r["on_site_at"], r["opinion_at"], settings, now).items():
-            out[name][c["status"]] += 1
-    return out
+    """Cases reported in [start, end) (UTC instants, either open): how many, by source, status and outcome; the legal
+    clock (met, missed, open at ``now``) of officials on site and of the opinion; specimens rescued and samples
+    collected. Counted in SQL (store/rescues.py); the supervision dashboard and annual report show the same figures."""
+    return rstore.clock_counts(conn, start=start, end=end, as_of=now or store.utc_now(),
+                               on_site_hours=settings.on_site_hours, opinion_days=settings.opinion_days)
 
 
 def case_json(case: dict[str, Any], *, photo_url=None) -> dict[str, Any]:

@@ -63,7 +63,7 @@ def test_counts_and_the_registry_passes_every_check(seeded, conn):
     assert c["revisions_rejected"] == 1 and c["revisions_pending"] == 3
     assert c["reports"] == 2
     assert c["followups"] == 5 and c["followups_open"] == 3 and c["followups_overdue"] == 1
-    assert 60 <= c["inspections"] <= 90 and c["threats"] >= 20
+    assert 60 <= c["inspections"] <= 110 and c["threats"] >= 20  # sites' stories and patrols, the sections' survey
     assert summary_line(c).startswith(f"Added illustrative demo activity: {c['inspections']} inspection records")
     # the domain agrees with the counts
     by_status = Counter(r.status for r in revisions.queue(conn, limit=100))

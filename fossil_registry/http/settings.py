@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, url_for
 
-from .. import auth, fieldkit, impact, inspections, reports, revisions
+from .. import auth, fieldkit, impact, inspections, markers, reports, rescues, revisions
 from ..blobs import BlobStore
 
 
@@ -25,6 +25,20 @@ def fieldkit_settings() -> fieldkit.Settings:
 
 def impact_settings() -> impact.Settings:
     return impact.Settings.from_config(current_app.config)
+
+
+def marker_settings() -> markers.Settings:
+    return markers.Settings.from_config(current_app.config)
+
+
+def rescue_settings() -> rescues.Settings:
+    return rescues.Settings.from_config(current_app.config)
+
+
+def photo_link(photo: dict) -> dict:
+    """A photo as staff answers list it: its name and the links to its files."""
+    return {"sha256": photo["sha256"], "name": photo["original_name"], "url": photo_url("originals", photo),
+            "thumbnail_url": photo_url("thumbs", photo)}
 
 
 def login_throttle() -> auth.LoginThrottle:

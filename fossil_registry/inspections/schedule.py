@@ -46,15 +46,15 @@ class Due:
                 "location": mapping(self.location)}
 
 
-def schedule(conn, settings: Settings, today: date | None = None) -> list[Due]:
-    """Every active site and section with its next inspection due date, most overdue first. Sections are inspected at
-    the interval of their protection level, as sites are."""
+def schedule(conn, settings: Settings, today: date | None = None, *, kinds=None) -> list[Due]:
+    """Every active site and section (or those of ``kinds``) with its next inspection due date, most overdue first.
+    Sections are inspected at the interval of their protection level, as sites are."""
     today = today or local_today(settings.timezone)
     last = istore.last_inspections(conn)
     followups = Counter(f["code"] for f in istore.list_followups(conn, status="open"))
     first_created = {}
     out = []
-    for site in [s for kind in sites.kinds() for s in sites.list_current(conn, kind=kind)]:
+    for site in [s for kind in (kinds or sites.kinds()) for s in sites.list_current(conn, kind=kind)]:
         level = site.properties.get("level")
         interval = int(settings.intervals[level])
         previous = last.get(site.code)

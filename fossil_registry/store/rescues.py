@@ -147,3 +147,37 @@ def clock_rows(conn: sqlite3.Connection, start: str | None = None, end: str | No
         f"(SELECT coalesce(sum(specimens), 0) FROM {EVENTS} e WHERE e.case_id = c.fid) AS specimens, "
         f"(SELECT coalesce(sum(samples), 0) FROM {EVENTS} e WHERE e.case_id = c.fid) AS samples "
         f"FROM {CASES} c{clause} ORDER BY c.reported_at", params)]
+
+
+def clock_counts(conn: sqlite3.Connection, *, start: str | None, end: str | None, as_of: str, on_site_hours: int,
+                 opinion_days: int) -> dict[str, Any]:
+    """The cases reported in [start, end) counted in SQL: by status, source and outcome; the legal clock of each
+    deadline as met (done by the deadline), missed (done later, or not done by ``as_of`` with the deadline passed) or
+    open (not done, deadline still ahead at ``as_of``); specimens rescued and samples collected."""
+    clause, params = where(("c.reported_at >= ?", start), ("c.reported_at < ?", end))
+    fmt = "'%Y-%m-%dT%H:%M:%fZ'"
+    row = conn.execute(
+        "WITH k AS (SELECT c.status, c.source, c.outcome, "
+        f"strftime({fmt}, c.reported_at, '+{int(on_site_hours)} hours') AS on_site_due, "
+        f"strftime({fmt}, c.reported_at, '+{int(opinion_days)} days') AS opinion_due, "
+        f"(SELECT min(done_at) FROM {EVENTS} e WHERE e.case_id = c.fid AND e.kind = 'officials_on_site') AS on_site, "
+        f"(SELECT min(done_at) FROM {EVENTS} e WHERE e.case_id = c.fid AND e.kind = 'opinion_issued') AS opinion, "
+        f"(SELECT coalesce(sum(specimens), 0) FROM {EVENTS} e WHERE e.case_id = c.fid) AS specimens, "
+        f"(SELECT coalesce(sum(samples), 0) FROM {EVENTS} e WHERE e.case_id = c.fid) AS samples "
+        f"FROM {CASES} c{clause}) SELECT count(*), "
+        "coalesce(sum(status = 'open'), 0), coalesce(sum(status = 'closed'), 0), "
+        + ", ".join(f"coalesce(sum(source = '{s}'), 0)" for s in SOURCES) + ", "
+        + ", ".join(f"coalesce(sum(outcome = '{o}'), 0)" for o in OUTCOMES) + ", "
+        + ", ".join(f"coalesce(sum({d} IS NOT NULL AND {d} <= {d}_due), 0), "
+                    f"coalesce(sum(({d} IS NOT NULL AND {d} > {d}_due) OR ({d} IS NULL AND ? > {d}_due)), 0), "
+                    f"coalesce(sum({d} IS NULL AND ? <= {d}_due), 0)" for d in ("on_site", "opinion"))
+        + ", coalesce(sum(specimens), 0), coalesce(sum(samples), 0) FROM k",
+        [*params, as_of, as_of, as_of, as_of]).fetchone()
+    values = list(row)
+    out: dict[str, Any] = {"cases": values.pop(0), "open": values.pop(0), "closed": values.pop(0)}
+    out["by_source"] = {s: values.pop(0) for s in SOURCES}
+    out["by_outcome"] = {o: values.pop(0) for o in OUTCOMES}
+    for d in ("on_site", "opinion"):
+        out[d] = {"met": values.pop(0), "missed": values.pop(0), "open": values.pop(0)}
+    out["specimens"], out["samples"] = values.pop(0), values.pop(0)
+    return out
