@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any, Mapping
 
 from .. import config, rescues, sites, store
-from ..inspections import CONDITIONS, SEVERITIES, THREATS, local_date, local_today
+from ..inspections import CONDITIONS, SEVERITIES, THREATS, local_date, local_today, schedule
 from ..inspections import Settings as InspectionSettings
 from ..revisions import METHODS
 from ..store import supervision as sstore
@@ -52,6 +52,7 @@ class Settings:
     region_name_zh: str
     region_bbox: tuple[float, float, float, float]
     rescue: rescues.Settings                  # the legal clock of rescue cases
+    inspection: InspectionSettings            # the schedule of the stratigraphic sections
 
     @classmethod
     def from_config(cls, config_: Mapping[str, Any]) -> "Settings":
@@ -62,7 +63,7 @@ class Settings:
                    trend_years=int(c["SUPERVISION_TREND_YEARS"]), max_rows=int(c["SUPERVISION_REPORT_MAX_ROWS"]),
                    max_markers=int(c["SUPERVISION_MAP_MAX_MARKERS"]), region_name=c["REGION_NAME"],
                    region_name_zh=c["REGION_NAME_ZH"], region_bbox=tuple(c["REGION_BBOX"]),
-                   rescue=rescues.Settings.from_config(config_))
+                   rescue=rescues.Settings.from_config(config_), inspection=inspection)
 
     @classmethod
     def defaults(cls) -> "Settings":
@@ -254,8 +255,18 @@ def dashboard(conn, settings: Settings, today: date, now: str | None = None) -> 
         "waiting_by_age": {k: ages.get(k, 0) for k in AGE_CLASSES},
         "counties": by_county(groups),
         "trends": trend_figures(conn, settings, today),
+        "sections": section_figures(conn, settings, today),
         "today": today.isoformat(),
     }
+
+
+def section_figures(conn, settings: Settings, today: date) -> dict[str, int]:
+    """The stratigraphic sections' inspection schedule (they are few: inspections.schedule counts them)."""
+    from ..sections import SECTION
+
+    due = schedule(conn, settings.inspection, today, kinds=(SECTION,))
+    return {"total": len(due), **{k: sum(1 for d in due if d.status == k) for k in SCHEDULE_STATUSES},
+            "never_inspected": sum(1 for d in due if d.last_inspected_on is None)}
 
 
 # --------------------------------------------------------------------------------------------------------------------
