@@ -84,8 +84,10 @@ def normalize_properties(props: dict[str, Any], *, partial: bool = False) -> dic
     out = checked_texts(props, TEXT_FIELDS)
     out.update(checked_choices(props, {"level": LEVELS, "sensitivity": SENSITIVITIES, "status": STATUSES}))
     if "significance" in props:
-        out.update(checked_choices({"significance": props["significance"] or None},
-                                   {"significance": SIGNIFICANCES + (None,)}))
+        value = props["significance"] or None
+        if value is not None and value not in SIGNIFICANCES:
+            raise InvalidInput(f"significance must be one of {', '.join(SIGNIFICANCES)} or empty (got {value!r})")
+        out["significance"] = value
     out.update(checked_period(props))
     out.update(checked_established(props))
     if "units" in props:
