@@ -48,6 +48,7 @@ def open_case():
     data, photos = _body()
     case = rescues.open_case(get_conn(), blob_store(), data, settings=rescue_settings(), actor=actor(), photos=photos,
                              remote_addr=remote_addr())
+    case = rescues.get_case(get_conn(), case["fid"], settings=rescue_settings(), with_contact=True)
     response = jsonify(_json(case))
     response.status_code = 201
     response.headers["Location"] = url_for("rescues_api.get_case", case_id=case["fid"])
@@ -75,9 +76,9 @@ def get_case(case_id: int):
 @require("rescue.write")
 def add_event(case_id: int):
     data, photos = _body()
-    case = rescues.add_event(get_conn(), blob_store(), case_id, data, settings=rescue_settings(), actor=actor(),
-                             photos=photos, remote_addr=remote_addr(), policy=revision_policy())
-    return jsonify(_json(case)), 201
+    rescues.add_event(get_conn(), blob_store(), case_id, data, settings=rescue_settings(), actor=actor(),
+                      photos=photos, remote_addr=remote_addr(), policy=revision_policy())
+    return jsonify(_json(rescues.get_case(get_conn(), case_id, settings=rescue_settings(), with_contact=True))), 201
 
 
 # ------------------------------------------------------------------------------------------------------ OpenAPI
