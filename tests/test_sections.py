@@ -4,6 +4,7 @@ public view, read by GDAL from the GeoPackage, and every bad input refused with 
 from __future__ import annotations
 
 import io
+import re
 import json
 import math
 from datetime import date, timedelta
@@ -381,3 +382,55 @@ def test_an_existing_registry_gains_sections_and_keeps_its_inspections(tmp_path,
     assert store.check_integrity(conn) == []
     conn.close()
     assert registry.validate_geopackage(path) == []
+
+
+def test_every_new_api_endpoint_is_described_in_the_openapi_document(app, client):
+    from openapi_spec_validator import validate
+
+    doc = client.get("/ogcapi/api").get_json()
+    validate(doc)
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith(("/api/sections", "/api/rescues")) and not rule.rule.endswith("/markers"):
+            continue
+        if not rule.rule.startswith("/api/"):
+            continue
+        path = re.sub(r"<(?:int:)?(\w+)>", lambda m: "{id}" if m.group(1).endswith("_id") else "{%s}" % m.group(1),
+                      rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert method.lower() in doc["paths"].get(path, {}), (path, method)
+            checked += 1
+    assert checked == 16
+    assert "SectionState" in doc["components"]["schemas"] and "RescueCase" in doc["components"]["schemas"]
+
+
+@pytest.mark.parametrize("payload", ["{{ 191*7 }}SSTI", "{% for i in [1] %}SSTI{{ 7*191 }}{% endfor %}"])
+def test_user_text_of_sections_markers_and_rescues_is_shown_as_text(app, client, payload):
+    text = f"{payload} {{{{ unclosed"
+    conn = store.connect(app.config["REGISTRY_PATH"])
+    try:
+        section = sites.current(conn, "GZS-0001", kind=SECTION)
+        sites.change_site(conn, "GZS-0001", base_version=section.version, author="ada", reason=text, kind=SECTION,
+                          properties={"name": f"剖面 {text}", "name_en": f"Section {text}", "units": [text],
+                                      "stratigraphic_boundaries": [{"name": text, "rank": "stage", "gssp": None}]})
+    finally:
+        conn.close()
+    assert client.post("/api/sections/GZS-0001/markers", headers=bearer("expert"), json={
+        "kind": "signboard", "point": [108.4268, 26.7338], "inscription": text, "inscription_en": text}).status_code == 201
+    case = client.post("/api/rescues", headers=bearer("expert"), json={
+        "source": "other", "reported_by": text, "point": [105.4, 25.9], "description": text,
+        "reported_at": "2026-01-10T09:00"}).get_json()
+    client.post(f"/api/rescues/{case['id']}/events", headers=bearer("expert"), json={"kind": "note", "note": text})
+    pages = ["/sections", "/sections/GZS-0001", "/sections/GZS-0001?lang=zh", "/",
+             "/map/sections.geojson?bbox=103.6,24.6,109.6,29.2&zoom=12"]
+    for who in (None, "expert"):
+        if who:
+            login(client, who)
+            pages += [f"/rescues/{case['id']}", "/rescues", "/sites/GZS-0001/timeline",
+                      "/sections/GZS-0001/inspections/new"]
+        for url in pages:
+            r = client.get(url)
+            body = r.get_data(as_text=True)
+            assert r.status_code == 200, (url, r.status_code)
+            assert "1337SSTI" not in body and "SSTI1337" not in body, url
+            assert "unclosed" in body or url == "/", url
