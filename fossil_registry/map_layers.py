@@ -279,17 +279,24 @@ def _section_items(conn, exact: bool) -> list[tuple[str, BaseGeometry, dict[str,
 
 
 def section_layer(conn, *, exact: bool, bbox: tuple[float, float, float, float] | None, zoom: int) -> dict[str, Any]:
-    """The sections in bbox as a FeatureCollection: lines simplified for ``zoom``, approximate ones as points."""
+    """The sections in bbox as a FeatureCollection: lines simplified for ``zoom`` (computed once per registry state,
+    audience and zoom), approximate ones as points."""
     check_zoom(zoom)
-    features = []
-    for code, geom, props, precision in _section_items(conn, exact):
-        if bbox is not None:
-            minx, miny, maxx, maxy = geom.bounds
-            if minx > bbox[2] or maxx < bbox[0] or miny > bbox[3] or maxy < bbox[1]:
-                continue
-        shown = geom if geom.geom_type == "Point" else _rounded(simplify_for_zoom(geom, zoom))
-        features.append({"type": "Feature", "id": code, "geometry": mapping(shown),
-                         "properties": {**props, "precision": precision}})
+    from .store import map_layers as stamps
+
+    def compute():
+        items = _section_items(conn, exact)
+        geoms = np.array([g for _, g, _, _ in items], dtype=object)
+        shown = [g if g.geom_type == "Point" else _rounded(simplify_for_zoom(g, zoom)) for g in geoms]
+        bounds = shapely.bounds(geoms) if len(geoms) else np.empty((0, 4))
+        return [(tuple(b), {"type": "Feature", "id": code, "geometry": mapping(geom),
+                            "properties": {**props, "precision": precision}})
+                for (code, _, props, precision), geom, b in zip(items, shown, bounds)]
+    features = _cached(conn, f"sections-{'staff' if exact else 'public'}-{zoom}", compute, stamps.section_stamp)
+    if bbox is not None:
+        features = [f for b, f in features if not (b[0] > bbox[2] or b[2] < bbox[0] or b[1] > bbox[3] or b[3] < bbox[1])]
+    else:
+        features = [f for _, f in features]
     return {"type": "FeatureCollection", "total": len(features), "features": features}
 
 

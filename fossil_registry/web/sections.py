@@ -76,13 +76,13 @@ def index():
     else:
         shown = [(p, p.generalized) for p in public_view.list_public(conn, kind=SECTION)]
     m = _new_map(height="100%", fit_bounds=tuple(current_app.config["REGION_BBOX"]))
-    cells = []
-    for s, generalized in shown:
-        if generalized:
-            cells.append(maps.marker(s.location.x, s.location.y, colour=SECTION_COLOUR, fill=SECTION_COLOUR,
-                                     radius=9, fill_opacity=0.3, text=s.code))
-        else:
-            _line(m, s.location)
+    cells = [maps.marker(s.location.x, s.location.y, colour=SECTION_COLOUR, fill=SECTION_COLOUR, radius=9,
+                         fill_opacity=0.3, text=s.code) for s, generalized in shown if generalized]
+    lines = [{"type": "Feature", "geometry": s.location.__geo_interface__, "properties": {}}
+             for s, generalized in shown if not generalized]
+    if lines:  # one layer for every line (no user text in it): one map element however many sections
+        folium.GeoJson({"type": "FeatureCollection", "features": lines},
+                       style_function=lambda _f: {"color": SECTION_COLOUR, "weight": 4}).add_to(m)
     return render_template("sections/index.html", sections=shown, exact=_exact(),
                            map=maps.render(m, g.csp_nonce, overlays=[maps.Overlay("approximate", cells)]),
                            significances=SIGNIFICANCES)
