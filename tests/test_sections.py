@@ -19,7 +19,7 @@ from fossil_registry.store import inspections as istore
 from fossil_registry.store import schema
 
 from .conftest import bearer, csrf_token, login
-from .inspection_helpers import gpx_xml
+from .inspection_helpers import gpx_xml, jpeg
 
 # GRS80 (CGCS2000's ellipsoid for every practical purpose, see geometry.py)
 A, F = 6378137.0, 1 / 298.257222101
@@ -133,11 +133,16 @@ def test_a_section_inspection_with_track_and_its_schedule(app, client):
     before = client.get("/api/inspections/due?all=1", headers=bearer("field")).get_json()
     naqing = next(d for d in before["sites"] if d["site"] == "GZS-0003")
     assert naqing["kind"] == "section" and naqing["last_inspected_on"] is None and naqing["status"] == "overdue"
+    near, far = (jpeg(lon=lon, lat=25.4050, taken=today.replace("-", ":") + " 10:00:00") for lon in (106.4040, 106.4400))
     r = client.post("/api/sections/GZS-0003/inspections", headers=bearer("expert"),
-                    data={"record": json.dumps(record), "track": (io.BytesIO(track), "patrol.gpx")},
+                    data={"record": json.dumps(record), "track": (io.BytesIO(track), "patrol.gpx"),
+                          "photos": [(io.BytesIO(near), "beds.jpg"), (io.BytesIO(far), "elsewhere.jpg")]},
                     content_type="multipart/form-data")
     assert r.status_code == 201, r.get_json()
     rec = r.get_json()
+    photos = {p["name"]: p for p in rec["photos"]}
+    assert photos["beds.jpg"]["distance_m"] < 100 and not photos["beds.jpg"]["flagged"]  # measured to the line
+    assert photos["elsewhere.jpg"]["flagged"] and "far_from_site" in photos["elsewhere.jpg"]["flags"]
     assert rec["site"] == "GZS-0003" and rec["condition"] == "fair" and rec["track"]["length_m"] > 500
     assert rec["threats"] == [{"threat": "vegetation", "severity": "low", "note": "shrubs on the upper beds"}]
     listed = client.get("/api/sections/GZS-0003/inspections", headers=bearer("field")).get_json()["inspections"]
@@ -434,3 +439,39 @@ def test_user_text_of_sections_markers_and_rescues_is_shown_as_text(app, client,
             assert r.status_code == 200, (url, r.status_code)
             assert "1337SSTI" not in body and "SSTI1337" not in body, url
             assert "unclosed" in body or url == "/", url
+
+
+def test_a_section_line_from_a_csv_of_vertices_and_a_zipped_shapefile_in_gauss_kruger(app, client, tmp_path):
+    import zipfile
+
+    import geopandas as gpd
+    from pyproj import Transformer
+
+    csv = "序号,经度,纬度\n1,108.4000,26.7000\n2,108.4010,26.7030\n3,108.4015,26.7060\n".encode("utf-8")
+    r = client.post("/api/sections/GZS-0002/revisions", headers=bearer("field"), content_type="multipart/form-data",
+                    data={"reason": "line from the survey table", "base_version": "1", "target": "line",
+                          "file": (io.BytesIO(csv), "section.csv")})
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["line"]["coordinates"] == [[108.40, 26.70], [108.401, 26.703], [108.4015, 26.706]]
+    from_csv = r.get_json()["metrics"]["length_m_after"]
+    assert 670 < from_csv < 700
+    # the same line surveyed in CGCS2000 Gauss-Kruger 3-degree CM 108E (EPSG:4545), as a zipped Shapefile with .prj
+    to_gk = Transformer.from_crs(4490, 4545, always_xy=True)
+    line = LineString([to_gk.transform(x, y) for x, y in [(108.40, 26.70), (108.401, 26.703), (108.4015, 26.706)]])
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    pyogrio.write_dataframe(gpd.GeoDataFrame({"name": ["剖面线"]}, geometry=[line], crs="EPSG:4545"),
+                            folder / "line.shp")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for f in folder.iterdir():
+            zf.write(f, f.name)
+    r = client.post("/api/sections/GZS-0002/revisions", headers=bearer("field"), content_type="multipart/form-data",
+                    data={"reason": "line from the GIS", "base_version": "1", "target": "line",
+                          "file": (io.BytesIO(buf.getvalue()), "line.zip")})
+    assert r.status_code == 201, r.get_json()
+    got = r.get_json()
+    assert got["input"]["line"]["source_crs"] == "EPSG:4545"
+    assert LineString(got["line"]["coordinates"]).equals_exact(LineString([(108.40, 26.70), (108.401, 26.703),
+                                                                           (108.4015, 26.706)]), 1e-7)
+    assert got["metrics"]["length_m_after"] == pytest.approx(from_csv, abs=0.1)  # two ways in, one length
