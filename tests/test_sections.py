@@ -475,3 +475,24 @@ def test_a_section_line_from_a_csv_of_vertices_and_a_zipped_shapefile_in_gauss_k
     assert LineString(got["line"]["coordinates"]).equals_exact(LineString([(108.40, 26.70), (108.401, 26.703),
                                                                            (108.4015, 26.706)]), 1e-7)
     assert got["metrics"]["length_m_after"] == pytest.approx(from_csv, abs=0.1)  # two ways in, one length
+
+
+def test_the_web_revision_form_proposes_a_section_line(app, client):
+    login(client, "field")
+    token = csrf_token(client, "/revisions/new?site=GZS-0005")
+    page = client.get("/revisions/new?site=GZS-0005").get_data(as_text=True)
+    assert "GZS-0005" in page
+    r = client.post("/revisions/new", data={"csrf_token": token, "site": "GZS-0005", "base_version": "1",
+                                            "reason": "typed from the survey book", "name": "罗甸大江剖面（复测）",
+                                            "location_text": "25.5480, 106.6120\n25.5450, 106.6135\n25.5420, 106.6150"})
+    assert r.status_code == 303, r.get_data(as_text=True)[:2000]
+    rev = client.get(r.headers["Location"].replace("/revisions/", "/api/revisions/")).get_json()
+    assert rev["feature"] == "section" and len(rev["line"]["coordinates"]) == 3
+    assert rev["properties"] == {"name": "罗甸大江剖面（复测）"}
+    r = client.post("/revisions/new", data={"csrf_token": token, "site": "GZS-0005", "base_version": "1",
+                                            "reason": "GPS track", "target": "location",
+                                            "file": (io.BytesIO(gpx_xml([(106.612, 25.548), (106.6135, 25.545)])),
+                                                     "track.gpx")}, content_type="multipart/form-data")
+    assert r.status_code == 303
+    rev = client.get(r.headers["Location"].replace("/revisions/", "/api/revisions/")).get_json()
+    assert rev["line"]["coordinates"] == [[106.612, 25.548], [106.6135, 25.545]] and rev["input"]["line"]["format"] == "gpx"
