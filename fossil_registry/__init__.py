@@ -112,13 +112,15 @@ def _register_areas(app: Flask) -> None:
     from .api import inspections as inspections_api
     from .api import ogcapi
     from .api import reports as reports_api
+    from .api import rescues as rescues_api
     from .api import revisions as revisions_api
+    from .api import sections as sections_api
     from .api import sites as sites_api
     from .api import supervision as supervision_api
     from .web import (account, admin, basemap, downloads, fieldkit, impact, imports, inspections, public, reports,
-                      revisions, supervision)
+                      rescues, revisions, sections, supervision)
 
-    for area in (public, basemap, account, admin, revisions, inspections, reports, supervision, fieldkit, impact,
-                 downloads, imports, sites_api, revisions_api, inspections_api, reports_api, supervision_api,
-                 fieldkit_api, impact_api, downloads_api, imports_api, ogcapi):
+    for area in (public, sections, basemap, account, admin, revisions, inspections, reports, rescues, supervision,
+                 fieldkit, impact, downloads, imports, sites_api, sections_api, revisions_api, inspections_api,
+                 reports_api, rescues_api, supervision_api, fieldkit_api, impact_api, downloads_api, imports_api, ogcapi):
         area.init_app(app)

@@ -41,6 +41,9 @@ POLICY: dict[str, str | None] = {
     "impact.read": "field",         # saved screenings and project cases, their reports and downloads
     "impact.case": "expert",        # open a project case, record its stage, decision and conditions, re-screen it
     "import.run": "admin",          # import files of sites as proposals (each reviewed by a second person)
+    "marker.write": "expert",       # record a protection marker (monument, post, sign, fence) of a site or section
+    "rescue.read": "field",         # rescue cases of reported finds: exact place, reporter, the legal clock (staff only)
+    "rescue.write": "expert",       # open a rescue case, record what was done when, propose the find as a new site
 }
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,40}$")

@@ -35,6 +35,8 @@ REGION_BBOX = (103.6, 24.6, 109.6, 29.2)
 # degrees); closer ones draw a warning for the reviewer. Anything outside CGCS2000's area of use is refused too.
 REGION_MAX_DISTANCE_KM = 200
 SITE_CODE_PREFIX = "GZ-"
+# Codes of new stratigraphic sections (a code names one registered feature: keep the two prefixes apart).
+SECTION_CODE_PREFIX = "GZS-"
 # Largest request body accepted (uploads included), bytes.
 MAX_CONTENT_LENGTH = 32 * 1024 * 1024
 JSON_SORT_KEYS = False
@@ -116,6 +118,23 @@ REVISION_MAX_FILE_BYTES = 20 * 1024 * 1024
 REVISION_MAX_UNZIPPED_BYTES = 64 * 1024 * 1024
 REVISION_MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 REVISION_MAX_ATTACHMENTS = 5
+
+# --- Stratigraphic sections, protection markers, rescue cases (docs/sections.md) ---
+# A proposed section line further than this (km) from every registered site and section of the county it names draws a
+# warning for the reviewer (the registry keeps no county boundaries: a county is where its registered features lie).
+SECTION_COUNTY_MAX_KM = 40
+# Sections are inspected like sites, at the interval of their protection level (INSPECTION_INTERVAL_DAYS).
+# A marker placed further than this (metres) outside the protection boundary (or, without one, from the site's
+# location or the section's line) of its feature draws a warning; it is still recorded.
+MARKER_MAX_OUTSIDE_M = 200
+# A damaged or missing marker found at an inspection opens a follow-up due this many days after the inspection.
+MARKER_FOLLOWUP_DAYS = 30
+MARKER_MAX_PHOTOS = 5
+# The legal clock of a find (Regulations on the Protection of Fossils, art. 18): officials on site within this many
+# hours of the report, and an opinion within this many days.
+RESCUE_ON_SITE_HOURS = 24
+RESCUE_OPINION_DAYS = 7
+RESCUE_MAX_PHOTOS = 10
 
 # --- Field kits for QField/QGIS (docs/fieldkit.md) ---
 # Most sites in one kit (its GeoPackage carries their exact locations and boundaries).

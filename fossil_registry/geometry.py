@@ -599,8 +599,10 @@ def compare_geometries(old_location, new_location, old_boundary, new_boundary) -
 
     out: dict[str, Any] = dict.fromkeys(("location_shift_m", "area_before_m2", "area_after_m2", "area_change_pct",
                                          "centroid_shift_m", "hausdorff_m", "vertices_before", "vertices_after"))
-    if present(old_location) and present(new_location):
-        out["location_shift_m"] = geodesic_distance_m(old_location, new_location)
+    if present(old_location) and present(new_location):  # a section's line moved: the farthest any part of it went
+        out["location_shift_m"] = (geodesic_distance_m(old_location, new_location)
+                                   if isinstance(old_location, Point) and isinstance(new_location, Point)
+                                   else hausdorff_m(old_location, new_location))
     if present(old_boundary):
         out["area_before_m2"] = geodesic_area_m2(old_boundary)
         out["vertices_before"] = vertex_count(old_boundary)

@@ -93,8 +93,15 @@ _CACHE = shared_cache.Cache(16)  # six kinds per state (sites, public, staff, st
 # by several app processes through Redis (shared_cache.py)
 
 
-def _cached(conn, kind: str, compute):
-    return _CACHE.get((store_map.change_stamp(conn), kind), compute)
+# Sections have their own change stamp and are kept per zoom (up to 2 x 20 small entries per state): their own LRU, so
+# they never push the sites' lists of the current state out.
+_SECTION_CACHE = shared_cache.Cache(48)
+
+
+def _cached(conn, kind: str, compute, stamp=None):
+    if stamp is None:
+        return _CACHE.get((store_map.change_stamp(conn), kind), compute)
+    return _SECTION_CACHE.get((stamp(conn), kind), compute)
 
 
 def _current(conn) -> list[sites.Site]:
@@ -258,5 +265,52 @@ def search(source: SearchIndex | list[MapSite], query: str, *, limit: int = SEAR
     return [entry.payload for entry in index.query(query, limit=limit)]
 
 
+# ------------------------------------------------------------------------------------------------ sections
+def _section_popup(code: str, props: dict[str, Any]) -> dict[str, Any]:
+    return {"code": code, "name": props.get("name"), "name_en": props.get("name_en"), "level": props.get("level"),
+            "significance": props.get("significance"), "period": props.get("period"), "age": props.get("age"),
+            "kind": "section"}
+
+
+def _section_items(conn, exact: bool) -> list[tuple[str, BaseGeometry, dict[str, Any], str]]:
+    """(code, geometry, popup fields, precision) of every section the caller may see: the public view for anonymous
+    callers (open sections' lines, generalized ones as their cell's centre point), exact lines for staff."""
+    from .sections import SECTION
+
+    def compute():
+        if exact:
+            return [(s.code, s.location, {**_section_popup(s.code, s.properties), **SECTION.measures(s.location),
+                                          "sensitivity": s.sensitivity}, "exact")
+                    for s in sites.list_current(conn, kind=SECTION)]
+        shown = public_view.public_sites(sites.list_current(conn, public_only=True, kind=SECTION))
+        return [(p.code, p.location, {**_section_popup(p.code, p.properties),
+                                      **({} if p.generalized else SECTION.measures(p.location))},
+                 "cell" if p.generalized else "exact") for p in shown]
+    return _cached(conn, "sections-staff" if exact else "sections-public", compute, store_map.section_stamp)
+
+
+def section_layer(conn, *, exact: bool, bbox: tuple[float, float, float, float] | None, zoom: int) -> dict[str, Any]:
+    """The sections in bbox as a FeatureCollection: lines simplified for ``zoom`` (computed once per registry state,
+    audience and zoom), approximate ones as points."""
+    check_zoom(zoom)
+    from .store import map_layers as stamps
+
+    def compute():
+        items = _section_items(conn, exact)
+        geoms = np.array([g for _, g, _, _ in items], dtype=object)
+        shown = [g if g.geom_type == "Point" else _rounded(simplify_for_zoom(g, zoom)) for g in geoms]
+        bounds = shapely.bounds(geoms) if len(geoms) else np.empty((0, 4))
+        return [(tuple(b), {"type": "Feature", "id": code, "geometry": mapping(geom),
+                            "properties": {**props, "precision": precision}})
+                for (code, _, props, precision), geom, b in zip(items, shown, bounds)]
+    features = _cached(conn, f"sections-{'staff' if exact else 'public'}-{zoom}", compute, stamps.section_stamp)
+    if bbox is not None:
+        features = [f for b, f in features if not (b[0] > bbox[2] or b[2] < bbox[0] or b[1] > bbox[3] or b[3] < bbox[1])]
+    else:
+        features = [f for _, f in features]
+    return {"type": "FeatureCollection", "total": len(features), "features": features}
+
+
 __all__ = ["MapSite", "Filters", "public_map_sites", "staff_map_sites", "statistics", "site_layer", "boundary_layer",
-           "search", "search_index", "site_entries", "SEARCH_PROVIDERS", "degrees_per_pixel", "MAX_POINTS", "MAX_BOUNDARIES"]
+           "section_layer", "search", "search_index", "site_entries", "SEARCH_PROVIDERS", "degrees_per_pixel", "MAX_POINTS",
+           "MAX_BOUNDARIES"]

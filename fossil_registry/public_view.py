@@ -1,4 +1,6 @@
-"""The public view: the one place that decides what anonymous callers may see of a site.
+"""The public view: the one place that decides what anonymous callers may see of a site, or of any registered feature
+(a stratigraphic section follows the same rules: ``open`` shows its line, ``generalized`` only its cell's centre as a
+point, ``hidden`` nothing).
 
 * ``open``: exact location and boundary are public.
 * ``generalized``: only the centre of the 0.1-degree grid cell containing the site; no boundary; every number in the
@@ -16,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from shapely.geometry import Point, box
+from shapely.geometry import Point, box, mapping
 
 from . import sites as sites_mod
 from . import store, withheld_numbers
@@ -36,16 +38,21 @@ class PublicSite:
     code: str
     version: int
     properties: dict[str, Any]
-    location: Point
+    location: Any                      # a site's point or a section's line; the cell centre (Point) if generalized
     boundary: Any | None
     generalized: bool
+    kind: Any = sites_mod.SITE
 
     def to_json(self) -> dict[str, Any]:
-        return {**sites_mod.state_json(self.code, self.version, self.properties, self.location, self.boundary),
-                "location_precision": f"{CELL_DEG}-degree grid cell centre" if self.generalized else "exact"}
+        precision = f"{CELL_DEG}-degree grid cell centre" if self.generalized else "exact"
+        if self.generalized and self.kind.primary != "location":  # a section shown only as its cell: no line at all
+            return {"code": self.code, "version": self.version, "properties": dict(self.properties),
+                    self.kind.primary: None, "location": mapping(self.location), "boundary": None,
+                    "location_precision": precision}
+        return {**sites_mod.state_json(self.code, self.version, self.properties, self.location, self.boundary,
+                                       self.kind), "location_precision": precision}
 
     def feature(self) -> dict[str, Any]:
-        from shapely.geometry import mapping
         return {"type": "Feature", "id": self.code, "geometry": mapping(self.location),
                 "properties": {"code": self.code, **self.properties, "version": self.version,
                                "generalized": self.generalized}}
@@ -58,19 +65,28 @@ def redact_coordinates(text: str | None) -> str | None:
 
 
 def public_site(site: Site) -> PublicSite | None:
-    """What the public may see of one site; None if it must not appear at all."""
+    """What the public may see of one site (or section); None if it must not appear at all."""
     if site.properties.get("status") == "retired" or site.sensitivity == "hidden":
         return None
     props = {k: v for k, v in site.properties.items() if k not in STAFF_ONLY_FIELDS}
     if site.sensitivity == "open":
-        return PublicSite(site.code, site.version, props, site.location, site.boundary, generalized=False)
+        return PublicSite(site.code, site.version, props, site.location, site.boundary, False, site.kind)
     if site.sensitivity != "generalized":  # unknown values are treated as the strictest case
         return None
-    lon, lat = grid_cell_centre(site.location.x, site.location.y, CELL_DEG)
-    for key in sites_mod.TEXT_FIELDS:
+    anchor = sites_mod.anchor_point(site.location)
+    lon, lat = grid_cell_centre(anchor.x, anchor.y, CELL_DEG)
+    for key in site.kind.text_fields:
         if isinstance(props.get(key), str):
             props[key] = redact_coordinates(props[key])
-    return PublicSite(site.code, site.version, props, Point(lon, lat), None, generalized=True)
+    for key in ("units", "stratigraphic_boundaries"):  # a section's lists of names: free text too
+        if props.get(key):
+            props[key] = _redacted_list(props[key])
+    return PublicSite(site.code, site.version, props, Point(lon, lat), None, True, site.kind)
+
+
+def _redacted_list(items: list) -> list:
+    return [{k: (redact_coordinates(v) if isinstance(v, str) else v) for k, v in i.items()} if isinstance(i, dict)
+            else redact_coordinates(i) if isinstance(i, str) else i for i in items]
 
 
 def public_sites(all_sites: Iterable[Site], bbox: tuple[float, float, float, float] | None = None) -> list[PublicSite]:
@@ -87,24 +103,27 @@ def public_sites(all_sites: Iterable[Site], bbox: tuple[float, float, float, flo
     return out
 
 
-def list_public(conn, bbox: tuple[float, float, float, float] | None = None) -> list[PublicSite]:
-    """Public sites in bbox. The store query is widened by one grid cell so that generalized points whose true location
-    lies just outside the bbox are still found, then the exact filter runs on the public geometry."""
+def list_public(conn, bbox: tuple[float, float, float, float] | None = None, kind=None) -> list[PublicSite]:
+    """Public sites (or features of ``kind``) in bbox. The store query is widened by one grid cell so that generalized
+    points whose true location lies just outside the bbox are still found, then the exact filter runs on the public
+    geometry."""
     wide = None
     if bbox is not None:
         wide = (bbox[0] - CELL_DEG, bbox[1] - CELL_DEG, bbox[2] + CELL_DEG, bbox[3] + CELL_DEG)
-    return public_sites(sites_mod.list_current(conn, bbox=wide, public_only=True), bbox)
+    return public_sites(sites_mod.list_current(conn, bbox=wide, public_only=True, kind=kind), bbox)
 
 
-def get_public(conn, code: str) -> PublicSite:
-    """One public site; a hidden or retired site answers exactly as an unknown code does."""
+def get_public(conn, code: str, kind=None) -> PublicSite:
+    """One public site (or feature of ``kind``; ``"any"``: of whichever kind holds the code); a hidden or retired one
+    answers exactly as an unknown code does."""
+    kind = sites_mod.kind_of(conn, code) if kind == "any" else (kind or sites_mod.SITE)
     try:
-        site = sites_mod.current(conn, code, public_only=True)
+        site = sites_mod.current(conn, code, public_only=True, kind=kind)
     except NotFound:
         site = None
     p = public_site(site) if site is not None else None
     if p is None:
-        raise NotFound(msg("public_view.site_code", "no site with code {code!r}", code=code))
+        raise NotFound(f"no {kind.name} with code {code!r}")
     return p
 
 

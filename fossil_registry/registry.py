@@ -53,7 +53,12 @@ def init_registry(path: str | Path, *, demo: bool = False) -> int:
 
 
 def load_demo(path: str | Path) -> int:
+    """The illustrative demo data: the sites, the stratigraphic sections and the protection markers. Returns the
+    site count."""
+    from . import markers
     from .demo.build import DEMO_NOTICE, demo_sites
+    from .demo.sections import demo_markers, demo_sections
+    from .sections import SECTION
 
     conn = store.connect(path)
     try:
@@ -62,6 +67,16 @@ def load_demo(path: str | Path) -> int:
                 props = {k: s[k] for k in sites.PROPERTY_FIELDS if k in s}
                 sites.create_site(conn, properties=props, location=s["location"], boundary=s.get("boundary"),
                                   author=DEMO_AUTHOR, reason=DEMO_NOTICE, code=s["code"], operation="import")
+            sections = demo_sections()
+            for s in sections:
+                sites.create_site(conn, properties=s["properties"], location=s["line"], boundary=s["boundary"],
+                                  author=DEMO_AUTHOR, reason=DEMO_NOTICE, code=s["code"], operation="import",
+                                  kind=SECTION)
+            files = BlobStore(Path(path).resolve().parent.parent)  # no photos are added
+            placed = {s.code: s for s in sites.list_current(conn)}
+            for m in demo_markers(sections, placed):
+                markers.add_marker(conn, files, m.pop("feature"), m, settings=markers.Settings.defaults(),
+                                   actor=DEMO_AUTHOR)
             return store.count_sites(conn)
     finally:
         conn.close()

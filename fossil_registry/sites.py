@@ -1,4 +1,9 @@
-"""Versioned fossil sites: current state, past versions, as-of queries, diffs, and applying a change at a base version.
+"""Versioned registered features: current state, past versions, as-of queries, diffs, and applying a change at a
+base version. Fossil sites are one kind of registered feature; stratigraphic sections (fossil_registry.sections) are
+another. Each kind (:class:`FeatureKind`) names its own tables (a layer of its main geometry: a site's location point,
+a section's line; its protection boundaries; its history), its fields and how they are checked; everything else here
+is shared: a function given a code works on the feature of whichever kind holds that code (codes are unique across
+kinds), lists are per kind (sites by default).
 
 Pure domain code (no Flask): callers pass a store connection. Every change is one store transaction that writes the
 current-state rows (and through the GeoPackage triggers the R-tree), appends a full snapshot to the history and records
@@ -9,10 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from shapely.geometry import mapping
+from shapely.geometry import Point, mapping
 from shapely.geometry.base import BaseGeometry
 
 from . import store
@@ -39,8 +44,29 @@ CODE_PATTERN = re.compile(r"^[A-Z]{2,4}-\d{4,6}$")
 UNCHANGED: Any = object()  # sentinel: "leave this part of the site as it is"
 
 
+@dataclass(frozen=True)
+class FeatureKind:
+    """One kind of registered feature: its tables, the name of its main geometry, its fields and their checks."""
+
+    name: str                                          # "site", "section": stored with proposals
+    layers: Any                                        # store.Layers: its tables
+    primary: str                                       # the main geometry as the API names it: location, line
+    property_fields: tuple[str, ...]
+    text_fields: tuple[str, ...]                       # free text (the public view withholds numbers in them)
+    normalize: Callable[..., dict[str, Any]]           # (properties, partial=...) -> checked copy
+    validate_primary: Callable[[Any], BaseGeometry]    # raises GeometryError with a readable reason
+    code_prefix_setting: str                           # the config key of the prefix of new codes
+    default_prefix: str
+    measures: Callable[[BaseGeometry], dict[str, Any]] = lambda geom: {}  # figures of the main geometry
+
+    def __str__(self) -> str:
+        return self.name
+
+
 @dataclass
 class Site:
+    """A registered feature's state (a site's, or a section's: ``kind``); ``location`` is the main geometry."""
+
     code: str
     version: int
     properties: dict[str, Any]
@@ -50,21 +76,29 @@ class Site:
     updated_by: str
     reason: str | None = None
     operation: str | None = None
+    kind: FeatureKind | None = None
+
+    def __post_init__(self):
+        if self.kind is None:
+            self.kind = SITE
 
     @property
     def sensitivity(self) -> str:
         return self.properties.get("sensitivity", "open")
 
     def to_json(self) -> dict[str, Any]:
-        return {**state_json(self.code, self.version, self.properties, self.location, self.boundary),
+        return {**state_json(self.code, self.version, self.properties, self.location, self.boundary, self.kind),
                 "updated_at": self.updated_at, "updated_by": self.updated_by}
 
 
 def state_json(code: str, version: int, properties: dict[str, Any], location: BaseGeometry,
-               boundary: BaseGeometry | None) -> dict[str, Any]:
-    """A site state as the API answers it: GeoJSON geometries in lon/lat, boundary may be null."""
-    return {"code": code, "version": version, "properties": dict(properties), "location": mapping(location),
-            "boundary": mapping(boundary) if boundary is not None else None}
+               boundary: BaseGeometry | None, kind: FeatureKind | None = None) -> dict[str, Any]:
+    """A feature's state as the API answers it: GeoJSON geometries in lon/lat (the main one under the kind's name:
+    ``location`` of a site, ``line`` of a section), boundary may be null; figures of the main geometry (a section's
+    length_m) among the properties."""
+    kind = kind or SITE
+    return {"code": code, "version": version, "properties": {**properties, **kind.measures(location)},
+            kind.primary: mapping(location), "boundary": mapping(boundary) if boundary is not None else None}
 
 
 @dataclass
@@ -88,32 +122,10 @@ def normalize_properties(props: dict[str, Any], *, partial: bool = False) -> dic
                                "and values"))
     unknown = sorted(set(props) - set(PROPERTY_FIELDS) - {"code", "version"})
     if unknown:
-        raise InvalidInput(msg("sites.unknown_site_field_s", "unknown site field(s): {unknown}; known fields are "
-                               "{property_fields}", unknown=', '.join(unknown),
-                               property_fields=', '.join(PROPERTY_FIELDS)))
-    out: dict[str, Any] = {}
-    for key in TEXT_FIELDS:
-        if key in props:
-            value = props[key]
-            if value is not None and not isinstance(value, str):
-                raise InvalidInput(msg("sites.must_text", "{key} must be text", key=key))
-            value = (value or "").strip()
-            if len(value) > MAX_TEXT:
-                raise InvalidInput(msg("sites.too_long_characters_limit", "{key} is too long ({count} characters; "
-                                       "the limit is {max_text})", key=key, count=len(value), max_text=MAX_TEXT))
-            out[key] = value
-    for key, allowed in (("level", LEVELS), ("sensitivity", SENSITIVITIES), ("status", STATUSES)):
-        if key in props:
-            if props[key] not in allowed:
-                raise InvalidInput(msg("sites.must_one_got", "{key} must be one of {allowed} (got {props!r})", key=key,
-                                       allowed=', '.join(allowed), props=props[key]))
-            out[key] = props[key]
-    if "period" in props:
-        period = (props["period"] or "").strip()
-        if period and period not in PERIODS:
-            raise InvalidInput(msg("sites.period_must_one_got", "period must be one of {periods} (got {period!r})",
-                                   periods=', '.join(PERIODS), period=period))
-        out["period"] = period
+        raise InvalidInput(f"unknown site field(s): {', '.join(unknown)}; known fields are {', '.join(PROPERTY_FIELDS)}")
+    out = checked_texts(props, TEXT_FIELDS)
+    out.update(checked_choices(props, {"level": LEVELS, "sensitivity": SENSITIVITIES, "status": STATUSES}))
+    out.update(checked_period(props))
     if "fossil_groups" in props:
         groups = props["fossil_groups"]
         if isinstance(groups, str):
@@ -125,16 +137,7 @@ def normalize_properties(props: dict[str, Any], *, partial: bool = False) -> dic
             raise InvalidInput(msg("sites.unknown_fossil_group_s", "unknown fossil group(s) {bad}; known groups are "
                                    "{fossil_groups}", bad=', '.join(bad), fossil_groups=', '.join(FOSSIL_GROUPS)))
         out["fossil_groups"] = list(dict.fromkeys(groups))
-    if "established" in props:
-        value = props["established"]
-        if value in (None, ""):
-            out["established"] = None
-        else:
-            try:
-                out["established"] = date.fromisoformat(str(value)).isoformat()
-            except ValueError:
-                raise InvalidInput(msg("sites.established_must_date_like", "established must be a date like "
-                                       "2014-06-30 (got {value!r})", value=value)) from None
+    out.update(checked_established(props))
     if not partial:
         if not out.get("name"):
             raise InvalidInput(msg("sites.site_needs_name", "a site needs a name"))
@@ -146,6 +149,97 @@ def normalize_properties(props: dict[str, Any], *, partial: bool = False) -> dic
         for key in PROPERTY_FIELDS:
             out.setdefault(key, [] if key == "fossil_groups" else None)
     return out
+
+
+def checked_texts(props: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """The given free-text fields, stripped; refused when not text or too long."""
+    out = {}
+    for key in fields:
+        if key in props:
+            value = props[key]
+            if value is not None and not isinstance(value, str):
+                raise InvalidInput(f"{key} must be text")
+            value = (value or "").strip()
+            if len(value) > MAX_TEXT:
+                raise InvalidInput(f"{key} is too long ({len(value)} characters; the limit is {MAX_TEXT})")
+            out[key] = value
+    return out
+
+
+def checked_choices(props: dict[str, Any], choices: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+    """The given fields of a controlled vocabulary; refused when not one of its values."""
+    out = {}
+    for key, allowed in choices.items():
+        if key in props:
+            if props[key] not in allowed:
+                raise InvalidInput(f"{key} must be one of {', '.join(allowed)} (got {props[key]!r})")
+            out[key] = props[key]
+    return out
+
+
+def checked_period(props: dict[str, Any]) -> dict[str, Any]:
+    if "period" not in props:
+        return {}
+    period = (props["period"] or "").strip()
+    if period and period not in PERIODS:
+        raise InvalidInput(f"period must be one of {', '.join(PERIODS)} (got {period!r})")
+    return {"period": period}
+
+
+def checked_established(props: dict[str, Any]) -> dict[str, Any]:
+    if "established" not in props:
+        return {}
+    value = props["established"]
+    if value in (None, ""):
+        return {"established": None}
+    try:
+        return {"established": date.fromisoformat(str(value)).isoformat()}
+    except ValueError:
+        raise InvalidInput(f"established must be a date like 2014-06-30 (got {value!r})") from None
+
+
+SITE = FeatureKind("site", store.SITES, "location", PROPERTY_FIELDS, TEXT_FIELDS, normalize_properties,
+                   validate_location, "SITE_CODE_PREFIX", "GZ-")
+
+
+def kinds() -> tuple[FeatureKind, ...]:
+    """Every kind of registered feature (the section kind builds on this module, so it is imported when asked for)."""
+    from .sections.kind import SECTION
+
+    return (SITE, SECTION)
+
+
+def kind_named(name: str) -> FeatureKind:
+    for kind in kinds():
+        if kind.name == name:
+            return kind
+    raise InvalidInput(f"unknown kind of feature {name!r}; known kinds are {', '.join(k.name for k in kinds())}")
+
+
+def kind_of(conn, code: str, kind: FeatureKind | None = None) -> FeatureKind:
+    """The kind of the feature that holds ``code`` (``kind``, when the caller knows it); sites when none does (the
+    caller's NotFound then speaks of a site, as it always did)."""
+    if kind is not None:
+        return kind
+    for candidate in kinds():
+        if store.site_version_number(conn, code, candidate.layers) is not None:
+            return candidate
+    return SITE
+
+
+def version_number(conn, code: str, kind: FeatureKind | None = None) -> int | None:
+    """The current version of the feature holding ``code`` (None: no such feature)."""
+    return store.site_version_number(conn, code, kind_of(conn, code, kind).layers)
+
+
+def anchor_point(geom: BaseGeometry) -> Point:
+    """One point that stands for a feature's main geometry on a map or in a schedule: a site's location, the middle
+    of a section's line."""
+    return geom if geom.geom_type == "Point" else geom.interpolate(0.5, normalized=True)
+
+
+def _not_found(code: str, kind: FeatureKind) -> NotFound:
+    return NotFound(f"no {kind.name} with code {code!r}")
 
 
 def parse_timestamp(value: str | datetime | date, tz: str = "Asia/Shanghai") -> str:
@@ -170,66 +264,77 @@ def parse_timestamp(value: str | datetime | date, tz: str = "Asia/Shanghai") -> 
 # --------------------------------------------------------------------------------------------------------------------
 # Reads
 # --------------------------------------------------------------------------------------------------------------------
-def _properties_of(attributes: dict[str, Any]) -> dict[str, Any]:
-    return {k: attributes.get(k) for k in PROPERTY_FIELDS}
+def _properties_of(attributes: dict[str, Any], kind: FeatureKind) -> dict[str, Any]:
+    return {k: attributes.get(k) for k in kind.property_fields}
 
 
-def _site_from_row(row: store.SiteRow) -> Site:
-    return Site(code=row.code, version=row.version, properties=_properties_of(row.attributes), location=row.location,
-                boundary=row.boundary, updated_at=row.updated_at, updated_by=row.updated_by)
+def _site_from_row(row: store.SiteRow, kind: FeatureKind | None = None) -> Site:
+    kind = kind or SITE
+    return Site(code=row.code, version=row.version, properties=_properties_of(row.attributes, kind),
+                location=row.location, boundary=row.boundary, updated_at=row.updated_at, updated_by=row.updated_by,
+                kind=kind)
 
 
-def _site_from_version(v: store.VersionRow) -> Site:
+def _site_from_version(v: store.VersionRow, kind: FeatureKind | None = None) -> Site:
     return Site(code=v.code, version=v.version, properties=dict(v.properties), location=v.location, boundary=v.boundary,
-                updated_at=v.created_at, updated_by=v.author, reason=v.reason, operation=v.operation)
+                updated_at=v.created_at, updated_by=v.author, reason=v.reason, operation=v.operation, kind=kind)
 
 
-def current(conn, code: str, *, public_only: bool = False) -> Site:
-    """The site's current state; ``public_only``: NotFound unless it is an open or generalized active site (decided in
-    SQL, before its geometries are read)."""
-    row = store.get_site_row(conn, code, public_only=public_only)
+def current(conn, code: str, *, public_only: bool = False, kind: FeatureKind | None = None) -> Site:
+    """The feature's current state; ``public_only``: NotFound unless it is an open or generalized active one (decided
+    in SQL, before its geometries are read). ``kind``: only a feature of that kind (any kind otherwise)."""
+    kind = kind_of(conn, code, kind)
+    row = store.get_site_row(conn, code, public_only=public_only, layers=kind.layers)
     if row is None:
-        raise NotFound(msg("sites.site_code", "no site with code {code!r}", code=code))
-    return _site_from_row(row)
+        raise _not_found(code, kind)
+    return _site_from_row(row, kind)
 
 
-def at_version(conn, code: str, version: int) -> Site:
-    v = store.get_version(conn, code, version)
+def at_version(conn, code: str, version: int, kind: FeatureKind | None = None) -> Site:
+    kind = kind_of(conn, code, kind)
+    v = store.get_version(conn, code, version, kind.layers)
     if v is None:
-        latest = store.site_version_number(conn, code)
+        latest = store.site_version_number(conn, code, kind.layers)
         if latest is None:
-            raise NotFound(msg("sites.site_code", "no site with code {code!r}", code=code))
-        raise NotFound(msg("sites.site_versions_there_version", "site {code} has versions 1 to {latest}; there is no "
-                           "version {version}", code=code, latest=latest, version=version))
-    return _site_from_version(v)
+            raise _not_found(code, kind)
+        raise NotFound(f"{kind.name} {code} has versions 1 to {latest}; there is no version {version}")
+    return _site_from_version(v, kind)
 
 
-def as_of(conn, code: str, when: str | datetime | date, tz: str = "Asia/Shanghai") -> Site:
+def as_of(conn, code: str, when: str | datetime | date, tz: str = "Asia/Shanghai",
+          kind: FeatureKind | None = None) -> Site:
+    kind = kind_of(conn, code, kind)
     instant = parse_timestamp(when, tz)
-    v = store.get_version_as_of(conn, code, instant)
+    v = store.get_version_as_of(conn, code, instant, kind.layers)
     if v is None:
-        if store.site_version_number(conn, code) is None:
-            raise NotFound(msg("sites.site_code", "no site with code {code!r}", code=code))
-        raise NotFound(msg("sites.site_did_exist_yet", "site {code} did not exist yet at {instant}", code=code,
-                           instant=instant))
-    return _site_from_version(v)
+        if store.site_version_number(conn, code, kind.layers) is None:
+            raise _not_found(code, kind)
+        raise NotFound(f"{kind.name} {code} did not exist yet at {instant}")
+    return _site_from_version(v, kind)
 
 
-def all_as_of(conn, when: str | datetime | date, tz: str = "Asia/Shanghai") -> list[Site]:
-    """Every site as it was at ``when`` (a site created later is absent; a retired one carries its status)."""
-    return [_site_from_version(v) for v in store.versions_as_of(conn, parse_timestamp(when, tz))]
+def all_as_of(conn, when: str | datetime | date, tz: str = "Asia/Shanghai", kind: FeatureKind | None = None
+              ) -> list[Site]:
+    """Every site (or feature of ``kind``) as it was at ``when`` (one created later is absent; a retired one carries
+    its status)."""
+    kind = kind or SITE
+    return [_site_from_version(v, kind) for v in store.versions_as_of(conn, parse_timestamp(when, tz), kind.layers)]
 
 
-def history(conn, code: str) -> list[store.VersionRow]:
-    versions = store.list_versions(conn, code)
+def history(conn, code: str, kind: FeatureKind | None = None) -> list[store.VersionRow]:
+    kind = kind_of(conn, code, kind)
+    versions = store.list_versions(conn, code, kind.layers)
     if not versions:
-        raise NotFound(msg("sites.site_code", "no site with code {code!r}", code=code))
+        raise _not_found(code, kind)
     return versions
 
 
-def list_current(conn, *, bbox=None, include_retired: bool = False, public_only: bool = False) -> list[Site]:
-    return [_site_from_row(r) for r in store.list_site_rows(conn, bbox=bbox, include_retired=include_retired,
-                                                            public_only=public_only)]
+def list_current(conn, *, bbox=None, include_retired: bool = False, public_only: bool = False,
+                 kind: FeatureKind | None = None) -> list[Site]:
+    """The current sites (or features of ``kind``), optionally those in bbox."""
+    kind = kind or SITE
+    return [_site_from_row(r, kind) for r in store.list_site_rows(conn, bbox=bbox, include_retired=include_retired,
+                                                                  public_only=public_only, layers=kind.layers)]
 
 
 def list_near(conn, bounds: tuple[float, float, float, float], *, public_only: bool = False) -> list[Site]:
@@ -238,16 +343,18 @@ def list_near(conn, bounds: tuple[float, float, float, float], *, public_only: b
     return [_site_from_row(r) for r in store.impact.candidate_site_rows(conn, bounds, public_only=public_only)]
 
 
-def counts(conn) -> list[tuple[str, str, int]]:
-    """(level, sensitivity, number of sites) of the active sites."""
-    return store.count_sites_by_level_and_sensitivity(conn)
+def counts(conn, kind: FeatureKind | None = None) -> list[tuple[str, str, int]]:
+    """(level, sensitivity, number) of the active sites (or features of ``kind``)."""
+    return store.count_sites_by_level_and_sensitivity(conn, (kind or SITE).layers)
 
 
 def diff_sites(old: Site, new: Site) -> dict[str, Any]:
     """Feature-level diff carrying the old and new value of everything that changed, plus geodesic figures."""
     changed = {k: {"old": old.properties.get(k), "new": new.properties.get(k)}
-               for k in PROPERTY_FIELDS if old.properties.get(k) != new.properties.get(k)}
-    metrics = compare_geometries(old.location, new.location, old.boundary, new.boundary)
+               for k in new.kind.property_fields if old.properties.get(k) != new.properties.get(k)}
+    metrics = {**compare_geometries(old.location, new.location, old.boundary, new.boundary),
+               **{f"{k}_before": v for k, v in old.kind.measures(old.location).items()},
+               **{f"{k}_after": v for k, v in new.kind.measures(new.location).items()}}
     return {
         "code": new.code,
         "from_version": old.version,
@@ -259,8 +366,9 @@ def diff_sites(old: Site, new: Site) -> dict[str, Any]:
     }
 
 
-def diff(conn, code: str, a: int, b: int) -> dict[str, Any]:
-    return diff_sites(at_version(conn, code, a), at_version(conn, code, b))
+def diff(conn, code: str, a: int, b: int, kind: FeatureKind | None = None) -> dict[str, Any]:
+    kind = kind_of(conn, code, kind)
+    return diff_sites(at_version(conn, code, a, kind), at_version(conn, code, b, kind))
 
 
 def _boundary_changed(a: BaseGeometry | None, b: BaseGeometry | None) -> bool:
@@ -278,36 +386,41 @@ def _area_km2(boundary: BaseGeometry | None) -> float | None:
 
 def create_site(conn, *, properties: dict[str, Any], location: BaseGeometry, boundary: BaseGeometry | None,
                 author: str, reason: str, code: str | None = None, reviewer: str | None = None,
-                revision_id: int | None = None, remote_addr: str | None = None, operation: str = "create") -> Change:
-    """Register a new site as version 1 (one transaction: feature rows, index, history, audit)."""
-    props = normalize_properties(properties)
-    location = validate_location(location)
+                revision_id: int | None = None, remote_addr: str | None = None, operation: str = "create",
+                kind: FeatureKind | None = None) -> Change:
+    """Register a new site (or feature of ``kind``) as version 1 (one transaction: feature rows, index, history,
+    audit)."""
+    kind = kind or SITE
+    props = kind.normalize(properties)
+    location = kind.validate_primary(location)
     boundary = validate_boundary(boundary) if boundary is not None else None
     _require_reason(reason)
     if code is not None and not CODE_PATTERN.match(code):
-        raise InvalidInput(msg("sites.site_code_must_look", "site code {code!r} must look like GZ-0001", code=code))
+        raise InvalidInput(f"{kind.name} code {code!r} must look like {kind.default_prefix}0001")
     with store.transaction(conn):
-        code = code or store.next_site_code(conn)
-        if store.site_version_number(conn, code) is not None:
-            raise InvalidInput(msg("sites.site_code_already_exists", "a site with code {code} already exists",
-                                   code=code))
+        code = code or store.next_site_code(conn, kind.default_prefix, kind.layers)
+        taken = next((k for k in kinds() if store.site_version_number(conn, code, k.layers) is not None), None)
+        if taken is not None:
+            raise InvalidInput(f"a {taken.name} with code {code} already exists")
         now = store.utc_now()
         row = store.SiteRow(code=code, attributes=props, location=location, boundary=boundary, version=1,
                             updated_at=now, updated_by=author)
-        store.write_site_row(conn, row, area_km2=_area_km2(boundary), insert=True)
+        store.write_site_row(conn, row, area_km2=_area_km2(boundary), insert=True, layers=kind.layers,
+                             measures=kind.measures(location))
         store.append_version(conn, store.VersionRow(code, 1, operation, now, author, reviewer, reason, props, location,
-                                                    boundary, revision_id))
-        store.append_audit(conn, actor=author, action=f"site.{operation}", target=code, at=now, remote_addr=remote_addr,
-                           detail={"version": 1, "reason": reason, "revision_id": revision_id})
-    site = Site(code, 1, props, location, boundary, now, author, reason, operation)
+                                                    boundary, revision_id), kind.layers)
+        store.append_audit(conn, actor=author, action=f"{kind.name}.{operation}", target=code, at=now,
+                           remote_addr=remote_addr, detail={"version": 1, "reason": reason, "revision_id": revision_id})
+    site = Site(code, 1, props, location, boundary, now, author, reason, operation, kind)
     return Change(site, compare_geometries(None, location, None, boundary))
 
 
 def change_site(conn, code: str, *, base_version: int, author: str, reason: str,
                 location: BaseGeometry | None = UNCHANGED, boundary: BaseGeometry | None = UNCHANGED,
                 properties: dict[str, Any] | None = None, operation: str = "update", reviewer: str | None = None,
-                revision_id: int | None = None, remote_addr: str | None = None) -> Change:
-    """Apply a change to a site that the caller saw at ``base_version``; refused with StaleVersion if it moved on.
+                revision_id: int | None = None, remote_addr: str | None = None,
+                kind: FeatureKind | None = None) -> Change:
+    """Apply a change to a feature that the caller saw at ``base_version``; refused with StaleVersion if it moved on.
 
     ``boundary=None`` removes the boundary; ``UNCHANGED`` (default) keeps it. Properties are merged over the current ones.
     """
@@ -315,36 +428,38 @@ def change_site(conn, code: str, *, base_version: int, author: str, reason: str,
         raise InvalidInput(msg("sites.base_version_must_positive", "base_version must be the positive version number "
                                "the change was based on"))
     _require_reason(reason)
-    new_props = normalize_properties(properties, partial=True) if properties else {}
+    kind = kind_of(conn, code, kind)
+    new_props = kind.normalize(properties, partial=True) if properties else {}
     if location is not UNCHANGED:
-        location = validate_location(location)
+        location = kind.validate_primary(location)
     if boundary is not UNCHANGED and boundary is not None:
         boundary = validate_boundary(boundary)
     with store.transaction(conn):
-        row = store.get_site_row(conn, code)  # read under the write lock: nobody can move the site on meanwhile
+        row = store.get_site_row(conn, code, layers=kind.layers)  # under the write lock: nobody moves it on meanwhile
         if row is None:
-            raise NotFound(msg("sites.site_code", "no site with code {code!r}", code=code))
+            raise _not_found(code, kind)
         if row.version != base_version:
             raise StaleVersion(code, base_version, row.version)
-        old = _site_from_row(row)
+        old = _site_from_row(row, kind)
         props = {**old.properties, **new_props}
         new_location = old.location if location is UNCHANGED else location
         new_boundary = old.boundary if boundary is UNCHANGED else boundary
         if props == old.properties and new_location.equals_exact(old.location, 0) \
                 and not _boundary_changed(old.boundary, new_boundary):
-            raise InvalidInput(msg("sites.change_changes_nothing_location", "this change to {code} changes nothing: "
-                                   "location, boundary and fields are as in version {version}", code=code,
-                                   version=old.version))
+            raise InvalidInput(f"this change to {code} changes nothing: {kind.primary}, boundary and fields are as in "
+                               f"version {old.version}")
         now = store.utc_now()
         version = old.version + 1
         new_row = store.SiteRow(code=code, attributes=props, location=new_location, boundary=new_boundary,
                                 version=version, updated_at=now, updated_by=author)
-        store.write_site_row(conn, new_row, area_km2=_area_km2(new_boundary), insert=False)
+        store.write_site_row(conn, new_row, area_km2=_area_km2(new_boundary), insert=False, layers=kind.layers,
+                             measures=kind.measures(new_location))
         store.append_version(conn, store.VersionRow(code, version, operation, now, author, reviewer, reason, props,
-                                                    new_location, new_boundary, revision_id))
-        new = Site(code, version, props, new_location, new_boundary, now, author, reason, operation)
+                                                    new_location, new_boundary, revision_id), kind.layers)
+        new = Site(code, version, props, new_location, new_boundary, now, author, reason, operation, kind)
         change = diff_sites(old, new)
-        store.append_audit(conn, actor=author, action=f"site.{operation}", target=code, at=now, remote_addr=remote_addr,
+        store.append_audit(conn, actor=author, action=f"{kind.name}.{operation}", target=code, at=now,
+                           remote_addr=remote_addr,
                            detail={"version": version, "base_version": base_version, "reason": reason,
                                    "revision_id": revision_id, "fields": sorted(change["properties"]),
                                    "location_changed": change["location_changed"],

@@ -22,7 +22,8 @@ def _rows(app) -> dict:
         conn = get_conn()
         return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                 for t in ("revisions", "public_reports", "inspections", "audit_log", "site_versions",
-                          "impact_screenings", "impact_cases")}
+                          "impact_screenings", "impact_cases", "section_versions", "protection_markers",
+                          "rescue_cases", "rescue_events")}
 
 
 ENDPOINTS = [  # (path, who) of every endpoint that reads a JSON body
@@ -34,6 +35,9 @@ ENDPOINTS = [  # (path, who) of every endpoint that reads a JSON body
     ("/api/impact", None), ("/api/impact", "field"), ("/api/impact/screenings/1/cases", "expert"),
     ("/api/impact/cases/1", "expert"), ("/api/impact/cases/1/rescreen", "expert"),
     ("/api/imports/1/mapping", "admin"), ("/api/imports/1/confirm", "admin"),
+    ("/api/sections", "field"), ("/api/sections/GZS-0002/revisions", "field"),
+    ("/api/sections/GZS-0002/inspections", "expert"), ("/api/sites/GZ-0001/markers", "expert"),
+    ("/api/sections/GZS-0001/markers", "expert"), ("/api/rescues", "expert"), ("/api/rescues/1/events", "expert"),
 ]
 
 

@@ -47,10 +47,11 @@ def _read(served, layer: str, **kwargs):
 
 def test_gdal_lists_the_collections_anonymous_and_staff(served_registry):
     with _gdal_token(None):
-        assert [name for name, _ in pyogrio.list_layers(f"OAPIF:{served_registry.url}/ogcapi")] == ["sites", "boundaries"]
+        assert [name for name, _ in pyogrio.list_layers(f"OAPIF:{served_registry.url}/ogcapi")] == [
+            "sites", "boundaries", "sections", "markers"]
     with _gdal_token(TOKENS["field"]):
         names = [name for name, _ in pyogrio.list_layers(f"OAPIF:{served_registry.url}/ogcapi")]
-    assert names == ["sites", "boundaries", "inspections", "patrol-tracks"]
+    assert names == ["sites", "boundaries", "sections", "markers", "inspections", "patrol-tracks"]
 
 
 def test_gdal_reads_the_public_view_across_pages(served_registry):
@@ -126,7 +127,7 @@ def test_gdal_reads_boundaries_and_staff_collections(served_registry):
 def test_owslib_features_pages_with_next_links_and_bbox(served_registry):
     _, public = _registry(served_registry)
     api = Features(served_registry.url + "/ogcapi")
-    assert {c["id"] for c in api.collections()["collections"]} == {"sites", "boundaries"}
+    assert {c["id"] for c in api.collections()["collections"]} == {"sites", "boundaries", "sections", "markers"}
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in api.conformance()["conformsTo"]
     assert set(api.collection_queryables("sites")["properties"]) >= {"level", "period", "county"}
     codes, cursor, pages = [], None, 0
@@ -151,8 +152,8 @@ def test_owslib_features_pages_with_next_links_and_bbox(served_registry):
 def test_owslib_staff_token_and_crs(served_registry):
     everything, _ = _registry(served_registry)
     api = Features(served_registry.url + "/ogcapi", headers={"Authorization": f"Bearer {TOKENS['expert']}"})
-    assert {c["id"] for c in api.collections()["collections"]} == {"sites", "boundaries", "inspections",
-                                                                  "patrol-tracks"}
+    assert {c["id"] for c in api.collections()["collections"]} == {"sites", "boundaries", "sections", "markers",
+                                                                  "inspections", "patrol-tracks"}
     page = api.collection_items("sites", limit=1000, crs="http://www.opengis.net/def/crs/EPSG/0/4490")
     exact = {s.code: s for s in everything}
     assert len(page["features"]) == len(exact)

@@ -87,8 +87,9 @@ def _links(self_endpoint: str, html_title: str, **values) -> list[dict]:
 @bp.get("", strict_slashes=False)
 @require("public.read")
 def landing():
-    body = {"title": "Fossil site registry", "description": "Protected fossil sites, their protection boundaries and, "
-            "for staff, inspections and patrol tracks, as an OGC API - Features service.",
+    body = {"title": "Fossil site registry", "description": "Protected fossil sites, their protection boundaries, "
+            "stratigraphic sections, protection markers and, for staff, inspections and patrol tracks, as an OGC API - "
+            "Features service.",
             "links": _links("ogcapi.landing", "this document as HTML") + [
                 {"href": _url("ogcapi.openapi"), "rel": "service-desc", "type": OPENAPI,
                  "title": "the API definition (OpenAPI 3.0)"},
@@ -181,6 +182,12 @@ _PROPERTY_SCHEMAS = {
     "status": {"type": "string", "enum": ["active", "retired"], "title": "status (default: active)"},
     "site": {"type": "string", "title": "site code"},
     "condition": {"type": "string", "enum": ["good", "fair", "poor", "damaged", "destroyed"], "title": "condition"},
+    "significance": {"type": "string", "enum": ["gssp", "gssp_candidate", "stratotype", "reference", "fossil_bearing"],
+                     "title": "why the section matters"},
+    "feature": {"type": "string", "title": "code of the site or section the marker belongs to"},
+    "kind": {"type": "string", "enum": ["monument", "boundary_post", "signboard", "fence"], "title": "kind of marker"},
+    "last_condition": {"type": "string", "enum": ["present", "damaged", "missing"],
+                       "title": "condition found at the latest inspection"},
 }
 
 
@@ -277,7 +284,8 @@ def item(collection_id: str, feature_id: str):
 
 # ------------------------------------------------------------------------------------------------------ OpenAPI
 _F = param("f", schema={"type": "string", "enum": ["json", "html"]}, description="json (default) or html")
-_COLLECTION = path_param("collectionId", "sites, boundaries, inspections or patrol-tracks (the last two: staff)",
+_COLLECTION = path_param("collectionId", "sites, boundaries, sections, markers, inspections or patrol-tracks (the "
+                         "last two: staff)",
                          {"type": "string", "enum": list(ogcapi.COLLECTIONS)})
 _CRS = param("crs", description="CRS of the answer (a URI of the collection's crs list; default CRS84)")
 _ITEMS_PARAMS = [
@@ -290,7 +298,8 @@ _ITEMS_PARAMS = [
     param("cursor", description="next page: features after this id (from the next link)"),
     param("before", description="previous page: features before this id (from the prev link)"),
     *[param(name, description=f"filter on {name} (comma-separated values)") for name in
-      ("level", "period", "fossil_groups", "county", "status", "site", "condition")],
+      ("level", "period", "fossil_groups", "county", "status", "site", "condition", "significance", "feature", "kind",
+       "last_condition")],
     _F]
 _CONTENT_CRS = {"Content-Crs": {"schema": {"type": "string"}, "description": "the CRS of the coordinates"}}
 SCHEMAS = {

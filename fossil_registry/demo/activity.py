@@ -10,6 +10,8 @@ inspections are recorded by demo-expert and demo-admin, who hold ``inspection.wr
 What it adds (all of it ILLUSTRATIVE, like the sites themselves; dates are relative to ``today``, choices come from a
 seeded ``random.Random``, so the same ``today`` and ``seed`` give the same content):
 
+* the yearly status survey of the 16 stratigraphic sections (one inspection each in the last year, their protection
+  markers found in place);
 * inspection records over the last ~3 years: a set of written-out "stories" on national and provincial sites
   (quarrying near Guanling, road works at Xingyi, rockfall on the Wuliuan GSSP section, illegal digging...) with threats,
   follow-ups (some resolved by a later inspection, three still open, one of them past due), plus short routine patrol
@@ -20,7 +22,10 @@ seeded ``random.Random``, so the same ``today`` and ``seed`` give the same conte
 * three proposals waiting for review: a location read from a phone map app in GCJ-02 (with the conversion note), a new
   site (marine reptiles exposed by a quarry near Zhenfeng; hidden by default) and a stale one (its site changed after it
   was proposed: approving it gives the 409 conflict and the three-way view);
-* two public reports in the triage queue (damage with a contact, a new find without).
+* two public reports in the triage queue (damage with a contact, a new find without);
+* two rescue cases: the Zhenfeng quarry find (officials on site the same day, 2 specimens rescued and 300 samples
+  collected, opinion within the week; its new-site proposal waits in the review queue) and a road-cut find a few
+  months ago judged not significant, reached after the 24 hours (the dashboard counts it as missed).
 
 Version timestamps are the time of seeding: the registry's history is append-only and stamped by its own clock, so
 revisions cannot be back-dated (their survey dates can be, and are). Inspection dates are the inspection days.
@@ -40,7 +45,7 @@ import shapely
 from shapely.geometry import Point, mapping
 from shapely.ops import nearest_points
 
-from .. import auth, coords, inspections, reports, revisions, sites, store
+from .. import auth, coords, inspections, reports, rescues, revisions, sites, store
 from ..errors import NotFound
 from ..geometry import GEOD, in_metres
 from ..blobs import BlobStore
@@ -254,12 +259,13 @@ def seed_activity(path: str | Path, *, today: date | None = None, seed: int = DE
         _seed_inspections(conn, files, settings, today, rng, counts)
         _seed_revisions(conn, today, counts)
         _seed_reports(conn, files, today, counts)
+        _seed_rescues(conn, files, today, counts)
         open_followups = inspections.open_followups(conn, today)
         counts["followups_open"] = len(open_followups)
         counts["followups_overdue"] = sum(1 for f in open_followups if f["overdue"])
         return {k: counts[k] for k in ("inspections", "threats", "followups", "followups_open", "followups_overdue",
                                        "revisions_approved", "revisions_rejected", "revisions_pending",
-                                       "site_versions_added", "reports")}
+                                       "site_versions_added", "reports", "rescue_cases")}
     finally:
         conn.close()
 
@@ -296,12 +302,34 @@ def _routine_plan(conn, today: date, rng: random.Random) -> list[dict[str, Any]]
     return plan
 
 
+def _section_survey_plan(conn, today: date, rng: random.Random) -> list[dict[str, Any]]:
+    """The yearly status survey of the stratigraphic sections: each inspected once in the last year, its markers
+    found in place."""
+    from ..sections import SECTION
+    from ..store import markers as mstore
+
+    plan = []
+    for section in sites.list_current(conn, kind=SECTION):
+        fair = rng.random() < 0.2
+        plan.append({"site": section.code, "date": today - timedelta(days=rng.randint(20, 330)),
+                     "inspectors": sorted(rng.sample(INSPECTORS, 2)), "condition": "fair" if fair else "good",
+                     "findings": ("剖面局部被植被覆盖，层序仍可辨认。/ Vegetation covers parts of the section; the "
+                                  "succession is still readable." if fair else
+                                  "剖面出露良好，层序清楚。/ The section is well exposed; the succession is clear."),
+                     "actions": "年度剖面状况调查。/ Yearly status survey of the section.",
+                     "threats": [{"threat": "vegetation", "severity": "low", "note": None}] if fair else [],
+                     "markers": [{"marker": m["fid"], "condition": "present"} for m in mstore.markers_of(conn,
+                                                                                                       section.code)]})
+    return plan
+
+
 def _seed_inspections(conn, files: BlobStore, settings, today: date, rng: random.Random,
                       counts: Counter) -> None:
     plan = []
     for story in STORIES:
         plan.append({**story, "date": today - timedelta(days=story["ago"])})
     plan += _routine_plan(conn, today, rng)
+    plan += _section_survey_plan(conn, today, rng)
     plan.sort(key=lambda r: (r["date"], r["site"]))
     followup_ids: dict[str, int] = {}
     for item in plan:
@@ -316,6 +344,8 @@ def _seed_inspections(conn, files: BlobStore, settings, today: date, rng: random
             data["followup"] = {"description": fu["description"], "due": (today + timedelta(days=fu["due"])).isoformat()}
         if item.get("resolves"):
             data["resolves"] = [followup_ids[k] for k in item["resolves"]]
+        if item.get("markers"):
+            data["markers"] = item["markers"]
         record = inspections.parse_record(data)
         saved = inspections.record_inspection(conn, files, item["site"], record, settings=settings,
                                               actor=item.get("actor", EXPERT), today=today)
@@ -496,3 +526,38 @@ def _seed_reports(conn, files: BlobStore, today: date, counts: Counter) -> None:
         data = reports.parse_report(item, settings)
         reports.submit_report(conn, files, data, settings=settings)
         counts["reports"] += 1
+
+
+def _seed_rescues(conn, files: BlobStore, today: date, counts: Counter) -> None:
+    settings = rescues.Settings.defaults()
+
+    def at(ago: int, clock: str) -> str:
+        return f"{(today - timedelta(days=ago)).isoformat()}T{clock}"
+
+    quarry = rescues.open_case(conn, files, {
+        "source": "construction", "reported_by": "者相采石场 / Zhexiang quarry operator", "reported_at": at(7, "09:30"),
+        "point": [105.676, 25.513], "county": "贞丰县",
+        "description": "采石场爆破面出露海生爬行动物骨骼，已停工。/ Marine reptile bones exposed on a quarry blasting face; "
+                       f"work on that face has stopped. {DEMO_MARK}"}, settings=settings, actor=EXPERT)
+    for event in ({"kind": "officials_on_site", "done_at": at(7, "16:00"),
+                   "note": f"县自然资源局与省博物馆人员到场，划定临时保护范围。/ County bureau and museum staff on site; "
+                           f"temporary protection zone marked. {DEMO_MARK}"},
+                  {"kind": "specimens_rescued", "done_at": at(5, "15:00"), "specimens": 2,
+                   "field_numbers": "ZX-2026-01, ZX-2026-02", "kept_at": "贵州省地质博物馆 / Guizhou Geological Museum"},
+                  {"kind": "samples_collected", "done_at": at(4, "17:00"), "samples": 300,
+                   "field_numbers": "ZX-S001 - ZX-S300", "kept_at": "贵州省地质博物馆 / Guizhou Geological Museum"},
+                  {"kind": "opinion_issued", "done_at": at(2, "11:00"),
+                   "note": f"建议作为新化石点保护，野外组已提交新点建议。/ Protect as a new site; the field team has "
+                           f"proposed it (review queue). {DEMO_MARK}"}):
+        rescues.add_event(conn, files, quarry["fid"], event, settings=settings, actor=EXPERT)
+    road = rescues.open_case(conn, files, {
+        "source": "public_report", "reported_by": "过路村民 / a villager passing by", "reported_at": at(200, "10:00"),
+        "point": [106.912, 26.208], "county": "贵定县",
+        "description": f"修路路堑中见黑色化石碎片。/ Black fossil fragments in a road cut. {DEMO_MARK}"},
+        settings=settings, actor=EXPERT)
+    for event in ({"kind": "officials_on_site", "done_at": at(198, "14:00")},
+                  {"kind": "opinion_issued", "done_at": at(195, "10:00")},
+                  {"kind": "not_significant", "done_at": at(195, "10:00"),
+                   "note": f"仅为零散植物碎屑，无保护价值。/ Only scattered plant debris, nothing to protect. {DEMO_MARK}"}):
+        rescues.add_event(conn, files, road["fid"], event, settings=settings, actor=EXPERT)
+    counts["rescue_cases"] += 2

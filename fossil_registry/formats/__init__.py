@@ -26,7 +26,7 @@ Callers use ``from fossil_registry import formats`` and the names below.
 from __future__ import annotations
 
 from .archive import open_zip, read_member
-from .base import (FOOTPRINT, FORMAT_LABELS, FORMATS, TARGETS, WGS84_KEYS, GeometrySource, Limits, MiB, SourceFeature,
+from .base import (FOOTPRINT, FORMAT_LABELS, FORMATS, LINE, TARGETS, WGS84_KEYS, GeometrySource, Limits, MiB, SourceFeature,
                    UploadTooLarge)
 from .gpx import Track, parse_gpx, read_gpx
 from .kml import read_kml
@@ -40,7 +40,7 @@ from .vertices_csv import CSV_COLUMN_HELP, read_csv
 from .xml import MAX_XML_DEPTH
 
 __all__ = [
-    "MiB", "FOOTPRINT", "FORMATS", "FORMAT_LABELS", "TARGETS", "WGS84_KEYS", "MAX_XML_DEPTH", "CSV_COLUMN_HELP",
+    "MiB", "FOOTPRINT", "LINE", "FORMATS", "FORMAT_LABELS", "TARGETS", "WGS84_KEYS", "MAX_XML_DEPTH", "CSV_COLUMN_HELP",
     "UploadTooLarge", "Limits", "SourceFeature", "GeometrySource", "ReadGeometry", "Track",
     "detect_format", "open_zip", "read_member", "read_kml", "read_gpx", "read_geojson", "read_gpkg",
     "read_shapefile_zip", "read_zip", "read_csv", "read_source", "choose_crs", "pick_geometry", "read_geometry",

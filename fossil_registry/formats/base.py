@@ -19,6 +19,8 @@ FORMAT_LABELS = {"geojson": "GeoJSON", "kml": "KML", "kmz": "KMZ", "gpx": "GPX",
 TARGETS = ("location", "boundary")
 # A construction project's footprint (impact screening): every point, line and polygon of a file together.
 FOOTPRINT = "footprint"
+# A stratigraphic section's surveyed line (the main geometry of a section, where a site has its location).
+LINE = "line"
 WGS84_KEYS = ("EPSG:4326", "OGC:CRS84")
 
 

@@ -22,7 +22,7 @@ from .. import coords, json_input
 from ..errors import InvalidInput
 from ..geometry import GeometryError, check_geojson_rings, close_ring_if_near, geodesic_distance_m
 from .archive import open_zip
-from .base import (FOOTPRINT, FORMAT_LABELS, TARGETS, WGS84_KEYS, MiB, GeometrySource, Limits, SourceFeature,
+from .base import (FOOTPRINT, FORMAT_LABELS, LINE, TARGETS, WGS84_KEYS, MiB, GeometrySource, Limits, SourceFeature,
                    UploadTooLarge, _fail)
 from .gpx import read_gpx
 from .kml import read_kml, read_kmz
@@ -153,9 +153,8 @@ def pick_geometry(src: GeometrySource, target: str, *, feature: int | None = Non
     """The one geometry for ``target`` (location or boundary), in the file's CRS. Never merges several features:
     a file with several candidates is refused unless ``feature`` (1-based) names one. A construction project's
     ``footprint`` is the exception: every feature (or the one ``feature`` names) is part of it."""
-    if target not in TARGETS and target != FOOTPRINT:
-        raise InvalidInput(msg("formats.target_must_location_boundary", "target must be 'location' or 'boundary' "
-                               "(got {target!r})", target=target))
+    if target not in TARGETS and target not in (FOOTPRINT, LINE):
+        raise InvalidInput(f"target must be 'location' or 'boundary' (got {target!r})")
     indexed = list(enumerate(src.features, start=1))
     if feature is not None:
         if not (1 <= feature <= len(indexed)):
@@ -169,7 +168,20 @@ def pick_geometry(src: GeometrySource, target: str, *, feature: int | None = Non
         by_kind.setdefault(_kind(f.geometry), []).append((i, f))
     if target == "location":
         return _pick_location(src, by_kind)
+    if target == LINE:
+        return _pick_line(src, by_kind)
     return _pick_boundary(src, by_kind, ring_close_tolerance_m)
+
+
+def _pick_line(src: GeometrySource, by_kind: dict[str, list[tuple[int, SourceFeature]]]):
+    """A section line: the one line or track of the file (a GPX track's segments are already one walk; a CSV's
+    vertices are the line in their order). Whether it is a usable section line is checked by sections.validate_line."""
+    if "line" in by_kind:
+        i, f = _only(src, by_kind["line"], "line/track")
+        return f.geometry, f.name, []
+    found = ", ".join(sorted(by_kind)) or "nothing usable"
+    raise _fail(src.filename, f"the file holds no line or track for the section line (it holds: {found}); "
+                              "choose 'boundary' as the target for an outline")
 
 
 def _pick_footprint(src: GeometrySource, indexed: list[tuple[int, SourceFeature]]):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, url_for
 
-from .. import auth, fieldkit, impact, imports, inspections, reports, revisions
+from .. import auth, fieldkit, impact, imports, inspections, markers, reports, rescues, revisions
 from ..blobs import BlobStore
 
 
@@ -29,6 +29,20 @@ def impact_settings() -> impact.Settings:
 
 def import_settings() -> imports.Settings:
     return imports.Settings.from_config(current_app.config)
+
+
+def marker_settings() -> markers.Settings:
+    return markers.Settings.from_config(current_app.config)
+
+
+def rescue_settings() -> rescues.Settings:
+    return rescues.Settings.from_config(current_app.config)
+
+
+def photo_link(photo: dict) -> dict:
+    """A photo as staff answers list it: its name and the links to its files."""
+    return {"sha256": photo["sha256"], "name": photo["original_name"], "url": photo_url("originals", photo),
+            "thumbnail_url": photo_url("thumbs", photo)}
 
 
 def login_throttle() -> auth.LoginThrottle:

@@ -75,6 +75,16 @@ FIGURE_LABELS: dict[str, Any] = {
     "overdue": _l("Sites overdue for inspection at the end"),
     "upcoming": _l("Sites due for inspection soon after the end"),
     "never_inspected": _l("Sites never inspected by the end"),
+    "rescue_cases": _l("Rescue cases of reported finds"),
+    "rescue_cases_open": _l("of which still open"),
+    "rescue_on_site_met": _l("Officials on site within 24 hours: met"),
+    "rescue_on_site_missed": _l("Officials on site within 24 hours: missed"),
+    "rescue_on_site_open": _l("Officials on site within 24 hours: still running"),
+    "rescue_opinion_met": _l("Opinion within 7 days: met"),
+    "rescue_opinion_missed": _l("Opinion within 7 days: missed"),
+    "rescue_opinion_open": _l("Opinion within 7 days: still running"),
+    "specimens_rescued": _l("Fossil specimens rescued"),
+    "samples_collected": _l("Samples collected"),
 }
 
 

@@ -3,7 +3,7 @@ follow-up in one transaction, reading records back, follow-ups, and the files of
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -22,6 +22,7 @@ from ..geometry import geodesic_distance_m, local_metres, validate_location
 from ..photos import WARNING_FLAGS, Photo, Upload, check_photo, read_photos
 from ..region import check_plausible
 from ..store import inspections as istore
+from . import marker_checks
 from .settings import Settings, local_date, local_today
 from ..messages import msg
 
@@ -67,6 +68,7 @@ class RecordInput:
     followup: dict[str, Any] | None
     point: Point | None
     resolves: list[int]
+    markers: list[dict[str, Any]] = field(default_factory=list)   # condition of each protection marker
 
 
 def parse_date(value: Any, what: str) -> date:
@@ -185,7 +187,7 @@ def parse_record(data: Mapping[str, Any], *, default_inspector: str | None = Non
     if not isinstance(data, Mapping):
         raise InvalidInput(msg("inspections.inspection_record_must_object", "an inspection record must be an object"))
     unknown = sorted(set(data) - {"date", "inspectors", "condition", "threats", "findings", "actions", "followup",
-                                  "point", "resolves"})
+                                  "point", "resolves", "markers"})
     if unknown:
         raise InvalidInput(msg("inspections.unknown_field_s_inspection", "unknown field(s) in the inspection record: "
                                "{unknown}", unknown=', '.join(unknown)))
@@ -223,7 +225,8 @@ def parse_record(data: Mapping[str, Any], *, default_inspector: str | None = Non
     return RecordInput(inspected_on=inspected_on, inspectors=inspectors, condition=condition,
                        threats=_parse_threats(data.get("threats")), findings=_text(data, "findings"),
                        actions=_text(data, "actions"), followup=followup, point=parse_point(data.get("point")),
-                       resolves=_ids(data.get("resolves"), "resolves"))
+                       resolves=_ids(data.get("resolves"), "resolves"),
+                       markers=marker_checks.parse_checks(data.get("markers")))
 
 
 def record_from_form(form: Mapping[str, Any], getlist=None) -> dict[str, Any]:
@@ -253,6 +256,9 @@ def record_from_form(form: Mapping[str, Any], getlist=None) -> dict[str, Any]:
     resolves = getlist("resolve") if getlist else form.get("resolve")
     if resolves:
         record["resolves"] = resolves
+    checks = marker_checks.checks_from_form(form)
+    if checks:
+        record["markers"] = checks
     return record
 
 
@@ -260,11 +266,12 @@ def record_from_form(form: Mapping[str, Any], getlist=None) -> dict[str, Any]:
 # Recording
 # --------------------------------------------------------------------------------------------------------------------
 def site_existed_since(conn, site: sites.Site, tz: str) -> date:
-    """When the site came into existence for the registry: its ``established`` date, or else its first version's."""
+    """When the site (or section) came into existence for the registry: its ``established`` date, or else its first
+    version's."""
     established = site.properties.get("established")
     if established:
         return date.fromisoformat(established)
-    created = store.site_first_created(conn, site.code)
+    created = store.site_first_created(conn, site.code, site.kind.layers)
     return local_date(created, tz) if created else local_date(site.updated_at, tz)
 
 
@@ -275,9 +282,8 @@ def check_record_dates(conn, site: sites.Site, record: RecordInput, today: date,
                            field="date")
     since = site_existed_since(conn, site, tz)
     if record.inspected_on < since:
-        raise InvalidInput(msg("inspections.inspection_date_before_site", "the inspection date {inspected_on} is "
-                               "before site {code} existed (established {since})", inspected_on=record.inspected_on,
-                               code=site.code, since=since), field="date")
+        raise InvalidInput(f"the inspection date {record.inspected_on} is before {site.kind.name} {site.code} existed "
+                           f"(established {since})", field="date")
 
 
 def _checked_places(record: RecordInput, track: Upload | None, settings: Settings) -> Track | None:
@@ -301,6 +307,7 @@ def record_inspection(conn, blobs: BlobStore, code: str, record: RecordInput, *,
     today = today or local_today(settings.timezone)
     site = sites.current(conn, code)
     check_record_dates(conn, site, record, today, settings.timezone)
+    marker_checks.check_markers_exist(conn, code, record.markers)
     parsed_track = _checked_places(record, track, settings)
     checked = read_photos(photos, max_count=settings.max_photos, max_bytes=settings.photo_max_bytes,
                           max_pixels=settings.photo_max_pixels)
@@ -341,20 +348,25 @@ def record_inspection(conn, blobs: BlobStore, code: str, record: RecordInput, *,
             for fid in record.resolves:
                 _close(conn, fid, code=code, note=f"resolved by inspection {inspection_id}", actor=actor, when=now,
                        inspection_id=inspection_id)
+            marker_followups = marker_checks.record_checks(
+                conn, inspection_id=inspection_id, code=code, checks=record.markers, inspected_on=record.inspected_on,
+                followup_days=settings.marker_followup_days, actor=actor, now=now)
             store.append_audit(conn, actor=actor, action="inspection.record", target=code, at=now,
                                remote_addr=remote_addr,
                                detail={"inspection_id": inspection_id, "date": record.inspected_on.isoformat(),
                                        "condition": record.condition, "photos": len(checked), "flagged": flagged,
                                        "track": parsed_track is not None, "followup_id": followup_id,
-                                       "resolved_followups": record.resolves})
+                                       "resolved_followups": record.resolves, "markers": len(record.markers),
+                                       "marker_followups": marker_followups})
             store.lock_files(conn)
             batch.place()
     return get_inspection(conn, inspection_id)
 
 
 def insert_photo_row(conn, photo: Photo, now: str, *, inspection_id: int | None = None,
-                  report_id: int | None = None) -> None:
+                     report_id: int | None = None, marker_id: int | None = None, rescue_id: int | None = None) -> None:
     istore.insert_photo(conn, sha256=photo.sha256, inspection_id=inspection_id, report_id=report_id,
+                        marker_id=marker_id, rescue_id=rescue_id,
                         original_name=photo.original_name, media_type=photo.media_type, extension=photo.extension,
                         width=photo.width, height=photo.height, size_bytes=photo.size,
                         taken_at=photo.taken_at_text(), gps_lon=photo.gps[0] if photo.gps else None,
@@ -377,6 +389,7 @@ def _complete(conn, rows: list[dict[str, Any]], *, with_photos: bool = True) -> 
         if with_photos:
             r["photos"] = istore.photos_of(conn, inspection_id=r["fid"])
             r["followups"] = istore.list_followups(conn, inspection_id=r["fid"])
+            r["markers"] = marker_checks.checks_of(conn, r["fid"])
     return rows
 
 
@@ -416,6 +429,8 @@ def inspection_json(rec: dict[str, Any], *, photo_url=None) -> dict[str, Any]:
         out["photos"] = [photo_json(p, photo_url) for p in rec["photos"]]
     if "followups" in rec:
         out["followups"] = [followup_json(f) for f in rec["followups"]]
+    if "markers" in rec:
+        out["markers"] = rec["markers"]
     return out
 
 

@@ -17,6 +17,9 @@ from .settings import Settings, local_today
 
 @dataclass
 class Due:
+    """A site's or section's (``kind``) place in the schedule; ``location``: the site's location, the middle of a
+    section's line."""
+
     code: str
     name: str
     name_en: str | None
@@ -32,9 +35,10 @@ class Due:
     days_overdue: int           # > 0 overdue by that many days; <= 0 due in -days_overdue days
     status: str                 # overdue | upcoming | ok
     open_followups: int = 0
+    kind: str = "site"
 
     def to_json(self) -> dict[str, Any]:
-        return {"site": self.code, "name": self.name, "name_en": self.name_en, "county": self.county,
+        return {"site": self.code, "kind": self.kind, "name": self.name, "name_en": self.name_en, "county": self.county,
                 "level": self.level, "interval_days": self.interval_days,
                 "last_inspected_on": self.last_inspected_on.isoformat() if self.last_inspected_on else None,
                 "last_condition": self.last_condition, "due_on": self.due_on.isoformat(),
@@ -42,14 +46,15 @@ class Due:
                 "location": mapping(self.location)}
 
 
-def schedule(conn, settings: Settings, today: date | None = None) -> list[Due]:
-    """Every active site with its next inspection due date, most overdue first."""
+def schedule(conn, settings: Settings, today: date | None = None, *, kinds=None) -> list[Due]:
+    """Every active site and section (or those of ``kinds``) with its next inspection due date, most overdue first.
+    Sections are inspected at the interval of their protection level, as sites are."""
     today = today or local_today(settings.timezone)
     last = istore.last_inspections(conn)
     followups = Counter(f["code"] for f in istore.list_followups(conn, status="open"))
     first_created = {}
     out = []
-    for site in sites.list_current(conn):
+    for site in [s for kind in (kinds or sites.kinds()) for s in sites.list_current(conn, kind=kind)]:
         level = site.properties.get("level")
         interval = int(settings.intervals[level])
         previous = last.get(site.code)
@@ -64,9 +69,10 @@ def schedule(conn, settings: Settings, today: date | None = None) -> list[Due]:
         status = "overdue" if overdue > 0 else ("upcoming" if -overdue <= settings.upcoming_days else "ok")
         out.append(Due(code=site.code, name=site.properties.get("name") or "", name_en=site.properties.get("name_en"),
                        county=site.properties.get("county"), level=level, sensitivity=site.sensitivity,
-                       location=site.location, interval_days=interval,
+                       location=sites.anchor_point(site.location), interval_days=interval,
                        last_inspected_on=baseline if previous else None,
                        last_condition=previous["condition"] if previous else None, baseline_on=baseline, due_on=due,
-                       days_overdue=overdue, status=status, open_followups=followups.get(site.code, 0)))
+                       days_overdue=overdue, status=status, open_followups=followups.get(site.code, 0),
+                       kind=site.kind.name))
     out.sort(key=lambda d: (-d.days_overdue, d.code))
     return out

@@ -27,6 +27,7 @@ class Settings:
     region_bbox: tuple[float, float, float, float]
     region_name: str
     region_max_distance_km: float
+    marker_followup_days: int        # a damaged or missing protection marker: follow-up due this many days later
 
     @classmethod
     def from_config(cls, config_: Mapping[str, Any]) -> "Settings":
@@ -54,7 +55,8 @@ class Settings:
                    photo_max_bytes=get("PHOTO_MAX_BYTES", int), photo_max_pixels=get("PHOTO_MAX_PIXELS", int),
                    max_photos=get("INSPECTION_MAX_PHOTOS", int), gpx_max_bytes=get("GPX_MAX_BYTES", int),
                    gpx_max_points=get("GPX_MAX_POINTS", int), region_bbox=tuple(c["REGION_BBOX"]),
-                   region_name=c["REGION_NAME"], region_max_distance_km=get("REGION_MAX_DISTANCE_KM", float))
+                   region_name=c["REGION_NAME"], region_max_distance_km=get("REGION_MAX_DISTANCE_KM", float),
+                   marker_followup_days=get("MARKER_FOLLOWUP_DAYS", int))
 
     @classmethod
     def defaults(cls) -> "Settings":

@@ -1,7 +1,8 @@
 """The registry as an OGC API - Features service (Part 1 Core, GeoJSON, HTML, OpenAPI 3.0; Part 2 CRS by reference):
-collections of sites, protection boundaries and, for staff, inspections and patrol tracks. No Flask here: the
-blueprint api/ogcapi.py answers the requests. Modules: crs.py (the CRSs offered, axis order, transformations),
-features.py (the collections and their cached indexes of ready-made GeoJSON), query.py (items queries)."""
+collections of sites, protection boundaries, stratigraphic sections, protection markers and, for staff, inspections
+and patrol tracks. No Flask here: the blueprint api/ogcapi.py answers the requests. Modules: crs.py (the CRSs offered,
+axis order, transformations), features.py (the collections and their cached indexes of ready-made GeoJSON), query.py
+(items queries)."""
 from __future__ import annotations
 
 from .crs import CRS84, BadParameter, ServiceCRS, offered, resolve

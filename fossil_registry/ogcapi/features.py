@@ -15,8 +15,10 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from .. import public_view, shared_cache, sites
+from ..sections import SECTION
 from ..store import inspections as istore
 from ..store import map_layers as stamps
+from ..store import markers as mstore
 from ..store import utc_now
 from .crs import CRS84, STORAGE_EPSG, ServiceCRS, to_crs
 
@@ -102,6 +104,8 @@ SITE_QUERYABLES = ("level", "period", "fossil_groups", "county", "status")
 BOUNDARY_QUERYABLES = ("level", "status")
 INSPECTION_QUERYABLES = ("site", "condition")
 TRACK_QUERYABLES = ("site",)
+SECTION_QUERYABLES = ("level", "significance", "period", "county", "status")
+MARKER_QUERYABLES = ("feature", "kind", "last_condition")
 
 
 def site_records(conn, public: bool, when: str | None = None) -> tuple[list, list, list]:
@@ -133,6 +137,30 @@ def boundary_records(conn, public: bool, when: str | None = None) -> tuple[list,
               "sensitivity": s.sensitivity, "version": s.version} for s in states])
 
 
+def section_records(conn, public: bool, when: str | None = None) -> tuple[list, list, list]:
+    """The stratigraphic sections: for anonymous callers the public view (open sections' lines; generalized ones only
+    as the centre point of their cell, without length), exact current or past states for staff."""
+    if public:
+        shown = public_view.public_sites(sites.list_current(conn, public_only=True, kind=SECTION))
+        return ([p.code for p in shown], [p.location for p in shown],
+                [{"code": p.code, **p.properties, **({} if p.generalized else SECTION.measures(p.location)),
+                  "version": p.version, "generalized": p.generalized} for p in shown])
+    states = sites.all_as_of(conn, when, kind=SECTION) if when else sites.list_current(conn, include_retired=True,
+                                                                                        kind=SECTION)
+    return ([s.code for s in states], [s.location for s in states],
+            [{"code": s.code, **s.properties, **SECTION.measures(s.location), "version": s.version,
+              "updated_at": s.updated_at} for s in states])
+
+
+def marker_records(conn, public: bool, when: str | None = None) -> tuple[list, list, list]:
+    """Protection markers: for anonymous callers only those of open, active sites and sections (decided in SQL)."""
+    rows = mstore.public_markers(conn) if public else mstore.all_markers(conn)
+    return ([f"{r['fid']}" for r in rows], [r["point"] for r in rows],
+            [{"id": r["fid"], "feature": r["feature_code"], "kind": r["kind"], "inscription": r["inscription"],
+              "inscription_en": r["inscription_en"], "erected_on": r["erected_on"],
+              "last_condition": r["last_condition"], "last_checked_on": r["last_checked_on"]} for r in rows])
+
+
 def inspection_records(conn) -> tuple[list, list, list]:
     rows = istore.all_inspections(conn)
     return ([f"{r['fid']}" for r in rows], [r["point"] for r in rows],
@@ -159,12 +187,13 @@ class Collection:
     geometry: str                                   # GeoJSON geometry type
     records: Callable[..., tuple[list, list, list]]
     stamp: Callable[[Any], tuple]
-    temporal: bool                                  # datetime selects past states (sites, boundaries)
+    temporal: bool                                  # datetime selects past states (sites, boundaries, sections)
+    dated: bool = False                             # datetime selects records by their date (inspections, tracks)
 
     @property
     def columns(self) -> tuple[str, ...]:
         """The properties a query filters on: the queryables, and the date of dated records."""
-        return self.queryables + (() if self.temporal else ("inspected_on",))
+        return self.queryables + (("inspected_on",) if self.dated else ())
 
 
 COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
@@ -173,12 +202,19 @@ COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
                SITE_QUERYABLES, "Point", site_records, stamps.change_stamp, True),
     Collection("boundaries", "Protection boundaries", "Protection boundaries of the sites (anonymous callers: open "
                "sites only).", False, BOUNDARY_QUERYABLES, "MultiPolygon", boundary_records, stamps.change_stamp, True),
+    Collection("sections", "Stratigraphic sections", "Registered stratigraphic (stratotype) sections: the surveyed "
+               "section line, what it exposes, its geodesic length (length_m). Anonymous callers get the public view: "
+               "generalized sections as the centre point of their 0.1-degree cell, hidden ones absent.", False,
+               SECTION_QUERYABLES, "LineString", section_records, stamps.section_stamp, True),
+    Collection("markers", "Protection markers", "Monuments, boundary posts, signboards and fences of sites and "
+               "sections, with the condition found at the latest inspection (anonymous callers: those of open sites "
+               "and sections).", False, MARKER_QUERYABLES, "Point", marker_records, mstore.stamp, False),
     Collection("inspections", "Inspections", "Inspection records (point where the inspection was made). Staff only.",
                True, INSPECTION_QUERYABLES, "Point", lambda conn, public, when=None: inspection_records(conn),
-               lambda conn: stamps.table_stamp(conn, istore.INSPECTIONS), False),
+               lambda conn: stamps.table_stamp(conn, istore.INSPECTIONS), False, True),
     Collection("patrol-tracks", "Patrol tracks", "GPX tracks walked during inspections. Staff only.", True,
                TRACK_QUERYABLES, "MultiLineString", lambda conn, public, when=None: track_records(conn),
-               lambda conn: stamps.table_stamp(conn, istore.TRACKS), False),
+               lambda conn: stamps.table_stamp(conn, istore.TRACKS), False, True),
 )}
 
 

@@ -121,13 +121,13 @@ def parse(args: Mapping[str, Sequence[str]], collection: Collection, *, region, 
         if collection.temporal:
             if end is not None and end < utc_now():
                 q.when = end  # the state at the end of the interval (docs/ogcapi.md); past states: staff only
-        else:
+        elif collection.dated:
             q.period = (start[:10] if start else None, end[:10] if end else None)
     for name in collection.queryables:
         values = args.get(name)
         if values:
             q.filters[name] = {v.strip() for value in values for v in value.split(",") if v.strip()}
-    if collection.id in ("sites", "boundaries") and "status" not in q.filters:
+    if collection.id in ("sites", "boundaries", "sections") and "status" not in q.filters:
         q.filters["status"] = {"active"}
     q.cursor, q.before = _one(args, "cursor"), _one(args, "before")
     if q.cursor and q.before:

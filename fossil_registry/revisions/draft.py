@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
-from shapely.geometry import Point, Polygon, shape
+from shapely.geometry import LineString, Point, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
 from .. import coords, formats, json_input
@@ -102,11 +102,29 @@ def to_shape(value: Mapping, what: str) -> BaseGeometry:
                                "geometry ({value})", what=what, value=str(exc)[:120])) from None
 
 
+def _line_as_location(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A section's fields with its line in the place of a site's location: the workflow knows one main geometry per
+    feature (``location``), which for a section is its line (``line``, ``line_drawn``, ``target=line``)."""
+    if any(fields.get(k) not in (None, "") for k in ("location", "location_drawn")) or fields.get("target") == "location":
+        raise InvalidInput("a section has a line, not a location: send it as line (GeoJSON LineString, or typed "
+                           "coordinates one point per line), or upload a file with target=line")
+    out = {k: v for k, v in fields.items() if k not in ("line", "line_drawn")}
+    for old, new in (("line", "location"), ("line_drawn", "location_drawn")):
+        if old in fields:
+            out[new] = fields[old]
+    if fields.get("target") == "line":
+        out["target"] = "location"
+    return out
+
+
 def parse_draft(fields: Mapping[str, Any], *, file: tuple[str, bytes] | None = None, policy: Policy | None = None,
-                attachments: Iterable[tuple[str, bytes]] = ()) -> Draft:
+                attachments: Iterable[tuple[str, bytes]] = (), line: bool = False) -> Draft:
     """Turn request fields (JSON body or form) into a Draft: geometries read from GeoJSON, typed coordinates or an
-    uploaded file and converted from ``crs`` to EPSG:4490. Flask-free: the blueprint passes plain values."""
+    uploaded file and converted from ``crs`` to EPSG:4490. Flask-free: the blueprint passes plain values.
+    ``line``: the proposal concerns a stratigraphic section, whose main geometry is its line (given as ``line``)."""
     policy = policy or Policy.defaults()
+    if line:
+        fields = _line_as_location(fields)
     draft = Draft(given={k for k, v in fields.items() if v not in (None, "") or k in ("location", "boundary")})
     crs = fields.get("crs") or None
     if crs is not None and not isinstance(crs, str):
@@ -116,7 +134,7 @@ def parse_draft(fields: Mapping[str, Any], *, file: tuple[str, bytes] | None = N
         coords.resolve_crs(crs)  # unknown CRS: a readable CoordinateError now, before anything else
     _survey_fields(draft, fields)
     draft.properties = _properties(fields.get("properties"))
-    _typed_or_geojson(draft, fields, crs, policy.region_bbox)
+    _typed_or_geojson(draft, fields, crs, policy.region_bbox, line)
     _drawn(draft, fields)
     if _truthy(fields.get("remove_boundary")):
         if draft.boundary is not UNCHANGED:
@@ -125,7 +143,7 @@ def parse_draft(fields: Mapping[str, Any], *, file: tuple[str, bytes] | None = N
         draft.boundary = None
         draft.given.add("boundary")
     if file is not None:
-        _uploaded(draft, fields, file, crs, policy)
+        _uploaded(draft, fields, file, crs, policy, line)
     draft.attachments = [(name, data) for name, data in attachments if data]
     return draft
 
@@ -185,16 +203,22 @@ def _properties(props: Any) -> dict[str, Any]:
     return dict(props)
 
 
-def _typed_or_geojson(draft: Draft, fields: Mapping[str, Any], crs: str | None, region) -> None:
-    """``location`` / ``boundary`` given as GeoJSON or typed coordinates (one point per line), in ``crs``."""
+def _typed_or_geojson(draft: Draft, fields: Mapping[str, Any], crs: str | None, region, line: bool = False) -> None:
+    """``location`` / ``boundary`` given as GeoJSON or typed coordinates (one point per line), in ``crs``; a
+    section's line (``line``) as at least two typed points, base to top."""
     for target in formats.TARGETS:
         raw = fields.get(target)
         if raw in (None, ""):
             continue
+        key = "line" if line and target == "location" else target  # how the caller named it
         if isinstance(raw, str) and not raw.lstrip().startswith("{"):
             points, notes = formats.parse_typed_points(raw, crs, region=region)
             draft.notes += notes
-            if target == "location":
+            if target == "location" and line:
+                if len(set(points)) < 2:
+                    raise InvalidInput("a section line needs at least 2 distinct points, one per line, from base to top")
+                geom = LineString(points)
+            elif target == "location":
                 if len(points) != 1:
                     raise InvalidInput(msg("revisions.location_one_point_but", "a location is one point, but {count} "
                                            "lines of coordinates were given", count=len(points)))
@@ -205,12 +229,12 @@ def _typed_or_geojson(draft: Draft, fields: Mapping[str, Any], crs: str | None, 
                                            "3 distinct points, one per line"))
                 ring = points if points[0] == points[-1] else points + [points[0]]
                 geom = Polygon(ring)
-            draft.input[target] = {"format": "typed", "source_crs": coords.resolve_crs(crs).key if crs else "auto"}
+            source = coords.resolve_crs(crs).key if crs else "auto"
+            draft.input[key] = {"format": "typed", "source_crs": source}
         else:
-            geom = to_shape(geojson_geometry(raw, target), target)
+            geom = to_shape(geojson_geometry(raw, key), key)
             geom = formats.to_registry_crs(geom, crs or "EPSG:4490")
-            draft.input[target] = {"format": "geojson", "source_crs": coords.resolve_crs(crs).key if crs
-                                   else "EPSG:4490"}
+            draft.input[key] = {"format": "geojson", "source_crs": coords.resolve_crs(crs).key if crs else "EPSG:4490"}
         setattr(draft, target, geom)
 
 
@@ -226,18 +250,18 @@ def _drawn(draft: Draft, fields: Mapping[str, Any]) -> None:
 
 
 def _uploaded(draft: Draft, fields: Mapping[str, Any], file: tuple[str, bytes], crs: str | None,
-              policy: Policy) -> None:
+              policy: Policy, line: bool = False) -> None:
     filename, data = file
     target = fields.get("target") or ""
     if target not in formats.TARGETS:
-        raise InvalidInput(msg("revisions.uploaded_file_say_what", "with an uploaded file, say what it holds: target "
-                               "must be 'location' or 'boundary'"))
+        raise InvalidInput("with an uploaded file, say what it holds: target must be "
+                           + ("'line' or 'boundary'" if line else "'location' or 'boundary'"))
+    what = formats.LINE if line and target == "location" else target
     if getattr(draft, target) is not UNCHANGED:
-        raise InvalidInput(msg("revisions.given_twice_file_form", "the {target} was given twice (in the file and in "
-                               "the form); give it once", target=target))
-    read = formats.read_geometry(filename, data, target, crs=crs, feature=whole_number(fields.get("feature"), "feature"),
+        raise InvalidInput(f"the {what} was given twice (in the file and in the form); give it once")
+    read = formats.read_geometry(filename, data, what, crs=crs, feature=whole_number(fields.get("feature"), "feature"),
                                  limits=policy.limits, region=policy.region_bbox)
     setattr(draft, target, read.geometry)
     draft.given.add(target)
-    draft.input[target] = read.describe()
+    draft.input[what] = read.describe()
     draft.notes += read.notes

@@ -6,7 +6,7 @@ from typing import Any
 
 from shapely.geometry import mapping
 
-from .. import store
+from .. import sites
 from ..errors import NotFound
 from ..store import revisions as rstore
 from .policy import OPEN
@@ -27,10 +27,15 @@ class Revision:
         return self.row.status in OPEN
 
     @property
+    def primary(self) -> str:
+        """The name of the main geometry of the feature the proposal concerns: location (a site), line (a section)."""
+        return "line" if self.row.feature_kind == "section" else "location"
+
+    @property
     def changes(self) -> list[str]:
         """What the proposal changes, in a few words (the protection fields with their new value)."""
         r = self.row
-        out = ["location"] if r.location is not None else []
+        out = [self.primary] if r.location is not None else []
         out += {"set": ["boundary"], "remove": ["boundary removed"]}.get(r.boundary_action, [])
         given = {k: v for k, v in r.properties.items() if v not in (None, "", [], {})} if r.kind == "new_site" \
             else r.properties  # a new site: the fields it has, not every empty one
@@ -39,10 +44,11 @@ class Revision:
     def to_json(self, *, full: bool = True) -> dict[str, Any]:
         r = self.row
         body = {
-            "id": r.id, "kind": r.kind, "status": r.status, "site": r.site_code, "base_version": r.base_version,
+            "id": r.id, "kind": r.kind, "feature": r.feature_kind, "status": r.status, "site": r.site_code,
+            "base_version": r.base_version,
             "author": r.author, "created_at": r.created_at, "updated_at": r.updated_at, "round": r.round,
             "reason": r.reason, "method": r.method, "accuracy_m": r.accuracy_m, "survey_date": r.survey_date,
-            "location": mapping(r.location) if r.location is not None else None,
+            self.primary: mapping(r.location) if r.location is not None else None,
             "boundary_action": r.boundary_action,
             "boundary": mapping(r.boundary) if r.boundary is not None else None,
             "properties": r.properties, "warnings": r.warnings, "metrics": r.metrics, "input": r.input,
@@ -85,5 +91,5 @@ def stale(conn, row: rstore.RevisionRow) -> tuple[bool, int | None]:
     """(whether the site has moved on since the proposal's base version, the site's current version)."""
     if row.site_code is None or row.kind == "new_site":
         return False, None
-    current = store.site_version_number(conn, row.site_code)
+    current = sites.version_number(conn, row.site_code, sites.kind_named(row.feature_kind))
     return current != row.base_version, current

@@ -38,6 +38,8 @@ class Policy:
     region_max_distance_km: float   # further than this outside the region: refused, not warned about
     overlap_min_m2: float           # overlaps with other sites' boundaries below this are ignored (slivers)
     code_prefix: str
+    section_code_prefix: str        # new sections' codes (sites': code_prefix)
+    county_max_km: float            # a section line further than this from its county's registered features: warning
     files: BlobStore | None         # where attachments are kept (None: attachments are refused)
     max_attachment_bytes: int
     max_attachments: int
@@ -54,9 +56,14 @@ class Policy:
                    far_warning_m=float(c["REVISION_FAR_WARNING_M"]),
                    region_max_distance_km=float(c["REGION_MAX_DISTANCE_KM"]),
                    overlap_min_m2=float(c["REVISION_OVERLAP_MIN_M2"]), code_prefix=c["SITE_CODE_PREFIX"],
+                   section_code_prefix=c["SECTION_CODE_PREFIX"], county_max_km=float(c["SECTION_COUNTY_MAX_KM"]),
                    files=BlobStore(data_dir) if data_dir else None,
                    max_attachment_bytes=int(c["REVISION_MAX_ATTACHMENT_BYTES"]),
                    max_attachments=int(c["REVISION_MAX_ATTACHMENTS"]), limits=limits)
+
+    def prefix_for(self, kind) -> str:
+        """The prefix of new codes of a kind of registered feature."""
+        return self.section_code_prefix if kind.name == "section" else self.code_prefix
 
     @classmethod
     def defaults(cls) -> "Policy":

@@ -18,8 +18,9 @@ from .. import sites, store
 from ..errors import InvalidInput
 from ..messages import message_of, msg, msg_list
 from ..geometry import (MAX_VERTICES, GeometryError, compare_geometries, fmt, geodesic_area_m2,
-                        geodesic_distance_m, simplify_to_limit, validate_boundary, validate_location, vertex_count)
+                        geodesic_distance_m, simplify_to_limit, validate_boundary, vertex_count)
 from ..region import check_plausible, inside
+from ..sections.county import county_check
 from ..sites import UNCHANGED
 from ..withheld_numbers import withheld_numbers
 from .draft import Draft, to_shape
@@ -131,21 +132,24 @@ def _checked_boundary(raw: Any, draft: Draft, warnings: list[dict], policy: Poli
         return repaired
 
 
-def _checked_location(raw: Any, policy: Policy) -> Point:
+def _checked_primary(raw: Any, kind: sites.FeatureKind, policy: Policy) -> BaseGeometry:
+    """The feature's main geometry (a site's location, a section's line), checked as its kind requires."""
+    what = kind.primary
     geom = raw
     if isinstance(geom, Mapping):
-        geom = to_shape(geom, "location")
+        geom = to_shape(geom, what)
     if isinstance(geom, BaseGeometry) and not geom.is_empty:
-        _check_axes(geom, "location", policy)
-    point = validate_location(geom)
-    _check_plausible(point, "location", policy)
-    return point
+        _check_axes(geom, what, policy)
+    checked = kind.validate_primary(geom)
+    _check_plausible(checked, what, policy)
+    return checked
 
 
-def _normalize_changes(props: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
+def _normalize_changes(props: dict[str, Any], current: dict[str, Any] | None,
+                       kind: sites.FeatureKind = sites.SITE) -> dict[str, Any]:
     """Checked property values, minus those equal to the current ones (a client may send the whole object)."""
-    props = {k: v for k, v in props.items() if k not in ("code", "version")}
-    checked = sites.normalize_properties(props, partial=True)
+    props = {k: v for k, v in props.items() if k not in ("code", "version", "length_m")}  # length_m: measured
+    checked = kind.normalize(props, partial=True)
     if current is None:
         return checked
     return {k: v for k, v in checked.items() if current.get(k) != v and not (current.get(k) in (None, "", []) and
@@ -158,12 +162,13 @@ class Prepared:
     """A validated proposal: what it changes, with its warnings and metrics."""
 
     kind: str
-    location: Point | None                 # None: unchanged
+    location: BaseGeometry | None          # the main geometry (a site's location, a section's line); None: unchanged
     boundary_action: str                   # keep | set | remove
     boundary: MultiPolygon | None
     properties: dict[str, Any]
     warnings: list[dict]
     metrics: dict[str, Any]
+    feature: sites.FeatureKind = sites.SITE
 
 
 def _state_after(base: sites.Site | None, p: Prepared) -> tuple[Point, MultiPolygon | None, dict[str, Any]]:
@@ -200,9 +205,10 @@ def _boundary_action(draft: Draft, site, base, warnings: list[dict], policy: Pol
     return "set", _checked_boundary(draft.boundary, draft, warnings, policy)
 
 
-def _new_site_properties(props: dict[str, Any], warnings: list[dict]) -> dict[str, Any]:
+def _new_site_properties(props: dict[str, Any], warnings: list[dict],
+                         kind: sites.FeatureKind = sites.SITE) -> dict[str, Any]:
     if not isinstance(props.get("name"), str) or not props.get("name", "").strip():
-        raise InvalidInput(msg("revisions.new_site_needs_name", "a new site needs a name (properties.name)"))
+        raise InvalidInput(f"a new {kind.name} needs a name (properties.name)")
     defaults = []
     if "level" not in props:
         props["level"] = "general"
@@ -211,14 +217,16 @@ def _new_site_properties(props: dict[str, Any], warnings: list[dict]) -> dict[st
         props["sensitivity"] = "hidden"  # a new find stays off the public map until someone decides otherwise
         defaults.append(msg("revisions.default_sensitivity", "sensitivity 'hidden'"))
     if props.get("status") == "retired":
-        raise InvalidInput(msg("revisions.new_site_proposed_retired", "a new site cannot be proposed as retired"))
+        raise InvalidInput(f"a new {kind.name} cannot be proposed as retired")
     if defaults:
-        warnings.append(warning("defaults", msg("revisions.defaults", "not given, so set to the safe defaults: "
-                                                "{defaults}", defaults=msg_list(defaults))))
-    return sites.normalize_properties({k: v for k, v in props.items() if k not in ("code", "version")})
+        warnings.append(warning("defaults", "not given, so set to the safe defaults: " + ", ".join(defaults)))
+    return kind.normalize({k: v for k, v in props.items() if k not in ("code", "version")})
 
 
-def _placed_in_boundary(boundary, warnings: list[dict]) -> Point:
+def _placed_in_boundary(boundary, warnings: list[dict], kind: sites.FeatureKind = sites.SITE) -> Point:
+    if kind.primary != "location":
+        raise InvalidInput(f"a new {kind.name} needs its {kind.primary}: send it as GeoJSON, typed coordinates or a "
+                           f"file with target={kind.primary}")
     if boundary is None:
         raise InvalidInput(msg("revisions.new_site_needs_location", "a new site needs a location (or a boundary to "
                                "place it in)"))
@@ -231,23 +239,24 @@ def _placed_in_boundary(boundary, warnings: list[dict]) -> Point:
 
 
 def prepare(conn, draft: Draft, *, site: sites.Site | None, base: sites.Site | None, policy: Policy,
-            kind: str | None = None) -> Prepared:
-    """Validate a draft against the site's state it is based on (``site`` None: a new site): errors raise, warnings
-    are collected, metrics computed."""
+            kind: str | None = None, feature: sites.FeatureKind | None = None) -> Prepared:
+    """Validate a draft against the feature's state it is based on (``site`` None: a new feature of kind ``feature``,
+    a site by default): errors raise, warnings are collected, metrics computed."""
+    feature = site.kind if site is not None else (feature or sites.SITE)
     warnings: list[dict] = [warning("input", n) for n in dict.fromkeys(draft.notes)]
     location = None
     if draft.location is not UNCHANGED and draft.location is not None:
-        location = _checked_location(draft.location, policy)
+        location = _checked_primary(draft.location, feature, policy)
     boundary_action, boundary = _boundary_action(draft, site, base, warnings, policy)
     props = dict(draft.properties)
     if draft.retire:
         props["status"] = "retired"
     if site is None:
-        properties = _new_site_properties(props, warnings)
-        location = location if location is not None else _placed_in_boundary(boundary, warnings)
+        properties = _new_site_properties(props, warnings, feature)
+        location = location if location is not None else _placed_in_boundary(boundary, warnings, feature)
         kind = "new_site"
     else:
-        properties = _normalize_changes(props, base.properties)
+        properties = _normalize_changes(props, base.properties, feature)
         if location is not None and location.equals_exact(base.location, 0):
             location = None
         if boundary_action == "set" and base.boundary is not None and boundary.equals_exact(base.boundary, 0):
@@ -259,12 +268,38 @@ def prepare(conn, draft: Draft, *, site: sites.Site | None, base: sites.Site | N
         if kind is None:
             kind = "retire" if properties == {"status": "retired"} and location is None and boundary_action == "keep" \
                 else "change"
-    p = Prepared(kind, location, boundary_action, boundary, properties, warnings, {})
+    p = Prepared(kind, location, boundary_action, boundary, properties, warnings, {}, feature)
     new_loc, new_bnd, new_props = _state_after(base, p)
-    p.metrics = geometry_metrics(base.location if base else None, new_loc, base.boundary if base else None, new_bnd)
+    p.metrics = {**geometry_metrics(base.location if base else None, new_loc, base.boundary if base else None, new_bnd),
+                 **{f"{k}_before": v for k, v in (feature.measures(base.location) if base else {}).items()},
+                 **{f"{k}_after": v for k, v in feature.measures(new_loc).items()}}
     p.warnings += _protection_warnings(p, base, new_props) + _place_warnings(p, new_loc, new_bnd, policy)
-    p.warnings += _movement_warnings(p, draft, policy) + _other_site_warnings(conn, p, site, new_loc, new_bnd, policy)
+    p.warnings += _movement_warnings(p, draft, policy)
+    if feature is sites.SITE:
+        p.warnings += _other_site_warnings(conn, p, site, new_loc, new_bnd, policy)
+    else:
+        p.warnings += _county_warnings(conn, p, site, new_loc, new_props, policy)
     return p
+
+
+def _county_warnings(conn, p: Prepared, site, line, props: dict[str, Any], policy: Policy) -> list[dict]:
+    """A section line far from every registered feature of the county it names (sections.county explains why the
+    registry's own features stand for the county)."""
+    if p.location is None and "county" not in p.properties and "county_en" not in p.properties:
+        return []
+    check = county_check(conn, line, props.get("county"), props.get("county_en"),
+                         code=site.code if site is not None else None)
+    if check is None:
+        return []
+    if check.distance_m is None:
+        return [warning("county_unchecked", f"no registered site or section names {check.county} as its county: "
+                                            "check by hand that the line lies in it", county=check.county)]
+    if check.distance_m > policy.county_max_km * 1000:
+        return [warning("far_from_county", f"the section line is {check.distance_m / 1000:,.1f} km from the nearest of "
+                                           f"the {check.features} registered features of {check.county}, more than "
+                                           f"{policy.county_max_km:g} km: check the county and the coordinate system",
+                        county=check.county, distance_m=round(check.distance_m, 1))]
+    return []
 
 
 _OPENNESS = {"hidden": 0, "generalized": 1, "open": 2}
@@ -289,7 +324,7 @@ def _protection_warnings(p: Prepared, base: sites.Site | None, props: dict[str, 
     if p.boundary_action == "remove":
         w.append(warning("boundary_removed", msg("revisions.boundary_removed", "the protection boundary is removed")))
     if props.get("sensitivity") != "open":
-        fields = [k for k in sites.TEXT_FIELDS if isinstance(props.get(k), str) and k in p.properties
+        fields = [k for k in p.feature.text_fields if isinstance(props.get(k), str) and k in p.properties
                   and withheld_numbers(props[k])]
         if fields:
             w.append(warning("numbers_in_text", msg("revisions.numbers_in_text", "{fields} hold numbers that could "
@@ -299,8 +334,13 @@ def _protection_warnings(p: Prepared, base: sites.Site | None, props: dict[str, 
     return w
 
 
-def _place_warnings(p: Prepared, loc: Point, bnd, policy: Policy) -> list[dict]:
+def _place_warnings(p: Prepared, geom: BaseGeometry, bnd, policy: Policy) -> list[dict]:
     w, name = [], policy.region_name
+    loc = sites.anchor_point(geom)
+    if geom.geom_type != "Point":  # a section line
+        if bnd is not None and not bnd.covers(geom):
+            w.append(warning("line_outside_boundary", "part of the section line lies outside its protection boundary"))
+        bnd = None
     if not inside(policy.region_bbox, loc.x, loc.y):
         w.append(warning("outside_region", msg("revisions.outside_region", "the location ({x}, {y}) is outside "
                                                "{name} ({value})", x=fmt(loc.x), y=fmt(loc.y), name=name,

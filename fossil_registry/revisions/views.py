@@ -84,7 +84,8 @@ def review_view(conn, rev: Revision) -> dict[str, Any]:
     new_b = proposed["boundary"]
     view["added"] = new_b.difference(old_b) if (new_b is not None and old_b is not None) else None
     view["removed"] = old_b.difference(new_b) if (new_b is not None and old_b is not None) else None
-    fields = sites.PROPERTY_FIELDS
+    fields = (current or shown_before).kind.property_fields if (current or shown_before) \
+        else sites.kind_named(row.feature_kind).property_fields
     view["attributes"] = [
         {"field": k, "before": shown_before.properties.get(k) if shown_before else None,
          "after": proposed["properties"].get(k),
@@ -103,7 +104,7 @@ def three_way(conn, row: rstore.RevisionRow) -> dict[str, Any]:
     current = sites.current(conn, row.site_code)
     result = proposed_state(row, current)  # what approving after a rebase would write
     fields = []
-    for k in sites.PROPERTY_FIELDS:
+    for k in current.kind.property_fields:
         b, c = base.properties.get(k), current.properties.get(k)
         ours = k in row.properties
         proposed = row.properties.get(k) if ours else None

@@ -29,12 +29,14 @@ def _require_reason(reason: str | None, what: str = "a proposal") -> str:
 
 
 def propose(conn, draft: Draft, *, author: str, site_code: str | None, policy: Policy | None = None,
-            remote_addr: str | None = None, kind: str | None = None, restore_version: int | None = None) -> Revision:
-    """Validate and record a proposal: a change to ``site_code`` at ``draft.base_version``, or (site_code None) a new
-    site. Returns the stored proposal (status 'submitted') with its warnings and metrics."""
+            remote_addr: str | None = None, kind: str | None = None, restore_version: int | None = None,
+            feature: sites.FeatureKind | None = None) -> Revision:
+    """Validate and record a proposal: a change to the feature ``site_code`` (a site's or a section's code; only of
+    kind ``feature`` when given) at ``draft.base_version``, or (site_code None) a new feature of kind ``feature`` (a
+    site by default). Returns the stored proposal (status 'submitted') with its warnings and metrics."""
     policy = policy or Policy.defaults()
     reason = _require_reason(draft.reason)
-    p, base = _checked(conn, draft, site_code, policy, kind)
+    p, base, feature = _checked(conn, draft, site_code, policy, kind, feature)
 
     def write(stored: list[Attachment], batch):
         with store.transaction(conn):
@@ -44,14 +46,15 @@ def propose(conn, draft: Draft, *, author: str, site_code: str | None, policy: P
                 status="submitted", author=author, created_at=now, updated_at=now, round=1, reason=reason,
                 method=draft.method, accuracy_m=draft.accuracy_m, survey_date=draft.survey_date, location=p.location,
                 boundary_action=p.boundary_action, boundary=p.boundary, properties=p.properties, input=draft.input,
-                warnings=p.warnings, metrics=p.metrics, restore_version=restore_version)
+                warnings=p.warnings, metrics=p.metrics, restore_version=restore_version, feature_kind=feature.name)
             _record_attachments(conn, rid, stored, at=now, author=author)
             rstore.append_event(conn, rid, at=now, actor=author, event="submitted", comment=reason,
                                 detail={"round": 1, "base_version": base.version if base else None,
                                         "warnings": [w["code"] for w in p.warnings]})
             store.append_audit(conn, actor=author, action="revision.submit", target=_target(site_code, rid), at=now,
                                remote_addr=remote_addr,
-                               detail={"revision_id": rid, "kind": p.kind, "base_version": base.version if base else None,
+                               detail={"revision_id": rid, "kind": p.kind, "feature": feature.name,
+                                       "base_version": base.version if base else None,
                                        "warnings": [w["code"] for w in p.warnings], "attachments": len(stored)})
             if batch is not None:
                 store.lock_files(conn)
@@ -67,27 +70,31 @@ def check(conn, draft: Draft, *, site_code: str | None, policy: Policy | None = 
     warnings, metrics), or the refusal it would meet (InvalidInput, GeometryError, CoordinateError, NotFound). The
     site import shows every row's outcome before anything is proposed."""
     _require_reason(draft.reason)
-    return _checked(conn, draft, site_code, policy or Policy.defaults(), None)[0]
+    return _checked(conn, draft, site_code, policy or Policy.defaults(), None, sites.SITE)[0]
 
 
-def _checked(conn, draft: Draft, site_code: str | None, policy: Policy,
-             kind: str | None) -> tuple[Prepared, sites.Site | None]:
+def _checked(conn, draft: Draft, site_code: str | None, policy: Policy, kind: str | None,
+             feature: sites.FeatureKind | None) -> tuple[Prepared, sites.Site | None, sites.FeatureKind]:
+    """The proposal as it would be stored, its base version and the kind of feature it is about (the site's own kind
+    for a change; ``feature`` or a site for a new one)."""
     if site_code is not None:
-        site = sites.current(conn, site_code)
+        site = sites.current(conn, site_code, kind=feature)
+        feature = site.kind
         if draft.base_version is None:
             raise InvalidInput(msg("revisions.base_version_required_version", "base_version is required: the version "
                                    "of {site_code} the proposal is based on (now {version})", site_code=site_code,
                                    version=site.version))
         if draft.base_version > site.version:
-            raise InvalidInput(msg("revisions.site_version_yet_2", "site {site_code} has no version {base_version} "
-                                   "yet (it is at {version})", site_code=site_code, base_version=draft.base_version,
-                                   version=site.version))
-        base = sites.at_version(conn, site_code, draft.base_version)
+            raise InvalidInput(msg("revisions.feature_version_yet", "{feature} {site_code} has no version "
+                                   "{base_version} yet (it is at {version})", feature=feature.name,
+                                   site_code=site_code, base_version=draft.base_version, version=site.version))
+        base = sites.at_version(conn, site_code, draft.base_version, feature)
     else:
         site = base = None
-    p = prepare(conn, draft, site=site, base=base, policy=policy, kind=kind)
+        feature = feature or sites.SITE
+    p = prepare(conn, draft, site=site, base=base, policy=policy, kind=kind, feature=feature)
     _warn_if_stale(p, base, site)
-    return p, base
+    return p, base, feature
 
 
 def _warn_if_stale(p: Prepared, base: sites.Site | None, site: sites.Site | None) -> None:
@@ -165,14 +172,14 @@ def amend(conn, revision_id: int, draft: Draft, *, author: str, policy: Policy |
     policy = policy or Policy.defaults()
     row = _amendable_row(conn, revision_id, author)
     merged = _merged_draft(row, draft)
-    site = sites.current(conn, row.site_code) if row.site_code else None
+    feature = sites.kind_named(row.feature_kind)
+    site = sites.current(conn, row.site_code, kind=feature) if row.site_code else None
     base_version = draft.base_version or row.base_version
     if site is not None and base_version > site.version:
-        raise InvalidInput(msg("revisions.site_version_yet", "site {code} has no version {base_version} yet (it is "
-                               "at {version})", code=site.code, base_version=base_version, version=site.version))
-    base = sites.at_version(conn, row.site_code, base_version) if site is not None else None
+        raise InvalidInput(f"{feature.name} {site.code} has no version {base_version} yet (it is at {site.version})")
+    base = sites.at_version(conn, row.site_code, base_version, feature) if site is not None else None
     p = prepare(conn, merged, site=site, base=base, policy=policy,
-                 kind=row.kind if row.kind in ("restore",) else None)
+                kind=row.kind if row.kind in ("restore",) else None, feature=feature)
     _warn_if_stale(p, base, site)
     resubmit = row.status == "changes_requested"
 
@@ -261,16 +268,14 @@ def conflict_error(conn, row: rstore.RevisionRow, current_version: int) -> Confl
     d = sites.diff_sites(base, cur)
     what = []
     if d["location_changed"]:
-        what.append("location")
+        what.append(cur.kind.primary)
     if d["boundary_changed"]:
         what.append("boundary")
     what += sorted(d["properties"])
     return Conflict(
-        msg("revisions.site_changed_since_proposal", "site {site_code} has changed since this proposal was made "
-            "(based on version {base_version}, now version {current_version}; changed: {value}). Approval refused: "
-            "rebase the proposal onto version {current_version} after comparing base, current and proposed, or send "
-            "it back", site_code=row.site_code, base_version=row.base_version, current_version=current_version,
-            value=', '.join(what) or 'nothing visible'),
+        f"{cur.kind.name} {row.site_code} has changed since this proposal was made (based on version {row.base_version}, now "
+        f"version {current_version}; changed: {', '.join(what) or 'nothing visible'}). Approval refused: rebase the "
+        f"proposal onto version {current_version} after comparing base, current and proposed, or send it back",
         code=row.site_code, base_version=row.base_version, current_version=current_version, changed=what,
         revision_id=row.id)
 
@@ -342,7 +347,7 @@ def decide(conn, revision_id: int, decision: str, *, reviewer: str, round_seen: 
             is_stale, current_version = stale(conn, row)
             if is_stale:
                 raise conflict_error(conn, row, current_version)
-            applied = _apply_approval(conn, row, reviewer, remote_addr, policy.code_prefix)
+            applied = _apply_approval(conn, row, reviewer, remote_addr, policy)
             fields.update(status="approved", applied_version=applied.version, site_code=applied.code)
         else:
             fields["status"] = "rejected" if decision == "reject" else "changes_requested"
@@ -362,19 +367,20 @@ def decide(conn, revision_id: int, decision: str, *, reviewer: str, round_seen: 
 
 
 def _apply_approval(conn, row: rstore.RevisionRow, reviewer: str, remote_addr: str | None,
-                    code_prefix: str) -> sites.Site:
+                    policy: Policy) -> sites.Site:
+    feature = sites.kind_named(row.feature_kind)
     if row.kind == "new_site":
-        code = store.next_site_code(conn, code_prefix)
+        code = store.next_site_code(conn, policy.prefix_for(feature), feature.layers)
         change = sites.create_site(conn, properties=row.properties, location=row.location, boundary=row.boundary,
                                    author=row.author, reason=row.reason, code=code, reviewer=reviewer,
-                                   revision_id=row.id, remote_addr=remote_addr, operation="create")
+                                   revision_id=row.id, remote_addr=remote_addr, operation="create", kind=feature)
         return change.site
     operation = {"retire": "retire", "restore": "restore"}.get(row.kind, "update")
     boundary = boundary_value(row.boundary_action, row.boundary)
     change = sites.change_site(conn, row.site_code, base_version=row.base_version, author=row.author,
                                reason=row.reason, location=row.location if row.location is not None else UNCHANGED,
                                boundary=boundary, properties=row.properties or None, operation=operation,
-                               reviewer=reviewer, revision_id=row.id, remote_addr=remote_addr)
+                               reviewer=reviewer, revision_id=row.id, remote_addr=remote_addr, kind=feature)
     return change.site
 
 
@@ -419,21 +425,20 @@ def rebase(conn, revision_id: int, *, actor: str, may_review: bool, policy: Poli
         raise Forbidden(msg("revisions.only_author_reviewer_rebase", "only the author or a reviewer can rebase a "
                             "proposal"))
     if row.kind == "new_site":
-        raise InvalidInput(msg("revisions.new_site_proposal_base", "a new-site proposal has no base version to rebase"))
-    site = sites.current(conn, row.site_code)
+        raise InvalidInput("a new-site proposal has no base version to rebase")
+    site = sites.current(conn, row.site_code, kind=sites.kind_named(row.feature_kind))
     if site.version == row.base_version:
         raise InvalidInput(msg("revisions.proposal_already_based_current", "proposal {revision_id} is already based "
                                "on the current version ({version})", revision_id=revision_id, version=site.version))
     draft = _merged_draft(row, Draft())
     draft.accept_repair = True
     p = prepare(conn, draft, site=site, base=site, policy=policy,
-                 kind=row.kind if row.kind == "restore" else None)
+                kind=row.kind if row.kind == "restore" else None)
     with store.transaction(conn):
         now = store.utc_now()
         current = _open_for(conn, revision_id)
-        if store.site_version_number(conn, row.site_code) != site.version:
-            raise Conflict(msg("revisions.site_changed_again_while", "site {site_code} changed again while rebasing; "
-                               "try again", site_code=row.site_code))
+        if sites.version_number(conn, row.site_code, site.kind) != site.version:
+            raise Conflict(f"{site.kind.name} {row.site_code} changed again while rebasing; try again")
         rstore.update_revision(conn, revision_id, base_version=site.version, kind=p.kind, location=p.location,
                                boundary_action=p.boundary_action, boundary=p.boundary, properties=p.properties,
                                warnings=p.warnings, metrics=p.metrics, updated_at=now, round=current.round + 1)

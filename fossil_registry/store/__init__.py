@@ -8,7 +8,10 @@ Each submodule owns one table family:
 
 * ``gpkg``: GeoPackage geometry blobs, the ST_* functions, connections and transactions (no tables);
 * ``schema``: the core GeoPackage tables, the ordered migrations, integrity checks, backups and shareable exports;
-* ``sites``: the sites' current state (``site_locations``, ``site_boundaries``) and history (``site_versions``);
+* ``sites``: the registered features' current state and history: the sites' (``site_locations``, ``site_boundaries``,
+  ``site_versions``), and with ``sections.SECTIONS`` the stratigraphic sections' (``section_lines``...);
+* ``sections``, ``markers``, ``rescues``: stratigraphic sections' tables, protection markers and their checks, rescue
+  cases and their events;
 * ``accounts``: users, API tokens, sign-in sessions and failed sign-ins;
 * ``audit``: the audit trail;
 * ``revisions``, ``inspections``, ``reports``: the review workflow, inspections and their evidence, public reports;
@@ -38,7 +41,8 @@ from . import copy, dialect, pg  # noqa: F401  (store.copy.copy_registry, store.
 from .dialect import connect, lock_files, read_snapshot, transaction
 from .gpkg import blob_bounds, blob_srs_id, decode_geometries, decode_geometry, encode_geometry, utc_now
 from .schema import backup_to, check_integrity, create_registry, fold_wal, is_registry, migrate, private_tables
-from .sites import (BOUNDARIES, LOCATIONS, VERSIONS, SiteRow, VersionRow, append_version, boundary_codes_intersecting,
+from .sections import SECTIONS
+from .sites import (BOUNDARIES, LOCATIONS, SITES, VERSIONS, Layers, SiteRow, VersionRow, append_version, boundary_codes_intersecting,
                     count_sites, count_sites_by_level_and_sensitivity, get_site_row, get_version, get_version_as_of,
                     list_site_rows, list_versions, next_site_code, versions_as_of, site_first_created, site_version_number,
                     write_site_row)
@@ -50,8 +54,8 @@ __all__ = [
     "encode_geometry", "decode_geometry", "decode_geometries", "blob_bounds", "blob_srs_id",
     # the file as a whole (schema)
     "create_registry", "is_registry", "migrate", "check_integrity", "fold_wal", "backup_to", "private_tables",
-    # sites: current state and history
-    "LOCATIONS", "BOUNDARIES", "VERSIONS", "SiteRow", "VersionRow", "get_site_row", "list_site_rows", "write_site_row",
+    # registered features (sites, sections): current state and history
+    "Layers", "SITES", "SECTIONS", "LOCATIONS", "BOUNDARIES", "VERSIONS", "SiteRow", "VersionRow", "get_site_row", "list_site_rows", "write_site_row",
     "site_version_number", "next_site_code", "count_sites", "count_sites_by_level_and_sensitivity",
     "boundary_codes_intersecting", "append_version", "get_version", "get_version_as_of", "list_versions", "versions_as_of",
     "site_first_created",

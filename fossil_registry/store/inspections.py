@@ -145,6 +145,21 @@ CREATE INDEX evidence_photos_report ON {PHOTOS} (report_id);
 """
 
 
+def photos_of_markers_and_rescues(conn: sqlite3.Connection) -> None:
+    """Schema step: an evidence photo may also show a protection marker (store/markers.py) or a rescue case
+    (store/rescues.py). Two columns are added and the CHECK that a photo belongs to exactly one record is widened
+    to them (schema.rewrite_table_sql: every existing row satisfies the wider rule)."""
+    from .schema import rewrite_table_sql
+
+    conn.execute(f"ALTER TABLE {PHOTOS} ADD COLUMN marker_id INTEGER REFERENCES protection_markers(fid)")
+    conn.execute(f"ALTER TABLE {PHOTOS} ADD COLUMN rescue_id INTEGER REFERENCES rescue_cases(fid)")
+    rewrite_table_sql(conn, PHOTOS, [("CHECK ((inspection_id IS NULL) != (report_id IS NULL))",
+                                      "CHECK ((inspection_id IS NOT NULL) + (report_id IS NOT NULL) + "
+                                      "(marker_id IS NOT NULL) + (rescue_id IS NOT NULL) = 1)")])
+    conn.execute(f"CREATE INDEX evidence_photos_marker ON {PHOTOS} (marker_id)")
+    conn.execute(f"CREATE INDEX evidence_photos_rescue ON {PHOTOS} (rescue_id)")
+
+
 def _row(r: sqlite3.Row | None) -> dict[str, Any] | None:
     return None if r is None else dict(r)
 
@@ -261,13 +276,17 @@ def last_inspections(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
 def insert_photo(conn: sqlite3.Connection, *, sha256: str, inspection_id: int | None, report_id: int | None,
                  original_name: str | None, media_type: str, extension: str, width: int, height: int,
                  size_bytes: int, taken_at: str | None, gps_lon: float | None, gps_lat: float | None,
-                 distance_m: float | None, flags: list[str], flag_message: str | None, created_at: str) -> int:
+                 distance_m: float | None, flags: list[str], flag_message: str | None, created_at: str,
+                 marker_id: int | None = None, rescue_id: int | None = None) -> int:
+    owner = {"marker_id": marker_id} if marker_id is not None else {"rescue_id": rescue_id} if rescue_id is not None \
+        else {}
+    cols = ", ".join(owner)
     cur = conn.execute(
         f"INSERT INTO {PHOTOS} (sha256, inspection_id, report_id, original_name, media_type, extension, width, height, "
-        "size_bytes, taken_at, gps_lon, gps_lat, distance_m, flags, flag_message, created_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        f"size_bytes, taken_at, gps_lon, gps_lat, distance_m, flags, flag_message, created_at{', ' + cols if cols else ''})"
+        f" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?{',?' * len(owner)})",
         (sha256, inspection_id, report_id, original_name, media_type, extension, width, height, size_bytes, taken_at,
-         gps_lon, gps_lat, distance_m, ",".join(flags) or None, flag_message, created_at))
+         gps_lon, gps_lat, distance_m, ",".join(flags) or None, flag_message, created_at, *owner.values()))
     return cur.lastrowid
 
 
@@ -277,9 +296,10 @@ def _photo(r: sqlite3.Row) -> dict[str, Any]:
     return d
 
 
-def photos_of(conn: sqlite3.Connection, *, inspection_id: int | None = None,
-              report_id: int | None = None) -> list[dict[str, Any]]:
-    column, value = ("inspection_id", inspection_id) if inspection_id is not None else ("report_id", report_id)
+def photos_of(conn: sqlite3.Connection, *, inspection_id: int | None = None, report_id: int | None = None,
+              marker_id: int | None = None, rescue_id: int | None = None) -> list[dict[str, Any]]:
+    column, value = next((c, v) for c, v in (("inspection_id", inspection_id), ("report_id", report_id),
+                                              ("marker_id", marker_id), ("rescue_id", rescue_id)) if v is not None)
     return [_photo(r) for r in conn.execute(f"SELECT * FROM {PHOTOS} WHERE {column} = ? ORDER BY fid", (value,))]
 
 

@@ -30,3 +30,13 @@ def table_stamp(conn: sqlite3.Connection, table: str) -> tuple:
 def first_version_time(conn: sqlite3.Connection) -> str | None:
     """When the registry's first site version was written (the start of its temporal extent)."""
     return conn.execute(f"SELECT min(created_at) FROM {VERSIONS}").fetchone()[0]
+
+
+def section_stamp(conn: sqlite3.Connection) -> tuple:
+    """Changes whenever the current state of any stratigraphic section may have changed (as change_stamp for sites)."""
+    file = conn.execute("PRAGMA database_list").fetchone()[2]
+    row = conn.execute(
+        "SELECT (SELECT max(fid) FROM section_versions), (SELECT count(*) FROM section_versions),"
+        " (SELECT max(last_change) FROM gpkg_contents WHERE table_name IN ('section_lines', 'section_boundaries'))"
+    ).fetchone()
+    return (file, "sections", row[0], row[1], row[2])

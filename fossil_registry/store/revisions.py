@@ -121,7 +121,17 @@ _JSON_FIELDS = ("properties", "input", "warnings", "metrics")
 _GEOMETRY_FIELDS = ("location", "boundary")
 _COLUMNS = ("kind", "site_code", "base_version", "status", "author", "created_at", "updated_at", "round", "reason",
             "method", "accuracy_m", "survey_date", "location", "boundary_action", "boundary", "properties", "input",
-            "warnings", "metrics", "restore_version", "reviewer", "decided_at", "decision_comment", "applied_version")
+            "warnings", "metrics", "restore_version", "reviewer", "decided_at", "decision_comment", "applied_version",
+            "feature_kind")
+FEATURE_KINDS = ("site", "section")
+
+
+def add_feature_kind(conn: sqlite3.Connection) -> None:
+    """Schema step: a proposal names the kind of registered feature it concerns (a site or a stratigraphic section),
+    so that a new-feature proposal (no code yet) says what it registers. ``site_code`` then holds the code of a
+    feature of that kind; ``kind`` 'new_site' means a new feature of the proposal's feature_kind."""
+    conn.execute("ALTER TABLE revisions ADD COLUMN feature_kind TEXT NOT NULL DEFAULT 'site' "
+                 "CHECK (feature_kind IN ('site','section'))")
 
 
 @dataclass
@@ -151,6 +161,7 @@ class RevisionRow:
     decided_at: str | None
     decision_comment: str | None
     applied_version: int | None
+    feature_kind: str = "site"
 
 
 def _encode(conn, fields: dict[str, Any]) -> dict[str, Any]:
@@ -198,9 +209,10 @@ def get_revision(conn: sqlite3.Connection, revision_id: int) -> RevisionRow | No
     return None if r is None else _row(r)
 
 
-def _where(status=None, site=None, author=None, kind=None, exclude_author=None, ids=None) -> tuple[str, list]:
+def _where(status=None, site=None, author=None, kind=None, exclude_author=None, ids=None,
+           feature_kind=None) -> tuple[str, list]:
     where, params = [], []
-    for column, value in (("status", status), ("kind", kind)):
+    for column, value in (("status", status), ("kind", kind), ("feature_kind", feature_kind)):
         if value:
             values = [value] if isinstance(value, str) else list(value)
             where.append(f"{column} IN ({', '.join('?' for _ in values)})")
@@ -222,8 +234,8 @@ def _where(status=None, site=None, author=None, kind=None, exclude_author=None, 
 
 def list_revisions(conn: sqlite3.Connection, *, status=None, site: str | None = None, author: str | None = None,
                    kind=None, exclude_author: str | None = None, ids=None, limit: int = 200,
-                   offset: int = 0, oldest_first: bool = False) -> list[RevisionRow]:
-    where, params = _where(status, site, author, kind, exclude_author, ids)
+                   offset: int = 0, oldest_first: bool = False, feature_kind=None) -> list[RevisionRow]:
+    where, params = _where(status, site, author, kind, exclude_author, ids, feature_kind)
     order = "ASC" if oldest_first else "DESC"
     sql = f"SELECT * FROM revisions{where} ORDER BY updated_at {order}, fid {order} LIMIT ? OFFSET ?"
     return [_row(r) for r in conn.execute(sql, [*params, int(limit), int(offset)])]

@@ -4,7 +4,7 @@ to the current schema, and what works on the file as a whole: integrity checks, 
 exports (without PRIVATE_TABLES, personal data SCRUBbed).
 
 Each feature module keeps its own DDL (store/accounts.py, store/revisions.py, store/reports.py, store/inspections.py,
-store/fieldkit.py, store/impact.py, store/imports.py);
+store/fieldkit.py, store/impact.py, store/imports.py, store/sections.py, store/markers.py, store/rescues.py);
 MIGRATIONS below lists it by name, in the order it applies. Tables not registered in gpkg_contents are private to the
 app.
 """
@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from . import accounts, audit, fieldkit, pg, pg_schema, revisions, supervision
 from .audit import AUDIT
 from .dialect import connect, is_pg, is_url, lock, transaction
 from .gpkg import SRS_ID, _register_functions, _split_sql, utc_now
-from .sites import BOUNDARIES, LOCATIONS, VERSIONS
+from .sites import BOUNDARIES, LOCATIONS, SITES, VERSIONS
 
 GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
 GPKG_USER_VERSION = 10400  # GeoPackage 1.4.0
@@ -127,14 +128,33 @@ def _register(table: str, data_type: str, identifier: str, description: str, geo
 # --------------------------------------------------------------------------------------------------------------------
 # Migrations, private tables, personal data
 # --------------------------------------------------------------------------------------------------------------------
+def rewrite_table_sql(conn: sqlite3.Connection, table: str, replacements: list[tuple[str, str]]) -> None:
+    """Change constraints of an existing table that ALTER TABLE cannot (drop a foreign key, loosen a CHECK) by
+    rewriting its definition in sqlite_master: the procedure SQLite documents for such changes ("Making Other Kinds
+    Of Table Schema Changes": writable_schema, then a new schema_version), run inside the migration's transaction.
+    Only for changes every existing row already satisfies; each replaced text must be found, or nothing changes."""
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()[0]
+    for old, new in replacements:
+        if old not in sql:
+            raise RuntimeError(f"schema step: {old!r} not found in the definition of {table}")
+        sql = sql.replace(old, new)
+    version = conn.execute("PRAGMA schema_version").fetchone()[0]
+    conn.execute("PRAGMA writable_schema = ON")
+    try:
+        conn.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", (sql, table))
+        conn.execute(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        conn.execute("PRAGMA writable_schema = OFF")
+
+
 # Feature modules register their layers with _register above while they build their DDL, so they are imported after it.
-from . import impact, imports, inspections, reports  # noqa: E402
-from ..messages import msg
+from . import impact, imports, inspections, markers, reports, rescues, sections  # noqa: E402
+from ..messages import msg  # noqa: E402
 
 # (name, DDL) in the order they apply, each once and in one transaction, to new and existing registries. A name, once
 # released, never changes: registry_migrations records the names applied. The reports' tables came with the
 # inspections and are part of that step; every table is created after the tables it references.
-MIGRATIONS: tuple[tuple[str, str], ...] = (
+MIGRATIONS: tuple[tuple[str, Any], ...] = (
     ("accounts", accounts.ACCOUNTS_DDL),
     ("sessions", accounts.SESSIONS_DDL),
     ("revisions", revisions.DDL),
@@ -143,10 +163,14 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("fieldkits", fieldkit.DDL),
     ("impact", impact.DDL),
     ("imports", imports.DDL),
+    ("sections", sections.DDL),
+    ("features_in_workflow", lambda conn: (revisions.add_feature_kind(conn), sections.inspections_of_any_feature(conn))),
+    ("markers", markers.add_markers),
+    ("rescues", rescues.DDL),
 )
 # The same steps on PostgreSQL/PostGIS (store/pg_schema.py has the core): every step of MIGRATIONS, by the same name,
 # with each module's PG_DDL (tests/test_store_backends.py checks that the names match).
-PG_MIGRATIONS: tuple[tuple[str, str], ...] = (
+PG_MIGRATIONS: tuple[tuple[str, Any], ...] = (
     ("accounts", accounts.PG_ACCOUNTS_DDL),
     ("sessions", accounts.PG_SESSIONS_DDL),
     ("revisions", revisions.PG_DDL),
@@ -157,10 +181,12 @@ PG_MIGRATIONS: tuple[tuple[str, str], ...] = (
 )
 
 # Dropped from shareable exports: accounts, tokens, sessions, failed sign-ins, reporters' contact data.
-PRIVATE_TABLES: tuple[str, ...] = accounts.PRIVATE_TABLES + reports.PRIVATE_TABLES + imports.PRIVATE_TABLES
+PRIVATE_TABLES: tuple[str, ...] = (accounts.PRIVATE_TABLES + reports.PRIVATE_TABLES + imports.PRIVATE_TABLES
+                                   + rescues.PRIVATE_TABLES)
 
 # Personal data kept in shared tables, removed from shareable exports: (table, UPDATE statement), run in this order.
-SCRUB: tuple[tuple[str, str], ...] = audit.SCRUB + reports.SCRUB + inspections.SCRUB + fieldkit.SCRUB
+SCRUB: tuple[tuple[str, str], ...] = (audit.SCRUB + reports.SCRUB + inspections.SCRUB + fieldkit.SCRUB
+                                      + rescues.SCRUB)
 
 
 def private_tables() -> tuple[str, ...]:
@@ -256,9 +282,11 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
                      + ("applied_at text NOT NULL)" if is_pg(conn) else "applied_at DATETIME NOT NULL)"))
         done = {r[0] for r in conn.execute("SELECT name FROM registry_migrations")}
         for name, script in (PG_MIGRATIONS if is_pg(conn) else MIGRATIONS):
-            if name in done or not script.strip():
+            if name in done or (isinstance(script, str) and not script.strip()):
                 continue
-            if is_pg(conn):
+            if callable(script):  # a step SQL text alone cannot express (schema.rewrite_table_sql, ALTER on PostGIS)
+                script(conn)
+            elif is_pg(conn):
                 conn.execute(script)  # one script, PostgreSQL's simple protocol runs every statement in it
             else:
                 for statement in _split_sql(script):
@@ -291,18 +319,10 @@ def is_registry(path: str | Path) -> bool:
 _RTREE_SLACK = 1e-4
 
 
-def check_integrity(conn: sqlite3.Connection) -> list[str]:
-    """Problems found (empty list = healthy): SQLite integrity, spatial index vs geometries, history vs current state.
-    (PostGIS: pg_schema.check_integrity.)"""
-    if is_pg(conn):
-        return pg_schema.check_integrity(conn)
+def _layer_problems(conn: sqlite3.Connection, layers) -> list[str]:
+    """Spatial index vs geometries and history vs current state of one kind of registered feature."""
     problems = []
-    result = conn.execute("PRAGMA integrity_check").fetchone()[0]
-    if result != "ok":
-        problems.append(msg("store.sqlite_integrity_check", "SQLite integrity check: {result}", result=result))
-    for (fk,) in conn.execute("PRAGMA foreign_key_check").fetchall() or []:
-        problems.append(msg("store.foreign_key_violation", "foreign key violation in {fk}", fk=fk))
-    for table in (LOCATIONS, BOUNDARIES):
+    for table in (layers.primary, layers.boundaries):
         rtree = f"rtree_{table}_geom"
         missing = conn.execute(f"SELECT count(*) FROM {table} WHERE fid NOT IN (SELECT id FROM {rtree})").fetchone()[0]
         orphans = conn.execute(f"SELECT count(*) FROM {rtree} WHERE id NOT IN (SELECT fid FROM {table})").fetchone()[0]
@@ -321,22 +341,38 @@ def check_integrity(conn: sqlite3.Connection) -> list[str]:
             problems.append(msg("store.spatial_index_envelope_does", "{table}: spatial index envelope of {code} does "
                                 "not match its geometry", table=table, code=code))
     stale = conn.execute(
-        f"SELECT l.code, l.version, (SELECT max(version) FROM {VERSIONS} v WHERE v.code = l.code) AS latest "
-        f"FROM {LOCATIONS} l WHERE latest IS NULL OR latest != l.version").fetchall()
+        f"SELECT l.code, l.version, (SELECT max(version) FROM {layers.versions} v WHERE v.code = l.code) AS latest "
+        f"FROM {layers.primary} l WHERE latest IS NULL OR latest != l.version").fetchall()
     for code, version, latest in stale:
         problems.append(msg("store.current_version_but_latest", "{code}: current version {version} but latest "
                             "history version {latest}", code=code, version=version, latest=latest))
     mismatched = conn.execute(
-        f"SELECT l.code FROM {LOCATIONS} l JOIN {VERSIONS} v ON v.code = l.code AND v.version = l.version "
-        f"LEFT JOIN {BOUNDARIES} b ON b.code = l.code "
+        f"SELECT l.code FROM {layers.primary} l JOIN {layers.versions} v ON v.code = l.code AND v.version = l.version "
+        f"LEFT JOIN {layers.boundaries} b ON b.code = l.code "
         "WHERE v.location != l.geom OR coalesce(v.boundary, x'') != coalesce(b.geom, x'')").fetchall()
     for (code,) in mismatched:
         problems.append(msg("store.current_geometry_differs_latest", "{code}: current geometry differs from its "
                             "latest version snapshot", code=code))
     gaps = conn.execute(
-        f"SELECT code FROM {VERSIONS} GROUP BY code HAVING max(version) != count(*) OR min(version) != 1").fetchall()
+        f"SELECT code FROM {layers.versions} GROUP BY code HAVING max(version) != count(*) OR min(version) != 1").fetchall()
     for (code,) in gaps:
         problems.append(msg("store.version_history_gaps", "{code}: version history has gaps", code=code))
+    return problems
+
+
+def check_integrity(conn: sqlite3.Connection) -> list[str]:
+    """Problems found (empty list = healthy): SQLite integrity, spatial index vs geometries, history vs current state.
+    (PostGIS: pg_schema.check_integrity.)"""
+    if is_pg(conn):
+        return pg_schema.check_integrity(conn)
+    problems = []
+    result = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    if result != "ok":
+        problems.append(msg("store.sqlite_integrity_check", "SQLite integrity check: {result}", result=result))
+    for (fk,) in conn.execute("PRAGMA foreign_key_check").fetchall() or []:
+        problems.append(msg("store.foreign_key_violation", "foreign key violation in {fk}", fk=fk))
+    for layers in (SITES, sections.SECTIONS):
+        problems += _layer_problems(conn, layers)
     return problems
 
 

@@ -1,13 +1,16 @@
-"""The sites: their current state in the ``site_locations`` (Point) and ``site_boundaries`` (MultiPolygon) layers, and
-their append-only history in ``site_versions`` (one full snapshot per version). Both layers are in EPSG:4490 with the
-GeoPackage R-tree spatial index, so that any GIS opens the file and sees today's registry. The tables themselves are
-created by store/schema.py (they are the core of the GeoPackage).
+"""The versioned registered features: their current state in a layer of their main geometry and a layer of their
+protection boundaries, and their append-only history (one full snapshot per version). Each kind of feature has its
+own tables, described by a :class:`Layers` (sites: ``site_locations`` (Point), ``site_boundaries`` (MultiPolygon),
+``site_versions``; stratigraphic sections: store/sections.py), and shares every function below: the functions take
+``layers`` and default to the sites'. Every layer is in EPSG:4490 with the GeoPackage R-tree spatial index, so that any
+GIS opens the file and sees today's registry. The site tables are created by store/schema.py (they are the core of
+the GeoPackage).
 """
 from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
@@ -26,6 +29,31 @@ LOCATION_COLUMNS = (
     "sensitivity", "description", "description_en", "established", "status", "version", "updated_at", "updated_by",
 )
 BOUNDARY_COLUMNS = ("code", "name", "name_en", "level", "sensitivity", "status", "area_km2", "version", "updated_at")
+_BOOKKEEPING = ("code", "version", "updated_at", "updated_by")
+
+
+@dataclass(frozen=True)
+class Layers:
+    """The tables of one kind of registered feature and how its attributes are stored in the main layer's columns."""
+
+    kind: str
+    primary: str                            # current state: the main geometry (Point, LineString) and attributes
+    boundaries: str                         # current protection boundaries (MultiPolygon)
+    versions: str                           # append-only history
+    columns: tuple[str, ...]                # the main layer's columns besides fid/geom, in order
+    boundary_columns: tuple[str, ...]
+    list_columns: tuple[str, ...] = ()      # lists of codes, stored comma-separated (readable in any GIS)
+    json_columns: tuple[str, ...] = ()      # lists of free text or objects, stored as JSON text
+    measures: tuple[str, ...] = ()          # figures computed from the geometry (e.g. length_m): columns, not attributes
+    attributes: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "attributes", tuple(c for c in self.columns
+                                                     if c not in _BOOKKEEPING and c not in self.measures))
+
+
+SITES = Layers("site", LOCATIONS, BOUNDARIES, VERSIONS, LOCATION_COLUMNS, BOUNDARY_COLUMNS,
+               list_columns=("fossil_groups",))
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -44,28 +72,35 @@ class SiteRow:
     updated_by: str
 
 
-def _location_values(row: SiteRow) -> dict[str, Any]:
-    values = {k: row.attributes.get(k) for k in LOCATION_COLUMNS}
-    groups = values.get("fossil_groups")
-    if isinstance(groups, (list, tuple)):
-        values["fossil_groups"] = ", ".join(groups)
+def _location_values(row: SiteRow, layers: Layers = SITES) -> dict[str, Any]:
+    values = {k: row.attributes.get(k) for k in layers.columns}
+    for key in layers.list_columns:
+        if isinstance(values.get(key), (list, tuple)):
+            values[key] = ", ".join(values[key])
+    for key in layers.json_columns:
+        values[key] = json.dumps(values.get(key) or [], ensure_ascii=False)
     values.update(code=row.code, version=row.version, updated_at=row.updated_at, updated_by=row.updated_by)
     values["status"] = values.get("status") or "active"
     return values
 
 
-_ATTRIBUTE_COLUMNS = tuple(k for k in LOCATION_COLUMNS if k not in ("code", "version", "updated_at", "updated_by"))
-
-
-def _row_to_site(loc: sqlite3.Row, location: BaseGeometry, boundary: BaseGeometry | None) -> SiteRow:
-    attributes = {k: loc[k] for k in _ATTRIBUTE_COLUMNS}
-    attributes["fossil_groups"] = [g.strip() for g in (loc["fossil_groups"] or "").split(",") if g.strip()]
+def _row_to_site(loc: sqlite3.Row, location: BaseGeometry, boundary: BaseGeometry | None,
+                 layers: Layers = SITES) -> SiteRow:
+    attributes = {k: loc[k] for k in layers.attributes}
+    for key in layers.list_columns:
+        attributes[key] = [g.strip() for g in (loc[key] or "").split(",") if g.strip()]
+    for key in layers.json_columns:
+        attributes[key] = json.loads(loc[key]) if loc[key] else []
     return SiteRow(code=loc["code"], attributes=attributes, location=location, boundary=boundary,
                    version=loc["version"], updated_at=loc["updated_at"], updated_by=loc["updated_by"])
 
 
-_SELECT_SITE = (f"SELECT l.*, b.geom AS boundary_geom FROM {LOCATIONS} l "
-                f"LEFT JOIN {BOUNDARIES} b ON b.code = l.code")
+def _select(layers: Layers) -> str:
+    return (f"SELECT l.*, b.geom AS boundary_geom FROM {layers.primary} l "
+            f"LEFT JOIN {layers.boundaries} b ON b.code = l.code")
+
+
+_SELECT_SITE = _select(SITES)
 
 
 # Sites the public may see at all (public_view decides how much of them): hidden and retired ones are left out in SQL,
@@ -73,30 +108,31 @@ _SELECT_SITE = (f"SELECT l.*, b.geom AS boundary_geom FROM {LOCATIONS} l "
 _PUBLIC_ONLY = "l.sensitivity IN ('open', 'generalized') AND l.status = 'active'"
 
 
-def get_site_row(conn: sqlite3.Connection, code: str, *, public_only: bool = False) -> SiteRow | None:
-    loc = conn.execute(_SELECT_SITE + " WHERE l.code = ?" + (f" AND {_PUBLIC_ONLY}" if public_only else "")
+def get_site_row(conn: sqlite3.Connection, code: str, *, public_only: bool = False,
+                 layers: Layers = SITES) -> SiteRow | None:
+    loc = conn.execute(_select(layers) + " WHERE l.code = ?" + (f" AND {_PUBLIC_ONLY}" if public_only else "")
                        + for_update(conn, "l"), (code,)).fetchone()
     if loc is None:
         return None
-    return _row_to_site(loc, decode_geometry(loc["geom"]), decode_geometry(loc["boundary_geom"]))
+    return _row_to_site(loc, decode_geometry(loc["geom"]), decode_geometry(loc["boundary_geom"]), layers)
 
 
-def site_version_number(conn: sqlite3.Connection, code: str) -> int | None:
-    row = conn.execute(f"SELECT version FROM {LOCATIONS} WHERE code = ?" + for_update(conn), (code,)).fetchone()
+def site_version_number(conn: sqlite3.Connection, code: str, layers: Layers = SITES) -> int | None:
+    row = conn.execute(f"SELECT version FROM {layers.primary} WHERE code = ?" + for_update(conn), (code,)).fetchone()
     return None if row is None else row[0]
 
 
 def list_site_rows(conn: sqlite3.Connection, *, bbox: tuple[float, float, float, float] | None = None,
-                   include_retired: bool = False, public_only: bool = False) -> list[SiteRow]:
-    """Current sites, optionally those whose location falls in bbox (min_lon, min_lat, max_lon, max_lat), via the R-tree;
-    ``public_only``: only open and generalized active sites (see _PUBLIC_ONLY)."""
-    sql, params = _SELECT_SITE, []
+                   include_retired: bool = False, public_only: bool = False, layers: Layers = SITES) -> list[SiteRow]:
+    """Current features, optionally those whose main geometry's envelope meets bbox (min_lon, min_lat, max_lon,
+    max_lat), via the R-tree; ``public_only``: only open and generalized active ones (see _PUBLIC_ONLY)."""
+    sql, params = _select(layers), []
     where = [_PUBLIC_ONLY] if public_only else []
     if bbox is not None and is_pg(conn):
         where.append(f"l.geom && ST_MakeEnvelope(?, ?, ?, ?, {pg.SRS_ID})")
         params += list(bbox)
     elif bbox is not None:
-        where.append(f"l.fid IN (SELECT id FROM rtree_{LOCATIONS}_geom WHERE minx <= ? AND maxx >= ? "
+        where.append(f"l.fid IN (SELECT id FROM rtree_{layers.primary}_geom WHERE minx <= ? AND maxx >= ? "
                      "AND miny <= ? AND maxy >= ?)")
         params += [bbox[2], bbox[0], bbox[3], bbox[1]]
     if not include_retired:
@@ -107,67 +143,74 @@ def list_site_rows(conn: sqlite3.Connection, *, bbox: tuple[float, float, float,
     rows = conn.execute(sql, params).fetchall()
     locations = decode_geometries([r["geom"] for r in rows])
     boundaries = decode_geometries([r["boundary_geom"] for r in rows])
-    return [_row_to_site(r, loc, b) for r, loc, b in zip(rows, locations, boundaries)]
+    return [_row_to_site(r, loc, b, layers) for r, loc, b in zip(rows, locations, boundaries)]
 
 
-def boundary_codes_intersecting(conn: sqlite3.Connection, bounds: tuple[float, float, float, float]) -> list[str]:
-    """Codes of sites whose boundary envelope intersects bounds (minx, miny, maxx, maxy): R-tree candidates only."""
+def boundary_codes_intersecting(conn: sqlite3.Connection, bounds: tuple[float, float, float, float],
+                                layers: Layers = SITES) -> list[str]:
+    """Codes of features whose boundary envelope intersects bounds (minx, miny, maxx, maxy): R-tree candidates only."""
     if is_pg(conn):
-        rows = conn.execute(f"SELECT code FROM {BOUNDARIES} WHERE geom && ST_MakeEnvelope(?, ?, ?, ?, {pg.SRS_ID})",
-                            tuple(bounds)).fetchall()
+        rows = conn.execute(f"SELECT code FROM {layers.boundaries} WHERE geom && "
+                            f"ST_MakeEnvelope(?, ?, ?, ?, {pg.SRS_ID})", tuple(bounds)).fetchall()
     else:
         rows = conn.execute(
-            f"SELECT b.code FROM {BOUNDARIES} b JOIN rtree_{BOUNDARIES}_geom r ON r.id = b.fid "
+            f"SELECT b.code FROM {layers.boundaries} b JOIN rtree_{layers.boundaries}_geom r ON r.id = b.fid "
             "WHERE r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?",
             (bounds[2], bounds[0], bounds[3], bounds[1])).fetchall()
     return [r[0] for r in rows]
 
 
-def count_sites_by_level_and_sensitivity(conn: sqlite3.Connection) -> list[tuple[str, str, int]]:
+def count_sites_by_level_and_sensitivity(conn: sqlite3.Connection, layers: Layers = SITES) -> list[tuple[str, str, int]]:
     return [tuple(r) for r in conn.execute(
-        f"SELECT level, sensitivity, count(*) FROM {LOCATIONS} WHERE status = 'active' GROUP BY level, sensitivity")]
+        f"SELECT level, sensitivity, count(*) FROM {layers.primary} WHERE status = 'active' "
+        "GROUP BY level, sensitivity")]
 
 
-def count_sites(conn: sqlite3.Connection) -> int:
-    return conn.execute(f"SELECT count(*) FROM {LOCATIONS}").fetchone()[0]
+def count_sites(conn: sqlite3.Connection, layers: Layers = SITES) -> int:
+    return conn.execute(f"SELECT count(*) FROM {layers.primary}").fetchone()[0]
 
 
-def next_site_code(conn: sqlite3.Connection, prefix: str = "GZ-") -> str:
+def next_site_code(conn: sqlite3.Connection, prefix: str = "GZ-", layers: Layers = SITES) -> str:
     if is_pg(conn):
-        lock(conn, pg.HISTORY_LOCK)  # two new sites at once never draw the same code
-        row = conn.execute(f"SELECT max(substr(code, ?)::integer) FROM {LOCATIONS} WHERE code LIKE ? "
+        lock(conn, pg.HISTORY_LOCK)  # two new features at once never draw the same code
+        row = conn.execute(f"SELECT max(substr(code, ?)::integer) FROM {layers.primary} WHERE code LIKE ? "
                            "AND substr(code, ?) ~ '^[0-9]+$'",
                            (len(prefix) + 1, prefix + "%", len(prefix) + 1)).fetchone()
     else:
-        row = conn.execute(f"SELECT max(CAST(substr(code, ?) AS INTEGER)) FROM {LOCATIONS} WHERE code LIKE ?",
+        row = conn.execute(f"SELECT max(CAST(substr(code, ?) AS INTEGER)) FROM {layers.primary} WHERE code LIKE ?",
                            (len(prefix) + 1, prefix + "%")).fetchone()
     return f"{prefix}{(row[0] or 0) + 1:04d}"
 
 
-def write_site_row(conn: sqlite3.Connection, row: SiteRow, *, area_km2: float | None, insert: bool) -> None:
-    """Insert or update the current-state rows of one site (call inside a transaction)."""
-    lock(conn, pg.HISTORY_LOCK)  # PostGIS: site writes commit in the order of their history entries
-    values = _location_values(row)
+def write_site_row(conn: sqlite3.Connection, row: SiteRow, *, area_km2: float | None, insert: bool,
+                   layers: Layers = SITES, measures: dict[str, Any] | None = None) -> None:
+    """Insert or update the current-state rows of one feature (call inside a transaction); ``measures``: the values
+    of the layer's measure columns (figures computed from the geometry)."""
+    lock(conn, pg.HISTORY_LOCK)  # PostGIS: feature writes commit in the order of their history entries
+    values = _location_values(row, layers)
+    values.update({k: (measures or {}).get(k) for k in layers.measures})
     values["geom"] = geometry_value(conn, row.location)
-    cols = ("geom",) + LOCATION_COLUMNS
+    cols = ("geom",) + layers.columns
     if insert:
-        conn.execute(f"INSERT INTO {LOCATIONS} ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})", values)
+        conn.execute(f"INSERT INTO {layers.primary} ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})",
+                     values)
     else:
         sets = ", ".join(f"{c} = :{c}" for c in cols if c != "code")
-        if conn.execute(f"UPDATE {LOCATIONS} SET {sets} WHERE code = :code", values).rowcount != 1:
+        if conn.execute(f"UPDATE {layers.primary} SET {sets} WHERE code = :code", values).rowcount != 1:
             raise LookupError(row.code)
     if row.boundary is None:
-        conn.execute(f"DELETE FROM {BOUNDARIES} WHERE code = ?", (row.code,))
+        conn.execute(f"DELETE FROM {layers.boundaries} WHERE code = ?", (row.code,))
     else:
-        b = {k: values.get(k) for k in BOUNDARY_COLUMNS}
+        b = {k: values.get(k) for k in layers.boundary_columns}
         b.update(geom=geometry_value(conn, row.boundary), area_km2=area_km2)
-        bcols = ("geom",) + BOUNDARY_COLUMNS
-        updated = conn.execute(
-            f"UPDATE {BOUNDARIES} SET {', '.join(f'{c} = :{c}' for c in bcols if c != 'code')} WHERE code = :code", b)
+        bcols = ("geom",) + layers.boundary_columns
+        updated = conn.execute(f"UPDATE {layers.boundaries} SET {', '.join(f'{c} = :{c}' for c in bcols if c != 'code')}"
+                               " WHERE code = :code", b)
         if updated.rowcount == 0:
-            conn.execute(f"INSERT INTO {BOUNDARIES} ({', '.join(bcols)}) VALUES ({', '.join(':' + c for c in bcols)})", b)
-    _touch_contents(conn, LOCATIONS, row.location, row.updated_at)
-    _touch_contents(conn, BOUNDARIES, row.boundary, row.updated_at)
+            conn.execute(f"INSERT INTO {layers.boundaries} ({', '.join(bcols)}) VALUES "
+                         f"({', '.join(':' + c for c in bcols)})", b)
+    _touch_contents(conn, layers.primary, row.location, row.updated_at)
+    _touch_contents(conn, layers.boundaries, row.boundary, row.updated_at)
 
 
 def _touch_contents(conn: sqlite3.Connection, table: str, geom: BaseGeometry | None, when: str) -> None:
@@ -204,12 +247,12 @@ class VersionRow:
     revision_id: int | None
 
 
-def append_version(conn: sqlite3.Connection, v: VersionRow) -> None:
+def append_version(conn: sqlite3.Connection, v: VersionRow, layers: Layers = SITES) -> None:
     """Append one history entry. PostGIS: under HISTORY_LOCK, held to commit, so entries are numbered (fid) in the
     order their transactions commit and "registry version N" (impact.registry_version) names a state that existed."""
     lock(conn, pg.HISTORY_LOCK)
     conn.execute(
-        f"INSERT INTO {VERSIONS} (code, version, operation, created_at, author, reviewer, reason, properties, location,"
+        f"INSERT INTO {layers.versions} (code, version, operation, created_at, author, reviewer, reason, properties, location,"
         " boundary, revision_id) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         (v.code, v.version, v.operation, v.created_at, v.author, v.reviewer, v.reason,
          json.dumps(v.properties, ensure_ascii=False, sort_keys=True), geometry_value(conn, v.location),
@@ -223,31 +266,32 @@ def _version_from(r: sqlite3.Row) -> VersionRow:
                       boundary=decode_geometry(r["boundary"]), revision_id=r["revision_id"])
 
 
-def get_version(conn: sqlite3.Connection, code: str, version: int) -> VersionRow | None:
-    r = conn.execute(f"SELECT * FROM {VERSIONS} WHERE code = ? AND version = ?", (code, version)).fetchone()
+def get_version(conn: sqlite3.Connection, code: str, version: int, layers: Layers = SITES) -> VersionRow | None:
+    r = conn.execute(f"SELECT * FROM {layers.versions} WHERE code = ? AND version = ?", (code, version)).fetchone()
     return None if r is None else _version_from(r)
 
 
-def get_version_as_of(conn: sqlite3.Connection, code: str, timestamp: str) -> VersionRow | None:
-    r = conn.execute(f"SELECT * FROM {VERSIONS} WHERE code = ? AND created_at <= ? ORDER BY version DESC LIMIT 1",
-                     (code, timestamp)).fetchone()
+def get_version_as_of(conn: sqlite3.Connection, code: str, timestamp: str, layers: Layers = SITES) -> VersionRow | None:
+    r = conn.execute(f"SELECT * FROM {layers.versions} WHERE code = ? AND created_at <= ? ORDER BY version DESC "
+                     "LIMIT 1", (code, timestamp)).fetchone()
     return None if r is None else _version_from(r)
 
 
-def versions_as_of(conn: sqlite3.Connection, timestamp: str) -> list[VersionRow]:
-    """Every site's version that was current at ``timestamp`` (sites created later are left out), by code."""
+def versions_as_of(conn: sqlite3.Connection, timestamp: str, layers: Layers = SITES) -> list[VersionRow]:
+    """Every feature's version that was current at ``timestamp`` (those created later are left out), by code."""
     rows = conn.execute(
-        f"SELECT v.* FROM {VERSIONS} v JOIN (SELECT code, max(version) AS version FROM {VERSIONS} "
+        f"SELECT v.* FROM {layers.versions} v JOIN (SELECT code, max(version) AS version FROM {layers.versions} "
         "WHERE created_at <= ? GROUP BY code) m ON m.code = v.code AND m.version = v.version ORDER BY v.code",
         (timestamp,)).fetchall()
     return [_version_from(r) for r in rows]
 
 
-def list_versions(conn: sqlite3.Connection, code: str) -> list[VersionRow]:
+def list_versions(conn: sqlite3.Connection, code: str, layers: Layers = SITES) -> list[VersionRow]:
     return [_version_from(r) for r in
-            conn.execute(f"SELECT * FROM {VERSIONS} WHERE code = ? ORDER BY version", (code,))]
+            conn.execute(f"SELECT * FROM {layers.versions} WHERE code = ? ORDER BY version", (code,))]
 
 
-def site_first_created(conn: sqlite3.Connection, code: str) -> str | None:
-    r = conn.execute(f"SELECT created_at FROM {VERSIONS} WHERE code = ? ORDER BY version LIMIT 1", (code,)).fetchone()
+def site_first_created(conn: sqlite3.Connection, code: str, layers: Layers = SITES) -> str | None:
+    r = conn.execute(f"SELECT created_at FROM {layers.versions} WHERE code = ? ORDER BY version LIMIT 1",
+                     (code,)).fetchone()
     return None if r is None else r[0]

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Mapping
 
-from .. import config, sites, store
-from ..inspections import CONDITIONS, SEVERITIES, THREATS, local_date, local_today
+from .. import config, rescues, sites, store
+from ..inspections import CONDITIONS, SEVERITIES, THREATS, local_date, local_today, schedule
 from ..inspections import Settings as InspectionSettings
 from ..revisions import METHODS
 from ..store import supervision as sstore
@@ -32,6 +32,8 @@ SUMMARY_FIELDS = (
     "median_decision_days", "inspections", "sites_inspected", "key_sites_inspected", "sites_damaged",
     "inspections_with_threats", "reports_received", "reports_triaged", "reports_open_over_24h", "median_triage_hours",
     "followups_created", "followups_closed", "followups_open", "overdue", "upcoming", "never_inspected",
+    "rescue_cases", "rescue_cases_open", "rescue_on_site_met", "rescue_on_site_missed", "rescue_on_site_open",
+    "rescue_opinion_met", "rescue_opinion_missed", "rescue_opinion_open", "specimens_rescued", "samples_collected",
 )
 
 
@@ -49,6 +51,8 @@ class Settings:
     region_name: str
     region_name_zh: str
     region_bbox: tuple[float, float, float, float]
+    rescue: rescues.Settings                  # the legal clock of rescue cases
+    inspection: InspectionSettings            # the schedule of the stratigraphic sections
 
     @classmethod
     def from_config(cls, config_: Mapping[str, Any]) -> "Settings":
@@ -58,7 +62,8 @@ class Settings:
                    upcoming_days=inspection.upcoming_days, response_hours=float(c["REPORT_RESPONSE_HOURS"]),
                    trend_years=int(c["SUPERVISION_TREND_YEARS"]), max_rows=int(c["SUPERVISION_REPORT_MAX_ROWS"]),
                    max_markers=int(c["SUPERVISION_MAP_MAX_MARKERS"]), region_name=c["REGION_NAME"],
-                   region_name_zh=c["REGION_NAME_ZH"], region_bbox=tuple(c["REGION_BBOX"]))
+                   region_name_zh=c["REGION_NAME_ZH"], region_bbox=tuple(c["REGION_BBOX"]),
+                   rescue=rescues.Settings.from_config(config_), inspection=inspection)
 
     @classmethod
     def defaults(cls) -> "Settings":
@@ -141,9 +146,18 @@ def _summary(conn, period: Period, settings: Settings, now: str) -> tuple[dict[s
         "overdue": sum(row["overdue"] for row in levels.values()),
         "upcoming": sum(row["upcoming"] for row in levels.values()),
         "never_inspected": sum(row["never_inspected"] for row in levels.values()),
+        **rescue_figures(conn, period, settings, as_of),
     }
     return ({"period": period.to_json(), **{k: figures[k] for k in SUMMARY_FIELDS},
              "sites_by_level": {level: levels[level]["sites"] for level in sites.LEVELS}}, groups)
+
+
+def rescue_figures(conn, period: Period, settings: Settings, as_of: str) -> dict[str, int]:
+    """Rescue cases reported in the period and their legal clock at its end (rescues.figures)."""
+    r = rescues.figures(conn, settings.rescue, period.start, period.end, now=as_of)
+    return {"rescue_cases": r["cases"], "rescue_cases_open": r["open"],
+            **{f"rescue_{d}_{k}": r[d][k] for d in ("on_site", "opinion") for k in ("met", "missed", "open")},
+            "specimens_rescued": r["specimens"], "samples_collected": r["samples"]}
 
 
 def summary(conn, period: Period, settings: Settings, now: str | None = None) -> dict[str, Any]:
@@ -241,8 +255,18 @@ def dashboard(conn, settings: Settings, today: date, now: str | None = None) -> 
         "waiting_by_age": {k: ages.get(k, 0) for k in AGE_CLASSES},
         "counties": by_county(groups),
         "trends": trend_figures(conn, settings, today),
+        "sections": section_figures(conn, settings, today),
         "today": today.isoformat(),
     }
+
+
+def section_figures(conn, settings: Settings, today: date) -> dict[str, int]:
+    """The stratigraphic sections' inspection schedule (they are few: inspections.schedule counts them)."""
+    from ..sections import SECTION
+
+    due = schedule(conn, settings.inspection, today, kinds=(SECTION,))
+    return {"total": len(due), **{k: sum(1 for d in due if d.status == k) for k in SCHEDULE_STATUSES},
+            "never_inspected": sum(1 for d in due if d.last_inspected_on is None)}
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from flask import (Blueprint, abort, current_app, flash, g, redirect, render_tem
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .. import inspections, maps, sites
+from .. import inspections, maps, markers, sites
 from ..coords import CoordinateError
 from ..db import get_conn
 from ..errors import RegistryError
@@ -115,25 +115,41 @@ def dashboard_csv():
 
 
 # ------------------------------------------------------------------------------------------------ recording
+def _feature_map(site: sites.Site) -> maps.RegistryMap:
+    """A map of a site (location, boundary) or a section (line, boundary), fitted to it."""
+    anchor = sites.anchor_point(site.location)
+    m = maps.make_map(location=(anchor.y, anchor.x), zoom_start=14, height="100%",
+                      **maps.basemap_options(current_app.config))
+    shapes = [g for g in (site.boundary, site.location) if g is not None and g.geom_type != "Point"]
+    for geom in shapes:
+        folium.GeoJson({"type": "Feature", "geometry": geom.__geo_interface__, "properties": {}},
+                       style_function=lambda _f: {"color": "#8a3b12", "weight": 3, "fillOpacity": 0.1}).add_to(m)
+    if shapes:
+        minx = min(g.bounds[0] for g in shapes)
+        miny = min(g.bounds[1] for g in shapes)
+        maxx = max(g.bounds[2] for g in shapes)
+        maxy = max(g.bounds[3] for g in shapes)
+        m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
+    if site.location.geom_type == "Point":
+        folium.CircleMarker((anchor.y, anchor.x), radius=5, color="#8a3b12", fill=True).add_to(m)
+    return m
+
+
 def _form_page(site: sites.Site, *, values=None, error: str | None = None, status: int = 200):
     conn = get_conn()
     s = inspection_settings()
     today = inspections.local_today(s.timezone)
-    m = maps.make_map(location=(site.location.y, site.location.x), zoom_start=14, height="100%",
-                      **maps.basemap_options(current_app.config))
-    if site.boundary is not None:
-        folium.GeoJson({"type": "Feature", "geometry": site.boundary.__geo_interface__, "properties": {}},
-                       style_function=lambda _f: {"color": "#8a3b12", "weight": 2, "fillOpacity": 0.1}).add_to(m)
-        minx, miny, maxx, maxy = site.boundary.bounds
-        m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
-    folium.CircleMarker((site.location.y, site.location.x), radius=5, color="#8a3b12", fill=True).add_to(m)
+    m = _feature_map(site)
     return render_template("inspections/form.html", site=site, values=values or {}, error=error, today=today,
                            conditions=inspections.CONDITIONS, threats=inspections.THREATS,
                            severities=inspections.SEVERITIES, followups=inspections.open_followups(conn, today, site.code),
+                           markers=markers.markers_of(conn, site.code, public=False),
+                           marker_conditions=markers.CONDITIONS,
                            settings=s, map=maps.render(m, g.csp_nonce), map_name=m.get_name()), status
 
 
 @bp.get("/sites/<code>/inspections/new")
+@bp.get("/sections/<code>/inspections/new", endpoint="new_for_section")
 @require("inspection.write")
 def new(code: str):
     return _form_page(sites.current(get_conn(), code))
@@ -168,13 +184,8 @@ def record(inspection_id: int):
     conn = get_conn()
     rec = inspections.get_inspection(conn, inspection_id)
     site = sites.current(conn, rec["code"])
-    m = maps.make_map(location=(site.location.y, site.location.x), zoom_start=14, height="100%",
-                      **maps.basemap_options(current_app.config))
-    bounds = []
-    if site.boundary is not None:
-        folium.GeoJson({"type": "Feature", "geometry": site.boundary.__geo_interface__, "properties": {}},
-                       style_function=lambda _f: {"color": "#8a3b12", "weight": 2, "fillOpacity": 0.1}).add_to(m)
-        bounds.append(site.boundary.bounds)
+    m = _feature_map(site)
+    bounds = [g.bounds for g in (site.boundary, site.location) if g is not None and g.geom_type != "Point"]
     track = rec.get("track")
     if track and track.get("geom") is not None:
         folium.GeoJson({"type": "Feature", "geometry": track["geom"].__geo_interface__, "properties": {}},

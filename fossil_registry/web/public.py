@@ -11,13 +11,14 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from folium import plugins
 
-from .. import coords, map_layers, maps, public_view, sites
+from .. import coords, map_layers, maps, markers, public_view, sites
 from ..db import get_conn
 from ..errors import InvalidInput, RegistryError
 from ..http.errors import coded, describe, problem
 from ..http.requests import bbox_arg
 from ..http.security import can, require
 from ..messages import msg
+from .sections import SECTION_COLOUR, SIGNIFICANCE_NAMES, marker_overlay
 
 bp = Blueprint("public", __name__)
 data_bp = Blueprint("public_map_data", __name__, url_prefix="/map")
@@ -85,8 +86,10 @@ def map_page():
         "region": current_app.config["REGION_BBOX"],
         "urls": {"sites": url_for("public_map_data.sites_layer"), "boundaries": url_for("public_map_data.boundaries_layer"),
                  "search": url_for("public_map_data.search"), "statistics": url_for("public_map_data.statistics"),
-                 "site": url_for("public.site_page", code="CODE")},
-        "colours": LEVEL_COLOURS,
+                 "site": url_for("public.site_page", code="CODE"),
+                 "sections": url_for("public_map_data.sections_layer"),
+                 "section": url_for("sections.section_page", code="CODE")},
+        "colours": LEVEL_COLOURS, "section_colour": SECTION_COLOUR,
         "labels": {"levels": _strings(LEVEL_NAMES), "periods": _strings(PERIOD_NAMES),
                    "groups": _strings(GROUP_NAMES), "sensitivity": _strings(SENSITIVITY_NAMES),
                    "level": str(_l("Protection level")), "age": str(_l("Age")),
@@ -99,7 +102,10 @@ def map_page():
                    "shown": str(_l("%(count)s sites in view", count="{count}")),
                    "statistics": str(_l("%(total)s registered sites, %(hidden)s of them not shown on the public map",
                                         total="{total}", hidden="{hidden}")),
-                   "boundaries_truncated": str(_l("Zoom in to see all protection boundaries."))},
+                   "boundaries_truncated": str(_l("Zoom in to see all protection boundaries.")),
+                   "section": str(_l("Stratigraphic section")), "section_page": str(_l("Section page")),
+                   "significance": str(_l("Significance")), "significances": _strings(SIGNIFICANCE_NAMES),
+                   "length": str(_l("Length of the section line"))},
     }
     return render_template("public/map.html", map=maps.render(m, g.csp_nonce), map_config=config,
                            levels=sites.LEVELS, periods=sites.PERIODS, groups=sites.FOSSIL_GROUPS)
@@ -115,7 +121,7 @@ def site_page(code: str):
     conn = get_conn()
     exact = _exact()
     if exact:
-        site = sites.current(conn, code)
+        site = sites.current(conn, code, kind=sites.SITE)
         shown = map_layers.MapSite(site.code, site.location.x, site.location.y, site.properties, site.boundary,
                                    "exact")
         history = sites.history(conn, code)
@@ -127,9 +133,12 @@ def site_page(code: str):
                                    public.boundary, "cell" if public.generalized else "exact")
         history, staff = None, None
         properties, version = public.properties, public.version
+    # markers stand at the site: the public sees them only where it sees the site exactly
+    found = None if shown.precision == "cell" else markers.markers_of(conn, code, public=not exact, kind=sites.SITE)
+    overlays = [marker_overlay(found)] if found else []
     return render_template("public/site.html", code=code, p=properties, version=version, site=shown,
-                           map=maps.render(_site_map(shown), g.csp_nonce), history=history, staff=staff,
-                           lang=_language(), exact=exact)
+                           map=maps.render(_site_map(shown), g.csp_nonce, overlays=overlays), history=history,
+                           staff=staff, lang=_language(), exact=exact, markers=found, marker_kinds=markers.KINDS)
 
 
 def _site_map(shown: map_layers.MapSite) -> maps.RegistryMap:
@@ -221,6 +230,13 @@ def sites_layer():
 def boundaries_layer():
     zoom, filters = _zoom_arg(), _filters()
     return _geojson(map_layers.boundary_layer(_map_sites(bbox_arg()), zoom, filters))
+
+
+@data_bp.get("/sections.geojson")
+@require("public.read")
+def sections_layer():
+    """The stratigraphic sections in view: their lines (public view for anonymous callers, as for sites)."""
+    return _geojson(map_layers.section_layer(get_conn(), exact=_exact(), bbox=bbox_arg(), zoom=_zoom_arg()))
 
 
 @data_bp.get("/search.json")

@@ -226,8 +226,9 @@ def _form_fields(form, site: sites.Site | None) -> dict:
     fields["location_drawn"] = form.get("location_drawn") or None
     fields["boundary_drawn"] = form.get("boundary_drawn") or None
     props = {}
+    known = site.kind.property_fields if site is not None else PROPERTY_INPUTS
     for key in PROPERTY_INPUTS:
-        if key not in form:
+        if key not in form or key not in known:  # a section's own fields are changed through the API
             continue
         value = form.get(key, "")
         if site is None and value.strip() == "":
@@ -235,6 +236,10 @@ def _form_fields(form, site: sites.Site | None) -> dict:
         props[key] = value
     if props:
         fields["properties"] = props
+    if site is not None and site.kind.primary == "line":  # a section: the form's location inputs carry its line
+        fields["line"], fields["line_drawn"] = fields.pop("location"), fields.pop("location_drawn")
+        if fields.get("target") == "location":
+            fields["target"] = "line"
     return {k: v for k, v in fields.items() if v not in (None, "")}
 
 
@@ -316,7 +321,8 @@ def create():
     site = sites.current(conn, code) if code else None
     try:
         fields = _form_fields(request.form, site)
-        draft = revisions.parse_draft(fields, file=_upload(), policy=revision_policy(), attachments=_attachments())
+        draft = revisions.parse_draft(fields, file=_upload(), policy=revision_policy(), attachments=_attachments(),
+                                      line=site is not None and site.kind.primary == "line")
         rev = revisions.propose(conn, draft, author=actor(), site_code=code or None, policy=revision_policy(),
                                 remote_addr=remote_addr())
     except (RegistryError, GeometryError, CoordinateError) as exc:
@@ -351,7 +357,8 @@ def amend(revision_id: int):
     try:
         fields = _form_fields(request.form, site)
         fields.pop("base_version", None)
-        draft = revisions.parse_draft(fields, file=_upload(), policy=revision_policy(), attachments=_attachments())
+        draft = revisions.parse_draft(fields, file=_upload(), policy=revision_policy(), attachments=_attachments(),
+                                      line=site is not None and site.kind.primary == "line")
         rev = revisions.amend(conn, revision_id, draft, author=actor(), policy=revision_policy(), remote_addr=remote_addr())
     except (RegistryError, GeometryError, CoordinateError) as exc:
         if isinstance(exc, RegistryError) and exc.status in (403, 404, 409):

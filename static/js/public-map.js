@@ -94,6 +94,31 @@
   }).addTo(map);
   var aggregateLayer = L.layerGroup().addTo(map);
 
+  // Stratigraphic sections: their lines (approximate ones as a dashed circle at their cell's centre), own colour.
+  function sectionPopup(p) {
+    var box = el("div", null, "site-popup");
+    box.appendChild(el("strong", zh ? p.name : (p.name_en || p.name), "site-name"));
+    box.appendChild(el("div", labels.section + " · " + p.code, "site-code"));
+    var dl = el("dl");
+    row(dl, labels.significance, labels.significances[p.significance] || p.significance);
+    row(dl, labels.age, [labels.periods[p.period] || p.period, p.age].filter(Boolean).join(" · "));
+    if (p.length_m) { row(dl, labels.length, Math.round(p.length_m) + " m"); }
+    box.appendChild(dl);
+    if (p.precision === "cell") { box.appendChild(el("p", labels.approximate, "site-approx")); }
+    var link = el("a", labels.section_page + " →", "site-link");
+    link.href = cfg.urls.section.replace("CODE", encodeURIComponent(p.code));
+    box.appendChild(link);
+    return box;
+  }
+  var sectionLayer = L.geoJSON(null, {
+    style: function () { return { color: cfg.section_colour, weight: 5, opacity: 0.9 }; },
+    pointToLayer: function (f, latlng) {
+      return L.circleMarker(latlng, { radius: 10, color: cfg.section_colour, weight: 2, dashArray: "4 3",
+                                      fillColor: cfg.section_colour, fillOpacity: 0.25 });
+    },
+    onEachFeature: function (f, layer) { layer.bindPopup(function () { return sectionPopup(f.properties); }); }
+  }).addTo(map);
+
   function siteMarker(f) {
     var p = f.properties;
     var c = cfg.colours[p.level] || "#555";
@@ -130,8 +155,8 @@
   }
 
   // ------------------------------------------------------------------------------------------------ loading
-  var loaded = { sites: null, boundaries: null };
-  var pending = { sites: null, boundaries: null };
+  var loaded = { sites: null, boundaries: null, sections: null };
+  var pending = { sites: null, boundaries: null, sections: null };
 
   function filterQuery() {
     var levels = Array.prototype.filter.call(document.querySelectorAll("#map-panel input[name=level]"),
@@ -192,10 +217,16 @@
     performance.mark("map:boundaries-rendered");
   }
 
+  function showSections(data) {
+    sectionLayer.clearLayers();
+    sectionLayer.addData(data);
+    map.getContainer().setAttribute("data-sections-loaded", String(data.features.length));
+  }
+
   function current(kind, view, zoom, filters) {
     var l = loaded[kind];
     if (!l || l.filters !== filters.query || !l.box.contains(view)) { return false; }
-    if (kind === "boundaries" || l.aggregated) { return l.zoom === zoom; }
+    if (kind !== "sites" || l.aggregated) { return l.zoom === zoom; }
     return true;  // single sites already loaded for a larger area: nothing new to fetch when zooming in
   }
 
@@ -213,6 +244,8 @@
     var box = view.pad(0.3);
     if (!current("sites", view, zoom, filters)) { fetchLayer("sites", box, zoom, filters, showSites); }
     if (!current("boundaries", view, zoom, filters)) { fetchLayer("boundaries", box, zoom, filters, showBoundaries); }
+    var all = { query: "", none: false };  // the level, age and fossil-group filters are the sites'
+    if (!current("sections", view, zoom, all)) { fetchLayer("sections", box, zoom, all, showSections); }
   }
 
   var timer = null;

@@ -1,0 +1,137 @@
+"""JSON API of rescue cases (staff only: nothing of a case is public): open a case (JSON, or multipart with photos),
+list and read cases with their legal clock, record what was done when (including the outcome: a new-site proposal or
+"not significant")."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request, url_for
+
+from .. import json_input, rescues
+from ..db import get_conn
+from ..errors import InvalidInput
+from ..http import openapi as api_spec
+from ..http.openapi import json_body, json_response, op, param, path_param, problem_responses, ref
+from ..http.requests import uploads
+from ..http.security import actor, can, remote_addr, require
+from ..http.settings import blob_store, photo_link, rescue_settings, revision_policy
+
+bp = Blueprint("rescues_api", __name__, url_prefix="/api")
+
+
+def _body() -> tuple[dict, list]:
+    """(fields, photos) from JSON, or from a multipart form (flat fields, or a ``data`` JSON part, and photos)."""
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        if request.form.get("data"):
+            try:
+                data = json_input.loads(request.form["data"], "the data part")
+            except ValueError as exc:
+                raise InvalidInput(f"the data part is not valid JSON ({exc})") from None
+        else:
+            data = {k: v for k, v in request.form.items() if v not in (None, "")}
+        return data, uploads("photos")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidInput("send a JSON object (Content-Type: application/json), or multipart/form-data with photos")
+    return data, []
+
+
+def _json(case: dict) -> dict:
+    body = rescues.case_json(case, photo_url=photo_link)
+    body["url"] = url_for("rescues_api.get_case", case_id=case["fid"])
+    if body.get("proposal"):
+        body["proposal"]["url"] = url_for("revisions_api.get_revision", revision_id=body["proposal"]["id"])
+    return body
+
+
+@bp.post("/rescues")
+@require("rescue.write")
+def open_case():
+    data, photos = _body()
+    case = rescues.open_case(get_conn(), blob_store(), data, settings=rescue_settings(), actor=actor(), photos=photos,
+                             remote_addr=remote_addr())
+    case = rescues.get_case(get_conn(), case["fid"], settings=rescue_settings(), with_contact=True)
+    response = jsonify(_json(case))
+    response.status_code = 201
+    response.headers["Location"] = url_for("rescues_api.get_case", case_id=case["fid"])
+    return response
+
+
+@bp.get("/rescues")
+@require("rescue.read")
+def list_cases():
+    s = rescue_settings()
+    found = rescues.list_cases(get_conn(), settings=s, status=request.args.get("status") or None)
+    return jsonify({"cases": [{**rescues.case_json(c), "url": url_for("rescues_api.get_case", case_id=c["fid"])}
+                              for c in found],
+                    "figures": rescues.figures(get_conn(), s)})
+
+
+@bp.get("/rescues/<int:case_id>")
+@require("rescue.read")
+def get_case(case_id: int):
+    case = rescues.get_case(get_conn(), case_id, settings=rescue_settings(), with_contact=can("rescue.write"))
+    return jsonify(_json(case))
+
+
+@bp.post("/rescues/<int:case_id>/events")
+@require("rescue.write")
+def add_event(case_id: int):
+    data, photos = _body()
+    rescues.add_event(get_conn(), blob_store(), case_id, data, settings=rescue_settings(), actor=actor(),
+                      photos=photos, remote_addr=remote_addr(), policy=revision_policy())
+    return jsonify(_json(rescues.get_case(get_conn(), case_id, settings=rescue_settings(), with_contact=True))), 201
+
+
+# ------------------------------------------------------------------------------------------------------ OpenAPI
+_TAGS = ["Rescue cases"]
+_ID = path_param("id", "the rescue case's number", {"type": "integer"})
+_CLOCK = {"type": "object", "properties": {"due": {"type": "string"}, "done_at": {"type": "string", "nullable": True},
+                                           "status": {"type": "string", "enum": ["met", "missed", "open"]}}}
+SCHEMAS = {
+    "RescueCase": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "source": {"type": "string", "enum": list(rescues.SOURCES)},
+        "report_id": {"type": "integer", "nullable": True}, "impact_case_id": {"type": "integer", "nullable": True},
+        "reported_by": {"type": "string"}, "reported_at": {"type": "string"}, "location": ref("Geometry"),
+        "description": {"type": "string"}, "status": {"type": "string", "enum": ["open", "closed"]},
+        "outcome": {"type": "string", "nullable": True, "enum": list(rescues.OUTCOMES)},
+        "clock": {"type": "object", "properties": {"on_site": _CLOCK, "opinion": _CLOCK}},
+        "specimens": {"type": "integer"}, "samples": {"type": "integer"},
+        "proposal": {"type": "object", "nullable": True}, "events": {"type": "array", "items": {"type": "object"}},
+        "photos": {"type": "array", "items": {"type": "object"}}}},
+    "RescueCaseInput": {"type": "object", "properties": {
+        "source": {"type": "string", "enum": list(rescues.SOURCES)},
+        "report_id": {"type": "integer", "description": "the public report it comes from (place, time, text)"},
+        "impact_case_id": {"type": "integer", "description": "the construction project's case"},
+        "reported_by": {"type": "string"}, "contact": {"type": "string", "description": "private"},
+        "reported_at": {"type": "string", "description": "when the find was reported: the legal clock starts"},
+        "point": {"description": "[lon, lat] or typed coordinates"}, "county": {"type": "string"},
+        "description": {"type": "string"}}},
+    "RescueEventInput": {"type": "object", "required": ["kind"], "properties": {
+        "kind": {"type": "string", "enum": list(rescues.EVENT_KINDS)},
+        "done_at": {"type": "string", "description": "when it was done (default now; never in the future)"},
+        "note": {"type": "string"}, "specimens": {"type": "integer", "minimum": 0},
+        "samples": {"type": "integer", "minimum": 0}, "field_numbers": {"type": "string"},
+        "kept_at": {"type": "string"}, "reason": {"type": "string"},
+        "site": {"type": "object", "description": "new_site_proposed: the new site's properties (and boundary)"}}},
+}
+PATHS = {
+    "/api/rescues": {
+        "post": op("Open a rescue case (JSON, or multipart with photos)", tags=_TAGS, auth=True,
+                   body=json_body(ref("RescueCaseInput"), form=True),
+                   responses={"201": json_response(ref("RescueCase")), **problem_responses(401, 403, 404, 422)}),
+        "get": op("Rescue cases with their legal clock, and the figures", tags=_TAGS, auth=True,
+                  params=[param("status", schema={"type": "string", "enum": ["open", "closed"]})],
+                  responses={"200": json_response({"type": "object"}), **problem_responses(401, 403, 422)})},
+    "/api/rescues/{id}": {"get": op("One rescue case: what was done when, the clock, specimens and samples",
+                                    tags=_TAGS, auth=True, params=[_ID],
+                                    responses={"200": json_response(ref("RescueCase")),
+                                               **problem_responses(401, 403, 404)})},
+    "/api/rescues/{id}/events": {"post": op(
+        "Record what was done when (officials on site, opinion, specimens, samples, notes, the outcome)", tags=_TAGS,
+        auth=True, params=[_ID], body=json_body(ref("RescueEventInput"), form=True),
+        responses={"201": json_response(ref("RescueCase")), **problem_responses(401, 403, 404, 409, 422)})},
+}
+
+
+def init_app(app) -> None:
+    app.register_blueprint(bp)
+    api_spec.register(app, PATHS, SCHEMAS)

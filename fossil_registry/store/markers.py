@@ -1,0 +1,131 @@
+"""Protection markers (monuments, boundary posts, signboards, fences) of sites and sections, and their condition as
+inspections find it.
+
+* ``protection_markers`` (features, Point): one row per marker: the feature it belongs to (a site's or a section's
+  code), kind, inscription (Chinese / English), date erected; never deleted (a marker found missing stays on record
+  with its checks);
+* ``marker_checks`` (attributes, append-only): what an inspection found of each marker (present, damaged, missing),
+  and the follow-up a damaged or missing marker opened.
+
+Photos of a marker are evidence photos (store/inspections.py, ``marker_id``).
+"""
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from shapely.geometry.base import BaseGeometry
+
+from .gpkg import decode_geometry, encode_geometry
+from .schema import _in, _register
+from .sites import _touch_contents
+
+MARKERS = "protection_markers"
+CHECKS = "marker_checks"
+MARKER_KINDS = ("monument", "boundary_post", "signboard", "fence")
+MARKER_CONDITIONS = ("present", "damaged", "missing")
+
+DDL = f"""
+CREATE TABLE {MARKERS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom POINT NOT NULL,
+  feature_code TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN {_in(MARKER_KINDS)}), inscription TEXT,
+  inscription_en TEXT, erected_on DATE, photo_count INTEGER NOT NULL DEFAULT 0, created_at DATETIME NOT NULL,
+  created_by TEXT NOT NULL);
+CREATE INDEX protection_markers_feature ON {MARKERS} (feature_code);
+{_register(MARKERS, "features", "Protection markers", "Monuments, boundary posts, signboards and fences of sites and "
+           "sections", "POINT")}
+CREATE TRIGGER {MARKERS}_of_a_registered_feature BEFORE INSERT ON {MARKERS}
+  WHEN NOT EXISTS (SELECT 1 FROM site_locations WHERE code = NEW.feature_code)
+  AND NOT EXISTS (SELECT 1 FROM section_lines WHERE code = NEW.feature_code)
+  BEGIN SELECT RAISE(ABORT, 'a marker belongs to a registered site or section'); END;
+CREATE TRIGGER {MARKERS}_never_deleted BEFORE DELETE ON {MARKERS}
+  BEGIN SELECT RAISE(ABORT, 'markers stay on record: a missing one is recorded as missing'); END;
+
+CREATE TABLE {CHECKS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+  inspection_id INTEGER NOT NULL REFERENCES inspections(fid), marker_id INTEGER NOT NULL REFERENCES {MARKERS}(fid),
+  condition TEXT NOT NULL CHECK (condition IN {_in(MARKER_CONDITIONS)}), note TEXT,
+  followup_id INTEGER REFERENCES inspection_followups(fid), UNIQUE (inspection_id, marker_id));
+CREATE INDEX marker_checks_marker ON {CHECKS} (marker_id, inspection_id);
+{_register(CHECKS, "attributes", "Marker checks", "The condition of each protection marker at each inspection")}
+CREATE TRIGGER {CHECKS}_append_only_update BEFORE UPDATE ON {CHECKS}
+  BEGIN SELECT RAISE(ABORT, 'marker checks are evidence: append-only'); END;
+CREATE TRIGGER {CHECKS}_append_only_delete BEFORE DELETE ON {CHECKS}
+  BEGIN SELECT RAISE(ABORT, 'marker checks are evidence: append-only'); END;
+"""
+
+
+def add_markers(conn: sqlite3.Connection) -> None:
+    """Schema step: the marker tables, and evidence photos that may show a marker or a rescue case."""
+    from .gpkg import _split_sql
+    from .inspections import photos_of_markers_and_rescues
+
+    for statement in _split_sql(DDL):
+        conn.execute(statement)
+    photos_of_markers_and_rescues(conn)
+
+
+def insert_marker(conn: sqlite3.Connection, *, feature_code: str, point: BaseGeometry, kind: str,
+                  inscription: str | None, inscription_en: str | None, erected_on: str | None, photo_count: int,
+                  created_at: str, created_by: str) -> int:
+    cur = conn.execute(
+        f"INSERT INTO {MARKERS} (geom, feature_code, kind, inscription, inscription_en, erected_on, photo_count, "
+        "created_at, created_by) VALUES (?,?,?,?,?,?,?,?,?)",
+        (encode_geometry(point), feature_code, kind, inscription, inscription_en, erected_on, photo_count, created_at,
+         created_by))
+    _touch_contents(conn, MARKERS, point, created_at)
+    return cur.lastrowid
+
+
+_LAST_CHECK = (f"(SELECT c.condition FROM {CHECKS} c JOIN inspections i ON i.fid = c.inspection_id "
+               "WHERE c.marker_id = m.fid ORDER BY i.inspected_on DESC, c.fid DESC LIMIT 1) AS last_condition, "
+               f"(SELECT i.inspected_on FROM {CHECKS} c JOIN inspections i ON i.fid = c.inspection_id "
+               "WHERE c.marker_id = m.fid ORDER BY i.inspected_on DESC, c.fid DESC LIMIT 1) AS last_checked_on")
+
+
+def _marker(r: sqlite3.Row) -> dict[str, Any]:
+    d = dict(r)
+    d["point"] = decode_geometry(d.pop("geom"))
+    return d
+
+
+def get_marker(conn: sqlite3.Connection, marker_id: int) -> dict[str, Any] | None:
+    r = conn.execute(f"SELECT m.*, {_LAST_CHECK} FROM {MARKERS} m WHERE m.fid = ?", (marker_id,)).fetchone()
+    return None if r is None else _marker(r)
+
+
+def markers_of(conn: sqlite3.Connection, feature_code: str) -> list[dict[str, Any]]:
+    """A feature's markers with the condition its latest check found, oldest first."""
+    return [_marker(r) for r in conn.execute(
+        f"SELECT m.*, {_LAST_CHECK} FROM {MARKERS} m WHERE m.feature_code = ? ORDER BY m.fid", (feature_code,))]
+
+
+def public_markers(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """The markers of open, active sites and sections: the only ones the public may see (decided in SQL)."""
+    return [_marker(r) for r in conn.execute(
+        f"SELECT m.*, {_LAST_CHECK} FROM {MARKERS} m WHERE m.feature_code IN "
+        "(SELECT code FROM site_locations WHERE sensitivity = 'open' AND status = 'active' UNION ALL "
+        "SELECT code FROM section_lines WHERE sensitivity = 'open' AND status = 'active') ORDER BY m.fid")]
+
+
+def all_markers(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    return [_marker(r) for r in conn.execute(f"SELECT m.*, {_LAST_CHECK} FROM {MARKERS} m ORDER BY m.fid")]
+
+
+def insert_check(conn: sqlite3.Connection, *, inspection_id: int, marker_id: int, condition: str, note: str | None,
+                 followup_id: int | None) -> int:
+    return conn.execute(f"INSERT INTO {CHECKS} (inspection_id, marker_id, condition, note, followup_id) "
+                        "VALUES (?,?,?,?,?)", (inspection_id, marker_id, condition, note, followup_id)).lastrowid
+
+
+def checks_of_inspection(conn: sqlite3.Connection, inspection_id: int) -> list[dict[str, Any]]:
+    return [dict(r) for r in conn.execute(
+        f"SELECT c.*, m.kind FROM {CHECKS} c JOIN {MARKERS} m ON m.fid = c.marker_id WHERE c.inspection_id = ? "
+        "ORDER BY c.marker_id", (inspection_id,))]
+
+
+def stamp(conn: sqlite3.Connection) -> tuple:
+    """Changes whenever a marker or a check is added, or a feature's sensitivity may have changed (which decides
+    whether its markers are public): the cache key of the markers collection."""
+    file = conn.execute("PRAGMA database_list").fetchone()[2]
+    row = conn.execute(f"SELECT (SELECT max(fid) FROM {MARKERS}), (SELECT max(fid) FROM {CHECKS}), "
+                       "(SELECT max(fid) FROM site_versions), (SELECT max(fid) FROM section_versions)").fetchone()
+    return (file, MARKERS, *row)
