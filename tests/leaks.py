@@ -26,3 +26,18 @@ def leaked_numbers(body: str, secret_values: list[float], public_values: frozens
         if any(abs(value - v) <= 0.5 * 10 ** -decimals + 1e-12 for v in secret_values):
             found.append(token)
     return found
+
+
+def published_values(*features) -> frozenset:
+    """Every coordinate the public is shown exactly: the location and boundary of each open feature, of every kind
+    (sites, sections: an open section's line is published, and may share a digit string with a protected site)."""
+    return frozenset(v for group in features for s in group if s.sensitivity == "open"
+                     for v in true_coordinates(s.location) + (true_coordinates(s.boundary) if s.boundary else []))
+
+
+def every_feature(conn) -> list:
+    """Sites and sections as the registry holds them (exact), for published_values."""
+    from fossil_registry import sites
+    from fossil_registry.sections import SECTION
+
+    return sites.list_current(conn) + sites.list_current(conn, kind=SECTION)

@@ -15,7 +15,7 @@ from fossil_registry.db import get_conn
 
 from .backends import DB_REFUSAL, fail_inserts, stop_failing
 from .conftest import ACCOUNTS, TOKENS, bearer, csrf_token, login
-from .leaks import leaked_numbers, true_coordinates
+from .leaks import every_feature, leaked_numbers, published_values, true_coordinates
 
 pytestmark = pytest.mark.both_backends
 
@@ -465,8 +465,8 @@ def test_anonymous_answers_carry_no_exact_coordinates_of_non_open_sites(app, cli
         answer.pop("links")  # they echo the probe's own bbox (the request URL), which is not the registry's data
         bodies.append(json.dumps(answer))
     blob = "\n".join(bodies)
-    public_values = frozenset(v for s in everything if s.sensitivity == "open"
-                              for v in true_coordinates(s.location) + (true_coordinates(s.boundary) if s.boundary else []))
+    with app.app_context():
+        public_values = published_values(every_feature(get_conn()))
     for s in secret:
         values = true_coordinates(s.location) + (true_coordinates(s.boundary) if s.boundary is not None else [])
         leaked = leaked_numbers(blob, values, public_values)

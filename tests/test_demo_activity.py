@@ -14,7 +14,7 @@ from fossil_registry import auth, create_app, inspections, registry, reports, re
 from fossil_registry.demo.activity import EXPERT, FIELD, seed_activity, summary_line
 from fossil_registry.errors import Conflict
 
-from .leaks import leaked_numbers, true_coordinates
+from .leaks import every_feature, leaked_numbers, published_values, true_coordinates
 
 TODAY = date(2026, 11, 1)
 HIDDEN_DEMO_SITES = {"GZ-0004", "GZ-0007", "GZ-0020", "GZ-0021"}
@@ -232,8 +232,7 @@ def test_public_answers_leak_nothing(conn, app):
     blob = "\n".join(r.get_data(as_text=True) for _, r in answers)
     assert NEW_SITE_NAME not in blob and "visitor-demo@example.com" not in blob
     assert "Zhexiang" not in blob and "crinoid fragments" not in blob
-    public_values = frozenset(v for s in everything if s.sensitivity == "open"
-                              for v in true_coordinates(s.location) + (true_coordinates(s.boundary) if s.boundary else []))
+    public_values = published_values(every_feature(conn))
     pending_new = next(r for r in revisions.queue(conn, status="submitted") if r.kind == "new_site")
     secrets = true_coordinates(pending_new.location) + true_coordinates(pending_new.boundary)
     for s in protected:

@@ -15,7 +15,7 @@ from fossil_registry.db import get_conn
 from fossil_registry.sections import SECTION
 
 from .conftest import bearer
-from .leaks import CLOCK_TIME, leaked_numbers, true_coordinates
+from .leaks import CLOCK_TIME, leaked_numbers, published_values, true_coordinates
 
 REGION = "103.6,24.6,109.6,29.2"
 
@@ -133,8 +133,7 @@ def _assert_no_leaks(responses, everything, never_public: list[float] = ()):
     # the numeric tokens of every answer, once (leaked_numbers looks at nothing else)
     text = CLOCK_TIME.sub(" ", "\n".join(body for _, _, body in responses))
     blob = " ".join(set(re.findall(r"-?\d+\.\d{3,}", text)))
-    public_values = frozenset(v for s in everything if s.sensitivity == "open"
-                              for v in true_coordinates(s.location) + (true_coordinates(s.boundary) if s.boundary else []))
+    public_values = published_values(everything)
     for s in everything:
         if s.sensitivity == "open":
             continue

@@ -8,7 +8,7 @@ from fossil_registry import public_view, sites
 from fossil_registry.db import get_conn
 
 from .browser import browser, live_server, page, sign_in  # noqa: F401  (fixtures)
-from .leaks import leaked_numbers, true_coordinates
+from .leaks import every_feature, leaked_numbers, published_values, true_coordinates
 
 SITES_LOADED = "() => Number(document.querySelector('.folium-map').dataset.sitesLoaded || 0) > 0"
 MAP = "window[JSON.parse(document.getElementById('map-config').textContent).map]"
@@ -19,7 +19,8 @@ CLUSTER = "window[JSON.parse(document.getElementById('map-config').textContent).
 def registry(app):
     with app.app_context():
         conn = get_conn()
-        return {"all": sites.list_current(conn), "public": public_view.list_public(conn)}
+        return {"all": sites.list_current(conn), "public": public_view.list_public(conn),
+                "features": every_feature(conn)}
 
 
 def _click_site(page, code: str) -> None:
@@ -94,7 +95,7 @@ def test_map_renders_offline_opens_popups_and_switches_language(page, live_serve
     # what the browser received as an anonymous visitor carries no protected coordinate
     blob = "\n".join(body for _, _, body in page.responses)
     assert any("/map/sites.geojson" in url for url, _, _ in page.responses)
-    public_values = frozenset(v for s in registry["all"] if s.sensitivity == "open" for v in true_coordinates(s.location))
+    public_values = published_values(registry["features"])
     for s in registry["all"]:
         if s.sensitivity != "open":
             values = true_coordinates(s.location) + (true_coordinates(s.boundary) if s.boundary is not None else [])
