@@ -134,6 +134,11 @@ def add_feature_kind(conn: sqlite3.Connection) -> None:
                  "CHECK (feature_kind IN ('site','section'))")
 
 
+# PostGIS: the same column, as the same ALTER TABLE.
+PG_FEATURE_KIND_DDL = ("ALTER TABLE revisions ADD COLUMN feature_kind text NOT NULL DEFAULT 'site' "
+                       "CHECK (feature_kind IN ('site','section'));\n")
+
+
 @dataclass
 class RevisionRow:
     id: int
