@@ -94,8 +94,8 @@ def insert_marker(conn: sqlite3.Connection, *, feature_code: str, point: BaseGeo
     cur = conn.execute(
         f"INSERT INTO {MARKERS} (geom, feature_code, kind, inscription, inscription_en, erected_on, photo_count, "
         "created_at, created_by) VALUES (?,?,?,?,?,?,?,?,?)",
-        (geometry_value(conn, point), feature_code, kind, inscription, inscription_en, erected_on, photo_count, created_at,
-         created_by))
+        (geometry_value(conn, point), feature_code, kind, inscription, inscription_en, erected_on, photo_count,
+         created_at, created_by))
     _touch_contents(conn, MARKERS, point, created_at)
     return cur.lastrowid
 
