@@ -15,7 +15,7 @@ CSV = "名称,经度,纬度,级别\n矩阵测试点,105.61,26.41,一般\n"
 
 
 def ready_import(app) -> int:
-    conn = store.connect(app.config["REGISTRY_PATH"])
+    conn = store.connect(app.config["REGISTRY"])
     try:
         settings = imports.Settings.from_config(app.config)
         imp = imports.create(conn, "matrix.csv", CSV.encode(), {}, actor="matrix", settings=settings)

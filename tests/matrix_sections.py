@@ -11,7 +11,7 @@ _n = itertools.count(1)
 
 
 def _version(app, code: str) -> int:
-    conn = store.connect(app.config["REGISTRY_PATH"])
+    conn = store.connect(app.config["REGISTRY"])
     try:
         return sites.current(conn, code, kind=SECTION).version
     finally:
@@ -19,7 +19,7 @@ def _version(app, code: str) -> int:
 
 
 def _case(app) -> int:
-    conn = store.connect(app.config["REGISTRY_PATH"])
+    conn = store.connect(app.config["REGISTRY"])
     try:
         case = rescues.open_case(conn, BlobStore(app.config["DATA_DIR"]), {
             "source": "construction", "reported_by": "matrix", "reported_at": "2026-01-05T09:00",

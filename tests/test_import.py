@@ -5,12 +5,15 @@ from __future__ import annotations
 import io
 import sqlite3
 
+import pytest
 from shapely.geometry import MultiPolygon, Point, box
 
 from fossil_registry import store
 
 from .conftest import bearer
 from .import_helpers import (by_row, confirm, geojson, geopackage, gk108, imported, shapefile_zip, upload, wait)
+
+pytestmark = pytest.mark.both_backends
 
 KAILI = (107.98, 26.58)          # far enough from every demo site to be a new one
 GZ_0013 = (108.385, 26.770)      # 剑河八郎苗板坡化石点, national, Cambrian
@@ -323,7 +326,7 @@ def test_the_import_is_audited_and_its_file_dropped_once_proposed(client, app):
     audit = client.get("/api/audit?limit=50", headers=bearer("admin")).get_json()
     actions = [a["action"] for a in audit["entries"] if a["target"] == f"import:{body['id']}"]
     assert sorted(actions) == ["import.confirm", "import.finish", "import.upload"]
-    conn = sqlite3.connect(app.config["REGISTRY_PATH"])
+    conn = store.connect(app.config["REGISTRY"])
     try:
         assert conn.execute("SELECT count(*) FROM import_files").fetchone()[0] == 0
     finally:
@@ -332,7 +335,7 @@ def test_the_import_is_audited_and_its_file_dropped_once_proposed(client, app):
 
 def test_shareable_exports_leave_uploaded_files_out(client, app, tmp_path):
     imported(client, GBK_CSV.encode("gbk"), "调查.csv")
-    conn = store.connect(app.config["REGISTRY_PATH"])
+    conn = store.connect(app.config["REGISTRY"])
     try:
         store.backup_to(conn, tmp_path / "shared.gpkg", shareable=True)
     finally:
@@ -347,9 +350,9 @@ def test_shareable_exports_leave_uploaded_files_out(client, app, tmp_path):
 
 def test_a_job_whose_worker_stopped_is_taken_over_when_someone_looks(client, app):
     from fossil_registry import imports
-    conn = store.connect(app.config["REGISTRY_PATH"])
+    conn = store.connect(app.config["REGISTRY"])
     try:
-        quiet = imports.Settings.from_config({**app.config, "REGISTRY_PATH": None})  # no background thread
+        quiet = imports.Settings.from_config({**app.config, "REGISTRY": None, "REGISTRY_PATH": None})  # no thread
         imp = imports.create(conn, "调查.csv", GBK_CSV.encode("gbk"), {}, actor="ada", settings=quiet)
         assert imports.get(conn, imp["fid"])["state"] == "analysing"
         with store.transaction(conn):   # a worker that died mid-way (e.g. the server was restarted)

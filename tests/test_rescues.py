@@ -13,13 +13,15 @@ from fossil_registry import rescues, store
 from .conftest import bearer, csrf_token, login
 from .inspection_helpers import jpeg
 
+pytestmark = pytest.mark.both_backends
+
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
 def _count(app, table: str) -> int:
-    conn = store.connect(app.config["REGISTRY_PATH"])
+    conn = store.connect(app.config["REGISTRY"])
     try:
         return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     finally:
@@ -195,7 +197,7 @@ def test_shareable_exports_keep_cases_but_not_who_reported_them(app, client, tmp
         "source": "other", "reported_by": "Zhang San", "contact": "138 1234 5678", "point": [105.4, 25.9],
         "description": "a bone", "reported_at": "2026-01-10T09:00"})
     out = tmp_path / "shared.gpkg"
-    conn = store.connect(app.config["REGISTRY_PATH"])
+    conn = store.connect(app.config["REGISTRY"])
     try:
         store.backup_to(conn, out, shareable=True)
     finally:
@@ -208,6 +210,40 @@ def test_shareable_exports_keep_cases_but_not_who_reported_them(app, client, tmp
     finally:
         shared.close()
     assert b"Zhang San" not in out.read_bytes() and b"138 1234 5678" not in out.read_bytes()
+
+
+def test_the_clock_counted_in_sql_agrees_with_the_clock_of_each_case_at_the_deadlines(conn):
+    """The figures count the legal clock in SQL (store.rescues.clock_counts: SQLite's strftime, PostgreSQL's interval
+    arithmetic); each case judged on its own (rescues.clock) must agree, to the millisecond at the deadlines."""
+    from shapely.geometry import Point
+
+    from fossil_registry.store import rescues as rstore
+
+    settings = rescues.Settings.defaults()  # 24 hours, 7 days
+    reported = "2026-01-01T00:00:00.000Z"
+    done = [("2026-01-02T00:00:00.000Z", "2026-01-08T00:00:00.000Z"),   # both exactly at the deadline: met
+            ("2026-01-02T00:00:00.001Z", "2026-01-08T00:00:00.001Z"),   # a millisecond late: missed
+            (None, None)]                                                # not done: missed or open, by as_of
+    with store.transaction(conn):
+        for on_site, opinion in done:
+            cid = rstore.insert_case(conn, point=Point(105.4, 25.9), source="other", report_id=None,
+                                     impact_case_id=None, reported_by="x", reported_at=reported, county=None,
+                                     description="a find", opened_at=reported, opened_by="x")
+            for kind, at in (("officials_on_site", on_site), ("opinion_issued", opinion)):
+                if at:
+                    rstore.insert_event(conn, case_id=cid, kind=kind, done_at=at, recorded_at=at, recorded_by="x",
+                                        note=None, specimens=None, samples=None, field_numbers=None, kept_at=None,
+                                        revision_id=None, photo_count=0)
+    for as_of in ("2026-01-02T00:00:00.000Z", "2026-01-02T00:00:00.001Z", "2026-01-09T00:00:00.000Z"):
+        counted = rstore.clock_counts(conn, start=None, end=None, as_of=as_of, on_site_hours=settings.on_site_hours,
+                                      opinion_days=settings.opinion_days)
+        judged = [rescues.clock(reported, on_site, opinion, settings, now=as_of) for on_site, opinion in done]
+        for deadline in ("on_site", "opinion"):
+            expected = {k: sum(c[deadline]["status"] == k for c in judged) for k in ("met", "missed", "open")}
+            assert counted[deadline] == expected, (as_of, deadline)
+        assert counted["cases"] == 3 and counted["open"] == 3 and counted["by_source"]["other"] == 3
+    assert rescues.clock(reported, None, None, settings, now="2026-01-02T00:00:00.001Z")["on_site"]["status"] == \
+        "missed"
 
 
 def test_the_clock_follows_the_configured_deadlines():

@@ -18,8 +18,11 @@ from fossil_registry.sections import SECTION
 from fossil_registry.store import inspections as istore
 from fossil_registry.store import schema
 
+from .backends import DB_REFUSAL
 from .conftest import bearer, csrf_token, login
 from .inspection_helpers import gpx_xml, jpeg
+
+pytestmark = pytest.mark.both_backends
 
 # GRS80 (CGCS2000's ellipsoid for every practical purpose, see geometry.py)
 A, F = 6378137.0, 1 / 298.257222101
@@ -43,7 +46,7 @@ def _today(app) -> str:
 
 
 def _count(app, table: str) -> int:
-    conn = store.connect(app.config["REGISTRY_PATH"])
+    conn = store.connect(app.config["REGISTRY"])
     try:
         return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     finally:
@@ -109,10 +112,14 @@ def test_a_section_proposed_from_a_gpx_track_and_approved_with_its_geodesic_leng
     assert client.get(f"/api/sites/{code}").status_code == 404
 
 
-def test_the_geopackage_holds_sections_as_a_line_layer_gis_users_open(app, client):
-    path = app.config["REGISTRY_PATH"]
+def test_the_geopackage_holds_sections_as_a_line_layer_gis_users_open(app, client, backend, tmp_path):
+    """The GeoPackage itself, or on PostGIS the GeoPackage its registry exports."""
     client.post("/api/sections/GZS-0005/revisions", headers=bearer("field"),
                 json={"reason": "x", "base_version": 1, "properties": {"age": "PTB interval"}})
+    path = app.config["REGISTRY"]
+    if backend == "postgis":
+        path = tmp_path / "export.gpkg"
+        registry.export_registry(app.config["REGISTRY"], path)
     layers = dict(pyogrio.list_layers(path))
     assert layers["section_lines"] == "LineString" and layers["section_boundaries"] == "MultiPolygon"
     assert layers["protection_markers"] == "Point" and layers["rescue_cases"] == "Point"
@@ -122,6 +129,7 @@ def test_the_geopackage_holds_sections_as_a_line_layer_gis_users_open(app, clien
     assert first["length_m"] == pytest.approx(620.0, abs=0.5)  # the demo line: 620 m along its azimuth
     assert json.loads(first["stratigraphic_boundaries"])[0]["gssp"] == "ratified"
     assert registry.check_registry(path) == []  # integrity, R-trees, history, GDAL's strict validator
+    assert registry.check_registry(app.config["REGISTRY"]) == []
 
 
 def test_a_section_inspection_with_track_and_its_schedule(app, client):
@@ -212,10 +220,10 @@ def test_markers_are_public_where_the_feature_is_open_and_listed_on_the_site_pag
     assert 'id="add-marker"' in page
 
 
-def test_recording_markers_and_the_warning_far_outside_the_boundary(demo_data_dir):
+def test_recording_markers_and_the_warning_far_outside_the_boundary(demo_data_dir, demo_database):
     def make(limit):
         return create_app({"TESTING": True, "DATA_DIR": str(demo_data_dir), "SECRET_KEY": "x",
-                           "MARKER_MAX_OUTSIDE_M": limit}).test_client()
+                           "MARKER_MAX_OUTSIDE_M": limit, **demo_database}).test_client()
     far = {"kind": "boundary_post", "point": [105.605, 25.902], "inscription": "界桩 07", "erected_on": "2024-05-01"}
     r = make(200).post("/api/sites/GZ-0003/markers", json=far, headers=bearer("expert"))
     assert r.status_code == 201
@@ -319,7 +327,7 @@ def test_the_public_view_of_sections(app, client):
     generalized = by_code["GZS-0012"]
     assert generalized["geometry"]["type"] == "Point" and generalized["properties"]["generalized"] is True
     assert "length_m" not in generalized["properties"]
-    conn = store.connect(app.config["REGISTRY_PATH"])
+    conn = store.connect(app.config["REGISTRY"])
     try:
         true_line = sites.current(conn, "GZS-0012", kind=SECTION).location
     finally:
@@ -349,14 +357,16 @@ def test_the_public_view_of_sections(app, client):
     assert 'id="section-ends"' in staff_page and "遵义牛蹄塘组剖面" in staff_page
 
 
-def test_an_existing_registry_gains_sections_and_keeps_its_inspections(tmp_path, monkeypatch):
+def test_an_existing_registry_gains_sections_and_keeps_its_inspections(tmp_path, monkeypatch, backend, request):
     """The schema steps on a registry made before them: the inspections' foreign key to the sites is replaced by a
-    trigger that accepts sections too (the table rewritten in place), existing rows untouched, GDAL still happy."""
-    path = tmp_path / "old.gpkg"
-    old_steps = tuple(step for step in schema.MIGRATIONS if step[0] in ("accounts", "sessions", "revisions",
-                                                                          "inspections", "supervision", "fieldkits",
-                                                                          "impact", "imports"))
-    monkeypatch.setattr(schema, "MIGRATIONS", old_steps)
+    trigger that accepts sections too (GeoPackage: the table rewritten in place; PostGIS: ALTER TABLE), existing rows
+    untouched, the evidence photos' one-owner rule widened, GDAL still happy."""
+    steps = "PG_MIGRATIONS" if backend == "postgis" else "MIGRATIONS"
+    path = request.getfixturevalue("pg_cluster").new_database() if backend == "postgis" else tmp_path / "old.gpkg"
+    old_steps = tuple(step for step in getattr(schema, steps) if step[0] in ("accounts", "sessions", "revisions",
+                                                                               "inspections", "supervision",
+                                                                               "fieldkits", "impact", "imports"))
+    monkeypatch.setattr(schema, steps, old_steps)
     store.create_registry(path)
     conn = store.connect(path)
     with store.transaction(conn):  # a site and its inspection, written as that registry's code wrote them
@@ -372,7 +382,7 @@ def test_an_existing_registry_gains_sections_and_keeps_its_inspections(tmp_path,
                                  recorded_by="x")
     record = inspections.parse_record({"date": "2024-05-01", "condition": "good", "inspectors": ["x"]})
     monkeypatch.undo()
-    assert store.migrate(conn) == ["sections", "features_in_workflow", "markers", "rescues"]
+    assert store.migrate(conn) == ["imports", "sections", "features_in_workflow", "markers", "rescues"]
     line = LineString([(105.50, 25.90), (105.501, 25.902)])
     from fossil_registry.blobs import BlobStore
     sites.create_site(conn, properties={"name": "剖面", "level": "general", "sensitivity": "open",
@@ -380,13 +390,19 @@ def test_an_existing_registry_gains_sections_and_keeps_its_inspections(tmp_path,
                       reason="r", kind=SECTION)
     inspections.record_inspection(conn, BlobStore(tmp_path), "GZS-0001", record, settings=inspections.Settings.defaults(),
                                   actor="x", today=date(2024, 6, 1))
-    with pytest.raises(Exception, match="registered site or section"):
+    with pytest.raises(DB_REFUSAL, match="registered site or section"):
         conn.execute("INSERT INTO inspections (code, inspected_on, inspectors, condition, site_version, recorded_at, "
                      "recorded_by) VALUES ('GZ-9999', '2024-05-01', 'x', 'good', 1, 'now', 'x')")
+    with pytest.raises(DB_REFUSAL):  # a photo of nothing: still refused by the widened CHECK
+        conn.execute("INSERT INTO evidence_photos (sha256, media_type, extension, width, height, size_bytes, "
+                     "created_at) VALUES ('0', 'image/jpeg', 'jpg', 1, 1, 1, 'now')")
     assert [r[0] for r in conn.execute("SELECT code FROM inspections ORDER BY fid")] == ["GZ-0001", "GZS-0001"]
     assert store.check_integrity(conn) == []
     conn.close()
-    assert registry.validate_geopackage(path) == []
+    if backend == "postgis":
+        request.getfixturevalue("pg_cluster").drop_database(path)
+    else:
+        assert registry.validate_geopackage(path) == []
 
 
 def test_every_new_api_endpoint_is_described_in_the_openapi_document(app, client):
@@ -412,7 +428,7 @@ def test_every_new_api_endpoint_is_described_in_the_openapi_document(app, client
 @pytest.mark.parametrize("payload", ["{{ 191*7 }}SSTI", "{% for i in [1] %}SSTI{{ 7*191 }}{% endfor %}"])
 def test_user_text_of_sections_markers_and_rescues_is_shown_as_text(app, client, payload):
     text = f"{payload} {{{{ unclosed"
-    conn = store.connect(app.config["REGISTRY_PATH"])
+    conn = store.connect(app.config["REGISTRY"])
     try:
         section = sites.current(conn, "GZS-0001", kind=SECTION)
         sites.change_site(conn, "GZS-0001", base_version=section.version, author="ada", reason=text, kind=SECTION,

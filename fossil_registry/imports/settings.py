@@ -10,7 +10,7 @@ from ..revisions import Policy
 
 @dataclass(frozen=True)
 class Settings:
-    registry_path: str | None          # where background jobs open their own connection
+    registry_path: str | None          # where background jobs open their own connection (GeoPackage path or URL)
     max_file_bytes: int
     limits: formats.Limits             # the file: size, unzipped size, rows (max_csv_rows)
     match_distance_m: float            # default distance of matching by location
@@ -24,7 +24,7 @@ class Settings:
     @classmethod
     def from_config(cls, config_: Mapping[str, Any]) -> "Settings":
         c = config.settings(config_)
-        return cls(registry_path=c.get("REGISTRY_PATH"),
+        return cls(registry_path=c.get("REGISTRY") or c.get("REGISTRY_PATH"),
                    max_file_bytes=int(c["IMPORT_MAX_FILE_BYTES"]),
                    limits=formats.Limits(max_file_bytes=int(c["IMPORT_MAX_FILE_BYTES"]),
                                          max_unzipped_bytes=int(c["IMPORT_MAX_UNZIPPED_BYTES"]),

@@ -22,15 +22,39 @@ _SKIP = {"registry_migrations", "spatial_ref_sys", "layer_changes", "sqlite_sequ
 _CHUNK = 2000
 
 
+# The registered features' layers: other tables' triggers look codes up in them (an inspection's or a marker's feature
+# must be a registered site or section), which no foreign key says; they are copied first.
+_FEATURES_FIRST = ("site_locations", "site_boundaries", "site_versions", "section_lines", "section_boundaries",
+                   "section_versions")
+
+
 def _tables(conn) -> list[str]:
-    """The registry's tables in creation order (referenced tables before the tables referencing them)."""
+    """The registry's tables in an order where every row's references exist before it: the feature layers, then the
+    others in creation order, each after the tables its foreign keys name. (Creation order alone is not enough:
+    a later step may add a column referencing a table created after it, as evidence_photos.rescue_id.)"""
     if is_pg(conn):
         rows = conn.execute("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                             "WHERE n.nspname = current_schema() AND c.relkind = 'r' ORDER BY c.oid").fetchall()
     else:
         rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid").fetchall()
-    return [r[0] for r in rows
-            if r[0] not in _SKIP and not r[0].startswith(("gpkg_", "rtree_", "sqlite_"))]
+    created = [r[0] for r in rows if r[0] not in _SKIP and not r[0].startswith(("gpkg_", "rtree_", "sqlite_"))]
+    ordered = [t for t in _FEATURES_FIRST if t in created]
+    pending = [t for t in created if t not in ordered]
+    needs = {t: _references(conn, t) & set(pending) - {t} for t in pending}
+    while pending:
+        ready = next((t for t in pending if not needs[t] - set(ordered)), pending[0])  # a cycle: creation order
+        ordered.append(ready)
+        pending.remove(ready)
+    return ordered
+
+
+def _references(conn, table: str) -> set[str]:
+    """The tables the foreign keys of ``table`` name."""
+    if is_pg(conn):
+        rows = conn.execute("SELECT f.relname FROM pg_constraint k JOIN pg_class f ON f.oid = k.confrelid "
+                            "WHERE k.contype = 'f' AND k.conrelid = ?::regclass", (table,)).fetchall()
+        return {r[0] for r in rows}
+    return {r[2] for r in conn.execute(f'PRAGMA foreign_key_list("{table}")')}
 
 
 def _columns(conn, table: str) -> dict[str, str]:
@@ -52,7 +76,7 @@ def _geometry_columns(src, dest, table: str, columns: list[str]) -> list[str]:
             return [c for c in columns if types.get(c, "").startswith("geometry")]
     types = _columns(src, table)
     return [c for c in columns if types.get(c, "") in _GPKG_GEOMETRY_TYPES or c in ("location", "boundary")
-            and table in ("site_versions", "revisions")]
+            and table in ("site_versions", "section_versions", "revisions")]
 
 
 _GPKG_GEOMETRY_TYPES = {"point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",

@@ -21,6 +21,9 @@ import json
 import sqlite3
 from typing import Any, Iterable
 
+from . import pg
+from .dialect import for_update, is_pg
+
 IMPORTS = "imports"
 FILES = "import_files"
 ROWS = "import_rows"
@@ -61,6 +64,35 @@ CREATE TRIGGER {ROWS}_proposed_are_kept BEFORE DELETE ON {ROWS} WHEN OLD.revisio
   BEGIN SELECT RAISE(ABORT, 'a row that made a proposal is part of the record'); END;
 """
 
+# PostGIS: the same tables, CHECKs and refusal (the uploaded bytes as bytea).
+PG_DDL = f"""
+CREATE TABLE {IMPORTS} ({pg.identity()}, created_by text NOT NULL,
+  created_at text NOT NULL, updated_at text NOT NULL, filename text NOT NULL, sha256 text NOT NULL,
+  size bigint NOT NULL, format text NOT NULL, options text NOT NULL DEFAULT '{{}}',
+  mapping text NOT NULL DEFAULT '{{}}', info text NOT NULL DEFAULT '{{}}',
+  state text NOT NULL CHECK (state IN {_in(STATES)}), generation integer NOT NULL DEFAULT 1,
+  progress_done integer NOT NULL DEFAULT 0, progress_total integer NOT NULL DEFAULT 0,
+  worker text, heartbeat_at text, counts text NOT NULL DEFAULT '{{}}', error text,
+  reason text, confirmed_by text, confirmed_at text, finished_at text);
+CREATE INDEX imports_created ON {IMPORTS} (created_at);
+CREATE INDEX imports_sha ON {IMPORTS} (sha256);
+
+CREATE TABLE {FILES} (import_fid bigint PRIMARY KEY REFERENCES {IMPORTS}(fid), data bytea NOT NULL);
+
+CREATE TABLE {ROWS} ({pg.identity()},
+  import_fid bigint NOT NULL REFERENCES {IMPORTS}(fid), row_no integer NOT NULL, source_code text, name text,
+  lon double precision, lat double precision, outcome text NOT NULL CHECK (outcome IN {_in(OUTCOMES)}),
+  matched_by text, site_code text, base_version integer, fields text, content_key text, reason text,
+  warnings text NOT NULL DEFAULT '[]', earlier_revision bigint,
+  result text CHECK (result IS NULL OR result IN {_in(RESULTS)}),
+  revision_id bigint REFERENCES revisions(fid), result_reason text, UNIQUE (import_fid, row_no),
+  CHECK (result IS DISTINCT FROM 'proposed' OR revision_id IS NOT NULL));
+CREATE INDEX import_rows_key ON {ROWS} (content_key) WHERE revision_id IS NOT NULL;
+CREATE INDEX import_rows_source ON {ROWS} (source_code) WHERE revision_id IS NOT NULL;
+{pg.refuse(f"{ROWS}_proposed_are_kept", ROWS, "a row that made a proposal is part of the record", events="DELETE",
+           when="OLD.revision_id IS NOT NULL")}
+"""
+
 # The uploaded files are working copies (deleted once their proposals are made): never part of a shareable export.
 PRIVATE_TABLES: tuple[str, ...] = (FILES,)
 
@@ -96,12 +128,15 @@ def insert_import(conn: sqlite3.Connection, *, created_by: str, created_at: str,
         (created_by, created_at, created_at, filename, sha256, len(data), format,
          json.dumps(options, ensure_ascii=False, sort_keys=True), json.dumps(mapping, ensure_ascii=False),
          json.dumps(info, ensure_ascii=False), total))
-    conn.execute(f"INSERT INTO {FILES} (import_fid, data) VALUES (?, ?)", (cur.lastrowid, data))
-    return cur.lastrowid
+    fid = cur.lastrowid
+    conn.execute(f"INSERT INTO {FILES} (import_fid, data) VALUES (?, ?)", (fid, data))
+    return fid
 
 
 def get_import(conn: sqlite3.Connection, fid: int) -> dict[str, Any] | None:
-    return _import(conn.execute(f"SELECT * FROM {IMPORTS} WHERE fid = ?", (fid,)).fetchone())
+    """An import; inside a write transaction on PostGIS its row stays locked to commit, so that what the caller
+    decides from it (not confirmed yet, still at this analysis) holds while it writes, as under BEGIN IMMEDIATE."""
+    return _import(conn.execute(f"SELECT * FROM {IMPORTS} WHERE fid = ?" + for_update(conn), (fid,)).fetchone())
 
 
 def list_imports(conn: sqlite3.Connection, *, limit: int = 50) -> list[dict[str, Any]]:
@@ -230,6 +265,8 @@ def set_row_result(conn: sqlite3.Connection, fid: int, row_no: int, *, result: s
 
 def open_proposal_for_key(conn: sqlite3.Connection, content_key: str) -> dict[str, Any] | None:
     """An open proposal an import made with this content (a re-run, or two imports of one file at once)."""
+    if is_pg(conn) and conn.writing:  # two imports of one file at once: the second waits and then sees the first's
+        conn.execute("SELECT pg_advisory_xact_lock(?::integer, hashtext(?))", (pg.IMPORT_KEY_LOCK, content_key))
     r = conn.execute(f"SELECT r.fid, r.status FROM {ROWS} i JOIN revisions r ON r.fid = i.revision_id WHERE "
                      "i.content_key = ? AND r.status IN ('submitted', 'changes_requested') ORDER BY r.fid LIMIT 1",
                      (content_key,)).fetchone()

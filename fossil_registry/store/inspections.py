@@ -160,6 +160,19 @@ def photos_of_markers_and_rescues(conn: sqlite3.Connection) -> None:
     conn.execute(f"CREATE INDEX evidence_photos_rescue ON {PHOTOS} (rescue_id)")
 
 
+# PostGIS: the same step as plain DDL. The rescue cases' table comes with the next step ("rescues"), which adds the
+# foreign key of rescue_id (PostgreSQL, unlike SQLite, checks that a referenced table exists).
+PG_PHOTOS_OF_MARKERS_AND_RESCUES_DDL = f"""
+ALTER TABLE {PHOTOS} ADD COLUMN marker_id bigint REFERENCES protection_markers(fid);
+ALTER TABLE {PHOTOS} ADD COLUMN rescue_id bigint;
+ALTER TABLE {PHOTOS} DROP CONSTRAINT {PHOTOS}_check;
+ALTER TABLE {PHOTOS} ADD CONSTRAINT {PHOTOS}_one_owner
+  CHECK (num_nonnulls(inspection_id, report_id, marker_id, rescue_id) = 1);
+CREATE INDEX evidence_photos_marker ON {PHOTOS} (marker_id);
+CREATE INDEX evidence_photos_rescue ON {PHOTOS} (rescue_id);
+"""
+
+
 def _row(r: sqlite3.Row | None) -> dict[str, Any] | None:
     return None if r is None else dict(r)
 

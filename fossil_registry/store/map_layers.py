@@ -34,9 +34,10 @@ def first_version_time(conn: sqlite3.Connection) -> str | None:
 
 def section_stamp(conn: sqlite3.Connection) -> tuple:
     """Changes whenever the current state of any stratigraphic section may have changed (as change_stamp for sites)."""
-    file = conn.execute("PRAGMA database_list").fetchone()[2]
+    file = location_of(conn)
+    changes = "layer_changes" if is_pg(conn) else "gpkg_contents"
     row = conn.execute(
         "SELECT (SELECT max(fid) FROM section_versions), (SELECT count(*) FROM section_versions),"
-        " (SELECT max(last_change) FROM gpkg_contents WHERE table_name IN ('section_lines', 'section_boundaries'))"
+        f" (SELECT max(last_change) FROM {changes} WHERE table_name IN ('section_lines', 'section_boundaries'))"
     ).fetchone()
     return (file, "sections", row[0], row[1], row[2])

@@ -16,8 +16,11 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
-from .gpkg import decode_geometry, encode_geometry
+from . import pg
+from .dialect import geometry_value, location_of
+from .gpkg import decode_geometry
 from .schema import _in, _register
+from .sections import pg_registered_feature
 from .sites import _touch_contents
 
 MARKERS = "protection_markers"
@@ -52,6 +55,28 @@ CREATE TRIGGER {CHECKS}_append_only_delete BEFORE DELETE ON {CHECKS}
   BEGIN SELECT RAISE(ABORT, 'marker checks are evidence: append-only'); END;
 """
 
+# PostGIS: the same tables and refusals (the step adds the evidence photos' columns with plain ALTER TABLE,
+# inspections.PG_PHOTOS_OF_MARKERS_AND_RESCUES_DDL).
+PG_DDL = f"""
+CREATE TABLE {MARKERS} ({pg.identity()}, geom geometry(Point, {pg.SRS_ID}) NOT NULL,
+  feature_code text NOT NULL, kind text NOT NULL CHECK (kind IN {_in(MARKER_KINDS)}), inscription text,
+  inscription_en text, erected_on text, photo_count integer NOT NULL DEFAULT 0, created_at text NOT NULL,
+  created_by text NOT NULL);
+CREATE INDEX protection_markers_feature ON {MARKERS} (feature_code);
+{pg.spatial_index(MARKERS)}
+{pg_registered_feature(f"{MARKERS}_of_a_registered_feature", MARKERS, "feature_code",
+                       "a marker belongs to a registered site or section")}
+{pg.refuse(f"{MARKERS}_never_deleted", MARKERS, "markers stay on record: a missing one is recorded as missing",
+           events="DELETE")}
+
+CREATE TABLE {CHECKS} ({pg.identity()},
+  inspection_id bigint NOT NULL REFERENCES inspections(fid), marker_id bigint NOT NULL REFERENCES {MARKERS}(fid),
+  condition text NOT NULL CHECK (condition IN {_in(MARKER_CONDITIONS)}), note text,
+  followup_id bigint REFERENCES inspection_followups(fid), UNIQUE (inspection_id, marker_id));
+CREATE INDEX marker_checks_marker ON {CHECKS} (marker_id, inspection_id);
+{pg.append_only(CHECKS, "marker checks are evidence: append-only")}
+"""
+
 
 def add_markers(conn: sqlite3.Connection) -> None:
     """Schema step: the marker tables, and evidence photos that may show a marker or a rescue case."""
@@ -69,8 +94,8 @@ def insert_marker(conn: sqlite3.Connection, *, feature_code: str, point: BaseGeo
     cur = conn.execute(
         f"INSERT INTO {MARKERS} (geom, feature_code, kind, inscription, inscription_en, erected_on, photo_count, "
         "created_at, created_by) VALUES (?,?,?,?,?,?,?,?,?)",
-        (encode_geometry(point), feature_code, kind, inscription, inscription_en, erected_on, photo_count, created_at,
-         created_by))
+        (geometry_value(conn, point), feature_code, kind, inscription, inscription_en, erected_on, photo_count,
+         created_at, created_by))
     _touch_contents(conn, MARKERS, point, created_at)
     return cur.lastrowid
 
@@ -125,7 +150,7 @@ def checks_of_inspection(conn: sqlite3.Connection, inspection_id: int) -> list[d
 def stamp(conn: sqlite3.Connection) -> tuple:
     """Changes whenever a marker or a check is added, or a feature's sensitivity may have changed (which decides
     whether its markers are public): the cache key of the markers collection."""
-    file = conn.execute("PRAGMA database_list").fetchone()[2]
+    file = location_of(conn)
     row = conn.execute(f"SELECT (SELECT max(fid) FROM {MARKERS}), (SELECT max(fid) FROM {CHECKS}), "
                        "(SELECT max(fid) FROM site_versions), (SELECT max(fid) FROM section_versions)").fetchone()
     return (file, MARKERS, *row)

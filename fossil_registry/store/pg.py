@@ -36,11 +36,14 @@ from ..errors import Conflict, Unavailable
 
 SRS_ID = 4490
 URL_SCHEMES = ("postgresql://", "postgres://")
-# Advisory lock keys (pg_advisory_xact_lock): the site history's order, site code allocation, and the file sweep.
+# Advisory lock keys (pg_advisory_xact_lock): the site history's order, site code allocation, the file sweep,
+# migrations.
 HISTORY_LOCK = 4490_0001
 SITE_CODE_LOCK = 4490_0002
 FILES_LOCK = 4490_0003
 MIGRATE_LOCK = 4490_0004
+# with a second key (pg_advisory_xact_lock(int, int)): one content of an import's row proposed at a time
+IMPORT_KEY_LOCK = 4490_0005
 
 
 def is_url(location: Any) -> bool:

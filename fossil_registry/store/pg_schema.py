@@ -18,6 +18,7 @@ caches of map layers and feature collections (store/map_layers.py).
 """
 from __future__ import annotations
 
+from ..messages import msg
 from . import pg
 from .audit import AUDIT
 from .sites import BOUNDARIES, LOCATIONS, VERSIONS
@@ -106,29 +107,62 @@ def create_core(conn) -> None:
 
 
 def check_integrity(conn) -> list[str]:
-    """Problems found (empty list = healthy): geometries valid in PostGIS' sense and in SRID 4490, history vs current
-    state, version gaps. (The GiST indexes are PostgreSQL's own: no separate structure to compare, as the R-tree.)"""
+    """Problems found (empty list = healthy): every geometry column in SRID 4490 with a valid GiST index (the
+    GeoPackage's R-tree checks, in PostgreSQL's terms: the index itself is PostgreSQL's own, kept by it, but it must be
+    there and usable), and for each kind of registered feature (sites, sections) the history vs the current state and
+    version gaps, as schema.check_integrity on a GeoPackage."""
+    from .sections import SECTIONS
+    from .sites import SITES
+
+    problems = _spatial_problems(conn)
+    for layers in (SITES, SECTIONS):
+        problems += _layer_problems(conn, layers)
+    return problems
+
+
+# The geometry columns of this schema, and those a valid GiST index covers.
+_GEOMETRY_COLUMNS = ("SELECT f_table_name, f_geometry_column FROM geometry_columns "
+                     "WHERE f_table_schema = current_schema() ORDER BY 1, 2")
+_GIST_INDEXED = ("SELECT t.relname, a.attname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                 "JOIN pg_am am ON am.oid = c.relam JOIN pg_class t ON t.oid = i.indrelid "
+                 "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY (i.indkey) "
+                 "WHERE am.amname = 'gist' AND i.indisvalid AND t.relnamespace = current_schema()::regnamespace")
+
+
+def _spatial_problems(conn) -> list[str]:
     problems = []
-    for table, column in ((LOCATIONS, "geom"), (BOUNDARIES, "geom"), (VERSIONS, "location"), (VERSIONS, "boundary")):
-        bad = conn.execute(f"SELECT count(*) FROM {table} WHERE {column} IS NOT NULL AND ST_SRID({column}) != ?",
+    indexed = {(r[0], r[1]) for r in conn.execute(_GIST_INDEXED)}
+    for table, column in conn.execute(_GEOMETRY_COLUMNS).fetchall():
+        bad = conn.execute(f'SELECT count(*) FROM "{table}" WHERE "{column}" IS NOT NULL AND ST_SRID("{column}") != ?',
                            (pg.SRS_ID,)).fetchone()[0]
         if bad:
             problems.append(f"{table}.{column}: {bad} geometr(y/ies) not in EPSG:{pg.SRS_ID}")
+        if (table, column) not in indexed:
+            problems.append(f"{table}.{column}: no valid spatial (GiST) index")
+    return problems
+
+
+def _layer_problems(conn, layers) -> list[str]:
+    """History vs current state of one kind of registered feature (sites.Layers)."""
+    problems = []
     stale = conn.execute(
-        f"SELECT l.code, l.version, (SELECT max(version) FROM {VERSIONS} v WHERE v.code = l.code) AS latest "
-        f"FROM {LOCATIONS} l").fetchall()
+        f"SELECT l.code, l.version, (SELECT max(version) FROM {layers.versions} v WHERE v.code = l.code) AS latest "
+        f"FROM {layers.primary} l").fetchall()
     for code, version, latest in stale:
         if latest is None or latest != version:
-            problems.append(f"{code}: current version {version} but latest history version {latest}")
+            problems.append(msg("store.current_version_but_latest", "{code}: current version {version} but latest "
+                                "history version {latest}", code=code, version=version, latest=latest))
     mismatched = conn.execute(
-        f"SELECT l.code FROM {LOCATIONS} l JOIN {VERSIONS} v ON v.code = l.code AND v.version = l.version "
-        f"LEFT JOIN {BOUNDARIES} b ON b.code = l.code "
+        f"SELECT l.code FROM {layers.primary} l JOIN {layers.versions} v ON v.code = l.code AND v.version = l.version "
+        f"LEFT JOIN {layers.boundaries} b ON b.code = l.code "
         "WHERE NOT ST_OrderingEquals(v.location, l.geom) OR (v.boundary IS NULL) != (b.geom IS NULL) "
         "OR NOT ST_OrderingEquals(v.boundary, b.geom)").fetchall()
     for (code,) in mismatched:
-        problems.append(f"{code}: current geometry differs from its latest version snapshot")
+        problems.append(msg("store.current_geometry_differs_latest", "{code}: current geometry differs from its "
+                            "latest version snapshot", code=code))
     gaps = conn.execute(
-        f"SELECT code FROM {VERSIONS} GROUP BY code HAVING max(version) != count(*) OR min(version) != 1").fetchall()
+        f"SELECT code FROM {layers.versions} GROUP BY code HAVING max(version) != count(*) OR min(version) != 1"
+    ).fetchall()
     for (code,) in gaps:
-        problems.append(f"{code}: version history has gaps")
+        problems.append(msg("store.version_history_gaps", "{code}: version history has gaps", code=code))
     return problems

@@ -16,7 +16,9 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
-from .gpkg import decode_geometry, encode_geometry, where
+from . import pg
+from .dialect import geometry_value, pick
+from .gpkg import decode_geometry, where
 from .schema import _in, _register
 from .sites import _touch_contents
 
@@ -68,6 +70,41 @@ CREATE TRIGGER {EVENTS}_append_only_delete BEFORE DELETE ON {EVENTS}
 CREATE TABLE {CONTACTS} (case_id INTEGER PRIMARY KEY NOT NULL REFERENCES {CASES}(fid), contact TEXT NOT NULL);
 """
 
+# PostGIS: the same tables, CHECKs and refusals; and the foreign key of the evidence photos' rescue_id, whose column
+# came with the markers step before this table existed.
+PG_DDL = f"""
+CREATE TABLE {CASES} ({pg.identity()}, geom geometry(Point, {pg.SRS_ID}) NOT NULL,
+  source text NOT NULL CHECK (source IN {_in(SOURCES)}), report_id bigint REFERENCES public_reports(fid),
+  impact_case_id bigint, reported_by text NOT NULL, reported_at text NOT NULL, county text,
+  description text NOT NULL, opened_at text NOT NULL, opened_by text NOT NULL,
+  status text NOT NULL DEFAULT 'open' CHECK (status IN ('open','closed')),
+  outcome text CHECK (outcome IS NULL OR outcome IN {_in(OUTCOMES)}), revision_id bigint REFERENCES revisions(fid),
+  closed_at text, closed_by text,
+  CHECK ((status = 'open') = (outcome IS NULL)), CHECK (outcome != 'new_site_proposed' OR revision_id IS NOT NULL));
+CREATE INDEX rescue_cases_status ON {CASES} (status, reported_at);
+{pg.spatial_index(CASES)}
+{pg.refuse(f"{CASES}_closed_once", CASES, "a rescue case is closed once", events="UPDATE",
+           when="OLD.status != 'open'")}
+{pg.refuse(f"{CASES}_keep_content", CASES, "what a rescue case was opened with is never changed",
+           events="UPDATE OF geom, source, report_id, impact_case_id, reported_by, reported_at, county, description, "
+                  "opened_at, opened_by")}
+{pg.refuse(f"{CASES}_never_deleted", CASES, "rescue cases are closed, never deleted", events="DELETE")}
+
+CREATE TABLE {EVENTS} ({pg.identity()},
+  case_id bigint NOT NULL REFERENCES {CASES}(fid), kind text NOT NULL CHECK (kind IN {_in(EVENT_KINDS)}),
+  done_at text NOT NULL, recorded_at text NOT NULL, recorded_by text NOT NULL, note text,
+  specimens integer CHECK (specimens IS NULL OR specimens >= 0),
+  samples integer CHECK (samples IS NULL OR samples >= 0), field_numbers text, kept_at text,
+  revision_id bigint REFERENCES revisions(fid), photo_count integer NOT NULL DEFAULT 0);
+CREATE INDEX rescue_events_case ON {EVENTS} (case_id, done_at);
+{pg.append_only(EVENTS, "the record of a rescue is append-only")}
+
+CREATE TABLE {CONTACTS} (case_id bigint PRIMARY KEY REFERENCES {CASES}(fid), contact text NOT NULL);
+
+ALTER TABLE evidence_photos ADD CONSTRAINT evidence_photos_rescue_id_fkey FOREIGN KEY (rescue_id)
+  REFERENCES {CASES}(fid);
+"""
+
 
 def insert_case(conn: sqlite3.Connection, *, point: BaseGeometry, source: str, report_id: int | None,
                 impact_case_id: int | None, reported_by: str, reported_at: str, county: str | None, description: str,
@@ -75,7 +112,7 @@ def insert_case(conn: sqlite3.Connection, *, point: BaseGeometry, source: str, r
     cur = conn.execute(
         f"INSERT INTO {CASES} (geom, source, report_id, impact_case_id, reported_by, reported_at, county, description, "
         "opened_at, opened_by) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        (encode_geometry(point), source, report_id, impact_case_id, reported_by, reported_at, county, description,
+        (geometry_value(conn, point), source, report_id, impact_case_id, reported_by, reported_at, county, description,
          opened_at, opened_by))
     _touch_contents(conn, CASES, point, opened_at)
     return cur.lastrowid
@@ -152,7 +189,19 @@ def clock_rows(conn: sqlite3.Connection, start: str | None = None, end: str | No
     clause, params = where(("c.reported_at >= ?", start), ("c.reported_at < ?", end))
     return [dict(r) for r in conn.execute(
         f"SELECT fid, source, status, outcome, reported_at, on_site AS on_site_at, opinion AS opinion_at, specimens, "
-        f"samples FROM ({_case_totals(clause)}) ORDER BY reported_at", params)]
+        f"samples FROM ({_case_totals(clause)}) AS t ORDER BY reported_at", params)]
+
+
+def _later(conn, column: str, amount: int, unit: str) -> str:
+    """SQL: the instant ``amount`` ``unit`` (hours, days) after the UTC timestamp ``column``, as stored (ISO text)."""
+    return pick(conn, f"strftime('%Y-%m-%dT%H:%M:%fZ', {column}, '+{int(amount)} {unit}')",
+                f"to_char(({column}::timestamptz AT TIME ZONE 'UTC') + interval '{int(amount)} {unit}', "
+                "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
+
+
+def _n(condition: str) -> str:
+    """SQL: how many rows meet ``condition`` (in both dialects: PostgreSQL does not sum booleans)."""
+    return f"coalesce(sum(CASE WHEN {condition} THEN 1 ELSE 0 END), 0)"
 
 
 def clock_counts(conn: sqlite3.Connection, *, start: str | None, end: str | None, as_of: str, on_site_hours: int,
@@ -161,19 +210,18 @@ def clock_counts(conn: sqlite3.Connection, *, start: str | None, end: str | None
     deadline as met (done by the deadline), missed (done later, or not done by ``as_of`` with the deadline passed) or
     open (not done, deadline still ahead at ``as_of``); specimens rescued and samples collected."""
     clause, params = where(("c.reported_at >= ?", start), ("c.reported_at < ?", end))
-    fmt = "'%Y-%m-%dT%H:%M:%fZ'"
     # MATERIALIZED: the deadlines are computed once per case, not once per sum() that reads them (3x faster)
     row = conn.execute(
         f"WITH k AS MATERIALIZED (SELECT status, source, outcome, on_site, opinion, specimens, samples, "
-        f"strftime({fmt}, reported_at, '+{int(on_site_hours)} hours') AS on_site_due, "
-        f"strftime({fmt}, reported_at, '+{int(opinion_days)} days') AS opinion_due "
-        f"FROM ({_case_totals(clause)})) SELECT count(*), "
-        "coalesce(sum(status = 'open'), 0), coalesce(sum(status = 'closed'), 0), "
-        + ", ".join(f"coalesce(sum(source = '{s}'), 0)" for s in SOURCES) + ", "
-        + ", ".join(f"coalesce(sum(outcome = '{o}'), 0)" for o in OUTCOMES) + ", "
-        + ", ".join(f"coalesce(sum({d} IS NOT NULL AND {d} <= {d}_due), 0), "
-                    f"coalesce(sum(({d} IS NOT NULL AND {d} > {d}_due) OR ({d} IS NULL AND ? > {d}_due)), 0), "
-                    f"coalesce(sum({d} IS NULL AND ? <= {d}_due), 0)" for d in ("on_site", "opinion"))
+        f"{_later(conn, 'reported_at', on_site_hours, 'hours')} AS on_site_due, "
+        f"{_later(conn, 'reported_at', opinion_days, 'days')} AS opinion_due "
+        f"FROM ({_case_totals(clause)}) AS t) SELECT count(*), "
+        + ", ".join(_n(f"status = '{s}'") for s in ("open", "closed")) + ", "
+        + ", ".join(_n(f"source = '{s}'") for s in SOURCES) + ", "
+        + ", ".join(_n(f"outcome = '{o}'") for o in OUTCOMES) + ", "
+        + ", ".join(f"{_n(f'{d} IS NOT NULL AND {d} <= {d}_due')}, "
+                    f"{_n(f'({d} IS NOT NULL AND {d} > {d}_due) OR ({d} IS NULL AND ? > {d}_due)')}, "
+                    f"{_n(f'{d} IS NULL AND ? <= {d}_due')}" for d in ("on_site", "opinion"))
         + ", coalesce(sum(specimens), 0), coalesce(sum(samples), 0) FROM k",
         [*params, as_of, as_of, as_of, as_of]).fetchone()
     values = list(row)

@@ -134,6 +134,13 @@ def add_feature_kind(conn: sqlite3.Connection) -> None:
                  "CHECK (feature_kind IN ('site','section'))")
 
 
+# PostGIS: the same column, as the same ALTER TABLE; and the proposed geometry is a section's line or a site's point
+# (the GeoPackage's blob column holds either already), still in SRID 4490 with its GiST index.
+PG_FEATURE_KIND_DDL = ("ALTER TABLE revisions ADD COLUMN feature_kind text NOT NULL DEFAULT 'site' "
+                       "CHECK (feature_kind IN ('site','section'));\n"
+                       f"ALTER TABLE revisions ALTER COLUMN location TYPE geometry(Geometry, {pg.SRS_ID});\n")
+
+
 @dataclass
 class RevisionRow:
     id: int

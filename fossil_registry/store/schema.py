@@ -169,7 +169,8 @@ MIGRATIONS: tuple[tuple[str, Any], ...] = (
     ("rescues", rescues.DDL),
 )
 # The same steps on PostgreSQL/PostGIS (store/pg_schema.py has the core): every step of MIGRATIONS, by the same name,
-# with each module's PG_DDL (tests/test_store_backends.py checks that the names match).
+# with each module's PG_DDL (tests/test_store_backends.py checks that the names match). What SQLite can only do by
+# rewriting a table's definition (features_in_workflow, markers) is plain ALTER TABLE there.
 PG_MIGRATIONS: tuple[tuple[str, Any], ...] = (
     ("accounts", accounts.PG_ACCOUNTS_DDL),
     ("sessions", accounts.PG_SESSIONS_DDL),
@@ -178,6 +179,11 @@ PG_MIGRATIONS: tuple[tuple[str, Any], ...] = (
     ("supervision", supervision.DDL),
     ("fieldkits", fieldkit.PG_DDL),
     ("impact", impact.PG_DDL),
+    ("imports", imports.PG_DDL),
+    ("sections", sections.PG_DDL),
+    ("features_in_workflow", revisions.PG_FEATURE_KIND_DDL + sections.PG_INSPECTIONS_OF_ANY_FEATURE_DDL),
+    ("markers", markers.PG_DDL + inspections.PG_PHOTOS_OF_MARKERS_AND_RESCUES_DDL),
+    ("rescues", rescues.PG_DDL),
 )
 
 # Dropped from shareable exports: accounts, tokens, sessions, failed sign-ins, reporters' contact data.
