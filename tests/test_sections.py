@@ -355,7 +355,7 @@ def test_an_existing_registry_gains_sections_and_keeps_its_inspections(tmp_path,
     path = tmp_path / "old.gpkg"
     old_steps = tuple(step for step in schema.MIGRATIONS if step[0] in ("accounts", "sessions", "revisions",
                                                                           "inspections", "supervision", "fieldkits",
-                                                                          "impact"))
+                                                                          "impact", "imports"))
     monkeypatch.setattr(schema, "MIGRATIONS", old_steps)
     store.create_registry(path)
     conn = store.connect(path)
