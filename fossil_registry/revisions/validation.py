@@ -267,8 +267,8 @@ def prepare(conn, draft: Draft, *, site: sites.Site | None, base: sites.Site | N
             boundary_action, boundary = "keep", None
         if location is None and boundary_action == "keep" and not properties:
             raise InvalidInput(msg("revisions.proposal_changes_nothing_location", "this proposal changes nothing: "
-                                   "the location, boundary and fields it gives are those of {code} version {version}",
-                                   code=site.code, version=base.version))
+                                   "the {primary}, boundary and fields it gives are those of {code} version {version}",
+                                   primary=site.kind.primary_noun, code=site.code, version=base.version))
         if kind is None:
             kind = "retire" if properties == {"status": "retired"} and location is None and boundary_action == "keep" \
                 else "change"
