@@ -6,6 +6,7 @@ import pytest
 
 from fossil_registry import public_view, sites
 from fossil_registry.db import get_conn
+from fossil_registry.sections import SECTION
 
 from .browser import browser, live_server, page, sign_in  # noqa: F401  (fixtures)
 from .leaks import leaked_numbers, true_coordinates
@@ -19,7 +20,8 @@ CLUSTER = "window[JSON.parse(document.getElementById('map-config').textContent).
 def registry(app):
     with app.app_context():
         conn = get_conn()
-        return {"all": sites.list_current(conn), "public": public_view.list_public(conn)}
+        return {"all": sites.list_current(conn), "public": public_view.list_public(conn),
+                "sections": sites.list_current(conn, kind=SECTION)}
 
 
 def _click_site(page, code: str) -> None:
@@ -88,14 +90,22 @@ def test_map_renders_offline_opens_popups_and_switches_language(page, live_serve
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
     assert "Site page" in popup.inner_text() and "ichthyosaurs" in popup.inner_text()
+    page.fill("#map-q", "luodiannaqingpoumian")  # a section (罗甸纳庆剖面) found by the pinyin of its Chinese name
+    page.press("#map-q", "Enter")
+    section = page.locator(".leaflet-popup-content", has=page.locator("a[href='/sections/GZS-0003']"))
+    section.wait_for()
+    assert "GZS-0003" in section.inner_text() and "Luodian Naqing section" in section.inner_text()
 
     assert page.console_errors == []
     assert page.blocked_requests == []  # nothing tried to leave the machine: every asset is self-hosted
     # what the browser received as an anonymous visitor carries no protected coordinate
     blob = "\n".join(body for _, _, body in page.responses)
     assert any("/map/sites.geojson" in url for url, _, _ in page.responses)
-    public_values = frozenset(v for s in registry["all"] if s.sensitivity == "open" for v in true_coordinates(s.location))
-    for s in registry["all"]:
+    # the map draws open sections' lines too: their numbers are public (one may equal a protected site's to 3 decimals)
+    features = registry["all"] + registry["sections"]
+    public_values = frozenset(v for s in features if s.sensitivity == "open" for v in true_coordinates(s.location)
+                              + (true_coordinates(s.boundary) if s.boundary is not None else []))
+    for s in features:
         if s.sensitivity != "open":
             values = true_coordinates(s.location) + (true_coordinates(s.boundary) if s.boundary is not None else [])
             assert not leaked_numbers(blob, values, public_values), s.code
