@@ -14,6 +14,7 @@ from shapely.geometry import shape
 
 from fossil_registry import public_view, sites, store
 from fossil_registry.coords import to_gauss_kruger
+from fossil_registry.sections import SECTION
 
 from .conftest import TOKENS
 from .inspection_helpers import gpx_xml
@@ -115,7 +116,13 @@ def test_gdal_reads_boundaries_and_staff_collections(served_registry):
     assert sorted(boundaries["code"]) == sorted(with_boundary)
     for code, geom in zip(boundaries["code"], boundaries.geometry):
         assert geom.equals_exact(with_boundary[code].boundary, 1e-6), code
-    assert len(inspections) > PAGE and set(inspections["site"]) <= {s.code for s in everything}
+    conn = store.connect(served_registry.registry)
+    try:  # sections are inspected too (their yearly survey): the inspections collection holds both kinds
+        features = {s.code for s in everything} | {s.code for s in sites.list_current(conn, kind=SECTION)}
+    finally:
+        conn.close()
+    assert len(inspections) > PAGE and set(inspections["site"]) <= features
+    assert any(code.startswith("GZS-") for code in inspections["site"])
     mine = inspections[inspections["id"] == inspection_id]
     assert mine.geometry.iloc[0].equals_exact(site.location, 1e-7) and mine["condition"].iloc[0] == "good"
     track = tracks[tracks["inspection_id"] == inspection_id]
