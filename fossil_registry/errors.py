@@ -39,11 +39,12 @@ class StaleVersion(RegistryError):
     status = 409
     title = "Conflict: the site has changed"
 
-    def __init__(self, code: str, base_version: int, current_version: int):
+    def __init__(self, code: str, base_version: int, current_version: int, kind: Message):
+        # kind: the feature's kind as a word of messages (sites.FeatureKind.noun), so a section reads as one
         super().__init__(
-            msg("sites.stale_version", "site {site} is at version {current_version}, but this change was based on "
-                "version {base_version}; reload the site and apply the change again",
-                site=code, base_version=base_version, current_version=current_version),
+            msg("sites.stale_version", "{kind} {site} is at version {current_version}, but this change was based on "
+                "version {base_version}; reload the {kind} and apply the change again",
+                kind=kind, site=code, base_version=base_version, current_version=current_version),
             site=code, base_version=base_version, current_version=current_version,
         )
         self.code = code

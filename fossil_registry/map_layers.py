@@ -243,20 +243,23 @@ def site_entries(items: Iterable[MapSite]) -> list[Entry]:
                    "properties": {**s.properties, "kind": "site", "precision": s.precision}}) for s in items]
 
 
-# Other kinds of feature (sections, ...) plug into the search here: a function (conn, exact) -> list[Entry] whose
-# payloads are GeoJSON features; for anonymous callers (exact False) built from public_view's output only.
+# Other kinds of feature plug into the search here: a function (conn, exact) -> list[Entry] whose payloads are GeoJSON
+# point features; for anonymous callers (exact False) built from public_view's output only. The sections' provider is
+# registered below, with their map layer.
 SEARCH_PROVIDERS: list[Callable[[Any, bool], list[Entry]]] = []
 
 
 def search_index(conn, *, exact: bool) -> SearchIndex:
-    """The search index of the current registry state for staff (exact) or the public, built once per state."""
+    """The search index of the current registry state for staff (exact) or the public, built once per state (of the
+    sites and of the sections: each has its own change stamp)."""
     def compute():
         items = staff_map_sites(conn) if exact else public_map_sites(conn)
         entries = site_entries(items)
         for provider in SEARCH_PROVIDERS:
             entries.extend(provider(conn, exact))
         return SearchIndex(entries)
-    return _cached(conn, "search-staff" if exact else "search-public", compute)
+    stamps = (store_map.change_stamp(conn), store_map.section_stamp(conn))
+    return _CACHE.get((stamps, "search-staff" if exact else "search-public"), compute)
 
 
 def search(source: SearchIndex | list[MapSite], query: str, *, limit: int = SEARCH_LIMIT) -> list[dict[str, Any]]:
@@ -311,6 +314,19 @@ def section_layer(conn, *, exact: bool, bbox: tuple[float, float, float, float] 
     return {"type": "FeatureCollection", "total": len(features), "features": features}
 
 
+def section_entries(conn, exact: bool) -> list[Entry]:
+    """Search entries of the sections the caller may see (``_section_items``: for anonymous callers public_view's
+    output, so a hidden section is never in the index): code, Chinese and English names. A hit answers one point, as a
+    site's does: the middle of an exact line, or a generalized section's cell centre (never its line)."""
+    return [Entry("section", code, (props.get("name") or "", props.get("name_en") or ""),
+                  {"type": "Feature", "id": code, "geometry": mapping(_rounded(sites.anchor_point(geom))),
+                   "properties": {**props, "kind": "section", "precision": precision}})
+            for code, geom, props, precision in _section_items(conn, exact)]
+
+
+SEARCH_PROVIDERS.append(section_entries)
+
+
 __all__ = ["MapSite", "Filters", "public_map_sites", "staff_map_sites", "statistics", "site_layer", "boundary_layer",
-           "section_layer", "search", "search_index", "site_entries", "SEARCH_PROVIDERS", "degrees_per_pixel", "MAX_POINTS",
-           "MAX_BOUNDARIES"]
+           "section_layer", "search", "search_index", "site_entries", "section_entries", "SEARCH_PROVIDERS",
+           "degrees_per_pixel", "MAX_POINTS", "MAX_BOUNDARIES"]

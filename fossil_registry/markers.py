@@ -19,6 +19,7 @@ from . import config, public_view, sites, store
 from . import photos as photos_mod
 from .blobs import BlobStore
 from .errors import InvalidInput, NotFound
+from .messages import msg
 from .inspections.records import distance_to_site_m, insert_photo_row, parse_date, parse_point
 from .inspections.settings import local_today
 from .photos import Upload, check_photo, read_photos
@@ -63,10 +64,11 @@ def _text(data: Mapping[str, Any], key: str) -> str | None:
     if value in (None, ""):
         return None
     if not isinstance(value, str):
-        raise InvalidInput(f"{key} must be text", field=key)
+        raise InvalidInput(msg("markers.must_text", "{key} must be text", key=key), field=key)
     value = value.strip()
     if len(value) > MAX_INSCRIPTION:
-        raise InvalidInput(f"{key} is too long ({len(value)} characters; the limit is {MAX_INSCRIPTION})", field=key)
+        raise InvalidInput(msg("markers.too_long", "{key} is too long ({count} characters; the limit is {limit})",
+                               key=key, count=len(value), limit=MAX_INSCRIPTION), field=key)
     return value or None
 
 
@@ -76,34 +78,43 @@ def add_marker(conn, blobs: BlobStore, code: str, data: Mapping[str, Any], *, se
     """Record a marker of the feature ``code`` (of ``kind`` when given) with its photos, in one transaction; the answer
     carries ``warnings`` (placed far outside the feature's protection area)."""
     if not isinstance(data, Mapping):
-        raise InvalidInput("a marker must be an object")
+        raise InvalidInput(msg("markers.not_object", "a marker must be an object"))
     unknown = sorted(set(data) - {"kind", "point", "lon", "lat", "inscription", "inscription_en", "erected_on"})
     if unknown:
-        raise InvalidInput(f"unknown field(s) of a marker: {', '.join(unknown)}")
+        raise InvalidInput(msg("markers.unknown_fields", "unknown field(s) of a marker: {fields}",
+                               fields=', '.join(unknown)))
     feature = sites.current(conn, code, kind=kind)
     if data.get("kind") not in KINDS:
-        raise InvalidInput(f"kind must be one of {', '.join(KINDS)} (got {data.get('kind')!r})", field="kind")
+        raise InvalidInput(msg("markers.kind_unknown", "kind must be one of {kinds} (got {kind!r})",
+                               kinds=', '.join(KINDS), kind=data.get('kind')), field="kind")
     raw_point = data.get("point") or ([data["lon"], data["lat"]] if data.get("lon") not in (None, "") else None)
     point = parse_point(raw_point, region=settings.region_bbox)
     if point is None:
-        raise InvalidInput("give the marker's position (point: [lon, lat] or typed coordinates)", field="point")
+        raise InvalidInput(msg("markers.give_point", "give the marker's position (point: [lon, lat] or typed "
+                               "coordinates)"), field="point")
     check_plausible(point, settings.region_bbox, settings.region_name, what="marker",
                     max_distance_km=settings.region_max_distance_km)
     erected = parse_date(data["erected_on"], "erected_on") if data.get("erected_on") else None
     if erected is not None and erected > local_today(settings.timezone):
-        raise InvalidInput(f"the date erected {erected} is in the future", field="erected_on")
+        raise InvalidInput(msg("markers.erected_future", "the date erected {erected} is in the future",
+                               erected=erected), field="erected_on")
     warnings = []
     outside = distance_to_site_m(point, feature)
     if outside > settings.max_outside_m:
-        where = "protection boundary" if feature.boundary is not None else feature.kind.primary
-        warnings.append(f"the marker is {outside:,.0f} m outside the {where} of {code} (more than "
-                        f"{settings.max_outside_m:,.0f} m): check its position")
+        if feature.boundary is not None:
+            warnings.append(msg("markers.outside_boundary", "the marker is {distance:,.0f} m outside the protection "
+                                "boundary of {code} (more than {limit:,.0f} m): check its position", distance=outside,
+                                code=code, limit=settings.max_outside_m))
+        else:
+            warnings.append(msg("markers.far_from_feature", "the marker is {distance:,.0f} m from the {primary} of "
+                                "{code} (more than {limit:,.0f} m): check its position", distance=outside,
+                                primary=feature.kind.primary_noun, code=code, limit=settings.max_outside_m))
     checked = read_photos(photos, max_count=settings.max_photos, max_bytes=settings.photo_max_bytes,
                           max_pixels=settings.photo_max_pixels)
     for photo in checked:
         check_photo(photo, distance_m=distance_to_site_m(photo.gps, feature) if photo.gps else None,
                     max_distance_m=settings.photo_max_distance_m, expected_date=None, tz=settings.timezone,
-                    place=f"{feature.kind.name} {code}")
+                    place=msg("markers.photo_place", "{kind} {code}", kind=feature.kind.noun, code=code))
     with blobs.batch() as batch:
         for photo in checked:
             photos_mod.stage(batch, photo)
@@ -125,7 +136,7 @@ def add_marker(conn, blobs: BlobStore, code: str, data: Mapping[str, Any], *, se
 def get_marker(conn, marker_id: int) -> dict[str, Any]:
     m = mstore.get_marker(conn, marker_id)
     if m is None:
-        raise NotFound(f"no marker {marker_id}")
+        raise NotFound(msg("markers.no_marker", "no marker {marker_id}", marker_id=marker_id))
     m["photos"] = istore.photos_of(conn, marker_id=marker_id)
     return m
 
@@ -149,7 +160,7 @@ def public_marker(conn, marker_id: int) -> dict[str, Any]:
     """A marker the public may see (of an open, active feature); NotFound otherwise."""
     m = mstore.get_marker(conn, marker_id)
     if m is None or m["fid"] not in {p["fid"] for p in mstore.public_markers(conn)}:
-        raise NotFound(f"no marker {marker_id}")
+        raise NotFound(msg("markers.no_marker", "no marker {marker_id}", marker_id=marker_id))
     m["photos"] = istore.photos_of(conn, marker_id=marker_id)
     return m
 

@@ -25,7 +25,6 @@ from . import store, withheld_numbers
 from .errors import NotFound
 from .geometry import grid_cell_centre
 from .sites import Site
-from .messages import msg
 
 CELL_DEG = 0.1
 # Fields the public never sees, whatever the sensitivity (staff user names).
@@ -116,15 +115,16 @@ def list_public(conn, bbox: tuple[float, float, float, float] | None = None, kin
 def get_public(conn, code: str, kind=None) -> PublicSite:
     """One public site (or feature of ``kind``; ``"any"``: of whichever kind holds the code); a hidden or retired one
     answers exactly as an unknown code does."""
-    kind = sites_mod.kind_of(conn, code) if kind == "any" else (kind or sites_mod.SITE)
-    try:
-        site = sites_mod.current(conn, code, public_only=True, kind=kind)
-    except NotFound:
-        site = None
-    p = public_site(site) if site is not None else None
-    if p is None:
-        raise NotFound(f"no {kind.name} with code {code!r}")
-    return p
+    candidates = sites_mod.kinds() if kind == "any" else (kind or sites_mod.SITE,)
+    for candidate in candidates:
+        try:
+            p = public_site(sites_mod.current(conn, code, public_only=True, kind=candidate))
+        except NotFound:
+            continue
+        if p is not None:
+            return p
+    # not the kind of whatever holds the code: a hidden section must answer as an unknown code does, word for word
+    raise sites_mod.not_found(code, candidates[0])
 
 
 def impact_candidates(conn, bounds: tuple[float, float, float, float], hidden_cell_deg: float

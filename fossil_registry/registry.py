@@ -147,7 +147,7 @@ def check_registry(path: str | Path, *, data_dir: str | Path | None = None) -> l
     if not store.dialect.is_url(path):
         path = Path(path)
     if not store.is_registry(path):
-        return [f"no registry at {path}"]
+        return [msg("registry.no_registry_at", "no registry at {path}", path=path)]
     conn = store.connect(path)
     try:
         problems = store.check_integrity(conn)
@@ -256,7 +256,7 @@ def copy_registry(src: str | Path, dest: str | Path, *, src_files: str | Path | 
     and attachment file its records reference from ``src_files`` to ``dest_files`` (data directories; the same one is
     fine). Verified: the destination must pass ``check_registry`` with the files, or the copy is reported as failed."""
     if not store.is_registry(src):
-        raise FileNotFoundError(f"no registry at {_shown(src)}")
+        raise FileNotFoundError(msg("registry.no_registry_at", "no registry at {path}", path=_shown(src)))
     if not store.dialect.is_url(dest) and Path(dest).exists():
         raise FileExistsError(f"{dest} already exists")
     conn = store.connect(src)

@@ -20,6 +20,7 @@ from . import config, revisions, store
 from . import photos as photos_mod
 from .blobs import BlobStore
 from .errors import Conflict, InvalidInput, NotFound
+from .messages import Message, msg
 from .inspections.records import distance_m, insert_photo_row, parse_point
 from .photos import Upload, check_photo, read_photos
 from .region import check_plausible
@@ -77,28 +78,33 @@ def parse_instant(value: Any, what: str, tz: str, *, now: datetime | None = None
     else:
         text = str(value or "").strip().replace(" ", "T")
         if not text:
-            raise InvalidInput(f"give {what} (date and time, e.g. 2026-05-03T14:30)", field=what)
+            raise InvalidInput(msg("rescues.give_instant", "give {what} (date and time, e.g. 2026-05-03T14:30)",
+                                   what=what), field=what)
         try:
             moment = (datetime.combine(date.fromisoformat(text), time(12)) if len(text) == 10
                       else datetime.fromisoformat(text.replace("Z", "+00:00")))
         except ValueError:
-            raise InvalidInput(f"{what} must be a date and time like 2026-05-03T14:30 (got {text[:40]!r})",
+            raise InvalidInput(msg("rescues.instant_malformed", "{what} must be a date and time like "
+                                   "2026-05-03T14:30 (got {value!r})", what=what, value=text[:40]),
                                field=what) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(tz))
     now = now or datetime.now(timezone.utc)
     if moment > now + timedelta(minutes=5):  # a few minutes of clock difference between a phone and the server
-        raise InvalidInput(f"{what} {moment.isoformat(timespec='minutes')} is in the future", field=what)
+        raise InvalidInput(msg("rescues.instant_future", "{what} {moment} is in the future", what=what,
+                               moment=moment.isoformat(timespec='minutes')), field=what)
     return _utc(moment)
 
 
-def _text(data: Mapping[str, Any], key: str, *, required: str | None = None, limit: int = MAX_TEXT) -> str | None:
+def _text(data: Mapping[str, Any], key: str, *, required: Message | None = None, limit: int = MAX_TEXT
+          ) -> str | None:
     value = data.get(key)
     if value is not None and not isinstance(value, str):
-        raise InvalidInput(f"{key} must be text", field=key)
+        raise InvalidInput(msg("rescues.must_text", "{key} must be text", key=key), field=key)
     value = (value or "").strip()
     if len(value) > limit:
-        raise InvalidInput(f"{key} is too long ({len(value)} characters; the limit is {limit})", field=key)
+        raise InvalidInput(msg("rescues.too_long", "{key} is too long ({count} characters; the limit is {limit})",
+                               key=key, count=len(value), limit=limit), field=key)
     if not value and required:
         raise InvalidInput(required, field=key)
     return value or None
@@ -108,18 +114,21 @@ def _count(data: Mapping[str, Any], key: str, *, required: bool) -> int | None:
     value = data.get(key)
     if value in (None, ""):
         if required:
-            raise InvalidInput(f"give {key}: how many (0 or more)", field=key)
+            raise InvalidInput(msg("rescues.give_count", "give {key}: how many (0 or more)", key=key), field=key)
         return None
     if isinstance(value, bool) or (isinstance(value, float) and value != int(value)):
-        raise InvalidInput(f"{key} must be a whole number", field=key)
+        raise InvalidInput(msg("rescues.count_whole", "{key} must be a whole number", key=key), field=key)
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"{key} must be a whole number (got {str(value)[:20]!r})", field=key) from None
+        raise InvalidInput(msg("rescues.count_not_number", "{key} must be a whole number (got {value!r})", key=key,
+                               value=str(value)[:20]), field=key) from None
     if number < 0:
-        raise InvalidInput(f"{key} cannot be negative (got {number})", field=key)
+        raise InvalidInput(msg("rescues.count_negative", "{key} cannot be negative (got {number})", key=key,
+                               number=number), field=key)
     if number > MAX_COUNT:
-        raise InvalidInput(f"{key} is implausibly large ({number})", field=key)
+        raise InvalidInput(msg("rescues.count_too_large", "{key} is implausibly large ({number})", key=key,
+                               number=number), field=key)
     return number
 
 
@@ -130,7 +139,7 @@ def _id(data: Mapping[str, Any], key: str) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"{key} must be a number", field=key) from None
+        raise InvalidInput(msg("rescues.id_not_number", "{key} must be a number", key=key), field=key) from None
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -143,33 +152,38 @@ _CASE_FIELDS = {"source", "report_id", "impact_case_id", "reported_by", "contact
 def _case_input(conn, data: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
     """A case's content, checked; a public report it comes from gives its defaults (place, time, description)."""
     if not isinstance(data, Mapping):
-        raise InvalidInput("a rescue case must be an object")
+        raise InvalidInput(msg("rescues.case_not_object", "a rescue case must be an object"))
     unknown = sorted(set(data) - _CASE_FIELDS)
     if unknown:
-        raise InvalidInput(f"unknown field(s) of a rescue case: {', '.join(unknown)}")
+        raise InvalidInput(msg("rescues.case_unknown_fields", "unknown field(s) of a rescue case: {fields}",
+                               fields=', '.join(unknown)))
     report_id, impact_case_id = _id(data, "report_id"), _id(data, "impact_case_id")
     report = pstore.get_report(conn, report_id=report_id) if report_id is not None else None
     if report_id is not None and report is None:
-        raise NotFound(f"no public report {report_id}")
+        raise NotFound(msg("rescues.no_report", "no public report {report_id}", report_id=report_id))
     if impact_case_id is not None and impact_store.get_case(conn, impact_case_id) is None:
-        raise NotFound(f"no project case {impact_case_id}")
+        raise NotFound(msg("rescues.no_project_case", "no project case {impact_case_id}",
+                           impact_case_id=impact_case_id))
     source = data.get("source") or ("public_report" if report else "construction" if impact_case_id else None)
     if source not in SOURCES:
-        raise InvalidInput(f"source must be one of {', '.join(SOURCES)} (got {source!r})", field="source")
+        raise InvalidInput(msg("rescues.source_unknown", "source must be one of {sources} (got {source!r})",
+                               sources=', '.join(SOURCES), source=source), field="source")
     raw_point = data.get("point") or ([data["lon"], data["lat"]] if data.get("lon") not in (None, "") else None)
     point = parse_point(raw_point, region=settings.region_bbox) if raw_point else (report or {}).get("point")
     if point is None:
-        raise InvalidInput("give where the find is (point: [lon, lat] or typed coordinates)", field="point")
+        raise InvalidInput(msg("rescues.give_point", "give where the find is (point: [lon, lat] or typed "
+                               "coordinates)"), field="point")
     check_plausible(point, settings.region_bbox, settings.region_name, what="find",
                     max_distance_km=settings.region_max_distance_km)
     reported_at = data.get("reported_at") or (report or {}).get("submitted_at")
     return {"source": source, "report_id": report_id, "impact_case_id": impact_case_id, "point": point,
             "reported_at": parse_instant(reported_at, "reported_at", settings.timezone),
             "reported_by": _text(data, "reported_by", limit=200) or (f"public report #{report_id}" if report else None)
-            or _text(data, "reported_by", required="say who reported the find (a person, or the project)"),
+            or _text(data, "reported_by", required=msg("rescues.say_who_reported", "say who reported the find (a "
+                                                                   "person, or the project)")),
             "contact": _text(data, "contact", limit=200), "county": _text(data, "county", limit=200),
             "description": _text(data, "description", limit=MAX_TEXT) or (report or {}).get("description")
-            or _text(data, "description", required="describe the find")}
+            or _text(data, "description", required=msg("rescues.describe_find", "describe the find"))}
 
 
 def open_case(conn, blobs: BlobStore, data: Mapping[str, Any], *, settings: Settings, actor: str,
@@ -208,7 +222,7 @@ def _photos(photos: Iterable[Upload], point, settings: Settings, on: date | None
     for photo in checked:
         check_photo(photo, distance_m=distance_m(photo.gps, point) if photo.gps else None,
                     max_distance_m=settings.photo_max_distance_m, expected_date=on, tz=settings.timezone,
-                    place="the find")
+                    place=msg("rescues.photo_place", "the find"))
     return checked
 
 
@@ -222,27 +236,31 @@ def add_event(conn, blobs: BlobStore, case_id: int, data: Mapping[str, Any], *, 
     optionally its boundary, as a new-site proposal takes them; located at the find unless ``site.location`` says
     otherwise) and closes the case; ``not_significant`` closes it. Nothing is stored unless everything is valid."""
     if not isinstance(data, Mapping):
-        raise InvalidInput("an event must be an object")
+        raise InvalidInput(msg("rescues.event_not_object", "an event must be an object"))
     unknown = sorted(set(data) - _EVENT_FIELDS)
     if unknown:
-        raise InvalidInput(f"unknown field(s) of a rescue event: {', '.join(unknown)}")
+        raise InvalidInput(msg("rescues.event_unknown_fields", "unknown field(s) of a rescue event: {fields}",
+                               fields=', '.join(unknown)))
     case = _case_row(conn, case_id)
     kind = data.get("kind")
     if kind not in EVENT_KINDS:
-        raise InvalidInput(f"kind must be one of {', '.join(EVENT_KINDS)} (got {kind!r})", field="kind")
+        raise InvalidInput(msg("rescues.event_kind_unknown", "kind must be one of {kinds} (got {kind!r})",
+                               kinds=', '.join(EVENT_KINDS), kind=kind), field="kind")
     done_at = parse_instant(data.get("done_at") or datetime.now(timezone.utc), "done_at", settings.timezone)
     if done_at < case["reported_at"]:
-        raise InvalidInput(f"done_at {done_at} is before the find was reported ({case['reported_at']})",
-                           field="done_at")
+        raise InvalidInput(msg("rescues.done_before_reported", "done_at {done_at} is before the find was reported "
+                               "({reported_at})", done_at=done_at, reported_at=case['reported_at']), field="done_at")
     if kind in OUTCOMES and case["status"] != "open":
-        raise Conflict(f"rescue case {case_id} is already closed ({case['outcome'].replace('_', ' ')})")
-    event = {"note": _text(data, "note", required="say why the find is not significant"
-                           if kind == "not_significant" else None),
+        raise Conflict(msg("rescues.case_closed", "rescue case {case_id} is already closed ({outcome})",
+                           case_id=case_id, outcome=case['outcome'].replace('_', ' ')))
+    event = {"note": _text(data, "note", required=msg("rescues.say_why_not_significant", "say why the find is not "
+                                                      "significant") if kind == "not_significant" else None),
              "specimens": _count(data, "specimens", required=kind == "specimens_rescued"),
              "samples": _count(data, "samples", required=kind == "samples_collected"),
              "field_numbers": _text(data, "field_numbers", limit=2000), "kept_at": _text(data, "kept_at", limit=500)}
     if kind in ("specimens_rescued", "samples_collected") and not event["kept_at"]:
-        raise InvalidInput("say where the specimens or samples are kept (kept_at)", field="kept_at")
+        raise InvalidInput(msg("rescues.say_where_kept", "say where the specimens or samples are kept (kept_at)"),
+                           field="kept_at")
     local_day = datetime.fromisoformat(done_at.replace("Z", "+00:00")).astimezone(ZoneInfo(settings.timezone)).date()
     checked = _photos(photos, case["point"], settings, local_day)
     with blobs.batch() as batch:
@@ -260,7 +278,8 @@ def add_event(conn, blobs: BlobStore, case_id: int, data: Mapping[str, Any], *, 
                 insert_photo_row(conn, photo, now, rescue_id=case_id)
             if kind in OUTCOMES and not rstore.close_case(conn, case_id, outcome=kind, revision_id=revision_id,
                                                           closed_at=now, closed_by=actor):
-                raise Conflict(f"rescue case {case_id} was closed meanwhile")
+                raise Conflict(msg("rescues.closed_meanwhile", "rescue case {case_id} was closed meanwhile",
+                                   case_id=case_id))
             store.append_audit(conn, actor=actor, action=f"rescue.{kind}", target=f"rescue:{case_id}", at=now,
                                remote_addr=remote_addr, detail={"case_id": case_id, "event_id": event_id,
                                                                 "revision_id": revision_id, "photos": len(checked)})
@@ -273,8 +292,8 @@ def _propose_site(conn, case: dict[str, Any], data: Mapping[str, Any], actor: st
     """The new-site proposal of a find (inside the event's transaction: a refused proposal records nothing)."""
     site = data.get("site")
     if not isinstance(site, Mapping) or not isinstance(site.get("properties"), Mapping):
-        raise InvalidInput('a new-site proposal needs the site: {"site": {"properties": {"name": ...}, "boundary": '
-                           '...}}', field="site")
+        raise InvalidInput(msg("rescues.proposal_needs_site", "a new-site proposal needs the site: {example}",
+                               example='{"site": {"properties": {"name": ...}, "boundary": ...}}'), field="site")
     fields = {k: v for k, v in site.items() if k in ("properties", "boundary", "location", "crs")}
     fields.setdefault("location", {"type": "Point", "coordinates": [case["point"].x, case["point"].y]})
     fields["reason"] = (f"rescue case #{case['fid']}: " + (data.get("reason") or case["description"]))[:4000]
@@ -288,7 +307,7 @@ def _propose_site(conn, case: dict[str, Any], data: Mapping[str, Any], actor: st
 def _case_row(conn, case_id: int) -> dict[str, Any]:
     case = rstore.get_case(conn, case_id)
     if case is None:
-        raise NotFound(f"no rescue case {case_id}")
+        raise NotFound(msg("rescues.no_case", "no rescue case {case_id}", case_id=case_id))
     return case
 
 
@@ -331,7 +350,7 @@ def get_case(conn, case_id: int, *, settings: Settings, with_contact: bool = Fal
 
 def list_cases(conn, *, settings: Settings, status: str | None = None) -> list[dict[str, Any]]:
     if status not in (None, "", "open", "closed"):
-        raise InvalidInput("status must be open or closed", field="status")
+        raise InvalidInput(msg("rescues.status_unknown", "status must be open or closed"), field="status")
     rows = rstore.list_cases(conn, status=status or None)
     clocks = {r["fid"]: r for r in rstore.clock_rows(conn)}
     for r in rows:

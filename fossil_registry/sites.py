@@ -23,7 +23,7 @@ from shapely.geometry.base import BaseGeometry
 from . import store
 from .errors import InvalidInput, NotFound, StaleVersion
 from .geometry import compare_geometries, geodesic_area_m2, validate_boundary, validate_location
-from .messages import msg
+from .messages import Message, msg, term
 
 LEVELS = ("national", "provincial", "general")
 # Colours of the protection levels on every map and in field kits (one place, so the protection map, the QGIS project and
@@ -42,6 +42,10 @@ MAX_TEXT = 4000
 CODE_PATTERN = re.compile(r"^[A-Z]{2,4}-\d{4,6}$")
 
 UNCHANGED: Any = object()  # sentinel: "leave this part of the site as it is"
+# The geometries of a feature as words inside messages (a parameter such as {primary}), translated with them: a
+# Chinese reader reads 位置, 剖面线, 边界, never an English word in a Chinese sentence.
+GEOMETRY_NOUNS = {"location": term("location", "location"), "line": term("line", "line"),
+                  "boundary": term("boundary", "boundary")}
 
 
 @dataclass(frozen=True)
@@ -57,10 +61,17 @@ class FeatureKind:
     validate_primary: Callable[[Any], BaseGeometry]    # raises GeometryError with a readable reason
     code_prefix_setting: str                           # the config key of the prefix of new codes
     default_prefix: str
+    noun: Message                                      # the kind in messages ("site"), translated with them (遗址)
+    not_found: Callable[[str], Message]                # "no site with code ...": a code of its own per kind
     measures: Callable[[BaseGeometry], dict[str, Any]] = lambda geom: {}  # figures of the main geometry
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def primary_noun(self) -> Message:
+        """The main geometry as a word of messages ("location", "line")."""
+        return GEOMETRY_NOUNS[self.primary]
 
 
 @dataclass
@@ -122,7 +133,9 @@ def normalize_properties(props: dict[str, Any], *, partial: bool = False) -> dic
                                "and values"))
     unknown = sorted(set(props) - set(PROPERTY_FIELDS) - {"code", "version"})
     if unknown:
-        raise InvalidInput(f"unknown site field(s): {', '.join(unknown)}; known fields are {', '.join(PROPERTY_FIELDS)}")
+        raise InvalidInput(msg("sites.unknown_site_field_s", "unknown site field(s): {unknown}; known fields are "
+                               "{property_fields}", unknown=', '.join(unknown),
+                               property_fields=', '.join(PROPERTY_FIELDS)))
     out = checked_texts(props, TEXT_FIELDS)
     out.update(checked_choices(props, {"level": LEVELS, "sensitivity": SENSITIVITIES, "status": STATUSES}))
     out.update(checked_period(props))
@@ -158,10 +171,11 @@ def checked_texts(props: dict[str, Any], fields: tuple[str, ...]) -> dict[str, A
         if key in props:
             value = props[key]
             if value is not None and not isinstance(value, str):
-                raise InvalidInput(f"{key} must be text")
+                raise InvalidInput(msg("sites.must_text", "{key} must be text", key=key))
             value = (value or "").strip()
             if len(value) > MAX_TEXT:
-                raise InvalidInput(f"{key} is too long ({len(value)} characters; the limit is {MAX_TEXT})")
+                raise InvalidInput(msg("sites.too_long_characters_limit", "{key} is too long ({count} characters; "
+                                       "the limit is {max_text})", key=key, count=len(value), max_text=MAX_TEXT))
             out[key] = value
     return out
 
@@ -172,7 +186,8 @@ def checked_choices(props: dict[str, Any], choices: dict[str, tuple[str, ...]]) 
     for key, allowed in choices.items():
         if key in props:
             if props[key] not in allowed:
-                raise InvalidInput(f"{key} must be one of {', '.join(allowed)} (got {props[key]!r})")
+                raise InvalidInput(msg("sites.must_one_got", "{key} must be one of {allowed} (got {props!r})", key=key,
+                                       allowed=', '.join(allowed), props=props[key]))
             out[key] = props[key]
     return out
 
@@ -182,7 +197,8 @@ def checked_period(props: dict[str, Any]) -> dict[str, Any]:
         return {}
     period = (props["period"] or "").strip()
     if period and period not in PERIODS:
-        raise InvalidInput(f"period must be one of {', '.join(PERIODS)} (got {period!r})")
+        raise InvalidInput(msg("sites.period_must_one_got", "period must be one of {periods} (got {period!r})",
+                               periods=', '.join(PERIODS), period=period))
     return {"period": period}
 
 
@@ -195,11 +211,13 @@ def checked_established(props: dict[str, Any]) -> dict[str, Any]:
     try:
         return {"established": date.fromisoformat(str(value)).isoformat()}
     except ValueError:
-        raise InvalidInput(f"established must be a date like 2014-06-30 (got {value!r})") from None
+        raise InvalidInput(msg("sites.established_must_date_like", "established must be a date like 2014-06-30 "
+                               "(got {value!r})", value=value)) from None
 
 
 SITE = FeatureKind("site", store.SITES, "location", PROPERTY_FIELDS, TEXT_FIELDS, normalize_properties,
-                   validate_location, "SITE_CODE_PREFIX", "GZ-")
+                   validate_location, "SITE_CODE_PREFIX", "GZ-", noun=term("site", "site"),
+                   not_found=lambda code: msg("sites.site_code", "no site with code {code!r}", code=code))
 
 
 def kinds() -> tuple[FeatureKind, ...]:
@@ -213,7 +231,8 @@ def kind_named(name: str) -> FeatureKind:
     for kind in kinds():
         if kind.name == name:
             return kind
-    raise InvalidInput(f"unknown kind of feature {name!r}; known kinds are {', '.join(k.name for k in kinds())}")
+    raise InvalidInput(msg("sites.unknown_kind", "unknown kind of feature {name!r}; known kinds are {kinds}",
+                           name=name, kinds=', '.join(k.name for k in kinds())))
 
 
 def kind_of(conn, code: str, kind: FeatureKind | None = None) -> FeatureKind:
@@ -238,8 +257,10 @@ def anchor_point(geom: BaseGeometry) -> Point:
     return geom if geom.geom_type == "Point" else geom.interpolate(0.5, normalized=True)
 
 
-def _not_found(code: str, kind: FeatureKind) -> NotFound:
-    return NotFound(f"no {kind.name} with code {code!r}")
+def not_found(code: str, kind: FeatureKind) -> NotFound:
+    """No feature of ``kind`` holds ``code``: each kind says so under a code of its own (``sites.site_code`` is what
+    API clients matched on before sections existed, with ``code`` its only parameter)."""
+    return NotFound(kind.not_found(code))
 
 
 def parse_timestamp(value: str | datetime | date, tz: str = "Asia/Shanghai") -> str:
@@ -286,7 +307,7 @@ def current(conn, code: str, *, public_only: bool = False, kind: FeatureKind | N
     kind = kind_of(conn, code, kind)
     row = store.get_site_row(conn, code, public_only=public_only, layers=kind.layers)
     if row is None:
-        raise _not_found(code, kind)
+        raise not_found(code, kind)
     return _site_from_row(row, kind)
 
 
@@ -296,8 +317,9 @@ def at_version(conn, code: str, version: int, kind: FeatureKind | None = None) -
     if v is None:
         latest = store.site_version_number(conn, code, kind.layers)
         if latest is None:
-            raise _not_found(code, kind)
-        raise NotFound(f"{kind.name} {code} has versions 1 to {latest}; there is no version {version}")
+            raise not_found(code, kind)
+        raise NotFound(msg("sites.site_versions_there_version", "{kind} {code} has versions 1 to {latest}; there is "
+                           "no version {version}", kind=kind.noun, code=code, latest=latest, version=version))
     return _site_from_version(v, kind)
 
 
@@ -308,8 +330,9 @@ def as_of(conn, code: str, when: str | datetime | date, tz: str = "Asia/Shanghai
     v = store.get_version_as_of(conn, code, instant, kind.layers)
     if v is None:
         if store.site_version_number(conn, code, kind.layers) is None:
-            raise _not_found(code, kind)
-        raise NotFound(f"{kind.name} {code} did not exist yet at {instant}")
+            raise not_found(code, kind)
+        raise NotFound(msg("sites.site_did_exist_yet", "{kind} {code} did not exist yet at {instant}", kind=kind.noun,
+                           code=code, instant=instant))
     return _site_from_version(v, kind)
 
 
@@ -325,7 +348,7 @@ def history(conn, code: str, kind: FeatureKind | None = None) -> list[store.Vers
     kind = kind_of(conn, code, kind)
     versions = store.list_versions(conn, code, kind.layers)
     if not versions:
-        raise _not_found(code, kind)
+        raise not_found(code, kind)
     return versions
 
 
@@ -396,12 +419,14 @@ def create_site(conn, *, properties: dict[str, Any], location: BaseGeometry, bou
     boundary = validate_boundary(boundary) if boundary is not None else None
     _require_reason(reason)
     if code is not None and not CODE_PATTERN.match(code):
-        raise InvalidInput(f"{kind.name} code {code!r} must look like {kind.default_prefix}0001")
+        raise InvalidInput(msg("sites.site_code_must_look", "{kind} code {code!r} must look like {example}",
+                               kind=kind.noun, code=code, example=f"{kind.default_prefix}0001"))
     with store.transaction(conn):
         code = code or store.next_site_code(conn, kind.default_prefix, kind.layers)
         taken = next((k for k in kinds() if store.site_version_number(conn, code, k.layers) is not None), None)
         if taken is not None:
-            raise InvalidInput(f"a {taken.name} with code {code} already exists")
+            raise InvalidInput(msg("sites.site_code_already_exists", "a {kind} with code {code} already exists",
+                                   kind=taken.noun, code=code))
         now = store.utc_now()
         row = store.SiteRow(code=code, attributes=props, location=location, boundary=boundary, version=1,
                             updated_at=now, updated_by=author)
@@ -437,17 +462,18 @@ def change_site(conn, code: str, *, base_version: int, author: str, reason: str,
     with store.transaction(conn):
         row = store.get_site_row(conn, code, layers=kind.layers)  # under the write lock: nobody moves it on meanwhile
         if row is None:
-            raise _not_found(code, kind)
+            raise not_found(code, kind)
         if row.version != base_version:
-            raise StaleVersion(code, base_version, row.version)
+            raise StaleVersion(code, base_version, row.version, kind.noun)
         old = _site_from_row(row, kind)
         props = {**old.properties, **new_props}
         new_location = old.location if location is UNCHANGED else location
         new_boundary = old.boundary if boundary is UNCHANGED else boundary
         if props == old.properties and new_location.equals_exact(old.location, 0) \
                 and not _boundary_changed(old.boundary, new_boundary):
-            raise InvalidInput(f"this change to {code} changes nothing: {kind.primary}, boundary and fields are as in "
-                               f"version {old.version}")
+            raise InvalidInput(msg("sites.change_changes_nothing_location", "this change to {code} changes nothing: "
+                                   "{primary}, boundary and fields are as in version {version}", code=code,
+                                   primary=kind.primary_noun, version=old.version))
         now = store.utc_now()
         version = old.version + 1
         new_row = store.SiteRow(code=code, attributes=props, location=new_location, boundary=new_boundary,

@@ -10,7 +10,7 @@ from shapely.geometry import MultiPolygon, Point, box
 
 from fossil_registry import store
 
-from .conftest import bearer
+from .conftest import bearer, login
 from .import_helpers import (by_row, confirm, geojson, geopackage, gk108, imported, shapefile_zip, upload, wait)
 
 pytestmark = pytest.mark.both_backends
@@ -164,6 +164,12 @@ def test_a_geojson_file_with_a_boundary_and_a_row_without_geometry(client):
     assert rows[2]["outcome"] == "change" and rows[2]["changes"] == ["level"]   # attributes only: no geometry needed
     assert any(w["message"].startswith("the protection level is lowered") for w in rows[2]["warnings"])
     assert rows[3]["outcome"] == "refused" and "a new site needs a location" in rows[3]["reason"]
+    # a row's warnings are kept with their code and parameters: read in Chinese, they are Chinese
+    zh = client.get(f"/api/imports/{body['id']}?limit=10", headers={**bearer("admin"), "Accept-Language": "zh"})
+    lowered = next(w for w in by_row(zh.get_json())[2]["warnings"] if w["code"] == "level_lowered")
+    assert lowered["message"] == "保护级别降低：national → provincial" and lowered["message_code"] == "revisions.level_lowered"
+    page = login(client, "admin").get(f"/imports/{body['id']}", headers={"Accept-Language": "zh"})
+    assert page.status_code == 200 and "保护级别降低：national → provincial" in page.get_data(as_text=True)
 
 
 def test_a_geopackage_with_two_layers_reads_the_point_layer_and_offers_the_other(client):

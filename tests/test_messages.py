@@ -173,3 +173,32 @@ def test_an_upload_error_and_a_warning_in_chinese_on_the_pages(app):
     assert r.status_code == 303, text(r)[:2000]
     page = text(field.get(r.headers["Location"]))
     assert "手机地图应用（高德、腾讯、百度）的坐标通常是 GCJ-02 或 BD-09" in page
+
+
+def test_a_section_is_called_a_section_in_both_languages(client):
+    # the kind is a word the translation renders (term.site 遗址, term.section 剖面), never an English word in Chinese
+    r = client.get("/api/sections/GZS-9999", headers=ZH)
+    assert r.status_code == 404 and r.get_json()["detail"] == "没有编号为 'GZS-9999' 的剖面"
+    assert r.get_json()["code"] == "sections.section_code" and r.get_json()["params"] == {"code": "GZS-9999"}
+    hidden = client.get("/api/sections/GZS-0016", headers=ZH).get_json()  # a hidden section: as an unknown code
+    assert hidden["detail"] == "没有编号为 'GZS-0016' 的剖面" and hidden["code"] == "sections.section_code"
+    for path, zh_kind, en_kind in (("/api/sections/GZS-0001", "剖面", "section"), ("/api/sites/GZ-0001", "遗址", "site")):
+        zh = client.get(f"{path}?version=99", headers={**bearer("field"), **ZH}).get_json()
+        en = client.get(f"{path}?version=99", headers=bearer("field")).get_json()
+        assert zh["code"] == en["code"] == "sites.site_versions_there_version"
+        assert re.fullmatch(zh_kind + r" G\S+ 有第 1 至 \d+ 版；没有第 99 版", zh["detail"]), zh["detail"]
+        assert re.fullmatch(en_kind + r" G\S+ has versions 1 to \d+; there is no version 99", en["detail"])
+        assert zh["params"]["kind"] == {"code": f"term.{en_kind}", "params": {}}
+
+
+def test_a_section_line_error_and_its_main_geometry_in_chinese(client):
+    section = client.get("/api/sections/GZS-0002", headers=bearer("field")).get_json()
+    body = {"reason": "r", "base_version": section["version"], "line": section["line"]}
+    r = client.post("/api/sections/GZS-0002/revisions", headers={**bearer("field"), **ZH}, json=body)
+    assert r.status_code == 422 and r.get_json()["code"] == "revisions.proposal_changes_nothing_location"
+    assert "它给出的剖面线、边界和字段与 GZS-0002 第" in r.get_json()["detail"] and "line" not in r.get_json()["detail"]
+    back = [section["line"]["coordinates"][0], section["line"]["coordinates"][-1], section["line"]["coordinates"][0]]
+    r = client.post("/api/sections/GZS-0002/revisions", headers={**bearer("field"), **ZH},
+                    json={**body, "line": {"type": "LineString", "coordinates": back}})
+    assert r.status_code == 422 and r.get_json()["code"] == "sections.line_closed"
+    assert r.get_json()["detail"].startswith("剖面线首尾闭合")

@@ -89,6 +89,11 @@ def test_map_renders_offline_opens_popups_and_switches_language(page, live_serve
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
     assert "Site page" in popup.inner_text() and "ichthyosaurs" in popup.inner_text()
+    page.fill("#map-q", "luodiannaqingpoumian")  # a section (罗甸纳庆剖面) found by the pinyin of its Chinese name
+    page.press("#map-q", "Enter")
+    section = page.locator(".leaflet-popup-content", has=page.locator("a[href='/sections/GZS-0003']"))
+    section.wait_for()
+    assert "GZS-0003" in section.inner_text() and "Luodian Naqing section" in section.inner_text()
 
     assert page.console_errors == []
     assert page.blocked_requests == []  # nothing tried to leave the machine: every asset is self-hosted

@@ -382,7 +382,7 @@ def test_an_existing_registry_gains_sections_and_keeps_its_inspections(tmp_path,
                                  recorded_by="x")
     record = inspections.parse_record({"date": "2024-05-01", "condition": "good", "inspectors": ["x"]})
     monkeypatch.undo()
-    assert store.migrate(conn) == ["imports", "sections", "features_in_workflow", "markers", "rescues"]
+    assert store.migrate(conn) == ["sections", "features_in_workflow", "markers", "rescues"]
     line = LineString([(105.50, 25.90), (105.501, 25.902)])
     from fossil_registry.blobs import BlobStore
     sites.create_site(conn, properties={"name": "剖面", "level": "general", "sensitivity": "open",

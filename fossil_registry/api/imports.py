@@ -3,7 +3,7 @@ progress, preview and each row's outcome, change its mapping or options, confirm
 background), read its summary (JSON or CSV). Thin: the rules are in fossil_registry.imports; docs/import.md."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, request, url_for
 
 from .. import imports
 from ..db import get_conn
@@ -11,9 +11,10 @@ from ..errors import InvalidInput, MiB
 from ..http import openapi as api_spec
 from ..http.openapi import json_body, json_response, op, param, path_param, problem_responses, ref
 from ..http.requests import json_object, positive_int_arg, uploaded_file
-from ..http.responses import csv_download
+from ..http.responses import csv_download, jsonify
 from ..http.security import actor, remote_addr, require
 from ..http.settings import import_settings
+from ..messages import msg
 
 bp = Blueprint("imports_api", __name__, url_prefix="/api")
 
@@ -36,7 +37,8 @@ def _answer(imp: dict, status: int = 200):
     try:
         limit = 100 if limit in (None, "") else max(0, min(int(limit), 1000))
     except ValueError:
-        raise InvalidInput(f"limit must be a whole number from 0 to 1000 (got {limit!r})") from None
+        raise InvalidInput(msg("api.import_limit_whole", "limit must be a whole number from 0 to 1000 (got "
+                               "{limit!r})", limit=limit)) from None
     body = imports.import_json(conn, imp, outcome=request.args.get("outcome") or None, offset=offset, limit=limit)
     body["links"] = {"self": url_for("imports_api.get_import", import_id=imp["fid"]),
                      "summary": url_for("imports_api.summary", import_id=imp["fid"]),

@@ -3,7 +3,7 @@ list and read cases with their legal clock, record what was done when (including
 "not significant")."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, request, url_for
 
 from .. import json_input, rescues
 from ..db import get_conn
@@ -11,8 +11,10 @@ from ..errors import InvalidInput
 from ..http import openapi as api_spec
 from ..http.openapi import json_body, json_response, op, param, path_param, problem_responses, ref
 from ..http.requests import uploads
+from ..http.responses import jsonify
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import blob_store, photo_link, rescue_settings, revision_policy
+from ..messages import msg
 
 bp = Blueprint("rescues_api", __name__, url_prefix="/api")
 
@@ -24,13 +26,15 @@ def _body() -> tuple[dict, list]:
             try:
                 data = json_input.loads(request.form["data"], "the data part")
             except ValueError as exc:
-                raise InvalidInput(f"the data part is not valid JSON ({exc})") from None
+                raise InvalidInput(msg("api.data_part_valid_json", "the data part is not valid JSON ({exc})",
+                                       exc=exc)) from None
         else:
             data = {k: v for k, v in request.form.items() if v not in (None, "")}
         return data, uploads("photos")
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise InvalidInput("send a JSON object (Content-Type: application/json), or multipart/form-data with photos")
+        raise InvalidInput(msg("api.send_rescue_json", "send a JSON object (Content-Type: application/json), or "
+                               "multipart/form-data with photos"))
     return data, []
 
 

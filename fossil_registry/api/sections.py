@@ -3,14 +3,16 @@ anonymous callers; versions, diffs, proposals and inspections through the sites'
 markers of sites and sections."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, jsonify, request, url_for
+from flask import Blueprint, abort, current_app, request, url_for
 
 from .. import inspections, markers, public_view, revisions, sites
 from ..db import get_conn
 from ..errors import InvalidInput
+from ..messages import msg
 from ..http import openapi as api_spec
 from ..http.openapi import json_body, json_response, op, param, path_param, problem_responses, ref
 from ..http.requests import positive_int_arg, uploads
+from ..http.responses import jsonify
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import (blob_store, inspection_settings, marker_settings, photo_link, photo_url,
                              revision_policy)
@@ -35,7 +37,7 @@ def get_section(code: str):
     conn = get_conn()
     version, as_of = positive_int_arg("version"), request.args.get("as_of")
     if version is not None and as_of:
-        raise InvalidInput("give either version or as_of, not both")
+        raise InvalidInput(msg("api.give_either_version_both", "give either version or as_of, not both"))
     if not can("site.read_exact"):
         if version is not None or as_of:
             abort(401, "Past versions are for signed-in staff.")
@@ -66,7 +68,7 @@ def section_versions(code: str):
 def section_diff(code: str):
     a, b = positive_int_arg("from"), positive_int_arg("to")
     if a is None or b is None:
-        raise InvalidInput("give the two versions to compare as ?from=N&to=M")
+        raise InvalidInput(msg("api.give_two_versions_compare", "give the two versions to compare as ?from=N&to=M"))
     return jsonify(sites.diff(get_conn(), code, a, b, SECTION))
 
 
@@ -148,7 +150,8 @@ def add_marker(code: str):
     else:
         data, photos = request.get_json(silent=True), []
         if not isinstance(data, dict):
-            raise InvalidInput("send the marker as a JSON object, or as multipart/form-data with photos")
+            raise InvalidInput(msg("api.send_marker_json", "send the marker as a JSON object, or as "
+                                   "multipart/form-data with photos"))
     m = markers.add_marker(get_conn(), blob_store(), code, data, settings=marker_settings(), actor=actor(),
                            photos=photos, remote_addr=remote_addr(), kind=_kind())
     return jsonify(_marker_json(m, public=False)), 201

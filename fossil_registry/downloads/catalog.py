@@ -11,6 +11,7 @@ from typing import Mapping, Sequence
 
 from .. import ogcapi
 from ..errors import NotFound, RegistryError
+from ..messages import msg
 from ..ogcapi.crs import EPSG_URI, STORAGE_EPSG
 
 STORAGE_URI = EPSG_URI.format(code=STORAGE_EPSG)
@@ -132,28 +133,32 @@ def parse(name: str, args: Mapping[str, Sequence[str]], *, staff: bool, region, 
     layer_id, extension = split_name(name)
     layer = LAYERS.get(layer_id)
     if layer is None:
-        raise NotFound(f"no layer {layer_id[:40]!r}; layers: {', '.join(la.id for la in available(staff))}",
-                       parameter="layer")
+        raise NotFound(msg("downloads.no_layer", "no layer {layer!r}; layers: {layers}", layer=layer_id[:40],
+                           layers=', '.join(la.id for la in available(staff))), parameter="layer")
     fmt = FORMATS.get(extension)
     if fmt is None or extension not in layer.formats:
         offered = ", ".join(layer.formats)
-        raise NotFound(f"no format {extension[:20]!r} for {layer.id}; formats: {offered}", parameter="format")
+        raise NotFound(msg("downloads.no_format", "no format {extension!r} for {layer}; formats: {offered}",
+                           extension=extension[:20], layer=layer.id, offered=offered), parameter="format")
     if layer.staff_only and not staff:
-        raise Unauthorized(f"{layer.id} are for signed-in staff: sign in or send an API token")
+        raise Unauthorized(msg("downloads.staff_layer", "{layer} are for signed-in staff: sign in or send an API "
+                               "token", layer=layer.id))
     if layer.collection is None:
         return _registry(layer, fmt, args, staff=staff, region=region)
     queryables = set(layer.collection.queryables)
     unknown = sorted(set(args) - {"crs", "bbox", "bbox-crs"} - queryables)
     if unknown:
         known = ", ".join(["crs", "bbox", "bbox-crs", *layer.collection.queryables])
-        raise ogcapi.BadParameter(f"unknown parameter(s) {', '.join(unknown)}; a download of {layer.id} takes {known}",
-                                  parameter=unknown[0])
+        raise ogcapi.BadParameter(msg("downloads.unknown_parameters", "unknown parameter(s) {unknown}; a download of "
+                                      "{layer} takes {known}", unknown=', '.join(unknown), layer=layer.id,
+                                      known=known), parameter=unknown[0])
     asked = {k: v for k, v in args.items() if not (k == "crs" and v in ([], [""]))}
     query = ogcapi.parse(asked, layer.collection, region=region, tz=tz)
     crs = query.crs if "crs" in asked else ogcapi.resolve(fmt.default_crs, region, parameter="crs")
     if not fmt.any_crs and crs.uri != fmt.default_crs:
-        raise ogcapi.BadParameter(f"crs: {fmt.title} is always WGS 84 longitude/latitude ({fmt.default_crs}) by "
-                                  f"definition; leave crs out or choose another format", parameter="crs")
+        raise ogcapi.BadParameter(msg("downloads.format_crs_fixed", "crs: {format} is always WGS 84 "
+                                      "longitude/latitude ({crs}) by definition; leave crs out or choose another "
+                                      "format", format=fmt.title, crs=fmt.default_crs), parameter="crs")
     return Wanted(layer, fmt, crs, public=not staff, bbox=query.bbox, filters=query.filters)
 
 
@@ -161,13 +166,16 @@ def _registry(layer: Layer, fmt: Format, args, *, staff: bool, region) -> Wanted
     """The whole registry is one snapshot in its storage CRS: no bbox, no filter, no other CRS."""
     unknown = sorted(set(args) - {"crs"})
     if unknown:
-        raise ogcapi.BadParameter(f"unknown parameter(s) {', '.join(unknown)}: the registry GeoPackage is the whole "
-                                  f"registry; download a layer to choose an area or filter", parameter=unknown[0])
+        raise ogcapi.BadParameter(msg("downloads.registry_parameters", "unknown parameter(s) {unknown}: the "
+                                      "registry GeoPackage is the whole registry; download a layer to choose an area "
+                                      "or filter", unknown=', '.join(unknown)), parameter=unknown[0])
     given = [v for v in args.get("crs") or [] if v]
     if len(given) > 1:
-        raise ogcapi.BadParameter(f"crs is given {len(given)} times; give it once", parameter="crs")
+        raise ogcapi.BadParameter(msg("ogcapi.given_times_give_once", "{name} is given {count} times; give it once",
+                                      name="crs", count=len(given)), parameter="crs")
     crs = ogcapi.resolve(given[0] if given else STORAGE_URI, region, parameter="crs")
     if crs.epsg != STORAGE_EPSG:
-        raise ogcapi.BadParameter(f"crs: the registry GeoPackage is in its storage CRS, CGCS2000 ({STORAGE_URI}); "
-                                  f"download a layer to get another CRS", parameter="crs")
+        raise ogcapi.BadParameter(msg("downloads.registry_crs", "crs: the registry GeoPackage is in its storage "
+                                      "CRS, CGCS2000 ({crs}); download a layer to get another CRS", crs=STORAGE_URI),
+                                  parameter="crs")
     return Wanted(layer, fmt, crs, public=not staff)

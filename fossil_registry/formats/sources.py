@@ -154,7 +154,8 @@ def pick_geometry(src: GeometrySource, target: str, *, feature: int | None = Non
     a file with several candidates is refused unless ``feature`` (1-based) names one. A construction project's
     ``footprint`` is the exception: every feature (or the one ``feature`` names) is part of it."""
     if target not in TARGETS and target not in (FOOTPRINT, LINE):
-        raise InvalidInput(f"target must be 'location' or 'boundary' (got {target!r})")
+        raise InvalidInput(msg("formats.target_must_location_boundary", "target must be 'location' or 'boundary' "
+                               "(got {target!r})", target=target))
     indexed = list(enumerate(src.features, start=1))
     if feature is not None:
         if not (1 <= feature <= len(indexed)):
@@ -180,8 +181,8 @@ def _pick_line(src: GeometrySource, by_kind: dict[str, list[tuple[int, SourceFea
         i, f = _only(src, by_kind["line"], "line/track")
         return f.geometry, f.name, []
     found = ", ".join(sorted(by_kind)) or "nothing usable"
-    raise _fail(src.filename, f"the file holds no line or track for the section line (it holds: {found}); "
-                              "choose 'boundary' as the target for an outline")
+    raise _fail(src.filename, msg("formats.no_section_line", "the file holds no line or track for the section line "
+                                  "(it holds: {found}); choose 'boundary' as the target for an outline", found=found))
 
 
 def _pick_footprint(src: GeometrySource, indexed: list[tuple[int, SourceFeature]]):

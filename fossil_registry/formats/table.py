@@ -34,6 +34,7 @@ from shapely.geometry.base import BaseGeometry
 
 from .. import coords, json_input
 from ..errors import InvalidInput
+from ..messages import msg, term
 from .archive import open_zip, read_member
 from .base import FORMAT_LABELS, MiB, Limits, UploadTooLarge, _fail, _PointBudget
 from .ogr import _check_geojson_rings_in, _frame_crs, _gdal_error
@@ -72,7 +73,7 @@ class Table:
     encoding_source: str = "format"     # format | declared | detected | chosen
     layer: str | None = None
     layers: list[dict[str, Any]] = field(default_factory=list)   # name, geometry_type, rows
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)   # messages (messages.msg) on how the file was read
 
     @property
     def needs_coordinates(self) -> bool:
@@ -87,7 +88,8 @@ def codec(name: str | None) -> str | None:
         return None
     key = re.sub(r"[\s_]", "", str(name)).upper().replace("UTF8", "UTF-8")
     if key not in ENCODINGS:
-        raise InvalidInput(f"unknown encoding {str(name)[:40]!r}: choose {', '.join(ENCODINGS)}")
+        raise InvalidInput(msg("formats.unknown_encoding", "unknown encoding {name!r}: choose {choices}",
+                               name=str(name)[:40], choices=', '.join(ENCODINGS)))
     return ENCODINGS[key]
 
 
@@ -112,9 +114,9 @@ def _reads_as_chinese(text: str) -> bool:
 
 
 def _not_text(filename: str) -> EncodingUnknown:
-    return EncodingUnknown(f"{filename}: the text is neither UTF-8 nor Chinese GBK/GB18030: save the file as UTF-8 "
-                           "(Excel: \"CSV UTF-8\"), or choose its encoding", choose="encoding",
-                           choices=list(ENCODINGS))
+    return EncodingUnknown(msg("formats.text_not_utf8_gbk", "{filename}: the text is neither UTF-8 nor Chinese "
+                               "GBK/GB18030: save the file as UTF-8 (Excel: \"CSV UTF-8\"), or choose its encoding",
+                               filename=filename), choose="encoding", choices=list(ENCODINGS))
 
 
 def decode(filename: str, data: bytes, chosen: str | None) -> tuple[str, str, str]:
@@ -124,8 +126,9 @@ def decode(filename: str, data: bytes, chosen: str | None) -> tuple[str, str, st
         try:
             return data.decode(wanted), _label(wanted), "chosen"
         except UnicodeDecodeError as exc:
-            raise EncodingUnknown(f"{filename}: byte {exc.start} is not {_label(wanted)} text: choose another "
-                                  "encoding", choose="encoding", choices=list(ENCODINGS)) from None
+            raise EncodingUnknown(msg("formats.byte_not_encoding", "{filename}: byte {position} is not {encoding} "
+                                      "text: choose another encoding", filename=filename, position=exc.start,
+                                      encoding=_label(wanted)), choose="encoding", choices=list(ENCODINGS)) from None
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         try:
             return data.decode("utf-16"), "UTF-16", "detected"
@@ -170,10 +173,11 @@ def read_table(filename: str, data: bytes, limits: Limits = Limits(), *, encodin
     """Every row of the file's (chosen) layer with all its columns; geometries in the file's CRS."""
     filename = PurePosixPath((filename or "upload").replace("\\", "/")).name[:120] or "upload"
     if len(data) > limits.max_file_bytes:
-        raise UploadTooLarge(f"{filename}: {len(data) / MiB:.1f} MiB; import files are limited to "
-                             f"{limits.max_file_bytes // MiB} MiB")
+        raise UploadTooLarge(msg("formats.import_file_too_large", "{filename}: {size:.1f} MiB; import files are "
+                                 "limited to {limit} MiB", filename=filename, size=len(data) / MiB,
+                                 limit=limits.max_file_bytes // MiB))
     if not data.strip():
-        raise _fail(filename, "the file is empty")
+        raise _fail(filename, msg("formats.file_empty", "the file is empty"))
     fmt = detect_format(filename, data)
     if fmt == "csv":
         table = _read_csv(filename, data, limits, encoding)
@@ -186,17 +190,22 @@ def read_table(filename: str, data: bytes, limits: Limits = Limits(), *, encodin
     else:
         table = _from_source(filename, data, limits)
     if not table.rows:
-        raise _fail(filename, f"the {FORMAT_LABELS.get(table.format, table.format)} file holds no rows")
+        raise _fail(filename, msg("formats.table_no_rows", "the {format} file holds no rows",
+                                  format=FORMAT_LABELS.get(table.format, table.format)))
     if len(table.rows) > limits.max_csv_rows:
-        raise UploadTooLarge(f"{filename}: {len(table.rows):,} rows; an import takes at most "
-                             f"{limits.max_csv_rows:,}: split the file")
+        raise _too_many_rows(filename, len(table.rows), limits)
     return table
+
+
+def _too_many_rows(filename: str, count: int, limits: Limits) -> UploadTooLarge:
+    return UploadTooLarge(msg("formats.import_too_many_rows", "{filename}: {count:,} rows; an import takes at most "
+                              "{limit:,}: split the file", filename=filename, count=count, limit=limits.max_csv_rows))
 
 
 def _read_csv(filename: str, data: bytes, limits: Limits, encoding: str | None) -> Table:
     text, label, source = decode(filename, data, encoding)
     if "\x00" in text[:4096]:
-        raise _fail(filename, "not a CSV text file (binary content)")
+        raise _fail(filename, msg("formats.csv_text_file_binary", "not a CSV text file (binary content)"))
     try:
         dialect = csv.Sniffer().sniff(text[:8192], delimiters=",;\t")
     except csv.Error:
@@ -207,14 +216,15 @@ def _read_csv(filename: str, data: bytes, limits: Limits, encoding: str | None) 
         if any(c.strip() for c in raw):
             rows.append(raw)
         if len(rows) > limits.max_csv_rows + 1:
-            raise UploadTooLarge(f"{filename}: more than {limits.max_csv_rows:,} rows; an import takes at most "
-                                 f"{limits.max_csv_rows:,}: split the file")
+            raise UploadTooLarge(msg("formats.import_more_rows", "{filename}: more than {limit:,} rows; an import "
+                                     "takes at most {limit:,}: split the file", filename=filename,
+                                     limit=limits.max_csv_rows))
     if not rows:
-        raise _fail(filename, "the file is empty")
+        raise _fail(filename, msg("formats.file_empty", "the file is empty"))
     header = _unique([unicodedata.normalize("NFC", h.strip().lstrip("\ufeff")) or f"column {i + 1}"
                       for i, h in enumerate(rows[0][:MAX_COLUMNS])])
     if len(rows) < 2:
-        raise _fail(filename, "the CSV has a header but no rows")
+        raise _fail(filename, msg("formats.csv_header_no_rows", "the CSV has a header but no rows"))
     body = [TableRow(n, None, {c: _cell(row[i]) if i < len(row) else "" for i, c in enumerate(header)})
             for n, row in enumerate(rows[1:], start=1)]
     return Table("csv", filename, header, body, encoding=label, encoding_source=source)
@@ -232,8 +242,7 @@ def _unique(names: list[str]) -> list[str]:
 def _frame_rows(df, limits: Limits, filename: str, recode=None) -> tuple[list[str], list[TableRow]]:
     """All rows of a GeoDataFrame, rows without geometry included; ``recode`` turns GDAL's text into the real text."""
     if len(df) > limits.max_csv_rows:
-        raise UploadTooLarge(f"{filename}: {len(df):,} rows; an import takes at most {limits.max_csv_rows:,}: "
-                             "split the file")
+        raise _too_many_rows(filename, len(df), limits)
     geom_col = df.geometry.name
     source_cols = [c for c in df.columns if c != geom_col][:MAX_COLUMNS]
     names = _unique([recode(str(c)) if recode else str(c) for c in source_cols])
@@ -258,19 +267,23 @@ def _read_geojson(filename: str, data: bytes, limits: Limits, encoding: str | No
     import pyogrio
 
     if codec(encoding) not in (None, "utf-8-sig"):
-        raise InvalidInput(f"{filename}: GeoJSON is UTF-8 by definition (RFC 7946); leave the encoding on "
-                           "automatic")
+        raise InvalidInput(msg("formats.geojson_encoding_fixed", "{filename}: GeoJSON is UTF-8 by definition "
+                               "(RFC 7946); leave the encoding on automatic", filename=filename))
     try:
         doc = json_input.loads(data.decode("utf-8-sig"), filename)
     except UnicodeDecodeError:
-        raise EncodingUnknown(f"{filename}: GeoJSON must be UTF-8 text (RFC 7946): save it as UTF-8",
-                              choose="encoding", choices=["UTF-8"]) from None
+        raise EncodingUnknown(msg("formats.geojson_not_utf8", "{filename}: GeoJSON must be UTF-8 text (RFC 7946): "
+                                  "save it as UTF-8", filename=filename), choose="encoding",
+                              choices=["UTF-8"]) from None
     except ValueError as exc:
-        raise _fail(filename, f"not a readable GeoJSON file: {str(exc)[:160]}") from None
+        raise _fail(filename, msg("formats.readable_geojson_file", "not a readable GeoJSON file: {value}",
+                                  value=str(exc)[:160])) from None
     if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
-        raise _fail(filename, "not a GeoJSON table of sites: expected a FeatureCollection (or one Feature)")
+        raise _fail(filename, msg("formats.geojson_not_table", "not a GeoJSON table of sites: expected a "
+                                  "FeatureCollection (or one Feature)"))
     if doc.get("type") == "FeatureCollection" and not doc.get("features"):
-        raise _fail(filename, "the FeatureCollection is empty: it holds no features")
+        raise _fail(filename, msg("formats.featurecollection_empty_holds_features", "the FeatureCollection is empty: "
+                                  "it holds no features"))
     _check_geojson_rings_in(filename, doc)
     try:
         df = pyogrio.read_dataframe(io.BytesIO(data))
@@ -283,26 +296,32 @@ def _read_geojson(filename: str, data: bytes, limits: Limits, encoding: str | No
                  encoding="UTF-8")
 
 
-def _pick_layer(filename: str, layers: list[dict], wanted: str | None, what: str) -> tuple[dict, list[str]]:
+LAYER, SHAPEFILE = term("layer", "layer"), term("shapefile", "shapefile")
+
+
+def _pick_layer(filename: str, layers: list[dict], wanted: str | None, what) -> tuple[dict, list[str]]:
+    """``what``: LAYER or SHAPEFILE."""
     if wanted:
         found = next((lyr for lyr in layers if lyr["name"] == wanted), None)
         if found is None:
-            raise _fail(filename, f"there is no {what} {wanted!r}: the file holds "
-                                  f"{', '.join(lyr['name'] for lyr in layers)}")
+            raise _fail(filename, msg("formats.no_such_layer", "there is no {what} {wanted!r}: the file holds {names}",
+                                      what=what, wanted=wanted, names=', '.join(lyr['name'] for lyr in layers)))
         return found, []
     if len(layers) == 1:
         return layers[0], []
     points = [lyr for lyr in layers if "Point" in (lyr["geometry_type"] or "")]
     chosen = (points or layers)[0]
-    return chosen, [f"the file holds {len(layers)} {what}s ({', '.join(lyr['name'] for lyr in layers)}); "
-                    f"'{chosen['name']}' was read: choose another {what} if it is not the sites"]
+    return chosen, [msg("formats.layer_chosen", "the file holds {count} {what}s ({names}); '{chosen}' was read: "
+                        "choose another {what} if it is not the sites", count=len(layers), what=what,
+                        names=', '.join(lyr['name'] for lyr in layers), chosen=chosen['name'])]
 
 
 def _read_gpkg(filename: str, data: bytes, limits: Limits, layer: str | None) -> Table:
     import pyogrio
 
     if data[:16] != b"SQLite format 3\x00":
-        raise _fail(filename, "not a GeoPackage (the file is not an SQLite database)")
+        raise _fail(filename, msg("formats.geopackage_file_sqlite_database", "not a GeoPackage (the file is not an "
+                                  "SQLite database)"))
     with tempfile.TemporaryDirectory(prefix="import-") as tmp:
         path = Path(tmp) / "upload.gpkg"
         path.write_bytes(data)
@@ -311,8 +330,9 @@ def _read_gpkg(filename: str, data: bytes, limits: Limits, layer: str | None) ->
         except Exception as exc:
             raise _gdal_error(filename, "GeoPackage", exc) from None
         if not found:
-            raise _fail(filename, "the GeoPackage has no layer with geometries")
-        chosen, notes = _pick_layer(filename, found, layer, "layer")
+            raise _fail(filename, msg("formats.geopackage_layer_geometries", "the GeoPackage has no layer with "
+                                      "geometries"))
+        chosen, notes = _pick_layer(filename, found, layer, LAYER)
         try:
             for lyr in found:
                 lyr["rows"] = int(pyogrio.read_info(path, layer=lyr["name"])["features"])
@@ -331,15 +351,17 @@ def _read_zip(filename: str, data: bytes, limits: Limits, encoding: str | None, 
     if not shps:
         if any(m.filename.lower().endswith(".kml") for m in members):
             return _from_source(filename, data, limits)
-        raise _fail(filename, "the archive holds neither a shapefile (.shp with .shx and .dbf) nor a KML file")
+        raise _fail(filename, msg("formats.archive_no_table", "the archive holds neither a shapefile (.shp with .shx "
+                                  "and .dbf) nor a KML file"))
     layers = [{"name": PurePosixPath(m.filename).stem, "geometry_type": None, "member": m} for m in shps]
-    chosen, notes = _pick_layer(filename, layers, layer, "shapefile")
+    chosen, notes = _pick_layer(filename, layers, layer, SHAPEFILE)
     stem = chosen["member"].filename[:-4]
     wanted = {m.filename[len(stem):].lower(): m for m in members if m.filename[:len(stem)] == stem}
     missing = [ext for ext in (".shx", ".dbf") if ext not in wanted]
     if missing:
-        raise _fail(filename, f"the shapefile {chosen['name']} is incomplete: {', '.join(missing)} missing from the "
-                              "archive")
+        raise _fail(filename, msg("formats.shapefile_named_incomplete", "the shapefile {name} is incomplete: "
+                                  "{missing} missing from the archive", name=chosen['name'],
+                                  missing=', '.join(missing)))
     budget = [limits.max_unzipped_bytes]
     parts = {ext: read_member(filename, zf, m, limits, budget) for ext, m in wanted.items()
              if ext in (".shp", ".shx", ".dbf", ".prj", ".cpg")}
@@ -366,7 +388,7 @@ def _declared_dbf_encoding(parts: dict[str, bytes]) -> tuple[str | None, str | N
             return None, f".cpg {text[:20]}"
     dbf = parts.get(".dbf", b"")
     if len(dbf) > 29 and dbf[29] in _LDID:
-        return _LDID[dbf[29]], "the .dbf's language driver"
+        return _LDID[dbf[29]], msg("formats.dbf_language_driver", "the .dbf's language driver")
     return None, None
 
 
@@ -374,7 +396,7 @@ def _read_shapefile(filename: str, parts: dict[str, bytes], limits: Limits, enco
     import pyogrio
 
     if parts[".shp"][:4] != b"\x00\x00\x27\x0a":
-        raise _fail(filename, "the .shp is not a shapefile (bad file header)")
+        raise _fail(filename, msg("formats.shp_bad_header", "the .shp is not a shapefile (bad file header)"))
     with tempfile.TemporaryDirectory(prefix="import-") as tmp:
         for ext, content in parts.items():
             if ext != ".cpg":  # fixed names; the .dbf is read byte for byte and decoded below
@@ -394,23 +416,27 @@ def _read_shapefile(filename: str, parts: dict[str, bytes], limits: Limits, enco
         try:
             raw.decode(chosen)
         except UnicodeDecodeError:
-            raise EncodingUnknown(f"{filename}: the .dbf attributes are not {_label(chosen)} text: choose another "
-                                  "encoding", choose="encoding", choices=list(ENCODINGS)) from None
+            raise EncodingUnknown(msg("formats.dbf_not_encoding", "{filename}: the .dbf attributes are not "
+                                      "{encoding} text: choose another encoding", filename=filename,
+                                      encoding=_label(chosen)), choose="encoding", choices=list(ENCODINGS)) from None
     elif declared is not None:
         name, source = declared, "declared"
         try:
             raw.decode(declared)
         except UnicodeDecodeError:
-            raise EncodingUnknown(f"{filename}: {where} says the attributes are {_label(declared)}, but they are "
-                                  "not: choose the encoding", choose="encoding", choices=list(ENCODINGS)) from None
+            raise EncodingUnknown(msg("formats.dbf_declared_wrong", "{filename}: {where} says the attributes are "
+                                      "{encoding}, but they are not: choose the encoding", filename=filename,
+                                      where=where, encoding=_label(declared)), choose="encoding",
+                                  choices=list(ENCODINGS)) from None
     else:
         if where:
-            notes.append(f"{where} names an encoding the registry does not know; the text was recognised instead")
+            notes.append(msg("formats.dbf_encoding_unknown", "{where} names an encoding the registry does not know; "
+                             "the text was recognised instead", where=where))
         _, label, source = decode(filename, raw, None)
         name = {"UTF-8": "utf-8", "GBK": "gb18030"}.get(label, "utf-8")
         if label == "GBK":
-            notes.append("the .dbf has no .cpg: its text was recognised as GBK (add a .cpg, or choose the encoding "
-                         "if names look wrong)")
+            notes.append(msg("formats.dbf_detected_gbk", "the .dbf has no .cpg: its text was recognised as GBK (add "
+                             "a .cpg, or choose the encoding if names look wrong)"))
 
     def recode(text: str) -> str:
         return text.encode("latin1", "replace").decode(name, "replace")
@@ -418,7 +444,7 @@ def _read_shapefile(filename: str, parts: dict[str, bytes], limits: Limits, enco
     columns, rows = _frame_rows(df, limits, filename, recode)
     crs = _frame_crs(df) if ".prj" in parts else None
     if ".prj" not in parts:
-        notes.append("the shapefile has no .prj")
+        notes.append(msg("formats.shapefile_no_prj", "the shapefile has no .prj"))
     return Table("shapefile", filename, columns, rows, crs=crs, crs_declared=crs is not None,
                  encoding=_label(name) if name != "gb18030" or chosen == "gb18030" else "GBK",
                  encoding_source=source, notes=notes)
@@ -492,35 +518,39 @@ def with_points(table: Table, x_col: str, y_col: str, crs=None, *, region=coords
     says why (``problem``); a file whose coordinate system cannot be known is refused (:class:`CrsUnknown`)."""
     for c in (x_col, y_col):
         if c not in table.columns:
-            raise InvalidInput(f"there is no column {c!r} in {table.filename}")
+            raise InvalidInput(msg("formats.no_column", "there is no column {column!r} in {filename}", column=c,
+                                   filename=table.filename))
     info = None if crs in (None, "") else coords.resolve_crs(crs)
     probe = _numbers(table, x_col, 200) + _numbers(table, y_col, 200)
     if probe and max(abs(v) for v in probe) > 360:
         return _projected(table, x_col, y_col, info)
     if info is not None and info.kind == "projected":
-        raise CrsUnknown(f"{table.filename}: the columns {x_col}/{y_col} hold degrees but {info.key} is a projected "
-                         "coordinate system: choose a geographic one such as CGCS2000 (EPSG:4490)", choose="crs")
+        raise CrsUnknown(msg("formats.table_degrees_projected", "{filename}: the columns {x}/{y} hold degrees but "
+                             "{crs} is a projected coordinate system: choose a geographic one such as CGCS2000 "
+                             "(EPSG:4490)", filename=table.filename, x=x_col, y=y_col, crs=info.key), choose="crs")
     rows, notes = [], []
     for r in table.rows:
         a, b = r.values.get(x_col, ""), r.values.get(y_col, "")
         if not a or not b:
             rows.append(replace(r, geometry=None, problem=None if not a and not b else
-                                f"only one of {x_col}/{y_col} is given"))
+                                msg("formats.only_one_coordinate", "only one of {x}/{y} is given", x=x_col, y=y_col)))
             continue
         try:
             rows.append(replace(r, geometry=Point(_angle(a), _angle(b)), problem=None))
         except coords.CoordinateError as exc:
-            rows.append(replace(r, geometry=None, problem=f"{x_col}/{y_col} ({a[:30]}, {b[:30]}): {exc}"))
+            rows.append(replace(r, geometry=None, problem=msg("formats.cells_unreadable", "{x}/{y} ({a}, {b}): {error}",
+                                                              x=x_col, y=y_col, a=a[:30], b=b[:30], error=exc)))
     pts = [r.geometry for r in rows if r.geometry is not None]
     if pts and region is not None and _mostly_swapped(pts, region):
         rows = [replace(r, geometry=Point(r.geometry.y, r.geometry.x)) if r.geometry is not None else r
                 for r in rows]
-        notes.append(f"the columns {x_col} and {y_col} hold latitude and longitude the other way round: read them "
-                     "swapped")
+        notes.append(msg("formats.columns_lat_lon_swapped", "the columns {x} and {y} hold latitude and longitude "
+                         "the other way round: read them swapped", x=x_col, y=y_col))
     key = "EPSG:4490" if info is None else (info.key if info.key != "WKT" else info.crs.to_wkt())
     if info is None:
-        notes.append("longitude/latitude read as CGCS2000 (EPSG:4490; WGS84 differs by less than a metre); choose "
-                     "GCJ-02 or BD-09 for coordinates copied from phone map apps")
+        notes.append(msg("formats.degrees_read_cgcs2000", "longitude/latitude read as CGCS2000 (EPSG:4490; WGS84 "
+                         "differs by less than a metre); choose GCJ-02 or BD-09 for coordinates copied from phone "
+                         "map apps"))
     return replace(table, rows=rows, crs=key, crs_declared=info is not None, notes=table.notes + notes)
 
 
@@ -531,7 +561,7 @@ def _angle(text: str) -> float:
     except ValueError:
         return coords.parse_angle(text)
     if not math.isfinite(value):
-        raise coords.CoordinateError(f"{text!r} is not a finite number")
+        raise coords.CoordinateError(msg("formats.not_finite_number", "{text!r} is not a finite number", text=text))
     return value
 
 
@@ -548,12 +578,14 @@ def _projected(table: Table, x_col: str, y_col: str, info) -> Table:
     read from the zone number in front of every easting."""
     notes = []
     if info is not None and info.kind != "projected":
-        raise CrsUnknown(f"{table.filename}: the columns {x_col}/{y_col} hold metres, but {info.key} is in degrees: "
-                         "choose the projected coordinate system (e.g. a CGCS2000 Gauss-Kruger zone)", choose="crs")
+        raise CrsUnknown(msg("formats.table_metres_geographic", "{filename}: the columns {x}/{y} hold metres, but "
+                             "{crs} is in degrees: choose the projected coordinate system (e.g. a CGCS2000 "
+                             "Gauss-Kruger zone)", filename=table.filename, x=x_col, y=y_col, crs=info.key),
+                         choose="crs")
     if not _northing_like(_numbers(table, y_col)) and _northing_like(_numbers(table, x_col)):
         x_col, y_col = y_col, x_col
-        notes.append(f"{y_col} holds the northings and {x_col} the eastings (northings are 1,000-10,000 km): read "
-                     "them so")
+        notes.append(msg("formats.northings_eastings_swapped", "{y} holds the northings and {x} the eastings "
+                         "(northings are 1,000-10,000 km): read them so", x=x_col, y=y_col))
     cells = []
     for r in table.rows:
         a, b = r.values.get(x_col, ""), r.values.get(y_col, "")
@@ -564,16 +596,18 @@ def _projected(table: Table, x_col: str, y_col: str, info) -> Table:
             cells.append(None)
     good = [c for c in cells if c is not None]
     if not good:
-        raise _fail(table.filename, f"no row has numbers in both {x_col} and {y_col}")
+        raise _fail(table.filename, msg("formats.no_metre_numbers", "no row has numbers in both {x} and {y}",
+                                        x=x_col, y=y_col))
     prefixed = [e >= 10_000_000 for e, _ in good]
     if any(prefixed) and not all(prefixed):
-        raise _fail(table.filename, "some eastings carry the Gauss-Kruger zone number in front and some do not: use "
-                                    "one form for every row")
+        raise _fail(table.filename, msg("formats.some_eastings_carry_gauss", "some eastings carry the Gauss-Kruger "
+                                        "zone number in front and some do not; use one form for every row"))
     e0, n0 = good[0]
     try:
         first = coords.parse_coordinate(f"X={n0!r} Y={e0!r}", info, region=None)
     except coords.CoordinateError as exc:
-        raise CrsUnknown(f"{table.filename}: {exc}", choose="crs") from None
+        raise CrsUnknown(msg("formats.message", "{filename}: {exc}", filename=table.filename, exc=exc),
+                         choose="crs") from None
     used = coords.resolve_crs(first.crs)
     ex, _ = coords.from_cgcs2000(first.lon, first.lat, used)
     offset = round((float(ex) - e0) / 1_000_000) * 1_000_000
@@ -583,8 +617,8 @@ def _projected(table: Table, x_col: str, y_col: str, info) -> Table:
         if c is None:
             empty = not r.values.get(x_col) and not r.values.get(y_col)
             rows.append(replace(r, geometry=None, problem=None if empty else
-                                f"{x_col}/{y_col} ({r.values.get(x_col, '')[:30]}, {r.values.get(y_col, '')[:30]}) "
-                                "are not numbers of metres"))
+                                msg("formats.cells_not_metres", "{x}/{y} ({a}, {b}) are not numbers of metres",
+                                    x=x_col, y=y_col, a=r.values.get(x_col, '')[:30], b=r.values.get(y_col, '')[:30])))
         else:
             rows.append(replace(r, geometry=Point(c[0] + offset, c[1]), problem=None))
     key = used.key if used.key != "WKT" else used.crs.to_wkt()

@@ -33,6 +33,7 @@ from .fields import row_fields
 from .reading import Options, Read, Row
 from .settings import Settings
 
+_WARNING_KEYS = ("code", "message", "message_code", "msgid", "params", "items")
 CHECK_REASON = "site import"  # the reason of the dry run; the proposals get the one given at confirmation
 PROGRESS_EVERY = 25
 
@@ -277,8 +278,8 @@ def _plan(conn, item: Item, registry: Registry, tolerance_m: float, settings: Se
     item.fields = fields
     item.key = content_key(site.code if site else None, p.kind, p.location, p.boundary_action, p.boundary,
                            p.properties)
-    item.warnings = [{"code": w.get("code"), "message": w.get("message")} for w in p.warnings
-                     if w.get("code") != "input"]
+    # kept with what it takes to show them in the reader's language (message_code, msgid, params), as a proposal's
+    item.warnings = [{k: w[k] for k in _WARNING_KEYS if k in w} for w in p.warnings if w.get("code") != "input"]
     item.earlier = registry.open.get(item.key)
     item.outcome = "already" if item.earlier is not None else ("new" if site is None else "change")
 

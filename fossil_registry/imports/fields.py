@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 from .. import revisions, sites
 from ..errors import InvalidInput
+from ..messages import msg
 
 # target -> names a column may carry (compared after NFKC, lower case, without brackets, spaces and _-./)
 TARGETS: dict[str, tuple[str, ...]] = {
@@ -96,27 +97,31 @@ def guess_mapping(columns: list[str], *, coordinates: tuple[str | None, str | No
 def check_mapping(raw: Any, columns: list[str], *, has_geometry: bool) -> dict[str, str]:
     """A mapping sent by a client: {column: target} (targets once each, '' or 'ignore' leaves a column out)."""
     if not isinstance(raw, Mapping):
-        raise InvalidInput("mapping must be an object of file columns and registry fields, e.g. "
-                           '{"名称": "name", "编号": "code"}')
+        raise InvalidInput(msg("imports.mapping_not_object", "mapping must be an object of file columns and registry "
+                               "fields, e.g. {example}", example='{"名称": "name", "编号": "code"}'))
     out: dict[str, str] = {}
     used: dict[str, str] = {}
     for column, target in raw.items():
         if target in (None, "", "ignore"):
             continue
         if column not in columns:
-            raise InvalidInput(f"the file has no column {str(column)[:60]!r}; its columns are "
-                               f"{', '.join(columns[:40])}")
+            raise InvalidInput(msg("imports.no_such_column", "the file has no column {column!r}; its columns are "
+                                   "{columns}", column=str(column)[:60], columns=', '.join(columns[:40])))
         if target not in TARGETS:
-            raise InvalidInput(f"{str(target)[:40]!r} is not a registry field; map columns to one of "
-                               f"{', '.join(TARGETS)} (or leave them out)")
+            raise InvalidInput(msg("imports.not_a_field", "{target!r} is not a registry field; map columns to one "
+                                   "of {targets} (or leave them out)", target=str(target)[:40],
+                                   targets=', '.join(TARGETS)))
         if target in COORDINATE_TARGETS and has_geometry:
-            raise InvalidInput("this file has a geometry column: coordinates come from it, not from columns")
+            raise InvalidInput(msg("imports.geometry_column", "this file has a geometry column: coordinates come "
+                                   "from it, not from columns"))
         if target in used:
-            raise InvalidInput(f"the columns {used[target]!r} and {column!r} are both mapped to {target}: map one")
+            raise InvalidInput(msg("imports.mapped_twice", "the columns {first!r} and {second!r} are both mapped to "
+                                   "{target}: map one", first=used[target], second=column, target=target))
         used[target] = column
         out[column] = target
     if sum(t in COORDINATE_TARGETS for t in out.values()) == 1:
-        raise InvalidInput("map both coordinate columns (longitude or easting: x; latitude or northing: y), or neither")
+        raise InvalidInput(msg("imports.one_coordinate_column", "map both coordinate columns (longitude or easting: "
+                               "x; latitude or northing: y), or neither"))
     return out
 
 
@@ -124,24 +129,29 @@ def check_mapping(raw: Any, columns: list[str], *, has_geometry: bool) -> dict[s
 def _level(value: str) -> str:
     found = LEVELS.get(_norm(value)) or LEVELS.get(value.strip())
     if found is None:
-        raise InvalidInput(f"level {value[:40]!r} is not a protection level: use national/国家级, provincial/省级 or "
-                           "general/一般")
+        raise InvalidInput(msg("imports.level_unknown", "level {value!r} is not a protection level: use "
+                               "national/国家级, provincial/省级 or general/一般", value=value[:40]))
     return found
 
 
 def _sensitivity(value: str) -> str:
     found = SENSITIVITIES.get(_norm(value))
     if found is None:
-        raise InvalidInput(f"sensitivity {value[:40]!r} is unknown: use open/公开, generalized/模糊 or hidden/隐藏")
+        raise InvalidInput(msg("imports.sensitivity_unknown", "sensitivity {value!r} is unknown: use open/公开, "
+                               "generalized/模糊 or hidden/隐藏", value=value[:40]))
     return found
 
 
 def _period(value: str) -> str:
     low = _norm(value)
     found = {p for p in sites.PERIODS if p.lower() in low} | {p for k, p in PERIODS_ZH.items() if k in value}
-    if len(found) != 1:
-        raise InvalidInput(f"period {value[:40]!r} names {'no' if not found else 'more than one'} geological "
-                           f"period: use one of {', '.join(sites.PERIODS)} (or 三叠纪, 寒武纪, ...)")
+    if not found:
+        raise InvalidInput(msg("imports.period_none", "period {value!r} names no geological period: use one of "
+                               "{periods} (or 三叠纪, 寒武纪, ...)", value=value[:40], periods=', '.join(sites.PERIODS)))
+    if len(found) > 1:
+        raise InvalidInput(msg("imports.period_several", "period {value!r} names more than one geological period: use "
+                               "one of {periods} (or 三叠纪, 寒武纪, ...)", value=value[:40],
+                               periods=', '.join(sites.PERIODS)))
     return found.pop()
 
 
@@ -157,8 +167,8 @@ def _groups(value: str) -> list[str]:
         if english or chinese:
             out.append(english or chinese)
         else:
-            raise InvalidInput(f"fossil group {part[:40]!r} is unknown: use {', '.join(sites.FOSSIL_GROUPS)} (or "
-                               "海百合, 菊石, 鱼龙, ...)")
+            raise InvalidInput(msg("imports.fossil_group_unknown", "fossil group {value!r} is unknown: use {groups} "
+                                   "(or 海百合, 菊石, 鱼龙, ...)", value=part[:40], groups=', '.join(sites.FOSSIL_GROUPS)))
     return list(dict.fromkeys(out))
 
 
@@ -170,20 +180,23 @@ def _date(value: str, what: str) -> str:
             raise ValueError
         return date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
     except ValueError:
-        raise InvalidInput(f"{what} {value[:40]!r} is not a date like 2014-06-30 or 2014年6月30日") from None
+        raise InvalidInput(msg("imports.date_unreadable", "{what} {value!r} is not a date like 2014-06-30 or "
+                               "2014年6月30日", what=what, value=value[:40])) from None
 
 
 def _method(value: str) -> str:
     found = METHODS.get(_norm(value))
     if found is None:
-        raise InvalidInput(f"method {value[:40]!r} is unknown: use {', '.join(revisions.METHODS)}")
+        raise InvalidInput(msg("imports.method_unknown", "method {value!r} is unknown: use {methods}",
+                               value=value[:40], methods=', '.join(revisions.METHODS)))
     return found
 
 
 def _accuracy(value: str) -> str:
     m = re.search(r"\d+(?:\.\d+)?", unicodedata.normalize("NFKC", value))
     if m is None:
-        raise InvalidInput(f"accuracy {value[:40]!r} is not a number of metres")
+        raise InvalidInput(msg("imports.accuracy_unreadable", "accuracy {value!r} is not a number of metres",
+                               value=value[:40]))
     return m.group(0)
 
 

@@ -26,6 +26,7 @@ from .. import json_input, revisions, store
 from ..coords import CoordinateError
 from ..errors import Conflict, InvalidInput, NotFound, RegistryError
 from ..geometry import GeometryError
+from ..messages import msg
 from ..store import imports as istore
 from .analysis import Superseded, analyse, reason_of
 from .fields import check_mapping, guess_mapping
@@ -69,8 +70,8 @@ def _mapping_for(found, given: dict | None, options: Options) -> dict[str, str]:
         mapping = guess_mapping(table.columns, coordinates=found.coordinate_columns,
                                 has_geometry=not table.needs_coordinates)
     if options.match == "code" and "code" not in mapping.values():
-        raise InvalidInput("matching by code needs the column that holds the site codes: map it to 'code', or match "
-                           "by location")
+        raise InvalidInput(msg("imports.code_column_needed", "matching by code needs the column that holds the site "
+                               "codes: map it to 'code', or match by location"))
     return mapping
 
 
@@ -81,16 +82,18 @@ def _mapping_field(raw: Any) -> dict | None:
         try:
             raw = json_input.loads(raw, "mapping")
         except ValueError:
-            raise InvalidInput("mapping must be a JSON object of file columns and registry fields") from None
+            raise InvalidInput(msg("imports.mapping_not_json", "mapping must be a JSON object of file columns and "
+                                   "registry fields")) from None
     if not isinstance(raw, dict):
-        raise InvalidInput("mapping must be an object of file columns and registry fields")
+        raise InvalidInput(msg("imports.mapping_not_dict", "mapping must be an object of file columns and registry "
+                               "fields"))
     return raw
 
 
 def get(conn, fid: int) -> dict[str, Any]:
     found = istore.get_import(conn, fid)
     if found is None:
-        raise NotFound(f"no import {fid}")
+        raise NotFound(msg("imports.no_import", "no import {fid}", fid=fid))
     return found
 
 
@@ -104,7 +107,8 @@ def remap(conn, fid: int, fields: Mapping[str, Any], *, actor: str, settings: Se
     if it cannot be) and analysed anew; an analysis still running for the old ones stops without writing."""
     imp = get(conn, fid)
     if imp["confirmed_by"]:
-        raise Conflict(f"import {fid} was confirmed: its proposals are made; upload the file again for another run")
+        raise Conflict(msg("imports.already_confirmed", "import {fid} was confirmed: its proposals are made; upload "
+                           "the file again for another run", fid=fid))
     old = options_of(imp)
     options = Options.parse(fields, settings, base=old)
     given = _mapping_field(fields.get("mapping"))
@@ -113,12 +117,12 @@ def remap(conn, fid: int, fields: Mapping[str, Any], *, actor: str, settings: Se
         given = imp["mapping"]
     data = istore.get_file(conn, fid)
     if data is None:
-        raise Conflict(f"import {fid} no longer has its file; upload it again")
+        raise Conflict(msg("imports.file_gone", "import {fid} no longer has its file; upload it again", fid=fid))
     found = read(imp["filename"], data, options, settings, mapping=given)
     mapping = _mapping_for(found, given, options)
     with store.transaction(conn):
         if istore.get_import(conn, fid)["confirmed_by"]:
-            raise Conflict(f"import {fid} was confirmed meanwhile")
+            raise Conflict(msg("imports.confirmed_meanwhile", "import {fid} was confirmed meanwhile", fid=fid))
         now = store.utc_now()
         generation = istore.start_analysis(conn, fid, options={**imp["options"], **options.to_json()},
                                            mapping=mapping, info=found.info(), total=len(found.rows), at=now)
@@ -135,26 +139,25 @@ def confirm(conn, fid: int, fields: Mapping[str, Any], *, actor: str, settings: 
     optional defaults for method, accuracy_m and survey_date of rows that do not give their own."""
     generation = revisions.whole_number(fields.get("generation"), "generation")
     if generation is None:
-        raise InvalidInput("say which analysis you confirm (\"generation\", as shown with the preview): the "
-                           "proposals are exactly what that preview showed")
+        raise InvalidInput(msg("imports.generation_needed", "say which analysis you confirm (\"generation\", as "
+                               "shown with the preview): the proposals are exactly what that preview showed"))
     reason = fields.get("reason")
     if not isinstance(reason, str) or not reason.strip():
-        raise InvalidInput("the import needs a reason: why should these sites be proposed (e.g. '2025 survey "
-                           "campaign of Guanling county, RTK')")
+        raise InvalidInput(msg("imports.reason_needed", "the import needs a reason: why should these sites be "
+                               "proposed (e.g. '2025 survey campaign of Guanling county, RTK')"))
     if len(reason) > revisions.MAX_REASON - 300:
-        raise InvalidInput(f"the reason is too long (at most {revisions.MAX_REASON - 300} characters)")
+        raise InvalidInput(msg("imports.reason_too_long", "the reason is too long (at most {limit} characters)",
+                               limit=revisions.MAX_REASON - 300))
     defaults = {k: fields[k] for k in ("method", "accuracy_m", "survey_date") if fields.get(k) not in (None, "")}
     revisions.parse_draft({**defaults, "reason": reason})  # method, accuracy and date checked now, once
     with store.transaction(conn):
         imp = get(conn, fid)
         if imp["state"] != "ready":
-            raise Conflict({"analysing": f"import {fid} is still being analysed: wait for the preview",
-                            "failed": f"import {fid} failed: {imp['error'] or 'see its page'}"}.get(
-                imp["state"], f"import {fid} was already confirmed"), state=imp["state"])
+            raise Conflict(_not_ready(fid, imp), state=imp["state"])
         if imp["generation"] != generation:
-            raise Conflict(f"import {fid} was analysed again since you looked at it (you saw analysis "
-                           f"{generation}, it is now at {imp['generation']}): look at the new preview",
-                           generation_now=imp["generation"])
+            raise Conflict(msg("imports.analysed_again", "import {fid} was analysed again since you looked at it (you "
+                               "saw analysis {generation}, it is now at {now}): look at the new preview", fid=fid,
+                               generation=generation, now=imp["generation"]), generation_now=imp["generation"])
         now = store.utc_now()
         total = len(istore.rows_to_propose(conn, fid))
         istore.settle_unplanned(conn, fid)
@@ -167,6 +170,17 @@ def confirm(conn, fid: int, fields: Mapping[str, Any], *, actor: str, settings: 
                                                             "to_propose": total})
     start(fid, settings)
     return get(conn, fid)
+
+
+def _not_ready(fid: int, imp: Mapping[str, Any]):
+    """Why an import that is not ready cannot be confirmed."""
+    if imp["state"] == "analysing":
+        return msg("imports.still_analysing", "import {fid} is still being analysed: wait for the preview", fid=fid)
+    if imp["state"] == "failed":
+        if imp["error"]:
+            return msg("imports.failed", "import {fid} failed: {error}", fid=fid, error=imp["error"])
+        return msg("imports.failed_see_page", "import {fid} failed: see its page", fid=fid)
+    return msg("imports.already_confirmed_state", "import {fid} was already confirmed", fid=fid)
 
 
 # ------------------------------------------------------------------------------------------------------------ jobs

@@ -15,6 +15,7 @@ from shapely.geometry.base import BaseGeometry
 from .. import coords, formats
 from ..errors import InvalidInput
 from ..geometry import GeometryError
+from ..messages import msg
 from .fields import COORDINATE_TARGETS
 from .settings import Settings
 
@@ -46,12 +47,13 @@ class Options:
                 values[key] = None if value in (None, "", "auto") else value
         for key in ("encoding", "crs", "layer", "match"):
             if values[key] is not None and not isinstance(values[key], str):
-                raise InvalidInput(f"{key} must be text")
+                raise InvalidInput(msg("imports.option_must_text", "{key} must be text", key=key))
         formats.encoding_codec(values["encoding"])  # an unknown choice is refused now
         if values["crs"]:
             coords.resolve_crs(values["crs"])
         if values["match"] is not None and values["match"] not in MATCH_MODES:
-            raise InvalidInput(f"match must be one of {', '.join(MATCH_MODES)} (got {str(values['match'])[:40]!r})")
+            raise InvalidInput(msg("imports.match_unknown", "match must be one of {modes} (got {value!r})",
+                                   modes=', '.join(MATCH_MODES), value=str(values['match'])[:40]))
         values["distance_m"] = _metres(values["distance_m"], "distance_m", 0.1, settings.max_match_distance_m)
         values["tolerance_m"] = _metres(values["tolerance_m"], "tolerance_m", 0.0, 1000.0)
         return cls(**values)
@@ -67,9 +69,11 @@ def _metres(value: Any, name: str, low: float, high: float) -> float | None:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"{name} must be a number of metres (got {str(value)[:40]!r})") from None
+        raise InvalidInput(msg("imports.metres_not_number", "{name} must be a number of metres (got {value!r})",
+                               name=name, value=str(value)[:40])) from None
     if not math.isfinite(number) or not low <= number <= high:
-        raise InvalidInput(f"{name} must be between {low:g} and {high:,.0f} metres (got {number:g})")
+        raise InvalidInput(msg("imports.metres_out_of_range", "{name} must be between {low:g} and {high:,.0f} metres "
+                               "(got {number:g})", name=name, low=low, high=high, number=number))
     return number
 
 
@@ -129,8 +133,9 @@ def _with_columns(table: formats.Table, options: Options, settings: Settings,
         by_target = {t: c for c, t in mapping.items() if t in COORDINATE_TARGETS}
         x, y = by_target.get("x"), by_target.get("y")
     if not (x and y):
-        note = ("no coordinate columns were found (name them longitude/latitude, 经度/纬度, easting/northing, X/Y, or "
-                "map them): rows can only change sites matched by code")
+        note = msg("imports.no_coordinate_columns", "no coordinate columns were found (name them "
+                   "longitude/latitude, 经度/纬度, easting/northing, X/Y, or map them): rows can only change sites "
+                   "matched by code")
         return Read(table, [Row(r.number, r.values) for r in table.rows], None, None, (x, y), [note])
     placed = formats.with_points(table, x, y, options.crs, region=settings.policy.region_bbox)
     source = placed.crs
@@ -146,10 +151,10 @@ def _source_crs(table: formats.Table, options: Options, notes: list[str]) -> tup
     chosen = coords.resolve_crs(options.crs) if options.crs else None
     if metres and not table.crs_declared and (table.crs is None or coords.resolve_crs(table.crs).kind != "projected"):
         if chosen is None or chosen.kind != "projected":
-            raise formats.CrsUnknown(
-                f"{table.filename}: the coordinates are metres (e.g. {_example(table)}), not degrees, and the file "
-                "does not say in which projected coordinate system: choose it (e.g. a CGCS2000 Gauss-Kruger zone)",
-                choose="crs")
+            raise formats.CrsUnknown(msg(
+                "imports.metres_without_crs", "{filename}: the coordinates are metres (e.g. {example}), not degrees, "
+                "and the file does not say in which projected coordinate system: choose it (e.g. a CGCS2000 "
+                "Gauss-Kruger zone)", filename=table.filename, example=_example(table)), choose="crs")
         return (chosen.key if chosen.key != "WKT" else chosen.crs.to_wkt()), "chosen"
     try:
         source, crs_notes = formats.choose_crs(table, options.crs)
@@ -199,8 +204,9 @@ def _placed(table: formats.Table, r: formats.TableRow, source: str | None) -> Ro
     if isinstance(geom, Polygon):
         geom = MultiPolygon([geom])
     if not isinstance(geom, (Point, MultiPolygon)):
-        return Row(r.number, r.values, None, f"the row's geometry is a {geom.geom_type}: a site is a point (its "
-                                             "location) or a polygon (its boundary)")
+        return Row(r.number, r.values, None, msg("imports.row_geometry_kind", "the row's geometry is a {type}: a site "
+                                                 "is a point (its location) or a polygon (its boundary)",
+                                                 type=geom.geom_type))
     try:
         return Row(r.number, r.values, formats.to_registry_crs(geom, source, filename=table.filename))
     except (InvalidInput, GeometryError, coords.CoordinateError) as exc:

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from typing import Any, Mapping
 
 from ..errors import InvalidInput
+from ..messages import msg
 from ..store import inspections as istore
 from ..store import markers as mstore
 
@@ -18,8 +19,8 @@ def parse_checks(raw: Any) -> list[dict[str, Any]]:
     if raw in (None, "", []):
         return []
     if not isinstance(raw, list) or not all(isinstance(c, Mapping) for c in raw):
-        raise InvalidInput('markers must be a list of {"marker": 3, "condition": "present"|"damaged"|"missing"}',
-                           field="markers")
+        raise InvalidInput(msg("markers.checks_not_list", "markers must be a list of {example}",
+                               example='{"marker": 3, "condition": "present"|"damaged"|"missing"}'), field="markers")
     out, seen = [], set()
     for c in raw:
         marker = c.get("marker")
@@ -27,16 +28,20 @@ def parse_checks(raw: Any) -> list[dict[str, Any]]:
             try:
                 marker = int(str(marker))
             except ValueError:
-                raise InvalidInput("each marker check names its marker by number (marker)", field="markers") from None
+                raise InvalidInput(msg("markers.check_needs_number", "each marker check names its marker by number "
+                                       "(marker)"), field="markers") from None
         if marker in seen:
-            raise InvalidInput(f"marker {marker} is checked twice", field="markers")
+            raise InvalidInput(msg("markers.checked_twice", "marker {marker} is checked twice", marker=marker),
+                               field="markers")
         seen.add(marker)
         if c.get("condition") not in CONDITIONS:
-            raise InvalidInput(f"the condition of marker {marker} must be one of {', '.join(CONDITIONS)} (got "
-                               f"{c.get('condition')!r})", field="markers")
+            raise InvalidInput(msg("markers.condition_unknown", "the condition of marker {marker} must be one of "
+                                   "{conditions} (got {condition!r})", marker=marker, conditions=', '.join(CONDITIONS),
+                                   condition=c.get('condition')), field="markers")
         note = c.get("note")
         if note is not None and not isinstance(note, str):
-            raise InvalidInput(f"the note on marker {marker} must be text", field="markers")
+            raise InvalidInput(msg("markers.note_must_text", "the note on marker {marker} must be text",
+                                   marker=marker), field="markers")
         out.append({"marker": marker, "condition": c["condition"], "note": (note or "").strip()[:500] or None})
     return out
 
@@ -56,7 +61,8 @@ def check_markers_exist(conn, code: str, checks: list[dict[str, Any]]) -> None:
     own = {m["fid"] for m in mstore.markers_of(conn, code)}
     for c in checks:
         if c["marker"] not in own:
-            raise InvalidInput(f"marker {c['marker']} is not a marker of {code}", field="markers")
+            raise InvalidInput(msg("markers.not_of_feature", "marker {marker} is not a marker of {code}",
+                                   marker=c['marker'], code=code), field="markers")
 
 
 def record_checks(conn, *, inspection_id: int, code: str, checks: list[dict[str, Any]], inspected_on: date,

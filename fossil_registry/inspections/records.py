@@ -282,8 +282,9 @@ def check_record_dates(conn, site: sites.Site, record: RecordInput, today: date,
                            field="date")
     since = site_existed_since(conn, site, tz)
     if record.inspected_on < since:
-        raise InvalidInput(f"the inspection date {record.inspected_on} is before {site.kind.name} {site.code} existed "
-                           f"(established {since})", field="date")
+        raise InvalidInput(msg("inspections.inspection_date_before_site", "the inspection date {inspected_on} is "
+                               "before {kind} {code} existed (established {since})", inspected_on=record.inspected_on,
+                               kind=site.kind.noun, code=site.code, since=since), field="date")
 
 
 def _checked_places(record: RecordInput, track: Upload | None, settings: Settings) -> Track | None:

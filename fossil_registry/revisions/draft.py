@@ -14,7 +14,7 @@ from shapely.geometry.base import BaseGeometry
 from .. import coords, formats, json_input
 from ..errors import InvalidInput
 from ..geometry import check_geojson_rings
-from ..sites import UNCHANGED
+from ..sites import GEOMETRY_NOUNS, UNCHANGED
 from .policy import METHODS, Policy
 from ..messages import msg
 
@@ -106,8 +106,9 @@ def _line_as_location(fields: Mapping[str, Any]) -> dict[str, Any]:
     """A section's fields with its line in the place of a site's location: the workflow knows one main geometry per
     feature (``location``), which for a section is its line (``line``, ``line_drawn``, ``target=line``)."""
     if any(fields.get(k) not in (None, "") for k in ("location", "location_drawn")) or fields.get("target") == "location":
-        raise InvalidInput("a section has a line, not a location: send it as line (GeoJSON LineString, or typed "
-                           "coordinates one point per line), or upload a file with target=line")
+        raise InvalidInput(msg("revisions.section_has_line", "a section has a line, not a location: send it as line "
+                               "(GeoJSON LineString, or typed coordinates one point per line), or upload a file with "
+                               "target=line"))
     out = {k: v for k, v in fields.items() if k not in ("line", "line_drawn")}
     for old, new in (("line", "location"), ("line_drawn", "location_drawn")):
         if old in fields:
@@ -216,7 +217,8 @@ def _typed_or_geojson(draft: Draft, fields: Mapping[str, Any], crs: str | None, 
             draft.notes += notes
             if target == "location" and line:
                 if len(set(points)) < 2:
-                    raise InvalidInput("a section line needs at least 2 distinct points, one per line, from base to top")
+                    raise InvalidInput(msg("revisions.typed_line_needs_points", "a section line needs at least 2 "
+                                           "distinct points, one per line, from base to top"))
                 geom = LineString(points)
             elif target == "location":
                 if len(points) != 1:
@@ -254,11 +256,15 @@ def _uploaded(draft: Draft, fields: Mapping[str, Any], file: tuple[str, bytes], 
     filename, data = file
     target = fields.get("target") or ""
     if target not in formats.TARGETS:
-        raise InvalidInput("with an uploaded file, say what it holds: target must be "
-                           + ("'line' or 'boundary'" if line else "'location' or 'boundary'"))
+        if line:
+            raise InvalidInput(msg("revisions.uploaded_line_say_what", "with an uploaded file, say what it holds: "
+                                   "target must be 'line' or 'boundary'"))
+        raise InvalidInput(msg("revisions.uploaded_file_say_what", "with an uploaded file, say what it holds: target "
+                               "must be 'location' or 'boundary'"))
     what = formats.LINE if line and target == "location" else target
     if getattr(draft, target) is not UNCHANGED:
-        raise InvalidInput(f"the {what} was given twice (in the file and in the form); give it once")
+        raise InvalidInput(msg("revisions.given_twice_file_form", "the {target} was given twice (in the file and in "
+                               "the form); give it once", target=GEOMETRY_NOUNS[what]))
     read = formats.read_geometry(filename, data, what, crs=crs, feature=whole_number(fields.get("feature"), "feature"),
                                  limits=policy.limits, region=policy.region_bbox)
     setattr(draft, target, read.geometry)

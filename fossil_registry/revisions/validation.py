@@ -208,7 +208,8 @@ def _boundary_action(draft: Draft, site, base, warnings: list[dict], policy: Pol
 def _new_site_properties(props: dict[str, Any], warnings: list[dict],
                          kind: sites.FeatureKind = sites.SITE) -> dict[str, Any]:
     if not isinstance(props.get("name"), str) or not props.get("name", "").strip():
-        raise InvalidInput(f"a new {kind.name} needs a name (properties.name)")
+        raise InvalidInput(msg("revisions.new_site_needs_name", "a new {kind} needs a name (properties.name)",
+                               kind=kind.noun))
     defaults = []
     if "level" not in props:
         props["level"] = "general"
@@ -217,16 +218,19 @@ def _new_site_properties(props: dict[str, Any], warnings: list[dict],
         props["sensitivity"] = "hidden"  # a new find stays off the public map until someone decides otherwise
         defaults.append(msg("revisions.default_sensitivity", "sensitivity 'hidden'"))
     if props.get("status") == "retired":
-        raise InvalidInput(f"a new {kind.name} cannot be proposed as retired")
+        raise InvalidInput(msg("revisions.new_site_proposed_retired", "a new {kind} cannot be proposed as retired",
+                               kind=kind.noun))
     if defaults:
-        warnings.append(warning("defaults", "not given, so set to the safe defaults: " + ", ".join(defaults)))
+        warnings.append(warning("defaults", msg("revisions.defaults", "not given, so set to the safe defaults: "
+                                                "{defaults}", defaults=msg_list(defaults))))
     return kind.normalize({k: v for k, v in props.items() if k not in ("code", "version")})
 
 
 def _placed_in_boundary(boundary, warnings: list[dict], kind: sites.FeatureKind = sites.SITE) -> Point:
     if kind.primary != "location":
-        raise InvalidInput(f"a new {kind.name} needs its {kind.primary}: send it as GeoJSON, typed coordinates or a "
-                           f"file with target={kind.primary}")
+        raise InvalidInput(msg("revisions.new_feature_needs_primary", "a new {kind} needs its {primary}: send it as "
+                               "GeoJSON, typed coordinates or a file with target={target}", kind=kind.noun,
+                               primary=kind.primary_noun, target=kind.primary))
     if boundary is None:
         raise InvalidInput(msg("revisions.new_site_needs_location", "a new site needs a location (or a boundary to "
                                "place it in)"))
@@ -263,8 +267,8 @@ def prepare(conn, draft: Draft, *, site: sites.Site | None, base: sites.Site | N
             boundary_action, boundary = "keep", None
         if location is None and boundary_action == "keep" and not properties:
             raise InvalidInput(msg("revisions.proposal_changes_nothing_location", "this proposal changes nothing: "
-                                   "the location, boundary and fields it gives are those of {code} version {version}",
-                                   code=site.code, version=base.version))
+                                   "the {primary}, boundary and fields it gives are those of {code} version {version}",
+                                   primary=site.kind.primary_noun, code=site.code, version=base.version))
         if kind is None:
             kind = "retire" if properties == {"status": "retired"} and location is None and boundary_action == "keep" \
                 else "change"
@@ -292,12 +296,15 @@ def _county_warnings(conn, p: Prepared, site, line, props: dict[str, Any], polic
     if check is None:
         return []
     if check.distance_m is None:
-        return [warning("county_unchecked", f"no registered site or section names {check.county} as its county: "
-                                            "check by hand that the line lies in it", county=check.county)]
+        return [warning("county_unchecked", msg("revisions.county_unchecked", "no registered site or section names "
+                                                "{county} as its county: check by hand that the line lies in it",
+                                                county=check.county), county=check.county)]
     if check.distance_m > policy.county_max_km * 1000:
-        return [warning("far_from_county", f"the section line is {check.distance_m / 1000:,.1f} km from the nearest of "
-                                           f"the {check.features} registered features of {check.county}, more than "
-                                           f"{policy.county_max_km:g} km: check the county and the coordinate system",
+        return [warning("far_from_county", msg("revisions.far_from_county", "the section line is {km:,.1f} km from "
+                                               "the nearest of the {features} registered features of {county}, more "
+                                               "than {max_km:g} km: check the county and the coordinate system",
+                                               km=check.distance_m / 1000, features=check.features,
+                                               county=check.county, max_km=policy.county_max_km),
                         county=check.county, distance_m=round(check.distance_m, 1))]
     return []
 
@@ -339,7 +346,8 @@ def _place_warnings(p: Prepared, geom: BaseGeometry, bnd, policy: Policy) -> lis
     loc = sites.anchor_point(geom)
     if geom.geom_type != "Point":  # a section line
         if bnd is not None and not bnd.covers(geom):
-            w.append(warning("line_outside_boundary", "part of the section line lies outside its protection boundary"))
+            w.append(warning("line_outside_boundary", msg("revisions.line_outside_boundary", "part of the section "
+                                                          "line lies outside its protection boundary")))
         bnd = None
     if not inside(policy.region_bbox, loc.x, loc.y):
         w.append(warning("outside_region", msg("revisions.outside_region", "the location ({x}, {y}) is outside "

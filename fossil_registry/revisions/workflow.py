@@ -14,7 +14,7 @@ from .draft import Draft, whole_number
 from .model import Revision, content_snapshot, get, row_of, stale
 from .policy import DECISIONS, MAX_REASON, OPEN, Policy, RoundRequired
 from .validation import Prepared, boundary_value, needs_individual_review, prepare, stale_base_warning
-from ..messages import msg
+from ..messages import msg, msg_list
 
 
 def _require_reason(reason: str | None, what: str = "a proposal") -> str:
@@ -85,8 +85,8 @@ def _checked(conn, draft: Draft, site_code: str | None, policy: Policy, kind: st
                                    "of {site_code} the proposal is based on (now {version})", site_code=site_code,
                                    version=site.version))
         if draft.base_version > site.version:
-            raise InvalidInput(msg("revisions.feature_version_yet", "{feature} {site_code} has no version "
-                                   "{base_version} yet (it is at {version})", feature=feature.name,
+            raise InvalidInput(msg("revisions.site_version_yet_2", "{kind} {site_code} has no version "
+                                   "{base_version} yet (it is at {version})", kind=feature.noun,
                                    site_code=site_code, base_version=draft.base_version, version=site.version))
         base = sites.at_version(conn, site_code, draft.base_version, feature)
     else:
@@ -176,7 +176,9 @@ def amend(conn, revision_id: int, draft: Draft, *, author: str, policy: Policy |
     site = sites.current(conn, row.site_code, kind=feature) if row.site_code else None
     base_version = draft.base_version or row.base_version
     if site is not None and base_version > site.version:
-        raise InvalidInput(f"{feature.name} {site.code} has no version {base_version} yet (it is at {site.version})")
+        raise InvalidInput(msg("revisions.site_version_yet", "{kind} {code} has no version {base_version} yet (it "
+                               "is at {version})", kind=feature.noun, code=site.code, base_version=base_version,
+                               version=site.version))
     base = sites.at_version(conn, row.site_code, base_version, feature) if site is not None else None
     p = prepare(conn, merged, site=site, base=base, policy=policy,
                 kind=row.kind if row.kind in ("restore",) else None, feature=feature)
@@ -272,10 +274,14 @@ def conflict_error(conn, row: rstore.RevisionRow, current_version: int) -> Confl
     if d["boundary_changed"]:
         what.append("boundary")
     what += sorted(d["properties"])
+    shown = msg_list([sites.GEOMETRY_NOUNS.get(w, w) for w in what]) if what else \
+        msg("revisions.nothing_visible", "nothing visible")
     return Conflict(
-        f"{cur.kind.name} {row.site_code} has changed since this proposal was made (based on version {row.base_version}, now "
-        f"version {current_version}; changed: {', '.join(what) or 'nothing visible'}). Approval refused: rebase the "
-        f"proposal onto version {current_version} after comparing base, current and proposed, or send it back",
+        msg("revisions.site_changed_since_proposal", "{kind} {site_code} has changed since this proposal was made "
+            "(based on version {base_version}, now version {current_version}; changed: {value}). Approval refused: "
+            "rebase the proposal onto version {current_version} after comparing base, current and proposed, or send "
+            "it back", kind=cur.kind.noun, site_code=row.site_code, base_version=row.base_version,
+            current_version=current_version, value=shown),
         code=row.site_code, base_version=row.base_version, current_version=current_version, changed=what,
         revision_id=row.id)
 
@@ -425,7 +431,8 @@ def rebase(conn, revision_id: int, *, actor: str, may_review: bool, policy: Poli
         raise Forbidden(msg("revisions.only_author_reviewer_rebase", "only the author or a reviewer can rebase a "
                             "proposal"))
     if row.kind == "new_site":
-        raise InvalidInput("a new-site proposal has no base version to rebase")
+        raise InvalidInput(msg("revisions.new_site_proposal_base", "a new-site proposal has no base version to "
+                               "rebase"))
     site = sites.current(conn, row.site_code, kind=sites.kind_named(row.feature_kind))
     if site.version == row.base_version:
         raise InvalidInput(msg("revisions.proposal_already_based_current", "proposal {revision_id} is already based "
@@ -438,7 +445,8 @@ def rebase(conn, revision_id: int, *, actor: str, may_review: bool, policy: Poli
         now = store.utc_now()
         current = _open_for(conn, revision_id)
         if sites.version_number(conn, row.site_code, site.kind) != site.version:
-            raise Conflict(f"{site.kind.name} {row.site_code} changed again while rebasing; try again")
+            raise Conflict(msg("revisions.site_changed_again_while", "{kind} {site_code} changed again while "
+                               "rebasing; try again", kind=site.kind.noun, site_code=row.site_code))
         rstore.update_revision(conn, revision_id, base_version=site.version, kind=p.kind, location=p.location,
                                boundary_action=p.boundary_action, boundary=p.boundary, properties=p.properties,
                                warnings=p.warnings, metrics=p.metrics, updated_at=now, round=current.round + 1)

@@ -13,6 +13,7 @@ from shapely.geometry.base import BaseGeometry
 from .. import store
 from ..errors import InvalidInput
 from ..geometry import GEOD, MAX_VERTICES, GeometryError, fmt
+from ..messages import msg, term
 from ..sites import (LEVELS, SENSITIVITIES, STATUSES, FeatureKind, checked_choices, checked_established,
                      checked_period, checked_texts)
 
@@ -36,10 +37,12 @@ def _units(raw: Any) -> list[str]:
     if isinstance(raw, str):
         raw = [u for u in raw.replace("；", ";").replace("\n", ";").split(";")]
     if not isinstance(raw, (list, tuple)) or not all(isinstance(u, str) for u in raw):
-        raise InvalidInput("units must be a list of the names of the units the section exposes")
+        raise InvalidInput(msg("sections.units_not_list", "units must be a list of the names of the units the "
+                               "section exposes"))
     units = list(dict.fromkeys(u.strip() for u in raw if u.strip()))
     if len(units) > MAX_UNITS or any(len(u) > MAX_NAME for u in units):
-        raise InvalidInput(f"units: at most {MAX_UNITS} names of up to {MAX_NAME} characters each")
+        raise InvalidInput(msg("sections.units_too_many", "units: at most {max_units} names of up to {max_name} "
+                               "characters each", max_units=MAX_UNITS, max_name=MAX_NAME))
     return units
 
 
@@ -48,26 +51,30 @@ def _boundaries(raw: Any) -> list[dict[str, Any]]:
     if raw in (None, ""):
         return []
     if not isinstance(raw, (list, tuple)) or not all(isinstance(b, Mapping) for b in raw):
-        raise InvalidInput('stratigraphic_boundaries must be a list of {"name": ..., "rank": "stage", '
-                           '"gssp": "ratified" | "candidate" | null}')
+        raise InvalidInput(msg("sections.boundaries_not_list", "stratigraphic_boundaries must be a list of "
+                               "{example}", example='{"name": ..., "rank": "stage", "gssp": "ratified" | "candidate" '
+                               '| null}'))
     if len(raw) > MAX_BOUNDARIES:
-        raise InvalidInput(f"stratigraphic_boundaries: at most {MAX_BOUNDARIES}")
+        raise InvalidInput(msg("sections.boundaries_too_many", "stratigraphic_boundaries: at most {limit}",
+                               limit=MAX_BOUNDARIES))
     out = []
     for n, b in enumerate(raw, start=1):
         unknown = sorted(set(b) - {"name", "rank", "gssp"})
         if unknown:
-            raise InvalidInput(f"stratigraphic boundary {n}: unknown field(s) {', '.join(unknown)}")
+            raise InvalidInput(msg("sections.boundary_unknown_fields", "stratigraphic boundary {n}: unknown field(s) "
+                                   "{fields}", n=n, fields=', '.join(unknown)))
         name = b.get("name")
         if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME:
-            raise InvalidInput(f"stratigraphic boundary {n} needs a name (up to {MAX_NAME} characters), e.g. "
-                               "'base of the Wuliuan Stage'")
+            raise InvalidInput(msg("sections.boundary_needs_name", "stratigraphic boundary {n} needs a name (up to "
+                                   "{max_name} characters), e.g. 'base of the Wuliuan Stage'", n=n, max_name=MAX_NAME))
         rank = b.get("rank") or "other"
         if rank not in BOUNDARY_RANKS:
-            raise InvalidInput(f"stratigraphic boundary {n}: rank must be one of {', '.join(BOUNDARY_RANKS)} "
-                               f"(got {rank!r})")
+            raise InvalidInput(msg("sections.boundary_rank_unknown", "stratigraphic boundary {n}: rank must be one "
+                                   "of {ranks} (got {rank!r})", n=n, ranks=', '.join(BOUNDARY_RANKS), rank=rank))
         gssp = b.get("gssp") or None
         if gssp is not None and gssp not in GSSP_STATES:
-            raise InvalidInput(f"stratigraphic boundary {n}: gssp must be ratified, candidate or null (got {gssp!r})")
+            raise InvalidInput(msg("sections.boundary_gssp_unknown", "stratigraphic boundary {n}: gssp must be "
+                                   "ratified, candidate or null (got {gssp!r})", n=n, gssp=gssp))
         out.append({"name": name.strip(), "rank": rank, "gssp": gssp})
     return out
 
@@ -76,17 +83,20 @@ def normalize_properties(props: dict[str, Any], *, partial: bool = False) -> dic
     """Checked, normalised copy of a section's properties; raises InvalidInput naming the field at fault.
     ``partial``: only the given fields (a change); otherwise name, level and sensitivity are required."""
     if not isinstance(props, dict):
-        raise InvalidInput("properties must be an object of field names and values")
+        raise InvalidInput(msg("sites.properties_must_object_field", "properties must be an object of field names "
+                               "and values"))
     unknown = sorted(set(props) - set(PROPERTY_FIELDS) - {"code", "version", "length_m"})
     if unknown:
-        raise InvalidInput(f"unknown section field(s): {', '.join(unknown)}; known fields are "
-                           f"{', '.join(PROPERTY_FIELDS)}")
+        raise InvalidInput(msg("sections.unknown_fields", "unknown section field(s): {unknown}; known fields are "
+                               "{property_fields}", unknown=', '.join(unknown),
+                               property_fields=', '.join(PROPERTY_FIELDS)))
     out = checked_texts(props, TEXT_FIELDS)
     out.update(checked_choices(props, {"level": LEVELS, "sensitivity": SENSITIVITIES, "status": STATUSES}))
     if "significance" in props:
         value = props["significance"] or None
         if value is not None and value not in SIGNIFICANCES:
-            raise InvalidInput(f"significance must be one of {', '.join(SIGNIFICANCES)} or empty (got {value!r})")
+            raise InvalidInput(msg("sections.significance_unknown", "significance must be one of {significances} or "
+                                   "empty (got {value!r})", significances=', '.join(SIGNIFICANCES), value=value))
         out["significance"] = value
     out.update(checked_period(props))
     out.update(checked_established(props))
@@ -96,10 +106,11 @@ def normalize_properties(props: dict[str, Any], *, partial: bool = False) -> dic
         out["stratigraphic_boundaries"] = _boundaries(props["stratigraphic_boundaries"])
     if not partial:
         if not out.get("name"):
-            raise InvalidInput("a section needs a name")
+            raise InvalidInput(msg("sections.needs_name", "a section needs a name"))
         for key, allowed in (("level", LEVELS), ("sensitivity", SENSITIVITIES)):
             if key not in out:
-                raise InvalidInput(f"a section needs a {key} ({', '.join(allowed)})")
+                raise InvalidInput(msg("sections.needs_field", "a section needs a {key} ({value})", key=key,
+                                       value=', '.join(allowed)))
         out.setdefault("status", "active")
         for key in PROPERTY_FIELDS:
             out.setdefault(key, [] if key in ("units", "stratigraphic_boundaries") else None)
@@ -127,43 +138,53 @@ def validate_line(geom) -> LineString:
     closes on itself nor crosses or runs over itself. Consecutive repeated points (a GPS standing still) are dropped.
     Raises GeometryError saying what is wrong and where."""
     if geom is None:
-        raise GeometryError("no section line was given")
+        raise GeometryError(msg("sections.no_line", "no section line was given"))
     if isinstance(geom, Mapping):
         try:
             geom = shape(geom)
         except Exception as exc:  # shapely raises various errors on malformed GeoJSON
-            raise GeometryError(f"the section line could not be read as a geometry ({str(exc)[:120]})") from None
+            raise GeometryError(msg("sections.line_unreadable", "the section line could not be read as a geometry "
+                                    "({error})", error=str(exc)[:120])) from None
     if not isinstance(geom, BaseGeometry) or geom.is_empty:
-        raise GeometryError("the section line is empty: it has no coordinates")
+        raise GeometryError(msg("sections.line_empty", "the section line is empty: it has no coordinates"))
     if isinstance(geom, MultiLineString):
         if len(geom.geoms) != 1:
-            raise GeometryError(f"a section line is one continuous line from base to top, but {len(geom.geoms)} "
-                                "separate lines were given: upload or draw them as one line")
+            raise GeometryError(msg("sections.line_in_pieces", "a section line is one continuous line from base to "
+                                    "top, but {count} separate lines were given: upload or draw them as one line",
+                                    count=len(geom.geoms)))
         geom = geom.geoms[0]
     if not isinstance(geom, LineString):
-        raise GeometryError(f"a section line must be a line (LineString) along which the section was measured, but a "
-                            f"{geom.geom_type} was given")
+        raise GeometryError(msg("sections.line_not_line", "a section line must be a line (LineString) along which "
+                                "the section was measured, but a {geom_type} was given", geom_type=geom.geom_type))
     coords = [(float(x), float(y)) for x, y, *_ in geom.coords]
     for x, y in coords:
         if not (-180 <= x <= 180 and -90 <= y <= 90):
-            raise GeometryError(f"the section line has a vertex outside the longitude/latitude range: ({fmt(x)}, "
-                                f"{fmt(y)})", location=(x, y) if abs(y) <= 90 and abs(x) <= 180 else None)
+            raise GeometryError(msg("sections.line_vertex_out_of_range", "the section line has a vertex outside the "
+                                    "longitude/latitude range: ({x}, {y})", x=fmt(x), y=fmt(y)),
+                                location=(x, y) if abs(y) <= 90 and abs(x) <= 180 else None)
     coords = [c for i, c in enumerate(coords) if i == 0 or c != coords[i - 1]]
     if len(coords) < 2:
-        raise GeometryError("a section line needs at least two distinct points (its base and its top)")
+        raise GeometryError(msg("sections.line_too_short", "a section line needs at least two distinct points (its "
+                                "base and its top)"))
     if len(coords) > MAX_VERTICES:
-        raise GeometryError(f"the section line has {len(coords):,} vertices; the limit is {MAX_VERTICES:,}: thin "
-                            "the GPS track before uploading")
+        raise GeometryError(msg("sections.line_too_many_vertices", "the section line has {count:,} vertices; the "
+                                "limit is {limit:,}: thin the GPS track before uploading", count=len(coords),
+                                limit=MAX_VERTICES))
     if coords[0] == coords[-1]:
-        raise GeometryError("the section line closes on itself: a section runs from its base to its top; for an "
-                            "area give the protection boundary instead", location=coords[0])
+        raise GeometryError(msg("sections.line_closed", "the section line closes on itself: a section runs from its "
+                                "base to its top; for an area give the protection boundary instead"),
+                            location=coords[0])
     line = LineString(coords)
     if not line.is_simple:
         where = _self_crossing(line)
-        raise GeometryError("the section line crosses or runs over itself" + (f" near ({fmt(where[0])}, "
-                            f"{fmt(where[1])})" if where else "") + ": a section line runs once from base to top. A "
-                            "GPS track walked there and back overlaps itself: keep only the way up (or down)",
-                            location=where)
+        if where:
+            raise GeometryError(msg("sections.line_crosses_itself_near", "the section line crosses or runs over "
+                                    "itself near ({x}, {y}): a section line runs once from base to top. A GPS track "
+                                    "walked there and back overlaps itself: keep only the way up (or down)",
+                                    x=fmt(where[0]), y=fmt(where[1])), location=where)
+        raise GeometryError(msg("sections.line_crosses_itself", "the section line crosses or runs over itself: a "
+                                "section line runs once from base to top. A GPS track walked there and back overlaps "
+                                "itself: keep only the way up (or down)"))
     return line
 
 
@@ -178,4 +199,6 @@ def measures(line: BaseGeometry) -> dict[str, Any]:
 
 
 SECTION = FeatureKind("section", store.SECTIONS, "line", PROPERTY_FIELDS, TEXT_FIELDS, normalize_properties,
-                      validate_line, "SECTION_CODE_PREFIX", "GZS-", measures)
+                      validate_line, "SECTION_CODE_PREFIX", "GZS-", noun=term("section", "section"),
+                      not_found=lambda code: msg("sections.section_code", "no section with code {code!r}", code=code),
+                      measures=measures)

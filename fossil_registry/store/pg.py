@@ -33,6 +33,7 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import Conflict, Unavailable
+from ..messages import msg
 
 SRS_ID = 4490
 URL_SCHEMES = ("postgresql://", "postgres://")
@@ -239,7 +240,8 @@ def probe(url: str) -> None:
         with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True) as raw:
             raw.execute("SELECT 1")
     except psycopg.Error as exc:
-        raise Unavailable(f"cannot connect to the database {describe(url)}: {_first_line(exc)}") from None
+        raise Unavailable(msg("store.cannot_connect", "cannot connect to the database {database}: {reason}",
+                              database=describe(url), reason=_first_line(exc))) from None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -264,8 +266,9 @@ class PgConnection:
         try:
             self.raw = self._pool.getconn(timeout=POOL_WAIT_S)
         except PoolTimeout:
-            raise Unavailable(f"the database {describe(url)} does not answer (no connection within "
-                              f"{POOL_WAIT_S} s)") from None
+            raise Unavailable(msg("store.database_not_answering", "the database {database} does not answer (no "
+                                  "connection within {seconds} s)", database=describe(url),
+                                  seconds=POOL_WAIT_S)) from None
 
     @property
     def in_transaction(self) -> bool:
@@ -298,13 +301,13 @@ def translated_errors(conn: PgConnection) -> Iterator[None]:
             raise
         if not conn.raw.closed and conn.raw.info.transaction_status != TransactionStatus.UNKNOWN:
             raise
-        raise Unavailable(f"the connection to the database {describe(conn.location)} was lost; nothing of this "
-                          "request was written: try again") from exc
+        raise Unavailable(msg("store.connection_lost", "the connection to the database {database} was lost; nothing "
+                              "of this request was written: try again", database=describe(conn.location))) from exc
     except pg_errors.UniqueViolation as exc:
         if not conn.in_transaction and not conn.writing:
             raise
-        raise Conflict("another change was written at the same moment: reload and try again",
-                       constraint=exc.diag.constraint_name) from exc
+        raise Conflict(msg("store.concurrent_write", "another change was written at the same moment: reload and try "
+                           "again"), constraint=exc.diag.constraint_name) from exc
 
 
 # --------------------------------------------------------------------------------------------------------------------

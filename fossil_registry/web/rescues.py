@@ -13,6 +13,7 @@ from ..coords import CoordinateError
 from ..db import get_conn
 from ..errors import RegistryError
 from ..geometry import GeometryError
+from ..http.errors import describe
 from ..http.requests import uploads
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import blob_store, photo_url, rescue_settings, revision_policy
@@ -39,7 +40,7 @@ def init_app(app) -> None:
 
 
 def _error(exc) -> str:
-    return getattr(exc, "detail", None) or str(exc)
+    return describe(exc)  # in the reader's language: a flashed message is kept as plain text
 
 
 @bp.get("/rescues")

@@ -14,6 +14,7 @@ from .. import inspections, maps, markers, public_view, sites
 from ..db import get_conn
 from ..errors import RegistryError
 from ..geometry import GeometryError
+from ..http.errors import describe
 from ..http.requests import uploads
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import blob_store, marker_settings
@@ -142,11 +143,11 @@ def add_marker(code: str):
     except (RegistryError, GeometryError) as exc:
         if isinstance(exc, RegistryError) and exc.status == 404:
             raise
-        flash(getattr(exc, "detail", None) or str(exc), "error")
+        flash(describe(exc), "error")
         return redirect(page + "#markers", 303)
     flash(_("Marker #%(id)d recorded.", id=marker["fid"]), "success")
     for w in marker["warnings"]:
-        flash(w, "warning")
+        flash(describe(w), "warning")
     return redirect(page + "#markers", 303)
 
 

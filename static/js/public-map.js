@@ -268,7 +268,8 @@
     var latlng = L.latLng(f.geometry.coordinates[1], f.geometry.coordinates[0]);
     if (!window.matchMedia("(min-width: 700px)").matches) { document.getElementById("map-filters").open = false; }
     map.setView(latlng, p.precision === "cell" ? 11 : 14);
-    L.popup({ autoPanPadding: [20, 20] }).setLatLng(latlng).setContent(popupContent(p)).openOn(map);
+    L.popup({ autoPanPadding: [20, 20] }).setLatLng(latlng)
+      .setContent(p.kind === "section" ? sectionPopup(p) : popupContent(p)).openOn(map);
   }
 
   // As people type (pinyin, initials, Chinese, English or a code): one request per pause, the latest answer wins.
