@@ -3,7 +3,7 @@ OWSLib's Features, with paging across several pages, bbox and CRS; the features 
 (the public view for anonymous callers, the exact data with a staff token)."""
 from __future__ import annotations
 
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 
 import pyogrio
 import pyproj
