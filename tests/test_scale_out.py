@@ -149,6 +149,25 @@ def test_a_lost_database_answers_503_and_the_pool_recovers(app, pg_cluster, monk
 
 
 @POSTGIS
+def test_a_connection_lost_between_an_insert_and_its_new_id_is_unavailable_not_an_error(demo_location):
+    """The new fid is read in a second round trip (lastval()): a connection lost just before it is a 503 like any
+    other lost connection, and the INSERT dies with its transaction."""
+    from fossil_registry.errors import Unavailable
+
+    conn, admin = store.connect(demo_location), store.connect(demo_location)
+    try:
+        with pytest.raises(Unavailable, match="nothing of this request was written"):
+            with store.transaction(conn):
+                cur = conn.execute("INSERT INTO audit_log (at, actor, action) VALUES ('now', 'x', 'test')")
+                admin.execute("SELECT pg_terminate_backend(?)", (conn.raw.info.backend_pid,))
+                cur.lastrowid
+        assert admin.execute("SELECT count(*) FROM audit_log WHERE action = 'test'").fetchone()[0] == 0
+    finally:
+        conn.close()
+        admin.close()
+
+
+@POSTGIS
 def test_a_restart_under_load_loses_no_acknowledged_write(app, pg_cluster):
     """Four clients keep submitting reports while PostgreSQL restarts: every answer is 201 or 503 (never a 500), every
     report acknowledged with 201 is in the registry afterwards, and writing works again."""

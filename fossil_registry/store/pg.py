@@ -119,11 +119,17 @@ def _row_factory(cursor: psycopg.Cursor):
 
 
 class Cursor(psycopg.Cursor):
+    owner: "PgConnection | None" = None  # the connection that ran the statement (PgConnection.execute)
+
     @property
     def lastrowid(self) -> int:
         """The identity value the last INSERT of this session drew (no table here has a second identity or sequence
-        that an INSERT trigger would advance)."""
-        return self.connection.execute("SELECT lastval()").fetchone()[0]
+        that an INSERT trigger would advance). A second round trip: a connection lost right after the INSERT is
+        translated as the INSERT's own failure would be (503, nothing written)."""
+        if self.owner is None:
+            return self.connection.execute("SELECT lastval()").fetchone()[0]
+        with translated_errors(self.owner):
+            return self.connection.execute("SELECT lastval()").fetchone()[0]
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -276,9 +282,9 @@ class PgConnection:
 
     def execute(self, sql: str, params: Any = None) -> Cursor:
         with translated_errors(self):
-            if params is None:
-                return self.raw.execute(sql)
-            return self.raw.execute(translate(sql), params)
+            cur = self.raw.execute(sql) if params is None else self.raw.execute(translate(sql), params)
+        cur.owner = self
+        return cur
 
     def executemany(self, sql: str, seq) -> Cursor:
         with translated_errors(self):
