@@ -269,6 +269,11 @@ def _check_range(x: float, y: float, where: str, what: str) -> None:
                         f"(-180..180, -90..90): {hint}", location=None)
 
 
+def _is_position(value) -> bool:
+    return (isinstance(value, (list, tuple)) and len(value) >= 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value[:2]))
+
+
 def check_geojson_rings(mapping_: Mapping) -> None:
     """Ring closure can only be wrong in raw input: shapely closes rings itself. Check GeoJSON before converting."""
     gtype = mapping_.get("type")
@@ -284,12 +289,18 @@ def check_geojson_rings(mapping_: Mapping) -> None:
         return
     else:
         return
-    for pi, poly in enumerate(polys or [], start=1):
-        for ri, ring in enumerate(poly or []):
-            ring = list(ring or [])
+    seq = (list, tuple)
+    if not isinstance(polys, seq) or not all(isinstance(poly, seq) and all(isinstance(ring, seq) for ring in poly)
+                                             for poly in polys):
+        raise GeometryError(f"the coordinates of a {gtype} must be lists of rings of [longitude, latitude] positions")
+    for pi, poly in enumerate(polys, start=1):
+        for ri, ring in enumerate(poly):
             if len(ring) < 2:
                 continue
             first, last = ring[0], ring[-1]
+            if not (_is_position(first) and _is_position(last)):
+                raise GeometryError(f"every position of a {gtype} must be [longitude, latitude] in numbers "
+                                    f"(got {str(first)[:40]} ... {str(last)[:40]})")
             if list(first[:2]) != list(last[:2]):
                 which = "outer ring" if ri == 0 else f"hole {ri}"
                 part = f" of part {pi}" if len(polys) > 1 else ""

@@ -251,6 +251,9 @@ def accept_report(conn, report_id: int, *, actor: str, settings: ReportSettings,
                   remote_addr: str | None = None) -> dict[str, Any]:
     """Accept a report: link it to an inspection (of the site), or create a follow-up for the site. The site itself is
     not changed: changes to a site go through the revision workflow."""
+    for name, value in (("note", note), ("site", site_code), ("followup description", followup_description)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidInput(f"{name} must be text", field=name.split()[0])
     note = (note or "").strip()[:MAX_NOTE * 4] or None
     with store.transaction(conn):
         r = _open_report(conn, report_id)
@@ -290,6 +293,8 @@ def accept_report(conn, report_id: int, *, actor: str, settings: ReportSettings,
 
 
 def dismiss_report(conn, report_id: int, *, reason: str, actor: str, remote_addr: str | None = None) -> dict[str, Any]:
+    if reason is not None and not isinstance(reason, str):
+        raise InvalidInput("the reason must be text", field="reason")
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("give the reason for dismissing the report", field="reason")

@@ -11,6 +11,7 @@ from .. import public_view, reports
 from ..db import get_conn
 from ..errors import InvalidInput
 from ..http.errors import problem
+from ..json_input import MAX_INT
 from ..http.limits import limit_request_size, submit_limit, too_many_message
 from ..http.requests import json_object, uploads
 from ..http.security import actor, remote_addr, require, sessionless
@@ -78,8 +79,9 @@ def accept(report_id: int):
     if not isinstance(followup, dict):
         raise InvalidInput('followup must be an object {"description": ..., "due": "2025-06-01"}', field="followup")
     inspection_id = body.get("inspection_id")
-    if inspection_id is not None and (not isinstance(inspection_id, int) or isinstance(inspection_id, bool)):
-        raise InvalidInput("inspection_id must be a whole number", field="inspection_id")
+    if inspection_id is not None and (not isinstance(inspection_id, int) or isinstance(inspection_id, bool)
+                                      or not 1 <= inspection_id <= MAX_INT):
+        raise InvalidInput("inspection_id must be the number of an inspection record", field="inspection_id")
     r = reports.accept_report(get_conn(), report_id, actor=actor(), settings=report_settings(), site_code=body.get("site"),
                               inspection_id=inspection_id, followup_description=followup.get("description"),
                               due_on=followup.get("due"), note=body.get("note"), remote_addr=remote_addr())

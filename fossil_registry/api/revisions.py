@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, request, send_file, url_for
 from .. import revisions
 from ..db import get_conn
 from ..errors import InvalidInput
-from ..http.requests import flag_arg, json_object, read_upload
+from ..http.requests import flag_arg, int_arg, json_object, read_upload
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import revision_policy
 
@@ -76,10 +76,7 @@ def propose_site():
 def list_revisions():
     args = request.args
     mine, awaiting = flag_arg("mine"), flag_arg("awaiting")
-    try:
-        limit, offset = int(args.get("limit", 200)), int(args.get("offset", 0))
-    except ValueError:
-        raise InvalidInput("limit and offset must be whole numbers") from None
+    limit, offset = int_arg("limit", 200), int_arg("offset", 0)
     conn = get_conn()
     revs = revisions.queue(conn, status="submitted" if awaiting else (args.getlist("status") or None),
                            site=args.get("site") or None, kind=args.get("kind") or None,

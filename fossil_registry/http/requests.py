@@ -4,9 +4,25 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
+from werkzeug.routing import IntegerConverter
 
 from ..errors import InvalidInput, MiB, TooLarge
+from ..json_input import MAX_INT
 from ..photos import Upload
+
+
+class RowIdConverter(IntegerConverter):
+    """Flask's <int:...> with SQLite's range: a larger number in a path is no page (404), not an OverflowError."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_INT)
+        super().__init__(map, *args, **kwargs)
+
+
+def init_app(app) -> None:
+    """Before any route is added: <int:...> in every route is bounded (RowIdConverter)."""
+    app.url_map.converters["int"] = RowIdConverter
+
 
 def read_upload(storage, limit: int) -> tuple[str, bytes]:
     """(file name, bytes) of an uploaded file, refused (413) beyond ``limit`` bytes without reading more than that."""
@@ -64,12 +80,23 @@ def positive_int_arg(name: str) -> int | None:
     raw = request.args.get(name)
     if raw is None:
         return None
+    value = int_arg(name, None)
+    if value < 1:
+        raise InvalidInput(f"{name} must be 1 or more (got {value})")
+    return value
+
+
+def int_arg(name: str, default: int | None) -> int | None:
+    """A whole number from the query string (``default`` when absent), within SQLite's integer range."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
     try:
         value = int(raw)
     except ValueError:
-        raise InvalidInput(f"{name} must be a whole number (got {raw!r})") from None
-    if value < 1:
-        raise InvalidInput(f"{name} must be 1 or more (got {value})")
+        raise InvalidInput(f"{name} must be a whole number (got {raw[:40]!r})") from None
+    if abs(value) > MAX_INT:
+        raise InvalidInput(f"{name} is too large (got {raw[:40]})")
     return value
 
 

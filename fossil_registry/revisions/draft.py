@@ -47,17 +47,7 @@ def _truthy(value) -> bool:
 
 
 def whole_number(value, name: str) -> int | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, bool):
-        raise InvalidInput(f"{name} must be a whole number")
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{name} must be a whole number (got {str(value)[:40]!r})") from None
-    if isinstance(value, float) and value != number:
-        raise InvalidInput(f"{name} must be a whole number (got {value!r})")
-    return number
+    return json_input.whole_number(value, name)
 
 
 def geojson_geometry(value: Any, what: str) -> Mapping:
@@ -82,6 +72,8 @@ def geojson_geometry(value: Any, what: str) -> Mapping:
         value = value.get("geometry")
         if not isinstance(value, Mapping):
             raise InvalidInput(f"{what}: the Feature has no geometry")
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"{what}: the FeatureCollection's feature must be a GeoJSON Feature")
     if not isinstance(value.get("coordinates"), list) and value.get("type") != "GeometryCollection":
         raise InvalidInput(f"{what} must be a GeoJSON geometry with coordinates")
     return value

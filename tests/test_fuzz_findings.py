@@ -1,0 +1,138 @@
+"""What schemathesis found against the OpenAPI document (issue 15), one regression test each: server errors on
+malformed input, and answers that contradicted the document. Each of these failed before its fix."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fossil_registry.db import get_conn
+
+from .conftest import bearer
+
+HUGE = "99999999999999999999999"  # beyond SQLite's 64-bit integers
+
+
+def _rows(app) -> dict:
+    with app.app_context():
+        conn = get_conn()
+        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("revisions", "public_reports", "inspections", "audit_log", "impact_screenings")}
+
+
+def _refused(r, status: int = 422) -> dict:
+    assert r.status_code == status and r.mimetype == "application/problem+json", (r.status_code,
+                                                                                r.get_data(as_text=True)[:300])
+    return r.get_json()
+
+
+@pytest.mark.parametrize("ring", [
+    [[0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]],          # a position of one number
+    "not a ring",
+])
+def test_malformed_polygon_coordinates_are_refused_not_a_server_error(app, client, ring):
+    before = _rows(app)
+    boundary = {"type": "Polygon", "coordinates": [ring]}
+    for path in ("/api/revisions", "/api/sites/GZ-0003/revisions"):
+        _refused(client.post(path, headers=bearer("field"), json={
+            "reason": "fuzz", "base_version": 1, "properties": {"name": "x"}, "boundary": boundary}))
+        collection = {"type": "GeometryCollection", "geometries": [{"type": "MultiPolygon", "coordinates": [[ring]]}]}
+        _refused(client.post(path, headers=bearer("field"), json={
+            "reason": "fuzz", "base_version": 1, "boundary_drawn": collection}))
+    _refused(client.post("/api/impact", json={"footprint": boundary}))
+    assert _rows(app) == before
+
+
+def test_a_feature_collection_of_no_feature_objects_is_refused(app, client):
+    before = _rows(app)
+    body = {"reason": "fuzz", "base_version": 1,
+            "boundary_drawn": {"type": "FeatureCollection", "features": [[None, None]]}}
+    detail = _refused(client.post("/api/sites/GZ-0003/revisions", headers=bearer("field"), json=body))["detail"]
+    assert "Feature" in detail
+    assert _rows(app) == before
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/api/followups/1/close", {"note": [None, None]}),
+    ("/api/reports/1/accept", {"note": [None, None]}),
+    ("/api/reports/1/accept", {"site": 12}),
+    ("/api/reports/1/accept", {"followup": {"description": {"a": 1}}}),
+    ("/api/reports/1/dismiss", {"reason": [None, None]}),
+    ("/api/reports/1/dismiss", {"reason": 3}),
+])
+def test_text_fields_sent_as_other_json_are_refused(app, client, path, body):
+    before = _rows(app)
+    problem = _refused(client.post(path, headers=bearer("expert"), json=body))
+    assert "text" in problem["detail"]
+    assert _rows(app) == before
+
+
+@pytest.mark.parametrize("footprint, width", [
+    ({"type": "LineString", "coordinates": [[105.4, 25.9], [105.4, 25.9]]}, None),
+    ({"type": "LineString", "coordinates": [[105.4, 25.9], [105.4, 25.9]]}, 30),
+    ({"type": "MultiLineString", "coordinates": [[[False, 0], [0.0, 0.0]]]}, None),
+    ({"type": "Polygon", "coordinates": [[[105.4, 25.9], [105.5, 25.9], [105.45, 25.9], [105.4, 25.9]]]}, None),
+    ({"type": "Polygon", "coordinates": [[[105.4, 25.9], [105.4, 25.9], [105.4, 25.9], [105.4, 25.9]]]}, None),
+])
+@pytest.mark.parametrize("who", [None, "field"])
+def test_footprints_without_extent_are_refused_not_screened_as_nothing(app, client, footprint, width, who):
+    """A degenerate line crashed the densification (GEOS), a flat polygon was screened as an empty footprint whose
+    bbox was [NaN, NaN, NaN, NaN] (not even JSON)."""
+    before = _rows(app)
+    r = client.post("/api/impact", json={"footprint": footprint, "width_m": width, "save": who is not None},
+                    headers=bearer(who) if who else {})
+    assert "NaN" not in r.get_data(as_text=True)
+    _refused(r)
+    assert _rows(app) == before
+
+
+@pytest.mark.parametrize("url", [
+    f"/api/inspections/{HUGE}", f"/api/revisions/{HUGE}", f"/api/reports/{HUGE}", f"/api/impact/cases/{HUGE}",
+    f"/api/impact/screenings/{HUGE}/reproduce", f"/api/revisions/1/attachments/{HUGE}",
+])
+def test_ids_beyond_sqlite_integers_are_not_found(client, url):
+    assert _refused(client.get(url, headers=bearer("admin")), 404)
+
+
+@pytest.mark.parametrize("url", [
+    f"/api/revisions?offset={HUGE}", f"/api/revisions?limit=-{HUGE}", f"/api/sites/GZ-0001?version={HUGE}",
+    f"/api/sites/GZ-0001/diff?from=1&to={HUGE}", f"/api/audit?limit={HUGE}",
+])
+def test_numbers_in_queries_beyond_sqlite_integers_are_refused(client, url):
+    assert "too large" in _refused(client.get(url, headers=bearer("admin")))["detail"]
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/api/sites/GZ-0001/restore", {"version": int(HUGE), "reason": "fuzz"}),
+    ("/api/revisions/batch-decision", {"items": [{"id": int(HUGE), "round": 1}], "decision": "approve"}),
+    ("/api/revisions/1/decision", {"decision": "approve", "round": int(HUGE)}),
+    ("/api/reports/1/accept", {"inspection_id": int(HUGE)}),
+    ("/api/sites/GZ-0001/inspections", {"date": "2024-01-01", "condition": "good", "resolves": [int(HUGE)]}),
+])
+def test_numbers_in_bodies_beyond_sqlite_integers_are_refused(app, client, path, body):
+    before = _rows(app)
+    _refused(client.post(path, headers=bearer("admin"), data=json.dumps(body), content_type="application/json"))
+    assert _rows(app) == before
+
+
+def test_numbers_are_whole_or_refused(client):
+    """1.5 was read as 1 (a case version); "1.0" and true were refused elsewhere: one parser now."""
+    from fossil_registry.errors import InvalidInput
+    from fossil_registry.json_input import whole_number
+    assert [whole_number(v, "n") for v in (3, 3.0, "3", " 3 ", None, "")] == [3, 3, 3, 3, None, None]
+    for bad in (1.5, True, "1.5", "x", [1], {"a": 1}, float("nan"), float("inf"), 2**63):
+        with pytest.raises(InvalidInput):
+            whole_number(bad, "n")
+
+
+def test_the_inbox_decisions_carry_their_detail_as_an_object(app, client):
+    """The thread of a proposal gave an event's detail as an object, the inbox the same detail as JSON text."""
+    r = client.post("/api/sites/GZ-0001/revisions", headers=bearer("field"),
+                    json={"reason": "fuzz", "base_version": 1, "properties": {"age": "Carnian"}})
+    assert r.status_code == 201, r.get_data(as_text=True)
+    rev = r.get_json()
+    r = client.post(f"/api/revisions/{rev['id']}/decision", headers=bearer("expert"),
+                    json={"decision": "approve", "round": rev["round"]})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    decision = client.get("/api/revisions/inbox", headers=bearer("field")).get_json()["recent_decisions"][0]
+    assert decision["detail"] == {"round": 1, "site": "GZ-0001", "site_version": 2}
