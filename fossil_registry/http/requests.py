@@ -11,8 +11,26 @@ from ..json_input import MAX_INT
 from ..photos import Upload
 
 
+def digits_at_most(n: int) -> str:
+    """A regular expression of the decimal numbers 0..n (leading zeros allowed), e.g. for 123
+    0*(?:\\d{1,2}|1[0-1]\\d{1}|12[0-2]|123): fewer digits, or n's first digits and then a smaller one, or n."""
+    digits = str(n)
+    options = [f"\\d{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    for i, d in enumerate(digits):
+        low = 1 if i == 0 and len(digits) > 1 else 0
+        if int(d) > low:
+            rest = len(digits) - i - 1
+            options.append(f"{digits[:i]}[{low}-{int(d) - 1}]" + (f"\\d{{{rest}}}" if rest else ""))
+    options.append(digits)
+    return "0*(?:" + "|".join(options) + ")"
+
+
 class RowIdConverter(IntegerConverter):
-    """Flask's <int:...> with SQLite's range: a larger number in a path is no page (404), not an OverflowError."""
+    """Flask's <int:...> with SQLite's range: a larger number in a path is no page (404), not an OverflowError.
+    The range is in the pattern, not only in ``max``: a path whose number the converter refused after matching
+    would answer 405 when another method's rule has the same path (werkzeug checks the method first)."""
+
+    regex = digits_at_most(MAX_INT)
 
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", MAX_INT)
