@@ -247,7 +247,9 @@ PATHS = {
         operation_id="screenFootprint", params=[param("format", schema=enum(["json", "gpkg"]),
                                                       description="gpkg: the result as a GeoPackage")],
         body=json_body(ref("ImpactRequest"), multipart=_MULTIPART,
-                       form=obj({}, {k: STRING for k in _MULTIPART["properties"] if k != "file"}, closed=False)),
+                       form=obj({}, {k: STRING for k in _MULTIPART["properties"] if k != "file"}, closed=False),
+                       example={"footprint": {"type": "LineString", "coordinates": [[105.36, 25.87], [105.4, 25.9]]},
+                                "width_m": 30}),
         responses={"200": {**json_response(ref("ScreeningResult"), "the result"), "content": {
             "application/json": {"schema": ref("ScreeningResult")},
             "application/geopackage+sqlite3": {"schema": FILE}}},

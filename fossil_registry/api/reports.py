@@ -148,7 +148,9 @@ PATHS = {
         "post": op("Report a find or damage (anyone; rate-limited per address; no CSRF token, session cookies are "
                    "ignored)", tags=_TAGS, operation_id="submitReport",
                    body=json_body(ref("ReportSubmission"), multipart=_MULTIPART,
-                                  form=obj({k: STRING for k in (*_REPORT_IN, *_WHERE)}, closed=False)),
+                                  form=obj({k: STRING for k in (*_REPORT_IN, *_WHERE)}, closed=False),
+                                  example={"kind": "find", "description": "Fish fossils in a fresh road cut",
+                                           "coordinates": "26.58, 106.71"}),
                    responses={"201": json_response(ref("ReportReceipt"), "the receipt", headers=LOCATION),
                               **problem_responses(400, 413, 422, 429)}),
         "get": op("The reports, newest first, and how many there are in each state", tags=_TAGS, auth=True,
