@@ -100,7 +100,7 @@ def parse_report(data: Mapping[str, Any], settings: ReportSettings) -> ReportInp
     warnings: list[str] = []
     point = _location(data, settings, warnings)
     observed = data.get("observed_on")
-    observed_on = parse_date(observed, "observed_on") if observed else None
+    observed_on = parse_date(observed, "observed_on") if observed not in (None, "") else None
     if observed_on and observed_on > local_today(settings.timezone):
         raise InvalidInput(f"the date {observed_on} is in the future", field="observed_on")
     return ReportInput(kind=kind, point=point, description=description, observed_on=observed_on, contact=contact,
@@ -206,7 +206,8 @@ def get_by_receipt(conn, receipt: str) -> dict[str, Any]:
 
 
 def list_reports(conn, status: str | None = None, limit: int | None = 500) -> list[dict[str, Any]]:
-    if status and status not in STATES:
+    """The reports, newest first; ``status``: only those in that state (None: all; anything else is refused)."""
+    if status is not None and status not in STATES:
         raise InvalidInput(f"status must be one of {', '.join(STATES)}", field="status")
     rows = pstore.list_reports(conn, status=status, limit=limit)
     for r in rows:
@@ -275,7 +276,8 @@ def accept_report(conn, report_id: int, *, actor: str, settings: ReportSettings,
         followup_id = None
         if inspection_id is None:
             today = local_today(settings.timezone)
-            due = parse_date(due_on, "due date") if due_on else today + timedelta(days=settings.followup_days)
+            due = (parse_date(due_on, "due date") if due_on not in (None, "")
+                   else today + timedelta(days=settings.followup_days))
             if due < today:
                 raise InvalidInput(f"the follow-up due date {due} is in the past", field="due")
             description = (followup_description or "").strip()[:MAX_NOTE * 4] or \

@@ -172,3 +172,40 @@ def test_the_inbox_decisions_carry_their_detail_as_an_object(app, client):
     assert r.status_code == 200, r.get_data(as_text=True)
     decision = client.get("/api/revisions/inbox", headers=bearer("field")).get_json()["recent_decisions"][0]
     assert decision["detail"] == {"round": 1, "site": "GZ-0001", "site_version": 2}
+
+
+# Found by the long run (FUZZ_EXAMPLES=100, coverage phase): requests that break the document were accepted.
+@pytest.mark.parametrize("observed", [{}, [], 0, False, 20250101, [2025, 1, 1]])
+def test_a_report_date_that_is_no_date_is_refused_not_dropped(app, client, observed):
+    """{} , [], 0 and false were taken for "no date" (and 20250101 for 2025-01-01): a report kept no date, or a
+    date nobody sent, without a word."""
+    before = _rows(app)
+    problem = _refused(client.post("/api/reports", json={"kind": "find", "description": "Fish fossils in a road cut",
+                                                        "coordinates": "26.58, 106.71", "observed_on": observed}))
+    assert problem["field"] == "observed_on"
+    assert _rows(app) == before
+
+
+def test_an_empty_report_date_is_still_no_date(client):
+    r = client.post("/api/reports", json={"kind": "find", "description": "Fish fossils in a road cut",
+                                          "coordinates": "26.58, 106.71", "observed_on": ""})
+    assert r.status_code == 201 and r.get_json()["observed_on"] is None, r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("due", [{}, 0, False])
+def test_a_followup_due_date_that_is_no_date_is_refused(app, client, due):
+    r = client.post("/api/reports", json={"kind": "find", "description": "Fish fossils in a road cut",
+                                          "coordinates": "26.58, 106.71"})
+    assert r.status_code == 201
+    before = _rows(app)
+    problem = _refused(client.post(f"/api/reports/{r.get_json()['reference']}/accept", headers=bearer("expert"),
+                                   json={"site": "GZ-0001", "followup": {"description": "look", "due": due}}))
+    assert "date" in problem["detail"]
+    assert _rows(app) == before
+
+
+@pytest.mark.parametrize("status", ["", "all", "New"])
+def test_a_report_status_filter_that_is_no_state_is_refused(client, status):
+    """?status= listed every report, though the document (and ?status=all) say a state must be named."""
+    problem = _refused(client.get(f"/api/reports?status={status}", headers=bearer("expert")))
+    assert problem["field"] == "status"

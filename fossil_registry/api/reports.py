@@ -63,7 +63,7 @@ def submit():
 @bp.get("/reports")
 @require("report.triage")
 def queue():
-    rows = reports.list_reports(get_conn(), request.args.get("status") or None)
+    rows = reports.list_reports(get_conn(), request.args.get("status"))  # ?status= names no state: refused
     return jsonify({"reports": [reports.report_json(r) for r in rows], "counts": reports.counts(get_conn())})
 
 

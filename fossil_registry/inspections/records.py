@@ -69,8 +69,11 @@ class RecordInput:
 
 
 def parse_date(value: Any, what: str) -> date:
+    """A date given as a date or as ISO text; anything else (a JSON number: 20250101 is no date here) is refused."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be a date like 2025-05-01 (got {str(value)[:40]!r})", field=what)
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
