@@ -209,3 +209,14 @@ def test_a_report_status_filter_that_is_no_state_is_refused(client, status):
     """?status= listed every report, though the document (and ?status=all) say a state must be named."""
     problem = _refused(client.get(f"/api/reports?status={status}", headers=bearer("expert")))
     assert problem["field"] == "status"
+
+
+@pytest.mark.parametrize("query, body", [("?format=AAA", {}), ("?format=", {}), ("", {"format": "gkpg"})])
+def test_an_unknown_screening_format_is_refused_not_answered_in_json(app, client, query, body):
+    """?format=gkpg (a typo) answered JSON as if no format had been asked for."""
+    before = _rows(app)
+    problem = _refused(client.post(f"/api/impact{query}", headers=bearer("field"), json={
+        "footprint": {"type": "LineString", "coordinates": [[105.36, 25.87], [105.4, 25.9]]}, "width_m": 30,
+        "save": True, **body}))
+    assert problem["field"] == "format"
+    assert _rows(app) == before

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, jsonify, request, url_for
 
 from .. import impact
 from ..db import get_conn
-from ..errors import MiB
+from ..errors import InvalidInput, MiB
 from ..http import openapi as api_spec
 from ..http.errors import problem
 from ..http.openapi import (BOOLEAN, DATE_TIME, FILE, ID, INTEGER, LONLAT, NUMBER, STRING, array, enum,
@@ -44,6 +44,17 @@ def _request_fields(settings: impact.Settings) -> tuple[dict, tuple[str, bytes] 
     return json_object(HINT, required=True), None
 
 
+def _answer_format(fields: dict) -> str:
+    """json or gpkg, from ?format= or else the body's format (an empty form field: not given); checked before
+    anything is screened or saved, so that a typo is not answered in JSON."""
+    fmt = request.args.get("format")
+    if fmt is None:
+        fmt = fields.get("format") or "json"
+    if fmt not in ("json", "gpkg"):
+        raise InvalidInput(f"format must be json or gpkg (got {str(fmt)[:20]!r})", field="format")
+    return fmt
+
+
 def _saved_url(result: impact.Result) -> dict:
     return {"url": url_for("impact.screening_page", screening_id=result.screening_id, _external=True)}
 
@@ -55,7 +66,7 @@ def _saved_url(result: impact.Result) -> dict:
 def screen():
     settings = impact_settings()
     fields, file = _request_fields(settings)
-    save = _truthy(fields.get("save"))
+    save, answer_format = _truthy(fields.get("save")), _answer_format(fields)
     if save and not can("impact.save"):
         abort(403 if can("site.read_exact") else 401, "Saving screenings is for signed-in staff.")
     footprint = impact.from_fields(fields, settings, file=file)
@@ -65,7 +76,7 @@ def screen():
     if save:
         result = impact.save(conn, result, title=fields.get("title"), actor=actor(), remote_addr=remote_addr())
         extra = _saved_url(result)
-    if (request.args.get("format") or fields.get("format")) == "gpkg":
+    if answer_format == "gpkg":
         return impact_download(result, impact.site_geometries(conn, result), "gpkg", "screening")
     response = jsonify(impact_json(result, **extra))
     response.status_code = 201 if save else 200
@@ -150,6 +161,7 @@ _WITHHELD = {"intersects": enum([None], type="boolean", nullable=True),
              **{k: enum([None], type="number", nullable=True) for k in ("distance_m", "overlap_m2", "overlap_pct",
                                                                         "ring_m")},
              "risk": enum([impact.CONSULT]), "within_km": {"type": "integer", "minimum": 1}}
+_FORMAT = enum(["json", "gpkg", ""], description="the answer: JSON (default) or a GeoPackage (?format= wins)")
 _NOTICE = {"notice": {"type": "string", "description": "what to do (answers of POST /api/impact)"}}
 _SOURCE = obj({"format": STRING, "filename": nullable(STRING), "source_crs": nullable(STRING),
                "feature": nullable(INTEGER), "notes": array(STRING)}, closed=False)
@@ -198,7 +210,7 @@ SCHEMAS = {
                                                  "description": "ring distances in metres (0 is always one; 12 at "
                                                                 "most, each up to IMPACT_MAX_RING_M)"}),
                           "save": {"anyOf": [BOOLEAN, STRING], "description": "true: save it (staff)"},
-                          "title": nullable(STRING), "format": nullable(STRING)}, closed=False),
+                          "title": nullable(STRING), "format": nullable(_FORMAT)}, closed=False),
     "ImpactEntry": {"oneOf": [
         obj({"code": STRING, "name": nullable(STRING), "name_en": nullable(STRING), "level": nullable(_LEVEL),
              "version": ID, "intersects": BOOLEAN, "distance_m": NUMBER, "overlap_m2": NUMBER,
@@ -238,8 +250,8 @@ _VERSION = {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]
             "description": "the case version the change was based on (409 when the case moved on)"}
 _MULTIPART = obj({"file": {**FILE, "description": "GeoJSON, KML/KMZ, GPX, zipped Shapefile, GeoPackage or CSV of "
                                                  "vertices (IMPACT_MAX_FILE_BYTES)"}},
-                 {k: STRING for k in ("footprint", "footprint_drawn", "crs", "width_m", "buffers_m", "save", "title",
-                                      "feature", "format")}, closed=False)
+                 {**{k: STRING for k in ("footprint", "footprint_drawn", "crs", "width_m", "buffers_m", "save",
+                                         "title", "feature")}, "format": _FORMAT}, closed=False)
 PATHS = {
     "/api/impact": {"post": op(
         "Screen a construction project's footprint against the registry (anyone: anonymous callers get the public "
@@ -247,7 +259,7 @@ PATHS = {
         operation_id="screenFootprint", params=[param("format", schema=enum(["json", "gpkg"]),
                                                       description="gpkg: the result as a GeoPackage")],
         body=json_body(ref("ImpactRequest"), multipart=_MULTIPART,
-                       form=obj({}, {k: STRING for k in _MULTIPART["properties"] if k != "file"}, closed=False),
+                       form=obj({}, {k: v for k, v in _MULTIPART["properties"].items() if k != "file"}, closed=False),
                        example={"footprint": {"type": "LineString", "coordinates": [[105.36, 25.87], [105.4, 25.9]]},
                                 "width_m": 30}),
         responses={"200": {**json_response(ref("ScreeningResult"), "the result"), "content": {
