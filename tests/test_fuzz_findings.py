@@ -220,3 +220,19 @@ def test_an_unknown_screening_format_is_refused_not_answered_in_json(app, client
         "save": True, **body}))
     assert problem["field"] == "format"
     assert _rows(app) == before
+
+
+@pytest.mark.parametrize("body", [
+    {"decision": "reject", "comment": "x" * 4001},
+    {"decision": "approve", "comment": 5},
+    {"decision": "approve", "comment": ["looks right"]},
+    {"decision": "maybe"},
+    {"decision": None},
+])
+def test_a_batch_decision_that_no_proposal_could_take_is_refused_whole(app, client, body):
+    """A comment too long or not text, or no decision, was reported as the failure of each proposal (200), or not
+    at all for a batch of proposals that failed for another reason first."""
+    before = _rows(app)
+    _refused(client.post("/api/revisions/batch-decision", headers=bearer("expert"),
+                         json={"items": [{"id": 999999, "round": 1}], **body}))
+    assert _rows(app) == before
