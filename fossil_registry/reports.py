@@ -108,7 +108,15 @@ def parse_report(data: Mapping[str, Any], settings: ReportSettings) -> ReportInp
 
 
 def _location(data: Mapping[str, Any], settings: ReportSettings, warnings: list[str]) -> Point:
+    """The first way the location was given: typed coordinates, else lon/lat, else a GeoJSON Point (the form sends
+    the map's lon/lat beside what was typed). Each way that was given must be well-formed, used or not."""
     text, lon, lat, loc = data.get("coordinates"), data.get("lon"), data.get("lat"), data.get("location")
+    if text is not None and not isinstance(text, str):
+        raise InvalidInput("coordinates must be text, e.g. 25.878, 105.372", field="location")
+    if any(isinstance(v, bool) or not isinstance(v, (str, int, float, type(None))) for v in (lon, lat)):
+        raise InvalidInput("lon and lat must be decimal degrees", field="location")
+    if loc not in (None, ""):
+        loc = validate_location(loc)  # GeometryError: 422 with what is wrong
     if isinstance(text, str) and text.strip():
         parsed = parse_coordinate(text, region=settings.region)
         warnings.extend(parsed.warnings)
@@ -118,8 +126,8 @@ def _location(data: Mapping[str, Any], settings: ReportSettings, warnings: list[
             point = Point(float(lon), float(lat))
         except (TypeError, ValueError):
             raise InvalidInput("lon and lat must be decimal degrees", field="location") from None
-    elif loc:
-        point = validate_location(loc)
+    elif loc not in (None, ""):
+        point = loc
     else:
         raise InvalidInput("give the location: click on the map or type the coordinates", field="location")
     point = validate_location(point)

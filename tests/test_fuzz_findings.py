@@ -236,3 +236,22 @@ def test_a_batch_decision_that_no_proposal_could_take_is_refused_whole(app, clie
     _refused(client.post("/api/revisions/batch-decision", headers=bearer("expert"),
                          json={"items": [{"id": 999999, "round": 1}], **body}))
     assert _rows(app) == before
+
+
+@pytest.mark.parametrize("extra", [{"location": {}}, {"location": [106.7]}, {"lon": {}, "lat": 26.58},
+                                   {"lon": True, "lat": 26.58}, {"coordinates": 5, "lon": 106.71, "lat": 26.58}])
+def test_a_report_location_that_is_no_location_is_refused_even_beside_a_good_one(app, client, extra):
+    """The first of the ways to give the location (typed coordinates, lon/lat, a GeoJSON Point) was used and the
+    others were not looked at, malformed or not: {"coordinates": "26.58, 106.71", "location": {}} was accepted."""
+    before = _rows(app)
+    body = {"kind": "find", "description": "Fish fossils in a road cut", "coordinates": "26.58, 106.71", **extra}
+    problem = _refused(client.post("/api/reports", json=body))
+    assert problem.get("field") == "location" or "location" in problem["detail"], problem
+    assert _rows(app) == before
+
+
+def test_typed_coordinates_still_win_over_a_map_click(client):
+    """The report form sends the map's lon/lat and the typed coordinates: the typed ones are what the reporter meant."""
+    r = client.post("/api/reports", json={"kind": "find", "description": "Fish fossils in a road cut",
+                                          "coordinates": "26.58, 106.71", "lon": 106.0, "lat": 26.0, "location": ""})
+    assert r.status_code == 201 and r.get_json()["location"]["coordinates"] == [106.71, 26.58]
