@@ -255,3 +255,13 @@ def test_typed_coordinates_still_win_over_a_map_click(client):
     r = client.post("/api/reports", json={"kind": "find", "description": "Fish fossils in a road cut",
                                           "coordinates": "26.58, 106.71", "lon": 106.0, "lat": 26.0, "location": ""})
     assert r.status_code == 201 and r.get_json()["location"]["coordinates"] == [106.71, 26.58]
+
+
+def test_a_screening_format_in_the_body_is_checked_beside_the_query(app, client):
+    """?format=json with a body format of "AAA" was answered, the body's value unread."""
+    before = _rows(app)
+    problem = _refused(client.post("/api/impact?format=json", json={
+        "footprint": {"type": "LineString", "coordinates": [[105.36, 25.87], [105.4, 25.9]]}, "width_m": 30,
+        "format": "AAA"}))
+    assert problem["field"] == "format"
+    assert _rows(app) == before

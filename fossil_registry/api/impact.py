@@ -45,14 +45,13 @@ def _request_fields(settings: impact.Settings) -> tuple[dict, tuple[str, bytes] 
 
 
 def _answer_format(fields: dict) -> str:
-    """json or gpkg, from ?format= or else the body's format (an empty form field: not given); checked before
-    anything is screened or saved, so that a typo is not answered in JSON."""
-    fmt = request.args.get("format")
-    if fmt is None:
-        fmt = fields.get("format") or "json"
-    if fmt not in ("json", "gpkg"):
-        raise InvalidInput(f"format must be json or gpkg (got {str(fmt)[:20]!r})", field="format")
-    return fmt
+    """json or gpkg, from ?format= or else the body's format (an empty form field: not given); both are checked
+    before anything is screened or saved, so that a typo is not answered in JSON."""
+    query, body = request.args.get("format"), fields.get("format")
+    for given in (query, None if body == "" else body):
+        if given is not None and given not in ("json", "gpkg"):
+            raise InvalidInput(f"format must be json or gpkg (got {str(given)[:20]!r})", field="format")
+    return query or body or "json"
 
 
 def _saved_url(result: impact.Result) -> dict:
