@@ -265,3 +265,15 @@ def test_a_screening_format_in_the_body_is_checked_beside_the_query(app, client)
         "format": "AAA"}))
     assert problem["field"] == "format"
     assert _rows(app) == before
+
+
+@pytest.mark.parametrize("save", [False, True])
+@pytest.mark.parametrize("title", [{}, [1], 5])
+def test_a_screening_title_that_is_not_text_is_refused(app, client, save, title):
+    """A title of {} was dropped without a word (the default title saved instead), and [1] with save answered 500."""
+    before = _rows(app)
+    problem = _refused(client.post("/api/impact", headers=bearer("field"), json={
+        "footprint": {"type": "LineString", "coordinates": [[105.36, 25.87], [105.4, 25.9]]}, "width_m": 30,
+        "title": title, "save": save}))
+    assert problem["field"] == "title"
+    assert _rows(app) == before

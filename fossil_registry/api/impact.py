@@ -66,6 +66,8 @@ def screen():
     settings = impact_settings()
     fields, file = _request_fields(settings)
     save, answer_format = _truthy(fields.get("save")), _answer_format(fields)
+    if fields.get("title") is not None and not isinstance(fields["title"], str):  # checked saved or not
+        raise InvalidInput("the title must be text", field="title")
     if save and not can("impact.save"):
         abort(403 if can("site.read_exact") else 401, "Saving screenings is for signed-in staff.")
     footprint = impact.from_fields(fields, settings, file=file)
