@@ -277,3 +277,19 @@ def test_a_screening_title_that_is_not_text_is_refused(app, client, save, title)
         "title": title, "save": save}))
     assert problem["field"] == "title"
     assert _rows(app) == before
+
+
+def test_the_document_takes_geojson_foreign_members_as_the_code_does(app, client):
+    """RFC 7946 6.1 allows foreign members in a geometry; the code reads past them, the document refused them (a
+    report located by such a Point was a 'schema-violating request accepted')."""
+    from jsonschema import Draft4Validator
+
+    from .test_openapi import _resolve
+    doc = client.get("/ogcapi/api").get_json()
+    point = {"type": "Point", "coordinates": [106.71, 26.58], "title": "road cut"}
+    assert Draft4Validator(_resolve(doc, {"$ref": "#/components/schemas/Point"})).is_valid(point)
+    assert not Draft4Validator(_resolve(doc, {"$ref": "#/components/schemas/Point"})).is_valid(
+        {"type": "Point", "coordinates": "106.71, 26.58"})
+    r = client.post("/api/reports", json={"kind": "find", "description": "Fish fossils in a road cut",
+                                          "location": point})
+    assert r.status_code == 201 and r.get_json()["location"]["coordinates"] == [106.71, 26.58]

@@ -159,7 +159,8 @@ _RING = array(_POSITION, minItems=4)
 
 
 def _geometry(kind: str, coordinates: dict[str, Any]) -> dict[str, Any]:
-    return obj({"type": enum([kind]), "coordinates": coordinates}, {"bbox": array(NUMBER)})
+    """Open: RFC 7946 (6.1) allows foreign members, which the code reads past (and never writes)."""
+    return obj({"type": enum([kind]), "coordinates": coordinates}, {"bbox": array(NUMBER)}, closed=False)
 
 
 _SIMPLE = ["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"]
@@ -171,7 +172,7 @@ GEOMETRY_SCHEMAS: dict[str, Any] = {
     "Polygon": _geometry("Polygon", array(_RING, minItems=1)),
     "MultiPolygon": _geometry("MultiPolygon", array(array(_RING, minItems=1))),
     "GeometryCollection": obj({"type": enum(["GeometryCollection"]),
-                               "geometries": array({"oneOf": [ref(k) for k in _SIMPLE]})}),
+                               "geometries": array({"oneOf": [ref(k) for k in _SIMPLE]})}, closed=False),
     "Geometry": {"oneOf": [ref(k) for k in (*_SIMPLE, "GeometryCollection")],
                  "description": "a GeoJSON geometry (RFC 7946)"},
 }
