@@ -293,3 +293,22 @@ def test_the_document_takes_geojson_foreign_members_as_the_code_does(app, client
     r = client.post("/api/reports", json={"kind": "find", "description": "Fish fossils in a road cut",
                                           "location": point})
     assert r.status_code == 201 and r.get_json()["location"]["coordinates"] == [106.71, 26.58]
+
+
+@pytest.mark.parametrize("save", [{}, [], 1, "banana"])
+def test_a_save_flag_that_is_no_flag_is_refused(app, client, save):
+    """save: {} (or "banana") screened without saving, as if save had been false."""
+    before = _rows(app)
+    problem = _refused(client.post("/api/impact", headers=bearer("field"), json={
+        "footprint": {"type": "LineString", "coordinates": [[105.36, 25.87], [105.4, 25.9]]}, "width_m": 30,
+        "save": save}))
+    assert problem["field"] == "save"
+    assert _rows(app) == before
+
+
+@pytest.mark.parametrize("save, saved", [(True, True), ("on", True), ("1", True), (False, False), ("", False)])
+def test_save_flags_of_forms_and_json_still_work(app, client, save, saved):
+    r = client.post("/api/impact", headers=bearer("field"), json={
+        "footprint": {"type": "LineString", "coordinates": [[105.36, 25.87], [105.4, 25.9]]}, "width_m": 30,
+        "save": save})
+    assert r.status_code == (201 if saved else 200) and ("screening_id" in r.get_json()) == saved

@@ -31,8 +31,17 @@ def _too_many(exc):
     return problem(429, "Too many requests", too_many_screenings_message())
 
 
-def _truthy(value) -> bool:
-    return value is True or str(value).strip().lower() in ("1", "true", "yes", "on")
+def _truthy(value, name: str = "save") -> bool:
+    """A yes/no field: JSON true/false, or a form's on/1/true/yes (off/0/false/no or empty: no); nothing else."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text not in (*_YES, *_NO):
+        raise InvalidInput(f"{name} must be true or false (got {str(value)[:20]!r})", field=name)
+    return text in _YES
+
+
+_YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
 
 def _request_fields(settings: impact.Settings) -> tuple[dict, tuple[str, bytes] | None]:
@@ -162,6 +171,7 @@ _WITHHELD = {"intersects": enum([None], type="boolean", nullable=True),
              **{k: enum([None], type="number", nullable=True) for k in ("distance_m", "overlap_m2", "overlap_pct",
                                                                         "ring_m")},
              "risk": enum([impact.CONSULT]), "within_km": {"type": "integer", "minimum": 1}}
+_FLAG = enum(["1", "true", "yes", "on", "0", "false", "no", "off", ""], description="a form's yes or no")
 _FORMAT = enum(["json", "gpkg", ""], description="the answer: JSON (default) or a GeoPackage (?format= wins)")
 _NOTICE = {"notice": {"type": "string", "description": "what to do (answers of POST /api/impact)"}}
 _SOURCE = obj({"format": STRING, "filename": nullable(STRING), "source_crs": nullable(STRING),
@@ -210,7 +220,7 @@ SCHEMAS = {
                                                                             STRING]}, maxItems=12), STRING],
                                                  "description": "ring distances in metres (0 is always one; 12 at "
                                                                 "most, each up to IMPACT_MAX_RING_M)"}),
-                          "save": {"anyOf": [BOOLEAN, STRING], "description": "true: save it (staff)"},
+                          "save": {"anyOf": [BOOLEAN, _FLAG], "description": "true: save it (staff)"},
                           "title": nullable(STRING), "format": nullable(_FORMAT)}, closed=False),
     "ImpactEntry": {"oneOf": [
         obj({"code": STRING, "name": nullable(STRING), "name_en": nullable(STRING), "level": nullable(_LEVEL),
