@@ -110,12 +110,22 @@ def _as_geometry(geom: Any, what: str) -> BaseGeometry:
     """shapely geometry from a shapely geometry, a GeoJSON-like mapping or an object with ``__geo_interface__``."""
     if isinstance(geom, BaseGeometry):
         return geom
+    if isinstance(geom, Mapping) and geom.get("bbox") is not None:
+        _check_bbox(geom["bbox"], what)
     if isinstance(geom, Mapping) or hasattr(geom, "__geo_interface__"):
         try:
             return shape(geom)
         except Exception as exc:  # malformed GeoJSON
             raise GeometryError(f"{what} could not be read as a geometry ({exc})") from None
     raise GeometryError(f"{what} must be a geometry, but a {_type_name(geom)} was given")
+
+
+def _check_bbox(bbox: Any, what: str) -> None:
+    """A GeoJSON bbox (RFC 7946 5) is read by no one here, but one that is malformed means the rest may be too."""
+    if (not isinstance(bbox, (list, tuple)) or len(bbox) not in (4, 6)
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bbox)):
+        raise GeometryError(f"the bbox of the {what} must be 4 (or 6) numbers: [min lon, min lat, max lon, max lat] "
+                            f"(got {str(bbox)[:40]})")
 
 
 def _polygon_parts(geom: BaseGeometry) -> list[Polygon]:

@@ -312,3 +312,17 @@ def test_save_flags_of_forms_and_json_still_work(app, client, save, saved):
         "footprint": {"type": "LineString", "coordinates": [[105.36, 25.87], [105.4, 25.9]]}, "width_m": 30,
         "save": save})
     assert r.status_code == (201 if saved else 200) and ("screening_id" in r.get_json()) == saved
+
+
+@pytest.mark.parametrize("bbox", [[{}], [1, 2], [1, 2, 3, 4, 5], "0,0,1,1", [106, 26, True, 27]])
+def test_a_geojson_bbox_that_is_no_bbox_is_refused(app, client, bbox):
+    """A bbox member of a GeoJSON geometry was never read: [{}] passed as part of a report's location."""
+    before = _rows(app)
+    point = {"type": "Point", "coordinates": [106.71, 26.58], "bbox": bbox}
+    problem = _refused(client.post("/api/reports", json={"kind": "find", "description": "Fish fossils in a road cut",
+                                                         "coordinates": "26.58, 106.71", "location": point}))
+    assert "bbox" in problem["detail"]
+    assert _rows(app) == before
+    r = client.post("/api/reports", json={"kind": "find", "description": "Fish fossils in a road cut",
+                                          "location": {**point, "bbox": [106.71, 26.58, 106.71, 26.58]}})
+    assert r.status_code == 201, r.get_data(as_text=True)

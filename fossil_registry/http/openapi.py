@@ -160,7 +160,8 @@ _RING = array(_POSITION, minItems=4)
 
 def _geometry(kind: str, coordinates: dict[str, Any]) -> dict[str, Any]:
     """Open: RFC 7946 (6.1) allows foreign members, which the code reads past (and never writes)."""
-    return obj({"type": enum([kind]), "coordinates": coordinates}, {"bbox": array(NUMBER)}, closed=False)
+    return obj({"type": enum([kind]), "coordinates": coordinates}, {"bbox": array(NUMBER, minItems=4, maxItems=6)},
+               closed=False)
 
 
 _SIMPLE = ["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"]
