@@ -38,7 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from . import db, i18n, store
     from .cli import registry_cli, users_cli
-    from .http import errors, security
+    from .http import errors, requests, security
 
     if _registry_exists(app):
         conn = store.connect(app.config["REGISTRY"])
@@ -47,6 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
         finally:
             conn.close()
     db.init_app(app)
+    requests.init_app(app)
     Compress(app)
     errors.init_app(app)
     i18n.init_app(app)

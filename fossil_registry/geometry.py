@@ -111,6 +111,8 @@ def _as_geometry(geom: Any, what: str) -> BaseGeometry:
     """shapely geometry from a shapely geometry, a GeoJSON-like mapping or an object with ``__geo_interface__``."""
     if isinstance(geom, BaseGeometry):
         return geom
+    if isinstance(geom, Mapping) and geom.get("bbox") is not None:
+        _check_bbox(geom["bbox"], what)
     if isinstance(geom, Mapping) or hasattr(geom, "__geo_interface__"):
         try:
             return shape(geom)
@@ -119,6 +121,14 @@ def _as_geometry(geom: Any, what: str) -> BaseGeometry:
                                     what=what, exc=exc)) from None
     raise GeometryError(msg("geometry.must_geometry_but_given", "{what} must be a geometry, but a {geom} was given",
                             what=what, geom=_type_name(geom)))
+
+
+def _check_bbox(bbox: Any, what: str) -> None:
+    """A GeoJSON bbox (RFC 7946 5) is read by no one here, but one that is malformed means the rest may be too."""
+    if (not isinstance(bbox, (list, tuple)) or len(bbox) not in (4, 6)
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bbox)):
+        raise GeometryError(f"the bbox of the {what} must be 4 (or 6) numbers: [min lon, min lat, max lon, max lat] "
+                            f"(got {str(bbox)[:40]})")
 
 
 def _polygon_parts(geom: BaseGeometry) -> list[Polygon]:
@@ -290,6 +300,11 @@ def _check_range(x: float, y: float, where: str, what: str) -> None:
                             y=fmt(y), hint=hint), location=None)
 
 
+def _is_position(value) -> bool:
+    return (isinstance(value, (list, tuple)) and len(value) >= 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value[:2]))
+
+
 def check_geojson_rings(mapping_: Mapping) -> None:
     """Ring closure can only be wrong in raw input: shapely closes rings itself. Check GeoJSON before converting."""
     gtype = mapping_.get("type")
@@ -305,12 +320,18 @@ def check_geojson_rings(mapping_: Mapping) -> None:
         return
     else:
         return
-    for pi, poly in enumerate(polys or [], start=1):
-        for ri, ring in enumerate(poly or []):
-            ring = list(ring or [])
+    seq = (list, tuple)
+    if not isinstance(polys, seq) or not all(isinstance(poly, seq) and all(isinstance(ring, seq) for ring in poly)
+                                             for poly in polys):
+        raise GeometryError(f"the coordinates of a {gtype} must be lists of rings of [longitude, latitude] positions")
+    for pi, poly in enumerate(polys, start=1):
+        for ri, ring in enumerate(poly):
             if len(ring) < 2:
                 continue
             first, last = ring[0], ring[-1]
+            if not (_is_position(first) and _is_position(last)):
+                raise GeometryError(f"every position of a {gtype} must be [longitude, latitude] in numbers "
+                                    f"(got {str(first)[:40]} ... {str(last)[:40]})")
             if list(first[:2]) != list(last[:2]):
                 which = msg("geometry.outer_ring", "outer ring") if ri == 0 else msg("geometry.hole_n", "hole {n}",
                                                                                      n=ri)

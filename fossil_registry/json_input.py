@@ -4,11 +4,14 @@ walks the result. No Flask here except the JSON provider that applies the same r
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from .errors import RegistryError
+from .errors import InvalidInput, RegistryError
 from .messages import msg
 
+MAX_INT = 2**63 - 1  # SQLite's largest integer: a larger number is no row's id or version
+_DIGITS = re.compile(r"\s*[+-]?[0-9]+\s*")
 # A GeoJSON FeatureCollection of MultiPolygons is 8 levels deep; 32 leaves room for GeometryCollections and
 # structured properties, and is far below what would strain any walker.
 MAX_DEPTH = 32
@@ -68,3 +71,25 @@ def provider_class():
             return check_depth(value, "the request body")
 
     return LimitedJSONProvider
+
+
+def whole_number(value: Any, name: str, **extra: Any) -> int | None:
+    """A whole number sent as a JSON number (1 or 1.0) or as its digits (a form field); None for nothing (None or
+    ""). Anything else, and any number beyond SQLite's integers, is refused (InvalidInput naming ``name``)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        number = None
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, float):
+        number = int(value) if value.is_integer() else None
+    elif isinstance(value, str) and _DIGITS.fullmatch(value):
+        number = int(value)
+    else:
+        number = None
+    if number is None:
+        raise InvalidInput(f"{name} must be a whole number (got {str(value)[:40]!r})", **extra)
+    if abs(number) > MAX_INT:
+        raise InvalidInput(f"{name} is too large (got {str(value)[:40]})", **extra)
+    return number

@@ -105,7 +105,7 @@ def parse_report(data: Mapping[str, Any], settings: ReportSettings) -> ReportInp
     warnings: list[str] = []
     point = _location(data, settings, warnings)
     observed = data.get("observed_on")
-    observed_on = parse_date(observed, "observed_on") if observed else None
+    observed_on = parse_date(observed, "observed_on") if observed not in (None, "") else None
     if observed_on and observed_on > local_today(settings.timezone):
         raise InvalidInput(msg("reports.date_future", "the date {observed_on} is in the future",
                                observed_on=observed_on), field="observed_on")
@@ -114,7 +114,15 @@ def parse_report(data: Mapping[str, Any], settings: ReportSettings) -> ReportInp
 
 
 def _location(data: Mapping[str, Any], settings: ReportSettings, warnings: list[str]) -> Point:
+    """The first way the location was given: typed coordinates, else lon/lat, else a GeoJSON Point (the form sends
+    the map's lon/lat beside what was typed). Each way that was given must be well-formed, used or not."""
     text, lon, lat, loc = data.get("coordinates"), data.get("lon"), data.get("lat"), data.get("location")
+    if text is not None and not isinstance(text, str):
+        raise InvalidInput("coordinates must be text, e.g. 25.878, 105.372", field="location")
+    if any(isinstance(v, bool) or not isinstance(v, (str, int, float, type(None))) for v in (lon, lat)):
+        raise InvalidInput("lon and lat must be decimal degrees", field="location")
+    if loc not in (None, ""):
+        loc = validate_location(loc)  # GeometryError: 422 with what is wrong
     if isinstance(text, str) and text.strip():
         parsed = parse_coordinate(text, region=settings.region)
         warnings.extend(parsed.warnings)
@@ -123,9 +131,9 @@ def _location(data: Mapping[str, Any], settings: ReportSettings, warnings: list[
         try:
             point = Point(float(lon), float(lat))
         except (TypeError, ValueError):
-            raise InvalidInput(msg("reports.lon_lat_must_decimal", "lon and lat must be decimal degrees"), field="location") from None
-    elif loc:
-        point = validate_location(loc)
+            raise InvalidInput("lon and lat must be decimal degrees", field="location") from None
+    elif loc not in (None, ""):
+        point = loc
     else:
         raise InvalidInput(msg("reports.give_location_click_map", "give the location: click on the map or type the "
                                "coordinates"), field="location")
@@ -218,8 +226,9 @@ def get_by_receipt(conn, receipt: str) -> dict[str, Any]:
 
 
 def list_reports(conn, status: str | None = None, limit: int | None = 500) -> list[dict[str, Any]]:
-    if status and status not in STATES:
-        raise InvalidInput(msg("reports.status_must_one", "status must be one of {states}", states=', '.join(STATES)), field="status")
+    """The reports, newest first; ``status``: only those in that state (None: all; anything else is refused)."""
+    if status is not None and status not in STATES:
+        raise InvalidInput(f"status must be one of {', '.join(STATES)}", field="status")
     rows = pstore.list_reports(conn, status=status, limit=limit)
     for r in rows:
         r["id"] = r["fid"]
@@ -265,6 +274,9 @@ def accept_report(conn, report_id: int, *, actor: str, settings: ReportSettings,
                   remote_addr: str | None = None) -> dict[str, Any]:
     """Accept a report: link it to an inspection (of the site), or create a follow-up for the site. The site itself is
     not changed: changes to a site go through the revision workflow."""
+    for name, value in (("note", note), ("site", site_code), ("followup description", followup_description)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidInput(f"{name} must be text", field=name.split()[0])
     note = (note or "").strip()[:MAX_NOTE * 4] or None
     with store.transaction(conn):
         r = _open_report(conn, report_id)
@@ -289,7 +301,8 @@ def accept_report(conn, report_id: int, *, actor: str, settings: ReportSettings,
         followup_id = None
         if inspection_id is None:
             today = local_today(settings.timezone)
-            due = parse_date(due_on, "due date") if due_on else today + timedelta(days=settings.followup_days)
+            due = (parse_date(due_on, "due date") if due_on not in (None, "")
+                   else today + timedelta(days=settings.followup_days))
             if due < today:
                 raise InvalidInput(msg("reports.follow_up_due_date", "the follow-up due date {due} is in the past",
                                        due=due), field="due")
@@ -309,6 +322,8 @@ def accept_report(conn, report_id: int, *, actor: str, settings: ReportSettings,
 
 
 def dismiss_report(conn, report_id: int, *, reason: str, actor: str, remote_addr: str | None = None) -> dict[str, Any]:
+    if reason is not None and not isinstance(reason, str):
+        raise InvalidInput("the reason must be text", field="reason")
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(msg("reports.give_reason_dismissing_report", "give the reason for dismissing the report"), field="reason")

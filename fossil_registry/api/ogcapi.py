@@ -13,7 +13,7 @@ from .. import ogcapi
 from ..db import get_conn
 from ..errors import NotFound
 from ..http import openapi as api_spec
-from ..http.openapi import document, json_response, op, param, path_param, problem_responses, ref
+from ..http.openapi import PROBLEM_STATUSES, document, json_response, obj, op, or_html, param, path_param, ref
 from ..http.security import can, require
 from ..messages import msg
 
@@ -283,12 +283,21 @@ def item(collection_id: str, feature_id: str):
 
 
 # ------------------------------------------------------------------------------------------------------ OpenAPI
-_F = param("f", schema={"type": "string", "enum": ["json", "html"]}, description="json (default) or html")
+_F = param("f", schema={"type": "string", "enum": ["json", "html", "geojson"]},
+           description="json (default; geojson is the same) or html")
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+
+
+def _problems(*codes: int) -> dict:
+    """Problem answers, as an HTML page when the caller asked for HTML (f=html)."""
+    return {str(c): {"description": PROBLEM_STATUSES[c], "content": {
+        "application/problem+json": {"schema": ref("Problem")}, **_HTML}} for c in codes}
+
 _COLLECTION = path_param("collectionId", "sites, boundaries, sections, markers, inspections or patrol-tracks (the "
                          "last two: staff)",
                          {"type": "string", "enum": list(ogcapi.COLLECTIONS)})
 _CRS = param("crs", description="CRS of the answer (a URI of the collection's crs list; default CRS84)")
-_ITEMS_PARAMS = [
+ITEMS_PARAMS = [
     param("limit", schema={"type": "integer", "minimum": 1, "maximum": ogcapi.MAX_LIMIT,
                            "default": ogcapi.DEFAULT_LIMIT}, description="features per page"),
     param("bbox", schema={"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
@@ -321,33 +330,40 @@ SCHEMAS = {
 _TAGS = ["OGC API - Features"]
 PATHS = {
     "/ogcapi": {"get": op("Landing page", tags=_TAGS, params=[_F], operation_id="getLandingPage", responses={
-        "200": json_response(ref("LandingPage")), **problem_responses(400)})},
+        "200": or_html(json_response(ref("LandingPage"))), **_problems(400)})},
     "/ogcapi/conformance": {"get": op("Conformance classes", tags=_TAGS, params=[_F], operation_id="getConformance",
-                                      responses={"200": json_response(ref("Conformance")), **problem_responses(400)})},
-    "/ogcapi/api": {"get": op("This OpenAPI document", tags=_TAGS, responses={"200": json_response(
-        {"type": "object"}, media="application/vnd.oai.openapi+json;version=3.0")})},
+                                      responses={"200": or_html(json_response(ref("Conformance"))),
+                                                 **_problems(400)})},
+    "/ogcapi/api": {"get": op("This OpenAPI document", tags=_TAGS, operation_id="getAPIDefinition", responses={
+        "200": json_response(obj({"openapi": {"type": "string"}, "info": {"type": "object"},
+                                  "paths": {"type": "object"}, "components": {"type": "object"}}, closed=False),
+                             media="application/vnd.oai.openapi+json;version=3.0")})},
+    "/ogcapi/api.html": {"get": op("This document as a web page", tags=_TAGS, operation_id="getAPIDocumentation",
+                                   responses={"200": {"description": "HTML", "content": _HTML}})},
     "/ogcapi/collections": {"get": op("The feature collections", tags=_TAGS, params=[_F],
                                       operation_id="getCollections", responses={
-                                          "200": json_response(ref("Collections")), **problem_responses(400)})},
+                                          "200": or_html(json_response(ref("Collections"))),
+                                          **_problems(400)})},
     "/ogcapi/collections/{collectionId}": {"get": op(
         "One collection", tags=_TAGS, params=[_COLLECTION, _F], operation_id="describeCollection", responses={
-            "200": json_response(ref("Collection")), **problem_responses(400, 401, 404)})},
+            "200": or_html(json_response(ref("Collection"))), **_problems(400, 401, 404)})},
     "/ogcapi/collections/{collectionId}/queryables": {"get": op(
         "The properties items can be filtered on", tags=_TAGS, params=[_COLLECTION, _F], responses={
-            "200": json_response(ref("JSONSchema"), media="application/schema+json"),
-            **problem_responses(400, 401, 404)})},
+            "200": or_html(json_response(ref("JSONSchema"), media="application/schema+json")),
+            **_problems(400, 401, 404)})},
     "/ogcapi/collections/{collectionId}/schema": {"get": op(
         "The schema of the collection's features", tags=_TAGS, params=[_COLLECTION], responses={
             "200": json_response(ref("JSONSchema"), media="application/schema+json"),
-            **problem_responses(401, 404)})},
+            **_problems(401, 404)})},
     "/ogcapi/collections/{collectionId}/items": {"get": op(
-        "Features of a collection, paged (keyset: next/prev links)", tags=_TAGS, params=[_COLLECTION, *_ITEMS_PARAMS],
+        "Features of a collection, paged (keyset: next/prev links)", tags=_TAGS, params=[_COLLECTION, *ITEMS_PARAMS],
         operation_id="getFeatures", responses={
-            "200": json_response(ref("FeatureCollection"), media="application/geo+json", headers=_CONTENT_CRS),
-            **problem_responses(400, 401, 404)})},
+            "200": or_html(json_response(ref("FeatureCollection"), media="application/geo+json",
+                                         headers=_CONTENT_CRS)),
+            **_problems(400, 401, 404)})},
     "/ogcapi/collections/{collectionId}/items/{featureId}": {"get": op(
         "One feature", tags=_TAGS, params=[_COLLECTION, path_param("featureId", "the feature's id (a site code)"),
                                            _CRS, _F], operation_id="getFeature", responses={
-            "200": json_response(ref("Feature"), media="application/geo+json", headers=_CONTENT_CRS),
-            **problem_responses(400, 401, 404)})},
+            "200": or_html(json_response(ref("Feature"), media="application/geo+json", headers=_CONTENT_CRS)),
+            **_problems(400, 401, 404)})},
 }

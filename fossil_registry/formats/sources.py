@@ -379,12 +379,13 @@ def _segment_length(info: coords.CRSInfo, metres: float) -> float:
 
 
 def _densified(geom: BaseGeometry, length: float) -> BaseGeometry:
-    """``geom`` with vertices at most ``length`` apart; an invalid polygon is left as drawn, for the caller to explain
-    or repair: a vertex added exactly where its edges cross would hide the crossing from the validity check."""
+    """``geom`` with vertices at most ``length`` apart; an invalid part is left as drawn, for the caller to explain
+    or repair: a vertex added exactly where a polygon's edges cross would hide the crossing from the validity check,
+    and GEOS cannot densify a line of one repeated point."""
     if isinstance(geom, (GeometryCollection, MultiPolygon)):
         parts = [_densified(g, length) for g in geom.geoms]
         return type(geom)(parts) if isinstance(geom, MultiPolygon) else GeometryCollection(parts)
-    if isinstance(geom, Polygon) and not geom.is_valid:
+    if not geom.is_valid:
         return geom
     return shapely.segmentize(geom, length)
 

@@ -4,10 +4,44 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
+from werkzeug.routing import IntegerConverter
 
 from ..errors import InvalidInput, MiB, TooLarge
+from ..json_input import MAX_INT
 from ..photos import Upload
 from ..messages import msg
+
+
+def digits_at_most(n: int) -> str:
+    """A regular expression of the decimal numbers 0..n (leading zeros allowed), e.g. for 123
+    0*(?:\\d{1,2}|1[0-1]\\d{1}|12[0-2]|123): fewer digits, or n's first digits and then a smaller one, or n."""
+    digits = str(n)
+    options = [f"\\d{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    for i, d in enumerate(digits):
+        low = 1 if i == 0 and len(digits) > 1 else 0
+        if int(d) > low:
+            rest = len(digits) - i - 1
+            options.append(f"{digits[:i]}[{low}-{int(d) - 1}]" + (f"\\d{{{rest}}}" if rest else ""))
+    options.append(digits)
+    return "0*(?:" + "|".join(options) + ")"
+
+
+class RowIdConverter(IntegerConverter):
+    """Flask's <int:...> with SQLite's range: a larger number in a path is no page (404), not an OverflowError.
+    The range is in the pattern, not only in ``max``: a path whose number the converter refused after matching
+    would answer 405 when another method's rule has the same path (werkzeug checks the method first)."""
+
+    regex = digits_at_most(MAX_INT)
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_INT)
+        super().__init__(map, *args, **kwargs)
+
+
+def init_app(app) -> None:
+    """Before any route is added: <int:...> in every route is bounded (RowIdConverter)."""
+    app.url_map.converters["int"] = RowIdConverter
+
 
 def read_upload(storage, limit: int) -> tuple[str, bytes]:
     """(file name, bytes) of an uploaded file, refused (413) beyond ``limit`` bytes without reading more than that."""
@@ -68,13 +102,23 @@ def positive_int_arg(name: str) -> int | None:
     raw = request.args.get(name)
     if raw is None:
         return None
+    value = int_arg(name, None)
+    if value < 1:
+        raise InvalidInput(f"{name} must be 1 or more (got {value})")
+    return value
+
+
+def int_arg(name: str, default: int | None) -> int | None:
+    """A whole number from the query string (``default`` when absent), within SQLite's integer range."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
     try:
         value = int(raw)
     except ValueError:
-        raise InvalidInput(msg("http.must_whole_number_got", "{name} must be a whole number (got {raw!r})", name=name,
-                               raw=raw)) from None
-    if value < 1:
-        raise InvalidInput(msg("http.must_more_got", "{name} must be 1 or more (got {value})", name=name, value=value))
+        raise InvalidInput(f"{name} must be a whole number (got {raw[:40]!r})") from None
+    if abs(value) > MAX_INT:
+        raise InvalidInput(f"{name} is too large (got {raw[:40]})")
     return value
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .. import store
+from .. import json_input, store
 from ..errors import Conflict, InvalidInput, NotFound
 from .labels import CONDITIONS, DECISIONS, STAGES
 from .saved import get_saved, rerun
@@ -163,12 +163,11 @@ def rescreen_case(conn, case_id: int, settings: Settings, *, base_version: Any, 
 
 def _version(value: Any) -> int:
     try:
-        version = int(value)
-    except (TypeError, ValueError):
+        version = json_input.whole_number(value, "version") or 0
+    except InvalidInput:
         version = 0
-    if isinstance(value, bool) or version < 1:
-        raise InvalidInput(msg("impact.version_must_case_version", "version must be the case version the change was "
-                               "based on (a whole number >= 1)"),
+    if version < 1:
+        raise InvalidInput("version must be the case version the change was based on (a whole number >= 1)",
                            field="version")
     return version
 

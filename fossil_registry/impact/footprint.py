@@ -102,16 +102,7 @@ def from_fields(fields: Mapping[str, Any], settings: Settings, *,
 
 
 def _whole(value: Any, name: str) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(msg("impact.must_whole_number_got", "{name} must be a whole number (got {value!r})",
-                               name=name, value=str(value)[:20]), field=name) from None
-    if isinstance(value, bool) or (isinstance(value, float) and value != number):
-        raise InvalidInput(msg("impact.must_whole_number", "{name} must be a whole number", name=name), field=name)
-    return number
+    return json_input.whole_number(value, name, field=name)
 
 
 def parse_width(value: Any, settings: Settings) -> float | None:
@@ -147,6 +138,9 @@ def prepare(geom: BaseGeometry, settings: Settings, *, width_m: Any = None, sour
     polygons = [p for p in parts if isinstance(p, Polygon)]
     lines = [p for p in parts if isinstance(p, LineString)]
     points = [p for p in parts if isinstance(p, Point)]
+    if any(line.length == 0 for line in lines):  # a corridor around it would be empty, and it crosses nothing
+        raise InvalidInput("a line of the footprint has no length (all its points are the same); send a point as a "
+                           "Point")
     polygons = _valid_polygons(polygons, notes)
     if width and (lines or points):
         frame = local_metres(whole)
@@ -173,6 +167,9 @@ def prepare(geom: BaseGeometry, settings: Settings, *, width_m: Any = None, sour
         kinds.append(MultiLineString(lines))
     if points:
         kinds.append(MultiPoint(points))
+    if not kinds:  # e.g. a polygon whose vertices all lie on one line: its repair keeps nothing
+        raise InvalidInput("the footprint encloses no area: its polygons collapse to lines or points; check the "
+                           "coordinates (or send a line with width_m)")
     screened = kinds[0] if len(kinds) == 1 else GeometryCollection(kinds)
     return Footprint(screened, width, dict(source or {}), notes)
 

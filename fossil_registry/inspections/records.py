@@ -13,7 +13,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points
 
 from .. import photos as photos_mod
-from .. import sites, store
+from .. import json_input, sites, store
 from ..blobs import BlobStore
 from ..coords import parse_coordinate
 from ..errors import Conflict, InvalidInput, NotFound
@@ -72,8 +72,11 @@ class RecordInput:
 
 
 def parse_date(value: Any, what: str) -> date:
+    """A date given as a date or as ISO text; anything else (a JSON number: 20250101 is no date here) is refused."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be a date like 2025-05-01 (got {str(value)[:40]!r})", field=what)
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
@@ -176,10 +179,9 @@ def _ids(raw: Any, what: str) -> list[int]:
         return []
     if isinstance(raw, (str, int)):
         raw = [raw]
-    try:
-        return sorted({int(v) for v in raw})
-    except (TypeError, ValueError):
-        raise InvalidInput(msg("inspections.must_list_numbers", "{what} must be a list of numbers", what=what), field=what) from None
+    if not isinstance(raw, (list, tuple)) or any(v in (None, "") for v in raw):
+        raise InvalidInput(f"{what} must be a list of numbers", field=what)
+    return sorted({json_input.whole_number(v, what, field=what) for v in raw})
 
 
 def parse_record(data: Mapping[str, Any], *, default_inspector: str | None = None) -> RecordInput:
@@ -496,6 +498,8 @@ def _close(conn, followup_id: int, *, code: str | None, note: str | None, actor:
 
 
 def close_followup(conn, followup_id: int, *, note: str | None, actor: str, remote_addr: str | None = None) -> dict:
+    if note is not None and not isinstance(note, str):
+        raise InvalidInput("the note must be text", field="note")
     note = (note or "").strip()
     if not note:
         raise InvalidInput(msg("inspections.say_how_follow_up", "say how the follow-up was dealt with"), field="note")

@@ -48,19 +48,7 @@ def _truthy(value) -> bool:
 
 
 def whole_number(value, name: str) -> int | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, bool):
-        raise InvalidInput(msg("revisions.must_whole_number", "{name} must be a whole number", name=name))
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(msg("revisions.must_whole_number_got", "{name} must be a whole number (got {value!r})",
-                               name=name, value=str(value)[:40])) from None
-    if isinstance(value, float) and value != number:
-        raise InvalidInput(msg("revisions.must_whole_number_got", "{name} must be a whole number (got {value!r})",
-                               name=name, value=value))
-    return number
+    return json_input.whole_number(value, name)
 
 
 def geojson_geometry(value: Any, what: str) -> Mapping:
@@ -86,7 +74,9 @@ def geojson_geometry(value: Any, what: str) -> Mapping:
     if kind == "Feature":
         value = value.get("geometry")
         if not isinstance(value, Mapping):
-            raise InvalidInput(msg("revisions.feature_geometry", "{what}: the Feature has no geometry", what=what))
+            raise InvalidInput(f"{what}: the Feature has no geometry")
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"{what}: the FeatureCollection's feature must be a GeoJSON Feature")
     if not isinstance(value.get("coordinates"), list) and value.get("type") != "GeometryCollection":
         raise InvalidInput(msg("revisions.must_geojson_geometry_coordinates", "{what} must be a GeoJSON geometry "
                                "with coordinates", what=what))

@@ -306,6 +306,24 @@ def checked_round(value: Any) -> int:
     return number
 
 
+def checked_decision(decision: Any, comment: Any) -> str | None:
+    """The decision's comment (stripped; None for none) once the decision and the comment are valid: a known decision,
+    a comment that is text within MAX_REASON, and one at all unless approving."""
+    if decision not in DECISIONS:
+        raise InvalidInput(f"decision must be one of {', '.join(DECISIONS)} (got {str(decision)[:40]!r})",
+                           field="decision")
+    if comment is not None and not isinstance(comment, str):
+        raise InvalidInput("the comment must be text", field="comment")
+    comment = (comment or "").strip() or None
+    if decision != "approve" and not comment:
+        what = "rejecting" if decision == "reject" else "requesting changes"
+        raise InvalidInput(f"{what} needs a reason (comment): the author must know what is wrong", field="comment")
+    if comment and len(comment) > MAX_REASON:
+        raise InvalidInput(f"the comment is too long ({len(comment)} characters; the limit is {MAX_REASON})",
+                           field="comment")
+    return comment
+
+
 def decide(conn, revision_id: int, decision: str, *, reviewer: str, round_seen: int | None,
            comment: str | None = None, remote_addr: str | None = None,
            policy: Policy | None = None) -> tuple[Revision, sites.Site | None]:
@@ -313,19 +331,9 @@ def decide(conn, revision_id: int, decision: str, *, reviewer: str, round_seen: 
     moved on to another round since). An approval writes the site's next version, the decision, the thread entry and
     the audit records in ONE transaction: if any step fails, nothing of it remains."""
     policy = policy or Policy.defaults()
-    if decision not in DECISIONS:
-        raise InvalidInput(msg("revisions.decision_must_one_got", "decision must be one of {decisions} (got "
-                               "{value!r})", decisions=', '.join(DECISIONS), value=str(decision)[:40]))
+    comment = checked_decision(decision, comment)
     if round_seen not in (None, ""):
         round_seen = checked_round(round_seen)
-    comment = comment.strip() if isinstance(comment, str) else None
-    if decision != "approve" and not comment:
-        what = "rejecting" if decision == "reject" else "requesting changes"
-        raise InvalidInput(msg("revisions.needs_reason_comment_author", "{what} needs a reason (comment): the author "
-                               "must know what is wrong", what=what))
-    if comment and len(comment) > MAX_REASON:
-        raise InvalidInput(msg("revisions.comment_too_long_characters", "the comment is too long ({count} "
-                               "characters; the limit is {max_reason})", count=len(comment), max_reason=MAX_REASON))
     applied: sites.Site | None = None
     with store.transaction(conn):
         row = row_of(conn, revision_id)
@@ -394,7 +402,9 @@ def decide_many(conn, items: Iterable[tuple[int, Any]], decision: str, *, review
                 remote_addr: str | None = None, policy: Policy | None = None) -> list[dict[str, Any]]:
     """Batch decisions on (proposal id, round seen) pairs: each proposal is decided in its own transaction, so one
     conflict or refusal does not hold up the others; every outcome is reported. A batch approval refuses proposals
-    whose warnings need a reviewer's look (needs_individual_review) rather than approving them blind."""
+    whose warnings need a reviewer's look (needs_individual_review) rather than approving them blind. A decision or
+    comment that no proposal could take refuses the whole batch."""
+    comment = checked_decision(decision, comment)
     items = list(dict.fromkeys((int(i), r) for i, r in items))
     if not items:
         raise InvalidInput(msg("revisions.choose_least_one_proposal", "choose at least one proposal"))

@@ -283,7 +283,7 @@ def recent_decisions(conn: sqlite3.Connection, author: str, limit: int = 10) -> 
         "SELECT e.*, r.site_code, r.kind, r.status FROM revision_events e JOIN revisions r ON r.fid = e.revision_id "
         "WHERE r.author = ? AND e.event IN ('approved','rejected','changes_requested') ORDER BY e.fid DESC LIMIT ?",
         (author, int(limit))).fetchall()
-    return [dict(r) for r in rows]
+    return [{**dict(r), "detail": json.loads(r["detail"]) if r["detail"] else None} for r in rows]
 
 
 # ---------------------------------------------------------------------------------------------------- attachments
