@@ -127,8 +127,7 @@ def _check_bbox(bbox: Any, what: str) -> None:
     """A GeoJSON bbox (RFC 7946 5) is read by no one here, but one that is malformed means the rest may be too."""
     if (not isinstance(bbox, (list, tuple)) or len(bbox) not in (4, 6)
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bbox)):
-        raise GeometryError(f"the bbox of the {what} must be 4 (or 6) numbers: [min lon, min lat, max lon, max lat] "
-                            f"(got {str(bbox)[:40]})")
+        raise GeometryError(msg('geometry.bbox_what_numbers_min', 'the bbox of the {what} must be 4 (or 6) numbers: [min lon, min lat, max lon, max lat] (got {str})', what=what, str=str(bbox)[:40]))
 
 
 def _polygon_parts(geom: BaseGeometry) -> list[Polygon]:
@@ -323,15 +322,14 @@ def check_geojson_rings(mapping_: Mapping) -> None:
     seq = (list, tuple)
     if not isinstance(polys, seq) or not all(isinstance(poly, seq) and all(isinstance(ring, seq) for ring in poly)
                                              for poly in polys):
-        raise GeometryError(f"the coordinates of a {gtype} must be lists of rings of [longitude, latitude] positions")
+        raise GeometryError(msg('geometry.coordinates_gtype_lists_rings', 'the coordinates of a {gtype} must be lists of rings of [longitude, latitude] positions', gtype=gtype))
     for pi, poly in enumerate(polys, start=1):
         for ri, ring in enumerate(poly):
             if len(ring) < 2:
                 continue
             first, last = ring[0], ring[-1]
             if not (_is_position(first) and _is_position(last)):
-                raise GeometryError(f"every position of a {gtype} must be [longitude, latitude] in numbers "
-                                    f"(got {str(first)[:40]} ... {str(last)[:40]})")
+                raise GeometryError(msg('geometry.every_position_gtype_longitude', 'every position of a {gtype} must be [longitude, latitude] in numbers (got {str} ... {str2})', gtype=gtype, str=str(first)[:40], str2=str(last)[:40]))
             if list(first[:2]) != list(last[:2]):
                 which = msg("geometry.outer_ring", "outer ring") if ri == 0 else msg("geometry.hole_n", "hole {n}",
                                                                                      n=ri)

@@ -89,7 +89,7 @@ def whole_number(value: Any, name: str, **extra: Any) -> int | None:
     else:
         number = None
     if number is None:
-        raise InvalidInput(f"{name} must be a whole number (got {str(value)[:40]!r})", **extra)
+        raise InvalidInput(msg('json_input.name_whole_number_got', '{name} must be a whole number (got {str!r})', name=name, str=str(value)[:40]), **extra)
     if abs(number) > MAX_INT:
-        raise InvalidInput(f"{name} is too large (got {str(value)[:40]})", **extra)
+        raise InvalidInput(msg('json_input.name_too_large_got', '{name} is too large (got {str})', name=name, str=str(value)[:40]), **extra)
     return number

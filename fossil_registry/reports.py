@@ -118,9 +118,9 @@ def _location(data: Mapping[str, Any], settings: ReportSettings, warnings: list[
     the map's lon/lat beside what was typed). Each way that was given must be well-formed, used or not."""
     text, lon, lat, loc = data.get("coordinates"), data.get("lon"), data.get("lat"), data.get("location")
     if text is not None and not isinstance(text, str):
-        raise InvalidInput("coordinates must be text, e.g. 25.878, 105.372", field="location")
+        raise InvalidInput(msg('reports.coordinates_text_e_g', 'coordinates must be text, e.g. 25.878, 105.372'), field="location")
     if any(isinstance(v, bool) or not isinstance(v, (str, int, float, type(None))) for v in (lon, lat)):
-        raise InvalidInput("lon and lat must be decimal degrees", field="location")
+        raise InvalidInput(msg('inspections.lon_lat_must_decimal', 'lon and lat must be decimal degrees'), field="location")
     if loc not in (None, ""):
         loc = validate_location(loc)  # GeometryError: 422 with what is wrong
     if isinstance(text, str) and text.strip():
@@ -131,7 +131,7 @@ def _location(data: Mapping[str, Any], settings: ReportSettings, warnings: list[
         try:
             point = Point(float(lon), float(lat))
         except (TypeError, ValueError):
-            raise InvalidInput("lon and lat must be decimal degrees", field="location") from None
+            raise InvalidInput(msg('inspections.lon_lat_must_decimal', 'lon and lat must be decimal degrees'), field="location") from None
     elif loc not in (None, ""):
         point = loc
     else:
@@ -228,7 +228,7 @@ def get_by_receipt(conn, receipt: str) -> dict[str, Any]:
 def list_reports(conn, status: str | None = None, limit: int | None = 500) -> list[dict[str, Any]]:
     """The reports, newest first; ``status``: only those in that state (None: all; anything else is refused)."""
     if status is not None and status not in STATES:
-        raise InvalidInput(f"status must be one of {', '.join(STATES)}", field="status")
+        raise InvalidInput(msg('reports.status_one_join', 'status must be one of {join}', join=', '.join(STATES)), field="status")
     rows = pstore.list_reports(conn, status=status, limit=limit)
     for r in rows:
         r["id"] = r["fid"]
@@ -276,7 +276,7 @@ def accept_report(conn, report_id: int, *, actor: str, settings: ReportSettings,
     not changed: changes to a site go through the revision workflow."""
     for name, value in (("note", note), ("site", site_code), ("followup description", followup_description)):
         if value is not None and not isinstance(value, str):
-            raise InvalidInput(f"{name} must be text", field=name.split()[0])
+            raise InvalidInput(msg('reports.name_text', '{name} must be text', name=name), field=name.split()[0])
     note = (note or "").strip()[:MAX_NOTE * 4] or None
     with store.transaction(conn):
         r = _open_report(conn, report_id)
@@ -323,7 +323,7 @@ def accept_report(conn, report_id: int, *, actor: str, settings: ReportSettings,
 
 def dismiss_report(conn, report_id: int, *, reason: str, actor: str, remote_addr: str | None = None) -> dict[str, Any]:
     if reason is not None and not isinstance(reason, str):
-        raise InvalidInput("the reason must be text", field="reason")
+        raise InvalidInput(msg('reports.reason_text', 'the reason must be text'), field="reason")
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(msg("reports.give_reason_dismissing_report", "give the reason for dismissing the report"), field="reason")

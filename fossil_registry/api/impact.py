@@ -19,6 +19,7 @@ from ..http.requests import json_object, read_upload
 from ..http.responses import impact_download, impact_json, jsonify
 from ..http.security import actor, can, remote_addr, require, sessionless
 from ..http.settings import impact_settings
+from ..messages import msg
 
 bp = Blueprint("impact_api", __name__, url_prefix="/api")
 
@@ -37,7 +38,7 @@ def _truthy(value, name: str = "save") -> bool:
         return bool(value)
     text = value.strip().lower() if isinstance(value, str) else None
     if text not in (*_YES, *_NO):
-        raise InvalidInput(f"{name} must be true or false (got {str(value)[:20]!r})", field=name)
+        raise InvalidInput(msg('api.name_true_false_got', '{name} must be true or false (got {str!r})', name=name, str=str(value)[:20]), field=name)
     return text in _YES
 
 
@@ -59,7 +60,7 @@ def _answer_format(fields: dict) -> str:
     query, body = request.args.get("format"), fields.get("format")
     for given in (query, None if body == "" else body):
         if given is not None and given not in ("json", "gpkg"):
-            raise InvalidInput(f"format must be json or gpkg (got {str(given)[:20]!r})", field="format")
+            raise InvalidInput(msg('api.format_json_gpkg_got', 'format must be json or gpkg (got {str!r})', str=str(given)[:20]), field="format")
     return query or body or "json"
 
 
@@ -76,7 +77,7 @@ def screen():
     fields, file = _request_fields(settings)
     save, answer_format = _truthy(fields.get("save")), _answer_format(fields)
     if fields.get("title") is not None and not isinstance(fields["title"], str):  # checked saved or not
-        raise InvalidInput("the title must be text", field="title")
+        raise InvalidInput(msg('api.title_text', 'the title must be text'), field="title")
     if save and not can("impact.save"):
         abort(403 if can("site.read_exact") else 401, "Saving screenings is for signed-in staff.")
     footprint = impact.from_fields(fields, settings, file=file)

@@ -87,7 +87,7 @@ def accept(report_id: int):
     inspection_id = body.get("inspection_id")
     if inspection_id is not None and (not isinstance(inspection_id, int) or isinstance(inspection_id, bool)
                                       or not 1 <= inspection_id <= MAX_INT):
-        raise InvalidInput("inspection_id must be the number of an inspection record", field="inspection_id")
+        raise InvalidInput(msg('api.inspection_id_number_inspection', 'inspection_id must be the number of an inspection record'), field="inspection_id")
     r = reports.accept_report(get_conn(), report_id, actor=actor(), settings=report_settings(),
                               site_code=body.get("site"),
                               inspection_id=inspection_id, followup_description=followup.get("description"),

@@ -104,7 +104,7 @@ def positive_int_arg(name: str) -> int | None:
         return None
     value = int_arg(name, None)
     if value < 1:
-        raise InvalidInput(f"{name} must be 1 or more (got {value})")
+        raise InvalidInput(msg('http.name_more_got_value', '{name} must be 1 or more (got {value})', name=name, value=value))
     return value
 
 
@@ -116,9 +116,9 @@ def int_arg(name: str, default: int | None) -> int | None:
     try:
         value = int(raw)
     except ValueError:
-        raise InvalidInput(f"{name} must be a whole number (got {raw[:40]!r})") from None
+        raise InvalidInput(msg('http.name_whole_number_got', '{name} must be a whole number (got {raw!r})', name=name, raw=raw[:40])) from None
     if abs(value) > MAX_INT:
-        raise InvalidInput(f"{name} is too large (got {raw[:40]})")
+        raise InvalidInput(msg('http.name_too_large_got', '{name} is too large (got {raw})', name=name, raw=raw[:40]))
     return value
 
 

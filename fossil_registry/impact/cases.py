@@ -167,7 +167,7 @@ def _version(value: Any) -> int:
     except InvalidInput:
         version = 0
     if version < 1:
-        raise InvalidInput("version must be the case version the change was based on (a whole number >= 1)",
+        raise InvalidInput(msg('impact.version_case_version_change', 'version must be the case version the change was based on (a whole number >= 1)'),
                            field="version")
     return version
 

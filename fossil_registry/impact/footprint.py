@@ -139,8 +139,7 @@ def prepare(geom: BaseGeometry, settings: Settings, *, width_m: Any = None, sour
     lines = [p for p in parts if isinstance(p, LineString)]
     points = [p for p in parts if isinstance(p, Point)]
     if any(line.length == 0 for line in lines):  # a corridor around it would be empty, and it crosses nothing
-        raise InvalidInput("a line of the footprint has no length (all its points are the same); send a point as a "
-                           "Point")
+        raise InvalidInput(msg('impact.line_footprint_has_no', 'a line of the footprint has no length (all its points are the same); send a point as a Point'))
     polygons = _valid_polygons(polygons, notes)
     if width and (lines or points):
         frame = local_metres(whole)
@@ -168,8 +167,7 @@ def prepare(geom: BaseGeometry, settings: Settings, *, width_m: Any = None, sour
     if points:
         kinds.append(MultiPoint(points))
     if not kinds:  # e.g. a polygon whose vertices all lie on one line: its repair keeps nothing
-        raise InvalidInput("the footprint encloses no area: its polygons collapse to lines or points; check the "
-                           "coordinates (or send a line with width_m)")
+        raise InvalidInput(msg('impact.footprint_encloses_no_area', 'the footprint encloses no area: its polygons collapse to lines or points; check the coordinates (or send a line with width_m)'))
     screened = kinds[0] if len(kinds) == 1 else GeometryCollection(kinds)
     return Footprint(screened, width, dict(source or {}), notes)
 

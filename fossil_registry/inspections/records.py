@@ -76,7 +76,7 @@ def parse_date(value: Any, what: str) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be a date like 2025-05-01 (got {str(value)[:40]!r})", field=what)
+        raise InvalidInput(msg('inspections.what_date_like_got', '{what} must be a date like 2025-05-01 (got {str!r})', what=what, str=str(value)[:40]), field=what)
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
@@ -180,7 +180,7 @@ def _ids(raw: Any, what: str) -> list[int]:
     if isinstance(raw, (str, int)):
         raw = [raw]
     if not isinstance(raw, (list, tuple)) or any(v in (None, "") for v in raw):
-        raise InvalidInput(f"{what} must be a list of numbers", field=what)
+        raise InvalidInput(msg('inspections.what_list_numbers', '{what} must be a list of numbers', what=what), field=what)
     return sorted({json_input.whole_number(v, what, field=what) for v in raw})
 
 
@@ -499,7 +499,7 @@ def _close(conn, followup_id: int, *, code: str | None, note: str | None, actor:
 
 def close_followup(conn, followup_id: int, *, note: str | None, actor: str, remote_addr: str | None = None) -> dict:
     if note is not None and not isinstance(note, str):
-        raise InvalidInput("the note must be text", field="note")
+        raise InvalidInput(msg('inspections.note_text', 'the note must be text'), field="note")
     note = (note or "").strip()
     if not note:
         raise InvalidInput(msg("inspections.say_how_follow_up", "say how the follow-up was dealt with"), field="note")

@@ -74,9 +74,9 @@ def geojson_geometry(value: Any, what: str) -> Mapping:
     if kind == "Feature":
         value = value.get("geometry")
         if not isinstance(value, Mapping):
-            raise InvalidInput(f"{what}: the Feature has no geometry")
+            raise InvalidInput(msg('revisions.what_feature_has_no', '{what}: the Feature has no geometry', what=what))
     if not isinstance(value, Mapping):
-        raise InvalidInput(f"{what}: the FeatureCollection's feature must be a GeoJSON Feature")
+        raise InvalidInput(msg('revisions.what_featurecollection_s_feature', "{what}: the FeatureCollection's feature must be a GeoJSON Feature", what=what))
     if not isinstance(value.get("coordinates"), list) and value.get("type") != "GeometryCollection":
         raise InvalidInput(msg("revisions.must_geojson_geometry_coordinates", "{what} must be a GeoJSON geometry "
                                "with coordinates", what=what))

@@ -310,16 +310,16 @@ def checked_decision(decision: Any, comment: Any) -> str | None:
     """The decision's comment (stripped; None for none) once the decision and the comment are valid: a known decision,
     a comment that is text within MAX_REASON, and one at all unless approving."""
     if decision not in DECISIONS:
-        raise InvalidInput(f"decision must be one of {', '.join(DECISIONS)} (got {str(decision)[:40]!r})",
+        raise InvalidInput(msg('revisions.decision_one_join_got', 'decision must be one of {join} (got {str!r})', join=', '.join(DECISIONS), str=str(decision)[:40]),
                            field="decision")
     if comment is not None and not isinstance(comment, str):
-        raise InvalidInput("the comment must be text", field="comment")
+        raise InvalidInput(msg('revisions.comment_text', 'the comment must be text'), field="comment")
     comment = (comment or "").strip() or None
     if decision != "approve" and not comment:
         what = "rejecting" if decision == "reject" else "requesting changes"
-        raise InvalidInput(f"{what} needs a reason (comment): the author must know what is wrong", field="comment")
+        raise InvalidInput(msg('revisions.what_needs_reason_comment', '{what} needs a reason (comment): the author must know what is wrong', what=what), field="comment")
     if comment and len(comment) > MAX_REASON:
-        raise InvalidInput(f"the comment is too long ({len(comment)} characters; the limit is {MAX_REASON})",
+        raise InvalidInput(msg('revisions.comment_too_long_len', 'the comment is too long ({len} characters; the limit is {MAX_REASON})', len=len(comment), MAX_REASON=MAX_REASON),
                            field="comment")
     return comment
 
