@@ -1,11 +1,13 @@
 """Reading JSON that comes from outside (request bodies, form fields, GeoJSON uploads) with a nesting limit, so that a
 deeply nested document is a clear 4xx answer instead of a RecursionError (a 500) in the parser or in the code that
-walks the result. No Flask here except the JSON provider that applies the same rule to ``request.get_json``."""
+walks the result, and with text_input's character rules for every string in it. No Flask here except the JSON
+provider that applies the same rules to ``request.get_json``."""
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from . import text_input
 from .errors import RegistryError
 
 # A GeoJSON FeatureCollection of MultiPolygons is 8 levels deep; 32 leaves room for GeometryCollections and
@@ -48,7 +50,7 @@ def loads(data: str | bytes, what: str = "the JSON document") -> Any:
         value = json.loads(data)
     except RecursionError:
         raise TooDeep(f"{what} is nested more than {MAX_DEPTH} levels deep; no valid input needs that") from None
-    return check_depth(value, what)
+    return text_input.check_all(check_depth(value, what), what)
 
 
 def provider_class():
@@ -61,6 +63,6 @@ def provider_class():
                 value = json.loads(s, **kwargs)
             except RecursionError:
                 raise TooDeep(f"the request body is nested more than {MAX_DEPTH} levels deep") from None
-            return check_depth(value, "the request body")
+            return text_input.check_all(check_depth(value, "the request body"), "the request body")
 
     return LimitedJSONProvider

@@ -3,10 +3,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import Request, request
 
+from .. import text_input
 from ..errors import InvalidInput, MiB, TooLarge
 from ..photos import Upload
+
+
+class CheckedRequest(Request):
+    """The app's request class: form fields (names and values) and uploaded file names pass text_input's character
+    rules as soon as the form is parsed, whoever reads it first (a view, the CSRF check); JSON bodies pass them in
+    the app's JSON provider (json_input). File contents are left to the readers of each format."""
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        for key, values in self.form.lists():
+            text_input.check(key, "a form field's name")
+            for value in values:
+                text_input.check(value, f"the form field {key!r}")
+        for key, storage in self.files.items(multi=True):
+            text_input.check(key, "a form field's name")
+            text_input.check(storage.filename, f"the name of the file sent as {key!r}")
 
 def read_upload(storage, limit: int) -> tuple[str, bytes]:
     """(file name, bytes) of an uploaded file, refused (413) beyond ``limit`` bytes without reading more than that."""

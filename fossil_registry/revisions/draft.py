@@ -117,7 +117,12 @@ def parse_draft(fields: Mapping[str, Any], *, file: tuple[str, bytes] | None = N
         draft.given.add("boundary")
     if file is not None:
         _uploaded(draft, fields, file, crs, policy)
-    draft.attachments = [(name, data) for name, data in attachments if data]
+    attachments = list(attachments)
+    empty = [name for name, data in attachments if not data]
+    if empty:  # a photo that failed to copy off a phone: saying so beats dropping it without a word
+        raise InvalidInput(f"{empty[0]}: the attached file is empty (0 bytes); attach it again or leave it out",
+                           field="attachments")
+    draft.attachments = attachments
     return draft
 
 
