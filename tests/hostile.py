@@ -68,13 +68,31 @@ class Callers:
         return self.app.test_client().post(url, headers=headers, **kwargs)
 
 
-def refused_without_change(app, send) -> str | None:
-    """None if ``send()`` is answered 4xx and changes nothing; otherwise what went wrong."""
+def _error_flashes(client, *, clear: bool = False) -> list[str]:
+    with client.session_transaction() as session:
+        found = [message for category, message in session.get("_flashes", []) if category == "error"]
+        if clear:
+            session.pop("_flashes", None)
+    return found
+
+
+def refused_without_change(app, send, *, web_client=None) -> str | None:
+    """None if ``send()`` is refused and changes nothing; otherwise what went wrong. Refused: answered 4xx, or (a web
+    form sent with ``web_client``) redirected back with an error message, the way the review pages refuse."""
+    if web_client is not None:
+        _error_flashes(web_client, clear=True)
     before = fingerprint(app)
     r = send()
     after = fingerprint(app)
-    if not 400 <= r.status_code < 500:
+    refused = 400 <= r.status_code < 500 or (web_client is not None and r.status_code in (302, 303)
+                                              and bool(_error_flashes(web_client)))
+    if not refused:
         detail = (r.get_json(silent=True) or {}).get("detail") or r.get_data(as_text=True)[:160]
         return f"answered {r.status_code}: {str(detail)[:160]}"
     changed = changes(before, after)
     return f"answered {r.status_code} but changed {changed[:4]}" if changed else None
+
+
+def report(failures: dict) -> str:
+    """Every failure on a line of its own (pytest's diff of a dict cuts them off after the first)."""
+    return "\n".join(f"{name}: {str(problem)[:300]}" for name, problem in failures.items())

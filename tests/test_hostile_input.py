@@ -17,7 +17,7 @@ from fossil_registry import formats
 from fossil_registry.errors import InvalidInput
 
 from . import hostile_corpus as corpus
-from .hostile import Callers, fingerprint, hostile_app, refused_without_change  # noqa: F401  (fixture)
+from .hostile import Callers, fingerprint, hostile_app, refused_without_change, report  # noqa: F401
 from .matrix_fieldkit import _kit
 from .matrix_revisions import fresh_revision
 
@@ -126,7 +126,7 @@ def test_hostile_geometry_files_are_refused_and_change_nothing(hostile_app, name
         problem = refused_without_change(hostile_app, send)
         if problem:
             failures[what] = problem
-    assert failures == {}
+    assert failures == {}, report(failures)
 
 
 @pytest.mark.parametrize("name", PHOTO_UPLOADS)
@@ -141,7 +141,7 @@ def test_every_photo_upload_accepts_a_valid_photo_and_refuses_hostile_ones(hosti
         problem = refused_without_change(hostile_app, _request(hostile_app, callers, entry, filename, data))
         if problem:
             failures[what] = problem
-    assert failures == {}
+    assert failures == {}, report(failures)
 
 
 # --------------------------------------------------------------------------------------- bugs this suite found

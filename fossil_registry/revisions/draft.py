@@ -15,7 +15,7 @@ from .. import coords, formats, json_input
 from ..errors import InvalidInput
 from ..geometry import check_geojson_rings
 from ..sites import UNCHANGED
-from .policy import METHODS, Policy
+from .policy import MAX_REASON, METHODS, Policy
 
 
 @dataclass
@@ -134,6 +134,9 @@ def _survey_fields(draft: Draft, fields: Mapping[str, Any]) -> None:
     draft.reason = reason.strip() if isinstance(reason, str) else None
     comment = fields.get("comment")
     draft.comment = comment.strip() if isinstance(comment, str) and comment.strip() else None
+    if draft.comment is not None and len(draft.comment) > MAX_REASON:  # was stored whole (a 1 MB reply was kept)
+        raise InvalidInput(f"the comment is too long ({len(draft.comment)} characters; the limit is {MAX_REASON})",
+                           field="comment")
     draft.base_version = whole_number(fields.get("base_version"), "base_version")
     draft.method = (fields.get("method") or None)
     if draft.method is not None and draft.method not in METHODS:

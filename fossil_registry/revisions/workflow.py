@@ -140,6 +140,9 @@ def amend(conn, revision_id: int, draft: Draft, *, author: str, policy: Policy |
     previous one is refused); a proposal sent back is resubmitted."""
     policy = policy or Policy.defaults()
     row = _amendable_row(conn, revision_id, author)
+    if _carries_nothing(draft):  # a new round voids what reviewers saw: never for nothing (e.g. a form of junk)
+        raise InvalidInput("the amendment changes nothing: give a new location, boundary, field value, reason, "
+                           "attachment or a comment for the reviewers")
     merged = _merged_draft(row, draft)
     site = sites.current(conn, row.site_code) if row.site_code else None
     base_version = draft.base_version or row.base_version
@@ -177,6 +180,12 @@ def amend(conn, revision_id: int, draft: Draft, *, author: str, policy: Policy |
 
     write_with_attachments(policy, draft.attachments, write)
     return get(conn, revision_id)
+
+
+def _carries_nothing(draft: Draft) -> bool:
+    return (draft.location is UNCHANGED and draft.boundary is UNCHANGED and not draft.properties and not draft.retire
+            and not draft.reason and not draft.comment and not draft.attachments and draft.method is None
+            and draft.accuracy_m is None and draft.survey_date is None and draft.base_version is None)
 
 
 def _merged_draft(row: rstore.RevisionRow, draft: Draft) -> Draft:
@@ -264,6 +273,19 @@ def checked_round(value: Any) -> int:
     return number
 
 
+def _checked_decision(decision: Any, comment: Any) -> str | None:
+    """The decision's own fields, checked before any proposal is looked at; the comment stripped (None if empty)."""
+    if decision not in DECISIONS:
+        raise InvalidInput(f"decision must be one of {', '.join(DECISIONS)} (got {str(decision)[:40]!r})")
+    comment = comment.strip() if isinstance(comment, str) else None
+    if decision != "approve" and not comment:
+        what = "rejecting" if decision == "reject" else "requesting changes"
+        raise InvalidInput(f"{what} needs a reason (comment): the author must know what is wrong")
+    if comment and len(comment) > MAX_REASON:
+        raise InvalidInput(f"the comment is too long ({len(comment)} characters; the limit is {MAX_REASON})")
+    return comment
+
+
 def decide(conn, revision_id: int, decision: str, *, reviewer: str, round_seen: int | None,
            comment: str | None = None, remote_addr: str | None = None,
            policy: Policy | None = None) -> tuple[Revision, sites.Site | None]:
@@ -271,16 +293,9 @@ def decide(conn, revision_id: int, decision: str, *, reviewer: str, round_seen: 
     moved on to another round since). An approval writes the site's next version, the decision, the thread entry and
     the audit records in ONE transaction: if any step fails, nothing of it remains."""
     policy = policy or Policy.defaults()
-    if decision not in DECISIONS:
-        raise InvalidInput(f"decision must be one of {', '.join(DECISIONS)} (got {str(decision)[:40]!r})")
+    comment = _checked_decision(decision, comment)
     if round_seen not in (None, ""):
         round_seen = checked_round(round_seen)
-    comment = comment.strip() if isinstance(comment, str) else None
-    if decision != "approve" and not comment:
-        what = "rejecting" if decision == "reject" else "requesting changes"
-        raise InvalidInput(f"{what} needs a reason (comment): the author must know what is wrong")
-    if comment and len(comment) > MAX_REASON:
-        raise InvalidInput(f"the comment is too long ({len(comment)} characters; the limit is {MAX_REASON})")
     applied: sites.Site | None = None
     with store.transaction(conn):
         row = row_of(conn, revision_id)
@@ -347,6 +362,7 @@ def decide_many(conn, items: Iterable[tuple[int, Any]], decision: str, *, review
     items = list(dict.fromkeys((int(i), r) for i, r in items))
     if not items:
         raise InvalidInput("choose at least one proposal")
+    _checked_decision(decision, comment)  # refused as a whole (422), not once per proposal in a 200 answer
     if len(items) > 200:
         raise InvalidInput(f"{len(items)} proposals at once; decide at most 200 in one batch")
     results = []
