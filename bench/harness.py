@@ -403,8 +403,12 @@ def open_readonly(path: Path) -> sqlite3.Connection:
 
 
 def wal_bytes(path: Path) -> int:
-    wal = Path(str(path) + "-wal")
-    return wal.stat().st_size if wal.exists() else 0
+    """Size of the registry's WAL; 0 when there is none (the last connection to close removes it, at any moment: a
+    check for its existence followed by a stat lost that race 21 minutes into a soak)."""
+    try:
+        return Path(str(path) + "-wal").stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def process_figures(pid: int) -> dict[str, int]:
