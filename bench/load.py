@@ -15,7 +15,7 @@ Then, with the server stopped, it checks what the issue asks:
 
 Prints throughput and p50/p95 latency per level and one README-ready table. Exit status 1 if any check fails.
 
-Run: .venv/bin/python bench/load.py [--users 8 16 32] [--requests 600] [--quick]
+Run: .venv/bin/python bench/load.py [--users 8 16 32] [--requests 2000] [--quick]
 """
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ COLUMNS = [("users", "users (field + experts)"), ("requests", "requests"), ("thr
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, nargs="+", default=[8, 16, 32])
-    parser.add_argument("--requests", type=int, default=600, help="requests per level")
+    parser.add_argument("--requests", type=int, default=2000, help="requests per level")
     parser.add_argument("--quick", action="store_true", help="8 users, 150 requests")
     args = parser.parse_args(argv)
     if args.quick:
