@@ -12,10 +12,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: dict | None = None) -> Flask:
+    from .http.requests import CheckedRequest
     from .json_input import provider_class
 
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.json = provider_class()(app)  # request.get_json() refuses deeply nested bodies (400), never a RecursionError
+    app.request_class = CheckedRequest  # form fields and file names pass text_input's character rules (400)
     app.config.from_object("fossil_registry.config")
     app.config.from_prefixed_env()
     if config:

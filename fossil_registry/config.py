@@ -39,6 +39,12 @@ SITE_CODE_PREFIX = "GZ-"
 SECTION_CODE_PREFIX = "GZS-"
 # Largest request body accepted (uploads included), bytes.
 MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+# Largest url-encoded form body (a form without files), bytes. Werkzeug parses such a body whole, in Python, holding the
+# interpreter lock: a 31 MB one sent anonymously to /login took 13 s of CPU (found by the hostile-input suite). The
+# largest such form is the anonymous screening download, which carries the screened footprint back (at most 100,000
+# vertices once densified: about 3.5 MB encoded). Forms with files are multipart: each of their text fields is limited
+# by Flask's MAX_FORM_MEMORY_SIZE (500 KB).
+MAX_URLENCODED_BYTES = 8 * 1024 * 1024
 JSON_SORT_KEYS = False
 # Failed sign-ins (auth.LoginThrottle): after this many failures within LOGIN_FAILURE_WINDOW_S seconds, each further
 # one doubles the wait before the next attempt (1, 2, 4 ... s, at most LOGIN_MAX_DELAY_S): per account and address

@@ -1,12 +1,14 @@
 """Reading JSON that comes from outside (request bodies, form fields, GeoJSON uploads) with a nesting limit, so that a
 deeply nested document is a clear 4xx answer instead of a RecursionError (a 500) in the parser or in the code that
-walks the result. No Flask here except the JSON provider that applies the same rule to ``request.get_json``."""
+walks the result, and with text_input's character rules for every string in it. No Flask here except the JSON
+provider that applies the same rules to ``request.get_json``."""
 from __future__ import annotations
 
 import json
 import re
 from typing import Any
 
+from . import text_input
 from .errors import InvalidInput, RegistryError
 from .messages import msg
 
@@ -52,9 +54,8 @@ def loads(data: str | bytes, what: str = "the JSON document") -> Any:
     try:
         value = json.loads(data)
     except RecursionError:
-        raise TooDeep(msg("json_input.nested_more_than_levels", "{what} is nested more than {max_depth} levels deep; "
-                          "no valid input needs that", what=what, max_depth=MAX_DEPTH)) from None
-    return check_depth(value, what)
+        raise TooDeep(f"{what} is nested more than {MAX_DEPTH} levels deep; no valid input needs that") from None
+    return text_input.check_all(check_depth(value, what), what)
 
 
 def provider_class():
@@ -66,9 +67,8 @@ def provider_class():
             try:
                 value = json.loads(s, **kwargs)
             except RecursionError:
-                raise TooDeep(msg("json_input.request_body_nested_more", "the request body is nested more than "
-                                  "{max_depth} levels deep", max_depth=MAX_DEPTH)) from None
-            return check_depth(value, "the request body")
+                raise TooDeep(f"the request body is nested more than {MAX_DEPTH} levels deep") from None
+            return text_input.check_all(check_depth(value, "the request body"), "the request body")
 
     return LimitedJSONProvider
 

@@ -12,14 +12,15 @@ import tempfile
 import warnings
 import zipfile
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import shapely
 
-from .. import json_input
+from .. import coords, json_input
 from ..errors import InvalidInput
 from ..geometry import GeometryError, check_geojson_rings
 from .archive import read_member
-from .base import WGS84_KEYS, GeometrySource, Limits, SourceFeature, _fail, _PointBudget
+from .base import WGS84_KEYS, GeometrySource, Limits, SourceFeature, UploadTooLarge, _fail, _PointBudget
 from ..messages import msg
 
 # GDAL's remarks on odd or hostile uploads (bad application_id, unclosed rings...) reach the user as our own messages;
@@ -82,6 +83,7 @@ def read_geojson(filename: str, data: bytes, limits: Limits) -> GeometrySource:
         raise _fail(filename, msg("formats.featurecollection_empty_holds_features", "the FeatureCollection is empty: "
                                   "it holds no features"))
     _check_geojson_rings_in(filename, doc)
+    _check_declared_crs(filename, doc.get("crs"))
     try:
         df = pyogrio.read_dataframe(io.BytesIO(data))
     except Exception as exc:  # pyogrio/GDAL errors
@@ -90,6 +92,23 @@ def read_geojson(filename: str, data: bytes, limits: Limits) -> GeometrySource:
     declared = isinstance(doc.get("crs"), dict) and crs not in WGS84_KEYS
     return GeometrySource("geojson", filename, _features_from_frame(df, limits, filename), crs=crs,
                           crs_declared=declared)
+
+
+def _check_declared_crs(filename: str, crs: Any) -> None:
+    """A GeoJSON file's own (2008-style) ``crs`` member must name a coordinate system we know: GDAL falls back to
+    WGS84 for a name it does not know or a link it does not follow, which would read the coordinates in the wrong
+    system without a word."""
+    if crs is None:
+        return
+    name = crs.get("properties", {}).get("name") if isinstance(crs, dict) and crs.get("type") == "name" and \
+        isinstance(crs.get("properties"), dict) else None
+    if not isinstance(name, str) or not name.strip():
+        raise _fail(filename, "the file's crs member is not a named coordinate system (a link, or malformed): "
+                              "remove it and choose the coordinate system, or name it (e.g. EPSG:4490)")
+    try:
+        coords.resolve_crs(name)
+    except coords.CoordinateError as exc:
+        raise _fail(filename, f"the file declares a coordinate system the registry does not know ({exc})") from None
 
 
 def _check_geojson_rings_in(filename: str, doc: dict) -> None:
@@ -125,6 +144,7 @@ def read_gpkg(filename: str, data: bytes, limits: Limits) -> GeometrySource:
     with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
         path = Path(tmp) / "upload.gpkg"
         path.write_bytes(data)
+        _check_gpkg_layers(filename, path, limits)
         try:
             layers = [(name, gtype) for name, gtype in pyogrio.list_layers(path) if gtype]
         except Exception as exc:
@@ -145,6 +165,27 @@ def read_gpkg(filename: str, data: bytes, limits: Limits) -> GeometrySource:
                                   "coordinate systems; upload one layer"))
     crs = crs_values.pop()
     return GeometrySource("gpkg", filename, features, crs=crs, crs_declared=crs is not None)
+
+
+def _check_gpkg_layers(filename: str, path: Path, limits: Limits) -> None:
+    """Before GDAL opens an uploaded GeoPackage: every layer must be a table (GDAL would run a view's query, however
+    long it takes or however many rows it makes) with no more rows than the vertex budget allows."""
+    from ..store import uploads
+
+    try:
+        layers = uploads.contents_layers(path)
+    except uploads.KitFileError as exc:
+        raise _fail(filename, f"not a readable GeoPackage (truncated or damaged: {str(exc)[:80]})") from None
+    if layers is None:
+        raise _fail(filename, "not a readable GeoPackage: an SQLite database without the GeoPackage tables")
+    for name, kind, rows in layers:
+        if kind != "table":
+            what = {"view": "a view", "virtual": "a virtual table", "missing": "missing"}[kind]
+            raise _fail(filename, f"the GeoPackage's layer {name[:60]!r} is {what}: only layers stored as tables are "
+                                  "read; save the layer as a table (e.g. with ogr2ogr or QGIS' Export)")
+        if rows > limits.max_points:
+            raise UploadTooLarge(f"{filename}: the layer {name[:60]!r} has {rows:,} features; at most "
+                                 f"{limits.max_points:,} points are read from one file")
 
 
 def read_shapefile_zip(filename: str, zf: zipfile.ZipFile, members: list[zipfile.ZipInfo],

@@ -7,6 +7,7 @@ Everything hostile or broken is refused with :class:`~fossil_registry.errors.Inv
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -378,12 +379,27 @@ def _segment_length(info: coords.CRSInfo, metres: float) -> float:
     return metres / 111_320.0
 
 
-def _densified(geom: BaseGeometry, length: float) -> BaseGeometry:
-    """``geom`` with vertices at most ``length`` apart; an invalid part is left as drawn, for the caller to explain
-    or repair: a vertex added exactly where a polygon's edges cross would hide the crossing from the validity check,
-    and GEOS cannot densify a line of one repeated point."""
+# Densifying adds a vertex every few metres: a footprint whose edges would need more than this many is far larger
+# than any construction project (100,000 vertices at 25 m is 2,500 km of edges) and is refused before the vertices
+# are made (a continent-sized polygon sent anonymously took 50 s and 1.7 GB; coordinates near 1e308 made GEOS fail).
+MAX_DENSIFIED_POINTS = 100_000
+
+
+def _densified(geom: BaseGeometry, length: float, *, filename: str | None = None,
+               densify_m: float | None = None) -> BaseGeometry:
+    """``geom`` with vertices at most ``length`` apart; an invalid polygon is left as drawn, for the caller to explain
+    or repair: a vertex added exactly where its edges cross would hide the crossing from the validity check."""
+    needed = geom.length / length if length > 0 else math.inf
+    if not math.isfinite(needed) or needed > MAX_DENSIFIED_POINTS:
+        raise _fail(filename, f"the footprint's edges are too long to follow with a vertex every {densify_m or 0:g} m "
+                              f"(more than {MAX_DENSIFIED_POINTS:,} vertices): far larger than any construction "
+                              "project, or its coordinates are in another coordinate system than the one stated")
+    return _densify_parts(geom, length)
+
+
+def _densify_parts(geom: BaseGeometry, length: float) -> BaseGeometry:
     if isinstance(geom, (GeometryCollection, MultiPolygon)):
-        parts = [_densified(g, length) for g in geom.geoms]
+        parts = [_densify_parts(g, length) for g in geom.geoms]
         return type(geom)(parts) if isinstance(geom, MultiPolygon) else GeometryCollection(parts)
     if not geom.is_valid:
         return geom
@@ -400,16 +416,18 @@ def to_registry_crs(geom: BaseGeometry, crs, *, filename: str | None = None,
     over a few kilometres)."""
     geom = shapely.force_2d(geom)
     info = coords.resolve_crs(crs)
-    if densify_m:
-        geom = _densified(geom, _segment_length(info, densify_m))
+    arr = shapely.get_coordinates(geom)
+    out_of_range = info.kind != "projected" and arr.size and (np.abs(arr[:, 0]).max() > 180
+                                                               or np.abs(arr[:, 1]).max() > 90)
+    if densify_m and not out_of_range:
+        geom = _densified(geom, _segment_length(info, densify_m), filename=filename, densify_m=densify_m)
     if info.key == "EPSG:4490":
         return geom
     if info.needs_datum_shift:
-        raise _fail(filename, msg("formats.based_xian_beijing_datum", "{label} is based on the Xian 1980 or Beijing "
-                                  "1954 datum; converting it to CGCS2000 needs a local 7-parameter transformation "
-                                  "the registry does not have. Convert the data to CGCS2000 first", label=info.label))
-    arr = shapely.get_coordinates(geom)
-    if info.kind != "projected" and arr.size and (np.abs(arr[:, 0]).max() > 180 or np.abs(arr[:, 1]).max() > 90):
+        raise _fail(filename, f"{info.label} is based on the Xian 1980 or Beijing 1954 datum; converting it to "
+                              "CGCS2000 needs a local 7-parameter transformation the registry does not have. Convert "
+                              "the data to CGCS2000 first")
+    if out_of_range:
         # out-of-range degrees: leave them for the validator, which explains (swapped axes, metres...)
         return geom
     try:

@@ -17,6 +17,7 @@ from werkzeug.exceptions import Unauthorized
 from .. import auth
 from ..db import get_conn, use_read_replica
 from .errors import answer, problem
+from .requests import check_json_body
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -145,20 +146,21 @@ def _load_token_user(_request):
 
 def _authenticate_and_csrf():
     g.csp_nonce = secrets.token_urlsafe(16)
-    if _bearer_token() is not None:
-        # a token that is given must be valid: never fall back to the anonymous public view
-        if not current_user.is_authenticated:
-            abort(401, "The API token is invalid, expired or revoked.")
-        return None
     view = current_app.view_functions.get(request.endpoint)
-    if getattr(view, "sessionless", False):
+    token_call = _bearer_token() is not None
+    if token_call and not current_user.is_authenticated:
+        # a token that is given must be valid: never fall back to the anonymous public view
+        abort(401, "The API token is invalid, expired or revoked.")
+    cookieless = token_call or getattr(view, "sessionless", False)
+    if not token_call and cookieless:
         g._login_user = login_manager.anonymous_user()  # Flask-Login's slot: the cookie is not looked at
-        return None
     needed = getattr(view, "required_permission", None)
     if needed is not None and not current_user.can(needed):
-        return None  # require() refuses it (401/403) before anything changes: no CSRF check needed
-    if request.method in STATE_CHANGING and current_app.config.get("WTF_CSRF_ENABLED", True):
-        csrf.protect()
+        return None  # require() refuses it (401/403) before anything changes: no CSRF or body check needed
+    if request.method in STATE_CHANGING:
+        if not cookieless and current_app.config.get("WTF_CSRF_ENABLED", True):
+            csrf.protect()  # token calls and sessionless views carry no cookie a forged form could ride on
+        check_json_body()
     return None
 
 

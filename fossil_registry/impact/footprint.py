@@ -185,10 +185,13 @@ def _valid_polygons(polygons: list[Polygon], notes: list[str]) -> list[Polygon]:
             out.append(poly)
             continue
         reason = shapely.is_valid_reason(poly)
-        out += _polygons(shapely.make_valid(poly, method="structure", keep_collapsed=False))
-        notes.append(msg("impact.polygon_footprint_valid_outline", "polygon {n} of the footprint is not a valid "
-                         "outline ({reason}); it was screened as repaired, with every part it encloses", n=n,
-                         reason=reason))
+        repaired = _polygons(shapely.make_valid(poly, method="structure", keep_collapsed=False))
+        if not repaired:  # its points lie on a line: screening nothing would report "no site affected"
+            raise InvalidInput(f"polygon {n} of the footprint encloses no area ({reason}): give its outline, or the "
+                               "line with the width of the works (width_m)")
+        out += repaired
+        notes.append(f"polygon {n} of the footprint is not a valid outline ({reason}); it was screened as repaired, "
+                     "with every part it encloses")
     return out
 
 

@@ -15,7 +15,7 @@ from .. import coords, formats, json_input
 from ..errors import InvalidInput
 from ..geometry import check_geojson_rings
 from ..sites import GEOMETRY_NOUNS, UNCHANGED
-from .policy import METHODS, Policy
+from .policy import MAX_REASON, METHODS, Policy
 from ..messages import msg
 
 
@@ -135,7 +135,12 @@ def parse_draft(fields: Mapping[str, Any], *, file: tuple[str, bytes] | None = N
         draft.given.add("boundary")
     if file is not None:
         _uploaded(draft, fields, file, crs, policy, line)
-    draft.attachments = [(name, data) for name, data in attachments if data]
+    attachments = list(attachments)
+    empty = [name for name, data in attachments if not data]
+    if empty:  # a photo that failed to copy off a phone: saying so beats dropping it without a word
+        raise InvalidInput(f"{empty[0]}: the attached file is empty (0 bytes); attach it again or leave it out",
+                           field="attachments")
+    draft.attachments = attachments
     return draft
 
 
@@ -147,6 +152,9 @@ def _survey_fields(draft: Draft, fields: Mapping[str, Any]) -> None:
     draft.reason = reason.strip() if isinstance(reason, str) else None
     comment = fields.get("comment")
     draft.comment = comment.strip() if isinstance(comment, str) and comment.strip() else None
+    if draft.comment is not None and len(draft.comment) > MAX_REASON:  # was stored whole (a 1 MB reply was kept)
+        raise InvalidInput(f"the comment is too long ({len(draft.comment)} characters; the limit is {MAX_REASON})",
+                           field="comment")
     draft.base_version = whole_number(fields.get("base_version"), "base_version")
     draft.method = (fields.get("method") or None)
     if draft.method is not None and draft.method not in METHODS:

@@ -171,6 +171,9 @@ def amend(conn, revision_id: int, draft: Draft, *, author: str, policy: Policy |
     previous one is refused); a proposal sent back is resubmitted."""
     policy = policy or Policy.defaults()
     row = _amendable_row(conn, revision_id, author)
+    if _carries_nothing(draft):  # a new round voids what reviewers saw: never for nothing (e.g. a form of junk)
+        raise InvalidInput("the amendment changes nothing: give a new location, boundary, field value, reason, "
+                           "attachment or a comment for the reviewers")
     merged = _merged_draft(row, draft)
     feature = sites.kind_named(row.feature_kind)
     site = sites.current(conn, row.site_code, kind=feature) if row.site_code else None
@@ -212,6 +215,12 @@ def amend(conn, revision_id: int, draft: Draft, *, author: str, policy: Policy |
 
     write_with_attachments(policy, draft.attachments, write)
     return get(conn, revision_id)
+
+
+def _carries_nothing(draft: Draft) -> bool:
+    return (draft.location is UNCHANGED and draft.boundary is UNCHANGED and not draft.properties and not draft.retire
+            and not draft.reason and not draft.comment and not draft.attachments and draft.method is None
+            and draft.accuracy_m is None and draft.survey_date is None and draft.base_version is None)
 
 
 def _merged_draft(row: rstore.RevisionRow, draft: Draft) -> Draft:

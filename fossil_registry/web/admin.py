@@ -44,7 +44,10 @@ def create_user():
 @bp.post("/users/<username>/active")
 @require("user.manage")
 def set_active(username: str):
-    active = request.form.get("active") == "1"
+    value = request.form.get("active")
+    if value not in ("0", "1"):  # anything but "1" used to disable the account
+        raise InvalidInput("active must be 1 (enable the account) or 0 (disable it)", field="active")
+    active = value == "1"
     auth.set_active(get_conn(), username, active, actor=actor(), remote_addr=remote_addr())
     flash(_("Account %(name)s enabled.", name=username) if active else _("Account %(name)s disabled.", name=username),
           "success")

@@ -174,6 +174,9 @@ def accept(report_id: int):
     form_ = request.form
     mode = form_.get("mode", "followup")
     reports.get_report(get_conn(), report_id, with_contact=False)  # unknown reports: 404, not the form
+    if mode not in ("followup", "inspection"):  # anything but "inspection" used to be accepted as a follow-up
+        return _detail_page(report_id, _("Choose how to accept the report: as a follow-up or into an inspection."),
+                            422)
     try:
         inspection_id = None
         if mode == "inspection":
