@@ -54,7 +54,8 @@ def loads(data: str | bytes, what: str = "the JSON document") -> Any:
     try:
         value = json.loads(data)
     except RecursionError:
-        raise TooDeep(f"{what} is nested more than {MAX_DEPTH} levels deep; no valid input needs that") from None
+        raise TooDeep(msg("json_input.nested_more_than_levels", "{what} is nested more than {max_depth} levels deep; "
+                          "no valid input needs that", what=what, max_depth=MAX_DEPTH)) from None
     return text_input.check_all(check_depth(value, what), what)
 
 
@@ -67,7 +68,8 @@ def provider_class():
             try:
                 value = json.loads(s, **kwargs)
             except RecursionError:
-                raise TooDeep(f"the request body is nested more than {MAX_DEPTH} levels deep") from None
+                raise TooDeep(msg("json_input.request_body_nested_more", "the request body is nested more than "
+                                  "{max_depth} levels deep", max_depth=MAX_DEPTH)) from None
             return text_input.check_all(check_depth(value, "the request body"), "the request body")
 
     return LimitedJSONProvider

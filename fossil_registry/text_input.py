@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from .errors import RegistryError
+from .messages import msg
 
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
@@ -50,7 +51,7 @@ def check(text: Any, what: str) -> Any:
     if isinstance(text, str):
         found = problem(text)
         if found:
-            raise UnsafeText(f"{what} contains {found}; remove it and send the text again", field=what[:80])
+            raise UnsafeText(msg('text_input.what_contains_found_remove', '{what} contains {found}; remove it and send the text again', what=what, found=found), field=what[:80])
     return text
 
 

@@ -103,12 +103,11 @@ def _check_declared_crs(filename: str, crs: Any) -> None:
     name = crs.get("properties", {}).get("name") if isinstance(crs, dict) and crs.get("type") == "name" and \
         isinstance(crs.get("properties"), dict) else None
     if not isinstance(name, str) or not name.strip():
-        raise _fail(filename, "the file's crs member is not a named coordinate system (a link, or malformed): "
-                              "remove it and choose the coordinate system, or name it (e.g. EPSG:4490)")
+        raise _fail(filename, msg('formats.file_s_crs_member', "the file's crs member is not a named coordinate system (a link, or malformed): remove it and choose the coordinate system, or name it (e.g. EPSG:4490)"))
     try:
         coords.resolve_crs(name)
     except coords.CoordinateError as exc:
-        raise _fail(filename, f"the file declares a coordinate system the registry does not know ({exc})") from None
+        raise _fail(filename, msg('formats.file_declares_coordinate_system_2', 'the file declares a coordinate system the registry does not know ({exc})', exc=exc)) from None
 
 
 def _check_geojson_rings_in(filename: str, doc: dict) -> None:
@@ -175,17 +174,15 @@ def _check_gpkg_layers(filename: str, path: Path, limits: Limits) -> None:
     try:
         layers = uploads.contents_layers(path)
     except uploads.KitFileError as exc:
-        raise _fail(filename, f"not a readable GeoPackage (truncated or damaged: {str(exc)[:80]})") from None
+        raise _fail(filename, msg('formats.not_readable_geopackage_truncated', 'not a readable GeoPackage (truncated or damaged: {str})', str=str(exc)[:80])) from None
     if layers is None:
-        raise _fail(filename, "not a readable GeoPackage: an SQLite database without the GeoPackage tables")
+        raise _fail(filename, msg('formats.not_readable_geopackage_sqlite', 'not a readable GeoPackage: an SQLite database without the GeoPackage tables'))
     for name, kind, rows in layers:
         if kind != "table":
             what = {"view": "a view", "virtual": "a virtual table", "missing": "missing"}[kind]
-            raise _fail(filename, f"the GeoPackage's layer {name[:60]!r} is {what}: only layers stored as tables are "
-                                  "read; save the layer as a table (e.g. with ogr2ogr or QGIS' Export)")
+            raise _fail(filename, msg('formats.geopackage_s_layer_name', "the GeoPackage's layer {name!r} is {what}: only layers stored as tables are read; save the layer as a table (e.g. with ogr2ogr or QGIS' Export)", name=name[:60], what=what))
         if rows > limits.max_points:
-            raise UploadTooLarge(f"{filename}: the layer {name[:60]!r} has {rows:,} features; at most "
-                                 f"{limits.max_points:,} points are read from one file")
+            raise UploadTooLarge(msg('formats.filename_layer_name_r', '{filename}: the layer {name!r} has {rows:,} features; at most {max_points:,} points are read from one file', filename=filename, name=name[:60], rows=rows, max_points=limits.max_points))
 
 
 def read_shapefile_zip(filename: str, zf: zipfile.ZipFile, members: list[zipfile.ZipInfo],

@@ -391,9 +391,10 @@ def _densified(geom: BaseGeometry, length: float, *, filename: str | None = None
     or repair: a vertex added exactly where its edges cross would hide the crossing from the validity check."""
     needed = geom.length / length if length > 0 else math.inf
     if not math.isfinite(needed) or needed > MAX_DENSIFIED_POINTS:
-        raise _fail(filename, f"the footprint's edges are too long to follow with a vertex every {densify_m or 0:g} m "
-                              f"(more than {MAX_DENSIFIED_POINTS:,} vertices): far larger than any construction "
-                              "project, or its coordinates are in another coordinate system than the one stated")
+        raise _fail(filename, msg("formats.footprint_edges_too_long", "the footprint's edges are too long to follow "
+                                  "with a vertex every {spacing:g} m (more than {limit:,} vertices): far larger than any "
+                                  "construction project, or its coordinates are in another coordinate system than the "
+                                  "one stated", spacing=densify_m or 0, limit=MAX_DENSIFIED_POINTS))
     return _densify_parts(geom, length)
 
 
@@ -424,9 +425,7 @@ def to_registry_crs(geom: BaseGeometry, crs, *, filename: str | None = None,
     if info.key == "EPSG:4490":
         return geom
     if info.needs_datum_shift:
-        raise _fail(filename, f"{info.label} is based on the Xian 1980 or Beijing 1954 datum; converting it to "
-                              "CGCS2000 needs a local 7-parameter transformation the registry does not have. Convert "
-                              "the data to CGCS2000 first")
+        raise _fail(filename, msg('formats.label_based_on_xian', '{label} is based on the Xian 1980 or Beijing 1954 datum; converting it to CGCS2000 needs a local 7-parameter transformation the registry does not have. Convert the data to CGCS2000 first', label=info.label))
     if out_of_range:
         # out-of-range degrees: leave them for the validator, which explains (swapped axes, metres...)
         return geom

@@ -55,8 +55,7 @@ class CheckedRequest(Request):
         # refused from the Content-Length, unread: werkzeug parses such a body whole, holding the interpreter lock
         if self.mimetype == "application/x-www-form-urlencoded" and \
                 (self.content_length or 0) > current_app.config["MAX_URLENCODED_BYTES"]:
-            raise RequestEntityTooLarge(f"a form of {self.content_length:,} bytes; forms without files are at most "
-                                        f"{current_app.config['MAX_URLENCODED_BYTES'] // MiB} MiB")
+            raise RequestEntityTooLarge(msg('http.form_content_length_bytes', 'a form of {content_length:,} bytes; forms without files are at most {config} MiB', content_length=self.content_length, config=current_app.config['MAX_URLENCODED_BYTES'] // MiB))
         super()._load_form_data()
         for key, values in self.form.lists():
             text_input.check(key, "a form field's name")

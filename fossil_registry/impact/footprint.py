@@ -187,8 +187,7 @@ def _valid_polygons(polygons: list[Polygon], notes: list[str]) -> list[Polygon]:
         reason = shapely.is_valid_reason(poly)
         repaired = _polygons(shapely.make_valid(poly, method="structure", keep_collapsed=False))
         if not repaired:  # its points lie on a line: screening nothing would report "no site affected"
-            raise InvalidInput(f"polygon {n} of the footprint encloses no area ({reason}): give its outline, or the "
-                               "line with the width of the works (width_m)")
+            raise InvalidInput(msg('impact.polygon_n_footprint_encloses', 'polygon {n} of the footprint encloses no area ({reason}): give its outline, or the line with the width of the works (width_m)', n=n, reason=reason))
         out += repaired
         notes.append(f"polygon {n} of the footprint is not a valid outline ({reason}); it was screened as repaired, "
                      "with every part it encloses")

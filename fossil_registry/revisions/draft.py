@@ -138,7 +138,7 @@ def parse_draft(fields: Mapping[str, Any], *, file: tuple[str, bytes] | None = N
     attachments = list(attachments)
     empty = [name for name, data in attachments if not data]
     if empty:  # a photo that failed to copy off a phone: saying so beats dropping it without a word
-        raise InvalidInput(f"{empty[0]}: the attached file is empty (0 bytes); attach it again or leave it out",
+        raise InvalidInput(msg('revisions.empty_attached_file_empty', '{empty}: the attached file is empty (0 bytes); attach it again or leave it out', empty=empty[0]),
                            field="attachments")
     draft.attachments = attachments
     return draft
@@ -153,7 +153,8 @@ def _survey_fields(draft: Draft, fields: Mapping[str, Any]) -> None:
     comment = fields.get("comment")
     draft.comment = comment.strip() if isinstance(comment, str) and comment.strip() else None
     if draft.comment is not None and len(draft.comment) > MAX_REASON:  # was stored whole (a 1 MB reply was kept)
-        raise InvalidInput(f"the comment is too long ({len(draft.comment)} characters; the limit is {MAX_REASON})",
+        raise InvalidInput(msg("revisions.comment_too_long_characters", "the comment is too long ({count} characters; the limit is "
+                               "{max_reason})", count=len(draft.comment), max_reason=MAX_REASON),
                            field="comment")
     draft.base_version = whole_number(fields.get("base_version"), "base_version")
     draft.method = (fields.get("method") or None)

@@ -172,8 +172,7 @@ def amend(conn, revision_id: int, draft: Draft, *, author: str, policy: Policy |
     policy = policy or Policy.defaults()
     row = _amendable_row(conn, revision_id, author)
     if _carries_nothing(draft):  # a new round voids what reviewers saw: never for nothing (e.g. a form of junk)
-        raise InvalidInput("the amendment changes nothing: give a new location, boundary, field value, reason, "
-                           "attachment or a comment for the reviewers")
+        raise InvalidInput(msg('revisions.amendment_changes_nothing_give', 'the amendment changes nothing: give a new location, boundary, field value, reason, attachment or a comment for the reviewers'))
     merged = _merged_draft(row, draft)
     feature = sites.kind_named(row.feature_kind)
     site = sites.current(conn, row.site_code, kind=feature) if row.site_code else None
@@ -328,7 +327,8 @@ def checked_decision(decision: Any, comment: Any) -> str | None:
         what = "rejecting" if decision == "reject" else "requesting changes"
         raise InvalidInput(msg('revisions.what_needs_reason_comment', '{what} needs a reason (comment): the author must know what is wrong', what=what), field="comment")
     if comment and len(comment) > MAX_REASON:
-        raise InvalidInput(msg('revisions.comment_too_long_len', 'the comment is too long ({len} characters; the limit is {MAX_REASON})', len=len(comment), MAX_REASON=MAX_REASON),
+        raise InvalidInput(msg("revisions.comment_too_long_characters", "the comment is too long ({count} characters; the limit is "
+                               "{max_reason})", count=len(comment), max_reason=MAX_REASON),
                            field="comment")
     return comment
 

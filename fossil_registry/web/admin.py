@@ -11,6 +11,7 @@ from ..http.requests import query_args
 from ..http.responses import csv_download
 from ..http.security import actor, remote_addr, require
 from .forms import UserForm
+from ..messages import msg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -46,7 +47,7 @@ def create_user():
 def set_active(username: str):
     value = request.form.get("active")
     if value not in ("0", "1"):  # anything but "1" used to disable the account
-        raise InvalidInput("active must be 1 (enable the account) or 0 (disable it)", field="active")
+        raise InvalidInput(msg('web.active_enable_account_disable', 'active must be 1 (enable the account) or 0 (disable it)'), field="active")
     active = value == "1"
     auth.set_active(get_conn(), username, active, actor=actor(), remote_addr=remote_addr())
     flash(_("Account %(name)s enabled.", name=username) if active else _("Account %(name)s disabled.", name=username),
