@@ -21,6 +21,7 @@ bp = Blueprint("imports_api", __name__, url_prefix="/api")
 OPTION_FIELDS = ("encoding", "crs", "layer", "match", "distance_m", "tolerance_m", "mapping")
 MAPPING_HINT = ('send {"mapping": {"<file column>": "<registry field>"}, and any of "encoding", "crs", "layer", '
                 '"match", "distance_m", "tolerance_m"}')
+MAPPING_FIELDS = {"mapping", "encoding", "crs", "layer", "match", "distance_m", "tolerance_m"}
 CONFIRM_HINT = 'send {"generation": N, "reason": "...", and optionally "method", "accuracy_m", "survey_date"}'
 
 
@@ -83,6 +84,10 @@ def get_import(import_id: int):
 @require("import.run")
 def mapping(import_id: int):
     body = json_object(MAPPING_HINT, required=True)
+    unknown = sorted(set(body) - MAPPING_FIELDS)
+    if unknown or not body:  # a body of another type read as an empty or odd form must not restart the analysis
+        raise InvalidInput(msg("imports.mapping_fields", "unknown field(s) {unknown}: {hint}",
+                               unknown=", ".join(unknown) or "-", hint=MAPPING_HINT))
     imp = imports.remap(get_conn(), import_id, body, actor=actor(), settings=import_settings(),
                         remote_addr=remote_addr())
     return _answer(imp, 202)
