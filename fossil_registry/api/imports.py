@@ -9,8 +9,8 @@ from .. import imports
 from ..db import get_conn
 from ..errors import InvalidInput, MiB
 from ..http import openapi as api_spec
-from ..http.openapi import (COUNTS, DATE_TIME, FILE, ID, LOCATION, LONLAT, STRING, array, enum, json_body, json_response, nullable, obj,
-                            op, param, path_param, problem_responses, ref)
+from ..http.openapi import (COUNTS, DATE_TIME, FILE, ID, LOCATION, LONLAT, STRING, array, enum, json_body, json_response,
+                            nullable, obj, op, param, path_param, problem_responses, ref)
 from ..http.requests import json_object, positive_int_arg, uploaded_file
 from ..http.responses import csv_download, jsonify
 from ..http.security import actor, remote_addr, require

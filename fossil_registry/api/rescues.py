@@ -115,7 +115,8 @@ SCHEMAS = {
         description="a rescue case with its legal clock (one case: its events and photos too)"),
     "RescueCases": obj({"cases": array(obj(_CASE)), "figures": obj({
         "cases": _COUNT, "open": _COUNT, "closed": _COUNT,
-        "by_source": obj({k: _COUNT for k in rescues.SOURCES}), "by_outcome": obj({k: _COUNT for k in rescues.OUTCOMES}),
+        "by_source": obj({k: _COUNT for k in rescues.SOURCES}),
+        "by_outcome": obj({k: _COUNT for k in rescues.OUTCOMES}),
         "on_site": _MET, "opinion": _MET, "specimens": _COUNT, "samples": _COUNT})}),
     "RescueCaseInput": obj({}, {
         "source": nullable(enum([*rescues.SOURCES, ""])),
