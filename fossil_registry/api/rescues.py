@@ -64,7 +64,7 @@ def open_case():
 @require("rescue.read")
 def list_cases():
     s = rescue_settings()
-    found = rescues.list_cases(get_conn(), settings=s, status=request.args.get("status") or None)
+    found = rescues.list_cases(get_conn(), settings=s, status=request.args.get("status"))
     return jsonify({"cases": [{**rescues.case_json(c), "url": url_for("rescues_api.get_case", case_id=c["fid"])}
                               for c in found],
                     "figures": rescues.figures(get_conn(), s)})
