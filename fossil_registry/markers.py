@@ -79,7 +79,9 @@ def add_marker(conn, blobs: BlobStore, code: str, data: Mapping[str, Any], *, se
     carries ``warnings`` (placed far outside the feature's protection area)."""
     if not isinstance(data, Mapping):
         raise InvalidInput(msg("markers.not_object", "a marker must be an object"))
-    unknown = sorted(set(data) - {"kind", "point", "lon", "lat", "inscription", "inscription_en", "erected_on"})
+    # str: a multipart part without a name arrives as the field None
+    unknown = sorted(map(str, set(data) - {"kind", "point", "lon", "lat", "inscription", "inscription_en",
+                                           "erected_on"}))
     if unknown:
         raise InvalidInput(msg("markers.unknown_fields", "unknown field(s) of a marker: {fields}",
                                fields=', '.join(unknown)))

@@ -153,7 +153,7 @@ def _case_input(conn, data: Mapping[str, Any], settings: Settings) -> dict[str, 
     """A case's content, checked; a public report it comes from gives its defaults (place, time, description)."""
     if not isinstance(data, Mapping):
         raise InvalidInput(msg("rescues.case_not_object", "a rescue case must be an object"))
-    unknown = sorted(set(data) - _CASE_FIELDS)
+    unknown = sorted(map(str, set(data) - _CASE_FIELDS))  # a nameless multipart part: the field None
     if unknown:
         raise InvalidInput(msg("rescues.case_unknown_fields", "unknown field(s) of a rescue case: {fields}",
                                fields=', '.join(unknown)))
@@ -237,7 +237,7 @@ def add_event(conn, blobs: BlobStore, case_id: int, data: Mapping[str, Any], *, 
     otherwise) and closes the case; ``not_significant`` closes it. Nothing is stored unless everything is valid."""
     if not isinstance(data, Mapping):
         raise InvalidInput(msg("rescues.event_not_object", "an event must be an object"))
-    unknown = sorted(set(data) - _EVENT_FIELDS)
+    unknown = sorted(map(str, set(data) - _EVENT_FIELDS))
     if unknown:
         raise InvalidInput(msg("rescues.event_unknown_fields", "unknown field(s) of a rescue event: {fields}",
                                fields=', '.join(unknown)))
@@ -349,7 +349,7 @@ def get_case(conn, case_id: int, *, settings: Settings, with_contact: bool = Fal
 
 
 def list_cases(conn, *, settings: Settings, status: str | None = None) -> list[dict[str, Any]]:
-    if status not in (None, "", "open", "closed"):
+    if status not in (None, "open", "closed"):  # None: every case; an empty ?status= names no state
         raise InvalidInput(msg("rescues.status_unknown", "status must be open or closed"), field="status")
     rows = rstore.list_cases(conn, status=status or None)
     clocks = {r["fid"]: r for r in rstore.clock_rows(conn)}

@@ -326,3 +326,43 @@ def test_a_geojson_bbox_that_is_no_bbox_is_refused(app, client, bbox):
     r = client.post("/api/reports", json={"kind": "find", "description": "Fish fossils in a road cut",
                                           "location": {**point, "bbox": [106.71, 26.58, 106.71, 26.58]}})
     assert r.status_code == 201, r.get_data(as_text=True)
+
+
+# ------------------------------------------------------------------ sections, markers, rescue cases (merged later)
+def _nameless_part(fields: dict[str, str]) -> tuple[bytes, str]:
+    """A multipart body with an unknown field and a part without a name (Werkzeug reads it as the field None): the
+    names of the unknown fields, sorted for the message, were None and text, which do not compare."""
+    boundary = "fuzzboundary"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n' for k, v in fields.items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="colour"\r\n\r\nred\r\n')
+    parts.append(f"--{boundary}\r\nContent-Disposition: form-data\r\n\r\n x\r\n--{boundary}--\r\n")
+    return "".join(parts).encode(), f"multipart/form-data; boundary={boundary}"
+
+
+@pytest.mark.parametrize("path, fields", [
+    ("/api/sites/GZ-0003/markers", {"kind": "boundary_post", "point": "105.605, 25.902"}),
+    ("/api/sections/GZS-0001/markers", {"kind": "signboard", "point": "108.4268, 26.7338"}),
+    ("/api/rescues", {"source": "other", "reported_by": "a farmer", "point": "105.4, 25.9"}),
+])
+def test_a_multipart_part_without_a_name_is_an_unknown_field_not_a_server_error(client, path, fields):
+    body, content_type = _nameless_part(fields)
+    problem = _refused(client.post(path, data=body, content_type=content_type, headers=bearer("expert")))
+    assert "None" in problem["detail"] and "colour" in problem["detail"]
+
+
+def test_a_rescue_event_with_a_nameless_part_is_refused(client):
+    case = client.post("/api/rescues", headers=bearer("expert"), json={
+        "source": "other", "reported_by": "a farmer", "point": [105.4, 25.9], "reported_at": "2026-01-10T09:00",
+        "description": "bones in a field"})
+    assert case.status_code == 201, case.get_json()
+    body, content_type = _nameless_part({"kind": "note", "note": "seen"})
+    _refused(client.post(f"/api/rescues/{case.get_json()['id']}/events", data=body, content_type=content_type,
+                         headers=bearer("expert")))
+    assert client.get(f"/api/rescues/{case.get_json()['id']}", headers=bearer("expert")).get_json()["events"] == []
+
+
+def test_an_empty_rescue_status_names_no_state(client):
+    problem = _refused(client.get("/api/rescues?status=", headers=bearer("expert")))
+    assert problem["field"] == "status"
+    assert client.get("/api/rescues?status=open", headers=bearer("expert")).status_code == 200
+    assert client.get("/api/rescues", headers=bearer("expert")).status_code == 200

@@ -12,6 +12,7 @@ from openapi_spec_validator import validate
 from fossil_registry import auth, create_app
 
 from .conftest import bearer
+from .import_helpers import confirm, geojson, imported, point
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -110,7 +111,9 @@ def _resolve(doc, schema):
     if isinstance(schema, dict):
         if "$ref" in schema:
             return _resolve(doc, doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]])
-        out = {k: _resolve(doc, v) for k, v in schema.items() if k not in ("nullable", "example", "format")}
+        # format, example: the keywords (a string, any value), not properties of that name (a schema)
+        out = {k: _resolve(doc, v) for k, v in schema.items()
+               if k != "nullable" and not (k in ("example", "format") and not isinstance(v, dict))}
         if schema.get("nullable"):
             out = {"anyOf": [out, {"type": "null"}]}
         return out
@@ -127,13 +130,76 @@ def _resolve(doc, schema):
     ("/api/supervision/summary", "field", "SupervisionSummary"), ("/api/supervision/charts", "field",
                                                                     "DashboardCharts"),
     ("/api/supervision/report-charts", "field", "ReportCharts"), ("/api/reports", "expert", "ReportQueue"),
+    ("/api/sections/GZS-0001", "field", "SectionState"), ("/api/sections/GZS-0001", None, "PublicSection"),
+    ("/api/sections/GZS-0001/versions", "field", "SectionVersions"),
+    ("/api/sections/GZS-0001/markers", "field", "Markers"), ("/api/sections/GZS-0001/markers", None, "Markers"),
+    ("/api/sites/GZ-0003/markers", "field", "Markers"), ("/api/sites/GZ-0003/markers", None, "Markers"),
+    ("/api/downloads", "field", "DownloadCatalogue"), ("/api/downloads", None, "DownloadCatalogue"),
+    ("/api/rescues", "expert", "RescueCases"), ("/api/imports", "admin", "Imports"),
 ])
 def test_known_answers_keep_to_their_schemas(client, doc, url, who, schema):
     r = client.get(url, headers=bearer(who) if who else {})
     assert r.status_code == 200, r.get_data(as_text=True)
-    errors = list(Draft4Validator(_resolve(doc, {"$ref": f"#/components/schemas/{schema}"})).iter_errors(
-        r.get_json()))
-    assert not errors, [e.message for e in errors[:3]]
+    _keeps_to(doc, r.get_json(), schema)
+
+
+def _keeps_to(doc, body, schema: str) -> None:
+    errors = list(Draft4Validator(_resolve(doc, {"$ref": f"#/components/schemas/{schema}"})).iter_errors(body))
+    assert not errors, (schema, [f"{list(e.absolute_path)}: {e.message}" for e in errors[:3]])
+
+
+def test_answers_of_sections_markers_rescues_and_imports_keep_to_their_schemas(client, doc):
+    """The answers of the features merged after the OpenAPI work, with something in them: a section's proposal
+    (approved, then its diff), a marker recorded, an inspection with a marker checked, a rescue case with an event,
+    an import analysed and confirmed."""
+    expert = bearer("expert")
+    r = client.post("/api/sites/GZ-0003/markers", headers=expert, json={
+        "kind": "boundary_post", "point": [105.605, 25.902], "inscription": "界桩 07", "erected_on": "2024-05-01"})
+    assert r.status_code == 201 and r.get_json()["warnings"], r.get_json()
+    _keeps_to(doc, r.get_json(), "Marker")
+    marker = client.get("/api/sections/GZS-0001/markers", headers=expert).get_json()["markers"][0]
+    r = client.post("/api/sections/GZS-0001/inspections", headers=expert, json={
+        "date": "2026-01-05", "condition": "good", "markers": [{"marker": marker["id"], "condition": "damaged"}]})
+    assert r.status_code == 201 and r.get_json()["markers"][0]["condition"] == "damaged", r.get_json()
+    _keeps_to(doc, r.get_json(), "Inspection")
+    _keeps_to(doc, client.get("/api/sections/GZS-0001/inspections", headers=expert).get_json(), "SectionInspections")
+    r = client.post("/api/sections/GZS-0002/revisions", headers=bearer("field"), json={
+        "reason": "a better line", "base_version": 1, "properties": {"name_en": "Balang section", "units": ["Kaili"]},
+        "line": {"type": "LineString", "coordinates": [[108.3885, 26.7505], [108.3885, 26.7545]]}})
+    assert r.status_code == 201 and r.get_json()["feature"] == "section", r.get_json()
+    _keeps_to(doc, r.get_json(), "Proposal")
+    rid = r.get_json()["id"]
+    for who in ("field", "expert"):
+        _keeps_to(doc, client.get("/api/revisions?status=submitted", headers=bearer(who)).get_json(), "RevisionList")
+    r = client.post(f"/api/revisions/{rid}/decision", headers=expert, json={"decision": "approve", "round": 1})
+    assert r.status_code == 200 and r.get_json()["site_state"]["version"] == 2, r.get_json()
+    _keeps_to(doc, r.get_json(), "Proposal")
+    _keeps_to(doc, client.get(f"/api/revisions/{rid}", headers=expert).get_json(), "RevisionView")
+    diff = client.get("/api/sections/GZS-0002/diff?from=1&to=2", headers=expert).get_json()
+    assert diff["metrics"]["length_m_after"] > 400, diff
+    _keeps_to(doc, diff, "SiteDiff")
+    _keeps_to(doc, client.get("/api/sections/GZS-0002?version=1", headers=expert).get_json(), "SectionState")
+    report = client.post("/api/reports", json={"kind": "find", "lon": "105.661", "lat": "25.507",
+                                               "description": "Large bones in the wall of a quarry"})
+    r = client.post("/api/rescues", headers=expert, json={"report_id": report.get_json()["reference"],
+                                                          "reported_at": "2026-01-10T09:00", "contact": "139"})
+    assert r.status_code == 201, r.get_json()
+    _keeps_to(doc, r.get_json(), "RescueCase")
+    r = client.post(f"/api/rescues/{r.get_json()['id']}/events", headers=expert, json={
+        "kind": "specimens_rescued", "specimens": 2, "kept_at": "museum", "done_at": "2026-01-11T09:00"})
+    assert r.status_code == 201 and r.get_json()["specimens"] == 2, r.get_json()
+    _keeps_to(doc, r.get_json(), "RescueCase")
+    _keeps_to(doc, client.get(f"/api/rescues/{r.get_json()['id']}", headers=bearer("field")).get_json(), "RescueCase")
+    _keeps_to(doc, client.get("/api/rescues", headers=expert).get_json(), "RescueCases")
+    body = imported(client, geojson([({"name": "新点", "level": "general"}, point(107.98, 26.58))]), "new.geojson")
+    _keeps_to(doc, body, "Import")
+    done = confirm(client, body)
+    assert done["counts"]["result_proposed"] == 1, done
+    _keeps_to(doc, done, "Import")
+    _keeps_to(doc, client.get(f"/api/imports/{body['id']}/summary", headers=bearer("admin")).get_json(),
+              "ImportSummary")
+    _keeps_to(doc, client.get("/api/imports", headers=bearer("admin")).get_json(), "Imports")
+    _keeps_to(doc, client.get("/api/inspections/due?all=1", headers=expert).get_json(), "InspectionsDue")
 
 
 def test_a_closed_schema_catches_a_key_the_code_did_not_declare(client, doc):

@@ -8,7 +8,8 @@ from flask import Blueprint, jsonify, request
 from .. import downloads
 from ..http import openapi as api_spec
 from ..http.downloads import catalogue, send
-from ..http.openapi import json_response, op, param, path_param, problem_responses
+from ..http.openapi import (BOOLEAN, INTEGER, STRING, array, enum, json_response, nullable, obj, op, param, path_param,
+                            problem_responses, ref)
 from ..http.security import require
 
 bp = Blueprint("downloads_api", __name__, url_prefix="/api/downloads")
@@ -59,28 +60,26 @@ _FILE = {"description": "the file, streamed; Content-Disposition names it with t
                                          "description": "Shapefile: field=values cut to 254 bytes, ..."}},
          "content": {f.media_type: {"schema": {"type": "string", "format": "binary"}}
                      for f in downloads.FORMATS.values()}}
+_LAYER = {"id": enum(sorted(downloads.LAYERS)), "title": STRING, "title_zh": STRING, "staff_only": BOOLEAN,
+          "geometry": nullable(STRING), "formats": array(STRING), "links": array(ref("Link"))}
 SCHEMAS = {
-    "DownloadCatalogue": {"type": "object", "required": ["audience", "layers", "formats", "crs"], "properties": {
-        "audience": {"type": "string", "enum": ["public", "staff"]}, "notice": {"type": "string"},
-        "layers": {"type": "array", "items": {"type": "object", "required": ["id", "formats", "links"], "properties": {
-            "id": {"type": "string"}, "title": {"type": "string"}, "title_zh": {"type": "string"},
-            "staff_only": {"type": "boolean"}, "geometry": {"type": "string", "nullable": True},
-            "formats": {"type": "array", "items": {"type": "string"}},
-            "fields": {"type": "array", "items": {"type": "string"}},
-            "shapefile_fields": {"type": "object", "additionalProperties": {"type": "string"}},
-            "filters": {"type": "array", "items": {"type": "string"}}, "content": {"type": "string"},
-            "links": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}}}}},
-        "formats": {"type": "array", "items": {"type": "object", "properties": {
-            "extension": {"type": "string"}, "title": {"type": "string"}, "media_type": {"type": "string"},
-            "default_crs": {"type": "string"}, "crs": {"type": "string"}, "note": {"type": "string"}}}},
-        "crs": {"type": "array", "items": {"type": "object", "properties": {
-            "uri": {"type": "string"}, "epsg": {"type": "integer", "nullable": True}, "label": {"type": "string"}}}},
-        "parameters": {"type": "object", "additionalProperties": {"type": "string"}}}},
+    "DownloadCatalogue": obj({
+        "audience": enum(["public", "staff"]), "notice": STRING,
+        "layers": array({"oneOf": [
+            obj({**_LAYER, "fields": array(STRING), "shapefile_fields": {
+                "type": "object", "additionalProperties": STRING,
+                "description": "field: its name in a Shapefile (10 characters at most)"}, "filters": array(STRING)}),
+            obj({**_LAYER, "content": {"type": "string", "description": "what the whole registry holds"}})]}),
+        "formats": array(obj({"extension": STRING, "title": STRING, "media_type": STRING, "default_crs": STRING,
+                              "crs": STRING, "note": STRING})),
+        "crs": array(obj({"uri": STRING, "epsg": nullable(INTEGER), "label": STRING})),
+        "parameters": obj({k: STRING for k in ("bbox", "bbox-crs", "crs", "filters")})},
+        description="what can be downloaded (layers: a layer of features, or the whole registry)"),
 }
 PATHS = {
     "/api/downloads": {"get": op("What can be downloaded: layers (with a link per format), formats, CRSs",
                                  tags=_TAGS, operation_id="getDownloads",
-                                 responses={"200": json_response({"$ref": "#/components/schemas/DownloadCatalogue"})})},
+                                 responses={"200": json_response(ref("DownloadCatalogue"))})},
     "/api/downloads/{name}": {"get": op(
         "A layer (or the whole registry) as a file: anonymous callers get the public view, staff the exact data",
         tags=_TAGS, params=_PARAMS, operation_id="getDownload",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request, url_for
 
-from .. import inspections, json_input
+from .. import inspections, json_input, markers
 from ..db import get_conn
 from ..errors import InvalidInput
 from ..http.responses import jsonify
@@ -135,7 +135,10 @@ _RECORD = obj({"date": {**_DATE_IN, "description": "the day of the inspection (n
                        "description": "where the inspection was made: GeoJSON Point, [lon, lat] or typed "
                                       "coordinates"}),
     "resolves": nullable({"anyOf": [array({"anyOf": [INTEGER, STRING]}), INTEGER, STRING],
-                          "description": "open follow-ups of the site this inspection deals with (their ids)"})},
+                          "description": "open follow-ups of the site this inspection deals with (their ids)"}),
+    "markers": nullable(array(obj({"marker": {"anyOf": [ID, STRING]}, "condition": enum(markers.CONDITIONS)},
+                                  {"note": nullable(STRING)}, closed=False),
+                              description="the condition of each protection marker of the site or section checked"))},
     description="an inspection record (other fields are refused)")
 _FOLLOWUP = {"id": ID, "site": STRING, "description": STRING, "due": DATE, "status": enum(["open", "closed"]),
              "created_at": DATE_TIME, "created_by": STRING, "inspection_id": nullable(ID), "report_id": nullable(ID),
@@ -156,19 +159,23 @@ SCHEMAS = {
         "track": nullable(obj({"name": nullable(STRING), "length_m": nullable(NUMBER),
                                "point_count": nullable(INTEGER), "started_at": nullable(STRING),
                                "ended_at": nullable(STRING)}, {"geometry": ref("MultiLineString")}))},
-        {"photos": array(ref("Photo")), "followups": array(ref("Followup"))}),
+        {"photos": array(ref("Photo")), "followups": array(ref("Followup")),
+         "markers": array(obj({"marker": ID, "kind": enum(markers.KINDS), "condition": enum(markers.CONDITIONS),
+                               "note": nullable(STRING), "followup_id": nullable(ID)}))}),
     "SiteInspections": obj({"site": STRING, "inspections": array(ref("Inspection"))}),
     "InspectionsDue": obj({
         "today": DATE, "intervals": obj({k: {"type": "integer", "minimum": 1} for k in
                                          ("national", "provincial", "general")}),
         "upcoming_days": INTEGER,
         "counts": obj({k: {"type": "integer", "minimum": 0} for k in ("overdue", "upcoming", "ok")}),
-        "sites": array(obj({"site": STRING, "name": STRING, "name_en": nullable(STRING),
+        "sites": array(obj({"site": STRING, "kind": enum(["site", "section"]), "name": STRING,
+                            "name_en": nullable(STRING),
                             "county": nullable(STRING), "level": enum(["national", "provincial", "general"]),
                             "interval_days": INTEGER, "last_inspected_on": nullable(DATE),
                             "last_condition": nullable(_CONDITION), "due_on": DATE, "days_overdue": INTEGER,
                             "status": enum(["overdue", "upcoming", "ok"]),
-                            "open_followups": {"type": "integer", "minimum": 0}, "location": ref("Point")})),
+                            "open_followups": {"type": "integer", "minimum": 0},
+                            "location": ref("Point")})),  # a site's location, the middle of a section's line
         "followups": array(obj({**_FOLLOWUP, "overdue": BOOLEAN}))}),
     "Timeline": obj({"site": STRING, "events": array({"oneOf": [
         obj({"kind": enum(["version"]), "date": DATE, "at": DATE_TIME, "version": ID, "operation": STRING,
@@ -200,13 +207,14 @@ _MULTIPART = obj({}, {
     "track": {**FILE, "description": "a GPX patrol track"},
     "photos": array(FILE, description="JPEG/PNG photos (INSPECTION_MAX_PHOTOS per record, 20 by default)")},
     closed=False)
+RECORD_BODY = json_body(ref("InspectionRecord"), multipart=_MULTIPART,
+                        form=obj({}, {k: STRING for k in _MULTIPART["properties"] if k not in ("track", "photos")},
+                                 closed=False))
 PATHS = {
     "/api/sites/{code}/inspections": {
         "post": op("Record an inspection (with its follow-up, GPX track and photos: multipart)", tags=_TAGS,
                    auth=True, operation_id="recordInspection", params=[_CODE],
-                   body=json_body(ref("InspectionRecord"), multipart=_MULTIPART,
-                                  form=obj({}, {k: STRING for k in _MULTIPART["properties"]
-                                                if k not in ("track", "photos")}, closed=False)),
+                   body=RECORD_BODY,
                    responses={"201": json_response(ref("Inspection"), "the record", headers=LOCATION),
                               **problem_responses(400, 403, 404, 413, 422)}),
         "get": op("A site's inspections, newest first", tags=_TAGS, auth=True, operation_id="listSiteInspections",

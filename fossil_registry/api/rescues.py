@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, request, url_for
 
-from .. import json_input, rescues
+from .. import json_input, rescues, revisions
 from ..db import get_conn
 from ..errors import InvalidInput
 from ..http import openapi as api_spec
-from ..http.openapi import json_body, json_response, op, param, path_param, problem_responses, ref
+from ..http.openapi import (DATE_TIME, FILE, ID, LOCATION, NUMBER, STRING, array, enum, json_body, json_response,
+                            nullable, obj, op, param, path_param, problem_responses, ref)
 from ..http.requests import uploads
 from ..http.responses import jsonify
 from ..http.security import actor, can, remote_addr, require
@@ -63,7 +64,7 @@ def open_case():
 @require("rescue.read")
 def list_cases():
     s = rescue_settings()
-    found = rescues.list_cases(get_conn(), settings=s, status=request.args.get("status") or None)
+    found = rescues.list_cases(get_conn(), settings=s, status=request.args.get("status"))
     return jsonify({"cases": [{**rescues.case_json(c), "url": url_for("rescues_api.get_case", case_id=c["fid"])}
                               for c in found],
                     "figures": rescues.figures(get_conn(), s)})
@@ -87,52 +88,83 @@ def add_event(case_id: int):
 
 # ------------------------------------------------------------------------------------------------------ OpenAPI
 _TAGS = ["Rescue cases"]
-_ID = path_param("id", "the rescue case's number", {"type": "integer"})
-_CLOCK = {"type": "object", "properties": {"due": {"type": "string"}, "done_at": {"type": "string", "nullable": True},
-                                           "status": {"type": "string", "enum": ["met", "missed", "open"]}}}
+_COUNT = {"type": "integer", "minimum": 0}
+_ID = path_param("case_id", "the rescue case's number", {**ID, "example": 1})
+_CLOCK = obj({"due": DATE_TIME, "done_at": nullable(DATE_TIME), "status": enum(["met", "missed", "open"])})
+_MET = obj({k: _COUNT for k in ("met", "missed", "open")})
+_CASE = {
+    "id": ID, "source": enum(rescues.SOURCES), "report_id": nullable(ID), "impact_case_id": nullable(ID),
+    "reported_by": STRING, "reported_at": DATE_TIME, "county": nullable(STRING), "description": nullable(STRING),
+    "location": ref("Point"), "opened_at": DATE_TIME, "opened_by": STRING, "status": enum(["open", "closed"]),
+    "outcome": nullable(enum(rescues.OUTCOMES)), "closed_at": nullable(DATE_TIME), "closed_by": nullable(STRING),
+    "clock": obj({"on_site": _CLOCK, "opinion": _CLOCK}), "specimens": _COUNT, "samples": _COUNT, "url": STRING}
+_WHOLE = {"anyOf": [ID, STRING], "description": "a number (or its digits as text)"}
+_AMOUNT = {"anyOf": [{"type": "integer", "minimum": 0, "maximum": rescues.MAX_COUNT}, STRING]}
+_TEXT = {"type": "string", "maxLength": rescues.MAX_TEXT}
 SCHEMAS = {
-    "RescueCase": {"type": "object", "properties": {
-        "id": {"type": "integer"}, "source": {"type": "string", "enum": list(rescues.SOURCES)},
-        "report_id": {"type": "integer", "nullable": True}, "impact_case_id": {"type": "integer", "nullable": True},
-        "reported_by": {"type": "string"}, "reported_at": {"type": "string"}, "location": ref("Geometry"),
-        "description": {"type": "string"}, "status": {"type": "string", "enum": ["open", "closed"]},
-        "outcome": {"type": "string", "nullable": True, "enum": list(rescues.OUTCOMES)},
-        "clock": {"type": "object", "properties": {"on_site": _CLOCK, "opinion": _CLOCK}},
-        "specimens": {"type": "integer"}, "samples": {"type": "integer"},
-        "proposal": {"type": "object", "nullable": True}, "events": {"type": "array", "items": {"type": "object"}},
-        "photos": {"type": "array", "items": {"type": "object"}}}},
-    "RescueCaseInput": {"type": "object", "properties": {
-        "source": {"type": "string", "enum": list(rescues.SOURCES)},
-        "report_id": {"type": "integer", "description": "the public report it comes from (place, time, text)"},
-        "impact_case_id": {"type": "integer", "description": "the construction project's case"},
-        "reported_by": {"type": "string"}, "contact": {"type": "string", "description": "private"},
-        "reported_at": {"type": "string", "description": "when the find was reported: the legal clock starts"},
-        "point": {"description": "[lon, lat] or typed coordinates"}, "county": {"type": "string"},
-        "description": {"type": "string"}}},
-    "RescueEventInput": {"type": "object", "required": ["kind"], "properties": {
-        "kind": {"type": "string", "enum": list(rescues.EVENT_KINDS)},
-        "done_at": {"type": "string", "description": "when it was done (default now; never in the future)"},
-        "note": {"type": "string"}, "specimens": {"type": "integer", "minimum": 0},
-        "samples": {"type": "integer", "minimum": 0}, "field_numbers": {"type": "string"},
-        "kept_at": {"type": "string"}, "reason": {"type": "string"},
-        "site": {"type": "object", "description": "new_site_proposed: the new site's properties (and boundary)"}}},
+    "RescueCase": obj(_CASE, {
+        "contact": nullable({"type": "string", "description": "private: for those who may record"}),
+        "proposal": nullable(obj({"id": ID, "status": enum(revisions.STATUSES), "site": nullable(STRING),
+                                  "url": STRING})),
+        "events": array(obj({"id": ID, "kind": enum(rescues.EVENT_KINDS), "done_at": DATE_TIME,
+                             "recorded_at": DATE_TIME, "recorded_by": STRING, "note": nullable(STRING),
+                             "specimens": nullable(_COUNT), "samples": nullable(_COUNT),
+                             "field_numbers": nullable(STRING), "kept_at": nullable(STRING),
+                             "revision_id": nullable(ID), "photo_count": _COUNT})),
+        "photos": array(obj({"sha256": STRING, "name": STRING, "url": STRING, "thumbnail_url": STRING}))},
+        description="a rescue case with its legal clock (one case: its events and photos too)"),
+    "RescueCases": obj({"cases": array(obj(_CASE)), "figures": obj({
+        "cases": _COUNT, "open": _COUNT, "closed": _COUNT,
+        "by_source": obj({k: _COUNT for k in rescues.SOURCES}),
+        "by_outcome": obj({k: _COUNT for k in rescues.OUTCOMES}),
+        "on_site": _MET, "opinion": _MET, "specimens": _COUNT, "samples": _COUNT})}),
+    "RescueCaseInput": obj({}, {
+        "source": nullable(enum([*rescues.SOURCES, ""])),
+        "report_id": nullable({**_WHOLE, "description": "the public report it comes from (place, time, text)"}),
+        "impact_case_id": nullable({**_WHOLE, "description": "the construction project's case"}),
+        "reported_by": nullable(_TEXT), "contact": nullable({**_TEXT, "description": "private"}),
+        "reported_at": nullable({"type": "string", "description": "when the find was reported (not in the future): "
+                                                                   "the legal clock starts"}),
+        "point": nullable({"anyOf": [ref("Point"), array(NUMBER, minItems=2, maxItems=2), STRING],
+                           "description": "[lon, lat], a GeoJSON Point or typed coordinates"}),
+        "lon": nullable({"anyOf": [NUMBER, STRING]}), "lat": nullable({"anyOf": [NUMBER, STRING]}),
+        "county": nullable(_TEXT), "description": nullable(_TEXT)},
+        description="a rescue case (other fields are refused; a public report or project case gives the defaults)"),
+    "RescueEventInput": obj({"kind": enum(rescues.EVENT_KINDS)}, {
+        "done_at": nullable({"type": "string", "description": "when it was done (default now; never in the future)"}),
+        "note": nullable(_TEXT), "specimens": nullable(_AMOUNT), "samples": nullable(_AMOUNT),
+        "field_numbers": nullable(_TEXT), "kept_at": nullable(_TEXT), "reason": nullable(_TEXT),
+        "site": nullable({"type": "object", "description": "new_site_proposed: the new site's properties (and "
+                                                           "boundary, location), as a new-site proposal takes them"})},
+        description="what was done when (other fields are refused)"),
 }
+
+
+def _body_of(schema: str, fields: list[str]) -> dict:
+    """JSON, a form of the same fields (or a data part of JSON text), or multipart with photos too."""
+    form = obj({}, {k: STRING for k in (*fields, "data")}, closed=False)
+    return json_body(ref(schema), form=form, multipart=obj({}, {
+        **form["properties"], "photos": array(FILE, description="JPEG/PNG photos")}, closed=False))
+
+
+_SENT = problem_responses(400, 403, 404, 413, 422)
 PATHS = {
     "/api/rescues": {
         "post": op("Open a rescue case (JSON, or multipart with photos)", tags=_TAGS, auth=True,
-                   body=json_body(ref("RescueCaseInput"), form=True),
-                   responses={"201": json_response(ref("RescueCase")), **problem_responses(401, 403, 404, 422)}),
+                   operation_id="openRescueCase", body=_body_of("RescueCaseInput", sorted(rescues._CASE_FIELDS)),
+                   responses={"201": json_response(ref("RescueCase"), "the case", headers=LOCATION), **_SENT}),
         "get": op("Rescue cases with their legal clock, and the figures", tags=_TAGS, auth=True,
-                  params=[param("status", schema={"type": "string", "enum": ["open", "closed"]})],
-                  responses={"200": json_response({"type": "object"}), **problem_responses(401, 403, 422)})},
-    "/api/rescues/{id}": {"get": op("One rescue case: what was done when, the clock, specimens and samples",
-                                    tags=_TAGS, auth=True, params=[_ID],
-                                    responses={"200": json_response(ref("RescueCase")),
-                                               **problem_responses(401, 403, 404)})},
-    "/api/rescues/{id}/events": {"post": op(
+                  operation_id="listRescueCases", params=[param("status", schema=enum(["open", "closed"]))],
+                  responses={"200": json_response(ref("RescueCases")), **problem_responses(403, 422)})},
+    "/api/rescues/{case_id}": {"get": op(
+        "One rescue case: what was done when, the clock, specimens and samples", tags=_TAGS, auth=True,
+        operation_id="getRescueCase", params=[_ID],
+        responses={"200": json_response(ref("RescueCase")), **problem_responses(403, 404)})},
+    "/api/rescues/{case_id}/events": {"post": op(
         "Record what was done when (officials on site, opinion, specimens, samples, notes, the outcome)", tags=_TAGS,
-        auth=True, params=[_ID], body=json_body(ref("RescueEventInput"), form=True),
-        responses={"201": json_response(ref("RescueCase")), **problem_responses(401, 403, 404, 409, 422)})},
+        auth=True, operation_id="addRescueEvent", params=[_ID],
+        body=_body_of("RescueEventInput", sorted(rescues._EVENT_FIELDS)),
+        responses={"201": json_response(ref("RescueCase")), **problem_responses(400, 403, 404, 409, 413, 422)})},
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request, send_file, url_for
 
-from .. import revisions, sites
+from .. import revisions, sections, sites
 from ..db import get_conn
 from ..errors import InvalidInput
 from ..http.responses import jsonify
@@ -246,22 +246,28 @@ _PROPOSAL_BODY = json_body(obj({}, _SUBMISSION, closed=False), form=_FORM, multi
 _EVENT = obj({"at": DATE_TIME, "actor": STRING, "event": STRING, "comment": nullable(STRING),
               "detail": {"type": "object", "nullable": True}})
 _REVISION = {
-    "id": ID, "kind": enum(revisions.KINDS), "status": enum(revisions.STATUSES), "site": nullable(STRING),
+    "id": ID, "kind": enum(revisions.KINDS), "feature": enum(["site", "section"]), "status": enum(revisions.STATUSES),
+    "site": nullable(STRING),
     "base_version": nullable(ID), "author": STRING, "created_at": DATE_TIME, "updated_at": DATE_TIME, "round": ID,
     "reason": nullable(STRING), "method": nullable(enum(revisions.METHODS)), "accuracy_m": nullable(NUMBER),
-    "survey_date": nullable(DATE), "location": nullable(ref("Point")),
+    "survey_date": nullable(DATE),
     "boundary_action": enum(["keep", "set", "remove"]), "boundary": nullable(ref("MultiPolygon")),
-    "properties": ref("SitePropertyChanges"), "warnings": array(ref("Warning")),
+    "properties": {"anyOf": [ref("SitePropertyChanges"), ref("SectionPropertyChanges")]},
+    "warnings": array(ref("Warning")),
     "metrics": {"anyOf": [ref("ReviewMetrics"), obj({})]},
     "input": {"type": "object", "description": "how each geometry arrived (format, file, source CRS, ...)",
               "additionalProperties": {"type": "object", "required": ["format"]}},
     "restore_version": nullable(ID), "reviewer": nullable(STRING), "decided_at": nullable(DATE_TIME),
     "decision_comment": nullable(STRING), "site_version": nullable(ID)}
+# the main geometry under the feature's name: a site's location, a section's line (one of the two, null if unchanged)
+_PRIMARY = {"location": nullable(ref("Point")), "line": nullable(ref("LineString"))}
 _FULL = {**_REVISION, "url": STRING, "thread": array(_EVENT), "attachments": array(obj({
     "fid": ID, "filename": STRING, "content_type": STRING, "size": {"type": "integer", "minimum": 0},
     "sha256": STRING, "url": STRING}))}
 _CHANGE_FLAGS = {"changed_since_base": BOOLEAN, "proposed_change": BOOLEAN, "conflict": BOOLEAN}
 _ANY = {"nullable": True, "description": "a site field's value"}
+_MAIN = {"oneOf": [ref("Point"), ref("LineString")], "description": "a site's location, a section's line"}
+_FIELDS = list(dict.fromkeys([*sites.PROPERTY_FIELDS, *sections.PROPERTY_FIELDS]))  # of a site or a section
 SCHEMAS = {
     "SitePropertyChanges": obj({}, {k: v for k, v in api_spec.SITE_PROPERTIES["properties"].items()},
                                description="the fields a proposal changes"),
@@ -269,22 +275,22 @@ SCHEMAS = {
                    description="something the reviewer should look at (some carry figures: distance_m, location...)"),
     "RevisionView": obj({
         **_FULL, "stale": BOOLEAN, "current_version": nullable(ID),
-        "attribute_changes": array(obj({"field": enum(sites.PROPERTY_FIELDS), "before": _ANY, "after": _ANY,
-                                        "changed": BOOLEAN}))}, {
+        "attribute_changes": array(obj({"field": enum(_FIELDS), "before": _ANY, "after": _ANY,
+                                        "changed": BOOLEAN}))}, {**_PRIMARY,
         "conflict": obj({"base_version": ID, "current_version": ID, "fields": array(obj({
-            "field": enum(sites.PROPERTY_FIELDS), "base": _ANY, "current": _ANY, "proposed": _ANY,
+            "field": enum(_FIELDS), "base": _ANY, "current": _ANY, "proposed": _ANY,
             **_CHANGE_FLAGS})), "metrics": obj({"base_to_current": ref("ReviewMetrics"),
                                                 "current_to_proposed": ref("ReviewMetrics")}),
             "geometry": obj({
-                "location": obj({"base": ref("Point"), "current": ref("Point"), "proposed": nullable(ref("Point")),
+                "location": obj({"base": _MAIN, "current": _MAIN, "proposed": nullable(_MAIN),
                                  **_CHANGE_FLAGS}),
                 "boundary": obj({"base": nullable(ref("MultiPolygon")), "current": nullable(ref("MultiPolygon")),
                                  "proposed": nullable(ref("MultiPolygon")), "removed": BOOLEAN, **_CHANGE_FLAGS})})},
             description="the three-way view of a stale proposal (base / current / proposed)")},
         description="a proposal as its reviewer sees it: thread, attachments, attribute changes, stale or not"),
-    "RevisionSummary": obj({**_REVISION, "url": STRING, "stale": BOOLEAN}),
+    "RevisionSummary": obj({**_REVISION, "url": STRING, "stale": BOOLEAN}, _PRIMARY),
     "Inbox": obj({"mine": obj({s: {"type": "integer", "minimum": 0} for s in revisions.STATUSES}),
-                  "changes_requested": array(obj(_REVISION)),
+                  "changes_requested": array(obj(_REVISION, _PRIMARY)),
                   "recent_decisions": array(obj({
                       "fid": ID, "revision_id": ID, "at": DATE_TIME, "actor": STRING,
                       "event": enum(["approved", "rejected", "changes_requested"]), "comment": nullable(STRING),
@@ -293,7 +299,7 @@ SCHEMAS = {
                  {"awaiting_review": {"type": "integer", "minimum": 0, "description": "reviewers only"}}),
     "RevisionList": obj({"revisions": array(ref("RevisionSummary")), "count": {"type": "integer", "minimum": 0},
                          "inbox": ref("Inbox")}),
-    "Proposal": obj(_FULL, {"site_state": ref("SiteState")},
+    "Proposal": obj(_FULL, {**_PRIMARY, "site_state": {"oneOf": [ref("SiteState"), ref("SectionState")]}},
                     description="a proposal with its thread and attachments; site_state: the site's new version "
                                 "(after an approval)"),
     "BatchResult": obj({"results": array({"oneOf": [

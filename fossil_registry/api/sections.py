@@ -10,16 +10,17 @@ from ..db import get_conn
 from ..errors import InvalidInput
 from ..messages import msg
 from ..http import openapi as api_spec
-from ..http.openapi import json_body, json_response, op, param, path_param, problem_responses, ref
+from ..http.openapi import (DATE, DATE_TIME, FILE, ID, LOCATION, NUMBER, STRING, array, enum, json_body, json_response,
+                            nullable, obj, op, or_html, param, path_param, problem_responses, ref)
 from ..http.requests import positive_int_arg, uploads
 from ..http.responses import jsonify
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import (blob_store, inspection_settings, marker_settings, photo_link, photo_url,
                              revision_policy)
-from ..sections import SECTION
-from .inspections import _record_input
-from .ogcapi import items as ogcapi_items
-from .revisions import _created, submission
+from ..sections import BOUNDARY_RANKS, GSSP_STATES, SECTION, SIGNIFICANCES
+from .inspections import RECORD_BODY, _record_input
+from .ogcapi import ITEMS_PARAMS, items as ogcapi_items
+from .revisions import _GEOMETRY_IN, _SUBMISSION, _created, submission
 
 bp = Blueprint("sections_api", __name__, url_prefix="/api")
 
@@ -159,83 +160,123 @@ def add_marker(code: str):
 
 # ------------------------------------------------------------------------------------------------------ OpenAPI
 _TAGS = ["Sections and markers"]
-_CODE = path_param("code", "the section's code, e.g. GZS-0001")
-_SITE_CODE = path_param("code", "the site's code, e.g. GZ-0001")
+_CODE = path_param("code", "the section's code, e.g. GZS-0001", {"type": "string", "example": "GZS-0001"})
+_SITE_CODE = path_param("code", "the site's code, e.g. GZ-0001", {"type": "string", "example": "GZ-0001"})
+_SECTION_FIELDS = {
+    "name": STRING, "name_en": nullable(STRING), "county": nullable(STRING), "county_en": nullable(STRING),
+    "age": nullable(STRING), "formation": nullable(STRING), "description": nullable(STRING),
+    "description_en": nullable(STRING), "level": enum(["national", "provincial", "general"]),
+    "significance": nullable(enum(SIGNIFICANCES)), "period": nullable(STRING), "units": array(STRING),
+    "stratigraphic_boundaries": array(obj({"name": STRING, "rank": enum(BOUNDARY_RANKS),
+                                           "gssp": nullable(enum(GSSP_STATES))})),
+    "sensitivity": enum(["open", "generalized", "hidden"]), "established": nullable(DATE),
+    "status": enum(["active", "retired"])}
+_STATE = {"code": STRING, "version": ID, "properties": ref("SectionProperties"),
+          "line": nullable(ref("LineString")), "boundary": nullable(ref("MultiPolygon"))}
+_MARKER = {"id": ID, "feature": STRING, "kind": enum(markers.KINDS), "inscription": nullable(STRING),
+           "inscription_en": nullable(STRING), "erected_on": nullable(DATE), "point": ref("Point"),
+           "last_condition": nullable(enum(markers.CONDITIONS)), "last_checked_on": nullable(DATE),
+           "photo_count": {"type": "integer", "minimum": 0}, "photos": array(obj({"url": STRING},
+                                                                                 {"sha256": STRING, "name": STRING,
+                                                                                  "thumbnail_url": STRING}))}
 SCHEMAS = {
-    "SectionState": {"type": "object", "required": ["code", "version", "properties", "line"], "properties": {
-        "code": {"type": "string"}, "version": {"type": "integer"},
-        "properties": {"type": "object", "description": "name, name_en, county, level, significance, period, age, "
-                       "formation, units, stratigraphic_boundaries, sensitivity, status, length_m (geodesic, m)"},
-        "line": {"nullable": True, "allOf": [ref("Geometry")]}, "boundary": {"nullable": True, "allOf": [ref("Geometry")]},
-        "location": {"allOf": [ref("Geometry")], "description": "public view of a generalized section: its cell centre"},
-        "location_precision": {"type": "string"}}},
-    "SectionProposal": {"type": "object", "required": ["reason"], "properties": {
-        "reason": {"type": "string"}, "base_version": {"type": "integer"},
-        "line": {"description": "GeoJSON LineString, or typed coordinates one point per line (base to top)"},
-        "boundary": {"description": "GeoJSON Polygon/MultiPolygon"}, "remove_boundary": {"type": "boolean"},
-        "properties": {"type": "object"}, "crs": {"type": "string"}, "method": {"type": "string"},
-        "accuracy_m": {"type": "number"}, "survey_date": {"type": "string", "format": "date"},
-        "target": {"type": "string", "enum": ["line", "boundary"], "description": "multipart: what the file holds"}}},
-    "Marker": {"type": "object", "properties": {
-        "id": {"type": "integer"}, "feature": {"type": "string"},
-        "kind": {"type": "string", "enum": list(markers.KINDS)}, "inscription": {"type": "string", "nullable": True},
-        "inscription_en": {"type": "string", "nullable": True}, "erected_on": {"type": "string", "nullable": True},
-        "point": ref("Geometry"), "last_condition": {"type": "string", "nullable": True},
-        "last_checked_on": {"type": "string", "nullable": True}, "photos": {"type": "array", "items": {"type": "object"}},
-        "warnings": {"type": "array", "items": {"type": "string"}}}},
-    "MarkerInput": {"type": "object", "required": ["kind", "point"], "properties": {
-        "kind": {"type": "string", "enum": list(markers.KINDS)},
-        "point": {"description": "[lon, lat], a GeoJSON Point or typed coordinates"},
-        "inscription": {"type": "string"}, "inscription_en": {"type": "string"},
-        "erected_on": {"type": "string", "format": "date"}}},
+    "SectionProperties": obj({**_SECTION_FIELDS, "length_m": {**NUMBER, "description": "geodesic length of the line"}},
+                             description="a section's attributes (every field, null where not given)"),
+    "SectionPropertyChanges": obj({}, _SECTION_FIELDS, description="the fields a proposal changes (a section)"),
+    "SectionState": obj({**_STATE, "updated_at": DATE_TIME, "updated_by": STRING}, {"reason": nullable(STRING)},
+                        description="a section as staff see it, exact (reason: of this version, when asked for a "
+                                    "past one)"),
+    "PublicSection": obj({**_STATE, "location_precision": enum(["exact", "0.1-degree grid cell centre"])},
+                         {"location": ref("Point")},
+                         description="a section as anonymous callers see it: a generalized one only as its 0.1-degree "
+                                     "cell centre (location; no line, no boundary)"),
+    "SectionVersions": obj({"code": STRING, "versions": array(obj({
+        "version": ID, "operation": STRING, "created_at": DATE_TIME, "author": STRING, "reviewer": nullable(STRING),
+        "reason": nullable(STRING), "revision_id": nullable(ID)}))}),
+    "SectionInspections": obj({"section": STRING, "inspections": array(ref("Inspection"))}),
+    "Marker": obj(_MARKER, {"created_at": DATE_TIME, "created_by": STRING, "warnings": array(STRING)},
+                  description="a protection marker (created_at/by: staff only; warnings: when recorded)"),
+    "Markers": obj({"feature": STRING, "markers": array(ref("Marker"))}),
+    "MarkerInput": obj({"kind": enum(markers.KINDS),
+                        "point": {"anyOf": [ref("Point"), array(NUMBER, minItems=2, maxItems=2), STRING],
+                                  "description": "[lon, lat], a GeoJSON Point or typed coordinates"}},
+                       {"inscription": nullable({"type": "string", "maxLength": markers.MAX_INSCRIPTION}),
+                        "inscription_en": nullable({"type": "string", "maxLength": markers.MAX_INSCRIPTION}),
+                        "erected_on": nullable({**DATE, "description": "not in the future"})},
+                       description="a marker (other fields are refused)"),
 }
-_STATE = json_response(ref("SectionState"))
-_MARKERS = json_response({"type": "object", "properties": {"feature": {"type": "string"},
-                                                           "markers": {"type": "array", "items": ref("Marker")}}})
-_PROPOSAL = json_body(ref("SectionProposal"), form=True)
-_CREATED = {"201": json_response({"type": "object"}, "the proposal (see /api/revisions/{id})")}
+_MARKER_FORM = obj({"kind": STRING, "point": STRING}, {"inscription": STRING, "inscription_en": STRING,
+                                                      "erected_on": STRING}, closed=False)
+_MARKER_BODY = json_body(ref("MarkerInput"), form=_MARKER_FORM,
+                         multipart=obj({"kind": STRING, "point": STRING}, {
+                             **{k: STRING for k in ("inscription", "inscription_en", "erected_on")},
+                             "photos": array(FILE, description="JPEG/PNG photos of the marker")}, closed=False))
+_PROPOSAL = json_body(obj({}, {**_SUBMISSION, "line": _GEOMETRY_IN, "line_drawn": _GEOMETRY_IN}, closed=False),
+                      form=obj({k: STRING for k in (*_SUBMISSION, "line", "line_drawn", "target", "feature")},
+                               closed=False),
+                      multipart=obj({**{k: STRING for k in (*_SUBMISSION, "line", "line_drawn", "feature")},
+                                     "target": enum(["line", "boundary"], description="what the file holds"),
+                                     "file": {**FILE, "description": "GPX, KML/KMZ, zipped Shapefile, GeoPackage, "
+                                                                     "GeoJSON or CSV of vertices"},
+                                     "attachments": array(FILE)}, closed=False))
+_CREATED = {"201": json_response(ref("Proposal"), "the proposal (see /api/revisions/{revision_id})",
+                                 headers=LOCATION)}
+_SENT = problem_responses(400, 403, 404, 409, 413, 415, 422)
 PATHS = {
     "/api/sections": {
         "get": op("Sections as GeoJSON (alias of /ogcapi/collections/sections/items)", tags=_TAGS,
-                  responses={"200": json_response(ref("FeatureCollection"), media="application/geo+json"),
-                             **problem_responses(400)}),
+                  operation_id="listSections", params=ITEMS_PARAMS,
+                  responses={"200": or_html({**json_response(ref("FeatureCollection"), media="application/geo+json",
+                                                              headers={"Content-Crs": {
+                                                                  "schema": STRING,
+                                                                  "description": "the CRS of the coordinates"}}),
+                                             "description": "one page of sections (the public view for anonymous "
+                                                            "callers)"}),
+                             **problem_responses(400, 404)}),
         "post": op("Propose a new section (JSON, or multipart with a file and target=line|boundary)", tags=_TAGS,
-                   auth=True, body=_PROPOSAL, responses={**_CREATED, **problem_responses(401, 403, 413, 422)})},
+                   auth=True, operation_id="proposeSection", body=_PROPOSAL, responses={**_CREATED, **_SENT})},
     "/api/sections/{code}": {"get": op(
         "A section: version, line, boundary, properties (public view for anonymous callers)", tags=_TAGS,
-        params=[_CODE, param("version", schema={"type": "integer"}, description="a past version (staff)"),
+        operation_id="getSection",
+        params=[_CODE, param("version", schema=ID, description="a past version (staff)"),
                 param("as_of", description="the state at an ISO-8601 date or time (staff)")],
-        responses={"200": _STATE, **problem_responses(401, 404, 422)})},
-    "/api/sections/{code}/versions": {"get": op("A section's version history", tags=_TAGS, auth=True, params=[_CODE],
-                                                responses={"200": json_response({"type": "object"}),
-                                                           **problem_responses(401, 404)})},
+        responses={"200": json_response({"oneOf": [ref("SectionState"), ref("PublicSection")]}),
+                   **problem_responses(404, 422)})},
+    "/api/sections/{code}/versions": {"get": op(
+        "A section's version history", tags=_TAGS, auth=True, operation_id="getSectionVersions", params=[_CODE],
+        responses={"200": json_response(ref("SectionVersions")), **problem_responses(403, 404)})},
     "/api/sections/{code}/diff": {"get": op(
         "What changed between two versions (fields, geodesic figures, length before/after)", tags=_TAGS, auth=True,
-        params=[_CODE, param("from", schema={"type": "integer"}, required=True),
-                param("to", schema={"type": "integer"}, required=True)],
-        responses={"200": json_response({"type": "object"}), **problem_responses(401, 404, 422)})},
+        operation_id="diffSection",
+        params=[_CODE, param("from", schema=ID, required=True), param("to", schema=ID, required=True)],
+        responses={"200": json_response(ref("SiteDiff")), **problem_responses(403, 404, 422)})},
     "/api/sections/{code}/revisions": {"post": op(
         "Propose a change to a section (JSON, or multipart with file and target=line|boundary: GPX, KML/KMZ, zipped "
-        "Shapefile, GeoPackage, CSV)", tags=_TAGS, auth=True, params=[_CODE], body=_PROPOSAL,
-        responses={**_CREATED, **problem_responses(401, 403, 404, 413, 422)})},
+        "Shapefile, GeoPackage, CSV)", tags=_TAGS, auth=True, operation_id="proposeSectionChange", params=[_CODE],
+        body=_PROPOSAL, responses={**_CREATED, **_SENT})},
     "/api/sections/{code}/inspections": {
         "post": op("Record an inspection of a section (as for sites; markers: the condition of each marker)",
-                   tags=_TAGS, auth=True, params=[_CODE], body=json_body({"type": "object"}, form=True),
-                   responses={"201": json_response({"type": "object"}), **problem_responses(401, 403, 404, 422)}),
-        "get": op("A section's inspection records", tags=_TAGS, auth=True, params=[_CODE],
-                  responses={"200": json_response({"type": "object"}), **problem_responses(401, 404)})},
+                   tags=_TAGS, auth=True, operation_id="recordSectionInspection", params=[_CODE],
+                   body=RECORD_BODY,
+                   responses={"201": json_response(ref("Inspection"), "the record", headers=LOCATION),
+                              **problem_responses(400, 403, 404, 413, 422)}),
+        "get": op("A section's inspection records, newest first", tags=_TAGS, auth=True,
+                  operation_id="listSectionInspections", params=[_CODE],
+                  responses={"200": json_response(ref("SectionInspections")), **problem_responses(403, 404)})},
     "/api/sites/{code}/markers": {
         "get": op("A site's protection markers (anonymous callers: those of an open site)", tags=_TAGS,
-                  params=[_SITE_CODE], responses={"200": _MARKERS, **problem_responses(404)}),
+                  operation_id="listSiteMarkers", params=[_SITE_CODE],
+                  responses={"200": json_response(ref("Markers")), **problem_responses(404)}),
         "post": op("Record a protection marker of a site (JSON, or multipart with photos)", tags=_TAGS, auth=True,
-                   params=[_SITE_CODE], body=json_body(ref("MarkerInput"), form=True),
-                   responses={"201": json_response(ref("Marker")), **problem_responses(401, 403, 404, 422)})},
+                   operation_id="addSiteMarker", params=[_SITE_CODE], body=_MARKER_BODY,
+                   responses={"201": json_response(ref("Marker")), **problem_responses(400, 403, 404, 413, 422)})},
     "/api/sections/{code}/markers": {
         "get": op("A section's protection markers (anonymous callers: those of an open section)", tags=_TAGS,
-                  params=[_CODE], responses={"200": _MARKERS, **problem_responses(404)}),
-        "post": op("Record a protection marker of a section (JSON, or multipart with photos)", tags=_TAGS, auth=True,
-                   params=[_CODE], body=json_body(ref("MarkerInput"), form=True),
-                   responses={"201": json_response(ref("Marker")), **problem_responses(401, 403, 404, 422)})},
+                  operation_id="listSectionMarkers", params=[_CODE],
+                  responses={"200": json_response(ref("Markers")), **problem_responses(404)}),
+        "post": op("Record a protection marker of a section (JSON, or multipart with photos)", tags=_TAGS,
+                   auth=True, operation_id="addSectionMarker", params=[_CODE], body=_MARKER_BODY,
+                   responses={"201": json_response(ref("Marker")), **problem_responses(400, 403, 404, 413, 422)})},
 }
 
 

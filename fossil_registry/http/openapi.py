@@ -190,8 +190,10 @@ SITE_PROPERTIES = obj({
 _METRICS = {k: nullable(NUMBER) for k in ("location_shift_m", "area_before_m2", "area_after_m2", "area_change_pct",
                                           "centroid_shift_m", "hausdorff_m")}
 _METRICS.update(vertices_before=nullable(INTEGER), vertices_after=nullable(INTEGER))
-METRICS = obj(_METRICS, description="geodesic figures of a change (null where they do not apply)")
-REVIEW_METRICS = obj({**_METRICS, "area_added_m2": nullable(NUMBER), "area_removed_m2": nullable(NUMBER)},
+_LENGTHS = {"length_m_before": nullable(NUMBER), "length_m_after": nullable(NUMBER)}  # a section's line (geodesic)
+METRICS = obj(_METRICS, _LENGTHS, description="geodesic figures of a change (null where they do not apply; the "
+                                              "lengths of a section's line only for sections)")
+REVIEW_METRICS = obj({**_METRICS, "area_added_m2": nullable(NUMBER), "area_removed_m2": nullable(NUMBER)}, _LENGTHS,
                      description="the figures a reviewer sees: Metrics and the areas a boundary change adds and "
                                  "removes")
 
