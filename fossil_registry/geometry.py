@@ -111,7 +111,7 @@ def _as_geometry(geom: Any, what: str) -> BaseGeometry:
     """shapely geometry from a shapely geometry, a GeoJSON-like mapping or an object with ``__geo_interface__``."""
     if isinstance(geom, BaseGeometry):
         return geom
-    if isinstance(geom, Mapping) and geom.get("bbox") is not None:
+    if isinstance(geom, Mapping) and "bbox" in geom:
         _check_bbox(geom["bbox"], what)
     if isinstance(geom, Mapping) or hasattr(geom, "__geo_interface__"):
         try:

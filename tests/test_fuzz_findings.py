@@ -314,7 +314,7 @@ def test_save_flags_of_forms_and_json_still_work(app, client, save, saved):
     assert r.status_code == (201 if saved else 200) and ("screening_id" in r.get_json()) == saved
 
 
-@pytest.mark.parametrize("bbox", [[{}], [1, 2], [1, 2, 3, 4, 5], "0,0,1,1", [106, 26, True, 27]])
+@pytest.mark.parametrize("bbox", [[{}], [1, 2], [1, 2, 3, 4, 5], "0,0,1,1", [106, 26, True, 27], None])
 def test_a_geojson_bbox_that_is_no_bbox_is_refused(app, client, bbox):
     """A bbox member of a GeoJSON geometry was never read: [{}] passed as part of a report's location."""
     before = _rows(app)

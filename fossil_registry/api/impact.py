@@ -221,7 +221,7 @@ SCHEMAS = {
                                                                             STRING]}, maxItems=12), STRING],
                                                  "description": "ring distances in metres (0 is always one; 12 at "
                                                                 "most, each up to IMPACT_MAX_RING_M)"}),
-                          "save": {"anyOf": [BOOLEAN, _FLAG], "description": "true: save it (staff)"},
+                          "save": nullable({"anyOf": [BOOLEAN, _FLAG], "description": "true: save it (staff)"}),
                           "title": nullable(STRING), "format": nullable(_FORMAT)}, closed=False),
     "ImpactEntry": {"oneOf": [
         obj({"code": STRING, "name": nullable(STRING), "name_en": nullable(STRING), "level": nullable(_LEVEL),
