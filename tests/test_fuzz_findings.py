@@ -366,3 +366,20 @@ def test_an_empty_rescue_status_names_no_state(client):
     assert problem["field"] == "status"
     assert client.get("/api/rescues?status=open", headers=bearer("expert")).status_code == 200
     assert client.get("/api/rescues", headers=bearer("expert")).status_code == 200
+
+
+def test_an_import_page_out_of_the_documented_range_is_refused(client):
+    """limit above 1000 was brought into range and an unknown (or empty) outcome listed nothing or everything: the
+    document says limit 0..1000, offset 0 or more and outcome one of the planned outcomes."""
+    from .import_helpers import geojson, imported, point
+
+    body = imported(client, geojson([({"name": "新点", "level": "general"}, point(107.98, 26.58))]), "new.geojson")
+    url = f"/api/imports/{body['id']}"
+    for query, field in (("limit=1001", "limit"), ("limit=-1", "limit"), ("limit=x", "limit"),
+                         ("offset=-1", "offset"), ("outcome=", "outcome"), ("outcome=gone", "outcome")):
+        assert _refused(client.get(f"{url}?{query}", headers=bearer("admin")))["field"] == field, query
+    zh = _refused(client.get(f"{url}?outcome=gone", headers={**bearer("admin"), "Accept-Language": "zh"}))
+    assert zh["detail"].startswith("outcome 必须是")
+    for query in ("limit=0", "limit=1000", "offset=0", "offset=1", "outcome=new"):
+        assert client.get(f"{url}?{query}", headers=bearer("admin")).status_code == 200, query
+    assert [r["row"] for r in client.get(f"{url}?outcome=new", headers=bearer("admin")).get_json()["rows"]] == [1]

@@ -1,5 +1,6 @@
 """Schemathesis against the OpenAPI document (/ogcapi/api), in process, on a copy of the demo registry with its demo
-activity and a saved screening, a project case, a checked-in field kit and a proposal with an attachment: every GET
+activity and a saved screening, a project case, a checked-in field kit, a proposal with an attachment and an import:
+every GET
 operation anonymous and with a staff (admin) token, every state-changing operation with the token (writes go to the
 throwaway copy), and the two public POSTs (reports, impact screening) anonymous too.
 
@@ -32,6 +33,7 @@ from fossil_registry.demo.activity import seed_activity
 from fossil_registry.registry import create_demo_accounts, registry_path
 
 from .conftest import TOKENS, bearer
+from .import_helpers import geojson, imported, point
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
 COVERAGE = os.environ.get("FUZZ_COVERAGE", "1" if EXAMPLES >= 100 else "0") == "1"
@@ -44,7 +46,7 @@ SQUARE = {"type": "Polygon", "coordinates": [[[105.36, 25.87], [105.38, 25.87], 
 
 def _seed(client) -> None:
     """What the demo activity lacks, so that the GET operations find something at small ids: a saved screening with
-    a project case, a field kit with a check-in, a proposal with an attachment."""
+    a project case, a field kit with a check-in, a proposal with an attachment, an analysed import."""
     staff = bearer("admin")
     r = client.post("/api/impact", json={"footprint": SQUARE, "save": True, "title": "road"}, headers=staff)
     assert r.status_code == 201, r.get_data(as_text=True)
@@ -61,6 +63,7 @@ def _seed(client) -> None:
         "reason": "attribute change with the field notes", "base_version": "1",
         "properties": '{"formation": "Falang Formation"}', "attachments": (io.BytesIO(b"field notes"), "notes.txt")})
     assert r.status_code == 201, r.get_data(as_text=True)
+    imported(client, geojson([({"name": "新点", "level": "general"}, point(107.98, 26.58))]), "new.geojson")
 
 
 @pytest.fixture(scope="module")

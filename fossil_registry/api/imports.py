@@ -11,7 +11,7 @@ from ..errors import InvalidInput, MiB
 from ..http import openapi as api_spec
 from ..http.openapi import (COUNTS, DATE_TIME, FILE, ID, LOCATION, LONLAT, STRING, array, enum, json_body, json_response,
                             nullable, obj, op, param, path_param, problem_responses, ref)
-from ..http.requests import json_object, positive_int_arg, uploaded_file
+from ..http.requests import int_arg, json_object, uploaded_file
 from ..http.responses import csv_download, jsonify
 from ..http.security import actor, remote_addr, require
 from ..http.settings import import_settings
@@ -34,14 +34,20 @@ def _upload_limit():
 
 def _answer(imp: dict, status: int = 200):
     conn = get_conn()
-    offset = positive_int_arg("offset") or 0
+    offset = int_arg("offset", 0)
+    if offset < 0:
+        raise InvalidInput(msg("api.import_offset_negative", "offset must be a whole number, 0 or more (got "
+                               "{offset})", offset=offset), field="offset")
     limit = request.args.get("limit")
     try:
-        limit = 100 if limit in (None, "") else max(0, min(int(limit), 1000))
+        limit = 100 if limit in (None, "") else int(limit)
     except ValueError:
+        limit = -1
+    if not 0 <= limit <= 1000:  # as the document says: out of range is refused, not brought into range
         raise InvalidInput(msg("api.import_limit_whole", "limit must be a whole number from 0 to 1000 (got "
-                               "{limit!r})", limit=limit)) from None
-    body = imports.import_json(conn, imp, outcome=request.args.get("outcome") or None, offset=offset, limit=limit)
+                               "{limit!r})", limit=request.args.get("limit")), field="limit")
+    # outcome: one of the planned outcomes, or absent (every row); an empty ?outcome= names none and is refused
+    body = imports.import_json(conn, imp, outcome=request.args.get("outcome"), offset=offset, limit=limit)
     body["links"] = {"self": url_for("imports_api.get_import", import_id=imp["fid"]),
                      "summary": url_for("imports_api.summary", import_id=imp["fid"]),
                      "summary_csv": url_for("imports_api.summary_csv", import_id=imp["fid"]),

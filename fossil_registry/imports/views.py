@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from ..errors import InvalidInput
+from ..messages import msg
 from ..store import imports as istore
 
 SUMMARY_COLUMNS = ("row", "file_code", "name", "outcome", "result", "site", "base_version", "revision", "matched_by",
@@ -43,6 +45,9 @@ def row_json(r: Mapping[str, Any]) -> dict[str, Any]:
 
 def import_json(conn, imp: Mapping[str, Any], *, outcome: str | None = None, offset: int = 0,
                 limit: int = 100) -> dict[str, Any]:
+    if outcome is not None and outcome not in istore.OUTCOMES:
+        raise InvalidInput(msg("imports.outcome_unknown", "outcome must be one of {outcomes} (got {outcome!r})",
+                               outcomes=", ".join(istore.OUTCOMES), outcome=outcome), field="outcome")
     rows = istore.list_rows(conn, imp["fid"], outcome=outcome, offset=offset, limit=limit) if limit else []
     return {"id": imp["fid"], "state": imp["state"], "generation": imp["generation"], "file": imp["filename"],
             "format": imp["format"], "size": imp["size"], "sha256": imp["sha256"], "created_by": imp["created_by"],
