@@ -95,18 +95,19 @@ class Run:
         return sum((c for label, c in self.statuses.items() if label.startswith(prefix)), Counter())
 
 
-def fuzz(app, *, method: str, token: str | None, paths: list[str] | None = None) -> Run:
+def fuzz(app, *, method: str, token: str | None, paths: list[str] | None = None, examples: int | None = None,
+         run: Run | None = None) -> Run:
     headers = {"Accept-Encoding": "identity"}  # Flask-Compress would gzip; schemathesis' WSGI client does not unzip
     if token:
         headers["Authorization"] = f"Bearer {TOKENS[token]}"
     config = schemathesis.Config.from_dict({
         "seed": SEED, "headers": headers,
-        "generation": {"max-examples": EXAMPLES, "deterministic": True, "database": "none"},
+        "generation": {"max-examples": examples or EXAMPLES, "deterministic": True, "database": "none"},
         "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
         "phases": {"coverage": {"enabled": COVERAGE, "unexpected-methods": []}, "stateful": {"enabled": False}}})
     schema = schemathesis.openapi.from_wsgi("/ogcapi/api", app, config=config)
     schema = schema.include(method=method, path=paths) if paths else schema.include(method=method)
-    run = Run()
+    run = run or Run()
     for event in schemathesis.engine.from_schema(schema).execute():
         if isinstance(event, events.ScenarioFinished):
             counter = run.statuses.setdefault(event.label, Counter())
@@ -126,14 +127,27 @@ def fuzz(app, *, method: str, token: str | None, paths: list[str] | None = None)
     return run
 
 
-def _operations(app, method: str) -> set[str]:
+def _operations(app, method: str, *, anonymous: bool | None = None) -> set[str]:
+    """``method`` PATH of the document's operations (anonymous: only those open to anonymous callers, or not)."""
     doc = app.test_client().get("/ogcapi/api").get_json()
-    return {f"{method} {path}" for path, item in doc["paths"].items() if method.lower() in item}
+    return {f"{method} {path}" for path, item in doc["paths"].items() if method.lower() in item
+            and anonymous in (None, {} in item[method.lower()]["security"])}
+
+
+def _paths(labels: set[str]) -> list[str]:
+    return sorted(label.split(" ", 1)[1] for label in labels)
 
 
 def test_get_operations_anonymous(fuzz_app):
-    run = fuzz(fuzz_app, method="GET", token=None)
+    """The public operations in full; those that need a token with a few examples each: all they can answer an
+    anonymous caller is 401, whatever the parameters (the coverage phase, when on, tries them all the same)."""
+    run = fuzz(fuzz_app, method="GET", token=None, paths=_paths(_operations(fuzz_app, "GET", anonymous=True)))
+    fuzz(fuzz_app, method="GET", token=None, paths=_paths(_operations(fuzz_app, "GET", anonymous=False)),
+         examples=None if COVERAGE else 3, run=run)
     assert not run.failures, run.report()
+    for label in _operations(fuzz_app, "GET", anonymous=False):
+        statuses = run.statuses[label]
+        assert statuses[401] > 0 and not any(200 <= s < 300 for s in statuses), (label, statuses)
     assert set(run.statuses) == _operations(fuzz_app, "GET")
     assert run.answered("GET /api/revisions")[401] > 0 and run.answered("GET /api/revisions")[200] == 0
     assert run.answered("GET /ogcapi/collections")[200] > 0 and run.answered("GET /api/sites/{code}")[200] > 0
