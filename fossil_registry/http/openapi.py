@@ -237,6 +237,16 @@ def register(app, paths: dict[str, Any], schemas: dict[str, Any] | None = None) 
     spec["schemas"].update(schemas or {})
 
 
+def _with_text_refusals(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every operation that takes a body may answer 400: text that can never be data (NUL, control and bidirectional
+    characters, lone surrogates, in a value or a field's name) is refused before any view runs (text_input.py)."""
+    for item in paths.values():
+        for operation in item.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation.setdefault("responses", {}).setdefault("400", {"$ref": "#/components/responses/Problem400"})
+    return paths
+
+
 def document(server_url: str) -> dict[str, Any]:
     """The whole OpenAPI 3.0 document of this app, with ``server_url`` as its server."""
     registered = current_app.extensions.get("openapi", {"paths": {}, "schemas": {}})
@@ -257,7 +267,7 @@ def document(server_url: str) -> dict[str, Any]:
         "tags": [{"name": t} for t in sorted({tag for item in registered["paths"].values()
                                               for o in item.values() if isinstance(o, dict)
                                               for tag in o.get("tags", [])})],
-        "paths": copy.deepcopy(dict(sorted(registered["paths"].items()))),
+        "paths": _with_text_refusals(copy.deepcopy(dict(sorted(registered["paths"].items())))),
         "components": {"schemas": {**SCHEMAS, **copy.deepcopy(registered["schemas"])}, "responses": responses,
                        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                           "description": "an API token of a staff account"}}},
