@@ -3,16 +3,16 @@ anonymous callers; versions, diffs, proposals and inspections through the sites'
 markers of sites and sections."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, request, url_for
+from flask import Blueprint, request, url_for
 
-from .. import inspections, markers, public_view, revisions, sites
+from .. import inspections, markers, revisions, sites
 from ..db import get_conn
 from ..errors import InvalidInput
 from ..messages import msg
 from ..http import openapi as api_spec
 from ..http.openapi import (DATE, DATE_TIME, FILE, ID, LOCATION, NUMBER, STRING, array, enum, json_body, json_response,
                             nullable, obj, op, or_html, param, path_param, problem_responses, ref)
-from ..http.requests import positive_int_arg, uploads
+from ..http.requests import uploads
 from ..http.responses import jsonify
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import (blob_store, inspection_settings, marker_settings, photo_link, photo_url,
@@ -21,6 +21,7 @@ from ..sections import BOUNDARY_RANKS, GSSP_STATES, SECTION, SIGNIFICANCES
 from .inspections import RECORD_BODY, _record_input
 from .ogcapi import ITEMS_PARAMS, items as ogcapi_items
 from .revisions import _GEOMETRY_IN, _SUBMISSION, _created, submission
+from .sites import feature_diff, feature_state, feature_versions
 
 bp = Blueprint("sections_api", __name__, url_prefix="/api")
 
@@ -35,42 +36,19 @@ def list_sections():
 @bp.get("/sections/<code>")
 @require("public.read")
 def get_section(code: str):
-    conn = get_conn()
-    version, as_of = positive_int_arg("version"), request.args.get("as_of")
-    if version is not None and as_of:
-        raise InvalidInput(msg("api.give_either_version_both", "give either version or as_of, not both"))
-    if not can("site.read_exact"):
-        if version is not None or as_of:
-            abort(401, "Past versions are for signed-in staff.")
-        return jsonify(public_view.get_public(conn, code, kind=SECTION).to_json())
-    if version is not None:
-        section = sites.at_version(conn, code, version, SECTION)
-    elif as_of:
-        section = sites.as_of(conn, code, as_of, current_app.config["TIMEZONE"], SECTION)
-    else:
-        section = sites.current(conn, code, kind=SECTION)
-    body = section.to_json()
-    if section.reason is not None:
-        body["reason"] = section.reason
-    return jsonify(body)
+    return feature_state(code, SECTION)
 
 
 @bp.get("/sections/<code>/versions")
 @require("site.read_exact")
 def section_versions(code: str):
-    versions = sites.history(get_conn(), code, SECTION)
-    return jsonify({"code": code, "versions": [
-        {"version": v.version, "operation": v.operation, "created_at": v.created_at, "author": v.author,
-         "reviewer": v.reviewer, "reason": v.reason, "revision_id": v.revision_id} for v in versions]})
+    return feature_versions(code, SECTION)
 
 
 @bp.get("/sections/<code>/diff")
 @require("site.read_exact")
 def section_diff(code: str):
-    a, b = positive_int_arg("from"), positive_int_arg("to")
-    if a is None or b is None:
-        raise InvalidInput(msg("api.give_two_versions_compare", "give the two versions to compare as ?from=N&to=M"))
-    return jsonify(sites.diff(get_conn(), code, a, b, SECTION))
+    return feature_diff(code, SECTION)
 
 
 def _propose(code: str | None):

@@ -30,6 +30,12 @@ def list_sites():
 @bp.get("/sites/<code>")
 @require("public.read")
 def get_site(code: str):
+    return feature_state(code)
+
+
+def feature_state(code: str, kind: sites.FeatureKind | None = None):
+    """A site's (or with ``kind``, another feature's) state: exact for staff, at ``version`` or ``as_of`` if asked;
+    the public view for everyone else."""
     conn = get_conn()
     version, as_of = positive_int_arg("version"), request.args.get("as_of")
     if version is not None and as_of:
@@ -37,23 +43,28 @@ def get_site(code: str):
     if not can("site.read_exact"):
         if version is not None or as_of:
             abort(401, "Past versions are for signed-in staff.")
-        return jsonify(public_view.get_public(conn, code).to_json())
+        public = public_view.get_public(conn, code) if kind is None else public_view.get_public(conn, code, kind=kind)
+        return jsonify(public.to_json())
     if version is not None:
-        site = sites.at_version(conn, code, version)
+        feature = sites.at_version(conn, code, version, kind)
     elif as_of:
-        site = sites.as_of(conn, code, as_of, current_app.config["TIMEZONE"])
+        feature = sites.as_of(conn, code, as_of, current_app.config["TIMEZONE"], kind)
     else:
-        site = sites.current(conn, code)
-    body = site.to_json()
-    if site.reason is not None:
-        body["reason"] = site.reason
+        feature = sites.current(conn, code, kind=kind)
+    body = feature.to_json()
+    if feature.reason is not None:
+        body["reason"] = feature.reason
     return jsonify(body)
 
 
 @bp.get("/sites/<code>/versions")
 @require("site.read_exact")
 def site_versions(code: str):
-    versions = sites.history(get_conn(), code)
+    return feature_versions(code)
+
+
+def feature_versions(code: str, kind: sites.FeatureKind | None = None):
+    versions = sites.history(get_conn(), code, kind)
     return jsonify({"code": code, "versions": [
         {"version": v.version, "operation": v.operation, "created_at": v.created_at, "author": v.author,
          "reviewer": v.reviewer, "reason": v.reason, "revision_id": v.revision_id} for v in versions]})
@@ -62,10 +73,14 @@ def site_versions(code: str):
 @bp.get("/sites/<code>/diff")
 @require("site.read_exact")
 def site_diff(code: str):
+    return feature_diff(code)
+
+
+def feature_diff(code: str, kind: sites.FeatureKind | None = None):
     a, b = positive_int_arg("from"), positive_int_arg("to")
     if a is None or b is None:
         raise InvalidInput(msg("api.give_two_versions_compare", "give the two versions to compare as ?from=N&to=M"))
-    return jsonify(sites.diff(get_conn(), code, a, b))
+    return jsonify(sites.diff(get_conn(), code, a, b, kind))
 
 
 @bp.get("/me")
