@@ -31,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     # Where the registry lives: the PostgreSQL URL when one is configured, else the GeoPackage (store/dialect.py).
     app.config["REGISTRY"] = app.config.get("DATABASE_URL") or app.config["REGISTRY_PATH"]
     _shared_state(app)
+    _untrusted_limits(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _persistent_secret(data_dir)
     if app.config.get("PROXY_FIX"):
@@ -58,6 +59,17 @@ def create_app(config: dict | None = None) -> Flask:
     app.cli.add_command(registry_cli)
     app.cli.add_command(users_cli)
     return app
+
+
+def _untrusted_limits(app: Flask) -> None:
+    """The limits of reading uploaded files (a pool of worker processes per app process: untrusted.py)."""
+    from . import untrusted
+
+    c = app.config
+    untrusted.configure(untrusted.Limits(
+        seconds=float(c["UNTRUSTED_READ_SECONDS"]), cpu_seconds=float(c["UNTRUSTED_READ_CPU_SECONDS"]),
+        memory_bytes=int(c["UNTRUSTED_READ_MEMORY_MB"]) * 1024 * 1024, workers=int(c["UNTRUSTED_READERS"]),
+        queue_seconds=float(c["UNTRUSTED_QUEUE_SECONDS"])))
 
 
 def _registry_exists(app: Flask) -> bool:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
+from . import untrusted
 from .blobs import Batch
 from .errors import InvalidInput, MiB, TooLarge
 from .messages import msg
@@ -173,8 +174,10 @@ def _clean_copy(image: Image.Image, max_px: int) -> bytes:
     return out.getvalue()
 
 
+@untrusted.bounded
 def read_photo(upload: Upload, *, max_bytes: int, max_pixels: int) -> Photo:
-    """Check one upload and prepare what is stored; raises InvalidInput (not an image, damaged) or TooLarge."""
+    """Check one upload and prepare what is stored; raises InvalidInput (not an image, damaged) or TooLarge. Decoded
+    in a bounded worker process (untrusted.py): a photo built to stall the decoder costs one worker."""
     data = upload.data
     if not data:
         raise InvalidInput(msg("photos.empty", "{upload} is empty", upload=_name(upload)), field="photos")

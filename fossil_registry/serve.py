@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 
 from waitress import serve
 
-from . import create_app, store
+from . import create_app, store, untrusted
 from .cli import print_demo_accounts
 from .demo.activity import seed_activity, summary_line
 from .inspections import local_today
@@ -49,6 +50,7 @@ def main() -> None:
         store.pg.close_pools()  # each worker opens its own connections after the fork
         _gunicorn(f"{host}:{port}", workers, threads)
     else:
+        threading.Thread(target=untrusted.warm, name="untrusted-warm", daemon=True).start()
         serve(app, host=host, port=port, threads=threads, ident="fossil-registry")
 
 

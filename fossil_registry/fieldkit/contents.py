@@ -13,7 +13,7 @@ from typing import Any
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from .. import store
+from .. import store, untrusted
 from ..errors import InvalidInput, TooLarge
 from ..store import fieldkit as kstore
 from ..store import kitfile
@@ -55,28 +55,8 @@ class KitContents:
 
 def read_contents(conn, upload: Upload, settings: Settings, expected_kit: str | None = None) -> KitContents:
     """The checked contents of an uploaded kit; InvalidInput naming every problem otherwise."""
-    try:
-        kconn = kitfile.open_kit_file(upload.gpkg)
-    except kitfile.KitFileError as exc:
-        raise InvalidInput(msg("fieldkit.readable_geopackage", "{filename} is not a readable GeoPackage ({exc})",
-                               filename=upload.filename, exc=exc)) from None
-    try:
-        try:
-            check = kitfile.quick_check(kconn)
-            if check != "ok":
-                raise InvalidInput(msg("fieldkit.damaged_sqlite_nothing_proposed", "{filename} is damaged (SQLite: "
-                                       "{check}); nothing was proposed", filename=upload.filename, check=check))
-            if not kitfile.is_geopackage(kconn):
-                raise InvalidInput(msg("fieldkit.geopackage_so_field_kit", "{filename} is not a GeoPackage, so not a "
-                                       "field kit of this registry", filename=upload.filename))
-            kit = verified_kit(conn, kitfile.read_manifest(kconn, MANIFEST), upload.filename, expected_kit)
-            problems: list[str] = []
-            features = {layer.name: _read_layer(kconn, layer, settings, problems) for layer in LAYERS}
-        except kitfile.KitFileError as exc:
-            raise InvalidInput(msg("fieldkit.damaged_nothing_proposed", "{filename} is damaged ({exc}); nothing was "
-                                   "proposed", filename=upload.filename, exc=exc)) from None
-    finally:
-        kconn.close()
+    manifest, features, problems = read_kit_file(str(upload.gpkg), upload.filename, settings.max_features)
+    kit = verified_kit(conn, manifest, upload.filename, expected_kit)
     contents = KitContents(kit, finds=features[NEW_FINDS], survey_points=features[SURVEY_POINTS])
     contents.locations = _by_code(features[LOCATIONS], kit, problems)
     contents.boundaries = _by_code(features[BOUNDARIES], kit, problems)
@@ -88,6 +68,39 @@ def read_contents(conn, upload: Upload, settings: Settings, expected_kit: str | 
                                "because {count} problem(s) concern the kit as a whole: {shown}",
                                filename=upload.filename, count=len(problems), shown=shown), problems=problems[:MAX_PROBLEMS])
     return contents
+
+
+@untrusted.bounded
+def read_kit_file(path: str, filename: str, max_features: int) -> tuple[dict[str, str] | None,
+                                                                      dict[str, list[Feature]], list[str]]:
+    """The manifest and every layer's features of an uploaded kit file, and the problems found in them; read in a
+    bounded worker process (untrusted.py), SQLite's statements interrupted at the read's deadline."""
+    try:
+        kconn = kitfile.open_kit_file(path, untrusted.deadline())
+    except kitfile.KitFileTooSlow:
+        raise untrusted.too_slow() from None
+    except kitfile.KitFileError as exc:
+        raise InvalidInput(msg("fieldkit.readable_geopackage", "{filename} is not a readable GeoPackage ({exc})",
+                               filename=filename, exc=exc)) from None
+    try:
+        check = kitfile.quick_check(kconn)
+        if check != "ok":
+            raise InvalidInput(msg("fieldkit.damaged_sqlite_nothing_proposed", "{filename} is damaged (SQLite: "
+                                   "{check}); nothing was proposed", filename=filename, check=check))
+        if not kitfile.is_geopackage(kconn):
+            raise InvalidInput(msg("fieldkit.geopackage_so_field_kit", "{filename} is not a GeoPackage, so not a "
+                                   "field kit of this registry", filename=filename))
+        manifest = kitfile.read_manifest(kconn, MANIFEST)
+        problems: list[str] = []
+        features = {layer.name: _read_layer(kconn, layer, max_features, problems) for layer in LAYERS}
+    except kitfile.KitFileTooSlow:
+        raise untrusted.too_slow() from None
+    except kitfile.KitFileError as exc:
+        raise InvalidInput(msg("fieldkit.damaged_nothing_proposed", "{filename} is damaged ({exc}); nothing was "
+                               "proposed", filename=filename, exc=exc)) from None
+    finally:
+        kconn.close()
+    return manifest, features, problems
 
 
 def verified_kit(conn, manifest: dict[str, str] | None, filename: str, expected: str | None) -> dict[str, Any]:
@@ -124,7 +137,7 @@ def verified_kit(conn, manifest: dict[str, str] | None, filename: str, expected:
     return kit
 
 
-def _read_layer(kconn, layer: Layer, settings: Settings, problems: list[str]) -> list[Feature]:
+def _read_layer(kconn, layer: Layer, max_features: int, problems: list[str]) -> list[Feature]:
     columns = kitfile.table_columns(kconn, layer.name)
     if columns is None:
         problems.append(msg("fieldkit.layer_missing", "layer {name} is missing", name=layer.name))
@@ -145,10 +158,10 @@ def _read_layer(kconn, layer: Layer, settings: Settings, problems: list[str]) ->
                             "them in another CRS", name=layer.name, srs_id=geometry['srs_id']))
         return []
     count = kitfile.count_rows(kconn, layer.name)
-    if count > settings.max_features:
+    if count > max_features:
         raise TooLarge(msg("fieldkit.layer_holds_features_kit", "layer {name} holds {count:,} features; a kit "
                            "check-in reads at most {max_features:,} per layer", name=layer.name, count=count,
-                           max_features=settings.max_features))
+                           max_features=max_features))
     rows = kitfile.read_rows(kconn, layer.name, [f.name for f in layer.fields if f.name in columns],
                              geometry["column"])
     out = []

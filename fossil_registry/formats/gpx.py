@@ -15,6 +15,7 @@ from typing import Any
 
 from shapely.geometry import LineString, MultiLineString, Point
 
+from .. import untrusted
 from ..errors import InvalidInput, TooLarge
 from ..geometry import GEOD
 from .base import GeometrySource, Limits, SourceFeature, _fail, _PointBudget
@@ -167,10 +168,11 @@ def _track_name(trk) -> str | None:
     return next((c.text.strip()[:200] for c in children(trk, "name") if c.text and c.text.strip()), None)
 
 
+@untrusted.bounded
 def parse_gpx(data: bytes, *, filename: str | None = None, max_bytes: int = 5 * 1024 * 1024,
               max_points: int = 100_000) -> Track:
     """The tracks (trk/trkseg/trkpt) of a GPX file as one MultiLineString, one part per segment; raises InvalidInput
-    (not GPX, no track, bad coordinates) or TooLarge."""
+    (not GPX, no track, bad coordinates) or TooLarge. Read in a bounded worker process (untrusted.py)."""
     what = f"GPX file {filename!r}" if filename else "the GPX file"
     if not data:
         raise InvalidInput(msg("formats.empty", "{what} is empty", what=what), field="track")

@@ -16,7 +16,7 @@ from typing import Any
 
 import shapely
 
-from .. import coords, json_input
+from .. import coords, json_input, untrusted
 from ..errors import InvalidInput
 from ..geometry import GeometryError, check_geojson_rings
 from .archive import read_member
@@ -172,7 +172,9 @@ def _check_gpkg_layers(filename: str, path: Path, limits: Limits) -> None:
     from ..store import uploads
 
     try:
-        layers = uploads.contents_layers(path)
+        layers = uploads.contents_layers(path, untrusted.deadline())
+    except uploads.KitFileTooSlow:
+        raise untrusted.too_slow() from None
     except uploads.KitFileError as exc:
         raise _fail(filename, msg('formats.not_readable_geopackage_truncated', 'not a readable GeoPackage (truncated or damaged: {str})', str=str(exc)[:80])) from None
     if layers is None:

@@ -19,7 +19,7 @@ from shapely.geometry import (GeometryCollection, LineString, MultiLineString, M
                               Polygon, shape)
 from shapely.geometry.base import BaseGeometry
 
-from .. import coords, json_input
+from .. import coords, json_input, untrusted
 from ..errors import InvalidInput
 from ..geometry import GeometryError, check_geojson_rings, close_ring_if_near, geodesic_distance_m
 from .archive import open_zip
@@ -309,11 +309,12 @@ def _gap_message(src, pts, tolerance) -> Message:
                gap=gap, tolerance=tolerance)
 
 
+@untrusted.bounded
 def read_geometry(filename: str, data: bytes, target: str, *, crs=None, feature: int | None = None,
                   limits: Limits = Limits(), region=coords.GUIZHOU_BBOX,
                   densify_m: float | None = None) -> ReadGeometry:
-    """Read one uploaded file and return the geometry for ``target`` in EPSG:4490 (not yet validated).
-    ``densify_m``: see :func:`to_registry_crs`."""
+    """Read one uploaded file and return the geometry for ``target`` in EPSG:4490 (not yet validated), in a bounded
+    worker process (untrusted.py). ``densify_m``: see :func:`to_registry_crs`."""
     src = read_source(filename, data, limits, crs=crs, region=region)
     geom, name, pick_notes = pick_geometry(src, target, feature=feature,
                                            ring_close_tolerance_m=limits.ring_close_tolerance_m)

@@ -32,7 +32,7 @@ import shapely
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
-from .. import coords, json_input
+from .. import coords, json_input, untrusted
 from ..errors import InvalidInput
 from ..messages import msg, term
 from .archive import open_zip, read_member
@@ -168,9 +168,11 @@ def _cell(value: Any) -> str:
 
 
 # ------------------------------------------------------------------------------------------------------------ reading
+@untrusted.bounded
 def read_table(filename: str, data: bytes, limits: Limits = Limits(), *, encoding: str | None = None,
                layer: str | None = None) -> Table:
-    """Every row of the file's (chosen) layer with all its columns; geometries in the file's CRS."""
+    """Every row of the file's (chosen) layer with all its columns; geometries in the file's CRS. Read in a bounded
+    worker process (untrusted.py)."""
     filename = PurePosixPath((filename or "upload").replace("\\", "/")).name[:120] or "upload"
     if len(data) > limits.max_file_bytes:
         raise UploadTooLarge(msg("formats.import_file_too_large", "{filename}: {size:.1f} MiB; import files are "

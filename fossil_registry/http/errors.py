@@ -51,7 +51,10 @@ def init_app(app):
         if exc.location:
             extra["location"] = list(exc.location)
         extra.update(coded(exc))
-        return answer(exc.status, exc.title, translate(exc), **extra)
+        response = app.make_response(answer(exc.status, exc.title, translate(exc), **extra))
+        if isinstance(extra.get("retry_after"), int):  # a busy resource says when to come back (RFC 9110)
+            response.headers["Retry-After"] = str(extra["retry_after"])
+        return response
 
     @app.errorhandler(GeometryError)
     def geometry_error(exc: GeometryError):

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import blobs, formats
+from .. import blobs, formats, untrusted
 from ..errors import InvalidInput, NotFound
 from ..store import revisions as rstore
 from .policy import Policy
@@ -53,23 +53,29 @@ def attachment_type(name: str, data: bytes) -> str:
     """Images are checked with Pillow (served inline); everything else is stored as an opaque download."""
     guessed = mimetypes.guess_type(name)[0] or "application/octet-stream"
     if guessed.startswith("image/"):
-        from PIL import Image, UnidentifiedImageError
-        try:
-            with Image.open(io.BytesIO(data)) as img:
-                fmt = img.format
-                img.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-            raise InvalidInput(msg("revisions.readable_image_truncated_damaged", "{name}: not a readable image "
-                                   "(truncated or damaged)", name=name)) from None
-        if fmt not in IMAGE_TYPES:
-            raise InvalidInput(msg("revisions.images_must_jpeg_png", "{name}: images must be JPEG, PNG, WebP or GIF "
-                                   "(got {fmt})", name=name, fmt=fmt))
-        return IMAGE_TYPES[fmt]
+        return _image_type(name, data)
     if guessed == "application/pdf":
         if not data.startswith(b"%PDF-"):
             raise InvalidInput(msg("revisions.pdf_file", "{name}: not a PDF file", name=name))
         return guessed
     return "application/octet-stream"
+
+
+@untrusted.bounded
+def _image_type(name: str, data: bytes) -> str:
+    """The media type of an attached image, checked by Pillow in a bounded worker process (untrusted.py)."""
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            fmt = img.format
+            img.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise InvalidInput(msg("revisions.readable_image_truncated_damaged", "{name}: not a readable image "
+                               "(truncated or damaged)", name=name)) from None
+    if fmt not in IMAGE_TYPES:
+        raise InvalidInput(msg("revisions.images_must_jpeg_png", "{name}: images must be JPEG, PNG, WebP or GIF "
+                               "(got {fmt})", name=name, fmt=fmt))
+    return IMAGE_TYPES[fmt]
 
 
 def attachment_path(policy: Policy, sha: str) -> Path:

@@ -13,6 +13,7 @@ defines are read, by name.
 from __future__ import annotations
 
 import sqlite3
+import time
 from functools import wraps
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -102,6 +103,10 @@ class KitFileError(ValueError):
     """The uploaded file is not an SQLite database, or is damaged (SQLite's own message)."""
 
 
+class KitFileTooSlow(KitFileError):
+    """Reading the uploaded file ran past its deadline and was interrupted."""
+
+
 def _reading(fn):
     """SQLite's errors on a hostile or damaged file become KitFileError, which callers turn into a clear refusal."""
     @wraps(fn)
@@ -109,14 +114,19 @@ def _reading(fn):
         try:
             return fn(*args, **kwargs)
         except sqlite3.DatabaseError as exc:
+            if str(exc) == "interrupted":
+                raise KitFileTooSlow(str(exc)) from None
             raise KitFileError(str(exc)) from None
     return wrapped
 
 
 @_reading
-def open_kit_file(path: str | Path) -> sqlite3.Connection:
-    """A connection to an uploaded kit (a private temporary copy: SQLite may replay its WAL into it)."""
+def open_kit_file(path: str | Path, deadline: float) -> sqlite3.Connection:
+    """A connection to an uploaded kit (a private temporary copy: SQLite may replay its WAL into it). Its statements
+    are interrupted once ``deadline`` (time.monotonic()) has passed: SQLite calls the check every 10,000 steps of its
+    virtual machine, so no query of the file (a view over a recursive query, a huge join) runs on past it."""
     conn = sqlite3.connect(str(path), isolation_level=None)
+    conn.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 10_000)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA trusted_schema = OFF")   # views and triggers of the file may not call risky functions
     conn.execute("PRAGMA cell_size_check = ON")   # damaged pages are reported, not trusted

@@ -1,0 +1,312 @@
+"""No uploaded file costs the server more than a bounded amount of CPU, memory and time (issue 22, item 1).
+
+An anonymous GeoPackage whose gpkg_metadata (or gpkg_metadata_reference, gpkg_data_columns, gpkg_spatial_ref_sys) was
+a view over a recursive query never finished reading: the process pinned a core and every other request timed out
+until it was restarted. A list of tables to check first would lose to the next trick, so every reader of an uploaded
+file now runs in a worker process with CPU, memory and wall-clock limits (fossil_registry/untrusted.py).
+
+* the pool's own guarantees, with readers that misbehave on purpose (tests/untrusted_stalls.py): a read past its wall
+  clock, its CPU time or its memory is stopped with a clear 422-class error, the worker is replaced, the next read
+  works; a read that cannot get a worker is told to come back (503), never queued for ever;
+* every upload route (each geometry format, photos, attachments, GPX tracks, field kits, imports) reads its file in a
+  worker: with the readers forbidden in the request process, every route still accepts a valid file;
+* the served app (waitress, as `make run`) answers other requests in their usual time while crafted GeoPackages are
+  read, anonymously and by staff, and each such upload ends with a 422 in the uploader's language.
+"""
+from __future__ import annotations
+
+import io
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from fossil_registry import formats, untrusted
+from fossil_registry.errors import InvalidInput
+
+from . import hostile_corpus as corpus
+from . import untrusted_stalls as stalls
+from .conftest import bearer
+from .hostile import Callers, hostile_app  # noqa: F401
+from .test_hostile_input import GEOMETRY_UPLOADS, PHOTO_UPLOADS, _request
+
+SMALL = untrusted.Limits(seconds=3, cpu_seconds=3, memory_bytes=768 * 1024 * 1024, workers=2, queue_seconds=5)
+
+
+@pytest.fixture
+def small_limits():
+    before = untrusted.limits()
+    untrusted.configure(SMALL)
+    yield SMALL
+    untrusted.configure(before)
+
+
+# ------------------------------------------------------------------------------------------------ the pool itself
+def test_a_reader_runs_in_a_worker_process_not_in_the_server(small_limits):
+    pid, in_worker = stalls.where()
+    assert pid != os.getpid() and in_worker
+
+
+def test_a_read_past_its_wall_clock_is_stopped_and_its_worker_replaced(small_limits):
+    started = time.monotonic()
+    with pytest.raises(untrusted.FileTooSlow, match="the file took too long to read"):
+        stalls.sleep(60)
+    assert time.monotonic() - started < 20
+    assert stalls.sleep(0) == "slept"  # a new worker took its place
+
+
+def test_a_read_past_its_cpu_time_is_stopped(small_limits):
+    untrusted.configure(untrusted.Limits(seconds=60, cpu_seconds=1, memory_bytes=SMALL.memory_bytes, workers=1))
+    started = time.monotonic()
+    with pytest.raises(untrusted.FileTooSlow):
+        stalls.spin()
+    assert time.monotonic() - started < 30  # SIGXCPU after 1 s of CPU, long before the 60 s wall clock
+    assert stalls.spin(0.01) == "done"
+
+
+def test_the_cpu_time_is_counted_per_read_not_per_worker(small_limits):
+    untrusted.configure(untrusted.Limits(seconds=60, cpu_seconds=2, memory_bytes=SMALL.memory_bytes, workers=1))
+    for _ in range(4):  # 4 x 0.8 s of CPU in one worker: more than 2 s in all, each read well within its own
+        assert stalls.spin(0.8) == "done"
+
+
+def test_a_read_past_its_memory_is_stopped(small_limits):
+    with pytest.raises(untrusted.FileTooSlow):
+        stalls.hog(2048)
+    assert stalls.hog(16) == 16 * 1024 * 1024
+
+
+def test_a_read_that_finds_every_worker_busy_is_told_to_come_back(small_limits):
+    untrusted.configure(untrusted.Limits(seconds=30, cpu_seconds=30, memory_bytes=SMALL.memory_bytes, workers=1,
+                                         queue_seconds=0.5))
+    busy = threading.Thread(target=lambda: stalls.sleep(4))
+    busy.start()
+    time.sleep(1.0)
+    try:
+        with pytest.raises(untrusted.ReadersBusy) as caught:
+            stalls.sleep(0)
+        assert caught.value.status == 503
+    finally:
+        busy.join()
+
+
+# ------------------------------------------------------------------------------- crafted files: the stalls found
+def _gpkg_with_recursive_view(path: Path, table: str) -> bytes:
+    """A valid one-feature GeoPackage whose ``table`` (a GeoPackage table GDAL reads on its own) is a view over a
+    recursive query without end."""
+    path.write_bytes(corpus.valid_gpkg())
+    conn = sqlite3.connect(path)
+    columns = {"gpkg_metadata": "i AS id, 'dataset' AS md_scope, 'x' AS md_standard_uri, 'text/xml' AS mime_type, "
+                                "'x' AS metadata",
+               "gpkg_metadata_reference": "'geopackage' AS reference_scope, NULL AS table_name, NULL AS column_name, "
+                                          "NULL AS row_id_value, '2024-01-01T00:00:00Z' AS timestamp, i AS md_file_id, "
+                                          "NULL AS md_parent_id",
+               "gpkg_data_columns": "'site' AS table_name, 'name' || i AS column_name, NULL AS name, NULL AS title, "
+                                    "NULL AS description, NULL AS mime_type, NULL AS constraint_name"}[table]
+    conn.execute(f"DROP TABLE IF EXISTS {table}")
+    if table == "gpkg_metadata_reference":
+        conn.execute("CREATE TABLE IF NOT EXISTS gpkg_metadata (id INTEGER PRIMARY KEY, md_scope TEXT, "
+                     "md_standard_uri TEXT, mime_type TEXT, metadata TEXT)")
+    if table == "gpkg_metadata":  # GDAL reads the metadata that a reference names
+        conn.execute("CREATE TABLE IF NOT EXISTS gpkg_metadata_reference (reference_scope TEXT NOT NULL, table_name "
+                     "TEXT, column_name TEXT, row_id_value INTEGER, timestamp DATETIME, md_file_id INTEGER NOT NULL, "
+                     "md_parent_id INTEGER)")
+        conn.execute("INSERT INTO gpkg_metadata_reference VALUES ('geopackage', NULL, NULL, NULL, "
+                     "'2024-01-01T00:00:00Z', 5, NULL)")
+    conn.execute(f"CREATE VIEW {table} AS WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) "
+                 f"SELECT {columns} FROM r")
+    conn.commit()
+    conn.close()
+    return path.read_bytes()
+
+
+STALLING_TABLES = ["gpkg_metadata", "gpkg_metadata_reference", "gpkg_data_columns"]
+
+
+@pytest.mark.parametrize("table", STALLING_TABLES)
+def test_a_geopackage_with_a_recursive_view_costs_one_bounded_read(tmp_path, small_limits, table):
+    data = _gpkg_with_recursive_view(tmp_path / "x.gpkg", table)
+    started = time.monotonic()
+    with pytest.raises(InvalidInput) as caught:
+        formats.read_geometry("crafted.gpkg", data, "boundary")
+    assert time.monotonic() - started < SMALL.seconds + 15
+    assert caught.value.status == 422 and caught.value.message.code == "untrusted.file_too_slow"
+
+
+def test_an_imported_geopackage_with_a_recursive_view_is_refused_in_time(tmp_path, small_limits):
+    """The admin import read GeoPackages without the layer pre-check: bounded like every other read now."""
+    data = _gpkg_with_recursive_view(tmp_path / "x.gpkg", "gpkg_metadata")
+    with pytest.raises(InvalidInput) as caught:
+        formats.read_table("crafted.gpkg", data)
+    assert caught.value.message.code == "untrusted.file_too_slow"
+
+
+def test_our_own_sqlite_reads_of_an_uploaded_file_are_interrupted_at_the_deadline(tmp_path):
+    """The second line under the worker's limits: a statement on an uploaded file stops at the read's deadline."""
+    from fossil_registry.store import kitfile
+
+    path = tmp_path / "x.gpkg"
+    path.write_bytes(corpus.valid_gpkg())
+    conn = kitfile.open_kit_file(path, time.monotonic() + 0.5)
+    started = time.monotonic()
+    with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+        conn.execute("WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT count(*) FROM r").fetchone()
+    assert time.monotonic() - started < 5
+    conn.close()
+
+
+# ------------------------------------------------------------- every upload route reads in a worker, not in here
+@pytest.fixture
+def readers_forbidden_here(monkeypatch):
+    """The C readers of uploaded files fail if called in this (the server's) process: a route that still reads its
+    file here fails; the workers import their own copies and are unaffected."""
+    import PIL.Image
+    import pyogrio
+
+    from fossil_registry.store import kitfile
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("an uploaded file was read in the server's own process")
+
+    for owner, name in ((pyogrio, "read_dataframe"), (pyogrio, "list_layers"), (PIL.Image, "open"),
+                        (kitfile, "open_kit_file")):
+        monkeypatch.setattr(owner, name, forbidden)
+    calls: list[str] = []
+    real = untrusted.run
+
+    def recorded(module, qualname, args, kwargs):
+        calls.append(f"{module}.{qualname}")
+        return real(module, qualname, args, kwargs)
+
+    monkeypatch.setattr(untrusted, "run", recorded)
+    return calls
+
+
+@pytest.mark.parametrize("name", GEOMETRY_UPLOADS)
+def test_every_geometry_upload_is_read_in_a_worker(hostile_app, readers_forbidden_here, name):
+    entry = GEOMETRY_UPLOADS[name]
+    valid = entry[5](hostile_app) if entry[5] else (None, None)
+    r = _request(hostile_app, Callers(hostile_app), entry, *valid)()
+    assert r.status_code in (200, 201, 303), (name, r.status_code, r.get_data(as_text=True)[:300])
+    assert readers_forbidden_here, "no file was read through the untrusted-file workers"
+
+
+@pytest.mark.parametrize("name", PHOTO_UPLOADS)
+def test_every_photo_upload_is_read_in_a_worker(hostile_app, readers_forbidden_here, name):
+    entry = PHOTO_UPLOADS[name]
+    r = _request(hostile_app, Callers(hostile_app), entry, "outcrop.jpg", corpus.valid_jpeg())()
+    assert r.status_code in (200, 201, 303), (name, r.status_code, r.get_data(as_text=True)[:300])
+    assert readers_forbidden_here
+
+
+@pytest.mark.parametrize("filename, data", [("sites.gpkg", corpus.valid_gpkg()),
+                                            ("sites.zip", corpus.valid_shapefile_zip())])
+def test_an_import_is_read_in_a_worker(hostile_app, readers_forbidden_here, filename, data):
+    r = hostile_app.test_client().post("/api/imports", headers=bearer("admin"), content_type="multipart/form-data",
+                                       data={"file": (io.BytesIO(data), filename)})
+    assert r.status_code in (202, 422), r.get_data(as_text=True)[:300]
+    assert "fossil_registry.formats.table.read_table" in readers_forbidden_here
+
+
+# --------------------------------------------------------------- the served app keeps answering while it happens
+@pytest.fixture(scope="module")
+def served_small(tmp_path_factory, demo_registry_template):
+    """The demo registry served by waitress (as `make run`) with small read limits."""
+    import shutil
+    import subprocess
+    import sys
+
+    from fossil_registry.registry import create_demo_accounts, registry_path
+
+    from .served import _free_port
+
+    data_dir = tmp_path_factory.mktemp("untrusted") / "data"
+    target = registry_path(data_dir)
+    target.parent.mkdir(parents=True)
+    shutil.copy(demo_registry_template, target)
+    create_demo_accounts(target)
+    port = _free_port()
+    env = {**os.environ, "FLASK_DATA_DIR": str(data_dir), "FLASK_SECRET_KEY": "served-test-secret",
+           "FLASK_CREATE_DEMO_IF_MISSING": "false", "PORT": str(port), "HOST": "127.0.0.1",
+           "FLASK_UNTRUSTED_READ_SECONDS": "4", "FLASK_UNTRUSTED_READ_CPU_SECONDS": "4",
+           "FLASK_IMPACT_LIMIT": "10000 per hour"}
+    log = open(data_dir.parent / "server.log", "wb")
+    process = subprocess.Popen([sys.executable, "-m", "fossil_registry.serve"], env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(url + "/map/statistics.json", timeout=2).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("the server did not start:\n" + (data_dir.parent / "server.log").read_text(errors="replace"))
+        time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+    log.close()
+
+
+def _probe_while(url: str, send) -> tuple[requests.Response, list[float]]:
+    """Send an upload in a thread; meanwhile time /map/statistics.json requests until it is answered."""
+    answer: list[requests.Response] = []
+    thread = threading.Thread(target=lambda: answer.append(send()))
+    thread.start()
+    times = []
+    while thread.is_alive() or not times:
+        started = time.monotonic()
+        r = requests.get(url + "/map/statistics.json", timeout=30)
+        assert r.status_code == 200
+        times.append(time.monotonic() - started)
+        time.sleep(0.1)
+    thread.join()
+    return answer[0], times
+
+
+UPLOADS = {
+    "anonymous screening (API)": lambda url, f: requests.post(url + "/api/impact", files={"file": ("x.gpkg", f)},
+                                                              timeout=60),
+    "anonymous screening (page)": lambda url, f: requests.post(url + "/impact", files={"file": ("x.gpkg", f)},
+                                                               timeout=60),
+    "field proposal (API)": lambda url, f: requests.post(url + "/api/sites/GZ-0003/revisions", timeout=60,
+                                                         headers=bearer("field"),
+                                                         data={"base_version": "1", "reason": "x",
+                                                               "target": "boundary"},
+                                                         files={"file": ("x.gpkg", f)}),
+    "admin import (API)": lambda url, f: requests.post(url + "/api/imports", headers=bearer("admin"), timeout=60,
+                                                       files={"file": ("x.gpkg", f)}),
+}
+
+
+@pytest.mark.parametrize("route", UPLOADS)
+@pytest.mark.parametrize("table", ["gpkg_metadata", "gpkg_data_columns"])
+def test_other_requests_are_answered_while_a_crafted_geopackage_is_read(served_small, tmp_path, route, table):
+    data = _gpkg_with_recursive_view(tmp_path / "x.gpkg", table)
+    baseline = []
+    for _ in range(3):
+        started = time.monotonic()
+        requests.get(served_small + "/map/statistics.json", timeout=30)
+        baseline.append(time.monotonic() - started)
+    answer, during = _probe_while(served_small, lambda: UPLOADS[route](served_small, data))
+    assert 400 <= answer.status_code < 500, (answer.status_code, answer.text[:300])
+    if route != "anonymous screening (page)":
+        assert answer.headers["Content-Type"].startswith("application/problem+json")
+        assert "took too long to read" in answer.json()["detail"]
+    # the usual time: a generous bound (the machine is shared), far below the read's own limit of 4 s
+    assert max(during) < max(1.5, 10 * max(baseline)), (during, baseline)
+
+
+def test_the_refusal_is_in_the_uploaders_language(served_small, tmp_path):
+    data = _gpkg_with_recursive_view(tmp_path / "x.gpkg", "gpkg_metadata")
+    r = requests.post(served_small + "/api/impact", files={"file": ("x.gpkg", data)},
+                      headers={"Accept-Language": "zh"}, timeout=60)
+    assert r.status_code == 422 and r.json()["code"] == "untrusted.file_too_slow"
+    assert "读取" in r.json()["detail"], r.json()["detail"]
