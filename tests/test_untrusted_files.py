@@ -28,6 +28,7 @@ import requests
 from fossil_registry import formats, untrusted
 from fossil_registry.errors import InvalidInput
 
+from . import crafted_files as crafted
 from . import hostile_corpus as corpus
 from . import untrusted_stalls as stalls
 from .conftest import bearer
@@ -95,41 +96,9 @@ def test_a_read_that_finds_every_worker_busy_is_told_to_come_back(small_limits):
 
 
 # ------------------------------------------------------------------------------- crafted files: the stalls found
-def _gpkg_with_recursive_view(path: Path, table: str) -> bytes:
-    """A valid one-feature GeoPackage whose ``table`` (a GeoPackage table GDAL reads on its own) is a view over a
-    recursive query without end."""
-    path.write_bytes(corpus.valid_gpkg())
-    conn = sqlite3.connect(path)
-    columns = {"gpkg_metadata": "i AS id, 'dataset' AS md_scope, 'x' AS md_standard_uri, 'text/xml' AS mime_type, "
-                                "'x' AS metadata",
-               "gpkg_metadata_reference": "'geopackage' AS reference_scope, NULL AS table_name, NULL AS column_name, "
-                                          "NULL AS row_id_value, '2024-01-01T00:00:00Z' AS timestamp, i AS md_file_id, "
-                                          "NULL AS md_parent_id",
-               "gpkg_data_columns": "'site' AS table_name, 'name' || i AS column_name, NULL AS name, NULL AS title, "
-                                    "NULL AS description, NULL AS mime_type, NULL AS constraint_name"}[table]
-    conn.execute(f"DROP TABLE IF EXISTS {table}")
-    if table == "gpkg_metadata_reference":
-        conn.execute("CREATE TABLE IF NOT EXISTS gpkg_metadata (id INTEGER PRIMARY KEY, md_scope TEXT, "
-                     "md_standard_uri TEXT, mime_type TEXT, metadata TEXT)")
-    if table == "gpkg_metadata":  # GDAL reads the metadata that a reference names
-        conn.execute("CREATE TABLE IF NOT EXISTS gpkg_metadata_reference (reference_scope TEXT NOT NULL, table_name "
-                     "TEXT, column_name TEXT, row_id_value INTEGER, timestamp DATETIME, md_file_id INTEGER NOT NULL, "
-                     "md_parent_id INTEGER)")
-        conn.execute("INSERT INTO gpkg_metadata_reference VALUES ('geopackage', NULL, NULL, NULL, "
-                     "'2024-01-01T00:00:00Z', 5, NULL)")
-    conn.execute(f"CREATE VIEW {table} AS WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) "
-                 f"SELECT {columns} FROM r")
-    conn.commit()
-    conn.close()
-    return path.read_bytes()
-
-
-STALLING_TABLES = ["gpkg_metadata", "gpkg_metadata_reference", "gpkg_data_columns"]
-
-
-@pytest.mark.parametrize("table", STALLING_TABLES)
-def test_a_geopackage_with_a_recursive_view_costs_one_bounded_read(tmp_path, small_limits, table):
-    data = _gpkg_with_recursive_view(tmp_path / "x.gpkg", table)
+@pytest.mark.parametrize("table", crafted.STALLING_TABLES)
+def test_a_geopackage_with_a_recursive_view_costs_one_bounded_read(small_limits, table):
+    data = crafted.gpkg_with_recursive_view(table)
     started = time.monotonic()
     with pytest.raises(InvalidInput) as caught:
         formats.read_geometry("crafted.gpkg", data, "boundary")
@@ -137,9 +106,18 @@ def test_a_geopackage_with_a_recursive_view_costs_one_bounded_read(tmp_path, sma
     assert caught.value.status == 422 and caught.value.message.code == "untrusted.file_too_slow"
 
 
-def test_an_imported_geopackage_with_a_recursive_view_is_refused_in_time(tmp_path, small_limits):
+def test_a_shapefile_whose_index_repeats_one_huge_record_costs_one_bounded_read(small_limits):
+    """2.5 MB zipped: the .shx names one 200,000-point record 20,000 times (GDAL read without end in the server)."""
+    started = time.monotonic()
+    with pytest.raises(InvalidInput) as caught:
+        formats.read_geometry("crafted.zip", crafted.amplified_shapefile_zip(), "boundary")
+    assert time.monotonic() - started < SMALL.seconds + 15
+    assert caught.value.message.code == "untrusted.file_too_slow"
+
+
+def test_an_imported_geopackage_with_a_recursive_view_is_refused_in_time(small_limits):
     """The admin import read GeoPackages without the layer pre-check: bounded like every other read now."""
-    data = _gpkg_with_recursive_view(tmp_path / "x.gpkg", "gpkg_metadata")
+    data = crafted.gpkg_with_recursive_view("gpkg_metadata")
     with pytest.raises(InvalidInput) as caught:
         formats.read_table("crafted.gpkg", data)
     assert caught.value.message.code == "untrusted.file_too_slow"
@@ -233,7 +211,7 @@ def served_small(tmp_path_factory, demo_registry_template):
     env = {**os.environ, "FLASK_DATA_DIR": str(data_dir), "FLASK_SECRET_KEY": "served-test-secret",
            "FLASK_CREATE_DEMO_IF_MISSING": "false", "PORT": str(port), "HOST": "127.0.0.1",
            "FLASK_UNTRUSTED_READ_SECONDS": "4", "FLASK_UNTRUSTED_READ_CPU_SECONDS": "4",
-           "FLASK_IMPACT_LIMIT": "10000 per hour"}
+           "FLASK_IMPACT_LIMIT": "10000 per hour", "FLASK_REPORT_LIMIT": "10000 per hour"}
     log = open(data_dir.parent / "server.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "fossil_registry.serve"], env=env, stdout=log,
                                stderr=subprocess.STDOUT)
@@ -271,41 +249,62 @@ def _probe_while(url: str, send) -> tuple[requests.Response, list[float]]:
     return answer[0], times
 
 
-UPLOADS = {
-    "anonymous screening (API)": lambda url, f: requests.post(url + "/api/impact", files={"file": ("x.gpkg", f)},
-                                                              timeout=60),
-    "anonymous screening (page)": lambda url, f: requests.post(url + "/impact", files={"file": ("x.gpkg", f)},
-                                                               timeout=60),
-    "field proposal (API)": lambda url, f: requests.post(url + "/api/sites/GZ-0003/revisions", timeout=60,
-                                                         headers=bearer("field"),
-                                                         data={"base_version": "1", "reason": "x",
-                                                               "target": "boundary"},
-                                                         files={"file": ("x.gpkg", f)}),
-    "admin import (API)": lambda url, f: requests.post(url + "/api/imports", headers=bearer("admin"), timeout=60,
-                                                       files={"file": ("x.gpkg", f)}),
+def _post(path: str, who: str | None = None, field: str = "file", **fields):
+    def send(url: str, name: str, data: bytes):
+        return requests.post(url + path, headers=bearer(who) if who else {}, data=fields, timeout=120,
+                             files={field: (name, data)})
+    return send
+
+
+ANONYMOUS_SCREENING = _post("/api/impact")
+ROUTES = {
+    "anonymous screening (API)": ANONYMOUS_SCREENING,
+    "anonymous screening (page)": _post("/impact"),
+    "field proposal (API)": _post("/api/sites/GZ-0003/revisions", "field", base_version="1", reason="x",
+                                  target="boundary"),
+    "admin import (API)": _post("/api/imports", "admin"),
+    "patrol track (API)": _post("/api/sites/GZ-0001/inspections", "expert", "track",
+                                record='{"date": "2024-06-01", "condition": "good"}'),
+    "anonymous report photo (API)": _post("/api/reports", None, "photos", kind="find", lon="105.40", lat="25.90",
+                                          description="Bones showing in a new road cut"),
 }
+# (file, route, whether the file stalls its reader without end): one or more per format
+CRAFTED = [(f"{table} view", "x.gpkg", lambda t=table: crafted.gpkg_with_recursive_view(t), route, True)
+           for table in ("gpkg_metadata", "gpkg_data_columns")
+           for route in ("anonymous screening (API)", "anonymous screening (page)", "field proposal (API)",
+                         "admin import (API)")] + [
+    ("amplified shapefile", "x.zip", crafted.amplified_shapefile_zip, "anonymous screening (API)", True),
+    ("amplified shapefile", "x.zip", crafted.amplified_shapefile_zip, "field proposal (API)", True),
+    ("amplified shapefile", "x.zip", crafted.amplified_shapefile_zip, "admin import (API)", True),
+    ("costly GeoJSON", "x.geojson", crafted.costly_geojson, "anonymous screening (API)", False),
+    ("costly KML", "x.kml", crafted.costly_kml, "anonymous screening (page)", False),
+    ("costly GPX", "x.gpx", crafted.costly_gpx, "patrol track (API)", False),
+    ("costly CSV", "x.csv", crafted.costly_csv, "admin import (API)", False),
+    ("costly PNG", "x.png", crafted.costly_png, "anonymous report photo (API)", False),
+]
 
 
-@pytest.mark.parametrize("route", UPLOADS)
-@pytest.mark.parametrize("table", ["gpkg_metadata", "gpkg_data_columns"])
-def test_other_requests_are_answered_while_a_crafted_geopackage_is_read(served_small, tmp_path, route, table):
-    data = _gpkg_with_recursive_view(tmp_path / "x.gpkg", table)
+@pytest.mark.parametrize("what, name, make, route, stalls", CRAFTED,
+                         ids=[f"{c[0]} to {c[3]}" for c in CRAFTED])
+def test_other_requests_are_answered_while_a_crafted_file_is_read(served_small, what, name, make, route, stalls):
+    data = make()
     baseline = []
     for _ in range(3):
         started = time.monotonic()
         requests.get(served_small + "/map/statistics.json", timeout=30)
         baseline.append(time.monotonic() - started)
-    answer, during = _probe_while(served_small, lambda: UPLOADS[route](served_small, data))
+    answer, during = _probe_while(served_small, lambda: ROUTES[route](served_small, name, data))
     assert 400 <= answer.status_code < 500, (answer.status_code, answer.text[:300])
     if route != "anonymous screening (page)":
         assert answer.headers["Content-Type"].startswith("application/problem+json")
-        assert "took too long to read" in answer.json()["detail"]
+    if stalls and route != "anonymous screening (page)":
+        assert answer.json()["code"] == "untrusted.file_too_slow", answer.json()
     # the usual time: a generous bound (the machine is shared), far below the read's own limit of 4 s
     assert max(during) < max(1.5, 10 * max(baseline)), (during, baseline)
 
 
-def test_the_refusal_is_in_the_uploaders_language(served_small, tmp_path):
-    data = _gpkg_with_recursive_view(tmp_path / "x.gpkg", "gpkg_metadata")
+def test_the_refusal_is_in_the_uploaders_language(served_small):
+    data = crafted.gpkg_with_recursive_view("gpkg_metadata")
     r = requests.post(served_small + "/api/impact", files={"file": ("x.gpkg", data)},
                       headers={"Accept-Language": "zh"}, timeout=60)
     assert r.status_code == 422 and r.json()["code"] == "untrusted.file_too_slow"

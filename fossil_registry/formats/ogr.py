@@ -61,6 +61,8 @@ def _frame_crs(df) -> str | None:
 
 
 def _gdal_error(filename: str, what: str, exc: Exception) -> InvalidInput:
+    if isinstance(exc, MemoryError):  # the worker's memory limit (untrusted.py), not a damaged file
+        return untrusted.too_slow()
     detail = str(exc).split("\n")[0][:200]
     return _fail(filename, msg("formats.readable_file_truncated_damaged", "not a readable {what} file (truncated, "
                                "damaged or not geographic data): {detail}", what=what, detail=detail))
