@@ -7,15 +7,18 @@ what a file gives a role, so that a file never gives more than the API (docs/sec
   through a file: deny by default, so a new table stays out of every download until a rule says who may read it. The
   private tables (accounts, sessions, tokens, contacts, uploaded import files) have none.
 * ``export_selection``: the tables and rows of the whole-registry download (registry.gpkg) for a caller.
+* ``readable_photos``: the records of a photo file a caller may read; every route that serves a photo's file asks it.
 
 A caller is given as ``can``: permission -> granted (the signed-in account's ``can``, or ``auth.allowed`` with a
 role)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from . import auth, store
+from .store import inspections as istore
+from .store import markers as mstore
 
 Can = Callable[[str], bool]
 
@@ -91,3 +94,24 @@ def export_selection(can: Can) -> store.Selection:
             for t, rule in TABLES.items() if isinstance(rule, ByOwner) and t in tables}
     return store.Selection(tables, rows)
 
+
+def readable_photos(conn, sha256: str, can: Can) -> list[dict[str, Any]]:
+    """The records of the photo file ``sha256`` (evidence_photos rows) that the caller may read, by the rights of the
+    record each belongs to; a marker's photo also for anonymous callers when the marker is public (of an open, active
+    feature, decided in SQL). Empty: the file is not served."""
+    rows = istore.photos_by_sha(conn, sha256)
+    public_markers: set[int] | None = None
+    readable = []
+    for row in rows:
+        for column, permission in PHOTO_OWNERS.items():
+            owner = row.get(column)
+            if owner is None:
+                continue
+            if not can(permission) and column == "marker_id":
+                if public_markers is None:
+                    public_markers = {m["fid"] for m in mstore.public_markers(conn)}
+                if owner in public_markers:
+                    readable.append(row)
+            elif can(permission):
+                readable.append(row)
+    return readable

@@ -282,3 +282,32 @@ def test_each_role_gets_its_own_share_of_the_registry_on_either_backend(app, cli
         assert share <= tables and (role == "admin") == ("audit_log" in tables), (role, sorted(tables))
         assert (role == "field") == ("public_reports" not in tables)
         assert registry.validate_geopackage(path) == []
+
+
+# ------------------------------------------------------------------------------------------------ photo routes
+@pytest.mark.parametrize("role", ROLES)
+def test_every_photo_route_serves_a_photo_only_to_who_may_read_its_record(world, role):
+    client, ids, headers = world.client, world.ids, _headers(role)
+    for record, (url, sha) in world.photos.items():
+        gives = _api_gives(world, role, url, sha)
+        for kind in ("original", "thumb", "display"):
+            r = client.get(f"/photos/{sha}/{kind}", headers=headers)
+            want = 401 if role is None else (200 if gives else 404)
+            assert r.status_code == want, (record, kind, r.status_code)
+        for marker in ("marker:GZ-0001", "marker:GZ-0004"):
+            r = client.get(f"/markers/{ids[marker]}/photos/{sha}", headers=headers)
+            assert r.status_code == (200 if record == marker and gives else 404), (record, marker, r.status_code)
+        r = client.get(f"/report/{ids['receipt']}/photos/{sha}.jpg", headers=headers)
+        assert r.status_code == (200 if record == "report" else 404), (record, r.status_code)  # the receipt's holder
+    # the original of a reporter's photo carries its EXIF position: the review's case
+    report_sha = world.photos["report"][1]
+    original = client.get(f"/photos/{report_sha}/original", headers=headers)
+    assert (original.status_code == 200) == (role in ("expert", "admin"))
+    assert _api_gives(world, role, world.photos["marker:GZ-0001"][0], world.photos["marker:GZ-0001"][1])
+    assert _api_gives(world, role, world.photos["marker:GZ-0004"][0], world.photos["marker:GZ-0004"][1]) == \
+        (role is not None)
+    # a proposal's attachment: for those who may read the proposal
+    r = client.get(ids["attachment"], headers=headers)
+    gives = _api_gives(world, role, "/api/revisions/{revision}")
+    assert r.status_code == (200 if gives else 401 if role is None else 403)
+    assert gives == (role is not None)
