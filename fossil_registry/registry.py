@@ -166,15 +166,20 @@ def check_registry(path: str | Path, *, data_dir: str | Path | None = None) -> l
     return problems
 
 
-def export_registry(path: str | Path, dest: str | Path) -> None:
+def export_registry(path: str | Path, dest: str | Path, *, can=None) -> None:
     """A shareable GeoPackage snapshot (online backup: safe while the app writes): every site, version, proposal,
     inspection and report, without accounts, sessions, tokens, reporters' contacts and the other personal data
     (store.backup_to). It still holds the exact locations of sensitive sites: it is for staff and partner institutions,
-    not for the public. The only way to get private data out is backup_registry, by name."""
+    not for the public. The only way to get private data out is backup_registry, by name.
+
+    ``can`` (permission -> granted): the export for one caller (the whole-registry download), only the tables and rows
+    that caller's API gives them (access.export_selection); without it, the operator's export (``registry export``)."""
+    from . import access
+
     _refuse_overwriting(path, dest)
     conn = store.connect(path)
     try:
-        store.backup_to(conn, dest, shareable=True)
+        store.backup_to(conn, dest, shareable=True, keep=access.export_selection(can) if can is not None else None)
     finally:
         conn.close()
 

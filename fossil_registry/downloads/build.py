@@ -3,8 +3,8 @@ removed at once (the open file stays readable until the answer is sent), so noth
 download completes, fails or the client goes away. Whole layers are kept per registry state (cache.py). No Flask.
 
 The whole registry for staff is the shareable export (registry.export_registry: an online-backup snapshot without
-the private tables, personal data scrubbed), never the live file; for anonymous callers it is a GeoPackage of the
-public view's sites and boundaries."""
+the private tables, personal data scrubbed) narrowed to the tables and rows the caller's API gives them (access.py),
+never the live file; for anonymous callers it is a GeoPackage of the public view's sites and boundaries."""
 from __future__ import annotations
 
 import shutil
@@ -130,11 +130,11 @@ def _write(conn, wanted: Wanted, settings: Settings) -> tuple[Path, Written, int
 
 
 def _registry(conn, wanted: Wanted, directory: Path, registry_path) -> tuple[Written, int | None]:
-    """Staff: the shareable export. Anonymous callers: the public view's sites and boundaries, read in one snapshot,
-    and a table saying what the file is."""
+    """Staff: the shareable export of what the caller may read (access.export_selection). Anonymous callers: the
+    public view's sites and boundaries, read in one snapshot, and a table saying what the file is."""
     path = directory / "registry.gpkg"
     if not wanted.public:
-        registry.export_registry(registry_path, path)
+        registry.export_registry(registry_path, path, can=wanted.can)
         return Written(path), None
     layers = [LAYERS["sites"], LAYERS["boundaries"]]
     read = [tables.layer_records(conn, layer, True) for layer in layers]  # in the caller's read snapshot

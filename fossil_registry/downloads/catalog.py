@@ -7,9 +7,9 @@ service would answer the same caller, built by the same record builders (the pub
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
-from .. import ogcapi
+from .. import access, ogcapi
 from ..errors import NotFound, RegistryError
 from ..messages import msg
 from ..ogcapi.crs import EPSG_URI, STORAGE_EPSG
@@ -110,6 +110,8 @@ class Wanted:
     public: bool
     bbox: tuple[float, float, float, float] | None = None   # lon/lat, on the caller's (public or exact) geometry
     filters: dict[str, set[str]] = field(default_factory=dict)
+    # who asks (permission -> granted): the whole registry carries the tables and rows the caller's API gives them
+    can: Callable[[str], bool] = field(default=lambda _permission: False, compare=False, repr=False)
 
     @property
     def whole(self) -> bool:
@@ -127,9 +129,16 @@ def available(staff: bool) -> list[Layer]:
     return [la for la in LAYERS.values() if staff or not la.staff_only]
 
 
-def parse(name: str, args: Mapping[str, Sequence[str]], *, staff: bool, region, tz: str) -> Wanted:
-    """A download request: ``name`` is "<layer>.<extension>", ``args`` the query (name -> values). Unknown layers and
-    formats are 404 (naming which), staff layers 401 for anonymous callers, bad parameters 400 naming them."""
+def is_staff(can: Callable[[str], bool]) -> bool:
+    """Exact data (and the staff layers) for those who may read exact locations; the public view otherwise."""
+    return can(access.EXACT)
+
+
+def parse(name: str, args: Mapping[str, Sequence[str]], *, can: Callable[[str], bool], region, tz: str) -> Wanted:
+    """A download request: ``name`` is "<layer>.<extension>", ``args`` the query (name -> values), ``can`` the caller
+    (permission -> granted). Unknown layers and formats are 404 (naming which), staff layers 401 for anonymous callers,
+    bad parameters 400 naming them."""
+    staff = is_staff(can)
     layer_id, extension = split_name(name)
     layer = LAYERS.get(layer_id)
     if layer is None:
@@ -144,7 +153,7 @@ def parse(name: str, args: Mapping[str, Sequence[str]], *, staff: bool, region, 
         raise Unauthorized(msg("downloads.staff_layer", "{layer} are for signed-in staff: sign in or send an API "
                                "token", layer=layer.id))
     if layer.collection is None:
-        return _registry(layer, fmt, args, staff=staff, region=region)
+        return _registry(layer, fmt, args, can=can, region=region)
     queryables = set(layer.collection.queryables)
     unknown = sorted(set(args) - {"crs", "bbox", "bbox-crs"} - queryables)
     if unknown:
@@ -159,10 +168,10 @@ def parse(name: str, args: Mapping[str, Sequence[str]], *, staff: bool, region, 
         raise ogcapi.BadParameter(msg("downloads.format_crs_fixed", "crs: {format} is always WGS 84 "
                                       "longitude/latitude ({crs}) by definition; leave crs out or choose another "
                                       "format", format=fmt.title, crs=fmt.default_crs), parameter="crs")
-    return Wanted(layer, fmt, crs, public=not staff, bbox=query.bbox, filters=query.filters)
+    return Wanted(layer, fmt, crs, public=not staff, bbox=query.bbox, filters=query.filters, can=can)
 
 
-def _registry(layer: Layer, fmt: Format, args, *, staff: bool, region) -> Wanted:
+def _registry(layer: Layer, fmt: Format, args, *, can: Callable[[str], bool], region) -> Wanted:
     """The whole registry is one snapshot in its storage CRS: no bbox, no filter, no other CRS."""
     unknown = sorted(set(args) - {"crs"})
     if unknown:
@@ -178,4 +187,4 @@ def _registry(layer: Layer, fmt: Format, args, *, staff: bool, region) -> Wanted
         raise ogcapi.BadParameter(msg("downloads.registry_crs", "crs: the registry GeoPackage is in its storage "
                                       "CRS, CGCS2000 ({crs}); download a layer to get another CRS", crs=STORAGE_URI),
                                   parameter="crs")
-    return Wanted(layer, fmt, crs, public=not staff)
+    return Wanted(layer, fmt, crs, public=not is_staff(can), can=can)

@@ -15,7 +15,7 @@ from .security import can
 
 def staff() -> bool:
     """Exact data (and the staff layers) for those who may read exact locations; the public view otherwise."""
-    return can("site.read_exact")
+    return downloads.is_staff(can)
 
 
 def region() -> tuple[float, float, float, float]:
@@ -32,7 +32,7 @@ def send(name: str, args: dict[str, list[str]]) -> Response:
     anything is written (bad request) or after the directory is removed (a failed write)."""
     settings = downloads.Settings.from_config(current_app.config)
     args = {k: v for k, v in args.items() if k != "lang"}  # the page's language (file names), not a download parameter
-    wanted = downloads.parse(name, args, staff=staff(), region=settings.region, tz=settings.timezone)
+    wanted = downloads.parse(name, args, can=can, region=settings.region, tz=settings.timezone)
     return file_download(downloads.prepare(get_conn(), wanted, settings, day=today()))
 
 
@@ -53,8 +53,10 @@ def catalogue() -> dict:
             entry["shapefile_fields"] = downloads.shapefile_names(columns)
             entry["filters"] = list(layer.collection.queryables)
         else:
-            entry["content"] = ("the shareable export: every table but the private ones, personal data removed"
-                                if is_staff else "the public view's sites and boundaries, and a table 'about'")
+            entry["content"] = ("the shareable export of the tables and records your account may read through the "
+                                "API (the audit trail for admins, public reports for those who triage them...), "
+                                "personal data removed" if is_staff
+                                else "the public view's sites and boundaries, and a table 'about'")
         layers.append(entry)
     formats = [{"extension": f.extension, "title": f.title, "media_type": f.media_type, "default_crs": f.default_crs,
                 "crs": "any" if f.any_crs else "default only", "note": f.note} for f in downloads.FORMATS.values()]

@@ -13,7 +13,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points
 
 from .. import photos as photos_mod
-from .. import json_input, sites, store
+from .. import access, json_input, sites, store
 from ..blobs import BlobStore
 from ..coords import parse_coordinate
 from ..errors import Conflict, InvalidInput, NotFound
@@ -444,9 +444,11 @@ class PhotoFile:
     name: str
 
 
-def photo_file(conn, blobs: BlobStore, sha256: str, area: str) -> PhotoFile:
-    """One file of a recorded photo (``area``: originals, thumbs or display); NotFound for anything else."""
-    rows = istore.photos_by_sha(conn, sha256.lower()) if isinstance(sha256, str) and len(sha256) == 64 else []
+def photo_file(conn, blobs: BlobStore, sha256: str, area: str, *, can) -> PhotoFile:
+    """One file of a recorded photo (``area``: originals, thumbs or display) for a caller who may read a record it
+    belongs to (``can``: permission -> granted; access.readable_photos); NotFound for anything else, so that a
+    photo's hash does not say whether a record the caller may not read holds it."""
+    rows = access.readable_photos(conn, sha256.lower(), can) if isinstance(sha256, str) and len(sha256) == 64 else []
     if not rows:
         raise NotFound(msg("inspections.such_photo", "no such photo"))
     row = rows[0]

@@ -40,7 +40,8 @@ from .audit import AUDIT, append_audit, list_audit
 from . import copy, dialect, pg  # noqa: F401  (store.copy.copy_registry, store.dialect.is_url, store.pg.describe)
 from .dialect import connect, lock_files, read_snapshot, transaction
 from .gpkg import blob_bounds, blob_srs_id, decode_geometries, decode_geometry, encode_geometry, utc_now
-from .schema import backup_to, check_integrity, create_registry, fold_wal, is_registry, migrate, private_tables
+from .schema import (Selection, backup_to, check_integrity, create_registry, fold_wal, is_registry, migrate,
+                     private_tables)
 from .sections import SECTIONS
 from .sites import (BOUNDARIES, LOCATIONS, SITES, VERSIONS, Layers, SiteRow, VersionRow, append_version, boundary_codes_intersecting,
                     count_sites, count_sites_by_level_and_sensitivity, get_site_row, get_version, get_version_as_of,
@@ -54,6 +55,7 @@ __all__ = [
     "encode_geometry", "decode_geometry", "decode_geometries", "blob_bounds", "blob_srs_id",
     # the file as a whole (schema)
     "create_registry", "is_registry", "migrate", "check_integrity", "fold_wal", "backup_to", "private_tables",
+    "Selection",
     # registered features (sites, sections): current state and history
     "Layers", "SITES", "SECTIONS", "LOCATIONS", "BOUNDARIES", "VERSIONS", "SiteRow", "VersionRow", "get_site_row", "list_site_rows", "write_site_row",
     "site_version_number", "next_site_code", "count_sites", "count_sites_by_level_and_sensitivity",

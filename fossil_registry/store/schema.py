@@ -11,8 +11,9 @@ app.
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from . import accounts, audit, fieldkit, pg, pg_schema, revisions, supervision
 from .audit import AUDIT
@@ -391,11 +392,23 @@ def fold_wal(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA journal_mode = DELETE")
 
 
-def backup_to(conn: sqlite3.Connection, dest: str | Path, *, shareable: bool) -> None:
+@dataclass(frozen=True)
+class Selection:
+    """What a narrowed export keeps (a caller's share of the registry, decided by the domain: access.py): the tables
+    named in ``tables`` and nothing else (the GeoPackage catalogue's rows, spatial indexes and sequences of the others
+    go with them); of each table in ``rows`` only the rows in which one of the named owner columns is set (a photo of
+    an inspection, of a report...; no columns: no rows)."""
+
+    tables: frozenset[str]
+    rows: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def backup_to(conn: sqlite3.Connection, dest: str | Path, *, shareable: bool, keep: Selection | None = None) -> None:
     """Consistent snapshot with SQLite's online-backup API (safe while other connections write), as a single-file
     rollback-journal GeoPackage. ``shareable``: without the private tables (accounts, sessions, tokens, reporters'
     contacts) and with the personal data in the others removed (SCRUB), then VACUUMed so that nothing
-    removed survives in free pages. Otherwise everything: a full backup for restoring, as sensitive as the registry."""
+    removed survives in free pages. Otherwise everything: a full backup for restoring, as sensitive as the registry.
+    ``keep`` (shareable only): narrowed to that selection of tables and rows before the VACUUM."""
     dest = Path(dest)
     if dest.exists():
         dest.unlink()
@@ -413,6 +426,8 @@ def backup_to(conn: sqlite3.Connection, dest: str | Path, *, shareable: bool) ->
             for table in PRIVATE_TABLES:
                 target.execute(f'DROP TABLE IF EXISTS "{table}"')
             _scrub(target, SCRUB)
+            if keep is not None:
+                _narrow(target, keep)
             target.execute("VACUUM")
     finally:
         target.close()
@@ -434,3 +449,41 @@ def _scrub(target: sqlite3.Connection, statements) -> None:
         target.execute(sql)
     target.execute("COMMIT")
 
+
+
+def _narrow(target: sqlite3.Connection, keep: Selection) -> None:
+    """Drop every table of a snapshot that ``keep`` does not name (deny by default: a table added later stays out
+    until a rule keeps it) as a GeoPackage layer goes: its spatial index, its catalogue rows and its sequence with it;
+    then delete the rows of the kept tables that belong to no kept owner."""
+    rtrees: dict[str, list[str]] = {}
+    for table, column in target.execute("SELECT table_name, column_name FROM gpkg_extensions "
+                                        "WHERE extension_name = 'gpkg_rtree_index'"):
+        rtrees.setdefault(table, []).append(f"rtree_{table}_{column}")
+    indexes = {name for names in rtrees.values() for name in names}
+    shadows = {f"{name}_{part}" for name in indexes for part in ("node", "parent", "rowid")}
+    names = [name for name, in target.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "ORDER BY sql LIKE 'CREATE VIRTUAL%' DESC, name")]  # virtual tables first: they take their shadows along
+    catalogue = [name for name, in target.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('gpkg_contents', 'gpkg_geometry_columns', "
+        "'gpkg_extensions', 'gpkg_data_columns', 'gpkg_metadata_reference', 'sqlite_sequence')")]
+    target.execute("BEGIN")
+    for name in names:
+        if name in keep.tables or name in indexes or name in shadows:
+            continue
+        for index in rtrees.get(name, ()):
+            target.execute(f'DROP TABLE IF EXISTS "{index}"')
+        target.execute(f'DROP TABLE IF EXISTS "{name}"')
+        for table in catalogue:
+            column = "name" if table == "sqlite_sequence" else "table_name"
+            target.execute(f'DELETE FROM "{table}" WHERE {column} = ?', (name,))
+    for index in indexes - {i for t in keep.tables for i in rtrees.get(t, ())}:  # an index whose table was not there
+        target.execute(f'DROP TABLE IF EXISTS "{index}"')
+    target.execute("COMMIT")
+    owned = []
+    for table, columns in keep.rows.items():
+        if table in keep.tables and table in names:
+            held = " OR ".join(f'"{c}" IS NOT NULL' for c in columns) or "0"
+            owned.append((table, f'DELETE FROM "{table}" WHERE NOT ({held})'))
+    if owned:
+        _scrub(target, owned)

@@ -247,7 +247,7 @@ def timeline(code: str):
 def photo_file(sha256: str, kind: str):
     if kind not in PHOTO_KINDS:
         abort(404)
-    photo = inspections.photo_file(get_conn(), blob_store(), sha256, PHOTO_KINDS[kind])
+    photo = inspections.photo_file(get_conn(), blob_store(), sha256, PHOTO_KINDS[kind], can=can)
     response = send_file(photo.path, mimetype=photo.media_type, max_age=0, conditional=True, etag=False)
     response.headers["Cache-Control"] = "private, no-store"
     if kind == "original":

@@ -159,7 +159,7 @@ def marker_photo(marker_id: int, sha256: str):
     marker = markers.get_marker(conn, marker_id) if _exact() else markers.public_marker(conn, marker_id)
     if sha256 not in {p["sha256"] for p in marker["photos"]}:
         abort(404)
-    photo = inspections.photo_file(conn, blob_store(), sha256, "display")
+    photo = inspections.photo_file(conn, blob_store(), sha256, "display", can=can)
     response = send_file(photo.path, mimetype=photo.media_type, max_age=0, conditional=True, etag=False)
     response.headers["Cache-Control"] = "private, no-store" if _exact() else "no-cache"
     return response
