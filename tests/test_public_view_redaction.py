@@ -149,3 +149,47 @@ def test_anonymous_queries_leave_hidden_sites_out_before_reading_them(app, clien
     staff.application.config["PROPAGATE_EXCEPTIONS"] = False
     from .conftest import bearer
     assert staff.get("/api/sites/GZ-0004", headers=bearer("field")).status_code == 500  # staff do read it
+
+
+# Issue 22, item 3: notations an outside review found in a generalized site's description reaching the anonymous API,
+# the site page and sites.csv unchanged (Chinese and financial numerals, 〇, marks °′″ after Chinese numerals, split units).
+ISSUE_22 = ["东经壹佰零肆度肆拾柒分肆拾贰秒，北纬贰拾伍度陆分肆拾捌秒", "北纬二十五°五十四′七″", "一〇五°二四′",
+            "Northing 2866 km 123.4 m"]
+# Pieces of them any one of which says more than the public 0.1-degree cell
+ISSUE_22_PIECES = ["壹佰零肆", "肆拾柒", "肆拾贰", "贰拾伍", "陆分", "肆拾捌", "二十五", "五十四", "七″", "一〇五", "二四",
+                   "2866", "123.4"]
+INTERNAL_NOTE = "钥匙在村委会 / key kept at the village office"
+ANONYMOUS_PATHS = ("/api/sites/GZ-0002", "/api/sites", "/sites/GZ-0002", "/sites/GZ-0002?lang=en",
+                   "/api/downloads/sites.csv", "/api/downloads/sites.kml", "/ogcapi/collections/sites/items/GZ-0002",
+                   "/ogcapi/collections/sites/items/GZ-0002?f=html")
+
+
+def _set_texts(app, code: str, kind=sites.SITE, **texts) -> None:
+    with app.app_context():
+        conn = get_conn()
+        site = sites.current(conn, code, kind=kind)
+        sites.change_site(conn, code, base_version=site.version, author="ada", reason="test", properties=texts)
+
+
+@pytest.mark.parametrize("text", ISSUE_22)
+def test_the_notations_of_issue_22_are_withheld(text):
+    for frame in ("{}", "化石点位于{}附近", "Outcrop at {} (GPS)."):
+        redacted = public_view.redact_coordinates(frame.format(text))
+        assert not [p for p in ISSUE_22_PIECES if p in redacted], redacted
+        assert _digits(redacted) == [], redacted
+
+
+@pytest.mark.parametrize("text", ["１０５．４０２１Ｅ，２５．９０２３Ｎ", "北纬 25 度 54 分 07 秒", "东经105度24分",
+                                  "北纬贰拾伍度", "东经一百零五度二十四分", "北纬二五点九〇二", "Easting 541 km 234.5 m",
+                                  "X 2866 km", "2866 km north of the equator", "纵坐标 2866 千米 123 米",
+                                  "北纬25°54′，东经一〇五°"])
+def test_more_notations_of_the_same_kinds_are_withheld(text):
+    redacted = public_view.redact_coordinates(text)
+    assert _digits(redacted) == [] and not any(ch in redacted for ch in "〇零一二三四五六七八九十百壹贰叁肆伍陆柒捌玖拾佰"), \
+        redacted
+
+
+@pytest.mark.parametrize("text", ["三叠纪", "二叠纪与三叠纪之交", "第三层产鱼龙", "五里坪村东侧", "二〇二四年五月发现",
+                                  "三具骨架", "距村约两公里", "一号采坑", "2.4 km east of the village", "Bed 3, 2 m thick"])
+def test_chinese_names_periods_and_small_measures_are_kept(text):
+    assert public_view.redact_coordinates(text) == text
