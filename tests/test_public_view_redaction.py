@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from fossil_registry import coords, public_view, sites
 from fossil_registry.db import get_conn
+from fossil_registry.sections import SECTION
 
 from .conftest import login
 from .test_coords import ANGLE_CASES, GAUSS_KRUGER_CASES, GEOGRAPHIC_TEXTS, LATITUDE_FIRST_TEXTS
@@ -193,3 +194,46 @@ def test_more_notations_of_the_same_kinds_are_withheld(text):
                                   "三具骨架", "距村约两公里", "一号采坑", "2.4 km east of the village", "Bed 3, 2 m thick"])
 def test_chinese_names_periods_and_small_measures_are_kept(text):
     assert public_view.redact_coordinates(text) == text
+
+
+def test_internal_texts_of_a_generalized_site_never_reach_anonymous_callers(app, client):
+    """Issue 22, item 3: a generalized site's description (internal notes) reached the anonymous API, the site page and
+    sites.csv with positions in notations no pattern list knew. The rule now: anonymous callers read no internal text of
+    a generalized site at all, whatever it holds; staff read it as written."""
+    _set_texts(app, "GZ-0002", description="；".join(ISSUE_22) + "。" + INTERNAL_NOTE,
+               description_en=" / ".join(ISSUE_22) + ". " + INTERNAL_NOTE)
+    for path in ANONYMOUS_PATHS:
+        r = client.get(path)
+        assert r.status_code == 200, path
+        body = r.get_data(as_text=True)
+        body += body.encode().decode("unicode_escape", "ignore") if path.startswith("/api/sites") else ""
+        leaked = [p for p in ISSUE_22_PIECES + [INTERNAL_NOTE[:6], INTERNAL_NOTE[-15:]] if p in body]
+        assert not leaked, (path, leaked)
+    staff = login(app.test_client(), "field")
+    assert INTERNAL_NOTE in staff.get("/api/sites/GZ-0002").get_json()["properties"]["description"]
+    assert ISSUE_22[0] in staff.get("/sites/GZ-0002").get_data(as_text=True)
+
+
+def test_the_public_description_is_the_text_anonymous_callers_read(app, client):
+    """The cleared text reaches every public answer (still filtered as a second line); the internal one none, of a
+    site and of a section alike; an open feature's description stays public (its location is)."""
+    public = "关岭生物群脊椎动物产地，已公布保护。"
+    _set_texts(app, "GZ-0002", description=INTERNAL_NOTE, public_description=public + ISSUE_22[1],
+               public_description_en="Vertebrate quarry of the Guanling biota. " + ISSUE_22[3])
+    with app.app_context():
+        section = next(s for s in sites.list_current(get_conn(), kind=SECTION) if s.sensitivity == "generalized")
+    _set_texts(app, section.code, kind=SECTION, description=INTERNAL_NOTE, public_description=public + ISSUE_22[2])
+    got = client.get("/api/sites/GZ-0002").get_json()["properties"]
+    assert got["description"] is None and got["description_en"] is None
+    assert got["public_description"].startswith(public) and got["public_description_en"].startswith("Vertebrate")
+    assert not [p for p in ISSUE_22_PIECES if p in got["public_description"] + got["public_description_en"]]
+    got = client.get(f"/api/sections/{section.code}").get_json()["properties"]
+    assert got["description"] is None and got["public_description"].startswith(public), got
+    for path in ("/sites/GZ-0002?lang=zh", "/api/downloads/sites.csv", "/api/downloads/sites.kml",
+                 f"/sections/{section.code}", "/ogcapi/collections/sections/items?limit=1000"):
+        body = client.get(path).get_data(as_text=True)
+        assert public in body and INTERNAL_NOTE[:6] not in body, path
+        assert not [p for p in ISSUE_22_PIECES if p in body], path
+    assert client.get("/sites/GZ-0002?lang=en").get_data(as_text=True).count("Vertebrate quarry of the Guanling") == 1
+    opened = client.get("/api/sites/GZ-0001").get_json()["properties"]
+    assert opened["description"] and opened["sensitivity"] == "open"
