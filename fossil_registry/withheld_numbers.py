@@ -55,8 +55,10 @@ _CN_MAGNITUDES = {**{c: 10 for c in "十拾"}, **{c: 100 for c in "百佰"}, **{
                   **{c: 10000 for c in "万萬"}}
 _CN_DIGIT = "".join(c for c in _CN_VALUES if not c.isdigit())
 _CN_ANY = _CN_DIGIT + "".join(_CN_MAGNITUDES) + "0-9"
-# A run holds at least one Chinese digit (千 of 千米, 万 of 万年 alone are no numbers)
-_CN_NUMBER = re.compile(rf"[{_CN_ANY}]*[{_CN_DIGIT}][{_CN_ANY}]*")
+# A run of them is a number when it holds at least one Chinese digit (千 of 千米, 万 of 万年 alone are no numbers)
+_CN_RUN = re.compile(rf"[{_CN_ANY}]+")
+# How much text around a number its rules look at (the words and marks next to it), so that a long text costs linear time
+_CONTEXT = 64
 _CN_ANGLE_AFTER = re.compile(r"\s*[度分秒°′″'\"º]")
 _CN_DECIMAL = re.compile(rf"\s*[点.]\s*[{_CN_ANY}]")
 _CN_DECIMAL_BEFORE = re.compile(rf"[{_CN_ANY}]\s*[点.]\s*$")
@@ -92,7 +94,7 @@ def _kept_spans(norm: str) -> list[tuple[int, int]]:
 
 def _may_stay(norm: str, m: re.Match) -> bool:
     number = m.group(0)
-    before, after = norm[:m.start()], norm[m.end():]
+    before, after = norm[max(0, m.start() - _CONTEXT):m.start()], norm[m.end():m.end() + _CONTEXT]
     if re.fullmatch(r"\d{4}", number) and 1800 <= int(number) <= date.today().year + 1 \
             and not re.search(r"\d[.,:'°\-/]?\s?$", before) and not re.match(r"\s?[.,:'°\-/]?\d", after):
         return True  # a year on its own
@@ -128,7 +130,7 @@ def _cn_value(run: str) -> int:
 
 def _cn_may_stay(norm: str, m: re.Match) -> bool:
     """A run of Chinese numerals that names or counts (三叠纪, 五里坪, 第三层, 两公里, 二〇二四年), not a coordinate."""
-    run, before, after = m.group(0), norm[:m.start()], norm[m.end():]
+    run, before, after = m.group(0), norm[max(0, m.start() - _CONTEXT):m.start()], norm[m.end():m.end() + _CONTEXT]
     value = _cn_value(run)
     if after.startswith("年") and 1800 <= value <= date.today().year + 1:
         return True  # a year, in either way of writing it
@@ -145,7 +147,8 @@ def withheld_numbers(text: str | None) -> list[tuple[int, int]]:
     kept = _kept_spans(norm)
     spans = [m.span() for m in _NUMBER.finditer(norm)
              if not any(a <= m.start() and m.end() <= b for a, b in kept) and not _may_stay(norm, m)]
-    spans += [m.span() for m in _CN_NUMBER.finditer(norm) if not _cn_may_stay(norm, m)]
+    spans += [m.span() for m in _CN_RUN.finditer(norm)
+              if any(ch in _CN_DIGIT for ch in m.group(0)) and not _cn_may_stay(norm, m)]
     merged: list[list[int]] = []
     for start, end in sorted(spans):
         if merged and _JOIN.fullmatch(norm[merged[-1][1]:start]):
