@@ -241,10 +241,11 @@ def test_the_public_description_is_the_text_anonymous_callers_read(app, client):
 
 def test_long_texts_cost_linear_time():
     """Each number's rules look at the words next to it, not at the whole text before it: a text of 4,000 characters
-    of numbers took about a second (every site page, list and download redacts every public text)."""
+    of numbers took about a second (every site page, list and download redacts every public text); a run of 5,000
+    Chinese digits made an integer Python refuses to convert."""
     import time
 
-    texts = ["1 " * 2000, "1" * 4000, "十" * 4000, "1.2," * 1000, "北纬二十五°" * 660]
+    texts = ["1 " * 2000, "1" * 4000, "十" * 4000, "1.2," * 1000, "北纬二十五°" * 660, "万一" * 2000, "一" * 5000]
     started = time.perf_counter()
     for _ in range(4):
         for text in texts:
