@@ -3,10 +3,12 @@
 point, ``hidden`` nothing).
 
 * ``open``: exact location and boundary are public.
-* ``generalized``: only the centre of the 0.1-degree grid cell containing the site; no boundary; every number in the
-  free-text fields that could be (part of) a coordinate, in any notation, is withheld (withheld_numbers: only years,
-  dates, times and small measures stay); filtering (bbox) is done on the generalized point, so repeated bbox queries
-  cannot bisect the true position.
+* ``generalized``: only the centre of the 0.1-degree grid cell containing the site; no boundary; of its free text only
+  what a reviewer cleared for publication (names, county, age, formation, the public description: the kind's
+  ``public_text_fields``), never the internal description (a pattern list cannot know every way of writing a position:
+  issue 22); in the published text, as a second line, every number that could be (part of) a coordinate, in any
+  notation, is withheld (withheld_numbers: only years, dates, times and small measures stay); filtering (bbox) is done
+  on the generalized point, so repeated bbox queries cannot bisect the true position.
 * ``hidden``: absent from every public output (counted only in aggregate statistics).
 
 Every answer to an anonymous caller (pages, map layers, search, the JSON API, report receipts, errors) is built from
@@ -74,7 +76,9 @@ def public_site(site: Site) -> PublicSite | None:
         return None
     anchor = sites_mod.anchor_point(site.location)
     lon, lat = grid_cell_centre(anchor.x, anchor.y, CELL_DEG)
-    for key in site.kind.text_fields:
+    for key in site.kind.internal_text_fields:  # staff only: the keys stay (every answer has the same fields), empty
+        props[key] = None
+    for key in site.kind.public_text_fields:
         if isinstance(props.get(key), str):
             props[key] = redact_coordinates(props[key])
     for key in ("units", "stratigraphic_boundaries"):  # a section's lists of names: free text too

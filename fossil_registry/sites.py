@@ -36,7 +36,11 @@ PERIODS = ("Ediacaran", "Cambrian", "Ordovician", "Silurian", "Devonian", "Carbo
 FOSSIL_GROUPS = ("marine_reptiles", "ichthyosaurs", "fishes", "crinoids", "ammonoids", "trilobites", "brachiopods",
                  "bivalves", "gastropods", "corals", "sponges", "echinoderms", "algae", "embryos", "acritarchs", "plants",
                  "trace_fossils", "dinosaurs", "mammals", "soft_bodied", "conodonts", "foraminifera")
-TEXT_FIELDS = ("name", "name_en", "county", "county_en", "age", "formation", "description", "description_en")
+TEXT_FIELDS = ("name", "name_en", "county", "county_en", "age", "formation", "description", "description_en",
+               "public_description", "public_description_en")
+# Free text for staff only while the location is protected (generalized, hidden): the internal description and notes.
+# What the public reads of such a feature is its names and the public description, reviewed as such in proposals.
+INTERNAL_TEXT_FIELDS = ("description", "description_en")
 PROPERTY_FIELDS = TEXT_FIELDS + ("level", "period", "fossil_groups", "sensitivity", "established", "status")
 MAX_TEXT = 4000
 CODE_PATTERN = re.compile(r"^[A-Z]{2,4}-\d{4,6}$")
@@ -64,9 +68,16 @@ class FeatureKind:
     noun: Message                                      # the kind in messages ("site"), translated with them (遗址)
     not_found: Callable[[str], Message]                # "no site with code ...": a code of its own per kind
     measures: Callable[[BaseGeometry], dict[str, Any]] = lambda geom: {}  # figures of the main geometry
+    internal_text_fields: tuple[str, ...] = INTERNAL_TEXT_FIELDS           # staff only while the location is protected
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def public_text_fields(self) -> tuple[str, ...]:
+        """The free text the public reads of a feature whose location is protected: cleared by a reviewer as public
+        text (names, county, age, formation, the public description), never the internal description."""
+        return tuple(k for k in self.text_fields if k not in self.internal_text_fields)
 
     @property
     def primary_noun(self) -> Message:

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 # docs/site-schema.md
 SCHEMA_FIELDS = {"code", "name", "name_en", "county", "county_en", "level", "period", "age", "formation",
                  "fossil_groups", "sensitivity", "description", "description_en", "established", "status", "location",
-                 "boundary"}
+                 "boundary", "public_description", "public_description_en"}
 LEVELS = {"national", "provincial", "general"}
 SENSITIVITIES = {"open", "generalized", "hidden"}
 PERIODS = {"Ediacaran", "Cambrian", "Ordovician", "Silurian", "Devonian", "Carboniferous", "Permian", "Triassic",
@@ -106,6 +106,24 @@ def test_every_schema_field_present_and_in_vocabulary(sites):
         assert date(1990, 1, 1) <= established <= date(2025, 12, 31)
         assert isinstance(s["location"], Point)
         assert s["boundary"] is None or isinstance(s["boundary"], MultiPolygon)
+
+
+def test_generalized_sites_and_sections_have_a_public_description(sites):
+    """The only description the public reads of a generalized feature (issue 22): each has one in both languages,
+    with nothing the public view would withhold; open and hidden ones have none."""
+    from fossil_registry.demo.sections import demo_sections
+    from fossil_registry.withheld_numbers import withheld_numbers
+
+    features = [(s["code"], s["sensitivity"], s) for s in sites]
+    features += [(s["code"], s["properties"]["sensitivity"], s["properties"]) for s in demo_sections()]
+    for code, sensitivity, props in features:
+        texts = (props.get("public_description"), props.get("public_description_en"))
+        if sensitivity != "generalized":
+            assert texts == (None, None), code
+            continue
+        assert _has_cjk(texts[0]) and texts[1] and not _has_cjk(texts[1]), code
+        assert not withheld_numbers(texts[0]) and not withheld_numbers(texts[1]), code
+    assert sum(sensitivity == "generalized" for _, sensitivity, _ in features) >= 10
 
 
 def test_levels_and_sensitivity_counts(sites):

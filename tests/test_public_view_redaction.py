@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from fossil_registry import coords, public_view, sites
 from fossil_registry.db import get_conn
+from fossil_registry.sections import SECTION
 
 from .conftest import login
 from .test_coords import ANGLE_CASES, GAUSS_KRUGER_CASES, GEOGRAPHIC_TEXTS, LATITUDE_FIRST_TEXTS
@@ -149,3 +150,104 @@ def test_anonymous_queries_leave_hidden_sites_out_before_reading_them(app, clien
     staff.application.config["PROPAGATE_EXCEPTIONS"] = False
     from .conftest import bearer
     assert staff.get("/api/sites/GZ-0004", headers=bearer("field")).status_code == 500  # staff do read it
+
+
+# Issue 22, item 3: notations an outside review found in a generalized site's description reaching the anonymous API,
+# the site page and sites.csv unchanged (Chinese and financial numerals, 〇, marks °′″ after Chinese numerals, split units).
+ISSUE_22 = ["东经壹佰零肆度肆拾柒分肆拾贰秒，北纬贰拾伍度陆分肆拾捌秒", "北纬二十五°五十四′七″", "一〇五°二四′",
+            "Northing 2866 km 123.4 m"]
+# Pieces of them any one of which says more than the public 0.1-degree cell
+ISSUE_22_PIECES = ["壹佰零肆", "肆拾柒", "肆拾贰", "贰拾伍", "陆分", "肆拾捌", "二十五", "五十四", "七″", "一〇五", "二四",
+                   "2866", "123.4"]
+INTERNAL_NOTE = "钥匙在村委会 / key kept at the village office"
+ANONYMOUS_PATHS = ("/api/sites/GZ-0002", "/api/sites", "/sites/GZ-0002", "/sites/GZ-0002?lang=en",
+                   "/api/downloads/sites.csv", "/api/downloads/sites.kml", "/ogcapi/collections/sites/items/GZ-0002",
+                   "/ogcapi/collections/sites/items/GZ-0002?f=html")
+
+
+def _set_texts(app, code: str, kind=sites.SITE, **texts) -> None:
+    with app.app_context():
+        conn = get_conn()
+        site = sites.current(conn, code, kind=kind)
+        sites.change_site(conn, code, base_version=site.version, author="ada", reason="test", properties=texts)
+
+
+@pytest.mark.parametrize("text", ISSUE_22)
+def test_the_notations_of_issue_22_are_withheld(text):
+    for frame in ("{}", "化石点位于{}附近", "Outcrop at {} (GPS)."):
+        redacted = public_view.redact_coordinates(frame.format(text))
+        assert not [p for p in ISSUE_22_PIECES if p in redacted], redacted
+        assert _digits(redacted) == [], redacted
+
+
+@pytest.mark.parametrize("text", ["１０５．４０２１Ｅ，２５．９０２３Ｎ", "北纬 25 度 54 分 07 秒", "东经105度24分",
+                                  "北纬贰拾伍度", "东经一百零五度二十四分", "北纬二五点九〇二", "Easting 541 km 234.5 m",
+                                  "X 2866 km", "2866 km north of the equator", "纵坐标 2866 千米 123 米",
+                                  "北纬25°54′，东经一〇五°"])
+def test_more_notations_of_the_same_kinds_are_withheld(text):
+    redacted = public_view.redact_coordinates(text)
+    assert _digits(redacted) == [] and not any(ch in redacted for ch in "〇零一二三四五六七八九十百壹贰叁肆伍陆柒捌玖拾佰"), \
+        redacted
+
+
+@pytest.mark.parametrize("text", ["三叠纪", "二叠纪与三叠纪之交", "第三层产鱼龙", "五里坪村东侧", "二〇二四年五月发现",
+                                  "三具骨架", "距村约两公里", "一号采坑", "2.4 km east of the village", "Bed 3, 2 m thick"])
+def test_chinese_names_periods_and_small_measures_are_kept(text):
+    assert public_view.redact_coordinates(text) == text
+
+
+def test_internal_texts_of_a_generalized_site_never_reach_anonymous_callers(app, client):
+    """Issue 22, item 3: a generalized site's description (internal notes) reached the anonymous API, the site page and
+    sites.csv with positions in notations no pattern list knew. The rule now: anonymous callers read no internal text of
+    a generalized site at all, whatever it holds; staff read it as written."""
+    _set_texts(app, "GZ-0002", description="；".join(ISSUE_22) + "。" + INTERNAL_NOTE,
+               description_en=" / ".join(ISSUE_22) + ". " + INTERNAL_NOTE)
+    for path in ANONYMOUS_PATHS:
+        r = client.get(path)
+        assert r.status_code == 200, path
+        body = r.get_data(as_text=True)
+        body += body.encode().decode("unicode_escape", "ignore") if path.startswith("/api/sites") else ""
+        leaked = [p for p in ISSUE_22_PIECES + [INTERNAL_NOTE[:6], INTERNAL_NOTE[-15:]] if p in body]
+        assert not leaked, (path, leaked)
+    staff = login(app.test_client(), "field")
+    assert INTERNAL_NOTE in staff.get("/api/sites/GZ-0002").get_json()["properties"]["description"]
+    assert ISSUE_22[0] in staff.get("/sites/GZ-0002").get_data(as_text=True)
+
+
+def test_the_public_description_is_the_text_anonymous_callers_read(app, client):
+    """The cleared text reaches every public answer (still filtered as a second line); the internal one none, of a
+    site and of a section alike; an open feature's description stays public (its location is)."""
+    public = "关岭生物群脊椎动物产地，已公布保护。"
+    _set_texts(app, "GZ-0002", description=INTERNAL_NOTE, public_description=public + ISSUE_22[1],
+               public_description_en="Vertebrate quarry of the Guanling biota. " + ISSUE_22[3])
+    with app.app_context():
+        section = next(s for s in sites.list_current(get_conn(), kind=SECTION) if s.sensitivity == "generalized")
+    _set_texts(app, section.code, kind=SECTION, description=INTERNAL_NOTE, public_description=public + ISSUE_22[2])
+    got = client.get("/api/sites/GZ-0002").get_json()["properties"]
+    assert got["description"] is None and got["description_en"] is None
+    assert got["public_description"].startswith(public) and got["public_description_en"].startswith("Vertebrate")
+    assert not [p for p in ISSUE_22_PIECES if p in got["public_description"] + got["public_description_en"]]
+    got = client.get(f"/api/sections/{section.code}").get_json()["properties"]
+    assert got["description"] is None and got["public_description"].startswith(public), got
+    for path in ("/sites/GZ-0002?lang=zh", "/api/downloads/sites.csv", "/api/downloads/sites.kml",
+                 f"/sections/{section.code}", "/ogcapi/collections/sections/items?limit=1000"):
+        body = client.get(path).get_data(as_text=True)
+        assert public in body and INTERNAL_NOTE[:6] not in body, path
+        assert not [p for p in ISSUE_22_PIECES if p in body], path
+    assert client.get("/sites/GZ-0002?lang=en").get_data(as_text=True).count("Vertebrate quarry of the Guanling") == 1
+    opened = client.get("/api/sites/GZ-0001").get_json()["properties"]
+    assert opened["description"] and opened["sensitivity"] == "open"
+
+
+def test_long_texts_cost_linear_time():
+    """Each number's rules look at the words next to it, not at the whole text before it: a text of 4,000 characters
+    of numbers took about a second (every site page, list and download redacts every public text); a run of 5,000
+    Chinese digits made an integer Python refuses to convert."""
+    import time
+
+    texts = ["1 " * 2000, "1" * 4000, "十" * 4000, "1.2," * 1000, "北纬二十五°" * 660, "万一" * 2000, "一" * 5000]
+    started = time.perf_counter()
+    for _ in range(4):
+        for text in texts:
+            assert _digits(public_view.redact_coordinates(text)) == []
+    assert time.perf_counter() - started < 2.0

@@ -752,7 +752,7 @@ def test_a_location_just_outside_the_region_is_a_warning_for_the_reviewer(app, c
     ({"properties": {"level": "general"}}, "level_lowered"),
     ({"retire": True}, "retires_site"),
     ({"remove_boundary": True}, "boundary_removed"),
-    ({"properties": {"description_en": "Outcrop at N25 deg 54 min 7.2 sec"}}, "numbers_in_text"),
+    ({"properties": {"public_description_en": "Outcrop at N25 deg 54 min 7.2 sec"}}, "numbers_in_text"),
 ])
 def test_weakening_protection_is_never_approved_in_a_batch(app, client, change, code):
     """Review follow-up: a field user proposed 'typo fix' making a hidden site open, the queue showed nothing and a
@@ -775,6 +775,52 @@ def test_weakening_protection_is_never_approved_in_a_batch(app, client, change, 
     assert 'name="items"' not in row and "⚠" in row
     if code == "sensitivity_loosened":
         assert "sensitivity → open" in row
+
+
+ISSUE_22_POSITIONS = ["东经壹佰零肆度肆拾柒分肆拾贰秒，北纬贰拾伍度陆分肆拾捌秒", "北纬二十五°五十四′七″", "一〇五°二四′",
+                      "Northing 2866 km 123.4 m"]
+
+
+@pytest.mark.parametrize("text", ISSUE_22_POSITIONS)
+def test_a_position_in_a_protected_sites_public_text_keeps_the_proposal_out_of_a_batch(app, client, text):
+    """Issue 22, item 3: these texts drew no warning and a batch approval accepted them. Public text of a generalized
+    site (what anonymous callers read of it) that looks like it carries a position warns the reviewer; the batch
+    refuses it; the review page labels the field as public text."""
+    body = propose(client, "GZ-0002", reason="text", properties={"public_description": f"化石点位于{text}附近"})
+    warned = next(w for w in body["warnings"] if w["code"] == "numbers_in_text")
+    assert warned["fields"] == ["public_description"]
+    r = api(client, "expert", "POST", "/api/revisions/batch-decision",
+            json={"items": [{"id": body["id"], "round": body["round"]}], "decision": "approve"})
+    assert r.get_json()["approved"] == 0 and "numbers_in_text" in r.get_json()["results"][0]["detail"]
+    page = login_page(app.test_client(), "expert").get(f"/revisions/{body['id']}").get_data(as_text=True)
+    row = re.search(r'<tr data-field="public_description"[^>]*>.*?</tr>', page, re.S).group(0)
+    assert 'data-audience="public"' in row and "public text" in row
+
+
+def test_a_position_in_the_internal_description_is_for_staff_and_draws_no_warning(app, client):
+    """The internal description of a protected site is staff only (never published), so surveyors may note positions
+    there; the review page says who reads it. An open site's description is public text (its location is public)."""
+    body = propose(client, "GZ-0002", reason="notes", properties={"description": ISSUE_22_POSITIONS[0],
+                                                                   "description_en": ISSUE_22_POSITIONS[3]})
+    assert "numbers_in_text" not in {w["code"] for w in body["warnings"]}
+    page = login_page(app.test_client(), "expert").get(f"/revisions/{body['id']}").get_data(as_text=True)
+    row = re.search(r'<tr data-field="description"[^>]*>.*?</tr>', page, re.S).group(0)
+    assert 'data-audience="staff"' in row and "staff only" in row
+    body = propose(client, "GZ-0001", reason="notes", properties={"description": "露头清楚"})
+    page = login_page(app.test_client(), "expert").get(f"/revisions/{body['id']}").get_data(as_text=True)
+    assert 'data-audience="public"' in re.search(r'<tr data-field="description"[^>]*>', page).group(0)
+
+
+def test_protecting_an_open_site_checks_the_texts_it_already_has(app, client):
+    """Made generalized, an open site's public texts become what the public reads of a protected site: a position in
+    them warns, though the proposal does not write them."""
+    with app.app_context():
+        conn = get_conn()
+        s = sites.current(conn, "GZ-0001")
+        sites.change_site(conn, "GZ-0001", base_version=s.version, author="ada", reason="setup",
+                          properties={"public_description": ISSUE_22_POSITIONS[1]})
+    body = propose(client, "GZ-0001", reason="protect", properties={"sensitivity": "generalized"})
+    assert "public_description" in next(w for w in body["warnings"] if w["code"] == "numbers_in_text")["fields"]
 
 
 def test_a_new_site_proposal_lists_only_the_fields_it_has(app):

@@ -3,6 +3,7 @@ measured geodesically, checked against an independent meridian-arc integral), in
 public view, read by GDAL from the GeoPackage, and every bad input refused with nothing half-saved."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import json
@@ -369,11 +370,13 @@ def test_an_existing_registry_gains_sections_and_keeps_its_inspections(tmp_path,
     monkeypatch.setattr(schema, steps, old_steps)
     store.create_registry(path)
     conn = store.connect(path)
+    old_layers = dataclasses.replace(store.SITES, columns=tuple(c for c in store.SITES.columns
+                                                                if not c.startswith("public_")))
     with store.transaction(conn):  # a site and its inspection, written as that registry's code wrote them
         point = Point(105.5, 25.9)
         store.write_site_row(conn, store.SiteRow("GZ-0001", {"name": "老点", "level": "general", "sensitivity": "open",
                                                              "fossil_groups": []}, point, None, 1, "2024-01-01T00:00:00.000Z", "x"),
-                             area_km2=None, insert=True)
+                             area_km2=None, insert=True, layers=old_layers)
         store.append_version(conn, store.VersionRow("GZ-0001", 1, "create", "2024-01-01T00:00:00.000Z", "x", None, "r",
                                                     {"name": "老点"}, point, None, None))
         istore.insert_inspection(conn, code="GZ-0001", point=None, inspected_on="2024-05-01", inspectors="x",
@@ -382,7 +385,8 @@ def test_an_existing_registry_gains_sections_and_keeps_its_inspections(tmp_path,
                                  recorded_by="x")
     record = inspections.parse_record({"date": "2024-05-01", "condition": "good", "inspectors": ["x"]})
     monkeypatch.undo()
-    assert store.migrate(conn) == ["sections", "features_in_workflow", "markers", "rescues"]
+    assert store.migrate(conn) == ["sections", "features_in_workflow", "markers", "rescues", "public_texts"]
+    assert sites.current(conn, "GZ-0001").properties["public_description"] is None  # a column of its own, empty
     line = LineString([(105.50, 25.90), (105.501, 25.902)])
     from fossil_registry.blobs import BlobStore
     sites.create_site(conn, properties={"name": "剖面", "level": "general", "sensitivity": "open",

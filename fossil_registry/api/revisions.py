@@ -275,8 +275,12 @@ SCHEMAS = {
                    description="something the reviewer should look at (some carry figures: distance_m, location...)"),
     "RevisionView": obj({
         **_FULL, "stale": BOOLEAN, "current_version": nullable(ID),
-        "attribute_changes": array(obj({"field": enum(_FIELDS), "before": _ANY, "after": _ANY,
-                                        "changed": BOOLEAN}))}, {**_PRIMARY,
+        "attribute_changes": array(obj({"field": enum(_FIELDS), "before": _ANY, "after": _ANY, "changed": BOOLEAN,
+                                        "audience": {**nullable(enum(["public", "staff"])), "description":
+                                                     "who reads this free text once applied: public (the reviewer "
+                                                     "clears it as public text) or staff (the internal description "
+                                                     "of a generalized or hidden feature); null: not free text"}}))},
+        {**_PRIMARY,
         "conflict": obj({"base_version": ID, "current_version": ID, "fields": array(obj({
             "field": enum(_FIELDS), "base": _ANY, "current": _ANY, "proposed": _ANY,
             **_CHANGE_FLAGS})), "metrics": obj({"base_to_current": ref("ReviewMetrics"),

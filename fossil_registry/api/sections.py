@@ -10,8 +10,8 @@ from ..db import get_conn
 from ..errors import InvalidInput
 from ..messages import msg
 from ..http import openapi as api_spec
-from ..http.openapi import (DATE, DATE_TIME, FILE, ID, LOCATION, NUMBER, STRING, array, enum, json_body, json_response,
-                            nullable, obj, op, or_html, param, path_param, problem_responses, ref)
+from ..http.openapi import (DATE, DATE_TIME, FILE, ID, LOCATION, NUMBER, PUBLIC_TEXTS, STRING, array, enum, json_body,
+                            json_response, nullable, obj, op, or_html, param, path_param, problem_responses, ref)
 from ..http.requests import uploads
 from ..http.responses import jsonify
 from ..http.security import actor, can, remote_addr, require
@@ -159,8 +159,10 @@ _MARKER = {"id": ID, "feature": STRING, "kind": enum(markers.KINDS), "inscriptio
                                                                                   "thumbnail_url": STRING}))}
 SCHEMAS = {
     "SectionProperties": obj({**_SECTION_FIELDS, "length_m": {**NUMBER, "description": "geodesic length of the line"}},
-                             description="a section's attributes (every field, null where not given)"),
-    "SectionPropertyChanges": obj({}, _SECTION_FIELDS, description="the fields a proposal changes (a section)"),
+                             PUBLIC_TEXTS, description="a section's attributes (every field, null where not given; "
+                             "for anonymous callers a generalized section's description is null)"),
+    "SectionPropertyChanges": obj({}, {**_SECTION_FIELDS, **PUBLIC_TEXTS},
+                                  description="the fields a proposal changes (a section)"),
     "SectionState": obj({**_STATE, "updated_at": DATE_TIME, "updated_by": STRING}, {"reason": nullable(STRING)},
                         description="a section as staff see it, exact (reason: of this version, when asked for a "
                                     "past one)"),

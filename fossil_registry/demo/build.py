@@ -55,7 +55,16 @@ CSV_COLUMNS = ("code", "name", "name_en", "county", "county_en", "level", "perio
                "sensitivity", "lon", "lat", "boundary_km2", "description", "description_en", "established")
 #: Keys of every record returned by :func:`demo_sites` (the schema fields of docs/site-schema.md).
 SITE_FIELDS = ("code", "name", "name_en", "county", "county_en", "level", "period", "age", "formation", "fossil_groups",
-               "sensitivity", "description", "description_en", "established", "status", "location", "boundary")
+               "sensitivity", "description", "description_en", "established", "status", "location", "boundary",
+               "public_description", "public_description_en")
+# The public descriptions of the generalized sites and sections (the only description the public reads of them)
+PUBLIC_TEXTS_CSV = SEED_CSV.with_name("public_texts.csv")
+
+
+def public_texts(path: str | Path = PUBLIC_TEXTS_CSV) -> dict[str, dict[str, str]]:
+    """code -> {"public_description": ..., "public_description_en": ...} of the demo's protected features."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        return {row.pop("code"): row for row in csv.DictReader(fh)}
 
 
 def load_seed_rows(path: str | Path = SEED_CSV) -> list[dict[str, Any]]:
@@ -272,6 +281,7 @@ def demo_sites(seed: int = DEFAULT_SEED) -> list[dict]:
     points = [validate_location(Point(r["lon"], r["lat"])) for r in rows]
     placed: list[MultiPolygon] = []
     sites = []
+    published = public_texts()
     for i, (row, location) in enumerate(zip(rows, points)):
         boundary = None
         if row["boundary_km2"] is not None:
@@ -279,7 +289,8 @@ def demo_sites(seed: int = DEFAULT_SEED) -> list[dict]:
             boundary = _boundary_for(rng, location, row["boundary_km2"] * 1e6, placed, others)
             placed.append(boundary)
         site = {k: row[k] for k in SITE_FIELDS if k in row}
-        site.update(status="active", location=location, boundary=boundary)
+        site.update(status="active", location=location, boundary=boundary,
+                    **published.get(row["code"], {"public_description": None, "public_description_en": None}))
         sites.append({k: site[k] for k in SITE_FIELDS})
     _check(sites, rows)
     return sites

@@ -17,6 +17,7 @@ from typing import Any
 from shapely.geometry import LineString, MultiPolygon
 
 from ..geometry import GEOD, in_metres, validate_boundary
+from .build import public_texts
 
 SEED_CSV = Path(__file__).resolve().with_name("guizhou_sections.csv")
 DEFAULT_SEED = 20261121
@@ -55,6 +56,7 @@ def _properties(row: dict[str, str]) -> dict[str, Any]:
                                           "age", "formation", "sensitivity", "description", "description_en",
                                           "established")}
     props.update(units=[u for u in row["units"].split(";") if u], stratigraphic_boundaries=boundaries)
+    props.update(public_texts().get(row["code"], {}))
     return props
 
 

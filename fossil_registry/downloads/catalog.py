@@ -82,7 +82,8 @@ class Layer:
 
 _ALL = tuple(FORMATS)
 _SITE_FIELDS = ("code", "name", "name_en", "county", "county_en", "level", "period", "age", "formation",
-                "fossil_groups", "sensitivity", "established", "status", "description", "description_en", "version")
+                "fossil_groups", "sensitivity", "established", "status", "description", "description_en",
+                "public_description", "public_description_en", "version")
 LAYERS: dict[str, Layer] = {la.id: la for la in (
     Layer("sites", "Fossil sites", "化石点", "Point", False, ogcapi.COLLECTIONS["sites"], _ALL, _SITE_FIELDS,
           staff_fields=("updated_at",), public_fields=("generalized",), ints=("version",), bools=("generalized",)),

@@ -94,7 +94,8 @@ LABELS = {"code": "编号 code", "name": "名称 name", "name_en": "英文名称
           "county_en": "County", "level": "保护级别 level", "period": "地质时代 period", "age": "时代 age",
           "formation": "地层 formation", "fossil_groups": "化石门类 fossil groups", "sensitivity": "敏感度 sensitivity",
           "established": "公布日期 established", "status": "状态 status", "description": "描述 description",
-          "description_en": "Description", "version": "版本 version", "generalized": "位置已概化 generalized",
+          "description_en": "Description", "public_description": "公开说明 public description",
+          "public_description_en": "Public description", "version": "版本 version", "generalized": "位置已概化 generalized",
           "updated_at": "更新时间 updated", "id": "编号 id", "site": "化石点 site", "inspected_on": "巡查日期 date",
           "condition": "状况 condition", "threats": "威胁 threats", "inspectors": "巡查人员 inspectors",
           "photo_count": "照片 photos", "site_version": "化石点版本 site version", "recorded_by": "记录人 recorded by",
@@ -153,7 +154,8 @@ def kmz(table: gpd.GeoDataFrame, wanted: Wanted, directory: Path, about: About) 
 # ------------------------------------------------------------------------------------------------------ Shapefile
 DBF_NAME = 10        # characters of a .dbf field name
 DBF_TEXT = 254       # bytes of a .dbf text value
-SHORT_NAMES = {"description": "descr", "description_en": "descr_en", "fossil_groups": "fossil_grp",
+SHORT_NAMES = {"description": "descr", "description_en": "descr_en", "public_description": "pub_descr",
+               "public_description_en": "pub_dsc_en", "fossil_groups": "fossil_grp",
                "sensitivity": "sensitiv", "established": "establishd", "generalized": "generalizd",
                "inspected_on": "inspect_on", "photo_count": "photo_cnt", "site_version": "site_ver",
                "recorded_by": "record_by", "inspection_id": "insp_id", "point_count": "point_cnt"}

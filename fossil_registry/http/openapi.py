@@ -178,6 +178,10 @@ GEOMETRY_SCHEMAS: dict[str, Any] = {
                  "description": "a GeoJSON geometry (RFC 7946)"},
 }
 
+# The text a reviewer cleared for publication: the only description the public reads of a protected feature (absent
+# from versions written before it existed)
+PUBLIC_TEXTS = {"public_description": {**nullable(STRING), "description": "public text, reviewed as such"},
+                "public_description_en": nullable(STRING)}
 SITE_PROPERTIES = obj({
     "name": STRING, "name_en": nullable(STRING), "county": nullable(STRING), "county_en": nullable(STRING),
     "age": nullable(STRING), "formation": nullable(STRING), "description": nullable(STRING),
@@ -185,7 +189,9 @@ SITE_PROPERTIES = obj({
     "level": enum(["national", "provincial", "general"]),
     "period": nullable(STRING), "fossil_groups": array(STRING),
     "sensitivity": enum(["open", "generalized", "hidden"]), "established": nullable(DATE),
-    "status": enum(["active", "retired"])}, description="a site's attributes (every field, null where not given)")
+    "status": enum(["active", "retired"])}, PUBLIC_TEXTS,
+    description="a site's attributes (every field, null where not given; a generalized site's description and "
+                "description_en are null for anonymous callers, who read its public description)")
 
 _METRICS = {k: nullable(NUMBER) for k in ("location_shift_m", "area_before_m2", "area_after_m2", "area_change_pct",
                                           "centroid_shift_m", "hausdorff_m")}

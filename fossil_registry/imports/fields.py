@@ -29,6 +29,8 @@ TARGETS: dict[str, tuple[str, ...]] = {
                       "门类", "主要化石", "化石"),
     "description": ("description", "desc", "remarks", "描述", "说明", "简介", "备注", "概况"),
     "description_en": ("descriptionen", "英文描述", "英文说明"),
+    "public_description": ("publicdescription", "publictext", "公开说明", "公开描述", "对外说明"),
+    "public_description_en": ("publicdescriptionen", "publictexten", "英文公开说明", "公开说明英文"),
     "established": ("established", "designated", "公布日期", "批准日期", "设立日期", "认定日期", "公布时间"),
     "method": ("method", "surveymethod", "测量方法", "定位方法", "方法"),
     "accuracy_m": ("accuracy", "accuracym", "precision", "精度", "定位精度", "测量精度"),
@@ -37,7 +39,8 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "y": ("lat", "latitude", "纬度", "北纬", "northing", "north", "n", "北坐标", "纵坐标"),
 }
 PROPERTY_TARGETS = ("name", "name_en", "county", "county_en", "level", "sensitivity", "period", "age", "formation",
-                    "fossil_groups", "description", "description_en", "established")
+                    "fossil_groups", "description", "description_en", "public_description", "public_description_en",
+                    "established")
 SURVEY_TARGETS = ("method", "accuracy_m", "survey_date")
 COORDINATE_TARGETS = ("x", "y")
 

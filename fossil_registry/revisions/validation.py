@@ -331,14 +331,33 @@ def _protection_warnings(p: Prepared, base: sites.Site | None, props: dict[str, 
     if p.boundary_action == "remove":
         w.append(warning("boundary_removed", msg("revisions.boundary_removed", "the protection boundary is removed")))
     if props.get("sensitivity") != "open":
-        fields = [k for k in p.feature.text_fields if isinstance(props.get(k), str) and k in p.properties
-                  and withheld_numbers(props[k])]
+        fields = _public_texts_with_numbers(p, props, newly_protected=old.get("sensitivity") == "open")
         if fields:
             w.append(warning("numbers_in_text", msg("revisions.numbers_in_text", "{fields} hold numbers that could "
                                                     "be coordinates: the public view withholds them for this site; "
                                                     "check the text says what the public may read",
                                                     fields=', '.join(fields)), fields=fields))
     return w
+
+
+# A section's lists of names are published like its texts
+_PUBLIC_LISTS = ("units", "stratigraphic_boundaries")
+
+
+def _public_texts_with_numbers(p: Prepared, props: dict[str, Any], *, newly_protected: bool) -> list[str]:
+    """The public texts of a protected feature (what anonymous callers read of it: its kind's public_text_fields and
+    a section's lists of names) that this proposal writes, or all of them when it protects an open feature, holding
+    numbers the public view withholds (withheld_numbers: anything that could be part of a position)."""
+    out = []
+    for key in p.feature.public_text_fields + tuple(k for k in _PUBLIC_LISTS if k in p.feature.property_fields):
+        if key not in p.properties and not newly_protected:
+            continue
+        value = props.get(key)
+        items = value if isinstance(value, list) else [value]
+        texts = [t for i in items for t in ((i.get("name"),) if isinstance(i, dict) else (i,)) if isinstance(t, str)]
+        if any(withheld_numbers(t) for t in texts):
+            out.append(key)
+    return out
 
 
 def _place_warnings(p: Prepared, geom: BaseGeometry, bnd, policy: Policy) -> list[dict]:

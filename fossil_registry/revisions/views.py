@@ -64,6 +64,14 @@ def proposed_state(row: rstore.RevisionRow, onto: sites.Site | None) -> dict[str
     return {"location": loc, "boundary": bnd, "properties": props}
 
 
+def text_audience(kind: sites.FeatureKind, field: str, sensitivity: str | None) -> str | None:
+    """Who reads a free-text field once the proposal is applied: "public" (the reviewer clears it as public text),
+    "staff" (the internal description of a protected feature), None (not free text)."""
+    if field not in kind.text_fields:
+        return None
+    return "staff" if field in kind.internal_text_fields and sensitivity != "open" else "public"
+
+
 def review_view(conn, rev: Revision) -> dict[str, Any]:
     """Everything a reviewer compares: current and proposed state, the difference geometries (area added / removed),
     geodesic figures, attribute before/after rows, stale-base information and, when stale, the three-way view."""
@@ -84,13 +92,13 @@ def review_view(conn, rev: Revision) -> dict[str, Any]:
     new_b = proposed["boundary"]
     view["added"] = new_b.difference(old_b) if (new_b is not None and old_b is not None) else None
     view["removed"] = old_b.difference(new_b) if (new_b is not None and old_b is not None) else None
-    fields = (current or shown_before).kind.property_fields if (current or shown_before) \
-        else sites.kind_named(row.feature_kind).property_fields
+    kind = (current or shown_before).kind if (current or shown_before) else sites.kind_named(row.feature_kind)
+    sensitivity = proposed["properties"].get("sensitivity")
     view["attributes"] = [
         {"field": k, "before": shown_before.properties.get(k) if shown_before else None,
-         "after": proposed["properties"].get(k),
+         "after": proposed["properties"].get(k), "audience": text_audience(kind, k, sensitivity),
          "changed": (shown_before.properties.get(k) if shown_before else None) != proposed["properties"].get(k)}
-        for k in fields]
+        for k in kind.property_fields]
     if is_stale:
         view["three_way"] = three_way(conn, row)
     return view

@@ -17,7 +17,8 @@ from ..messages import msg, term
 from ..sites import (LEVELS, SENSITIVITIES, STATUSES, FeatureKind, checked_choices, checked_established,
                      checked_period, checked_texts)
 
-TEXT_FIELDS = ("name", "name_en", "county", "county_en", "age", "formation", "description", "description_en")
+TEXT_FIELDS = ("name", "name_en", "county", "county_en", "age", "formation", "description", "description_en",
+               "public_description", "public_description_en")  # the internal ones: sites.INTERNAL_TEXT_FIELDS
 PROPERTY_FIELDS = TEXT_FIELDS + ("level", "significance", "period", "units", "stratigraphic_boundaries", "sensitivity",
                                  "established", "status")
 # Why a section matters, most important first: the GSSP of a stage boundary, a candidate for one, a stratotype

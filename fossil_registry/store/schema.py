@@ -168,6 +168,7 @@ MIGRATIONS: tuple[tuple[str, Any], ...] = (
     ("features_in_workflow", lambda conn: (revisions.add_feature_kind(conn), sections.inspections_of_any_feature(conn))),
     ("markers", markers.add_markers),
     ("rescues", rescues.DDL),
+    ("public_texts", sections.PUBLIC_TEXTS_DDL),
 )
 # The same steps on PostgreSQL/PostGIS (store/pg_schema.py has the core): every step of MIGRATIONS, by the same name,
 # with each module's PG_DDL (tests/test_store_backends.py checks that the names match). What SQLite can only do by
@@ -185,6 +186,7 @@ PG_MIGRATIONS: tuple[tuple[str, Any], ...] = (
     ("features_in_workflow", revisions.PG_FEATURE_KIND_DDL + sections.PG_INSPECTIONS_OF_ANY_FEATURE_DDL),
     ("markers", markers.PG_DDL + inspections.PG_PHOTOS_OF_MARKERS_AND_RESCUES_DDL),
     ("rescues", rescues.PG_DDL),
+    ("public_texts", sections.PUBLIC_TEXTS_DDL),
 )
 
 # Dropped from shareable exports: accounts, tokens, sessions, failed sign-ins, reporters' contact data.

@@ -24,7 +24,8 @@ TARGET_NAMES = {
     "county": _l("county"), "county_en": _l("county (English)"), "level": _l("protection level"),
     "sensitivity": _l("sensitivity"), "period": _l("period"), "age": _l("age"), "formation": _l("formation"),
     "fossil_groups": _l("fossil groups"), "description": _l("description"),
-    "description_en": _l("description (English)"), "established": _l("established (date)"),
+    "description_en": _l("description (English)"), "public_description": _l("public description"),
+    "public_description_en": _l("public description (English)"), "established": _l("established (date)"),
     "method": _l("survey method"), "accuracy_m": _l("accuracy (m)"), "survey_date": _l("survey date"),
     "x": _l("longitude or easting"), "y": _l("latitude or northing")}
 OUTCOME_NAMES = {"new": _l("new site"), "change": _l("change"), "unchanged": _l("unchanged"),

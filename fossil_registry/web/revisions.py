@@ -209,7 +209,8 @@ def batch():
 
 # ---------------------------------------------------------------------------------------------------------------- forms
 PROPERTY_INPUTS = ("name", "name_en", "county", "county_en", "level", "sensitivity", "period", "age", "formation",
-                   "fossil_groups", "established", "description", "description_en")
+                   "fossil_groups", "established", "description", "description_en", "public_description",
+                   "public_description_en")
 
 
 def _form_fields(form, site: sites.Site | None) -> dict:
