@@ -41,7 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from . import db, i18n, store
     from .cli import registry_cli, users_cli
-    from .http import errors, requests, security
+    from .http import errors, links, requests, security
 
     if _registry_exists(app):
         conn = store.connect(app.config["REGISTRY"])
@@ -55,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    links.init_app(app)
     _register_areas(app)
     app.cli.add_command(registry_cli)
     app.cli.add_command(users_cli)

@@ -67,8 +67,12 @@ LOGIN_FREE_FAILURES_PER_ACCOUNT = 50
 LOGIN_MAX_DELAY_S = 900
 # A sign-in session ends after this many hours, at sign-out, or when the account is disabled or changes role.
 SESSION_LIFETIME_HOURS = 168
-# Number of reverse proxies in front of the app (0 = none): trust that many X-Forwarded-For/-Proto hops.
+# Number of reverse proxies in front of the app (0 = none): trust that many X-Forwarded-For/-Proto/-Host hops.
 PROXY_FIX = 0
+# The address the registry is published at (https://fossils.example.gov.cn, a path prefix allowed): every absolute
+# link (OGC API, OpenAPI, downloads, receipts) starts with it. None: links name the request's host only on this machine
+# (loopback) or for a host in TRUSTED_HOSTS, else they are relative to the site's root (http/links.py).
+PUBLIC_BASE_URL = None
 # Session cookie: HttpOnly and SameSite=Lax always; Secure whenever the request came over HTTPS (or always, if True).
 SESSION_COOKIE_SECURE = False
 SESSION_COOKIE_HTTPONLY = True

@@ -8,7 +8,9 @@ ever returned by ``get_report(..., with_contact=True)`` for staff.
 """
 from __future__ import annotations
 
+import hashlib
 import math
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -210,10 +212,41 @@ def get_report(conn, report_id: int, *, with_contact: bool) -> dict[str, Any]:
     if r is None:
         raise NotFound(msg("reports.report", "no report {report_id}", report_id=report_id))
     r["id"] = r["fid"]
+    r["reference"] = reference_of(r["receipt"])
     r["photos"] = istore.photos_of(conn, report_id=report_id)
     if with_contact:
         r["contact"] = pstore.contact_of(conn, report_id)
     return r
+
+
+# A report's reference, quoted by its reporter (on the phone, in a letter): 12 characters of Crockford's base32 (no I, L,
+# O or U to misread) from a hash of its receipt. Not a counter, so it tells nobody how many reports there are; one-way,
+# so it does not open the report's page as the receipt does (the receipt: 144 random bits).
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def reference_of(receipt: str) -> str:
+    bits = int.from_bytes(hashlib.sha256(receipt.encode()).digest()[:8], "big") >> 4  # 60 bits
+    chars = "".join(_CROCKFORD[(bits >> (5 * i)) & 31] for i in reversed(range(12)))
+    return f"{chars[:4]}-{chars[4:8]}-{chars[8:]}"
+
+
+def normalized_reference(text: str) -> str | None:
+    """A reference as typed (any case, with or without dashes and spaces, I/L for 1, O for 0), or None if it cannot
+    be one."""
+    plain = re.sub(r"[\s-]", "", str(text)).upper().translate(str.maketrans("ILO", "110"))
+    if len(plain) != 12 or any(c not in _CROCKFORD for c in plain):
+        return None
+    return f"{plain[:4]}-{plain[4:8]}-{plain[8:]}"
+
+
+def find_by_reference(conn, reference: str) -> int | None:
+    """The id of the report a reporter's reference names, or None. Reads every receipt (a reference is a hash, not an
+    index): reports are tens to thousands a year."""
+    wanted = normalized_reference(reference)
+    if wanted is None:
+        return None
+    return next((fid for fid, receipt in pstore.report_receipts(conn) if reference_of(receipt) == wanted), None)
 
 
 def get_by_receipt(conn, receipt: str) -> dict[str, Any]:
@@ -242,7 +275,7 @@ def counts(conn) -> dict[str, int]:
 
 def report_json(r: dict[str, Any], *, photo_url=None) -> dict[str, Any]:
     """A report for staff (triage): everything, the contact included when it was loaded."""
-    out = {"id": r["fid"], "kind": r["kind"], "status": r["status"], "description": r["description"],
+    out = {"id": r["fid"], "reference": reference_of(r["receipt"]), "kind": r["kind"], "status": r["status"], "description": r["description"],
            "location": mapping(r["point"]), "observed_on": r["observed_on"], "submitted_at": r["submitted_at"],
            "submitted_by": r["submitted_by"], "site": r["site_code"], "site_distance_m": r["site_distance_m"],
            "photo_count": r["photo_count"], "decided_at": r["decided_at"], "decided_by": r["decided_by"],

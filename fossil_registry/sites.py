@@ -445,9 +445,10 @@ def create_site(conn, *, properties: dict[str, Any], location: BaseGeometry, bou
                              measures=kind.measures(location))
         store.append_version(conn, store.VersionRow(code, 1, operation, now, author, reviewer, reason, props, location,
                                                     boundary, revision_id), kind.layers)
+        site = Site(code, 1, props, location, boundary, now, author, reason, operation, kind)
+        _note_public_change(conn, None, site, now)
         store.append_audit(conn, actor=author, action=f"{kind.name}.{operation}", target=code, at=now,
                            remote_addr=remote_addr, detail={"version": 1, "reason": reason, "revision_id": revision_id})
-    site = Site(code, 1, props, location, boundary, now, author, reason, operation, kind)
     return Change(site, compare_geometries(None, location, None, boundary))
 
 
@@ -494,6 +495,7 @@ def change_site(conn, code: str, *, base_version: int, author: str, reason: str,
         store.append_version(conn, store.VersionRow(code, version, operation, now, author, reviewer, reason, props,
                                                     new_location, new_boundary, revision_id), kind.layers)
         new = Site(code, version, props, new_location, new_boundary, now, author, reason, operation, kind)
+        _note_public_change(conn, old, new, now)
         change = diff_sites(old, new)
         store.append_audit(conn, actor=author, action=f"{kind.name}.{operation}", target=code, at=now,
                            remote_addr=remote_addr,
@@ -502,6 +504,16 @@ def change_site(conn, code: str, *, base_version: int, author: str, reason: str,
                                    "location_changed": change["location_changed"],
                                    "boundary_changed": change["boundary_changed"]})
     return Change(new, change["metrics"])
+
+
+def _note_public_change(conn, old: Site | None, new: Site, when: str) -> None:
+    """Move the public stamp (store.public_stamp: the anonymous impact answer's registry version, the keys of public
+    downloads) when, and only when, what the public view shows of this feature changed: a hidden feature's edit,
+    before and after invisible, moves nothing an anonymous caller can read."""
+    from . import public_view  # built on this module
+
+    if public_view.public_site(new) != (public_view.public_site(old) if old is not None else None):
+        store.note_public_change(conn, when)
 
 
 def _require_reason(reason: str) -> None:

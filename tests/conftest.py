@@ -197,3 +197,13 @@ def csrf_token(client, path: str = "/account") -> str:
     import re
     page = client.get(path).get_data(as_text=True)
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+def report_id(client, answer: dict) -> int:
+    """The staff id of the report a public answer (``POST /api/reports``) made: the answer names it only by its receipt
+    and its reference, neither of which counts reports."""
+    from fossil_registry import reports
+    from fossil_registry.db import get_conn
+
+    with client.application.app_context():
+        return reports.get_by_receipt(get_conn(), answer["receipt"])["fid"]

@@ -9,6 +9,7 @@ import pytest
 from fossil_registry.db import get_conn
 
 from .conftest import bearer
+from .conftest import report_id
 
 HUGE = "99999999999999999999999"  # beyond SQLite's 64-bit integers
 
@@ -198,7 +199,7 @@ def test_a_followup_due_date_that_is_no_date_is_refused(app, client, due):
                                           "coordinates": "26.58, 106.71"})
     assert r.status_code == 201
     before = _rows(app)
-    problem = _refused(client.post(f"/api/reports/{r.get_json()['reference']}/accept", headers=bearer("expert"),
+    problem = _refused(client.post(f"/api/reports/{report_id(client, r.get_json())}/accept", headers=bearer("expert"),
                                    json={"site": "GZ-0001", "followup": {"description": "look", "due": due}}))
     assert "date" in problem["detail"]
     assert _rows(app) == before

@@ -31,6 +31,7 @@ from fossil_registry.store.dialect import is_pg
 from .backends import DB_REFUSAL, fail_inserts, stop_failing
 from .conftest import bearer, login, make_site
 from .inspection_helpers import broken_exif_jpeg, gpx_by_gdal, gpx_xml, has_gps_exif, jpeg, photo_files
+from .conftest import report_id
 
 pytestmark = pytest.mark.both_backends
 
@@ -547,7 +548,7 @@ def test_field_staff_see_no_reporters_texts_on_a_timeline(app, client):
     r = client.post("/api/reports", json={"kind": "damage", "lon": site.location.x, "lat": site.location.y,
                                           "description": "Call me on 13800138000, slabs broken"})
     assert r.status_code == 201
-    code = client.get(f"/api/reports/{r.get_json()['reference']}", headers=bearer("expert")).get_json()["site"]
+    code = client.get(f"/api/reports/{report_id(client, r.get_json())}", headers=bearer("expert")).get_json()["site"]
     assert code == site.code
     field = client.get(f"/api/sites/{code}/timeline", headers=bearer("field")).get_data(as_text=True)
     expert = client.get(f"/api/sites/{code}/timeline", headers=bearer("expert")).get_data(as_text=True)

@@ -13,6 +13,7 @@ from fossil_registry import auth, create_app
 
 from .conftest import bearer
 from .import_helpers import confirm, geojson, imported, point
+from .conftest import report_id
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -181,7 +182,7 @@ def test_answers_of_sections_markers_rescues_and_imports_keep_to_their_schemas(c
     _keeps_to(doc, client.get("/api/sections/GZS-0002?version=1", headers=expert).get_json(), "SectionState")
     report = client.post("/api/reports", json={"kind": "find", "lon": "105.661", "lat": "25.507",
                                                "description": "Large bones in the wall of a quarry"})
-    r = client.post("/api/rescues", headers=expert, json={"report_id": report.get_json()["reference"],
+    r = client.post("/api/rescues", headers=expert, json={"report_id": report_id(client, report.get_json()),
                                                           "reported_at": "2026-01-10T09:00", "contact": "139"})
     assert r.status_code == 201, r.get_json()
     _keeps_to(doc, r.get_json(), "RescueCase")

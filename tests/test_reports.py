@@ -16,6 +16,7 @@ from fossil_registry.db import get_conn
 from .conftest import bearer, csrf_token, login
 from .inspection_helpers import has_gps_exif, jpeg, photo_files
 from .leaks import every_feature, leaked_numbers, published_values, true_coordinates
+from .conftest import report_id
 
 pytestmark = pytest.mark.both_backends
 
@@ -132,12 +133,12 @@ def test_public_api_report_then_dismissal(loose_app):
                                           "description": "Somebody is breaking slabs with a hammer."})
     assert r.status_code == 201
     assert r.get_json()["location"]["coordinates"] == pytest.approx([105.371944, 25.878056], abs=1e-5)
-    second = r.get_json()["reference"]
+    second = report_id(client, r.get_json())
     # triage API
     triage = bearer("expert")
     assert client.get("/api/reports", headers=bearer("field")).status_code == 403
     queue = client.get("/api/reports?status=new", headers=triage).get_json()
-    assert [x["id"] for x in queue["reports"]] == [second, body["reference"]] and queue["counts"]["new"] == 2
+    assert [x["id"] for x in queue["reports"]] == [second, report_id(client, body)] and queue["counts"]["new"] == 2
     r = client.post(f"/api/reports/{second}/dismiss", json={}, headers=triage)
     assert r.status_code == 422 and "reason" in r.get_json()["detail"]
     r = client.post(f"/api/reports/{second}/dismiss", json={"reason": "same as report 1"}, headers=triage)
@@ -160,7 +161,8 @@ def test_accepting_links_a_report_to_an_inspection_of_the_same_site(loose_app):
             inspections.parse_record({"date": "2024-05-01", "condition": "damaged", "inspectors": ["ellen"]}),
             settings=inspections.Settings.from_config(app.config), actor="ellen")
     ref = client.post("/api/reports", json={"kind": "damage", "lon": 105.372, "lat": 25.878,
-                                            "description": "Fresh digging holes in the slope."}).get_json()["reference"]
+                                            "description": "Fresh digging holes in the slope."}).get_json()
+    ref = report_id(client, ref)
     triage = bearer("expert")
     r = client.post(f"/api/reports/{ref}/accept", json={"site": "GZ-0001", "inspection_id": rec["fid"]}, headers=triage)
     assert r.status_code == 422 and "is of site GZ-0003, not GZ-0001" in r.get_json()["detail"]
@@ -188,7 +190,7 @@ def test_reports_far_from_every_site_and_near_hidden_sites(loose_app):
     assert r.status_code == 201 and "GZ-0004" not in r.get_data(as_text=True)
     receipt = client.get(r.get_json()["receipt_url"]).get_data(as_text=True)
     assert "GZ-0004" not in receipt and hidden.properties["name"] not in receipt
-    staff = client.get(f'/api/reports/{r.get_json()["reference"]}', headers=bearer("expert")).get_json()
+    staff = client.get(f'/api/reports/{report_id(client, r.get_json())}', headers=bearer("expert")).get_json()
     assert staff["site"] == "GZ-0004"
     # the report form's map shows only what public_view allows: no hidden site, no true location of a protected one
     with app.app_context():
@@ -281,7 +283,8 @@ def test_contact_data_is_private_and_left_out_of_exports(loose_app, tmp_path):
     app = loose_app
     client = app.test_client()
     ref = client.post("/api/reports", json={"kind": "find", "lon": 105.4, "lat": 25.9, "contact": CONTACT,
-                                            "description": "Fossil wood in the river bank."}).get_json()["reference"]
+                                            "description": "Fossil wood in the river bank."}).get_json()
+    ref = report_id(client, ref)
     assert "report_contacts" in store.private_tables()
     for url in ("/reports", f"/reports/{ref}", f"/api/reports/{ref}", "/api/reports"):
         r = client.get(url)
@@ -326,7 +329,7 @@ def test_user_text_in_map_tooltips_cannot_break_out_of_the_script(loose_app):
         "photos": [(io.BytesIO(photo), PAYLOAD + ".jpg")]})
     assert r.status_code == 201, r.get_json()
     expert = login(app.test_client(), "expert")
-    page = expert.get(f'/reports/{r.get_json()["reference"]}').get_data(as_text=True)
+    page = expert.get(f'/reports/{report_id(client, r.get_json())}').get_data(as_text=True)
     assert PAYLOAD + ".jpg" in _overlay_texts(page)  # the photo is on the map, its name verbatim as data
     for raw in ("`);document.title", "<img src=x", "${1+1}"):
         assert raw not in _code(page), raw

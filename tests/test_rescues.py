@@ -12,6 +12,7 @@ from fossil_registry import rescues, store
 
 from .conftest import bearer, csrf_token, login
 from .inspection_helpers import jpeg
+from .conftest import report_id as report_id_of
 
 pytestmark = pytest.mark.both_backends
 
@@ -37,7 +38,7 @@ def test_a_public_report_becomes_a_rescue_case_and_a_new_site_proposal(app, clie
     report = client.post("/api/reports", json={"kind": "find", "lon": "105.661", "lat": "25.507",
                                                "description": "Large bones in the wall of a limestone quarry"})
     assert report.status_code == 201
-    report_id = report.get_json()["reference"]
+    report_id = report_id_of(client, report.get_json())
     r = client.post("/api/rescues", headers=bearer("expert"), json={
         "report_id": report_id, "reported_at": _iso(now - timedelta(hours=30)), "county": "贞丰县",
         "contact": "quarry manager 139 0000 0000"})
@@ -172,9 +173,9 @@ def test_the_web_pages_open_a_case_and_record_its_events(app, client):
     token = csrf_token(client, "/rescues")
     report = client.post("/api/reports", json={"kind": "find", "lon": "106.05", "lat": "25.78",
                                                "description": "Fish impressions in a fresh road cut"}).get_json()
-    page = client.get(f"/reports/{report['reference']}").get_data(as_text=True)
+    page = client.get(f"/reports/{report_id_of(client, report)}").get_data(as_text=True)
     assert 'id="open-rescue"' in page
-    r = client.post("/rescues", data={"csrf_token": token, "report_id": str(report["reference"]),
+    r = client.post("/rescues", data={"csrf_token": token, "report_id": str(report_id_of(client, report)),
                                       "source": "public_report", "reported_at": "2026-01-10T09:00"})
     assert r.status_code == 303
     case_url = r.headers["Location"]

@@ -246,3 +246,85 @@ def test_the_review_form_decides_on_the_round_it_was_rendered_with(app):
     assert "say which round" in text(expert.get(f"/revisions/{rid}"))
     expert.post(f"/revisions/{rid}/decision", data={**seen(expert, rid), "decision": "approve"})
     assert "applied as GZ-0003 version 2" in text(expert.get(f"/revisions/{rid}"))
+
+
+# ------------------------------------------------------------------------------------------------ every field, every kind
+SITE_FIELDS = {"name": "全字段化石点", "name_en": "Every-field site", "county": "测试县", "county_en": "Test County",
+               "age": "Middle Triassic, Ladinian", "formation": "Zhuganpo Formation", "description": "海百合与鱼龙",
+               "description_en": "Crinoids and ichthyosaurs", "level": "national", "period": "Permian",
+               "fossil_groups": ["fishes", "ichthyosaurs"], "sensitivity": "generalized", "established": "2014-06-30",
+               "status": "active"}
+SECTION_FIELDS = {"name": "全字段剖面", "name_en": "Every-field section", "county": "测试县", "county_en": "Test County",
+                  "age": "Cambrian, Series 2", "formation": "Test Formation", "description": "测试剖面",
+                  "description_en": "A test section", "level": "general", "significance": "gssp_candidate",
+                  "period": "Ordovician", "units": ["Kaili Formation", "Balang Member"],
+                  "stratigraphic_boundaries": [{"name": "base of the Wuliuan Stage", "rank": "stage",
+                                                "gssp": "candidate"},
+                                               {"name": "base of the Kaili biota beds", "rank": "biozone",
+                                                "gssp": None}],
+                  "sensitivity": "generalized", "established": "2019-05-21", "status": "active"}
+SECTION_LINE = {"type": "LineString", "coordinates": [[108.4262, 26.7330], [108.4266, 26.7336], [108.4270, 26.7341]]}
+# How each value of SECTION_FIELDS / SITE_FIELDS reads on a page (lists and lists of objects included)
+READABLE = {"fossil_groups": "fishes, ichthyosaurs", "units": "Kaili Formation, Balang Member",
+            "stratigraphic_boundaries": "base of the Wuliuan Stage (gssp: candidate, rank: stage); "
+                                        "base of the Kaili biota beds (rank: biozone)"}
+
+
+class TestEveryFieldOfEveryKindIsShown:
+    """A proposal of each feature kind (new and changed) with every field filled: its page, the review queue and, once
+    approved, the history comparison answer 200 and show each field readably (a section's boundaries were a 500)."""
+
+    PROPOSALS = {
+        "new site": ("/api/revisions", {"location": {"type": "Point", "coordinates": [105.61, 25.91]},
+                                        "boundary": mapping(box(105.605, 25.905, 105.615, 25.915))}, SITE_FIELDS),
+        "site change": ("/api/sites/GZ-0003/revisions", {"base_version": 1}, SITE_FIELDS),
+        "new section": ("/api/sections", {"line": SECTION_LINE}, SECTION_FIELDS),
+        "section change": ("/api/sections/GZS-0001/revisions", {"base_version": 1, "line": SECTION_LINE},
+                           SECTION_FIELDS),
+    }
+
+    @staticmethod
+    def propose(app, which: str) -> tuple[int, dict]:
+        from .conftest import bearer
+        url, geometry, fields = TestEveryFieldOfEveryKindIsShown.PROPOSALS[which]
+        r = app.test_client().post(url, headers=bearer("field"),
+                                   json={"reason": f"every field of a {which}", **geometry, "properties": fields})
+        assert r.status_code == 201, r.get_json()
+        return r.get_json()["id"], fields
+
+    @staticmethod
+    def assert_every_field_shown(page: str, fields: dict) -> None:
+        for field, value in fields.items():
+            if field == "status":  # active: unchanged for a change, the default for a new feature
+                continue
+            row = re.search(rf'<tr data-field="{field}">(.*?)</tr>', page, re.S)
+            assert row, field
+            assert READABLE.get(field, value) in html.unescape(re.sub(r"\s+", " ", row.group(1))), (field, row.group(1))
+
+    @pytest.mark.parametrize("which", list(PROPOSALS))
+    def test_the_proposal_page_shows_every_field(self, app, which):
+        rid, fields = self.propose(app, which)
+        expert = signed_in(app, "expert")
+        r = expert.get(f"/revisions/{rid}")
+        assert r.status_code == 200
+        self.assert_every_field_shown(r.get_data(as_text=True), fields)
+        assert expert.get(f"/revisions/{rid}?lang=zh").status_code == 200
+        author = signed_in(app, "field")
+        assert author.get(f"/revisions/{rid}").status_code == 200
+        assert author.get(f"/revisions/{rid}/amend").status_code == 200
+
+    @pytest.mark.parametrize("which", list(PROPOSALS))
+    def test_the_review_queue_and_the_history_show_it(self, app, which):
+        rid, fields = self.propose(app, which)
+        expert = signed_in(app, "expert")
+        queue = expert.get("/review")
+        assert queue.status_code == 200 and f'id="rev-{rid}"' in queue.get_data(as_text=True)
+        expert.post(f"/revisions/{rid}/decision", data={**seen(expert, rid), "decision": "approve"})
+        rev = expert.get(f"/api/revisions/{rid}").get_json()
+        assert rev["status"] == "approved", rev
+        code, version = rev["site"], rev["site_version"]
+        r = expert.get(f"/sites/{code}/history" + (f"?a={version - 1}&b={version}" if version > 1 else ""))
+        assert r.status_code == 200
+        if version > 1:
+            self.assert_every_field_shown(r.get_data(as_text=True), {k: v for k, v in fields.items()
+                                                                     if k != "sensitivity"})

@@ -101,6 +101,22 @@ def test_gdal_sees_updates_made_by_the_store(conn, registry_file):
 
 
 # ---------------------------------------------------------------------------------------------------- atomicity
+def test_an_answered_write_is_on_disk_before_it_is_answered(app):
+    """synchronous = FULL in WAL mode: each commit is fsynced before it returns, so a power cut cannot take back an
+    approval that was already answered (NORMAL syncs only at checkpoints: safe against a crashed process, not a lost
+    machine). Every connection that writes the registry: the store's own and the one a request gets."""
+    from fossil_registry.db import get_conn
+
+    conn = store.connect(app.config["REGISTRY"])
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    finally:
+        conn.close()
+    with app.test_request_context("/"):
+        assert get_conn().execute("PRAGMA synchronous").fetchone()[0] == 2
+
+
 def test_failed_write_half_way_leaves_no_trace(conn):
     site = make_site(conn)
     before = dump(conn)

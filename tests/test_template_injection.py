@@ -17,6 +17,7 @@ from fossil_registry.db import get_conn
 
 from .conftest import bearer, login
 from .inspection_helpers import jpeg
+from .conftest import report_id as report_id_of
 
 # Evaluated, these print SSTI1337 / 1337SSTI; as text they never contain those markers.
 EXPRESSION = "{{ 191*7 }}SSTI"
@@ -53,7 +54,7 @@ def hostile(demo_data_dir, payload):
         "kind": "damage", "lon": str(inside.x), "lat": str(inside.y), "description": f"Broken slabs {text}",
         "contact": f"contact {text}", "photos": [(io.BytesIO(photo), f"{payload}.jpg")]})
     assert r.status_code == 201, r.get_json()
-    report_id = r.get_json()["reference"]
+    report_id = report_id_of(client, r.get_json())
     r = client.post("/api/sites/GZ-0001/inspections", headers=bearer("expert"), content_type="multipart/form-data",
                     data={"date": "2024-05-01", "condition": "fair", "findings": f"Findings {text}",
                           "actions": f"Actions {text}", "threat_other": "low", "threat_other_note": f"note {text}",

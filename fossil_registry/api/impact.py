@@ -5,7 +5,7 @@ POST /api/impact ignores session cookies (``security.sessionless``): its caller 
 token, so it needs no CSRF token and any planning office's script can use it."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, request, url_for
+from flask import Blueprint, abort, request
 
 from .. import impact
 from ..db import get_conn
@@ -14,6 +14,7 @@ from ..http import openapi as api_spec
 from ..http.errors import problem
 from ..http.openapi import (BOOLEAN, DATE_TIME, FILE, ID, INTEGER, LONLAT, NUMBER, STRING, array, enum,
                             json_body, json_response, nullable, obj, op, param, path_param, problem_responses, ref)
+from ..http.links import external_url
 from ..http.limits import screen_limit, too_many_screenings_message
 from ..http.requests import json_object, read_upload
 from ..http.responses import impact_download, impact_json, jsonify
@@ -65,7 +66,7 @@ def _answer_format(fields: dict) -> str:
 
 
 def _saved_url(result: impact.Result) -> dict:
-    return {"url": url_for("impact.screening_page", screening_id=result.screening_id, _external=True)}
+    return {"url": external_url("impact.screening_page", screening_id=result.screening_id)}
 
 
 @bp.post("/impact")

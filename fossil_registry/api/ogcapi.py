@@ -7,12 +7,13 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import orjson
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from .. import ogcapi
 from ..db import get_conn
 from ..errors import NotFound
 from ..http import openapi as api_spec
+from ..http.links import base_url, external_url, this_url
 from ..http.openapi import PROBLEM_STATUSES, document, json_response, obj, op, or_html, param, path_param, ref
 from ..http.security import can, require
 from ..messages import msg
@@ -59,7 +60,7 @@ def _json(body, mimetype: str = "application/json", status: int = 200, headers: 
 
 
 def _url(endpoint: str, f: str | None = None, **values) -> str:
-    url = url_for(endpoint, _external=True, **values)
+    url = external_url(endpoint, **values)
     return url + ("?f=" + f if f else "")
 
 
@@ -116,13 +117,13 @@ def conformance():
 @bp.get("/api", endpoint="openapi")
 @require("public.read")
 def api_document():
-    return Response(orjson.dumps(document(request.url_root.rstrip("/"))), content_type=OPENAPI)
+    return Response(orjson.dumps(document(base_url() or "/")), content_type=OPENAPI)
 
 
 @bp.get("/api.html", endpoint="openapi_html")
 @require("public.read")
 def api_document_html():
-    return render_template("ogcapi/api.html", spec=document(request.url_root.rstrip("/")))
+    return render_template("ogcapi/api.html", spec=document(base_url() or "/"))
 
 
 # ------------------------------------------------------------------------------------------------------ collections
@@ -219,7 +220,7 @@ def _page_link(rel: str, **extra) -> dict:
     """This request's URL with the page position (or format) replaced."""
     kept = [(k, v) for k, v in request.args.items(multi=True) if k not in ("cursor", "before", *extra)]
     kept += list(extra.items())
-    return {"href": request.base_url + "?" + urlencode(kept), "rel": rel,
+    return {"href": this_url() + "?" + urlencode(kept), "rel": rel,
             "type": GEOJSON, "title": f"{rel} page"}
 
 
@@ -236,7 +237,7 @@ def items(collection_id: str):
     conn = get_conn()
     index = ogcapi.index(conn, c, public=not staff, crs=q.crs, when=q.when)
     page = ogcapi.select(index, q)
-    links = [{"href": request.url, "rel": "self", "type": GEOJSON, "title": "this page"},
+    links = [{"href": this_url(query=True), "rel": "self", "type": GEOJSON, "title": "this page"},
              {"href": _page_link("alternate", f="html")["href"], "rel": "alternate", "type": "text/html",
               "title": "this page as HTML"},
              {"href": _url("ogcapi.collection", None, collection_id=c.id), "rel": "collection",
@@ -274,8 +275,8 @@ def item(collection_id: str, feature_id: str):
     if _html():
         return render_template("ogcapi/item.html", collection=c, feature=orjson.loads(index.fragments[position]),
                                crs=crs), 200, headers
-    links = orjson.dumps([{"href": request.base_url, "rel": "self", "type": GEOJSON, "title": "this feature"},
-                          {"href": request.base_url + "?f=html", "rel": "alternate", "type": "text/html",
+    links = orjson.dumps([{"href": this_url(), "rel": "self", "type": GEOJSON, "title": "this feature"},
+                          {"href": this_url() + "?f=html", "rel": "alternate", "type": "text/html",
                            "title": "this feature as HTML"},
                           {"href": _url("ogcapi.collection", None, collection_id=c.id), "rel": "collection",
                            "type": "application/json", "title": c.title}])

@@ -15,6 +15,7 @@ from ..http import openapi as api_spec
 from ..http.errors import problem
 from ..http.openapi import (DATE, DATE_TIME, FILE, ID, LOCATION, NUMBER, STRING, array, enum, json_body,
                             json_response, nullable, obj, op, param, path_param, problem_responses, ref)
+from ..http.links import external_url
 from ..http.limits import limit_request_size, submit_limit, too_many_message
 from ..http.requests import json_object, uploads
 from ..http.security import actor, remote_addr, require, sessionless
@@ -32,8 +33,8 @@ def _too_many(exc):
 
 def _receipt_json(report: dict, warnings: list[str] | None = None) -> dict:
     body = public_view.report_receipt(report)
-    body["receipt_url"] = url_for("reports.receipt", receipt=body["receipt"], _external=True)
-    body["photos"] = [{"url": url_for("reports.receipt_photo", receipt=body["receipt"], sha256=sha, _external=True)}
+    body["receipt_url"] = external_url("reports.receipt", receipt=body["receipt"])
+    body["photos"] = [{"url": external_url("reports.receipt_photo", receipt=body["receipt"], sha256=sha)}
                       for sha in body["photos"]]
     if warnings:
         body["warnings"] = warnings
@@ -121,7 +122,10 @@ _WHERE = {"coordinates": nullable({"type": "string",
           "observed_on": nullable({"anyOf": [DATE, enum([""])], "description": "not in the future"}),
           "contact": nullable({"type": "string", "maxLength": reports.MAX_CONTACT,
                                "description": "how staff can reach the reporter (staff only)"})}
-_REPORT = {"id": ID, "kind": _KIND, "status": _STATUS, "description": STRING, "location": ref("Point"),
+_REFERENCE = {"type": "string", "pattern": "^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$",
+              "description": "what the reporter quotes: random (a hash of the receipt), not a count of reports",
+              "example": "K7QF-3M9P-2XWA"}
+_REPORT = {"id": ID, "reference": _REFERENCE, "kind": _KIND, "status": _STATUS, "description": STRING, "location": ref("Point"),
            "observed_on": nullable(DATE), "submitted_at": DATE_TIME, "submitted_by": STRING, "site": nullable(STRING),
            "site_distance_m": nullable(NUMBER), "photo_count": {"type": "integer", "minimum": 0},
            "decided_at": nullable(DATE_TIME), "decided_by": nullable(STRING), "decision_note": nullable(STRING),
@@ -130,7 +134,7 @@ SCHEMAS = {
     "ReportSubmission": obj(_REPORT_IN, _WHERE, closed=False,
                             description="a report: the location as coordinates (text), lon/lat or a GeoJSON Point, "
                                         "inside the region"),
-    "ReportReceipt": obj({"reference": ID, "receipt": STRING, "kind": _KIND, "status": _STATUS,
+    "ReportReceipt": obj({"reference": _REFERENCE, "receipt": STRING, "kind": _KIND, "status": _STATUS,
                           "submitted_at": DATE_TIME, "observed_on": nullable(DATE), "location": ref("Point"),
                           "photos": array(obj({"url": STRING})), "receipt_url": STRING},
                          {"warnings": array(STRING)},

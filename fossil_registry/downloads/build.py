@@ -92,7 +92,7 @@ def prepare(conn, wanted: Wanted, settings: Settings, *, day: str) -> Download:
     filename, filename_zh = names(wanted, day)
     with store.read_snapshot(conn):
         if settings.cache_dir is not None and wanted.whole and (wanted.public or wanted.layer.collection is not None):
-            stamp = (wanted.layer.collection or LAYERS["sites"].collection).stamp(conn)
+            stamp = (wanted.layer.collection or LAYERS["sites"].collection).stamp_for(conn, wanted.public)
             made: list[Path] = []
 
             def build() -> tuple[Path, dict]:

@@ -33,7 +33,7 @@ def layer_records(conn, layer: Layer, public: bool) -> tuple[list[str], list, li
     per layer state: the public view of 10,000 sites takes over a second to build, and every download of an area or
     a filter starts from it. Call inside a read snapshot, so that the stamp and the records are of one state. The
     lists are shared: never change them."""
-    key = (layer.collection.stamp(conn), layer.id, public)
+    key = (layer.collection.stamp_for(conn, public), layer.id, public)
     with _LOCK:
         if key in _READ:
             _READ.move_to_end(key)

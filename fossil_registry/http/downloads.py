@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Response, current_app, url_for
+from flask import Response, current_app
 
 from .. import downloads, ogcapi
 from ..db import get_conn
+from .links import external_url
 from .responses import file_download
 from .security import can
 
@@ -44,7 +45,7 @@ def catalogue() -> dict:
     for layer in downloads.available(is_staff):
         entry = {"id": layer.id, "title": layer.title, "title_zh": layer.title_zh, "staff_only": layer.staff_only,
                  "geometry": layer.geometry or None, "formats": list(layer.formats),
-                 "links": [{"href": url_for("downloads_api.download", name=f"{layer.id}.{ext}", _external=True),
+                 "links": [{"href": external_url("downloads_api.download", name=f"{layer.id}.{ext}"),
                             "rel": "enclosure", "type": downloads.FORMATS[ext].media_type,
                             "title": f"{layer.title} ({downloads.FORMATS[ext].title})"} for ext in layer.formats]}
         if layer.collection is not None:

@@ -203,7 +203,22 @@ def _security_headers(response):
         response.vary.update(("Cookie", "Authorization"))
     if current_user.is_authenticated:  # session or token: exact data, never kept by any cache
         response.headers["Cache-Control"] = "no-store"
+    elif "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = _public_cache_policy(response)
     return response
+
+
+def _public_cache_policy(response) -> str:
+    """Every anonymous answer says how it may be kept (areas that decide for themselves, e.g. map layers with their
+    ETags or the offline basemap's tiles, set it first). Errors and answers to changes: never. Pages (a CSP nonce, a
+    form's CSRF token) and answers that set a cookie: the browser's own cache only, asked again before each use. The
+    rest (JSON, GeoJSON, files, assets): any cache, asked again before each use, so that a site just hidden vanishes
+    at once; their links never depend on the request's Host (http/links.py)."""
+    if response.status_code >= 400 or request.method not in ("GET", "HEAD"):
+        return "no-store"
+    if response.mimetype == "text/html" or "Set-Cookie" in response.headers:
+        return "private, no-cache"
+    return "public, no-cache"
 
 
 def unauthorized_problem(exc):

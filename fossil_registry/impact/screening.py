@@ -88,7 +88,9 @@ def screen(conn, footprint: Footprint, settings: Settings, *, exact: bool) -> Re
     reach = settings.outer_ring_m
     bounds = search_bounds(footprint.geometry, reach)
     with store.read_snapshot(conn):  # the candidates and the registry version they belong to
-        version = store.impact.registry_version(conn)
+        # staff: the history entry that names this state of the whole registry (screen_at reproduces it); anonymous
+        # callers: the count of changes to the public view, which no edit of a hidden site moves
+        version = store.impact.registry_version(conn) if exact else store.public_stamp(conn)[2]
         if exact:
             found = sites.list_near(conn, bounds)
             public = None

@@ -189,6 +189,13 @@ class Collection:
     stamp: Callable[[Any], tuple]
     temporal: bool                                  # datetime selects past states (sites, boundaries, sections)
     dated: bool = False                             # datetime selects records by their date (inspections, tracks)
+    # the stamp of what anonymous callers get: moves only with the public view (store.public_stamp), so public
+    # caches, ETags and files stay as they are when a hidden feature is edited; None: staff only
+    public_stamp: Callable[[Any], tuple] | None = None
+
+    def stamp_for(self, conn, public: bool) -> tuple:
+        """The key of this collection's state for an audience."""
+        return self.public_stamp(conn) if public and self.public_stamp is not None else self.stamp(conn)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -199,16 +206,19 @@ class Collection:
 COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
     Collection("sites", "Fossil sites", "Registered fossil sites (location and attributes). Anonymous callers get the "
                "public view: generalized sites at the centre of their 0.1-degree cell, hidden sites absent.", False,
-               SITE_QUERYABLES, "Point", site_records, stamps.change_stamp, True),
+               SITE_QUERYABLES, "Point", site_records, stamps.change_stamp, True, public_stamp=stamps.public_stamp),
     Collection("boundaries", "Protection boundaries", "Protection boundaries of the sites (anonymous callers: open "
-               "sites only).", False, BOUNDARY_QUERYABLES, "MultiPolygon", boundary_records, stamps.change_stamp, True),
+               "sites only).", False, BOUNDARY_QUERYABLES, "MultiPolygon", boundary_records, stamps.change_stamp, True,
+               public_stamp=stamps.public_stamp),
     Collection("sections", "Stratigraphic sections", "Registered stratigraphic (stratotype) sections: the surveyed "
                "section line, what it exposes, its geodesic length (length_m). Anonymous callers get the public view: "
                "generalized sections as the centre point of their 0.1-degree cell, hidden ones absent.", False,
-               SECTION_QUERYABLES, "LineString", section_records, stamps.section_stamp, True),
+               SECTION_QUERYABLES, "LineString", section_records, stamps.section_stamp, True,
+               public_stamp=stamps.public_stamp),
     Collection("markers", "Protection markers", "Monuments, boundary posts, signboards and fences of sites and "
                "sections, with the condition found at the latest inspection (anonymous callers: those of open sites "
-               "and sections).", False, MARKER_QUERYABLES, "Point", marker_records, mstore.stamp, False),
+               "and sections).", False, MARKER_QUERYABLES, "Point", marker_records, mstore.stamp, False,
+               public_stamp=mstore.public_stamp),
     Collection("inspections", "Inspections", "Inspection records (point where the inspection was made). Staff only.",
                True, INSPECTION_QUERYABLES, "Point", lambda conn, public, when=None: inspection_records(conn),
                lambda conn: stamps.table_stamp(conn, istore.INSPECTIONS), False, True),
@@ -229,7 +239,7 @@ def index(conn, collection: Collection, *, public: bool, crs: ServiceCRS, when: 
         return build_index(ids, geoms, props, crs, collection.columns)
     if when is not None:
         return build()  # a past state: read for this request only
-    return _CACHE.get((collection.stamp(conn), collection.id, public, crs.uri), build)
+    return _CACHE.get((collection.stamp_for(conn, public), collection.id, public, crs.uri), build)
 
 
 def extent(conn, collection: Collection, *, public: bool) -> tuple[tuple[float, float, float, float] | None, str | None]:

@@ -39,6 +39,7 @@ from .accounts import (UserRow, clear_login_failures, end_session, end_sessions_
 from .audit import AUDIT, append_audit, list_audit
 from . import copy, dialect, pg  # noqa: F401  (store.copy.copy_registry, store.dialect.is_url, store.pg.describe)
 from .dialect import connect, lock_files, read_snapshot, transaction
+from .map_layers import note_public_change, public_stamp
 from .gpkg import blob_bounds, blob_srs_id, decode_geometries, decode_geometry, encode_geometry, utc_now
 from .schema import (Selection, backup_to, check_integrity, create_registry, fold_wal, is_registry, migrate,
                      private_tables)
@@ -68,4 +69,6 @@ __all__ = [
     "login_failures_since", "clear_login_failures",
     # audit trail
     "AUDIT", "append_audit", "list_audit",
+    # the public stamp: moves only with what anonymous callers see
+    "public_stamp", "note_public_change",
 ]

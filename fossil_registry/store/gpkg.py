@@ -114,6 +114,9 @@ def _st_is_empty(blob):
 # --------------------------------------------------------------------------------------------------------------------
 # Connections and transactions
 # --------------------------------------------------------------------------------------------------------------------
+SYNCHRONOUS = "FULL"  # of every connection that writes the registry; bench/bench_durability.py compares NORMAL
+
+
 class GpkgConnection(sqlite3.Connection):
     """A sqlite3 connection that says which backend it is (store/dialect.py)."""
 
@@ -137,7 +140,9 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys = ON")
     if not readonly:
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; WAL keeps it consistent
+        # FULL: every commit is fsynced before it returns, so an answered write survives a power cut (NORMAL is
+        # consistent after one but may lose the last commits); docs/evidence.md has the cost (bench/bench_durability.py)
+        conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
     _register_functions(conn)
     return conn
 

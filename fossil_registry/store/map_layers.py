@@ -1,4 +1,5 @@
-"""SQL of the registry's change stamps, the keys of in-memory caches (map layers, feature collections). No tables."""
+"""SQL of the registry's change stamps, the keys of in-memory caches (map layers, feature collections), and of the
+public stamp (one registry_meta row, no table of its own)."""
 from __future__ import annotations
 
 import sqlite3
@@ -41,3 +42,24 @@ def section_stamp(conn: sqlite3.Connection) -> tuple:
         f" (SELECT max(last_change) FROM {changes} WHERE table_name IN ('section_lines', 'section_boundaries'))"
     ).fetchone()
     return (file, "sections", row[0], row[1], row[2])
+
+
+# registry_meta's "<count> <time>" of the changes to what anonymous callers see of the registered features
+PUBLIC_STATE = "public_state"
+
+
+def public_stamp(conn: sqlite3.Connection) -> tuple:
+    """Changes only when the public view of a site or section changes (the domain notes each such change in the write's
+    own transaction: sites.py): an edit of a hidden feature moves nothing an anonymous caller can read. One indexed
+    row, whatever the registry's size. File, count of public changes, time of the last one."""
+    row = conn.execute("SELECT value FROM registry_meta WHERE key = ?", (PUBLIC_STATE,)).fetchone()
+    count, _, when = (row[0] if row else "0 ").partition(" ")
+    return (location_of(conn), "public", int(count), when)
+
+
+def note_public_change(conn: sqlite3.Connection, when: str) -> None:
+    """Count one change of the public view (inside the transaction of the write that made it, which holds the write
+    lock: on PostGIS the history lock of write_site_row)."""
+    count = public_stamp(conn)[2] + 1
+    conn.execute("INSERT INTO registry_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
+                 "excluded.value", (PUBLIC_STATE, f"{count} {when}"))

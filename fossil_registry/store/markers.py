@@ -147,6 +147,15 @@ def checks_of_inspection(conn: sqlite3.Connection, inspection_id: int) -> list[d
         "ORDER BY c.marker_id", (inspection_id,))]
 
 
+def public_stamp(conn: sqlite3.Connection) -> tuple:
+    """The public markers' stamp: a marker or a check added, or the public view of a feature changed (which decides
+    whether its markers are public: map_layers.public_stamp), but not a hidden feature's edit."""
+    from .map_layers import public_stamp as features_stamp
+
+    row = conn.execute(f"SELECT (SELECT max(fid) FROM {MARKERS}), (SELECT max(fid) FROM {CHECKS})").fetchone()
+    return (MARKERS, *row, *features_stamp(conn))
+
+
 def stamp(conn: sqlite3.Connection) -> tuple:
     """Changes whenever a marker or a check is added, or a feature's sensitivity may have changed (which decides
     whether its markers are public): the cache key of the markers collection."""

@@ -109,6 +109,11 @@ def get_report(conn: sqlite3.Connection, *, report_id: int | None = None,
     return None if r is None else _report(r)
 
 
+def report_receipts(conn: sqlite3.Connection) -> list[tuple[int, str]]:
+    """(id, receipt) of every report."""
+    return [(r[0], r[1]) for r in conn.execute(f"SELECT fid, receipt FROM {REPORTS} ORDER BY fid DESC")]
+
+
 def list_reports(conn: sqlite3.Connection, *, status: str | None = None, site_code: str | None = None,
                  limit: int | None = 500) -> list[dict[str, Any]]:
     clause, params = where(("status = ?", status), ("site_code = ?", site_code))

@@ -128,6 +128,12 @@ def queue():
     if status not in reports.STATES and status != "all":
         status = "new"
     conn = get_conn()
+    quoted = request.args.get("reference", "").strip()
+    if quoted:  # the reference a reporter quotes on the phone
+        found = reports.find_by_reference(conn, quoted)
+        if found is not None:
+            return redirect(url_for("reports.detail", report_id=found), 303)
+        flash(_("No report has the reference %(reference)s.", reference=quoted[:40]), "error")
     rows = reports.list_reports(conn, None if status == "all" else status)
     return render_template("reports/queue.html", rows=rows, status=status, counts=reports.counts(conn))
 

@@ -526,11 +526,26 @@ def _revnum(value, decimals: int = 1):
     return fmt_number(value, decimals)
 
 
+def _empty(value) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
 @bp.app_template_filter("revvalue")
-def _revvalue(value):
-    if isinstance(value, list):
-        return ", ".join(value)
-    return "" if value is None else value
+def _revvalue(value) -> str:
+    """Any stored value as one readable line: lists joined by commas (lists of objects by semicolons), an object as its
+    name with its other filled-in fields in brackets ("base of the Wuliuan Stage (rank: stage, gssp: candidate)"),
+    numbers as written. Autoescaped by the template like any text."""
+    if isinstance(value, (list, tuple)):
+        shown = [_revvalue(v) for v in value if not _empty(v)]
+        return ("; " if any(isinstance(v, (dict, list, tuple)) for v in value) else ", ").join(shown)
+    if isinstance(value, dict):
+        rest = ", ".join(f"{k}: {_revvalue(v)}" for k, v in value.items() if k != "name" and not _empty(v))
+        if _empty(value.get("name")):
+            return rest
+        return f"{_revvalue(value['name'])} ({rest})" if rest else _revvalue(value["name"])
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return "" if value is None else str(value)
 
 
 def init_app(app) -> None:
