@@ -448,6 +448,19 @@ def test_whole_layers_are_kept_per_registry_state_and_a_change_shows_at_once(app
     assert row.geometry.item().equals_exact(moved, 1e-9) and row["version"].item() == old.version + 1
 
 
+def test_a_release_that_changes_the_public_rules_serves_no_file_kept_before_it(client, demo_data_dir, monkeypatch):
+    """Kept files are keyed by the registry's public stamp, which a new release does not move: a release that changed
+    what the public may read (issue 22: internal descriptions of generalized sites withheld) went on serving the files
+    kept by the release before it. The key holds a digest of the code that writes them."""
+    from fossil_registry.downloads import cache as kept
+
+    first = client.get(f"{API}sites.geojson")
+    monkeypatch.setattr(kept, "_CODE_DIGEST", "another-release")
+    client.get(f"{API}sites.geojson")
+    assert len(list((demo_data_dir / "cache" / "downloads").glob("*.geojson"))) == 2, "the old file was served"
+    assert first.status_code == 200
+
+
 def test_the_cache_keeps_to_its_size_least_recently_used_first(tmp_path):
     from fossil_registry.downloads.cache import Cache
 

@@ -44,10 +44,31 @@ def _sha256(path: Path) -> str:
 _LOCKS = [threading.Lock() for _ in range(32)]   # builds of one key wait for each other (a fixed pool: bounded)
 
 
+def code_digest() -> str:
+    """A digest of the code that decides what a kept file holds (the public view and its text rules, the record
+    builders, the writers): a release that changes what the public may read must not go on serving files kept by the
+    release before it (their stamp has not moved: the registry did not change, the rules did)."""
+    global _CODE_DIGEST
+    if _CODE_DIGEST is None:
+        from .. import public_view, withheld_numbers
+        from ..ogcapi import features
+        from . import catalog, tables, writers
+
+        digest = hashlib.sha256()
+        for module in (public_view, withheld_numbers, features, catalog, tables, writers):
+            digest.update(Path(module.__file__).read_bytes())
+        _CODE_DIGEST = digest.hexdigest()[:16]
+    return _CODE_DIGEST
+
+
+_CODE_DIGEST: str | None = None
+
+
 def key(stamp: tuple, wanted: Wanted) -> str:
-    """The file's name in the cache: a hash of the layer's state and everything that makes the file what it is."""
-    parts = [repr(stamp), wanted.layer.id, wanted.format.extension, wanted.crs.uri, "public" if wanted.public else
-             "staff"]
+    """The file's name in the cache: a hash of the layer's state, the code that writes it and everything that makes
+    the file what it is."""
+    parts = [repr(stamp), code_digest(), wanted.layer.id, wanted.format.extension, wanted.crs.uri,
+             "public" if wanted.public else "staff"]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
 
 
