@@ -36,8 +36,49 @@ def make_site(conn, *, code: str | None = None, lon: float = 105.5, lat: float =
 BACKENDS = ("gpkg", "postgis")
 
 
+# Test tiers: the slow ones are marked here, from what a test uses, so that no module has to remember it; `make check`
+# runs everything else (`-m "not slow"`), `make test` runs all of them (CI).
+TIERS = {
+    "postgres": "runs on PostgreSQL/PostGIS (a throwaway cluster)",
+    "browser": "drives headless Chromium",
+    "evidence": "an evidence suite: a served app, real GIS clients, crashes, backups, several processes",
+    "fuzz": "generated requests from the OpenAPI document (schemathesis)",
+}
+EVIDENCE_MODULES = {"test_crash", "test_backup_restore", "test_scale_out", "test_ogcapi_clients", "test_lock"}
+EVIDENCE_FIXTURES = {"served_registry", "served_small"}
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "both_backends: run on the GeoPackage and on the PostGIS backend")
+    config.addinivalue_line("markers", "slow: any of the slow tiers (left out of `make check`)")
+    for name, what in TIERS.items():
+        config.addinivalue_line("markers", f"{name}: {what}")
+
+
+def tiers_of(item) -> set[str]:
+    """The slow tiers a collected test belongs to."""
+    module = item.module.__name__.rsplit(".", 1)[-1]
+    fixtures = set(getattr(item, "fixturenames", ()))
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    found = set()
+    if params.get("backend") == "postgis" or fixtures & {"pg_cluster", "pg_empty_registry", "pg_demo_registry"}:
+        found.add("postgres")
+    if module.endswith("_browser"):
+        found.add("browser")
+    if module in EVIDENCE_MODULES or fixtures & EVIDENCE_FIXTURES:
+        found.add("evidence")
+    if module == "test_openapi_fuzz":
+        found.add("fuzz")
+    return found
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        tiers = tiers_of(item)
+        for tier in tiers:
+            item.add_marker(tier)
+        if tiers:
+            item.add_marker("slow")
 
 
 def pytest_generate_tests(metafunc):
