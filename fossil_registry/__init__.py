@@ -70,7 +70,7 @@ def _untrusted_limits(app: Flask) -> None:
     untrusted.configure(untrusted.Limits(
         seconds=float(c["UNTRUSTED_READ_SECONDS"]), cpu_seconds=float(c["UNTRUSTED_READ_CPU_SECONDS"]),
         memory_bytes=int(c["UNTRUSTED_READ_MEMORY_MB"]) * 1024 * 1024, workers=int(c["UNTRUSTED_READERS"]),
-        queue_seconds=float(c["UNTRUSTED_QUEUE_SECONDS"])))
+        queue=int(c["UNTRUSTED_QUEUE"])))
 
 
 def _registry_exists(app: Flask) -> bool:

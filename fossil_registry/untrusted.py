@@ -32,10 +32,13 @@ import math
 import multiprocessing
 import os
 import resource
+import shutil
+import tempfile
 import threading
 import time
 from concurrent.futures import CancelledError, TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from .errors import InvalidInput, Unavailable
@@ -56,13 +59,14 @@ PRELOAD = ["fossil_registry.untrusted", "fossil_registry.formats", "fossil_regis
 @dataclass(frozen=True)
 class Limits:
     """The bounds of one read: wall-clock seconds (the task), CPU seconds (the worker, counted per task), address
-    space of the worker in bytes, the number of workers, and how long a read may wait for a free worker."""
+    space of the worker in bytes, the number of workers, and how many reads may wait for a worker (more are refused
+    at once)."""
 
-    seconds: float = 30.0
-    cpu_seconds: float = 30.0
-    memory_bytes: int = 1536 * MiB
+    seconds: float = 60.0
+    cpu_seconds: float = 60.0
+    memory_bytes: int = 2048 * MiB
     workers: int = 2
-    queue_seconds: float = 30.0
+    queue: int = 2
 
 
 class FileTooSlow(InvalidInput):
@@ -76,6 +80,7 @@ class ReadersBusy(Unavailable):
 _limits = Limits()
 _pool = None
 _pool_limits: Limits | None = None
+_slots: threading.BoundedSemaphore | None = None
 _lock = threading.Lock()
 _in_worker = False
 
@@ -108,29 +113,35 @@ def bounded(fn: F) -> F:
 
 
 def run(module: str, qualname: str, args: tuple, kwargs: dict) -> Any:
-    """Run module.qualname(*args, **kwargs) in a worker within the limits; its domain errors are raised here."""
+    """Run module.qualname(*args, **kwargs) in a worker within the limits; its domain errors are raised here.
+
+    Admission comes first: at most ``workers + queue`` reads are in the pool at once, and a read beyond them is refused
+    at once (503), so uploads can never hold more than that many of the server's request threads, however many are
+    sent at once. An admitted read waits for at most ``queue`` reads ahead of it, each ending within its own limit, so
+    its wait is bounded too. The read's temporary files live in a directory this process owns and removes, whatever
+    happened to the worker (a killed worker cleans nothing up)."""
     from pebble import ProcessExpired
 
     current = _limits
-    future = _get_pool(current).schedule(_execute, args=(module, qualname, args, kwargs, current),
-                                         timeout=current.seconds)
-    started = time.monotonic()
-    while True:  # wait for a free worker (bounded), then for the read itself (pebble's timeout ends it)
+    pool, slots = _get_pool(current)
+    if not slots.acquire(blocking=False):
+        raise ReadersBusy(msg("untrusted.readers_busy", "the server is reading other uploaded files: try again in a "
+                              "minute"), retry_after=60)
+    task_dir = tempfile.mkdtemp(prefix=f"{_TASK_PREFIX}{os.getpid()}-")
+    try:
+        future = pool.schedule(_execute, args=(module, qualname, args, kwargs, current, task_dir),
+                               timeout=current.seconds)
+        rounds = 1 + math.ceil(current.queue / max(current.workers, 1))
         try:
-            return future.result(timeout=0.05 if not future.running() else current.seconds + 5)
-        except FutureTimeout:  # (the same class as TimeoutError, which pebble sets when a task overruns)
-            if future.done():  # the task overran its wall-clock limit: its worker was killed and replaced
-                raise too_slow(current) from None
-            if not future.running() and time.monotonic() - started > current.queue_seconds:
-                if future.cancel():
-                    raise ReadersBusy(msg("untrusted.readers_busy", "the server is reading other uploaded files: "
-                                          "try again in a minute"), retry_after=60) from None
-        except ProcessExpired:  # the worker died: its CPU limit (SIGXCPU), memory, or a crash in a C library
+            return future.result(timeout=rounds * (current.seconds + 5))
+        except FutureTimeout:  # pebble's own (the task overran: worker killed and replaced), or ours, as a last line
+            future.cancel()
             raise too_slow(current) from None
-        except MemoryError:
+        except (ProcessExpired, MemoryError, CancelledError):  # the worker died: its CPU or memory limit, a crash
             raise too_slow(current) from None
-        except CancelledError:
-            raise too_slow(current) from None
+    finally:
+        slots.release()
+        shutil.rmtree(task_dir, ignore_errors=True)
 
 
 def too_slow(current: Limits | None = None) -> FileTooSlow:
@@ -142,17 +153,37 @@ def too_slow(current: Limits | None = None) -> FileTooSlow:
 
 
 def _get_pool(current: Limits):
-    global _pool, _pool_limits
+    """The pool and its admission slots (started on first use, with the limits in force)."""
+    global _pool, _pool_limits, _slots
     with _lock:
         if _pool is None:
             from pebble import ProcessPool
 
+            _sweep_task_dirs()
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(PRELOAD)
             _pool = ProcessPool(max_workers=current.workers, initializer=_start_worker, initargs=(current,),
                                 context=context)
             _pool_limits = current
-        return _pool
+            _slots = threading.BoundedSemaphore(current.workers + current.queue)
+        return _pool, _slots
+
+
+_TASK_PREFIX = "untrusted-"
+
+
+def _sweep_task_dirs() -> None:
+    """Remove the task directories of server processes that are gone (killed before they could clean up)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{_TASK_PREFIX}*-*"):
+        try:
+            pid = int(path.name[len(_TASK_PREFIX):].split("-", 1)[0])
+            os.kill(pid, 0)
+        except ValueError:
+            continue
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:
+            continue
 
 
 def warm() -> None:
@@ -194,9 +225,9 @@ def _start_worker(current: Limits) -> None:
         pass
 
 
-def _execute(module: str, qualname: str, args: tuple, kwargs: dict, current: Limits) -> Any:
+def _execute(module: str, qualname: str, args: tuple, kwargs: dict, current: Limits, task_dir: str) -> Any:
     """One read: CPU time limited to what this task may use (the worker's CPU clock counts all its tasks), SQLite
-    reads of uploaded files interrupted at the deadline."""
+    reads of uploaded files interrupted at the deadline, temporary files in the server's task directory."""
     used = resource.getrusage(resource.RUSAGE_SELF)
     spent = used.ru_utime + used.ru_stime
     soft = int(math.ceil(spent + current.cpu_seconds))
@@ -206,10 +237,12 @@ def _execute(module: str, qualname: str, args: tuple, kwargs: dict, current: Lim
         obj = getattr(obj, part)
     fn = getattr(obj, "__wrapped__", obj)
     _deadline.value = time.monotonic() + current.seconds
+    tempfile.tempdir = task_dir  # every TemporaryDirectory() of the readers goes there
     try:
         return fn(*args, **kwargs)
     finally:
         _deadline.value = None
+        tempfile.tempdir = None
 
 
 class _Deadline(threading.local):

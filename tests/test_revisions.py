@@ -797,6 +797,25 @@ def test_a_position_in_a_protected_sites_public_text_keeps_the_proposal_out_of_a
     assert 'data-audience="public"' in row and "public text" in row
 
 
+@pytest.mark.parametrize("text", ["东经一百零四度四十七分 written out in words: one hundred four degrees forty-seven minutes",
+                                  "///index.home.raft", "Ⅰ〇Ⅳ.ⅦⅨⅤ", "l04.795, 2S.113"])
+def test_any_public_text_written_for_a_protected_site_keeps_the_proposal_out_of_a_batch(client, text):
+    """The outside review found notations the number filter misses (number words, what3words, Roman numerals, letter
+    look-alikes): a batch approval accepted them. The rule is now a whitelist: whatever public text of a protected
+    site a proposal writes, a reviewer reads it on its own."""
+    body = propose(client, "GZ-0002", reason="text", properties={"public_description_en": text})
+    codes = {w["code"] for w in body["warnings"]}
+    assert codes & {"numbers_in_text", "public_text_written"}, body["warnings"]
+    r = api(client, "expert", "POST", "/api/revisions/batch-decision",
+            json={"items": [{"id": body["id"], "round": body["round"]}], "decision": "approve"})
+    assert r.get_json()["approved"] == 0
+
+
+def test_public_text_of_an_open_site_draws_no_such_warning(client):
+    body = propose(client, "GZ-0001", reason="text", properties={"public_description_en": "///index.home.raft"})
+    assert "public_text_written" not in {w["code"] for w in body["warnings"]}
+
+
 def test_a_position_in_the_internal_description_is_for_staff_and_draws_no_warning(app, client):
     """The internal description of a protected site is staff only (never published), so surveyors may note positions
     there; the review page says who reads it. An open site's description is public text (its location is public)."""

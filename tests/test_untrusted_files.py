@@ -35,7 +35,7 @@ from .conftest import bearer
 from .hostile import Callers, hostile_app  # noqa: F401
 from .test_hostile_input import GEOMETRY_UPLOADS, PHOTO_UPLOADS, _request
 
-SMALL = untrusted.Limits(seconds=3, cpu_seconds=3, memory_bytes=768 * 1024 * 1024, workers=2, queue_seconds=5)
+SMALL = untrusted.Limits(seconds=3, cpu_seconds=3, memory_bytes=768 * 1024 * 1024, workers=2, queue=2)
 
 
 @pytest.fixture
@@ -81,18 +81,62 @@ def test_a_read_past_its_memory_is_stopped(small_limits):
     assert stalls.hog(16) == 16 * 1024 * 1024
 
 
-def test_a_read_that_finds_every_worker_busy_is_told_to_come_back(small_limits):
+def test_reads_beyond_the_workers_and_the_queue_are_refused_at_once(small_limits):
+    """A flood of uploads held every request thread of the server waiting on two readers (the outside review:
+    10 concurrent crafted uploads, 28 s for a statistics request): reads beyond workers + queue are refused at once,
+    before a thread waits."""
     untrusted.configure(untrusted.Limits(seconds=30, cpu_seconds=30, memory_bytes=SMALL.memory_bytes, workers=1,
-                                         queue_seconds=0.5))
-    busy = threading.Thread(target=lambda: stalls.sleep(4))
-    busy.start()
-    time.sleep(1.0)
+                                         queue=1))
+    untrusted.warm()
+    busy = [threading.Thread(target=lambda: stalls.sleep(3)) for _ in range(2)]  # one reading, one waiting
+    for thread in busy:
+        thread.start()
+    time.sleep(0.5)
     try:
+        started = time.monotonic()
         with pytest.raises(untrusted.ReadersBusy) as caught:
             stalls.sleep(0)
-        assert caught.value.status == 503
+        assert time.monotonic() - started < 0.5
+        assert caught.value.status == 503 and caught.value.extra["retry_after"] == 60
     finally:
-        busy.join()
+        for thread in busy:
+            thread.join()
+    assert stalls.sleep(0) == "slept"  # the slots are given back
+
+
+def test_a_killed_read_leaves_no_temporary_file_behind(small_limits, tmp_path, monkeypatch):
+    """A worker killed at its limit cleans nothing up: the crafted file stayed in /tmp (upload-*/upload.gpkg). The
+    task directory belongs to the server's process, which removes it."""
+    import tempfile
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    untrusted.stop()  # the next pool (and its fork server) starts with this temporary directory
+    with pytest.raises(InvalidInput):
+        formats.read_geometry("crafted.zip", crafted.amplified_shapefile_zip(), "boundary")
+    assert list(tmp_path.iterdir()) == [], list(tmp_path.rglob("*"))
+    with pytest.raises(InvalidInput):
+        formats.read_geometry("crafted.gpkg", crafted.gpkg_with_recursive_view("gpkg_data_columns"), "boundary")
+    assert list(tmp_path.iterdir()) == [], list(tmp_path.rglob("*"))
+    untrusted.stop()
+
+
+def test_task_directories_of_dead_server_processes_are_swept(small_limits, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f"untrusted-{gone.stdout.strip()}-abc"
+    (stale / "upload-x").mkdir(parents=True)
+    (stale / "upload-x" / "upload.gpkg").write_bytes(b"crafted")
+    mine = tmp_path / f"untrusted-{os.getpid()}-abc"
+    mine.mkdir()
+    untrusted.stop()
+    stalls.sleep(0)
+    assert not stale.exists() and mine.exists()
+    untrusted.stop()
 
 
 # ------------------------------------------------------------------------------- crafted files: the stalls found
@@ -211,7 +255,8 @@ def served_small(tmp_path_factory, demo_registry_template):
     env = {**os.environ, "FLASK_DATA_DIR": str(data_dir), "FLASK_SECRET_KEY": "served-test-secret",
            "FLASK_CREATE_DEMO_IF_MISSING": "false", "PORT": str(port), "HOST": "127.0.0.1",
            "FLASK_UNTRUSTED_READ_SECONDS": "4", "FLASK_UNTRUSTED_READ_CPU_SECONDS": "4",
-           "FLASK_IMPACT_LIMIT": "10000 per hour", "FLASK_REPORT_LIMIT": "10000 per hour"}
+           "FLASK_IMPACT_LIMIT": "10000 per hour", "FLASK_REPORT_LIMIT": "10000 per hour",
+           "FLASK_UNTRUSTED_QUEUE": "2", "FLASK_UNTRUSTED_READERS": "2"}
     log = open(data_dir.parent / "server.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "fossil_registry.serve"], env=env, stdout=log,
                                stderr=subprocess.STDOUT)
@@ -309,3 +354,44 @@ def test_the_refusal_is_in_the_uploaders_language(served_small):
                       headers={"Accept-Language": "zh"}, timeout=60)
     assert r.status_code == 422 and r.json()["code"] == "untrusted.file_too_slow"
     assert "读取" in r.json()["detail"], r.json()["detail"]
+
+
+def test_a_flood_of_crafted_uploads_holds_no_more_than_its_share_of_the_server(served_small):
+    """The outside review sent 10 crafted GeoPackages at once: every request thread waited on the two readers, a
+    statistics request took 28 s, and uploads past the queue limit were answered after 111 s. Reads beyond readers +
+    queue are refused at once (503, Retry-After: 60, not the rate limiter's window); the others end 422 in time."""
+    data = crafted.gpkg_with_recursive_view("gpkg_data_columns")
+    answers: list[requests.Response] = []
+    flood = [threading.Thread(target=lambda: answers.append(ANONYMOUS_SCREENING(served_small, "x.gpkg", data)))
+             for _ in range(10)]
+    started = time.monotonic()
+    for thread in flood:
+        thread.start()
+    time.sleep(0.5)
+    during = []
+    while any(t.is_alive() for t in flood):
+        t0 = time.monotonic()
+        assert requests.get(served_small + "/map/statistics.json", timeout=30).status_code == 200
+        during.append(time.monotonic() - t0)
+        time.sleep(0.1)
+    took = time.monotonic() - started
+    statuses = sorted(r.status_code for r in answers)
+    assert set(statuses) <= {422, 503} and statuses.count(503) >= 5, statuses
+    assert all(r.headers.get("Retry-After") == "60" for r in answers if r.status_code == 503)
+    assert max(during) < 1.5, during
+    assert took < 2 * (4 + 5) + 10, took  # two rounds of 4 s reads at most, never the minutes a queue can take
+
+
+def test_an_anonymous_footprint_is_prepared_within_the_limits(served_small):
+    """A 2,000-vertex line doubling back on itself in a 1 km box, buffered 1 km, sent as JSON (no file at all): 85 s
+    and 7.6 GB in the server's process. The footprint is read and prepared in the bounded pool, as a file is."""
+    import random
+
+    rng = random.Random(2)
+    line = {"type": "LineString", "coordinates": [[106.5 + rng.random() * 0.01, 26.5 + rng.random() * 0.01]
+                                                  for _ in range(2000)]}
+    body = {"footprint": line, "width_m": 1000}
+    answer, during = _probe_while(served_small, lambda: requests.post(served_small + "/api/impact", json=body,
+                                                                      timeout=120))
+    assert answer.status_code == 422 and answer.json()["code"] == "untrusted.file_too_slow", answer.text[:300]
+    assert max(during) < 1.5, during

@@ -2,7 +2,7 @@
 Nothing internal (stack traces, paths, SQL) ever reaches the client."""
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from flask import g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from ..coords import CoordinateError
@@ -51,9 +51,17 @@ def init_app(app):
         if exc.location:
             extra["location"] = list(exc.location)
         extra.update(coded(exc))
-        response = app.make_response(answer(exc.status, exc.title, translate(exc), **extra))
         if isinstance(extra.get("retry_after"), int):  # a busy resource says when to come back (RFC 9110)
-            response.headers["Retry-After"] = str(extra["retry_after"])
+            g.retry_after = extra["retry_after"]
+        return answer(exc.status, exc.title, translate(exc), **extra)
+
+    @app.after_request
+    def keep_retry_after(response):
+        """Registered before the rate limiter's, so it runs after it: the limiter writes its own Retry-After (its
+        window) on every answer of a limited route, which would tell a client sent away by a busy resource to come
+        back in an hour."""
+        if g.get("retry_after") is not None:
+            response.headers["Retry-After"] = str(g.retry_after)
         return response
 
     @app.errorhandler(GeometryError)

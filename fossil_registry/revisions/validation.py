@@ -337,7 +337,20 @@ def _protection_warnings(p: Prepared, base: sites.Site | None, props: dict[str, 
                                                     "be coordinates: the public view withholds them for this site; "
                                                     "check the text says what the public may read",
                                                     fields=', '.join(fields)), fields=fields))
+        written = [k for k in _public_texts_written(p, props, old) if k not in fields]
+        if written:  # a whitelist, not a pattern: no notation a filter misses gets past a batch
+            w.append(warning("public_text_written", msg("revisions.public_text_written", "{fields}: the public "
+                                                        "reads this text of a protected site as it is written; read "
+                                                        "it before approving (no position, in any notation)",
+                                                        fields=', '.join(written)), fields=written))
     return w
+
+
+def _public_texts_written(p: Prepared, props: dict[str, Any], old: dict[str, Any]) -> list[str]:
+    """The public texts of a protected feature (its kind's public_text_fields and a section's lists of names) that
+    this proposal writes with another, non-empty value."""
+    keys = p.feature.public_text_fields + tuple(k for k in _PUBLIC_LISTS if k in p.feature.property_fields)
+    return [k for k in keys if k in p.properties and props.get(k) not in (None, "", []) and props.get(k) != old.get(k)]
 
 
 # A section's lists of names are published like its texts
