@@ -42,15 +42,15 @@ MAX_CONTENT_LENGTH = 32 * 1024 * 1024
 # Uploaded files (geometry files, imports, photos, GPX tracks, attachments, returned field kits) are read in a pool of
 # UNTRUSTED_READERS worker processes per app process (untrusted.py): each read may take UNTRUSTED_READ_SECONDS of wall
 # time and UNTRUSTED_READ_CPU_SECONDS of CPU, its worker UNTRUSTED_READ_MEMORY_MB of address space; a read that overruns
-# is stopped (its worker killed and replaced) and answered 422. At most UNTRUSTED_QUEUE reads wait for a worker; more
-# are refused at once (503 with Retry-After), so uploads sent at once never hold more than UNTRUSTED_READERS +
-# UNTRUSTED_QUEUE of the server's request threads (THREADS, 8). The largest legitimate files (a 50 MiB import, a 20 MiB Shapefile) read in a few seconds and
+# is stopped (its worker killed and replaced) and answered 422. At most UNTRUSTED_QUEUE reads wait for a worker; a read
+# that finds no place within half a second is refused (503 with Retry-After), so uploads sent at once never hold more
+# than UNTRUSTED_READERS + UNTRUSTED_QUEUE of the server's request threads (THREADS, 8) for longer. The largest legitimate files (a 50 MiB import, a 20 MiB Shapefile) read in a few seconds and
 # a few hundred MB.
 UNTRUSTED_READERS = 2
 UNTRUSTED_READ_SECONDS = 60
 UNTRUSTED_READ_CPU_SECONDS = 60
 UNTRUSTED_READ_MEMORY_MB = 2048
-UNTRUSTED_QUEUE = 2
+UNTRUSTED_QUEUE = 4
 # Largest url-encoded form body (a form without files), bytes. Werkzeug parses such a body whole, in Python, holding the
 # interpreter lock: a 31 MB one sent anonymously to /login took 13 s of CPU (found by the hostile-input suite). The
 # largest such form is the anonymous screening download, which carries the screened footprint back (at most 100,000

@@ -59,14 +59,16 @@ PRELOAD = ["fossil_registry.untrusted", "fossil_registry.formats", "fossil_regis
 @dataclass(frozen=True)
 class Limits:
     """The bounds of one read: wall-clock seconds (the task), CPU seconds (the worker, counted per task), address
-    space of the worker in bytes, the number of workers, and how many reads may wait for a worker (more are refused
-    at once)."""
+    space of the worker in bytes, the number of workers, how many reads may wait for a worker, and how long a read
+    waits to be admitted among them before it is refused (long enough for honest uploads arriving together, whose
+    reads take milliseconds; too short for a flood to hold the server's request threads)."""
 
     seconds: float = 60.0
     cpu_seconds: float = 60.0
     memory_bytes: int = 2048 * MiB
     workers: int = 2
-    queue: int = 2
+    queue: int = 4
+    admit_seconds: float = 0.5
 
 
 class FileTooSlow(InvalidInput):
@@ -115,16 +117,16 @@ def bounded(fn: F) -> F:
 def run(module: str, qualname: str, args: tuple, kwargs: dict) -> Any:
     """Run module.qualname(*args, **kwargs) in a worker within the limits; its domain errors are raised here.
 
-    Admission comes first: at most ``workers + queue`` reads are in the pool at once, and a read beyond them is refused
-    at once (503), so uploads can never hold more than that many of the server's request threads, however many are
-    sent at once. An admitted read waits for at most ``queue`` reads ahead of it, each ending within its own limit, so
+    Admission comes first: at most ``workers + queue`` reads are in the pool at once, and a read that finds no place
+    within ``admit_seconds`` is refused (503), so uploads never hold more than that many of the server's request
+    threads for longer, however many are sent at once. An admitted read waits for at most ``queue`` reads ahead of it, each ending within its own limit, so
     its wait is bounded too. The read's temporary files live in a directory this process owns and removes, whatever
     happened to the worker (a killed worker cleans nothing up)."""
     from pebble import ProcessExpired
 
     current = _limits
     pool, slots = _get_pool(current)
-    if not slots.acquire(blocking=False):
+    if not slots.acquire(timeout=current.admit_seconds):
         raise ReadersBusy(msg("untrusted.readers_busy", "the server is reading other uploaded files: try again in a "
                               "minute"), retry_after=60)
     task_dir = tempfile.mkdtemp(prefix=f"{_TASK_PREFIX}{os.getpid()}-")

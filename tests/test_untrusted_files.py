@@ -81,12 +81,12 @@ def test_a_read_past_its_memory_is_stopped(small_limits):
     assert stalls.hog(16) == 16 * 1024 * 1024
 
 
-def test_reads_beyond_the_workers_and_the_queue_are_refused_at_once(small_limits):
+def test_reads_beyond_the_workers_and_the_queue_are_refused_without_holding_a_thread(small_limits):
     """A flood of uploads held every request thread of the server waiting on two readers (the outside review:
-    10 concurrent crafted uploads, 28 s for a statistics request): reads beyond workers + queue are refused at once,
-    before a thread waits."""
+    10 concurrent crafted uploads, 28 s for a statistics request): a read that finds no place among workers + queue
+    within half a second is refused, so a flood never holds every request thread."""
     untrusted.configure(untrusted.Limits(seconds=30, cpu_seconds=30, memory_bytes=SMALL.memory_bytes, workers=1,
-                                         queue=1))
+                                         queue=1, admit_seconds=0.5))
     untrusted.warm()
     busy = [threading.Thread(target=lambda: stalls.sleep(3)) for _ in range(2)]  # one reading, one waiting
     for thread in busy:
@@ -96,7 +96,7 @@ def test_reads_beyond_the_workers_and_the_queue_are_refused_at_once(small_limits
         started = time.monotonic()
         with pytest.raises(untrusted.ReadersBusy) as caught:
             stalls.sleep(0)
-        assert time.monotonic() - started < 0.5
+        assert time.monotonic() - started < 2  # half a second to be admitted, then refused
         assert caught.value.status == 503 and caught.value.extra["retry_after"] == 60
     finally:
         for thread in busy:
@@ -256,7 +256,7 @@ def served_small(tmp_path_factory, demo_registry_template):
            "FLASK_CREATE_DEMO_IF_MISSING": "false", "PORT": str(port), "HOST": "127.0.0.1",
            "FLASK_UNTRUSTED_READ_SECONDS": "4", "FLASK_UNTRUSTED_READ_CPU_SECONDS": "4",
            "FLASK_IMPACT_LIMIT": "10000 per hour", "FLASK_REPORT_LIMIT": "10000 per hour",
-           "FLASK_UNTRUSTED_QUEUE": "2", "FLASK_UNTRUSTED_READERS": "2"}
+           "FLASK_UNTRUSTED_QUEUE": "4", "FLASK_UNTRUSTED_READERS": "2"}
     log = open(data_dir.parent / "server.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "fossil_registry.serve"], env=env, stdout=log,
                                stderr=subprocess.STDOUT)
@@ -376,10 +376,10 @@ def test_a_flood_of_crafted_uploads_holds_no_more_than_its_share_of_the_server(s
         time.sleep(0.1)
     took = time.monotonic() - started
     statuses = sorted(r.status_code for r in answers)
-    assert set(statuses) <= {422, 503} and statuses.count(503) >= 5, statuses
+    assert set(statuses) <= {422, 503} and statuses.count(503) >= 3, statuses  # 6 admitted (2 reading, 4 waiting)
     assert all(r.headers.get("Retry-After") == "60" for r in answers if r.status_code == 503)
     assert max(during) < 1.5, during
-    assert took < 2 * (4 + 5) + 10, took  # two rounds of 4 s reads at most, never the minutes a queue can take
+    assert took < 3 * (4 + 5) + 10, took  # three rounds of 4 s reads at most, never the minutes a queue could take
 
 
 def test_an_anonymous_footprint_is_prepared_within_the_limits(served_small):
