@@ -12,6 +12,7 @@ Use from a test module::
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from datetime import date
 import shutil
 import socket
@@ -20,6 +21,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 import requests
@@ -41,19 +43,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def served_registry(tmp_path_factory, demo_registry_template):
-    """A copy of the demo registry (with the test accounts' tokens, and the demo activity `make run` adds) served by
-    waitress until the module ends."""
+@contextmanager
+def serving(tmp_path_factory, template: Path, *, activity: bool = True,
+            settings: dict[str, str] | None = None) -> Iterator[ServedRegistry]:
+    """A copy of the demo registry (with the test accounts' tokens and, with ``activity``, the demo activity `make run`
+    adds) served by waitress (`python -m fossil_registry.serve`) with extra ``settings`` (FLASK_* variables)."""
     data_dir = tmp_path_factory.mktemp("served") / "data"
     target = registry_path(data_dir)
     target.parent.mkdir(parents=True)
-    shutil.copy(demo_registry_template, target)
+    shutil.copy(template, target)
     create_demo_accounts(target)  # and the demo's inspections, tracks, proposals and reports, as `make run` has
-    seed_activity(target, today=date(2026, 6, 1))
+    if activity:
+        seed_activity(target, today=date(2026, 6, 1))
     port = _free_port()
     env = {**os.environ, "FLASK_DATA_DIR": str(data_dir), "FLASK_SECRET_KEY": "served-test-secret",
-           "FLASK_CREATE_DEMO_IF_MISSING": "false", "PORT": str(port), "HOST": "127.0.0.1"}
+           "FLASK_CREATE_DEMO_IF_MISSING": "false", "PORT": str(port), "HOST": "127.0.0.1", **(settings or {})}
     log = open(data_dir.parent / "server.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "fossil_registry.serve"], env=env, stdout=log,
                                stderr=subprocess.STDOUT)
@@ -70,10 +74,19 @@ def served_registry(tmp_path_factory, demo_registry_template):
             log.close()
             pytest.fail("the server did not start:\n" + (data_dir.parent / "server.log").read_text(errors="replace"))
         time.sleep(0.2)
-    yield ServedRegistry(url=url, data_dir=data_dir, registry=target)
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+        yield ServedRegistry(url=url, data_dir=data_dir, registry=target)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def served_registry(tmp_path_factory, demo_registry_template):
+    """The demo registry with its activity, served by waitress until the module ends."""
+    with serving(tmp_path_factory, demo_registry_template) as served:
+        yield served

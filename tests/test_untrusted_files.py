@@ -20,7 +20,6 @@ import os
 import sqlite3
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -33,6 +32,7 @@ from . import hostile_corpus as corpus
 from . import untrusted_stalls as stalls
 from .conftest import bearer
 from .hostile import Callers, hostile_app  # noqa: F401
+from .served import serving
 from .test_hostile_input import GEOMETRY_UPLOADS, PHOTO_UPLOADS, _request
 
 SMALL = untrusted.Limits(seconds=3, cpu_seconds=3, memory_bytes=768 * 1024 * 1024, workers=2, queue=2)
@@ -238,44 +238,11 @@ def test_an_import_is_read_in_a_worker(hostile_app, readers_forbidden_here, file
 @pytest.fixture(scope="module")
 def served_small(tmp_path_factory, demo_registry_template):
     """The demo registry served by waitress (as `make run`) with small read limits."""
-    import shutil
-    import subprocess
-    import sys
-
-    from fossil_registry.registry import create_demo_accounts, registry_path
-
-    from .served import _free_port
-
-    data_dir = tmp_path_factory.mktemp("untrusted") / "data"
-    target = registry_path(data_dir)
-    target.parent.mkdir(parents=True)
-    shutil.copy(demo_registry_template, target)
-    create_demo_accounts(target)
-    port = _free_port()
-    env = {**os.environ, "FLASK_DATA_DIR": str(data_dir), "FLASK_SECRET_KEY": "served-test-secret",
-           "FLASK_CREATE_DEMO_IF_MISSING": "false", "PORT": str(port), "HOST": "127.0.0.1",
-           "FLASK_UNTRUSTED_READ_SECONDS": "4", "FLASK_UNTRUSTED_READ_CPU_SECONDS": "4",
-           "FLASK_IMPACT_LIMIT": "10000 per hour", "FLASK_REPORT_LIMIT": "10000 per hour",
-           "FLASK_UNTRUSTED_QUEUE": "4", "FLASK_UNTRUSTED_READERS": "2"}
-    log = open(data_dir.parent / "server.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "fossil_registry.serve"], env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(url + "/map/statistics.json", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("the server did not start:\n" + (data_dir.parent / "server.log").read_text(errors="replace"))
-        time.sleep(0.2)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
-    log.close()
+    settings = {"FLASK_UNTRUSTED_READ_SECONDS": "4", "FLASK_UNTRUSTED_READ_CPU_SECONDS": "4",
+                "FLASK_UNTRUSTED_QUEUE": "4", "FLASK_UNTRUSTED_READERS": "2",
+                "FLASK_IMPACT_LIMIT": "10000 per hour", "FLASK_REPORT_LIMIT": "10000 per hour"}
+    with serving(tmp_path_factory, demo_registry_template, activity=False, settings=settings) as served:
+        yield served.url
 
 
 def _probe_while(url: str, send) -> tuple[requests.Response, list[float]]:
