@@ -44,8 +44,8 @@ MAX_CONTENT_LENGTH = 32 * 1024 * 1024
 # time and UNTRUSTED_READ_CPU_SECONDS of CPU, its worker UNTRUSTED_READ_MEMORY_MB of address space; a read that overruns
 # is stopped (its worker killed and replaced) and answered 422. At most UNTRUSTED_QUEUE reads wait for a worker; a read
 # that finds no place within half a second is refused (503 with Retry-After), so uploads sent at once never hold more
-# than UNTRUSTED_READERS + UNTRUSTED_QUEUE of the server's request threads (THREADS, 8) for longer. The largest legitimate files (a 50 MiB import, a 20 MiB Shapefile) read in a few seconds and
-# a few hundred MB.
+# than UNTRUSTED_READERS + UNTRUSTED_QUEUE of the server's request threads (THREADS, 8) for longer. The largest
+# legitimate files (a 50 MiB import, a 20 MiB Shapefile) read in a few seconds and a few hundred MB.
 UNTRUSTED_READERS = 2
 UNTRUSTED_READ_SECONDS = 60
 UNTRUSTED_READ_CPU_SECONDS = 60

@@ -275,8 +275,9 @@ def counts(conn) -> dict[str, int]:
 
 def report_json(r: dict[str, Any], *, photo_url=None) -> dict[str, Any]:
     """A report for staff (triage): everything, the contact included when it was loaded."""
-    out = {"id": r["fid"], "reference": reference_of(r["receipt"]), "kind": r["kind"], "status": r["status"], "description": r["description"],
-           "location": mapping(r["point"]), "observed_on": r["observed_on"], "submitted_at": r["submitted_at"],
+    out = {"id": r["fid"], "reference": reference_of(r["receipt"]), "kind": r["kind"], "status": r["status"],
+           "description": r["description"], "location": mapping(r["point"]), "observed_on": r["observed_on"],
+           "submitted_at": r["submitted_at"],
            "submitted_by": r["submitted_by"], "site": r["site_code"], "site_distance_m": r["site_distance_m"],
            "photo_count": r["photo_count"], "decided_at": r["decided_at"], "decided_by": r["decided_by"],
            "decision_note": r["decision_note"], "followup_id": r["followup_id"], "inspection_id": r["inspection_id"]}

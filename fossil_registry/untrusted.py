@@ -119,8 +119,8 @@ def run(module: str, qualname: str, args: tuple, kwargs: dict) -> Any:
 
     Admission comes first: at most ``workers + queue`` reads are in the pool at once, and a read that finds no place
     within ``admit_seconds`` is refused (503), so uploads never hold more than that many of the server's request
-    threads for longer, however many are sent at once. An admitted read waits for at most ``queue`` reads ahead of it, each ending within its own limit, so
-    its wait is bounded too. The read's temporary files live in a directory this process owns and removes, whatever
+    threads for longer, however many are sent at once. An admitted read waits for at most ``queue`` reads ahead of
+    it, each ending within its own limit, so its wait is bounded too. The read's temporary files live in a directory this process owns and removes, whatever
     happened to the worker (a killed worker cleans nothing up)."""
     from pebble import ProcessExpired
 

@@ -125,8 +125,9 @@ _WHERE = {"coordinates": nullable({"type": "string",
 _REFERENCE = {"type": "string", "pattern": "^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$",
               "description": "what the reporter quotes: random (a hash of the receipt), not a count of reports",
               "example": "K7QF-3M9P-2XWA"}
-_REPORT = {"id": ID, "reference": _REFERENCE, "kind": _KIND, "status": _STATUS, "description": STRING, "location": ref("Point"),
-           "observed_on": nullable(DATE), "submitted_at": DATE_TIME, "submitted_by": STRING, "site": nullable(STRING),
+_REPORT = {"id": ID, "reference": _REFERENCE, "kind": _KIND, "status": _STATUS, "description": STRING,
+           "location": ref("Point"), "observed_on": nullable(DATE), "submitted_at": DATE_TIME, "submitted_by": STRING,
+           "site": nullable(STRING),
            "site_distance_m": nullable(NUMBER), "photo_count": {"type": "integer", "minimum": 0},
            "decided_at": nullable(DATE_TIME), "decided_by": nullable(STRING), "decision_note": nullable(STRING),
            "followup_id": nullable(ID), "inspection_id": nullable(ID)}

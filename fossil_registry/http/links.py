@@ -44,8 +44,8 @@ def _trusted(host: str) -> bool:
 def base_url() -> str:
     """Where the app's root is published, without a trailing slash; "" when links must stay relative to the root."""
     configured = current_app.config.get("PUBLIC_BASE_URL")
-    if configured:
-        return checked_base_url(configured)
+    if configured:  # checked and normalized once, when the app was made (init_app)
+        return configured
     if _trusted(request.host):
         return request.url_root.rstrip("/")
     return ""
