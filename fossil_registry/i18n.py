@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from flask import request
 from flask_babel import Babel, get_translations
 
-from .messages import Message, from_record, render
+from .messages import Gettext, Message, from_record, render
 
 LANGUAGES = ("zh", "en")
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
@@ -29,9 +29,16 @@ def translation_directories() -> list[Path]:
     return sorted({po.parent.parent.parent for po in TRANSLATIONS.glob("*/*/LC_MESSAGES/messages.po")})
 
 
+def gettext_of_request() -> Gettext:
+    """The request's catalog, knowing its language (vocabulary labels carry their own Chinese)."""
+    from flask_babel import get_locale
+    locale = get_locale()
+    return Gettext(get_translations().gettext, locale.language if locale is not None else "en")
+
+
 def translate(value: Any) -> str:
     """A domain Message (or an exception carrying one) in the request's language; plain text as it is."""
-    return render(value, get_translations().gettext)
+    return render(value, gettext_of_request())
 
 
 def localized(value: Any) -> Any:

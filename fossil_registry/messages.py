@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Mapping
 
-__all__ = ["Message", "Joined", "msg", "msg_list", "message_of", "render", "from_record", "term"]
+__all__ = ["Message", "Joined", "Label", "Gettext", "msg", "msg_list", "message_of", "render", "from_record", "term"]
 
 
 class Message(str):
@@ -101,6 +101,43 @@ def msg_list(items, sep: str = ", ") -> Joined:
     return Joined(items, sep)
 
 
+class Label(Message):
+    """A vocabulary's label (fossil_registry.vocab): a Message that carries its own Chinese, so the vocabulary is
+    written once with both languages and no catalog entry can be forgotten. Shown in the reader's language wherever a
+    Message is; ``bilingual`` for files read outside the app."""
+
+    REGISTRY: dict[str, "Label"] = {}
+
+    def __new__(cls, code: str, english: str, chinese: str):
+        self = super().__new__(cls, code, english.replace("{", "{{").replace("}", "}}"))
+        self.zh = chinese
+        cls.REGISTRY[code] = self
+        return self
+
+    def render(self, gettext: Callable[[str], str] | None = None) -> str:
+        return self.zh if getattr(gettext, "language", None) == "zh" else str(self)
+
+    @property
+    def bilingual(self) -> str:
+        return f"{self.zh} {self}"
+
+    def __reduce__(self):
+        return (Label, (self.code, str(self), self.zh))
+
+    def __repr__(self) -> str:
+        return f"Label({self.code!r}, {str(self)!r}, {self.zh!r})"
+
+
+class Gettext:
+    """A catalog's gettext that knows its language (a Label renders itself from it)."""
+
+    def __init__(self, gettext: Callable[[str], str], language: str):
+        self._gettext, self.language = gettext, language
+
+    def __call__(self, text: str) -> str:
+        return self._gettext(text)
+
+
 def term(code: str, english: str) -> Message:
     """A word or phrase that is put into other messages ("boundary", "location"), translated with them."""
     return Message(f"term.{code}", english)
@@ -124,6 +161,8 @@ def from_record(record: Mapping[str, Any]) -> Message | None:
     """The Message stored by `as_record` (None for a record stored before messages had codes)."""
     if not record.get("msgid") or not record.get("message_code"):
         return None
+    if record["message_code"] in Label.REGISTRY:
+        return Label.REGISTRY[record["message_code"]]
     if record["message_code"] == "list":
         return Joined([from_record(i) or i["message"] if isinstance(i, Mapping) else i for i in record.get("items", [])],
                       record["msgid"])
