@@ -17,7 +17,7 @@ from shapely.geometry import LineString, Point, shape
 from fossil_registry import create_app, inspections, registry, sites, store
 from fossil_registry.sections import SECTION
 from fossil_registry.store import inspections as istore
-from fossil_registry.store import schema
+from fossil_registry.store import migrations
 
 from .backends import DB_REFUSAL
 from .conftest import bearer, csrf_token, login
@@ -362,12 +362,11 @@ def test_an_existing_registry_gains_sections_and_keeps_its_inspections(tmp_path,
     """The schema steps on a registry made before them: the inspections' foreign key to the sites is replaced by a
     trigger that accepts sections too (GeoPackage: the table rewritten in place; PostGIS: ALTER TABLE), existing rows
     untouched, the evidence photos' one-owner rule widened, GDAL still happy."""
-    steps = "PG_MIGRATIONS" if backend == "postgis" else "MIGRATIONS"
     path = request.getfixturevalue("pg_cluster").new_database() if backend == "postgis" else tmp_path / "old.gpkg"
-    old_steps = tuple(step for step in getattr(schema, steps) if step[0] in ("accounts", "sessions", "revisions",
-                                                                               "inspections", "supervision",
-                                                                               "fieldkits", "impact", "imports"))
-    monkeypatch.setattr(schema, steps, old_steps)
+    old_steps = tuple(step for step in migrations.MIGRATIONS if step[0] in ("accounts", "sessions", "revisions",
+                                                                             "inspections", "supervision",
+                                                                             "fieldkits", "impact", "imports"))
+    monkeypatch.setattr(migrations, "MIGRATIONS", old_steps)
     store.create_registry(path)
     conn = store.connect(path)
     old_layers = dataclasses.replace(store.SITES, columns=tuple(c for c in store.SITES.columns

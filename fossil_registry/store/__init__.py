@@ -41,8 +41,8 @@ from . import copy, dialect, pg  # noqa: F401  (store.copy.copy_registry, store.
 from .dialect import connect, lock_files, read_snapshot, transaction
 from .map_layers import note_public_change, public_stamp
 from .gpkg import blob_bounds, blob_srs_id, decode_geometries, decode_geometry, encode_geometry, utc_now
-from .schema import (Selection, backup_to, check_integrity, create_registry, fold_wal, is_registry, migrate,
-                     private_tables)
+from .migrations import create_registry, is_registry, migrate
+from .schema import Selection, backup_to, check_integrity, fold_wal, private_tables
 from .sections import SECTIONS
 from .sites import (BOUNDARIES, LOCATIONS, SITES, VERSIONS, Layers, SiteRow, VersionRow, append_version, boundary_codes_intersecting,
                     count_sites, count_sites_by_level_and_sensitivity, get_site_row, get_version, get_version_as_of,

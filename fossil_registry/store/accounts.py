@@ -1,65 +1,43 @@
 """Accounts and their credentials: ``users``, ``api_tokens``, sign-in sessions (``user_sessions``, ended server-side at
 sign-out) and failed sign-ins (``login_failures``, for the back-off). All private: not registered in gpkg_contents, and
-listed in PRIVATE_TABLES so that shareable exports drop them.
+listed in PRIVATE_TABLES so that shareable exports drop them. User names compare without case (SQLite's COLLATE
+NOCASE; on PostgreSQL the nondeterministic ICU collation ``nocase`` of store/pg_schema.py).
 """
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
 
-from . import pg
 from .dialect import for_update, is_pg
+from .tables import DATETIME, INT, NOCASE, NOT_NULL, TEXT, UNIQUE, Index, Refuse, Table, col, in_list, ref
 
-ACCOUNTS_DDL = """
-CREATE TABLE users (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, username TEXT NOT NULL UNIQUE COLLATE NOCASE,
-  display_name TEXT, role TEXT NOT NULL CHECK (role IN ('field','expert','admin')), password_hash TEXT NOT NULL,
-  active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)), session_epoch INTEGER NOT NULL DEFAULT 0,
-  created_at DATETIME NOT NULL);
-CREATE TRIGGER users_are_never_deleted BEFORE DELETE ON users
-  BEGIN SELECT RAISE(ABORT, 'accounts are disabled, never deleted: history keeps its authors'); END;
-CREATE TABLE api_tokens (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, user_id INTEGER NOT NULL REFERENCES users(fid),
-  token_hash TEXT NOT NULL UNIQUE, label TEXT, created_at DATETIME NOT NULL, expires_at DATETIME,
-  revoked_at DATETIME, last_used_at DATETIME);
-CREATE INDEX api_tokens_user ON api_tokens (user_id);
-"""
+ROLES = ("field", "expert", "admin")
+
+USERS_TABLE = Table("users", (
+    col("username", TEXT, NOCASE, NOT_NULL, UNIQUE), col("display_name"),
+    col("role", TEXT, NOT_NULL, check=f"role IN {in_list(ROLES)}"), col("password_hash", TEXT, NOT_NULL),
+    col("active", INT, NOT_NULL, default="1", check="active IN (0, 1)"),
+    col("session_epoch", INT, NOT_NULL, default="0"), col("created_at", DATETIME, NOT_NULL),
+), rules=(Refuse("users_are_never_deleted", "DELETE",
+                 "accounts are disabled, never deleted: history keeps its authors"),))
+TOKENS_TABLE = Table("api_tokens", (
+    ref("user_id", "users", NOT_NULL), col("token_hash", TEXT, NOT_NULL, UNIQUE), col("label"),
+    col("created_at", DATETIME, NOT_NULL), col("expires_at", DATETIME), col("revoked_at", DATETIME),
+    col("last_used_at", DATETIME),
+), indexes=(Index("api_tokens_user", "user_id"),))
 # Sign-in sessions (ended server-side at sign-out) and failed sign-ins (for the back-off): private, like accounts.
-SESSIONS_DDL = """
-CREATE TABLE user_sessions (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
-  user_id INTEGER NOT NULL REFERENCES users(fid), epoch INTEGER NOT NULL, created_at DATETIME NOT NULL,
-  expires_at DATETIME NOT NULL, ended_at DATETIME, remote_addr TEXT);
-CREATE INDEX user_sessions_user ON user_sessions (user_id);
-CREATE TABLE login_failures (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, at DATETIME NOT NULL,
-  account TEXT NOT NULL, remote_addr TEXT NOT NULL);
-CREATE INDEX login_failures_account ON login_failures (account, at);
-CREATE INDEX login_failures_address ON login_failures (remote_addr, at);
-CREATE INDEX login_failures_at ON login_failures (at);
-"""
-PRIVATE_TABLES: tuple[str, ...] = ("users", "api_tokens", "user_sessions", "login_failures")
-
-# PostGIS: the same tables; user names compare without case through the nondeterministic ICU collation ``nocase``
-# (store/pg_schema.py), as SQLite's COLLATE NOCASE does.
-PG_ACCOUNTS_DDL = f"""
-CREATE TABLE users ({pg.identity()}, username text COLLATE nocase NOT NULL UNIQUE,
-  display_name text, role text NOT NULL CHECK (role IN ('field','expert','admin')), password_hash text NOT NULL,
-  active integer NOT NULL DEFAULT 1 CHECK (active IN (0, 1)), session_epoch integer NOT NULL DEFAULT 0,
-  created_at text NOT NULL);
-{pg.refuse("users_are_never_deleted", "users", "accounts are disabled, never deleted: history keeps its authors",
-           events="DELETE")}
-CREATE TABLE api_tokens ({pg.identity()}, user_id bigint NOT NULL REFERENCES users(fid),
-  token_hash text NOT NULL UNIQUE, label text, created_at text NOT NULL, expires_at text,
-  revoked_at text, last_used_at text);
-CREATE INDEX api_tokens_user ON api_tokens (user_id);
-"""
-PG_SESSIONS_DDL = f"""
-CREATE TABLE user_sessions ({pg.identity()}, token_hash text NOT NULL UNIQUE,
-  user_id bigint NOT NULL REFERENCES users(fid), epoch integer NOT NULL, created_at text NOT NULL,
-  expires_at text NOT NULL, ended_at text, remote_addr text);
-CREATE INDEX user_sessions_user ON user_sessions (user_id);
-CREATE TABLE login_failures ({pg.identity()}, at text NOT NULL, account text NOT NULL, remote_addr text NOT NULL);
-CREATE INDEX login_failures_account ON login_failures (account, at);
-CREATE INDEX login_failures_address ON login_failures (remote_addr, at);
-CREATE INDEX login_failures_at ON login_failures (at);
-"""
+SESSIONS_TABLE = Table("user_sessions", (
+    col("token_hash", TEXT, NOT_NULL, UNIQUE), ref("user_id", "users", NOT_NULL), col("epoch", INT, NOT_NULL),
+    col("created_at", DATETIME, NOT_NULL), col("expires_at", DATETIME, NOT_NULL), col("ended_at", DATETIME),
+    col("remote_addr"),
+), indexes=(Index("user_sessions_user", "user_id"),))
+FAILURES_TABLE = Table("login_failures", (
+    col("at", DATETIME, NOT_NULL), col("account", TEXT, NOT_NULL), col("remote_addr", TEXT, NOT_NULL),
+), indexes=(Index("login_failures_account", "account, at"), Index("login_failures_address", "remote_addr, at"),
+            Index("login_failures_at", "at")))
+ACCOUNTS = (USERS_TABLE, TOKENS_TABLE)
+SESSIONS = (SESSIONS_TABLE, FAILURES_TABLE)
+PRIVATE_TABLES: tuple[str, ...] = tuple(t.name for t in ACCOUNTS + SESSIONS)
 
 
 @dataclass

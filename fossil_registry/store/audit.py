@@ -1,5 +1,5 @@
 """The audit trail, ``audit_log`` (attributes table, append-only): who did what, when and from where. The table is
-created by store/schema.py with the core of the GeoPackage; SCRUB lists what of it shareable exports leave out.
+created by store/migrations.py with the core of the registry; SCRUB lists what of it shareable exports leave out.
 """
 from __future__ import annotations
 
@@ -7,8 +7,13 @@ import json
 import sqlite3
 
 from .gpkg import utc_now, where
+from .tables import DATETIME, NOT_NULL, TEXT, Index, Table, append_only, col
 
 AUDIT = "audit_log"
+AUDIT_TABLE = Table(AUDIT, (col("at", DATETIME, NOT_NULL), col("actor", TEXT, NOT_NULL), col("action", TEXT, NOT_NULL),
+                            col("target"), col("detail"), col("remote_addr")),
+                    indexes=(Index("audit_log_at", "at"),),
+                    rules=(append_only(AUDIT, "the audit trail is append-only"),))
 
 # Personal data in the audit trail, removed from shareable exports (store.backup_to): client addresses, and the user
 # names typed at failed sign-ins (people type their passwords there).

@@ -15,6 +15,7 @@ from pathlib import Path
 from . import pg
 from .dialect import connect, geometry_value, is_pg, is_url, read_snapshot, transaction
 from .gpkg import decode_geometries
+from .migrations import create_registry
 
 # Tables that are not the registry's records: each side's own metadata (GeoPackage tables, R-trees, PostGIS' SRS
 # table, sequences and migration bookkeeping).
@@ -91,8 +92,6 @@ def _is_empty(conn) -> bool:
 def copy_registry(src, dest_location: str | Path) -> dict[str, int]:
     """Copy the registry of connection ``src`` into ``dest_location`` (a GeoPackage path that must not exist, or the
     URL of a database without a registry), creating it there. Returns rows copied per table."""
-    from .schema import create_registry
-
     create_registry(dest_location)
     dest = connect(dest_location)
     try:

@@ -9,12 +9,15 @@ dates, JSON, triggers. Nothing outside the store knows which backend it talks to
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
 from shapely.geometry.base import BaseGeometry
 
-from . import gpkg, pg
+from . import gpkg, gpkg_ddl, pg
+from .tables import (BIGINT, BLOB, BOOL, DATE, DATETIME, FEATURE_TABLES, GEOMETRY, INT, LINESTRING, MULTILINESTRING,
+                     MULTIPOLYGON, POINT, REAL, TEXT, CodeNotIn, Column, MustNameFeature, Refuse, Rule, Table)
 
 GPKG, POSTGIS = "gpkg", "postgis"
 
@@ -96,3 +99,238 @@ def location_of(conn) -> str:
     if is_pg(conn):
         return conn.location
     return conn.execute("PRAGMA database_list").fetchone()[2]
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The backends: each writes the DDL of its database from the table definitions (store/tables.py)
+# --------------------------------------------------------------------------------------------------------------------
+class Backend:
+    """What differs between the two databases, asked of an object rather than branched on: how a table definition
+    becomes DDL, how a script runs, and the few spellings of SQL the two do not share."""
+
+    name = ""
+    checks_references_exist = False  # a REFERENCES clause needs its table to exist already
+    is_not = "IS NOT"                # NULL-safe inequality
+    no_limit: int | None = -1        # LIMIT without a limit
+
+    # ---- DDL ----------------------------------------------------------------------------------------------------
+    def create(self, *tables: Table) -> str:
+        """The DDL script creating ``tables`` with their indexes, spatial indexes and refusals."""
+        return "".join(self._create(t) for t in tables)
+
+    def _create(self, table: Table) -> str:
+        parts = [self.FID] if table.fid else []
+        parts += [self.column(c) for c in table.columns] + list(table.constraints)
+        exists = "IF NOT EXISTS " if table.if_not_exists else ""
+        sql = f"CREATE TABLE {exists}{table.name} ({', '.join(parts)});\n"
+        for index in table.indexes:
+            sql += f"CREATE INDEX {index.name} ON {table.name} ({index.columns})"
+            sql += f" WHERE {index.where};\n" if index.where else ";\n"
+        return sql + self.extras(table) + self.rules(table.name, table.rules)
+
+    def column(self, c: Column) -> str:
+        """A column's definition: name, type, then its constraints."""
+        sql = f"{c.name} {self.type_of(c)}"
+        sql += self.NOCASE if c.nocase else ""
+        sql += " PRIMARY KEY" if c.primary_key else ""
+        sql += " NOT NULL" if c.not_null else ""
+        sql += " UNIQUE" if c.unique else ""
+        sql += f" DEFAULT {c.default}" if c.default is not None else ""
+        sql += f" CHECK ({c.check})" if c.check else ""
+        sql += self.bool_check(c)
+        sql += f" REFERENCES {c.references}" if c.references else ""
+        return sql
+
+    def add_column(self, table: str, c: Column) -> str:
+        return f"ALTER TABLE {table} ADD COLUMN {self.column(c)};\n"
+
+    def rules(self, table: str, rules) -> str:
+        return "".join(self.rule(table, r) for r in rules)
+
+    def rule(self, table: str, r: Rule) -> str:
+        if isinstance(r, Refuse):
+            return self.refuse(table, r)
+        if isinstance(r, MustNameFeature):
+            return self.must_name_feature(table, r)
+        return self.code_not_in(table, r)
+
+    def run(self, conn, script: str) -> None:
+        """Run a DDL script (several statements)."""
+        raise NotImplementedError
+
+    # backend-specific parts, below
+    FID = NOCASE = ""
+
+    def type_of(self, c: Column) -> str:
+        raise NotImplementedError
+
+    def bool_check(self, c: Column) -> str:
+        return ""
+
+    def extras(self, table: Table) -> str:
+        return ""
+
+    def refuse(self, table: str, r: Refuse) -> str:
+        raise NotImplementedError
+
+    def must_name_feature(self, table: str, r: MustNameFeature) -> str:
+        raise NotImplementedError
+
+    def code_not_in(self, table: str, r: CodeNotIn) -> str:
+        raise NotImplementedError
+
+
+def _quoted(message: str) -> str:
+    return "'" + message.replace("'", "''") + "'"
+
+
+class GeoPackage(Backend):
+    """SQLite in a GeoPackage 1.4 file: GeoPackage column types, a ``geom`` column registered with its R-tree (the
+    layer's gpkg_contents row), other geometries as GeoPackage blobs, refusals as RAISE(ABORT) triggers."""
+
+    name = GPKG
+    FID = "fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL"
+    NOCASE = " COLLATE NOCASE"
+    _TYPES = {INT: "INTEGER", BIGINT: "INTEGER", TEXT: "TEXT", REAL: "REAL", DATE: "DATE", DATETIME: "DATETIME",
+              BOOL: "BOOLEAN", BLOB: "BLOB"}
+
+    def type_of(self, c: Column) -> str:
+        if c.is_geometry:
+            return c.kind if c.name == "geom" else "BLOB"
+        return self._TYPES[c.kind]
+
+    def extras(self, table: Table) -> str:
+        if table.layer is None:
+            return ""
+        geom = table.geometry
+        return gpkg_ddl.register_layer(table.name, "features" if geom else "attributes", table.layer.identifier,
+                                       table.layer.description, geom.kind if geom else None)
+
+    def refuse(self, table: str, r: Refuse) -> str:
+        when = f" WHEN {r.when}" if r.when else ""
+        raise_ = f"BEGIN SELECT RAISE(ABORT, {_quoted(r.message)}); END;\n"
+        if r.events == "UPDATE OR DELETE":
+            return (f"CREATE TRIGGER {r.name}_update BEFORE UPDATE ON {table}{when}\n  {raise_}"
+                    f"CREATE TRIGGER {r.name}_delete BEFORE DELETE ON {table}{when}\n  {raise_}")
+        return f"CREATE TRIGGER {r.name} BEFORE {r.events} ON {table}{when}\n  {raise_}"
+
+    def must_name_feature(self, table: str, r: MustNameFeature) -> str:
+        absent = " AND ".join(f"NOT EXISTS (SELECT 1 FROM {t} WHERE code = NEW.{r.column})" for t in FEATURE_TABLES)
+        return (f"CREATE TRIGGER {r.name} BEFORE INSERT ON {table}\n  WHEN {absent}\n"
+                f"  BEGIN SELECT RAISE(ABORT, {_quoted(r.message)}); END;\n")
+
+    def code_not_in(self, table: str, r: CodeNotIn) -> str:
+        return (f"CREATE TRIGGER {r.name} BEFORE INSERT ON {table}\n"
+                f"  WHEN EXISTS (SELECT 1 FROM {r.other} WHERE code = NEW.code)\n"
+                f"  BEGIN SELECT RAISE(ABORT, {_quoted(r.message)}); END;\n")
+
+    def run(self, conn, script: str) -> None:
+        for statement in gpkg.split_sql(script):
+            conn.execute(statement)
+
+    # ---- schema changes ALTER TABLE cannot make in SQLite: the table's definition rewritten in place ------------
+    def drop_reference(self, conn, table: str, column: Column) -> None:
+        gpkg_ddl.rewrite_table_sql(conn, table, [(self.column(column), self.column(replace(column, references=None)))])
+
+    def replace_check(self, conn, table: str, old: str, new: str, name: str) -> None:
+        """Replace the table constraint CHECK (``old``) by CHECK (``new``): only when every row satisfies the new."""
+        gpkg_ddl.rewrite_table_sql(conn, table, [(f"CHECK ({old})", f"CHECK ({new})")])
+
+    def change_geometry_type(self, table: str, column: str, kind: str) -> str:
+        return ""  # a blob column holds any geometry
+
+    @staticmethod
+    def exactly_one(columns) -> str:
+        return " + ".join(f"({c} IS NOT NULL)" for c in columns) + " = 1"
+
+
+class PostGIS(Backend):
+    """PostgreSQL with PostGIS: every geometry a ``geometry(<type>, 4490)`` with a GiST index, identities as fids,
+    flags as 0/1 smallints, refusals as triggers calling registry_refuse() (store/pg_schema.py)."""
+
+    name = POSTGIS
+    checks_references_exist = True
+    is_not = "IS DISTINCT FROM"
+    no_limit = None
+    FID = pg.identity()
+    NOCASE = " COLLATE nocase"
+    _TYPES = {INT: "integer", BIGINT: "bigint", TEXT: "text", REAL: "double precision", DATE: "text",
+              DATETIME: "text", BOOL: "smallint", BLOB: "bytea"}
+    _GEOMETRY = {POINT: "Point", LINESTRING: "LineString", MULTILINESTRING: "MultiLineString",
+                 MULTIPOLYGON: "MultiPolygon", GEOMETRY: "Geometry"}
+
+    def type_of(self, c: Column) -> str:
+        if c.is_geometry:
+            return f"geometry({self._GEOMETRY[c.kind]}, {pg.SRS_ID})"
+        return self._TYPES[c.kind]
+
+    def bool_check(self, c: Column) -> str:
+        return f" CHECK ({c.name} IN (0, 1))" if c.kind == BOOL else ""
+
+    def extras(self, table: Table) -> str:
+        sql = "".join(pg.spatial_index(table.name, c.name) for c in table.columns if c.is_geometry)
+        if table.stamped:
+            sql += (f"CREATE TRIGGER {table.name}_changed AFTER INSERT OR UPDATE OR DELETE ON {table.name}\n"
+                    "  FOR EACH STATEMENT EXECUTE FUNCTION registry_layer_changed();\n")
+        return sql
+
+    def refuse(self, table: str, r: Refuse) -> str:
+        return pg.refuse(r.name, table, r.message, events=r.events, when=r.when)
+
+    # A trigger's WHEN cannot hold a subquery in PostgreSQL: the checks that a code is free, or names a registered
+    # feature, are functions, (re)defined with the rules that call them.
+    _CODE_IN = r"""
+CREATE OR REPLACE FUNCTION registry_refuse_if_code_in() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE taken boolean;
+BEGIN
+  EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE code = $1)', TG_ARGV[0]) INTO taken USING NEW.code;
+  IF taken THEN
+    RAISE EXCEPTION USING ERRCODE = 'integrity_constraint_violation', MESSAGE = TG_ARGV[1];
+  END IF;
+  RETURN NEW;
+END $$;
+"""
+    _REGISTERED = r"""
+CREATE OR REPLACE FUNCTION registry_refuse_unless_registered() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE feature text;
+BEGIN
+  EXECUTE format('SELECT ($1).%I', TG_ARGV[0]) INTO feature USING NEW;
+  IF """ + "\n     AND ".join(f"NOT EXISTS (SELECT 1 FROM {t} WHERE code = feature)" for t in FEATURE_TABLES) + """ THEN
+    RAISE EXCEPTION USING ERRCODE = 'integrity_constraint_violation', MESSAGE = TG_ARGV[1];
+  END IF;
+  RETURN NEW;
+END $$;
+"""
+
+    def must_name_feature(self, table: str, r: MustNameFeature) -> str:
+        return (self._REGISTERED + f"CREATE TRIGGER {r.name} BEFORE INSERT ON {table} FOR EACH ROW "
+                f"EXECUTE FUNCTION registry_refuse_unless_registered('{r.column}', {_quoted(r.message)});\n")
+
+    def code_not_in(self, table: str, r: CodeNotIn) -> str:
+        return (self._CODE_IN + f"CREATE TRIGGER {r.name} BEFORE INSERT ON {table} FOR EACH ROW "
+                f"EXECUTE FUNCTION registry_refuse_if_code_in('{r.other}', {_quoted(r.message)});\n")
+
+    def run(self, conn, script: str) -> None:
+        conn.execute(script)  # one script: PostgreSQL's simple protocol runs every statement in it
+
+    def drop_reference(self, conn, table: str, column: Column) -> None:
+        conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT {table}_{column.name}_fkey")
+
+    def replace_check(self, conn, table: str, old: str, new: str, name: str) -> None:
+        conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT {table}_check;\n"
+                     f"ALTER TABLE {table} ADD CONSTRAINT {name} CHECK ({new})")
+
+    def change_geometry_type(self, table: str, column: str, kind: str) -> str:
+        return f"ALTER TABLE {table} ALTER COLUMN {column} TYPE geometry({self._GEOMETRY[kind]}, {pg.SRS_ID});\n"
+
+    @staticmethod
+    def exactly_one(columns) -> str:
+        return f"num_nonnulls({', '.join(columns)}) = 1"
+
+
+BACKENDS = {GPKG: GeoPackage(), POSTGIS: PostGIS()}
+
+
+def backend(conn) -> Backend:
+    """The backend of ``conn``."""
+    return BACKENDS[dialect(conn)]

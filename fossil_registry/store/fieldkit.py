@@ -16,74 +16,44 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from typing import Any
 
-from . import pg
-from .dialect import for_update
+from .dialect import backend, for_update
 from .sites import VERSIONS
+from .tables import BIGINT, DATETIME, INT, NOT_NULL, REAL, TEXT, UNIQUE, Index, Refuse, Table, append_only, col, ref
 
 KITS = "fieldkit_kits"
 CHECKINS = "fieldkit_checkins"
 ITEMS = "fieldkit_items"
 
-DDL = f"""
-CREATE TABLE {KITS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, kit_id TEXT NOT NULL UNIQUE,
-  issued_by TEXT NOT NULL, issued_at DATETIME NOT NULL, installation TEXT NOT NULL,
-  registry_stamp INTEGER NOT NULL, area TEXT NOT NULL, min_x REAL, min_y REAL, max_x REAL, max_y REAL,
-  sites TEXT NOT NULL, boundaries TEXT NOT NULL, secret TEXT NOT NULL,
-  basemap_tiles INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX fieldkit_kits_issued ON {KITS} (issued_at);
-CREATE TRIGGER {KITS}_never_change BEFORE UPDATE ON {KITS}
-  BEGIN SELECT RAISE(ABORT, 'an issued field kit never changes'); END;
-CREATE TRIGGER {KITS}_never_deleted BEFORE DELETE ON {KITS}
-  BEGIN SELECT RAISE(ABORT, 'issued field kits are never deleted'); END;
+KITS_TABLE = Table(KITS, (
+    col("kit_id", TEXT, NOT_NULL, UNIQUE), col("issued_by", TEXT, NOT_NULL), col("issued_at", DATETIME, NOT_NULL),
+    col("installation", TEXT, NOT_NULL), col("registry_stamp", BIGINT, NOT_NULL), col("area", TEXT, NOT_NULL),
+    col("min_x", REAL), col("min_y", REAL), col("max_x", REAL), col("max_y", REAL), col("sites", TEXT, NOT_NULL),
+    col("boundaries", TEXT, NOT_NULL), col("secret", TEXT, NOT_NULL), col("basemap_tiles", INT, NOT_NULL, default="0"),
+), indexes=(Index("fieldkit_kits_issued", "issued_at"),),
+   rules=(Refuse(f"{KITS}_never_change", "UPDATE", "an issued field kit never changes"),
+          Refuse(f"{KITS}_never_deleted", "DELETE", "issued field kits are never deleted")))
+CHECKINS_TABLE = Table(CHECKINS, (
+    ref("kit_fid", KITS, NOT_NULL), col("checked_in_at", DATETIME, NOT_NULL), col("checked_in_by", TEXT, NOT_NULL),
+    col("filename", TEXT, NOT_NULL), col("sha256", TEXT, NOT_NULL), col("summary", TEXT, NOT_NULL),
+), indexes=(Index("fieldkit_checkins_kit", "kit_fid, fid"),),
+   rules=(append_only(CHECKINS, "field kit check-ins are append-only"),))
+ITEMS_TABLE = Table(ITEMS, (
+    ref("kit_fid", KITS, NOT_NULL), col("feature", TEXT, NOT_NULL), col("content", TEXT, NOT_NULL),
+    ref("revision_id", "revisions", NOT_NULL), col("created_at", DATETIME, NOT_NULL),
+), constraints=("UNIQUE (kit_fid, feature, content)",), rules=(append_only(ITEMS, "field kit items are append-only"),))
+TABLES = (KITS_TABLE, CHECKINS_TABLE, ITEMS_TABLE)
 
-CREATE TABLE {CHECKINS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
-  kit_fid INTEGER NOT NULL REFERENCES {KITS}(fid), checked_in_at DATETIME NOT NULL, checked_in_by TEXT NOT NULL,
-  filename TEXT NOT NULL, sha256 TEXT NOT NULL, summary TEXT NOT NULL);
-CREATE INDEX fieldkit_checkins_kit ON {CHECKINS} (kit_fid, fid);
-CREATE TRIGGER {CHECKINS}_append_only_update BEFORE UPDATE ON {CHECKINS}
-  BEGIN SELECT RAISE(ABORT, 'field kit check-ins are append-only'); END;
-CREATE TRIGGER {CHECKINS}_append_only_delete BEFORE DELETE ON {CHECKINS}
-  BEGIN SELECT RAISE(ABORT, 'field kit check-ins are append-only'); END;
 
-CREATE TABLE {ITEMS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
-  kit_fid INTEGER NOT NULL REFERENCES {KITS}(fid), feature TEXT NOT NULL, content TEXT NOT NULL,
-  revision_id INTEGER NOT NULL REFERENCES revisions(fid), created_at DATETIME NOT NULL,
-  UNIQUE (kit_fid, feature, content));
-CREATE TRIGGER {ITEMS}_append_only_update BEFORE UPDATE ON {ITEMS}
-  BEGIN SELECT RAISE(ABORT, 'field kit items are append-only'); END;
-CREATE TRIGGER {ITEMS}_append_only_delete BEFORE DELETE ON {ITEMS}
-  BEGIN SELECT RAISE(ABORT, 'field kit items are append-only'); END;
+def add_field_kits(conn) -> None:
+    """Schema step: the field kits' tables, and the random id of this installation (kits name it)."""
+    b = backend(conn)
+    b.run(conn, b.create(*TABLES))
+    conn.execute("INSERT INTO registry_meta (key, value) VALUES ('installation_id', ?) ON CONFLICT (key) DO NOTHING",
+                 (uuid.uuid4().hex,))
 
-INSERT OR IGNORE INTO registry_meta (key, value) VALUES ('installation_id', lower(hex(randomblob(16))));
-"""
-
-PG_DDL = f"""
-CREATE TABLE {KITS} ({pg.identity()}, kit_id text NOT NULL UNIQUE,
-  issued_by text NOT NULL, issued_at text NOT NULL, installation text NOT NULL,
-  registry_stamp bigint NOT NULL, area text NOT NULL, min_x double precision, min_y double precision,
-  max_x double precision, max_y double precision, sites text NOT NULL, boundaries text NOT NULL, secret text NOT NULL,
-  basemap_tiles integer NOT NULL DEFAULT 0);
-CREATE INDEX fieldkit_kits_issued ON {KITS} (issued_at);
-{pg.refuse(f"{KITS}_never_change", KITS, "an issued field kit never changes", events="UPDATE")}
-{pg.refuse(f"{KITS}_never_deleted", KITS, "issued field kits are never deleted", events="DELETE")}
-
-CREATE TABLE {CHECKINS} ({pg.identity()},
-  kit_fid bigint NOT NULL REFERENCES {KITS}(fid), checked_in_at text NOT NULL, checked_in_by text NOT NULL,
-  filename text NOT NULL, sha256 text NOT NULL, summary text NOT NULL);
-CREATE INDEX fieldkit_checkins_kit ON {CHECKINS} (kit_fid, fid);
-{pg.append_only(CHECKINS, "field kit check-ins are append-only")}
-
-CREATE TABLE {ITEMS} ({pg.identity()},
-  kit_fid bigint NOT NULL REFERENCES {KITS}(fid), feature text NOT NULL, content text NOT NULL,
-  revision_id bigint NOT NULL REFERENCES revisions(fid), created_at text NOT NULL,
-  UNIQUE (kit_fid, feature, content));
-{pg.append_only(ITEMS, "field kit items are append-only")}
-
-INSERT INTO registry_meta (key, value) VALUES ('installation_id', replace(gen_random_uuid()::text, '-', ''))
-  ON CONFLICT (key) DO NOTHING;
-"""
 
 # The manifest secrets sign kits handed to field teams: a shareable export must not let anyone forge them.
 SCRUB = ((KITS, f"UPDATE {KITS} SET secret = 'withheld'"),)

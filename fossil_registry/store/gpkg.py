@@ -143,11 +143,11 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
         # FULL: every commit is fsynced before it returns, so an answered write survives a power cut (NORMAL is
         # consistent after one but may lose the last commits); docs/evidence.md has the cost (bench/bench_durability.py)
         conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
-    _register_functions(conn)
+    register_functions(conn)
     return conn
 
 
-def _register_functions(conn: sqlite3.Connection) -> None:
+def register_functions(conn: sqlite3.Connection) -> None:
     """The ST_* functions the GeoPackage R-tree triggers call."""
     for name, fn in (("ST_MinX", _st(0)), ("ST_MaxX", _st(1)), ("ST_MinY", _st(2)), ("ST_MaxY", _st(3))):
         conn.create_function(name, 1, fn, deterministic=True)
@@ -195,7 +195,7 @@ def read_snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("COMMIT")
 
 
-def _split_sql(script: str) -> list[str]:
+def split_sql(script: str) -> list[str]:
     """Split a DDL script on statement ends (triggers contain ';' inside BEGIN...END)."""
     statements, buf = [], []
     for line in script.strip().splitlines():

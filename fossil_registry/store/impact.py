@@ -25,7 +25,8 @@ from shapely.geometry.base import BaseGeometry
 from . import pg
 from .dialect import geometry_value, is_pg
 from .gpkg import blob_bounds, decode_geometries, decode_geometry
-from .schema import _in, _register
+from .tables import (BIGINT, BOOL, DATETIME, GEOMETRY, INT, NOT_NULL, REAL, TEXT, Index, Layer, Refuse, Table,
+                     append_only, col, in_list, ref)
 from .sites import BOUNDARIES, LOCATIONS, VERSIONS, _PUBLIC_ONLY, _SELECT_SITE, SiteRow, _row_to_site, _touch_contents
 
 SCREENINGS = "impact_screenings"
@@ -39,97 +40,57 @@ EVENT_KINDS = ("opened", "updated", "rescreened")
 RISKS = ("very_high", "high", "medium", "low")
 
 
-def _append_only(table: str, what: str) -> str:
-    return (f"CREATE TRIGGER {table}_append_only_update BEFORE UPDATE ON {table}\n"
-            f"  BEGIN SELECT RAISE(ABORT, '{what} are records: append-only'); END;\n"
-            f"CREATE TRIGGER {table}_append_only_delete BEFORE DELETE ON {table}\n"
-            f"  BEGIN SELECT RAISE(ABORT, '{what} are records: append-only'); END;\n")
+def _record(table: str, what: str) -> Refuse:
+    return append_only(table, f"{what} are records: append-only")
 
 
-DDL = f"""
-CREATE TABLE {SCREENINGS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom GEOMETRY NOT NULL,
-  title TEXT NOT NULL, created_at DATETIME NOT NULL, created_by TEXT NOT NULL,
-  registry_version INTEGER NOT NULL, rings TEXT NOT NULL, rules TEXT NOT NULL, width_m REAL, source TEXT NOT NULL,
-  notes TEXT NOT NULL, figures TEXT NOT NULL, affected_count INTEGER NOT NULL,
-  highest_risk TEXT CHECK (highest_risk IS NULL OR highest_risk IN {_in(RISKS)}),
-  rerun_of INTEGER REFERENCES {SCREENINGS}(fid));
-CREATE INDEX impact_screenings_created ON {SCREENINGS} (created_at);
-{_register(SCREENINGS, "features", "Impact screenings",
-           "Construction-project footprints screened against the protected sites", "GEOMETRY")}
-{_append_only(SCREENINGS, "impact screenings")}
+SCREENINGS_TABLE = Table(SCREENINGS, (
+    col("geom", GEOMETRY, NOT_NULL), col("title", TEXT, NOT_NULL), col("created_at", DATETIME, NOT_NULL),
+    col("created_by", TEXT, NOT_NULL), col("registry_version", BIGINT, NOT_NULL), col("rings", TEXT, NOT_NULL),
+    col("rules", TEXT, NOT_NULL), col("width_m", REAL), col("source", TEXT, NOT_NULL), col("notes", TEXT, NOT_NULL),
+    col("figures", TEXT, NOT_NULL), col("affected_count", INT, NOT_NULL),
+    col("highest_risk", TEXT, check=f"highest_risk IS NULL OR highest_risk IN {in_list(RISKS)}"),
+    ref("rerun_of", SCREENINGS),
+), indexes=(Index("impact_screenings_created", "created_at"),),
+   layer=Layer("Impact screenings", "Construction-project footprints screened against the protected sites"),
+   rules=(_record(SCREENINGS, "impact screenings"),))
 
-CREATE TABLE {RESULTS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
-  screening_id INTEGER NOT NULL REFERENCES {SCREENINGS}(fid), code TEXT NOT NULL, site_version INTEGER NOT NULL,
-  name TEXT, name_en TEXT, level TEXT NOT NULL, sensitivity TEXT NOT NULL, intersects BOOLEAN NOT NULL,
-  distance_m REAL NOT NULL, overlap_m2 REAL NOT NULL, overlap_pct REAL, site_area_m2 REAL, ring_m REAL NOT NULL,
-  risk TEXT NOT NULL CHECK (risk IN {_in(RISKS)}),
-  measured_to TEXT NOT NULL CHECK (measured_to IN ('boundary','location')),
-  site_lon REAL, site_lat REAL, footprint_lon REAL, footprint_lat REAL, UNIQUE (screening_id, code));
-CREATE INDEX impact_results_code ON {RESULTS} (code);
-{_register(RESULTS, "attributes", "Impact screening results",
-           "Per site within the outer ring of a screening: overlap, distance, ring and risk class")}
-{_append_only(RESULTS, "impact screening results")}
+RESULTS_TABLE = Table(RESULTS, (
+    ref("screening_id", SCREENINGS, NOT_NULL), col("code", TEXT, NOT_NULL), col("site_version", INT, NOT_NULL),
+    col("name"), col("name_en"), col("level", TEXT, NOT_NULL), col("sensitivity", TEXT, NOT_NULL),
+    col("intersects", BOOL, NOT_NULL), col("distance_m", REAL, NOT_NULL), col("overlap_m2", REAL, NOT_NULL),
+    col("overlap_pct", REAL), col("site_area_m2", REAL), col("ring_m", REAL, NOT_NULL),
+    col("risk", TEXT, NOT_NULL, check=f"risk IN {in_list(RISKS)}"),
+    col("measured_to", TEXT, NOT_NULL, check="measured_to IN ('boundary','location')"),
+    col("site_lon", REAL), col("site_lat", REAL), col("footprint_lon", REAL), col("footprint_lat", REAL),
+), constraints=("UNIQUE (screening_id, code)",), indexes=(Index("impact_results_code", "code"),),
+   layer=Layer("Impact screening results",
+               "Per site within the outer ring of a screening: overlap, distance, ring and risk class"),
+   rules=(_record(RESULTS, "impact screening results"),))
 
-CREATE TABLE {CASES} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, name TEXT NOT NULL, developer TEXT,
-  reference TEXT, stage TEXT NOT NULL CHECK (stage IN {_in(STAGES)}),
-  decision TEXT NOT NULL CHECK (decision IN {_in(DECISIONS)}), conditions TEXT NOT NULL DEFAULT '[]',
-  conditions_note TEXT, screening_id INTEGER NOT NULL REFERENCES {SCREENINGS}(fid),
-  version INTEGER NOT NULL CHECK (version >= 1), created_at DATETIME NOT NULL, created_by TEXT NOT NULL,
-  updated_at DATETIME NOT NULL, updated_by TEXT NOT NULL);
-{_register(CASES, "attributes", "Construction project cases",
-           "The case of a construction project: stage, decision and conditions, and its current screening")}
-CREATE TRIGGER {CASES}_never_deleted BEFORE DELETE ON {CASES}
-  BEGIN SELECT RAISE(ABORT, 'project cases are kept, never deleted'); END;
+CASES_TABLE = Table(CASES, (
+    col("name", TEXT, NOT_NULL), col("developer"), col("reference"),
+    col("stage", TEXT, NOT_NULL, check=f"stage IN {in_list(STAGES)}"),
+    col("decision", TEXT, NOT_NULL, check=f"decision IN {in_list(DECISIONS)}"),
+    col("conditions", TEXT, NOT_NULL, default="'[]'"), col("conditions_note"),
+    ref("screening_id", SCREENINGS, NOT_NULL),
+    col("version", INT, NOT_NULL, check="version >= 1"), col("created_at", DATETIME, NOT_NULL),
+    col("created_by", TEXT, NOT_NULL), col("updated_at", DATETIME, NOT_NULL), col("updated_by", TEXT, NOT_NULL),
+), layer=Layer("Construction project cases",
+               "The case of a construction project: stage, decision and conditions, and its current screening"),
+   rules=(Refuse(f"{CASES}_never_deleted", "DELETE", "project cases are kept, never deleted"),))
 
-CREATE TABLE {EVENTS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, case_id INTEGER NOT NULL REFERENCES {CASES}(fid),
-  case_version INTEGER NOT NULL, at DATETIME NOT NULL, actor TEXT NOT NULL,
-  kind TEXT NOT NULL CHECK (kind IN {_in(EVENT_KINDS)}), stage TEXT NOT NULL, decision TEXT NOT NULL,
-  conditions TEXT NOT NULL, conditions_note TEXT, screening_id INTEGER NOT NULL REFERENCES {SCREENINGS}(fid),
-  note TEXT, UNIQUE (case_id, case_version));
-{_register(EVENTS, "attributes", "Construction project case history",
-           "Every change of a project case: opened, updated (stage, decision, conditions), re-screened")}
-{_append_only(EVENTS, "project case events")}
-"""
+EVENTS_TABLE = Table(EVENTS, (
+    ref("case_id", CASES, NOT_NULL), col("case_version", INT, NOT_NULL), col("at", DATETIME, NOT_NULL),
+    col("actor", TEXT, NOT_NULL), col("kind", TEXT, NOT_NULL, check=f"kind IN {in_list(EVENT_KINDS)}"),
+    col("stage", TEXT, NOT_NULL), col("decision", TEXT, NOT_NULL), col("conditions", TEXT, NOT_NULL),
+    col("conditions_note"), ref("screening_id", SCREENINGS, NOT_NULL), col("note"),
+), constraints=("UNIQUE (case_id, case_version)",),
+   layer=Layer("Construction project case history",
+               "Every change of a project case: opened, updated (stage, decision, conditions), re-screened"),
+   rules=(_record(EVENTS, "project case events"),))
 
-PG_DDL = f"""
-CREATE TABLE {SCREENINGS} ({pg.identity()}, geom geometry(Geometry, {pg.SRS_ID}) NOT NULL,
-  title text NOT NULL, created_at text NOT NULL, created_by text NOT NULL,
-  registry_version bigint NOT NULL, rings text NOT NULL, rules text NOT NULL, width_m double precision,
-  source text NOT NULL, notes text NOT NULL, figures text NOT NULL, affected_count integer NOT NULL,
-  highest_risk text CHECK (highest_risk IS NULL OR highest_risk IN {_in(RISKS)}),
-  rerun_of bigint REFERENCES {SCREENINGS}(fid));
-CREATE INDEX impact_screenings_created ON {SCREENINGS} (created_at);
-{pg.spatial_index(SCREENINGS)}
-{pg.append_only(SCREENINGS, "impact screenings are records: append-only")}
-
-CREATE TABLE {RESULTS} ({pg.identity()},
-  screening_id bigint NOT NULL REFERENCES {SCREENINGS}(fid), code text NOT NULL, site_version integer NOT NULL,
-  name text, name_en text, level text NOT NULL, sensitivity text NOT NULL,
-  intersects smallint NOT NULL CHECK (intersects IN (0, 1)),
-  distance_m double precision NOT NULL, overlap_m2 double precision NOT NULL, overlap_pct double precision,
-  site_area_m2 double precision, ring_m double precision NOT NULL,
-  risk text NOT NULL CHECK (risk IN {_in(RISKS)}),
-  measured_to text NOT NULL CHECK (measured_to IN ('boundary','location')),
-  site_lon double precision, site_lat double precision, footprint_lon double precision,
-  footprint_lat double precision, UNIQUE (screening_id, code));
-CREATE INDEX impact_results_code ON {RESULTS} (code);
-{pg.append_only(RESULTS, "impact screening results are records: append-only")}
-
-CREATE TABLE {CASES} ({pg.identity()}, name text NOT NULL, developer text,
-  reference text, stage text NOT NULL CHECK (stage IN {_in(STAGES)}),
-  decision text NOT NULL CHECK (decision IN {_in(DECISIONS)}), conditions text NOT NULL DEFAULT '[]',
-  conditions_note text, screening_id bigint NOT NULL REFERENCES {SCREENINGS}(fid),
-  version integer NOT NULL CHECK (version >= 1), created_at text NOT NULL, created_by text NOT NULL,
-  updated_at text NOT NULL, updated_by text NOT NULL);
-{pg.refuse(f"{CASES}_never_deleted", CASES, "project cases are kept, never deleted", events="DELETE")}
-
-CREATE TABLE {EVENTS} ({pg.identity()}, case_id bigint NOT NULL REFERENCES {CASES}(fid),
-  case_version integer NOT NULL, at text NOT NULL, actor text NOT NULL,
-  kind text NOT NULL CHECK (kind IN {_in(EVENT_KINDS)}), stage text NOT NULL, decision text NOT NULL,
-  conditions text NOT NULL, conditions_note text, screening_id bigint NOT NULL REFERENCES {SCREENINGS}(fid),
-  note text, UNIQUE (case_id, case_version));
-{pg.append_only(EVENTS, "project case events are records: append-only")}
-"""
+TABLES = (SCREENINGS_TABLE, RESULTS_TABLE, CASES_TABLE, EVENTS_TABLE)
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -23,6 +23,8 @@ from typing import Any, Iterable
 
 from . import pg
 from .dialect import for_update, is_pg
+from .tables import (BIGINT, BLOB, DATETIME, INT, NOT_NULL, PRIMARY_KEY, REAL, TEXT, Index, Refuse, Table, col, in_list,
+                     ref)
 
 IMPORTS = "imports"
 FILES = "import_files"
@@ -32,66 +34,35 @@ OUTCOMES = ("new", "change", "unchanged", "already", "refused")
 RESULTS = ("proposed", "already", "refused")
 
 
-def _in(values: tuple[str, ...]) -> str:
-    return "(" + ",".join(f"'{v}'" for v in values) + ")"
+IMPORTS_TABLE = Table(IMPORTS, (
+    col("created_by", TEXT, NOT_NULL), col("created_at", DATETIME, NOT_NULL), col("updated_at", DATETIME, NOT_NULL),
+    col("filename", TEXT, NOT_NULL), col("sha256", TEXT, NOT_NULL), col("size", BIGINT, NOT_NULL),
+    col("format", TEXT, NOT_NULL), col("options", TEXT, NOT_NULL, default="'{}'"),
+    col("mapping", TEXT, NOT_NULL, default="'{}'"), col("info", TEXT, NOT_NULL, default="'{}'"),
+    col("state", TEXT, NOT_NULL, check=f"state IN {in_list(STATES)}"), col("generation", INT, NOT_NULL, default="1"),
+    col("progress_done", INT, NOT_NULL, default="0"), col("progress_total", INT, NOT_NULL, default="0"),
+    col("worker"), col("heartbeat_at", DATETIME), col("counts", TEXT, NOT_NULL, default="'{}'"), col("error"),
+    col("reason"), col("confirmed_by"), col("confirmed_at", DATETIME), col("finished_at", DATETIME),
+), indexes=(Index("imports_created", "created_at"), Index("imports_sha", "sha256")))
 
+# The uploaded bytes.
+FILES_TABLE = Table(FILES, (ref("import_fid", IMPORTS, PRIMARY_KEY), col("data", BLOB, NOT_NULL)), fid=False)
 
-DDL = f"""
-CREATE TABLE {IMPORTS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, created_by TEXT NOT NULL,
-  created_at DATETIME NOT NULL, updated_at DATETIME NOT NULL, filename TEXT NOT NULL, sha256 TEXT NOT NULL,
-  size INTEGER NOT NULL, format TEXT NOT NULL, options TEXT NOT NULL DEFAULT '{{}}',
-  mapping TEXT NOT NULL DEFAULT '{{}}', info TEXT NOT NULL DEFAULT '{{}}',
-  state TEXT NOT NULL CHECK (state IN {_in(STATES)}), generation INTEGER NOT NULL DEFAULT 1,
-  progress_done INTEGER NOT NULL DEFAULT 0, progress_total INTEGER NOT NULL DEFAULT 0,
-  worker TEXT, heartbeat_at DATETIME, counts TEXT NOT NULL DEFAULT '{{}}', error TEXT,
-  reason TEXT, confirmed_by TEXT, confirmed_at DATETIME, finished_at DATETIME);
-CREATE INDEX imports_created ON {IMPORTS} (created_at);
-CREATE INDEX imports_sha ON {IMPORTS} (sha256);
+ROWS_TABLE = Table(ROWS, (
+    ref("import_fid", IMPORTS, NOT_NULL), col("row_no", INT, NOT_NULL), col("source_code"), col("name"),
+    col("lon", REAL), col("lat", REAL), col("outcome", TEXT, NOT_NULL, check=f"outcome IN {in_list(OUTCOMES)}"),
+    col("matched_by"), col("site_code"), col("base_version", INT), col("fields"), col("content_key"), col("reason"),
+    col("warnings", TEXT, NOT_NULL, default="'[]'"), col("earlier_revision", BIGINT),
+    col("result", TEXT, check=f"result IS NULL OR result IN {in_list(RESULTS)}"), ref("revision_id", "revisions"),
+    col("result_reason"),
+), constraints=("UNIQUE (import_fid, row_no)",
+                "CHECK (result IS NULL OR result != 'proposed' OR revision_id IS NOT NULL)"),
+   indexes=(Index("import_rows_key", "content_key", where="revision_id IS NOT NULL"),
+            Index("import_rows_source", "source_code", where="revision_id IS NOT NULL")),
+   rules=(Refuse(f"{ROWS}_proposed_are_kept", "DELETE", "a row that made a proposal is part of the record",
+                 when="OLD.revision_id IS NOT NULL"),))
 
-CREATE TABLE {FILES} (import_fid INTEGER PRIMARY KEY REFERENCES {IMPORTS}(fid), data BLOB NOT NULL);
-
-CREATE TABLE {ROWS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
-  import_fid INTEGER NOT NULL REFERENCES {IMPORTS}(fid), row_no INTEGER NOT NULL, source_code TEXT, name TEXT,
-  lon REAL, lat REAL, outcome TEXT NOT NULL CHECK (outcome IN {_in(OUTCOMES)}), matched_by TEXT,
-  site_code TEXT, base_version INTEGER, fields TEXT, content_key TEXT, reason TEXT,
-  warnings TEXT NOT NULL DEFAULT '[]', earlier_revision INTEGER,
-  result TEXT CHECK (result IS NULL OR result IN {_in(RESULTS)}),
-  revision_id INTEGER REFERENCES revisions(fid), result_reason TEXT, UNIQUE (import_fid, row_no),
-  CHECK (result IS NOT 'proposed' OR revision_id IS NOT NULL));
-CREATE INDEX import_rows_key ON {ROWS} (content_key) WHERE revision_id IS NOT NULL;
-CREATE INDEX import_rows_source ON {ROWS} (source_code) WHERE revision_id IS NOT NULL;
-CREATE TRIGGER {ROWS}_proposed_are_kept BEFORE DELETE ON {ROWS} WHEN OLD.revision_id IS NOT NULL
-  BEGIN SELECT RAISE(ABORT, 'a row that made a proposal is part of the record'); END;
-"""
-
-# PostGIS: the same tables, CHECKs and refusal (the uploaded bytes as bytea).
-PG_DDL = f"""
-CREATE TABLE {IMPORTS} ({pg.identity()}, created_by text NOT NULL,
-  created_at text NOT NULL, updated_at text NOT NULL, filename text NOT NULL, sha256 text NOT NULL,
-  size bigint NOT NULL, format text NOT NULL, options text NOT NULL DEFAULT '{{}}',
-  mapping text NOT NULL DEFAULT '{{}}', info text NOT NULL DEFAULT '{{}}',
-  state text NOT NULL CHECK (state IN {_in(STATES)}), generation integer NOT NULL DEFAULT 1,
-  progress_done integer NOT NULL DEFAULT 0, progress_total integer NOT NULL DEFAULT 0,
-  worker text, heartbeat_at text, counts text NOT NULL DEFAULT '{{}}', error text,
-  reason text, confirmed_by text, confirmed_at text, finished_at text);
-CREATE INDEX imports_created ON {IMPORTS} (created_at);
-CREATE INDEX imports_sha ON {IMPORTS} (sha256);
-
-CREATE TABLE {FILES} (import_fid bigint PRIMARY KEY REFERENCES {IMPORTS}(fid), data bytea NOT NULL);
-
-CREATE TABLE {ROWS} ({pg.identity()},
-  import_fid bigint NOT NULL REFERENCES {IMPORTS}(fid), row_no integer NOT NULL, source_code text, name text,
-  lon double precision, lat double precision, outcome text NOT NULL CHECK (outcome IN {_in(OUTCOMES)}),
-  matched_by text, site_code text, base_version integer, fields text, content_key text, reason text,
-  warnings text NOT NULL DEFAULT '[]', earlier_revision bigint,
-  result text CHECK (result IS NULL OR result IN {_in(RESULTS)}),
-  revision_id bigint REFERENCES revisions(fid), result_reason text, UNIQUE (import_fid, row_no),
-  CHECK (result IS DISTINCT FROM 'proposed' OR revision_id IS NOT NULL));
-CREATE INDEX import_rows_key ON {ROWS} (content_key) WHERE revision_id IS NOT NULL;
-CREATE INDEX import_rows_source ON {ROWS} (source_code) WHERE revision_id IS NOT NULL;
-{pg.refuse(f"{ROWS}_proposed_are_kept", ROWS, "a row that made a proposal is part of the record", events="DELETE",
-           when="OLD.revision_id IS NOT NULL")}
-"""
+TABLES = (IMPORTS_TABLE, FILES_TABLE, ROWS_TABLE)
 
 # The uploaded files are working copies (deleted once their proposals are made): never part of a shareable export.
 PRIVATE_TABLES: tuple[str, ...] = (FILES,)

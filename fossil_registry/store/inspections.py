@@ -16,12 +16,13 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
-from . import pg
-from .dialect import geometry_value
+from ..vocab import Condition, Severity, Threat
+from .dialect import backend, geometry_value
 from .gpkg import decode_geometry, where
 from .reports import REPORTS
-from .schema import _in, _register
-from .sites import _touch_contents
+from .sites import LOCATIONS, _touch_contents
+from .tables import (BIGINT, BOOL, DATE, DATETIME, INT, MULTILINESTRING, NOT_NULL, POINT, REAL, TEXT, UNIQUE, Index,
+                     Layer, Refuse, Table, append_only, col, ref)
 
 INSPECTIONS = "inspections"
 TRACKS = "patrol_tracks"
@@ -29,9 +30,9 @@ THREATS = "inspection_threats"
 FOLLOWUPS = "inspection_followups"
 PHOTOS = "evidence_photos"
 
-CONDITIONS = ("good", "fair", "poor", "damaged", "destroyed")
-THREAT_CODES = ("quarrying", "construction", "illegal_excavation", "erosion_landslide", "vegetation", "vandalism", "other")
-SEVERITIES = ("low", "medium", "high")
+CONDITIONS = Condition.values()
+THREAT_CODES = Threat.values()
+SEVERITIES = Severity.values()
 
 # Personal data removed from shareable exports (store.backup_to): where and with what file name a reporter's phone took
 # a photo.
@@ -41,136 +42,74 @@ SCRUB = (
 )
 
 
-def _append_only(table: str, what: str) -> str:
-    return (f"CREATE TRIGGER {table}_append_only_update BEFORE UPDATE ON {table}\n"
-            f"  BEGIN SELECT RAISE(ABORT, '{what} are evidence: append-only'); END;\n"
-            f"CREATE TRIGGER {table}_append_only_delete BEFORE DELETE ON {table}\n"
-            f"  BEGIN SELECT RAISE(ABORT, '{what} are evidence: append-only'); END;\n")
+def _evidence(table: str, what: str) -> Refuse:
+    return append_only(table, f"{what} are evidence: append-only")
 
 
-DDL = f"""
-CREATE TABLE {INSPECTIONS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom POINT,
-  code TEXT NOT NULL REFERENCES site_locations(code), inspected_on DATE NOT NULL, inspectors TEXT NOT NULL,
-  condition TEXT NOT NULL CHECK (condition IN {_in(CONDITIONS)}), threats TEXT, findings TEXT, actions TEXT,
-  followup_needed BOOLEAN NOT NULL DEFAULT 0, photo_count INTEGER NOT NULL DEFAULT 0,
-  flagged_photos INTEGER NOT NULL DEFAULT 0, site_version INTEGER NOT NULL,
-  recorded_at DATETIME NOT NULL, recorded_by TEXT NOT NULL);
-CREATE INDEX inspections_code_date ON {INSPECTIONS} (code, inspected_on);
-{_register(INSPECTIONS, "features", "Site inspections", "Inspection records (point: where the inspection was made)",
-           "POINT")}
-{_append_only(INSPECTIONS, "inspection records")}
+INSPECTIONS_TABLE = Table(INSPECTIONS, (
+    col("geom", POINT), col("code", TEXT, NOT_NULL, references=f"{LOCATIONS}(code)"),
+    col("inspected_on", DATE, NOT_NULL), col("inspectors", TEXT, NOT_NULL),
+    col("condition", TEXT, NOT_NULL, check=Condition.check_sql("condition")), col("threats"), col("findings"),
+    col("actions"), col("followup_needed", BOOL, NOT_NULL, default="0"), col("photo_count", INT, NOT_NULL, default="0"),
+    col("flagged_photos", INT, NOT_NULL, default="0"), col("site_version", INT, NOT_NULL),
+    col("recorded_at", DATETIME, NOT_NULL), col("recorded_by", TEXT, NOT_NULL),
+), indexes=(Index("inspections_code_date", "code, inspected_on"),),
+   layer=Layer("Site inspections", "Inspection records (point: where the inspection was made)"),
+   rules=(_evidence(INSPECTIONS, "inspection records"),))
 
-CREATE TABLE {THREATS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
-  inspection_id INTEGER NOT NULL REFERENCES {INSPECTIONS}(fid),
-  threat TEXT NOT NULL CHECK (threat IN {_in(THREAT_CODES)}),
-  severity TEXT NOT NULL CHECK (severity IN {_in(SEVERITIES)}), note TEXT, UNIQUE (inspection_id, threat));
-{_register(THREATS, "attributes", "Inspection threats", "Threats observed during inspections, with severity")}
-{_append_only(THREATS, "inspection threats")}
+THREATS_TABLE = Table(THREATS, (
+    ref("inspection_id", INSPECTIONS, NOT_NULL), col("threat", TEXT, NOT_NULL, check=Threat.check_sql("threat")),
+    col("severity", TEXT, NOT_NULL, check=Severity.check_sql("severity")), col("note"),
+), constraints=("UNIQUE (inspection_id, threat)",),
+   layer=Layer("Inspection threats", "Threats observed during inspections, with severity"),
+   rules=(_evidence(THREATS, "inspection threats"),))
 
-CREATE TABLE {TRACKS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom MULTILINESTRING NOT NULL,
-  inspection_id INTEGER NOT NULL UNIQUE REFERENCES {INSPECTIONS}(fid), code TEXT NOT NULL, inspected_on DATE NOT NULL,
-  name TEXT, length_m REAL NOT NULL, point_count INTEGER NOT NULL, started_at DATETIME, ended_at DATETIME);
-{_register(TRACKS, "features", "Patrol tracks", "GPX tracks walked during inspections", "MULTILINESTRING")}
-{_append_only(TRACKS, "patrol tracks")}
+TRACKS_TABLE = Table(TRACKS, (
+    col("geom", MULTILINESTRING, NOT_NULL), ref("inspection_id", INSPECTIONS, NOT_NULL, UNIQUE),
+    col("code", TEXT, NOT_NULL), col("inspected_on", DATE, NOT_NULL), col("name"), col("length_m", REAL, NOT_NULL),
+    col("point_count", INT, NOT_NULL), col("started_at", DATETIME), col("ended_at", DATETIME),
+), layer=Layer("Patrol tracks", "GPX tracks walked during inspections"), rules=(_evidence(TRACKS, "patrol tracks"),))
 
-CREATE TABLE {FOLLOWUPS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, code TEXT NOT NULL,
-  description TEXT NOT NULL, due_on DATE NOT NULL, created_at DATETIME NOT NULL, created_by TEXT NOT NULL,
-  inspection_id INTEGER REFERENCES {INSPECTIONS}(fid), report_id INTEGER REFERENCES {REPORTS}(fid),
-  status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open','closed')), closed_at DATETIME, closed_by TEXT,
-  closing_note TEXT, closed_by_inspection INTEGER REFERENCES {INSPECTIONS}(fid));
-CREATE INDEX inspection_followups_open ON {FOLLOWUPS} (status, due_on);
-{_register(FOLLOWUPS, "attributes", "Inspection follow-ups", "Follow-up actions from inspections and public reports")}
-CREATE TRIGGER {FOLLOWUPS}_closed_once BEFORE UPDATE ON {FOLLOWUPS} WHEN OLD.status != 'open'
-  BEGIN SELECT RAISE(ABORT, 'a follow-up is closed once'); END;
-CREATE TRIGGER {FOLLOWUPS}_never_deleted BEFORE DELETE ON {FOLLOWUPS}
-  BEGIN SELECT RAISE(ABORT, 'follow-ups are closed, never deleted'); END;
+FOLLOWUPS_TABLE = Table(FOLLOWUPS, (
+    col("code", TEXT, NOT_NULL), col("description", TEXT, NOT_NULL), col("due_on", DATE, NOT_NULL),
+    col("created_at", DATETIME, NOT_NULL), col("created_by", TEXT, NOT_NULL), ref("inspection_id", INSPECTIONS),
+    ref("report_id", REPORTS), col("status", TEXT, NOT_NULL, default="'open'", check="status IN ('open','closed')"),
+    col("closed_at", DATETIME), col("closed_by"), col("closing_note"), ref("closed_by_inspection", INSPECTIONS),
+), indexes=(Index("inspection_followups_open", "status, due_on"),),
+   layer=Layer("Inspection follow-ups", "Follow-up actions from inspections and public reports"),
+   rules=(Refuse(f"{FOLLOWUPS}_closed_once", "UPDATE", "a follow-up is closed once", when="OLD.status != 'open'"),
+          Refuse(f"{FOLLOWUPS}_never_deleted", "DELETE", "follow-ups are closed, never deleted")))
 
-CREATE TABLE {PHOTOS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, sha256 TEXT NOT NULL,
-  inspection_id INTEGER REFERENCES {INSPECTIONS}(fid), report_id INTEGER REFERENCES {REPORTS}(fid),
-  original_name TEXT, media_type TEXT NOT NULL, extension TEXT NOT NULL, width INTEGER NOT NULL,
-  height INTEGER NOT NULL, size_bytes INTEGER NOT NULL, taken_at TEXT, gps_lon REAL, gps_lat REAL, distance_m REAL,
-  flags TEXT, flag_message TEXT, created_at DATETIME NOT NULL,
-  CHECK ((inspection_id IS NULL) != (report_id IS NULL)));
-CREATE INDEX evidence_photos_sha ON {PHOTOS} (sha256);
-CREATE INDEX evidence_photos_inspection ON {PHOTOS} (inspection_id);
-CREATE INDEX evidence_photos_report ON {PHOTOS} (report_id);
-{_register(PHOTOS, "attributes", "Evidence photos",
-           "Photos of inspections and reports (files content-addressed by sha256 in the data directory)")}
-{_append_only(PHOTOS, "evidence photos")}
-"""
+_ONE_OWNER = "(inspection_id IS NULL) != (report_id IS NULL)"
+PHOTOS_TABLE = Table(PHOTOS, (
+    col("sha256", TEXT, NOT_NULL), ref("inspection_id", INSPECTIONS), ref("report_id", REPORTS), col("original_name"),
+    col("media_type", TEXT, NOT_NULL), col("extension", TEXT, NOT_NULL), col("width", INT, NOT_NULL),
+    col("height", INT, NOT_NULL), col("size_bytes", BIGINT, NOT_NULL), col("taken_at"), col("gps_lon", REAL),
+    col("gps_lat", REAL), col("distance_m", REAL), col("flags"), col("flag_message"),
+    col("created_at", DATETIME, NOT_NULL),
+), constraints=(f"CHECK ({_ONE_OWNER})",),
+   indexes=(Index("evidence_photos_sha", "sha256"), Index("evidence_photos_inspection", "inspection_id"),
+            Index("evidence_photos_report", "report_id")),
+   layer=Layer("Evidence photos", "Photos of inspections and reports (files content-addressed by sha256 in the data "
+               "directory)"),
+   rules=(_evidence(PHOTOS, "evidence photos"),))
 
-PG_DDL = f"""
-CREATE TABLE {INSPECTIONS} ({pg.identity()}, geom geometry(Point, {pg.SRS_ID}),
-  code text NOT NULL REFERENCES site_locations(code), inspected_on text NOT NULL, inspectors text NOT NULL,
-  condition text NOT NULL CHECK (condition IN {_in(CONDITIONS)}), threats text, findings text, actions text,
-  followup_needed smallint NOT NULL DEFAULT 0 CHECK (followup_needed IN (0, 1)), photo_count integer NOT NULL DEFAULT 0,
-  flagged_photos integer NOT NULL DEFAULT 0, site_version integer NOT NULL,
-  recorded_at text NOT NULL, recorded_by text NOT NULL);
-CREATE INDEX inspections_code_date ON {INSPECTIONS} (code, inspected_on);
-{pg.spatial_index(INSPECTIONS)}
-{pg.append_only(INSPECTIONS, "inspection records are evidence: append-only")}
-
-CREATE TABLE {THREATS} ({pg.identity()},
-  inspection_id bigint NOT NULL REFERENCES {INSPECTIONS}(fid),
-  threat text NOT NULL CHECK (threat IN {_in(THREAT_CODES)}),
-  severity text NOT NULL CHECK (severity IN {_in(SEVERITIES)}), note text, UNIQUE (inspection_id, threat));
-{pg.append_only(THREATS, "inspection threats are evidence: append-only")}
-
-CREATE TABLE {TRACKS} ({pg.identity()}, geom geometry(MultiLineString, {pg.SRS_ID}) NOT NULL,
-  inspection_id bigint NOT NULL UNIQUE REFERENCES {INSPECTIONS}(fid), code text NOT NULL, inspected_on text NOT NULL,
-  name text, length_m double precision NOT NULL, point_count integer NOT NULL, started_at text, ended_at text);
-{pg.spatial_index(TRACKS)}
-{pg.append_only(TRACKS, "patrol tracks are evidence: append-only")}
-
-CREATE TABLE {FOLLOWUPS} ({pg.identity()}, code text NOT NULL,
-  description text NOT NULL, due_on text NOT NULL, created_at text NOT NULL, created_by text NOT NULL,
-  inspection_id bigint REFERENCES {INSPECTIONS}(fid), report_id bigint REFERENCES {REPORTS}(fid),
-  status text NOT NULL DEFAULT 'open' CHECK (status IN ('open','closed')), closed_at text, closed_by text,
-  closing_note text, closed_by_inspection bigint REFERENCES {INSPECTIONS}(fid));
-CREATE INDEX inspection_followups_open ON {FOLLOWUPS} (status, due_on);
-{pg.refuse(f"{FOLLOWUPS}_closed_once", FOLLOWUPS, "a follow-up is closed once", events="UPDATE",
-           when="OLD.status != 'open'")}
-{pg.refuse(f"{FOLLOWUPS}_never_deleted", FOLLOWUPS, "follow-ups are closed, never deleted", events="DELETE")}
-
-CREATE TABLE {PHOTOS} ({pg.identity()}, sha256 text NOT NULL,
-  inspection_id bigint REFERENCES {INSPECTIONS}(fid), report_id bigint REFERENCES {REPORTS}(fid),
-  original_name text, media_type text NOT NULL, extension text NOT NULL, width integer NOT NULL,
-  height integer NOT NULL, size_bytes bigint NOT NULL, taken_at text, gps_lon double precision,
-  gps_lat double precision, distance_m double precision, flags text, flag_message text, created_at text NOT NULL,
-  CHECK ((inspection_id IS NULL) != (report_id IS NULL)));
-CREATE INDEX evidence_photos_sha ON {PHOTOS} (sha256);
-CREATE INDEX evidence_photos_inspection ON {PHOTOS} (inspection_id);
-CREATE INDEX evidence_photos_report ON {PHOTOS} (report_id);
-{pg.append_only(PHOTOS, "evidence photos are evidence: append-only")}
-"""
+TABLES = (INSPECTIONS_TABLE, THREATS_TABLE, TRACKS_TABLE, FOLLOWUPS_TABLE, PHOTOS_TABLE)
 
 
 def photos_of_markers_and_rescues(conn: sqlite3.Connection) -> None:
     """Schema step: an evidence photo may also show a protection marker (store/markers.py) or a rescue case
     (store/rescues.py). Two columns are added and the CHECK that a photo belongs to exactly one record is widened
-    to them (schema.rewrite_table_sql: every existing row satisfies the wider rule)."""
-    from .schema import rewrite_table_sql
-
-    conn.execute(f"ALTER TABLE {PHOTOS} ADD COLUMN marker_id INTEGER REFERENCES protection_markers(fid)")
-    conn.execute(f"ALTER TABLE {PHOTOS} ADD COLUMN rescue_id INTEGER REFERENCES rescue_cases(fid)")
-    rewrite_table_sql(conn, PHOTOS, [("CHECK ((inspection_id IS NULL) != (report_id IS NULL))",
-                                      "CHECK ((inspection_id IS NOT NULL) + (report_id IS NOT NULL) + "
-                                      "(marker_id IS NOT NULL) + (rescue_id IS NOT NULL) = 1)")])
-    conn.execute(f"CREATE INDEX evidence_photos_marker ON {PHOTOS} (marker_id)")
-    conn.execute(f"CREATE INDEX evidence_photos_rescue ON {PHOTOS} (rescue_id)")
-
-
-# PostGIS: the same step as plain DDL. The rescue cases' table comes with the next step ("rescues"), which adds the
-# foreign key of rescue_id (PostgreSQL, unlike SQLite, checks that a referenced table exists).
-PG_PHOTOS_OF_MARKERS_AND_RESCUES_DDL = f"""
-ALTER TABLE {PHOTOS} ADD COLUMN marker_id bigint REFERENCES protection_markers(fid);
-ALTER TABLE {PHOTOS} ADD COLUMN rescue_id bigint;
-ALTER TABLE {PHOTOS} DROP CONSTRAINT {PHOTOS}_check;
-ALTER TABLE {PHOTOS} ADD CONSTRAINT {PHOTOS}_one_owner
-  CHECK (num_nonnulls(inspection_id, report_id, marker_id, rescue_id) = 1);
-CREATE INDEX evidence_photos_marker ON {PHOTOS} (marker_id);
-CREATE INDEX evidence_photos_rescue ON {PHOTOS} (rescue_id);
-"""
+    to them (every existing row satisfies the wider rule). The rescue cases' table comes with the next step
+    ("rescues"): where the database checks that a referenced table exists (PostgreSQL), that step adds the reference
+    of rescue_id."""
+    b = backend(conn)
+    rescue = col("rescue_id", BIGINT) if b.checks_references_exist else ref("rescue_id", "rescue_cases")
+    b.run(conn, b.add_column(PHOTOS, ref("marker_id", "protection_markers")) + b.add_column(PHOTOS, rescue))
+    b.replace_check(conn, PHOTOS, _ONE_OWNER, b.exactly_one(("inspection_id", "report_id", "marker_id", "rescue_id")),
+                    name=f"{PHOTOS}_one_owner")
+    b.run(conn, f"CREATE INDEX evidence_photos_marker ON {PHOTOS} (marker_id);\n"
+                f"CREATE INDEX evidence_photos_rescue ON {PHOTOS} (rescue_id);\n")
 
 
 def _row(r: sqlite3.Row | None) -> dict[str, Any] | None:

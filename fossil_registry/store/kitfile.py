@@ -20,8 +20,8 @@ from typing import Any, Iterable, Sequence
 
 from shapely.geometry.base import BaseGeometry
 
-from .gpkg import SRS_ID, _register_functions, _split_sql, encode_geometry, utc_now
-from .schema import GPKG_APPLICATION_ID, GPKG_BASE_DDL, GPKG_USER_VERSION, _register, _srs_rows
+from .gpkg import SRS_ID, register_functions, split_sql, encode_geometry, utc_now
+from .gpkg_ddl import GPKG_APPLICATION_ID, GPKG_BASE_DDL, GPKG_USER_VERSION, register_layer, srs_rows
 
 # GDAL's own table of feature counts, kept by triggers (GDAL creates it in every GeoPackage it makes).
 _OGR_CONTENTS_DDL = "CREATE TABLE gpkg_ogr_contents (table_name TEXT NOT NULL PRIMARY KEY, feature_count INTEGER DEFAULT NULL)"
@@ -47,20 +47,20 @@ def create_kit_file(path: str | Path, tables: Iterable[dict[str, Any]]) -> None:
     [(name, SQL type with constraints)]. Rollback journal, not WAL: one self-contained file to hand out."""
     conn = sqlite3.connect(str(path), isolation_level=None)
     try:
-        _register_functions(conn)
+        register_functions(conn)
         conn.execute(f"PRAGMA application_id = {GPKG_APPLICATION_ID}")
         conn.execute(f"PRAGMA user_version = {GPKG_USER_VERSION}")
         conn.execute("BEGIN")
-        for statement in _split_sql(GPKG_BASE_DDL):
+        for statement in split_sql(GPKG_BASE_DDL):
             conn.execute(statement)
-        conn.executemany("INSERT INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", _srs_rows())
+        conn.executemany("INSERT INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", srs_rows())
         conn.execute(_OGR_CONTENTS_DDL)
         for t in tables:
             kind = "features" if t["geometry"] else "attributes"
             script = _table_ddl(t["name"], t["geometry"], t["columns"])
-            script += _register(t["name"], kind, t["identifier"], t["description"], t["geometry"])
+            script += register_layer(t["name"], kind, t["identifier"], t["description"], t["geometry"])
             script += _OGR_COUNT_TRIGGERS.format(t=t["name"])
-            for statement in _split_sql(script):
+            for statement in split_sql(script):
                 conn.execute(statement)
             conn.execute("INSERT INTO gpkg_ogr_contents VALUES (?, 0)", (t["name"],))
         conn.execute("COMMIT")
@@ -74,7 +74,7 @@ def write_rows(path: str | Path, table: str, rows: Sequence[dict[str, Any]]) -> 
         return
     conn = sqlite3.connect(str(path), isolation_level=None)
     try:
-        _register_functions(conn)
+        register_functions(conn)
         conn.execute("BEGIN")
         columns = list(rows[0])
         marks = ", ".join("?" * len(columns))

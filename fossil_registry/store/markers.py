@@ -16,75 +16,47 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
-from . import pg
-from .dialect import geometry_value, location_of
+from ..vocab import MarkerCondition, MarkerKind, Sensitivity, SiteStatus
+from .dialect import backend, geometry_value, location_of
 from .gpkg import decode_geometry
-from .schema import _in, _register
-from .sections import pg_registered_feature
 from .sites import _touch_contents
+from .tables import (DATE, DATETIME, INT, NOT_NULL, POINT, TEXT, Index, Layer, MustNameFeature, Refuse, Table,
+                     append_only, col, ref)
 
 MARKERS = "protection_markers"
 CHECKS = "marker_checks"
-MARKER_KINDS = ("monument", "boundary_post", "signboard", "fence")
-MARKER_CONDITIONS = ("present", "damaged", "missing")
+MARKER_KINDS = MarkerKind.values()
+MARKER_CONDITIONS = MarkerCondition.values()
 
-DDL = f"""
-CREATE TABLE {MARKERS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom POINT NOT NULL,
-  feature_code TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN {_in(MARKER_KINDS)}), inscription TEXT,
-  inscription_en TEXT, erected_on DATE, photo_count INTEGER NOT NULL DEFAULT 0, created_at DATETIME NOT NULL,
-  created_by TEXT NOT NULL);
-CREATE INDEX protection_markers_feature ON {MARKERS} (feature_code);
-{_register(MARKERS, "features", "Protection markers", "Monuments, boundary posts, signboards and fences of sites and "
-           "sections", "POINT")}
-CREATE TRIGGER {MARKERS}_of_a_registered_feature BEFORE INSERT ON {MARKERS}
-  WHEN NOT EXISTS (SELECT 1 FROM site_locations WHERE code = NEW.feature_code)
-  AND NOT EXISTS (SELECT 1 FROM section_lines WHERE code = NEW.feature_code)
-  BEGIN SELECT RAISE(ABORT, 'a marker belongs to a registered site or section'); END;
-CREATE TRIGGER {MARKERS}_never_deleted BEFORE DELETE ON {MARKERS}
-  BEGIN SELECT RAISE(ABORT, 'markers stay on record: a missing one is recorded as missing'); END;
+MARKERS_TABLE = Table(MARKERS, (
+    col("geom", POINT, NOT_NULL), col("feature_code", TEXT, NOT_NULL),
+    col("kind", TEXT, NOT_NULL, check=MarkerKind.check_sql("kind")), col("inscription"), col("inscription_en"),
+    col("erected_on", DATE), col("photo_count", INT, NOT_NULL, default="0"), col("created_at", DATETIME, NOT_NULL),
+    col("created_by", TEXT, NOT_NULL),
+), indexes=(Index("protection_markers_feature", "feature_code"),),
+   layer=Layer("Protection markers", "Monuments, boundary posts, signboards and fences of sites and sections"),
+   rules=(MustNameFeature(f"{MARKERS}_of_a_registered_feature", "feature_code",
+                          "a marker belongs to a registered site or section"),
+          Refuse(f"{MARKERS}_never_deleted", "DELETE", "markers stay on record: a missing one is recorded as missing")))
 
-CREATE TABLE {CHECKS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
-  inspection_id INTEGER NOT NULL REFERENCES inspections(fid), marker_id INTEGER NOT NULL REFERENCES {MARKERS}(fid),
-  condition TEXT NOT NULL CHECK (condition IN {_in(MARKER_CONDITIONS)}), note TEXT,
-  followup_id INTEGER REFERENCES inspection_followups(fid), UNIQUE (inspection_id, marker_id));
-CREATE INDEX marker_checks_marker ON {CHECKS} (marker_id, inspection_id);
-{_register(CHECKS, "attributes", "Marker checks", "The condition of each protection marker at each inspection")}
-CREATE TRIGGER {CHECKS}_append_only_update BEFORE UPDATE ON {CHECKS}
-  BEGIN SELECT RAISE(ABORT, 'marker checks are evidence: append-only'); END;
-CREATE TRIGGER {CHECKS}_append_only_delete BEFORE DELETE ON {CHECKS}
-  BEGIN SELECT RAISE(ABORT, 'marker checks are evidence: append-only'); END;
-"""
+CHECKS_TABLE = Table(CHECKS, (
+    ref("inspection_id", "inspections", NOT_NULL), ref("marker_id", MARKERS, NOT_NULL),
+    col("condition", TEXT, NOT_NULL, check=MarkerCondition.check_sql("condition")), col("note"),
+    ref("followup_id", "inspection_followups"),
+), constraints=("UNIQUE (inspection_id, marker_id)",),
+   indexes=(Index("marker_checks_marker", "marker_id, inspection_id"),),
+   layer=Layer("Marker checks", "The condition of each protection marker at each inspection"),
+   rules=(append_only(CHECKS, "marker checks are evidence: append-only"),))
 
-# PostGIS: the same tables and refusals (the step adds the evidence photos' columns with plain ALTER TABLE,
-# inspections.PG_PHOTOS_OF_MARKERS_AND_RESCUES_DDL).
-PG_DDL = f"""
-CREATE TABLE {MARKERS} ({pg.identity()}, geom geometry(Point, {pg.SRS_ID}) NOT NULL,
-  feature_code text NOT NULL, kind text NOT NULL CHECK (kind IN {_in(MARKER_KINDS)}), inscription text,
-  inscription_en text, erected_on text, photo_count integer NOT NULL DEFAULT 0, created_at text NOT NULL,
-  created_by text NOT NULL);
-CREATE INDEX protection_markers_feature ON {MARKERS} (feature_code);
-{pg.spatial_index(MARKERS)}
-{pg_registered_feature(f"{MARKERS}_of_a_registered_feature", MARKERS, "feature_code",
-                       "a marker belongs to a registered site or section")}
-{pg.refuse(f"{MARKERS}_never_deleted", MARKERS, "markers stay on record: a missing one is recorded as missing",
-           events="DELETE")}
-
-CREATE TABLE {CHECKS} ({pg.identity()},
-  inspection_id bigint NOT NULL REFERENCES inspections(fid), marker_id bigint NOT NULL REFERENCES {MARKERS}(fid),
-  condition text NOT NULL CHECK (condition IN {_in(MARKER_CONDITIONS)}), note text,
-  followup_id bigint REFERENCES inspection_followups(fid), UNIQUE (inspection_id, marker_id));
-CREATE INDEX marker_checks_marker ON {CHECKS} (marker_id, inspection_id);
-{pg.append_only(CHECKS, "marker checks are evidence: append-only")}
-"""
+TABLES = (MARKERS_TABLE, CHECKS_TABLE)
 
 
 def add_markers(conn: sqlite3.Connection) -> None:
     """Schema step: the marker tables, and evidence photos that may show a marker or a rescue case."""
-    from .gpkg import _split_sql
     from .inspections import photos_of_markers_and_rescues
 
-    for statement in _split_sql(DDL):
-        conn.execute(statement)
+    b = backend(conn)
+    b.run(conn, b.create(*TABLES))
     photos_of_markers_and_rescues(conn)
 
 
@@ -127,8 +99,9 @@ def public_markers(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """The markers of open, active sites and sections: the only ones the public may see (decided in SQL)."""
     return [_marker(r) for r in conn.execute(
         f"SELECT m.*, {_LAST_CHECK} FROM {MARKERS} m WHERE m.feature_code IN "
-        "(SELECT code FROM site_locations WHERE sensitivity = 'open' AND status = 'active' UNION ALL "
-        "SELECT code FROM section_lines WHERE sensitivity = 'open' AND status = 'active') ORDER BY m.fid")]
+        "(SELECT code FROM site_locations WHERE sensitivity = :open AND status = :active UNION ALL "
+        "SELECT code FROM section_lines WHERE sensitivity = :open AND status = :active) ORDER BY m.fid",
+        {"open": Sensitivity.OPEN, "active": SiteStatus.ACTIVE})]
 
 
 def all_markers(conn: sqlite3.Connection) -> list[dict[str, Any]]:

@@ -1,7 +1,8 @@
-"""The registry's schema on PostgreSQL/PostGIS: the core tables (the site layers, their history, the audit trail,
-registry_meta), creating and recognising a registry in a database, and its integrity check. The feature modules'
-tables come from the same ordered migrations as the GeoPackage's (store/schema.py PG_MIGRATIONS: the same step
-names, each module's PG_DDL).
+"""The registry's schema on PostgreSQL/PostGIS: the database-wide objects the tables' DDL relies on (PostGIS, the
+``nocase`` collation, the refusal function, the layers' change stamps, local_day()), recognising a registry in a
+database, and its integrity check. The tables themselves are defined once for both backends (store/tables.py, each
+family module's definitions) and created by the same ordered migrations as the GeoPackage's (store/migrations.py),
+written as PostgreSQL DDL by store/dialect.PostGIS.
 
 What the GeoPackage guarantees, this schema guarantees too, in PostgreSQL's terms:
 
@@ -20,12 +21,11 @@ from __future__ import annotations
 
 from ..messages import msg
 from . import pg
-from .audit import AUDIT
-from .sites import BOUNDARIES, LOCATIONS, VERSIONS
 
 # Database-wide objects: PostGIS, the case-insensitive collation of user names, the refusal function of the
-# append-only triggers, and local_day(), the registry's time zone's calendar day of a UTC timestamp (the time zone is
-# set per connection by store.supervision.use_time_zone, as on SQLite).
+# append-only triggers, the layers' change stamps (layer_changes and the function that stamps it), and local_day(),
+# the registry's time zone's calendar day of a UTC timestamp (the time zone is set per connection by
+# store.supervision.use_time_zone, as on SQLite).
 PG_FUNCTIONS_DDL = r"""
 CREATE EXTENSION IF NOT EXISTS postgis;
 CREATE COLLATION IF NOT EXISTS nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
@@ -37,55 +37,13 @@ CREATE OR REPLACE FUNCTION local_day(ts text) RETURNS text LANGUAGE sql STABLE A
   SELECT to_char(ts::timestamptz AT TIME ZONE coalesce(nullif(current_setting('registry.time_zone', true), ''), 'UTC'),
                  'YYYY-MM-DD')
 $$;
+CREATE TABLE layer_changes (table_name text PRIMARY KEY, last_change timestamptz NOT NULL);
 CREATE OR REPLACE FUNCTION registry_layer_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO layer_changes VALUES (TG_TABLE_NAME, clock_timestamp())
     ON CONFLICT (table_name) DO UPDATE SET last_change = excluded.last_change;
   RETURN NULL;
 END $$;
-"""
-
-_LEVELS = "('national','provincial','general')"
-_SENSITIVITY = "('open','generalized','hidden')"
-
-PG_CORE_DDL = PG_FUNCTIONS_DDL + f"""
-CREATE TABLE layer_changes (table_name text PRIMARY KEY, last_change timestamptz NOT NULL);
-
-CREATE TABLE {LOCATIONS} ({pg.identity()}, geom geometry(Point, {pg.SRS_ID}) NOT NULL,
-  code text NOT NULL UNIQUE, name text NOT NULL, name_en text, county text, county_en text,
-  level text NOT NULL CHECK (level IN {_LEVELS}),
-  period text, age text, formation text, fossil_groups text,
-  sensitivity text NOT NULL CHECK (sensitivity IN {_SENSITIVITY}),
-  description text, description_en text, established text,
-  status text NOT NULL DEFAULT 'active' CHECK (status IN ('active','retired')),
-  version integer NOT NULL CHECK (version >= 1), updated_at text NOT NULL, updated_by text NOT NULL);
-{pg.spatial_index(LOCATIONS)}
-CREATE TABLE {BOUNDARIES} ({pg.identity()}, geom geometry(MultiPolygon, {pg.SRS_ID}) NOT NULL,
-  code text NOT NULL UNIQUE REFERENCES {LOCATIONS}(code), name text, name_en text, level text, sensitivity text,
-  status text, area_km2 double precision, version integer NOT NULL, updated_at text NOT NULL);
-{pg.spatial_index(BOUNDARIES)}
-CREATE TRIGGER {LOCATIONS}_changed AFTER INSERT OR UPDATE OR DELETE ON {LOCATIONS}
-  FOR EACH STATEMENT EXECUTE FUNCTION registry_layer_changed();
-CREATE TRIGGER {BOUNDARIES}_changed AFTER INSERT OR UPDATE OR DELETE ON {BOUNDARIES}
-  FOR EACH STATEMENT EXECUTE FUNCTION registry_layer_changed();
-
-CREATE TABLE {VERSIONS} ({pg.identity()}, code text NOT NULL,
-  version integer NOT NULL CHECK (version >= 1), operation text NOT NULL, created_at text NOT NULL,
-  author text NOT NULL, reviewer text, reason text NOT NULL, properties text NOT NULL,
-  location geometry(Point, {pg.SRS_ID}) NOT NULL, boundary geometry(MultiPolygon, {pg.SRS_ID}), revision_id bigint,
-  UNIQUE (code, version));
-CREATE INDEX site_versions_code_time ON {VERSIONS} (code, created_at);
-{pg.spatial_index(VERSIONS, "location")}{pg.spatial_index(VERSIONS, "boundary")}
-{pg.append_only(VERSIONS, "site history is append-only")}
-
-CREATE TABLE {AUDIT} ({pg.identity()}, at text NOT NULL, actor text NOT NULL,
-  action text NOT NULL, target text, detail text, remote_addr text);
-CREATE INDEX audit_log_at ON {AUDIT} (at);
-{pg.append_only(AUDIT, "the audit trail is append-only")}
-
-CREATE TABLE registry_meta (key text PRIMARY KEY, value text NOT NULL);
-INSERT INTO registry_meta VALUES ('schema_version', '1');
-CREATE TABLE registry_migrations (name text PRIMARY KEY, applied_at text NOT NULL);
 """
 
 
@@ -97,13 +55,6 @@ def is_registry(url: str) -> bool:
         return conn.execute("SELECT to_regclass('site_versions') IS NOT NULL").fetchone()[0]
     finally:
         conn.close()
-
-
-def create_core(conn) -> None:
-    """The core schema in the connection's (empty) database, inside the caller's transaction."""
-    if conn.execute("SELECT to_regclass('site_versions') IS NOT NULL").fetchone()[0]:
-        raise FileExistsError(f"a registry already exists in {pg.describe(conn.location)}")
-    conn.execute(PG_CORE_DDL)
 
 
 def check_integrity(conn) -> list[str]:

@@ -13,17 +13,18 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
-from . import pg
+from ..vocab import ReportKind, ReportStatus
 from .dialect import geometry_value
 from .gpkg import decode_geometry, where
-from .schema import _in, _register
 from .sites import _touch_contents
+from .tables import (BIGINT, DATE, DATETIME, INT, NOT_NULL, POINT, PRIMARY_KEY, REAL, TEXT, UNIQUE, Index, Layer,
+                     Refuse, Table, col, ref)
 
 REPORTS = "public_reports"
 CONTACTS = "report_contacts"
 
-REPORT_KINDS = ("find", "damage")
-REPORT_STATES = ("new", "accepted", "dismissed")
+REPORT_KINDS = ReportKind.values()
+REPORT_STATES = ReportStatus.values()
 
 PRIVATE_TABLES: tuple[str, ...] = (CONTACTS,)
 # Personal data removed from shareable exports (store.backup_to): what reporters typed (people put phone numbers in
@@ -33,44 +34,24 @@ SCRUB = (
     (REPORTS, f"UPDATE {REPORTS} SET description = '(withheld from shareable exports)', receipt = 'withheld-' || fid"),
 )
 
-DDL = f"""
-CREATE TABLE {REPORTS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom POINT NOT NULL,
-  receipt TEXT NOT NULL UNIQUE, kind TEXT NOT NULL CHECK (kind IN {_in(REPORT_KINDS)}), description TEXT NOT NULL,
-  observed_on DATE, submitted_at DATETIME NOT NULL, submitted_by TEXT NOT NULL, site_code TEXT,
-  site_distance_m REAL, photo_count INTEGER NOT NULL DEFAULT 0,
-  status TEXT NOT NULL DEFAULT 'new' CHECK (status IN {_in(REPORT_STATES)}),
-  decided_at DATETIME, decided_by TEXT, decision_note TEXT, followup_id INTEGER, inspection_id INTEGER);
-CREATE INDEX public_reports_status ON {REPORTS} (status, submitted_at);
-{_register(REPORTS, "features", "Public reports", "Finds and damage reported by the public, with triage state",
-           "POINT")}
-CREATE TRIGGER {REPORTS}_decided_once BEFORE UPDATE ON {REPORTS} WHEN OLD.status != 'new'
-  BEGIN SELECT RAISE(ABORT, 'a report is triaged once'); END;
-CREATE TRIGGER {REPORTS}_keep_content BEFORE UPDATE OF geom, receipt, kind, description, observed_on, submitted_at,
-  submitted_by, photo_count ON {REPORTS}
-  BEGIN SELECT RAISE(ABORT, 'what a reporter submitted is never changed'); END;
-CREATE TRIGGER {REPORTS}_never_deleted BEFORE DELETE ON {REPORTS}
-  BEGIN SELECT RAISE(ABORT, 'reports are dismissed, never deleted'); END;
-
-CREATE TABLE {CONTACTS} (report_id INTEGER PRIMARY KEY NOT NULL REFERENCES {REPORTS}(fid), contact TEXT NOT NULL);
-"""
-
-PG_DDL = f"""
-CREATE TABLE {REPORTS} ({pg.identity()}, geom geometry(Point, {pg.SRS_ID}) NOT NULL,
-  receipt text NOT NULL UNIQUE, kind text NOT NULL CHECK (kind IN {_in(REPORT_KINDS)}), description text NOT NULL,
-  observed_on text, submitted_at text NOT NULL, submitted_by text NOT NULL, site_code text,
-  site_distance_m double precision, photo_count integer NOT NULL DEFAULT 0,
-  status text NOT NULL DEFAULT 'new' CHECK (status IN {_in(REPORT_STATES)}),
-  decided_at text, decided_by text, decision_note text, followup_id bigint, inspection_id bigint);
-CREATE INDEX public_reports_status ON {REPORTS} (status, submitted_at);
-{pg.spatial_index(REPORTS)}
-{pg.refuse(f"{REPORTS}_decided_once", REPORTS, "a report is triaged once", events="UPDATE",
-           when="OLD.status != 'new'")}
-{pg.refuse(f"{REPORTS}_keep_content", REPORTS, "what a reporter submitted is never changed",
-           events="UPDATE OF geom, receipt, kind, description, observed_on, submitted_at, submitted_by, photo_count")}
-{pg.refuse(f"{REPORTS}_never_deleted", REPORTS, "reports are dismissed, never deleted", events="DELETE")}
-
-CREATE TABLE {CONTACTS} (report_id bigint PRIMARY KEY REFERENCES {REPORTS}(fid), contact text NOT NULL);
-"""
+REPORTS_TABLE = Table(REPORTS, (
+    col("geom", POINT, NOT_NULL), col("receipt", TEXT, NOT_NULL, UNIQUE),
+    col("kind", TEXT, NOT_NULL, check=ReportKind.check_sql("kind")), col("description", TEXT, NOT_NULL),
+    col("observed_on", DATE), col("submitted_at", DATETIME, NOT_NULL), col("submitted_by", TEXT, NOT_NULL),
+    col("site_code"), col("site_distance_m", REAL), col("photo_count", INT, NOT_NULL, default="0"),
+    col("status", TEXT, NOT_NULL, default=f"'{ReportStatus.NEW}'", check=ReportStatus.check_sql("status")),
+    col("decided_at", DATETIME), col("decided_by"), col("decision_note"), col("followup_id", BIGINT),
+    col("inspection_id", BIGINT),
+), indexes=(Index("public_reports_status", "status, submitted_at"),),
+   layer=Layer("Public reports", "Finds and damage reported by the public, with triage state"),
+   rules=(Refuse(f"{REPORTS}_decided_once", "UPDATE", "a report is triaged once",
+                 when=f"OLD.status != '{ReportStatus.NEW}'"),
+          Refuse(f"{REPORTS}_keep_content", "UPDATE OF geom, receipt, kind, description, observed_on, submitted_at, "
+                 "submitted_by, photo_count", "what a reporter submitted is never changed"),
+          Refuse(f"{REPORTS}_never_deleted", "DELETE", "reports are dismissed, never deleted")))
+CONTACTS_TABLE = Table(CONTACTS, (ref("report_id", REPORTS, PRIMARY_KEY, NOT_NULL), col("contact", TEXT, NOT_NULL)),
+                       fid=False)
+TABLES = (REPORTS_TABLE, CONTACTS_TABLE)
 
 
 def insert_report(conn: sqlite3.Connection, *, point: BaseGeometry, receipt: str, kind: str, description: str,
@@ -132,6 +113,6 @@ def decide_report(conn: sqlite3.Connection, report_id: int, *, status: str, deci
                   inspection_id: int | None = None) -> bool:
     cur = conn.execute(
         f"UPDATE {REPORTS} SET status = ?, decided_at = ?, decided_by = ?, decision_note = ?, "
-        "site_code = coalesce(?, site_code), followup_id = ?, inspection_id = ? WHERE fid = ? AND status = 'new'",
-        (status, decided_at, decided_by, note, site_code, followup_id, inspection_id, report_id))
+        "site_code = coalesce(?, site_code), followup_id = ?, inspection_id = ? WHERE fid = ? AND status = ?",
+        (status, decided_at, decided_by, note, site_code, followup_id, inspection_id, report_id, ReportStatus.NEW))
     return cur.rowcount == 1

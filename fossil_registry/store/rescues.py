@@ -16,94 +16,66 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
-from . import pg
-from .dialect import geometry_value, pick
+from ..vocab import RescueEvent, RescueSource
+from .dialect import backend, geometry_value, pick
 from .gpkg import decode_geometry, where
-from .schema import _in, _register
 from .sites import _touch_contents
+from .tables import (BIGINT, DATETIME, INT, NOT_NULL, POINT, PRIMARY_KEY, TEXT, Index, Layer, Refuse, Table,
+                     append_only, col, in_list, ref)
 
 CASES = "rescue_cases"
 EVENTS = "rescue_events"
 CONTACTS = "rescue_contacts"
-SOURCES = ("public_report", "construction", "other")
-EVENT_KINDS = ("officials_on_site", "opinion_issued", "specimens_rescued", "samples_collected", "note",
-               "new_site_proposed", "not_significant")
-OUTCOMES = ("new_site_proposed", "not_significant")
+SOURCES = RescueSource.values()
+EVENT_KINDS = RescueEvent.values()
+OUTCOMES = (RescueEvent.NEW_SITE_PROPOSED.value, RescueEvent.NOT_SIGNIFICANT.value)
 
 PRIVATE_TABLES: tuple[str, ...] = (CONTACTS,)
 # Who reported a find is personal data (a name, a company's site manager): withheld from shareable exports.
 SCRUB = ((CASES, f"UPDATE {CASES} SET reported_by = '(withheld from shareable exports)'"),)
 
-DDL = f"""
-CREATE TABLE {CASES} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom POINT NOT NULL,
-  source TEXT NOT NULL CHECK (source IN {_in(SOURCES)}), report_id INTEGER REFERENCES public_reports(fid),
-  impact_case_id INTEGER, reported_by TEXT NOT NULL, reported_at DATETIME NOT NULL, county TEXT,
-  description TEXT NOT NULL, opened_at DATETIME NOT NULL, opened_by TEXT NOT NULL,
-  status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open','closed')),
-  outcome TEXT CHECK (outcome IS NULL OR outcome IN {_in(OUTCOMES)}), revision_id INTEGER REFERENCES revisions(fid),
-  closed_at DATETIME, closed_by TEXT,
-  CHECK ((status = 'open') = (outcome IS NULL)), CHECK (outcome != 'new_site_proposed' OR revision_id IS NOT NULL));
-CREATE INDEX rescue_cases_status ON {CASES} (status, reported_at);
-{_register(CASES, "features", "Rescue cases", "Finds reported by the public or construction projects and their rescue "
-           "(staff only: never public)", "POINT")}
-CREATE TRIGGER {CASES}_closed_once BEFORE UPDATE ON {CASES} WHEN OLD.status != 'open'
-  BEGIN SELECT RAISE(ABORT, 'a rescue case is closed once'); END;
-CREATE TRIGGER {CASES}_keep_content BEFORE UPDATE OF geom, source, report_id, impact_case_id, reported_by,
-  reported_at, county, description, opened_at, opened_by ON {CASES}
-  BEGIN SELECT RAISE(ABORT, 'what a rescue case was opened with is never changed'); END;
-CREATE TRIGGER {CASES}_never_deleted BEFORE DELETE ON {CASES}
-  BEGIN SELECT RAISE(ABORT, 'rescue cases are closed, never deleted'); END;
+CASES_TABLE = Table(CASES, (
+    col("geom", POINT, NOT_NULL), col("source", TEXT, NOT_NULL, check=RescueSource.check_sql("source")),
+    ref("report_id", "public_reports"), col("impact_case_id", BIGINT), col("reported_by", TEXT, NOT_NULL),
+    col("reported_at", DATETIME, NOT_NULL), col("county"), col("description", TEXT, NOT_NULL),
+    col("opened_at", DATETIME, NOT_NULL), col("opened_by", TEXT, NOT_NULL),
+    col("status", TEXT, NOT_NULL, default="'open'", check="status IN ('open','closed')"),
+    col("outcome", TEXT, check=f"outcome IS NULL OR outcome IN {in_list(OUTCOMES)}"), ref("revision_id", "revisions"),
+    col("closed_at", DATETIME), col("closed_by"),
+), constraints=("CHECK ((status = 'open') = (outcome IS NULL))",
+                f"CHECK (outcome != '{RescueEvent.NEW_SITE_PROPOSED}' OR revision_id IS NOT NULL)"),
+   indexes=(Index("rescue_cases_status", "status, reported_at"),),
+   layer=Layer("Rescue cases", "Finds reported by the public or construction projects and their rescue (staff only: "
+               "never public)"),
+   rules=(Refuse(f"{CASES}_closed_once", "UPDATE", "a rescue case is closed once", when="OLD.status != 'open'"),
+          Refuse(f"{CASES}_keep_content", "UPDATE OF geom, source, report_id, impact_case_id, reported_by, "
+                 "reported_at, county, description, opened_at, opened_by",
+                 "what a rescue case was opened with is never changed"),
+          Refuse(f"{CASES}_never_deleted", "DELETE", "rescue cases are closed, never deleted")))
 
-CREATE TABLE {EVENTS} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
-  case_id INTEGER NOT NULL REFERENCES {CASES}(fid), kind TEXT NOT NULL CHECK (kind IN {_in(EVENT_KINDS)}),
-  done_at DATETIME NOT NULL, recorded_at DATETIME NOT NULL, recorded_by TEXT NOT NULL, note TEXT,
-  specimens INTEGER CHECK (specimens IS NULL OR specimens >= 0),
-  samples INTEGER CHECK (samples IS NULL OR samples >= 0), field_numbers TEXT, kept_at TEXT,
-  revision_id INTEGER REFERENCES revisions(fid), photo_count INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX rescue_events_case ON {EVENTS} (case_id, done_at);
-{_register(EVENTS, "attributes", "Rescue case events", "What was done when in each rescue case")}
-CREATE TRIGGER {EVENTS}_append_only_update BEFORE UPDATE ON {EVENTS}
-  BEGIN SELECT RAISE(ABORT, 'the record of a rescue is append-only'); END;
-CREATE TRIGGER {EVENTS}_append_only_delete BEFORE DELETE ON {EVENTS}
-  BEGIN SELECT RAISE(ABORT, 'the record of a rescue is append-only'); END;
+EVENTS_TABLE = Table(EVENTS, (
+    ref("case_id", CASES, NOT_NULL), col("kind", TEXT, NOT_NULL, check=RescueEvent.check_sql("kind")),
+    col("done_at", DATETIME, NOT_NULL), col("recorded_at", DATETIME, NOT_NULL), col("recorded_by", TEXT, NOT_NULL),
+    col("note"), col("specimens", INT, check="specimens IS NULL OR specimens >= 0"),
+    col("samples", INT, check="samples IS NULL OR samples >= 0"), col("field_numbers"), col("kept_at"),
+    ref("revision_id", "revisions"), col("photo_count", INT, NOT_NULL, default="0"),
+), indexes=(Index("rescue_events_case", "case_id, done_at"),),
+   layer=Layer("Rescue case events", "What was done when in each rescue case"),
+   rules=(append_only(EVENTS, "the record of a rescue is append-only"),))
 
-CREATE TABLE {CONTACTS} (case_id INTEGER PRIMARY KEY NOT NULL REFERENCES {CASES}(fid), contact TEXT NOT NULL);
-"""
+CONTACTS_TABLE = Table(CONTACTS, (ref("case_id", CASES, PRIMARY_KEY, NOT_NULL), col("contact", TEXT, NOT_NULL)),
+                       fid=False)
+TABLES = (CASES_TABLE, EVENTS_TABLE, CONTACTS_TABLE)
 
-# PostGIS: the same tables, CHECKs and refusals; and the foreign key of the evidence photos' rescue_id, whose column
-# came with the markers step before this table existed.
-PG_DDL = f"""
-CREATE TABLE {CASES} ({pg.identity()}, geom geometry(Point, {pg.SRS_ID}) NOT NULL,
-  source text NOT NULL CHECK (source IN {_in(SOURCES)}), report_id bigint REFERENCES public_reports(fid),
-  impact_case_id bigint, reported_by text NOT NULL, reported_at text NOT NULL, county text,
-  description text NOT NULL, opened_at text NOT NULL, opened_by text NOT NULL,
-  status text NOT NULL DEFAULT 'open' CHECK (status IN ('open','closed')),
-  outcome text CHECK (outcome IS NULL OR outcome IN {_in(OUTCOMES)}), revision_id bigint REFERENCES revisions(fid),
-  closed_at text, closed_by text,
-  CHECK ((status = 'open') = (outcome IS NULL)), CHECK (outcome != 'new_site_proposed' OR revision_id IS NOT NULL));
-CREATE INDEX rescue_cases_status ON {CASES} (status, reported_at);
-{pg.spatial_index(CASES)}
-{pg.refuse(f"{CASES}_closed_once", CASES, "a rescue case is closed once", events="UPDATE",
-           when="OLD.status != 'open'")}
-{pg.refuse(f"{CASES}_keep_content", CASES, "what a rescue case was opened with is never changed",
-           events="UPDATE OF geom, source, report_id, impact_case_id, reported_by, reported_at, county, description, "
-                  "opened_at, opened_by")}
-{pg.refuse(f"{CASES}_never_deleted", CASES, "rescue cases are closed, never deleted", events="DELETE")}
 
-CREATE TABLE {EVENTS} ({pg.identity()},
-  case_id bigint NOT NULL REFERENCES {CASES}(fid), kind text NOT NULL CHECK (kind IN {_in(EVENT_KINDS)}),
-  done_at text NOT NULL, recorded_at text NOT NULL, recorded_by text NOT NULL, note text,
-  specimens integer CHECK (specimens IS NULL OR specimens >= 0),
-  samples integer CHECK (samples IS NULL OR samples >= 0), field_numbers text, kept_at text,
-  revision_id bigint REFERENCES revisions(fid), photo_count integer NOT NULL DEFAULT 0);
-CREATE INDEX rescue_events_case ON {EVENTS} (case_id, done_at);
-{pg.append_only(EVENTS, "the record of a rescue is append-only")}
-
-CREATE TABLE {CONTACTS} (case_id bigint PRIMARY KEY REFERENCES {CASES}(fid), contact text NOT NULL);
-
-ALTER TABLE evidence_photos ADD CONSTRAINT evidence_photos_rescue_id_fkey FOREIGN KEY (rescue_id)
-  REFERENCES {CASES}(fid);
-"""
+def add_rescues(conn) -> None:
+    """Schema step: the rescue cases' tables, and (where the database checks that a referenced table exists) the
+    reference of the evidence photos' rescue_id, whose column came with the markers step before this table existed."""
+    b = backend(conn)
+    b.run(conn, b.create(*TABLES))
+    if b.checks_references_exist:
+        b.run(conn, "ALTER TABLE evidence_photos ADD CONSTRAINT evidence_photos_rescue_id_fkey FOREIGN KEY (rescue_id) "
+                    f"REFERENCES {CASES}(fid)")
 
 
 def insert_case(conn: sqlite3.Connection, *, point: BaseGeometry, source: str, report_id: int | None,
@@ -176,8 +148,8 @@ def _case_totals(clause: str) -> str:
     """Per case (those of ``clause``): when officials first reached the site, when the first opinion was given, the
     specimens and samples; one pass over the cases joined to their events through the events' case index."""
     return ("SELECT c.fid, c.source, c.status, c.outcome, c.reported_at, "
-            "min(CASE WHEN e.kind = 'officials_on_site' THEN e.done_at END) AS on_site, "
-            "min(CASE WHEN e.kind = 'opinion_issued' THEN e.done_at END) AS opinion, "
+            f"min(CASE WHEN e.kind = '{RescueEvent.OFFICIALS_ON_SITE}' THEN e.done_at END) AS on_site, "
+            f"min(CASE WHEN e.kind = '{RescueEvent.OPINION_ISSUED}' THEN e.done_at END) AS opinion, "
             "coalesce(sum(e.specimens), 0) AS specimens, coalesce(sum(e.samples), 0) AS samples "
             f"FROM {CASES} c LEFT JOIN {EVENTS} e ON e.case_id = c.fid{clause} GROUP BY c.fid")
 

@@ -18,99 +18,57 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from . import pg
-from .dialect import for_update, geometry_value
+from ..vocab import SurveyMethod
+from .dialect import backend, for_update, geometry_value
 from .gpkg import decode_geometry
+from .tables import (BIGINT, DATE, DATETIME, GEOMETRY, INT, MULTIPOLYGON, NOT_NULL, POINT, REAL, TEXT, Index, Refuse,
+                     Table, append_only, col, in_list, ref)
 
-DDL = """
-CREATE TABLE revisions (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
-  kind TEXT NOT NULL CHECK (kind IN ('change','new_site','retire','restore')),
-  site_code TEXT, base_version INTEGER CHECK (base_version IS NULL OR base_version >= 1),
-  status TEXT NOT NULL CHECK (status IN ('submitted','changes_requested','approved','rejected','withdrawn')),
-  author TEXT NOT NULL, created_at DATETIME NOT NULL, updated_at DATETIME NOT NULL,
-  round INTEGER NOT NULL DEFAULT 1 CHECK (round >= 1),
-  reason TEXT NOT NULL CHECK (length(trim(reason)) > 0),
-  method TEXT CHECK (method IS NULL OR method IN ('rtk','handheld_gnss','phone_map','digitised','other')),
-  accuracy_m REAL CHECK (accuracy_m IS NULL OR accuracy_m > 0), survey_date DATE,
-  location BLOB, boundary_action TEXT NOT NULL DEFAULT 'keep' CHECK (boundary_action IN ('keep','set','remove')),
-  boundary BLOB, properties TEXT NOT NULL DEFAULT '{}', input TEXT NOT NULL DEFAULT '{}',
-  warnings TEXT NOT NULL DEFAULT '[]', metrics TEXT NOT NULL DEFAULT '{}', restore_version INTEGER,
-  reviewer TEXT, decided_at DATETIME, decision_comment TEXT, applied_version INTEGER,
-  CHECK (kind = 'new_site' OR (site_code IS NOT NULL AND base_version IS NOT NULL)),
-  CHECK (boundary_action != 'set' OR boundary IS NOT NULL),
-  CHECK (status != 'approved' OR (reviewer IS NOT NULL AND reviewer != author AND applied_version IS NOT NULL)),
-  CHECK (status NOT IN ('rejected','changes_requested') OR length(trim(coalesce(decision_comment, ''))) > 0));
-CREATE INDEX revisions_status ON revisions (status, updated_at);
-CREATE INDEX revisions_site ON revisions (site_code);
-CREATE INDEX revisions_author ON revisions (author, status);
-CREATE TRIGGER revisions_are_never_deleted BEFORE DELETE ON revisions
-  BEGIN SELECT RAISE(ABORT, 'proposals are never deleted: withdraw or reject them'); END;
-CREATE TRIGGER revisions_decided_are_frozen BEFORE UPDATE ON revisions
-  WHEN OLD.status IN ('approved','rejected','withdrawn')
-  BEGIN SELECT RAISE(ABORT, 'a decided proposal cannot change'); END;
+KINDS = ("change", "new_site", "retire", "restore")
+STATUSES = ("submitted", "changes_requested", "approved", "rejected", "withdrawn")
+DECIDED = ("approved", "rejected", "withdrawn")
+BOUNDARY_ACTIONS = ("keep", "set", "remove")
 
-CREATE TABLE revision_events (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
-  revision_id INTEGER NOT NULL REFERENCES revisions(fid), at DATETIME NOT NULL, actor TEXT NOT NULL,
-  event TEXT NOT NULL, comment TEXT, detail TEXT);
-CREATE INDEX revision_events_revision ON revision_events (revision_id, fid);
-CREATE TRIGGER revision_events_append_only_update BEFORE UPDATE ON revision_events
-  BEGIN SELECT RAISE(ABORT, 'the review thread is append-only'); END;
-CREATE TRIGGER revision_events_append_only_delete BEFORE DELETE ON revision_events
-  BEGIN SELECT RAISE(ABORT, 'the review thread is append-only'); END;
+REVISIONS_TABLE = Table("revisions", (
+    col("kind", TEXT, NOT_NULL, check=f"kind IN {in_list(KINDS)}"), col("site_code"),
+    col("base_version", INT, check="base_version IS NULL OR base_version >= 1"),
+    col("status", TEXT, NOT_NULL, check=f"status IN {in_list(STATUSES)}"), col("author", TEXT, NOT_NULL),
+    col("created_at", DATETIME, NOT_NULL), col("updated_at", DATETIME, NOT_NULL),
+    col("round", INT, NOT_NULL, default="1", check="round >= 1"),
+    col("reason", TEXT, NOT_NULL, check="length(trim(reason)) > 0"),
+    col("method", TEXT, check=f"method IS NULL OR {SurveyMethod.check_sql('method')}"),
+    col("accuracy_m", REAL, check="accuracy_m IS NULL OR accuracy_m > 0"), col("survey_date", DATE),
+    col("location", POINT),
+    col("boundary_action", TEXT, NOT_NULL, default="'keep'", check=f"boundary_action IN {in_list(BOUNDARY_ACTIONS)}"),
+    col("boundary", MULTIPOLYGON), col("properties", TEXT, NOT_NULL, default="'{}'"),
+    col("input", TEXT, NOT_NULL, default="'{}'"), col("warnings", TEXT, NOT_NULL, default="'[]'"),
+    col("metrics", TEXT, NOT_NULL, default="'{}'"), col("restore_version", INT), col("reviewer"),
+    col("decided_at", DATETIME), col("decision_comment"), col("applied_version", INT),
+), constraints=(
+    "CHECK (kind = 'new_site' OR (site_code IS NOT NULL AND base_version IS NOT NULL))",
+    "CHECK (boundary_action != 'set' OR boundary IS NOT NULL)",
+    "CHECK (status != 'approved' OR (reviewer IS NOT NULL AND reviewer != author AND applied_version IS NOT NULL))",
+    "CHECK (status NOT IN ('rejected','changes_requested') OR length(trim(coalesce(decision_comment, ''))) > 0)",
+), indexes=(Index("revisions_status", "status, updated_at"), Index("revisions_site", "site_code"),
+            Index("revisions_author", "author, status")),
+   rules=(Refuse("revisions_are_never_deleted", "DELETE", "proposals are never deleted: withdraw or reject them"),
+          Refuse("revisions_decided_are_frozen", "UPDATE", "a decided proposal cannot change",
+                 when=f"OLD.status IN {in_list(DECIDED)}")))
 
-CREATE TABLE revision_attachments (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
-  revision_id INTEGER NOT NULL REFERENCES revisions(fid), sha256 TEXT NOT NULL, filename TEXT NOT NULL,
-  content_type TEXT NOT NULL, size INTEGER NOT NULL CHECK (size >= 0), created_at DATETIME NOT NULL,
-  uploaded_by TEXT NOT NULL);
-CREATE INDEX revision_attachments_revision ON revision_attachments (revision_id);
-CREATE INDEX revision_attachments_sha ON revision_attachments (sha256);
-CREATE TRIGGER revision_attachments_append_only_delete BEFORE DELETE ON revision_attachments
-  BEGIN SELECT RAISE(ABORT, 'attachments are never deleted'); END;
-"""
+EVENTS_TABLE = Table("revision_events", (
+    ref("revision_id", "revisions", NOT_NULL), col("at", DATETIME, NOT_NULL), col("actor", TEXT, NOT_NULL),
+    col("event", TEXT, NOT_NULL), col("comment"), col("detail"),
+), indexes=(Index("revision_events_revision", "revision_id, fid"),),
+   rules=(append_only("revision_events", "the review thread is append-only"),))
 
-PG_DDL = f"""
-CREATE TABLE revisions ({pg.identity()},
-  kind text NOT NULL CHECK (kind IN ('change','new_site','retire','restore')),
-  site_code text, base_version integer CHECK (base_version IS NULL OR base_version >= 1),
-  status text NOT NULL CHECK (status IN ('submitted','changes_requested','approved','rejected','withdrawn')),
-  author text NOT NULL, created_at text NOT NULL, updated_at text NOT NULL,
-  round integer NOT NULL DEFAULT 1 CHECK (round >= 1),
-  reason text NOT NULL CHECK (length(trim(reason)) > 0),
-  method text CHECK (method IS NULL OR method IN ('rtk','handheld_gnss','phone_map','digitised','other')),
-  accuracy_m double precision CHECK (accuracy_m IS NULL OR accuracy_m > 0), survey_date text,
-  location geometry(Point, {pg.SRS_ID}),
-  boundary_action text NOT NULL DEFAULT 'keep' CHECK (boundary_action IN ('keep','set','remove')),
-  boundary geometry(MultiPolygon, {pg.SRS_ID}), properties text NOT NULL DEFAULT '{{}}',
-  input text NOT NULL DEFAULT '{{}}', warnings text NOT NULL DEFAULT '[]', metrics text NOT NULL DEFAULT '{{}}',
-  restore_version integer, reviewer text, decided_at text, decision_comment text, applied_version integer,
-  CHECK (kind = 'new_site' OR (site_code IS NOT NULL AND base_version IS NOT NULL)),
-  CHECK (boundary_action != 'set' OR boundary IS NOT NULL),
-  CHECK (status != 'approved' OR (reviewer IS NOT NULL AND reviewer != author AND applied_version IS NOT NULL)),
-  CHECK (status NOT IN ('rejected','changes_requested') OR length(trim(coalesce(decision_comment, ''))) > 0));
-CREATE INDEX revisions_status ON revisions (status, updated_at);
-CREATE INDEX revisions_site ON revisions (site_code);
-CREATE INDEX revisions_author ON revisions (author, status);
-{pg.spatial_index("revisions", "location")}{pg.spatial_index("revisions", "boundary")}
-{pg.refuse("revisions_are_never_deleted", "revisions", "proposals are never deleted: withdraw or reject them",
-           events="DELETE")}
-{pg.refuse("revisions_decided_are_frozen", "revisions", "a decided proposal cannot change", events="UPDATE",
-           when="OLD.status IN ('approved','rejected','withdrawn')")}
+ATTACHMENTS_TABLE = Table("revision_attachments", (
+    ref("revision_id", "revisions", NOT_NULL), col("sha256", TEXT, NOT_NULL), col("filename", TEXT, NOT_NULL),
+    col("content_type", TEXT, NOT_NULL), col("size", BIGINT, NOT_NULL, check="size >= 0"),
+    col("created_at", DATETIME, NOT_NULL), col("uploaded_by", TEXT, NOT_NULL),
+), indexes=(Index("revision_attachments_revision", "revision_id"), Index("revision_attachments_sha", "sha256")),
+   rules=(Refuse("revision_attachments_append_only_delete", "DELETE", "attachments are never deleted"),))
 
-CREATE TABLE revision_events ({pg.identity()},
-  revision_id bigint NOT NULL REFERENCES revisions(fid), at text NOT NULL, actor text NOT NULL,
-  event text NOT NULL, comment text, detail text);
-CREATE INDEX revision_events_revision ON revision_events (revision_id, fid);
-{pg.append_only("revision_events", "the review thread is append-only")}
-
-CREATE TABLE revision_attachments ({pg.identity()},
-  revision_id bigint NOT NULL REFERENCES revisions(fid), sha256 text NOT NULL, filename text NOT NULL,
-  content_type text NOT NULL, size bigint NOT NULL CHECK (size >= 0), created_at text NOT NULL,
-  uploaded_by text NOT NULL);
-CREATE INDEX revision_attachments_revision ON revision_attachments (revision_id);
-CREATE INDEX revision_attachments_sha ON revision_attachments (sha256);
-{pg.refuse("revision_attachments_append_only_delete", "revision_attachments", "attachments are never deleted",
-           events="DELETE")}
-"""
+TABLES = (REVISIONS_TABLE, EVENTS_TABLE, ATTACHMENTS_TABLE)
 
 # Nothing private: proposals and their reasons are part of the record that exports carry (site_versions.revision_id
 # points at them). Accounts stay out of exports through the core's PRIVATE_TABLES.
@@ -129,16 +87,13 @@ FEATURE_KINDS = ("site", "section")
 def add_feature_kind(conn: sqlite3.Connection) -> None:
     """Schema step: a proposal names the kind of registered feature it concerns (a site or a stratigraphic section),
     so that a new-feature proposal (no code yet) says what it registers. ``site_code`` then holds the code of a
-    feature of that kind; ``kind`` 'new_site' means a new feature of the proposal's feature_kind."""
-    conn.execute("ALTER TABLE revisions ADD COLUMN feature_kind TEXT NOT NULL DEFAULT 'site' "
-                 "CHECK (feature_kind IN ('site','section'))")
-
-
-# PostGIS: the same column, as the same ALTER TABLE; and the proposed geometry is a section's line or a site's point
-# (the GeoPackage's blob column holds either already), still in SRID 4490 with its GiST index.
-PG_FEATURE_KIND_DDL = ("ALTER TABLE revisions ADD COLUMN feature_kind text NOT NULL DEFAULT 'site' "
-                       "CHECK (feature_kind IN ('site','section'));\n"
-                       f"ALTER TABLE revisions ALTER COLUMN location TYPE geometry(Geometry, {pg.SRS_ID});\n")
+    feature of that kind; ``kind`` 'new_site' means a new feature of the proposal's feature_kind. The proposed geometry
+    is then a section's line or a site's point (a GeoPackage blob holds either already; a PostGIS column becomes any
+    geometry, still in SRID 4490 with its GiST index)."""
+    b = backend(conn)
+    b.run(conn, b.add_column("revisions", col("feature_kind", TEXT, NOT_NULL, default="'site'",
+                                              check=f"feature_kind IN {in_list(FEATURE_KINDS)}"))
+          + b.change_geometry_type("revisions", "location", GEOMETRY))
 
 
 @dataclass

@@ -15,9 +15,12 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
+from ..vocab import Level, Sensitivity, SiteStatus
 from . import pg
 from .dialect import for_update, geometry_value, is_pg, lock
 from .gpkg import decode_geometries, decode_geometry
+from .tables import (BIGINT, DATE, DATETIME, INT, MULTIPOLYGON, NOT_NULL, POINT, REAL, TEXT, UNIQUE, Column, Index,
+                     Table, append_only, col)
 
 LOCATIONS = "site_locations"
 BOUNDARIES = "site_boundaries"
@@ -55,6 +58,51 @@ class Layers:
 
 SITES = Layers("site", LOCATIONS, BOUNDARIES, VERSIONS, LOCATION_COLUMNS, BOUNDARY_COLUMNS,
                list_columns=("fossil_groups",))
+
+
+# The tables (the core of the GeoPackage: store/migrations.py creates them and registers the sites' layers). Every
+# kind of feature has the same attributes around its own, the same boundaries' layer and the same history.
+def described(*middle: Column) -> tuple[Column, ...]:
+    """The main layer's columns of a kind of feature besides geom and its measures: code and names, its level,
+    ``middle`` (what the kind adds), its description and status."""
+    return (col("code", TEXT, NOT_NULL, UNIQUE), col("name", TEXT, NOT_NULL), col("name_en"), col("county"),
+            col("county_en"), col("level", TEXT, NOT_NULL, check=Level.check_sql("level")), *middle,
+            col("description"), col("description_en"), col("established", DATE),
+            col("status", TEXT, NOT_NULL, default=f"'{SiteStatus.ACTIVE}'", check=SiteStatus.check_sql("status")))
+
+
+def sensitivity() -> Column:
+    return col("sensitivity", TEXT, NOT_NULL, check=Sensitivity.check_sql("sensitivity"))
+
+
+BOOKKEEPING = (col("version", INT, NOT_NULL, check="version >= 1"), col("updated_at", DATETIME, NOT_NULL),
+               col("updated_by", TEXT, NOT_NULL))
+
+
+def boundaries_table(name: str, primary: str, **kw) -> Table:
+    """The current protection boundaries of a kind of feature."""
+    return Table(name, (col("geom", MULTIPOLYGON, NOT_NULL),
+                        col("code", TEXT, NOT_NULL, UNIQUE, references=f"{primary}(code)"), col("name"),
+                        col("name_en"), col("level"), col("sensitivity"), col("status"), col("area_km2", REAL),
+                        col("version", INT, NOT_NULL), col("updated_at", DATETIME, NOT_NULL)), stamped=True, **kw)
+
+
+def versions_table(name: str, geometry: str, message: str, **kw) -> Table:
+    """The append-only history of a kind of feature: one full snapshot per version."""
+    return Table(name, (col("code", TEXT, NOT_NULL), col("version", INT, NOT_NULL, check="version >= 1"),
+                        col("operation", TEXT, NOT_NULL), col("created_at", DATETIME, NOT_NULL),
+                        col("author", TEXT, NOT_NULL), col("reviewer"), col("reason", TEXT, NOT_NULL),
+                        col("properties", TEXT, NOT_NULL), col("location", geometry, NOT_NULL),
+                        col("boundary", MULTIPOLYGON), col("revision_id", BIGINT)),
+                 constraints=("UNIQUE (code, version)",), indexes=(Index(f"{name}_code_time", "code, created_at"),),
+                 rules=(append_only(name, message),), **kw)
+
+
+LOCATIONS_TABLE = Table(LOCATIONS, (col("geom", POINT, NOT_NULL), *described(
+    col("period"), col("age"), col("formation"), col("fossil_groups"), sensitivity()), *BOOKKEEPING), stamped=True)
+BOUNDARIES_TABLE = boundaries_table(BOUNDARIES, LOCATIONS)
+VERSIONS_TABLE = versions_table(VERSIONS, POINT, "site history is append-only")
+
 
 
 # --------------------------------------------------------------------------------------------------------------------
