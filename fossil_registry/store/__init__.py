@@ -4,10 +4,14 @@ The registry is one GeoPackage 1.4 file (``<data dir>/sites/registry.gpkg``) tha
 one ``BEGIN IMMEDIATE`` transaction (``transaction``) covering feature rows, spatial index, history and audit, so a
 change is all there or not at all. SQL lives only in this package; everything else calls the functions below.
 
-Each submodule owns one table family:
+Each table is defined once (``tables``: columns, constraints, indexes, refusals), in the module of its family, and
+each backend writes the DDL of its database from that definition (``dialect``). The modules:
 
-* ``gpkg``: GeoPackage geometry blobs, the ST_* functions, connections and transactions (no tables);
-* ``schema``: the core GeoPackage tables, the ordered migrations, integrity checks, backups and shareable exports;
+* ``tables``: the table definitions' vocabulary (no SQL of a database); ``migrations``: creating a registry (the core
+  tables) and the ordered migration steps, one list for both backends;
+* ``gpkg``: GeoPackage geometry blobs, the ST_* functions, connections and transactions (no tables); ``gpkg_ddl``: the
+  GeoPackage's own tables, a layer's registration and R-tree;
+* ``schema``: integrity checks, backups and shareable exports (private tables, personal data scrubbed);
 * ``sites``: the registered features' current state and history: the sites' (``site_locations``, ``site_boundaries``,
   ``site_versions``), and with ``sections.SECTIONS`` the stratigraphic sections' (``section_lines``...);
 * ``sections``, ``markers``, ``rescues``: stratigraphic sections' tables, protection markers and their checks, rescue
@@ -23,9 +27,10 @@ Each submodule owns one table family:
 * ``imports``: site imports (uploaded files of sites, each row's planned outcome and the proposal it made).
 
 Two backends serve this contract (``dialect``): the GeoPackage file (``gpkg``, the embedded default) and
-PostgreSQL/PostGIS (``pg``, ``pg_schema``; a ``postgresql://`` URL as the registry's location). Where their SQL differs
-a function writes it for each; keep each function small and named for what it does to the registry, not for how a
-backend does it. ``copy`` moves a whole registry between any two locations.
+PostgreSQL/PostGIS (``pg``, ``pg_schema``; a ``postgresql://`` URL as the registry's location). A connection's backend
+object (``dialect.backend(conn)``) answers what differs (DDL, locks, geometry values, date and JSON SQL); keep each
+function small and named for what it does to the registry, not for how a backend does it. ``copy`` moves a whole
+registry between any two locations.
 The names below are the store's contract with the rest of the code
 (``store.transaction(conn)``, ``store.get_site_row(...)``...); feature modules are used as ``store.<module>``.
 """

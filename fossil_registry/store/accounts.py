@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from .dialect import for_update, is_pg
+from .dialect import backend, for_update
 from .tables import DATETIME, INT, NOCASE, NOT_NULL, TEXT, UNIQUE, Index, Refuse, Table, col, in_list, ref
 
 ROLES = ("field", "expert", "admin")
@@ -140,9 +140,8 @@ def lock_sign_in_attempts(conn, account: str, remote_addr: str) -> None:
     """Hold the back-off counters of this account and this address until the transaction ends, so that parallel
     attempts are counted one after the other (GeoPackage: the write transaction holds the whole file already).
     Always the account first, then the address: two attempts never wait for each other in a circle."""
-    if is_pg(conn):
-        conn.execute("SELECT pg_advisory_xact_lock(1, hashtext(?))", (account,))
-        conn.execute("SELECT pg_advisory_xact_lock(2, hashtext(?))", (remote_addr,))
+    backend(conn).lock_text(conn, 1, account)
+    backend(conn).lock_text(conn, 2, remote_addr)
 
 
 def insert_login_failure(conn: sqlite3.Connection, *, at: str, account: str, remote_addr: str,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import pg
-from .dialect import connect, geometry_value, is_pg, is_url, read_snapshot, transaction
+from .dialect import backend, connect, geometry_value, is_pg, is_url, read_snapshot, transaction
 from .gpkg import decode_geometries
 from .migrations import create_registry
 
@@ -33,15 +33,11 @@ def _tables(conn) -> list[str]:
     """The registry's tables in an order where every row's references exist before it: the feature layers, then the
     others in creation order, each after the tables its foreign keys name. (Creation order alone is not enough:
     a later step may add a column referencing a table created after it, as evidence_photos.rescue_id.)"""
-    if is_pg(conn):
-        rows = conn.execute("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                            "WHERE n.nspname = current_schema() AND c.relkind = 'r' ORDER BY c.oid").fetchall()
-    else:
-        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid").fetchall()
-    created = [r[0] for r in rows if r[0] not in _SKIP and not r[0].startswith(("gpkg_", "rtree_", "sqlite_"))]
+    created = [t for t in backend(conn).table_names(conn)
+               if t not in _SKIP and not t.startswith(("gpkg_", "rtree_", "sqlite_"))]
     ordered = [t for t in _FEATURES_FIRST if t in created]
     pending = [t for t in created if t not in ordered]
-    needs = {t: _references(conn, t) & set(pending) - {t} for t in pending}
+    needs = {t: backend(conn).references(conn, t) & set(pending) - {t} for t in pending}
     while pending:
         ready = next((t for t in pending if not needs[t] - set(ordered)), pending[0])  # a cycle: creation order
         ordered.append(ready)
@@ -49,24 +45,9 @@ def _tables(conn) -> list[str]:
     return ordered
 
 
-def _references(conn, table: str) -> set[str]:
-    """The tables the foreign keys of ``table`` name."""
-    if is_pg(conn):
-        rows = conn.execute("SELECT f.relname FROM pg_constraint k JOIN pg_class f ON f.oid = k.confrelid "
-                            "WHERE k.contype = 'f' AND k.conrelid = ?::regclass", (table,)).fetchall()
-        return {r[0] for r in rows}
-    return {r[2] for r in conn.execute(f'PRAGMA foreign_key_list("{table}")')}
-
-
 def _columns(conn, table: str) -> dict[str, str]:
     """column -> declared type."""
-    if is_pg(conn):
-        rows = conn.execute("SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
-                            "WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-                            (table,)).fetchall()
-    else:
-        rows = [(r[1], r[2]) for r in conn.execute(f'PRAGMA table_info("{table}")')]
-    return {name: kind.lower() for name, kind in rows}
+    return backend(conn).column_types(conn, table)
 
 
 def _geometry_columns(src, dest, table: str, columns: list[str]) -> list[str]:
@@ -129,8 +110,7 @@ def _copy_table(src, dest, table: str) -> int:
     names = ", ".join(f'"{c}"' for c in columns)
     insert = f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" for _ in columns)})'
     if table == "registry_meta":  # the destination's own rows (schema version, installation id) yield to the source's
-        insert += (" ON CONFLICT (key) DO UPDATE SET value = excluded.value" if is_pg(dest) else "")
-        insert = insert.replace("INSERT INTO", "INSERT OR REPLACE INTO") if not is_pg(dest) else insert
+        insert += " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
     order = "fid" if "fid" in columns else columns[0]
     rows = src.execute(f'SELECT {names} FROM "{table}" ORDER BY "{order}"').fetchall()
     for start in range(0, len(rows), _CHUNK):

@@ -2,16 +2,17 @@
 
 A registry *location* is either the path of a GeoPackage file (the embedded default) or a ``postgresql://`` URL
 (PostGIS). ``connect``, ``transaction`` and ``read_snapshot`` work on both; a connection says which it is by its
-``dialect`` ("gpkg" or "postgis"). Store modules write a statement once where both dialects accept it, and twice
-(``pick``) where they differ: geometry (GeoPackage blobs with R-trees vs PostGIS geometries with GiST indexes),
-dates, JSON, triggers. Nothing outside the store knows which backend it talks to.
+``dialect`` ("gpkg" or "postgis") and ``backend(conn)`` is its :class:`Backend` object, which answers what differs:
+the DDL of a table definition (store/tables.py: GeoPackage types, blobs and R-trees vs PostGIS geometries and GiST
+indexes, RAISE(ABORT) triggers vs registry_refuse()), transactions and locks, geometry values, and the few SQL
+spellings the two do not share (date arithmetic, JSON, NULL-safe inequality). Store modules write a statement once
+and ask the backend for the parts that differ. Nothing outside the store knows which backend it talks to.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
@@ -35,7 +36,7 @@ def is_pg(conn) -> bool:
 
 
 def pick(conn, gpkg_sql: str, postgis_sql: str) -> str:
-    """The statement of ``conn``'s dialect."""
+    """The statement of ``conn``'s dialect (for the few statements no Backend method names)."""
     return postgis_sql if is_pg(conn) else gpkg_sql
 
 
@@ -46,20 +47,16 @@ def connect(location: str | Path, *, readonly: bool = False):
     return gpkg.connect(location, readonly=readonly)
 
 
-@contextmanager
-def transaction(conn) -> Iterator[Any]:
+# The calls every store module makes, answered by the connection's backend (below).
+def transaction(conn):
     """One write transaction, all or nothing (nested: a savepoint). GeoPackage: BEGIN IMMEDIATE, one writer at a
     time. PostGIS: concurrent writers, row locks where a write depends on what it read (``for_update``)."""
-    cm = pg.transaction(conn) if is_pg(conn) else gpkg.transaction(conn)
-    with cm as c:
-        yield c
+    return backend(conn).transaction(conn)
 
 
-@contextmanager
-def read_snapshot(conn) -> Iterator[Any]:
-    cm = pg.read_snapshot(conn) if is_pg(conn) else gpkg.read_snapshot(conn)
-    with cm as c:
-        yield c
+def read_snapshot(conn):
+    """Several reads that see one state of the registry."""
+    return backend(conn).read_snapshot(conn)
 
 
 def for_update(conn, of: str | None = None) -> str:
@@ -67,23 +64,18 @@ def for_update(conn, of: str | None = None) -> str:
     the domain (is the site still at the base version? is the proposal still open?) holds the row until commit, as
     BEGIN IMMEDIATE holds the whole GeoPackage. NO KEY UPDATE: rows that only reference it (inspections of the site,
     events of the proposal) can still be added meanwhile."""
-    if is_pg(conn) and conn.writing:
-        return " FOR NO KEY UPDATE" + (f" OF {of}" if of else "")
-    return ""
+    return backend(conn).for_update(conn, of)
 
 
 def geometry_value(conn, geom: BaseGeometry | None):
     """A geometry as a statement parameter: a GeoPackage blob, or a PostGIS geometry (SRID 4490)."""
-    if geom is None:
-        return None
-    return pg.Geometry(geom) if is_pg(conn) else gpkg.encode_geometry(geom)
+    return None if geom is None else backend(conn).geometry_value(geom)
 
 
 def lock(conn, key: int, *, shared: bool = False) -> None:
     """PostGIS: a transaction-scoped advisory lock (pg.HISTORY_LOCK ...). GeoPackage: nothing, the write transaction
     already holds the whole file."""
-    if is_pg(conn):
-        pg.advisory_lock(conn, key, shared=shared)
+    backend(conn).lock(conn, key, shared=shared)
 
 
 def lock_files(conn, *, sweep: bool = False) -> None:
@@ -96,9 +88,7 @@ def lock_files(conn, *, sweep: bool = False) -> None:
 def location_of(conn) -> str:
     """Where the registry of ``conn`` lives (file path or URL): part of the cache keys, so two registries never share
     a cached answer."""
-    if is_pg(conn):
-        return conn.location
-    return conn.execute("PRAGMA database_list").fetchone()[2]
+    return backend(conn).location_of(conn)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -158,6 +148,24 @@ class Backend:
         """Run a DDL script (several statements)."""
         raise NotImplementedError
 
+    # ---- connections (GeoPackage and PostGIS below) ----------------------------------------------------------------
+    layer_changes = ""
+    transaction: Any
+    read_snapshot: Any
+    geometry_value: Any
+
+    def for_update(self, conn, of: str | None = None) -> str:
+        raise NotImplementedError
+
+    def lock(self, conn, key: int, *, shared: bool = False) -> None:
+        raise NotImplementedError
+
+    def location_of(self, conn) -> str:
+        raise NotImplementedError
+
+    def lock_text(self, conn, space: int, text: str) -> None:
+        raise NotImplementedError
+
     # backend-specific parts, below
     FID = NOCASE = ""
 
@@ -186,9 +194,63 @@ def _quoted(message: str) -> str:
 
 class GeoPackage(Backend):
     """SQLite in a GeoPackage 1.4 file: GeoPackage column types, a ``geom`` column registered with its R-tree (the
-    layer's gpkg_contents row), other geometries as GeoPackage blobs, refusals as RAISE(ABORT) triggers."""
+    layer's gpkg_contents row), other geometries as GeoPackage blobs, refusals as RAISE(ABORT) triggers. One writer
+    at a time: the write transaction holds the whole file, so no row or advisory lock is needed."""
 
     name = GPKG
+    layer_changes = "gpkg_contents"  # the table whose last_change says when a layer changed
+    transaction = staticmethod(gpkg.transaction)
+    read_snapshot = staticmethod(gpkg.read_snapshot)
+    geometry_value = staticmethod(gpkg.encode_geometry)
+
+    def for_update(self, conn, of: str | None = None) -> str:
+        return ""
+
+    def lock(self, conn, key: int, *, shared: bool = False) -> None:
+        pass
+
+    def location_of(self, conn) -> str:
+        return conn.execute("PRAGMA database_list").fetchone()[2]
+
+    def lock_text(self, conn, space: int, text: str) -> None:
+        pass
+
+    @staticmethod
+    def meets(table: str, alias: str, bounds) -> tuple[str, tuple]:
+        """SQL and its parameters: the row ``alias`` of ``table`` has a geometry whose envelope meets ``bounds``
+        (min_x, min_y, max_x, max_y), found through the layer's R-tree."""
+        return (f"{alias}.fid IN (SELECT id FROM rtree_{table}_geom WHERE minx <= ? AND maxx >= ? AND miny <= ? "
+                "AND maxy >= ?)", (bounds[2], bounds[0], bounds[3], bounds[1]))
+
+    # ---- the catalogue: what a registry holds (store/copy.py) ---------------------------------------------------
+    @staticmethod
+    def table_names(conn) -> list[str]:
+        """Every table, in creation order."""
+        return [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY rowid")]
+
+    @staticmethod
+    def references(conn, table: str) -> set[str]:
+        """The tables the foreign keys of ``table`` name."""
+        return {r[2] for r in conn.execute(f'PRAGMA foreign_key_list("{table}")')}
+
+    @staticmethod
+    def column_types(conn, table: str) -> dict[str, str]:
+        """column -> declared type (lower case), in order."""
+        return {r[1]: r[2].lower() for r in conn.execute(f'PRAGMA table_info("{table}")')}
+
+    @staticmethod
+    def after(column: str, amount: int, unit: str) -> str:
+        """SQL: the instant ``amount`` ``unit`` (hours, days) after the UTC timestamp ``column``, as stored (ISO)."""
+        return f"strftime('%Y-%m-%dT%H:%M:%fZ', {column}, '+{int(amount)} {unit}')"
+
+    @staticmethod
+    def days_between(later: str, earlier: str) -> str:
+        return f"(julianday({later}) - julianday({earlier}))"
+
+    @staticmethod
+    def json_text(column: str, key: str) -> str:
+        """SQL: the text of ``key`` in the JSON object in ``column``."""
+        return f"json_extract({column}, '$.{key}')"
     FID = "fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL"
     NOCASE = " COLLATE NOCASE"
     _TYPES = {INT: "INTEGER", BIGINT: "INTEGER", TEXT: "TEXT", REAL: "REAL", DATE: "DATE", DATETIME: "DATETIME",
@@ -249,7 +311,61 @@ class PostGIS(Backend):
     flags as 0/1 smallints, refusals as triggers calling registry_refuse() (store/pg_schema.py)."""
 
     name = POSTGIS
+    layer_changes = "layer_changes"
     checks_references_exist = True
+    transaction = staticmethod(pg.transaction)
+    read_snapshot = staticmethod(pg.read_snapshot)
+    geometry_value = staticmethod(pg.Geometry)
+
+    def for_update(self, conn, of: str | None = None) -> str:
+        return " FOR NO KEY UPDATE" + (f" OF {of}" if of else "") if conn.writing else ""
+
+    def lock(self, conn, key: int, *, shared: bool = False) -> None:
+        pg.advisory_lock(conn, key, shared=shared)
+
+    def location_of(self, conn) -> str:
+        return conn.location
+
+    def lock_text(self, conn, space: int, text: str) -> None:
+        """A transaction-scoped advisory lock on a text (an account, an address, an import's content) in the key
+        space ``space``: writers of the same text wait for each other."""
+        if conn.writing:
+            conn.execute("SELECT pg_advisory_xact_lock(?::integer, hashtext(?))", (space, text))
+
+    @staticmethod
+    def meets(table: str, alias: str, bounds) -> tuple[str, tuple]:
+        return f"{alias}.geom && ST_MakeEnvelope(?, ?, ?, ?, {pg.SRS_ID})", tuple(bounds)
+
+    @staticmethod
+    def table_names(conn) -> list[str]:
+        return [r[0] for r in conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind = 'r' ORDER BY c.oid")]
+
+    @staticmethod
+    def references(conn, table: str) -> set[str]:
+        return {r[0] for r in conn.execute(
+            "SELECT f.relname FROM pg_constraint k JOIN pg_class f ON f.oid = k.confrelid "
+            "WHERE k.contype = 'f' AND k.conrelid = ?::regclass", (table,))}
+
+    @staticmethod
+    def column_types(conn, table: str) -> dict[str, str]:
+        return {r[0]: r[1].lower() for r in conn.execute(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+            "WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum", (table,))}
+
+    @staticmethod
+    def after(column: str, amount: int, unit: str) -> str:
+        return (f"to_char(({column}::timestamptz AT TIME ZONE 'UTC') + interval '{int(amount)} {unit}', "
+                "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
+
+    @staticmethod
+    def days_between(later: str, earlier: str) -> str:
+        return f"(extract(epoch FROM {later}::timestamptz - {earlier}::timestamptz) / 86400.0)"
+
+    @staticmethod
+    def json_text(column: str, key: str) -> str:
+        return f"{column}::jsonb ->> '{key}'"
     is_not = "IS DISTINCT FROM"
     no_limit = None
     FID = pg.identity()

@@ -22,12 +22,13 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
+from ..vocab import Sensitivity, SiteStatus
 from . import pg
-from .dialect import geometry_value, is_pg
+from .dialect import backend, geometry_value, is_pg
 from .gpkg import blob_bounds, decode_geometries, decode_geometry
 from .tables import (BIGINT, BOOL, DATETIME, GEOMETRY, INT, NOT_NULL, REAL, TEXT, Index, Layer, Refuse, Table,
                      append_only, col, in_list, ref)
-from .sites import BOUNDARIES, LOCATIONS, VERSIONS, _PUBLIC_ONLY, _SELECT_SITE, SiteRow, _row_to_site, _touch_contents
+from .sites import BOUNDARIES, LOCATIONS, VERSIONS, PUBLIC_ONLY, SELECT_SITE, SiteRow, row_to_site, touch_contents
 
 SCREENINGS = "impact_screenings"
 RESULTS = "impact_results"
@@ -106,37 +107,30 @@ def registry_version(conn: sqlite3.Connection) -> int:
 _PG_BOX = f"ST_MakeEnvelope(?, ?, ?, ?, {pg.SRS_ID})"
 
 
-def _rtree_hit(table: str) -> str:
-    return f"SELECT id FROM rtree_{table}_geom WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?"
-
-
 def candidate_site_rows(conn: sqlite3.Connection, bounds: tuple[float, float, float, float], *,
                         public_only: bool = False) -> list[SiteRow]:
     """Active sites whose location or boundary envelope meets ``bounds`` (min_x, min_y, max_x, max_y), found through the
-    R-trees of both layers; ``public_only``: open and generalized sites only (hidden ones left out in SQL)."""
-    if is_pg(conn):
-        params: tuple = tuple(bounds) * 2
-        where = [f"(l.geom && {_PG_BOX} OR b.geom && {_PG_BOX})", "l.status = 'active'"]
-    else:
-        params = (bounds[2], bounds[0], bounds[3], bounds[1]) * 2
-        where = [f"(l.fid IN ({_rtree_hit(LOCATIONS)}) OR b.fid IN ({_rtree_hit(BOUNDARIES)}))", "l.status = 'active'"]
+    R-trees of both layers; ``public_only``: only the sites the public may see (PUBLIC_ONLY: hidden ones left out in
+    SQL)."""
+    location, location_params = backend(conn).meets(LOCATIONS, "l", bounds)
+    boundary, boundary_params = backend(conn).meets(BOUNDARIES, "b", bounds)
+    params = location_params + boundary_params
+    where = [f"({location} OR {boundary})", f"l.status = '{SiteStatus.ACTIVE}'"]
     if public_only:
-        where.append(_PUBLIC_ONLY)
-    rows = conn.execute(_SELECT_SITE + " WHERE " + " AND ".join(where) + " ORDER BY l.code", params).fetchall()
+        where.append(PUBLIC_ONLY)
+    rows = conn.execute(SELECT_SITE + " WHERE " + " AND ".join(where) + " ORDER BY l.code", params).fetchall()
     locations = decode_geometries([r["geom"] for r in rows])
     boundaries = decode_geometries([r["boundary_geom"] for r in rows])
-    return [_row_to_site(r, loc, b) for r, loc, b in zip(rows, locations, boundaries)]
+    return [row_to_site(r, loc, b) for r, loc, b in zip(rows, locations, boundaries)]
 
 
 def hidden_site_locations(conn: sqlite3.Connection, bounds: tuple[float, float, float, float]) -> list[BaseGeometry]:
     """Only the points of the active hidden sites in ``bounds`` (no code, no attributes): anonymous screening places
     them in coarse grid cells (public_view.impact_candidates) and uses nothing else of them."""
-    if is_pg(conn):
-        hit, params = f"l.geom && {_PG_BOX}", tuple(bounds)
-    else:
-        hit, params = f"l.fid IN ({_rtree_hit(LOCATIONS)})", (bounds[2], bounds[0], bounds[3], bounds[1])
+    hit, params = backend(conn).meets(LOCATIONS, "l", bounds)
     rows = conn.execute(
-        f"SELECT l.geom FROM {LOCATIONS} l WHERE l.sensitivity = 'hidden' AND l.status = 'active' AND {hit}",
+        f"SELECT l.geom FROM {LOCATIONS} l WHERE l.sensitivity = '{Sensitivity.HIDDEN}' "
+        f"AND l.status = '{SiteStatus.ACTIVE}' AND {hit}",
         params).fetchall()
     return decode_geometries([r[0] for r in rows])
 
@@ -215,7 +209,7 @@ def insert_screening(conn: sqlite3.Connection, *, footprint: BaseGeometry, title
         f"INSERT INTO {RESULTS} (screening_id, {', '.join(RESULT_COLUMNS)}) "
         f"VALUES (?, {', '.join('?' * len(RESULT_COLUMNS))})",
         [(screening_id, *(r.get(c) for c in RESULT_COLUMNS)) for r in results])
-    _touch_contents(conn, SCREENINGS, footprint, created_at)
+    touch_contents(conn, SCREENINGS, footprint, created_at)
     return screening_id
 
 

@@ -22,7 +22,7 @@ import sqlite3
 from typing import Any, Iterable
 
 from . import pg
-from .dialect import for_update, is_pg
+from .dialect import backend, for_update
 from .tables import (BIGINT, BLOB, DATETIME, INT, NOT_NULL, PRIMARY_KEY, REAL, TEXT, Index, Refuse, Table, col, in_list,
                      ref)
 
@@ -236,8 +236,8 @@ def set_row_result(conn: sqlite3.Connection, fid: int, row_no: int, *, result: s
 
 def open_proposal_for_key(conn: sqlite3.Connection, content_key: str) -> dict[str, Any] | None:
     """An open proposal an import made with this content (a re-run, or two imports of one file at once)."""
-    if is_pg(conn) and conn.writing:  # two imports of one file at once: the second waits and then sees the first's
-        conn.execute("SELECT pg_advisory_xact_lock(?::integer, hashtext(?))", (pg.IMPORT_KEY_LOCK, content_key))
+    # two imports of one file at once: the second waits and then sees the first's
+    backend(conn).lock_text(conn, pg.IMPORT_KEY_LOCK, content_key)
     r = conn.execute(f"SELECT r.fid, r.status FROM {ROWS} i JOIN revisions r ON r.fid = i.revision_id WHERE "
                      "i.content_key = ? AND r.status IN ('submitted', 'changes_requested') ORDER BY r.fid LIMIT 1",
                      (content_key,)).fetchone()

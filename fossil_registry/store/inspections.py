@@ -20,7 +20,7 @@ from ..vocab import Condition, Severity, Threat
 from .dialect import backend, geometry_value
 from .gpkg import decode_geometry, where
 from .reports import REPORTS
-from .sites import LOCATIONS, _touch_contents
+from .sites import LOCATIONS, touch_contents
 from .tables import (BIGINT, BOOL, DATE, DATETIME, INT, MULTILINESTRING, NOT_NULL, POINT, REAL, TEXT, UNIQUE, Index,
                      Layer, Refuse, Table, append_only, col, ref)
 
@@ -129,7 +129,7 @@ def insert_inspection(conn: sqlite3.Connection, *, code: str, point: BaseGeometr
         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (geometry_value(conn, point), code, inspected_on, inspectors, condition, threats_summary, findings, actions,
          int(followup_needed), photo_count, flagged_photos, site_version, recorded_at, recorded_by))
-    _touch_contents(conn, INSPECTIONS, point, recorded_at)
+    touch_contents(conn, INSPECTIONS, point, recorded_at)
     return cur.lastrowid
 
 
@@ -146,7 +146,7 @@ def insert_track(conn: sqlite3.Connection, *, inspection_id: int, code: str, ins
         "ended_at) VALUES (?,?,?,?,?,?,?,?,?)",
         (geometry_value(conn, geom), inspection_id, code, inspected_on, name, length_m, point_count, started_at,
          ended_at))
-    _touch_contents(conn, TRACKS, geom, when)
+    touch_contents(conn, TRACKS, geom, when)
     return cur.lastrowid
 
 

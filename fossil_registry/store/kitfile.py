@@ -1,8 +1,8 @@
 """SQL of a field kit's own GeoPackage: writing the file handed to a field team, and reading it back when they return.
 
 A kit is a GeoPackage 1.4 of its own (always SQLite, whatever backend the registry has; its SQL lives here because all
-SQL lives in the store). It is written with the registry's own GeoPackage code (the core tables of store/schema.py,
-``_register`` for layers with their R-tree and triggers, the blob codec of store/gpkg.py), plus GDAL's
+SQL lives in the store). It is written with the registry's own GeoPackage code (the GeoPackage's tables of store/gpkg_ddl.py,
+``register_layer`` for layers with their R-tree and triggers, the blob codec of store/gpkg.py), plus GDAL's
 ``gpkg_ogr_contents`` feature counts, so QGIS, QField and GDAL open it as one of their own and it passes GDAL's
 validator in strict mode.
 
@@ -107,7 +107,7 @@ class KitFileTooSlow(KitFileError):
     """Reading the uploaded file ran past its deadline and was interrupted."""
 
 
-def _reading(fn):
+def reading(fn):
     """SQLite's errors on a hostile or damaged file become KitFileError, which callers turn into a clear refusal."""
     @wraps(fn)
     def wrapped(*args, **kwargs):
@@ -120,7 +120,7 @@ def _reading(fn):
     return wrapped
 
 
-@_reading
+@reading
 def open_kit_file(path: str | Path, deadline: float) -> sqlite3.Connection:
     """A connection to an uploaded kit (a private temporary copy: SQLite may replay its WAL into it). Its statements
     are interrupted once ``deadline`` (time.monotonic()) has passed: SQLite calls the check every 10,000 steps of its
@@ -135,19 +135,19 @@ def open_kit_file(path: str | Path, deadline: float) -> sqlite3.Connection:
     return conn
 
 
-@_reading
+@reading
 def quick_check(conn: sqlite3.Connection) -> str:
     """SQLite's structural check: 'ok', or the first problem found."""
     return conn.execute("PRAGMA quick_check").fetchone()[0]
 
 
-@_reading
+@reading
 def is_geopackage(conn: sqlite3.Connection) -> bool:
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     return {"gpkg_contents", "gpkg_geometry_columns", "gpkg_spatial_ref_sys"} <= names
 
 
-@_reading
+@reading
 def table_columns(conn: sqlite3.Connection, table: str) -> list[str] | None:
     """The columns of a table (None if there is no such table)."""
     row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
@@ -156,7 +156,7 @@ def table_columns(conn: sqlite3.Connection, table: str) -> list[str] | None:
     return [r["name"] for r in conn.execute(f'PRAGMA table_info("{table}")')]
 
 
-@_reading
+@reading
 def geometry_columns(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
     """table -> {column, type, srs_id} as gpkg_geometry_columns declares them."""
     return {r["table_name"]: {"column": r["column_name"], "type": r["geometry_type_name"], "srs_id": r["srs_id"]}
@@ -164,12 +164,12 @@ def geometry_columns(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
                                   "FROM gpkg_geometry_columns")}
 
 
-@_reading
+@reading
 def count_rows(conn: sqlite3.Connection, table: str) -> int:
     return conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
 
 
-@_reading
+@reading
 def read_rows(conn: sqlite3.Connection, table: str, columns: Sequence[str],
               geometry_column: str | None = None) -> list[dict[str, Any]]:
     """Every row of a kit layer: ``fid``, ``geom`` (the raw blob, or None) and the named columns (the caller names only
@@ -178,7 +178,7 @@ def read_rows(conn: sqlite3.Connection, table: str, columns: Sequence[str],
     return [dict(r) for r in conn.execute(f'SELECT {", ".join(selected)} FROM "{table}" ORDER BY fid')]
 
 
-@_reading
+@reading
 def read_manifest(conn: sqlite3.Connection, table: str) -> dict[str, str] | None:
     """The key/value rows of the kit's manifest table (None if the file has none)."""
     columns = table_columns(conn, table)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from .dialect import is_pg, location_of
+from .dialect import backend, location_of
 from .sites import BOUNDARIES, LOCATIONS, VERSIONS
 
 
@@ -13,7 +13,7 @@ def change_stamp(conn: sqlite3.Connection) -> tuple:
     (append-only) history and touches the layers' gpkg_contents.last_change in the same transaction. Includes the
     file, so that two registries never share a stamp. PostGIS: layer_changes, stamped by a trigger on each layer."""
     file = location_of(conn)
-    changes = "layer_changes" if is_pg(conn) else "gpkg_contents"
+    changes = backend(conn).layer_changes
     row = conn.execute(
         f"SELECT (SELECT max(fid) FROM {VERSIONS}), (SELECT count(*) FROM {VERSIONS}),"
         f" (SELECT max(last_change) FROM {changes} WHERE table_name IN ('{LOCATIONS}', '{BOUNDARIES}'))"
@@ -36,7 +36,7 @@ def first_version_time(conn: sqlite3.Connection) -> str | None:
 def section_stamp(conn: sqlite3.Connection) -> tuple:
     """Changes whenever the current state of any stratigraphic section may have changed (as change_stamp for sites)."""
     file = location_of(conn)
-    changes = "layer_changes" if is_pg(conn) else "gpkg_contents"
+    changes = backend(conn).layer_changes
     row = conn.execute(
         "SELECT (SELECT max(fid) FROM section_versions), (SELECT count(*) FROM section_versions),"
         f" (SELECT max(last_change) FROM {changes} WHERE table_name IN ('section_lines', 'section_boundaries'))"

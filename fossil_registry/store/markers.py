@@ -19,7 +19,7 @@ from shapely.geometry.base import BaseGeometry
 from ..vocab import MarkerCondition, MarkerKind, Sensitivity, SiteStatus
 from .dialect import backend, geometry_value, location_of
 from .gpkg import decode_geometry
-from .sites import _touch_contents
+from .sites import touch_contents
 from .tables import (DATE, DATETIME, INT, NOT_NULL, POINT, TEXT, Index, Layer, MustNameFeature, Refuse, Table,
                      append_only, col, ref)
 
@@ -68,7 +68,7 @@ def insert_marker(conn: sqlite3.Connection, *, feature_code: str, point: BaseGeo
         "created_at, created_by) VALUES (?,?,?,?,?,?,?,?,?)",
         (geometry_value(conn, point), feature_code, kind, inscription, inscription_en, erected_on, photo_count,
          created_at, created_by))
-    _touch_contents(conn, MARKERS, point, created_at)
+    touch_contents(conn, MARKERS, point, created_at)
     return cur.lastrowid
 
 

@@ -16,7 +16,7 @@ from shapely.geometry.base import BaseGeometry
 from ..vocab import ReportKind, ReportStatus
 from .dialect import geometry_value
 from .gpkg import decode_geometry, where
-from .sites import _touch_contents
+from .sites import touch_contents
 from .tables import (BIGINT, DATE, DATETIME, INT, NOT_NULL, POINT, PRIMARY_KEY, REAL, TEXT, UNIQUE, Index, Layer,
                      Refuse, Table, col, ref)
 
@@ -62,7 +62,7 @@ def insert_report(conn: sqlite3.Connection, *, point: BaseGeometry, receipt: str
         "site_distance_m, photo_count) VALUES (?,?,?,?,?,?,?,?,?,?)",
         (geometry_value(conn, point), receipt, kind, description, observed_on, submitted_at, submitted_by, site_code,
          site_distance_m, photo_count))
-    _touch_contents(conn, REPORTS, point, submitted_at)
+    touch_contents(conn, REPORTS, point, submitted_at)
     return cur.lastrowid
 
 

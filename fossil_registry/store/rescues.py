@@ -17,9 +17,9 @@ from typing import Any
 from shapely.geometry.base import BaseGeometry
 
 from ..vocab import RescueEvent, RescueSource
-from .dialect import backend, geometry_value, pick
+from .dialect import backend, geometry_value
 from .gpkg import decode_geometry, where
-from .sites import _touch_contents
+from .sites import touch_contents
 from .tables import (BIGINT, DATETIME, INT, NOT_NULL, POINT, PRIMARY_KEY, TEXT, Index, Layer, Refuse, Table,
                      append_only, col, in_list, ref)
 
@@ -86,7 +86,7 @@ def insert_case(conn: sqlite3.Connection, *, point: BaseGeometry, source: str, r
         "opened_at, opened_by) VALUES (?,?,?,?,?,?,?,?,?,?)",
         (geometry_value(conn, point), source, report_id, impact_case_id, reported_by, reported_at, county, description,
          opened_at, opened_by))
-    _touch_contents(conn, CASES, point, opened_at)
+    touch_contents(conn, CASES, point, opened_at)
     return cur.lastrowid
 
 
@@ -166,9 +166,7 @@ def clock_rows(conn: sqlite3.Connection, start: str | None = None, end: str | No
 
 def _later(conn, column: str, amount: int, unit: str) -> str:
     """SQL: the instant ``amount`` ``unit`` (hours, days) after the UTC timestamp ``column``, as stored (ISO text)."""
-    return pick(conn, f"strftime('%Y-%m-%dT%H:%M:%fZ', {column}, '+{int(amount)} {unit}')",
-                f"to_char(({column}::timestamptz AT TIME ZONE 'UTC') + interval '{int(amount)} {unit}', "
-                "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
+    return backend(conn).after(column, amount, unit)
 
 
 def _n(condition: str) -> str:

@@ -3,8 +3,8 @@ protection boundaries, and their append-only history (one full snapshot per vers
 own tables, described by a :class:`Layers` (sites: ``site_locations`` (Point), ``site_boundaries`` (MultiPolygon),
 ``site_versions``; stratigraphic sections: store/sections.py), and shares every function below: the functions take
 ``layers`` and default to the sites'. Every layer is in EPSG:4490 with the GeoPackage R-tree spatial index, so that any
-GIS opens the file and sees today's registry. The site tables are created by store/schema.py (they are the core of
-the GeoPackage).
+GIS opens the file and sees today's registry. The site tables are defined here (the core of
+the GeoPackage) and created by store/migrations.py.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ..vocab import Level, Sensitivity, SiteStatus
 from . import pg
-from .dialect import for_update, geometry_value, is_pg, lock
+from .dialect import backend, for_update, geometry_value, is_pg, lock
 from .gpkg import decode_geometries, decode_geometry
 from .tables import (BIGINT, DATE, DATETIME, INT, MULTIPOLYGON, NOT_NULL, POINT, REAL, TEXT, UNIQUE, Column, Index,
                      Table, append_only, col)
@@ -129,11 +129,11 @@ def _location_values(row: SiteRow, layers: Layers = SITES) -> dict[str, Any]:
     for key in layers.json_columns:
         values[key] = json.dumps(values.get(key) or [], ensure_ascii=False)
     values.update(code=row.code, version=row.version, updated_at=row.updated_at, updated_by=row.updated_by)
-    values["status"] = values.get("status") or "active"
+    values["status"] = values.get("status") or SiteStatus.ACTIVE
     return values
 
 
-def _row_to_site(loc: sqlite3.Row, location: BaseGeometry, boundary: BaseGeometry | None,
+def row_to_site(loc: sqlite3.Row, location: BaseGeometry, boundary: BaseGeometry | None,
                  layers: Layers = SITES) -> SiteRow:
     attributes = {k: loc[k] for k in layers.attributes}
     for key in layers.list_columns:
@@ -149,21 +149,22 @@ def _select(layers: Layers) -> str:
             f"LEFT JOIN {layers.boundaries} b ON b.code = l.code")
 
 
-_SELECT_SITE = _select(SITES)
+SELECT_SITE = _select(SITES)
 
 
 # Sites the public may see at all (public_view decides how much of them): hidden and retired ones are left out in SQL,
 # before anything of them is read or decoded, so an anonymous query costs the same whatever hidden sites lie near.
-_PUBLIC_ONLY = "l.sensitivity IN ('open', 'generalized') AND l.status = 'active'"
+PUBLIC_ONLY = (f"l.sensitivity IN ('{Sensitivity.OPEN}', '{Sensitivity.GENERALIZED}') "
+                f"AND l.status = '{SiteStatus.ACTIVE}'")
 
 
 def get_site_row(conn: sqlite3.Connection, code: str, *, public_only: bool = False,
                  layers: Layers = SITES) -> SiteRow | None:
-    loc = conn.execute(_select(layers) + " WHERE l.code = ?" + (f" AND {_PUBLIC_ONLY}" if public_only else "")
+    loc = conn.execute(_select(layers) + " WHERE l.code = ?" + (f" AND {PUBLIC_ONLY}" if public_only else "")
                        + for_update(conn, "l"), (code,)).fetchone()
     if loc is None:
         return None
-    return _row_to_site(loc, decode_geometry(loc["geom"]), decode_geometry(loc["boundary_geom"]), layers)
+    return row_to_site(loc, decode_geometry(loc["geom"]), decode_geometry(loc["boundary_geom"]), layers)
 
 
 def site_version_number(conn: sqlite3.Connection, code: str, layers: Layers = SITES) -> int | None:
@@ -174,44 +175,34 @@ def site_version_number(conn: sqlite3.Connection, code: str, layers: Layers = SI
 def list_site_rows(conn: sqlite3.Connection, *, bbox: tuple[float, float, float, float] | None = None,
                    include_retired: bool = False, public_only: bool = False, layers: Layers = SITES) -> list[SiteRow]:
     """Current features, optionally those whose main geometry's envelope meets bbox (min_lon, min_lat, max_lon,
-    max_lat), via the R-tree; ``public_only``: only open and generalized active ones (see _PUBLIC_ONLY)."""
+    max_lat), via the R-tree; ``public_only``: only those the public may see (see PUBLIC_ONLY)."""
     sql, params = _select(layers), []
-    where = [_PUBLIC_ONLY] if public_only else []
-    if bbox is not None and is_pg(conn):
-        where.append(f"l.geom && ST_MakeEnvelope(?, ?, ?, ?, {pg.SRS_ID})")
-        params += list(bbox)
-    elif bbox is not None:
-        where.append(f"l.fid IN (SELECT id FROM rtree_{layers.primary}_geom WHERE minx <= ? AND maxx >= ? "
-                     "AND miny <= ? AND maxy >= ?)")
-        params += [bbox[2], bbox[0], bbox[3], bbox[1]]
+    where = [PUBLIC_ONLY] if public_only else []
+    if bbox is not None:
+        hit, hit_params = backend(conn).meets(layers.primary, "l", bbox)
+        where.append(hit)
+        params += list(hit_params)
     if not include_retired:
-        where.append("l.status = 'active'")
+        where.append(f"l.status = '{SiteStatus.ACTIVE}'")
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY l.code"
     rows = conn.execute(sql, params).fetchall()
     locations = decode_geometries([r["geom"] for r in rows])
     boundaries = decode_geometries([r["boundary_geom"] for r in rows])
-    return [_row_to_site(r, loc, b, layers) for r, loc, b in zip(rows, locations, boundaries)]
+    return [row_to_site(r, loc, b, layers) for r, loc, b in zip(rows, locations, boundaries)]
 
 
 def boundary_codes_intersecting(conn: sqlite3.Connection, bounds: tuple[float, float, float, float],
                                 layers: Layers = SITES) -> list[str]:
     """Codes of features whose boundary envelope intersects bounds (minx, miny, maxx, maxy): R-tree candidates only."""
-    if is_pg(conn):
-        rows = conn.execute(f"SELECT code FROM {layers.boundaries} WHERE geom && "
-                            f"ST_MakeEnvelope(?, ?, ?, ?, {pg.SRS_ID})", tuple(bounds)).fetchall()
-    else:
-        rows = conn.execute(
-            f"SELECT b.code FROM {layers.boundaries} b JOIN rtree_{layers.boundaries}_geom r ON r.id = b.fid "
-            "WHERE r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?",
-            (bounds[2], bounds[0], bounds[3], bounds[1])).fetchall()
-    return [r[0] for r in rows]
+    hit, params = backend(conn).meets(layers.boundaries, "b", bounds)
+    return [r[0] for r in conn.execute(f"SELECT b.code FROM {layers.boundaries} b WHERE {hit}", params)]
 
 
 def count_sites_by_level_and_sensitivity(conn: sqlite3.Connection, layers: Layers = SITES) -> list[tuple[str, str, int]]:
     return [tuple(r) for r in conn.execute(
-        f"SELECT level, sensitivity, count(*) FROM {layers.primary} WHERE status = 'active' "
+        f"SELECT level, sensitivity, count(*) FROM {layers.primary} WHERE status = '{SiteStatus.ACTIVE}' "
         "GROUP BY level, sensitivity")]
 
 
@@ -258,11 +249,11 @@ def write_site_row(conn: sqlite3.Connection, row: SiteRow, *, area_km2: float | 
         if updated.rowcount == 0:
             conn.execute(f"INSERT INTO {layers.boundaries} ({', '.join(bcols)}) VALUES "
                          f"({', '.join(':' + c for c in bcols)})", b)
-    _touch_contents(conn, layers.primary, row.location, row.updated_at)
-    _touch_contents(conn, layers.boundaries, row.boundary, row.updated_at)
+    touch_contents(conn, layers.primary, row.location, row.updated_at)
+    touch_contents(conn, layers.boundaries, row.boundary, row.updated_at)
 
 
-def _touch_contents(conn: sqlite3.Connection, table: str, geom: BaseGeometry | None, when: str) -> None:
+def touch_contents(conn: sqlite3.Connection, table: str, geom: BaseGeometry | None, when: str) -> None:
     """Keep gpkg_contents' last_change and extent current. The extent only grows (as GDAL does): recomputing it
     exactly would read every row, making one update O(n). PostGIS has no gpkg_contents: a statement trigger stamps
     layer_changes there (store/pg_schema.py)."""

@@ -16,10 +16,13 @@ from functools import lru_cache
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-from .dialect import is_pg, pick
+from ..vocab import Condition, Level, ReportStatus, Severity, SiteStatus
+from .dialect import backend, is_pg, pick
 from .gpkg import decode_geometries
+from .tables import in_list
 
-# Indexes for counting periods (the tables were created by earlier steps; store/schema.py runs this as "supervision").
+# Indexes for counting periods (the tables were created by earlier steps; store/migrations.py runs this as
+# "supervision").
 DDL = """
 CREATE INDEX inspections_date ON inspections (inspected_on, code, condition);
 CREATE INDEX site_versions_time ON site_versions (created_at);
@@ -31,13 +34,24 @@ CREATE INDEX public_reports_submitted ON public_reports (submitted_at);
 CREATE INDEX public_reports_decided ON public_reports (decided_at);
 """
 
-KEY_LEVELS = ("national", "provincial")
+KEY_LEVELS = (Level.NATIONAL.value, Level.PROVINCIAL.value)
+BAD_CONDITIONS = (Condition.DAMAGED.value, Condition.DESTROYED.value)
+# Vocabulary values as SQL literals.
+_ACTIVE = f"'{SiteStatus.ACTIVE}'"
+_NEW = f"'{ReportStatus.NEW}'"
+_KEY_LEVELS = in_list(KEY_LEVELS)
+_BAD = in_list(BAD_CONDITIONS)
+
+
+def _interval_of(level: str) -> str:
+    """SQL: the inspection interval parameter of the level in column ``level`` (:interval_national...)."""
+    *named, last = Level.values()
+    return f"CASE {level} " + " ".join(f"WHEN '{v}' THEN :interval_{v}" for v in named) + f" ELSE :interval_{last} END"
 
 
 def _no_limit(conn) -> int | None:
     """LIMIT without a limit: -1 on SQLite, NULL on PostgreSQL."""
-    return None if is_pg(conn) else -1
-BAD_CONDITIONS = ("damaged", "destroyed")
+    return backend(conn).no_limit
 
 
 @lru_cache(maxsize=64)
@@ -74,27 +88,26 @@ def _schedule_cte(current: bool, postgis: bool = False) -> str:
     if postgis:
         return _pg_schedule_cte(current)
     if current:
-        live = """live AS (SELECT code, level, county, county_en, name, sensitivity, established FROM site_locations
-                 WHERE status = 'active'),"""
+        live = f"""live AS (SELECT code, level, county, county_en, name, sensitivity, established FROM site_locations
+                 WHERE status = {_ACTIVE}),"""
     else:
-        live = """snap AS (SELECT code, max(version) AS version FROM site_versions WHERE created_at < :as_of
+        live = f"""snap AS (SELECT code, max(version) AS version FROM site_versions WHERE created_at < :as_of
                  GROUP BY code),
 live AS (SELECT * FROM (SELECT v.code, json_extract(v.properties, '$.level') AS level,
                 json_extract(v.properties, '$.county') AS county,
                 json_extract(v.properties, '$.county_en') AS county_en, json_extract(v.properties, '$.name') AS name,
                 json_extract(v.properties, '$.sensitivity') AS sensitivity,
                 json_extract(v.properties, '$.established') AS established,
-                coalesce(json_extract(v.properties, '$.status'), 'active') AS status
-         FROM snap JOIN site_versions v ON v.code = snap.code AND v.version = snap.version) WHERE status = 'active'),"""
+                coalesce(json_extract(v.properties, '$.status'), {_ACTIVE}) AS status
+         FROM snap JOIN site_versions v ON v.code = snap.code AND v.version = snap.version)
+         WHERE status = {_ACTIVE}),"""
     return f"""
 WITH {live}
 last AS (SELECT code, max(inspected_on) AS last_on FROM inspections WHERE inspected_on <= :day GROUP BY code),
 due AS (SELECT live.code, live.level, live.county, live.county_en, live.name, live.sensitivity, last.last_on,
           date(coalesce(last.last_on, live.established,
                         local_day((SELECT min(f.created_at) FROM site_versions f WHERE f.code = live.code))),
-               '+' || (CASE live.level WHEN 'national' THEN :interval_national
-                                       WHEN 'provincial' THEN :interval_provincial
-                                       ELSE :interval_general END) || ' days') AS due_on
+               '+' || ({_interval_of("live.level")}) || ' days') AS due_on
         FROM live LEFT JOIN last ON last.code = live.code),
 scheduled AS (SELECT due.*, CASE WHEN due_on < :day THEN 'overdue'
                               WHEN due_on <= date(:day, '+' || :upcoming_days || ' days') THEN 'upcoming'
@@ -105,24 +118,23 @@ scheduled AS (SELECT due.*, CASE WHEN due_on < :day THEN 'overdue'
 
 def _pg_schedule_cte(current: bool) -> str:
     if current:
-        live = """live AS (SELECT code, level, county, county_en, name, sensitivity, established FROM site_locations
-                 WHERE status = 'active'),"""
+        live = f"""live AS (SELECT code, level, county, county_en, name, sensitivity, established FROM site_locations
+                 WHERE status = {_ACTIVE}),"""
     else:
         props = ", ".join(f"p ->> '{k}' AS {k}" for k in ("level", "county", "county_en", "name", "sensitivity",
                                                             "established"))
         live = f"""snap AS (SELECT code, max(version) AS version FROM site_versions WHERE created_at < :as_of
                  GROUP BY code),
-live AS (SELECT * FROM (SELECT v.code, {props}, coalesce(p ->> 'status', 'active') AS status
+live AS (SELECT * FROM (SELECT v.code, {props}, coalesce(p ->> 'status', {_ACTIVE}) AS status
          FROM snap JOIN site_versions v ON v.code = snap.code AND v.version = snap.version,
-              LATERAL (SELECT v.properties::jsonb AS p) j) s WHERE status = 'active'),"""
+              LATERAL (SELECT v.properties::jsonb AS p) j) s WHERE status = {_ACTIVE}),"""
     return f"""
 WITH {live}
 last AS (SELECT code, max(inspected_on) AS last_on FROM inspections WHERE inspected_on <= :day GROUP BY code),
 due AS (SELECT live.code, live.level, live.county, live.county_en, live.name, live.sensitivity, last.last_on,
           (coalesce(last.last_on, live.established,
                     local_day((SELECT min(f.created_at) FROM site_versions f WHERE f.code = live.code)))::date
-           + (CASE live.level WHEN 'national' THEN :interval_national WHEN 'provincial' THEN :interval_provincial
-                              ELSE :interval_general END)::integer)::text AS due_on
+           + ({_interval_of("live.level")})::integer)::text AS due_on
         FROM live LEFT JOIN last ON last.code = live.code),
 scheduled AS (SELECT due.*, CASE WHEN due_on < :day THEN 'overdue'
                               WHEN due_on <= (:day::date + :upcoming_days::integer)::text THEN 'upcoming'
@@ -133,7 +145,7 @@ scheduled AS (SELECT due.*, CASE WHEN due_on < :day THEN 'overdue'
 
 def _schedule_params(as_of: str, day: str, intervals: Mapping[str, int], upcoming_days: int) -> dict[str, Any]:
     return {"as_of": as_of, "day": day, "upcoming_days": int(upcoming_days),
-            **{f"interval_{level}": int(intervals[level]) for level in ("national", "provincial", "general")}}
+            **{f"interval_{level}": int(intervals[level]) for level in Level.values()}}
 
 
 def _is_current(conn: sqlite3.Connection, as_of: str) -> bool:
@@ -190,7 +202,7 @@ def current_sites_by(conn: sqlite3.Connection, column: str) -> list[tuple[str, s
     if column not in ("sensitivity", "county"):
         raise ValueError(column)
     return [tuple(r) for r in conn.execute(
-        f"SELECT level, coalesce({column}, ''), count(*) FROM site_locations WHERE status = 'active' GROUP BY 1, 2")]
+        f"SELECT level, coalesce({column}, ''), count(*) FROM site_locations WHERE status = {_ACTIVE} GROUP BY 1, 2")]
 
 
 def boundary_sources(conn: sqlite3.Connection) -> list[tuple[str, str, str, int]]:
@@ -198,7 +210,7 @@ def boundary_sources(conn: sqlite3.Connection) -> list[tuple[str, str, str, int]
     the survey method of the approved proposal that last set each site's boundary ('not_stated' for boundaries that
     came with an import or a restoration, 'no_boundary' for sites without one) and the accuracy class is le1, le5,
     le30, gt30 metres or unknown. Every boundary after a site's first version comes from an approved proposal."""
-    sql = """
+    sql = f"""
 WITH setters AS (SELECT site_code, max(applied_version) AS version FROM revisions
                  WHERE status = 'approved' AND boundary_action = 'set' GROUP BY site_code)
 SELECT l.level,
@@ -209,20 +221,20 @@ SELECT l.level,
 FROM site_locations l LEFT JOIN site_boundaries b ON b.code = l.code
 LEFT JOIN setters s ON s.site_code = l.code
 LEFT JOIN revisions r ON r.site_code = s.site_code AND r.applied_version = s.version AND r.status = 'approved'
-WHERE l.status = 'active' GROUP BY 1, 2, 3"""
+WHERE l.status = {_ACTIVE} GROUP BY 1, 2, 3"""
     return [tuple(r) for r in conn.execute(sql)]
 
 
 # --------------------------------------------------------------------------------------------------------------------
 # A period's figures
 # --------------------------------------------------------------------------------------------------------------------
-_PERIOD_COUNTS = """
+_PERIOD_COUNTS = f"""
 SELECT
  (SELECT count(DISTINCT code) FROM site_versions WHERE version > 1 AND created_at >= :start AND created_at < :end)
    AS sites_revised,
  (SELECT count(DISTINCT v.code) FROM site_versions v JOIN site_versions p ON p.code = v.code AND p.version = v.version - 1
   WHERE v.version > 1 AND v.created_at >= :start AND v.created_at < :end
-    AND {geometry_changed}) AS sites_geometry_revised,
+    AND {{geometry_changed}}) AS sites_geometry_revised,
  (SELECT count(*) FROM site_versions WHERE version = 1 AND operation = 'create' AND created_at >= :start
     AND created_at < :end) AS new_sites,
  (SELECT count(*) FROM site_versions WHERE version = 1 AND operation = 'import' AND created_at >= :start
@@ -240,13 +252,13 @@ SELECT
  (SELECT count(*) FROM inspections WHERE inspected_on BETWEEN :first_day AND :last_day) AS inspections,
  (SELECT count(DISTINCT code) FROM inspections WHERE inspected_on BETWEEN :first_day AND :last_day) AS sites_inspected,
  (SELECT count(DISTINCT i.code) FROM inspections i JOIN site_locations l ON l.code = i.code
-  WHERE i.inspected_on BETWEEN :first_day AND :last_day AND l.level IN ('national', 'provincial')) AS key_sites_inspected,
+  WHERE i.inspected_on BETWEEN :first_day AND :last_day AND l.level IN {_KEY_LEVELS}) AS key_sites_inspected,
  (SELECT count(DISTINCT code) FROM inspections WHERE inspected_on BETWEEN :first_day AND :last_day
-    AND condition IN ('damaged', 'destroyed')) AS sites_damaged,
+    AND condition IN {_BAD}) AS sites_damaged,
  (SELECT count(*) FROM inspections i WHERE i.inspected_on BETWEEN :first_day AND :last_day
     AND EXISTS (SELECT 1 FROM inspection_threats t WHERE t.inspection_id = i.fid)) AS inspections_with_threats,
  (SELECT count(*) FROM public_reports WHERE submitted_at >= :start AND submitted_at < :end) AS reports_received,
- (SELECT count(*) FROM public_reports WHERE status != 'new' AND decided_at >= :start AND decided_at < :end)
+ (SELECT count(*) FROM public_reports WHERE status != {_NEW} AND decided_at >= :start AND decided_at < :end)
    AS reports_triaged,
  (SELECT count(*) FROM public_reports WHERE submitted_at < :late_before
     AND (decided_at IS NULL OR decided_at >= :as_of)) AS reports_open_over_24h,
@@ -279,8 +291,7 @@ def _median(conn: sqlite3.Connection, values_sql: str, params: Mapping[str, Any]
 
 def _days(conn, later: str, earlier: str) -> str:
     """SQL: the days (fractional) from the UTC timestamp ``earlier`` to ``later``."""
-    return pick(conn, f"(julianday({later}) - julianday({earlier}))",
-                f"(extract(epoch FROM {later}::timestamptz - {earlier}::timestamptz) / 86400.0)")
+    return backend(conn).days_between(later, earlier)
 
 
 def median_decision_days(conn: sqlite3.Connection, *, start: str, end: str) -> float | None:
@@ -293,7 +304,7 @@ def median_decision_days(conn: sqlite3.Connection, *, start: str, end: str) -> f
 def median_triage_hours(conn: sqlite3.Connection, *, start: str, end: str) -> float | None:
     """Median hours from a public report's submission to its triage, over the reports triaged in [start, end)."""
     return _median(conn, f"SELECT {_days(conn, 'decided_at', 'submitted_at')} * 24 FROM public_reports "
-                         "WHERE status != 'new' AND decided_at >= :start AND decided_at < :end",
+                         f"WHERE status != {_NEW} AND decided_at >= :start AND decided_at < :end",
                    {"start": start, "end": end})
 
 
@@ -321,9 +332,9 @@ def conditions_by_year(conn: sqlite3.Connection, *, first_day: str, last_day: st
 
 def latest_conditions(conn: sqlite3.Connection, *, day: str) -> dict[str, int]:
     """Active sites by the condition found at their last inspection on or before ``day``."""
-    sql = """SELECT i.condition, count(*) FROM (
+    sql = f"""SELECT i.condition, count(*) FROM (
                SELECT code, max(inspected_on) AS day FROM inspections WHERE inspected_on <= ? GROUP BY code) m
-             JOIN site_locations l ON l.code = m.code AND l.status = 'active'
+             JOIN site_locations l ON l.code = m.code AND l.status = {_ACTIVE}
              JOIN inspections i ON i.fid = (SELECT max(j.fid) FROM inspections j
                                             WHERE j.code = m.code AND j.inspected_on = m.day)
              GROUP BY 1"""
@@ -350,7 +361,7 @@ def reports_by_month(conn: sqlite3.Connection, *, start: str, end: str) -> list[
         "SELECT substr(local_day(submitted_at), 1, 7), 'received', count(*) FROM public_reports "
         "WHERE submitted_at >= :start AND submitted_at < :end GROUP BY 1 UNION ALL "
         "SELECT substr(local_day(decided_at), 1, 7), 'triaged', count(*) FROM public_reports "
-        "WHERE status != 'new' AND decided_at >= :start AND decided_at < :end GROUP BY 1",
+        f"WHERE status != {_NEW} AND decided_at >= :start AND decided_at < :end GROUP BY 1",
         {"start": start, "end": end})]
 
 
@@ -364,14 +375,14 @@ def waiting_proposals_by_age(conn: sqlite3.Connection, *, now: str) -> list[tupl
 
 def inspections_in_period(conn: sqlite3.Connection, *, first_day: str, last_day: str, key_only: bool = False,
                           damage_only: bool = False, limit: int | None = None) -> tuple[int, list[dict[str, Any]]]:
-    """(number, the first ``limit`` by day) of the inspections of a period, of key sites (national, provincial) or
+    """(number, the first ``limit`` by day) of the inspections of a period, of key sites (KEY_LEVELS) or
     with damage found (condition damaged/destroyed, or a threat of high severity) only."""
     where = "i.inspected_on BETWEEN :first_day AND :last_day"
     if key_only:
-        where += " AND l.level IN ('national', 'provincial')"
+        where += f" AND l.level IN {_KEY_LEVELS}"
     if damage_only:
-        where += (" AND (i.condition IN ('damaged', 'destroyed') OR EXISTS (SELECT 1 FROM inspection_threats t "
-                  "WHERE t.inspection_id = i.fid AND t.severity = 'high'))")
+        where += (f" AND (i.condition IN {_BAD} OR EXISTS (SELECT 1 FROM inspection_threats t "
+                  f"WHERE t.inspection_id = i.fid AND t.severity = '{Severity.HIGH}'))")
     base = f"FROM inspections i JOIN site_locations l ON l.code = i.code WHERE {where}"
     params = {"first_day": first_day, "last_day": last_day, "limit": _no_limit(conn) if limit is None else int(limit)}
     total = conn.execute(f"SELECT count(*) {base}", params).fetchone()[0]
@@ -389,7 +400,7 @@ def new_sites_in_period(conn: sqlite3.Connection, *, start: str, end: str,
     total = conn.execute(f"SELECT count(*) {base}", params).fetchone()[0]
     rows = conn.execute(
         "SELECT code, created_at, author, reviewer, "
-        + ", ".join(pick(conn, f"json_extract(properties, '$.{k}') AS {k}", f"properties::jsonb ->> '{k}' AS {k}")
+        + ", ".join(f"{backend(conn).json_text('properties', k)} AS {k}"
                     for k in ("name", "name_en", "level", "county"))
         + f" {base} ORDER BY created_at, code LIMIT :limit",
         params).fetchall()
@@ -416,7 +427,8 @@ def threat_points(conn: sqlite3.Connection, *, first_day: str, last_day: str,
         "SELECT i.code, l.name, i.inspected_on, t.threat, t.severity, coalesce(i.geom, l.geom) AS geom "
         "FROM inspection_threats t JOIN inspections i ON i.fid = t.inspection_id "
         "JOIN site_locations l ON l.code = i.code WHERE i.inspected_on BETWEEN ? AND ? "
-        "ORDER BY CASE t.severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, i.inspected_on DESC, t.fid "
+        f"ORDER BY CASE t.severity WHEN '{Severity.HIGH}' THEN 0 WHEN '{Severity.MEDIUM}' THEN 1 ELSE 2 END, "
+        "i.inspected_on DESC, t.fid "
         "LIMIT ?", (first_day, last_day, int(limit))).fetchall()
     return _with_points(rows)
 
@@ -425,12 +437,12 @@ def work_points(conn: sqlite3.Connection, *, start: str, end: str, first_day: st
                 limit: int) -> tuple[int, list[dict[str, Any]]]:
     """The period's work, one entry per site with its most notable kind: new (registered), damaged (damage found),
     revised (a new version), inspected; (number of sites, the first ``limit`` in that order)."""
-    sql = """
+    sql = f"""
 WITH work(code, kind, rank) AS (
   SELECT code, 'new', 0 FROM site_versions WHERE version = 1 AND operation = 'create' AND created_at >= :start
     AND created_at < :end
   UNION ALL SELECT DISTINCT code, 'damaged', 1 FROM inspections WHERE inspected_on BETWEEN :first_day AND :last_day
-    AND condition IN ('damaged', 'destroyed')
+    AND condition IN {_BAD}
   UNION ALL SELECT DISTINCT code, 'revised', 2 FROM site_versions WHERE version > 1 AND created_at >= :start
     AND created_at < :end
   UNION ALL SELECT DISTINCT code, 'inspected', 3 FROM inspections WHERE inspected_on BETWEEN :first_day AND :last_day),

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .kitfile import KitFileError, KitFileTooSlow, _reading, is_geopackage, open_kit_file, quick_check
+from .kitfile import KitFileError, KitFileTooSlow, reading, is_geopackage, open_kit_file, quick_check
 
 __all__ = ["KitFileError", "KitFileTooSlow", "contents_layers"]
 
 
-@_reading
+@reading
 def contents_layers(path: str | Path, deadline: float) -> list[tuple[str, str, int | None]] | None:
     """(table name, kind, rows) of every layer gpkg_contents lists: kind 'table', 'view', 'virtual' (a virtual table,
     whose module runs code) or 'missing'; rows counted for tables only. None if the file is not a GeoPackage.
