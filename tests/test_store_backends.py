@@ -12,7 +12,7 @@ from shapely.geometry import LineString, Point, Polygon
 
 from fossil_registry import auth, registry, sites, store
 from fossil_registry.errors import StaleVersion
-from fossil_registry.store import migrations
+from fossil_registry.store import dialect, migrations
 from fossil_registry.store.dialect import is_pg
 
 from .backends import DB_REFUSAL, dump, fail_inserts, stop_failing
@@ -25,6 +25,22 @@ def test_both_backends_migrate_through_the_same_named_steps():
     """One list of steps for both backends: each step a function of the connection, each name once."""
     names = [name for name, _ in migrations.MIGRATIONS]
     assert len(set(names)) == len(names) and all(callable(step) for _, step in migrations.MIGRATIONS)
+
+
+def test_each_table_is_created_as_defined_once_for_both_backends(conn):
+    """Every table definition (store/tables.py) is the table either backend holds: its columns in their order (later
+    steps only add columns after them), its geometry columns as geometries (GeoPackage layer or blob, PostGIS
+    geometry), its refusals as triggers."""
+    backend = dialect.backend(conn)
+    for table in migrations.TABLES:
+        columns = list(backend.column_types(conn, table.name))
+        defined = (["fid"] if table.fid else []) + [c.name for c in table.columns]
+        assert columns[:len(defined)] == defined, table.name
+        for c in table.columns:
+            kind = backend.column_types(conn, table.name)[c.name]
+            if c.is_geometry:
+                assert kind.startswith("geometry") if is_pg(conn) else kind in (c.kind.lower(), "blob"), (table.name, c)
+    assert {t.name for t in migrations.TABLES} >= {"users", "revisions", "inspections", "section_lines", "rescue_cases"}
 
 
 def test_failed_write_half_way_leaves_no_trace(conn):

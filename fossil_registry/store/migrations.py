@@ -65,6 +65,11 @@ MIGRATIONS: tuple[tuple[str, Callable[[Any], None]], ...] = (
     ("public_texts", _sql(sections.PUBLIC_TEXTS_DDL)),
 )
 
+# Every table the steps create, defined once each (store/tables.py), in the order they are created.
+TABLES: tuple[Table, ...] = (CORE + accounts.ACCOUNTS + accounts.SESSIONS + revisions.TABLES + reports.TABLES
+                             + inspections.TABLES + fieldkit.TABLES + impact.TABLES + imports.TABLES + sections.TABLES
+                             + markers.TABLES + rescues.TABLES)
+
 
 def migrate(conn: sqlite3.Connection) -> list[str]:
     """Bring the registry's schema up to date; returns the names of the steps applied now."""
