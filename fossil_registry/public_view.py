@@ -23,9 +23,10 @@ from typing import Any, Iterable
 from shapely.geometry import Point, box, mapping
 
 from . import sites as sites_mod
-from . import reports, store, withheld_numbers
+from . import store, withheld_numbers
 from .errors import NotFound
 from .geometry import grid_cell_centre
+from .report_references import reference_of
 from .sites import Site
 
 CELL_DEG = 0.1
@@ -165,7 +166,7 @@ def statistics(conn) -> dict[str, Any]:
 # served as the metadata-free display copy (blobs area "display").
 def report_receipt(report: dict[str, Any]) -> dict[str, Any]:
     point = report["point"]
-    return {"reference": reports.reference_of(report["receipt"]), "receipt": report["receipt"], "kind": report["kind"],
+    return {"reference": reference_of(report["receipt"]), "receipt": report["receipt"], "kind": report["kind"],
             "status": report["status"], "submitted_at": report["submitted_at"], "observed_on": report["observed_on"],
             "location": {"type": "Point", "coordinates": [round(point.x, 6), round(point.y, 6)]},
             "photos": [p["sha256"] for p in report.get("photos", [])]}

@@ -8,9 +8,7 @@ ever returned by ``get_report(..., with_contact=True)`` for staff.
 """
 from __future__ import annotations
 
-import hashlib
 import math
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -30,6 +28,7 @@ from .blobs import BlobStore
 from .photos import Upload, check_photo, read_photos
 from .store import inspections as istore
 from .store import reports as pstore  # public reports
+from .report_references import normalized_reference, reference_of
 from .messages import msg
 
 KINDS = pstore.REPORT_KINDS
@@ -217,27 +216,6 @@ def get_report(conn, report_id: int, *, with_contact: bool) -> dict[str, Any]:
     if with_contact:
         r["contact"] = pstore.contact_of(conn, report_id)
     return r
-
-
-# A report's reference, quoted by its reporter (on the phone, in a letter): 12 characters of Crockford's base32 (no I, L,
-# O or U to misread) from a hash of its receipt. Not a counter, so it tells nobody how many reports there are; one-way,
-# so it does not open the report's page as the receipt does (the receipt: 144 random bits).
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-def reference_of(receipt: str) -> str:
-    bits = int.from_bytes(hashlib.sha256(receipt.encode()).digest()[:8], "big") >> 4  # 60 bits
-    chars = "".join(_CROCKFORD[(bits >> (5 * i)) & 31] for i in reversed(range(12)))
-    return f"{chars[:4]}-{chars[4:8]}-{chars[8:]}"
-
-
-def normalized_reference(text: str) -> str | None:
-    """A reference as typed (any case, with or without dashes and spaces, I/L for 1, O for 0), or None if it cannot
-    be one."""
-    plain = re.sub(r"[\s-]", "", str(text)).upper().translate(str.maketrans("ILO", "110"))
-    if len(plain) != 12 or any(c not in _CROCKFORD for c in plain):
-        return None
-    return f"{plain[:4]}-{plain[4:8]}-{plain[8:]}"
 
 
 def find_by_reference(conn, reference: str) -> int | None:
