@@ -2,11 +2,13 @@
 province map), the list of sites behind a figure, and the annual work report as a printable page and as PDF."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, Response, current_app, g, render_template, request
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
-from .. import ROOT, maps, sites, supervision
+from .. import maps, sites, supervision
 from ..db import get_conn
 from ..errors import InvalidInput
 from ..http.security import require
@@ -16,7 +18,6 @@ from ..messages import msg
 
 bp = Blueprint("supervision", __name__)
 
-REPORT_CSS = ROOT / "static" / "css" / "supervision.css"
 LIST_LIMIT = 500
 
 
@@ -123,6 +124,6 @@ def annual_report():
 def annual_report_pdf():
     context = _report_context(True)
     html = render_template("supervision/report_pdf.html", **context)
-    pdf = supervision.pdf.html_to_pdf(html, stylesheets=[REPORT_CSS])
+    pdf = supervision.pdf.html_to_pdf(html, stylesheets=[Path(current_app.static_folder) / "css" / "supervision.css"])
     name = "-".join(["annual-report", *context["query"].values()]) + ".pdf"
     return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f"attachment; filename={name}"})
