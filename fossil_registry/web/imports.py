@@ -15,7 +15,8 @@ from ..formats import ENCODINGS
 from ..http.requests import read_upload
 from ..http.security import actor, remote_addr, require
 from ..http.settings import import_settings
-from .revisions import CRS_CHOICES, METHOD_NAMES
+from ..vocab import SurveyMethod
+from .revisions import CRS_CHOICES
 
 bp = Blueprint("imports", __name__)
 
@@ -119,7 +120,7 @@ def _detail_page(import_id: int, *, error: str | None = None, status: int = 200)
     return render_template("imports/detail.html", imp=imp, body=body, summary=summary, error=error,
                            outcome=outcome, map=_map(conn, imp, settings) if imp["state"] in ("ready", "done")
                            else None, targets=imports.TARGETS, encodings=list(ENCODINGS),
-                           crs_choices=CRS_CHOICES, match_names=MATCH_NAMES, method_names=METHOD_NAMES,
+                           crs_choices=CRS_CHOICES, match_names=MATCH_NAMES, methods=SurveyMethod,
                            settings=settings), status
 
 

@@ -20,19 +20,10 @@ from ..http.requests import one_upload, uploads
 from ..http.responses import csv_download
 from ..http.security import actor, can, remote_addr, require, safe_redirect_target
 from ..http.settings import blob_store, inspection_settings, photo_url
+from ..vocab import Level
 
 bp = Blueprint("inspections", __name__)
 
-CONDITION_NAMES = {"good": _l("good"), "fair": _l("fair"), "poor": _l("poor"), "damaged": _l("damaged"),
-                   "destroyed": _l("destroyed")}
-CONDITION_COLOURS = {"good": "#1a9850", "fair": "#91cf60", "poor": "#fee08b", "damaged": "#fc8d59",
-                     "destroyed": "#d73027"}
-THREAT_NAMES = {"quarrying": _l("quarrying"), "construction": _l("construction"),
-                "illegal_excavation": _l("illegal excavation"), "erosion_landslide": _l("erosion / landslide"),
-                "vegetation": _l("vegetation"), "vandalism": _l("vandalism"), "other": _l("other")}
-SEVERITY_NAMES = {"low": _l("low"), "medium": _l("medium"), "high": _l("high")}
-LEVEL_LABELS = {"national": _l("national key site"), "provincial": _l("provincial key site"),
-                "general": _l("general site")}
 STATUS_NAMES = {"overdue": _l("overdue"), "upcoming": _l("upcoming"), "ok": _l("not yet due")}
 STATUS_COLOURS = {"overdue": "#c0392b", "upcoming": "#e67e22", "ok": "#27ae60"}
 FLAG_NAMES = {"far_from_site": _l("taken far from the site"), "other_date": _l("taken on another date"),
@@ -49,16 +40,14 @@ def init_app(app) -> None:
 
     @app.context_processor
     def _inspection_labels():
-        return {"CONDITION_NAMES": CONDITION_NAMES, "CONDITION_COLOURS": CONDITION_COLOURS,
-                "THREAT_NAMES": THREAT_NAMES, "SEVERITY_NAMES": SEVERITY_NAMES, "STATUS_NAMES": STATUS_NAMES,
-                "STATUS_COLOURS": STATUS_COLOURS, "FLAG_NAMES": FLAG_NAMES, "LEVEL_LABELS": LEVEL_LABELS}
+        return {"STATUS_NAMES": STATUS_NAMES, "STATUS_COLOURS": STATUS_COLOURS, "FLAG_NAMES": FLAG_NAMES}
 
 
 # ------------------------------------------------------------------------------------------------ dashboard
 def _filtered(items: list[inspections.Due]) -> tuple[list[inspections.Due], dict]:
     level = request.args.get("level") or None
     status = request.args.get("status") or None
-    if level in sites.LEVELS:
+    if level in Level.values():
         items = [d for d in items if d.level == level]
     else:
         level = None
@@ -98,7 +87,7 @@ def dashboard():
     followups = inspections.open_followups(conn, today)
     names = {d.code: d.name for d in everything}
     return render_template("inspections/dashboard.html", items=items, counts=counts, followups=followups,
-                           names=names, filters=filters, settings=s, today=today, levels=sites.LEVELS,
+                           names=names, filters=filters, settings=s, today=today, levels=Level,
                            map=_dashboard_map(items))
 
 

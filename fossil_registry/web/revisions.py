@@ -32,8 +32,6 @@ STATUS_NAMES = {"submitted": _l("waiting for review"), "changes_requested": _l("
                 "approved": _l("approved"), "rejected": _l("rejected"), "withdrawn": _l("withdrawn")}
 KIND_NAMES = {"change": _l("change"), "new_site": _l("new site"), "retire": _l("retire site"),
               "restore": _l("restore version")}
-METHOD_NAMES = {"rtk": _l("RTK GNSS"), "handheld_gnss": _l("handheld GNSS"), "phone_map": _l("phone map app"),
-                "digitised": _l("digitised from a map"), "other": _l("other")}
 EVENT_NAMES = {"submitted": _l("submitted"), "amended": _l("amended"), "resubmitted": _l("resubmitted"),
                "approved": _l("approved"), "rejected": _l("rejected"), "changes_requested": _l("requested changes"),
                "withdrawn": _l("withdrawn"), "rebased": _l("rebased"), "commented": _l("commented")}
@@ -65,7 +63,7 @@ STYLE = {
 @bp.app_context_processor
 def _labels():
     return {"REVISION_STATUS_NAMES": STATUS_NAMES, "REVISION_KIND_NAMES": KIND_NAMES,
-            "REVISION_METHOD_NAMES": METHOD_NAMES, "REVISION_EVENT_NAMES": EVENT_NAMES,
+            "REVISION_EVENT_NAMES": EVENT_NAMES,
             "REVISION_METRIC_NAMES": METRIC_NAMES}
 
 
