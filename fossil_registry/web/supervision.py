@@ -8,13 +8,14 @@ from flask import Blueprint, Response, current_app, g, render_template, request
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
-from .. import maps, sites, supervision
+from .. import maps, supervision
 from ..db import get_conn
 from ..errors import InvalidInput
 from ..http.security import require
 from ..http.supervision import (FIGURE_LABELS, LABELS, dashboard_data, label, report_data, report_title, request_period,
                                 settings)
 from ..messages import msg
+from ..vocab import Level, Sensitivity
 
 bp = Blueprint("supervision", __name__)
 
@@ -63,7 +64,7 @@ def _province_map(figures: dict) -> maps.RenderedMap:
 def dashboard():
     figures, charts = dashboard_data()
     return render_template("supervision/dashboard.html", d=figures, s=figures["summary"],
-                           charts={"charts": charts}, map=_province_map(figures), levels=sites.LEVELS,
+                           charts={"charts": charts}, map=_province_map(figures), levels=Level,
                            labels=LABELS, settings=settings(), this_year=int(figures["today"][:4]))
 
 
@@ -80,7 +81,7 @@ def _choice(name: str, allowed) -> str | None:
 @require("supervision.read")
 def sites_list():
     s = settings()
-    filters = {"level": _choice("level", sites.LEVELS), "sensitivity": _choice("sensitivity", sites.SENSITIVITIES),
+    filters = {"level": _choice("level", Level.values()), "sensitivity": _choice("sensitivity", Sensitivity.values()),
                "status": _choice("status", supervision.SCHEDULE_STATUSES),
                "county": request.args.get("county"), "never": request.args.get("never") in ("1", "true")}
     found = supervision.site_list(get_conn(), s, supervision.today_in(s), limit=LIST_LIMIT, **filters)
