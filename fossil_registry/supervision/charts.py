@@ -12,12 +12,12 @@ from .figures import AGE_CLASSES, BOUNDARY_SOURCES, WORK_KINDS
 Label = Callable[[str, str], str]
 
 # Colours of the registry's own vocabularies are the vocabulary's (as on the maps); sensitivity and severity are drawn
-# only here.
+# only here (in their vocabulary's order).
 COLOURS: dict[str, dict[str, str]] = {
     "level": Level.colours(),
-    "sensitivity": {Sensitivity.OPEN: "#4c9f70", Sensitivity.GENERALIZED: "#e1b12c", Sensitivity.HIDDEN: "#6d6875"},
+    "sensitivity": dict(zip(Sensitivity.values(), ("#4c9f70", "#e1b12c", "#6d6875"))),
     "condition": Condition.colours(),
-    "severity": {Severity.LOW: "#f4d03f", Severity.MEDIUM: "#e67e22", Severity.HIGH: "#c0392b"},
+    "severity": dict(zip(Severity.values(), ("#f4d03f", "#e67e22", "#c0392b"))),
     "schedule": {"overdue": "#c0392b", "upcoming": "#e67e22", "ok": "#27ae60"},
     "source": {"rtk": "#1f5fbf", "handheld_gnss": "#5b9bd5", "phone_map": "#f0a35e", "digitised": "#d35400",
                "other": "#95a5a6", "not_stated": "#c8ccce", "no_boundary": "#ecf0f1"},

@@ -30,7 +30,7 @@ def _levels(r, tz):
 
 
 def _counties(r, tz):
-    return (("county", "county_en", "sites", "overdue", "never_inspected", *(lv.value for lv in KEY_LEVELS)),
+    return (("county", "county_en", "sites", "overdue", "never_inspected", *KEY_LEVELS),
             [[c["county"], c["county_en"], c["sites"], c["overdue"], c["never_inspected"],
               *(c[lv] for lv in KEY_LEVELS)] for c in r["counties"]])
 

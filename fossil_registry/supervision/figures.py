@@ -24,7 +24,7 @@ SCHEDULE_STATUSES = ("overdue", "upcoming", "ok")
 SURVEYED = ("rtk", "handheld_gnss")          # the boundary survey campaign: measured in the field with GNSS
 BOUNDARY_SOURCES = METHODS + ("not_stated", "no_boundary")
 # The key sites' protection levels (counted per county besides all sites).
-KEY_LEVELS = (Level.NATIONAL, Level.PROVINCIAL)
+KEY_LEVELS = (Level.NATIONAL.value, Level.PROVINCIAL.value)
 ACCURACY_CLASSES = ("le1", "le5", "le30", "gt30", "unknown")
 AGE_CLASSES = ("lt7", "lt30", "lt90", "ge90")
 WORK_KINDS = ("new", "damaged", "revised", "inspected")
