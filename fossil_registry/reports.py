@@ -29,10 +29,11 @@ from .photos import Upload, check_photo, read_photos
 from .store import inspections as istore
 from .store import reports as pstore  # public reports
 from .report_references import normalized_reference, reference_of
+from .vocab import ReportKind, ReportStatus
 from .messages import msg
 
-KINDS = pstore.REPORT_KINDS
-STATES = pstore.REPORT_STATES
+KINDS = ReportKind.values()
+STATES = ReportStatus.values()
 MAX_DESCRIPTION = 4000
 MIN_DESCRIPTION = 10
 MAX_CONTACT = 200
@@ -273,7 +274,7 @@ def _open_report(conn, report_id: int) -> dict[str, Any]:
     r = pstore.get_report(conn, report_id=report_id)
     if r is None:
         raise NotFound(msg("reports.report", "no report {report_id}", report_id=report_id))
-    if r["status"] != "new":
+    if r["status"] != ReportStatus.NEW:
         raise Conflict(msg("reports.report_already", "report {report_id} was already {status} by {decided_by} on "
                            "{value}", report_id=report_id, status=r['status'], decided_by=r['decided_by'],
                            value=r['decided_at'][:10]))
@@ -322,8 +323,8 @@ def accept_report(conn, report_id: int, *, actor: str, settings: ReportSettings,
                 f"Check public report #{report_id} ({r['kind']})"
             followup_id = istore.insert_followup(conn, code=code, description=description, due_on=due.isoformat(),
                                                  created_at=now, created_by=actor, report_id=report_id)
-        if not pstore.decide_report(conn, report_id, status="accepted", decided_at=now, decided_by=actor, note=note,
-                                    site_code=code, followup_id=followup_id,
+        if not pstore.decide_report(conn, report_id, status=ReportStatus.ACCEPTED, decided_at=now, decided_by=actor,
+                                    note=note, site_code=code, followup_id=followup_id,
                                     inspection_id=int(inspection_id) if inspection_id is not None else None):
             raise Conflict(msg("reports.report_decided_meanwhile", "report {report_id} was decided meanwhile",
                                report_id=report_id))
@@ -345,7 +346,7 @@ def dismiss_report(conn, report_id: int, *, reason: str, actor: str, remote_addr
     with store.transaction(conn):
         r = _open_report(conn, report_id)
         now = store.utc_now()
-        if not pstore.decide_report(conn, report_id, status="dismissed", decided_at=now, decided_by=actor,
+        if not pstore.decide_report(conn, report_id, status=ReportStatus.DISMISSED, decided_at=now, decided_by=actor,
                                     note=reason):
             raise Conflict(msg("reports.report_decided_meanwhile", "report {report_id} was decided meanwhile",
                                report_id=report_id))
