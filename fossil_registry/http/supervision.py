@@ -11,15 +11,15 @@ from flask_babel import lazy_gettext as _l
 from .. import supervision
 from ..db import get_conn
 from ..i18n import translate
-from ..vocab import Condition, Level, Sensitivity, Severity, SurveyMethod, Threat, Vocabulary
+from ..vocab import Condition, Level, ScheduleStatus, Sensitivity, Severity, SurveyMethod, Threat, Vocabulary
 
 # The figures' vocabularies that are the registry's own (fossil_registry.vocab), by the name the charts give them.
 VOCABULARIES: dict[str, type[Vocabulary]] = {"level": Level, "sensitivity": Sensitivity, "condition": Condition,
-                                             "severity": Severity, "threat": Threat, "source": SurveyMethod}
+                                             "severity": Severity, "threat": Threat, "source": SurveyMethod,
+                                             "schedule": ScheduleStatus}
 # The figures' own vocabularies (and the boundary sources that are no survey method).
 LABELS: dict[str, dict[str, Any]] = {
     "source": {"not_stated": _l("imported or method not stated"), "no_boundary": _l("no boundary")},
-    "schedule": {"overdue": _l("overdue"), "upcoming": _l("upcoming"), "ok": _l("not yet due")},
     "accuracy": {"le1": _l("1 m or better"), "le5": _l("1–5 m"), "le30": _l("5–30 m"), "gt30": _l("over 30 m"),
                  "unknown": _l("not stated")},
     "decision": {"approved": _l("approved"), "rejected": _l("rejected")},

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
 
-from ..vocab import Condition, Level, Sensitivity, Severity, Threat
+from ..vocab import Condition, Level, ScheduleStatus, Sensitivity, Severity, Threat
 from .figures import AGE_CLASSES, BOUNDARY_SOURCES, WORK_KINDS
 
 Label = Callable[[str, str], str]
@@ -18,7 +18,7 @@ COLOURS: dict[str, dict[str, str]] = {
     "sensitivity": dict(zip(Sensitivity.values(), ("#4c9f70", "#e1b12c", "#6d6875"))),
     "condition": Condition.colours(),
     "severity": dict(zip(Severity.values(), ("#f4d03f", "#e67e22", "#c0392b"))),
-    "schedule": {"overdue": "#c0392b", "upcoming": "#e67e22", "ok": "#27ae60"},
+    "schedule": ScheduleStatus.colours(),
     "source": {"rtk": "#1f5fbf", "handheld_gnss": "#5b9bd5", "phone_map": "#f0a35e", "digitised": "#d35400",
                "other": "#95a5a6", "not_stated": "#c8ccce", "no_boundary": "#ecf0f1"},
     "decision": {"approved": "#27ae60", "rejected": "#c0392b"},
@@ -61,7 +61,7 @@ def dashboard_charts(d: Mapping[str, Any], label: Label, link: Callable[..., str
         chart("survey", label("chart", "survey"), level_names,
               _series(reg["boundary_sources"], BOUNDARY_SOURCES, "source", label, levels), horizontal=True),
         chart("schedule", label("chart", "schedule"), level_names,
-              _series(d["schedule"], ("overdue", "upcoming", "ok"), "schedule", label, levels),
+              _series(d["schedule"], ScheduleStatus.values(), "schedule", label, levels),
               links=[link(level=lv, status="overdue") for lv in levels]),
         chart("conditions", label("chart", "conditions"), trends["years"],
               _series(trends["conditions_by_year"], Condition.values(), "condition", label, trends["years"])),

@@ -17,10 +17,10 @@ from ..inspections import CONDITIONS, SEVERITIES, THREATS, local_date, local_tod
 from ..inspections import Settings as InspectionSettings
 from ..revisions import METHODS
 from ..store import supervision as sstore
-from ..vocab import Level, Sensitivity
+from ..vocab import Level, ScheduleStatus, Sensitivity
 from .period import Period, utc_minus_hours, year_period
 
-SCHEDULE_STATUSES = ("overdue", "upcoming", "ok")
+SCHEDULE_STATUSES = ScheduleStatus.values()
 SURVEYED = ("rtk", "handheld_gnss")          # the boundary survey campaign: measured in the field with GNSS
 BOUNDARY_SOURCES = METHODS + ("not_stated", "no_boundary")
 # The key sites' protection levels (counted per county besides all sites).

@@ -20,12 +20,11 @@ from ..http.requests import one_upload, uploads
 from ..http.responses import csv_download
 from ..http.security import actor, can, remote_addr, require, safe_redirect_target
 from ..http.settings import blob_store, inspection_settings, photo_url
-from ..vocab import Level
+from ..vocab import Level, ScheduleStatus
+from . import labels
 
 bp = Blueprint("inspections", __name__)
 
-STATUS_NAMES = {"overdue": _l("overdue"), "upcoming": _l("upcoming"), "ok": _l("not yet due")}
-STATUS_COLOURS = {"overdue": "#c0392b", "upcoming": "#e67e22", "ok": "#27ae60"}
 FLAG_NAMES = {"far_from_site": _l("taken far from the site"), "other_date": _l("taken on another date"),
               "no_gps": _l("no GPS position in the photo"), "no_date": _l("no date in the photo")}
 PHOTO_KINDS = {"original": "originals", "thumb": "thumbs", "display": "display"}
@@ -40,7 +39,7 @@ def init_app(app) -> None:
 
     @app.context_processor
     def _inspection_labels():
-        return {"STATUS_NAMES": STATUS_NAMES, "STATUS_COLOURS": STATUS_COLOURS, "FLAG_NAMES": FLAG_NAMES}
+        return {"FLAG_NAMES": FLAG_NAMES}
 
 
 # ------------------------------------------------------------------------------------------------ dashboard
@@ -51,7 +50,7 @@ def _filtered(items: list[inspections.Due]) -> tuple[list[inspections.Due], dict
         items = [d for d in items if d.level == level]
     else:
         level = None
-    if status in STATUS_NAMES:
+    if status in ScheduleStatus.values():
         items = [d for d in items if d.status == status]
     else:
         status = None
@@ -71,7 +70,7 @@ def _dashboard_map(items: list[inspections.Due]) -> maps.RenderedMap:
         due = (_("%(days)d days overdue", days=d.days_overdue) if d.status == "overdue"
                else _("due in %(days)d days", days=-d.days_overdue))
         markers.append(maps.marker(d.location.x, d.location.y, text=f"{d.code} {d.name} · {due}", colour="#fff",
-                                   fill=STATUS_COLOURS[d.status], radius=6, fill_opacity=0.95))
+                                   fill=labels.colour(d.status, ScheduleStatus), radius=6, fill_opacity=0.95))
     return maps.render(m, g.csp_nonce, overlays=[maps.Overlay("due", markers)])
 
 
@@ -83,7 +82,7 @@ def dashboard():
     today = inspections.local_today(s.timezone)
     everything = inspections.schedule(conn, s, today)
     items, filters = _filtered(everything)
-    counts = {k: sum(1 for d in everything if d.status == k) for k in STATUS_NAMES}
+    counts = {k: sum(1 for d in everything if d.status == k) for k in ScheduleStatus.values()}
     followups = inspections.open_followups(conn, today)
     names = {d.code: d.name for d in everything}
     return render_template("inspections/dashboard.html", items=items, counts=counts, followups=followups,
