@@ -29,7 +29,7 @@ from .photos import Upload, check_photo, read_photos
 from .store import inspections as istore
 from .store import reports as pstore  # public reports
 from .report_references import normalized_reference, reference_of
-from .vocab import ReportKind, ReportStatus
+from .vocab import ReportKind, ReportStatus, SiteStatus
 from .messages import msg
 
 KINDS = ReportKind.values()
@@ -164,7 +164,7 @@ def find_site(conn, point: Point, radius_m: float) -> tuple[str | None, float | 
                 site = sites.current(conn, code)
             except NotFound:
                 continue
-            if site.properties.get("status") != "retired":
+            if site.properties.get("status") != SiteStatus.RETIRED:
                 candidates[code] = site
     best: tuple[str | None, float | None] = (None, None)
     for site in candidates.values():

@@ -28,7 +28,7 @@ from .store import impact as impact_store
 from .store import inspections as istore
 from .store import reports as pstore
 from .store import rescues as rstore
-from .vocab import RescueEvent, RescueSource
+from .vocab import ReportStatus, RescueEvent, RescueSource, RevisionStatus
 
 SOURCES = RescueSource.values()
 EVENT_KINDS = RescueEvent.values()
@@ -210,8 +210,8 @@ def open_case(conn, blobs: BlobStore, data: Mapping[str, Any], *, settings: Sett
             for photo in checked:
                 insert_photo_row(conn, photo, now, rescue_id=case_id)
             if case["report_id"] is not None:
-                pstore.decide_report(conn, case["report_id"], status="accepted", decided_at=now, decided_by=actor,
-                                     note=f"rescue case #{case_id}")
+                pstore.decide_report(conn, case["report_id"], status=ReportStatus.ACCEPTED, decided_at=now,
+                                     decided_by=actor, note=f"rescue case #{case_id}")
             store.append_audit(conn, actor=actor, action="rescue.open", target=f"rescue:{case_id}", at=now,
                                remote_addr=remote_addr, detail={"case_id": case_id, "source": case["source"],
                                                                 "report_id": case["report_id"], "photos": len(checked)})
@@ -345,8 +345,8 @@ def get_case(conn, case_id: int, *, settings: Settings, with_contact: bool = Fal
     case["proposal"] = None
     if case["revision_id"] is not None:
         rev = revisions.get(conn, case["revision_id"])
-        case["proposal"] = {"id": rev.id, "status": rev.status, "site": rev.site_code if rev.status == "approved"
-                            else None}
+        approved = rev.status == RevisionStatus.APPROVED
+        case["proposal"] = {"id": rev.id, "status": rev.status, "site": rev.site_code if approved else None}
     if with_contact:
         case["contact"] = rstore.contact_of(conn, case_id)
     return case

@@ -50,7 +50,7 @@ from ..errors import NotFound
 from ..geometry import GEOD, in_metres
 from ..blobs import BlobStore
 from ..store import inspections as istore
-from ..vocab import RescueEvent, Sensitivity, Threat
+from ..vocab import Level, RescueEvent, Sensitivity, Threat
 
 DEFAULT_SEED = 20261121
 FIELD, EXPERT, ADMIN = "demo-field", "demo-expert", "demo-admin"
@@ -274,7 +274,7 @@ def seed_activity(path: str | Path, *, today: date | None = None, seed: int = DE
 # --------------------------------------------------------------------------------------------------------------------
 def _routine_plan(conn, today: date, rng: random.Random) -> list[dict[str, Any]]:
     storied = {s["site"] for s in STORIES}
-    general = [s for s in sites.list_current(conn) if s.properties.get("level") == "general" and s.code not in storied]
+    general = [s for s in sites.list_current(conn) if s.properties.get("level") == Level.GENERAL and s.code not in storied]
     general.sort(key=lambda s: s.code)
     rng.shuffle(general)
     overdue, rest = general[:ROUTINE_OVERDUE], general[ROUTINE_OVERDUE:]

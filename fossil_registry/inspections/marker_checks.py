@@ -75,7 +75,7 @@ def record_checks(conn, *, inspection_id: int, code: str, checks: list[dict[str,
     for c in checks:
         followup_id = None
         if c["condition"] in (MarkerCondition.DAMAGED, MarkerCondition.MISSING):
-            what = "replace" if c["condition"] == "missing" else "repair"
+            what = "replace" if c["condition"] == MarkerCondition.MISSING else "repair"
             followup_id = istore.insert_followup(
                 conn, code=code, description=f"Marker #{c['marker']} ({kinds[c['marker']].replace('_', ' ')}) found "
                                              f"{c['condition']}: {what} it" + (f" ({c['note']})" if c["note"] else ""),

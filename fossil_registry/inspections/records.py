@@ -138,7 +138,7 @@ def _parse_threats(raw: Any) -> list[dict[str, Any]]:
         if note is not None and not isinstance(note, str):
             raise InvalidInput(msg("inspections.note_must_text", "the note on {threat} must be text", threat=threat), field="threats")
         note = (note or "").strip()[:MAX_NOTE] or None
-        if threat == "other" and not note:
+        if threat == Threat.OTHER and not note:
             raise InvalidInput(msg("inspections.threat_other_needs_note", "threat 'other' needs a note saying what "
                                    "it is"), field="threats")
         out.append({"threat": threat, "severity": severity, "note": note})

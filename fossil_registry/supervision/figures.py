@@ -17,11 +17,12 @@ from ..inspections import CONDITIONS, SEVERITIES, THREATS, local_date, local_tod
 from ..inspections import Settings as InspectionSettings
 from ..revisions import METHODS
 from ..store import supervision as sstore
-from ..vocab import Level, ScheduleStatus, Sensitivity
+from ..vocab import Level, ScheduleStatus, Sensitivity, SurveyMethod
 from .period import Period, utc_minus_hours, year_period
 
 SCHEDULE_STATUSES = ScheduleStatus.values()
-SURVEYED = ("rtk", "handheld_gnss")          # the boundary survey campaign: measured in the field with GNSS
+# the boundary survey campaign: measured in the field with GNSS
+SURVEYED = (SurveyMethod.RTK.value, SurveyMethod.HANDHELD_GNSS.value)
 BOUNDARY_SOURCES = METHODS + ("not_stated", "no_boundary")
 # The key sites' protection levels (counted per county besides all sites).
 KEY_LEVELS = (Level.NATIONAL.value, Level.PROVINCIAL.value)
@@ -112,7 +113,7 @@ def by_county(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
                                               "_lon": 0.0, "_lat": 0.0, "_placed": 0})
         c["county_en"] = c["county_en"] or g["county_en"]
         c["sites"] += g["sites"]
-        c["overdue"] += g["sites"] if g["status"] == "overdue" else 0
+        c["overdue"] += g["sites"] if g["status"] == ScheduleStatus.OVERDUE else 0
         c["never_inspected"] += g["sites"] if g["never"] else 0
         if g["level"] in KEY_LEVELS:
             c[g["level"]] += g["sites"]

@@ -15,7 +15,7 @@ from ..formats import ENCODINGS
 from ..http.requests import read_upload
 from ..http.security import actor, remote_addr, require
 from ..http.settings import import_settings
-from ..vocab import ImportOutcome, SurveyMethod
+from ..vocab import ImportOutcome, ImportState, SurveyMethod
 from . import labels
 from .revisions import CRS_CHOICES
 
@@ -114,9 +114,9 @@ def _detail_page(import_id: int, *, error: str | None = None, status: int = 200)
     imports.ensure_running(conn, imp, settings)
     outcome = request.args.get("outcome") if request.args.get("outcome") in ImportOutcome.values() else None
     body = imports.import_json(conn, imp, outcome=outcome, limit=settings.preview_rows)
-    summary = imports.summary(conn, imp) if imp["state"] == "done" else None
+    summary = imports.summary(conn, imp) if imp["state"] == ImportState.DONE else None
     return render_template("imports/detail.html", imp=imp, body=body, summary=summary, error=error,
-                           outcome=outcome, map=_map(conn, imp, settings) if imp["state"] in ("ready", "done")
+                           outcome=outcome, map=_map(conn, imp, settings) if imp["state"] in (ImportState.READY, ImportState.DONE)
                            else None, targets=imports.TARGETS, encodings=list(ENCODINGS),
                            crs_choices=CRS_CHOICES, match_names=MATCH_NAMES, methods=SurveyMethod,
                            settings=settings), status

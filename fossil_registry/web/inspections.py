@@ -58,7 +58,7 @@ def _filtered(items: list[inspections.Due]) -> tuple[list[inspections.Due], dict
 
 
 def _dashboard_map(items: list[inspections.Due]) -> maps.RenderedMap:
-    shown = [d for d in items if d.status != "ok"][:MAP_MARKERS]
+    shown = [d for d in items if d.status != ScheduleStatus.OK][:MAP_MARKERS]
     bounds = tuple(current_app.config["REGION_BBOX"])
     if shown:
         lons, lats = [d.location.x for d in shown], [d.location.y for d in shown]
@@ -67,7 +67,7 @@ def _dashboard_map(items: list[inspections.Due]) -> maps.RenderedMap:
     m = maps.make_map(height="100%", fit_bounds=bounds, **maps.basemap_options(current_app.config))
     markers = []
     for d in reversed(shown):  # most urgent drawn last, on top
-        due = (_("%(days)d days overdue", days=d.days_overdue) if d.status == "overdue"
+        due = (_("%(days)d days overdue", days=d.days_overdue) if d.status == ScheduleStatus.OVERDUE
                else _("due in %(days)d days", days=-d.days_overdue))
         markers.append(maps.marker(d.location.x, d.location.y, text=f"{d.code} {d.name} · {due}", colour="#fff",
                                    fill=labels.colour(d.status, ScheduleStatus), radius=6, fill_opacity=0.95))

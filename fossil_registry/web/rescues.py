@@ -84,7 +84,7 @@ def add_event(case_id: int):
     form = request.form
     data = {k: v for k, v in form.items() if k in ("kind", "done_at", "note", "specimens", "samples", "field_numbers",
                                                    "kept_at", "reason") and v not in (None, "")}
-    if data.get("kind") == "new_site_proposed":
+    if data.get("kind") == RescueEvent.NEW_SITE_PROPOSED:
         data["site"] = {"properties": {k: form[f"site_{k}"] for k in ("name", "name_en", "county", "level",
                                                                          "sensitivity") if form.get(f"site_{k}")}}
     try:

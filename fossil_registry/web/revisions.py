@@ -25,7 +25,7 @@ from ..http.requests import read_upload
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import revision_policy
 from ..messages import msg
-from ..vocab import RevisionStatus
+from ..vocab import RevisionKind, RevisionStatus
 from . import labels
 
 bp = Blueprint("revisions", __name__)
@@ -328,7 +328,7 @@ def create():
 
 def _current_site(conn, rev) -> sites.Site | None:
     """The site a proposal changes, as it is now (None for a new-site proposal)."""
-    return sites.current(conn, rev.site_code) if rev.site_code and rev.kind != "new_site" else None
+    return sites.current(conn, rev.site_code) if rev.site_code and rev.kind != RevisionKind.NEW_SITE else None
 
 
 @bp.get("/revisions/<int:revision_id>/amend")
@@ -371,7 +371,7 @@ def detail(revision_id: int):
     view = revisions.review_view(conn, rev)
     before = view["before"]
     proposed = view["proposed"]
-    if rev.status == "approved":
+    if rev.status == RevisionStatus.APPROVED:
         labels = (_("Boundary before"), _("Location before"))
     elif view["stale"]:
         labels = (_("Base boundary (v%(v)d)", v=rev.base_version), _("Base location"))
