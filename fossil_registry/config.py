@@ -7,6 +7,14 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from .vocab import Level
+
+
+def _by_level(*values: Any) -> dict[str, Any]:
+    """{level: value} in the order of the protection levels (national, province, general)."""
+    return dict(zip(Level.values(), values, strict=True))
+
+
 # Where the registry lives: <DATA_DIR>/sites/registry.gpkg (plus the secret key and uploaded files).
 DATA_DIR = "data"
 # The registry on PostgreSQL/PostGIS instead of the GeoPackage: postgresql://user:password@host:port/database (the
@@ -83,7 +91,7 @@ WTF_CSRF_TIME_LIMIT = None
 
 # --- Inspections, photo evidence and public reports (docs/inspections.md) ---
 # Days between inspections by protection level (FLASK_INSPECTION_INTERVAL_DAYS='{"national": 180}' overrides a level).
-INSPECTION_INTERVAL_DAYS = {"national": 365, "provincial": 730, "general": 1095}
+INSPECTION_INTERVAL_DAYS = _by_level(365, 730, 1095)
 # The dashboard lists inspections due within this many days as upcoming.
 INSPECTION_UPCOMING_DAYS = 60
 INSPECTION_MAX_PHOTOS = 20
@@ -193,11 +201,11 @@ IMPACT_MAX_RING_M = 20_000
 # ring r takes the row of the smallest table ring >= r (the last row beyond the table). Classes, most severe first:
 # very_high, high, medium, low (their meaning and the action each asks for: docs/impact.md).
 IMPACT_RULES = {
-    0: {"national": "very_high", "provincial": "very_high", "general": "high"},
-    200: {"national": "very_high", "provincial": "high", "general": "medium"},
-    500: {"national": "high", "provincial": "medium", "general": "low"},
-    1000: {"national": "medium", "provincial": "low", "general": "low"},
-    5000: {"national": "low", "provincial": "low", "general": "low"},
+    0: _by_level("very_high", "very_high", "high"),
+    200: _by_level("very_high", "high", "medium"),
+    500: _by_level("high", "medium", "low"),
+    1000: _by_level("medium", "low", "low"),
+    5000: _by_level("low", "low", "low"),
 }
 # Edges of a footprint get vertices at most this many metres apart, in the coordinate system it was drawn in, so
 # that a long straight edge of a Gauss-Kruger plan stays the line that was drawn (docs/impact.md).

@@ -1,10 +1,10 @@
 """The protection map's data: site points, protection boundaries and search, as GeoJSON for the browser. No Flask.
 
-Anonymous callers' layers are built only from what ``public_view`` returns (generalized sites at their grid-cell centre
-without boundary, hidden sites absent); signed-in staff get the exact current state. So that the page stays small with
-10,000 sites, a view holding more than ``MAX_POINTS`` sites gets counted clusters (one per ~``CLUSTER_PX`` pixels)
-instead of single sites, and boundaries are simplified for the zoom and left out where they would be smaller than a few
-pixels (the site's marker stands for them).
+Anonymous callers' layers are built only from what ``public_view`` returns (sites of ``Sensitivity.GENERALIZED`` at
+their grid-cell centre without boundary, hidden sites absent); signed-in staff get the exact current state. So that the
+page stays small with 10,000 sites, a view holding more than ``MAX_POINTS`` sites gets counted clusters (one per
+~``CLUSTER_PX`` pixels) instead of single sites, and boundaries are simplified for the zoom and left out where they
+would be smaller than a few pixels (the site's marker stands for them).
 """
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ class MapSite:
             object.__setattr__(self, "extent", self.boundary.bounds)
 
     def cell_bounds(self) -> tuple[float, float, float, float]:
-        """(min_lon, min_lat, max_lon, max_lat) of the grid cell a generalized site is somewhere in."""
+        """(min_lon, min_lat, max_lon, max_lat) of the grid cell a site shown at its cell's centre is in."""
         half = public_view.CELL_DEG / 2
         return (round(self.lon - half, 6), round(self.lat - half, 6), round(self.lon + half, 6),
                 round(self.lat + half, 6))
@@ -133,7 +133,7 @@ def _map_sites(records: list[tuple]) -> list[MapSite]:
 
 def public_map_sites(conn, bbox: tuple[float, float, float, float] | None = None) -> list[MapSite]:
     """What anonymous callers may see, in bbox: built only from public_view's output (and filtered on the public
-    geometry, so bbox probes cannot bisect a generalized site's true position)."""
+    geometry, so bbox probes cannot bisect the true position of a site shown at its cell's centre)."""
     def compute():  # hidden and retired sites are left out in SQL, before decoding (store.sites._PUBLIC_ONLY)
         public = public_view.public_sites(sites.list_current(conn, public_only=True))
         return _map_sites([(p.code, p.location, _popup_fields(p.code, p.properties), p.boundary,
@@ -277,7 +277,7 @@ def _section_popup(code: str, props: dict[str, Any]) -> dict[str, Any]:
 
 def _section_items(conn, exact: bool) -> list[tuple[str, BaseGeometry, dict[str, Any], str]]:
     """(code, geometry, popup fields, precision) of every section the caller may see: the public view for anonymous
-    callers (open sections' lines, generalized ones as their cell's centre point), exact lines for staff."""
+    callers (open sections' lines, the others shown as their cell's centre point), exact lines for staff."""
     from .sections import SECTION
 
     def compute():
@@ -317,7 +317,7 @@ def section_layer(conn, *, exact: bool, bbox: tuple[float, float, float, float] 
 def section_entries(conn, exact: bool) -> list[Entry]:
     """Search entries of the sections the caller may see (``_section_items``: for anonymous callers public_view's
     output, so a hidden section is never in the index): code, Chinese and English names. A hit answers one point, as a
-    site's does: the middle of an exact line, or a generalized section's cell centre (never its line)."""
+    site's does: the middle of an exact line, or the cell centre of a section shown only as that (never its line)."""
     return [Entry("section", code, (props.get("name") or "", props.get("name_en") or ""),
                   {"type": "Feature", "id": code, "geometry": mapping(_rounded(sites.anchor_point(geom))),
                    "properties": {**props, "kind": "section", "precision": precision}})

@@ -6,7 +6,8 @@ A marker is not part of a feature's protected geometry, so it is recorded direct
 it (audited), not through the four-eyes review of the revision workflow. A marker placed far outside its feature's
 protection area is recorded with a warning rather than refused: posts stand where a road gives access.
 
-The public sees the markers of open, active features only (a marker next to a generalized site would locate it).
+The public sees the markers of open, active features only (a marker next to a site shown only by its grid cell would
+locate it).
 """
 from __future__ import annotations
 
@@ -26,9 +27,10 @@ from .photos import Upload, check_photo, read_photos
 from .region import check_plausible
 from .store import inspections as istore
 from .store import markers as mstore
+from .vocab import MarkerCondition, MarkerKind
 
-KINDS = mstore.MARKER_KINDS
-CONDITIONS = mstore.MARKER_CONDITIONS
+KINDS = MarkerKind.values()
+CONDITIONS = MarkerCondition.values()
 MAX_INSCRIPTION = 1000
 
 
@@ -145,7 +147,7 @@ def get_marker(conn, marker_id: int) -> dict[str, Any]:
 
 def markers_of(conn, code: str, *, public: bool, kind: sites.FeatureKind | None = None) -> list[dict[str, Any]]:
     """The markers of a feature; for the public only those of an open, active one (NotFound as for an unknown code
-    when the feature itself is not public, an empty list when it is generalized)."""
+    when the feature itself is not public, an empty list when the public sees only its cell)."""
     if public:
         shown = public_view.get_public(conn, code, kind=kind or "any")
         if shown.generalized:

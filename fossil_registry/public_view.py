@@ -1,15 +1,15 @@
 """The public view: the one place that decides what anonymous callers may see of a site, or of any registered feature
-(a stratigraphic section follows the same rules: ``open`` shows its line, ``generalized`` only its cell's centre as a
-point, ``hidden`` nothing).
+(a stratigraphic section follows the same rules: ``Sensitivity.OPEN`` shows its line, ``Sensitivity.GENERALIZED``
+only its cell's centre as a point, ``Sensitivity.HIDDEN`` nothing).
 
-* ``open``: exact location and boundary are public.
-* ``generalized``: only the centre of the 0.1-degree grid cell containing the site; no boundary; of its free text only
-  what a reviewer cleared for publication (names, county, age, formation, the public description: the kind's
-  ``public_text_fields``), never the internal description (a pattern list cannot know every way of writing a position:
-  issue 22); in the published text, as a second line, every number that could be (part of) a coordinate, in any
-  notation, is withheld (withheld_numbers: only years, dates, times and small measures stay); filtering (bbox) is done
-  on the generalized point, so repeated bbox queries cannot bisect the true position.
-* ``hidden``: absent from every public output (counted only in aggregate statistics).
+* ``Sensitivity.OPEN``: exact location and boundary are public.
+* ``Sensitivity.GENERALIZED``: only the centre of the 0.1-degree grid cell containing the site; no boundary; of its
+  free text only what a reviewer cleared for publication (names, county, age, formation, the public description: the
+  kind's ``public_text_fields``), never the internal description (a pattern list cannot know every way of writing a
+  position: issue 22); in the published text, as a second line, every number that could be (part of) a coordinate, in
+  any notation, is withheld (withheld_numbers: only years, dates, times and small measures stay); filtering (bbox) is done
+  on the cell's centre, so repeated bbox queries cannot bisect the true position.
+* ``Sensitivity.HIDDEN``: absent from every public output (counted only in aggregate statistics).
 
 Every answer to an anonymous caller (pages, map layers, search, the JSON API, report receipts, errors) is built from
 what this module returns, never from a ``sites.Site`` directly.
@@ -23,10 +23,12 @@ from typing import Any, Iterable
 from shapely.geometry import Point, box, mapping
 
 from . import sites as sites_mod
-from . import reports, store, withheld_numbers
+from . import store, withheld_numbers
 from .errors import NotFound
 from .geometry import grid_cell_centre
+from .report_references import reference_of
 from .sites import Site
+from .vocab import Sensitivity, SiteStatus
 
 CELL_DEG = 0.1
 # Fields the public never sees, whatever the sensitivity (staff user names).
@@ -56,7 +58,7 @@ class PublicSite:
     def feature(self) -> dict[str, Any]:
         return {"type": "Feature", "id": self.code, "geometry": mapping(self.location),
                 "properties": {"code": self.code, **self.properties, "version": self.version,
-                               "generalized": self.generalized}}
+                               Sensitivity.GENERALIZED.value: self.generalized}}
 
 
 def redact_coordinates(text: str | None) -> str | None:
@@ -67,12 +69,12 @@ def redact_coordinates(text: str | None) -> str | None:
 
 def public_site(site: Site) -> PublicSite | None:
     """What the public may see of one site (or section); None if it must not appear at all."""
-    if site.properties.get("status") == "retired" or site.sensitivity == "hidden":
+    if site.properties.get("status") == SiteStatus.RETIRED or site.sensitivity == Sensitivity.HIDDEN:
         return None
     props = {k: v for k, v in site.properties.items() if k not in STAFF_ONLY_FIELDS}
-    if site.sensitivity == "open":
+    if site.sensitivity == Sensitivity.OPEN:
         return PublicSite(site.code, site.version, props, site.location, site.boundary, False, site.kind)
-    if site.sensitivity != "generalized":  # unknown values are treated as the strictest case
+    if site.sensitivity != Sensitivity.GENERALIZED:  # unknown values are treated as the strictest case
         return None
     anchor = sites_mod.anchor_point(site.location)
     lon, lat = grid_cell_centre(anchor.x, anchor.y, CELL_DEG)
@@ -107,8 +109,8 @@ def public_sites(all_sites: Iterable[Site], bbox: tuple[float, float, float, flo
 
 
 def list_public(conn, bbox: tuple[float, float, float, float] | None = None, kind=None) -> list[PublicSite]:
-    """Public sites (or features of ``kind``) in bbox. The store query is widened by one grid cell so that generalized
-    points whose true location lies just outside the bbox are still found, then the exact filter runs on the public
+    """Public sites (or features of ``kind``) in bbox. The store query is widened by one grid cell so that cell
+    centres whose true location lies just outside the bbox are still found, then the exact filter runs on the public
     geometry."""
     wide = None
     if bbox is not None:
@@ -134,9 +136,9 @@ def get_public(conn, code: str, kind=None) -> PublicSite:
 def impact_candidates(conn, bounds: tuple[float, float, float, float], hidden_cell_deg: float
                       ) -> tuple[list[PublicSite], list[tuple[float, float, float, float]]]:
     """What an anonymous impact screening (impact.screening) may measure against near ``bounds``: the public sites
-    (open ones exactly, generalized ones only as their CELL_DEG cell), and the cells of ``hidden_cell_deg`` degrees
-    that hold hidden sites, as (min_lon, min_lat, max_lon, max_lat) boxes - nothing else of a hidden site, not even
-    how many share a cell. The store query is widened by a cell, so the answer depends only on the cells."""
+    (``Sensitivity.OPEN`` exactly, ``Sensitivity.GENERALIZED`` only as their CELL_DEG cell), and the cells of
+    ``hidden_cell_deg`` degrees that hold hidden sites, as (min_lon, min_lat, max_lon, max_lat) boxes - nothing else
+    of a hidden site, not even how many share a cell. The store query is widened by a cell, so the answer depends only on the cells."""
     wide = (bounds[0] - CELL_DEG, bounds[1] - CELL_DEG, bounds[2] + CELL_DEG, bounds[3] + CELL_DEG)
     shown = [p for p in (public_site(s) for s in sites_mod.list_near(conn, wide, public_only=True)) if p is not None]
     c = hidden_cell_deg
@@ -165,7 +167,7 @@ def statistics(conn) -> dict[str, Any]:
 # served as the metadata-free display copy (blobs area "display").
 def report_receipt(report: dict[str, Any]) -> dict[str, Any]:
     point = report["point"]
-    return {"reference": reports.reference_of(report["receipt"]), "receipt": report["receipt"], "kind": report["kind"],
+    return {"reference": reference_of(report["receipt"]), "receipt": report["receipt"], "kind": report["kind"],
             "status": report["status"], "submitted_at": report["submitted_at"], "observed_on": report["observed_on"],
             "location": {"type": "Point", "coordinates": [round(point.x, 6), round(point.y, 6)]},
             "photos": [p["sha256"] for p in report.get("photos", [])]}

@@ -8,9 +8,7 @@ ever returned by ``get_report(..., with_contact=True)`` for staff.
 """
 from __future__ import annotations
 
-import hashlib
 import math
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -30,10 +28,12 @@ from .blobs import BlobStore
 from .photos import Upload, check_photo, read_photos
 from .store import inspections as istore
 from .store import reports as pstore  # public reports
+from .report_references import normalized_reference, reference_of
+from .vocab import ReportKind, ReportStatus, SiteStatus
 from .messages import msg
 
-KINDS = pstore.REPORT_KINDS
-STATES = pstore.REPORT_STATES
+KINDS = ReportKind.values()
+STATES = ReportStatus.values()
 MAX_DESCRIPTION = 4000
 MIN_DESCRIPTION = 10
 MAX_CONTACT = 200
@@ -164,7 +164,7 @@ def find_site(conn, point: Point, radius_m: float) -> tuple[str | None, float | 
                 site = sites.current(conn, code)
             except NotFound:
                 continue
-            if site.properties.get("status") != "retired":
+            if site.properties.get("status") != SiteStatus.RETIRED:
                 candidates[code] = site
     best: tuple[str | None, float | None] = (None, None)
     for site in candidates.values():
@@ -217,27 +217,6 @@ def get_report(conn, report_id: int, *, with_contact: bool) -> dict[str, Any]:
     if with_contact:
         r["contact"] = pstore.contact_of(conn, report_id)
     return r
-
-
-# A report's reference, quoted by its reporter (on the phone, in a letter): 12 characters of Crockford's base32 (no I, L,
-# O or U to misread) from a hash of its receipt. Not a counter, so it tells nobody how many reports there are; one-way,
-# so it does not open the report's page as the receipt does (the receipt: 144 random bits).
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-def reference_of(receipt: str) -> str:
-    bits = int.from_bytes(hashlib.sha256(receipt.encode()).digest()[:8], "big") >> 4  # 60 bits
-    chars = "".join(_CROCKFORD[(bits >> (5 * i)) & 31] for i in reversed(range(12)))
-    return f"{chars[:4]}-{chars[4:8]}-{chars[8:]}"
-
-
-def normalized_reference(text: str) -> str | None:
-    """A reference as typed (any case, with or without dashes and spaces, I/L for 1, O for 0), or None if it cannot
-    be one."""
-    plain = re.sub(r"[\s-]", "", str(text)).upper().translate(str.maketrans("ILO", "110"))
-    if len(plain) != 12 or any(c not in _CROCKFORD for c in plain):
-        return None
-    return f"{plain[:4]}-{plain[4:8]}-{plain[8:]}"
 
 
 def find_by_reference(conn, reference: str) -> int | None:
@@ -295,7 +274,7 @@ def _open_report(conn, report_id: int) -> dict[str, Any]:
     r = pstore.get_report(conn, report_id=report_id)
     if r is None:
         raise NotFound(msg("reports.report", "no report {report_id}", report_id=report_id))
-    if r["status"] != "new":
+    if r["status"] != ReportStatus.NEW:
         raise Conflict(msg("reports.report_already", "report {report_id} was already {status} by {decided_by} on "
                            "{value}", report_id=report_id, status=r['status'], decided_by=r['decided_by'],
                            value=r['decided_at'][:10]))
@@ -344,8 +323,8 @@ def accept_report(conn, report_id: int, *, actor: str, settings: ReportSettings,
                 f"Check public report #{report_id} ({r['kind']})"
             followup_id = istore.insert_followup(conn, code=code, description=description, due_on=due.isoformat(),
                                                  created_at=now, created_by=actor, report_id=report_id)
-        if not pstore.decide_report(conn, report_id, status="accepted", decided_at=now, decided_by=actor, note=note,
-                                    site_code=code, followup_id=followup_id,
+        if not pstore.decide_report(conn, report_id, status=ReportStatus.ACCEPTED, decided_at=now, decided_by=actor,
+                                    note=note, site_code=code, followup_id=followup_id,
                                     inspection_id=int(inspection_id) if inspection_id is not None else None):
             raise Conflict(msg("reports.report_decided_meanwhile", "report {report_id} was decided meanwhile",
                                report_id=report_id))
@@ -367,7 +346,7 @@ def dismiss_report(conn, report_id: int, *, reason: str, actor: str, remote_addr
     with store.transaction(conn):
         r = _open_report(conn, report_id)
         now = store.utc_now()
-        if not pstore.decide_report(conn, report_id, status="dismissed", decided_at=now, decided_by=actor,
+        if not pstore.decide_report(conn, report_id, status=ReportStatus.DISMISSED, decided_at=now, decided_by=actor,
                                     note=reason):
             raise Conflict(msg("reports.report_decided_meanwhile", "report {report_id} was decided meanwhile",
                                report_id=report_id))

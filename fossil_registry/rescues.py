@@ -28,10 +28,12 @@ from .store import impact as impact_store
 from .store import inspections as istore
 from .store import reports as pstore
 from .store import rescues as rstore
+from .vocab import ReportStatus, RescueEvent, RescueSource, RevisionStatus
 
-SOURCES = rstore.SOURCES
-EVENT_KINDS = rstore.EVENT_KINDS
-OUTCOMES = rstore.OUTCOMES
+SOURCES = RescueSource.values()
+EVENT_KINDS = RescueEvent.values()
+# The events that close a case.
+OUTCOMES = (RescueEvent.NEW_SITE_PROPOSED.value, RescueEvent.NOT_SIGNIFICANT.value)
 MAX_TEXT = 4000
 MAX_COUNT = 1_000_000
 
@@ -164,7 +166,8 @@ def _case_input(conn, data: Mapping[str, Any], settings: Settings) -> dict[str, 
     if impact_case_id is not None and impact_store.get_case(conn, impact_case_id) is None:
         raise NotFound(msg("rescues.no_project_case", "no project case {impact_case_id}",
                            impact_case_id=impact_case_id))
-    source = data.get("source") or ("public_report" if report else "construction" if impact_case_id else None)
+    default = RescueSource.PUBLIC_REPORT if report else RescueSource.CONSTRUCTION if impact_case_id else None
+    source = data.get("source") or default
     if source not in SOURCES:
         raise InvalidInput(msg("rescues.source_unknown", "source must be one of {sources} (got {source!r})",
                                sources=', '.join(SOURCES), source=source), field="source")
@@ -207,8 +210,8 @@ def open_case(conn, blobs: BlobStore, data: Mapping[str, Any], *, settings: Sett
             for photo in checked:
                 insert_photo_row(conn, photo, now, rescue_id=case_id)
             if case["report_id"] is not None:
-                pstore.decide_report(conn, case["report_id"], status="accepted", decided_at=now, decided_by=actor,
-                                     note=f"rescue case #{case_id}")
+                pstore.decide_report(conn, case["report_id"], status=ReportStatus.ACCEPTED, decided_at=now,
+                                     decided_by=actor, note=f"rescue case #{case_id}")
             store.append_audit(conn, actor=actor, action="rescue.open", target=f"rescue:{case_id}", at=now,
                                remote_addr=remote_addr, detail={"case_id": case_id, "source": case["source"],
                                                                 "report_id": case["report_id"], "photos": len(checked)})
@@ -254,11 +257,11 @@ def add_event(conn, blobs: BlobStore, case_id: int, data: Mapping[str, Any], *, 
         raise Conflict(msg("rescues.case_closed", "rescue case {case_id} is already closed ({outcome})",
                            case_id=case_id, outcome=case['outcome'].replace('_', ' ')))
     event = {"note": _text(data, "note", required=msg("rescues.say_why_not_significant", "say why the find is not "
-                                                      "significant") if kind == "not_significant" else None),
-             "specimens": _count(data, "specimens", required=kind == "specimens_rescued"),
-             "samples": _count(data, "samples", required=kind == "samples_collected"),
+                                                      "significant") if kind == RescueEvent.NOT_SIGNIFICANT else None),
+             "specimens": _count(data, "specimens", required=kind == RescueEvent.SPECIMENS_RESCUED),
+             "samples": _count(data, "samples", required=kind == RescueEvent.SAMPLES_COLLECTED),
              "field_numbers": _text(data, "field_numbers", limit=2000), "kept_at": _text(data, "kept_at", limit=500)}
-    if kind in ("specimens_rescued", "samples_collected") and not event["kept_at"]:
+    if kind in (RescueEvent.SPECIMENS_RESCUED, RescueEvent.SAMPLES_COLLECTED) and not event["kept_at"]:
         raise InvalidInput(msg("rescues.say_where_kept", "say where the specimens or samples are kept (kept_at)"),
                            field="kept_at")
     local_day = datetime.fromisoformat(done_at.replace("Z", "+00:00")).astimezone(ZoneInfo(settings.timezone)).date()
@@ -268,7 +271,7 @@ def add_event(conn, blobs: BlobStore, case_id: int, data: Mapping[str, Any], *, 
             photos_mod.stage(batch, photo)
         with store.transaction(conn):
             revision_id = None
-            if kind == "new_site_proposed":
+            if kind == RescueEvent.NEW_SITE_PROPOSED:
                 revision_id = _propose_site(conn, case, data, actor, remote_addr, policy)
             now = store.utc_now()
             event_id = rstore.insert_event(conn, case_id=case_id, kind=kind, done_at=done_at, recorded_at=now,
@@ -334,15 +337,16 @@ def get_case(conn, case_id: int, *, settings: Settings, with_contact: bool = Fal
     case["events"] = events
     case["photos"] = istore.photos_of(conn, rescue_id=case_id)
     first = {k: min((e["done_at"] for e in events if e["kind"] == k), default=None)
-             for k in ("officials_on_site", "opinion_issued")}
-    case["clock"] = clock(case["reported_at"], first["officials_on_site"], first["opinion_issued"], settings)
+             for k in (RescueEvent.OFFICIALS_ON_SITE, RescueEvent.OPINION_ISSUED)}
+    case["clock"] = clock(case["reported_at"], first[RescueEvent.OFFICIALS_ON_SITE], first[RescueEvent.OPINION_ISSUED],
+                          settings)
     case["specimens"] = sum(e["specimens"] or 0 for e in events)
     case["samples"] = sum(e["samples"] or 0 for e in events)
     case["proposal"] = None
     if case["revision_id"] is not None:
         rev = revisions.get(conn, case["revision_id"])
-        case["proposal"] = {"id": rev.id, "status": rev.status, "site": rev.site_code if rev.status == "approved"
-                            else None}
+        approved = rev.status == RevisionStatus.APPROVED
+        case["proposal"] = {"id": rev.id, "status": rev.status, "site": rev.site_code if approved else None}
     if with_contact:
         case["contact"] = rstore.contact_of(conn, case_id)
     return case

@@ -295,3 +295,69 @@ REPORT_STATUS_FOR_REPORTER = {
 VOCABULARIES: tuple[type[Vocabulary], ...] = (
     Level, Sensitivity, SiteStatus, Period, FossilGroup, Condition, Threat, Severity, SurveyMethod, Significance,
     BoundaryRank, GsspState, MarkerKind, MarkerCondition, ReportKind, ReportStatus, RescueSource, RescueEvent)
+
+
+# ---- added with the adoption in the pages (issue 23): the workflow states the pages name and colour -------------------
+class ScheduleStatus(Vocabulary):
+    """Where a site stands in the inspection schedule."""
+
+    OVERDUE = "overdue", "overdue", "逾期", "#c0392b"
+    UPCOMING = "upcoming", "upcoming", "即将到期", "#e67e22"
+    OK = "ok", "not yet due", "未到期", "#27ae60"
+
+
+class RevisionStatus(Vocabulary):
+    """A proposal's state in the review workflow."""
+
+    SUBMITTED = "submitted", "waiting for review", "待审核"
+    CHANGES_REQUESTED = "changes_requested", "changes requested", "退回修改"
+    APPROVED = "approved", "approved", "已批准"
+    REJECTED = "rejected", "rejected", "已驳回"
+    WITHDRAWN = "withdrawn", "withdrawn", "已撤回"
+
+
+class RevisionKind(Vocabulary):
+    """What a proposal does to its feature."""
+
+    CHANGE = "change", "change", "修改"
+    NEW_SITE = "new_site", "new site", "新产地"
+    RETIRE = "retire", "retire site", "注销产地"
+    RESTORE = "restore", "restore version", "恢复旧版本"
+
+
+class RevisionEvent(Vocabulary):
+    """What happened to a proposal, in its history."""
+
+    SUBMITTED = "submitted", "submitted", "提交"
+    AMENDED = "amended", "amended", "修改"
+    RESUBMITTED = "resubmitted", "resubmitted", "重新提交"
+    APPROVED = "approved", "approved", "已批准"
+    REJECTED = "rejected", "rejected", "已驳回"
+    CHANGES_REQUESTED = "changes_requested", "requested changes", "退回修改"
+    WITHDRAWN = "withdrawn", "withdrawn", "已撤回"
+    REBASED = "rebased", "rebased", "变基"
+    COMMENTED = "commented", "commented", "发表意见"
+
+
+class ImportOutcome(Vocabulary):
+    """What an import does with one row of its file."""
+
+    NEW = "new", "new site", "新产地", "#1a9850"
+    CHANGE = "change", "change", "修改", "#d95f02"
+    UNCHANGED = "unchanged", "unchanged", "未改变", "#777777"
+    ALREADY = "already", "already proposed", "已提交过", "#7570b3"
+    REFUSED = "refused", "refused", "拒绝", "#d73027"
+
+
+class ImportState(Vocabulary):
+    """An import job's state."""
+
+    ANALYSING = "analysing", "analysing", "正在分析"
+    READY = "ready", "ready to confirm", "待确认"
+    PROPOSING = "proposing", "proposing", "正在提交"
+    DONE = "done", "done", "已完成"
+    FAILED = "failed", "failed", "失败"
+
+
+__all__ += ["ScheduleStatus", "RevisionStatus", "RevisionKind", "RevisionEvent", "ImportOutcome", "ImportState"]
+VOCABULARIES += (ScheduleStatus, RevisionStatus, RevisionKind, RevisionEvent, ImportOutcome, ImportState)

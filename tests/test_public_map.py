@@ -43,15 +43,15 @@ def test_map_page_is_small_and_carries_no_site_data(client, demo):
 
 def test_map_page_speaks_chinese_to_chinese_browsers_and_switches(client):
     zh = client.get("/", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}).get_data(as_text=True)
-    assert "化石产地保护地图" in zh and "国家级重点保护化石集中产地" in zh and "未经批准擅自发掘古生物化石" in zh
+    assert "化石产地保护地图" in zh and "国家级重点保护产地" in zh and "未经批准擅自发掘古生物化石" in zh
     config = json.loads(re.search(r'id="map-config">(.*?)</script>', zh, re.S).group(1))
     assert config["lang"] == "zh" and config["labels"]["site_page"] == "产地详情"
-    assert config["labels"]["levels"]["national"] == "国家级重点保护化石集中产地"
+    assert config["labels"]["levels"]["national"] == "国家级重点保护产地"
     assert config["labels"]["groups"]["ichthyosaurs"] == "鱼龙类" and config["labels"]["periods"]["Cambrian"] == "寒武纪"
     en = client.get("/?lang=en", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
-    assert "Fossil site protection map" in en and "National key site" in en and "200,000–500,000 yuan" in en
+    assert "Fossil site protection map" in en and "national key site" in en and "200,000–500,000 yuan" in en
     # remembered: the next page without ?lang stays English
-    assert "National key site" in client.get("/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "national key site" in client.get("/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
 
 
 # ------------------------------------------------------------------------------------------------------ layers
@@ -186,7 +186,7 @@ def test_public_site_page_shows_what_is_protected_and_what_is_forbidden(client, 
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and site.sensitivity == "open"
     for text in (site.properties["name"], site.properties["name_en"], site.properties["description_en"],
-                 site.properties["formation"], site.properties["age"], "National key site", "ichthyosaurs",
+                 site.properties["formation"], site.properties["age"], "national key site", "ichthyosaurs",
                  "Digging for fossils without a permit is forbidden and is fined 200,000–500,000 yuan",
                  "within 24 hours", 'href="/report?site=GZ-0001"', "css/public.css"):
         assert text in html, text

@@ -53,7 +53,7 @@ def test_map_renders_offline_opens_popups_and_switches_language(page, live_serve
     assert page.locator(".folium-map .marker-cluster").count() + page.locator(".folium-map path.leaflet-interactive").count() > 5
     # legend and controls render inside the map although no basemap tile can load
     legend = page.locator(".leaflet-control-container #map-legend")
-    assert legend.is_visible() and "国家级重点保护化石集中产地" in legend.inner_text()
+    assert legend.is_visible() and "国家级重点保护产地" in legend.inner_text()
     assert "20万元以上50万元以下罚款" in legend.inner_text()
     assert page.locator(".leaflet-control-container #map-panel #map-q").is_visible()
     assert page.locator(".leaflet-control-locate").is_visible()
@@ -66,7 +66,7 @@ def test_map_renders_offline_opens_popups_and_switches_language(page, live_serve
     site = next(s for s in registry["all"] if s.code == "GZ-0001")
     text = popup.inner_text()
     assert site.properties["name"] in text and site.properties["name_en"] in text
-    assert "国家级重点保护化石集中产地" in text and "三叠纪" in text and "鱼龙类" in text
+    assert "国家级重点保护产地" in text and "三叠纪" in text and "鱼龙类" in text
     assert popup.locator("a.site-link").get_attribute("href") == "/sites/GZ-0001"
 
     # filter, over the whole region: only national sites
@@ -83,7 +83,7 @@ def test_map_renders_offline_opens_popups_and_switches_language(page, live_serve
         page.click("header a[data-lang=en]")
     page.wait_for_function(SITES_LOADED)
     assert page.locator("html").get_attribute("lang") == "en"
-    assert "National key site" in page.locator("#map-legend").inner_text()
+    assert "national key site" in page.locator("#map-legend").inner_text()
     page.fill("#map-q", "GZ-0001")
     page.press("#map-q", "Enter")
     popup = page.locator(".leaflet-popup-content")

@@ -12,11 +12,11 @@ seeded ``random.Random``, so the same ``today`` and ``seed`` give the same conte
 
 * the yearly status survey of the 16 stratigraphic sections (one inspection each in the last year, their protection
   markers found in place);
-* inspection records over the last ~3 years: a set of written-out "stories" on national and provincial sites
-  (quarrying near Guanling, road works at Xingyi, rockfall on the Wuliuan GSSP section, illegal digging...) with threats,
-  follow-ups (some resolved by a later inspection, three still open, one of them past due), plus short routine patrol
-  records on most general sites, so that the schedule shows a realistic mix: a dozen sites overdue, a few upcoming,
-  most not yet due;
+* inspection records over the last ~3 years: a set of written-out "stories" on national and province-level key sites
+  (a quarry expanding near Guanling, road works at Xingyi, rockfall on the Wuliuan GSSP section, illegal digging...)
+  with threats, follow-ups (some resolved by a later inspection, three still open, one of them past due), plus short
+  routine patrol records on most general sites, so that the schedule shows a realistic mix: a dozen sites overdue, a
+  few upcoming, most not yet due;
 * six approved revisions (RTK resurvey, boundary enlarged after a new find, redrawn boundary, attribute changes; one
   site reaches version 3), one rejected proposal with the reviewer's reason;
 * three proposals waiting for review: a location read from a phone map app in GCJ-02 (with the conversion note), a new
@@ -50,6 +50,7 @@ from ..errors import NotFound
 from ..geometry import GEOD, in_metres
 from ..blobs import BlobStore
 from ..store import inspections as istore
+from ..vocab import Level, RescueEvent, Sensitivity, Threat
 
 DEFAULT_SEED = 20261121
 FIELD, EXPERT, ADMIN = "demo-field", "demo-expert", "demo-admin"
@@ -65,7 +66,7 @@ STORIES: list[dict[str, Any]] = [
      "findings": "保护标志和围栏完好，化石层出露稳定。/ Signs and fence intact; the fossil beds are stable.",
      "actions": "清理步道两侧灌木。/ Cleared shrubs along the footpath."},
     {"site": "GZ-0001", "ago": 420, "inspectors": ["罗应华", "陈静"], "condition": "fair",
-     "threats": [{"threat": "quarrying", "severity": "medium",
+     "threats": [{"threat": Threat.QUARRYING, "severity": "medium",
                   "note": "东北约1.2公里的石灰岩采石场向保护区方向扩展 / limestone quarry 1.2 km NE is expanding "
                           "towards the protected area"}],
      "findings": "采石场爆破震动明显，保护区内未见新裂缝。/ Blasting at the quarry is clearly felt on site; no new "
@@ -76,7 +77,7 @@ STORIES: list[dict[str, Any]] = [
                   "description": "核实采石场开采许可范围未进入保护区缓冲带 / Check with the county bureau that the "
                                  "quarry permit stays outside the buffer zone"}},
     {"site": "GZ-0001", "ago": 95, "inspectors": ["罗应华", "王磊", "杨帆"], "condition": "fair",
-     "threats": [{"threat": "quarrying", "severity": "high",
+     "threats": [{"threat": Threat.QUARRYING, "severity": "high",
                   "note": "采石场工作面距保护区边界已不足400米 / the quarry face is now less than 400 m from the "
                           "boundary"},
                  {"threat": "erosion_landslide", "severity": "low", "note": None}],
@@ -157,7 +158,7 @@ STORIES: list[dict[str, Any]] = [
      "actions": "与村委会签订看护协议。/ Signed a guarding agreement with the village committee.",
      "resolves": ["huangtutang-fence"]},
     {"site": "GZ-0003", "ago": 300, "inspectors": ["王磊", "陈静"], "condition": "fair",
-     "threats": [{"threat": "quarrying", "severity": "medium",
+     "threats": [{"threat": Threat.QUARRYING, "severity": "medium",
                   "note": "永宁镇南约2公里的采石场扬尘和爆破 / dust and blasting from a quarry 2 km south of "
                           "Yongning"}],
      "findings": "海百合层表面有粉尘覆盖，未见结构性破坏。/ Dust on the crinoid beds; no structural damage.",
@@ -273,7 +274,7 @@ def seed_activity(path: str | Path, *, today: date | None = None, seed: int = DE
 # --------------------------------------------------------------------------------------------------------------------
 def _routine_plan(conn, today: date, rng: random.Random) -> list[dict[str, Any]]:
     storied = {s["site"] for s in STORIES}
-    general = [s for s in sites.list_current(conn) if s.properties.get("level") == "general" and s.code not in storied]
+    general = [s for s in sites.list_current(conn) if s.properties.get("level") == Level.GENERAL and s.code not in storied]
     general.sort(key=lambda s: s.code)
     rng.shuffle(general)
     overdue, rest = general[:ROUTINE_OVERDUE], general[ROUTINE_OVERDUE:]
@@ -404,10 +405,17 @@ def _approve(conn, rev: revisions.Revision, comment: str | None, counts: Counter
     counts["site_versions_added"] += 1
 
 
-def _seed_revisions(conn, today: date, counts: Counter) -> None:  # long: a script of eight written-out stories
+def _seed_revisions(conn, today: date, counts: Counter) -> None:
+    """The revision stories: six approved (one site reaches version 3, one proposal left stale by it), then one
+    rejected and the proposals waiting for review."""
     def day(ago: int) -> str:
         return (today - timedelta(days=ago)).isoformat()
 
+    _seed_approved_revisions(conn, today, day, counts)
+    _seed_rejected_and_pending_revisions(conn, day, counts)
+
+
+def _seed_approved_revisions(conn, today: date, day, counts: Counter) -> None:  # a script of six written-out stories
     # 1. RTK resurvey of Panzhou Xinmin: the point moves 38 m
     xinmin = sites.current(conn, "GZ-0009")
     survey = today - timedelta(days=150)
@@ -464,11 +472,13 @@ def _seed_revisions(conn, today: date, counts: Counter) -> None:  # long: a scri
 
     # 6. Huaxi Qingyan: generalised on the public map after repeated illegal collecting
     rev = _propose(conn, "GZ-0022", {
-        "properties": {"sensitivity": "generalized"},
+        "properties": {"sensitivity": Sensitivity.GENERALIZED},
         "reason": "Public location generalised: visitors hammer out fossils and share the spot online (inspection "
                   f"of {day(380)}) / 因游客敲取化石，公开地图上模糊处理位置"})
     _approve(conn, rev, None, counts)
 
+
+def _seed_rejected_and_pending_revisions(conn, day, counts: Counter) -> None:
     # rejected: a point digitised from a small-scale map, 1.4 km off
     wenghui = sites.current(conn, "GZ-0019")
     rev = _propose(conn, "GZ-0019", {
@@ -505,7 +515,7 @@ def _seed_revisions(conn, today: date, counts: Counter) -> None:  # long: a scri
                                          "work on that face has stopped. (demo)"},
         "method": "handheld_gnss", "accuracy_m": 5, "survey_date": day(6),
         "reason": f"New find reported by the quarry operator on {day(7)}, checked on site {day(6)}; proposed as a new "
-                  f"site so that it is protected before quarrying resumes {DEMO_MARK} / 采石场报告新发现，建议新建"
+                  f"site so that it is protected before the quarry works that face again {DEMO_MARK} / 采石场报告新发现，建议新建"
                   "化石点"})
     counts["revisions_pending"] += 1
 
@@ -539,7 +549,7 @@ def _seed_rescues(conn, files: BlobStore, today: date, counts: Counter) -> None:
         "point": [105.676, 25.513], "county": "贞丰县",
         "description": "采石场爆破面出露海生爬行动物骨骼，已停工。/ Marine reptile bones exposed on a quarry blasting face; "
                        f"work on that face has stopped. {DEMO_MARK}"}, settings=settings, actor=EXPERT)
-    for event in ({"kind": "officials_on_site", "done_at": at(7, "16:00"),
+    for event in ({"kind": RescueEvent.OFFICIALS_ON_SITE, "done_at": at(7, "16:00"),
                    "note": f"县自然资源局与省博物馆人员到场，划定临时保护范围。/ County bureau and museum staff on site; "
                            f"temporary protection zone marked. {DEMO_MARK}"},
                   {"kind": "specimens_rescued", "done_at": at(5, "15:00"), "specimens": 2,
@@ -555,7 +565,7 @@ def _seed_rescues(conn, files: BlobStore, today: date, counts: Counter) -> None:
         "point": [106.912, 26.208], "county": "贵定县",
         "description": f"修路路堑中见黑色化石碎片。/ Black fossil fragments in a road cut. {DEMO_MARK}"},
         settings=settings, actor=EXPERT)
-    for event in ({"kind": "officials_on_site", "done_at": at(198, "14:00")},
+    for event in ({"kind": RescueEvent.OFFICIALS_ON_SITE, "done_at": at(198, "14:00")},
                   {"kind": "opinion_issued", "done_at": at(195, "10:00")},
                   {"kind": "not_significant", "done_at": at(195, "10:00"),
                    "note": f"仅为零散植物碎屑，无保护价值。/ Only scattered plant debris, nothing to protect. {DEMO_MARK}"}):

@@ -30,9 +30,9 @@ from shapely.strtree import STRtree
 
 from ..geometry import (
     GeometryError,
-    _local,
-    _project,
+    LocalMetres,
     geodesic_area_m2,
+    local_metres,
     validate_boundary,
     validate_location,
     vertex_count,
@@ -155,12 +155,11 @@ def _round_coords(geom):
     return shapely.transform(geom, lambda xy: np.round(xy, COORD_DECIMALS))
 
 
-def _to_lonlat_at_area(shape_m: MultiPolygon, transformer, target_m2: float) -> MultiPolygon | None:
+def _to_lonlat_at_area(shape_m: MultiPolygon, frame: LocalMetres, target_m2: float) -> MultiPolygon | None:
     """Scale ``shape_m`` about the origin so its geodesic area (after projection to lon/lat) matches ``target_m2``."""
     scale = math.sqrt(target_m2 / shape_m.area)
     for _ in range(4):
-        lonlat = _round_coords(_project(affinity.scale(shape_m, scale, scale, origin=(0, 0)), transformer,
-                                        inverse=True))
+        lonlat = _round_coords(frame.to_lonlat(affinity.scale(shape_m, scale, scale, origin=(0, 0))))
         area = geodesic_area_m2(lonlat)
         if abs(area / target_m2 - 1) <= AREA_TOLERANCE / 5:
             break
@@ -218,7 +217,7 @@ def _conflicts(candidate, placed: list, placed_tree_geoms, other_points) -> list
 
 
 def _boundary_for(rng, location: Point, target_m2: float, placed: list[MultiPolygon], other_points) -> MultiPolygon:
-    crs_transformer = _local(location)
+    frame = local_metres(location)
     placed_arr = np.array(placed, dtype=object)
     away = None
     last_shape = None
@@ -227,7 +226,7 @@ def _boundary_for(rng, location: Point, target_m2: float, placed: list[MultiPoly
         if shape_m is None:
             continue
         last_shape = shape_m
-        candidate = _to_lonlat_at_area(shape_m, crs_transformer, target_m2)
+        candidate = _to_lonlat_at_area(shape_m, frame, target_m2)
         if candidate is None:
             continue
         hits = _conflicts(candidate, placed, placed_arr, other_points)
@@ -249,16 +248,15 @@ def _boundary_for(rng, location: Point, target_m2: float, placed: list[MultiPoly
     # fallback: cut the neighbours (with clearance) out of a grown shape
     if last_shape is None:
         raise RuntimeError(f"could not generate a boundary around {location.wkt}")
-    transformer = crs_transformer
-    obstacles = [_project(g, transformer).buffer(GAP_M * 2.5) for g in placed
+    obstacles = [frame.to_metres(g).buffer(GAP_M * 2.5) for g in placed
                  if g.distance(location) < 0.2]
     if other_points is not None:
-        obstacles += [_project(p, transformer).buffer(GAP_M * 2.5) for p in other_points
+        obstacles += [frame.to_metres(p).buffer(GAP_M * 2.5) for p in other_points
                       if p.distance(location) < 0.2]
     obstacles_m = shapely.union_all(obstacles) if obstacles else Polygon()
     carved = _carve(last_shape, obstacles_m, target_m2)
     if carved is not None:
-        candidate = _to_lonlat_at_area(carved, transformer, target_m2)
+        candidate = _to_lonlat_at_area(carved, frame, target_m2)
         if candidate is not None and not _conflicts(candidate, placed, placed_arr, other_points):
             return candidate
     raise RuntimeError(f"could not fit a boundary of {target_m2 / 1e6:g} km² around {location.wkt} "

@@ -17,6 +17,7 @@ from typing import Any
 from shapely.geometry import LineString, MultiPolygon
 
 from ..geometry import GEOD, in_metres, validate_boundary
+from ..vocab import MarkerKind
 from .build import public_texts
 
 SEED_CSV = Path(__file__).resolve().with_name("guizhou_sections.csv")
@@ -24,16 +25,16 @@ DEFAULT_SEED = 20261121
 
 # Markers of the demo (feature, kind, metres from the line's start along the azimuth + 90°, inscription zh, en, date).
 MARKERS = [
-    ("GZS-0001", "monument", 25, "乌溜阶全球界线层型剖面点（金钉子）", "GSSP of the Wuliuan Stage", "2019-05-18"),
-    ("GZS-0001", "signboard", 40, "化石保护区 禁止采挖", "Protected section: no collecting", "2019-05-18"),
-    ("GZS-0003", "monument", 20, "纳庆剖面保护碑", "Naqing section protection monument", "2017-10-09"),
-    ("GZS-0007", "boundary_post", 45, "保护界桩 01", "Boundary post 01", "2015-03-02"),
-    ("GZS-0008", "signboard", 30, "兴义生物群竹杆坡段剖面", "Zhuganpo Member section of the Xingyi biota", "2012-06-01"),
-    ("GZS-0012", "monument", 15, "瓮安生物群剖面保护碑", "Weng'an biota section monument", "2005-09-20"),
-    ("GZS-0016", "boundary_post", 20, "保护界桩", "Boundary post", "2016-04-11"),
-    ("GZ-0001", "signboard", 0, "关岭化石群国家地质公园 保护区", "Guanling fossil site: protected area", "2006-04-01"),
-    ("GZ-0001", "fence", 120, "", "", "2008-11-15"),
-    ("GZ-0003", "boundary_post", 60, "保护界桩 03", "Boundary post 03", "2010-05-06"),
+    ("GZS-0001", MarkerKind.MONUMENT, 25, "乌溜阶全球界线层型剖面点（金钉子）", "GSSP of the Wuliuan Stage", "2019-05-18"),
+    ("GZS-0001", MarkerKind.SIGNBOARD, 40, "化石保护区 禁止采挖", "Protected section: no collecting", "2019-05-18"),
+    ("GZS-0003", MarkerKind.MONUMENT, 20, "纳庆剖面保护碑", "Naqing section protection monument", "2017-10-09"),
+    ("GZS-0007", MarkerKind.BOUNDARY_POST, 45, "保护界桩 01", "Boundary post 01", "2015-03-02"),
+    ("GZS-0008", MarkerKind.SIGNBOARD, 30, "兴义生物群竹杆坡段剖面", "Zhuganpo Member section of the Xingyi biota", "2012-06-01"),
+    ("GZS-0012", MarkerKind.MONUMENT, 15, "瓮安生物群剖面保护碑", "Weng'an biota section monument", "2005-09-20"),
+    ("GZS-0016", MarkerKind.BOUNDARY_POST, 20, "保护界桩", "Boundary post", "2016-04-11"),
+    ("GZ-0001", MarkerKind.SIGNBOARD, 0, "关岭化石群国家地质公园 保护区", "Guanling fossil site: protected area", "2006-04-01"),
+    ("GZ-0001", MarkerKind.FENCE, 120, "", "", "2008-11-15"),
+    ("GZ-0003", MarkerKind.BOUNDARY_POST, 60, "保护界桩 03", "Boundary post 03", "2010-05-06"),
 ]
 
 

@@ -9,6 +9,7 @@ from flask import Response, current_app
 
 from .. import downloads, ogcapi
 from ..db import get_conn
+from ..vocab import Level
 from .links import external_url
 from .responses import file_download
 from .security import can
@@ -68,5 +69,5 @@ def catalogue() -> dict:
                            "bbox": "min, min, max, max in the axis order of bbox-crs (default CRS84: longitude, "
                                    "latitude); features intersecting it",
                            "bbox-crs": "CRS of bbox",
-                           "filters": "the layer's filters, comma-separated values (e.g. level=national,provincial);"
-                                      " status defaults to active"}}
+                           "filters": "the layer's filters, comma-separated values (e.g. "
+                                      f"level={Level.NATIONAL},{Level.PROVINCIAL}); status defaults to active"}}

@@ -10,22 +10,16 @@ from flask_babel import lazy_gettext as _l
 
 from .. import supervision
 from ..db import get_conn
+from ..i18n import translate
+from ..vocab import Condition, Level, ScheduleStatus, Sensitivity, Severity, SurveyMethod, Threat, Vocabulary
 
+# The figures' vocabularies that are the registry's own (fossil_registry.vocab), by the name the charts give them.
+VOCABULARIES: dict[str, type[Vocabulary]] = {"level": Level, "sensitivity": Sensitivity, "condition": Condition,
+                                             "severity": Severity, "threat": Threat, "source": SurveyMethod,
+                                             "schedule": ScheduleStatus}
+# The figures' own vocabularies (and the boundary sources that are no survey method).
 LABELS: dict[str, dict[str, Any]] = {
-    "level": {"national": _l("national key site"), "provincial": _l("provincial key site"),
-              "general": _l("general site")},
-    "sensitivity": {"open": _l("location public"), "generalized": _l("location generalized for the public"),
-                    "hidden": _l("location hidden from the public")},
-    "condition": {"good": _l("good"), "fair": _l("fair"), "poor": _l("poor"), "damaged": _l("damaged"),
-                  "destroyed": _l("destroyed")},
-    "severity": {"low": _l("low"), "medium": _l("medium"), "high": _l("high")},
-    "threat": {"quarrying": _l("quarrying"), "construction": _l("construction"),
-               "illegal_excavation": _l("illegal excavation"), "erosion_landslide": _l("erosion / landslide"),
-               "vegetation": _l("vegetation"), "vandalism": _l("vandalism"), "other": _l("other")},
-    "schedule": {"overdue": _l("overdue"), "upcoming": _l("upcoming"), "ok": _l("not yet due")},
-    "source": {"rtk": _l("RTK GNSS"), "handheld_gnss": _l("handheld GNSS"), "phone_map": _l("phone map app"),
-               "digitised": _l("digitised from a map"), "other": _l("other"),
-               "not_stated": _l("imported or method not stated"), "no_boundary": _l("no boundary")},
+    "source": {"not_stated": _l("imported or method not stated"), "no_boundary": _l("no boundary")},
     "accuracy": {"le1": _l("1 m or better"), "le5": _l("1–5 m"), "le30": _l("5–30 m"), "gt30": _l("over 30 m"),
                  "unknown": _l("not stated")},
     "decision": {"approved": _l("approved"), "rejected": _l("rejected")},
@@ -62,7 +56,7 @@ FIGURE_LABELS: dict[str, Any] = {
     "median_decision_days": _l("Median days from proposal to decision"),
     "inspections": _l("Inspections"),
     "sites_inspected": _l("Sites inspected"),
-    "key_sites_inspected": _l("Key sites (national, provincial) inspected"),
+    "key_sites_inspected": _l("Key sites (national and province level) inspected"),
     "sites_damaged": _l("Sites found damaged or destroyed"),
     "inspections_with_threats": _l("Inspections that recorded threats"),
     "reports_received": _l("Public reports received"),
@@ -89,9 +83,12 @@ FIGURE_LABELS: dict[str, Any] = {
 
 
 def label(vocabulary: str, key: str) -> str:
-    """The translated label of ``key`` in one of LABELS' vocabularies (the key itself if it has none)."""
+    """The translated label of ``key`` in one of the figures' vocabularies (VOCABULARIES, LABELS), the key itself if
+    it has none."""
     found = LABELS.get(vocabulary, {}).get(key)
-    return str(found) if found is not None else str(key)
+    if found is None and vocabulary in VOCABULARIES:
+        found = getattr(VOCABULARIES[vocabulary].get(key), "label", None)
+    return str(translate(found)) if found is not None else str(key)
 
 
 def settings() -> supervision.Settings:

@@ -26,6 +26,7 @@ from shapely.strtree import STRtree
 from .. import revisions, sites
 from ..coords import CoordinateError
 from ..errors import InvalidInput, RegistryError
+from ..vocab import ImportOutcome, RevisionKind, SiteStatus
 from ..geometry import GeometryError, geodesic_distance_m, hausdorff_m
 from ..store import imports as istore
 from ..store import revisions as rstore
@@ -59,7 +60,7 @@ class Item:
     label: str | None = None            # the name cell as written (shown even when the row is refused)
 
     def refuse(self, reason: str) -> None:
-        if self.outcome != "refused":
+        if self.outcome != ImportOutcome.REFUSED:
             self.outcome, self.reason = "refused", reason
 
     def record(self) -> dict[str, Any]:
@@ -85,7 +86,7 @@ def content_key(site_code: str | None, kind: str, location, boundary_action: str
     """What a proposal would change, as a hash: two proposals with the same key make the same change."""
     def wkt(g):
         return None if g is None else shapely.to_wkt(shapely.normalize(g), rounding_precision=7)
-    body = {"site": site_code if kind != "new_site" else None, "kind": kind, "location": wkt(location),
+    body = {"site": site_code if kind != RevisionKind.NEW_SITE else None, "kind": kind, "location": wkt(location),
             "boundary_action": boundary_action, "boundary": wkt(boundary) if boundary_action == "set" else None,
             "properties": properties}
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()
@@ -98,7 +99,7 @@ class Registry:
     def __init__(self, conn, codes: list[str]):
         everything = sites.list_current(conn, include_retired=True)
         self.by_code = {s.code: s for s in everything}
-        self.active = [s for s in everything if s.properties.get("status") != "retired"]
+        self.active = [s for s in everything if s.properties.get("status") != SiteStatus.RETIRED]
         self.tree = STRtree([s.location for s in self.active]) if self.active else None
         self.imported = istore.sites_of_source_codes(conn, [c for c in codes if c not in self.by_code])
         self.open: dict[str, int] = {}
@@ -190,7 +191,7 @@ def _match(item: Item, registry: Registry, mode: str, distance_m: float, setting
         elif site is not None:
             item.matched_by = "code"
         if site is not None:
-            if site.properties.get("status") == "retired":
+            if site.properties.get("status") == SiteStatus.RETIRED:
                 item.refuse(f"{site.code} is retired: an import does not change retired sites (restore it first)")
             item.site = site
             return
@@ -287,7 +288,7 @@ def _plan(conn, item: Item, registry: Registry, tolerance_m: float, settings: Se
 def _refuse_duplicate_content(items: list[Item]) -> None:
     first: dict[str, int] = {}
     for item in items:
-        if item.outcome in ("new", "change") and item.key:
+        if item.outcome in (ImportOutcome.NEW, ImportOutcome.CHANGE) and item.key:
             if item.key in first:
                 item.refuse(f"proposes exactly what row {first[item.key]} proposes")
                 item.fields = None

@@ -9,9 +9,10 @@ import unicodedata
 from datetime import date
 from typing import Any, Mapping
 
-from .. import revisions, sites
+from .. import sites
 from ..errors import InvalidInput
 from ..messages import msg
+from ..vocab import FossilGroup, Level, Period, Sensitivity, SurveyMethod, Vocabulary
 
 # target -> names a column may carry (compared after NFKC, lower case, without brackets, spaces and _-./)
 TARGETS: dict[str, tuple[str, ...]] = {
@@ -44,26 +45,15 @@ PROPERTY_TARGETS = ("name", "name_en", "county", "county_en", "level", "sensitiv
 SURVEY_TARGETS = ("method", "accuracy_m", "survey_date")
 COORDINATE_TARGETS = ("x", "y")
 
-LEVELS = {"national": "national", "国家级": "national", "国家": "national", "国家重点": "national",
-          "provincial": "provincial", "省级": "provincial", "省": "provincial", "省重点": "provincial",
-          "general": "general", "一般": "general", "一般保护": "general"}
-SENSITIVITIES = {"open": "open", "公开": "open", "generalized": "generalized", "generalised": "generalized",
-                 "模糊": "generalized", "概略": "generalized", "模糊化": "generalized", "hidden": "hidden",
-                 "隐藏": "hidden", "不公开": "hidden", "保密": "hidden"}
-PERIODS_ZH = {"埃迪卡拉": "Ediacaran", "震旦": "Ediacaran", "寒武": "Cambrian", "奥陶": "Ordovician",
-              "志留": "Silurian", "泥盆": "Devonian", "石炭": "Carboniferous", "二叠": "Permian", "三叠": "Triassic",
-              "侏罗": "Jurassic", "白垩": "Cretaceous", "古近": "Paleogene", "早第三": "Paleogene",
-              "新近": "Neogene", "晚第三": "Neogene", "第四": "Quaternary"}
-GROUPS_ZH = {"海生爬行": "marine_reptiles", "鱼龙": "ichthyosaurs", "鱼类": "fishes", "海百合": "crinoids",
-             "菊石": "ammonoids", "三叶虫": "trilobites", "腕足": "brachiopods", "双壳": "bivalves",
-             "腹足": "gastropods", "珊瑚": "corals", "海绵": "sponges", "棘皮": "echinoderms", "藻": "algae",
-             "胚胎": "embryos", "疑源": "acritarchs", "植物": "plants", "遗迹化石": "trace_fossils",
-             "恐龙": "dinosaurs", "哺乳": "mammals", "软躯体": "soft_bodied", "牙形": "conodonts",
-             "有孔虫": "foraminifera"}
-METHODS = {"rtk": "rtk", "rtkgnss": "rtk", "handheldgnss": "handheld_gnss", "handheldgps": "handheld_gnss",
-           "gps": "handheld_gnss", "手持gps": "handheld_gnss", "手持gnss": "handheld_gnss", "phonemap": "phone_map",
-           "手机地图": "phone_map", "手机": "phone_map", "digitised": "digitised", "digitized": "digitised",
-           "图上量取": "digitised", "数字化": "digitised", "other": "other", "其他": "other"}
+
+def _chinese(member: Vocabulary) -> tuple[str, ...]:
+    """The Chinese words of a vocabulary member: its label and its Chinese synonyms (a cell may contain one)."""
+    return (member.label.zh, *(w for w in member.synonyms if not w.isascii()))
+
+
+def _choices(vocabulary: type[Vocabulary]) -> str:
+    """The values with a Chinese word each, for a refusal: ``national/国家级, ...``."""
+    return ", ".join(f"{m.value}/{next(iter(_chinese(m)[1:]), m.label.zh)}" for m in vocabulary)
 
 
 def _norm(text: str) -> str:
@@ -130,31 +120,32 @@ def check_mapping(raw: Any, columns: list[str], *, has_geometry: bool) -> dict[s
 
 # ------------------------------------------------------------------------------------------------------------ values
 def _level(value: str) -> str:
-    found = LEVELS.get(_norm(value)) or LEVELS.get(value.strip())
+    found = Level.parse(value) or Level.parse(_norm(value))
     if found is None:
-        raise InvalidInput(msg("imports.level_unknown", "level {value!r} is not a protection level: use "
-                               "national/国家级, provincial/省级 or general/一般", value=value[:40]))
-    return found
+        raise InvalidInput(msg("imports.level_unknown", "level {value!r} is not a protection level: use {levels}",
+                               value=value[:40], levels=_choices(Level)))
+    return found.value
 
 
 def _sensitivity(value: str) -> str:
-    found = SENSITIVITIES.get(_norm(value))
+    found = Sensitivity.parse(value) or Sensitivity.parse(_norm(value))
     if found is None:
-        raise InvalidInput(msg("imports.sensitivity_unknown", "sensitivity {value!r} is unknown: use open/公开, "
-                               "generalized/模糊 or hidden/隐藏", value=value[:40]))
-    return found
+        raise InvalidInput(msg("imports.sensitivity_unknown", "sensitivity {value!r} is unknown: use {sensitivities}",
+                               value=value[:40], sensitivities=_choices(Sensitivity)))
+    return found.value
 
 
 def _period(value: str) -> str:
     low = _norm(value)
-    found = {p for p in sites.PERIODS if p.lower() in low} | {p for k, p in PERIODS_ZH.items() if k in value}
+    found = {p.value for p in Period if p.value.lower() in low or any(w in value for w in _chinese(p))}
     if not found:
         raise InvalidInput(msg("imports.period_none", "period {value!r} names no geological period: use one of "
-                               "{periods} (or 三叠纪, 寒武纪, ...)", value=value[:40], periods=', '.join(sites.PERIODS)))
+                               "{periods} (or 三叠纪, 寒武纪, ...)", value=value[:40],
+                               periods=', '.join(Period.values())))
     if len(found) > 1:
         raise InvalidInput(msg("imports.period_several", "period {value!r} names more than one geological period: use "
                                "one of {periods} (or 三叠纪, 寒武纪, ...)", value=value[:40],
-                               periods=', '.join(sites.PERIODS)))
+                               periods=', '.join(Period.values())))
     return found.pop()
 
 
@@ -164,14 +155,13 @@ def _groups(value: str) -> list[str]:
         part = part.strip()
         if not part:
             continue
-        key = _norm(part).replace(" ", "_")
-        english = next((g for g in sites.FOSSIL_GROUPS if g.replace("_", "") == key.replace("_", "")), None)
-        chinese = next((g for k, g in GROUPS_ZH.items() if k in part), None)
-        if english or chinese:
-            out.append(english or chinese)
-        else:
+        found = FossilGroup.parse(part) or FossilGroup.parse(_norm(part)) \
+            or next((g for g in FossilGroup if any(w in part for w in _chinese(g))), None)
+        if found is None:
             raise InvalidInput(msg("imports.fossil_group_unknown", "fossil group {value!r} is unknown: use {groups} "
-                                   "(or 海百合, 菊石, 鱼龙, ...)", value=part[:40], groups=', '.join(sites.FOSSIL_GROUPS)))
+                                   "(or 海百合, 菊石, 鱼龙, ...)", value=part[:40],
+                                   groups=', '.join(FossilGroup.values())))
+        out.append(found.value)
     return list(dict.fromkeys(out))
 
 
@@ -188,11 +178,11 @@ def _date(value: str, what: str) -> str:
 
 
 def _method(value: str) -> str:
-    found = METHODS.get(_norm(value))
+    found = SurveyMethod.parse(value) or SurveyMethod.parse(_norm(value))
     if found is None:
         raise InvalidInput(msg("imports.method_unknown", "method {value!r} is unknown: use {methods}",
-                               value=value[:40], methods=', '.join(revisions.METHODS)))
-    return found
+                               value=value[:40], methods=', '.join(SurveyMethod.values())))
+    return found.value
 
 
 def _accuracy(value: str) -> str:

@@ -27,6 +27,7 @@ from ..coords import CoordinateError
 from ..errors import Conflict, InvalidInput, NotFound, RegistryError
 from ..geometry import GeometryError
 from ..messages import msg
+from ..vocab import ImportState
 from ..store import imports as istore
 from .analysis import Superseded, analyse, reason_of
 from .fields import check_mapping, guess_mapping
@@ -152,7 +153,7 @@ def confirm(conn, fid: int, fields: Mapping[str, Any], *, actor: str, settings: 
     revisions.parse_draft({**defaults, "reason": reason})  # method, accuracy and date checked now, once
     with store.transaction(conn):
         imp = get(conn, fid)
-        if imp["state"] != "ready":
+        if imp["state"] != ImportState.READY:
             raise Conflict(_not_ready(fid, imp), state=imp["state"])
         if imp["generation"] != generation:
             raise Conflict(msg("imports.analysed_again", "import {fid} was analysed again since you looked at it (you "
@@ -174,9 +175,9 @@ def confirm(conn, fid: int, fields: Mapping[str, Any], *, actor: str, settings: 
 
 def _not_ready(fid: int, imp: Mapping[str, Any]):
     """Why an import that is not ready cannot be confirmed."""
-    if imp["state"] == "analysing":
+    if imp["state"] == ImportState.ANALYSING:
         return msg("imports.still_analysing", "import {fid} is still being analysed: wait for the preview", fid=fid)
-    if imp["state"] == "failed":
+    if imp["state"] == ImportState.FAILED:
         if imp["error"]:
             return msg("imports.failed", "import {fid} failed: {error}", fid=fid, error=imp["error"])
         return msg("imports.failed_see_page", "import {fid} failed: see its page", fid=fid)
@@ -218,7 +219,7 @@ def run(registry_path: str, fid: int, settings: Settings) -> None:
             if imp is None:
                 return
             try:
-                if imp["state"] == "analysing":
+                if imp["state"] == ImportState.ANALYSING:
                     _analyse(conn, imp, worker, settings)
                 else:
                     _propose_all(conn, imp, worker, settings)

@@ -7,6 +7,7 @@ from typing import Any, Mapping
 
 from ..errors import InvalidInput
 from ..messages import msg
+from ..vocab import ImportOutcome
 from ..store import imports as istore
 
 SUMMARY_COLUMNS = ("row", "file_code", "name", "outcome", "result", "site", "base_version", "revision", "matched_by",
@@ -25,7 +26,7 @@ def label(r: Mapping[str, Any]) -> str:
     """The row's outcome in a few words (English; the pages say it in the reader's language)."""
     if r.get("result") == "proposed":
         return f"proposed as #{r['revision_id']}"
-    if r.get("result") == "refused" and r["outcome"] != "refused":
+    if r.get("result") == ImportOutcome.REFUSED and r["outcome"] != ImportOutcome.REFUSED:
         return f"refused when proposed: {r.get('result_reason')}"
     return {"new": "new site",
             "change": f"change to {r.get('site_code')} (version {r.get('base_version')})",
@@ -63,7 +64,7 @@ def import_json(conn, imp: Mapping[str, Any], *, outcome: str | None = None, off
 def _group(r: Mapping[str, Any]) -> str:
     if r["result"] in ("proposed", "already"):
         return r["result"]
-    if r["result"] == "refused" or r["outcome"] == "refused":
+    if r["result"] == ImportOutcome.REFUSED or r["outcome"] == ImportOutcome.REFUSED:
         return "refused"
     return {"unchanged": "unchanged"}.get(r["outcome"], "pending")
 

@@ -10,8 +10,9 @@ from ..errors import InvalidInput
 from ..messages import msg
 from ..store import inspections as istore
 from ..store import markers as mstore
+from ..vocab import MarkerCondition
 
-CONDITIONS = mstore.MARKER_CONDITIONS
+CONDITIONS = MarkerCondition.values()
 
 
 def parse_checks(raw: Any) -> list[dict[str, Any]]:
@@ -73,8 +74,8 @@ def record_checks(conn, *, inspection_id: int, code: str, checks: list[dict[str,
     kinds = {m["fid"]: m["kind"] for m in mstore.markers_of(conn, code)}
     for c in checks:
         followup_id = None
-        if c["condition"] in ("damaged", "missing"):
-            what = "replace" if c["condition"] == "missing" else "repair"
+        if c["condition"] in (MarkerCondition.DAMAGED, MarkerCondition.MISSING):
+            what = "replace" if c["condition"] == MarkerCondition.MISSING else "repair"
             followup_id = istore.insert_followup(
                 conn, code=code, description=f"Marker #{c['marker']} ({kinds[c['marker']].replace('_', ' ')}) found "
                                              f"{c['condition']}: {what} it" + (f" ({c['note']})" if c["note"] else ""),

@@ -25,10 +25,11 @@ from ..store import inspections as istore
 from . import marker_checks
 from .settings import Settings, local_date, local_today
 from ..messages import msg
+from ..vocab import Condition, Severity, Threat
 
-CONDITIONS = istore.CONDITIONS
-THREATS = istore.THREAT_CODES
-SEVERITIES = istore.SEVERITIES
+CONDITIONS = Condition.values()
+THREATS = Threat.values()
+SEVERITIES = Severity.values()
 MAX_TEXT = 8000
 MAX_NOTE = 500
 MAX_INSPECTORS = 20
@@ -137,7 +138,7 @@ def _parse_threats(raw: Any) -> list[dict[str, Any]]:
         if note is not None and not isinstance(note, str):
             raise InvalidInput(msg("inspections.note_must_text", "the note on {threat} must be text", threat=threat), field="threats")
         note = (note or "").strip()[:MAX_NOTE] or None
-        if threat == "other" and not note:
+        if threat == Threat.OTHER and not note:
             raise InvalidInput(msg("inspections.threat_other_needs_note", "threat 'other' needs a note saying what "
                                    "it is"), field="threats")
         out.append({"threat": threat, "severity": severity, "note": note})
@@ -233,7 +234,7 @@ def parse_record(data: Mapping[str, Any], *, default_inspector: str | None = Non
 
 def record_from_form(form: Mapping[str, Any], getlist=None) -> dict[str, Any]:
     """The record from flat form fields (HTML form or API multipart): date, inspectors, condition, threat_<code> =
-    severity (+ threat_<code>_note) or threats = "quarrying:high, ...", findings, actions, followup_description,
+    severity (+ threat_<code>_note) or threats = "<code>:<severity>, ...", findings, actions, followup_description,
     followup_due, point (typed coordinates) or lon/lat, resolve (repeated)."""
     def value(key):
         v = form.get(key)

@@ -2,12 +2,14 @@
 zone."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-from .. import config, sites
+from .. import config
+from ..vocab import Level
 
 
 @dataclass(frozen=True)
@@ -36,11 +38,11 @@ class Settings:
         given = c["INSPECTION_INTERVAL_DAYS"] or {}
         if not isinstance(given, Mapping):
             raise ValueError("INSPECTION_INTERVAL_DAYS must map protection levels to days, e.g. "
-                             '{"national": 365, "provincial": 730, "general": 1095}')
+                             + json.dumps(config.INSPECTION_INTERVAL_DAYS))
         for level, days in given.items():
-            if level not in sites.LEVELS or not isinstance(days, int) or isinstance(days, bool) or days < 1:
+            if level not in Level.values() or not isinstance(days, int) or isinstance(days, bool) or days < 1:
                 raise ValueError(f"INSPECTION_INTERVAL_DAYS: {level!r}: {days!r} must be a protection level "
-                                 f"({', '.join(sites.LEVELS)}) and a whole number of days >= 1")
+                                 f"({', '.join(Level.values())}) and a whole number of days >= 1")
             intervals[level] = days
 
         def get(key, kind):

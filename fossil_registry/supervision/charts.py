@@ -6,19 +6,19 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
 
-from .. import sites
-from ..inspections import CONDITIONS, SEVERITIES, THREATS
+from ..vocab import Condition, Level, ScheduleStatus, Sensitivity, Severity, Threat
 from .figures import AGE_CLASSES, BOUNDARY_SOURCES, WORK_KINDS
 
 Label = Callable[[str, str], str]
 
+# Colours of the registry's own vocabularies are the vocabulary's (as on the maps); sensitivity and severity are drawn
+# only here (in their vocabulary's order).
 COLOURS: dict[str, dict[str, str]] = {
-    "level": {"national": "#8a3b12", "provincial": "#d68a3a", "general": "#7a9a8c"},
-    "sensitivity": {"open": "#4c9f70", "generalized": "#e1b12c", "hidden": "#6d6875"},
-    "condition": {"good": "#1a9850", "fair": "#91cf60", "poor": "#fee08b", "damaged": "#fc8d59",
-                  "destroyed": "#d73027"},
-    "severity": {"low": "#f4d03f", "medium": "#e67e22", "high": "#c0392b"},
-    "schedule": {"overdue": "#c0392b", "upcoming": "#e67e22", "ok": "#27ae60"},
+    "level": Level.colours(),
+    "sensitivity": dict(zip(Sensitivity.values(), ("#4c9f70", "#e1b12c", "#6d6875"))),
+    "condition": Condition.colours(),
+    "severity": dict(zip(Severity.values(), ("#f4d03f", "#e67e22", "#c0392b"))),
+    "schedule": ScheduleStatus.colours(),
     "source": {"rtk": "#1f5fbf", "handheld_gnss": "#5b9bd5", "phone_map": "#f0a35e", "digitised": "#d35400",
                "other": "#95a5a6", "not_stated": "#c8ccce", "no_boundary": "#ecf0f1"},
     "decision": {"approved": "#27ae60", "rejected": "#c0392b"},
@@ -51,22 +51,22 @@ def _series(rows: Mapping[str, Mapping[str, int]], keys: Sequence[str], vocabula
 
 def dashboard_charts(d: Mapping[str, Any], label: Label, link: Callable[..., str]) -> list[dict[str, Any]]:
     """The dashboard's charts; ``link(**filters)`` makes the URL of the list behind a bar (site list filters)."""
-    levels = sites.LEVELS
+    levels = Level.values()
     level_names = [label("level", lv) for lv in levels]
     reg, trends = d["registry"], d["trends"]
     return [
         chart("sites", label("chart", "sites"), level_names,
-              _series(reg["sensitivity"], sites.SENSITIVITIES, "sensitivity", label, levels),
+              _series(reg["sensitivity"], Sensitivity.values(), "sensitivity", label, levels),
               links=[link(level=lv) for lv in levels]),
         chart("survey", label("chart", "survey"), level_names,
               _series(reg["boundary_sources"], BOUNDARY_SOURCES, "source", label, levels), horizontal=True),
         chart("schedule", label("chart", "schedule"), level_names,
-              _series(d["schedule"], ("overdue", "upcoming", "ok"), "schedule", label, levels),
+              _series(d["schedule"], ScheduleStatus.values(), "schedule", label, levels),
               links=[link(level=lv, status="overdue") for lv in levels]),
         chart("conditions", label("chart", "conditions"), trends["years"],
-              _series(trends["conditions_by_year"], CONDITIONS, "condition", label, trends["years"])),
-        chart("threats", label("chart", "threats"), [label("threat", t) for t in THREATS],
-              _series(trends["threats"], SEVERITIES, "severity", label, THREATS), horizontal=True),
+              _series(trends["conditions_by_year"], Condition.values(), "condition", label, trends["years"])),
+        chart("threats", label("chart", "threats"), [label("threat", t) for t in Threat],
+              _series(trends["threats"], Severity.values(), "severity", label, Threat.values()), horizontal=True),
         chart("decisions", label("chart", "decisions"), trends["months"],
               _series(trends["decisions_by_month"], ("approved", "rejected"), "decision", label, trends["months"]),
               kind="grouped"),
@@ -89,14 +89,14 @@ def report_charts(r: Mapping[str, Any], label: Label) -> list[dict[str, Any]]:
         chart("monthly", label("chart", "monthly"), months,
               _series(r["monthly"], ("inspections", "approved", "received"), "monthly", label, months),
               kind="grouped"),
-        chart("report-sites", label("chart", "sites_by_level"), [label("level", lv) for lv in sites.LEVELS],
+        chart("report-sites", label("chart", "sites_by_level"), [label("level", lv) for lv in Level],
               [{"key": "sites", "name": label("chart", "sites_by_level"),
-                "data": [by_level.get(lv, {}).get("sites", 0) for lv in sites.LEVELS],
-                "color": COLOURS["level"]["national"]}], kind="grouped"),
+                "data": [by_level.get(lv, {}).get("sites", 0) for lv in Level],
+                "color": Level.NATIONAL.colour}], kind="grouped"),
         chart("report-conditions", label("chart", "conditions"), years,
-              _series(r["conditions"], CONDITIONS, "condition", label, years)),
-        chart("report-threats", label("chart", "threats"), [label("threat", t) for t in THREATS],
-              _series(r["threats"], SEVERITIES, "severity", label, THREATS), horizontal=True),
+              _series(r["conditions"], Condition.values(), "condition", label, years)),
+        chart("report-threats", label("chart", "threats"), [label("threat", t) for t in Threat],
+              _series(r["threats"], Severity.values(), "severity", label, Threat.values()), horizontal=True),
     ]
 
 

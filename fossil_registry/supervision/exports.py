@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, Sequence
 
-from .. import sites
 from ..errors import NotFound
 from ..inspections import SEVERITIES, THREATS, local_date
-from .figures import SUMMARY_FIELDS
+from ..vocab import Level
+from .figures import KEY_LEVELS, SUMMARY_FIELDS
 from ..messages import msg
 
 TABLES = ("summary", "levels", "counties", "monthly", "threats", "key_inspections", "new_sites", "damage",
@@ -26,13 +26,13 @@ def _levels(r, tz):
     s = r["summary"]["sites_by_level"]
     return (("level", "sites", "overdue", "upcoming", "never_inspected"),
             [[lv, s.get(lv, 0), r["schedule"][lv]["overdue"], r["schedule"][lv]["upcoming"],
-              r["schedule"][lv]["never_inspected"]] for lv in sites.LEVELS])
+              r["schedule"][lv]["never_inspected"]] for lv in Level.values()])
 
 
 def _counties(r, tz):
-    return (("county", "county_en", "sites", "overdue", "never_inspected", "national", "provincial"),
-            [[c["county"], c["county_en"], c["sites"], c["overdue"], c["never_inspected"], c["national"],
-              c["provincial"]] for c in r["counties"]])
+    return (("county", "county_en", "sites", "overdue", "never_inspected", *KEY_LEVELS),
+            [[c["county"], c["county_en"], c["sites"], c["overdue"], c["never_inspected"],
+              *(c[lv] for lv in KEY_LEVELS)] for c in r["counties"]])
 
 
 def _monthly(r, tz):

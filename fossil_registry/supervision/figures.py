@@ -12,16 +12,20 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Mapping
 
-from .. import config, rescues, sites, store
+from .. import config, rescues, store
 from ..inspections import CONDITIONS, SEVERITIES, THREATS, local_date, local_today, schedule
 from ..inspections import Settings as InspectionSettings
 from ..revisions import METHODS
 from ..store import supervision as sstore
+from ..vocab import Level, ScheduleStatus, Sensitivity, SurveyMethod
 from .period import Period, utc_minus_hours, year_period
 
-SCHEDULE_STATUSES = ("overdue", "upcoming", "ok")
-SURVEYED = ("rtk", "handheld_gnss")          # the boundary survey campaign: measured in the field with GNSS
+SCHEDULE_STATUSES = ScheduleStatus.values()
+# the boundary survey campaign: measured in the field with GNSS
+SURVEYED = (SurveyMethod.RTK.value, SurveyMethod.HANDHELD_GNSS.value)
 BOUNDARY_SOURCES = METHODS + ("not_stated", "no_boundary")
+# The key sites' protection levels (counted per county besides all sites).
+KEY_LEVELS = (Level.NATIONAL.value, Level.PROVINCIAL.value)
 ACCURACY_CLASSES = ("le1", "le5", "le30", "gt30", "unknown")
 AGE_CLASSES = ("lt7", "lt30", "lt90", "ge90")
 WORK_KINDS = ("new", "damaged", "revised", "inspected")
@@ -89,7 +93,7 @@ def schedule_groups(conn, settings: Settings, as_of: str, day: date) -> list[dic
 
 def by_level(groups: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     """{level: {overdue, upcoming, ok, never_inspected, sites}}."""
-    out = {level: {**{s: 0 for s in SCHEDULE_STATUSES}, "never_inspected": 0, "sites": 0} for level in sites.LEVELS}
+    out = {level: {**{s: 0 for s in SCHEDULE_STATUSES}, "never_inspected": 0, "sites": 0} for level in Level.values()}
     for g in groups:
         row = out.setdefault(g["level"], {**{s: 0 for s in SCHEDULE_STATUSES}, "never_inspected": 0, "sites": 0})
         row[g["status"]] += g["sites"]
@@ -100,18 +104,18 @@ def by_level(groups: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
 
 
 def by_county(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per county, most sites first: sites, overdue, never inspected, national and provincial sites, and the mean
-    position of its sites (where to draw it)."""
+    """Per county, most sites first: sites, overdue, never inspected, its key sites of each of KEY_LEVELS, and the
+    mean position of its sites (where to draw it)."""
     counties: dict[str, dict[str, Any]] = {}
     for g in groups:
         c = counties.setdefault(g["county"], {"county": g["county"], "county_en": None, "sites": 0, "overdue": 0,
-                                              "never_inspected": 0, "national": 0, "provincial": 0,
+                                              "never_inspected": 0, **dict.fromkeys(KEY_LEVELS, 0),
                                               "_lon": 0.0, "_lat": 0.0, "_placed": 0})
         c["county_en"] = c["county_en"] or g["county_en"]
         c["sites"] += g["sites"]
-        c["overdue"] += g["sites"] if g["status"] == "overdue" else 0
+        c["overdue"] += g["sites"] if g["status"] == ScheduleStatus.OVERDUE else 0
         c["never_inspected"] += g["sites"] if g["never"] else 0
-        if g["level"] in ("national", "provincial"):
+        if g["level"] in KEY_LEVELS:
             c[g["level"]] += g["sites"]
         c["_lon"] += g["lon_sum"] or 0.0
         c["_lat"] += g["lat_sum"] or 0.0
@@ -149,7 +153,7 @@ def _summary(conn, period: Period, settings: Settings, now: str) -> tuple[dict[s
         **rescue_figures(conn, period, settings, as_of),
     }
     return ({"period": period.to_json(), **{k: figures[k] for k in SUMMARY_FIELDS},
-             "sites_by_level": {level: levels[level]["sites"] for level in sites.LEVELS}}, groups)
+             "sites_by_level": {level: levels[level]["sites"] for level in Level.values()}}, groups)
 
 
 def rescue_figures(conn, period: Period, settings: Settings, as_of: str) -> dict[str, int]:
@@ -198,14 +202,14 @@ def registry_figures(conn) -> dict[str, Any]:
     """Active sites by sensitivity and level, and the boundary survey campaign (source and stated accuracy of each
     site's current boundary, by level)."""
     sources = sstore.boundary_sources(conn)
-    by_method = _nested([(lvl, method, n) for lvl, method, _acc, n in sources], sites.LEVELS, BOUNDARY_SOURCES)
-    accuracy = _nested([(lvl, acc, n) for lvl, method, acc, n in sources if method != "no_boundary"], sites.LEVELS,
+    by_method = _nested([(lvl, method, n) for lvl, method, _acc, n in sources], Level.values(), BOUNDARY_SOURCES)
+    accuracy = _nested([(lvl, acc, n) for lvl, method, acc, n in sources if method != "no_boundary"], Level.values(),
                        ACCURACY_CLASSES)
     with_boundary = {lvl: sum(n for m, n in row.items() if m != "no_boundary") for lvl, row in by_method.items()}
     surveyed = {lvl: sum(row[m] for m in SURVEYED) for lvl, row in by_method.items()}
     return {
         "sensitivity": _nested([(lvl, s, n) for lvl, s, n in sstore.current_sites_by(conn, "sensitivity")],
-                               sites.LEVELS, sites.SENSITIVITIES),
+                               Level.values(), Sensitivity.values()),
         "boundary_sources": by_method,
         "boundary_accuracy": accuracy,
         "survey_progress": {lvl: {"with_boundary": with_boundary[lvl], "surveyed": surveyed[lvl],

@@ -15,7 +15,9 @@ from ..formats import ENCODINGS
 from ..http.requests import read_upload
 from ..http.security import actor, remote_addr, require
 from ..http.settings import import_settings
-from .revisions import CRS_CHOICES, METHOD_NAMES
+from ..vocab import ImportOutcome, ImportState, SurveyMethod
+from . import labels
+from .revisions import CRS_CHOICES
 
 bp = Blueprint("imports", __name__)
 
@@ -28,21 +30,14 @@ TARGET_NAMES = {
     "public_description_en": _l("public description (English)"), "established": _l("established (date)"),
     "method": _l("survey method"), "accuracy_m": _l("accuracy (m)"), "survey_date": _l("survey date"),
     "x": _l("longitude or easting"), "y": _l("latitude or northing")}
-OUTCOME_NAMES = {"new": _l("new site"), "change": _l("change"), "unchanged": _l("unchanged"),
-                 "already": _l("already proposed"), "refused": _l("refused")}
-STATE_NAMES = {"analysing": _l("analysing"), "ready": _l("ready to confirm"), "proposing": _l("proposing"),
-               "done": _l("done"), "failed": _l("failed")}
 MATCH_NAMES = {"": _l("by code, then by location (when a code column is mapped)"),
                "code_or_location": _l("by code, then by location"), "code": _l("by code only"),
                "location": _l("by location only")}
-OUTCOME_COLOURS = {"new": "#1a9850", "change": "#d95f02", "unchanged": "#777777", "already": "#7570b3",
-                   "refused": "#d73027"}
 
 
 @bp.app_context_processor
 def _labels():
-    return {"IMPORT_TARGET_NAMES": TARGET_NAMES, "IMPORT_OUTCOME_NAMES": OUTCOME_NAMES,
-            "IMPORT_STATE_NAMES": STATE_NAMES}
+    return {"IMPORT_TARGET_NAMES": TARGET_NAMES}
 
 
 @bp.before_request
@@ -92,8 +87,12 @@ def _map(conn, imp, settings):
     points = imports.map_points(conn, imp, settings.map_max_markers)
     if not points:
         return None
-    markers = [maps.marker(lon, lat, text=f"{n} · {name or ''} · {OUTCOME_NAMES.get(result or outcome, outcome)}",
-                           colour=OUTCOME_COLOURS.get(outcome, "#555"), radius=5)
+    def said(outcome, result):
+        found = ImportOutcome.get(result or outcome)
+        return labels.label(found, ImportOutcome) if found is not None else outcome
+
+    markers = [maps.marker(lon, lat, text=f"{n} · {name or ''} · {said(outcome, result)}",
+                           colour=labels.colour(outcome, ImportOutcome), radius=5)
                for n, lon, lat, outcome, result, name in points]
     lons, lats = [p[1] for p in points], [p[2] for p in points]
     pad = 0.01
@@ -113,13 +112,13 @@ def _detail_page(import_id: int, *, error: str | None = None, status: int = 200)
     settings = import_settings()
     imp = imports.get(conn, import_id)
     imports.ensure_running(conn, imp, settings)
-    outcome = request.args.get("outcome") if request.args.get("outcome") in OUTCOME_NAMES else None
+    outcome = request.args.get("outcome") if request.args.get("outcome") in ImportOutcome.values() else None
     body = imports.import_json(conn, imp, outcome=outcome, limit=settings.preview_rows)
-    summary = imports.summary(conn, imp) if imp["state"] == "done" else None
+    summary = imports.summary(conn, imp) if imp["state"] == ImportState.DONE else None
     return render_template("imports/detail.html", imp=imp, body=body, summary=summary, error=error,
-                           outcome=outcome, map=_map(conn, imp, settings) if imp["state"] in ("ready", "done")
+                           outcome=outcome, map=_map(conn, imp, settings) if imp["state"] in (ImportState.READY, ImportState.DONE)
                            else None, targets=imports.TARGETS, encodings=list(ENCODINGS),
-                           crs_choices=CRS_CHOICES, match_names=MATCH_NAMES, method_names=METHOD_NAMES,
+                           crs_choices=CRS_CHOICES, match_names=MATCH_NAMES, methods=SurveyMethod,
                            settings=settings), status
 
 

@@ -20,21 +20,11 @@ from ..http.requests import one_upload, uploads
 from ..http.responses import csv_download
 from ..http.security import actor, can, remote_addr, require, safe_redirect_target
 from ..http.settings import blob_store, inspection_settings, photo_url
+from ..vocab import Level, ScheduleStatus
+from . import labels
 
 bp = Blueprint("inspections", __name__)
 
-CONDITION_NAMES = {"good": _l("good"), "fair": _l("fair"), "poor": _l("poor"), "damaged": _l("damaged"),
-                   "destroyed": _l("destroyed")}
-CONDITION_COLOURS = {"good": "#1a9850", "fair": "#91cf60", "poor": "#fee08b", "damaged": "#fc8d59",
-                     "destroyed": "#d73027"}
-THREAT_NAMES = {"quarrying": _l("quarrying"), "construction": _l("construction"),
-                "illegal_excavation": _l("illegal excavation"), "erosion_landslide": _l("erosion / landslide"),
-                "vegetation": _l("vegetation"), "vandalism": _l("vandalism"), "other": _l("other")}
-SEVERITY_NAMES = {"low": _l("low"), "medium": _l("medium"), "high": _l("high")}
-LEVEL_LABELS = {"national": _l("national key site"), "provincial": _l("provincial key site"),
-                "general": _l("general site")}
-STATUS_NAMES = {"overdue": _l("overdue"), "upcoming": _l("upcoming"), "ok": _l("not yet due")}
-STATUS_COLOURS = {"overdue": "#c0392b", "upcoming": "#e67e22", "ok": "#27ae60"}
 FLAG_NAMES = {"far_from_site": _l("taken far from the site"), "other_date": _l("taken on another date"),
               "no_gps": _l("no GPS position in the photo"), "no_date": _l("no date in the photo")}
 PHOTO_KINDS = {"original": "originals", "thumb": "thumbs", "display": "display"}
@@ -49,20 +39,18 @@ def init_app(app) -> None:
 
     @app.context_processor
     def _inspection_labels():
-        return {"CONDITION_NAMES": CONDITION_NAMES, "CONDITION_COLOURS": CONDITION_COLOURS,
-                "THREAT_NAMES": THREAT_NAMES, "SEVERITY_NAMES": SEVERITY_NAMES, "STATUS_NAMES": STATUS_NAMES,
-                "STATUS_COLOURS": STATUS_COLOURS, "FLAG_NAMES": FLAG_NAMES, "LEVEL_LABELS": LEVEL_LABELS}
+        return {"FLAG_NAMES": FLAG_NAMES}
 
 
 # ------------------------------------------------------------------------------------------------ dashboard
 def _filtered(items: list[inspections.Due]) -> tuple[list[inspections.Due], dict]:
     level = request.args.get("level") or None
     status = request.args.get("status") or None
-    if level in sites.LEVELS:
+    if level in Level.values():
         items = [d for d in items if d.level == level]
     else:
         level = None
-    if status in STATUS_NAMES:
+    if status in ScheduleStatus.values():
         items = [d for d in items if d.status == status]
     else:
         status = None
@@ -70,7 +58,7 @@ def _filtered(items: list[inspections.Due]) -> tuple[list[inspections.Due], dict
 
 
 def _dashboard_map(items: list[inspections.Due]) -> maps.RenderedMap:
-    shown = [d for d in items if d.status != "ok"][:MAP_MARKERS]
+    shown = [d for d in items if d.status != ScheduleStatus.OK][:MAP_MARKERS]
     bounds = tuple(current_app.config["REGION_BBOX"])
     if shown:
         lons, lats = [d.location.x for d in shown], [d.location.y for d in shown]
@@ -79,10 +67,10 @@ def _dashboard_map(items: list[inspections.Due]) -> maps.RenderedMap:
     m = maps.make_map(height="100%", fit_bounds=bounds, **maps.basemap_options(current_app.config))
     markers = []
     for d in reversed(shown):  # most urgent drawn last, on top
-        due = (_("%(days)d days overdue", days=d.days_overdue) if d.status == "overdue"
+        due = (_("%(days)d days overdue", days=d.days_overdue) if d.status == ScheduleStatus.OVERDUE
                else _("due in %(days)d days", days=-d.days_overdue))
         markers.append(maps.marker(d.location.x, d.location.y, text=f"{d.code} {d.name} · {due}", colour="#fff",
-                                   fill=STATUS_COLOURS[d.status], radius=6, fill_opacity=0.95))
+                                   fill=labels.colour(d.status, ScheduleStatus), radius=6, fill_opacity=0.95))
     return maps.render(m, g.csp_nonce, overlays=[maps.Overlay("due", markers)])
 
 
@@ -94,11 +82,11 @@ def dashboard():
     today = inspections.local_today(s.timezone)
     everything = inspections.schedule(conn, s, today)
     items, filters = _filtered(everything)
-    counts = {k: sum(1 for d in everything if d.status == k) for k in STATUS_NAMES}
+    counts = {k: sum(1 for d in everything if d.status == k) for k in ScheduleStatus.values()}
     followups = inspections.open_followups(conn, today)
     names = {d.code: d.name for d in everything}
     return render_template("inspections/dashboard.html", items=items, counts=counts, followups=followups,
-                           names=names, filters=filters, settings=s, today=today, levels=sites.LEVELS,
+                           names=names, filters=filters, settings=s, today=today, levels=Level,
                            map=_dashboard_map(items))
 
 

@@ -18,29 +18,12 @@ from ..http.errors import coded, describe, problem
 from ..http.requests import bbox_arg
 from ..http.security import can, require
 from ..messages import msg
-from .sections import SECTION_COLOUR, SIGNIFICANCE_NAMES, marker_overlay
+from ..vocab import FossilGroup, Level, Period, Sensitivity, Significance
+from . import labels
+from .sections import SECTION_COLOUR, marker_overlay
 
 bp = Blueprint("public", __name__)
 data_bp = Blueprint("public_map_data", __name__, url_prefix="/map")
-
-LEVEL_NAMES = {"national": _l("National key site"), "provincial": _l("Provincial key site"),
-               "general": _l("General site")}
-LEVEL_COLOURS = sites.LEVEL_COLOURS
-PERIOD_NAMES = {"Ediacaran": _l("Ediacaran"), "Cambrian": _l("Cambrian"), "Ordovician": _l("Ordovician"),
-                "Silurian": _l("Silurian"), "Devonian": _l("Devonian"), "Carboniferous": _l("Carboniferous"),
-                "Permian": _l("Permian"), "Triassic": _l("Triassic"), "Jurassic": _l("Jurassic"),
-                "Cretaceous": _l("Cretaceous"), "Paleogene": _l("Paleogene"), "Neogene": _l("Neogene"),
-                "Quaternary": _l("Quaternary")}
-GROUP_NAMES = {"marine_reptiles": _l("marine reptiles"), "ichthyosaurs": _l("ichthyosaurs"), "fishes": _l("fishes"),
-               "crinoids": _l("crinoids"), "ammonoids": _l("ammonoids"), "trilobites": _l("trilobites"),
-               "brachiopods": _l("brachiopods"), "bivalves": _l("bivalves"), "gastropods": _l("gastropods"),
-               "corals": _l("corals"), "sponges": _l("sponges"), "echinoderms": _l("echinoderms"),
-               "algae": _l("algae"), "embryos": _l("embryos"), "acritarchs": _l("acritarchs"), "plants": _l("plants"),
-               "trace_fossils": _l("trace fossils"), "dinosaurs": _l("dinosaurs"), "mammals": _l("mammals"),
-               "soft_bodied": _l("soft-bodied fossils"), "conodonts": _l("conodonts"),
-               "foraminifera": _l("foraminifera")}
-SENSITIVITY_NAMES = {"open": _l("location public"), "generalized": _l("location generalized for the public"),
-                     "hidden": _l("location hidden from the public")}
 
 
 def init_app(app) -> None:
@@ -51,10 +34,7 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(data_bp)
 
-    @app.context_processor
-    def _labels():
-        return {"LEVEL_NAMES": LEVEL_NAMES, "LEVEL_COLOURS": LEVEL_COLOURS, "PERIOD_NAMES": PERIOD_NAMES,
-                "GROUP_NAMES": GROUP_NAMES, "SENSITIVITY_NAMES": SENSITIVITY_NAMES}
+    labels.init_app(app)  # every vocabulary in every page (web/labels.py)
 
 
 def _language() -> str:
@@ -89,9 +69,9 @@ def map_page():
                  "site": url_for("public.site_page", code="CODE"),
                  "sections": url_for("public_map_data.sections_layer"),
                  "section": url_for("sections.section_page", code="CODE")},
-        "colours": LEVEL_COLOURS, "section_colour": SECTION_COLOUR,
-        "labels": {"levels": _strings(LEVEL_NAMES), "periods": _strings(PERIOD_NAMES),
-                   "groups": _strings(GROUP_NAMES), "sensitivity": _strings(SENSITIVITY_NAMES),
+        "colours": Level.colours(), "section_colour": SECTION_COLOUR,
+        "labels": {"levels": labels.labels(Level), "periods": labels.labels(Period),
+                   "groups": labels.labels(FossilGroup), "sensitivity": labels.labels(Sensitivity),
                    "level": str(_l("Protection level")), "age": str(_l("Age")),
                    "fossil_groups": str(_l("Fossil groups")), "site_page": str(_l("Site page")),
                    "approximate": str(_l("Approximate location: centre of a 0.1° grid cell")),
@@ -104,15 +84,11 @@ def map_page():
                                         total="{total}", hidden="{hidden}")),
                    "boundaries_truncated": str(_l("Zoom in to see all protection boundaries.")),
                    "section": str(_l("Stratigraphic section")), "section_page": str(_l("Section page")),
-                   "significance": str(_l("Significance")), "significances": _strings(SIGNIFICANCE_NAMES),
+                   "significance": str(_l("Significance")), "significances": labels.labels(Significance),
                    "length": str(_l("Length of the section line"))},
     }
     return render_template("public/map.html", map=maps.render(m, g.csp_nonce), map_config=config,
-                           levels=sites.LEVELS, periods=sites.PERIODS, groups=sites.FOSSIL_GROUPS)
-
-
-def _strings(names: dict) -> dict[str, str]:
-    return {k: str(v) for k, v in names.items()}
+                           levels=Level, periods=Period, groups=FossilGroup)
 
 
 @bp.get("/sites/<code>")
@@ -142,7 +118,7 @@ def site_page(code: str):
 
 
 def _site_map(shown: map_layers.MapSite) -> maps.RegistryMap:
-    colour = LEVEL_COLOURS.get(shown.properties.get("level"), "#555")
+    colour = labels.colour(shown.properties.get("level"), Level)
     zoom = 11 if shown.precision == "cell" else 13
     m = _new_map(location=(shown.lat, shown.lon), zoom_start=zoom, height="100%")
     if shown.boundary is not None:

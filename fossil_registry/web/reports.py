@@ -7,7 +7,6 @@ from __future__ import annotations
 import folium
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from .. import inspections, maps, public_view, reports, sites
 from ..coords import CoordinateError
@@ -19,22 +18,13 @@ from ..http.limits import limit_request_size, submit_limit, too_many_message
 from ..http.requests import uploads
 from ..http.security import actor, remote_addr, require
 from ..http.settings import blob_store, photo_url, report_settings
+from ..vocab import ReportStatus
 
 bp = Blueprint("reports", __name__)
-
-REPORT_KIND_NAMES = {"find": _l("a fossil find"), "damage": _l("damage to a site")}
-REPORT_STATUS_NAMES = {"new": _l("received, waiting for review"), "accepted": _l("accepted: experts follow it up"),
-                       "dismissed": _l("reviewed, no action needed")}
-TRIAGE_STATUS_NAMES = {"new": _l("new"), "accepted": _l("accepted"), "dismissed": _l("dismissed")}
 
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-
-    @app.context_processor
-    def _report_labels():
-        return {"REPORT_KIND_NAMES": REPORT_KIND_NAMES, "REPORT_STATUS_NAMES": REPORT_STATUS_NAMES,
-                "TRIAGE_STATUS_NAMES": TRIAGE_STATUS_NAMES}
 
 
 @bp.errorhandler(429)
@@ -67,8 +57,8 @@ PUBLIC_SITES_ON_FORM = 5000
 
 
 def _public_sites_overlay() -> list[maps.Overlay]:
-    """The public sites (public_view: generalized ones at their grid-cell centre, hidden ones absent), so that a
-    reporter can find the place on a map without tiles."""
+    """The public sites (public_view: those of ``Sensitivity.GENERALIZED`` at their grid-cell centre, hidden ones
+    absent), so that a reporter can find the place on a map without tiles."""
     shown = public_view.list_public(get_conn())
     if not shown or len(shown) > PUBLIC_SITES_ON_FORM:
         return []
@@ -124,9 +114,9 @@ def receipt_photo(receipt: str, sha256: str):
 @bp.get("/reports")
 @require("report.triage")
 def queue():
-    status = request.args.get("status", "new")
-    if status not in reports.STATES and status != "all":
-        status = "new"
+    status = request.args.get("status", ReportStatus.NEW)
+    if status not in ReportStatus.values() and status != "all":
+        status = ReportStatus.NEW
     conn = get_conn()
     quoted = request.args.get("reference", "").strip()
     if quoted:  # the reference a reporter quotes on the phone

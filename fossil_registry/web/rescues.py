@@ -17,15 +17,11 @@ from ..http.errors import describe
 from ..http.requests import uploads
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import blob_store, photo_url, rescue_settings, revision_policy
+from ..vocab import RescueEvent
+from . import labels
 
 bp = Blueprint("rescues", __name__)
 
-SOURCE_NAMES = {"public_report": _l("public report"), "construction": _l("construction project"),
-                "other": _l("other")}
-EVENT_NAMES = {"officials_on_site": _l("officials on site"), "opinion_issued": _l("opinion issued"),
-               "specimens_rescued": _l("specimens rescued"), "samples_collected": _l("samples collected"),
-               "note": _l("note"), "new_site_proposed": _l("proposed as a new site"),
-               "not_significant": _l("not significant")}
 CLOCK_NAMES = {"met": _l("met"), "missed": _l("missed"), "open": _l("running")}
 _FIELDS = ("source", "report_id", "impact_case_id", "reported_by", "contact", "reported_at", "point", "county",
            "description")
@@ -36,7 +32,7 @@ def init_app(app) -> None:
 
     @app.context_processor
     def _rescue_labels():
-        return {"RESCUE_SOURCE_NAMES": SOURCE_NAMES, "RESCUE_EVENT_NAMES": EVENT_NAMES, "CLOCK_NAMES": CLOCK_NAMES}
+        return {"CLOCK_NAMES": CLOCK_NAMES}
 
 
 def _error(exc) -> str:
@@ -88,7 +84,7 @@ def add_event(case_id: int):
     form = request.form
     data = {k: v for k, v in form.items() if k in ("kind", "done_at", "note", "specimens", "samples", "field_numbers",
                                                    "kept_at", "reason") and v not in (None, "")}
-    if data.get("kind") == "new_site_proposed":
+    if data.get("kind") == RescueEvent.NEW_SITE_PROPOSED:
         data["site"] = {"properties": {k: form[f"site_{k}"] for k in ("name", "name_en", "county", "level",
                                                                          "sensitivity") if form.get(f"site_{k}")}}
     try:
@@ -99,8 +95,8 @@ def add_event(case_id: int):
             raise
         flash(_error(exc), "error")
         return redirect(url_for("rescues.detail", case_id=case_id) + "#record", 303)
-    flash(_("Recorded: %(what)s.", what=EVENT_NAMES[data["kind"]]), "success")
-    if case["proposal"] and data["kind"] == "new_site_proposed":
+    flash(_("Recorded: %(what)s.", what=labels.label(data["kind"], RescueEvent)), "success")
+    if case["proposal"] and data["kind"] == RescueEvent.NEW_SITE_PROPOSED:
         flash(_("Proposal #%(id)d submitted: it now waits for review by an expert.", id=case["proposal"]["id"]),
               "success")
     return redirect(url_for("rescues.detail", case_id=case_id), 303)

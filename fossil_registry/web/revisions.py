@@ -25,18 +25,11 @@ from ..http.requests import read_upload
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import revision_policy
 from ..messages import msg
+from ..vocab import RevisionKind, RevisionStatus
+from . import labels
 
 bp = Blueprint("revisions", __name__)
 
-STATUS_NAMES = {"submitted": _l("waiting for review"), "changes_requested": _l("changes requested"),
-                "approved": _l("approved"), "rejected": _l("rejected"), "withdrawn": _l("withdrawn")}
-KIND_NAMES = {"change": _l("change"), "new_site": _l("new site"), "retire": _l("retire site"),
-              "restore": _l("restore version")}
-METHOD_NAMES = {"rtk": _l("RTK GNSS"), "handheld_gnss": _l("handheld GNSS"), "phone_map": _l("phone map app"),
-                "digitised": _l("digitised from a map"), "other": _l("other")}
-EVENT_NAMES = {"submitted": _l("submitted"), "amended": _l("amended"), "resubmitted": _l("resubmitted"),
-               "approved": _l("approved"), "rejected": _l("rejected"), "changes_requested": _l("requested changes"),
-               "withdrawn": _l("withdrawn"), "rebased": _l("rebased"), "commented": _l("commented")}
 METRIC_NAMES = {"location_shift_m": _l("Location shift (m)"), "area_before_m2": _l("Area before (m²)"),
                 "area_after_m2": _l("Area after (m²)"), "area_change_pct": _l("Area change (%)"),
                 "area_added_m2": _l("Area added (m²)"), "area_removed_m2": _l("Area removed (m²)"),
@@ -64,9 +57,7 @@ STYLE = {
 
 @bp.app_context_processor
 def _labels():
-    return {"REVISION_STATUS_NAMES": STATUS_NAMES, "REVISION_KIND_NAMES": KIND_NAMES,
-            "REVISION_METHOD_NAMES": METHOD_NAMES, "REVISION_EVENT_NAMES": EVENT_NAMES,
-            "REVISION_METRIC_NAMES": METRIC_NAMES}
+    return {"REVISION_METRIC_NAMES": METRIC_NAMES}
 
 
 # ---------------------------------------------------------------------------------------------------------------- maps
@@ -337,7 +328,7 @@ def create():
 
 def _current_site(conn, rev) -> sites.Site | None:
     """The site a proposal changes, as it is now (None for a new-site proposal)."""
-    return sites.current(conn, rev.site_code) if rev.site_code and rev.kind != "new_site" else None
+    return sites.current(conn, rev.site_code) if rev.site_code and rev.kind != RevisionKind.NEW_SITE else None
 
 
 @bp.get("/revisions/<int:revision_id>/amend")
@@ -380,7 +371,7 @@ def detail(revision_id: int):
     view = revisions.review_view(conn, rev)
     before = view["before"]
     proposed = view["proposed"]
-    if rev.status == "approved":
+    if rev.status == RevisionStatus.APPROVED:
         labels = (_("Boundary before"), _("Location before"))
     elif view["stale"]:
         labels = (_("Base boundary (v%(v)d)", v=rev.base_version), _("Base location"))
@@ -430,7 +421,7 @@ def decide(revision_id: int):
         flash(_("Approved: %(code)s is now at version %(version)d.", code=applied.code, version=applied.version),
               "success")
     else:
-        flash(_("Decision recorded: %(status)s.", status=STATUS_NAMES[rev.status]), "success")
+        flash(_("Decision recorded: %(status)s.", status=labels.label(rev.status, RevisionStatus)), "success")
     return _back(revision_id)
 
 

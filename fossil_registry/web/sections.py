@@ -18,19 +18,12 @@ from ..http.errors import describe
 from ..http.requests import uploads
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import blob_store, marker_settings
-from ..sections import SECTION, SIGNIFICANCES
+from ..sections import SECTION
+from ..vocab import MarkerKind, Significance
+from . import labels
 
 bp = Blueprint("sections", __name__)
 
-SIGNIFICANCE_NAMES = {"gssp": _l("GSSP (global stratotype section and point)"),
-                      "gssp_candidate": _l("GSSP candidate"), "stratotype": _l("stratotype (type section)"),
-                      "reference": _l("reference section"), "fossil_bearing": _l("fossil-bearing section")}
-RANK_NAMES = {"erathem": _l("erathem"), "system": _l("system"), "series": _l("series"), "stage": _l("stage"),
-              "substage": _l("substage"), "biozone": _l("biozone"), "formation": _l("formation"), "other": _l("other")}
-GSSP_NAMES = {"ratified": _l("GSSP, ratified"), "candidate": _l("GSSP candidate")}
-MARKER_KIND_NAMES = {"monument": _l("monument"), "boundary_post": _l("boundary post"), "signboard": _l("signboard"),
-                     "fence": _l("fence")}
-MARKER_CONDITION_NAMES = {"present": _l("present"), "damaged": _l("damaged"), "missing": _l("missing")}
 SECTION_COLOUR = "#6a3d9a"
 MARKER_COLOUR = "#1b7837"
 
@@ -40,9 +33,7 @@ def init_app(app) -> None:
 
     @app.context_processor
     def _section_labels():
-        return {"SIGNIFICANCE_NAMES": SIGNIFICANCE_NAMES, "RANK_NAMES": RANK_NAMES, "GSSP_NAMES": GSSP_NAMES,
-                "MARKER_KIND_NAMES": MARKER_KIND_NAMES, "MARKER_CONDITION_NAMES": MARKER_CONDITION_NAMES,
-                "SECTION_COLOUR": SECTION_COLOUR}
+        return {"SECTION_COLOUR": SECTION_COLOUR}
 
 
 def _exact() -> bool:
@@ -63,7 +54,7 @@ def marker_overlay(found: list[dict]) -> maps.Overlay:
     """A feature's markers on its map: user text (inscriptions) only as Overlay data, drawn as text."""
     return maps.Overlay("markers", [
         maps.marker(mk["point"].x, mk["point"].y, colour="#fff", fill=MARKER_COLOUR, radius=6, weight=2,
-                    text=f"#{mk['fid']} {MARKER_KIND_NAMES.get(mk['kind'], mk['kind'])}"
+                    text=f"#{mk['fid']} {labels.label(mk['kind'], MarkerKind)}"
                          + (f" · {mk['inscription']}" if mk["inscription"] else "")) for mk in found])
 
 
@@ -86,7 +77,7 @@ def index():
                        style_function=lambda _f: {"color": SECTION_COLOUR, "weight": 4}).add_to(m)
     return render_template("sections/index.html", sections=shown, exact=_exact(),
                            map=maps.render(m, g.csp_nonce, overlays=[maps.Overlay("approximate", cells)]),
-                           significances=SIGNIFICANCES)
+                           significances=Significance)
 
 
 @bp.get("/sections/<code>")

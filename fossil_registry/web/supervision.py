@@ -2,21 +2,23 @@
 province map), the list of sites behind a figure, and the annual work report as a printable page and as PDF."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, Response, current_app, g, render_template, request
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
-from .. import ROOT, maps, sites, supervision
+from .. import maps, supervision
 from ..db import get_conn
 from ..errors import InvalidInput
 from ..http.security import require
 from ..http.supervision import (FIGURE_LABELS, LABELS, dashboard_data, label, report_data, report_title, request_period,
                                 settings)
 from ..messages import msg
+from ..vocab import Level, Sensitivity
 
 bp = Blueprint("supervision", __name__)
 
-REPORT_CSS = ROOT / "static" / "css" / "supervision.css"
 LIST_LIMIT = 500
 
 
@@ -62,7 +64,7 @@ def _province_map(figures: dict) -> maps.RenderedMap:
 def dashboard():
     figures, charts = dashboard_data()
     return render_template("supervision/dashboard.html", d=figures, s=figures["summary"],
-                           charts={"charts": charts}, map=_province_map(figures), levels=sites.LEVELS,
+                           charts={"charts": charts}, map=_province_map(figures), levels=Level,
                            labels=LABELS, settings=settings(), this_year=int(figures["today"][:4]))
 
 
@@ -79,7 +81,7 @@ def _choice(name: str, allowed) -> str | None:
 @require("supervision.read")
 def sites_list():
     s = settings()
-    filters = {"level": _choice("level", sites.LEVELS), "sensitivity": _choice("sensitivity", sites.SENSITIVITIES),
+    filters = {"level": _choice("level", Level.values()), "sensitivity": _choice("sensitivity", Sensitivity.values()),
                "status": _choice("status", supervision.SCHEDULE_STATUSES),
                "county": request.args.get("county"), "never": request.args.get("never") in ("1", "true")}
     found = supervision.site_list(get_conn(), s, supervision.today_in(s), limit=LIST_LIMIT, **filters)
@@ -123,6 +125,6 @@ def annual_report():
 def annual_report_pdf():
     context = _report_context(True)
     html = render_template("supervision/report_pdf.html", **context)
-    pdf = supervision.pdf.html_to_pdf(html, stylesheets=[REPORT_CSS])
+    pdf = supervision.pdf.html_to_pdf(html, stylesheets=[Path(current_app.static_folder) / "css" / "supervision.css"])
     name = "-".join(["annual-report", *context["query"].values()]) + ".pdf"
     return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f"attachment; filename={name}"})
