@@ -1,20 +1,21 @@
 """The OpenAPI 3.0 document of the whole JSON API (the OGC API - Features paths and the registry's own /api paths).
 
-Each API area describes its own paths next to its routes and registers them when the app is built (``register``);
-``document`` assembles them with the shared parts below (problem answers, GeoJSON, site states, security schemes).
-tests/test_openapi.py checks that every /api and /ogcapi route is described (and nothing else), and
+Nothing in it is written by hand as JSON Schema: each API area declares its operations next to its routes (``op``:
+summary, parameters, body and answers, each given as a type) and registers them when the app is built
+(``register``); every schema is generated from a type (``schema_of``): the area's pydantic models (api/models/), the
+vocabularies' enums (vocab.py) or an annotated Python type. ``document`` assembles the paths, the components and the
+problem answers. tests/test_openapi.py checks that every /api and /ogcapi route is described (and nothing else), and
 tests/test_openapi_fuzz.py (schemathesis) that the answers keep to it.
 
-Schemas of answers are closed (``obj``: every key the code writes is listed, ``additionalProperties: false``) so that a
-new key, a missing one or a changed type is caught; schemas of requests say what the code enforces, no more."""
+Answers are closed (``Answer``: every key the code writes is a field, ``additionalProperties: false``) so that a new
+key, a missing one or a changed type is caught; requests (``Body``) say what the code enforces, no more."""
 from __future__ import annotations
 
 import copy
-from datetime import date, datetime
-from typing import Annotated, Any, Iterable
+from typing import Any, Iterable
 
 from flask import current_app
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
+from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
 
 VERSION = "1.2.0"
 PROBLEM_STATUSES = {400: "bad request (names the parameter)", 401: "sign in or send a valid API token",
@@ -64,8 +65,6 @@ def _oas30(schema: Any) -> Any:
     """A JSON Schema 2020-12 schema (pydantic's) in OpenAPI 3.0's dialect."""
     if not isinstance(schema, dict):
         return schema
-    if schema == _NULL:
-        return {"enum": [None], "nullable": True}
     out: dict[str, Any] = {}
     for k, v in schema.items():
         if k == "title" or (k == "default" and v is None):
@@ -87,6 +86,9 @@ def _oas30(schema: Any) -> Any:
     for key in ("anyOf", "oneOf"):
         if _NULL in out.get(key, ()):
             return _nullable(out, key)
+    if out.get("type") == "null":  # always null (a value withheld)
+        del out["type"]
+        out.update(enum=[None], nullable=True)
     return out
 
 
@@ -112,48 +114,6 @@ def schema_of(tp: Any, **extra: Any) -> dict[str, Any]:
 
 def text(**extra: Any) -> dict[str, Any]:
     return schema_of(str, **extra)
-
-
-MAX_INT = 2**63 - 1  # SQLite's largest integer (json_input.MAX_INT): ids, versions, offsets
-STRING = schema_of(str)
-INTEGER = schema_of(int)
-NUMBER = schema_of(float)
-BOOLEAN = schema_of(bool)
-DATE = schema_of(date)
-DATE_TIME = schema_of(datetime)
-FILE = schema_of(bytes)
-ID = schema_of(Annotated[int, Field(ge=1, le=MAX_INT)])
-LONLAT = schema_of(Annotated[list[float], Field(min_length=2, max_length=2, description="[longitude, latitude]")])
-COUNTS = schema_of(dict[str, Annotated[int, Field(ge=0)]])
-
-
-# TRANSITIONAL (to delete)
-def nullable(schema):
-    if "$ref" in schema:
-        return {"nullable": True, "allOf": [schema]}
-    out = {**schema, "nullable": True}
-    if "enum" in out and None not in out["enum"]:
-        out["enum"] = [*out["enum"], None]
-    return out
-
-
-def obj(required, optional=None, *, closed=True, description=None):
-    out = {"type": "object", "properties": {**required, **(optional or {})}}
-    if required:
-        out["required"] = list(required)
-    if closed:
-        out["additionalProperties"] = False
-    if description:
-        out["description"] = description
-    return out
-
-
-def array(items, **extra):
-    return {"type": "array", "items": items, **extra}
-
-
-def enum(values, **extra):
-    return {"type": "string", "enum": list(values), **extra}
 
 
 def ref(name: str) -> dict[str, str]:
@@ -262,13 +222,11 @@ def form(name: str, required: Iterable[str] = (), optional: Iterable[str] = (), 
 
 
 # ------------------------------------------------------------------------------------------------------ the document
-def register(app, paths: dict[str, Any], models: Iterable[type[BaseModel]] | dict = ()) -> None:
-    """Add an API area's paths (and the models they refer to, by name) to the app's document."""
-    spec = app.extensions.setdefault("openapi", {"paths": {}, "schemas": {}})
+def register(app, paths: dict[str, Any], models: Iterable[type[BaseModel]] = ()) -> None:
+    """Add an API area's paths to the app's document, and its ``models`` to the components (those the paths name are
+    there already; these are listed so that the document names them whatever the paths do)."""
+    spec = app.extensions.setdefault("openapi", {"paths": {}})
     spec["paths"].update(paths)
-    if isinstance(models, dict):  # TRANSITIONAL
-        spec["schemas"].update(models)
-        return
     for model in models:
         schema_of(model)
 
@@ -285,7 +243,7 @@ def _with_text_refusals(paths: dict[str, Any]) -> dict[str, Any]:
 
 def document(server_url: str) -> dict[str, Any]:
     """The whole OpenAPI 3.0 document of this app, with ``server_url`` as its server."""
-    registered = current_app.extensions.get("openapi", {"paths": {}, "schemas": {}})
+    registered = current_app.extensions.get("openapi", {"paths": {}})
     responses = {f"Problem{code}": json_response(ref("Problem"), text, "application/problem+json")
                  for code, text in PROBLEM_STATUSES.items()}
     responses["Problem401"]["headers"] = {"WWW-Authenticate": header("Bearer realm=... (under /api)", required=False)}
@@ -304,7 +262,7 @@ def document(server_url: str) -> dict[str, Any]:
                                               for o in item.values() if isinstance(o, dict)
                                               for tag in o.get("tags", [])})],
         "paths": _with_text_refusals(copy.deepcopy(dict(sorted(registered["paths"].items())))),
-        "components": {"schemas": {**copy.deepcopy(dict(sorted(_COMPONENTS.items()))), **copy.deepcopy(registered["schemas"])}, "responses": responses,
+        "components": {"schemas": copy.deepcopy(dict(sorted(_COMPONENTS.items()))), "responses": responses,
                        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                           "description": "an API token of a staff account"}}},
     }

@@ -163,8 +163,8 @@ class SiteFields(PublicTexts):
 
 
 class SiteProperties(SiteFields):
-    """a site's attributes (every field, null where not given; a generalized site's description and description_en
-    are null for anonymous callers, who read its public description)"""
+    """a site's attributes (every field, null where not given; where the public sees the location only roughly,
+    description and description_en are null for anonymous callers, who read its public description)"""
 
 
 def optional(model: type[BaseModel], name: str, doc: str) -> type[BaseModel]:
@@ -204,8 +204,8 @@ class SectionFields(PublicTexts):
 
 
 class SectionProperties(SectionFields):
-    """a section's attributes (every field, null where not given; for anonymous callers a generalized section's
-    description is null)"""
+    """a section's attributes (every field, null where not given; for anonymous callers the description of a section
+    whose location the public sees only roughly is null)"""
     length_m: Annotated[float, Field(description="geodesic length of the line")]
 
 

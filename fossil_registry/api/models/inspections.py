@@ -47,8 +47,8 @@ class InspectionRecord(ClosedBody):
                                           Field(max_length=inspections.MAX_INSPECTORS)], str, None],
                           Field(description="names (text: separated by commas); default: the caller")] = None
     threats: Annotated[Union[list[ThreatIn], dict[str, Union[Severity, SeverityNote]], str, None], Field(
-        description="threats with their severity: a list, {threat: severity}, or text 'quarrying:high, "
-                    "erosion_landslide:low'")] = None
+        description="threats with their severity: a list, {threat: severity}, or text "
+                    f"'{Threat.QUARRYING}:{Severity.HIGH}, {Threat.EROSION_LANDSLIDE}:{Severity.LOW}'")] = None
     findings: Text | None = None
     actions: Text | None = None
     followup: Annotated[Union[FollowupIn, Literal[""], Literal[False], None],

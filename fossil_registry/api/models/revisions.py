@@ -184,7 +184,8 @@ class AttributeChange(Answer):
     changed: bool
     audience: Annotated[Literal["public", "staff"] | None, Field(
         description="who reads this free text once applied: public (the reviewer clears it as public text) or staff "
-                    "(the internal description of a generalized or hidden feature); null: not free text")]
+                    "(the internal description of a feature whose location the public does not see exactly); null: not free "
+                    "text")]
 
 
 class _ChangeFlags(Answer):

@@ -31,8 +31,8 @@ class SectionState(_State):
 
 
 class PublicSection(_State):
-    """a section as anonymous callers see it: a generalized one only as its 0.1-degree cell centre (location; no
-    line, no boundary)"""
+    """a section as anonymous callers see it: one whose location the public sees only roughly, as its 0.1-degree
+    cell centre (location; no line, no boundary)"""
     location_precision: Precision
     location: Point = None
 

@@ -29,8 +29,8 @@ class SiteState(_State):
 
 
 class PublicSite(_State):
-    """a site as anonymous callers see it: generalized sites at their 0.1-degree cell centre without boundary,
-    numbers in their texts withheld"""
+    """a site as anonymous callers see it: a site whose location the public sees only roughly at its 0.1-degree cell
+    centre without boundary, numbers in their texts withheld"""
     properties: SiteProperties
     location: Point
     boundary: MultiPolygon | None
