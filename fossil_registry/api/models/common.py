@@ -237,6 +237,10 @@ class ReviewMetrics(_Metrics):
     area_removed_m2: float | None
 
 
+class Empty(Answer):
+    """no figures (nothing geometric changed)"""
+
+
 class Warning(BaseModel):
     """something the reviewer should look at (some carry figures: distance_m, location...)"""
     code: str

@@ -7,7 +7,7 @@ from pydantic import Field, create_model
 
 
 from ...http.openapi import Answer, Body
-from .common import ONE_OF, Count, DateTime, Id, ReviewMetrics
+from .common import ONE_OF, Count, DateTime, Empty, Id, ReviewMetrics
 
 Bbox = Annotated[list[float], Field(min_length=4, max_length=4)]
 
@@ -42,10 +42,6 @@ Area = Annotated[Union[BboxArea, CountyArea, SitesArea], ONE_OF]
 class _Item(Answer):
     feature: Annotated[str, Field(description="the kit's feature(s) it comes from")]
     site: str | None
-
-
-class Empty(Answer):
-    pass
 
 
 class ProposedItem(_Item):

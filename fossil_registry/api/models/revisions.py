@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, create_model
 from ... import revisions, sections, sites
 from ...http.openapi import Answer, Body, form
 from ...vocab import SurveyMethod
-from .common import (ONE_OF, Count, Date, DateTime, GeometryIn, Id, LineString, MultiPolygon, Nullable, Point,
+from .common import (ONE_OF, Count, Date, DateTime, Empty, GeometryIn, Id, LineString, MultiPolygon, Nullable, Point,
                      ReviewMetrics, SectionPropertyChanges, SitePropertyChanges, Warning, Whole)
 from .sections import SectionState
 from .sites import SiteState
@@ -120,10 +120,6 @@ class GeometrySource(BaseModel):
     format: str
 
 
-class Empty(Answer):
-    pass
-
-
 class _Revision(Answer):
     id: Id
     kind: Kind
@@ -184,8 +180,8 @@ class AttributeChange(Answer):
     changed: bool
     audience: Annotated[Literal["public", "staff"] | None, Field(
         description="who reads this free text once applied: public (the reviewer clears it as public text) or staff "
-                    "(the internal description of a feature whose location the public does not see exactly); null: not free "
-                    "text")]
+                    "(the internal description of a feature whose location the public does not see exactly); null: "
+                    "not free text")]
 
 
 class _ChangeFlags(Answer):
