@@ -5,8 +5,6 @@ POST /api/impact ignores session cookies (``security.sessionless``): its caller 
 token, so it needs no CSRF token and any planning office's script can use it."""
 from __future__ import annotations
 
-from typing import Literal
-
 from flask import Blueprint, abort, request
 
 from .. import impact
@@ -18,7 +16,7 @@ from ..http.openapi import (file_response, json_body, json_response, op, param, 
                             schema_of)
 from ..http.links import external_url
 from ..http.limits import screen_limit, too_many_screenings_message
-from ..http.requests import json_object, read_upload
+from ..http.requests import conforms, json_object, read_upload
 from ..http.responses import impact_download, impact_json, jsonify
 from ..http.security import actor, can, remote_addr, require, sessionless
 from ..http.settings import impact_settings
@@ -59,12 +57,15 @@ def _request_fields(settings: impact.Settings) -> tuple[dict, tuple[str, bytes] 
     return json_object(HINT, required=True), None
 
 
+_QUERY_FORMAT, _BODY_FORMAT = m.QueryFormat | None, m.ImpactRequest.model_fields["format"].annotation
+
+
 def _answer_format(fields: dict) -> str:
     """json or gpkg, from ?format= or else the body's format (an empty form field: not given); both are checked
     before anything is screened or saved, so that a typo is not answered in JSON."""
     query, body = request.args.get("format"), fields.get("format")
-    for given in (query, None if body == "" else body):
-        if given is not None and given not in ("json", "gpkg"):
+    for given, tp in ((query, _QUERY_FORMAT), (body, _BODY_FORMAT)):
+        if not conforms(tp, given):
             raise InvalidInput(msg('api.format_json_gpkg_got', 'format must be json or gpkg (got {str!r})', str=str(given)[:20]), field="format")
     return query or body or "json"
 
@@ -81,7 +82,7 @@ def screen():
     settings = impact_settings()
     fields, file = _request_fields(settings)
     save, answer_format = _truthy(fields.get("save")), _answer_format(fields)
-    if fields.get("title") is not None and not isinstance(fields["title"], str):  # checked saved or not
+    if not conforms(m.Title, fields.get("title")):  # checked saved or not
         raise InvalidInput(msg('api.title_text', 'the title must be text'), field="title")
     if save and not can("impact.save"):
         abort(403 if can("site.read_exact") else 401, "Saving screenings is for signed-in staff.")
@@ -177,7 +178,7 @@ PATHS = {
     "/api/impact": {"post": op(
         "Screen a construction project's footprint against the registry (anyone: anonymous callers get the public "
         "view and a rate limit; no CSRF token, session cookies are ignored)", tags=_TAGS,
-        operation_id="screenFootprint", params=[param("format", schema=Literal["json", "gpkg"],
+        operation_id="screenFootprint", params=[param("format", schema=m.QueryFormat,
                                                       description="gpkg: the result as a GeoPackage")],
         body=json_body(m.ImpactRequest, multipart=m.ImpactMultipart, form=m.ImpactForm,
                        example={"footprint": {"type": "LineString", "coordinates": [[105.36, 25.87], [105.4, 25.9]]},

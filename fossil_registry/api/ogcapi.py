@@ -21,10 +21,12 @@ from ..http.openapi import (CONTENT_CRS, PROBLEM_STATUSES, document, json_respon
 from ..vocab import Condition, Level, MarkerCondition, MarkerKind, Significance, SiteStatus
 from .models import ogcapi as m
 from .models.common import Feature, FeatureCollection, Problem
+from ..http.requests import conforms
 from ..http.security import can, require
 from ..messages import msg
 
 bp = Blueprint("ogcapi", __name__, url_prefix="/ogcapi")
+F = Literal["json", "html", "geojson"]  # the f parameter: its check and its description
 
 GEOJSON = "application/geo+json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
@@ -53,7 +55,7 @@ def _html() -> bool:
     """HTML when asked for by f=html, or by a browser's Accept; JSON otherwise (whatever else Accept says)."""
     f = request.args.get("f")
     if f is not None:
-        if f not in ("json", "html", "geojson"):
+        if not conforms(F, f):
             raise ogcapi.BadParameter(msg("api.f_must_json_html", "f must be json or html (got {f!r})", f=f[:20]), parameter="f")
         return f == "html"
     best = request.accept_mimetypes.best_match(["application/json", GEOJSON, "text/html"])
@@ -292,7 +294,7 @@ def item(collection_id: str, feature_id: str):
 
 
 # ------------------------------------------------------------------------------------------------------ OpenAPI
-_F = param("f", schema=Literal["json", "html", "geojson"], description="json (default; geojson is the same) or html")
+_F = param("f", schema=F, description="json (default; geojson is the same) or html")
 _HTML = {"text/html": {"schema": text()}}
 
 

@@ -20,6 +20,8 @@ FormFlag = Annotated[Literal["1", "true", "yes", "on", "0", "false", "no", "off"
 Format = Annotated[Literal["json", "gpkg", ""], Field(description="the answer: JSON (default) or a GeoPackage "
                                                                   "(?format= wins)")]
 Metres = Annotated[float, Field(ge=0)]
+QueryFormat = Literal["json", "gpkg"]
+Title = str | None
 
 
 # ------------------------------------------------------------------------------------------------------ requests
@@ -32,7 +34,7 @@ class ImpactRequest(Body):
     buffers_m: Annotated[Union[Annotated[list[Union[Metres, str]], Field(max_length=12)], str, None], Field(
         description="ring distances in metres (0 is always one; 12 at most, each up to IMPACT_MAX_RING_M)")] = None
     save: Annotated[Union[bool, FormFlag, None], Field(description="true: save it (staff)")] = None
-    title: str | None = None
+    title: Title = None
     format: Format | None = None
 
 
