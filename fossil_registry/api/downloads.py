@@ -3,14 +3,18 @@ callers get the public view, staff (a session or an API token) the exact data. T
 fossil_registry.downloads; http/downloads.py does what the page shares with this module."""
 from __future__ import annotations
 
+from typing import Annotated
+
 from flask import Blueprint, jsonify, request
+from pydantic import Field
 
 from .. import downloads
 from ..http import openapi as api_spec
 from ..http.downloads import catalogue, send
-from ..http.openapi import (BOOLEAN, INTEGER, STRING, array, enum, json_response, nullable, obj, op, param, path_param,
-                            problem_responses, ref)
+from ..http.openapi import (CONTENT_CRS, file_response, header, json_response, op, param, path_param,
+                            problem_responses)
 from ..http.security import require
+from .models import downloads as m
 
 bp = Blueprint("downloads_api", __name__, url_prefix="/api/downloads")
 
@@ -29,7 +33,7 @@ def download(name: str):
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    api_spec.register(app, PATHS, SCHEMAS)
+    api_spec.register(app, PATHS, m.MODELS)
 
 
 # ------------------------------------------------------------------------------------------------------ OpenAPI
@@ -37,49 +41,29 @@ _TAGS = ["Downloads"]
 _NAME = path_param("name", "<layer>.<extension>: a layer (sites, boundaries; staff: inspections, patrol-tracks; "
                            "registry: the whole registry, GeoPackage only) and a format ("
                            + ", ".join(downloads.FORMATS) + ")",
-                   {"type": "string", "pattern": r"^[a-z-]+\.[a-z.]+$", "example": "sites.gpkg"})
+                   Annotated[str, Field(pattern=r"^[a-z-]+\.[a-z.]+$")], example="sites.gpkg")
 _FILTERS = sorted({q for layer in downloads.LAYERS.values() if layer.collection for q in layer.collection.queryables})
 _PARAMS = [
     _NAME,
     param("crs", description="CRS of the file: CRS84, EPSG:4490 (CGCS2000) or a CGCS2000 Gauss-Krüger zone of the "
                              "region, as a URI or EPSG:<code> (default: GeoJSON, KML and KMZ CRS84, others EPSG:4490; "
                              "KML and KMZ take CRS84 only)"),
-    param("bbox", schema={"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+    param("bbox", schema=Annotated[list[float], Field(min_length=4, max_length=6)],
           description="only features intersecting the box: min, min, max, max in the axis order of bbox-crs",
           style="form", explode=False),
     param("bbox-crs", description="CRS of bbox (default CRS84)"),
     *[param(name, description=f"filter on {name} (comma-separated values)") for name in _FILTERS],
 ]
-_FILE = {"description": "the file, streamed; Content-Disposition names it with the day",
-         "headers": {"Content-Disposition": {"schema": {"type": "string"}},
-                     "Content-Crs": {"schema": {"type": "string"}, "description": "the CRS of the coordinates"},
-                     "X-Feature-Count": {"schema": {"type": "integer"}},
-                     "X-Shapefile-Renamed": {"schema": {"type": "string"},
-                                             "description": "Shapefile: field=shortened name, ..."},
-                     "X-Shapefile-Cut": {"schema": {"type": "string"},
-                                         "description": "Shapefile: field=values cut to 254 bytes, ..."}},
-         "content": {f.media_type: {"schema": {"type": "string", "format": "binary"}}
-                     for f in downloads.FORMATS.values()}}
-_LAYER = {"id": enum(sorted(downloads.LAYERS)), "title": STRING, "title_zh": STRING, "staff_only": BOOLEAN,
-          "geometry": nullable(STRING), "formats": array(STRING), "links": array(ref("Link"))}
-SCHEMAS = {
-    "DownloadCatalogue": obj({
-        "audience": enum(["public", "staff"]), "notice": STRING,
-        "layers": array({"oneOf": [
-            obj({**_LAYER, "fields": array(STRING), "shapefile_fields": {
-                "type": "object", "additionalProperties": STRING,
-                "description": "field: its name in a Shapefile (10 characters at most)"}, "filters": array(STRING)}),
-            obj({**_LAYER, "content": {"type": "string", "description": "what the whole registry holds"}})]}),
-        "formats": array(obj({"extension": STRING, "title": STRING, "media_type": STRING, "default_crs": STRING,
-                              "crs": STRING, "note": STRING})),
-        "crs": array(obj({"uri": STRING, "epsg": nullable(INTEGER), "label": STRING})),
-        "parameters": obj({k: STRING for k in ("bbox", "bbox-crs", "crs", "filters")})},
-        description="what can be downloaded (layers: a layer of features, or the whole registry)"),
-}
+_FILE = file_response([f.media_type for f in downloads.FORMATS.values()],
+                      "the file, streamed; Content-Disposition names it with the day", headers={
+                          "Content-Disposition": header("", required=False), **CONTENT_CRS,
+                          "X-Feature-Count": header("", int, required=False),
+                          "X-Shapefile-Renamed": header("Shapefile: field=shortened name, ...", required=False),
+                          "X-Shapefile-Cut": header("Shapefile: field=values cut to 254 bytes, ...", required=False)})
 PATHS = {
     "/api/downloads": {"get": op("What can be downloaded: layers (with a link per format), formats, CRSs",
                                  tags=_TAGS, operation_id="getDownloads",
-                                 responses={"200": json_response(ref("DownloadCatalogue"))})},
+                                 responses={"200": json_response(m.DownloadCatalogue)})},
     "/api/downloads/{name}": {"get": op(
         "A layer (or the whole registry) as a file: anonymous callers get the public view, staff the exact data",
         tags=_TAGS, params=_PARAMS, operation_id="getDownload",

@@ -9,12 +9,13 @@ from ..db import get_conn
 from ..errors import InvalidInput
 from ..http.responses import jsonify
 from ..http import openapi as api_spec
-from ..http.openapi import (BOOLEAN, DATE_TIME, FILE, ID, INTEGER, LOCATION, NUMBER, STRING, array, enum, file_response,
-                            header, json_body, json_response, nullable, obj, op, path_param, problem_responses, ref)
+from ..http.openapi import (LOCATION, file_response, form, header, json_body, json_response, op, path_param,
+                            problem_responses, schema_of)
 from ..http.requests import allow_request_bytes, json_object, uploaded_file
 from ..http.security import actor, remote_addr, require
 from ..http.settings import fieldkit_settings
 from ..messages import msg
+from .models import fieldkit as m
 
 bp = Blueprint("fieldkit_api", __name__, url_prefix="/api")
 
@@ -80,52 +81,13 @@ def _checkin_json(found: dict) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------------ OpenAPI
-_ITEM = {"feature": {"type": "string", "description": "the kit's feature(s) it comes from"}, "site": nullable(STRING)}
-_AREA = {"oneOf": [obj({"kind": enum(["bbox"]), "bbox": array(NUMBER, minItems=4, maxItems=4)}),
-                   obj({"kind": enum(["county"]), "county": STRING}),
-                   obj({"kind": enum(["sites"]), "sites": array(STRING)})]}
-_SUMMARY = {
-    "proposed": array(obj({**_ITEM, "revision": ID, "kind": STRING, "base_version": nullable(ID), "stale": BOOLEAN,
-                           "current_version": nullable(ID), "changes": array(STRING),
-                           "photos": {"type": "integer", "minimum": 0},
-                           "metrics": {"anyOf": [ref("ReviewMetrics"), obj({})]}}, {"url": STRING})),
-    "already_proposed": array(obj({**_ITEM, "revision": ID, "status": STRING}, {"url": STRING})),
-    "unchanged": array(obj(_ITEM)),
-    "missing": array(obj({**_ITEM, "what": enum(["location", "boundary"]), "note": STRING})),
-    "refused": array(obj({**_ITEM, "reason": STRING})),
-    "photos_not_used": array(obj({"feature": STRING, "photo": nullable(STRING), "reason": STRING}))}
-SCHEMAS = {
-    "FieldkitArea": obj({}, {"bbox": {"anyOf": [array(NUMBER, minItems=4, maxItems=4), STRING],
-                                      "description": "[min_lon, min_lat, max_lon, max_lat] (or its text)"},
-                             "county": {"type": "string", "maxLength": 100, "description": "a county's name "
-                                                                                         "(Chinese or English)"},
-                             "sites": {"anyOf": [array(STRING), STRING],
-                                       "description": "site codes (text: separated by commas or spaces)"},
-                             "basemap": {"type": "boolean", "default": True,
-                                         "description": "false: leave the offline basemap out"}},
-                        closed=False, description="exactly one of bbox, county or sites"),
-    "FieldkitSummary": obj({"id": {"type": "string"}, "issued_by": STRING, "issued_at": DATE_TIME, "area": _AREA,
-                            "sites": {"type": "integer", "minimum": 0}, "checkins": {"type": "integer", "minimum": 0},
-                            "url": STRING}),
-    "Fieldkit": obj({"id": STRING, "issued_by": STRING, "issued_at": DATE_TIME, "registry_stamp": INTEGER,
-                     "area": _AREA, "bbox": array(NUMBER, minItems=4, maxItems=4),
-                     "sites": {"type": "object", "additionalProperties": ID,
-                               "description": "site code: base version"},
-                     "boundaries": array(STRING), "basemap_tiles": {"type": "integer", "minimum": 0},
-                     "checkins": array(obj({"id": ID, "at": DATE_TIME, "by": STRING, "file": STRING,
-                                            "sha256": STRING, "summary": obj(_SUMMARY)}))}),
-    "Checkin": obj({"id": ID, "kit": STRING, "checked_in_at": DATE_TIME, "checked_in_by": STRING, "file": STRING,
-                    "sha256": STRING, "counts": obj({k: {"type": "integer", "minimum": 0} for k in _SUMMARY}),
-                    **_SUMMARY},
-                   description="what became of each feature: proposed (one proposal per changed site), already "
-                               "proposed (checked in before), unchanged, missing, refused and why"),
-}
 _TAGS = ["Field kits"]
-_KIT = path_param("kit_id", "the kit's id (X-Fieldkit-Id)", {"type": "string", "example": "0" * 32})
+_KIT = path_param("kit_id", "the kit's id (X-Fieldkit-Id)", example="0" * 32)
+_FILE = schema_of(bytes)
 PATHS = {
     "/api/fieldkits": {
         "post": op("Check out a field kit for a box, a county or a list of sites", tags=_TAGS, auth=True,
-                   operation_id="checkOutFieldkit", body=json_body(ref("FieldkitArea")),
+                   operation_id="checkOutFieldkit", body=json_body(m.FieldkitArea),
                    responses={"201": file_response("application/zip", "the kit (a zip: GeoPackage, QGIS project, "
                                                                       "basemap, README)", headers={
                        **LOCATION, "X-Fieldkit-Id": header("the kit's id"),
@@ -133,26 +95,25 @@ PATHS = {
                               **problem_responses(400, 403, 413, 422)}),
         "get": op("The latest kits issued (200 at most), newest first", tags=_TAGS, auth=True,
                   operation_id="listFieldkits",
-                  responses={"200": json_response(obj({"kits": array(ref("FieldkitSummary"))})),
-                             **problem_responses(403)})},
+                  responses={"200": json_response(m.Fieldkits), **problem_responses(403)})},
     "/api/fieldkits/{kit_id}": {"get": op(
         "A kit: its area, the base version of each site, its check-ins", tags=_TAGS, auth=True,
         operation_id="getFieldkit", params=[_KIT],
-        responses={"200": json_response(ref("Fieldkit")), **problem_responses(403, 404)})},
+        responses={"200": json_response(m.Fieldkit), **problem_responses(403, 404)})},
     "/api/fieldkits/{kit_id}/checkin": {"post": op(
         "Check in an edited kit: its fieldkit.gpkg or a zip of the kit folder (multipart field file, or the raw "
         "body)", tags=_TAGS, auth=True, operation_id="checkInFieldkit", params=[_KIT], body={
             "required": True, "content": {
-                "multipart/form-data": {"schema": obj({"file": FILE}, closed=False)},
-                "application/octet-stream": {"schema": FILE},
-                "application/zip": {"schema": FILE},
-                "application/geopackage+sqlite3": {"schema": FILE}}},
-        responses={"201": json_response(ref("Checkin"), "proposals were made"),
-                   "200": json_response(ref("Checkin"), "nothing new was proposed"),
+                "multipart/form-data": {"schema": schema_of(form("CheckinUpload", required=["file"], file=bytes))},
+                "application/octet-stream": {"schema": _FILE},
+                "application/zip": {"schema": _FILE},
+                "application/geopackage+sqlite3": {"schema": _FILE}}},
+        responses={"201": json_response(m.Checkin, "proposals were made"),
+                   "200": json_response(m.Checkin, "nothing new was proposed"),
                    **problem_responses(403, 404, 409, 413, 422)})},
 }
 
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    api_spec.register(app, PATHS, SCHEMAS)
+    api_spec.register(app, PATHS, m.MODELS)

@@ -3,19 +3,24 @@ progress, preview and each row's outcome, change its mapping or options, confirm
 background), read its summary (JSON or CSV). Thin: the rules are in fossil_registry.imports; docs/import.md."""
 from __future__ import annotations
 
+from typing import Annotated
+
 from flask import Blueprint, request, url_for
+from pydantic import Field
 
 from .. import imports
 from ..db import get_conn
 from ..errors import InvalidInput, MiB
 from ..http import openapi as api_spec
-from ..http.openapi import (COUNTS, DATE_TIME, FILE, ID, LOCATION, LONLAT, STRING, array, enum, json_body, json_response,
-                            nullable, obj, op, param, path_param, problem_responses, ref)
+from ..http.openapi import (LOCATION, json_body, json_response, op, param, path_param, problem_responses, schema_of,
+                            text)
 from ..http.requests import int_arg, json_object, uploaded_file
 from ..http.responses import csv_download, jsonify
 from ..http.security import actor, remote_addr, require
 from ..http.settings import import_settings
 from ..messages import msg
+from .models import imports as m
+from .models.common import Id
 
 bp = Blueprint("imports_api", __name__, url_prefix="/api")
 
@@ -132,104 +137,47 @@ def summary_csv(import_id: int):
 
 # ---------------------------------------------------------------------------------------------------------- OpenAPI
 _TAGS = ["Site import"]
-_ID = path_param("import_id", "the import's number", {**ID, "example": 1})
-_ROW_PARAMS = [param("outcome", schema={"type": "string", "enum": ["new", "change", "unchanged", "already",
-                                                                    "refused"]},
-                     description="only rows with this planned outcome"),
-               param("offset", schema={"type": "integer", "minimum": 0}, description="rows to skip"),
-               param("limit", schema={"type": "integer", "minimum": 0, "maximum": 1000, "default": 100},
+_ID = path_param("import_id", "the import's number", Id, example=1)
+_ROW_PARAMS = [param("outcome", schema=m.Outcome, description="only rows with this planned outcome"),
+               param("offset", schema=Annotated[int, Field(ge=0)], description="rows to skip"),
+               param("limit", schema=Annotated[int, Field(ge=0, le=1000, default=100)],
                      description="rows to list (0: state and progress only, for polling)")]
-_OPTIONS = {
-    "encoding": {"type": "string", "enum": ["auto", "UTF-8", "GBK", "GB18030"],
-                 "description": "text encoding of a CSV or a Shapefile's .dbf (default: declared or recognised)"},
-    "crs": {"type": "string", "description": "coordinate system when the file does not say (EPSG:4545, CGCS2000, "
-                                             "WGS84, GCJ02, BD09, WKT)"},
-    "layer": {"type": "string", "description": "GeoPackage layer or shapefile of a zip with several"},
-    "match": {"type": "string", "enum": ["code_or_location", "code", "location"]},
-    "distance_m": {"type": "number", "minimum": 0.1, "description": "matching by location: the largest distance"},
-    "tolerance_m": {"type": "number", "minimum": 0, "description": "a matched site moved less than this keeps its "
-                                                                   "location"},
-}
-_OUTCOMES = ["new", "change", "unchanged", "already", "refused"]
-_COUNT = {"type": "integer", "minimum": 0}
-_ROW = {
-    "row": ID, "code": nullable(STRING), "name": nullable(STRING), "outcome": enum(_OUTCOMES), "label": STRING,
-    "matched_by": nullable(STRING), "site": nullable(STRING), "base_version": nullable(ID), "changes": array(STRING),
-    "reason": nullable(STRING), "warnings": array(ref("Warning")), "earlier_revision": nullable(ID),
-    "result": nullable(enum(["proposed", "already", "refused"], description="after confirmation")),
-    "revision": nullable(ID), "result_reason": nullable(STRING), "location": nullable(LONLAT)}
-_STAMPS = {"reason": nullable(STRING), "confirmed_by": nullable(STRING), "confirmed_at": nullable(DATE_TIME),
-           "finished_at": nullable(DATE_TIME)}
-_STATES = ["analysing", "ready", "proposing", "done", "failed"]
-SCHEMAS = {
-    "ImportRow": obj(_ROW, description="a row of the file and what the import plans or did with it"),
-    "Import": obj({
-        "id": ID, "state": enum(_STATES), "generation": {**ID, "description": "the analysis shown; confirm names it"},
-        "file": STRING, "format": nullable(STRING), "size": _COUNT, "sha256": STRING, "created_by": STRING,
-        "created_at": DATE_TIME,
-        "progress": obj({"phase": enum(_STATES), "done": _COUNT, "total": _COUNT}),
-        "error": nullable(STRING),
-        "options": obj({}, {**{k: nullable(v) for k, v in _OPTIONS.items()},
-                            "defaults": {"type": "object", "description": "the defaults the confirmation gave"}}),
-        "mapping": {"type": "object", "nullable": True, "additionalProperties": STRING},
-        "preview": {"type": "object", "nullable": True, "description": "what was read of the file: format, layer(s), "
-                    "CRS, encoding, columns, rows, sample (its members depend on the format)"},
-        "counts": {**COUNTS, "description": "rows by planned outcome and by result (result_*)"},
-        **_STAMPS, "rows": array(ref("ImportRow")), "rows_offset": _COUNT, "rows_limit": _COUNT,
-        "links": obj({"self": STRING, "summary": STRING, "summary_csv": STRING, "page": STRING})}),
-    "ImportSummary": obj({
-        "id": ID, "state": enum(_STATES), "file": STRING, **_STAMPS,
-        "counts": obj({k: _COUNT for k in ("proposed", "already", "unchanged", "refused", "pending")}),
-        **{k: array(obj({**_ROW, "url": nullable(STRING)})) for k in ("proposed", "already")},
-        **{k: array(ref("ImportRow")) for k in ("unchanged", "refused", "pending")},
-        "review_queue": STRING}),
-    "Imports": obj({"imports": array(obj({
-        "id": ID, "state": enum(_STATES), "filename": STRING, "format": nullable(STRING), "size": _COUNT,
-        "created_by": STRING, "created_at": DATE_TIME, "updated_at": DATE_TIME, "finished_at": nullable(DATE_TIME),
-        "progress_done": _COUNT, "progress_total": _COUNT, "counts": COUNTS, "url": STRING}))}),
-}
-_ACCEPTED = {"202": json_response(ref("Import"), "accepted: the job runs in the background; poll the Location",
+_ACCEPTED = {"202": json_response(m.Import, "accepted: the job runs in the background; poll the Location",
                                   headers=LOCATION)}
-_OPTIONS_BODY = obj({}, {"mapping": {"type": "object", "additionalProperties": STRING}, **_OPTIONS}, closed=False)
 PATHS = {
     "/api/imports": {
         "post": op("Upload a file of sites (CSV, GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ, GPX): read and "
                    "refused as a whole here if it cannot be (empty, unknown encoding or CRS), else analysed in the "
                    "background", tags=_TAGS, auth=True, operation_id="createImport",
-                   body={"required": True, "content": {"multipart/form-data": {"schema": obj(
-                       {"file": FILE}, {**_OPTIONS, "mapping": {"type": "string",
-                                                               "description": "JSON object {column: field}"}},
-                       closed=False)}}},
+                   body={"required": True, "content": {"multipart/form-data": {"schema": schema_of(m.ImportUpload)}}},
                    responses={**_ACCEPTED, **problem_responses(400, 403, 413, 415, 422)}),
         "get": op("Imports, newest first", tags=_TAGS, auth=True, operation_id="listImports", responses={
-            "200": json_response(ref("Imports")), **problem_responses(403)})},
+            "200": json_response(m.Imports), **problem_responses(403)})},
     "/api/imports/{import_id}": {"get": op(
         "An import: state, progress, preview of the file, mapping, counts and rows with their outcome", tags=_TAGS,
         auth=True, operation_id="getImport", params=[_ID, *_ROW_PARAMS],
-        responses={"200": json_response(ref("Import")), **problem_responses(400, 403, 404, 422)})},
+        responses={"200": json_response(m.Import), **problem_responses(400, 403, 404, 422)})},
     "/api/imports/{import_id}/mapping": {"post": op(
         "New field mapping and/or options: the file is read again and analysed anew", tags=_TAGS, auth=True,
-        operation_id="remapImport", params=[_ID], body=json_body(_OPTIONS_BODY),
+        operation_id="remapImport", params=[_ID], body=json_body(m.ImportOptions),
         responses={**_ACCEPTED, **problem_responses(400, 403, 404, 409, 413, 415, 422)})},
     "/api/imports/{import_id}/confirm": {"post": op(
         "Propose the planned rows of the analysis seen (generation): one proposal per new or changed site, each in "
         "its own transaction, in the background", tags=_TAGS, auth=True, operation_id="confirmImport", params=[_ID],
-        body=json_body(obj({"generation": ID, "reason": STRING}, {
-            "method": enum(["rtk", "handheld_gnss", "phone_map", "digitised", "other"]),
-            "accuracy_m": {"type": "number"}, "survey_date": {"type": "string", "format": "date"}}, closed=False)),
+        body=json_body(m.ImportConfirmation),
         responses={**_ACCEPTED, **problem_responses(400, 403, 404, 409, 413, 415, 422)})},
     "/api/imports/{import_id}/summary": {"get": op(
         "What the import proposed, found already proposed, left unchanged and refused (with reasons)", tags=_TAGS,
         auth=True, operation_id="getImportSummary", params=[_ID],
-        responses={"200": json_response(ref("ImportSummary")), **problem_responses(403, 404)})},
+        responses={"200": json_response(m.ImportSummary), **problem_responses(403, 404)})},
     "/api/imports/{import_id}/summary.csv": {"get": op(
         "The summary as CSV (UTF-8 with BOM, formulas neutralised)", tags=_TAGS, auth=True,
         operation_id="getImportSummaryCsv", params=[_ID],
-        responses={"200": {"description": "CSV", "content": {"text/csv": {"schema": STRING}}},
+        responses={"200": {"description": "CSV", "content": {"text/csv": {"schema": text()}}},
                    **problem_responses(403, 404)})},
 }
 
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    api_spec.register(app, PATHS, SCHEMAS)
+    api_spec.register(app, PATHS, m.MODELS)

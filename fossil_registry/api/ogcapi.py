@@ -4,21 +4,29 @@ view; staff (a session or an API token) the exact data and two more collections.
 this module only reads the request and writes links."""
 from __future__ import annotations
 
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 import orjson
 from flask import Blueprint, Response, abort, current_app, render_template, request
+from pydantic import Field
 
 from .. import ogcapi
 from ..db import get_conn
 from ..errors import NotFound
 from ..http import openapi as api_spec
 from ..http.links import base_url, external_url, this_url
-from ..http.openapi import PROBLEM_STATUSES, document, json_response, obj, op, or_html, param, path_param, ref
+from ..http.openapi import (CONTENT_CRS, PROBLEM_STATUSES, document, json_response, op, or_html, param, path_param,
+                            schema_of, text)
+from ..vocab import Condition, Level, MarkerCondition, MarkerKind, Significance, SiteStatus
+from .models import ogcapi as m
+from .models.common import Feature, FeatureCollection, Problem
+from ..http.requests import conforms
 from ..http.security import can, require
 from ..messages import msg
 
 bp = Blueprint("ogcapi", __name__, url_prefix="/ogcapi")
+F = Literal["json", "html", "geojson"]  # the f parameter: its check and its description
 
 GEOJSON = "application/geo+json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
@@ -35,7 +43,7 @@ CONFORMANCE = [
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    api_spec.register(app, PATHS, SCHEMAS)
+    api_spec.register(app, PATHS, m.MODELS)
 
 
 # ------------------------------------------------------------------------------------------------------ helpers
@@ -47,7 +55,7 @@ def _html() -> bool:
     """HTML when asked for by f=html, or by a browser's Accept; JSON otherwise (whatever else Accept says)."""
     f = request.args.get("f")
     if f is not None:
-        if f not in ("json", "html", "geojson"):
+        if not conforms(F, f):
             raise ogcapi.BadParameter(msg("api.f_must_json_html", "f must be json or html (got {f!r})", f=f[:20]), parameter="f")
         return f == "html"
     best = request.accept_mimetypes.best_match(["application/json", GEOJSON, "text/html"])
@@ -175,20 +183,22 @@ def collection(collection_id: str):
     return _json(body)
 
 
+def _text(title: str) -> dict:
+    return text(title=title)
+
+
 _PROPERTY_SCHEMAS = {
-    "level": {"type": "string", "enum": ["national", "provincial", "general"], "title": "protection level"},
-    "period": {"type": "string", "title": "geological period"},
-    "fossil_groups": {"type": "string", "title": "fossil group (a site matches if it has any of the given ones)"},
-    "county": {"type": "string", "title": "county"},
-    "status": {"type": "string", "enum": ["active", "retired"], "title": "status (default: active)"},
-    "site": {"type": "string", "title": "site code"},
-    "condition": {"type": "string", "enum": ["good", "fair", "poor", "damaged", "destroyed"], "title": "condition"},
-    "significance": {"type": "string", "enum": ["gssp", "gssp_candidate", "stratotype", "reference", "fossil_bearing"],
-                     "title": "why the section matters"},
-    "feature": {"type": "string", "title": "code of the site or section the marker belongs to"},
-    "kind": {"type": "string", "enum": ["monument", "boundary_post", "signboard", "fence"], "title": "kind of marker"},
-    "last_condition": {"type": "string", "enum": ["present", "damaged", "missing"],
-                       "title": "condition found at the latest inspection"},
+    "level": Level.schema(type="string", title="protection level"),
+    "period": _text("geological period"),
+    "fossil_groups": _text("fossil group (a site matches if it has any of the given ones)"),
+    "county": _text("county"),
+    "status": SiteStatus.schema(type="string", title="status (default: active)"),
+    "site": _text("site code"),
+    "condition": Condition.schema(type="string", title="condition"),
+    "significance": Significance.schema(type="string", title="why the section matters"),
+    "feature": _text("code of the site or section the marker belongs to"),
+    "kind": MarkerKind.schema(type="string", title="kind of marker"),
+    "last_condition": MarkerCondition.schema(type="string", title="condition found at the latest inspection"),
 }
 
 
@@ -284,24 +294,23 @@ def item(collection_id: str, feature_id: str):
 
 
 # ------------------------------------------------------------------------------------------------------ OpenAPI
-_F = param("f", schema={"type": "string", "enum": ["json", "html", "geojson"]},
-           description="json (default; geojson is the same) or html")
-_HTML = {"text/html": {"schema": {"type": "string"}}}
+_F = param("f", schema=F, description="json (default; geojson is the same) or html")
+_HTML = {"text/html": {"schema": text()}}
 
 
 def _problems(*codes: int) -> dict:
     """Problem answers, as an HTML page when the caller asked for HTML (f=html)."""
     return {str(c): {"description": PROBLEM_STATUSES[c], "content": {
-        "application/problem+json": {"schema": ref("Problem")}, **_HTML}} for c in codes}
+        "application/problem+json": {"schema": schema_of(Problem)}, **_HTML}} for c in codes}
+
 
 _COLLECTION = path_param("collectionId", "sites, boundaries, sections, markers, inspections or patrol-tracks (the "
-                         "last two: staff)",
-                         {"type": "string", "enum": list(ogcapi.COLLECTIONS)})
+                         "last two: staff)", Literal[tuple(ogcapi.COLLECTIONS)])
 _CRS = param("crs", description="CRS of the answer (a URI of the collection's crs list; default CRS84)")
 ITEMS_PARAMS = [
-    param("limit", schema={"type": "integer", "minimum": 1, "maximum": ogcapi.MAX_LIMIT,
-                           "default": ogcapi.DEFAULT_LIMIT}, description="features per page"),
-    param("bbox", schema={"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+    param("limit", schema=Annotated[int, Field(ge=1, le=ogcapi.MAX_LIMIT, default=ogcapi.DEFAULT_LIMIT)],
+          description="features per page"),
+    param("bbox", schema=Annotated[list[float], Field(min_length=4, max_length=6)],
           description="min, min, max, max in the axis order of bbox-crs", style="form", explode=False),
     param("bbox-crs", description="CRS of bbox (default CRS84)"), _CRS,
     param("datetime", description="RFC 3339 instant or interval: the registry as it was then (staff)"),
@@ -311,60 +320,37 @@ ITEMS_PARAMS = [
       ("level", "period", "fossil_groups", "county", "status", "site", "condition", "significance", "feature", "kind",
        "last_condition")],
     _F]
-_CONTENT_CRS = {"Content-Crs": {"schema": {"type": "string"}, "description": "the CRS of the coordinates"}}
-SCHEMAS = {
-    "LandingPage": {"type": "object", "required": ["links"], "properties": {
-        "title": {"type": "string"}, "description": {"type": "string"},
-        "links": {"type": "array", "items": ref("Link")}}},
-    "Conformance": {"type": "object", "required": ["conformsTo"], "properties": {
-        "conformsTo": {"type": "array", "items": {"type": "string"}}}},
-    "Collection": {"type": "object", "required": ["id", "links"], "properties": {
-        "id": {"type": "string"}, "title": {"type": "string"}, "description": {"type": "string"},
-        "itemType": {"type": "string"}, "crs": {"type": "array", "items": {"type": "string"}},
-        "storageCrs": {"type": "string"}, "extent": {"type": "object"},
-        "links": {"type": "array", "items": ref("Link")}}},
-    "Collections": {"type": "object", "required": ["links", "collections"], "properties": {
-        "links": {"type": "array", "items": ref("Link")}, "collections": {"type": "array", "items": ref("Collection")},
-        "crs": {"type": "array", "items": {"type": "string"}}}},
-    "JSONSchema": {"type": "object", "properties": {"type": {"type": "string"}, "properties": {"type": "object"}}},
-}
 _TAGS = ["OGC API - Features"]
 PATHS = {
     "/ogcapi": {"get": op("Landing page", tags=_TAGS, params=[_F], operation_id="getLandingPage", responses={
-        "200": or_html(json_response(ref("LandingPage"))), **_problems(400)})},
+        "200": or_html(json_response(m.LandingPage)), **_problems(400)})},
     "/ogcapi/conformance": {"get": op("Conformance classes", tags=_TAGS, params=[_F], operation_id="getConformance",
-                                      responses={"200": or_html(json_response(ref("Conformance"))),
-                                                 **_problems(400)})},
+                                      responses={"200": or_html(json_response(m.Conformance)), **_problems(400)})},
     "/ogcapi/api": {"get": op("This OpenAPI document", tags=_TAGS, operation_id="getAPIDefinition", responses={
-        "200": json_response(obj({"openapi": {"type": "string"}, "info": {"type": "object"},
-                                  "paths": {"type": "object"}, "components": {"type": "object"}}, closed=False),
-                             media="application/vnd.oai.openapi+json;version=3.0")})},
+        "200": json_response(m.OpenAPIDocument, media="application/vnd.oai.openapi+json;version=3.0")})},
     "/ogcapi/api.html": {"get": op("This document as a web page", tags=_TAGS, operation_id="getAPIDocumentation",
                                    responses={"200": {"description": "HTML", "content": _HTML}})},
     "/ogcapi/collections": {"get": op("The feature collections", tags=_TAGS, params=[_F],
                                       operation_id="getCollections", responses={
-                                          "200": or_html(json_response(ref("Collections"))),
-                                          **_problems(400)})},
+                                          "200": or_html(json_response(m.Collections)), **_problems(400)})},
     "/ogcapi/collections/{collectionId}": {"get": op(
         "One collection", tags=_TAGS, params=[_COLLECTION, _F], operation_id="describeCollection", responses={
-            "200": or_html(json_response(ref("Collection"))), **_problems(400, 401, 404)})},
+            "200": or_html(json_response(m.Collection)), **_problems(400, 401, 404)})},
     "/ogcapi/collections/{collectionId}/queryables": {"get": op(
         "The properties items can be filtered on", tags=_TAGS, params=[_COLLECTION, _F], responses={
-            "200": or_html(json_response(ref("JSONSchema"), media="application/schema+json")),
+            "200": or_html(json_response(m.JSONSchema, media="application/schema+json")),
             **_problems(400, 401, 404)})},
     "/ogcapi/collections/{collectionId}/schema": {"get": op(
         "The schema of the collection's features", tags=_TAGS, params=[_COLLECTION], responses={
-            "200": json_response(ref("JSONSchema"), media="application/schema+json"),
-            **_problems(401, 404)})},
+            "200": json_response(m.JSONSchema, media="application/schema+json"), **_problems(401, 404)})},
     "/ogcapi/collections/{collectionId}/items": {"get": op(
         "Features of a collection, paged (keyset: next/prev links)", tags=_TAGS, params=[_COLLECTION, *ITEMS_PARAMS],
         operation_id="getFeatures", responses={
-            "200": or_html(json_response(ref("FeatureCollection"), media="application/geo+json",
-                                         headers=_CONTENT_CRS)),
+            "200": or_html(json_response(FeatureCollection, media="application/geo+json", headers=CONTENT_CRS)),
             **_problems(400, 401, 404)})},
     "/ogcapi/collections/{collectionId}/items/{featureId}": {"get": op(
         "One feature", tags=_TAGS, params=[_COLLECTION, path_param("featureId", "the feature's id (a site code)"),
                                            _CRS, _F], operation_id="getFeature", responses={
-            "200": or_html(json_response(ref("Feature"), media="application/geo+json", headers=_CONTENT_CRS)),
+            "200": or_html(json_response(Feature, media="application/geo+json", headers=CONTENT_CRS)),
             **_problems(400, 401, 404)})},
 }

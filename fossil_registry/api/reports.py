@@ -13,8 +13,7 @@ from ..errors import InvalidInput
 from ..http.responses import jsonify
 from ..http import openapi as api_spec
 from ..http.errors import problem
-from ..http.openapi import (DATE, DATE_TIME, FILE, ID, LOCATION, NUMBER, STRING, array, enum, json_body,
-                            json_response, nullable, obj, op, param, path_param, problem_responses, ref)
+from ..http.openapi import LOCATION, json_body, json_response, op, param, path_param, problem_responses
 from ..http.links import external_url
 from ..http.limits import limit_request_size, submit_limit, too_many_message
 from ..http.requests import json_object, uploads
@@ -22,6 +21,9 @@ from ..http.security import actor, remote_addr, require, sessionless
 from ..http.settings import blob_store, photo_url, report_settings
 from ..messages import msg
 from ..json_input import MAX_INT
+from ..vocab import ReportStatus
+from .models import reports as m
+from .models.common import Id
 
 bp = Blueprint("reports_api", __name__, url_prefix="/api")
 
@@ -106,85 +108,34 @@ def dismiss(report_id: int):
 
 
 # ------------------------------------------------------------------------------------------------------ OpenAPI
-_KIND = enum(reports.KINDS)
-_STATUS = enum(reports.STATES)
-_NOTE = {"type": "string", "maxLength": reports.MAX_NOTE * 4}
-_CUT = {"type": "string", "description": f"text (cut at {reports.MAX_NOTE * 4} characters)"}
-_REPORT_IN = {
-    "kind": _KIND,
-    "description": {"type": "string", "minLength": reports.MIN_DESCRIPTION, "maxLength": reports.MAX_DESCRIPTION,
-                    "description": f"what was seen ({reports.MIN_DESCRIPTION} characters at least, not counting "
-                                   "spaces at either end)"}}
-_WHERE = {"coordinates": nullable({"type": "string",
-                                   "description": "typed coordinates (decimal or DMS, either order)"}),
-          "lon": nullable({"anyOf": [NUMBER, STRING]}), "lat": nullable({"anyOf": [NUMBER, STRING]}),
-          "location": nullable(ref("Point")),
-          "observed_on": nullable({"anyOf": [DATE, enum([""])], "description": "not in the future"}),
-          "contact": nullable({"type": "string", "maxLength": reports.MAX_CONTACT,
-                               "description": "how staff can reach the reporter (staff only)"})}
-_REFERENCE = {"type": "string", "pattern": "^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$",
-              "description": "what the reporter quotes: random (a hash of the receipt), not a count of reports",
-              "example": "K7QF-3M9P-2XWA"}
-_REPORT = {"id": ID, "reference": _REFERENCE, "kind": _KIND, "status": _STATUS, "description": STRING,
-           "location": ref("Point"), "observed_on": nullable(DATE), "submitted_at": DATE_TIME, "submitted_by": STRING,
-           "site": nullable(STRING),
-           "site_distance_m": nullable(NUMBER), "photo_count": {"type": "integer", "minimum": 0},
-           "decided_at": nullable(DATE_TIME), "decided_by": nullable(STRING), "decision_note": nullable(STRING),
-           "followup_id": nullable(ID), "inspection_id": nullable(ID)}
-SCHEMAS = {
-    "ReportSubmission": obj(_REPORT_IN, _WHERE, closed=False,
-                            description="a report: the location as coordinates (text), lon/lat or a GeoJSON Point, "
-                                        "inside the region"),
-    "ReportReceipt": obj({"reference": _REFERENCE, "receipt": STRING, "kind": _KIND, "status": _STATUS,
-                          "submitted_at": DATE_TIME, "observed_on": nullable(DATE), "location": ref("Point"),
-                          "photos": array(obj({"url": STRING})), "receipt_url": STRING},
-                         {"warnings": array(STRING)},
-                         description="what the reporter gets back: no contact, no photo metadata, not the site"),
-    "Report": obj(_REPORT, description="a report as staff see it in the queue"),
-    "ReportDetail": obj({**_REPORT, "contact": nullable(STRING), "photos": array(ref("Photo"))}),
-    "ReportTriaged": obj(_REPORT, {"contact": nullable(STRING), "photos": array(ref("Photo"))},
-                         description="a report after the decision"),
-    "ReportQueue": obj({"reports": array(ref("Report")), "counts": obj({s: {"type": "integer", "minimum": 0}
-                                                                       for s in reports.STATES})}),
-}
 _TAGS = ["Public reports"]
-_REPORT_ID = path_param("report_id", "the report's number", {**ID, "example": 1})
-_MULTIPART = obj({k: STRING for k in (*_REPORT_IN, *_WHERE)} | {
-    "photos": array(FILE, description="JPEG/PNG photos (REPORT_MAX_PHOTOS, 5 by default; 8 MiB each)")}, closed=False)
+_REPORT_ID = path_param("report_id", "the report's number", Id, example=1)
 PATHS = {
     "/api/reports": {
         "post": op("Report a find or damage (anyone; rate-limited per address; no CSRF token, session cookies are "
                    "ignored)", tags=_TAGS, operation_id="submitReport",
-                   body=json_body(ref("ReportSubmission"), multipart=_MULTIPART,
-                                  form=obj({k: STRING for k in (*_REPORT_IN, *_WHERE)}, closed=False),
+                   body=json_body(m.ReportSubmission, multipart=m.ReportMultipart, form=m.ReportForm,
                                   example={"kind": "find", "description": "Fish fossils in a fresh road cut",
                                            "coordinates": "26.58, 106.71"}),
-                   responses={"201": json_response(ref("ReportReceipt"), "the receipt", headers=LOCATION),
+                   responses={"201": json_response(m.ReportReceipt, "the receipt", headers=LOCATION),
                               **problem_responses(400, 413, 422, 429)}),
         "get": op("The reports, newest first, and how many there are in each state", tags=_TAGS, auth=True,
-                  operation_id="listReports", params=[param("status", schema=_STATUS)],
-                  responses={"200": json_response(ref("ReportQueue")), **problem_responses(403, 422)})},
+                  operation_id="listReports", params=[param("status", schema=ReportStatus)],
+                  responses={"200": json_response(m.ReportQueue), **problem_responses(403, 422)})},
     "/api/reports/{report_id}": {"get": op(
         "One report with the reporter's contact and the photos", tags=_TAGS, auth=True, operation_id="getReport",
-        params=[_REPORT_ID], responses={"200": json_response(ref("ReportDetail")), **problem_responses(403, 404)})},
+        params=[_REPORT_ID], responses={"200": json_response(m.ReportDetail), **problem_responses(403, 404)})},
     "/api/reports/{report_id}/accept": {"post": op(
         "Accept a report: link it to an inspection of the site, or open a follow-up", tags=_TAGS, auth=True,
-        operation_id="acceptReport", params=[_REPORT_ID], body=json_body(obj({}, {
-            "site": nullable({"type": "string", "description": "the site it concerns (default: the one found near)"}),
-            "inspection_id": nullable(ID),
-            "followup": nullable(obj({}, {"description": nullable(_CUT), "due": nullable(
-                {"anyOf": [DATE, enum([""])], "description": "not in the past (default: in REPORT_FOLLOWUP_DAYS)"})},
-                closed=False)),
-            "note": nullable(_CUT)}, closed=False), required=False),
-        responses={"200": json_response(ref("ReportTriaged")), **problem_responses(400, 403, 404, 409, 413, 422)})},
+        operation_id="acceptReport", params=[_REPORT_ID], body=json_body(m.AcceptInput, required=False),
+        responses={"200": json_response(m.ReportTriaged), **problem_responses(400, 403, 404, 409, 413, 422)})},
     "/api/reports/{report_id}/dismiss": {"post": op(
         "Dismiss a report, saying why", tags=_TAGS, auth=True, operation_id="dismissReport", params=[_REPORT_ID],
-        body=json_body(obj({"reason": {**_NOTE, "minLength": 1}}, closed=False),
-                       form=obj({"reason": STRING}, closed=False)),
-        responses={"200": json_response(ref("ReportTriaged")), **problem_responses(400, 403, 404, 409, 413, 422)})},
+        body=json_body(m.DismissInput, form=m.DismissForm),
+        responses={"200": json_response(m.ReportTriaged), **problem_responses(400, 403, 404, 409, 413, 422)})},
 }
 
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    api_spec.register(app, PATHS, SCHEMAS)
+    api_spec.register(app, PATHS, m.MODELS)

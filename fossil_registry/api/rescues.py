@@ -3,19 +3,22 @@ list and read cases with their legal clock, record what was done when (including
 "not significant")."""
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import Blueprint, request, url_for
 
-from .. import json_input, rescues, revisions
+from .. import json_input, rescues
 from ..db import get_conn
 from ..errors import InvalidInput
 from ..http import openapi as api_spec
-from ..http.openapi import (DATE_TIME, FILE, ID, LOCATION, NUMBER, STRING, array, enum, json_body, json_response,
-                            nullable, obj, op, param, path_param, problem_responses, ref)
+from ..http.openapi import LOCATION, json_body, json_response, op, param, path_param, problem_responses
 from ..http.requests import uploads
 from ..http.responses import jsonify
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import blob_store, photo_link, rescue_settings, revision_policy
 from ..messages import msg
+from .models import rescues as m
+from .models.common import Id
 
 bp = Blueprint("rescues_api", __name__, url_prefix="/api")
 
@@ -88,86 +91,29 @@ def add_event(case_id: int):
 
 # ------------------------------------------------------------------------------------------------------ OpenAPI
 _TAGS = ["Rescue cases"]
-_COUNT = {"type": "integer", "minimum": 0}
-_ID = path_param("case_id", "the rescue case's number", {**ID, "example": 1})
-_CLOCK = obj({"due": DATE_TIME, "done_at": nullable(DATE_TIME), "status": enum(["met", "missed", "open"])})
-_MET = obj({k: _COUNT for k in ("met", "missed", "open")})
-_CASE = {
-    "id": ID, "source": enum(rescues.SOURCES), "report_id": nullable(ID), "impact_case_id": nullable(ID),
-    "reported_by": STRING, "reported_at": DATE_TIME, "county": nullable(STRING), "description": nullable(STRING),
-    "location": ref("Point"), "opened_at": DATE_TIME, "opened_by": STRING, "status": enum(["open", "closed"]),
-    "outcome": nullable(enum(rescues.OUTCOMES)), "closed_at": nullable(DATE_TIME), "closed_by": nullable(STRING),
-    "clock": obj({"on_site": _CLOCK, "opinion": _CLOCK}), "specimens": _COUNT, "samples": _COUNT, "url": STRING}
-_WHOLE = {"anyOf": [ID, STRING], "description": "a number (or its digits as text)"}
-_AMOUNT = {"anyOf": [{"type": "integer", "minimum": 0, "maximum": rescues.MAX_COUNT}, STRING]}
-_TEXT = {"type": "string", "maxLength": rescues.MAX_TEXT}
-SCHEMAS = {
-    "RescueCase": obj(_CASE, {
-        "contact": nullable({"type": "string", "description": "private: for those who may record"}),
-        "proposal": nullable(obj({"id": ID, "status": enum(revisions.STATUSES), "site": nullable(STRING),
-                                  "url": STRING})),
-        "events": array(obj({"id": ID, "kind": enum(rescues.EVENT_KINDS), "done_at": DATE_TIME,
-                             "recorded_at": DATE_TIME, "recorded_by": STRING, "note": nullable(STRING),
-                             "specimens": nullable(_COUNT), "samples": nullable(_COUNT),
-                             "field_numbers": nullable(STRING), "kept_at": nullable(STRING),
-                             "revision_id": nullable(ID), "photo_count": _COUNT})),
-        "photos": array(obj({"sha256": STRING, "name": STRING, "url": STRING, "thumbnail_url": STRING}))},
-        description="a rescue case with its legal clock (one case: its events and photos too)"),
-    "RescueCases": obj({"cases": array(obj(_CASE)), "figures": obj({
-        "cases": _COUNT, "open": _COUNT, "closed": _COUNT,
-        "by_source": obj({k: _COUNT for k in rescues.SOURCES}),
-        "by_outcome": obj({k: _COUNT for k in rescues.OUTCOMES}),
-        "on_site": _MET, "opinion": _MET, "specimens": _COUNT, "samples": _COUNT})}),
-    "RescueCaseInput": obj({}, {
-        "source": nullable(enum([*rescues.SOURCES, ""])),
-        "report_id": nullable({**_WHOLE, "description": "the public report it comes from (place, time, text)"}),
-        "impact_case_id": nullable({**_WHOLE, "description": "the construction project's case"}),
-        "reported_by": nullable(_TEXT), "contact": nullable({**_TEXT, "description": "private"}),
-        "reported_at": nullable({"type": "string", "description": "when the find was reported (not in the future): "
-                                                                   "the legal clock starts"}),
-        "point": nullable({"anyOf": [ref("Point"), array(NUMBER, minItems=2, maxItems=2), STRING],
-                           "description": "[lon, lat], a GeoJSON Point or typed coordinates"}),
-        "lon": nullable({"anyOf": [NUMBER, STRING]}), "lat": nullable({"anyOf": [NUMBER, STRING]}),
-        "county": nullable(_TEXT), "description": nullable(_TEXT)},
-        description="a rescue case (other fields are refused; a public report or project case gives the defaults)"),
-    "RescueEventInput": obj({"kind": enum(rescues.EVENT_KINDS)}, {
-        "done_at": nullable({"type": "string", "description": "when it was done (default now; never in the future)"}),
-        "note": nullable(_TEXT), "specimens": nullable(_AMOUNT), "samples": nullable(_AMOUNT),
-        "field_numbers": nullable(_TEXT), "kept_at": nullable(_TEXT), "reason": nullable(_TEXT),
-        "site": nullable({"type": "object", "description": "new_site_proposed: the new site's properties (and "
-                                                           "boundary, location), as a new-site proposal takes them"})},
-        description="what was done when (other fields are refused)"),
-}
-
-
-def _body_of(schema: str, fields: list[str]) -> dict:
-    """JSON, a form of the same fields (or a data part of JSON text), or multipart with photos too."""
-    form = obj({}, {k: STRING for k in (*fields, "data")}, closed=False)
-    return json_body(ref(schema), form=form, multipart=obj({}, {
-        **form["properties"], "photos": array(FILE, description="JPEG/PNG photos")}, closed=False))
-
-
+_ID = path_param("case_id", "the rescue case's number", Id, example=1)
 _SENT = problem_responses(400, 403, 404, 413, 422)
 PATHS = {
     "/api/rescues": {
         "post": op("Open a rescue case (JSON, or multipart with photos)", tags=_TAGS, auth=True,
-                   operation_id="openRescueCase", body=_body_of("RescueCaseInput", sorted(rescues._CASE_FIELDS)),
-                   responses={"201": json_response(ref("RescueCase"), "the case", headers=LOCATION), **_SENT}),
+                   operation_id="openRescueCase",
+                   body=json_body(m.RescueCaseInput, form=m.RescueCaseForm, multipart=m.RescueCaseMultipart),
+                   responses={"201": json_response(m.RescueCase, "the case", headers=LOCATION), **_SENT}),
         "get": op("Rescue cases with their legal clock, and the figures", tags=_TAGS, auth=True,
-                  operation_id="listRescueCases", params=[param("status", schema=enum(["open", "closed"]))],
-                  responses={"200": json_response(ref("RescueCases")), **problem_responses(403, 422)})},
+                  operation_id="listRescueCases", params=[param("status", schema=Literal["open", "closed"])],
+                  responses={"200": json_response(m.RescueCases), **problem_responses(403, 422)})},
     "/api/rescues/{case_id}": {"get": op(
         "One rescue case: what was done when, the clock, specimens and samples", tags=_TAGS, auth=True,
         operation_id="getRescueCase", params=[_ID],
-        responses={"200": json_response(ref("RescueCase")), **problem_responses(403, 404)})},
+        responses={"200": json_response(m.RescueCase), **problem_responses(403, 404)})},
     "/api/rescues/{case_id}/events": {"post": op(
         "Record what was done when (officials on site, opinion, specimens, samples, notes, the outcome)", tags=_TAGS,
         auth=True, operation_id="addRescueEvent", params=[_ID],
-        body=_body_of("RescueEventInput", sorted(rescues._EVENT_FIELDS)),
-        responses={"201": json_response(ref("RescueCase")), **problem_responses(400, 403, 404, 409, 413, 422)})},
+        body=json_body(m.RescueEventInput, form=m.RescueEventForm, multipart=m.RescueEventMultipart),
+        responses={"201": json_response(m.RescueCase), **problem_responses(400, 403, 404, 409, 413, 422)})},
 }
 
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    api_spec.register(app, PATHS, SCHEMAS)
+    api_spec.register(app, PATHS, m.MODELS)

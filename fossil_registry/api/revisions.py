@@ -3,20 +3,24 @@ rebasing, withdrawal, amendment, restoration, attachments. Thin: parsing and aut
 fossil_registry.revisions."""
 from __future__ import annotations
 
-from flask import Blueprint, request, send_file, url_for
+from typing import Annotated
 
-from .. import revisions, sections, sites
+from flask import Blueprint, request, send_file, url_for
+from pydantic import Field
+
+from .. import revisions
 from ..db import get_conn
 from ..errors import InvalidInput
 from ..http.responses import jsonify
 from ..http import openapi as api_spec
-from ..http.openapi import (BOOLEAN, DATE, DATE_TIME, FILE, ID, INTEGER, LOCATION, NUMBER, STRING, array, enum,
-                            file_response, json_body, json_response, nullable, obj, op, param, path_param,
-                            problem_responses, ref)
+from ..http.openapi import (LOCATION, file_response, json_body, json_response, op, param, path_param,
+                            problem_responses)
 from ..http.requests import flag_arg, int_arg, json_object, read_upload
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import revision_policy
 from ..messages import msg
+from .models import revisions as m
+from .models.common import Id
 
 bp = Blueprint("revisions_api", __name__, url_prefix="/api")
 
@@ -49,7 +53,8 @@ def revision_json(rev: revisions.Revision, **extra) -> dict:
     return body
 
 
-def _created(rev: revisions.Revision):
+def created(rev: revisions.Revision):
+    """The answer to a new proposal: 201, the proposal, its Location."""
     response = jsonify(revision_json(rev))
     response.status_code = 201
     response.headers["Location"] = url_for("revisions_api.get_revision", revision_id=rev.id)
@@ -64,7 +69,7 @@ def _propose(site_code: str | None):
     draft = revisions.parse_draft(fields, file=upload, policy=revision_policy(), attachments=attachments)
     rev = revisions.propose(get_conn(), draft, author=actor(), site_code=site_code, policy=revision_policy(),
                             remote_addr=remote_addr())
-    return _created(rev)
+    return created(rev)
 
 
 @bp.post("/sites/<code>/revisions")
@@ -198,7 +203,7 @@ def restore(code: str):
         raise InvalidInput(msg("api.give_version_restore", "give the version to restore"))
     rev = revisions.propose_restore(get_conn(), code, version, author=actor(), reason=body.get("reason"),
                                     policy=revision_policy(), remote_addr=remote_addr())
-    return _created(rev)
+    return created(rev)
 
 
 @bp.get("/revisions/<int:revision_id>/attachments/<int:attachment_id>")
@@ -211,181 +216,71 @@ def attachment(revision_id: int, attachment_id: int):
 
 
 # ------------------------------------------------------------------------------------------------------ OpenAPI
-_WHOLE = {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}],
-          "description": "a whole number (or its digits as text)"}
-_FLAG = {"anyOf": [BOOLEAN, enum(["1", "0", "true", "false", "yes", "no", "on", "off", ""])]}
-_GEOMETRY_IN = nullable({"anyOf": [ref("Geometry"), ref("Feature"), ref("FeatureCollection"), STRING],
-                         "description": "GeoJSON (a geometry, a Feature or a FeatureCollection of one feature; its "
-                                        "text in a form) or typed coordinates, one point per line, in crs"})
-_TEXT = {"type": "string", "maxLength": revisions.MAX_REASON}
-_SUBMISSION = {
-    "reason": {**_TEXT, "description": "why the site should change (required for a proposal)"},
-    "base_version": {**_WHOLE, "description": "the site version the proposal is based on (a change to a site)"},
-    "location": _GEOMETRY_IN, "boundary": _GEOMETRY_IN,
-    "location_drawn": _GEOMETRY_IN, "boundary_drawn": _GEOMETRY_IN,
-    "crs": nullable({"type": "string", "description": "CRS of location/boundary/file: EPSG:4544, CGCS2000, WGS84, "
-                                                      "GCJ02, BD09, ... (default EPSG:4490)"}),
-    "properties": nullable({"anyOf": [{"type": "object"}, STRING],
-                            "description": "attribute changes {field: value} (SiteProperties' fields; JSON text in a "
-                                           "form)"}),
-    "remove_boundary": _FLAG, "retire": _FLAG, "accept_repair": _FLAG, "accept_simplify": _FLAG,
-    "method": nullable(enum([*revisions.METHODS, ""])),
-    "accuracy_m": nullable({"anyOf": [{"type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": 100000},
-                                      STRING], "description": "stated accuracy in metres (0 < x <= 100000)"}),
-    "survey_date": nullable({"anyOf": [DATE, enum([""])], "description": "not in the future"}),
-    "comment": nullable({**STRING, "description": "the author's reply (amendments)"}),
-}
-_FORM = obj({k: STRING for k in (*_SUBMISSION, "target", "feature")}, closed=False)
-_MULTIPART = obj({**{k: STRING for k in (*_SUBMISSION, "feature")},
-                  "target": enum(["location", "boundary"], description="what the file holds"),
-                  "file": {**FILE, "description": "GeoJSON, KML/KMZ, GPX, zipped Shapefile, GeoPackage or CSV of "
-                                                  "vertices (20 MiB; 64 MiB unzipped; 20,000 vertices)"},
-                  "attachments": array(FILE, description="photos (JPEG, PNG, WebP, GIF), PDFs or other files "
-                                                         "(10 MiB each, 5 at most)")}, closed=False)
-_PROPOSAL_BODY = json_body(obj({}, _SUBMISSION, closed=False), form=_FORM, multipart=_MULTIPART)
-_EVENT = obj({"at": DATE_TIME, "actor": STRING, "event": STRING, "comment": nullable(STRING),
-              "detail": {"type": "object", "nullable": True}})
-_REVISION = {
-    "id": ID, "kind": enum(revisions.KINDS), "feature": enum(["site", "section"]), "status": enum(revisions.STATUSES),
-    "site": nullable(STRING),
-    "base_version": nullable(ID), "author": STRING, "created_at": DATE_TIME, "updated_at": DATE_TIME, "round": ID,
-    "reason": nullable(STRING), "method": nullable(enum(revisions.METHODS)), "accuracy_m": nullable(NUMBER),
-    "survey_date": nullable(DATE),
-    "boundary_action": enum(["keep", "set", "remove"]), "boundary": nullable(ref("MultiPolygon")),
-    "properties": {"anyOf": [ref("SitePropertyChanges"), ref("SectionPropertyChanges")]},
-    "warnings": array(ref("Warning")),
-    "metrics": {"anyOf": [ref("ReviewMetrics"), obj({})]},
-    "input": {"type": "object", "description": "how each geometry arrived (format, file, source CRS, ...)",
-              "additionalProperties": {"type": "object", "required": ["format"]}},
-    "restore_version": nullable(ID), "reviewer": nullable(STRING), "decided_at": nullable(DATE_TIME),
-    "decision_comment": nullable(STRING), "site_version": nullable(ID)}
-# the main geometry under the feature's name: a site's location, a section's line (one of the two, null if unchanged)
-_PRIMARY = {"location": nullable(ref("Point")), "line": nullable(ref("LineString"))}
-_FULL = {**_REVISION, "url": STRING, "thread": array(_EVENT), "attachments": array(obj({
-    "fid": ID, "filename": STRING, "content_type": STRING, "size": {"type": "integer", "minimum": 0},
-    "sha256": STRING, "url": STRING}))}
-_CHANGE_FLAGS = {"changed_since_base": BOOLEAN, "proposed_change": BOOLEAN, "conflict": BOOLEAN}
-_ANY = {"nullable": True, "description": "a site field's value"}
-_MAIN = {"oneOf": [ref("Point"), ref("LineString")], "description": "a site's location, a section's line"}
-_FIELDS = list(dict.fromkeys([*sites.PROPERTY_FIELDS, *sections.PROPERTY_FIELDS]))  # of a site or a section
-SCHEMAS = {
-    "SitePropertyChanges": obj({}, {k: v for k, v in api_spec.SITE_PROPERTIES["properties"].items()},
-                               description="the fields a proposal changes"),
-    "Warning": obj({"code": STRING, "message": STRING}, closed=False,
-                   description="something the reviewer should look at (some carry figures: distance_m, location...)"),
-    "RevisionView": obj({
-        **_FULL, "stale": BOOLEAN, "current_version": nullable(ID),
-        "attribute_changes": array(obj({"field": enum(_FIELDS), "before": _ANY, "after": _ANY, "changed": BOOLEAN,
-                                        "audience": {**nullable(enum(["public", "staff"])), "description":
-                                                     "who reads this free text once applied: public (the reviewer "
-                                                     "clears it as public text) or staff (the internal description "
-                                                     "of a generalized or hidden feature); null: not free text"}}))},
-        {**_PRIMARY,
-        "conflict": obj({"base_version": ID, "current_version": ID, "fields": array(obj({
-            "field": enum(_FIELDS), "base": _ANY, "current": _ANY, "proposed": _ANY,
-            **_CHANGE_FLAGS})), "metrics": obj({"base_to_current": ref("ReviewMetrics"),
-                                                "current_to_proposed": ref("ReviewMetrics")}),
-            "geometry": obj({
-                "location": obj({"base": _MAIN, "current": _MAIN, "proposed": nullable(_MAIN),
-                                 **_CHANGE_FLAGS}),
-                "boundary": obj({"base": nullable(ref("MultiPolygon")), "current": nullable(ref("MultiPolygon")),
-                                 "proposed": nullable(ref("MultiPolygon")), "removed": BOOLEAN, **_CHANGE_FLAGS})})},
-            description="the three-way view of a stale proposal (base / current / proposed)")},
-        description="a proposal as its reviewer sees it: thread, attachments, attribute changes, stale or not"),
-    "RevisionSummary": obj({**_REVISION, "url": STRING, "stale": BOOLEAN}, _PRIMARY),
-    "Inbox": obj({"mine": obj({s: {"type": "integer", "minimum": 0} for s in revisions.STATUSES}),
-                  "changes_requested": array(obj(_REVISION, _PRIMARY)),
-                  "recent_decisions": array(obj({
-                      "fid": ID, "revision_id": ID, "at": DATE_TIME, "actor": STRING,
-                      "event": enum(["approved", "rejected", "changes_requested"]), "comment": nullable(STRING),
-                      "detail": {"type": "object", "nullable": True}, "site_code": nullable(STRING),
-                      "kind": enum(revisions.KINDS), "status": enum(revisions.STATUSES)}))},
-                 {"awaiting_review": {"type": "integer", "minimum": 0, "description": "reviewers only"}}),
-    "RevisionList": obj({"revisions": array(ref("RevisionSummary")), "count": {"type": "integer", "minimum": 0},
-                         "inbox": ref("Inbox")}),
-    "Proposal": obj(_FULL, {**_PRIMARY, "site_state": {"oneOf": [ref("SiteState"), ref("SectionState")]}},
-                    description="a proposal with its thread and attachments; site_state: the site's new version "
-                                "(after an approval)"),
-    "BatchResult": obj({"results": array({"oneOf": [
-        obj({"id": ID, "ok": enum([True], type="boolean"), "status": enum(revisions.STATUSES), "round": ID,
-             "site": nullable(STRING), "site_version": nullable(ID)}),
-        obj({"id": ID, "ok": enum([False], type="boolean"), "error": STRING, "http_status": INTEGER,
-             "detail": STRING})]}),
-        "approved": {"type": "integer", "minimum": 0}, "failed": {"type": "integer", "minimum": 0}}),
-}
 _TAGS = ["Revisions"]
-_REVISION_ID = path_param("revision_id", "the proposal's number", {**ID, "example": 1})
-_CODE = path_param("code", "the site code, e.g. GZ-0001", {"type": "string", "example": "GZ-0001"})
-_CREATED = json_response(ref("Proposal"), "the proposal", headers=LOCATION)
-_SENT = problem_responses(400, 403, 404, 409, 413, 415, 422)
+_REVISION_ID = path_param("revision_id", "the proposal's number", Id, example=1)
+_CODE = path_param("code", "the site code, e.g. GZ-0001", example="GZ-0001")
+PROPOSAL_BODY = json_body(m.ProposalInput, form=m.ProposalForm, multipart=m.ProposalMultipart)
+CREATED = json_response(m.Proposal, "the proposal", headers=LOCATION)
+SENT = problem_responses(400, 403, 404, 409, 413, 415, 422)
 PATHS = {
     "/api/sites/{code}/revisions": {"post": op(
         "Propose a change to a site (location, boundary, attributes, retirement)", tags=_TAGS, auth=True,
-        operation_id="proposeChange", params=[_CODE], body=_PROPOSAL_BODY, responses={"201": _CREATED, **_SENT})},
+        operation_id="proposeChange", params=[_CODE], body=PROPOSAL_BODY, responses={"201": CREATED, **SENT})},
     "/api/revisions": {
-        "post": op("Propose a new site", tags=_TAGS, auth=True, operation_id="proposeSite", body=_PROPOSAL_BODY,
-                   responses={"201": _CREATED, **_SENT}),
+        "post": op("Propose a new site", tags=_TAGS, auth=True, operation_id="proposeSite", body=PROPOSAL_BODY,
+                   responses={"201": CREATED, **SENT}),
         "get": op("Proposals, newest first (awaiting: the review queue, oldest first)", tags=_TAGS, auth=True,
                   operation_id="listRevisions", params=[
-                      param("status", schema=array(enum(revisions.STATUSES)), style="form", explode=True,
+                      param("status", schema=list[m.Status], style="form", explode=True,
                             description="one or more states"),
-                      param("kind", schema=enum(revisions.KINDS)), param("site", description="a site code"),
+                      param("kind", schema=m.Kind), param("site", description="a site code"),
                       param("author"), param("mine", description="1 or true: only my proposals"),
                       param("awaiting", description="1 or true: submitted proposals by others (what I may "
                                                     "review)"),
-                      param("limit", schema={"type": "integer", "default": 200},
+                      param("limit", schema=Annotated[int, Field(default=200)],
                             description="at most this many (1 to 1000; values outside are brought into range)"),
-                      param("offset", schema={"type": "integer", "default": 0})],
-                  responses={"200": json_response(ref("RevisionList")), **problem_responses(403, 422)})},
+                      param("offset", schema=Annotated[int, Field(default=0)])],
+                  responses={"200": json_response(m.RevisionList), **problem_responses(403, 422)})},
     "/api/revisions/inbox": {"get": op(
         "What waits for me: my proposals by state, changes requested, recent decisions", tags=_TAGS, auth=True,
-        operation_id="getInbox", responses={"200": json_response(ref("Inbox")), **problem_responses(403)})},
+        operation_id="getInbox", responses={"200": json_response(m.Inbox), **problem_responses(403)})},
     "/api/revisions/{revision_id}": {"get": op(
         "One proposal with its thread, attachments, attribute changes and (stale) three-way view", tags=_TAGS,
         auth=True, operation_id="getRevision", params=[_REVISION_ID],
-        responses={"200": json_response(ref("RevisionView")), **problem_responses(403, 404)})},
+        responses={"200": json_response(m.RevisionView), **problem_responses(403, 404)})},
     "/api/revisions/{revision_id}/decision": {"post": op(
         "Approve, reject or request changes (the round the reviewer saw)", tags=_TAGS, auth=True,
-        operation_id="decideRevision", params=[_REVISION_ID], body=json_body(obj(
-            {"decision": enum(revisions.DECISIONS)},
-            {"round": {**_WHOLE, "description": "the round the reviewer saw (428 without it)"},
-             "comment": nullable({**_TEXT, "description": "required to reject or request changes"})},
-            closed=False), form=obj({"decision": STRING, "round": STRING, "comment": STRING}, closed=False)),
-        responses={"200": json_response(ref("Proposal")), **problem_responses(400, 403, 404, 409, 413, 422, 428)})},
+        operation_id="decideRevision", params=[_REVISION_ID],
+        body=json_body(m.DecisionInput, form=m.DecisionForm),
+        responses={"200": json_response(m.Proposal), **problem_responses(400, 403, 404, 409, 413, 422, 428)})},
     "/api/revisions/batch-decision": {"post": op(
         "Decide on several proposals at once (each in its own transaction; every outcome reported)", tags=_TAGS,
-        auth=True, operation_id="decideRevisions", body=json_body(obj(
-            {"items": array(obj({"id": _WHOLE, "round": _WHOLE}, closed=False), minItems=1, maxItems=200)},
-            {"decision": enum(revisions.DECISIONS, default="approve"), "comment": nullable(_TEXT)}, closed=False)),
-        responses={"200": json_response(ref("BatchResult")), **problem_responses(400, 403, 413, 422, 428)})},
+        auth=True, operation_id="decideRevisions", body=json_body(m.BatchDecisionInput),
+        responses={"200": json_response(m.BatchResult), **problem_responses(400, 403, 413, 422, 428)})},
     "/api/revisions/{revision_id}/withdraw": {"post": op(
         "Withdraw one's own open proposal", tags=_TAGS, auth=True, operation_id="withdrawRevision",
-        params=[_REVISION_ID], body=json_body(obj({}, {"comment": nullable(_TEXT)}, closed=False), required=False,
-                                              form=obj({"comment": STRING}, closed=False)),
-        responses={"200": json_response(ref("Proposal")), **problem_responses(400, 403, 404, 409, 413, 422)})},
+        params=[_REVISION_ID], body=json_body(m.WithdrawInput, required=False, form=m.CommentForm),
+        responses={"200": json_response(m.Proposal), **problem_responses(400, 403, 404, 409, 413, 422)})},
     "/api/revisions/{revision_id}/amend": {"post": op(
         "Change one's own open proposal (a new round; fields not given keep their proposed values)", tags=_TAGS,
-        auth=True, operation_id="amendRevision", params=[_REVISION_ID], body=_PROPOSAL_BODY,
-        responses={"200": json_response(ref("Proposal")), **_SENT})},
+        auth=True, operation_id="amendRevision", params=[_REVISION_ID], body=PROPOSAL_BODY,
+        responses={"200": json_response(m.Proposal), **SENT})},
     "/api/revisions/{revision_id}/rebase": {"post": op(
         "Move a stale proposal onto the site's current version (a new round)", tags=_TAGS, auth=True,
         operation_id="rebaseRevision", params=[_REVISION_ID],
-        responses={"200": json_response(ref("Proposal")), **problem_responses(403, 404, 409, 422)})},
+        responses={"200": json_response(m.Proposal), **problem_responses(403, 404, 409, 422)})},
     "/api/revisions/{revision_id}/comments": {"post": op(
         "Comment on a proposal", tags=_TAGS, auth=True, operation_id="commentRevision", params=[_REVISION_ID],
-        body=json_body(obj({"comment": {**_TEXT, "minLength": 1}}, closed=False),
-                       form=obj({"comment": STRING}, closed=False)),
-        responses={"201": json_response(ref("Proposal")), **problem_responses(400, 403, 404, 413, 422)})},
+        body=json_body(m.CommentInput, form=m.CommentForm),
+        responses={"201": json_response(m.Proposal), **problem_responses(400, 403, 404, 413, 422)})},
     "/api/sites/{code}/restore": {"post": op(
         "Propose restoring an old version of a site (admins; reviewed like any proposal)", tags=_TAGS, auth=True,
-        operation_id="restoreSite", params=[_CODE], body=json_body(
-            obj({"version": _WHOLE, "reason": _TEXT}, closed=False),
-            form=obj({"version": STRING, "reason": STRING}, closed=False)),
-        responses={"201": _CREATED, **problem_responses(400, 403, 404, 409, 413, 422)})},
+        operation_id="restoreSite", params=[_CODE], body=json_body(m.RestoreInput, form=m.RestoreForm),
+        responses={"201": CREATED, **problem_responses(400, 403, 404, 409, 413, 422)})},
     "/api/revisions/{revision_id}/attachments/{attachment_id}": {"get": op(
         "An attachment of a proposal (images inline, other files as downloads)", tags=_TAGS, auth=True,
         operation_id="getRevisionAttachment",
-        params=[_REVISION_ID, path_param("attachment_id", "the attachment's number", {**ID, "example": 1})],
+        params=[_REVISION_ID, path_param("attachment_id", "the attachment's number", Id, example=1)],
         responses={"200": file_response([*revisions.IMAGE_TYPES.values(), "application/pdf",
                                          "application/octet-stream"], "the file"),
                    **problem_responses(403, 404)})},
@@ -394,4 +289,4 @@ PATHS = {
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    api_spec.register(app, PATHS, SCHEMAS)
+    api_spec.register(app, PATHS, m.MODELS)

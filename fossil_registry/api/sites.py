@@ -2,16 +2,20 @@
 (/api/me) and the audit trail (/api/audit)."""
 from __future__ import annotations
 
+from typing import Annotated, Union
+
 from flask import Blueprint, abort, current_app, jsonify, request
 from flask_login import current_user
+from pydantic import Field
 
 from .. import audit, auth, public_view, sites
 from .ogcapi import ITEMS_PARAMS, items as ogcapi_items
 from ..db import get_conn
 from ..errors import InvalidInput
 from ..http import openapi as api_spec
-from ..http.openapi import (DATE_TIME, ID, INTEGER, STRING, array, enum, json_response, nullable, obj, op, or_html,
-                            param, path_param, problem_responses, ref)
+from ..http.openapi import CONTENT_CRS, json_response, op, or_html, param, path_param, problem_responses
+from .models import sites as m
+from .models.common import ONE_OF, FeatureCollection, Id
 from ..http.requests import positive_int_arg, query_args
 from ..http.security import can, require
 from ..messages import msg
@@ -99,71 +103,45 @@ def audit_entries():
 
 
 # ------------------------------------------------------------------------------------------------------ OpenAPI
-_CODE = path_param("code", "the site code, e.g. GZ-0001", {"type": "string", "example": "GZ-0001"})
-_STATE = {"code": STRING, "version": ID, "properties": ref("SiteProperties"), "location": ref("Point"),
-          "boundary": nullable(ref("MultiPolygon"))}
-SCHEMAS = {
-    "SiteState": obj({**_STATE, "updated_at": DATE_TIME, "updated_by": STRING}, {"reason": nullable(STRING)},
-                     description="a site as staff see it, exact (reason: of this version, when asked for a past one)"),
-    "PublicSite": obj({**_STATE, "location_precision": enum(["exact", "0.1-degree grid cell centre"])},
-                      description="a site as anonymous callers see it: generalized sites at their 0.1-degree cell "
-                                  "centre without boundary, numbers in their texts withheld"),
-    "SiteVersions": obj({"code": STRING, "versions": array(obj({
-        "version": ID, "operation": STRING, "created_at": DATE_TIME, "author": STRING, "reviewer": nullable(STRING),
-        "reason": nullable(STRING), "revision_id": nullable(ID)}))}),
-    "SiteDiff": obj({"code": STRING, "from_version": ID, "to_version": ID,
-                     "properties": {"type": "object", "description": "changed fields: {field: {old, new}}",
-                                    "additionalProperties": obj({}, {"old": {"nullable": True},
-                                                                     "new": {"nullable": True}})},
-                     "location_changed": {"type": "boolean"}, "boundary_changed": {"type": "boolean"},
-                     "metrics": ref("Metrics")}),
-    "Me": obj({"username": STRING, "role": enum(auth.ROLES), "permissions": array(enum(sorted(auth.POLICY)))}),
-    "AuditEntries": obj({"entries": array(obj({
-        "fid": ID, "at": DATE_TIME, "actor": STRING, "action": STRING, "target": nullable(STRING),
-        "remote_addr": nullable(STRING),
-        "detail": {"type": "object", "nullable": True, "description": "what the action did (depends on the action)"}
-    }))}),
-}
+_CODE = path_param("code", "the site code, e.g. GZ-0001", example="GZ-0001")
 _TAGS = ["Sites"]
 _AS_OF = ("an ISO-8601 date or time (a bare date: the end of that day; no offset: the registry's time zone)")
+_LIMIT = Annotated[int, Field(ge=1, default=500)]
 PATHS = {
     "/api/sites": {"get": op(
         "Site locations as GeoJSON (an alias of /ogcapi/collections/sites/items)", tags=_TAGS, params=ITEMS_PARAMS,
         operation_id="listSites", responses={
-            "200": or_html({**json_response(ref("FeatureCollection"), media="application/geo+json", headers={
-                "Content-Crs": {"schema": STRING, "description": "the CRS of the coordinates"}}),
-                "description": "one page of sites (the public view for anonymous callers)"}),
+            "200": or_html({**json_response(FeatureCollection, media="application/geo+json", headers=CONTENT_CRS),
+                            "description": "one page of sites (the public view for anonymous callers)"}),
             **problem_responses(400, 404)})},
     "/api/sites/{code}": {"get": op(
         "One site: staff get the exact current state or a past one; anonymous callers the public view",
         tags=_TAGS, operation_id="getSite", params=[
-            _CODE, param("version", schema=ID, description="a past version (staff)"),
+            _CODE, param("version", schema=Id, description="a past version (staff)"),
             param("as_of", description="the state at this instant (staff): " + _AS_OF)],
-        responses={"200": json_response({"oneOf": [ref("SiteState"), ref("PublicSite")]}),
+        responses={"200": json_response(Annotated[Union[m.SiteState, m.PublicSite], ONE_OF]),
                    **problem_responses(404, 422)})},
     "/api/sites/{code}/versions": {"get": op(
         "A site's version history", tags=_TAGS, auth=True, params=[_CODE], operation_id="getSiteVersions",
-        responses={"200": json_response(ref("SiteVersions")), **problem_responses(403, 404)})},
+        responses={"200": json_response(m.SiteVersions), **problem_responses(403, 404)})},
     "/api/sites/{code}/diff": {"get": op(
         "What changed between two versions of a site", tags=_TAGS, auth=True, operation_id="diffSite", params=[
-            _CODE, param("from", schema=ID, required=True), param("to", schema=ID, required=True)],
-        responses={"200": json_response(ref("SiteDiff")), **problem_responses(403, 404, 422)})},
+            _CODE, param("from", schema=Id, required=True), param("to", schema=Id, required=True)],
+        responses={"200": json_response(m.SiteDiff), **problem_responses(403, 404, 422)})},
     "/api/me": {"get": op("The caller's account: name, role and permissions", tags=["Accounts"], auth=True,
-                          operation_id="getMe", responses={"200": json_response(ref("Me")),
-                                                           **problem_responses(403)})},
+                          operation_id="getMe", responses={"200": json_response(m.Me), **problem_responses(403)})},
     "/api/audit": {"get": op(
         "The audit trail, newest first (admins)", tags=["Accounts"], auth=True, operation_id="getAudit", params=[
-            param("limit", schema={**INTEGER, "minimum": 1, "default": 500},
-                  description="entries at most (values above 10000 give 10000)"),
+            param("limit", schema=_LIMIT, description="entries at most (values above 10000 give 10000)"),
             param("actor", description="who"), param("action", description="what (a prefix; a trailing * is "
                                                                             "allowed)"),
             param("target", description="on what"),
             param("since", description="from this date or time: " + _AS_OF.replace("the end", "the start")),
             param("until", description="up to this date or time: " + _AS_OF)],
-        responses={"200": json_response(ref("AuditEntries")), **problem_responses(403, 422)})},
+        responses={"200": json_response(m.AuditEntries), **problem_responses(403, 422)})},
 }
 
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    api_spec.register(app, PATHS, SCHEMAS)
+    api_spec.register(app, PATHS, m.MODELS)

@@ -1,18 +1,21 @@
 """The OpenAPI 3.0 document of the whole JSON API (the OGC API - Features paths and the registry's own /api paths).
 
-Each API area describes its own paths next to its routes and registers them when the app is built (``register``);
-``document`` assembles them with the shared parts below (problem answers, GeoJSON, site states, security schemes).
-tests/test_openapi.py checks that every /api and /ogcapi route is described (and nothing else), and
+Nothing in it is written by hand as JSON Schema: each API area declares its operations next to its routes (``op``:
+summary, parameters, body and answers, each given as a type) and registers them when the app is built
+(``register``); every schema is generated from a type (``schema_of``): the area's pydantic models (api/models/), the
+vocabularies' enums (vocab.py) or an annotated Python type. ``document`` assembles the paths, the components and the
+problem answers. tests/test_openapi.py checks that every /api and /ogcapi route is described (and nothing else), and
 tests/test_openapi_fuzz.py (schemathesis) that the answers keep to it.
 
-Schemas of answers are closed (``obj``: every key the code writes is listed, ``additionalProperties: false``) so that a
-new key, a missing one or a changed type is caught; schemas of requests say what the code enforces, no more."""
+Answers are closed (``Answer``: every key the code writes is a field, ``additionalProperties: false``) so that a new
+key, a missing one or a changed type is caught; requests (``Body``) say what the code enforces, no more."""
 from __future__ import annotations
 
 import copy
 from typing import Any, Iterable
 
 from flask import current_app
+from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
 
 VERSION = "1.2.0"
 PROBLEM_STATUSES = {400: "bad request (names the parameter)", 401: "sign in or send a valid API token",
@@ -21,62 +24,117 @@ PROBLEM_STATUSES = {400: "bad request (names the parameter)", 401: "sign in or s
                     428: "a precondition is missing (e.g. the round of a decision)", 429: "too many requests"}
 
 
-# ------------------------------------------------------------------------------------------------------ schema helpers
-def nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    """``schema`` or null (OpenAPI 3.0: a $ref cannot carry siblings, so it is wrapped in allOf)."""
-    if "$ref" in schema:
-        return {"nullable": True, "allOf": [schema]}
-    out = {**schema, "nullable": True}
-    if "enum" in out and None not in out["enum"]:
-        out["enum"] = [*out["enum"], None]
+# ------------------------------------------------------------------------------------------------------ schemas
+# Every schema of the document is generated from a type: a pydantic model (api/models/), a vocabulary (vocab.py) or an
+# annotated Python type. pydantic writes JSON Schema 2020-12; _oas30 turns it into OpenAPI 3.0's dialect (nullable
+# instead of a null type, enum instead of const, no titles). Each model becomes a component under its class name.
+REF = "#/components/schemas/{model}"
+_COMPONENTS: dict[str, Any] = {}
+_NULL = {"type": "null"}
+
+
+class Answer(BaseModel):
+    """The shape of an answer: every key the code writes is a field (closed: no other key may appear). A field with
+    a default may be absent."""
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Body(BaseModel):
+    """The shape of a request: what the code reads (open: the domain checks refuse what they must)."""
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class ClosedBody(BaseModel):
+    """A request whose other fields are refused."""
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _nullable(out: dict[str, Any], key: str) -> dict[str, Any]:
+    rest = [x for x in out.pop(key) if x != _NULL]
+    if len(rest) > 1:
+        return {key: rest, **out, "nullable": True}
+    if "$ref" in rest[0]:
+        return {"nullable": True, "allOf": rest, **out}
+    merged = {**rest[0], **out, "nullable": True}
+    if "enum" in merged and None not in merged["enum"]:
+        merged["enum"] = [*merged["enum"], None]
+    return merged
+
+
+def _oas30(schema: Any) -> Any:
+    """A JSON Schema 2020-12 schema (pydantic's) in OpenAPI 3.0's dialect."""
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for k, v in schema.items():
+        if k == "title" or (k == "default" and v is None):
+            continue
+        if k in ("properties", "$defs"):
+            out[k] = {name: _oas30(x) for name, x in v.items()}
+        elif k in ("items", "additionalProperties", "not") and isinstance(v, dict):
+            out[k] = _oas30(v)
+        elif k in ("anyOf", "oneOf", "allOf"):
+            out[k] = [x if x == _NULL else _oas30(x) for x in v]
+        elif k == "const":
+            out["enum"] = [v]
+        elif k == "exclusiveMinimum":
+            out.update(minimum=v, exclusiveMinimum=True)
+        elif k == "examples":
+            out["example"] = v[0]
+        else:
+            out[k] = v
+    for key in ("anyOf", "oneOf"):
+        if _NULL in out.get(key, ()):
+            return _nullable(out, key)
+    if out.get("type") == "null":  # always null (a value withheld)
+        del out["type"]
+        out.update(enum=[None], nullable=True)
     return out
 
 
-def obj(required: dict[str, Any], optional: dict[str, Any] | None = None, *, closed: bool = True,
-        description: str | None = None) -> dict[str, Any]:
-    """An object with the ``required`` keys always present and the ``optional`` ones sometimes; ``closed``: no other."""
-    out: dict[str, Any] = {"type": "object", "properties": {**required, **(optional or {})}}
-    if required:
-        out["required"] = list(required)
-    if closed:
-        out["additionalProperties"] = False
-    if description:
-        out["description"] = description
-    return out
+def _component(name: str, schema: dict[str, Any]) -> None:
+    known = _COMPONENTS.setdefault(name, schema)
+    assert known == schema, f"two schemas named {name}"
 
 
-def array(items: dict[str, Any], **extra) -> dict[str, Any]:
-    return {"type": "array", "items": items, **extra}
+def schema_of(tp: Any, **extra: Any) -> dict[str, Any]:
+    """The OpenAPI schema of a type (``extra``: more keywords); a model is a $ref to its component."""
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        generated = tp.model_json_schema(ref_template=REF)
+        name = tp.__name__
+    else:
+        generated, name = TypeAdapter(tp).json_schema(ref_template=REF), None
+    for def_name, d in generated.pop("$defs", {}).items():
+        _component(def_name, _oas30(d))
+    if name is None:
+        return {**_oas30(generated), **extra}
+    _component(name, _oas30(generated))
+    return {**ref(name), **extra} if not extra else {"allOf": [ref(name)], **extra}
 
 
-def enum(values: Iterable[Any], **extra) -> dict[str, Any]:
-    return {"type": "string", "enum": list(values), **extra}
-
-
-STRING = {"type": "string"}
-INTEGER = {"type": "integer"}
-NUMBER = {"type": "number"}
-BOOLEAN = {"type": "boolean"}
-DATE = {"type": "string", "format": "date"}
-DATE_TIME = {"type": "string", "format": "date-time"}
-MAX_INT = 2**63 - 1  # SQLite's largest integer (json_input.MAX_INT): ids, versions, offsets
-ID = {"type": "integer", "minimum": 1, "maximum": MAX_INT}
-LONLAT = {"type": "array", "items": NUMBER, "minItems": 2, "maxItems": 2, "description": "[longitude, latitude]"}
-COUNTS = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
+def text(**extra: Any) -> dict[str, Any]:
+    return schema_of(str, **extra)
 
 
 def ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+    return {"$ref": REF.format(model=name)}
 
 
 # ------------------------------------------------------------------------------------------------- operation helpers
+Schema = Any  # a type (a model, a vocabulary, an annotated type) or an OpenAPI schema already made
+
+
+def _schema(schema: Schema) -> dict[str, Any]:
+    return schema if isinstance(schema, dict) else schema_of(schema)
+
+
 def problem_responses(*codes: int) -> dict[str, Any]:
     return {str(c): {"$ref": f"#/components/responses/Problem{c}"} for c in codes}
 
 
-def json_response(schema: dict[str, Any], description: str = "OK", media: str = "application/json",
+def json_response(schema: Schema, description: str = "OK", media: str = "application/json",
                   headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"description": description, "content": {media: {"schema": schema}}}
+    out: dict[str, Any] = {"description": description, "content": {media: {"schema": _schema(schema)}}}
     if headers:
         out["headers"] = headers
     return out
@@ -84,36 +142,39 @@ def json_response(schema: dict[str, Any], description: str = "OK", media: str = 
 
 def or_html(response: dict[str, Any]) -> dict[str, Any]:
     """An answer that is an HTML page instead when asked for with f=html (or by a browser's Accept)."""
-    return {**response, "content": {**response["content"], "text/html": {"schema": STRING}}}
+    return {**response, "content": {**response["content"], "text/html": {"schema": schema_of(str)}}}
 
 
 def file_response(media: str | list[str], description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
     """A download (binary or text file) of one or more media types."""
     media = [media] if isinstance(media, str) else media
-    out: dict[str, Any] = {"description": description,
-                           "content": {m: {"schema": {"type": "string", "format": "binary"}} for m in media}}
+    out: dict[str, Any] = {"description": description, "content": {m: {"schema": schema_of(bytes)} for m in media}}
     if headers:
         out["headers"] = headers
     return out
 
 
-def header(description: str, schema: dict | None = None, required: bool = True) -> dict[str, Any]:
-    return {"description": description, "schema": schema or STRING, "required": required}
+def header(description: str, schema: Schema = str, required: bool = True) -> dict[str, Any]:
+    return {"description": description, "schema": _schema(schema), "required": required}
 
 
 LOCATION = {"Location": header("where the new resource is")}
+CONTENT_CRS = {"Content-Crs": header("the CRS of the coordinates", required=False)}
 
 
-def param(name: str, where: str = "query", schema: dict | None = None, description: str = "",
+def param(name: str, where: str = "query", schema: Schema = str, description: str = "",
           required: bool | None = None, **extra) -> dict[str, Any]:
-    out = {"name": name, "in": where, "schema": schema or {"type": "string"}, "description": description,
+    out = {"name": name, "in": where, "schema": _schema(schema), "description": description,
            "required": where == "path" if required is None else required}
     out.update(extra)
     return out
 
 
-def path_param(name: str, description: str, schema: dict | None = None) -> dict[str, Any]:
-    return param(name, "path", schema or {"type": "string"}, description)
+def path_param(name: str, description: str, schema: Schema = str, example: Any = None) -> dict[str, Any]:
+    out = param(name, "path", schema, description)
+    if example is not None:
+        out["schema"] = {**out["schema"], "example": example}
+    return out
 
 
 def op(summary: str, *, tags: list[str], responses: dict[str, Any], params: list[dict] | None = None,
@@ -134,113 +195,40 @@ def op(summary: str, *, tags: list[str], responses: dict[str, Any], params: list
     return out
 
 
-def json_body(schema: dict[str, Any], *, required: bool = True, form: dict[str, Any] | None = None,
-              multipart: dict[str, Any] | None = None, example: Any = None) -> dict[str, Any]:
+def json_body(schema: Schema, *, required: bool = True, form: Schema | None = None, multipart: Schema | None = None,
+              example: Any = None) -> dict[str, Any]:
     """A JSON body (``example``: a valid one, which schemathesis sends too); ``form``/``multipart``: the same call as
     application/x-www-form-urlencoded or multipart/form-data (each an object schema of text fields and, for
     multipart, files)."""
-    content: dict[str, Any] = {"application/json": {"schema": schema}}
+    content: dict[str, Any] = {"application/json": {"schema": _schema(schema)}}
     if example is not None:
         content["application/json"]["example"] = example
     if form is not None:
-        content["application/x-www-form-urlencoded"] = {"schema": form}
+        content["application/x-www-form-urlencoded"] = {"schema": _schema(form)}
     if multipart is not None:
-        content["multipart/form-data"] = {"schema": multipart}
+        content["multipart/form-data"] = {"schema": _schema(multipart)}
     return {"required": required, "content": content}
 
 
-FILE = {"type": "string", "format": "binary"}
-
-
-# ------------------------------------------------------------------------------------------------------ shared schemas
-_POSITION = {"type": "array", "items": NUMBER, "minItems": 2, "maxItems": 3}
-_LINE = array(_POSITION, minItems=2)
-_RING = array(_POSITION, minItems=4)
-
-
-def _geometry(kind: str, coordinates: dict[str, Any]) -> dict[str, Any]:
-    """Open: RFC 7946 (6.1) allows foreign members, which the code reads past (and never writes)."""
-    return obj({"type": enum([kind]), "coordinates": coordinates}, {"bbox": array(NUMBER, minItems=4, maxItems=6)},
-               closed=False)
-
-
-_SIMPLE = ["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"]
-GEOMETRY_SCHEMAS: dict[str, Any] = {
-    "Point": _geometry("Point", _POSITION),
-    "MultiPoint": _geometry("MultiPoint", array(_POSITION)),
-    "LineString": _geometry("LineString", _LINE),
-    "MultiLineString": _geometry("MultiLineString", array(_LINE)),
-    "Polygon": _geometry("Polygon", array(_RING, minItems=1)),
-    "MultiPolygon": _geometry("MultiPolygon", array(array(_RING, minItems=1))),
-    "GeometryCollection": obj({"type": enum(["GeometryCollection"]),
-                               "geometries": array({"oneOf": [ref(k) for k in _SIMPLE]})}, closed=False),
-    "Geometry": {"oneOf": [ref(k) for k in (*_SIMPLE, "GeometryCollection")],
-                 "description": "a GeoJSON geometry (RFC 7946)"},
-}
-
-# The text a reviewer cleared for publication: the only description the public reads of a protected feature (absent
-# from versions written before it existed)
-PUBLIC_TEXTS = {"public_description": {**nullable(STRING), "description": "public text, reviewed as such"},
-                "public_description_en": nullable(STRING)}
-SITE_PROPERTIES = obj({
-    "name": STRING, "name_en": nullable(STRING), "county": nullable(STRING), "county_en": nullable(STRING),
-    "age": nullable(STRING), "formation": nullable(STRING), "description": nullable(STRING),
-    "description_en": nullable(STRING),
-    "level": enum(["national", "provincial", "general"]),
-    "period": nullable(STRING), "fossil_groups": array(STRING),
-    "sensitivity": enum(["open", "generalized", "hidden"]), "established": nullable(DATE),
-    "status": enum(["active", "retired"])}, PUBLIC_TEXTS,
-    description="a site's attributes (every field, null where not given; a generalized site's description and "
-                "description_en are null for anonymous callers, who read its public description)")
-
-_METRICS = {k: nullable(NUMBER) for k in ("location_shift_m", "area_before_m2", "area_after_m2", "area_change_pct",
-                                          "centroid_shift_m", "hausdorff_m")}
-_METRICS.update(vertices_before=nullable(INTEGER), vertices_after=nullable(INTEGER))
-_LENGTHS = {"length_m_before": nullable(NUMBER), "length_m_after": nullable(NUMBER)}  # a section's line (geodesic)
-METRICS = obj(_METRICS, _LENGTHS, description="geodesic figures of a change (null where they do not apply; the "
-                                              "lengths of a section's line only for sections)")
-REVIEW_METRICS = obj({**_METRICS, "area_added_m2": nullable(NUMBER), "area_removed_m2": nullable(NUMBER)}, _LENGTHS,
-                     description="the figures a reviewer sees: Metrics and the areas a boundary change adds and "
-                                 "removes")
-
-SCHEMAS: dict[str, Any] = {
-    "Problem": obj({"type": STRING, "title": STRING, "status": {"type": "integer", "minimum": 400, "maximum": 599}},
-                   {"detail": {"type": "string", "description": "in the caller's language (?lang=zh|en, else "
-                               "Accept-Language)"}, "instance": STRING, "location": LONLAT,
-                    "field": {"type": "string", "description": "the field at fault"},
-                    "code": {"type": "string", "description": "stable code of a domain error, e.g. "
-                             "geometry.self_intersection (docs/everyday.md)"},
-                    "params": {"type": "object", "description": "the values the message was made from (nested "
-                               "messages as {code, params})"}},
-                   closed=False, description="RFC 7807 problem details; some carry more members (e.g. location, "
-                                             "field, current_version)"),
-    "Link": {"type": "object", "required": ["href"], "properties": {
-        "href": {"type": "string"}, "rel": {"type": "string"}, "type": {"type": "string"},
-        "title": {"type": "string"}}},
-    **GEOMETRY_SCHEMAS,
-    "Feature": {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
-        "type": {"type": "string", "enum": ["Feature"]}, "id": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
-        "geometry": {"nullable": True, "allOf": [{"$ref": "#/components/schemas/Geometry"}]},
-        "properties": {"type": "object", "nullable": True},
-        "links": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}}}},
-    "FeatureCollection": {"type": "object", "required": ["type", "features"], "properties": {
-        "type": {"type": "string", "enum": ["FeatureCollection"]},
-        "features": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"}},
-        "numberMatched": {"type": "integer", "minimum": 0}, "numberReturned": {"type": "integer", "minimum": 0},
-        "timeStamp": {"type": "string"},
-        "links": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}}}},
-    "SiteProperties": SITE_PROPERTIES,
-    "Metrics": METRICS,
-    "ReviewMetrics": REVIEW_METRICS,
-}
+def form(name: str, required: Iterable[str] = (), optional: Iterable[str] = (), doc: str | None = None,
+         **files: Any) -> type[BaseModel]:
+    """The model of a form (application/x-www-form-urlencoded or multipart/form-data): text fields, ``required``
+    and ``optional``, and ``files``: name=type (bytes or list[bytes], Annotated with a description; a file without
+    a default is required)."""
+    fields: dict[str, Any] = {k: (str, ...) for k in required}
+    fields.update({k: (str, None) for k in optional if k not in fields})
+    fields.update({k: (tp, ...) if k in required else (tp, None) for k, tp in files.items()})
+    return create_model(name, __base__=Body, __doc__=doc, **fields)
 
 
 # ------------------------------------------------------------------------------------------------------ the document
-def register(app, paths: dict[str, Any], schemas: dict[str, Any] | None = None) -> None:
-    """Add an API area's paths (and the schemas they refer to) to the app's document."""
-    spec = app.extensions.setdefault("openapi", {"paths": {}, "schemas": {}})
+def register(app, paths: dict[str, Any], models: Iterable[type[BaseModel]] = ()) -> None:
+    """Add an API area's paths to the app's document, and its ``models`` to the components (those the paths name are
+    there already; these are listed so that the document names them whatever the paths do)."""
+    spec = app.extensions.setdefault("openapi", {"paths": {}})
     spec["paths"].update(paths)
-    spec["schemas"].update(schemas or {})
+    for model in models:
+        schema_of(model)
 
 
 def _with_text_refusals(paths: dict[str, Any]) -> dict[str, Any]:
@@ -255,7 +243,7 @@ def _with_text_refusals(paths: dict[str, Any]) -> dict[str, Any]:
 
 def document(server_url: str) -> dict[str, Any]:
     """The whole OpenAPI 3.0 document of this app, with ``server_url`` as its server."""
-    registered = current_app.extensions.get("openapi", {"paths": {}, "schemas": {}})
+    registered = current_app.extensions.get("openapi", {"paths": {}})
     responses = {f"Problem{code}": json_response(ref("Problem"), text, "application/problem+json")
                  for code, text in PROBLEM_STATUSES.items()}
     responses["Problem401"]["headers"] = {"WWW-Authenticate": header("Bearer realm=... (under /api)", required=False)}
@@ -274,7 +262,7 @@ def document(server_url: str) -> dict[str, Any]:
                                               for o in item.values() if isinstance(o, dict)
                                               for tag in o.get("tags", [])})],
         "paths": _with_text_refusals(copy.deepcopy(dict(sorted(registered["paths"].items())))),
-        "components": {"schemas": {**SCHEMAS, **copy.deepcopy(registered["schemas"])}, "responses": responses,
+        "components": {"schemas": copy.deepcopy(dict(sorted(_COMPONENTS.items()))), "responses": responses,
                        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                           "description": "an API token of a staff account"}}},
     }

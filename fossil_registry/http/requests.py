@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Request, current_app, request
+from pydantic import TypeAdapter, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
@@ -162,6 +163,24 @@ def query_args(*names: str) -> dict[str, str | None]:
 
 def flag_arg(name: str) -> bool:
     return request.args.get(name) in ("1", "true")
+
+
+_ADAPTERS: dict[int, tuple[Any, TypeAdapter]] = {}
+
+
+def conforms(tp: Any, value: Any) -> bool:
+    """Whether ``value`` is of ``tp``: a type of the API's models (api/models/), the one the OpenAPI document shows for
+    that field or parameter, so that the document and the check are one definition (``tp``: a module-level type, made
+    once). The caller answers with its own message."""
+    known = _ADAPTERS.get(id(tp))
+    if known is None or known[0] is not tp:
+        known = _ADAPTERS[id(tp)] = (tp, TypeAdapter(tp))
+    adapter = known[1]
+    try:
+        adapter.validate_python(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def json_object(hint: str, *, required: bool) -> dict[str, Any]:
