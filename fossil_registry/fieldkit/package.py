@@ -17,7 +17,7 @@ from typing import IO, Any, Mapping
 
 from shapely.geometry import box
 
-from .. import sites, store
+from .. import features, store
 from ..errors import InvalidInput, NotFound
 from ..store import fieldkit as kstore
 from ..store import kitfile
@@ -63,7 +63,7 @@ def parse_area(fields: Mapping[str, Any]) -> Area:
     if not isinstance(codes, (list, tuple)) or not all(isinstance(c, str) for c in codes):
         raise InvalidInput(msg("fieldkit.sites_must_list_site", "sites must be a list of site codes such as GZ-0001"))
     codes = tuple(dict.fromkeys(c.strip().upper() for c in codes if c.strip()))
-    bad = [c for c in codes if not sites.CODE_PATTERN.match(c)]
+    bad = [c for c in codes if not features.CODE_PATTERN.match(c)]
     if bad:
         raise InvalidInput(msg("fieldkit.site_codes_codes_look", "not site codes: {bad} (codes look like GZ-0001)",
                                bad=', '.join(bad[:10])))
@@ -82,13 +82,13 @@ def _bbox(value: Any) -> tuple[float, float, float, float]:
     return bbox
 
 
-def select_sites(conn, area: Area, settings: Settings) -> list[sites.Site]:
+def select_sites(conn, area: Area, settings: Settings) -> list[features.Feature]:
     """The active sites of the area (exact state); refused if there are more than a kit may carry."""
     if area.kind == "bbox":
-        chosen = sites.list_current(conn, bbox=area.bbox)
+        chosen = features.list_current(conn, bbox=area.bbox)
     elif area.kind == "county":
         wanted = area.county.casefold()
-        chosen = [s for s in sites.list_current(conn) if wanted in
+        chosen = [s for s in features.list_current(conn) if wanted in
                   ((s.properties.get("county") or "").casefold(), (s.properties.get("county_en") or "").casefold())]
         if not chosen:
             raise InvalidInput(msg("fieldkit.active_site_county_named", "no active site in a county named {county!r}",
@@ -97,7 +97,7 @@ def select_sites(conn, area: Area, settings: Settings) -> list[sites.Site]:
         chosen, unknown = [], []
         for code in area.codes:
             try:
-                chosen.append(sites.current(conn, code))
+                chosen.append(features.current(conn, code))
             except NotFound:
                 unknown.append(code)
         if unknown:
@@ -113,7 +113,7 @@ def select_sites(conn, area: Area, settings: Settings) -> list[sites.Site]:
     return chosen
 
 
-def kit_bounds(area: Area, chosen: list[sites.Site]) -> tuple[float, float, float, float]:
+def kit_bounds(area: Area, chosen: list[features.Feature]) -> tuple[float, float, float, float]:
     """The area the kit covers: the given box, grown to every chosen site's location and boundary."""
     geoms = [s.location for s in chosen] + [s.boundary for s in chosen if s.boundary is not None]
     if area.bbox is not None:
@@ -133,7 +133,7 @@ def sign(manifest: Mapping[str, str], secret: str) -> str:
     return hmac.new(bytes.fromhex(secret), body.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def _site_row(site: sites.Site) -> dict[str, Any]:
+def _site_row(site: features.Feature) -> dict[str, Any]:
     row = {"geom": site.location, "code": site.code, "base_version": site.version}
     for key in SITE_PROPERTIES:
         value = site.properties.get(key)
@@ -141,7 +141,7 @@ def _site_row(site: sites.Site) -> dict[str, Any]:
     return row
 
 
-def write_geopackage(path: Path, chosen: list[sites.Site], manifest: dict[str, str]) -> None:
+def write_geopackage(path: Path, chosen: list[features.Feature], manifest: dict[str, str]) -> None:
     kitfile.create_kit_file(path, [{"name": la.name, "geometry": la.geometry, "identifier": la.title,
                                     "description": la.description, "columns": la.columns} for la in LAYERS] +
                             [{"name": MANIFEST, "geometry": None, "identifier": "Field kit manifest",
@@ -241,7 +241,7 @@ def check_out(conn, area: Area, *, actor: str, settings: Settings, basemap: bool
     return Kit(kit_id, f"{folder}.zip", out, len(chosen), sum(s.boundary is not None for s in chosen), clip)
 
 
-def _record(conn, manifest: dict[str, str], secret: str, area: Area, bounds, chosen: list[sites.Site],
+def _record(conn, manifest: dict[str, str], secret: str, area: Area, bounds, chosen: list[features.Feature],
             clip: basemaps.Clip | None, remote_addr: str | None) -> None:
     with store.transaction(conn):
         kstore.insert_kit(conn, kit_id=manifest["kit_id"], issued_by=manifest["issued_by"],

@@ -11,7 +11,7 @@ import shapely
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from .. import public_view, sites
+from .. import features, public_view
 from ..errors import NotFound
 from ..geometry import local_metres
 from .screening import Result
@@ -44,7 +44,7 @@ def site_geometries(conn, result: Result) -> dict[str, tuple[BaseGeometry, BaseG
         if code is None:
             continue
         if result.exact:
-            site = sites.at_version(conn, code, a["version"])
+            site = features.at_version(conn, code, a["version"])
             out[code] = (site.location, site.boundary)
         elif a.get("generalized"):
             out[code] = (Point(*a["location"]), None)

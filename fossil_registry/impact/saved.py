@@ -6,7 +6,8 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from .. import sites, store
+from .. import features, store
+from ..vocab import Level
 from ..errors import NotFound
 from .footprint import Footprint
 from .screening import Result, screen, screen_at
@@ -67,7 +68,7 @@ def _entry(r: dict[str, Any]) -> dict[str, Any]:
 
 def _settings_of(saved: dict[str, Any], settings: Settings) -> Settings:
     """The rings and the rule table a saved screening was run with (today's configuration may differ)."""
-    rules = tuple((row["ring_m"], {level: row[level] for level in sites.LEVELS}) for row in saved["rules"])
+    rules = tuple((row["ring_m"], {level: row[level] for level in Level.values()}) for row in saved["rules"])
     return replace(settings, rings_m=tuple(saved["rings"]), rules=rules)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from shapely.geometry import Point, box, mapping
 from shapely.geometry.base import BaseGeometry
 
-from .. import public_view, sites, store
+from .. import features, public_view, store
 from ..geometry import GEOD, geodesic_area_m2
 from .footprint import Footprint
 from .labels import CONSULT, RISK_CLASSES
@@ -92,7 +92,7 @@ def screen(conn, footprint: Footprint, settings: Settings, *, exact: bool) -> Re
         # callers: the count of changes to the public view, which no edit of a hidden site moves
         version = store.impact.registry_version(conn) if exact else store.public_stamp(conn)[2]
         if exact:
-            found = sites.list_near(conn, bounds)
+            found = features.list_near(conn, bounds)
             public = None
         else:
             public = public_view.impact_candidates(conn, bounds, settings.hidden_cell_deg)
