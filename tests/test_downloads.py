@@ -368,11 +368,11 @@ def test_staff_download_inspections_and_patrol_tracks(app, client, tmp_path):
     assert info["crs"] == "EPSG:4490" and list(frame.geometry.geom_type) == ["MultiLineString"]
     assert frame["site"][0] == site.code and frame["name"][0] == "patrol"  # the track name in the GPX
     listing = client.get("/api/downloads", headers=bearer("field")).get_json()
-    assert [la["id"] for la in listing["layers"]] == ["sites", "boundaries", "inspections", "patrol-tracks",
-                                                      "registry"]
+    assert [la["id"] for la in listing["layers"]] == ["sites", "sections", "boundaries", "markers", "inspections",
+                                                      "patrol-tracks", "registry"]
     assert listing["audience"] == "staff"
     anonymous = client.get("/api/downloads").get_json()
-    assert [la["id"] for la in anonymous["layers"]] == ["sites", "boundaries", "registry"]
+    assert [la["id"] for la in anonymous["layers"]] == ["sites", "sections", "boundaries", "markers", "registry"]
     assert anonymous["audience"] == "public" and "generalized" in anonymous["layers"][0]["fields"]
 
 
@@ -530,5 +530,5 @@ def test_gdal_reads_the_served_downloads_over_http(served_registry):
         pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": None, "GDAL_HTTP_BEARER": None})
     assert len(inspections) > 0 and inspections.crs.to_epsg() == 4490
     listing = requests.get(f"{served_registry.url}/api/downloads").json()
-    assert [la["id"] for la in listing["layers"]] == ["sites", "boundaries", "registry"]
+    assert [la["id"] for la in listing["layers"]] == ["sites", "sections", "boundaries", "markers", "registry"]
     assert not re.search(r"inspections", json.dumps(listing["layers"]))
