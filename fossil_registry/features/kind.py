@@ -40,6 +40,7 @@ class FeatureKind:
     name: str                                          # stored with proposals and in audit actions
     layers: Any                                        # store.Layers: its tables
     primary: str                                       # the main geometry as the API names it: location, line
+    geometry: str                                      # ... and its geometry type (GeoJSON, GDAL): Point, LineString
     property_fields: tuple[str, ...]
     text_fields: tuple[str, ...]                       # free text (the public view withholds numbers in them)
     normalize: Callable[..., dict[str, Any]]           # (properties, partial=...) -> checked copy

@@ -196,8 +196,8 @@ def measures(line: BaseGeometry) -> dict[str, Any]:
     return {"length_m": round(length_m(line), 1)}
 
 
-SECTION = FeatureKind("section", store.SECTIONS, "line", PROPERTY_FIELDS, TEXT_FIELDS, normalize_properties,
-                      validate_line, "SECTION_CODE_PREFIX", config.SECTION_CODE_PREFIX,
+SECTION = FeatureKind("section", store.SECTIONS, "line", "LineString", PROPERTY_FIELDS, TEXT_FIELDS,
+                      normalize_properties, validate_line, "SECTION_CODE_PREFIX", config.SECTION_CODE_PREFIX,
                       noun=term("section", "section"),
                       not_found=lambda code: msg("sections.section_code", "no section with code {code!r}", code=code),
                       measures=measures, public_lists=LIST_FIELDS, list_fields=LIST_FIELDS,

@@ -59,8 +59,8 @@ def normalize_properties(props: dict[str, Any], *, partial: bool = False) -> dic
     return out
 
 
-SITE = FeatureKind("site", store.SITES, "location", PROPERTY_FIELDS, TEXT_FIELDS, normalize_properties,
-                   validate_location, "SITE_CODE_PREFIX", config.SITE_CODE_PREFIX, noun=term("site", "site"),
+SITE = FeatureKind("site", store.SITES, "location", "Point", PROPERTY_FIELDS, TEXT_FIELDS,
+                   normalize_properties, validate_location, "SITE_CODE_PREFIX", config.SITE_CODE_PREFIX, noun=term("site", "site"),
                    not_found=lambda code: msg("sites.site_code", "no site with code {code!r}", code=code),
                    list_fields=LIST_FIELDS, proposal_checks=("overlaps",), collection="sites", title="Fossil sites",
                    title_zh="化石点")
