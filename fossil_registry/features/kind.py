@@ -59,6 +59,9 @@ class FeatureKind:
     collection: str = ""                               # its OGC API collection and download layer
     title: str = ""                                    # plural, English and Chinese, for files read outside the app
     title_zh: str = ""
+    description: str = ""                              # of its collection (OGC API), English
+    queryables: tuple[str, ...] = ()                   # the properties its collection filters on
+    stamp: Callable[[Any], tuple] | None = None        # the change stamp of its tables (the key of cached answers)
 
     def __str__(self) -> str:
         return self.name

@@ -15,6 +15,7 @@ from .. import config, store
 from ..errors import InvalidInput
 from ..geometry import GEOD, MAX_VERTICES, GeometryError, fmt
 from ..messages import msg, term
+from ..store import map_layers as stamps
 from ..vocab import BoundaryRank, GsspState, Significance
 from .registry import register
 from .kind import (PROTECTION_CHOICES, TEXT_FIELDS, FeatureKind, checked_choices, checked_established,
@@ -202,5 +203,9 @@ SECTION = FeatureKind("section", store.SECTIONS, "line", "LineString", PROPERTY_
                       not_found=lambda code: msg("sections.section_code", "no section with code {code!r}", code=code),
                       measures=measures, public_lists=LIST_FIELDS, list_fields=LIST_FIELDS,
                       proposal_checks=("county",), collection="sections", title="Stratigraphic sections",
-                      title_zh="地层剖面")
+                      title_zh="地层剖面", description="Registered stratigraphic (stratotype) sections: the surveyed "
+                      "section line, what it exposes, its geodesic length (length_m). Anonymous callers get the "
+                      "public view: generalized sections as the centre point of their 0.1-degree cell, hidden ones "
+                      "absent.", queryables=("level", "significance", "period", "county", "status"),
+                      stamp=stamps.section_stamp)
 register(SECTION)

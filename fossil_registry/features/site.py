@@ -10,6 +10,7 @@ from .. import config, store
 from ..errors import InvalidInput
 from ..geometry import validate_location
 from ..messages import msg, term
+from ..store import map_layers as stamps
 from ..vocab import FossilGroup
 from .registry import register
 from .kind import (PROTECTION_CHOICES, TEXT_FIELDS, FeatureKind, checked_choices, checked_established,
@@ -63,5 +64,8 @@ SITE = FeatureKind("site", store.SITES, "location", "Point", PROPERTY_FIELDS, TE
                    normalize_properties, validate_location, "SITE_CODE_PREFIX", config.SITE_CODE_PREFIX, noun=term("site", "site"),
                    not_found=lambda code: msg("sites.site_code", "no site with code {code!r}", code=code),
                    list_fields=LIST_FIELDS, proposal_checks=("overlaps",), collection="sites", title="Fossil sites",
-                   title_zh="化石点")
+                   title_zh="化石点", description="Registered fossil sites (location and attributes). Anonymous callers "
+                   "get the public view: generalized sites at the centre of their 0.1-degree cell, hidden sites "
+                   "absent.", queryables=("level", "period", "fossil_groups", "county", "status"),
+                   stamp=stamps.change_stamp)
 register(SITE)
