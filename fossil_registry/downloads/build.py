@@ -27,7 +27,7 @@ from .settings import Settings
 from .writers import WRITERS, About, Written, add_gpkg_layer
 
 PUBLIC_NOTICE = ("公开版：概化化石点仅给出所在 0.1 度网格的中心，隐藏化石点不含，文本中可能构成坐标的数字已隐去。 "
-                 "Public view: generalized sites at the centre of their 0.1-degree cell, hidden sites left out, "
+                 "Public view: sites of protected location at the centre of their 0.1-degree cell, hidden sites left out, "
                  "numbers in their texts that could be coordinates withheld.")
 STAFF_NOTICE = ("精确数据，仅供工作人员使用，请勿外传：敏感化石点的位置是精确的。 "
                 "Exact data for staff: the locations of sensitive sites are exact; do not share this file.")

@@ -88,7 +88,8 @@ def _kind_layer(kind: features.FeatureKind) -> Layer:
     collection = ogcapi.COLLECTIONS[kind.collection]
     return Layer(kind.collection, kind.title, kind.title_zh, collection.geometry, False, collection, _ALL,
                  ("code", *kind.property_fields, "version"), staff_fields=("updated_at",),
-                 public_fields=("generalized",), ints=("version",), bools=("generalized",), floats=("length_m",))
+                 public_fields=(features.GENERALIZED,), ints=("version",), bools=(features.GENERALIZED,),
+                 floats=("length_m",))
 
 
 _MARKER_FIELDS = ("id", "feature", "kind", "inscription", "inscription_en", "erected_on", "last_condition",

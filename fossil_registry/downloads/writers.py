@@ -17,6 +17,7 @@ import shapely
 from markupsafe import escape
 
 from .. import csv_export
+from ..features import GENERALIZED
 from .catalog import Layer, Wanted
 from .tables import decimals
 
@@ -52,7 +53,8 @@ def _promote(layer: Layer) -> bool:
 
 def geometry_type(table: gpd.GeoDataFrame, layer: Layer) -> str:
     """The geometry type a file of ``table`` declares: the layer's, unless the features are of several types (the
-    public view of a kind whose main geometry is a line shows a generalized feature as its cell's centre point): then
+    public view of a kind whose main geometry is a line shows a feature of protected location as its cell's centre
+    point): then
     "Unknown", which every format but the Shapefile takes."""
     found = {t for t in table.geometry.geom_type.dropna().unique()}
     return layer.geometry if found <= {layer.geometry, layer.geometry.removeprefix("Multi"),
@@ -104,7 +106,7 @@ LABELS = {"code": "编号 code", "name": "名称 name", "name_en": "英文名称
           "formation": "地层 formation", "fossil_groups": "化石门类 fossil groups", "sensitivity": "敏感度 sensitivity",
           "established": "公布日期 established", "status": "状态 status", "description": "描述 description",
           "description_en": "Description", "public_description": "公开说明 public description",
-          "public_description_en": "Public description", "version": "版本 version", "generalized": "位置已概化 generalized",
+          "public_description_en": "Public description", "version": "版本 version", GENERALIZED: f"位置已概化 {GENERALIZED}",
           "updated_at": "更新时间 updated", "id": "编号 id", "site": "化石点 site", "inspected_on": "巡查日期 date",
           "condition": "状况 condition", "threats": "威胁 threats", "inspectors": "巡查人员 inspectors",
           "photo_count": "照片 photos", "site_version": "化石点版本 site version", "recorded_by": "记录人 recorded by",
@@ -165,7 +167,7 @@ DBF_NAME = 10        # characters of a .dbf field name
 DBF_TEXT = 254       # bytes of a .dbf text value
 SHORT_NAMES = {"description": "descr", "description_en": "descr_en", "public_description": "pub_descr",
                "public_description_en": "pub_dsc_en", "fossil_groups": "fossil_grp",
-               "sensitivity": "sensitiv", "established": "establishd", "generalized": "generalizd",
+               "sensitivity": "sensitiv", "established": "establishd", GENERALIZED: "generalizd",
                "inspected_on": "inspect_on", "photo_count": "photo_cnt", "site_version": "site_ver",
                "recorded_by": "record_by", "inspection_id": "insp_id", "point_count": "point_cnt"}
 

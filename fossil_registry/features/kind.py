@@ -28,6 +28,8 @@ CODE_PATTERN = re.compile(r"^[A-Z]{2,4}-\d{4,6}$")
 # Chinese reader reads 位置, 剖面线, 边界, never an English word in a Chinese sentence.
 GEOMETRY_NOUNS = {"location": term("location", "location"), "line": term("line", "line"),
                   "boundary": term("boundary", "boundary")}
+# The flag of a public record of a feature shown only by its cell (its location protected): named as the sensitivity
+GENERALIZED = Sensitivity.GENERALIZED.value
 # The vocabularies every kind is protected by.
 PROTECTION_CHOICES: dict[str, type[Vocabulary]] = {"level": Level, "sensitivity": Sensitivity, "status": SiteStatus}
 

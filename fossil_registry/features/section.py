@@ -205,7 +205,7 @@ SECTION = FeatureKind("section", store.SECTIONS, "line", "LineString", PROPERTY_
                       proposal_checks=("county",), collection="sections", title="Stratigraphic sections",
                       title_zh="地层剖面", description="Registered stratigraphic (stratotype) sections: the surveyed "
                       "section line, what it exposes, its geodesic length (length_m). Anonymous callers get the "
-                      "public view: generalized sections as the centre point of their 0.1-degree cell, hidden ones "
-                      "absent.", queryables=("level", "significance", "period", "county", "status"),
+                      "public view: sections whose location is protected as the centre point of their 0.1-degree "
+                      "cell, hidden ones absent.", queryables=("level", "significance", "period", "county", "status"),
                       stamp=stamps.section_stamp)
 register(SECTION)

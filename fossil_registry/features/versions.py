@@ -139,7 +139,7 @@ def _from_version(v: store.VersionRow, kind: FeatureKind | None = None) -> Featu
 
 
 def current(conn, code: str, *, public_only: bool = False, kind: FeatureKind | None = None) -> Feature:
-    """The feature's current state; ``public_only``: NotFound unless it is an open or generalized active one (decided
+    """The feature's current state; ``public_only``: NotFound unless it is an active one the public may see (decided
     in SQL, before its geometries are read). ``kind``: only a feature of that kind (any kind otherwise)."""
     kind = kind_of(conn, code, kind)
     row = store.get_site_row(conn, code, public_only=public_only, layers=kind.layers)

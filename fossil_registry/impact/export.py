@@ -38,8 +38,8 @@ def rings(result: Result) -> list[tuple[float, BaseGeometry]]:
 def site_geometries(conn, result: Result) -> dict[str, tuple[BaseGeometry, BaseGeometry | None]]:
     """code -> (point, shape) as the result may show them: the feature's anchor point (a site's location, the middle
     of a section's line) and what is drawn of it (its boundary; a section without one: its line). Exact results: the
-    version each feature had when it was screened; public results the public view (open features only; a generalized
-    one by its cell centre, nothing drawn)."""
+    version each feature had when it was screened; public results the public view (open features only; one whose location is
+    protected by its cell centre, nothing drawn)."""
     out: dict[str, tuple[BaseGeometry, BaseGeometry | None]] = {}
     for a in result.affected:
         code = a.get("code")
@@ -48,7 +48,7 @@ def site_geometries(conn, result: Result) -> dict[str, tuple[BaseGeometry, BaseG
         if result.exact:
             site = features.at_version(conn, code, a["version"])
             out[code] = _drawn(site.location, site.boundary)
-        elif a.get("generalized"):
+        elif a.get(features.GENERALIZED):
             out[code] = (Point(*a["location"]), None)
         else:
             try:

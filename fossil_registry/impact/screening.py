@@ -221,8 +221,8 @@ def _exact_entry(t: Target, m, ring: float, risk: str) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------------- public view
 def _public_entries(footprint: Footprint, settings: Settings, shown: list[public_view.PublicSite],
                     hidden_cells: list[tuple[float, float, float, float]]) -> tuple[list[dict[str, Any]], int]:
-    """What anonymous callers get. Open sites: exact figures, as for staff (their positions are public). A generalized
-    site: only whether its public 0.1-degree cell lies within the outer ring, and "within N km", N bounding the
+    """What anonymous callers get. Open sites: exact figures, as for staff (their positions are public). A site shown
+    by its cell: only whether its public 0.1-degree cell lies within the outer ring, and "within N km", N bounding the
     distance to any point of that cell; no figure that depends on where in the cell it is. Hidden sites: one entry
     without code or position if a cell of IMPACT_HIDDEN_CELL_DEG holding one lies within the outer ring. Every answer
     is therefore a function of public information: repeated screenings cannot narrow a position down."""
@@ -254,8 +254,9 @@ def _withheld() -> dict[str, Any]:
 
 
 def _notice_entry(p: public_view.PublicSite, km: int) -> dict[str, Any]:
-    return {**_withheld(), "code": p.code, "feature": p.kind.name, "name": p.properties.get("name"), "name_en": p.properties.get("name_en"),
-            "level": p.properties.get("level"), "generalized": True, "within_km": km,
+    return {**_withheld(), "code": p.code, "feature": p.kind.name, "name": p.properties.get("name"),
+            "name_en": p.properties.get("name_en"),
+            "level": p.properties.get("level"), features.GENERALIZED: True, "within_km": km,
             "location": [p.location.x, p.location.y], "location_precision": f"{public_view.CELL_DEG}-degree grid cell"}
 
 

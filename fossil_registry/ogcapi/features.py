@@ -108,14 +108,14 @@ MARKER_QUERYABLES = ("feature", "kind", "last_condition")
 
 def feature_records(kind: features.FeatureKind) -> Callable[..., tuple[list, list, list]]:
     """The records of a kind's collection: (ids, geometries, properties); for anonymous callers the public view
-    (current state only; a generalized feature as its cell's centre point, without the figures of its main geometry),
+    (current state only; a feature of protected location as its cell's centre point, without the figures of its main geometry),
     exact current or past states for staff (retired ones too: the status queryable selects them)."""
     def records(conn, public: bool, when: str | None = None) -> tuple[list, list, list]:
         if public:
             shown = public_view.public_sites(features.list_current(conn, public_only=True, kind=kind))
             return ([p.code for p in shown], [p.location for p in shown],
                     [{"code": p.code, **p.properties, **({} if p.generalized else kind.measures(p.location)),
-                      "version": p.version, "generalized": p.generalized} for p in shown])
+                      "version": p.version, features.GENERALIZED: p.generalized} for p in shown])
         states = features.all_as_of(conn, when, kind=kind) if when else \
             features.list_current(conn, include_retired=True, kind=kind)
         return ([s.code for s in states], [s.location for s in states],
