@@ -228,7 +228,7 @@ def _new_site_properties(props: dict[str, Any], warnings: list[dict],
 
 
 def _placed_in_boundary(boundary, warnings: list[dict], kind: features.FeatureKind = features.SITE) -> Point:
-    if kind.primary != "location":
+    if kind.geometry != "Point":  # a line (a section's) cannot be derived from a boundary
         raise InvalidInput(msg("revisions.new_feature_needs_primary", "a new {kind} needs its {primary}: send it as "
                                "GeoJSON, typed coordinates or a file with target={target}", kind=kind.noun,
                                primary=kind.primary_noun, target=kind.primary))
