@@ -93,6 +93,11 @@ def test_no_anonymous_section_or_marker_download_carries_a_protected_true_locati
             bodies.append((f"{API}{layer}.{ext}", 200, _dump(tmp_path, client.get(f"{API}{layer}.{ext}"), ext)
                            if ext != "shp.zip" else _frame(tmp_path, client.get(f"{API}{layer}.{ext}"), ext)
                            .to_json(default=str)))
+    path = _save(tmp_path, client.get(f"{API}registry.gpkg"), "public.gpkg")  # the public registry holds them too
+    for layer in ("sections", "markers"):
+        bodies.append((f"registry.gpkg {layer}", 200, pyogrio.read_dataframe(path, layer=layer).to_json(default=str)))
+    assert sorted(pyogrio.read_dataframe(path, layer="sections")["code"]) == \
+        [p.code for p in _sections(app, public=True)]
     _assert_no_leaks(bodies, everything)
     with pytest.raises(AssertionError):  # the same check finds them in the staff files
         _assert_no_leaks([("staff", 200, _dump(tmp_path, client.get(f"{API}sections.gpkg", headers=bearer("field")),

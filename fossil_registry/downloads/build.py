@@ -131,12 +131,13 @@ def _write(conn, wanted: Wanted, settings: Settings) -> tuple[Path, Written, int
 
 def _registry(conn, wanted: Wanted, directory: Path, registry_path) -> tuple[Written, int | None]:
     """Staff: the shareable export of what the caller may read (access.export_selection). Anonymous callers: the
-    public view's sites and boundaries, read in one snapshot, and a table saying what the file is."""
+    public view's layers (every registered kind of feature, the boundaries and the markers), read in one snapshot,
+    and a table saying what the file is."""
     path = directory / "registry.gpkg"
     if not wanted.public:
         registry.export_registry(registry_path, path, can=wanted.can)
         return Written(path), None
-    layers = [LAYERS["sites"], LAYERS["boundaries"]]
+    layers = [la for la in LAYERS.values() if la.collection is not None and not la.staff_only]  # every kind
     read = [tables.layer_records(conn, layer, True) for layer in layers]  # in the caller's read snapshot
     count = 0
     for layer, (ids, geoms, props) in zip(layers, read):
