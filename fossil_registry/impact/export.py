@@ -35,7 +35,7 @@ def rings(result: Result) -> list[tuple[float, BaseGeometry]]:
     return out
 
 
-def site_geometries(conn, result: Result) -> dict[str, tuple[BaseGeometry, BaseGeometry | None]]:
+def feature_geometries(conn, result: Result) -> dict[str, tuple[BaseGeometry, BaseGeometry | None]]:
     """code -> (point, shape) as the result may show them: the feature's anchor point (a site's location, the middle
     of a section's line) and what is drawn of it (its boundary; a section without one: its line). Exact results: the
     version each feature had when it was screened; public results the public view (open features only; one whose location is
@@ -74,7 +74,7 @@ def _kinds(geom: BaseGeometry) -> list[BaseGeometry]:
     return list(geom.geoms) if geom.geom_type == "GeometryCollection" else [geom]
 
 
-_SITE_FIELDS = ("code", "feature", "name", "name_en", "level", "intersects", "distance_m", "overlap_m2", "overlap_pct",
+_AFFECTED_FIELDS = ("code", "feature", "name", "name_en", "level", "intersects", "distance_m", "overlap_m2", "overlap_pct",
                 "site_area_m2", "ring_m", "risk", "measured_to", "version", "within_km")
 
 
@@ -101,7 +101,7 @@ def geopackage(result: Result, geometries: dict[str, tuple[BaseGeometry, BaseGeo
     layers.append(("rings", gpd.GeoDataFrame({"ring_m": [r for r, _ in ring_rows]},
                                              geometry=[_multi(g) for _, g in ring_rows], crs=SRS)))
     shown = [a for a in result.affected if a.get("code") in geometries]
-    attrs = {k: [a.get(k) for a in shown] for k in _SITE_FIELDS}
+    attrs = {k: [a.get(k) for a in shown] for k in _AFFECTED_FIELDS}
     layers.append(("affected_sites", gpd.GeoDataFrame(attrs, geometry=[geometries[a["code"]][0] for a in shown],
                                                       crs=SRS)))
     drawn = [a for a in shown if geometries[a["code"]][1] is not None]
@@ -127,3 +127,6 @@ def simplified(geom: BaseGeometry, metres: float) -> BaseGeometry:
     """A geometry simplified to about ``metres`` (for drawing on a map)."""
     frame = local_metres(geom)
     return frame.to_lonlat(shapely.simplify(frame.to_metres(geom), metres, preserve_topology=True))
+
+
+site_geometries = feature_geometries  # the old name (web/impact.py)
