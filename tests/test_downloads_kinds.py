@@ -20,6 +20,8 @@ from .test_public_leaks import _assert_no_leaks
 API = "/api/downloads/"
 FORMATS = list(downloads.FORMATS)
 
+pytestmark = pytest.mark.both_backends
+
 
 def _frame(tmp_path, response, ext: str) -> pd.DataFrame:
     """Every feature of the download (a Shapefile zip may hold a second file of the points: every layer, joined)."""

@@ -7,6 +7,7 @@ import sqlite3
 import zipfile
 
 import pyogrio
+import pytest
 from shapely.geometry import box
 
 from fossil_registry import features
@@ -15,6 +16,8 @@ from fossil_registry.features import SECTION
 from fossil_registry.registry import validate_geopackage
 
 from .fieldkit_helpers import checkout
+
+pytestmark = pytest.mark.both_backends
 
 
 def _sections(app):
