@@ -34,7 +34,7 @@ GENERALIZED = Sensitivity.GENERALIZED.value
 PROTECTION_CHOICES: dict[str, type[Vocabulary]] = {"level": Level, "sensitivity": Sensitivity, "status": SiteStatus}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class FeatureKind:
     """One kind of registered feature: its tables, the name of its main geometry, its fields and their checks, and
     what the shared machinery asks of it."""
@@ -67,6 +67,9 @@ class FeatureKind:
 
     def __str__(self) -> str:
         return self.name
+
+    def __repr__(self) -> str:
+        return f"FeatureKind({self.name!r})"
 
     @property
     def public_text_fields(self) -> tuple[str, ...]:
