@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, request
 
-from .. import impact
+from .. import features, impact
 from ..db import get_conn
 from ..errors import InvalidInput, MiB
 from ..http import openapi as api_spec
@@ -21,6 +21,7 @@ from ..http.responses import impact_download, impact_json, jsonify
 from ..http.security import actor, can, remote_addr, require, sessionless
 from ..http.settings import impact_settings
 from ..messages import msg
+from ..vocab import MarkerKind
 
 bp = Blueprint("impact_api", __name__, url_prefix="/api")
 
@@ -169,6 +170,7 @@ def rescreen_case(case_id: int):
 _RISK = enum([*impact.RISK_CLASSES, impact.CONSULT])
 _LEVEL = enum(["national", "provincial", "general"])
 _COUNT = {"type": "integer", "minimum": 0}
+_KIND = enum([kind.name for kind in features.kinds()], description="the kind of feature (features.kinds())")
 _WITHHELD = {"intersects": enum([None], type="boolean", nullable=True),
              **{k: enum([None], type="number", nullable=True) for k in ("distance_m", "overlap_m2", "overlap_pct",
                                                                         "ring_m")},
@@ -186,7 +188,7 @@ _RESULT = {"view": enum(["exact", "public"]), "registry_version": INTEGER, "scre
            "source": _SOURCE, "rings_m": array(NUMBER), "rules": _RULES, "affected": array(ref("ImpactEntry")),
            "highest_risk": nullable(_RISK), "by_risk": obj({}, {k: _COUNT for k in (*impact.RISK_CLASSES,
                                                                                    impact.CONSULT)}),
-           "notes": array(STRING),
+           "notes": array(STRING), "markers": array(ref("ImpactMarker")),
            "risk_classes": obj({k: obj({"label": STRING, "action": STRING})
                                 for k in (*impact.RISK_CLASSES, impact.CONSULT)})}
 _SAVED = {"screening_id": ID, "title": nullable(STRING), "created_by": STRING, "rerun_of": nullable(ID),
@@ -230,14 +232,18 @@ SCHEMAS = {
              "overlap_pct": nullable(NUMBER), "site_area_m2": nullable(NUMBER), "ring_m": NUMBER, "risk": _RISK,
              "measured_to": enum(["boundary", "location"]),
              "nearest": nullable(obj({"site": LONLAT, "footprint": LONLAT}))},
-            {"sensitivity": enum(["open", "generalized", "hidden"])},
+            {"sensitivity": enum(["open", "generalized", "hidden"]), "feature": _KIND},
             description="a site measured exactly (staff: every site; anonymous: open sites)"),
         obj({"code": STRING, "name": nullable(STRING), "name_en": nullable(STRING), "level": nullable(_LEVEL),
              "generalized": enum([True], type="boolean"), "location": LONLAT,
-             "location_precision": STRING, **_WITHHELD}, _NOTICE,
+             "location_precision": STRING, **_WITHHELD}, {**_NOTICE, "feature": _KIND},
             description="a generalized site near the footprint (anonymous): only within how many km"),
         obj({"code": enum([None], type="string", nullable=True), "hidden": enum([True], type="boolean"),
              **_WITHHELD}, _NOTICE, description="a hidden site near the footprint (anonymous): no code, no position")]},
+    "ImpactMarker": obj({"id": ID, "feature": STRING, "kind": enum(list(MarkerKind.values())),
+                         "inscription": nullable(STRING), "last_condition": nullable(STRING), "intersects": BOOLEAN,
+                         "distance_m": NUMBER, "ring_m": NUMBER, "location": LONLAT},
+                        description="a protection marker within the outer ring (anonymous: of open features only)"),
     "ScreeningResult": obj(_RESULT, _SAVED, description="a screening (saved ones: screening_id, title, url, ...)"),
     "SavedScreening": obj(_RESULT | _SAVED),
     "ScreeningSummary": obj({"fid": ID, "title": nullable(STRING), "created_at": DATE_TIME, "created_by": STRING,
