@@ -27,6 +27,16 @@ def test_the_registry_knows_every_kind_once_sites_first():
     assert features.collection_kind("sections") is SECTION
 
 
+def test_every_kinds_change_stamp_moves_with_its_features(conn):
+    before = features.change_stamps(conn)
+    assert len(before) == len(features.kinds())
+    features.create_feature(conn, kind=SECTION, properties={"name": "剖面", "level": "general", "sensitivity": "open"},
+                            location=LineString([(106.0, 26.0), (106.001, 26.001)]), boundary=None, author="t",
+                            reason="t")
+    after = features.change_stamps(conn)
+    assert after[0] == before[0] and after[1] != before[1]  # the sections' stamp moved, the sites' did not
+
+
 def test_codes_of_new_features_take_each_kinds_configured_prefix(conn):
     assert SITE.code_prefix({}) == config.SITE_CODE_PREFIX and SECTION.code_prefix({}) == config.SECTION_CODE_PREFIX
     assert features.kind_of_code(f"{config.SECTION_CODE_PREFIX}0001") is SECTION  # the longer prefix wins

@@ -39,6 +39,12 @@ def kind_of_code(code: str, config=None) -> FeatureKind | None:
     return max(matches, key=lambda k: len(k.code_prefix(config)), default=None)
 
 
+def change_stamps(conn) -> tuple:
+    """The change stamps of every kind's tables, together: the key of anything built from every registered feature
+    (a search index, a map of all kinds)."""
+    return tuple(k.stamp(conn) for k in _KINDS.values() if k.stamp is not None)
+
+
 def collection_kind(collection: str) -> FeatureKind | None:
     """The kind whose OGC collection (and download layer) is ``collection``."""
     return next((k for k in _KINDS.values() if k.collection == collection), None)
