@@ -197,15 +197,15 @@ def measures(line: BaseGeometry) -> dict[str, Any]:
     return {"length_m": round(length_m(line), 1)}
 
 
-SECTION = FeatureKind("section", store.SECTIONS, "line", "LineString", PROPERTY_FIELDS, TEXT_FIELDS,
-                      normalize_properties, validate_line, "SECTION_CODE_PREFIX", config.SECTION_CODE_PREFIX,
-                      noun=term("section", "section"),
-                      not_found=lambda code: msg("sections.section_code", "no section with code {code!r}", code=code),
-                      measures=measures, public_lists=LIST_FIELDS, list_fields=LIST_FIELDS,
-                      proposal_checks=("county",), collection="sections", title="Stratigraphic sections",
-                      title_zh="地层剖面", description="Registered stratigraphic (stratotype) sections: the surveyed "
-                      "section line, what it exposes, its geodesic length (length_m). Anonymous callers get the "
-                      "public view: sections whose location is protected as the centre point of their 0.1-degree "
-                      "cell, hidden ones absent.", queryables=("level", "significance", "period", "county", "status"),
-                      stamp=stamps.section_stamp)
+SECTION = FeatureKind(
+    "section", store.SECTIONS, "line", "LineString", PROPERTY_FIELDS, TEXT_FIELDS, normalize_properties,
+    validate_line, "SECTION_CODE_PREFIX", config.SECTION_CODE_PREFIX, noun=term("section", "section"),
+    not_found=lambda code: msg("sections.section_code", "no section with code {code!r}", code=code),
+    measures=measures, public_lists=LIST_FIELDS, list_fields=LIST_FIELDS, proposal_checks=("county",),
+    collection="sections", title="Stratigraphic sections", title_zh="地层剖面",
+    description="Registered stratigraphic (stratotype) sections: the surveyed section line, what it exposes, its "
+    "geodesic length (length_m). Anonymous callers get the public view: sections whose location is protected as the "
+    "centre point of their 0.1-degree cell, hidden ones absent.",
+    queryables=("level", "significance", "period", "county", "status"), stamp=stamps.section_stamp)
+
 register(SECTION)
