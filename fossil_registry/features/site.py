@@ -68,4 +68,5 @@ SITE = FeatureKind(
     title_zh="化石点", description="Registered fossil sites (location and attributes). Anonymous callers get the public "
     "view: sites whose location is protected at the centre of their 0.1-degree cell, hidden sites absent.",
     queryables=("level", "period", "fossil_groups", "county", "status"), stamp=stamps.change_stamp)
+
 register(SITE)
