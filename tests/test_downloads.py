@@ -28,6 +28,7 @@ from fossil_registry.registry import validate_geopackage
 
 from .conftest import TOKENS, bearer
 from .inspection_helpers import gpx_by_gdal
+from .leaks import every_feature
 from .served import served_registry  # noqa: F401  (pytest fixture)
 from .test_public_leaks import _assert_no_leaks
 
@@ -265,11 +266,13 @@ def _binary_urls() -> list[tuple[str, str]]:
 
 
 def test_no_anonymous_download_carries_a_protected_sites_true_location(app, client, tmp_path):
-    everything = _current(app)
+    with app.app_context():  # sites and sections: an open section's published line counts as public
+        everything = every_feature(get_conn())
     bodies = [(url, 200, _dump(tmp_path, client.get(url), ext)) for url, ext in _binary_urls()]
     path = _save(tmp_path, client.get(f"{API}registry.gpkg"), "public.gpkg")
-    assert [name for name, _ in pyogrio.list_layers(path)] == ["sites", "boundaries", "about"]
-    for layer in ("sites", "boundaries"):
+    layers = ["sites", "sections", "boundaries", "markers"]  # every kind of feature, the boundaries, the markers
+    assert [name for name, _ in pyogrio.list_layers(path)] == [*layers, "about"]
+    for layer in layers:
         bodies.append(("registry.gpkg", 200, pyogrio.read_dataframe(path, layer=layer).to_json(default=str)))
     secret = [s for s in everything if s.sensitivity != "open"]
     for s in secret[:6]:  # areas around the true locations select on the public geometry only
@@ -368,11 +371,11 @@ def test_staff_download_inspections_and_patrol_tracks(app, client, tmp_path):
     assert info["crs"] == "EPSG:4490" and list(frame.geometry.geom_type) == ["MultiLineString"]
     assert frame["site"][0] == site.code and frame["name"][0] == "patrol"  # the track name in the GPX
     listing = client.get("/api/downloads", headers=bearer("field")).get_json()
-    assert [la["id"] for la in listing["layers"]] == ["sites", "boundaries", "inspections", "patrol-tracks",
-                                                      "registry"]
+    assert [la["id"] for la in listing["layers"]] == ["sites", "sections", "boundaries", "markers", "inspections",
+                                                      "patrol-tracks", "registry"]
     assert listing["audience"] == "staff"
     anonymous = client.get("/api/downloads").get_json()
-    assert [la["id"] for la in anonymous["layers"]] == ["sites", "boundaries", "registry"]
+    assert [la["id"] for la in anonymous["layers"]] == ["sites", "sections", "boundaries", "markers", "registry"]
     assert anonymous["audience"] == "public" and "generalized" in anonymous["layers"][0]["fields"]
 
 
@@ -530,5 +533,5 @@ def test_gdal_reads_the_served_downloads_over_http(served_registry):
         pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": None, "GDAL_HTTP_BEARER": None})
     assert len(inspections) > 0 and inspections.crs.to_epsg() == 4490
     listing = requests.get(f"{served_registry.url}/api/downloads").json()
-    assert [la["id"] for la in listing["layers"]] == ["sites", "boundaries", "registry"]
+    assert [la["id"] for la in listing["layers"]] == ["sites", "sections", "boundaries", "markers", "registry"]
     assert not re.search(r"inspections", json.dumps(listing["layers"]))

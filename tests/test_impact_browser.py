@@ -24,10 +24,11 @@ def test_an_anonymous_planner_draws_a_road_and_prints_the_report(page, live_serv
     with page.expect_navigation():
         page.click("#screen-button")
     page.wait_for_selector("#impact-report-map .leaflet-container[data-overlay-affected]")
-    # GZ-0001 and GZ-0003 (open) and GZ-0002 (generalized, at its cell centre); the hidden site has no marker
-    assert page.get_attribute("#impact-report-map .leaflet-container", "data-overlay-affected") == "3"
+    # GZ-0001 and GZ-0003 (open), GZ-0002 (generalized, at its cell centre) and the open section GZS-0007; the hidden
+    # site has no marker
+    assert page.get_attribute("#impact-report-map .leaflet-container", "data-overlay-affected") == "4"
     assert page.locator("#impact-report-map path.leaflet-interactive").count() >= 6  # rings, footprint, boundaries
-    assert page.locator("#affected tbody tr").count() == 4
+    assert page.locator("#affected tbody tr").count() == 5
     assert page.locator("#affected td.notice").count() == 2
     assert page.inner_text("#verdict").strip() != ""
     page.emulate_media(media="print")
@@ -50,7 +51,7 @@ def test_staff_upload_a_plan_and_open_a_case(page, live_server, tmp_path):  # no
     with page.expect_navigation():
         page.click("#screen-button")
     assert "/impact/screenings/" in page.url
-    page.wait_for_selector("#impact-report-map .leaflet-container[data-overlay-affected='4']")  # exact: all four
+    page.wait_for_selector("#impact-report-map .leaflet-container[data-overlay-affected='5']")  # exact: all five
     assert page.inner_text("#screening-title") == "G320 section 3"
     page.fill("#open-case input[name=developer]", "Guizhou Roads Ltd")
     with page.expect_navigation():

@@ -231,9 +231,10 @@ def test_the_public_geopackage(app, client, tmp_path):
     assert meta["view"][0] == "public" and json.loads(meta["rings_m"][0]) == [0, 200, 500, 1000, 5000]
     assert meta["hidden_site_within_km"][0] >= 1
     points = pyogrio.read_dataframe(path, layer="affected_sites")
-    assert set(points["code"]) == {"GZ-0001", "GZ-0002", "GZ-0003"} and points.crs.to_epsg() == 4490
+    # the road passes a stratigraphic section too (every kind of feature is screened)
+    assert set(points["code"]) == {"GZ-0001", "GZ-0002", "GZ-0003", "GZS-0007"} and points.crs.to_epsg() == 4490
     boundaries = pyogrio.read_dataframe(path, layer="affected_boundaries")
-    assert set(boundaries["code"]) == {"GZ-0001", "GZ-0003"}  # open sites only
+    assert set(boundaries["code"]) == {"GZ-0001", "GZ-0003", "GZS-0007"}  # open features only
     rings = pyogrio.read_dataframe(path, layer="rings")
     assert list(rings["ring_m"]) == [200, 500, 1000, 5000]
     dump = "\n".join(pyogrio.read_dataframe(path, layer=layer).to_json() for layer in layers if layer != "screening")

@@ -27,7 +27,7 @@ from .settings import Settings
 from .writers import WRITERS, About, Written, add_gpkg_layer
 
 PUBLIC_NOTICE = ("公开版：概化化石点仅给出所在 0.1 度网格的中心，隐藏化石点不含，文本中可能构成坐标的数字已隐去。 "
-                 "Public view: generalized sites at the centre of their 0.1-degree cell, hidden sites left out, "
+                 "Public view: sites of protected location at the centre of their 0.1-degree cell, hidden sites left out, "
                  "numbers in their texts that could be coordinates withheld.")
 STAFF_NOTICE = ("精确数据，仅供工作人员使用，请勿外传：敏感化石点的位置是精确的。 "
                 "Exact data for staff: the locations of sensitive sites are exact; do not share this file.")
@@ -131,12 +131,13 @@ def _write(conn, wanted: Wanted, settings: Settings) -> tuple[Path, Written, int
 
 def _registry(conn, wanted: Wanted, directory: Path, registry_path) -> tuple[Written, int | None]:
     """Staff: the shareable export of what the caller may read (access.export_selection). Anonymous callers: the
-    public view's sites and boundaries, read in one snapshot, and a table saying what the file is."""
+    public view's layers (every registered kind of feature, the boundaries and the markers), read in one snapshot,
+    and a table saying what the file is."""
     path = directory / "registry.gpkg"
     if not wanted.public:
         registry.export_registry(registry_path, path, can=wanted.can)
         return Written(path), None
-    layers = [LAYERS["sites"], LAYERS["boundaries"]]
+    layers = [la for la in LAYERS.values() if la.collection is not None and not la.staff_only]  # every kind
     read = [tables.layer_records(conn, layer, True) for layer in layers]  # in the caller's read snapshot
     count = 0
     for layer, (ids, geoms, props) in zip(layers, read):

@@ -1,5 +1,5 @@
-"""What can be downloaded: the layers (sites, protection boundaries and, for staff, inspections and patrol tracks, plus
-the whole registry as one GeoPackage), the file formats, the CRSs each format takes, and the reading of a download
+"""What can be downloaded: the layers (every registered kind of feature: sites, stratigraphic sections...; the
+protection boundaries and markers; for staff, inspections and patrol tracks; the whole registry as one GeoPackage), the file formats, the CRSs each format takes, and the reading of a download
 request (layer, format, crs, bbox, filters) into a ``Wanted``. No Flask.
 
 The layers are the OGC API's collections (ogcapi.COLLECTIONS): a download holds exactly the features the feature
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
-from .. import access, ogcapi
+from .. import access, features, ogcapi
 from ..errors import NotFound, RegistryError
 from ..messages import msg
 from ..ogcapi.crs import EPSG_URI, STORAGE_EPSG
@@ -81,15 +81,26 @@ class Layer:
 
 
 _ALL = tuple(FORMATS)
-_SITE_FIELDS = ("code", "name", "name_en", "county", "county_en", "level", "period", "age", "formation",
-                "fossil_groups", "sensitivity", "established", "status", "description", "description_en",
-                "public_description", "public_description_en", "version")
+
+def _kind_layer(kind: features.FeatureKind) -> Layer:
+    """The download layer of a kind of feature: its collection's features, its fields in the kind's order (the
+    figures of its main geometry, such as a section's length_m, follow)."""
+    collection = ogcapi.COLLECTIONS[kind.collection]
+    return Layer(kind.collection, kind.title, kind.title_zh, collection.geometry, False, collection, _ALL,
+                 ("code", *kind.property_fields, "version"), staff_fields=("updated_at",),
+                 public_fields=(features.GENERALIZED,), ints=("version",), bools=(features.GENERALIZED,),
+                 floats=("length_m",))
+
+
+_MARKER_FIELDS = ("id", "feature", "kind", "inscription", "inscription_en", "erected_on", "last_condition",
+                  "last_checked_on")
 LAYERS: dict[str, Layer] = {la.id: la for la in (
-    Layer("sites", "Fossil sites", "化石点", "Point", False, ogcapi.COLLECTIONS["sites"], _ALL, _SITE_FIELDS,
-          staff_fields=("updated_at",), public_fields=("generalized",), ints=("version",), bools=("generalized",)),
+    *(_kind_layer(kind) for kind in features.kinds()),
     Layer("boundaries", "Protection boundaries", "保护范围", "MultiPolygon", False, ogcapi.COLLECTIONS["boundaries"],
           _ALL, ("code", "name", "name_en", "level", "status", "version"), staff_fields=("sensitivity",),
           ints=("version",)),
+    Layer("markers", "Protection markers", "保护标志", "Point", False, ogcapi.COLLECTIONS["markers"], _ALL,
+          _MARKER_FIELDS, ints=("id",)),
     Layer("inspections", "Inspections", "巡查记录", "Point", True, ogcapi.COLLECTIONS["inspections"], _ALL,
           ("id", "site", "inspected_on", "condition", "threats", "inspectors", "photo_count", "site_version",
            "recorded_by"), ints=("id", "photo_count", "site_version")),

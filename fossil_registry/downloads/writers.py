@@ -17,6 +17,7 @@ import shapely
 from markupsafe import escape
 
 from .. import csv_export
+from ..features import GENERALIZED
 from .catalog import Layer, Wanted
 from .tables import decimals
 
@@ -50,6 +51,16 @@ def _promote(layer: Layer) -> bool:
     return layer.geometry.startswith("Multi")
 
 
+def geometry_type(table: gpd.GeoDataFrame, layer: Layer) -> str:
+    """The geometry type a file of ``table`` declares: the layer's, unless the features are of several types (the
+    public view of a kind whose main geometry is a line shows a feature of protected location as its cell's centre
+    point): then
+    "Unknown", which every format but the Shapefile takes."""
+    found = {t for t in table.geometry.geom_type.dropna().unique()}
+    return layer.geometry if found <= {layer.geometry, layer.geometry.removeprefix("Multi"),
+                                       "Multi" + layer.geometry.removeprefix("Multi")} else "Unknown"
+
+
 # ------------------------------------------------------------------------------------------------------ GDAL formats
 def gpkg(table: gpd.GeoDataFrame, wanted: Wanted, directory: Path, about: About) -> Written:
     path = directory / "download.gpkg"
@@ -58,7 +69,7 @@ def gpkg(table: gpd.GeoDataFrame, wanted: Wanted, directory: Path, about: About)
 
 
 def add_gpkg_layer(table: gpd.GeoDataFrame, layer: Layer, path: Path, about: About) -> None:
-    pyogrio.write_dataframe(table, path, layer=layer.table, driver="GPKG", geometry_type=layer.geometry,
+    pyogrio.write_dataframe(table, path, layer=layer.table, driver="GPKG", geometry_type=geometry_type(table, layer),
                             promote_to_multi=_promote(layer), append=path.exists(),
                             layer_options={"IDENTIFIER": f"{layer.title_zh} {layer.title}",
                                            "DESCRIPTION": _description(about)})
@@ -74,7 +85,7 @@ def geojson(table: gpd.GeoDataFrame, wanted: Wanted, directory: Path, about: Abo
     if wanted.crs.epsg is None:
         options["RFC7946"] = "YES"
     pyogrio.write_dataframe(table, path, layer=wanted.layer.table, driver="GeoJSON",
-                            geometry_type=wanted.layer.geometry, promote_to_multi=_promote(wanted.layer),
+                            geometry_type=geometry_type(table, wanted.layer), promote_to_multi=_promote(wanted.layer),
                             layer_options=options)
     return Written(path)
 
@@ -82,7 +93,7 @@ def geojson(table: gpd.GeoDataFrame, wanted: Wanted, directory: Path, about: Abo
 def fgb(table: gpd.GeoDataFrame, wanted: Wanted, directory: Path, about: About) -> Written:
     path = directory / "download.fgb"
     pyogrio.write_dataframe(table, path, layer=wanted.layer.table, driver="FlatGeobuf",
-                            geometry_type=wanted.layer.geometry, promote_to_multi=_promote(wanted.layer),
+                            geometry_type=geometry_type(table, wanted.layer), promote_to_multi=_promote(wanted.layer),
                             layer_options={"SPATIAL_INDEX": "YES", "TITLE": about.title,
                                            "DESCRIPTION": _description(about)})
     return Written(path)
@@ -95,7 +106,7 @@ LABELS = {"code": "编号 code", "name": "名称 name", "name_en": "英文名称
           "formation": "地层 formation", "fossil_groups": "化石门类 fossil groups", "sensitivity": "敏感度 sensitivity",
           "established": "公布日期 established", "status": "状态 status", "description": "描述 description",
           "description_en": "Description", "public_description": "公开说明 public description",
-          "public_description_en": "Public description", "version": "版本 version", "generalized": "位置已概化 generalized",
+          "public_description_en": "Public description", "version": "版本 version", GENERALIZED: f"位置已概化 {GENERALIZED}",
           "updated_at": "更新时间 updated", "id": "编号 id", "site": "化石点 site", "inspected_on": "巡查日期 date",
           "condition": "状况 condition", "threats": "威胁 threats", "inspectors": "巡查人员 inspectors",
           "photo_count": "照片 photos", "site_version": "化石点版本 site version", "recorded_by": "记录人 recorded by",
@@ -134,8 +145,8 @@ def kml(table: gpd.GeoDataFrame, wanted: Wanted, directory: Path, about: About) 
     out = gpd.GeoDataFrame({"name": names, "description": descriptions,
                             **{c: attributes[c] for c in attributes.columns if c not in ("name", "description")}},
                            geometry=table.geometry.values, crs=table.crs)
-    pyogrio.write_dataframe(out, path, layer=wanted.layer.table, driver="KML", geometry_type=wanted.layer.geometry,
-                            promote_to_multi=_promote(wanted.layer),
+    pyogrio.write_dataframe(out, path, layer=wanted.layer.table, driver="KML",
+                            geometry_type=geometry_type(out, wanted.layer), promote_to_multi=_promote(wanted.layer),
                             dataset_options={"NameField": "name", "DescriptionField": "description"})
     return Written(path)
 
@@ -156,7 +167,7 @@ DBF_NAME = 10        # characters of a .dbf field name
 DBF_TEXT = 254       # bytes of a .dbf text value
 SHORT_NAMES = {"description": "descr", "description_en": "descr_en", "public_description": "pub_descr",
                "public_description_en": "pub_dsc_en", "fossil_groups": "fossil_grp",
-               "sensitivity": "sensitiv", "established": "establishd", "generalized": "generalizd",
+               "sensitivity": "sensitiv", "established": "establishd", GENERALIZED: "generalizd",
                "inspected_on": "inspect_on", "photo_count": "photo_cnt", "site_version": "site_ver",
                "recorded_by": "record_by", "inspection_id": "insp_id", "point_count": "point_cnt"}
 
@@ -221,17 +232,26 @@ def shapefile(table: gpd.GeoDataFrame, wanted: Wanted, directory: Path, about: A
                 out[column] = pd.Series([v for v, _ in pairs], index=out.index, dtype=object)
     folder = directory / "shp"
     folder.mkdir()
-    pyogrio.write_dataframe(out, folder / f"{base}.shp", driver="ESRI Shapefile", geometry_type=wanted.layer.geometry,
-                            promote_to_multi=_promote(wanted.layer), layer_options={"ENCODING": "UTF-8"})
+    # A Shapefile holds one geometry type: features shown as a point where the layer has lines (a generalized
+    # section in the public view) go into a second one, <base>_points
+    parts = [(base, out, wanted.layer.geometry)]
+    if geometry_type(out, wanted.layer) == "Unknown":
+        is_point = out.geometry.geom_type.isin(["Point", "MultiPoint"]).to_numpy()
+        parts = [(base, out[~is_point], wanted.layer.geometry), (f"{base}_points", out[is_point], "Point")]
+    for name, part, geometry in parts:
+        pyogrio.write_dataframe(part, folder / f"{name}.shp", driver="ESRI Shapefile", geometry_type=geometry,
+                                promote_to_multi=geometry.startswith("Multi"), layer_options={"ENCODING": "UTF-8"})
     originals = {v: k for k, v in renamed.items()}
     readme = README.format(
-        title=about.title, audience=about.audience, base=base, crs=about.crs, generated_at=about.generated_at,
+        title=about.title, audience=about.audience, base=" / ".join(name for name, _, _ in parts), crs=about.crs,
+        generated_at=about.generated_at,
         count=about.count, renamed="\n".join(f"  {k} -> {v}" for k, v in renamed.items()) or "  (none)",
         cut="\n".join(f"  {originals.get(k, k)} ({k}): {n}" for k, n in cut.items()) or "  (none)")
     path = directory / "download.shp.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for suffix in ("shp", "shx", "dbf", "prj", "cpg"):
-            zf.write(folder / f"{base}.{suffix}", f"{base}.{suffix}")
+        for name, _, _ in parts:
+            for suffix in ("shp", "shx", "dbf", "prj", "cpg"):
+                zf.write(folder / f"{name}.{suffix}", f"{name}.{suffix}")
         zf.writestr("README.txt", readme.replace("\n", "\r\n"))  # CRLF: Notepad shows it right too
     shutil.rmtree(folder)
     return Written(path, renamed, {originals.get(k, k): n for k, n in cut.items()})

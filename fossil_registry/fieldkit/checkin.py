@@ -27,7 +27,7 @@ import shapely
 from shapely.geometry import MultiPoint, Point
 from shapely.geometry.base import BaseGeometry
 
-from .. import revisions, sites, store
+from .. import features, revisions, store
 from ..coords import CoordinateError
 from ..errors import Conflict, InvalidInput, RegistryError
 from ..geometry import GeometryError
@@ -124,7 +124,7 @@ def _label(contents: KitContents, code: str) -> str:
 
 
 def _site_plan(conn, contents: KitContents, code: str, base_version: int, summary: Summary) -> Plan | None:
-    base = sites.at_version(conn, code, base_version)
+    base = features.at_version(conn, code, base_version)
     loc, bnd = contents.locations.get(code), contents.boundaries.get(code)
     fields: dict[str, Any] = {}
     if loc is None:
@@ -201,7 +201,7 @@ def _property_changes(values: dict[str, Any], base: dict[str, Any]) -> dict[str,
         if key == "established" and isinstance(value, str):
             value = value[:10] or None
         given[key] = value
-    checked = sites.normalize_properties(given, partial=True)
+    checked = features.SITE.normalize(given, partial=True)
     return {k: v for k, v in checked.items() if not _same(base.get(k), v)}
 
 

@@ -6,11 +6,10 @@ that opens on any device whatever its language; they are data of the project, no
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .. import sites
-from ..inspections import CONDITIONS
-from ..revisions import METHODS
+from .. import features
+from ..vocab import Condition, FossilGroup, Level, Period, Sensitivity, SurveyMethod, Vocabulary
 
 KIT_GPKG = "fieldkit.gpkg"
 KIT_PROJECT = "fieldkit.qgz"
@@ -24,22 +23,19 @@ BOUNDARIES = "site_boundaries"
 NEW_FINDS = "new_finds"
 SURVEY_POINTS = "survey_points"
 
-LEVEL_COLOURS = sites.LEVEL_COLOURS  # as on the protection map
+LEVEL_COLOURS = Level.colours()  # as on the protection map
 
-LEVEL_LABELS = {"national": "国家级 national", "provincial": "省级 provincial", "general": "一般 general"}
-SENSITIVITY_LABELS = {"open": "公开 open", "generalized": "概略公开 generalized", "hidden": "不公开 hidden"}
-PERIOD_LABELS = {"Ediacaran": "埃迪卡拉纪 Ediacaran", "Cambrian": "寒武纪 Cambrian", "Ordovician": "奥陶纪 Ordovician",
-                 "Silurian": "志留纪 Silurian", "Devonian": "泥盆纪 Devonian", "Carboniferous": "石炭纪 Carboniferous",
-                 "Permian": "二叠纪 Permian", "Triassic": "三叠纪 Triassic", "Jurassic": "侏罗纪 Jurassic",
-                 "Cretaceous": "白垩纪 Cretaceous", "Paleogene": "古近纪 Paleogene", "Neogene": "新近纪 Neogene",
-                 "Quaternary": "第四纪 Quaternary"}
-CONDITION_LABELS = {"good": "良好 good", "fair": "一般 fair", "poor": "较差 poor", "damaged": "受损 damaged",
-                    "destroyed": "已毁 destroyed"}
-METHOD_LABELS = {"rtk": "RTK GNSS", "handheld_gnss": "手持GNSS handheld GNSS", "phone_map": "手机地图 phone map app",
-                 "digitised": "图上数字化 digitised from a map", "other": "其他 other"}
 
-assert set(PERIOD_LABELS) == set(sites.PERIODS) and set(CONDITION_LABELS) == set(CONDITIONS)
-assert set(METHOD_LABELS) == set(METHODS) and set(LEVEL_LABELS) == set(sites.LEVELS)
+def bilingual(vocabulary: type[Vocabulary]) -> dict[str, str]:
+    """A vocabulary's values with their bilingual labels (Chinese, then English), for a QGIS value map."""
+    return {m.value: m.bilingual for m in vocabulary}
+
+
+LEVEL_LABELS = bilingual(Level)
+SENSITIVITY_LABELS = bilingual(Sensitivity)
+PERIOD_LABELS = bilingual(Period)
+CONDITION_LABELS = bilingual(Condition)
+METHOD_LABELS = bilingual(SurveyMethod)
 
 
 @dataclass(frozen=True)
@@ -85,7 +81,7 @@ SURVEY_FIELDS = (
     Field("note", "TEXT", "说明 note (reason for the change)", "multiline"),
 )
 
-# The site properties a kit carries and a surveyor may change (sites.PROPERTY_FIELDS except the status: retiring a site
+# The site properties a kit carries and a surveyor may change (the site kind's fields but the status: retiring a site
 # is a separate, explicit mark).
 SITE_PROPERTIES = ("name", "name_en", "county", "county_en", "level", "sensitivity", "period", "age", "formation",
                    "fossil_groups", "description", "description_en", "established")
@@ -99,12 +95,12 @@ _PROPERTY_FIELDS = {
     "period": Field("period", "TEXT", "地质时代 period", "valuemap", PERIOD_LABELS),
     "age": Field("age", "TEXT", "时代 age"),
     "formation": Field("formation", "TEXT", "地层 formation"),
-    "fossil_groups": Field("fossil_groups", "TEXT", "化石门类 fossil groups (" + ", ".join(sites.FOSSIL_GROUPS) + ")"),
+    "fossil_groups": Field("fossil_groups", "TEXT", "化石门类 fossil groups (" + ", ".join(FossilGroup.values()) + ")"),
     "description": Field("description", "TEXT", "描述 description", "multiline"),
     "description_en": Field("description_en", "TEXT", "英文描述 description (English)", "multiline"),
     "established": Field("established", "DATE", "设立日期 established", "date"),
 }
-assert set(SITE_PROPERTIES) <= set(sites.PROPERTY_FIELDS)
+assert set(SITE_PROPERTIES) <= set(features.SITE.property_fields)
 
 CODE = Field("code", "TEXT NOT NULL", "编号 site code", editable=False)
 BASE_VERSION = Field("base_version", "INTEGER NOT NULL", "基础版本 base version", editable=False)
@@ -143,6 +139,26 @@ SURVEY_POINTS_LAYER = Layer(
     "survey")
 
 LAYERS = (SITE_LOCATIONS, SITE_BOUNDARIES, NEW_FINDS_LAYER, SURVEY_POINTS_LAYER)
+
+# The other registered kinds of feature (stratigraphic sections...) ride along for reference: exact, read-only, not
+# read back at check-in (changes to them are proposed on the web, where their own checks run).
+_REFERENCE_FIELDS = ("name", "name_en", "county", "county_en", "level", "sensitivity", "period", "age", "formation")
+_GPKG_TYPES = {"Point": "POINT", "LineString": "LINESTRING", "MultiLineString": "MULTILINESTRING"}
+
+
+def reference_layer(kind: features.FeatureKind) -> Layer:
+    """A kind's layer in a kit: its main geometry with code, base version and its fields, all read-only (lists and
+    objects as text)."""
+    own = tuple(Field(k, "TEXT", k, editable=False) for k in kind.property_fields
+                if k not in _REFERENCE_FIELDS and k not in kind.internal_text_fields and k != "status")
+    shared = tuple(replace(_PROPERTY_FIELDS[k], editable=False) for k in _REFERENCE_FIELDS)
+    return Layer(kind.layers.primary, _GPKG_TYPES[kind.geometry], f"{kind.title_zh} {kind.title}",
+                 f"{kind.title} of the kit (exact, for reference: changes are proposed on the web)",
+                 (replace(CODE, label="编号 code"), BASE_VERSION, *shared, *own), f"reference_{kind.geometry}")
+
+
+REFERENCE_LAYERS = tuple(reference_layer(k) for k in features.kinds() if k is not features.SITE)
+KIT_LAYERS = LAYERS + REFERENCE_LAYERS  # what a kit's GeoPackage and QGIS project hold
 MANIFEST_COLUMNS = (("key", "TEXT NOT NULL UNIQUE"), ("value", "TEXT NOT NULL"))
 
 

@@ -1,5 +1,6 @@
 """Checking out a field kit: the chosen sites (exact: kits are for staff) in a GeoPackage with their code and base
-version, empty layers for new finds and survey points, a signed manifest, the QGIS project, the basemap clipped to the
+version, the features of every other registered kind in the area (stratigraphic sections...) for reference, empty
+layers for new finds and survey points, a signed manifest, the QGIS project, the basemap clipped to the
 area when the operator has one, and a short README, zipped into one folder. The kit is recorded (who, when, registry
 stamp, area, every site's base version, the manifest's secret) with its audit entry in one transaction."""
 from __future__ import annotations
@@ -11,19 +12,19 @@ import re
 import secrets
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Mapping
 
 from shapely.geometry import box
 
-from .. import sites, store
+from .. import features, store
 from ..errors import InvalidInput, NotFound
 from ..store import fieldkit as kstore
 from ..store import kitfile
 from . import basemap as basemaps
-from .layers import (BOUNDARIES, FORMAT, KIT_BASEMAP, KIT_GPKG, KIT_PROJECT, LAYERS, LOCATIONS, MANIFEST,
-                     MANIFEST_COLUMNS, PHOTO_FOLDER, SITE_PROPERTIES)
+from .layers import (BOUNDARIES, FORMAT, KIT_BASEMAP, KIT_GPKG, KIT_LAYERS, KIT_PROJECT, LOCATIONS, MANIFEST,
+                     MANIFEST_COLUMNS, PHOTO_FOLDER, REFERENCE_LAYERS, SITE_PROPERTIES)
 from .qgis_project import project_qgz
 from .settings import Settings
 from ..messages import msg
@@ -63,7 +64,7 @@ def parse_area(fields: Mapping[str, Any]) -> Area:
     if not isinstance(codes, (list, tuple)) or not all(isinstance(c, str) for c in codes):
         raise InvalidInput(msg("fieldkit.sites_must_list_site", "sites must be a list of site codes such as GZ-0001"))
     codes = tuple(dict.fromkeys(c.strip().upper() for c in codes if c.strip()))
-    bad = [c for c in codes if not sites.CODE_PATTERN.match(c)]
+    bad = [c for c in codes if not features.CODE_PATTERN.match(c)]
     if bad:
         raise InvalidInput(msg("fieldkit.site_codes_codes_look", "not site codes: {bad} (codes look like GZ-0001)",
                                bad=', '.join(bad[:10])))
@@ -82,13 +83,13 @@ def _bbox(value: Any) -> tuple[float, float, float, float]:
     return bbox
 
 
-def select_sites(conn, area: Area, settings: Settings) -> list[sites.Site]:
+def select_sites(conn, area: Area, settings: Settings) -> list[features.Feature]:
     """The active sites of the area (exact state); refused if there are more than a kit may carry."""
     if area.kind == "bbox":
-        chosen = sites.list_current(conn, bbox=area.bbox)
+        chosen = features.list_current(conn, bbox=area.bbox)
     elif area.kind == "county":
         wanted = area.county.casefold()
-        chosen = [s for s in sites.list_current(conn) if wanted in
+        chosen = [s for s in features.list_current(conn) if wanted in
                   ((s.properties.get("county") or "").casefold(), (s.properties.get("county_en") or "").casefold())]
         if not chosen:
             raise InvalidInput(msg("fieldkit.active_site_county_named", "no active site in a county named {county!r}",
@@ -96,8 +97,11 @@ def select_sites(conn, area: Area, settings: Settings) -> list[sites.Site]:
     else:
         chosen, unknown = [], []
         for code in area.codes:
+            kind = features.kind_of(conn, code)
+            if kind is not features.SITE:  # a section's (or another kind's) code: into its own layer
+                continue
             try:
-                chosen.append(sites.current(conn, code))
+                chosen.append(features.current(conn, code, kind=kind))
             except NotFound:
                 unknown.append(code)
         if unknown:
@@ -113,8 +117,30 @@ def select_sites(conn, area: Area, settings: Settings) -> list[sites.Site]:
     return chosen
 
 
-def kit_bounds(area: Area, chosen: list[sites.Site]) -> tuple[float, float, float, float]:
-    """The area the kit covers: the given box, grown to every chosen site's location and boundary."""
+def select_others(conn, area: Area) -> list[features.Feature]:
+    """The active features of every other registered kind in the area (exact, for reference): in the box, naming the
+    county, or named by their codes."""
+    kinds = [k for k in features.kinds() if k is not features.SITE]
+    if area.kind == "bbox":
+        inside = box(*area.bbox)
+        return [f for k in kinds for f in features.list_current(conn, bbox=area.bbox, kind=k)
+                if inside.intersects(f.location) or (f.boundary is not None and inside.intersects(f.boundary))]
+    if area.kind == "county":
+        wanted = area.county.casefold()
+        return [f for k in kinds for f in features.list_current(conn, kind=k) if wanted in
+                ((f.properties.get("county") or "").casefold(), (f.properties.get("county_en") or "").casefold())]
+    out = []
+    for code in area.codes:
+        kind = features.kind_of(conn, code)
+        if kind is not features.SITE:
+            f = features.current(conn, code, kind=kind)
+            if f.properties.get("status") != "retired":
+                out.append(f)
+    return out
+
+
+def kit_bounds(area: Area, chosen: list[features.Feature]) -> tuple[float, float, float, float]:
+    """The area the kit covers: the given box, grown to every chosen feature's main geometry and boundary."""
     geoms = [s.location for s in chosen] + [s.boundary for s in chosen if s.boundary is not None]
     if area.bbox is not None:
         geoms.append(box(*area.bbox))
@@ -133,7 +159,7 @@ def sign(manifest: Mapping[str, str], secret: str) -> str:
     return hmac.new(bytes.fromhex(secret), body.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def _site_row(site: sites.Site) -> dict[str, Any]:
+def _site_row(site: features.Feature) -> dict[str, Any]:
     row = {"geom": site.location, "code": site.code, "base_version": site.version}
     for key in SITE_PROPERTIES:
         value = site.properties.get(key)
@@ -141,9 +167,19 @@ def _site_row(site: sites.Site) -> dict[str, Any]:
     return row
 
 
-def write_geopackage(path: Path, chosen: list[sites.Site], manifest: dict[str, str]) -> None:
+def _reference_row(feature: features.Feature, columns: list[str]) -> dict[str, Any]:
+    row = {"geom": feature.location, "code": feature.code, "base_version": feature.version}
+    for key in columns:
+        value = feature.properties.get(key)
+        row[key] = (", ".join(map(str, value)) if all(isinstance(v, str) for v in value) else
+                    json.dumps(value, ensure_ascii=False)) if isinstance(value, list) else value
+    return row
+
+
+def write_geopackage(path: Path, chosen: list[features.Feature], manifest: dict[str, str],
+                     others: list[features.Feature] = ()) -> None:
     kitfile.create_kit_file(path, [{"name": la.name, "geometry": la.geometry, "identifier": la.title,
-                                    "description": la.description, "columns": la.columns} for la in LAYERS] +
+                                    "description": la.description, "columns": la.columns} for la in KIT_LAYERS] +
                             [{"name": MANIFEST, "geometry": None, "identifier": "Field kit manifest",
                               "description": "Which kit this is: do not edit (the registry checks its signature)",
                               "columns": MANIFEST_COLUMNS}])
@@ -151,6 +187,10 @@ def write_geopackage(path: Path, chosen: list[sites.Site], manifest: dict[str, s
     kitfile.write_rows(path, BOUNDARIES, [{"geom": s.boundary, "code": s.code, "base_version": s.version,
                                            "name": s.properties.get("name"), "level": s.properties.get("level")}
                                           for s in chosen if s.boundary is not None])
+    for layer in REFERENCE_LAYERS:
+        columns = [f.name for f in layer.fields if f.name not in ("code", "base_version")]
+        kitfile.write_rows(path, layer.name, [_reference_row(f, columns) for f in others
+                                              if f.kind.layers.primary == layer.name])
     kitfile.write_rows(path, MANIFEST, [{"key": k, "value": v} for k, v in manifest.items()])
 
 
@@ -193,10 +233,12 @@ class Kit:
     sites: int
     boundaries: int
     basemap: basemaps.Clip | None
+    others: dict[str, int] = field(default_factory=dict)   # the other kinds' collection -> features carried
 
     def to_json(self) -> dict[str, Any]:
         clip = self.basemap
         return {"id": self.kit_id, "filename": self.filename, "sites": self.sites, "boundaries": self.boundaries,
+                **self.others,
                 "basemap": None if clip is None else {"tiles": clip.tiles, "zooms": clip.zooms,
                                                       "left_out": list(clip.left_out)}}
 
@@ -206,7 +248,8 @@ def check_out(conn, area: Area, *, actor: str, settings: Settings, basemap: bool
     """Build a kit of ``area`` for ``actor`` and record it (with its audit entry). ``basemap``: carry the offline
     basemap clipped to the area, if the operator configured one."""
     chosen = select_sites(conn, area, settings)
-    bounds = kit_bounds(area, chosen) if chosen else area.bbox
+    others = select_others(conn, area)
+    bounds = kit_bounds(area, chosen + others) if chosen or others else area.bbox
     if bounds is None:
         raise InvalidInput(msg("fieldkit.kit_s_area_holds", "the kit's area holds no site"))
     kit_id, secret = secrets.token_hex(16), secrets.token_hex(32)
@@ -214,12 +257,14 @@ def check_out(conn, area: Area, *, actor: str, settings: Settings, basemap: bool
     manifest = {"format": FORMAT, "kit_id": kit_id, "installation": kstore.installation_id(conn),
                 "issued_by": actor, "issued_at": store.utc_now(), "registry_stamp": str(kstore.registry_stamp(conn)),
                 "area": json.dumps(area.to_json(), ensure_ascii=False), "bbox": json.dumps(list(bounds)),
-                "crs": "EPSG:4490", "sites": str(len(chosen))}
+                "crs": "EPSG:4490", "sites": str(len(chosen)),
+                **{k.collection: str(sum(f.kind is k for f in others)) for k in features.kinds()
+                   if k is not features.SITE}}
     manifest["signature"] = sign(manifest, secret)
     out = tempfile.TemporaryFile()
     with tempfile.TemporaryDirectory(prefix="fieldkit-") as tmp:
         gpkg = Path(tmp) / KIT_GPKG
-        write_geopackage(gpkg, chosen, manifest)
+        write_geopackage(gpkg, chosen, manifest, others)
         clip = None
         if basemap and settings.offline_basemap is not None:
             clip = basemaps.clip(settings.offline_basemap, bounds, Path(tmp) / KIT_BASEMAP,
@@ -238,10 +283,11 @@ def check_out(conn, area: Area, *, actor: str, settings: Settings, basemap: bool
                 count=len(chosen)))
     out.seek(0)
     _record(conn, manifest, secret, area, bounds, chosen, clip, remote_addr)
-    return Kit(kit_id, f"{folder}.zip", out, len(chosen), sum(s.boundary is not None for s in chosen), clip)
+    return Kit(kit_id, f"{folder}.zip", out, len(chosen), sum(s.boundary is not None for s in chosen), clip,
+               {k.collection: sum(f.kind is k for f in others) for k in features.kinds() if k is not features.SITE})
 
 
-def _record(conn, manifest: dict[str, str], secret: str, area: Area, bounds, chosen: list[sites.Site],
+def _record(conn, manifest: dict[str, str], secret: str, area: Area, bounds, chosen: list[features.Feature],
             clip: basemaps.Clip | None, remote_addr: str | None) -> None:
     with store.transaction(conn):
         kstore.insert_kit(conn, kit_id=manifest["kit_id"], issued_by=manifest["issued_by"],

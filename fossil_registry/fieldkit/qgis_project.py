@@ -21,11 +21,12 @@ from xml.etree import ElementTree as ET
 
 from pyproj import CRS, Transformer
 
-from .layers import KIT_BASEMAP, KIT_GPKG, LAYERS, LEVEL_COLOURS, LEVEL_LABELS, PHOTO_FOLDER, Field, Layer
+from .layers import KIT_BASEMAP, KIT_GPKG, KIT_LAYERS, LEVEL_COLOURS, LEVEL_LABELS, PHOTO_FOLDER, Field, Layer
 
 QGIS_VERSION = "3.22.0-Białowieża"  # the oldest QGIS whose project format this follows (QField uses newer ones)
 NULL_VALUE = "{2839923C-8B7D-419E-B84B-CA2FE9B80EC7}"  # how QGIS value maps store "no value"
-GEOMETRY = {"POINT": ("Point", "Point"), "MULTIPOLYGON": ("Polygon", "MultiPolygon")}
+GEOMETRY = {"POINT": ("Point", "Point"), "LINESTRING": ("Line", "LineString"),
+            "MULTILINESTRING": ("Line", "MultiLineString"), "MULTIPOLYGON": ("Polygon", "MultiPolygon")}
 
 
 def _el(tag: str, attrib: dict[str, Any] | None = None, *children: ET.Element, text: str | None = None) -> ET.Element:
@@ -112,6 +113,12 @@ def _fill(name: str, colour: str) -> ET.Element:
         "outline_width": "0.6", "outline_width_unit": "MM", "joinstyle": "bevel"})
 
 
+def _line(name: str, colour: str) -> ET.Element:
+    return _symbol(name, "line", "SimpleLine", {
+        "line_color": _rgba(colour), "line_style": "solid", "line_width": "0.9", "line_width_unit": "MM",
+        "capstyle": "round", "joinstyle": "round"})
+
+
 def _by_level(kind: str) -> ET.Element:
     renderer = _el("renderer-v2", {"type": "categorizedSymbol", "attr": "level", "symbollevels": 0, "forceraster": 0,
                                    "enableorderby": 0, "referencescale": -1})
@@ -119,7 +126,7 @@ def _by_level(kind: str) -> ET.Element:
     for i, (level, colour) in enumerate(LEVEL_COLOURS.items()):
         categories.append(_el("category", {"render": "true", "symbol": i, "value": level,
                                            "label": LEVEL_LABELS[level]}))
-        symbols.append(_marker(str(i), colour) if kind == "marker" else _fill(str(i), colour))
+        symbols.append({"marker": _marker, "line": _line, "fill": _fill}[kind](str(i), colour))
     renderer.extend((categories, symbols))
     return renderer
 
@@ -134,6 +141,8 @@ RENDERERS = {
     "level_polygons": lambda: _by_level("fill"),
     "finds": lambda: _single(_marker("0", "#7b3294", "star", 4.2)),
     "survey": lambda: _single(_marker("0", "#333333", "triangle", 2.6)),
+    "reference_LineString": lambda: _by_level("line"),   # another kind's features, read-only
+    "reference_Point": lambda: _by_level("marker"),
 }
 
 
@@ -262,10 +271,10 @@ def _tree(entries: Iterable[tuple[str, str, str, str]]) -> ET.Element:
 def project_xml(*, title: str, kit_id: str, bbox: tuple[float, float, float, float], basemap: bool) -> bytes:
     """The .qgs document of a kit; ``bbox`` (lon/lat) is the area the map opens on."""
     suffix = kit_id[:8]
-    layer_ids = {layer.name: f"{layer.name}_{suffix}" for layer in LAYERS}
+    layer_ids = {layer.name: f"{layer.name}_{suffix}" for layer in KIT_LAYERS}
     epsg = 3857 if basemap else 4490  # over a Web Mercator basemap, draw in its CRS (no resampling on the phone)
-    entries = [(layer_ids[layer.name], layer.title, source(layer.name), "ogr") for layer in reversed(LAYERS)]
-    layers = [_vector_layer(layer, layer_ids) for layer in LAYERS]
+    entries = [(layer_ids[layer.name], layer.title, source(layer.name), "ogr") for layer in reversed(KIT_LAYERS)]
+    layers = [_vector_layer(layer, layer_ids) for layer in KIT_LAYERS]
     if basemap:
         entries.append((f"basemap_{suffix}", "底图 Basemap", f"./{KIT_BASEMAP}", "gdal"))
         layers.append(_raster_layer(f"basemap_{suffix}"))

@@ -1,4 +1,5 @@
-"""Impact screening of construction projects against the protected fossil sites (issue 12). Pure domain code.
+"""Impact screening of construction projects against the protected fossil sites, stratigraphic sections and every
+other registered kind of feature, and their protection markers (issue 12). Pure domain code.
 
 A planner's footprint (polygon, line with a width, points; any format and coordinate system the revision workflow
 reads, or drawn) is measured geodesically against every site within the outer buffer ring: intersection, overlap in m²
@@ -14,7 +15,7 @@ Modules: ``settings`` (rings, rule table), ``labels`` (the words), ``footprint``
 from __future__ import annotations
 
 from .cases import cases_of_screening, changes, get_case, list_cases, open_case, parse_case, rescreen_case, update_case
-from .export import geopackage, rings, simplified, site_geometries
+from .export import feature_geometries, geopackage, rings, simplified, site_geometries
 from .footprint import Footprint, from_fields, from_geojson, from_upload, parse_width, prepare
 from .labels import (CHANGE_NAMES, CONDITION_NAMES, CONDITIONS, CONSULT, DECISION_NAMES, DECISIONS,
                      NOTICE_GENERALIZED, NOTICE_HIDDEN, RISK_ACTIONS, RISK_CLASSES, RISK_COLOURS, RISK_NAMES,
@@ -26,7 +27,7 @@ from .settings import Settings
 __all__ = [
     "CHANGE_NAMES", "CONDITIONS", "CONDITION_NAMES", "CONSULT", "DECISIONS", "DECISION_NAMES", "NOTICE_GENERALIZED",
     "NOTICE_HIDDEN", "RISK_ACTIONS", "RISK_CLASSES", "RISK_COLOURS", "RISK_NAMES", "STAGES", "STAGE_NAMES",
-    "Footprint", "Result", "Settings", "cases_of_screening", "changes", "from_fields", "from_geojson", "from_upload",
+    "Footprint", "Result", "Settings", "cases_of_screening", "feature_geometries", "changes", "from_fields", "from_geojson", "from_upload",
     "geopackage", "get_case",
     "get_saved", "list_cases", "list_saved", "open_case", "parse_case", "parse_width", "prepare", "reproduce",
     "rerun", "rescreen_case", "rings", "save", "screen", "screen_at", "search_bounds", "simplified",

@@ -11,7 +11,7 @@ import shapely
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from .. import public_view, sites
+from .. import features, public_view
 from ..errors import NotFound
 from ..geometry import local_metres
 from .screening import Result
@@ -35,26 +35,33 @@ def rings(result: Result) -> list[tuple[float, BaseGeometry]]:
     return out
 
 
-def site_geometries(conn, result: Result) -> dict[str, tuple[BaseGeometry, BaseGeometry | None]]:
-    """code -> (location, boundary) as the result may show them: exact results the version each site had when it was
-    screened; public results the public view (open sites only; a generalized site by its cell centre, no boundary)."""
+def feature_geometries(conn, result: Result) -> dict[str, tuple[BaseGeometry, BaseGeometry | None]]:
+    """code -> (point, shape) as the result may show them: the feature's anchor point (a site's location, the middle
+    of a section's line) and what is drawn of it (its boundary; a section without one: its line). Exact results: the
+    version each feature had when it was screened; public results the public view (open features only; one whose location is
+    protected by its cell centre, nothing drawn)."""
     out: dict[str, tuple[BaseGeometry, BaseGeometry | None]] = {}
     for a in result.affected:
         code = a.get("code")
         if code is None:
             continue
         if result.exact:
-            site = sites.at_version(conn, code, a["version"])
-            out[code] = (site.location, site.boundary)
-        elif a.get("generalized"):
+            site = features.at_version(conn, code, a["version"])
+            out[code] = _drawn(site.location, site.boundary)
+        elif a.get(features.GENERALIZED):
             out[code] = (Point(*a["location"]), None)
         else:
             try:
-                p = public_view.get_public(conn, code)
+                p = public_view.get_public(conn, code, kind="any")
             except NotFound:  # made hidden or retired since: nothing of it is shown
                 continue
-            out[code] = (p.location, p.boundary)
+            out[code] = _drawn(p.location, p.boundary)
     return out
+
+
+def _drawn(main: BaseGeometry, boundary: BaseGeometry | None) -> tuple[BaseGeometry, BaseGeometry | None]:
+    point = features.anchor_point(main)
+    return point, boundary if boundary is not None or point is main else main
 
 
 def _multi(geom: BaseGeometry) -> MultiPolygon | None:
@@ -67,7 +74,7 @@ def _kinds(geom: BaseGeometry) -> list[BaseGeometry]:
     return list(geom.geoms) if geom.geom_type == "GeometryCollection" else [geom]
 
 
-_SITE_FIELDS = ("code", "name", "name_en", "level", "intersects", "distance_m", "overlap_m2", "overlap_pct",
+_AFFECTED_FIELDS = ("code", "feature", "name", "name_en", "level", "intersects", "distance_m", "overlap_m2", "overlap_pct",
                 "site_area_m2", "ring_m", "risk", "measured_to", "version", "within_km")
 
 
@@ -94,13 +101,15 @@ def geopackage(result: Result, geometries: dict[str, tuple[BaseGeometry, BaseGeo
     layers.append(("rings", gpd.GeoDataFrame({"ring_m": [r for r, _ in ring_rows]},
                                              geometry=[_multi(g) for _, g in ring_rows], crs=SRS)))
     shown = [a for a in result.affected if a.get("code") in geometries]
-    attrs = {k: [a.get(k) for a in shown] for k in _SITE_FIELDS}
+    attrs = {k: [a.get(k) for a in shown] for k in _AFFECTED_FIELDS}
     layers.append(("affected_sites", gpd.GeoDataFrame(attrs, geometry=[geometries[a["code"]][0] for a in shown],
                                                       crs=SRS)))
-    bounded = [a for a in shown if geometries[a["code"]][1] is not None]
-    layers.append(("affected_boundaries", gpd.GeoDataFrame(
-        {k: [a.get(k) for a in bounded] for k in ("code", "name", "ring_m", "risk")},
-        geometry=[geometries[a["code"]][1] for a in bounded], crs=SRS)))
+    drawn = [a for a in shown if geometries[a["code"]][1] is not None]
+    for name, types in (("affected_boundaries", ("Polygon", "MultiPolygon")),
+                        ("affected_lines", ("LineString", "MultiLineString"))):  # a section's line
+        these = [a for a in drawn if geometries[a["code"]][1].geom_type in types]
+        layers.append((name, gpd.GeoDataFrame({k: [a.get(k) for a in these] for k in ("code", "name", "ring_m", "risk")},
+                                              geometry=[geometries[a["code"]][1] for a in these], crs=SRS)))
     near = [a for a in result.affected if a.get("nearest")]
     layers.append(("nearest", gpd.GeoDataFrame(
         {"code": [a["code"] for a in near], "distance_m": [a["distance_m"] for a in near]},
@@ -118,3 +127,6 @@ def simplified(geom: BaseGeometry, metres: float) -> BaseGeometry:
     """A geometry simplified to about ``metres`` (for drawing on a map)."""
     frame = local_metres(geom)
     return frame.to_lonlat(shapely.simplify(frame.to_metres(geom), metres, preserve_topology=True))
+
+
+site_geometries = feature_geometries  # the old name (web/impact.py)

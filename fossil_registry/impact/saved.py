@@ -6,7 +6,8 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from .. import sites, store
+from .. import features, store
+from ..vocab import Level
 from ..errors import NotFound
 from .footprint import Footprint
 from .screening import Result, screen, screen_at
@@ -67,7 +68,7 @@ def _entry(r: dict[str, Any]) -> dict[str, Any]:
 
 def _settings_of(saved: dict[str, Any], settings: Settings) -> Settings:
     """The rings and the rule table a saved screening was run with (today's configuration may differ)."""
-    rules = tuple((row["ring_m"], {level: row[level] for level in sites.LEVELS}) for row in saved["rules"])
+    rules = tuple((row["ring_m"], {level: row[level] for level in Level.values()}) for row in saved["rules"])
     return replace(settings, rings_m=tuple(saved["rings"]), rules=rules)
 
 
@@ -76,8 +77,11 @@ def get_saved(conn, screening_id: int, settings: Settings) -> Result:
     if saved is None:
         raise NotFound(msg("impact.saved_screening", "no saved screening {screening_id}", screening_id=screening_id))
     footprint = Footprint(saved["footprint"], saved["width_m"], saved["source"], saved["notes"])
+    entries = [_entry(r) for r in saved["results"]]
+    for e in entries:  # the kind of feature is not stored with a result: the kind that holds the code
+        e["feature"] = features.kind_of(conn, e["code"]).name
     return Result(footprint, _settings_of(saved, settings), saved["registry_version"], saved["created_at"], True,
-                  [_entry(r) for r in saved["results"]], screening_id=saved["fid"], title=saved["title"],
+                  entries, screening_id=saved["fid"], title=saved["title"],
                   created_by=saved["created_by"], rerun_of=saved["rerun_of"])
 
 
@@ -97,7 +101,7 @@ def reproduce(conn, screening_id: int, settings: Settings) -> dict[str, Any]:
     """Run a saved screening again against the registry as it stood at its registry version, and compare: the
     figures must agree (to 1 cm and 0.1 m²), site by site."""
     saved = get_saved(conn, screening_id, settings)
-    again = screen_at(conn, saved.footprint, saved.settings, saved.registry_version)
+    again = screen_at(conn, saved.footprint, saved.settings, saved.registry_version, at=saved.screened_at)
     before = {a["code"]: a for a in saved.affected}
     after = {a["code"]: a for a in again.affected}
     differences = []

@@ -1,6 +1,7 @@
 """Screening a footprint against the registry: candidates through the R-trees, exact geodesic figures (measure.py),
-the ring and the risk class of every site within the outer ring, for staff exactly and for everybody else only from
-what the public view allows. Results can be saved, reopened, re-run against today's registry and reproduced against
+the ring and the risk class of every registered feature of every kind (features.kinds(): sites, stratigraphic
+sections...) within the outer ring, and of the protection markers there, for staff exactly and for everybody else only
+from what the public view allows. Results can be saved, reopened, re-run against today's registry and reproduced against
 the registry version they were run with.
 
 Registry version: the number of the last entry in the append-only site history (``site_versions.fid``) when the
@@ -15,12 +16,13 @@ from typing import Any
 from shapely.geometry import Point, box, mapping
 from shapely.geometry.base import BaseGeometry
 
-from .. import public_view, sites, store
-from ..geometry import GEOD, geodesic_area_m2
+from .. import features, public_view, store
+from ..geometry import GEOD, geodesic_area_m2, grid_cell_centre
 from .footprint import Footprint
 from .labels import CONSULT, RISK_CLASSES
 from .measure import measure
 from .settings import Settings
+from ..vocab import Sensitivity
 
 DEGREE_M = 111_000.0  # metres per degree of latitude, rounded down: a search box widened with it is never too small
 
@@ -39,6 +41,7 @@ class Result:
     created_by: str | None = None
     rerun_of: int | None = None
     notes: list[str] = field(default_factory=list)
+    markers: list[dict[str, Any]] = field(default_factory=list)  # protection markers within the outer ring
 
     @property
     def highest_risk(self) -> str | None:
@@ -66,6 +69,7 @@ class Result:
             "highest_risk": self.highest_risk,
             "by_risk": self.by_risk(),
             "notes": self.footprint.notes + self.notes,
+            "markers": [dict(m) for m in self.markers],
         }
         if self.screening_id is not None:
             body.update(screening_id=self.screening_id, title=self.title, created_by=self.created_by,
@@ -83,8 +87,8 @@ def search_bounds(footprint: BaseGeometry, reach_m: float) -> tuple[float, float
 
 
 def screen(conn, footprint: Footprint, settings: Settings, *, exact: bool) -> Result:
-    """Screen ``footprint`` against the current registry: ``exact`` for staff who may read every site's position,
-    else only what public_view allows (see _public_entries)."""
+    """Screen ``footprint`` against the current registry, every kind of feature and the protection markers: ``exact``
+    for staff who may read every feature's position, else only what public_view allows (see _public_entries)."""
     reach = settings.outer_ring_m
     bounds = search_bounds(footprint.geometry, reach)
     with store.read_snapshot(conn):  # the candidates and the registry version they belong to
@@ -92,27 +96,85 @@ def screen(conn, footprint: Footprint, settings: Settings, *, exact: bool) -> Re
         # callers: the count of changes to the public view, which no edit of a hidden site moves
         version = store.impact.registry_version(conn) if exact else store.public_stamp(conn)[2]
         if exact:
-            found = sites.list_near(conn, bounds)
+            found = [f for kind in features.kinds() for f in features.list_near(conn, bounds, kind=kind)]
             public = None
         else:
-            public = public_view.impact_candidates(conn, bounds, settings.hidden_cell_deg)
+            public = _public_candidates(conn, bounds, settings.hidden_cell_deg)
+        markers = store.markers.all_markers(conn) if exact else store.markers.public_markers(conn)
     if exact:
-        targets = [Target(s.code, s.version, s.properties, s.location, s.boundary) for s in found]
+        targets = [Target(s.code, s.version, s.properties, s.location, s.boundary, s.kind.name) for s in found]
         affected = exact_entries(footprint, settings, targets)
         candidates = len(targets)
     else:
         affected, candidates = _public_entries(footprint, settings, *public)
-    return Result(footprint, settings, version, store.utc_now(), exact, affected, candidates)
+    return Result(footprint, settings, version, store.utc_now(), exact, affected, candidates,
+                  markers=marker_entries(footprint, settings, markers, bounds))
 
 
-def screen_at(conn, footprint: Footprint, settings: Settings, registry_version: int) -> Result:
-    """Screen against the registry as it stood at ``registry_version`` (staff): from the history, not the R-trees."""
+def screen_at(conn, footprint: Footprint, settings: Settings, registry_version: int, at: str | None = None
+              ) -> Result:
+    """Screen against the registry as it stood at ``registry_version`` (staff): from the history, not the R-trees.
+    The registry version numbers the sites' history; the features of the other kinds are taken as they stood at
+    ``at`` (the time the screening ran), when given."""
     bounds = search_bounds(footprint.geometry, settings.outer_ring_m)
     states = store.impact.site_states_at(conn, registry_version, bounds)
     targets = [Target(s["code"], s["version"], s["properties"], s["location"], s["boundary"]) for s in states
                if s["properties"].get("status", "active") == "active"]
+    if at is not None:
+        area = box(*bounds)
+        for kind in features.kinds():
+            if kind is features.SITE:  # the sites: by registry version, above
+                continue
+            targets += [Target(f.code, f.version, f.properties, f.location, f.boundary, kind.name)
+                        for f in features.all_as_of(conn, at, kind=kind)
+                        if f.properties.get("status", "active") == "active"
+                        and (area.intersects(f.location) or (f.boundary is not None and area.intersects(f.boundary)))]
     affected = exact_entries(footprint, settings, targets)
     return Result(footprint, settings, registry_version, store.utc_now(), True, affected, len(targets))
+
+
+def _public_candidates(conn, bounds: tuple[float, float, float, float], hidden_cell_deg: float
+                       ) -> tuple[list[public_view.PublicSite], list[tuple[float, float, float, float]]]:
+    """What an anonymous screening may measure against, of every kind: the sites' candidates as public_view gives
+    them (public_view.impact_candidates), and for every other kind the same: its public features (public_view
+    decides what of them is shown) and the cells of ``hidden_cell_deg`` degrees holding hidden ones, nothing else of
+    them."""
+    shown, cells = public_view.impact_candidates(conn, bounds, hidden_cell_deg)
+    cells = set(cells)
+    cell, c = public_view.CELL_DEG, hidden_cell_deg
+    for kind in features.kinds():
+        if kind is features.SITE:  # above: public_view's own query of the sites
+            continue
+        wide = (bounds[0] - cell, bounds[1] - cell, bounds[2] + cell, bounds[3] + cell)
+        shown += public_view.public_sites(features.list_near(conn, wide, public_only=True, kind=kind))
+        wide = (bounds[0] - c, bounds[1] - c, bounds[2] + c, bounds[3] + c)
+        for f in features.list_near(conn, wide, kind=kind):
+            if f.sensitivity == Sensitivity.HIDDEN:
+                anchor = features.anchor_point(f.location)
+                lon, lat = grid_cell_centre(anchor.x, anchor.y, c)
+                cells.add((round(lon - c / 2, 6), round(lat - c / 2, 6), round(lon + c / 2, 6),
+                           round(lat + c / 2, 6)))
+    return shown, sorted(cells)
+
+
+def marker_entries(footprint: Footprint, settings: Settings, markers: list[dict[str, Any]],
+                   bounds: tuple[float, float, float, float]) -> list[dict[str, Any]]:
+    """The protection markers within the outer ring (the caller's own: every marker for staff, those of open
+    features for anyone else), nearest first: which feature's, what kind, whether the footprint covers it, the
+    distance and the ring."""
+    area = box(*bounds)
+    near = [m for m in markers if area.intersects(m["point"])]
+    out = []
+    for m in measure(footprint.geometry, None, [n["point"] for n in near], settings.outer_ring_m):
+        marker = near[m.index]
+        ring = settings.ring_for(m.distance_m, m.intersects)
+        if ring is None:
+            continue
+        out.append({"id": marker["fid"], "feature": marker["feature_code"], "kind": marker["kind"],
+                    "inscription": marker.get("inscription"), "last_condition": marker.get("last_condition"),
+                    "intersects": m.intersects, "distance_m": round(m.distance_m, 2), "ring_m": ring,
+                    "location": [round(marker["point"].x, 7), round(marker["point"].y, 7)]})
+    return sorted(out, key=lambda e: (e["distance_m"], e["id"]))
 
 
 @dataclass(frozen=True)
@@ -122,6 +184,7 @@ class Target:
     properties: dict[str, Any]
     location: BaseGeometry
     boundary: BaseGeometry | None
+    feature: str = "site"             # the kind of feature (features.FeatureKind.name)
 
 
 def exact_entries(footprint: Footprint, settings: Settings, targets: list[Target]) -> list[dict[str, Any]]:
@@ -146,7 +209,7 @@ def _order(entry: dict[str, Any]) -> tuple:
 def _exact_entry(t: Target, m, ring: float, risk: str) -> dict[str, Any]:
     area = geodesic_area_m2(t.boundary) if t.boundary is not None else None
     overlap_pct = round(m.overlap_m2 / area * 100, 3) if area else None
-    return {"code": t.code, "name": t.properties.get("name"), "name_en": t.properties.get("name_en"),
+    return {"code": t.code, "feature": t.feature, "name": t.properties.get("name"), "name_en": t.properties.get("name_en"),
             "level": t.properties.get("level"), "sensitivity": t.properties.get("sensitivity"), "version": t.version,
             "intersects": m.intersects, "distance_m": round(m.distance_m, 2), "overlap_m2": round(m.overlap_m2, 1),
             "overlap_pct": overlap_pct, "site_area_m2": round(area, 1) if area is not None else None,
@@ -158,14 +221,14 @@ def _exact_entry(t: Target, m, ring: float, risk: str) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------------- public view
 def _public_entries(footprint: Footprint, settings: Settings, shown: list[public_view.PublicSite],
                     hidden_cells: list[tuple[float, float, float, float]]) -> tuple[list[dict[str, Any]], int]:
-    """What anonymous callers get. Open sites: exact figures, as for staff (their positions are public). A generalized
-    site: only whether its public 0.1-degree cell lies within the outer ring, and "within N km", N bounding the
+    """What anonymous callers get. Open sites: exact figures, as for staff (their positions are public). A site shown
+    by its cell: only whether its public 0.1-degree cell lies within the outer ring, and "within N km", N bounding the
     distance to any point of that cell; no figure that depends on where in the cell it is. Hidden sites: one entry
     without code or position if a cell of IMPACT_HIDDEN_CELL_DEG holding one lies within the outer ring. Every answer
     is therefore a function of public information: repeated screenings cannot narrow a position down."""
     reach = settings.outer_ring_m
     open_sites = [p for p in shown if not p.generalized]
-    targets = [Target(p.code, p.version, p.properties, p.location, p.boundary) for p in open_sites]
+    targets = [Target(p.code, p.version, p.properties, p.location, p.boundary, p.kind.name) for p in open_sites]
     entries = exact_entries(footprint, settings, targets)
     for e in entries:
         e.pop("sensitivity")
@@ -191,8 +254,9 @@ def _withheld() -> dict[str, Any]:
 
 
 def _notice_entry(p: public_view.PublicSite, km: int) -> dict[str, Any]:
-    return {**_withheld(), "code": p.code, "name": p.properties.get("name"), "name_en": p.properties.get("name_en"),
-            "level": p.properties.get("level"), "generalized": True, "within_km": km,
+    return {**_withheld(), "code": p.code, "feature": p.kind.name, "name": p.properties.get("name"),
+            "name_en": p.properties.get("name_en"),
+            "level": p.properties.get("level"), features.GENERALIZED: True, "within_km": km,
             "location": [p.location.x, p.location.y], "location_precision": f"{public_view.CELL_DEG}-degree grid cell"}
 
 

@@ -7,7 +7,8 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
-from .. import config, sites
+from .. import config, features
+from ..vocab import Level
 from ..errors import InvalidInput
 from ..formats import Limits
 from .labels import RISK_CLASSES
@@ -82,7 +83,7 @@ class Settings:
         return row.get(level) or row["national"]
 
     def rule_table(self) -> list[dict[str, Any]]:
-        return [{"ring_m": ring, **{level: classes[level] for level in sites.LEVELS}} for ring, classes in self.rules]
+        return [{"ring_m": ring, **{level: classes[level] for level in Level.values()}} for ring, classes in self.rules]
 
 
 def _number(value: Any, name: str, *, minimum: float) -> float:
@@ -127,9 +128,9 @@ def _rules(table: Any) -> tuple[tuple[float, Mapping[str, str]], ...]:
     rows = []
     for ring, classes in table.items():
         ring_m = _number(ring, "IMPACT_RULES ring", minimum=0)
-        if not isinstance(classes, Mapping) or set(classes) != set(sites.LEVELS) \
+        if not isinstance(classes, Mapping) or set(classes) != set(Level.values()) \
                 or not set(classes.values()) <= set(RISK_CLASSES):
-            raise ValueError(f"IMPACT_RULES[{ring!r}] must give each level ({', '.join(sites.LEVELS)}) one of "
+            raise ValueError(f"IMPACT_RULES[{ring!r}] must give each level ({', '.join(Level.values())}) one of "
                              f"{', '.join(RISK_CLASSES)}")
         rows.append((ring_m, dict(classes)))
     return tuple(sorted(rows, key=lambda r: r[0]))

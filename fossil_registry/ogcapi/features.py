@@ -14,8 +14,7 @@ import orjson
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from .. import public_view, shared_cache, sites
-from ..sections import SECTION
+from .. import features, public_view, shared_cache
 from ..store import inspections as istore
 from ..store import map_layers as stamps
 from ..store import markers as mstore
@@ -100,24 +99,29 @@ def build_index(ids: list[str], geoms: list[BaseGeometry | None], properties: li
 
 
 # ------------------------------------------------------------------------------------------------------ collections
-SITE_QUERYABLES = ("level", "period", "fossil_groups", "county", "status")
+# The collections of the registered kinds of feature come from the kinds (queryables, title, description, stamp).
 BOUNDARY_QUERYABLES = ("level", "status")
 INSPECTION_QUERYABLES = ("site", "condition")
 TRACK_QUERYABLES = ("site",)
-SECTION_QUERYABLES = ("level", "significance", "period", "county", "status")
 MARKER_QUERYABLES = ("feature", "kind", "last_condition")
 
 
-def site_records(conn, public: bool, when: str | None = None) -> tuple[list, list, list]:
-    """(ids, geometries, properties) of the sites collection: the public view for anonymous callers (current state
-    only), exact current or past states for staff (retired sites too: the status queryable selects them)."""
-    if public:
-        shown = public_view.public_sites(sites.list_current(conn, public_only=True))
-        return ([p.code for p in shown], [p.location for p in shown],
-                [{"code": p.code, **p.properties, "version": p.version, "generalized": p.generalized} for p in shown])
-    states = sites.all_as_of(conn, when) if when else sites.list_current(conn, include_retired=True)
-    return ([s.code for s in states], [s.location for s in states],
-            [{"code": s.code, **s.properties, "version": s.version, "updated_at": s.updated_at} for s in states])
+def feature_records(kind: features.FeatureKind) -> Callable[..., tuple[list, list, list]]:
+    """The records of a kind's collection: (ids, geometries, properties); for anonymous callers the public view
+    (current state only; a feature of protected location as its cell's centre point, without the figures of its main geometry),
+    exact current or past states for staff (retired ones too: the status queryable selects them)."""
+    def records(conn, public: bool, when: str | None = None) -> tuple[list, list, list]:
+        if public:
+            shown = public_view.public_sites(features.list_current(conn, public_only=True, kind=kind))
+            return ([p.code for p in shown], [p.location for p in shown],
+                    [{"code": p.code, **p.properties, **({} if p.generalized else kind.measures(p.location)),
+                      "version": p.version, features.GENERALIZED: p.generalized} for p in shown])
+        states = features.all_as_of(conn, when, kind=kind) if when else \
+            features.list_current(conn, include_retired=True, kind=kind)
+        return ([s.code for s in states], [s.location for s in states],
+                [{"code": s.code, **s.properties, **kind.measures(s.location), "version": s.version,
+                  "updated_at": s.updated_at} for s in states])
+    return records
 
 
 _BOUNDARY_FIELDS = ("name", "name_en", "level", "status")
@@ -126,30 +130,15 @@ _BOUNDARY_FIELDS = ("name", "name_en", "level", "status")
 def boundary_records(conn, public: bool, when: str | None = None) -> tuple[list, list, list]:
     """Protection boundaries: for anonymous callers only those the public view shows (open sites)."""
     if public:
-        shown = [p for p in public_view.public_sites(sites.list_current(conn, public_only=True)) if p.boundary]
+        shown = [p for p in public_view.public_sites(features.list_current(conn, public_only=True)) if p.boundary]
         return ([p.code for p in shown], [p.boundary for p in shown],
                 [{"code": p.code, **{k: p.properties.get(k) for k in _BOUNDARY_FIELDS}, "version": p.version}
                  for p in shown])
-    states = sites.all_as_of(conn, when) if when else sites.list_current(conn, include_retired=True)
+    states = features.all_as_of(conn, when) if when else features.list_current(conn, include_retired=True)
     states = [s for s in states if s.boundary is not None]
     return ([s.code for s in states], [s.boundary for s in states],
             [{"code": s.code, **{k: s.properties.get(k) for k in _BOUNDARY_FIELDS},
               "sensitivity": s.sensitivity, "version": s.version} for s in states])
-
-
-def section_records(conn, public: bool, when: str | None = None) -> tuple[list, list, list]:
-    """The stratigraphic sections: for anonymous callers the public view (open sections' lines; generalized ones only
-    as the centre point of their cell, without length), exact current or past states for staff."""
-    if public:
-        shown = public_view.public_sites(sites.list_current(conn, public_only=True, kind=SECTION))
-        return ([p.code for p in shown], [p.location for p in shown],
-                [{"code": p.code, **p.properties, **({} if p.generalized else SECTION.measures(p.location)),
-                  "version": p.version, "generalized": p.generalized} for p in shown])
-    states = sites.all_as_of(conn, when, kind=SECTION) if when else sites.list_current(conn, include_retired=True,
-                                                                                        kind=SECTION)
-    return ([s.code for s in states], [s.location for s in states],
-            [{"code": s.code, **s.properties, **SECTION.measures(s.location), "version": s.version,
-              "updated_at": s.updated_at} for s in states])
 
 
 def marker_records(conn, public: bool, when: str | None = None) -> tuple[list, list, list]:
@@ -203,18 +192,19 @@ class Collection:
         return self.queryables + (("inspected_on",) if self.dated else ())
 
 
+def kind_collection(kind: features.FeatureKind) -> Collection:
+    """The collection of a registered kind of feature."""
+    return Collection(kind.collection, kind.title, kind.description, False, kind.queryables, kind.geometry,
+                      feature_records(kind), kind.stamp, True, public_stamp=stamps.public_stamp)
+
+
+_FIRST, *_OTHERS = features.kinds()
 COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
-    Collection("sites", "Fossil sites", "Registered fossil sites (location and attributes). Anonymous callers get the "
-               "public view: generalized sites at the centre of their 0.1-degree cell, hidden sites absent.", False,
-               SITE_QUERYABLES, "Point", site_records, stamps.change_stamp, True, public_stamp=stamps.public_stamp),
+    kind_collection(_FIRST),
     Collection("boundaries", "Protection boundaries", "Protection boundaries of the sites (anonymous callers: open "
                "sites only).", False, BOUNDARY_QUERYABLES, "MultiPolygon", boundary_records, stamps.change_stamp, True,
                public_stamp=stamps.public_stamp),
-    Collection("sections", "Stratigraphic sections", "Registered stratigraphic (stratotype) sections: the surveyed "
-               "section line, what it exposes, its geodesic length (length_m). Anonymous callers get the public view: "
-               "generalized sections as the centre point of their 0.1-degree cell, hidden ones absent.", False,
-               SECTION_QUERYABLES, "LineString", section_records, stamps.section_stamp, True,
-               public_stamp=stamps.public_stamp),
+    *(kind_collection(kind) for kind in _OTHERS),
     Collection("markers", "Protection markers", "Monuments, boundary posts, signboards and fences of sites and "
                "sections, with the condition found at the latest inspection (anonymous callers: those of open sites "
                "and sections).", False, MARKER_QUERYABLES, "Point", marker_records, mstore.stamp, False,

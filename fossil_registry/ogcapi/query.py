@@ -8,7 +8,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .. import sites
+from .. import features
 from ..store import utc_now
 from .crs import BadParameter, ServiceCRS, area_of_use, bbox_to_lonlat, resolve
 from .features import Collection, Index
@@ -81,7 +81,7 @@ def _instant(text: str, tz: str) -> str:
                                "(2025-03-01T08:00:00Z) or date, or an interval of them with '/' ('..' for open) (got "
                                "{text!r})", text=text[:60]), parameter="datetime")
     try:
-        return sites.parse_timestamp(text, tz)
+        return features.parse_timestamp(text, tz)
     except Exception:
         raise BadParameter(msg("ogcapi.datetime_valid_date_time", "datetime: {text!r} is not a valid date-time",
                                text=text[:60]), parameter="datetime") from None

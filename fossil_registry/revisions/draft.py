@@ -14,7 +14,7 @@ from shapely.geometry.base import BaseGeometry
 from .. import coords, formats, json_input
 from ..errors import InvalidInput
 from ..geometry import check_geojson_rings
-from ..sites import GEOMETRY_NOUNS, UNCHANGED
+from ..features import GEOMETRY_NOUNS, UNCHANGED
 from .policy import MAX_REASON, METHODS, Policy
 from ..messages import msg
 

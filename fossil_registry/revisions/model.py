@@ -6,7 +6,7 @@ from typing import Any
 
 from shapely.geometry import mapping
 
-from .. import sites
+from .. import features
 from ..errors import NotFound
 from ..store import revisions as rstore
 from .policy import OPEN
@@ -29,7 +29,7 @@ class Revision:
     @property
     def primary(self) -> str:
         """The name of the main geometry of the feature the proposal concerns: location (a site), line (a section)."""
-        return "line" if self.row.feature_kind == "section" else "location"
+        return features.kind(self.row.feature_kind).primary
 
     @property
     def changes(self) -> list[str]:
@@ -91,5 +91,5 @@ def stale(conn, row: rstore.RevisionRow) -> tuple[bool, int | None]:
     """(whether the site has moved on since the proposal's base version, the site's current version)."""
     if row.site_code is None or row.kind == "new_site":
         return False, None
-    current = sites.version_number(conn, row.site_code, sites.kind_named(row.feature_kind))
+    current = features.version_number(conn, row.site_code, features.kind(row.feature_kind))
     return current != row.base_version, current

@@ -4,12 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .. import config, formats
+from .. import config, features, formats
 from ..blobs import BlobStore
 from ..errors import InvalidInput, RegistryError
 from ..store import revisions as rstore
+from ..vocab import SurveyMethod
 
-METHODS = ("rtk", "handheld_gnss", "phone_map", "digitised", "other")
+METHODS = SurveyMethod.values()
 KINDS = ("change", "new_site", "retire", "restore")
 STATUSES = ("submitted", "changes_requested", "approved", "rejected", "withdrawn")
 OPEN = rstore.OPEN_STATUSES
@@ -37,8 +38,7 @@ class Policy:
     far_warning_m: float            # a location moved further than this draws a warning
     region_max_distance_km: float   # further than this outside the region: refused, not warned about
     overlap_min_m2: float           # overlaps with other sites' boundaries below this are ignored (slivers)
-    code_prefix: str
-    section_code_prefix: str        # new sections' codes (sites': code_prefix)
+    code_prefixes: Mapping[str, str]  # kind of feature -> the prefix of its new codes (its code_prefix_setting)
     county_max_km: float            # a section line further than this from its county's registered features: warning
     files: BlobStore | None         # where attachments are kept (None: attachments are refused)
     max_attachment_bytes: int
@@ -55,15 +55,21 @@ class Policy:
         return cls(region_name=c["REGION_NAME"], region_bbox=tuple(c["REGION_BBOX"]),
                    far_warning_m=float(c["REVISION_FAR_WARNING_M"]),
                    region_max_distance_km=float(c["REGION_MAX_DISTANCE_KM"]),
-                   overlap_min_m2=float(c["REVISION_OVERLAP_MIN_M2"]), code_prefix=c["SITE_CODE_PREFIX"],
-                   section_code_prefix=c["SECTION_CODE_PREFIX"], county_max_km=float(c["SECTION_COUNTY_MAX_KM"]),
+                   overlap_min_m2=float(c["REVISION_OVERLAP_MIN_M2"]),
+                   code_prefixes={kind.name: kind.code_prefix(c) for kind in features.kinds()},
+                   county_max_km=float(c["SECTION_COUNTY_MAX_KM"]),
                    files=BlobStore(data_dir) if data_dir else None,
                    max_attachment_bytes=int(c["REVISION_MAX_ATTACHMENT_BYTES"]),
                    max_attachments=int(c["REVISION_MAX_ATTACHMENTS"]), limits=limits)
 
-    def prefix_for(self, kind) -> str:
+    def prefix_for(self, kind: features.FeatureKind) -> str:
         """The prefix of new codes of a kind of registered feature."""
-        return self.section_code_prefix if kind.name == "section" else self.code_prefix
+        return self.code_prefixes.get(kind.name) or kind.default_prefix
+
+    @property
+    def code_prefix(self) -> str:
+        """The prefix of new sites' codes (what an import recognises as a registry code)."""
+        return self.prefix_for(features.SITE)
 
     @classmethod
     def defaults(cls) -> "Policy":

@@ -14,14 +14,15 @@ from shapely.geometry import MultiPolygon, Point, mapping
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points
 
-from .. import sites, store
+from .. import features, store
 from ..errors import InvalidInput
 from ..messages import message_of, msg, msg_list
 from ..geometry import (MAX_VERTICES, GeometryError, compare_geometries, fmt, geodesic_area_m2,
                         geodesic_distance_m, simplify_to_limit, validate_boundary, vertex_count)
 from ..region import check_plausible, inside
 from ..sections.county import county_check
-from ..sites import UNCHANGED
+from ..features import UNCHANGED
+from ..vocab import Level, Sensitivity
 from ..withheld_numbers import withheld_numbers
 from .draft import Draft, to_shape
 from .policy import Policy, RepairOffered
@@ -44,7 +45,7 @@ def needs_individual_review(rev) -> list[str]:
     return sorted({w.get("code") for w in rev.warnings if w.get("code") not in INFORMATIONAL_WARNINGS})
 
 
-def stale_base_warning(base: sites.Site, site: sites.Site) -> dict[str, Any] | None:
+def stale_base_warning(base: features.Feature, site: features.Feature) -> dict[str, Any] | None:
     """The warning of a proposal based on an older version than the site's current one (None if it is current)."""
     if base.version == site.version:
         return None
@@ -132,7 +133,7 @@ def _checked_boundary(raw: Any, draft: Draft, warnings: list[dict], policy: Poli
         return repaired
 
 
-def _checked_primary(raw: Any, kind: sites.FeatureKind, policy: Policy) -> BaseGeometry:
+def _checked_primary(raw: Any, kind: features.FeatureKind, policy: Policy) -> BaseGeometry:
     """The feature's main geometry (a site's location, a section's line), checked as its kind requires."""
     what = kind.primary
     geom = raw
@@ -146,7 +147,7 @@ def _checked_primary(raw: Any, kind: sites.FeatureKind, policy: Policy) -> BaseG
 
 
 def _normalize_changes(props: dict[str, Any], current: dict[str, Any] | None,
-                       kind: sites.FeatureKind = sites.SITE) -> dict[str, Any]:
+                       kind: features.FeatureKind = features.SITE) -> dict[str, Any]:
     """Checked property values, minus those equal to the current ones (a client may send the whole object)."""
     props = {k: v for k, v in props.items() if k not in ("code", "version", "length_m")}  # length_m: measured
     checked = kind.normalize(props, partial=True)
@@ -168,10 +169,10 @@ class Prepared:
     properties: dict[str, Any]
     warnings: list[dict]
     metrics: dict[str, Any]
-    feature: sites.FeatureKind = sites.SITE
+    feature: features.FeatureKind = features.SITE
 
 
-def _state_after(base: sites.Site | None, p: Prepared) -> tuple[Point, MultiPolygon | None, dict[str, Any]]:
+def _state_after(base: features.Feature | None, p: Prepared) -> tuple[Point, MultiPolygon | None, dict[str, Any]]:
     if base is None:
         return p.location, p.boundary, dict(p.properties)
     loc = p.location if p.location is not None else base.location
@@ -206,7 +207,7 @@ def _boundary_action(draft: Draft, site, base, warnings: list[dict], policy: Pol
 
 
 def _new_site_properties(props: dict[str, Any], warnings: list[dict],
-                         kind: sites.FeatureKind = sites.SITE) -> dict[str, Any]:
+                         kind: features.FeatureKind = features.SITE) -> dict[str, Any]:
     if not isinstance(props.get("name"), str) or not props.get("name", "").strip():
         raise InvalidInput(msg("revisions.new_site_needs_name", "a new {kind} needs a name (properties.name)",
                                kind=kind.noun))
@@ -226,8 +227,8 @@ def _new_site_properties(props: dict[str, Any], warnings: list[dict],
     return kind.normalize({k: v for k, v in props.items() if k not in ("code", "version")})
 
 
-def _placed_in_boundary(boundary, warnings: list[dict], kind: sites.FeatureKind = sites.SITE) -> Point:
-    if kind.primary != "location":
+def _placed_in_boundary(boundary, warnings: list[dict], kind: features.FeatureKind = features.SITE) -> Point:
+    if kind.geometry != "Point":  # a line (a section's) cannot be derived from a boundary
         raise InvalidInput(msg("revisions.new_feature_needs_primary", "a new {kind} needs its {primary}: send it as "
                                "GeoJSON, typed coordinates or a file with target={target}", kind=kind.noun,
                                primary=kind.primary_noun, target=kind.primary))
@@ -242,11 +243,11 @@ def _placed_in_boundary(boundary, warnings: list[dict], kind: sites.FeatureKind 
     return location
 
 
-def prepare(conn, draft: Draft, *, site: sites.Site | None, base: sites.Site | None, policy: Policy,
-            kind: str | None = None, feature: sites.FeatureKind | None = None) -> Prepared:
+def prepare(conn, draft: Draft, *, site: features.Feature | None, base: features.Feature | None, policy: Policy,
+            kind: str | None = None, feature: features.FeatureKind | None = None) -> Prepared:
     """Validate a draft against the feature's state it is based on (``site`` None: a new feature of kind ``feature``,
     a site by default): errors raise, warnings are collected, metrics computed."""
-    feature = site.kind if site is not None else (feature or sites.SITE)
+    feature = site.kind if site is not None else (feature or features.SITE)
     warnings: list[dict] = [warning("input", n) for n in dict.fromkeys(draft.notes)]
     location = None
     if draft.location is not UNCHANGED and draft.location is not None:
@@ -279,14 +280,12 @@ def prepare(conn, draft: Draft, *, site: sites.Site | None, base: sites.Site | N
                  **{f"{k}_after": v for k, v in feature.measures(new_loc).items()}}
     p.warnings += _protection_warnings(p, base, new_props) + _place_warnings(p, new_loc, new_bnd, policy)
     p.warnings += _movement_warnings(p, draft, policy)
-    if feature is sites.SITE:
-        p.warnings += _other_site_warnings(conn, p, site, new_loc, new_bnd, policy)
-    else:
-        p.warnings += _county_warnings(conn, p, site, new_loc, new_props, policy)
+    for check in feature.proposal_checks:  # what depends on the kind: its own checks, named by the kind
+        p.warnings += PLACE_CHECKS[check](conn, p, site, new_loc, new_bnd, new_props, policy)
     return p
 
 
-def _county_warnings(conn, p: Prepared, site, line, props: dict[str, Any], policy: Policy) -> list[dict]:
+def _county_warnings(conn, p: Prepared, site, line, bnd, props: dict[str, Any], policy: Policy) -> list[dict]:
     """A section line far from every registered feature of the county it names (sections.county explains why the
     registry's own features stand for the county)."""
     if p.location is None and "county" not in p.properties and "county_en" not in p.properties:
@@ -309,20 +308,28 @@ def _county_warnings(conn, p: Prepared, site, line, props: dict[str, Any], polic
     return []
 
 
-_OPENNESS = {"hidden": 0, "generalized": 1, "open": 2}
-_RANK = {"general": 0, "provincial": 1, "national": 2}
+def _openness(value: Any) -> int:
+    """How much the public sees of a feature: 0 (hidden, or an unknown value) up to the most (open)."""
+    member = Sensitivity.get(value)
+    return 0 if member is None else len(Sensitivity) - 1 - list(Sensitivity).index(member)
 
 
-def _protection_warnings(p: Prepared, base: sites.Site | None, props: dict[str, Any]) -> list[dict]:
+def _rank(value: Any) -> int:
+    """How strongly a feature is protected: 0 (the lowest level, or an unknown value) up to the highest."""
+    member = Level.get(value)
+    return 0 if member is None else len(Level) - 1 - list(Level).index(member)
+
+
+def _protection_warnings(p: Prepared, base: features.Feature | None, props: dict[str, Any]) -> list[dict]:
     """Changes that weaken a site's protection need a reviewer's look at this very proposal (never a batch): the
     public seeing more of it, a lower protection level, retirement, a removed boundary, coordinates in its texts."""
     w = []
-    old = base.properties if base is not None else {"sensitivity": "hidden", "level": props.get("level")}
-    if _OPENNESS.get(props.get("sensitivity"), 0) > _OPENNESS.get(old.get("sensitivity"), 0):
+    old = base.properties if base is not None else {"sensitivity": Sensitivity.HIDDEN, "level": props.get("level")}
+    if _openness(props.get("sensitivity")) > _openness(old.get("sensitivity")):
         w.append(warning("sensitivity_loosened", msg("revisions.sensitivity_loosened", "the public will see more of "
                                                      "this site: sensitivity {value} → {value2}",
                                                      value=old.get('sensitivity'), value2=props.get('sensitivity'))))
-    if base is not None and _RANK.get(props.get("level"), 0) < _RANK.get(old.get("level"), 0):
+    if base is not None and _rank(props.get("level")) < _rank(old.get("level")):
         w.append(warning("level_lowered", msg("revisions.level_lowered", "the protection level is lowered: {value} → "
                                               "{value2}", value=old.get('level'), value2=props.get('level'))))
     if base is not None and props.get("status") == "retired" and old.get("status") != "retired":
@@ -349,12 +356,8 @@ def _protection_warnings(p: Prepared, base: sites.Site | None, props: dict[str, 
 def _public_texts_written(p: Prepared, props: dict[str, Any], old: dict[str, Any]) -> list[str]:
     """The public texts of a protected feature (its kind's public_text_fields and a section's lists of names) that
     this proposal writes with another, non-empty value."""
-    keys = p.feature.public_text_fields + tuple(k for k in _PUBLIC_LISTS if k in p.feature.property_fields)
+    keys = p.feature.public_text_fields + p.feature.public_lists
     return [k for k in keys if k in p.properties and props.get(k) not in (None, "", []) and props.get(k) != old.get(k)]
-
-
-# A section's lists of names are published like its texts
-_PUBLIC_LISTS = ("units", "stratigraphic_boundaries")
 
 
 def _public_texts_with_numbers(p: Prepared, props: dict[str, Any], *, newly_protected: bool) -> list[str]:
@@ -362,7 +365,7 @@ def _public_texts_with_numbers(p: Prepared, props: dict[str, Any], *, newly_prot
     a section's lists of names) that this proposal writes, or all of them when it protects an open feature, holding
     numbers the public view withholds (withheld_numbers: anything that could be part of a position)."""
     out = []
-    for key in p.feature.public_text_fields + tuple(k for k in _PUBLIC_LISTS if k in p.feature.property_fields):
+    for key in p.feature.public_text_fields + p.feature.public_lists:
         if key not in p.properties and not newly_protected:
             continue
         value = props.get(key)
@@ -375,7 +378,7 @@ def _public_texts_with_numbers(p: Prepared, props: dict[str, Any], *, newly_prot
 
 def _place_warnings(p: Prepared, geom: BaseGeometry, bnd, policy: Policy) -> list[dict]:
     w, name = [], policy.region_name
-    loc = sites.anchor_point(geom)
+    loc = features.anchor_point(geom)
     if geom.geom_type != "Point":  # a section line
         if bnd is not None and not bnd.covers(geom):
             w.append(warning("line_outside_boundary", msg("revisions.line_outside_boundary", "part of the section "
@@ -423,7 +426,8 @@ def _movement_warnings(p: Prepared, draft: Draft, policy: Policy) -> list[dict]:
     return w
 
 
-def _other_site_warnings(conn, p: Prepared, site, loc: Point, bnd, policy: Policy) -> list[dict]:
+def _other_site_warnings(conn, p: Prepared, site, loc: Point, bnd, props: dict[str, Any],
+                         policy: Policy) -> list[dict]:
     """Overlapping other sites' boundaries, or a new site inside an existing one (R-tree candidates first)."""
     w = []
     code = site.code if site is not None else None
@@ -451,3 +455,7 @@ def _other_site_warnings(conn, p: Prepared, site, loc: Point, bnd, policy: Polic
                                                     other_code=other_code, value=other.attributes.get('name')),
                                  site=other_code))
     return w
+
+
+# The checks of a proposal that depend on its kind of feature, by the names its kind lists (proposal_checks)
+PLACE_CHECKS = {"overlaps": _other_site_warnings, "county": _county_warnings}

@@ -7,7 +7,7 @@ from typing import Any, Iterable
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-from .. import sites
+from .. import features
 from ..errors import InvalidInput
 from ..store import revisions as rstore
 from .model import Revision, stale
@@ -56,7 +56,7 @@ def stale_flags(conn, revs: Iterable[Revision]) -> dict[int, int]:
     return out
 
 
-def proposed_state(row: rstore.RevisionRow, onto: sites.Site | None) -> dict[str, Any]:
+def proposed_state(row: rstore.RevisionRow, onto: features.Feature | None) -> dict[str, Any]:
     """What the site would be after the proposal, applied onto ``onto`` (None for a new site)."""
     loc = row.location if row.location is not None else (onto.location if onto else None)
     bnd = boundary_after(onto.boundary if onto else None, row.boundary_action, row.boundary)
@@ -64,7 +64,7 @@ def proposed_state(row: rstore.RevisionRow, onto: sites.Site | None) -> dict[str
     return {"location": loc, "boundary": bnd, "properties": props}
 
 
-def text_audience(kind: sites.FeatureKind, field: str, sensitivity: str | None) -> str | None:
+def text_audience(kind: features.FeatureKind, field: str, sensitivity: str | None) -> str | None:
     """Who reads a free-text field once the proposal is applied: "public" (the reviewer clears it as public text),
     "staff" (the internal description of a protected feature), None (not free text)."""
     if field not in kind.text_fields:
@@ -76,14 +76,14 @@ def review_view(conn, rev: Revision) -> dict[str, Any]:
     """Everything a reviewer compares: current and proposed state, the difference geometries (area added / removed),
     geodesic figures, attribute before/after rows, stale-base information and, when stale, the three-way view."""
     row = rev.row
-    current = sites.current(conn, row.site_code) if row.site_code and row.kind != "new_site" else None
+    current = features.current(conn, row.site_code) if row.site_code and row.kind != "new_site" else None
     if row.status == "approved" and current is not None:
-        before = sites.at_version(conn, row.site_code, row.applied_version - 1)
-        after = sites.at_version(conn, row.site_code, row.applied_version)
+        before = features.at_version(conn, row.site_code, row.applied_version - 1)
+        after = features.at_version(conn, row.site_code, row.applied_version)
         shown_before, proposed = before, {"location": after.location, "boundary": after.boundary,
                                           "properties": after.properties}
     else:
-        shown_before = sites.at_version(conn, row.site_code, row.base_version) if current is not None else None
+        shown_before = features.at_version(conn, row.site_code, row.base_version) if current is not None else None
         proposed = proposed_state(row, shown_before)
     is_stale, current_version = stale(conn, row) if row.status in OPEN else (False, None)
     view: dict[str, Any] = {"before": shown_before, "current": current, "proposed": proposed, "stale": is_stale,
@@ -92,7 +92,7 @@ def review_view(conn, rev: Revision) -> dict[str, Any]:
     new_b = proposed["boundary"]
     view["added"] = new_b.difference(old_b) if (new_b is not None and old_b is not None) else None
     view["removed"] = old_b.difference(new_b) if (new_b is not None and old_b is not None) else None
-    kind = (current or shown_before).kind if (current or shown_before) else sites.kind_named(row.feature_kind)
+    kind = (current or shown_before).kind if (current or shown_before) else features.kind(row.feature_kind)
     sensitivity = proposed["properties"].get("sensitivity")
     view["attributes"] = [
         {"field": k, "before": shown_before.properties.get(k) if shown_before else None,
@@ -108,8 +108,8 @@ def three_way(conn, row: rstore.RevisionRow) -> dict[str, Any]:
     """Base / current / proposed, with per-field flags: changed since base, changed by the proposal, and conflicts
     (both changed, to different values). "proposed" holds only what the proposal itself changes (None elsewhere: a
     rebase keeps the current value there). Geometries are compared, never merged."""
-    base = sites.at_version(conn, row.site_code, row.base_version)
-    current = sites.current(conn, row.site_code)
+    base = features.at_version(conn, row.site_code, row.base_version)
+    current = features.current(conn, row.site_code)
     result = proposed_state(row, current)  # what approving after a rebase would write
     fields = []
     for k in current.kind.property_fields:
@@ -126,7 +126,7 @@ def three_way(conn, row: rstore.RevisionRow) -> dict[str, Any]:
                      "proposed_change": row.location is not None},
         "boundary": {"base": base.boundary, "current": current.boundary, "proposed": proposed_boundary,
                      "removed": row.boundary_action == "remove",
-                     "changed_since_base": sites._boundary_changed(base.boundary, current.boundary),
+                     "changed_since_base": features.boundary_changed(base.boundary, current.boundary),
                      "proposed_change": row.boundary_action != "keep"},
     }
     for g in geoms.values():
@@ -154,4 +154,4 @@ def history(conn, code: str) -> list[dict[str, Any]]:
     """A site's versions with author, reviewer, date, reason and the proposal each came from."""
     return [{"version": v.version, "operation": v.operation, "created_at": v.created_at, "author": v.author,
              "reviewer": v.reviewer, "reason": v.reason, "revision_id": v.revision_id}
-            for v in sites.history(conn, code)]
+            for v in features.history(conn, code)]

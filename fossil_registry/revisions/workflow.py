@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .. import sites, store
+from .. import features, store
 from ..errors import Conflict, Forbidden, InvalidInput, RegistryError
-from ..sites import UNCHANGED
+from ..features import UNCHANGED
 from ..store import revisions as rstore
 from .attachments import Attachment, write_with_attachments
 from .draft import Draft, whole_number
@@ -30,7 +30,7 @@ def _require_reason(reason: str | None, what: str = "a proposal") -> str:
 
 def propose(conn, draft: Draft, *, author: str, site_code: str | None, policy: Policy | None = None,
             remote_addr: str | None = None, kind: str | None = None, restore_version: int | None = None,
-            feature: sites.FeatureKind | None = None) -> Revision:
+            feature: features.FeatureKind | None = None) -> Revision:
     """Validate and record a proposal: a change to the feature ``site_code`` (a site's or a section's code; only of
     kind ``feature`` when given) at ``draft.base_version``, or (site_code None) a new feature of kind ``feature`` (a
     site by default). Returns the stored proposal (status 'submitted') with its warnings and metrics."""
@@ -70,15 +70,15 @@ def check(conn, draft: Draft, *, site_code: str | None, policy: Policy | None = 
     warnings, metrics), or the refusal it would meet (InvalidInput, GeometryError, CoordinateError, NotFound). The
     site import shows every row's outcome before anything is proposed."""
     _require_reason(draft.reason)
-    return _checked(conn, draft, site_code, policy or Policy.defaults(), None, sites.SITE)[0]
+    return _checked(conn, draft, site_code, policy or Policy.defaults(), None, features.SITE)[0]
 
 
 def _checked(conn, draft: Draft, site_code: str | None, policy: Policy, kind: str | None,
-             feature: sites.FeatureKind | None) -> tuple[Prepared, sites.Site | None, sites.FeatureKind]:
+             feature: features.FeatureKind | None) -> tuple[Prepared, features.Feature | None, features.FeatureKind]:
     """The proposal as it would be stored, its base version and the kind of feature it is about (the site's own kind
     for a change; ``feature`` or a site for a new one)."""
     if site_code is not None:
-        site = sites.current(conn, site_code, kind=feature)
+        site = features.current(conn, site_code, kind=feature)
         feature = site.kind
         if draft.base_version is None:
             raise InvalidInput(msg("revisions.base_version_required_version", "base_version is required: the version "
@@ -88,16 +88,16 @@ def _checked(conn, draft: Draft, site_code: str | None, policy: Policy, kind: st
             raise InvalidInput(msg("revisions.site_version_yet_2", "{kind} {site_code} has no version "
                                    "{base_version} yet (it is at {version})", kind=feature.noun,
                                    site_code=site_code, base_version=draft.base_version, version=site.version))
-        base = sites.at_version(conn, site_code, draft.base_version, feature)
+        base = features.at_version(conn, site_code, draft.base_version, feature)
     else:
         site = base = None
-        feature = feature or sites.SITE
+        feature = feature or features.SITE
     p = prepare(conn, draft, site=site, base=base, policy=policy, kind=kind, feature=feature)
     _warn_if_stale(p, base, site)
     return p, base, feature
 
 
-def _warn_if_stale(p: Prepared, base: sites.Site | None, site: sites.Site | None) -> None:
+def _warn_if_stale(p: Prepared, base: features.Feature | None, site: features.Feature | None) -> None:
     w = stale_base_warning(base, site) if site is not None else None
     if w is not None:
         p.warnings.append(w)
@@ -117,8 +117,8 @@ def propose_restore(conn, code: str, version: int, *, author: str, reason: str |
                     remote_addr: str | None = None) -> Revision:
     """An admin's restoration of an old version, as a proposal a second person approves (four eyes as always)."""
     reason = _require_reason(reason, "a restoration")
-    site = sites.current(conn, code)
-    old = sites.at_version(conn, code, version)
+    site = features.current(conn, code)
+    old = features.at_version(conn, code, version)
     if version == site.version:
         raise InvalidInput(msg("revisions.version_current_version_there", "version {version} is the current version "
                                "of {code}; there is nothing to restore", version=version, code=code))
@@ -174,14 +174,14 @@ def amend(conn, revision_id: int, draft: Draft, *, author: str, policy: Policy |
     if _carries_nothing(draft):  # a new round voids what reviewers saw: never for nothing (e.g. a form of junk)
         raise InvalidInput(msg('revisions.amendment_changes_nothing_give', 'the amendment changes nothing: give a new location, boundary, field value, reason, attachment or a comment for the reviewers'))
     merged = _merged_draft(row, draft)
-    feature = sites.kind_named(row.feature_kind)
-    site = sites.current(conn, row.site_code, kind=feature) if row.site_code else None
+    feature = features.kind(row.feature_kind)
+    site = features.current(conn, row.site_code, kind=feature) if row.site_code else None
     base_version = draft.base_version or row.base_version
     if site is not None and base_version > site.version:
         raise InvalidInput(msg("revisions.site_version_yet", "{kind} {code} has no version {base_version} yet (it "
                                "is at {version})", kind=feature.noun, code=site.code, base_version=base_version,
                                version=site.version))
-    base = sites.at_version(conn, row.site_code, base_version, feature) if site is not None else None
+    base = features.at_version(conn, row.site_code, base_version, feature) if site is not None else None
     p = prepare(conn, merged, site=site, base=base, policy=policy,
                 kind=row.kind if row.kind in ("restore",) else None, feature=feature)
     _warn_if_stale(p, base, site)
@@ -273,16 +273,16 @@ def comment(conn, revision_id: int, *, actor: str, text: str | None, remote_addr
 
 
 def conflict_error(conn, row: rstore.RevisionRow, current_version: int) -> Conflict:
-    base = sites.at_version(conn, row.site_code, row.base_version)
-    cur = sites.current(conn, row.site_code)
-    d = sites.diff_sites(base, cur)
+    base = features.at_version(conn, row.site_code, row.base_version)
+    cur = features.current(conn, row.site_code)
+    d = features.diff_features(base, cur)
     what = []
     if d["location_changed"]:
         what.append(cur.kind.primary)
     if d["boundary_changed"]:
         what.append("boundary")
     what += sorted(d["properties"])
-    shown = msg_list([sites.GEOMETRY_NOUNS.get(w, w) for w in what]) if what else \
+    shown = msg_list([features.GEOMETRY_NOUNS.get(w, w) for w in what]) if what else \
         msg("revisions.nothing_visible", "nothing visible")
     return Conflict(
         msg("revisions.site_changed_since_proposal", "{kind} {site_code} has changed since this proposal was made "
@@ -335,7 +335,7 @@ def checked_decision(decision: Any, comment: Any) -> str | None:
 
 def decide(conn, revision_id: int, decision: str, *, reviewer: str, round_seen: int | None,
            comment: str | None = None, remote_addr: str | None = None,
-           policy: Policy | None = None) -> tuple[Revision, sites.Site | None]:
+           policy: Policy | None = None) -> tuple[Revision, features.Feature | None]:
     """Approve, reject or request changes on the round the reviewer saw (``round_seen``; 409 if the proposal has
     moved on to another round since). An approval writes the site's next version, the decision, the thread entry and
     the audit records in ONE transaction: if any step fails, nothing of it remains."""
@@ -343,7 +343,7 @@ def decide(conn, revision_id: int, decision: str, *, reviewer: str, round_seen: 
     comment = checked_decision(decision, comment)
     if round_seen not in (None, ""):
         round_seen = checked_round(round_seen)
-    applied: sites.Site | None = None
+    applied: features.Feature | None = None
     with store.transaction(conn):
         row = row_of(conn, revision_id)
         if row.author == reviewer:
@@ -390,17 +390,17 @@ def decide(conn, revision_id: int, decision: str, *, reviewer: str, round_seen: 
 
 
 def _apply_approval(conn, row: rstore.RevisionRow, reviewer: str, remote_addr: str | None,
-                    policy: Policy) -> sites.Site:
-    feature = sites.kind_named(row.feature_kind)
+                    policy: Policy) -> features.Feature:
+    feature = features.kind(row.feature_kind)
     if row.kind == "new_site":
         code = store.next_site_code(conn, policy.prefix_for(feature), feature.layers)
-        change = sites.create_site(conn, properties=row.properties, location=row.location, boundary=row.boundary,
+        change = features.create_feature(conn, properties=row.properties, location=row.location, boundary=row.boundary,
                                    author=row.author, reason=row.reason, code=code, reviewer=reviewer,
                                    revision_id=row.id, remote_addr=remote_addr, operation="create", kind=feature)
         return change.site
     operation = {"retire": "retire", "restore": "restore"}.get(row.kind, "update")
     boundary = boundary_value(row.boundary_action, row.boundary)
-    change = sites.change_site(conn, row.site_code, base_version=row.base_version, author=row.author,
+    change = features.change_feature(conn, row.site_code, base_version=row.base_version, author=row.author,
                                reason=row.reason, location=row.location if row.location is not None else UNCHANGED,
                                boundary=boundary, properties=row.properties or None, operation=operation,
                                reviewer=reviewer, revision_id=row.id, remote_addr=remote_addr, kind=feature)
@@ -452,7 +452,7 @@ def rebase(conn, revision_id: int, *, actor: str, may_review: bool, policy: Poli
     if row.kind == "new_site":
         raise InvalidInput(msg("revisions.new_site_proposal_base", "a new-site proposal has no base version to "
                                "rebase"))
-    site = sites.current(conn, row.site_code, kind=sites.kind_named(row.feature_kind))
+    site = features.current(conn, row.site_code, kind=features.kind(row.feature_kind))
     if site.version == row.base_version:
         raise InvalidInput(msg("revisions.proposal_already_based_current", "proposal {revision_id} is already based "
                                "on the current version ({version})", revision_id=revision_id, version=site.version))
@@ -463,7 +463,7 @@ def rebase(conn, revision_id: int, *, actor: str, may_review: bool, policy: Poli
     with store.transaction(conn):
         now = store.utc_now()
         current = _open_for(conn, revision_id)
-        if sites.version_number(conn, row.site_code, site.kind) != site.version:
+        if features.version_number(conn, row.site_code, site.kind) != site.version:
             raise Conflict(msg("revisions.site_changed_again_while", "{kind} {site_code} changed again while "
                                "rebasing; try again", kind=site.kind.noun, site_code=row.site_code))
         rstore.update_revision(conn, revision_id, base_version=site.version, kind=p.kind, location=p.location,

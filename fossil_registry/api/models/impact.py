@@ -6,9 +6,9 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, Field, RootModel, create_model
 
-from ... import impact
+from ... import features, impact
 from ...http.openapi import Answer, Body, form
-from ...vocab import Level, Sensitivity
+from ...vocab import Level, MarkerKind, Sensitivity
 from .common import ONE_OF, Count, DateTime, Feature, FeatureCollection, Geometry, Id, LonLat, Whole
 
 Risk = Literal[(*impact.RISK_CLASSES, impact.CONSULT)]
@@ -22,6 +22,8 @@ Format = Annotated[Literal["json", "gpkg", ""], Field(description="the answer: J
 Metres = Annotated[float, Field(ge=0)]
 QueryFormat = Literal["json", "gpkg"]
 Title = str | None
+FeatureKindName = Annotated[Literal[tuple(kind.name for kind in features.kinds())],
+                            Field(description="the kind of feature (features.kinds())")]
 
 
 # ------------------------------------------------------------------------------------------------------ requests
@@ -103,6 +105,7 @@ class MeasuredSite(_Named):
     measured_to: Literal["boundary", "location"]
     nearest: Nearest | None
     sensitivity: Sensitivity = None
+    feature: FeatureKindName = None
 
 
 class _Withheld(Answer):
@@ -122,6 +125,7 @@ class GeneralizedSite(_Named, _Withheld):
     generalized: Literal[True]
     location: LonLat
     location_precision: str
+    feature: FeatureKindName = None
 
 
 class HiddenSite(_Withheld):
@@ -132,6 +136,19 @@ class HiddenSite(_Withheld):
 
 class ImpactEntry(RootModel[Annotated[Union[MeasuredSite, GeneralizedSite, HiddenSite], ONE_OF]]):
     """a site near the footprint"""
+
+
+class ImpactMarker(Answer):
+    """a protection marker within the outer ring (anonymous: of open features only)"""
+    id: Id
+    feature: str
+    kind: MarkerKind
+    inscription: str | None
+    last_condition: str | None
+    intersects: bool
+    distance_m: float
+    ring_m: float
+    location: LonLat
 
 
 class FootprintSource(BaseModel):
@@ -177,6 +194,7 @@ class _Result(Answer):
     highest_risk: Risk | None
     by_risk: RiskCounts
     notes: list[str]
+    markers: Annotated[list[ImpactMarker], Field(description="protection markers within the outer ring")] = None
     risk_classes: RiskClasses
 
 
