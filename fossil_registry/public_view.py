@@ -22,6 +22,7 @@ from typing import Any, Iterable
 
 from shapely.geometry import Point, box, mapping
 
+from . import features
 from . import sites as sites_mod
 from . import store, withheld_numbers
 from .errors import NotFound
@@ -172,6 +173,8 @@ def report_receipt(report: dict[str, Any]) -> dict[str, Any]:
             "location": {"type": "Point", "coordinates": [round(point.x, 6), round(point.y, 6)]},
             "photos": [p["sha256"] for p in report.get("photos", [])]}
 
+
+features.set_public_projection(public_site)  # the versioned store moves the public stamp by what this shows
 
 __all__ = ["PublicSite", "public_site", "public_sites", "list_public", "get_public", "statistics", "impact_candidates",
            "redact_coordinates", "CELL_DEG", "report_receipt"]

@@ -8,6 +8,20 @@ from ..messages import msg
 from .kind import FeatureKind
 
 _KINDS: dict[str, FeatureKind] = {}
+# What the public view shows of a feature (public_view.public_site, which registers itself on import): the versioned
+# store asks it whether a write changed anything an anonymous caller reads, without importing the public view.
+_PUBLIC_PROJECTION = None
+
+
+def set_public_projection(projection) -> None:
+    global _PUBLIC_PROJECTION
+    _PUBLIC_PROJECTION = projection
+
+
+def public_projection():
+    """The public view's projection of a feature, or None before the public view is imported (then every write counts
+    as a public change: a stamp moved too often costs a cache rebuild, one not moved would serve a stale public view)."""
+    return _PUBLIC_PROJECTION
 
 
 def register(kind: FeatureKind) -> FeatureKind:

@@ -25,7 +25,7 @@ from ..geometry import compare_geometries, geodesic_area_m2, validate_boundary
 from ..messages import msg
 from ..vocab import Sensitivity
 from .kind import CODE_PATTERN, FeatureKind
-from .registry import kinds
+from .registry import kinds, public_projection
 from .site import SITE
 
 UNCHANGED: Any = object()  # sentinel: "leave this part of the feature as it is"
@@ -345,9 +345,8 @@ def _note_public_change(conn, old: Feature | None, new: Feature, when: str) -> N
     """Move the public stamp (store.public_stamp: the anonymous impact answer's registry version, the keys of public
     downloads) when, and only when, what the public view shows of this feature changed: a hidden feature's edit,
     before and after invisible, moves nothing an anonymous caller can read."""
-    from .. import public_view  # built on this module
-
-    if public_view.public_site(new) != (public_view.public_site(old) if old is not None else None):
+    project = public_projection()
+    if project is None or project(new) != (project(old) if old is not None else None):
         store.note_public_change(conn, when)
 
 
