@@ -119,10 +119,10 @@ class Level(Vocabulary):
 class Sensitivity(Vocabulary):
     """What the public may see of a feature's location."""
 
-    OPEN = "open", "location public", "位置公开", None, ("公开",)
-    GENERALIZED = ("generalized", "location generalized for the public", "对公众模糊化位置", None,
+    OPEN = "open", "location public", "位置公开", "#4c9f70", ("公开",)
+    GENERALIZED = ("generalized", "location generalized for the public", "对公众模糊化位置", "#e1b12c",
                    ("generalised", "模糊", "概略", "模糊化", "概略公开"))
-    HIDDEN = "hidden", "location hidden from the public", "对公众隐藏位置", None, ("隐藏", "不公开", "保密")
+    HIDDEN = "hidden", "location hidden from the public", "对公众隐藏位置", "#6d6875", ("隐藏", "不公开", "保密")
 
 
 class SiteStatus(Vocabulary):
@@ -194,19 +194,19 @@ class Threat(Vocabulary):
 
 
 class Severity(Vocabulary):
-    LOW = "low", "low", "低"
-    MEDIUM = "medium", "medium", "中"
-    HIGH = "high", "high", "高"
+    LOW = "low", "low", "低", "#f4d03f"
+    MEDIUM = "medium", "medium", "中", "#e67e22"
+    HIGH = "high", "high", "高", "#c0392b"
 
 
 class SurveyMethod(Vocabulary):
     """How a proposed geometry was measured."""
 
-    RTK = "rtk", "RTK GNSS", "RTK 测量", None, ("rtkgnss",)
-    HANDHELD_GNSS = "handheld_gnss", "handheld GNSS", "手持 GPS", None, ("handheldgps", "gps", "手持gnss")
-    PHONE_MAP = "phone_map", "phone map app", "手机地图", None, ("phonemap", "手机")
-    DIGITISED = "digitised", "digitised from a map", "图上量取", None, ("digitized", "数字化", "图上数字化")
-    OTHER = "other", "other", "其他"
+    RTK = "rtk", "RTK GNSS", "RTK 测量", "#1f5fbf", ("rtkgnss",)
+    HANDHELD_GNSS = "handheld_gnss", "handheld GNSS", "手持 GPS", "#5b9bd5", ("handheldgps", "gps", "手持gnss")
+    PHONE_MAP = "phone_map", "phone map app", "手机地图", "#f0a35e", ("phonemap", "手机")
+    DIGITISED = "digitised", "digitised from a map", "图上量取", "#d35400", ("digitized", "数字化", "图上数字化")
+    OTHER = "other", "other", "其他", "#95a5a6"
 
 
 class Significance(Vocabulary):

@@ -6,21 +6,20 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
 
-from ..vocab import Condition, Level, ScheduleStatus, Sensitivity, Severity, Threat
+from ..vocab import Condition, Level, ScheduleStatus, Sensitivity, Severity, SurveyMethod, Threat
 from .figures import AGE_CLASSES, BOUNDARY_SOURCES, WORK_KINDS
 
 Label = Callable[[str, str], str]
 
-# Colours of the registry's own vocabularies are the vocabulary's (as on the maps); sensitivity and severity are drawn
-# only here (in their vocabulary's order).
+# Colours of the registry's vocabularies are the vocabulary's (as on the maps); the figures' own groupings are drawn only
+# here.
 COLOURS: dict[str, dict[str, str]] = {
     "level": Level.colours(),
-    "sensitivity": dict(zip(Sensitivity.values(), ("#4c9f70", "#e1b12c", "#6d6875"))),
+    "sensitivity": Sensitivity.colours(),
     "condition": Condition.colours(),
-    "severity": dict(zip(Severity.values(), ("#f4d03f", "#e67e22", "#c0392b"))),
+    "severity": Severity.colours(),
     "schedule": ScheduleStatus.colours(),
-    "source": {"rtk": "#1f5fbf", "handheld_gnss": "#5b9bd5", "phone_map": "#f0a35e", "digitised": "#d35400",
-               "other": "#95a5a6", "not_stated": "#c8ccce", "no_boundary": "#ecf0f1"},
+    "source": {**SurveyMethod.colours(), "not_stated": "#c8ccce", "no_boundary": "#ecf0f1"},
     "decision": {"approved": "#27ae60", "rejected": "#c0392b"},
     "report": {"received": "#e67e22", "triaged": "#1f5fbf"},
     "work": {"new": "#8e44ad", "damaged": "#c0392b", "revised": "#1f5fbf", "inspected": "#27ae60"},
