@@ -275,7 +275,8 @@ def search(source: SearchIndex | list[MapSite], query: str, *, limit: int = SEAR
 
 
 # ------------------------------------------------------------------------------------------------ other kinds
-def _feature_items(conn, kind: features.FeatureKind, exact: bool) -> list[tuple[str, BaseGeometry, dict[str, Any], str]]:
+def _feature_items(conn, kind: features.FeatureKind,
+                   exact: bool) -> list[tuple[str, BaseGeometry, dict[str, Any], str]]:
     """(code, geometry, popup fields, precision) of every feature of ``kind`` the caller may see: the public view for
     anonymous callers (open features' geometries with their measures, the others shown as their cell's centre point),
     the exact geometries for staff."""

@@ -4,9 +4,9 @@ initials (gl) find 关岭 — how most people type a place name on a phone or a 
 
 An index is built once per registry state and audience (the caller of `map_layers.search_index` caches it by
 `features.change_stamps`, the stamps of every registered kind), never per keystroke: every searchable term of
-every entry is folded once and kept in one sorted list, so a prefix query is a binary search; only a query with too few prefix hits scans for substrings.
-Ranking: exact code, then code or name prefix (Chinese, English or full pinyin), then pinyin-initials prefix, then a
-substring anywhere; ties go by code.
+every entry is folded once and kept in one sorted list, so a prefix query is a binary search; only a query with too
+few prefix hits scans for substrings. Ranking: exact code, then code or name prefix (Chinese, English or full pinyin),
+then pinyin-initials prefix, then a substring anywhere; ties go by code.
 
 No Flask, no SQL: entries come from the caller (for anonymous callers, only from public_view's output), so what is
 searchable is exactly what the caller may see. Every registered kind of feature (features.kinds()) gives its own
