@@ -11,19 +11,18 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import numpy as np
 import shapely
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-from . import public_view, shared_cache, sites
+from . import features, public_view, shared_cache, sites
 from .errors import InvalidInput
 from .geometry import simplify_for_zoom
 from .messages import msg
 from .search import Entry, SearchIndex
-from .store import map_layers as store_map
 
 MAX_POINTS = 500        # single sites per answer; more in view -> counted clusters
 CLUSTER_PX = 80         # size of a counted cluster's grid cell on screen
@@ -82,26 +81,34 @@ class Filters:
                 and (not self.groups or bool(self.groups & set(props.get("fossil_groups") or ()))))
 
 
-def _popup_fields(code: str, props: dict[str, Any]) -> dict[str, Any]:
-    return {"code": code, "name": props.get("name"), "name_en": props.get("name_en"), "level": props.get("level"),
-            "period": props.get("period"), "age": props.get("age"), "fossil_groups": list(props.get("fossil_groups") or [])}
+# The point map (points, counted clusters, protection boundaries, its filters on level, period and fossil group) is the
+# sites'; every other registered kind is a layer of its own (feature_layer) and joins the search (feature_entries).
+POINT_KIND = sites.SITE
+
+
+def _popup_fields(kind: features.FeatureKind, code: str, props: dict[str, Any]) -> dict[str, Any]:
+    """The code and the kind's map_fields (a list field as a list, empty when unset)."""
+    return {"code": code, **{k: list(props.get(k) or []) if k in kind.list_fields else props.get(k)
+                             for k in kind.map_fields}}
 
 
 # Every map view needs every site of its bbox; reading and converting 10,000 sites takes ~0.5 s, so the converted
-# lists are kept per registry state (store_map.change_stamp), a few registries at most.
+# lists are kept per registry state (the point kind's stamp), a few registries at most.
 _CACHE = shared_cache.Cache(16)  # six kinds per state (sites, public, staff, statistics, two search indexes), shared
 # by several app processes through Redis (shared_cache.py)
 
 
-# Sections have their own change stamp and are kept per zoom (up to 2 x 20 small entries per state): their own LRU, so
-# they never push the sites' lists of the current state out.
-_SECTION_CACHE = shared_cache.Cache(48)
+# The other kinds have their own change stamps and are kept per zoom (up to 2 x 20 small entries per kind and state):
+# their own LRU, so they never push the sites' lists of the current state out.
+_KIND_CACHE = shared_cache.Cache(48)
 
 
-def _cached(conn, kind: str, compute, stamp=None):
-    if stamp is None:
-        return _CACHE.get((store_map.change_stamp(conn), kind), compute)
-    return _SECTION_CACHE.get((stamp(conn), kind), compute)
+def _cached(conn, label: str, compute, kind: features.FeatureKind | None = None):
+    """Built from the point kind's features (``kind`` None), kept per state of its tables; else built from ``kind``'s,
+    kept per state of that kind's tables. Built from every kind: the key is features.change_stamps (search_index)."""
+    if kind is None:
+        return _CACHE.get((POINT_KIND.stamp(conn), label), compute)
+    return _KIND_CACHE.get((kind.stamp(conn), f"{kind.name}-{label}"), compute)
 
 
 def _current(conn) -> list[sites.Site]:
@@ -136,7 +143,7 @@ def public_map_sites(conn, bbox: tuple[float, float, float, float] | None = None
     geometry, so bbox probes cannot bisect the true position of a site shown at its cell's centre)."""
     def compute():  # hidden and retired sites are left out in SQL, before decoding (store.sites._PUBLIC_ONLY)
         public = public_view.public_sites(sites.list_current(conn, public_only=True))
-        return _map_sites([(p.code, p.location, _popup_fields(p.code, p.properties), p.boundary,
+        return _map_sites([(p.code, p.location, _popup_fields(POINT_KIND, p.code, p.properties), p.boundary,
                             "cell" if p.generalized else "exact") for p in public])
     return _in_bbox(_cached(conn, "public", compute), bbox)
 
@@ -144,8 +151,9 @@ def public_map_sites(conn, bbox: tuple[float, float, float, float] | None = None
 def staff_map_sites(conn, bbox: tuple[float, float, float, float] | None = None) -> list[MapSite]:
     """Exact current state of every active site in bbox (for callers who may read exact locations)."""
     def compute():
-        return _map_sites([(s.code, s.location, {**_popup_fields(s.code, s.properties), "sensitivity": s.sensitivity},
-                            s.boundary, "exact") for s in _current(conn)])
+        return _map_sites([(s.code, s.location, {**_popup_fields(POINT_KIND, s.code, s.properties),
+                                                  "sensitivity": s.sensitivity}, s.boundary, "exact")
+                           for s in _current(conn)])
     return _in_bbox(_cached(conn, "staff", compute), bbox)
 
 
@@ -238,28 +246,26 @@ def boundary_layer(items: list[MapSite], zoom: int, filters: Filters = Filters()
 
 def site_entries(items: Iterable[MapSite]) -> list[Entry]:
     """Search entries of map sites: code, Chinese and English names; a hit answers the site's point feature."""
-    return [Entry("site", s.code, (s.properties.get("name") or "", s.properties.get("name_en") or ""),
+    kind = POINT_KIND.name
+    return [Entry(kind, s.code, (s.properties.get("name") or "", s.properties.get("name_en") or ""),
                   {"type": "Feature", "id": s.code, "geometry": _point(s.lon, s.lat),
-                   "properties": {**s.properties, "kind": "site", "precision": s.precision}}) for s in items]
+                   "properties": {**s.properties, "kind": kind, "precision": s.precision}}) for s in items]
 
 
-# Other kinds of feature plug into the search here: a function (conn, exact) -> list[Entry] whose payloads are GeoJSON
-# point features; for anonymous callers (exact False) built from public_view's output only. The sections' provider is
-# registered below, with their map layer.
-SEARCH_PROVIDERS: list[Callable[[Any, bool], list[Entry]]] = []
+def _other_kinds() -> tuple[features.FeatureKind, ...]:
+    """Every registered kind but the point map's: each a layer of its own, in the search by feature_entries."""
+    return tuple(k for k in features.kinds() if k is not POINT_KIND)
 
 
 def search_index(conn, *, exact: bool) -> SearchIndex:
-    """The search index of the current registry state for staff (exact) or the public, built once per state (of the
-    sites and of the sections: each has its own change stamp)."""
+    """The search index of the current registry state for staff (exact) or the public: the point map's sites and the
+    features of every other registered kind, built once per state of them all (features.change_stamps)."""
     def compute():
-        items = staff_map_sites(conn) if exact else public_map_sites(conn)
-        entries = site_entries(items)
-        for provider in SEARCH_PROVIDERS:
-            entries.extend(provider(conn, exact))
+        entries = site_entries(staff_map_sites(conn) if exact else public_map_sites(conn))
+        for kind in _other_kinds():
+            entries.extend(feature_entries(conn, kind, exact))
         return SearchIndex(entries)
-    stamps = (store_map.change_stamp(conn), store_map.section_stamp(conn))
-    return _CACHE.get((stamps, "search-staff" if exact else "search-public"), compute)
+    return _CACHE.get((features.change_stamps(conn), "search-staff" if exact else "search-public"), compute)
 
 
 def search(source: SearchIndex | list[MapSite], query: str, *, limit: int = SEARCH_LIMIT) -> list[dict[str, Any]]:
@@ -268,65 +274,55 @@ def search(source: SearchIndex | list[MapSite], query: str, *, limit: int = SEAR
     return [entry.payload for entry in index.query(query, limit=limit)]
 
 
-# ------------------------------------------------------------------------------------------------ sections
-def _section_popup(code: str, props: dict[str, Any]) -> dict[str, Any]:
-    return {"code": code, "name": props.get("name"), "name_en": props.get("name_en"), "level": props.get("level"),
-            "significance": props.get("significance"), "period": props.get("period"), "age": props.get("age"),
-            "kind": "section"}
-
-
-def _section_items(conn, exact: bool) -> list[tuple[str, BaseGeometry, dict[str, Any], str]]:
-    """(code, geometry, popup fields, precision) of every section the caller may see: the public view for anonymous
-    callers (open sections' lines, the others shown as their cell's centre point), exact lines for staff."""
-    from .sections import SECTION
-
+# ------------------------------------------------------------------------------------------------ other kinds
+def _feature_items(conn, kind: features.FeatureKind,
+                   exact: bool) -> list[tuple[str, BaseGeometry, dict[str, Any], str]]:
+    """(code, geometry, popup fields, precision) of every feature of ``kind`` the caller may see: the public view for
+    anonymous callers (open features' geometries with their measures, the others shown as their cell's centre point),
+    the exact geometries for staff."""
     def compute():
         if exact:
-            return [(s.code, s.location, {**_section_popup(s.code, s.properties), **SECTION.measures(s.location),
-                                          "sensitivity": s.sensitivity}, "exact")
-                    for s in sites.list_current(conn, kind=SECTION)]
-        shown = public_view.public_sites(sites.list_current(conn, public_only=True, kind=SECTION))
-        return [(p.code, p.location, {**_section_popup(p.code, p.properties),
-                                      **({} if p.generalized else SECTION.measures(p.location))},
+            return [(f.code, f.location, {**_popup_fields(kind, f.code, f.properties), "kind": kind.name,
+                                          **kind.measures(f.location), "sensitivity": f.sensitivity}, "exact")
+                    for f in sites.list_current(conn, kind=kind)]
+        shown = public_view.public_sites(sites.list_current(conn, public_only=True, kind=kind))
+        return [(p.code, p.location, {**_popup_fields(kind, p.code, p.properties), "kind": kind.name,
+                                      **({} if p.generalized else kind.measures(p.location))},
                  "cell" if p.generalized else "exact") for p in shown]
-    return _cached(conn, "sections-staff" if exact else "sections-public", compute, store_map.section_stamp)
+    return _cached(conn, "staff" if exact else "public", compute, kind)
 
 
-def section_layer(conn, *, exact: bool, bbox: tuple[float, float, float, float] | None, zoom: int) -> dict[str, Any]:
-    """The sections in bbox as a FeatureCollection: lines simplified for ``zoom`` (computed once per registry state,
-    audience and zoom), approximate ones as points."""
+def feature_layer(conn, kind: features.FeatureKind, *, exact: bool, bbox: tuple[float, float, float, float] | None,
+                  zoom: int) -> dict[str, Any]:
+    """The features of ``kind`` in bbox as a FeatureCollection (a section's lines): geometries simplified for ``zoom``
+    (computed once per state of the kind's tables, audience and zoom), approximate ones as points."""
     check_zoom(zoom)
-    from .store import map_layers as stamps
 
     def compute():
-        items = _section_items(conn, exact)
+        items = _feature_items(conn, kind, exact)
         geoms = np.array([g for _, g, _, _ in items], dtype=object)
         shown = [g if g.geom_type == "Point" else _rounded(simplify_for_zoom(g, zoom)) for g in geoms]
         bounds = shapely.bounds(geoms) if len(geoms) else np.empty((0, 4))
         return [(tuple(b), {"type": "Feature", "id": code, "geometry": mapping(geom),
                             "properties": {**props, "precision": precision}})
                 for (code, _, props, precision), geom, b in zip(items, shown, bounds)]
-    features = _cached(conn, f"sections-{'staff' if exact else 'public'}-{zoom}", compute, stamps.section_stamp)
-    if bbox is not None:
-        features = [f for b, f in features if not (b[0] > bbox[2] or b[2] < bbox[0] or b[1] > bbox[3] or b[3] < bbox[1])]
-    else:
-        features = [f for _, f in features]
-    return {"type": "FeatureCollection", "total": len(features), "features": features}
+    cached = _cached(conn, f"{'staff' if exact else 'public'}-{zoom}", compute, kind)
+    shown = [f for b, f in cached if bbox is None
+             or not (b[0] > bbox[2] or b[2] < bbox[0] or b[1] > bbox[3] or b[3] < bbox[1])]
+    return {"type": "FeatureCollection", "total": len(shown), "features": shown}
 
 
-def section_entries(conn, exact: bool) -> list[Entry]:
-    """Search entries of the sections the caller may see (``_section_items``: for anonymous callers public_view's
-    output, so a hidden section is never in the index): code, Chinese and English names. A hit answers one point, as a
-    site's does: the middle of an exact line, or the cell centre of a section shown only as that (never its line)."""
-    return [Entry("section", code, (props.get("name") or "", props.get("name_en") or ""),
+def feature_entries(conn, kind: features.FeatureKind, exact: bool) -> list[Entry]:
+    """Search entries of the features of ``kind`` the caller may see (``_feature_items``: for anonymous callers
+    public_view's output, so a hidden feature is never in the index): code, Chinese and English names. A hit answers
+    one point, as a site's does: the anchor of an exact geometry (the middle of a section's line), or the cell centre
+    of a feature shown only as that (never its geometry)."""
+    return [Entry(kind.name, code, (props.get("name") or "", props.get("name_en") or ""),
                   {"type": "Feature", "id": code, "geometry": mapping(_rounded(sites.anchor_point(geom))),
-                   "properties": {**props, "kind": "section", "precision": precision}})
-            for code, geom, props, precision in _section_items(conn, exact)]
+                   "properties": {**props, "kind": kind.name, "precision": precision}})
+            for code, geom, props, precision in _feature_items(conn, kind, exact)]
 
 
-SEARCH_PROVIDERS.append(section_entries)
-
-
-__all__ = ["MapSite", "Filters", "public_map_sites", "staff_map_sites", "statistics", "site_layer", "boundary_layer",
-           "section_layer", "search", "search_index", "site_entries", "section_entries", "SEARCH_PROVIDERS",
+__all__ = ["MapSite", "Filters", "POINT_KIND", "public_map_sites", "staff_map_sites", "statistics", "site_layer",
+           "boundary_layer", "feature_layer", "search", "search_index", "site_entries", "feature_entries",
            "degrees_per_pixel", "MAX_POINTS", "MAX_BOUNDARIES"]

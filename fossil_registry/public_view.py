@@ -84,7 +84,7 @@ def public_site(site: Site) -> PublicSite | None:
     for key in site.kind.public_text_fields:
         if isinstance(props.get(key), str):
             props[key] = redact_coordinates(props[key])
-    for key in ("units", "stratigraphic_boundaries"):  # a section's lists of names: free text too
+    for key in site.kind.public_lists:  # lists of names published like its texts (a section's units): free text too
         if props.get(key):
             props[key] = _redacted_list(props[key])
     return PublicSite(site.code, site.version, props, Point(lon, lat), None, True, site.kind)

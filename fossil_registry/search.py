@@ -1,15 +1,16 @@
-"""Search as people type: site (and, as they are added, other features') codes and names in Chinese and English, full
-pinyin with or without spaces, tone marks or tone numbers (guanling, guan ling, guān lǐng, guan1ling3) and pinyin
+"""Search as people type: every registered feature's code and names in Chinese and English, full pinyin with or
+without spaces, tone marks or tone numbers (guanling, guan ling, guān lǐng, guan1ling3) and pinyin
 initials (gl) find 关岭 — how most people type a place name on a phone or a keyboard without a Chinese input method.
 
 An index is built once per registry state and audience (the caller of `map_layers.search_index` caches it by
-`store.map_layers.change_stamp`), never per keystroke: every searchable term of every entry is folded once and kept in
-one sorted list, so a prefix query is a binary search; only a query with too few prefix hits scans for substrings.
-Ranking: exact code, then code or name prefix (Chinese, English or full pinyin), then pinyin-initials prefix, then a
-substring anywhere; ties go by code.
+`features.change_stamps`, the stamps of every registered kind), never per keystroke: every searchable term of
+every entry is folded once and kept in one sorted list, so a prefix query is a binary search; only a query with too
+few prefix hits scans for substrings. Ranking: exact code, then code or name prefix (Chinese, English or full pinyin),
+then pinyin-initials prefix, then a substring anywhere; ties go by code.
 
 No Flask, no SQL: entries come from the caller (for anonymous callers, only from public_view's output), so what is
-searchable is exactly what the caller may see. Another kind of feature plugs in by giving its own `Entry` list.
+searchable is exactly what the caller may see. Every registered kind of feature (features.kinds()) gives its own
+`Entry` list (map_layers.feature_entries): a new kind is searchable once registered.
 """
 from __future__ import annotations
 

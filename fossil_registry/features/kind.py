@@ -54,6 +54,8 @@ class FeatureKind:
     measures: Callable[[BaseGeometry], dict[str, Any]] = lambda geom: {}  # figures of the main geometry
     internal_text_fields: tuple[str, ...] = INTERNAL_TEXT_FIELDS           # staff only while the location is protected
     public_lists: tuple[str, ...] = ()                 # lists of names published like its texts (a section's units)
+    # what a map's popup and a search hit show of a feature besides its code (a list field as a list, empty if unset)
+    map_fields: tuple[str, ...] = ("name", "name_en", "level", "period", "age")
     list_fields: tuple[str, ...] = ()                  # fields holding lists (empty list, not None, when unset)
     # checks of a proposal that depend on the kind (revisions.validation.PLACE_CHECKS names them): "overlaps" (other
     # features' boundaries), "county" (the county it names)

@@ -202,6 +202,7 @@ SECTION = FeatureKind(
     validate_line, "SECTION_CODE_PREFIX", config.SECTION_CODE_PREFIX, noun=term("section", "section"),
     not_found=lambda code: msg("sections.section_code", "no section with code {code!r}", code=code),
     measures=measures, public_lists=LIST_FIELDS, list_fields=LIST_FIELDS, proposal_checks=("county",),
+    map_fields=("name", "name_en", "level", "significance", "period", "age"),
     collection="sections", title="Stratigraphic sections", title_zh="地层剖面",
     description="Registered stratigraphic (stratotype) sections: the surveyed section line, what it exposes, its "
     "geodesic length (length_m). Anonymous callers get the public view: sections whose location is protected as the "

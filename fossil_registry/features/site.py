@@ -64,7 +64,8 @@ SITE = FeatureKind(
     "site", store.SITES, "location", "Point", PROPERTY_FIELDS, TEXT_FIELDS, normalize_properties, validate_location,
     "SITE_CODE_PREFIX", config.SITE_CODE_PREFIX, noun=term("site", "site"),
     not_found=lambda code: msg("sites.site_code", "no site with code {code!r}", code=code),
-    list_fields=LIST_FIELDS, proposal_checks=("overlaps",), collection="sites", title="Fossil sites",
+    list_fields=LIST_FIELDS, map_fields=("name", "name_en", "level", "period", "age", "fossil_groups"),
+    proposal_checks=("overlaps",), collection="sites", title="Fossil sites",
     title_zh="化石点", description="Registered fossil sites (location and attributes). Anonymous callers get the public "
     "view: sites whose location is protected at the centre of their 0.1-degree cell, hidden sites absent.",
     queryables=("level", "period", "fossil_groups", "county", "status"), stamp=stamps.change_stamp)

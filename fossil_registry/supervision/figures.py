@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Mapping
 
-from .. import config, rescues, store
+from .. import config, features, rescues, store
 from ..inspections import CONDITIONS, SEVERITIES, THREATS, local_date, local_today, schedule
 from ..inspections import Settings as InspectionSettings
 from ..revisions import METHODS
@@ -259,16 +259,21 @@ def dashboard(conn, settings: Settings, today: date, now: str | None = None) -> 
         "waiting_by_age": {k: ages.get(k, 0) for k in AGE_CLASSES},
         "counties": by_county(groups),
         "trends": trend_figures(conn, settings, today),
-        "sections": section_figures(conn, settings, today),
+        **other_kinds_schedules(conn, settings, today),
         "today": today.isoformat(),
     }
 
 
-def section_figures(conn, settings: Settings, today: date) -> dict[str, int]:
-    """The stratigraphic sections' inspection schedule (they are few: inspections.schedule counts them)."""
-    from ..sections import SECTION
+def other_kinds_schedules(conn, settings: Settings, today: date) -> dict[str, dict[str, int]]:
+    """The inspection schedule of every registered kind besides the sites (whose schedule is the dashboard's own,
+    counted in SQL over their tables), by the kind's collection: {"sections": {...}}."""
+    return {kind.collection: schedule_figures(conn, settings, today, kind) for kind in features.kinds()
+            if kind is not features.SITE}
 
-    due = schedule(conn, settings.inspection, today, kinds=(SECTION,))
+
+def schedule_figures(conn, settings: Settings, today: date, kind: features.FeatureKind) -> dict[str, int]:
+    """One kind's inspection schedule (a section's: they are few, inspections.schedule counts them)."""
+    due = schedule(conn, settings.inspection, today, kinds=(kind,))
     return {"total": len(due), **{k: sum(1 for d in due if d.status == k) for k in SCHEDULE_STATUSES},
             "never_inspected": sum(1 for d in due if d.last_inspected_on is None)}
 

@@ -212,7 +212,8 @@ def boundaries_layer():
 @require("public.read")
 def sections_layer():
     """The stratigraphic sections in view: their lines (public view for anonymous callers, as for sites)."""
-    return _geojson(map_layers.section_layer(get_conn(), exact=_exact(), bbox=bbox_arg(), zoom=_zoom_arg()))
+    return _geojson(map_layers.feature_layer(get_conn(), sites.kind_named("section"), exact=_exact(), bbox=bbox_arg(),
+                                             zoom=_zoom_arg()))
 
 
 @data_bp.get("/search.json")
