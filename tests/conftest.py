@@ -44,7 +44,9 @@ TIERS = {
     "evidence": "an evidence suite: a served app, real GIS clients, crashes, backups, several processes",
     "fuzz": "generated requests from the OpenAPI document (schemathesis)",
 }
-EVIDENCE_MODULES = {"test_crash", "test_backup_restore", "test_scale_out", "test_ogcapi_clients", "test_lock"}
+# the evidence suites of docs/evidence.md and README's reliability table that are test modules (the others are bench/)
+EVIDENCE_MODULES = {"test_crash", "test_backup_restore", "test_scale_out", "test_ogcapi_clients", "test_lock",
+                    "test_hostile_input", "test_hostile_requests", "test_untrusted_files"}
 EVIDENCE_FIXTURES = {"served_registry", "served_small"}
 
 
@@ -72,6 +74,13 @@ def tiers_of(item) -> set[str]:
     return found
 
 
+def module_scoped(item) -> bool:
+    """Whether the test uses a module-scoped fixture (a served app, a seeded registry): built once per module, so with
+    pytest-xdist (`make test`, --dist loadgroup) the module's tests should stay on one worker."""
+    info = getattr(item, "_fixtureinfo", None)
+    return info is not None and any(defs[-1].scope == "module" for defs in info.name2fixturedefs.values())
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         tiers = tiers_of(item)
@@ -79,6 +88,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(tier)
         if tiers:
             item.add_marker("slow")
+        if module_scoped(item):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 def pytest_generate_tests(metafunc):
@@ -143,6 +154,21 @@ ACCOUNTS = {"field": ("fiona", "field-pass-0001"), "field2": ("farid", "field-pa
             "expert": ("ellen", "expert-pass-001"), "expert2": ("enzo", "expert-pass-002"),
             "admin": ("ada", "admin-pass-0001")}
 TOKENS: dict[str, str] = {}
+TEST_HASH = "pbkdf2:sha256:1000"  # the test accounts' password hash (demo_registry_template)
+
+
+def _cheap_dummy_hash() -> None:
+    """An unknown user name is checked against auth's dummy hash, so that it takes as long as a wrong password: in the
+    tests, as long as the test accounts' cheap hash. With the app's scrypt, a sign-in as an unknown user took 0.13 s of
+    CPU, over 1 s on a loaded machine, and the back-off tests (1 s after the free failures) saw their wait run out."""
+    from werkzeug.security import generate_password_hash
+
+    from fossil_registry import auth
+
+    auth._DUMMY_HASH = generate_password_hash("not-a-real-password", method=TEST_HASH)
+
+
+_cheap_dummy_hash()
 
 
 def bearer(who: str) -> dict[str, str]:
@@ -152,6 +178,8 @@ def bearer(who: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def demo_registry_template(tmp_path_factory) -> Path:
     """The demo registry (with one account per role and a token each) is built once per run and copied per test."""
+    from werkzeug.security import generate_password_hash
+
     from fossil_registry import auth
 
     path = tmp_path_factory.mktemp("demo") / "registry.gpkg"
@@ -162,6 +190,13 @@ def demo_registry_template(tmp_path_factory) -> Path:
         role = who.rstrip("2")
         auth.create_user(conn, username=username, role=role, password=password, actor="test-setup")
         TOKENS[who] = auth.issue_token(conn, username, label="tests", actor="test-setup")
+    # The test accounts sign in through the real form hundreds of times per run (the role matrix alone: 76 endpoints x 3
+    # roles x 2 backends). Their stored hash is a cheap PBKDF2 instead of the app's scrypt (0.13 s per check here);
+    # sign-in still checks it with the same werkzeug call, and a wrong password is still refused (test_auth).
+    with store.transaction(conn):
+        conn.executemany("UPDATE users SET password_hash = ? WHERE username = ?",
+                         [(generate_password_hash(password, method=TEST_HASH), username)
+                          for username, password in ACCOUNTS.values()])
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return path
