@@ -18,12 +18,11 @@ run: setup catalogs assets
 
 # Tests run in TEST_WORKERS processes (pytest-xdist). More workers than the 2 cores of the machines this project runs
 # on, because many tests wait (on servers, subprocesses, PostgreSQL, Chromium); every worker has its own temporary
-# directories, demo registry, PostgreSQL cluster and Chromium (tests/conftest.py). --dist loadgroup is for the tests
-# marked xdist_group (those using a module-scoped fixture), to keep them on one worker (docs/evidence.md: not yet
-# effective).
+# directories, demo registry, PostgreSQL cluster and Chromium (tests/conftest.py). --dist loadfile keeps each test module
+# on one worker, so a module-scoped fixture (a served app, a seeded registry) is built once.
 # TEST_WORKERS=0: one process, as before. PYTEST_ARGS adds options (`make check PYTEST_ARGS='-k role_matrix'`).
 TEST_WORKERS ?= 4
-XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup)
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 test: setup-dev catalogs assets
 	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)

@@ -74,13 +74,6 @@ def tiers_of(item) -> set[str]:
     return found
 
 
-def module_scoped(item) -> bool:
-    """Whether the test uses a module-scoped fixture (a served app, a seeded registry): built once per module, so with
-    pytest-xdist (`make test`, --dist loadgroup) the module's tests should stay on one worker."""
-    info = getattr(item, "_fixtureinfo", None)
-    return info is not None and any(defs[-1].scope == "module" for defs in info.name2fixturedefs.values())
-
-
 def pytest_collection_modifyitems(config, items):
     for item in items:
         tiers = tiers_of(item)
@@ -88,8 +81,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(tier)
         if tiers:
             item.add_marker("slow")
-        if module_scoped(item):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 def pytest_generate_tests(metafunc):
