@@ -145,7 +145,8 @@ class PublicTexts(Answer):
     public_description_en: str | None = None
 
 
-class SiteFields(PublicTexts):
+class FeatureFields(PublicTexts):
+    """The fields every kind of feature has (features.kind.TEXT_FIELDS and the protection level)."""
     name: str
     name_en: str | None
     county: str | None
@@ -155,6 +156,9 @@ class SiteFields(PublicTexts):
     description: str | None
     description_en: str | None
     level: Level
+
+
+class SiteFields(FeatureFields):
     period: str | None
     fossil_groups: list[str]
     sensitivity: Sensitivity
@@ -184,16 +188,7 @@ class StratigraphicBoundary(Answer):
     gssp: GsspState | None
 
 
-class SectionFields(PublicTexts):
-    name: str
-    name_en: str | None
-    county: str | None
-    county_en: str | None
-    age: str | None
-    formation: str | None
-    description: str | None
-    description_en: str | None
-    level: Level
+class SectionFields(FeatureFields):
     significance: Significance | None
     period: str | None
     units: list[str]
