@@ -174,7 +174,13 @@ def report_receipt(report: dict[str, Any]) -> dict[str, Any]:
             "photos": [p["sha256"] for p in report.get("photos", [])]}
 
 
+def public_markers(conn) -> list[dict[str, Any]]:
+    """The protection markers anonymous callers may see: those of open, active features (decided in SQL by the
+    store, as for the features themselves)."""
+    return store.markers.public_markers(conn)
+
+
 features.set_public_projection(public_site)  # the versioned store moves the public stamp by what this shows
 
-__all__ = ["PublicSite", "public_site", "public_sites", "list_public", "get_public", "statistics", "impact_candidates",
+__all__ = ["PublicSite", "public_markers", "public_site", "public_sites", "list_public", "get_public", "statistics", "impact_candidates",
            "redact_coordinates", "CELL_DEG", "report_receipt"]

@@ -100,7 +100,7 @@ def screen(conn, footprint: Footprint, settings: Settings, *, exact: bool) -> Re
             public = None
         else:
             public = _public_candidates(conn, bounds, settings.hidden_cell_deg)
-        markers = store.markers.all_markers(conn) if exact else store.markers.public_markers(conn)
+        markers = store.markers.all_markers(conn) if exact else public_view.public_markers(conn)
     if exact:
         targets = [Target(s.code, s.version, s.properties, s.location, s.boundary, s.kind.name) for s in found]
         affected = exact_entries(footprint, settings, targets)
