@@ -11,11 +11,35 @@ from flask_compress import Compress
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class _CompiledTemplates:
+    """Jinja's compiled templates kept for every app this process makes, so a template is parsed once per process, not
+    once per app (one app per process in production: no change there; the test suite makes over a thousand apps)."""
+
+    def __init__(self) -> None:
+        from jinja2 import BytecodeCache
+
+        codes: dict[str, bytes] = {}
+
+        class Cache(BytecodeCache):
+            def load_bytecode(self, bucket) -> None:
+                if bucket.key in codes:
+                    bucket.bytecode_from_string(codes[bucket.key])
+
+            def dump_bytecode(self, bucket) -> None:
+                codes[bucket.key] = bucket.bytecode_to_string()
+
+        self.cache = Cache()
+
+
+_TEMPLATES = _CompiledTemplates()
+
+
 def create_app(config: dict | None = None) -> Flask:
     from .http.requests import CheckedRequest
     from .json_input import provider_class
 
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.jinja_options = {**app.jinja_options, "bytecode_cache": _TEMPLATES.cache}
     app.json = provider_class()(app)  # request.get_json() refuses deeply nested bodies (400), never a RecursionError
     app.request_class = CheckedRequest  # form fields and file names pass text_input's character rules (400)
     app.config.from_object("fossil_registry.config")

@@ -162,6 +162,35 @@ def _cheap_dummy_hash() -> None:
 _cheap_dummy_hash()
 
 
+def _routing_builders_made_once() -> None:
+    """Werkzeug compiles two URL builders (Python source through ast and compile()) for every route of every app; the
+    suite makes over a thousand apps of the same 171 routes, and this was the largest part of create_app. Here a
+    builder is compiled once per distinct rule and reused: the generated function depends only on the rule, its parsed
+    trace and defaults (it reads the rule's own converters through its ``self`` argument at call time). Test set-up
+    only: production makes one app per process."""
+    from werkzeug.routing.rules import Rule
+
+    made: dict = {}
+    compile_builder = Rule._compile_builder
+
+    def cached(self, append_unknown: bool = True):
+        defaults = self.defaults or {}
+        try:
+            key = (self.rule, self.merge_slashes, tuple(self._trace), append_unknown,
+                   tuple(sorted((k, repr(v), type(self._converters.get(k)).__name__) for k, v in defaults.items())))
+            hash(key)
+        except TypeError:
+            return compile_builder(self, append_unknown)
+        if key not in made:
+            made[key] = compile_builder(self, append_unknown)
+        return made[key]
+
+    Rule._compile_builder = cached
+
+
+_routing_builders_made_once()
+
+
 def bearer(who: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKENS[who]}"}
 
