@@ -16,7 +16,7 @@ import pyogrio
 import shapely
 from markupsafe import escape
 
-from .. import csv_export
+from .. import csv_export, store
 from ..features import GENERALIZED
 from .catalog import Layer, Wanted
 from .tables import decimals
@@ -69,6 +69,11 @@ def geometry_type(table: gpd.GeoDataFrame, layer: Layer) -> str:
 
 
 # ------------------------------------------------------------------------------------------------------ GDAL formats
+# The GeoPackage version of files that leave the registry (store.GPKG_EXCHANGE_VERSION: GDAL 3.6 and QGIS 3.22 open it
+# without a warning; the GDAL bundled with pyogrio would write 1.4)
+GPKG_OPTIONS = {"VERSION": store.GPKG_EXCHANGE_VERSION}
+
+
 def gpkg(table: gpd.GeoDataFrame, wanted: Wanted, directory: Path, about: About) -> Written:
     path = directory / "download.gpkg"
     add_gpkg_layer(table, wanted.layer, path, about)
@@ -76,8 +81,10 @@ def gpkg(table: gpd.GeoDataFrame, wanted: Wanted, directory: Path, about: About)
 
 
 def add_gpkg_layer(table: gpd.GeoDataFrame, layer: Layer, path: Path, about: About) -> None:
+    append = path.exists()
     pyogrio.write_dataframe(table, path, layer=layer.table, driver="GPKG", geometry_type=geometry_type(table, layer),
-                            promote_to_multi=_promote(layer), append=path.exists(),
+                            promote_to_multi=_promote(layer), append=append,
+                            dataset_options=None if append else GPKG_OPTIONS,
                             layer_options={"IDENTIFIER": f"{layer.title_zh} {layer.title}",
                                            "DESCRIPTION": _description(about)})
 
