@@ -213,6 +213,6 @@ SECTION = FeatureKind(
     point_description="Every stratigraphic section as one point (the middle of its line), with the section's "
     "properties: for maps of symbols and for GIS layers of one geometry type. Anonymous callers get the public view: "
     "an open section at the middle of its line, a section whose location is protected at the centre of its 0.1-degree "
-    "cell (generalized: true), hidden ones absent.")
+    "cell (flagged as such), hidden ones absent.")
 
 register(SECTION)
