@@ -130,3 +130,12 @@ def test_ogr2ogr_converts_the_anonymous_sections_to_a_shapefile(client, tmp_path
         expected = {"sections": "Line String", "section-points": "Point"}[collection]
         assert f"Geometry: {expected}" in info
         assert f"Feature Count: {len(r.get_json()['features'])}" in info
+
+
+def test_the_downloads_page_names_every_layer_in_the_pages_language(client):
+    """The point layer (and every kind's layer) is named in Chinese on a Chinese page: the catalogue's title_zh."""
+    zh = client.get("/downloads?lang=zh").get_data(as_text=True)
+    for layer in downloads.LAYERS.values():
+        if not layer.staff_only and layer.collection is not None:
+            assert layer.title_zh in zh and f">{layer.title}<" not in zh, layer.id
+    assert "Stratigraphic sections as points" in client.get("/downloads?lang=en").get_data(as_text=True)
