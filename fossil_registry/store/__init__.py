@@ -1,8 +1,9 @@
 """The store: the registry's system of record, and the only package that holds SQL.
 
-The registry is one GeoPackage 1.4 file (files that leave it: 1.2, ``GPKG_EXCHANGE_VERSION``) (``<data dir>/sites/registry.gpkg``) that any GIS opens. Every change runs in
-one ``BEGIN IMMEDIATE`` transaction (``transaction``) covering feature rows, spatial index, history and audit, so a
-change is all there or not at all. SQL lives only in this package; everything else calls the functions below.
+The registry is one GeoPackage 1.4 file (``<data dir>/sites/registry.gpkg``; files that leave it are 1.2,
+``GPKG_EXCHANGE_VERSION``) that any GIS opens. Every change runs in one ``BEGIN IMMEDIATE`` transaction
+(``transaction``) covering feature rows, spatial index, history and audit, so a change is all there or not at all.
+SQL lives only in this package; everything else calls the functions below.
 
 Each table is defined once (``tables``: columns, constraints, indexes, refusals), in the module of its family, and
 each backend writes the DDL of its database from that definition (``dialect``). The modules:

@@ -1,6 +1,6 @@
-"""The GeoPackage's own tables and SQL (GeoPackage 1.4 for the registry, 1.2 for files that leave it): the tables every GeoPackage has, its spatial reference
-systems, how a layer is registered (gpkg_contents, gpkg_geometry_columns, the R-tree spatial index and its triggers,
-gpkg_extensions), and the rewrite of a table's definition for the constraint changes ALTER TABLE cannot make. Used by
+"""The GeoPackage's own tables and SQL (GeoPackage 1.4 for the registry, 1.2 for files that leave it): the tables
+every GeoPackage has, its spatial reference systems, how a layer is registered (gpkg_contents, gpkg_geometry_columns,
+the R-tree spatial index and its triggers, as each version has them; gpkg_extensions), and the rewrite of a table's definition for the constraint changes ALTER TABLE cannot make. Used by
 the GeoPackage backend (store/dialect.py) for the registry's tables and by store/kitfile.py for a field kit's file.
 """
 from __future__ import annotations
