@@ -1,6 +1,6 @@
 # Two commands on a fresh machine: `make run` serves the app, `make test` runs the whole suite (CI: .ci/run).
 # `make check` is the fast lane while working: everything but the slow tiers (tests/conftest.py: PostgreSQL, browser,
-# evidence suites, fuzzing). All set themselves up (virtual environment in .venv/, Python packages, front-end assets)
+# evidence suites, fuzzing, QGIS). All set themselves up (virtual environment in .venv/, Python packages, front-end assets)
 # and modify no tracked file.
 PYTHON ?= python3
 VENV   := .venv

@@ -56,6 +56,12 @@ class PublicSite:
         return {**sites_mod.state_json(self.code, self.version, self.properties, self.location, self.boundary,
                                        self.kind), "location_precision": precision}
 
+    @property
+    def point(self) -> Point:
+        """The feature as one point (a kind's point collection, docs/ogcapi.md): a site's location, the middle of an
+        open section's line, the cell's centre of a feature whose location is protected."""
+        return self.location if self.generalized else sites_mod.anchor_point(self.location)
+
     def feature(self) -> dict[str, Any]:
         return {"type": "Feature", "id": self.code, "geometry": mapping(self.location),
                 "properties": {"code": self.code, **self.properties, "version": self.version,
@@ -107,6 +113,13 @@ def public_sites(all_sites: Iterable[Site], bbox: tuple[float, float, float, flo
             continue
         out.append(p)
     return out
+
+
+def of_geometry(shown: Iterable[PublicSite], geometry: str) -> list[PublicSite]:
+    """The public features whose public geometry is of type ``geometry`` (GeoJSON name): what a collection of that
+    one type may hold (docs/ogcapi.md). A section whose location is protected is shown as its cell's centre, a point:
+    it is not among the sections' lines (it is in their point collection, ``PublicSite.point``)."""
+    return [p for p in shown if p.location.geom_type == geometry]
 
 
 def list_public(conn, bbox: tuple[float, float, float, float] | None = None, kind=None) -> list[PublicSite]:
@@ -182,5 +195,5 @@ def public_markers(conn) -> list[dict[str, Any]]:
 
 features.set_public_projection(public_site)  # the versioned store moves the public stamp by what this shows
 
-__all__ = ["PublicSite", "public_markers", "public_site", "public_sites", "list_public", "get_public", "statistics", "impact_candidates",
+__all__ = ["PublicSite", "of_geometry", "public_markers", "public_site", "public_sites", "list_public", "get_public", "statistics", "impact_candidates",
            "redact_coordinates", "CELL_DEG", "report_receipt"]

@@ -43,6 +43,7 @@ TIERS = {
     "browser": "drives headless Chromium",
     "evidence": "an evidence suite: a served app, real GIS clients, crashes, backups, several processes",
     "fuzz": "generated requests from the OpenAPI document (schemathesis)",
+    "qgis": "opens files in real QGIS (Debian's qgis and python3-qgis, headless, through /usr/bin/python3)",
 }
 # the evidence suites of docs/evidence.md and README's reliability table that are test modules (the others are bench/)
 EVIDENCE_MODULES = {"test_crash", "test_backup_restore", "test_scale_out", "test_ogcapi_clients", "test_lock",
@@ -71,6 +72,8 @@ def tiers_of(item) -> set[str]:
         found.add("evidence")
     if module == "test_openapi_fuzz":
         found.add("fuzz")
+    if module.endswith("_qgis"):
+        found.add("qgis")
     return found
 
 

@@ -270,7 +270,8 @@ def test_no_anonymous_download_carries_a_protected_sites_true_location(app, clie
         everything = every_feature(get_conn())
     bodies = [(url, 200, _dump(tmp_path, client.get(url), ext)) for url, ext in _binary_urls()]
     path = _save(tmp_path, client.get(f"{API}registry.gpkg"), "public.gpkg")
-    layers = ["sites", "sections", "boundaries", "markers"]  # every kind of feature, the boundaries, the markers
+    layers = ["sites", "sections", "section_points", "boundaries", "markers"]  # every kind of feature (and its
+    # points), the boundaries, the markers
     assert [name for name, _ in pyogrio.list_layers(path)] == [*layers, "about"]
     for layer in layers:
         bodies.append(("registry.gpkg", 200, pyogrio.read_dataframe(path, layer=layer).to_json(default=str)))
@@ -371,11 +372,12 @@ def test_staff_download_inspections_and_patrol_tracks(app, client, tmp_path):
     assert info["crs"] == "EPSG:4490" and list(frame.geometry.geom_type) == ["MultiLineString"]
     assert frame["site"][0] == site.code and frame["name"][0] == "patrol"  # the track name in the GPX
     listing = client.get("/api/downloads", headers=bearer("field")).get_json()
-    assert [la["id"] for la in listing["layers"]] == ["sites", "sections", "boundaries", "markers", "inspections",
-                                                      "patrol-tracks", "registry"]
+    assert [la["id"] for la in listing["layers"]] == ["sites", "sections", "section-points", "boundaries",
+                                                      "markers", "inspections", "patrol-tracks", "registry"]
     assert listing["audience"] == "staff"
     anonymous = client.get("/api/downloads").get_json()
-    assert [la["id"] for la in anonymous["layers"]] == ["sites", "sections", "boundaries", "markers", "registry"]
+    assert [la["id"] for la in anonymous["layers"]] == ["sites", "sections", "section-points", "boundaries", "markers",
+                                                        "registry"]
     assert anonymous["audience"] == "public" and "generalized" in anonymous["layers"][0]["fields"]
 
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.both_backends
 
 
 def _frame(tmp_path, response, ext: str) -> pd.DataFrame:
-    """Every feature of the download (a Shapefile zip may hold a second file of the points: every layer, joined)."""
+    """Every feature of the download (every layer of the file, joined: there is one)."""
     path = _save(tmp_path, response, f"download.{ext}")
     if ext == "kmz":
         path = f"/vsizip/{path}/doc.kml"
@@ -62,15 +62,18 @@ def test_sections_in_every_format_for_staff_and_for_the_public(app, client, tmp_
         assert _codes(staff) == [s.code for s in everything]
         assert set(staff.geometry.geom_type) == {"LineString"}
     shown = _sections(app, public=True)
+    lines = [p for p in shown if not p.generalized]   # a generalized section: only in section-points, at its cell
+    assert lines and len(lines) < len(shown)
     public = _frame(tmp_path, client.get(f"{API}sections.{ext}"), ext)
-    assert len(public) == len(shown) < len(everything)
+    assert len(public) == len(lines)
+    points = _frame(tmp_path, client.get(f"{API}section-points.{ext}"), ext)
+    assert len(points) == len(shown) < len(everything)
     if ext not in ("kml", "kmz"):
-        assert _codes(public) == [p.code for p in shown]
+        assert _codes(public) == [p.code for p in lines]
+        assert _codes(points) == [p.code for p in shown]
     hidden = [s for s in everything if s.sensitivity == "hidden" or s.properties.get("status") != "active"]
     assert hidden
-    by_geometry = public.geometry.geom_type.value_counts().to_dict()
-    assert by_geometry.get("Point", 0) == sum(p.generalized for p in shown)   # a generalized section: its cell's centre
-    assert by_geometry.get("LineString", 0) == sum(not p.generalized for p in shown)
+    assert set(public.geometry.geom_type) == {"LineString"} and set(points.geometry.geom_type) == {"Point"}
 
 
 @pytest.mark.parametrize("ext", FORMATS)
@@ -90,16 +93,18 @@ def test_markers_in_every_format_for_staff_and_for_the_public(app, client, tmp_p
 def test_no_anonymous_section_or_marker_download_carries_a_protected_true_location(app, client, tmp_path):
     everything = _sections(app, public=False)
     bodies = []
-    for layer in ("sections", "markers"):
+    for layer in ("sections", "section-points", "markers"):
         for ext in FORMATS:
             bodies.append((f"{API}{layer}.{ext}", 200, _dump(tmp_path, client.get(f"{API}{layer}.{ext}"), ext)
                            if ext != "shp.zip" else _frame(tmp_path, client.get(f"{API}{layer}.{ext}"), ext)
                            .to_json(default=str)))
     path = _save(tmp_path, client.get(f"{API}registry.gpkg"), "public.gpkg")  # the public registry holds them too
-    for layer in ("sections", "markers"):
+    for layer in ("sections", "section_points", "markers"):
         bodies.append((f"registry.gpkg {layer}", 200, pyogrio.read_dataframe(path, layer=layer).to_json(default=str)))
-    assert sorted(pyogrio.read_dataframe(path, layer="sections")["code"]) == \
+    assert sorted(pyogrio.read_dataframe(path, layer="section_points")["code"]) == \
         [p.code for p in _sections(app, public=True)]
+    assert sorted(pyogrio.read_dataframe(path, layer="sections")["code"]) == \
+        [p.code for p in _sections(app, public=True) if not p.generalized]
     _assert_no_leaks(bodies, everything)
     with pytest.raises(AssertionError):  # the same check finds them in the staff files
         _assert_no_leaks([("staff", 200, _dump(tmp_path, client.get(f"{API}sections.gpkg", headers=bearer("field")),

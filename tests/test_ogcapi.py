@@ -62,10 +62,11 @@ def test_landing_page_links_and_json_by_default(client):
 
 def test_collections_anonymous_and_staff(client):
     anonymous = client.get("/ogcapi/collections").get_json()
-    assert [c["id"] for c in anonymous["collections"]] == ["sites", "boundaries", "sections", "markers"]
+    assert [c["id"] for c in anonymous["collections"]] == ["sites", "boundaries", "sections", "section-points",
+                                                           "markers"]
     staff = client.get("/ogcapi/collections", headers=bearer("field")).get_json()
-    assert [c["id"] for c in staff["collections"]] == ["sites", "boundaries", "sections", "markers", "inspections",
-                                                       "patrol-tracks"]
+    assert [c["id"] for c in staff["collections"]] == ["sites", "boundaries", "sections", "section-points", "markers",
+                                                       "inspections", "patrol-tracks"]
     sites_collection = client.get("/ogcapi/collections/sites").get_json()
     assert sites_collection["itemType"] == "feature"
     west, south, east, north = sites_collection["extent"]["spatial"]["bbox"][0]

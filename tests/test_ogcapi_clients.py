@@ -49,10 +49,19 @@ def _read(served, layer: str, **kwargs):
 def test_gdal_lists_the_collections_anonymous_and_staff(served_registry):
     with _gdal_token(None):
         assert [name for name, _ in pyogrio.list_layers(f"OAPIF:{served_registry.url}/ogcapi")] == [
-            "sites", "boundaries", "sections", "markers"]
+            "sites", "boundaries", "sections", "section-points", "markers"]
     with _gdal_token(TOKENS["field"]):
         names = [name for name, _ in pyogrio.list_layers(f"OAPIF:{served_registry.url}/ogcapi")]
-    assert names == ["sites", "boundaries", "sections", "markers", "inspections", "patrol-tracks"]
+    assert names == ["sites", "boundaries", "sections", "section-points", "markers", "inspections", "patrol-tracks"]
+
+
+def test_gdal_types_every_anonymous_collection_by_its_one_geometry_type(served_registry):
+    """Issue 25: the anonymous sections mixed lines and cell-centre points, and GDAL typed the layer "Unknown"."""
+    with _gdal_token(None):
+        for name, declared in (("sections", "LineString"), ("section-points", "Point"), ("sites", "Point")):
+            frame = _read(served_registry, name)
+            assert len(frame) and set(frame.geometry.geom_type) == {declared}, name
+            assert pyogrio.read_info(f"OAPIF:{served_registry.url}/ogcapi", layer=name)["geometry_type"] == declared
 
 
 def test_gdal_reads_the_public_view_across_pages(served_registry):
@@ -134,7 +143,8 @@ def test_gdal_reads_boundaries_and_staff_collections(served_registry):
 def test_owslib_features_pages_with_next_links_and_bbox(served_registry):
     _, public = _registry(served_registry)
     api = Features(served_registry.url + "/ogcapi")
-    assert {c["id"] for c in api.collections()["collections"]} == {"sites", "boundaries", "sections", "markers"}
+    assert {c["id"] for c in api.collections()["collections"]} == {"sites", "boundaries", "sections", "section-points",
+                                                                  "markers"}
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in api.conformance()["conformsTo"]
     assert set(api.collection_queryables("sites")["properties"]) >= {"level", "period", "county"}
     codes, cursor, pages = [], None, 0
@@ -159,8 +169,8 @@ def test_owslib_features_pages_with_next_links_and_bbox(served_registry):
 def test_owslib_staff_token_and_crs(served_registry):
     everything, _ = _registry(served_registry)
     api = Features(served_registry.url + "/ogcapi", headers={"Authorization": f"Bearer {TOKENS['expert']}"})
-    assert {c["id"] for c in api.collections()["collections"]} == {"sites", "boundaries", "sections", "markers",
-                                                                  "inspections", "patrol-tracks"}
+    assert {c["id"] for c in api.collections()["collections"]} == {"sites", "boundaries", "sections", "section-points",
+                                                                  "markers", "inspections", "patrol-tracks"}
     page = api.collection_items("sites", limit=1000, crs="http://www.opengis.net/def/crs/EPSG/0/4490")
     exact = {s.code: s for s in everything}
     assert len(page["features"]) == len(exact)

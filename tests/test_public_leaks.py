@@ -63,16 +63,20 @@ def _section_urls(sections: list[sites.Site], rescue_ids: list[int]) -> list[str
     line, and the rescue cases' URLs (staff only: anonymous callers get 401)."""
     urls = ["/sections", "/sections?lang=zh", "/api/sections", f"/api/sections?bbox={REGION}&limit=1000",
             "/ogcapi/collections/sections/items?f=html&limit=1000", "/ogcapi/collections/markers/items?limit=1000",
+            "/ogcapi/collections/section-points/items?limit=1000", "/ogcapi/collections/section-points/items?f=html",
+            "/api/downloads/section-points.geojson", "/api/downloads/section-points.csv",
             "/ogcapi/collections/markers/items?f=html", "/api/sections/GZS-9999", "/sections/GZS-9999"]
     urls += [f"/map/sections.geojson?bbox={REGION}&zoom={z}" for z in (5, 9, 13, 17)]
     for s in sections:
-        urls += [f"/ogcapi/collections/sections/items/{s.code}", f"/ogcapi/collections/sections/items/{s.code}?f=html"]
+        urls += [f"/ogcapi/collections/sections/items/{s.code}", f"/ogcapi/collections/sections/items/{s.code}?f=html",
+                 f"/ogcapi/collections/section-points/items/{s.code}"]
         if s.sensitivity == "open":
             continue
         for x, y in list(s.location.coords)[::2]:
             for d in (1e-4, 0.01):
                 bbox = f"{x - d},{y - d},{x + d},{y + d}"
                 urls += [f"/api/sections?bbox={bbox}", f"/ogcapi/collections/sections/items?bbox={bbox}",
+                         f"/ogcapi/collections/section-points/items?bbox={bbox}",
                          f"/map/sections.geojson?bbox={bbox}&zoom=16", f"/ogcapi/collections/markers/items?bbox={bbox}"]
     for case_id in rescue_ids:
         urls += [f"/rescues/{case_id}", f"/api/rescues/{case_id}"]

@@ -230,7 +230,7 @@ def test_the_public_description_is_the_text_anonymous_callers_read(app, client):
     got = client.get(f"/api/sections/{section.code}").get_json()["properties"]
     assert got["description"] is None and got["public_description"].startswith(public), got
     for path in ("/sites/GZ-0002?lang=zh", "/api/downloads/sites.csv", "/api/downloads/sites.kml",
-                 f"/sections/{section.code}", "/ogcapi/collections/sections/items?limit=1000"):
+                 f"/sections/{section.code}", "/ogcapi/collections/section-points/items?limit=1000"):
         body = client.get(path).get_data(as_text=True)
         assert public in body and INTERNAL_NOTE[:6] not in body, path
         assert not [p for p in ISSUE_22_PIECES if p in body], path

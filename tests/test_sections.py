@@ -321,10 +321,15 @@ def test_a_section_far_from_its_stated_county_is_flagged_for_the_reviewer(app, c
 
 
 def test_the_public_view_of_sections(app, client):
-    anonymous = client.get("/ogcapi/collections/sections/items?limit=1000").get_json()["features"]
-    by_code = {f["id"]: f for f in anonymous}
+    lines = client.get("/ogcapi/collections/sections/items?limit=1000").get_json()["features"]
+    points = client.get("/ogcapi/collections/section-points/items?limit=1000").get_json()["features"]
+    by_code = {f["id"]: f for f in points}
     assert "GZS-0011" not in by_code and "GZS-0016" not in by_code  # hidden
-    assert by_code["GZS-0001"]["geometry"]["type"] == "LineString" and "length_m" in by_code["GZS-0001"]["properties"]
+    # the collection of lines holds only lines: a generalized section is not among them, only among the points
+    assert {f["id"] for f in lines} == {c for c, f in by_code.items() if not f["properties"]["generalized"]}
+    line = next(f for f in lines if f["id"] == "GZS-0001")
+    assert line["geometry"]["type"] == "LineString" and "length_m" in line["properties"]
+    assert shape(by_code["GZS-0001"]["geometry"]).distance(shape(line["geometry"])) < 1e-7  # on its line (7 decimals)
     generalized = by_code["GZS-0012"]
     assert generalized["geometry"]["type"] == "Point" and generalized["properties"]["generalized"] is True
     assert "length_m" not in generalized["properties"]

@@ -82,20 +82,23 @@ class Layer:
 
 _ALL = tuple(FORMATS)
 
-def _kind_layer(kind: features.FeatureKind) -> Layer:
-    """The download layer of a kind of feature: its collection's features, its fields in the kind's order (the
-    figures of its main geometry, such as a section's length_m, follow)."""
-    collection = ogcapi.COLLECTIONS[kind.collection]
-    return Layer(kind.collection, kind.title, kind.title_zh, collection.geometry, False, collection, _ALL,
-                 ("code", *kind.property_fields, "version"), staff_fields=("updated_at",),
-                 public_fields=(features.GENERALIZED,), ints=("version",), bools=(features.GENERALIZED,),
-                 floats=("length_m",))
+def _kind_layers(kind: features.FeatureKind) -> tuple[Layer, ...]:
+    """The download layers of a kind of feature, one per collection (its own, and its point collection if it has
+    one): the collection's features, its fields in the kind's order (the figures of its main geometry, such as a
+    section's length_m, follow)."""
+    titles = {kind.collection: (kind.title, kind.title_zh),
+              kind.point_collection: (kind.point_title, kind.point_title_zh)}
+    return tuple(Layer(cid, *titles[cid], ogcapi.COLLECTIONS[cid].geometry, False, ogcapi.COLLECTIONS[cid], _ALL,
+                       ("code", *kind.property_fields, "version"), staff_fields=("updated_at",),
+                       public_fields=(features.GENERALIZED,), ints=("version",), bools=(features.GENERALIZED,),
+                       floats=("length_m",))
+                 for cid in (kind.collection, kind.point_collection) if cid)
 
 
 _MARKER_FIELDS = ("id", "feature", "kind", "inscription", "inscription_en", "erected_on", "last_condition",
                   "last_checked_on")
 LAYERS: dict[str, Layer] = {la.id: la for la in (
-    *(_kind_layer(kind) for kind in features.kinds()),
+    *(layer for kind in features.kinds() for layer in _kind_layers(kind)),
     Layer("boundaries", "Protection boundaries", "保护范围", "MultiPolygon", False, ogcapi.COLLECTIONS["boundaries"],
           _ALL, ("code", "name", "name_en", "level", "status", "version"), staff_fields=("sensitivity",),
           ints=("version",)),

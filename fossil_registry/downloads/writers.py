@@ -16,7 +16,7 @@ import pyogrio
 import shapely
 from markupsafe import escape
 
-from .. import csv_export
+from .. import csv_export, store
 from ..features import GENERALIZED
 from .catalog import Layer, Wanted
 from .tables import decimals
@@ -51,17 +51,29 @@ def _promote(layer: Layer) -> bool:
     return layer.geometry.startswith("Multi")
 
 
+class MixedGeometry(RuntimeError):
+    """A layer's features are not all of its one geometry type: a fault of the record builders, never written."""
+
+
 def geometry_type(table: gpd.GeoDataFrame, layer: Layer) -> str:
-    """The geometry type a file of ``table`` declares: the layer's, unless the features are of several types (the
-    public view of a kind whose main geometry is a line shows a feature of protected location as its cell's centre
-    point): then
-    "Unknown", which every format but the Shapefile takes."""
-    found = {t for t in table.geometry.geom_type.dropna().unique()}
-    return layer.geometry if found <= {layer.geometry, layer.geometry.removeprefix("Multi"),
-                                       "Multi" + layer.geometry.removeprefix("Multi")} else "Unknown"
+    """The geometry type a file of ``table`` declares: the layer's, which every feature has (docs/ogcapi.md: one
+    geometry type per collection and layer, for every audience; a Multi* layer also takes the single parts, written
+    promoted). Features of another type are refused, not written as a layer of "Unknown" type that a Shapefile cannot
+    hold and GIS software shows wrongly."""
+    allowed = {layer.geometry, layer.geometry.removeprefix("Multi")}
+    found = set(table.geometry.geom_type.dropna().unique())
+    if not found <= allowed:
+        raise MixedGeometry(f"layer {layer.id}: features of type {sorted(found - allowed)} in a layer of "
+                            f"{layer.geometry}")
+    return layer.geometry
 
 
 # ------------------------------------------------------------------------------------------------------ GDAL formats
+# The GeoPackage version of files that leave the registry (store.GPKG_EXCHANGE_VERSION: GDAL 3.6 and QGIS 3.22 open it
+# without a warning; the GDAL bundled with pyogrio would write 1.4)
+GPKG_OPTIONS = {"VERSION": store.GPKG_EXCHANGE_VERSION}
+
+
 def gpkg(table: gpd.GeoDataFrame, wanted: Wanted, directory: Path, about: About) -> Written:
     path = directory / "download.gpkg"
     add_gpkg_layer(table, wanted.layer, path, about)
@@ -69,8 +81,10 @@ def gpkg(table: gpd.GeoDataFrame, wanted: Wanted, directory: Path, about: About)
 
 
 def add_gpkg_layer(table: gpd.GeoDataFrame, layer: Layer, path: Path, about: About) -> None:
+    append = path.exists()
     pyogrio.write_dataframe(table, path, layer=layer.table, driver="GPKG", geometry_type=geometry_type(table, layer),
-                            promote_to_multi=_promote(layer), append=path.exists(),
+                            promote_to_multi=_promote(layer), append=append,
+                            dataset_options=None if append else GPKG_OPTIONS,
                             layer_options={"IDENTIFIER": f"{layer.title_zh} {layer.title}",
                                            "DESCRIPTION": _description(about)})
 
@@ -232,26 +246,19 @@ def shapefile(table: gpd.GeoDataFrame, wanted: Wanted, directory: Path, about: A
                 out[column] = pd.Series([v for v, _ in pairs], index=out.index, dtype=object)
     folder = directory / "shp"
     folder.mkdir()
-    # A Shapefile holds one geometry type: features shown as a point where the layer has lines (a generalized
-    # section in the public view) go into a second one, <base>_points
-    parts = [(base, out, wanted.layer.geometry)]
-    if geometry_type(out, wanted.layer) == "Unknown":
-        is_point = out.geometry.geom_type.isin(["Point", "MultiPoint"]).to_numpy()
-        parts = [(base, out[~is_point], wanted.layer.geometry), (f"{base}_points", out[is_point], "Point")]
-    for name, part, geometry in parts:
-        pyogrio.write_dataframe(part, folder / f"{name}.shp", driver="ESRI Shapefile", geometry_type=geometry,
-                                promote_to_multi=geometry.startswith("Multi"), layer_options={"ENCODING": "UTF-8"})
+    pyogrio.write_dataframe(out, folder / f"{base}.shp", driver="ESRI Shapefile",
+                            geometry_type=geometry_type(out, wanted.layer), promote_to_multi=_promote(wanted.layer),
+                            layer_options={"ENCODING": "UTF-8"})
     originals = {v: k for k, v in renamed.items()}
     readme = README.format(
-        title=about.title, audience=about.audience, base=" / ".join(name for name, _, _ in parts), crs=about.crs,
+        title=about.title, audience=about.audience, base=base, crs=about.crs,
         generated_at=about.generated_at,
         count=about.count, renamed="\n".join(f"  {k} -> {v}" for k, v in renamed.items()) or "  (none)",
         cut="\n".join(f"  {originals.get(k, k)} ({k}): {n}" for k, n in cut.items()) or "  (none)")
     path = directory / "download.shp.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, _, _ in parts:
-            for suffix in ("shp", "shx", "dbf", "prj", "cpg"):
-                zf.write(folder / f"{name}.{suffix}", f"{name}.{suffix}")
+        for suffix in ("shp", "shx", "dbf", "prj", "cpg"):
+            zf.write(folder / f"{base}.{suffix}", f"{base}.{suffix}")
         zf.writestr("README.txt", readme.replace("\n", "\r\n"))  # CRLF: Notepad shows it right too
     shutil.rmtree(folder)
     return Written(path, renamed, {originals.get(k, k): n for k, n in cut.items()})

@@ -66,6 +66,13 @@ class FeatureKind:
     description: str = ""                              # of its collection (OGC API), English
     queryables: tuple[str, ...] = ()                   # the properties its collection filters on
     stamp: Callable[[Any], tuple] | None = None        # the change stamp of its tables (the key of cached answers)
+    # A collection (and download layer) holds one geometry type for every audience (docs/ogcapi.md). A kind whose main
+    # geometry is not a point also has a point collection: every feature as one point (anchor_point; in the public
+    # view a feature of protected location at its cell's centre, which is never in the kind's own collection)
+    point_collection: str = ""
+    point_title: str = ""
+    point_title_zh: str = ""
+    point_description: str = ""
 
     def __str__(self) -> str:
         return self.name

@@ -205,8 +205,14 @@ SECTION = FeatureKind(
     map_fields=("name", "name_en", "level", "significance", "period", "age"),
     collection="sections", title="Stratigraphic sections", title_zh="地层剖面",
     description="Registered stratigraphic (stratotype) sections: the surveyed section line, what it exposes, its "
-    "geodesic length (length_m). Anonymous callers get the public view: sections whose location is protected as the "
-    "centre point of their 0.1-degree cell, hidden ones absent.",
-    queryables=("level", "significance", "period", "county", "status"), stamp=stamps.section_stamp)
+    "geodesic length (length_m). Every feature is a LineString. Anonymous callers get the public view: the lines of "
+    "sections whose location is open; sections whose location is protected are not in this collection but in "
+    "section-points (at the centre of their 0.1-degree cell), hidden ones nowhere.",
+    queryables=("level", "significance", "period", "county", "status"), stamp=stamps.section_stamp,
+    point_collection="section-points", point_title="Stratigraphic sections as points", point_title_zh="地层剖面（点）",
+    point_description="Every stratigraphic section as one point (the middle of its line), with the section's "
+    "properties: for maps of symbols and for GIS layers of one geometry type. Anonymous callers get the public view: "
+    "an open section at the middle of its line, a section whose location is protected at the centre of its 0.1-degree "
+    "cell (flagged as such), hidden ones absent.")
 
 register(SECTION)

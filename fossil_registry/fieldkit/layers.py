@@ -52,6 +52,14 @@ class Field:
     relation: tuple[str, str, str] | None = None   # relation widget: (layer, key field, shown field)
 
 
+# The drawing order of a kit's layers in QGIS (higher is drawn on top): context under the registry's features (county
+# outlines and seats, which need no editing), then areas, lines and points, so that a fill never hides a site. A layer
+# takes its rank from its geometry unless it names one; layers of one rank keep the order of KIT_LAYERS (later on top).
+RANK_CONTEXT = 0
+RANK_BY_GEOMETRY = {"MULTIPOLYGON": 100, "POLYGON": 100, "LINESTRING": 200, "MULTILINESTRING": 200, "POINT": 300,
+                    "MULTIPOINT": 300}
+
+
 @dataclass(frozen=True)
 class Layer:
     name: str
@@ -60,10 +68,15 @@ class Layer:
     description: str                  # gpkg_contents description (developer text, no quotes)
     fields: tuple[Field, ...]
     style: str                        # how qgis_project.py draws it
+    rank: int | None = None           # drawing order (RANK_CONTEXT...); None: by its geometry (RANK_BY_GEOMETRY)
 
     @property
     def columns(self) -> list[tuple[str, str]]:
         return [(f.name, f.sql) for f in self.fields]
+
+    @property
+    def draw_rank(self) -> int:
+        return self.rank if self.rank is not None else RANK_BY_GEOMETRY[self.geometry]
 
     def field(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)
@@ -159,6 +172,11 @@ def reference_layer(kind: features.FeatureKind) -> Layer:
 
 REFERENCE_LAYERS = tuple(reference_layer(k) for k in features.kinds() if k is not features.SITE)
 KIT_LAYERS = LAYERS + REFERENCE_LAYERS  # what a kit's GeoPackage and QGIS project hold
+
+
+def drawing_order(layers) -> list:
+    """``layers`` from the one drawn at the bottom to the one drawn on top: by rank, then in their given order."""
+    return sorted(layers, key=lambda la: la.draw_rank)  # stable: one rank keeps the given order
 MANIFEST_COLUMNS = (("key", "TEXT NOT NULL UNIQUE"), ("value", "TEXT NOT NULL"))
 
 

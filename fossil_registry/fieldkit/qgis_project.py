@@ -4,7 +4,8 @@ public project format, so that the registry needs no QGIS to make it. It opens i
 * every layer points at the kit's GeoPackage by a relative path (``./fieldkit.gpkg|layername=...``, project paths
   relative), so the kit folder can be copied anywhere, and the basemap (if any) is ``./basemap.mbtiles`` (GDAL);
 * the sites and boundaries are drawn by protection level in the protection map's colours, new finds and survey
-  points with symbols of their own, the sites labelled with their code when zoomed in;
+  points with symbols of their own, the sites labelled with their code when zoomed in (in a font with CJK glyphs the
+  machine has: ``LABEL_FONT``); points are drawn over lines over areas (``layers.drawing_order``);
 * the forms have bilingual aliases, value maps for level, sensitivity, period, condition and method, dates with a
   calendar, the site code, base version and find id read-only, survey points picking their site from the kit
   (value relations), and the photo fields set up as attachments (QGIS "ExternalResource" widget storing a path relative
@@ -21,7 +22,8 @@ from xml.etree import ElementTree as ET
 
 from pyproj import CRS, Transformer
 
-from .layers import KIT_BASEMAP, KIT_GPKG, KIT_LAYERS, LEVEL_COLOURS, LEVEL_LABELS, PHOTO_FOLDER, Field, Layer
+from .layers import (KIT_BASEMAP, KIT_GPKG, KIT_LAYERS, LEVEL_COLOURS, LEVEL_LABELS, PHOTO_FOLDER, Field, Layer,
+                     drawing_order)
 
 QGIS_VERSION = "3.22.0-Białowieża"  # the oldest QGIS whose project format this follows (QField uses newer ones)
 NULL_VALUE = "{2839923C-8B7D-419E-B84B-CA2FE9B80EC7}"  # how QGIS value maps store "no value"
@@ -146,11 +148,33 @@ RENDERERS = {
 }
 
 
+# The labels' font: one with CJK glyphs that field machines have. A QGIS style names one family, and where a machine
+# lacks it QGIS draws with its application font (an empty family drew garbage from a TeX font: issue 25). So the style
+# names the family of Linux (fonts-noto-cjk, Debian's and Ubuntu's CJK default) and Android (QField), and a data-defined
+# family (an expression on @qgis_os_name, which QGIS uses only if that font is installed) names Windows' and macOS's.
+LABEL_FONT = "Noto Sans CJK SC"
+LABEL_FONT_BY_OS = {("windows",): "Microsoft YaHei", ("osx", "macos"): "PingFang SC"}
+
+
+def label_font_expression() -> str:
+    """The QGIS expression that picks the labels' font family on the machine that opens the kit."""
+    cases = " ".join(f"WHEN @qgis_os_name IN ({', '.join(repr(n) for n in names)}) THEN '{family}'"
+                     for names, family in LABEL_FONT_BY_OS.items())
+    return f"CASE {cases} ELSE '{LABEL_FONT}' END"
+
+
+def _data_defined(properties: dict[str, str]) -> ET.Element:
+    """QGIS data-defined properties: name -> an expression (QgsProperty type 3)."""
+    return _el("dd_properties", None, _map({"name": "", "type": "collection", "properties": _map(
+        {name: _map({"active": True, "expression": expression, "type": 3}) for name, expression in properties.items()})}))
+
+
 def _labels(field: str) -> ET.Element:
     """The site code next to each site, from about 1:100,000 in (so the province view stays readable)."""
     text = _el("text-style", {"fieldName": field, "isExpression": 0, "fontSize": 8, "fontSizeUnit": "Point",
                               "textColor": "30,30,30,255", "textOpacity": 1, "fontWeight": 50, "fontItalic": 0,
-                              "blendMode": 0, "multilineHeight": 1, "namedStyle": "", "fontFamily": ""},
+                              "blendMode": 0, "multilineHeight": 1, "namedStyle": "Regular",
+                              "fontFamily": LABEL_FONT},
                _el("text-buffer", {"bufferDraw": 1, "bufferSize": 0.8, "bufferSizeUnits": "MM",
                                    "bufferColor": "255,255,255,255", "bufferOpacity": 1, "bufferNoFill": 1,
                                    "bufferJoinStyle": 128, "bufferBlendMode": 0}))
@@ -158,7 +182,8 @@ def _labels(field: str) -> ET.Element:
                    _el("placement", {"placement": 0, "dist": 1.5, "distUnits": "MM", "quadOffset": 2,
                                      "priority": 5}),
                    _el("rendering", {"scaleVisibility": 1, "scaleMin": 1, "scaleMax": 100000, "obstacle": 1,
-                                     "displayAll": 0, "upsidedownLabels": 0, "limitNumLabels": 0}))
+                                     "displayAll": 0, "upsidedownLabels": 0, "limitNumLabels": 0}),
+                   _data_defined({"Family": label_font_expression()}))
     return _el("labeling", {"type": "simple"}, settings)
 
 
@@ -273,7 +298,9 @@ def project_xml(*, title: str, kit_id: str, bbox: tuple[float, float, float, flo
     suffix = kit_id[:8]
     layer_ids = {layer.name: f"{layer.name}_{suffix}" for layer in KIT_LAYERS}
     epsg = 3857 if basemap else 4490  # over a Web Mercator basemap, draw in its CRS (no resampling on the phone)
-    entries = [(layer_ids[layer.name], layer.title, source(layer.name), "ogr") for layer in reversed(KIT_LAYERS)]
+    # the layer tree from the top (drawn last, on top) down: points over lines over areas over context (layers.py)
+    entries = [(layer_ids[layer.name], layer.title, source(layer.name), "ogr")
+               for layer in reversed(drawing_order(KIT_LAYERS))]
     layers = [_vector_layer(layer, layer_ids) for layer in KIT_LAYERS]
     if basemap:
         entries.append((f"basemap_{suffix}", "底图 Basemap", f"./{KIT_BASEMAP}", "gdal"))

@@ -11,7 +11,7 @@ import shapely
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from .. import features, public_view
+from .. import features, public_view, store
 from ..errors import NotFound
 from ..geometry import local_metres
 from .screening import Result
@@ -116,7 +116,8 @@ def geopackage(result: Result, geometries: dict[str, tuple[BaseGeometry, BaseGeo
         geometry=[LineString([a["nearest"]["footprint"], a["nearest"]["site"]]) for a in near], crs=SRS)))
     with tempfile.TemporaryDirectory(prefix="impact-") as tmp:
         path = Path(tmp) / "screening.gpkg"
-        pyogrio.write_dataframe(pd.DataFrame([meta]), path, layer="screening", driver="GPKG")
+        pyogrio.write_dataframe(pd.DataFrame([meta]), path, layer="screening", driver="GPKG",
+                                dataset_options={"VERSION": store.GPKG_EXCHANGE_VERSION})  # GDAL 3.6 reads it unwarned
         for name, frame in layers:
             if len(frame):
                 pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG", promote_to_multi=False)

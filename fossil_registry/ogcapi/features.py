@@ -106,19 +106,24 @@ TRACK_QUERYABLES = ("site",)
 MARKER_QUERYABLES = ("feature", "kind", "last_condition")
 
 
-def feature_records(kind: features.FeatureKind) -> Callable[..., tuple[list, list, list]]:
+def feature_records(kind: features.FeatureKind, as_points: bool = False) -> Callable[..., tuple[list, list, list]]:
     """The records of a kind's collection: (ids, geometries, properties); for anonymous callers the public view
-    (current state only; a feature of protected location as its cell's centre point, without the figures of its main geometry),
-    exact current or past states for staff (retired ones too: the status queryable selects them)."""
+    (current state only; a feature of protected location as its cell's centre point, without the figures of its main
+    geometry), exact current or past states for staff (retired ones too: the status queryable selects them). One
+    geometry type for every audience: the kind's (a feature the public sees only as a point is left out of a
+    collection of lines), or with ``as_points`` the kind's point collection (every feature as one point)."""
     def records(conn, public: bool, when: str | None = None) -> tuple[list, list, list]:
         if public:
             shown = public_view.public_sites(features.list_current(conn, public_only=True, kind=kind))
-            return ([p.code for p in shown], [p.location for p in shown],
+            if not as_points:
+                shown = public_view.of_geometry(shown, kind.geometry)
+            return ([p.code for p in shown], [p.point if as_points else p.location for p in shown],
                     [{"code": p.code, **p.properties, **({} if p.generalized else kind.measures(p.location)),
                       "version": p.version, features.GENERALIZED: p.generalized} for p in shown])
         states = features.all_as_of(conn, when, kind=kind) if when else \
             features.list_current(conn, include_retired=True, kind=kind)
-        return ([s.code for s in states], [s.location for s in states],
+        return ([s.code for s in states],
+                [features.anchor_point(s.location) if as_points else s.location for s in states],
                 [{"code": s.code, **s.properties, **kind.measures(s.location), "version": s.version,
                   "updated_at": s.updated_at} for s in states])
     return records
@@ -192,19 +197,25 @@ class Collection:
         return self.queryables + (("inspected_on",) if self.dated else ())
 
 
-def kind_collection(kind: features.FeatureKind) -> Collection:
-    """The collection of a registered kind of feature."""
-    return Collection(kind.collection, kind.title, kind.description, False, kind.queryables, kind.geometry,
-                      feature_records(kind), kind.stamp, True, public_stamp=stamps.public_stamp)
+def kind_collections(kind: features.FeatureKind) -> tuple[Collection, ...]:
+    """The collections of a registered kind of feature: its own (its main geometry's type), and its point collection
+    if it has one."""
+    own = Collection(kind.collection, kind.title, kind.description, False, kind.queryables, kind.geometry,
+                     feature_records(kind), kind.stamp, True, public_stamp=stamps.public_stamp)
+    if not kind.point_collection:
+        return (own,)
+    return (own, Collection(kind.point_collection, kind.point_title, kind.point_description, False, kind.queryables,
+                            "Point", feature_records(kind, as_points=True), kind.stamp, True,
+                            public_stamp=stamps.public_stamp))
 
 
 _FIRST, *_OTHERS = features.kinds()
 COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
-    kind_collection(_FIRST),
+    *kind_collections(_FIRST),
     Collection("boundaries", "Protection boundaries", "Protection boundaries of the sites (anonymous callers: open "
                "sites only).", False, BOUNDARY_QUERYABLES, "MultiPolygon", boundary_records, stamps.change_stamp, True,
                public_stamp=stamps.public_stamp),
-    *(kind_collection(kind) for kind in _OTHERS),
+    *(c for kind in _OTHERS for c in kind_collections(kind)),
     Collection("markers", "Protection markers", "Monuments, boundary posts, signboards and fences of sites and "
                "sections, with the condition found at the latest inspection (anonymous callers: those of open sites "
                "and sections).", False, MARKER_QUERYABLES, "Point", marker_records, mstore.stamp, False,

@@ -1,8 +1,9 @@
 """The store: the registry's system of record, and the only package that holds SQL.
 
-The registry is one GeoPackage 1.4 file (``<data dir>/sites/registry.gpkg``) that any GIS opens. Every change runs in
-one ``BEGIN IMMEDIATE`` transaction (``transaction``) covering feature rows, spatial index, history and audit, so a
-change is all there or not at all. SQL lives only in this package; everything else calls the functions below.
+The registry is one GeoPackage 1.4 file (``<data dir>/sites/registry.gpkg``; files that leave it are 1.2,
+``GPKG_EXCHANGE_VERSION``) that any GIS opens. Every change runs in one ``BEGIN IMMEDIATE`` transaction
+(``transaction``) covering feature rows, spatial index, history and audit, so a change is all there or not at all.
+SQL lives only in this package; everything else calls the functions below.
 
 Each table is defined once (``tables``: columns, constraints, indexes, refusals), in the module of its family, and
 each backend writes the DDL of its database from that definition (``dialect``). The modules:
@@ -46,6 +47,7 @@ from . import copy, dialect, pg  # noqa: F401  (store.copy.copy_registry, store.
 from .dialect import connect, lock_files, read_snapshot, transaction
 from .map_layers import note_public_change, public_stamp
 from .gpkg import blob_bounds, blob_srs_id, decode_geometries, decode_geometry, encode_geometry, utc_now
+from .gpkg_ddl import GPKG_EXCHANGE_USER_VERSION, GPKG_EXCHANGE_VERSION
 from .migrations import create_registry, is_registry, migrate
 from .schema import Selection, backup_to, check_integrity, fold_wal, private_tables
 from .sections import SECTIONS
@@ -62,6 +64,8 @@ __all__ = [
     # the file as a whole (schema)
     "create_registry", "is_registry", "migrate", "check_integrity", "fold_wal", "backup_to", "private_tables",
     "Selection",
+    # the GeoPackage version of files that leave the registry (gpkg_ddl)
+    "GPKG_EXCHANGE_VERSION", "GPKG_EXCHANGE_USER_VERSION",
     # registered features (sites, sections): current state and history
     "Layers", "SITES", "SECTIONS", "LOCATIONS", "BOUNDARIES", "VERSIONS", "SiteRow", "VersionRow", "get_site_row", "list_site_rows", "write_site_row",
     "site_version_number", "next_site_code", "count_sites", "count_sites_by_level_and_sensitivity",

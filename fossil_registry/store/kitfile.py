@@ -1,6 +1,7 @@
 """SQL of a field kit's own GeoPackage: writing the file handed to a field team, and reading it back when they return.
 
-A kit is a GeoPackage 1.4 of its own (always SQLite, whatever backend the registry has; its SQL lives here because all
+A kit is a GeoPackage 1.2 (the exchange version of store/gpkg_ddl.py: GDAL 3.6 and QGIS 3.22 open it without a
+warning) of its own (always SQLite, whatever backend the registry has; its SQL lives here because all
 SQL lives in the store). It is written with the registry's own GeoPackage code (the GeoPackage's tables of store/gpkg_ddl.py,
 ``register_layer`` for layers with their R-tree and triggers, the blob codec of store/gpkg.py), plus GDAL's
 ``gpkg_ogr_contents`` feature counts, so QGIS, QField and GDAL open it as one of their own and it passes GDAL's
@@ -21,7 +22,7 @@ from typing import Any, Iterable, Sequence
 from shapely.geometry.base import BaseGeometry
 
 from .gpkg import SRS_ID, register_functions, split_sql, encode_geometry, utc_now
-from .gpkg_ddl import GPKG_APPLICATION_ID, GPKG_BASE_DDL, GPKG_USER_VERSION, register_layer, srs_rows
+from .gpkg_ddl import GPKG_APPLICATION_ID, GPKG_BASE_DDL, GPKG_EXCHANGE_USER_VERSION, register_layer, srs_rows
 
 # GDAL's own table of feature counts, kept by triggers (GDAL creates it in every GeoPackage it makes).
 _OGR_CONTENTS_DDL = "CREATE TABLE gpkg_ogr_contents (table_name TEXT NOT NULL PRIMARY KEY, feature_count INTEGER DEFAULT NULL)"
@@ -49,7 +50,7 @@ def create_kit_file(path: str | Path, tables: Iterable[dict[str, Any]]) -> None:
     try:
         register_functions(conn)
         conn.execute(f"PRAGMA application_id = {GPKG_APPLICATION_ID}")
-        conn.execute(f"PRAGMA user_version = {GPKG_USER_VERSION}")
+        conn.execute(f"PRAGMA user_version = {GPKG_EXCHANGE_USER_VERSION}")
         conn.execute("BEGIN")
         for statement in split_sql(GPKG_BASE_DDL):
             conn.execute(statement)
@@ -58,7 +59,8 @@ def create_kit_file(path: str | Path, tables: Iterable[dict[str, Any]]) -> None:
         for t in tables:
             kind = "features" if t["geometry"] else "attributes"
             script = _table_ddl(t["name"], t["geometry"], t["columns"])
-            script += register_layer(t["name"], kind, t["identifier"], t["description"], t["geometry"])
+            script += register_layer(t["name"], kind, t["identifier"], t["description"], t["geometry"],
+                                     GPKG_EXCHANGE_USER_VERSION)
             script += _OGR_COUNT_TRIGGERS.format(t=t["name"])
             for statement in split_sql(script):
                 conn.execute(statement)

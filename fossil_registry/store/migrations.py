@@ -132,7 +132,7 @@ def _register_core(conn, description: str) -> None:
     conn.executemany("INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', ?, ?, 0, 0)",
                      [(LOCATIONS, "POINT", SRS_ID), (BOUNDARIES, "MULTIPOLYGON", SRS_ID)])
     for table in (LOCATIONS, BOUNDARIES):
-        backend(conn).run(conn, gpkg_ddl.RTREE_DDL.format(t=table))
+        backend(conn).run(conn, gpkg_ddl.rtree_ddl(table))
         conn.execute("INSERT INTO gpkg_extensions VALUES (?, 'geom', 'gpkg_rtree_index', ?, 'write-only')",
                      (table, gpkg_ddl.RTREE_EXTENSION_URL))
 

@@ -16,6 +16,7 @@ from ..messages import msg
 from . import accounts, audit, fieldkit, imports, inspections, pg_schema, reports, rescues
 from .dialect import is_pg
 from .gpkg import register_functions
+from .gpkg_ddl import as_exchange_version
 from .sections import SECTIONS
 from .sites import SITES
 
@@ -142,6 +143,7 @@ def backup_to(conn: sqlite3.Connection, dest: str | Path, *, shareable: bool, ke
             _scrub(target, SCRUB)
             if keep is not None:
                 _narrow(target, keep)
+            as_exchange_version(target)  # it leaves the registry: GeoPackage 1.2 (gpkg_ddl)
             target.execute("VACUUM")
     finally:
         target.close()
