@@ -32,7 +32,8 @@ REDIS_URL = None
 CREATE_DEMO_IF_MISSING = True
 # Signs session cookies. Unset: a random key is generated once and kept in <DATA_DIR>/secret_key.
 SECRET_KEY = None
-# Naive timestamps and bare dates in queries (as_of=...) are read in this time zone.
+# The registry's time zone: every time a person reads is shown in it (local_time.py), and naive timestamps and bare
+# dates people type (as_of=..., from/to, inspection and rescue times) are read in it. The API keeps ISO 8601 UTC.
 TIMEZONE = "Asia/Shanghai"
 # The registry's region: locations outside it draw a warning. (min_lon, min_lat, max_lon, max_lat), EPSG:4490.
 REGION_NAME = "Guizhou"
