@@ -113,6 +113,9 @@ REPORT_PHOTO_MAX_BYTES = 8 * 1024 * 1024
 REPORT_SITE_RADIUS_M = 2000
 # Default due date of the follow-up created when a report is accepted.
 REPORT_FOLLOWUP_DAYS = 14
+# The telephone number the public calls about a report or a find (e.g. "0851-8xxxxxxx"), shown on the report form and
+# on every receipt beside the reference number to quote. None: no number is shown.
+REPORT_HOTLINE = None
 # Basemap under the maps: "none" (no tiles: nothing leaves the app, works offline; the default), "osm" (OpenStreetMap),
 # "tianditu" (天地图, CGCS2000; needs the operator's key in TIANDITU_KEY; the CSP img-src is extended for its tiles) or
 # "offline" (the tiles of OFFLINE_BASEMAP, served by the app itself).
