@@ -34,7 +34,7 @@ def test_the_proposal_takes_the_phones_position_and_accuracy_after_confirmation(
         box.locator(".use-position-button").click()
         page.wait_for_selector(".use-position-confirm:not([hidden])")
         box.locator(".use-position-accept").click()
-        assert page.input_value("#location_text") == "25.903100N, 105.586200E"
+        assert page.input_value("#location_text") == "105.586200E, 25.903100N"
         assert page.input_value("#accuracy_m") == "7.5" and page.input_value("#method") == "handheld_gnss"
         page.fill("#reason", "现场手机定位")
         with page.expect_navigation():
