@@ -105,3 +105,17 @@ def test_the_api_keeps_iso_8601_with_its_offset(app, client, stopped):
     body = client.get(f"/api/revisions/{stopped['revision']}", headers=bearer("admin")).get_json()
     stamp = body.get("created_at") or body["revision"]["created_at"]
     assert datetime.fromisoformat(stamp.replace("Z", "+00:00")) == datetime(2026, 12, 7, 7, 16, tzinfo=timezone.utc)
+
+
+def test_the_audit_csv_gives_local_times_with_their_offset(app, stopped):
+    import csv
+    import io
+
+    client = login(app.test_client(), "admin")
+    rows = list(csv.DictReader(io.StringIO(client.get("/admin/audit.csv").get_data(as_text=True).lstrip("\ufeff"))))
+    api = client.get("/api/audit", headers=bearer("admin")).get_json()["entries"]
+    assert rows and len(rows) == len(api)
+    for row, entry in zip(rows, api):
+        assert row["at"].endswith("+08:00")
+        assert datetime.fromisoformat(row["at"]) == datetime.fromisoformat(entry["at"].replace("Z", "+00:00"))
+    assert any(row["at"] == "2026-12-07T15:16:00.000+08:00" for row in rows)
