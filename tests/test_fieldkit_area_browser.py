@@ -10,6 +10,7 @@ from fossil_registry import sites
 from fossil_registry.db import get_conn
 
 from .browser import browser, live_server, page, sign_in  # noqa: F401  (fixtures)
+from .test_accessibility_browser import axe
 
 CONFIG = "JSON.parse(document.getElementById('kit-area-map').dataset.config)"
 
@@ -34,6 +35,7 @@ def test_a_rectangle_drawn_on_the_map_is_the_kits_area(page, live_server, app, t
     sign_in(page, live_server.url, "field")
     page.goto(live_server.url + "/fieldkit")
     page.wait_for_function(f"() => !!window[{CONFIG}.map]")
+    assert axe(page, live_server.url) == []  # the drawing tools are named for a screen reader too
     # attribution and scale as on every map
     assert page.locator("#kit-area-map .leaflet-attribution-flag").count() == 0
     page.evaluate(f"""([w, s, e, n]) => window[{CONFIG}.map].fitBounds([[s, w], [n, e]], {{animate: false}})""",
