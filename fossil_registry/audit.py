@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Mapping
 
-from . import store
+from . import local_time, store
 from .sites import parse_timestamp
 
 FILTERS = ("actor", "action", "target", "since", "until")
@@ -23,8 +23,10 @@ def entries(conn, filters: Mapping[str, str | None], *, tz: str, limit: int | No
                             until=parse_timestamp(until, tz) if until else None, limit=limit)
 
 
-def rows(found: Iterable[dict[str, Any]]) -> Iterable[list[Any]]:
-    """Entries as table rows in COLUMNS order (the detail as JSON text)."""
+def rows(found: Iterable[dict[str, Any]], tz: str) -> Iterable[list[Any]]:
+    """Entries as table rows in COLUMNS order (the detail as JSON text; the time ISO 8601 in ``tz``, with its offset:
+    what a person reads in a spreadsheet, still exact for a program)."""
     for e in found:
-        yield [json.dumps(e[c], ensure_ascii=False) if c == "detail" and e[c] else (e[c] if c != "detail" else "")
-               for c in COLUMNS]
+        yield [json.dumps(e[c], ensure_ascii=False) if c == "detail" and e[c]
+               else local_time.local_moment(e[c], tz).isoformat(timespec="milliseconds") if c == "at"
+               else (e[c] if c != "detail" else "") for c in COLUMNS]

@@ -32,7 +32,8 @@ REDIS_URL = None
 CREATE_DEMO_IF_MISSING = True
 # Signs session cookies. Unset: a random key is generated once and kept in <DATA_DIR>/secret_key.
 SECRET_KEY = None
-# Naive timestamps and bare dates in queries (as_of=...) are read in this time zone.
+# The registry's time zone: every time a person reads is shown in it (local_time.py), and naive timestamps and bare
+# dates people type (as_of=..., from/to, inspection and rescue times) are read in it. The API keeps ISO 8601 UTC.
 TIMEZONE = "Asia/Shanghai"
 # The registry's region: locations outside it draw a warning. (min_lon, min_lat, max_lon, max_lat), EPSG:4490.
 REGION_NAME = "Guizhou"
@@ -112,6 +113,9 @@ REPORT_PHOTO_MAX_BYTES = 8 * 1024 * 1024
 REPORT_SITE_RADIUS_M = 2000
 # Default due date of the follow-up created when a report is accepted.
 REPORT_FOLLOWUP_DAYS = 14
+# The telephone number the public calls about a report or a find (e.g. "0851-8xxxxxxx"), shown on the report form and
+# on every receipt beside the reference number to quote. None: no number is shown.
+REPORT_HOTLINE = None
 # Basemap under the maps: "none" (no tiles: nothing leaves the app, works offline; the default), "osm" (OpenStreetMap),
 # "tianditu" (天地图, CGCS2000; needs the operator's key in TIANDITU_KEY; the CSP img-src is extended for its tiles) or
 # "offline" (the tiles of OFFLINE_BASEMAP, served by the app itself).

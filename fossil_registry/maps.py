@@ -37,8 +37,9 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 import folium
-from branca.element import Element, Figure
+from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
+from jinja2 import Template
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
@@ -170,6 +171,26 @@ class RegistryMap(folium.Map):
         self.get_root().header.add_child(Element(style), name=self.get_name())
 
 
+# Leaflet 1.9's default attribution prefix carries a national flag; a provincial government's map shows none, and
+# measures in metres only.
+ATTRIBUTION_PREFIX = '<a href="https://leafletjs.com" title="Leaflet">Leaflet</a>'
+
+
+class MapControls(MacroElement):
+    """The controls every map of the registry carries, set in this one place: the attribution's prefix is a plain
+    "Leaflet" link (no flag) and the scale is metric only. (Constants only: never text from outside.)"""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.attributionControl.setPrefix({{ this.prefix|tojson }});
+        L.control.scale({metric: true, imperial: false}).addTo({{ this._parent.get_name() }});
+    {% endmacro %}""")
+
+    def __init__(self):
+        super().__init__()
+        self._name = "MapControls"
+        self.prefix = ATTRIBUTION_PREFIX
+
+
 def make_map(*, location: tuple[float, float] | None = None, zoom_start: int = 7, basemap: str = "none",
              tianditu_key: str | None = None, offline_basemap: str | None = None, height: str = "100%",
              width: str = "100%", min_zoom: int = 3,
@@ -181,7 +202,8 @@ def make_map(*, location: tuple[float, float] | None = None, zoom_start: int = 7
     arguments go to folium.Map (and from there to Leaflet's map options)."""
     check_basemap(basemap, tianditu_key, offline_basemap)
     m = RegistryMap(location=location or (26.8, 106.6), zoom_start=zoom_start, tiles=None, height=height,
-                    width=width, min_zoom=min_zoom, max_zoom=max_zoom, control_scale=True, **kwargs)
+                    width=width, min_zoom=min_zoom, max_zoom=max_zoom, control_scale=False, **kwargs)
+    MapControls().add_to(m)
     m.options.update(min_zoom=min_zoom, max_zoom=max_zoom)  # folium gives these to the tiles only; plugins need them
     spec = BASEMAPS[basemap]
     if basemap == "offline":  # Leaflet scales up the file's highest zoom level rather than asking for missing tiles

@@ -53,6 +53,7 @@ class ReportSettings:
     timezone: str
     region: tuple[float, float, float, float]
     region_name: str
+    hotline: str | None                # the public's telephone number for reports (config REPORT_HOTLINE)
 
     @classmethod
     def from_config(cls, config_: Mapping[str, Any]) -> "ReportSettings":
@@ -61,7 +62,8 @@ class ReportSettings:
                    photo_max_pixels=int(c["PHOTO_MAX_PIXELS"]), max_request_bytes=int(c["REPORT_MAX_BYTES"]),
                    site_radius_m=float(c["REPORT_SITE_RADIUS_M"]), photo_max_distance_m=float(c["PHOTO_MAX_DISTANCE_M"]),
                    followup_days=int(c["REPORT_FOLLOWUP_DAYS"]), timezone=c["TIMEZONE"],
-                   region=tuple(c["REGION_BBOX"]), region_name=c["REGION_NAME"])
+                   region=tuple(c["REGION_BBOX"]), region_name=c["REGION_NAME"],
+                   hotline=(str(c.get("REPORT_HOTLINE") or "").strip() or None))
 
     @classmethod
     def defaults(cls) -> "ReportSettings":

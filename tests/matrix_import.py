@@ -33,6 +33,7 @@ def _upload() -> dict:
 
 WEB = {
     "imports.index": ("GET", "/imports", None, "admin"),
+    "imports.template": ("GET", "/imports/template.csv", None, "admin"),
     "imports.upload": ("POST", "/imports", _upload, "admin"),
     "imports.detail": ("GET", lambda app: f"/imports/{ready_import(app)}", None, "admin"),
     "imports.mapping": ("POST", lambda app: f"/imports/{ready_import(app)}/mapping",

@@ -45,7 +45,7 @@ def test_a_staff_screening_is_saved_and_reported(app, client):
         version = store.impact.registry_version(get_conn())
     assert f'<span id="registry-version">{version}</span>' in page
     assert "G320 realignment" in page and 'id="rules"' in page and "GZ-0004" in page  # exact: the hidden site too
-    assert "(Asia/Shanghai)" in page
+    assert "(Beijing time)" in page or "(北京时间)" in page  # the screening time in the registry's zone, named
     listing = client.get("/impact/screenings").get_data(as_text=True)
     assert f"/impact/screenings/{sid}" in listing
     data = client.get(f"/impact/screenings/{sid}.json")

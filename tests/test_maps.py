@@ -157,3 +157,30 @@ def test_overlays_carry_user_text_as_inert_json():
     assert data["layers"][0]["features"][0]["properties"]["text"] == hostile  # verbatim, as data
     assert "</script><script>" not in block.group(2) and "'" not in block.group(2) and "&" not in block.group(2)
     assert "rendered-by-jinja" not in script and 'src="/static/js/map-overlays.js"' in script
+
+
+MAP_PAGES = {"anonymous": ["/", "/report", "/impact", "/sites/GZ-0001", "/sections", "/sections/GZS-0001"],
+             "admin": ["/revisions/new", "/inspections", "/sites/GZ-0001", "/impact"]}
+
+
+def test_every_map_shows_a_plain_attribution_and_a_metric_scale(app):
+    """Leaflet 1.9's attribution prefix carries a flag and its scale shows miles: every map of the registry (they are
+    all made by maps.make_map) sets a plain "Leaflet" prefix and a metric-only scale, once."""
+    from .conftest import login
+
+    seen = 0
+    for who, paths in MAP_PAGES.items():
+        client = app.test_client()
+        if who != "anonymous":
+            login(client, who)
+        for path in paths:
+            page = client.get(path).get_data(as_text=True)
+            names = re.findall(r'var (map_[0-9a-f]+) = L\.map\(', page)
+            assert names, path
+            for name in names:
+                seen += 1
+                assert f"{name}.attributionControl.setPrefix(" in page, path
+                assert f"L.control.scale({{metric: true, imperial: false}}).addTo({name});" in page, path
+            assert "L.control.scale()" not in page and "leaflet-attribution-flag" not in page, path
+    assert seen >= len(MAP_PAGES["anonymous"]) + len(MAP_PAGES["admin"])
+    assert "flag" not in maps.ATTRIBUTION_PREFIX and "<svg" not in maps.ATTRIBUTION_PREFIX

@@ -27,14 +27,14 @@ def test_the_proposal_takes_the_phones_position_and_accuracy_after_confirmation(
         box = page.locator(".use-position")
         box.locator(".use-position-button").click()
         page.wait_for_selector(".use-position-confirm:not([hidden])")
-        assert "25.903100, 105.586200" in box.inner_text() and "±7.5 米" in box.inner_text()
+        assert "105.586200, 25.903100（经度, 纬度" in box.inner_text() and "±7.5 米" in box.inner_text()
         assert page.input_value("#location_text") == ""  # nothing is filled before the user confirms
         box.locator(".use-position-cancel").click()
         assert page.input_value("#location_text") == "" and page.input_value("#accuracy_m") == ""
         box.locator(".use-position-button").click()
         page.wait_for_selector(".use-position-confirm:not([hidden])")
         box.locator(".use-position-accept").click()
-        assert page.input_value("#location_text") == "25.903100N, 105.586200E"
+        assert page.input_value("#location_text") == "105.586200E, 25.903100N"
         assert page.input_value("#accuracy_m") == "7.5" and page.input_value("#method") == "handheld_gnss"
         page.fill("#reason", "现场手机定位")
         with page.expect_navigation():

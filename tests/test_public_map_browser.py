@@ -58,6 +58,11 @@ def test_map_renders_offline_opens_popups_and_switches_language(page, live_serve
     assert page.locator(".leaflet-control-container #map-panel #map-q").is_visible()
     assert page.locator(".leaflet-control-locate").is_visible()
     assert page.locator(".leaflet-control-zoom").is_visible() and page.locator(".leaflet-control-scale").is_visible()
+    # a provincial government's map: attribution without a national flag, a metric scale only (maps.MapControls)
+    attribution = page.locator(".leaflet-control-attribution")
+    assert attribution.locator("svg, .leaflet-attribution-flag").count() == 0 and "Leaflet" in attribution.inner_text()
+    assert page.locator(".leaflet-control-scale-line").count() == 1
+    assert page.locator(".leaflet-control-scale-line").inner_text().strip().endswith(("m", "km"))
     assert page.locator(".leaflet-control-zoom-in").get_attribute("title") == "放大"
 
     _click_site(page, "GZ-0001")

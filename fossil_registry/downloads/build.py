@@ -17,7 +17,7 @@ import pandas as pd
 import pyogrio
 import pyproj
 
-from .. import registry, store
+from .. import local_time, registry, store
 from ..ogcapi import ServiceCRS
 from . import tables
 from .cache import Cache
@@ -79,10 +79,12 @@ def crs_label(crs: ServiceCRS) -> str:
     return f"EPSG:{crs.epsg} ({pyproj.CRS.from_epsg(crs.epsg).name})"
 
 
-def _about(wanted: Wanted, count: int) -> About:
+def _about(wanted: Wanted, count: int, tz: str) -> About:
+    # the time a person reads in the README, in the registry's zone, and still ISO 8601 with its offset for programs
+    generated = local_time.local_moment(store.utc_now(), tz).isoformat(timespec="seconds")
     return About(title=f"{wanted.layer.title_zh} {wanted.layer.title}",
                  audience=PUBLIC_NOTICE if wanted.public else STAFF_NOTICE,
-                 crs=crs_label(wanted.crs), generated_at=store.utc_now(), count=count)
+                 crs=crs_label(wanted.crs), generated_at=generated, count=count)
 
 
 def prepare(conn, wanted: Wanted, settings: Settings, *, day: str) -> Download:
@@ -117,19 +119,19 @@ def _write(conn, wanted: Wanted, settings: Settings) -> tuple[Path, Written, int
     directory = Path(tempfile.mkdtemp(prefix="download-", dir=settings.work_dir))
     try:
         if wanted.layer.collection is None:
-            written, count = _registry(conn, wanted, directory, settings.registry_path)
+            written, count = _registry(conn, wanted, directory, settings.registry_path, settings.timezone)
         else:
             _, geoms, props = tables.records(conn, wanted)
             table = tables.in_crs(tables.frame(wanted.layer, wanted.public, geoms, props), wanted.crs)
             count = len(table)
-            written = WRITERS[wanted.format.extension](table, wanted, directory, _about(wanted, count))
+            written = WRITERS[wanted.format.extension](table, wanted, directory, _about(wanted, count, settings.timezone))
         return directory, written, count
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
 
 
-def _registry(conn, wanted: Wanted, directory: Path, registry_path) -> tuple[Written, int | None]:
+def _registry(conn, wanted: Wanted, directory: Path, registry_path, tz: str) -> tuple[Written, int | None]:
     """Staff: the shareable export of what the caller may read (access.export_selection). Anonymous callers: the
     public view's layers (every registered kind of feature, the boundaries and the markers), read in one snapshot,
     and a table saying what the file is."""
@@ -144,9 +146,9 @@ def _registry(conn, wanted: Wanted, directory: Path, registry_path) -> tuple[Wri
         order = sorted(range(len(ids)), key=lambda i: ids[i])
         table = tables.frame(layer, True, [geoms[i] for i in order], [props[i] for i in order])
         one = Wanted(layer, wanted.format, wanted.crs, public=True)
-        add_gpkg_layer(table, layer, path, _about(one, len(table)))
+        add_gpkg_layer(table, layer, path, _about(one, len(table), tz))
         count += len(table) if layer.id == "sites" else 0
-    about = _about(wanted, count)
+    about = _about(wanted, count, tz)
     info = pd.DataFrame({"key": ["title", "audience", "crs", "generated_at", "sites"],
                          "value": [about.title, about.audience, about.crs, about.generated_at, str(count)]})
     pyogrio.write_dataframe(info, path, layer="about", driver="GPKG", append=True,

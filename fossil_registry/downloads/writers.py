@@ -32,7 +32,7 @@ class About:
     title: str                 # "化石点 Fossil sites"
     audience: str              # a sentence: public view or exact data
     crs: str                   # URI and name
-    generated_at: str          # UTC
+    generated_at: str          # ISO 8601 in the registry's time zone, with its offset
     count: int
 
 
@@ -219,7 +219,7 @@ README = """{title}
 
 文件 Files: {base}.shp .shx .dbf .prj (坐标系 CRS) .cpg (UTF-8)
 坐标系 CRS: {crs}
-生成时间 Generated (UTC): {generated_at}
+生成时间 Generated: {generated_at}
 要素数 Features: {count}
 
 Shapefile 字段名最多 10 个字符，以下字段已改名 / Field names of more than 10 characters were shortened:

@@ -18,7 +18,7 @@ from typing import IO, Any, Mapping
 
 from shapely.geometry import box
 
-from .. import features, store
+from .. import features, local_time, store
 from ..errors import InvalidInput, NotFound
 from ..store import fieldkit as kstore
 from ..store import kitfile
@@ -279,7 +279,7 @@ def check_out(conn, area: Area, *, actor: str, settings: Settings, basemap: bool
                 zf.write(Path(tmp) / KIT_BASEMAP, f"{folder}/{KIT_BASEMAP}", compress_type=zipfile.ZIP_STORED)
             zf.writestr(f"{folder}/{PHOTO_FOLDER}/", b"")
             zf.writestr(f"{folder}/README.txt", README.format(
-                kit=kit_id, issued_by=actor, issued_at=manifest["issued_at"], stamp=manifest["registry_stamp"],
+                kit=kit_id, issued_by=actor, issued_at=local_time.with_offset(manifest["issued_at"], settings.timezone), stamp=manifest["registry_stamp"],
                 count=len(chosen)))
     out.seek(0)
     _record(conn, manifest, secret, area, bounds, chosen, clip, remote_addr)

@@ -19,6 +19,7 @@ class Settings:
     max_features: int
     limits: formats.Limits             # the zip of a check-in: unzipped size and entries (formats/archive.py)
     policy: Policy                     # the revision workflow's settings: proposals, attachments, region
+    timezone: str                      # the zone of the times a person reads in the kit (its README)
 
     @classmethod
     def from_config(cls, config_: Mapping[str, Any]) -> "Settings":
@@ -33,7 +34,7 @@ class Settings:
                    limits=formats.Limits(max_file_bytes=int(c["FIELDKIT_MAX_UPLOAD_BYTES"]),
                                          max_unzipped_bytes=int(c["FIELDKIT_MAX_UNZIPPED_BYTES"]),
                                          max_zip_entries=int(c["FIELDKIT_MAX_ZIP_ENTRIES"])),
-                   policy=Policy.from_config(config_))
+                   policy=Policy.from_config(config_), timezone=c["TIMEZONE"])
 
     @classmethod
     def defaults(cls) -> "Settings":

@@ -6,7 +6,7 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from .. import features, store
+from .. import features, local_time, store
 from ..vocab import Level
 from ..errors import NotFound
 from .footprint import Footprint
@@ -44,8 +44,10 @@ def _stored_risk(risk: str | None) -> str | None:
 
 def _default_title(result: Result) -> str:
     name = result.footprint.source.get("filename") or result.footprint.source.get("feature")
-    when = result.screened_at[:16].replace("T", " ")
-    return f"{name} ({when[:10]})" if name else f"Screening of {when} UTC"
+    tz = result.settings.timezone
+    if name:
+        return f"{name} ({local_time.local_day(result.screened_at, tz)})"
+    return f"Screening of {local_time.with_offset(result.screened_at, tz)}"
 
 
 def _row(a: dict[str, Any]) -> dict[str, Any]:

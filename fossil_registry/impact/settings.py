@@ -31,6 +31,7 @@ class Settings:
     region_bbox: tuple[float, float, float, float]
     region_name: str
     region_max_distance_km: float
+    timezone: str                                     # what a default title's time is written in
 
     @classmethod
     def from_config(cls, config_: Mapping[str, Any]) -> "Settings":
@@ -47,7 +48,7 @@ class Settings:
                    max_vertices=int(_number(c["IMPACT_MAX_VERTICES"], "IMPACT_MAX_VERTICES", minimum=100)),
                    hidden_cell_deg=_number(c["IMPACT_HIDDEN_CELL_DEG"], "IMPACT_HIDDEN_CELL_DEG", minimum=0.1),
                    limits=limits, region_bbox=tuple(c["REGION_BBOX"]), region_name=c["REGION_NAME"],
-                   region_max_distance_km=float(c["REGION_MAX_DISTANCE_KM"]))
+                   region_max_distance_km=float(c["REGION_MAX_DISTANCE_KM"]), timezone=c["TIMEZONE"])
 
     @classmethod
     def defaults(cls) -> "Settings":

@@ -11,7 +11,8 @@ One module per concern (pure domain code, no Flask):
   workflow's own check, open proposals with the same content, contradictions within the file;
 - :mod:`.jobs`: upload, new mapping, confirmation, and the background job (state, progress and claims in the
   ``imports`` tables; one transaction per proposed row);
-- :mod:`.views`: the import, its rows and its summary as clients see them (JSON, CSV rows).
+- :mod:`.views`: the import, its rows and its summary as clients see them (JSON, CSV rows);
+- :mod:`.template`: the template file to fill in (CSV for Excel, GeoPackage) with one example row.
 
 Flow: upload -> (background) analysis -> ``ready``: preview, mapping, per-row outcome -> confirm (the analysis seen)
 -> (background) proposing -> ``done``: summary. Details and decisions: docs/import.md.
@@ -23,10 +24,12 @@ from .fields import COORDINATE_TARGETS, PROPERTY_TARGETS, SURVEY_TARGETS, TARGET
 from .jobs import confirm, create, ensure_running, get, options_of, remap, run, start
 from .reading import MATCH_MODES, Options
 from .settings import Settings
+from .template import csv_bytes as template_csv
+from .template import geopackage_bytes as template_geopackage
 from .views import (SUMMARY_COLUMNS, changes, import_json, label, list_imports, map_points, row_json, summary,
                     summary_rows)
 
 __all__ = ["COORDINATE_TARGETS", "MATCH_MODES", "Options", "PROPERTY_TARGETS", "SUMMARY_COLUMNS", "SURVEY_TARGETS",
            "Settings", "TARGETS", "changes", "confirm", "content_key", "create", "ensure_running", "get",
            "guess_mapping", "import_json", "label", "list_imports", "map_points", "options_of", "remap",
-           "row_json", "run", "start", "summary", "summary_rows"]
+           "row_json", "run", "start", "summary", "summary_rows", "template_csv", "template_geopackage"]

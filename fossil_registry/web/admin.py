@@ -85,7 +85,7 @@ def audit_page():
 @bp.get("/audit.csv")
 @require("audit.read")
 def audit_csv():
-    return csv_download(audit.COLUMNS, audit.rows(_entries(None)[0]), "audit.csv")
+    return csv_download(audit.COLUMNS, audit.rows(_entries(None)[0], current_app.config["TIMEZONE"]), "audit.csv")
 
 
 def init_app(app) -> None:

@@ -3,10 +3,12 @@ in, and the summary of a check-in (what was proposed, unchanged, missing, refuse
 fossil_registry.fieldkit."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, send_file, url_for
+import folium
+from flask import Blueprint, current_app, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from folium import plugins
 
-from .. import fieldkit, sites
+from .. import fieldkit, maps, sites
 from ..db import get_conn
 from ..errors import InvalidInput, RegistryError
 from ..http.errors import describe
@@ -23,16 +25,40 @@ def _upload_limit():
         allow_request_bytes(fieldkit_settings().max_upload_bytes)
 
 
+SITES_ON_AREA_MAP = 5000
+
+
+def _area_map(current: list) -> tuple[maps.RenderedMap, dict]:
+    """The map on which the kit's area is drawn as a rectangle (Leaflet.draw, self-hosted) over the registered sites;
+    fieldkit-area.js writes the rectangle into the typed box field (min lon, min lat, max lon, max lat), and draws
+    a typed box."""
+    m = maps.make_map(**maps.basemap_options(current_app.config), height="100%",
+                      fit_bounds=tuple(current_app.config["REGION_BBOX"]))
+    drawn = folium.FeatureGroup(name="kit-area", control=False).add_to(m)
+    plugins.Draw(export=False, feature_group=drawn, show_geometry_on_click=False, position="topleft",
+                 draw_options={"polyline": False, "polygon": False, "circle": False, "circlemarker": False,
+                               "marker": False, "rectangle": {"showArea": False}},
+                 edit_options={"poly": False}).add_to(m)
+    shown = current if len(current) <= SITES_ON_AREA_MAP else []
+    markers = [maps.marker(s.location.x, s.location.y, text=s.code, colour="#555", radius=4, fill_opacity=0.7)
+               for s in shown if s.location is not None]
+    return (maps.render(m, g.csp_nonce, overlays=[maps.Overlay("sites", markers)] if markers else ()),
+            {"map": m.get_name(), "group": drawn.get_name()})
+
+
 def _page(*, error: str | None = None, status: int = 200):
     conn = get_conn()
     counties: dict[str, int] = {}
-    for site in sites.list_current(conn):
+    current = sites.list_current(conn)
+    for site in current:
         county = site.properties.get("county")
         if county:
             counties[county] = counties.get(county, 0) + 1
     form = request.form if request.method == "POST" else {}
+    area_map, area_config = _area_map(current)
     return render_template("fieldkit/index.html", error=error, form=form, counties=sorted(counties.items()),
-                           kits=fieldkit.list_kits(conn, limit=30), settings=fieldkit_settings()), status
+                           kits=fieldkit.list_kits(conn, limit=30), settings=fieldkit_settings(),
+                           map=area_map, map_config=area_config), status
 
 
 @bp.get("/fieldkit")

@@ -6,12 +6,9 @@ view allows; staff screenings are saved and reopened at /impact/screenings/<id>.
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 import numpy as np
 import shapely
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from shapely.geometry import mapping
 
@@ -36,7 +33,6 @@ FORM_ERRORS = (RegistryError, GeometryError, CoordinateError)
 def init_app(app) -> None:
     impact.Settings.from_config(app.config)
     app.register_blueprint(bp)
-    app.add_template_filter(_local_time, "impact_time")
 
     @app.context_processor
     def _impact_labels():
@@ -45,15 +41,6 @@ def init_app(app) -> None:
                 "IMPACT_DECISION_NAMES": impact.DECISION_NAMES, "IMPACT_CONDITION_NAMES": impact.CONDITION_NAMES,
                 "IMPACT_CHANGE_NAMES": impact.CHANGE_NAMES, "IMPACT_NOTICE_GENERALIZED": impact.NOTICE_GENERALIZED,
                 "IMPACT_NOTICE_HIDDEN": impact.NOTICE_HIDDEN}
-
-
-def _local_time(timestamp: str | None) -> str:
-    """A stored UTC timestamp in the registry's time zone, to the minute, with the zone's name."""
-    if not timestamp:
-        return ""
-    tz = current_app.config["TIMEZONE"]
-    when = datetime.fromisoformat(timestamp.replace("Z", "+00:00")).astimezone(ZoneInfo(tz))
-    return f"{when:%Y-%m-%d %H:%M} ({tz})"
 
 
 @bp.errorhandler(429)

@@ -4,7 +4,9 @@ progress of the background job, and the summary. Thin: the rules are in fossil_r
 API (GET /api/imports/<id>?limit=0) for progress."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+import io
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -63,6 +65,20 @@ def _options(form) -> dict:
 @require("import.run")
 def index():
     return _form_page()
+
+
+# the template file to fill in: (build, media type, file name)
+TEMPLATES = {"csv": (imports.template_csv, "text/csv", "化石点导入模板.csv"),
+             "gpkg": (imports.template_geopackage, "application/geopackage+sqlite3", "化石点导入模板.gpkg")}
+
+
+@bp.get("/imports/template.<fmt>")
+@require("import.run")
+def template(fmt: str):
+    if fmt not in TEMPLATES:
+        abort(404)
+    build, media_type, filename = TEMPLATES[fmt]
+    return send_file(io.BytesIO(build()), mimetype=media_type, as_attachment=True, download_name=filename)
 
 
 @bp.post("/imports")

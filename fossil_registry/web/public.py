@@ -19,7 +19,7 @@ from ..http.requests import bbox_arg
 from ..http.security import can, require
 from ..messages import msg
 from ..vocab import FossilGroup, Level, Period, Sensitivity, Significance
-from . import labels
+from . import labels, times
 from .sections import SECTION_COLOUR, marker_overlay
 
 bp = Blueprint("public", __name__)
@@ -35,6 +35,7 @@ def init_app(app) -> None:
     app.register_blueprint(data_bp)
 
     labels.init_app(app)  # every vocabulary in every page (web/labels.py)
+    times.init_app(app)  # every time in the registry's zone (web/times.py)
 
 
 def _language() -> str:

@@ -93,7 +93,7 @@ def submit():
 @require("public.read")
 def receipt(receipt: str):
     shown = public_view.report_receipt(reports.get_by_receipt(get_conn(), receipt))
-    return render_template("reports/receipt.html", r=shown)
+    return render_template("reports/receipt.html", r=shown, settings=report_settings())
 
 
 @bp.get("/report/<receipt>/photos/<sha256>.jpg")

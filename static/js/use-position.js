@@ -47,8 +47,9 @@
       var lat = found.latitude, lon = found.longitude, acc = Math.round(found.accuracy * 10) / 10;
       fill(byId(d.lon), lon.toFixed(6));
       fill(byId(d.lat), lat.toFixed(6));
-      fill(byId(d.text), Math.abs(lat).toFixed(6) + (lat < 0 ? "S" : "N") + ", " +
-                         Math.abs(lon).toFixed(6) + (lon < 0 ? "W" : "E"));
+      // longitude first, as every coordinate field of the registry asks (the letters keep it unambiguous)
+      fill(byId(d.text), Math.abs(lon).toFixed(6) + (lon < 0 ? "W" : "E") + ", " +
+                         Math.abs(lat).toFixed(6) + (lat < 0 ? "S" : "N"));
       fill(byId(d.accuracy), String(acc));
       var method = byId(d.method);
       if (method && !method.value) { fill(method, "handheld_gnss"); }  // the device's GNSS, WGS84: no map-app offset
