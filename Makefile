@@ -19,10 +19,12 @@ run: setup catalogs assets
 # Tests run in TEST_WORKERS processes (pytest-xdist), one per core of the 2-core machines this project runs on: the suite
 # is CPU-bound there, and 4 workers were slower (17 min 19 s against 15 min 51 s for 2); every worker has its own temporary
 # directories, demo registry, PostgreSQL cluster and Chromium (tests/conftest.py). --dist loadfile keeps each test module
-# on one worker, so a module-scoped fixture (a served app, a seeded registry) is built once.
+# on one worker, so a module-scoped fixture (a served app, a seeded registry) is built once; --no-loadscope-reorder keeps
+# the order tests/conftest.py gives (long modules first), instead of xdist's (most tests first, which left the fuzzer
+# and the evidence suites, few tests each but long, for the end).
 # TEST_WORKERS=0: one process, as before. PYTEST_ARGS adds options (`make check PYTEST_ARGS='-k role_matrix'`).
 TEST_WORKERS ?= 2
-XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 test: setup-dev catalogs assets
 	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
