@@ -3,10 +3,10 @@ in, and the summary of a check-in (what was proposed, unchanged, missing, refuse
 fossil_registry.fieldkit."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from .. import fieldkit, sites
+from .. import county_context, fieldkit, sites
 from ..db import get_conn
 from ..errors import InvalidInput, RegistryError
 from ..http.errors import describe
@@ -50,7 +50,8 @@ def check_out():
             raise InvalidInput(_("Choose how the kit's area is given: a box, a county or site codes."))
         area = fieldkit.parse_area({kind: request.form.get(kind, "")})
         kit = fieldkit.check_out(get_conn(), area, actor=actor(), settings=fieldkit_settings(),
-                                 basemap=request.form.get("basemap") == "1", remote_addr=remote_addr())
+                                 basemap=request.form.get("basemap") == "1", remote_addr=remote_addr(),
+                                 context=county_context.load(current_app.config))
     except RegistryError as exc:
         if exc.status not in (413, 422):
             raise
