@@ -167,8 +167,11 @@ def points_svg(points: Sequence[Mapping[str, Any]], colours: Mapping[str, str], 
                      'stroke="#fff" stroke-width=".6"/>')
     for lab in labels:
         x, y = xy(lab["lon"], lab["lat"])
-        parts.append(_text(x, y - 7, lab["text"], size=12, anchor="middle", fill="#444",
-                           extra='stroke="#f7f7f2" stroke-width="2.5" paint-order="stroke"'))
+        # the halo is a text of its own under the label: WeasyPrint ignores paint-order, and a stroke painted over
+        # the fill made the labels unreadable in the PDF
+        parts.append(_text(x, y - 7, lab["text"], size=12, anchor="middle", fill="#fff",
+                           extra='stroke="#fff" stroke-width="3" stroke-linejoin="round"'))
+        parts.append(_text(x, y - 7, lab["text"], size=12, anchor="middle", fill="#444"))
     km = 100
     bar = km * 1000 / 111_320 * scale  # 100 km of latitude, the same on the page in every direction
     parts.append(f'<line x1="10" x2="{10 + bar:.1f}" y1="{height - 12}" y2="{height - 12}" stroke="#333" '
