@@ -61,12 +61,8 @@ class County:
 class ProvinceContext:
     province: str
     counties: tuple[County, ...]
-    # what is made from it once (simplified outlines, web layers): see _made
+    # what is made from it once (simplified outlines, web layers): see _web
     made: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-    def outline(self) -> BaseGeometry:
-        """The province's outline: the union of its counties."""
-        return shapely.union_all([c.outline for c in self.counties])
 
     def bounds(self) -> tuple[float, float, float, float]:
         return tuple(float(v) for v in shapely.total_bounds([c.outline for c in self.counties]))

@@ -20,7 +20,7 @@ from fossil_registry.coords import gcj02_to_wgs84
 from fossil_registry.fieldkit import context_layers
 from fossil_registry.fieldkit.qgis_project import project_xml
 
-from .conftest import bearer, login
+from .conftest import login
 from .fieldkit_helpers import checkout
 
 GEOD = Geod(ellps="GRS80")  # CGCS2000's ellipsoid is GRS80 to 0.1 mm
