@@ -123,7 +123,7 @@ BASEMAPS: dict[str, dict[str, Any] | None] = {
 # layers the app serves): county seats for everyone, county outlines only on staff pages (docs/public-map.md).
 PUBLIC_CONTEXT, STAFF_CONTEXT = "seats", "counties"
 CONTEXTS = ("none", PUBLIC_CONTEXT, STAFF_CONTEXT)
-CONTEXT_URLS = {"seats": "/map/county-seats.geojson", "outlines": "/map/county-outlines.geojson"}
+CONTEXT_URLS = {"seats": "/map/county-seats.geojson", "outlines": "/context/county-outlines.geojson"}
 
 
 class UnhostedAsset(ValueError):

@@ -8,6 +8,6 @@ WEB = {
     "public_map_data.statistics": ("GET", "/map/statistics.json", None, None),
     "public_map_data.county_seats": ("GET", "/map/county-seats.geojson", None, None),
     # administrative outlines are for staff maps only (docs/county-context.md)
-    "public_map_data.county_outlines": ("GET", "/map/county-outlines.geojson", None, "field"),
+    "public.county_outlines": ("GET", "/context/county-outlines.geojson", None, "field"),
 }
 API = {}

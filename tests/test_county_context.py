@@ -103,11 +103,11 @@ def test_public_pages_carry_seats_only_and_the_operator_hint_staff_pages_outline
     assert seats.status_code == 200 and seats.mimetype == "application/geo+json"
     assert len(seats.get_json()["features"]) == 88 and "public" in seats.headers["Cache-Control"]
     assert all(f["geometry"]["type"] == "Point" for f in seats.get_json()["features"])
-    assert client.get("/map/county-outlines.geojson").status_code == 401   # no boundaries for the public
+    assert client.get("/context/county-outlines.geojson").status_code == 401   # no boundaries for the public
     login(client, "field")
     proposal = client.get("/revisions/new").get_data(as_text=True)
-    assert _context_block(proposal)["outlines"] == "/map/county-outlines.geojson"
-    outlines = client.get("/map/county-outlines.geojson")
+    assert _context_block(proposal)["outlines"] == "/context/county-outlines.geojson"
+    outlines = client.get("/context/county-outlines.geojson")
     assert outlines.status_code == 200 and len(outlines.get_json()["features"]) == 88
     assert "public" not in outlines.headers["Cache-Control"]   # staff answers are never stored (security.py)
     # the public map stays a public page for staff too: seats, no outlines

@@ -218,10 +218,11 @@ def county_seats():
     return _static_geojson(county_context.web_seats(_context()), public=True)
 
 
-@data_bp.get("/county-outlines.geojson")
+@bp.get("/context/county-outlines.geojson")
 @require(access.EXACT)
 def county_outlines():
-    """County outlines for staff maps (simplified for the screen; staff only: docs/public-map.md)."""
+    """County outlines for staff maps (simplified for the screen; staff only, so not under /map/, whose every layer
+    is public: docs/public-map.md)."""
     return _static_geojson(county_context.web_outlines(_context()), public=False)
 
 
