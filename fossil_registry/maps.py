@@ -96,14 +96,17 @@ BASEMAPS: dict[str, dict[str, Any] | None] = {
         "img_sources": ("https://tile.openstreetmap.org",),
     },
     "tianditu": {
-        # vector map + Chinese annotation layer, Web Mercator tile matrix set "w"
-        "tiles": ("https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
-                  "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}"
+        # vector map + Chinese annotation layer in the CGCS2000 geographic tile matrix set "c" (vec_c, cva_c): tiles
+        # of 180/2^(n-1) degrees from (-180, 90), which is Leaflet's EPSG:4326 grid one level up (TILEMATRIX = zoom + 1)
+        "tiles": ("https://t{s}.tianditu.gov.cn/{layer}_c/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+                  "&LAYER={layer}&STYLE=default&TILEMATRIXSET=c&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}"
                   "&tk={key}"),
         "layers": ("vec", "cva"),
+        "crs": "EPSG4326",
+        "tile_options": {"zoom_offset": 1},
         "attr": '&copy; <a href="https://www.tianditu.gov.cn/">天地图 Tianditu</a>',
         "subdomains": "01234567",
-        "max_zoom": 18,
+        "max_zoom": 17,   # TILEMATRIX 18
         "img_sources": ("https://*.tianditu.gov.cn",),
     },
     # the operator's own MBTiles file (OFFLINE_BASEMAP), served by the app itself: no other host, works offline
@@ -115,6 +118,13 @@ BASEMAPS: dict[str, dict[str, Any] | None] = {
         "img_sources": (),
     },
 }
+
+
+# Geographic context under every map (fossil_registry/county_context.py, drawn by static/js/map-context.js from the
+# layers the app serves): county seats for everyone, county outlines only on staff pages (docs/public-map.md).
+PUBLIC_CONTEXT, STAFF_CONTEXT = "seats", "counties"
+CONTEXTS = ("none", PUBLIC_CONTEXT, STAFF_CONTEXT)
+CONTEXT_URLS = {"seats": "/map/county-seats.geojson", "outlines": "/context/county-outlines.geojson"}
 
 
 class UnhostedAsset(ValueError):
@@ -195,17 +205,26 @@ def make_map(*, location: tuple[float, float] | None = None, zoom_start: int = 7
              tianditu_key: str | None = None, offline_basemap: str | None = None, height: str = "100%",
              width: str = "100%", min_zoom: int = 3,
              max_zoom: int = 18, fit_bounds: tuple[float, float, float, float] | None = None,
-             **kwargs: Any) -> RegistryMap:
+             context: str = PUBLIC_CONTEXT, **kwargs: Any) -> RegistryMap:
     """A folium map with self-hosted assets and the configured basemap (no tiles at all for "none").
 
-    ``location`` is (lat, lon) as in folium; ``fit_bounds`` is (min_lon, min_lat, max_lon, max_lat). Other keyword
-    arguments go to folium.Map (and from there to Leaflet's map options)."""
+    ``location`` is (lat, lon) as in folium; ``fit_bounds`` is (min_lon, min_lat, max_lon, max_lat). ``context`` is the
+    geographic context drawn under everything else (``CONTEXTS``): ``"seats"`` (default, for public pages: labelled
+    county seats when there is no basemap, nothing over Tianditu's own annotation), ``"counties"`` (staff maps: county
+    outlines and seats, whatever the basemap) or ``"none"``. Other keyword arguments go to folium.Map (and from there
+    to Leaflet's map options)."""
     check_basemap(basemap, tianditu_key, offline_basemap)
+    if context not in CONTEXTS:
+        raise ValueError(f"context must be one of {', '.join(CONTEXTS)} (got {context!r})")
+    spec = BASEMAPS[basemap]
+    if spec and spec.get("crs"):
+        kwargs.setdefault("crs", spec["crs"])
     m = RegistryMap(location=location or (26.8, 106.6), zoom_start=zoom_start, tiles=None, height=height,
                     width=width, min_zoom=min_zoom, max_zoom=max_zoom, control_scale=False, **kwargs)
     MapControls().add_to(m)
     m.options.update(min_zoom=min_zoom, max_zoom=max_zoom)  # folium gives these to the tiles only; plugins need them
-    spec = BASEMAPS[basemap]
+    m.context = context if context == STAFF_CONTEXT or spec is None else "none"
+    m.context_hint = spec is None and context != "none"  # no basemap: tell the operator how to turn one on
     if basemap == "offline":  # Leaflet scales up the file's highest zoom level rather than asking for missing tiles
         offline = open_basemap(offline_basemap)
         spec = {**spec, "max_zoom": offline.max_zoom, "attr": _offline_attribution(offline.attribution)}
@@ -216,7 +235,7 @@ def make_map(*, location: tuple[float, float] | None = None, zoom_start: int = 7
                 url = url.replace("{layer}", layer)
             folium.TileLayer(url, attr=spec["attr"], subdomains=spec["subdomains"], max_zoom=max_zoom,
                              max_native_zoom=spec["max_zoom"], name=f"{basemap}-{layer or 'tiles'}",
-                             control=False).add_to(m)
+                             control=False, **spec.get("tile_options", {})).add_to(m)
     if fit_bounds is not None:
         m.fit_bounds([[fit_bounds[1], fit_bounds[0]], [fit_bounds[3], fit_bounds[2]]])
     self_host(m)
@@ -393,6 +412,17 @@ def _overlay_markup(map_name: str, overlays: list[Overlay]) -> str:
             f'</script>\n<script src="{STATIC_URL}js/map-overlays.js"></script>')
 
 
+def _context_markup(m: folium.Map) -> str:
+    context = getattr(m, "context", "none")
+    if context == "none" and not getattr(m, "context_hint", False):
+        return ""
+    config = {"map": m.get_name(), "seats": CONTEXT_URLS["seats"] if context != "none" else None,
+              "outlines": CONTEXT_URLS["outlines"] if context == STAFF_CONTEXT else None,
+              "hint": bool(getattr(m, "context_hint", False))}   # the text: base.html's meta basemap-hint
+    return (f'\n<script type="application/json" class="map-context">{htmlsafe_json_dumps(config)}</script>'
+            f'\n<script src="{STATIC_URL}js/map-context.js"></script>')
+
+
 def render(m: folium.Map, nonce: str, overlays: list[Overlay] | tuple[Overlay, ...] = ()) -> RenderedMap:
     """Render ``m`` (with everything added to it) for a page under the app's CSP: all links self-hosted (or
     UnhostedAsset), every script tag with ``nonce``, no user text in any folium element (UntrustedMapText; it goes in
@@ -407,7 +437,8 @@ def render(m: folium.Map, nonce: str, overlays: list[Overlay] | tuple[Overlay, .
     figure.render()
     head = "\n".join(child.render() for name, child in figure.header._children.items() if name != "meta_http")
     body = figure.html.render()
-    script = f"<script>\n{figure.script.render()}\n</script>" + _overlay_markup(m.get_name(), list(overlays))
+    script = (f"<script>\n{figure.script.render()}\n</script>" + _context_markup(m)
+              + _overlay_markup(m.get_name(), list(overlays)))
     return RenderedMap(head=Markup(add_nonce(head, nonce)), body=Markup(add_nonce(body, nonce)),
                        script=Markup(add_nonce(script, nonce)))
 

@@ -6,5 +6,8 @@ WEB = {
     "public_map_data.boundaries_layer": ("GET", "/map/boundaries.geojson?bbox=103.6,24.6,109.6,29.2&zoom=9", None, None),
     "public_map_data.search": ("GET", "/map/search.json?q=GZ-0001", None, None),
     "public_map_data.statistics": ("GET", "/map/statistics.json", None, None),
+    "public_map_data.county_seats": ("GET", "/map/county-seats.geojson", None, None),
+    # administrative outlines are for staff maps only (docs/county-context.md)
+    "public.county_outlines": ("GET", "/context/county-outlines.geojson", None, "field"),
 }
 API = {}

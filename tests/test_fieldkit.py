@@ -57,7 +57,9 @@ def test_a_kit_carries_the_chosen_sites_exactly_with_code_base_version_and_a_sig
     assert open(gpkg, "rb").read(100)[18:20] == b"\x01\x01"  # rollback journal: one self-contained file
     layers = {name: kind for name, kind in pyogrio.list_layers(gpkg)}
     assert layers == {"site_locations": "Point", "site_boundaries": "MultiPolygon", "new_finds": "Point",
-                      "survey_points": "Point", "section_lines": "LineString", "kit_manifest": None}
+                      "survey_points": "Point", "section_lines": "LineString", "kit_manifest": None,
+                      # geographic context, read-only (tests/test_county_context.py)
+                      "context_counties": "MultiPolygon", "context_county_seats": "Point"}
     locations = pyogrio.read_dataframe(gpkg, layer="site_locations")
     assert sorted(locations.code) == ["GZ-0001", "GZ-0002", "GZ-0003", "GZ-0004"]
     for row in locations.itertuples():
@@ -342,7 +344,8 @@ def test_the_qgis_project_references_every_kit_layer_by_relative_path_with_forms
         editable = {e.get("name"): e.get("editable") for e in layer.findall("editable/field")}
         read_only = {"site_locations": ("code", "base_version"), "site_boundaries": ("code", "base_version", "name", "level"),
                      "new_finds": ("find_id",), "survey_points": (),
-                     "section_lines": tuple(c for c in fields if c != "fid")}[name]  # for reference only
+                     "section_lines": tuple(c for c in fields if c != "fid"),   # for reference only
+                     "context_counties": ("code", "name"), "context_county_seats": ("code", "name", "label")}[name]
         assert [k for k, v in editable.items() if v == "0"] == ["fid", *read_only], name
         if "photo" in fields:
             widget = fields["photo"].find("editWidget")

@@ -453,3 +453,24 @@ def test_the_report_page_prints_and_escapes_user_text(built_app, clock):
     assert "{{ 7*7 }}&lt;b&gt;县&lt;/b&gt;" in dashboard and "<b>县</b>" not in dashboard and ">49<" not in dashboard
     this_year = client.get("/supervision/annual-report", headers=headers).get_data(as_text=True)
     assert "&lt;b&gt;" in this_year and "<b>县" not in this_year
+
+
+def test_format_pdf_is_honoured_another_format_refused_and_the_map_heading_stays_with_its_map(built_app, tmp_path):
+    app, headers, _log, _extra = built_app
+    client = app.test_client()
+    pdf = client.get("/supervision/annual-report?year=2024&lang=zh&format=pdf", headers=headers)
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    refused = client.get("/supervision/annual-report?year=2024&format=docx", headers=headers)
+    assert refused.status_code == 406 and "docx" in refused.get_data(as_text=True)
+    assert client.get("/supervision/annual-report?year=2024&format=html", headers=headers).mimetype == "text/html"
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf.data)
+    pages = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True,
+                           text=True).stdout.split("\f")
+    (page,) = [p for p in pages if "三、年度工作分布图" in p]
+    assert "100 km" in page   # the map's scale bar: the map is on the heading's page
+    assert "四、" not in page.split("三、年度工作分布图")[0]
+    # the map shows the province and its counties (county_context, converted to CGCS2000)
+    html = client.get("/supervision/annual-report?year=2024&lang=zh", headers=headers).get_data(as_text=True)
+    work_map = html.split('class="work-map"', 1)[1].split("</svg>", 1)[0]
+    assert 'class="province-outline"' in work_map and work_map.count("<path d=") == 88

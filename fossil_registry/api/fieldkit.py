@@ -2,9 +2,9 @@
 Thin: parsing and authorization here, rules in fossil_registry.fieldkit."""
 from __future__ import annotations
 
-from flask import Blueprint, request, send_file, url_for
+from flask import Blueprint, current_app, request, send_file, url_for
 
-from .. import fieldkit
+from .. import county_context, fieldkit
 from ..db import get_conn
 from ..errors import InvalidInput
 from ..http.responses import jsonify
@@ -37,7 +37,8 @@ def check_out():
     if not isinstance(with_basemap, bool):
         raise InvalidInput(msg("api.basemap_must_true_false", "basemap must be true or false"))
     kit = fieldkit.check_out(get_conn(), fieldkit.parse_area(body), actor=actor(), settings=fieldkit_settings(),
-                             basemap=with_basemap, remote_addr=remote_addr())
+                             basemap=with_basemap, remote_addr=remote_addr(),
+                             context=county_context.load(current_app.config))
     response = send_file(kit.file, mimetype="application/zip", as_attachment=True, download_name=kit.filename,
                          max_age=0)
     response.status_code = 201

@@ -22,7 +22,9 @@ from .. import features, local_time, store
 from ..errors import InvalidInput, NotFound
 from ..store import fieldkit as kstore
 from ..store import kitfile
+from ..county_context import ProvinceContext
 from . import basemap as basemaps
+from . import context_layers
 from .layers import (BOUNDARIES, FORMAT, KIT_BASEMAP, KIT_GPKG, KIT_LAYERS, KIT_PROJECT, LOCATIONS, MANIFEST,
                      MANIFEST_COLUMNS, PHOTO_FOLDER, REFERENCE_LAYERS, SITE_PROPERTIES)
 from .qgis_project import project_qgz
@@ -177,12 +179,16 @@ def _reference_row(feature: features.Feature, columns: list[str]) -> dict[str, A
 
 
 def write_geopackage(path: Path, chosen: list[features.Feature], manifest: dict[str, str],
-                     others: list[features.Feature] = ()) -> None:
+                     others: list[features.Feature] = (), context: ProvinceContext | None = None,
+                     bounds: tuple[float, float, float, float] | None = None) -> int:
+    """The kit's GeoPackage; with ``context`` and ``bounds``, the county context layers around them too. Returns how
+    many counties it carries."""
     kitfile.create_kit_file(path, [{"name": la.name, "geometry": la.geometry, "identifier": la.title,
                                     "description": la.description, "columns": la.columns} for la in KIT_LAYERS] +
                             [{"name": MANIFEST, "geometry": None, "identifier": "Field kit manifest",
                               "description": "Which kit this is: do not edit (the registry checks its signature)",
-                              "columns": MANIFEST_COLUMNS}])
+                              "columns": MANIFEST_COLUMNS}] +
+                            (context_layers.tables() if context is not None else []))
     kitfile.write_rows(path, LOCATIONS, [_site_row(s) for s in chosen])
     kitfile.write_rows(path, BOUNDARIES, [{"geom": s.boundary, "code": s.code, "base_version": s.version,
                                            "name": s.properties.get("name"), "level": s.properties.get("level")}
@@ -192,6 +198,9 @@ def write_geopackage(path: Path, chosen: list[features.Feature], manifest: dict[
         kitfile.write_rows(path, layer.name, [_reference_row(f, columns) for f in others
                                               if f.kind.layers.primary == layer.name])
     kitfile.write_rows(path, MANIFEST, [{"key": k, "value": v} for k, v in manifest.items()])
+    if context is not None and bounds is not None:
+        return context_layers.write_rows(path, context, bounds)
+    return 0
 
 
 README = """化石点野外工具包 Fossil site field kit {kit}
@@ -244,9 +253,10 @@ class Kit:
 
 
 def check_out(conn, area: Area, *, actor: str, settings: Settings, basemap: bool = True,
-              remote_addr: str | None = None) -> Kit:
+              remote_addr: str | None = None, context: ProvinceContext | None = None) -> Kit:
     """Build a kit of ``area`` for ``actor`` and record it (with its audit entry). ``basemap``: carry the offline
-    basemap clipped to the area, if the operator configured one."""
+    basemap clipped to the area, if the operator configured one; ``context``: the province's county context
+    (county_context.load), whose counties around the area the kit carries as layers under the sites."""
     chosen = select_sites(conn, area, settings)
     others = select_others(conn, area)
     bounds = kit_bounds(area, chosen + others) if chosen or others else area.bbox
@@ -264,7 +274,7 @@ def check_out(conn, area: Area, *, actor: str, settings: Settings, basemap: bool
     out = tempfile.TemporaryFile()
     with tempfile.TemporaryDirectory(prefix="fieldkit-") as tmp:
         gpkg = Path(tmp) / KIT_GPKG
-        write_geopackage(gpkg, chosen, manifest, others)
+        counties = write_geopackage(gpkg, chosen, manifest, others, context=context, bounds=bounds)
         clip = None
         if basemap and settings.offline_basemap is not None:
             clip = basemaps.clip(settings.offline_basemap, bounds, Path(tmp) / KIT_BASEMAP,
@@ -274,7 +284,8 @@ def check_out(conn, area: Area, *, actor: str, settings: Settings, basemap: bool
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
             zf.write(gpkg, f"{folder}/{KIT_GPKG}")
             zf.writestr(f"{folder}/{KIT_PROJECT}", project_qgz(title=title, kit_id=kit_id, bbox=bounds,
-                                                                basemap=clip is not None and clip.tiles > 0))
+                                                                basemap=clip is not None and clip.tiles > 0,
+                                                                context=counties > 0))
             if clip is not None and clip.tiles:
                 zf.write(Path(tmp) / KIT_BASEMAP, f"{folder}/{KIT_BASEMAP}", compress_type=zipfile.ZIP_STORED)
             zf.writestr(f"{folder}/{PHOTO_FOLDER}/", b"")

@@ -22,6 +22,7 @@ from xml.etree import ElementTree as ET
 
 from pyproj import CRS, Transformer
 
+from . import context_layers
 from .layers import (KIT_BASEMAP, KIT_GPKG, KIT_LAYERS, LEVEL_COLOURS, LEVEL_LABELS, PHOTO_FOLDER, Field, Layer,
                      drawing_order)
 
@@ -293,8 +294,10 @@ def _tree(entries: Iterable[tuple[str, str, str, str]]) -> ET.Element:
     return group
 
 
-def project_xml(*, title: str, kit_id: str, bbox: tuple[float, float, float, float], basemap: bool) -> bytes:
-    """The .qgs document of a kit; ``bbox`` (lon/lat) is the area the map opens on."""
+def project_xml(*, title: str, kit_id: str, bbox: tuple[float, float, float, float], basemap: bool,
+                context: bool = False) -> bytes:
+    """The .qgs document of a kit; ``bbox`` (lon/lat) is the area the map opens on; ``context``: the kit carries the
+    county context layers (context_layers.py), drawn under every kit layer."""
     suffix = kit_id[:8]
     layer_ids = {layer.name: f"{layer.name}_{suffix}" for layer in KIT_LAYERS}
     epsg = 3857 if basemap else 4490  # over a Web Mercator basemap, draw in its CRS (no resampling on the phone)
@@ -302,6 +305,10 @@ def project_xml(*, title: str, kit_id: str, bbox: tuple[float, float, float, flo
     entries = [(layer_ids[layer.name], layer.title, source(layer.name), "ogr")
                for layer in reversed(drawing_order(KIT_LAYERS))]
     layers = [_vector_layer(layer, layer_ids) for layer in KIT_LAYERS]
+    if context:
+        for entry, element in context_layers.project_layers(suffix):
+            entries.append(entry)
+            layers.append(element)
     if basemap:
         entries.append((f"basemap_{suffix}", "底图 Basemap", f"./{KIT_BASEMAP}", "gdal"))
         layers.append(_raster_layer(f"basemap_{suffix}"))

@@ -8,6 +8,7 @@ from html import escape
 from typing import Any, Mapping, Sequence
 
 from markupsafe import Markup
+from shapely.geometry.base import BaseGeometry
 
 FONT = 'font-family="Noto Sans CJK SC, Noto Sans CJK, sans-serif"'
 
@@ -125,11 +126,21 @@ def _horizontal(c: Mapping[str, Any], width: int, height: int, top: float) -> st
     return "".join(parts)
 
 
+def _path(geom: BaseGeometry, xy) -> str:
+    """SVG path data of a polygon's or multipolygon's rings (evenodd fill keeps the holes)."""
+    rings = []
+    for polygon in getattr(geom, "geoms", [geom]):
+        for ring in (polygon.exterior, *polygon.interiors):
+            rings.append("M" + " L".join("{:.1f},{:.1f}".format(*xy(x, y)) for x, y in ring.coords) + "Z")
+    return " ".join(rings)
+
+
 def points_svg(points: Sequence[Mapping[str, Any]], colours: Mapping[str, str], bbox: Sequence[float],
-               labels: Sequence[Mapping[str, Any]] = (), *, width: int = 640, title: str = "") -> Markup:
+               labels: Sequence[Mapping[str, Any]] = (), *, width: int = 640, title: str = "",
+               areas: Sequence[BaseGeometry] = (), outline: BaseGeometry | None = None) -> Markup:
     """A map without tiles: the points (lon, lat, kind) inside ``bbox`` (min_lon, min_lat, max_lon, max_lat) in an
-    equirectangular projection true to scale at the box's middle latitude, with place labels (lon, lat, text) and a
-    scale bar."""
+    equirectangular projection true to scale at the box's middle latitude, over the county outlines ``areas`` and the
+    province's ``outline`` (county_context), with place labels (lon, lat, text) and a scale bar."""
     min_lon, min_lat, max_lon, max_lat = bbox
     kx = math.cos(math.radians((min_lat + max_lat) / 2))
     scale = width / ((max_lon - min_lon) * kx)
@@ -139,6 +150,15 @@ def points_svg(points: Sequence[Mapping[str, Any]], colours: Mapping[str, str], 
         return (lon - min_lon) * kx * scale, (max_lat - lat) * scale
 
     parts = [f'<rect x="0" y="0" width="{width}" height="{height}" fill="#f7f7f2" stroke="#ccc"/>']
+    if outline is not None:
+        parts.append(f'<path class="province" d="{_path(outline, xy)}" fill="#fff" fill-rule="evenodd" '
+                     'stroke="none"/>')
+    if areas:
+        parts.append('<g class="counties" fill="none" stroke="#a39a86" stroke-width=".6" stroke-linejoin="round">'
+                     + "".join(f'<path d="{_path(a, xy)}"/>' for a in areas) + "</g>")
+    if outline is not None:
+        parts.append(f'<path class="province-outline" d="{_path(outline, xy)}" fill="none" stroke="#5b5346" '
+                     'stroke-width="1.6" stroke-linejoin="round"/>')
     for p in points:
         if p.get("lon") is None:
             continue
@@ -147,8 +167,11 @@ def points_svg(points: Sequence[Mapping[str, Any]], colours: Mapping[str, str], 
                      'stroke="#fff" stroke-width=".6"/>')
     for lab in labels:
         x, y = xy(lab["lon"], lab["lat"])
-        parts.append(_text(x, y - 7, lab["text"], size=12, anchor="middle", fill="#444",
-                           extra='stroke="#f7f7f2" stroke-width="2.5" paint-order="stroke"'))
+        # the halo is a text of its own under the label: WeasyPrint ignores paint-order, and a stroke painted over
+        # the fill made the labels unreadable in the PDF
+        parts.append(_text(x, y - 7, lab["text"], size=12, anchor="middle", fill="#fff",
+                           extra='stroke="#fff" stroke-width="3" stroke-linejoin="round"'))
+        parts.append(_text(x, y - 7, lab["text"], size=12, anchor="middle", fill="#444"))
     km = 100
     bar = km * 1000 / 111_320 * scale  # 100 km of latitude, the same on the page in every direction
     parts.append(f'<line x1="10" x2="{10 + bar:.1f}" y1="{height - 12}" y2="{height - 12}" stroke="#333" '

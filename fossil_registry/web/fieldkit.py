@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 from flask_babel import gettext as _
 from folium import plugins
 
-from .. import fieldkit, maps, sites
+from .. import county_context, fieldkit, maps, sites
 from ..db import get_conn
 from ..errors import InvalidInput, RegistryError
 from ..http.errors import describe
@@ -33,7 +33,7 @@ def _area_map(current: list) -> tuple[maps.RenderedMap, dict]:
     fieldkit-area.js writes the rectangle into the typed box field (min lon, min lat, max lon, max lat), and draws
     a typed box."""
     m = maps.make_map(**maps.basemap_options(current_app.config), height="100%",
-                      fit_bounds=tuple(current_app.config["REGION_BBOX"]))
+                      fit_bounds=tuple(current_app.config["REGION_BBOX"]), context=maps.STAFF_CONTEXT)
     drawn = folium.FeatureGroup(name="kit-area", control=False).add_to(m)
     plugins.Draw(export=False, feature_group=drawn, show_geometry_on_click=False, position="topleft",
                  draw_options={"polyline": False, "polygon": False, "circle": False, "circlemarker": False,
@@ -76,7 +76,8 @@ def check_out():
             raise InvalidInput(_("Choose how the kit's area is given: a box, a county or site codes."))
         area = fieldkit.parse_area({kind: request.form.get(kind, "")})
         kit = fieldkit.check_out(get_conn(), area, actor=actor(), settings=fieldkit_settings(),
-                                 basemap=request.form.get("basemap") == "1", remote_addr=remote_addr())
+                                 basemap=request.form.get("basemap") == "1", remote_addr=remote_addr(),
+                                 context=county_context.load(current_app.config))
     except RegistryError as exc:
         if exc.status not in (413, 422):
             raise

@@ -9,14 +9,17 @@ from flask_babel import gettext as _
 from folium import plugins
 from shapely.geometry import mapping
 
-from .. import impact, json_input, maps
+from .. import access, impact, json_input, maps
+from ..http.security import can
 
 FOOTPRINT_STYLE = {"color": "#5e3c99", "weight": 3, "fillColor": "#5e3c99", "fillOpacity": 0.25}
 RING_COLOURS = ("#6a51a3", "#807dba", "#9e9ac8", "#bcbddc", "#dadaeb", "#efedf5")
 
 
 def _new_map(**kwargs) -> maps.RegistryMap:
-    return maps.make_map(**maps.basemap_options(current_app.config), **kwargs)
+    # staff see county outlines; anonymous screening (a planner without an account) is a public page: seats only
+    context = maps.STAFF_CONTEXT if can(access.EXACT) else maps.PUBLIC_CONTEXT
+    return maps.make_map(**maps.basemap_options(current_app.config), context=context, **kwargs)
 
 
 def drawing_map(drawn: str | None, overlays: list[maps.Overlay]) -> tuple[maps.RenderedMap, dict]:

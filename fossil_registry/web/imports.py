@@ -112,7 +112,7 @@ def _map(conn, imp, settings):
                for n, lon, lat, outcome, result, name in points]
     lons, lats = [p[1] for p in points], [p[2] for p in points]
     pad = 0.01
-    m = maps.make_map(**maps.basemap_options(current_app.config), height="100%",
+    m = maps.make_map(**maps.basemap_options(current_app.config), height="100%", context=maps.STAFF_CONTEXT,
                       fit_bounds=(min(lons) - pad, min(lats) - pad, max(lons) + pad, max(lats) + pad))
     return maps.render(m, g.csp_nonce, overlays=[maps.Overlay("import-rows", markers)])
 

@@ -64,7 +64,8 @@ def _dashboard_map(items: list[inspections.Due]) -> maps.RenderedMap:
         lons, lats = [d.location.x for d in shown], [d.location.y for d in shown]
         pad = 0.05
         bounds = (min(lons) - pad, min(lats) - pad, max(lons) + pad, max(lats) + pad)
-    m = maps.make_map(height="100%", fit_bounds=bounds, **maps.basemap_options(current_app.config))
+    m = maps.make_map(height="100%", fit_bounds=bounds, context=maps.STAFF_CONTEXT,
+                      **maps.basemap_options(current_app.config))
     markers = []
     for d in reversed(shown):  # most urgent drawn last, on top
         due = (_("%(days)d days overdue", days=d.days_overdue) if d.status == ScheduleStatus.OVERDUE
@@ -106,7 +107,7 @@ def dashboard_csv():
 def _feature_map(site: sites.Site) -> maps.RegistryMap:
     """A map of a site (location, boundary) or a section (line, boundary), fitted to it."""
     anchor = sites.anchor_point(site.location)
-    m = maps.make_map(location=(anchor.y, anchor.x), zoom_start=14, height="100%",
+    m = maps.make_map(location=(anchor.y, anchor.x), zoom_start=14, height="100%", context=maps.STAFF_CONTEXT,
                       **maps.basemap_options(current_app.config))
     shapes = [g for g in (site.boundary, site.location) if g is not None and g.geom_type != "Point"]
     for geom in shapes:

@@ -11,9 +11,9 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from folium import plugins
 
-from .. import coords, map_layers, maps, markers, public_view, sites
+from .. import access, coords, county_context, map_layers, maps, markers, public_view, sites
 from ..db import get_conn
-from ..errors import InvalidInput, RegistryError
+from ..errors import InvalidInput, NotFound, RegistryError
 from ..http.errors import coded, describe, problem
 from ..http.requests import bbox_arg
 from ..http.security import can, require
@@ -192,6 +192,39 @@ def _cacheable(response):
         response.add_etag()
         response.make_conditional(request)
     return response
+
+
+def _context() -> county_context.ProvinceContext:
+    context = county_context.load(current_app.config)
+    if context is None:
+        raise NotFound(msg("web.county_context_not_installed", "the county layer is not installed (make assets "
+                               "installs it)"))
+    return context
+
+
+def _static_geojson(body, *, public: bool):
+    """The county layers change only with the installed data: cached a day, by everyone (seats) or by the signed-in
+    browser only (outlines)."""
+    response = jsonify(body)
+    response.mimetype = "application/geo+json"
+    response.headers["Cache-Control"] = f"{'public' if public else 'private'}, max-age=86400"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@data_bp.get("/county-seats.geojson")
+@require("public.read")
+def county_seats():
+    """The configured province's county seats (labelled points; no boundaries: public pages show none)."""
+    return _static_geojson(county_context.web_seats(_context()), public=True)
+
+
+@bp.get("/context/county-outlines.geojson")
+@require(access.EXACT)
+def county_outlines():
+    """County outlines for staff maps (simplified for the screen; staff only, so not under /map/, whose every layer
+    is public: docs/public-map.md)."""
+    return _static_geojson(county_context.web_outlines(_context()), public=False)
 
 
 @data_bp.get("/sites.geojson")

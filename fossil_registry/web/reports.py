@@ -132,7 +132,7 @@ def _detail_page(report_id: int, error: str | None = None, status: int = 200):
     conn = get_conn()
     r = reports.get_report(conn, report_id, with_contact=True)
     point = r["point"]
-    m = maps.make_map(location=(point.y, point.x), zoom_start=13, height="100%",
+    m = maps.make_map(location=(point.y, point.x), zoom_start=13, height="100%", context=maps.STAFF_CONTEXT,
                       **maps.basemap_options(current_app.config))
     site, candidates = None, []
     if r["site_code"]:

@@ -70,7 +70,7 @@ def create():
 def detail(case_id: int):
     case = rescues.get_case(get_conn(), case_id, settings=rescue_settings(), with_contact=can("rescue.write"))
     point = case["point"]
-    m = maps.make_map(location=(point.y, point.x), zoom_start=14, height="100%",
+    m = maps.make_map(location=(point.y, point.x), zoom_start=14, height="100%", context=maps.STAFF_CONTEXT,
                       **maps.basemap_options(current_app.config))
     folium.CircleMarker((point.y, point.x), radius=8, color="#fff", weight=2, fill=True, fill_color="#c0392b",
                         fill_opacity=1, tooltip=maps.tooltip(_l("The find"))).add_to(m)

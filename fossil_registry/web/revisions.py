@@ -62,7 +62,7 @@ def _labels():
 
 # ---------------------------------------------------------------------------------------------------------------- maps
 def _new_map(**kwargs) -> maps.RegistryMap:
-    return maps.make_map(**maps.basemap_options(current_app.config), **kwargs)
+    return maps.make_map(**maps.basemap_options(current_app.config), context=maps.STAFF_CONTEXT, **kwargs)
 
 
 def _add(m, geom: BaseGeometry | None, style: str, label: str, group: folium.FeatureGroup | None = None):

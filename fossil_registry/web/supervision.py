@@ -8,9 +8,9 @@ from flask import Blueprint, Response, current_app, g, render_template, request
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
-from .. import maps, supervision
+from .. import county_context, maps, supervision
 from ..db import get_conn
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotAcceptable
 from ..http.security import require
 from ..http.supervision import (FIGURE_LABELS, LABELS, dashboard_data, label, report_data, report_title, request_period,
                                 settings)
@@ -41,7 +41,7 @@ def _overdue_colour(share: float) -> str:
 def _province_map(figures: dict) -> maps.RenderedMap:
     """Counties as circles (area by number of sites, colour by the share overdue) with their counts, and the
     threats of the last twelve months where they were seen (colour by severity)."""
-    m = maps.make_map(height="100%", fit_bounds=tuple(current_app.config["REGION_BBOX"]),
+    m = maps.make_map(height="100%", fit_bounds=tuple(current_app.config["REGION_BBOX"]), context=maps.STAFF_CONTEXT,
                       **maps.basemap_options(current_app.config))
     counties = []
     for c in figures["counties"]:
@@ -99,11 +99,12 @@ def _report_context(for_pdf: bool) -> dict:
             titles[lang] = report_title(period, lang)
     charts = supervision.charts.report_charts(report, label)
     s = settings()
+    context = county_context.load(current_app.config)
     work_map = supervision.svg.points_svg(
         report["work"]["points"], supervision.charts.COLOURS["work"], s.region_bbox,
         labels=[{"lon": c["lon"], "lat": c["lat"], "text": (c["county"] if language == "zh" else c["county_en"])
                  or c["county"]} for c in report["counties"] if c["lon"] is not None],
-        title=titles[language])
+        title=titles[language], **county_context.report_outlines(context))
     return {"period": period, "r": report, "s": report["summary"], "titles": titles, "title": titles[language],
             "language": language, "charts": [(c, supervision.svg.chart_svg(c)) for c in charts],
             "work_map": work_map, "work_legend": supervision.charts.work_legend(report["work"]["counts"], label),
@@ -114,9 +115,20 @@ def _report_context(for_pdf: bool) -> dict:
             "figure_rows": [(k, str(FIGURE_LABELS[k])) for k in supervision.SUMMARY_FIELDS]}
 
 
+REPORT_FORMATS = ("html", "pdf")
+
+
 @bp.get("/supervision/annual-report")
 @require("supervision.read")
 def annual_report():
+    """The printable page; ``?format=pdf`` answers the PDF (as /supervision/annual-report.pdf does), any other format
+    is refused (406), never ignored."""
+    wanted = request.args.get("format") or "html"
+    if wanted == "pdf":
+        return annual_report_pdf()
+    if wanted not in REPORT_FORMATS:
+        raise NotAcceptable(msg("web.report_format_one_got", "format must be one of {allowed} (got {value!r})",
+                                allowed=", ".join(REPORT_FORMATS), value=wanted[:20]))
     return render_template("supervision/report.html", **_report_context(False))
 
 

@@ -304,8 +304,13 @@
         results.innerHTML = ""; results.hidden = false; results.appendChild(el("li", labels.load_failed, "none"));
       });
   }
-  document.getElementById("map-search-go").addEventListener("click", function () { search(true); });
-  input.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); search(true); } });
+  // Enter or the button: the typing pause's pending search is dropped, or its answer would supersede this one's jump
+  document.getElementById("map-search-go").addEventListener("click", function () {
+    clearTimeout(searchTimer); search(true);
+  });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter") { e.preventDefault(); clearTimeout(searchTimer); search(true); }
+  });
   input.addEventListener("input", function () {
     clearTimeout(searchTimer);
     searchTimer = setTimeout(function () { search(false); }, 250);
