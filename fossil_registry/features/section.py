@@ -18,12 +18,19 @@ from ..messages import msg, term
 from ..store import map_layers as stamps
 from ..vocab import BoundaryRank, GsspState, Significance
 from .registry import register
-from .kind import (PROTECTION_CHOICES, TEXT_FIELDS, FeatureKind, checked_choices, checked_established,
+from .kind import (FIELD_LABELS, FIELD_VOCABULARIES, PROTECTION_CHOICES, TEXT_FIELDS, FeatureKind, field_label, checked_choices, checked_established,
                    checked_object, checked_period, checked_texts, completed, unknown_fields)
 
 PROPERTY_FIELDS = TEXT_FIELDS + ("level", "significance", "period", "units", "stratigraphic_boundaries", "sensitivity",
                                  "established", "status")
 LIST_FIELDS = ("units", "stratigraphic_boundaries")
+LABELS = {**FIELD_LABELS, "significance": field_label("significance", "significance", "剖面意义"),
+          "units": field_label("units", "units exposed", "出露地层单位"),
+          "stratigraphic_boundaries": field_label("stratigraphic_boundaries", "stratigraphic boundaries", "地层界线"),
+          "length_m": field_label("length_m", "length (m)", "长度（米）")}
+# the boundaries are objects: their rank and GSSP state named by their vocabularies
+VOCABULARIES = {**FIELD_VOCABULARIES, "significance": Significance, "stratigraphic_boundaries": dict,
+                "rank": BoundaryRank, "gssp": GsspState}
 # Why a section matters, most important first (vocab.Significance); the rank of a boundary and its GSSP state.
 SIGNIFICANCES = Significance.values()
 BOUNDARY_RANKS = BoundaryRank.values()
@@ -207,6 +214,9 @@ SECTION = FeatureKind(
     description="Registered stratigraphic (stratotype) sections: the surveyed section line, what it exposes, its "
     "geodesic length (length_m). Anonymous callers get the public view: sections whose location is protected as the "
     "centre point of their 0.1-degree cell, hidden ones absent.",
-    queryables=("level", "significance", "period", "county", "status"), stamp=stamps.section_stamp)
+    description_zh="已登记的地层（层型）剖面：实测剖面线、出露的地层单位及其大地测量长度。匿名访问者得到公开"
+    "视图：位置受保护的剖面显示为所在 0.1 度格网的中心点，隐藏的剖面不出现。",
+    queryables=("level", "significance", "period", "county", "status"), stamp=stamps.section_stamp, labels=LABELS,
+    vocabularies=VOCABULARIES)
 
 register(SECTION)
