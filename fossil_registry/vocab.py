@@ -101,6 +101,14 @@ class Vocabulary(str, Enum):
                 return m
         return None
 
+    @classmethod
+    def labelled(cls, value: Any) -> Any:
+        """A stored value as a person reads it: its label (each item's of a list), the value itself when unknown."""
+        if isinstance(value, (list, tuple)):
+            return [cls.labelled(v) for v in value]
+        member = cls.get(value) if value is not None else None
+        return member.label if member is not None else value
+
     # ---- one value --------------------------------------------------------------------------------------------
     @property
     def bilingual(self) -> str:

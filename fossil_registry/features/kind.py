@@ -128,12 +128,12 @@ class FeatureKind:
         vocabulary = self.vocabularies.get(field)
         if vocabulary is None or value is None:
             return value
-        if isinstance(value, (list, tuple)):
-            return [self.value_label(field, v) for v in value]
-        if isinstance(value, Mapping):  # an item of a list of objects: its values named by their vocabularies
-            return {k: self.value_label(k, v) for k, v in value.items()}
-        member = vocabulary.get(value) if isinstance(vocabulary, type) and issubclass(vocabulary, Vocabulary) else None
-        return member.label if member is not None else value
+        if isinstance(vocabulary, type) and issubclass(vocabulary, Vocabulary):
+            return vocabulary.labelled(value)
+        if isinstance(value, (list, tuple)):  # a list of objects: the values of each named by their vocabularies
+            return [{k: self.value_label(k, v) for k, v in item.items()} if isinstance(item, Mapping) else item
+                    for item in value]
+        return value
 
     def code_prefix(self, config: Mapping[str, Any] | None = None) -> str:
         """The prefix of new codes of this kind: the configured one (``code_prefix_setting``), else the default."""

@@ -232,12 +232,7 @@ def property_value(collection_id: str, key: str, value: Any) -> Any:
     if kind is not None and key in kind.property_fields:
         return kind.value_label(key, value)
     vocabulary = PROPERTY_VOCABULARIES.get(key)
-    if vocabulary is None:
-        return value
-    if isinstance(value, (list, tuple)):
-        return [property_value(collection_id, key, v) for v in value]
-    member = vocabulary.get(value)
-    return member.label if member is not None else value
+    return value if vocabulary is None else vocabulary.labelled(value)
 
 
 _FIRST, *_OTHERS = features.kinds()

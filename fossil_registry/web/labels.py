@@ -64,6 +64,22 @@ def property_value(value: Any, key: str, collection: Any) -> Any:
     return ogcapi.property_value(_collection_id(collection), key, value)
 
 
+def _field_label_of_any_kind(field: str) -> Any:
+    return next((k.labels[field] for k in features.kinds() if field in k.labels), field)
+
+
+def change_shown(change: str) -> str:
+    """One of a proposal's ``changes`` as the API names it ("level → general", "boundary removed", "name"), stored with
+    a field kit's check-in, in the reader's language."""
+    field, arrow, value = str(change).partition(" → ")
+    field = "boundary_removed" if field == "boundary removed" else field
+    shown = translate(_field_label_of_any_kind(field))
+    if not arrow:
+        return shown
+    kind = next((k for k in features.kinds() if field in k.vocabularies), features.SITE)
+    return f"{shown} → {translate(kind.value_label(field, value))}"
+
+
 def init_app(app) -> None:
     app.jinja_env.globals.update({v.__name__: v for v in VOCABULARIES})
     app.jinja_env.globals["REPORT_STATUS_FOR_REPORTER"] = REPORT_STATUS_FOR_REPORTER
@@ -72,5 +88,6 @@ def init_app(app) -> None:
     app.jinja_env.filters["field_label"] = field_label
     app.jinja_env.filters["field_value"] = field_value
     app.jinja_env.filters["property_label"] = property_label
+    app.jinja_env.filters["change_shown"] = change_shown
     app.jinja_env.filters["age"] = lambda text: translate(age_label(text)) if text else text
     app.jinja_env.filters["property_value"] = property_value
