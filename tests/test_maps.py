@@ -50,7 +50,9 @@ def test_render_links_only_self_hosted_files_and_nonces_every_script():
     for name in ("leaflet.js", "leaflet.css", "markercluster.js", "markercluster.css", "draw.js", "draw.css",
                  "locate.js", "locate.css", "jquery.js"):
         assert maps.asset_url(name) in links, name
-    assert all(link.startswith("/static/vendor/") for link in links)
+    # the vendor's files, and the app's own Chinese words for Leaflet's controls (issue 25), last of the head
+    assert all(link.startswith("/static/vendor/") for link in links if link != "/static/js/leaflet-zh.js")
+    assert rendered.head.rstrip().endswith('<script nonce="n0nce" src="/static/js/leaflet-zh.js"></script>')
     scripts = re.findall(r"<script\b[^>]*>", html)
     assert len(scripts) >= 6 and all('nonce="n0nce"' in tag for tag in scripts)
     # folium's page-wide styles and unused CDN packages are gone
