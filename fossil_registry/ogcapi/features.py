@@ -214,7 +214,7 @@ PROPERTY_LABELS: dict[str, Label] = {key: features.field_label(key, en, zh) for 
     ("inspectors", "inspectors", "巡查人员"), ("photo_count", "photos", "照片数"),
     ("site_version", "site version", "产地版本"), ("recorded_by", "recorded by", "记录人"),
     ("inspection_id", "inspection", "巡查记录"), ("name", "name", "名称"), ("length_m", "length (m)", "长度（米）"),
-    ("point_count", "points", "点数"), ("generalized", "location generalized", "位置已模糊化"),
+    ("point_count", "points", "点数"), (features.GENERALIZED, "location shown by its grid cell", "位置已模糊化"),
     ("updated_at", "updated at", "更新时间"))}
 PROPERTY_VOCABULARIES = {"kind": MarkerKind, "last_condition": MarkerCondition, "condition": Condition, "threats": Threat}
 
