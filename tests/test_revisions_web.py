@@ -121,7 +121,7 @@ def test_file_upload_and_new_site_through_the_form(app, tmp_path):
     rid = rid_of(submit(field, {"reason": "walked the boundary", "target": "boundary"},
                         files={"file": (io.BytesIO(path.read_bytes()), "walk.gpx")}))
     page = text(field.get(f"/revisions/{rid}"))
-    assert "gpx · walk.gpx · EPSG:4326" in page and "closed into a boundary" in page
+    assert "GPX · walk.gpx · EPSG:4326" in page and "closed into a boundary" in page
     rid = rid_of(submit(field, {"name": "新发现鱼化石点", "location_text": "26.0512, 105.7001",
                                 "fossil_groups": "fishes", "reason": "found during road works"}, site=None))
     page = text(field.get(f"/revisions/{rid}"))
