@@ -17,8 +17,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import store
 from .errors import InvalidInput, NotFound
 from .messages import msg
+from .vocab import Role
 
-ROLES = ("field", "expert", "admin")
+ROLES = Role.values()
 RANK = {role: i for i, role in enumerate(ROLES, start=1)}
 
 # permission -> the least role that holds it (None: everybody, including anonymous callers)

@@ -436,6 +436,7 @@ def render(m: folium.Map, nonce: str, overlays: list[Overlay] | tuple[Overlay, .
         self_host(element, use_jquery=use_jquery)
     figure.render()
     head = "\n".join(child.render() for name, child in figure.header._children.items() if name != "meta_http")
+    head += f'\n<script src="{STATIC_URL}js/leaflet-zh.js"></script>'  # Leaflet's own words on a Chinese page
     body = figure.html.render()
     script = (f"<script>\n{figure.script.render()}\n</script>" + _context_markup(m)
               + _overlay_markup(m.get_name(), list(overlays)))

@@ -11,6 +11,7 @@ from pathlib import Path
 from . import sites, store
 from .blobs import BlobStore
 from .messages import msg
+from .vocab import Role
 
 DEMO_AUTHOR = "demo-import"
 
@@ -56,7 +57,7 @@ def load_demo(path: str | Path) -> int:
     """The illustrative demo data: the sites, the stratigraphic sections and the protection markers. Returns the
     site count."""
     from . import markers
-    from .demo.build import DEMO_NOTICE, demo_sites
+    from .demo.build import DEMO_REASON, demo_sites
     from .demo.sections import demo_markers, demo_sections
     from .sections import SECTION
 
@@ -66,11 +67,11 @@ def load_demo(path: str | Path) -> int:
             for s in demo_sites():
                 props = {k: s[k] for k in sites.PROPERTY_FIELDS if k in s}
                 sites.create_site(conn, properties=props, location=s["location"], boundary=s.get("boundary"),
-                                  author=DEMO_AUTHOR, reason=DEMO_NOTICE, code=s["code"], operation="import")
+                                  author=DEMO_AUTHOR, reason=DEMO_REASON, code=s["code"], operation="import")
             sections = demo_sections()
             for s in sections:
                 sites.create_site(conn, properties=s["properties"], location=s["line"], boundary=s["boundary"],
-                                  author=DEMO_AUTHOR, reason=DEMO_NOTICE, code=s["code"], operation="import",
+                                  author=DEMO_AUTHOR, reason=DEMO_REASON, code=s["code"], operation="import",
                                   kind=SECTION)
             files = BlobStore(Path(path).resolve().parent.parent)  # no photos are added
             placed = {s.code: s for s in sites.list_current(conn)}
@@ -97,7 +98,7 @@ def create_demo_accounts(path: str | Path) -> list[tuple[str, str, str]]:
         for role in DEMO_ROLES:
             password = auth.random_password()
             auth.create_user(conn, username=f"demo-{role}", role=role, password=password,
-                             display_name=f"Demo {role}", actor="demo-setup")
+                             display_name=f"演示账户（{Role(role).label.zh}）", actor="demo-setup")
             accounts.append((f"demo-{role}", role, password))
         return accounts
     finally:

@@ -101,6 +101,14 @@ class Vocabulary(str, Enum):
                 return m
         return None
 
+    @classmethod
+    def labelled(cls, value: Any) -> Any:
+        """A stored value as a person reads it: its label (each item's of a list), the value itself when unknown."""
+        if isinstance(value, (list, tuple)):
+            return [cls.labelled(v) for v in value]
+        member = cls.get(value) if value is not None else None
+        return member.label if member is not None else value
+
     # ---- one value --------------------------------------------------------------------------------------------
     @property
     def bilingual(self) -> str:
@@ -359,5 +367,90 @@ class ImportState(Vocabulary):
     FAILED = "failed", "failed", "失败"
 
 
-__all__ += ["ScheduleStatus", "RevisionStatus", "RevisionKind", "RevisionEvent", "ImportOutcome", "ImportState"]
-VOCABULARIES += (ScheduleStatus, RevisionStatus, RevisionKind, RevisionEvent, ImportOutcome, ImportState)
+# ---- added for the Chinese staff pages (issue 25): the chart's epochs and ages, roles, versions, proposals' warnings --
+class TimeUnit(Vocabulary):
+    """Epochs and ages of the international chronostratigraphic chart (ICS) that the registry's ages name, with their
+    Chinese names as the Chinese chart (全国地层委员会) writes them; the periods are Period. An age is a text such as
+    "Late Triassic (Carnian)": ages.age_label reads it with these names."""
+
+    TERRENEUVIAN = "Terreneuvian", "Terreneuvian", "纽芬兰世"
+    SERIES_2 = "Series 2", "Series 2", "第二世"
+    MIAOLINGIAN = "Miaolingian", "Miaolingian", "苗岭世"
+    FURONGIAN = "Furongian", "Furongian", "芙蓉世"
+    STAGE_3 = "Stage 3", "Stage 3", "第三期"
+    WULIUAN = "Wuliuan", "Wuliuan", "乌溜期"
+    DUYUNIAN = "Duyunian", "Duyunian", "都匀期"
+    FLOIAN = "Floian", "Floian", "弗洛期"
+    DAPINGIAN = "Dapingian", "Dapingian", "大坪期"
+    LLANDOVERY = "Llandovery", "Llandovery", "兰多维列世"
+    AERONIAN = "Aeronian", "Aeronian", "埃隆期"
+    TELYCHIAN = "Telychian", "Telychian", "特列奇期"
+    FAMENNIAN = "Famennian", "Famennian", "法门期"
+    MISSISSIPPIAN = "Mississippian", "Mississippian", "密西西比亚纪"
+    PENNSYLVANIAN = "Pennsylvanian", "Pennsylvanian", "宾夕法尼亚亚纪"
+    VISEAN = "Visean", "Visean", "维宪期"
+    SERPUKHOVIAN = "Serpukhovian", "Serpukhovian", "谢尔普霍夫期"
+    BASHKIRIAN = "Bashkirian", "Bashkirian", "巴什基尔期"
+    MOSCOVIAN = "Moscovian", "Moscovian", "莫斯科期"
+    GUADALUPIAN = "Guadalupian", "Guadalupian", "瓜德鲁普世"
+    LOPINGIAN = "Lopingian", "Lopingian", "乐平世"
+    WUCHIAPINGIAN = "Wuchiapingian", "Wuchiapingian", "吴家坪期"
+    INDUAN = "Induan", "Induan", "印度期"
+    OLENEKIAN = "Olenekian", "Olenekian", "奥伦尼克期"
+    ANISIAN = "Anisian", "Anisian", "安尼期"
+    LADINIAN = "Ladinian", "Ladinian", "拉丁期"
+    CARNIAN = "Carnian", "Carnian", "卡尼期"
+    PLEISTOCENE = "Pleistocene", "Pleistocene", "更新世"
+    MIDDLE_PLEISTOCENE = "Middle Pleistocene", "Middle Pleistocene", "中更新世"
+    LATE_PLEISTOCENE = "Late Pleistocene", "Late Pleistocene", "晚更新世"
+
+
+class Role(Vocabulary):
+    """What an account may do (auth.POLICY), lowest first."""
+
+    FIELD = "field", "field staff", "外业人员"
+    EXPERT = "expert", "expert", "专家"
+    ADMIN = "admin", "administrator", "管理员"
+
+
+class VersionOperation(Vocabulary):
+    """How a version of a feature came to be (its history)."""
+
+    CREATE = "create", "created", "新建"
+    UPDATE = "update", "changed", "修改"
+    IMPORT = "import", "imported", "导入"
+    RETIRE = "retire", "retired", "注销"
+    RESTORE = "restore", "restored", "恢复旧版本"
+
+
+class ProposalWarning(Vocabulary):
+    """What a stored warning of a proposal is about (its code; the sentence itself is a message with a code)."""
+
+    DEFAULTS = "defaults", "defaults filled in", "已填默认值"
+    LOCATION_DERIVED = "location_derived", "location derived", "位置系推算"
+    INPUT = "input", "as typed", "原始输入"
+    COUNTY_UNCHECKED = "county_unchecked", "county not checked", "所在县未核对"
+    FAR_FROM_COUNTY = "far_from_county", "far from its county", "远离所在县"
+    SENSITIVITY_LOOSENED = "sensitivity_loosened", "sensitivity loosened", "位置保密放宽"
+    LEVEL_LOWERED = "level_lowered", "level lowered", "保护级别降低"
+    RETIRES_SITE = "retires_site", "retires the site", "注销产地"
+    BOUNDARY_REMOVED = "boundary_removed", "boundary removed", "删除保护范围"
+    NUMBERS_IN_TEXT = "numbers_in_text", "numbers in public text", "公开文字含数字"
+    PUBLIC_TEXT_WRITTEN = "public_text_written", "public text written", "公开文字有改动"
+    LINE_OUTSIDE_BOUNDARY = "line_outside_boundary", "line outside the boundary", "剖面线超出保护范围"
+    OUTSIDE_REGION = "outside_region", "outside the region", "超出辖区"
+    LOCATION_OUTSIDE_BOUNDARY = "location_outside_boundary", "location outside the boundary", "位置在保护范围外"
+    FAR_FROM_CURRENT = "far_from_current", "far from the current location", "远离现位置"
+    BELOW_ACCURACY = "below_accuracy", "below the required accuracy", "精度不足"
+    PHONE_MAP_OFFSET = "phone_map_offset", "phone map offset", "手机地图偏移"
+    OVERLAPS_SITE = "overlaps_site", "overlaps a site", "与其他产地重叠"
+    INSIDE_SITE = "inside_site", "inside a site", "位于其他产地内"
+    STALE_BASE = "stale_base", "made on an older version", "基于旧版本"
+    SIMPLIFIED = "simplified", "boundary simplified", "边界已简化"
+    REPAIRED = "repaired", "boundary repaired", "边界已修复"
+
+
+__all__ += ["ScheduleStatus", "RevisionStatus", "RevisionKind", "RevisionEvent", "ImportOutcome", "ImportState",
+            "TimeUnit", "Role", "VersionOperation", "ProposalWarning"]
+VOCABULARIES += (ScheduleStatus, RevisionStatus, RevisionKind, RevisionEvent, ImportOutcome, ImportState,
+                 TimeUnit, Role, VersionOperation, ProposalWarning)

@@ -154,7 +154,7 @@ def test_review_queue_gcj02_new_site_and_stale_conflict(seeded, conn, app):
     assert page.status_code == 200 and 'class="three-way"' in page.get_data(as_text=True)
     # the rejected proposal carries the reviewer's reason
     rejected, = revisions.queue(conn, status="rejected")
-    assert rejected.reviewer == EXPERT and "resurvey on site" in rejected.decision_comment
+    assert rejected.reviewer == EXPERT and "请实地复测" in rejected.decision_comment
 
 
 def test_schedule_has_a_realistic_mix(conn):
@@ -178,16 +178,16 @@ def test_schedule_has_a_realistic_mix(conn):
     assert threats["quarrying"] >= 2 and threats["construction"] >= 2 and threats["erosion_landslide"] >= 2
     guanling = inspections.list_for_site(conn, "GZ-0001", with_photos=True)
     assert [r["condition"] for r in sorted(guanling, key=lambda r: r["inspected_on"])] == ["good", "fair", "fair"]
-    assert any("quarry" in t["note"] for r in guanling for t in r["threats"] if t["note"])
+    assert any("采石场" in t["note"] for r in guanling for t in r["threats"] if t["note"])
 
 
 def test_histories(seeded, conn, app):
     h = revisions.history(conn, "GZ-0001")
     assert [v["version"] for v in h] == [1, 2, 3]
     assert [(v["author"], v["reviewer"]) for v in h[1:]] == [(FIELD, EXPERT)] * 2
-    assert "Boundary enlarged" in h[1]["reason"]
+    assert "扩大保护范围" in h[1]["reason"]
     xinmin = revisions.history(conn, "GZ-0009")
-    assert len(xinmin) == 2 and "point moved 38 m" in xinmin[1]["reason"]
+    assert len(xinmin) == 2 and "点位移动 38 米" in xinmin[1]["reason"]
     diff = sites.diff_sites(sites.at_version(conn, "GZ-0009", 1), sites.at_version(conn, "GZ-0009", 2))
     assert diff["location_changed"]
     multi = [s.code for s in sites.list_current(conn) if s.version > 1]
@@ -202,7 +202,7 @@ def test_histories(seeded, conn, app):
     # staff screens have content
     damage = next(r for r in reports.list_reports(conn) if r["kind"] == "damage")
     assert damage["site_code"] == "GZ-0003"
-    for url, text in (("/inspections", "GZ-0009"), ("/review", "GZ-0049"), ("/reports", "crinoid fragments"),
+    for url, text in (("/inspections", "GZ-0009"), ("/review", "GZ-0049"), ("/reports", "海百合化石碎片"),
                       (f"/reports/{damage['fid']}", "visitor-demo@example.com"),
                       ("/sites/GZ-0001/timeline", "罗应华"), ("/sites/GZ-0001/history", "demo-expert")):
         r = client.get(url, headers=_bearer(seeded, "demo-admin"))

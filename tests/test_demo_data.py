@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # docs/site-schema.md
 SCHEMA_FIELDS = {"code", "name", "name_en", "county", "county_en", "level", "period", "age", "formation",
+                 "formation_en",
                  "fossil_groups", "sensitivity", "description", "description_en", "established", "status", "location",
                  "boundary", "public_description", "public_description_en"}
 LEVELS = {"national", "provincial", "general"}
@@ -31,8 +32,8 @@ PERIODS = {"Ediacaran", "Cambrian", "Ordovician", "Silurian", "Devonian", "Carbo
 FOSSIL_GROUPS = {"marine_reptiles", "ichthyosaurs", "fishes", "crinoids", "ammonoids", "trilobites", "brachiopods",
                  "bivalves", "gastropods", "corals", "sponges", "echinoderms", "algae", "embryos", "acritarchs", "plants",
                  "trace_fossils", "dinosaurs", "mammals", "soft_bodied", "conodonts", "foraminifera"}
-CSV_HEADER = ("code,name,name_en,county,county_en,level,period,age,formation,fossil_groups,sensitivity,lon,lat,"
-              "boundary_km2,description,description_en,established").split(",")
+CSV_HEADER = ("code,name,name_en,county,county_en,level,period,age,formation,formation_en,fossil_groups,sensitivity,lon,"
+              "lat,boundary_km2,description,description_en,established").split(",")
 GUIZHOU = (103.6, 24.6, 109.6, 29.2)
 
 
@@ -96,10 +97,12 @@ def test_every_schema_field_present_and_in_vocabulary(sites):
         assert isinstance(s["fossil_groups"], list) and s["fossil_groups"]
         assert set(s["fossil_groups"]) <= FOSSIL_GROUPS, s["code"]
         assert len(set(s["fossil_groups"])) == len(s["fossil_groups"])
-        for key in ("name", "name_en", "county", "county_en", "age", "formation", "description", "description_en"):
+        for key in ("name", "name_en", "county", "county_en", "age", "formation", "formation_en", "description",
+                    "description_en"):
             assert isinstance(s[key], str) and s[key].strip() == s[key] and s[key], (s["code"], key)
         assert _has_cjk(s["name"]) and _has_cjk(s["county"]) and _has_cjk(s["description"])
-        assert not _has_cjk(s["name_en"]) and not _has_cjk(s["description_en"])
+        assert not _has_cjk(s["name_en"]) and not _has_cjk(s["description_en"]) and not _has_cjk(s["formation_en"])
+        assert _has_cjk(s["formation"]), s["code"]  # its Chinese name, as the name is
         assert s["description"].endswith("。") and s["description_en"].endswith(".")
         established = date.fromisoformat(s["established"])
         assert established.isoformat() == s["established"]

@@ -62,6 +62,10 @@ def test_check_out_edit_check_in_and_read_the_summary(client, app, tmp_path):
     assert "not in the uploaded zip" in page
     zh = client.get(r.headers["Location"] + "?lang=zh").get_data(as_text=True)
     assert "已提交 2 个提案" in zh and "已过时" in zh
+    # in Chinese throughout: the changes by their fields' names, the reasons stored as messages (issue 25)
+    assert "时代" in zh and "地层（组）" in zh and ">age<" not in zh and "formation" not in zh
+    assert "未知化石门类 dragons" in zh and "unknown fossil group" not in zh
+    assert "不在上传的 zip 压缩包中" in zh and "not in the uploaded zip" not in zh
     kits = client.get("/fieldkit").get_data(as_text=True)
     assert r.headers["Location"] in kits  # the latest check-in of the kit is linked from the list
 

@@ -167,9 +167,9 @@ def test_a_geojson_file_with_a_boundary_and_a_row_without_geometry(client):
     # a row's warnings are kept with their code and parameters: read in Chinese, they are Chinese
     zh = client.get(f"/api/imports/{body['id']}?limit=10", headers={**bearer("admin"), "Accept-Language": "zh"})
     lowered = next(w for w in by_row(zh.get_json())[2]["warnings"] if w["code"] == "level_lowered")
-    assert lowered["message"] == "保护级别降低：national → provincial" and lowered["message_code"] == "revisions.level_lowered"
+    assert lowered["message"] == "保护级别降低：国家级重点保护产地 → 省级重点保护产地" and lowered["message_code"] == "revisions.level_lowered"
     page = login(client, "admin").get(f"/imports/{body['id']}", headers={"Accept-Language": "zh"})
-    assert page.status_code == 200 and "保护级别降低：national → provincial" in page.get_data(as_text=True)
+    assert page.status_code == 200 and "保护级别降低：国家级重点保护产地 → 省级重点保护产地" in page.get_data(as_text=True)
 
 
 def test_a_geopackage_with_two_layers_reads_the_point_layer_and_offers_the_other(client):

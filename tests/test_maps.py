@@ -50,8 +50,11 @@ def test_render_links_only_self_hosted_files_and_nonces_every_script():
     for name in ("leaflet.js", "leaflet.css", "markercluster.js", "markercluster.css", "draw.js", "draw.css",
                  "locate.js", "locate.css", "jquery.js"):
         assert maps.asset_url(name) in links, name
-    # the app's own map-context.js draws the county seats under the map (no basemap)
-    assert all(link.startswith("/static/vendor/") or link == "/static/js/map-context.js" for link in links)
+    # the vendor's files, the app's own map-context.js (the county seats under the map, no basemap) and its Chinese
+    # words for Leaflet's controls (issue 25), last of the head
+    assert all(link.startswith("/static/vendor/") for link in links
+               if link not in ("/static/js/leaflet-zh.js", "/static/js/map-context.js"))
+    assert rendered.head.rstrip().endswith('<script nonce="n0nce" src="/static/js/leaflet-zh.js"></script>')
     scripts = re.findall(r"<script\b[^>]*>", html)
     assert len(scripts) >= 6 and all('nonce="n0nce"' in tag for tag in scripts)
     # folium's page-wide styles and unused CDN packages are gone

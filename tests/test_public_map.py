@@ -186,7 +186,7 @@ def test_public_site_page_shows_what_is_protected_and_what_is_forbidden(client, 
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and site.sensitivity == "open"
     for text in (site.properties["name"], site.properties["name_en"], site.properties["description_en"],
-                 site.properties["formation"], site.properties["age"], "national key site", "ichthyosaurs",
+                 site.properties["formation_en"], site.properties["age"], "national key site", "ichthyosaurs",
                  "Digging for fossils without a permit is forbidden and is fined 200,000–500,000 yuan",
                  "within 24 hours", 'href="/report?site=GZ-0001"', "css/public.css"):
         assert text in html, text
@@ -196,6 +196,9 @@ def test_public_site_page_shows_what_is_protected_and_what_is_forbidden(client, 
     zh = client.get("/sites/GZ-0001?lang=zh").get_data(as_text=True)
     assert "保护规定" in zh and "20万元以上50万元以下罚款" in zh and site.properties["description"] in zh
     assert "鱼龙类" in zh and "三叠纪" in zh
+    # the formation by its Chinese name, the age by the chart's Chinese names (issue 25)
+    assert site.properties["formation"] == "小凹组" and "小凹组" in zh and "晚三叠世（卡尼期）" in zh
+    assert "Xiaowa Formation" not in zh and "Carnian" not in zh
 
 
 def test_generalized_site_page_shows_only_the_grid_cell(client, demo):

@@ -773,8 +773,10 @@ def test_weakening_protection_is_never_approved_in_a_batch(app, client, change, 
     page = login_page(app.test_client(), "expert").get("/review").get_data(as_text=True)
     row = re.search(rf'<tr id="rev-{body["id"]}".*?</tr>', page, re.S).group(0)
     assert 'name="items"' not in row and "⚠" in row
-    if code == "sensitivity_loosened":
-        assert "sensitivity → open" in row
+    if code == "sensitivity_loosened":  # the field and the value by their names (issue 25)
+        assert "location sensitivity → location public" in row
+        zh = login_page(app.test_client(), "expert").get("/review?lang=zh").get_data(as_text=True)
+        assert "位置敏感性 → 位置公开" in re.search(rf'<tr id="rev-{body["id"]}".*?</tr>', zh, re.S).group(0)
 
 
 ISSUE_22_POSITIONS = ["东经壹佰零肆度肆拾柒分肆拾贰秒，北纬贰拾伍度陆分肆拾捌秒", "北纬二十五°五十四′七″", "一〇五°二四′",

@@ -121,7 +121,7 @@ def test_file_upload_and_new_site_through_the_form(app, tmp_path):
     rid = rid_of(submit(field, {"reason": "walked the boundary", "target": "boundary"},
                         files={"file": (io.BytesIO(path.read_bytes()), "walk.gpx")}))
     page = text(field.get(f"/revisions/{rid}"))
-    assert "gpx · walk.gpx · EPSG:4326" in page and "closed into a boundary" in page
+    assert "GPX · walk.gpx · EPSG:4326" in page and "closed into a boundary" in page
     rid = rid_of(submit(field, {"name": "新发现鱼化石点", "location_text": "26.0512, 105.7001",
                                 "fossil_groups": "fishes", "reason": "found during road works"}, site=None))
     page = text(field.get(f"/revisions/{rid}"))
@@ -201,7 +201,7 @@ def test_history_compare_and_restore(app):
     expert.post(f"/revisions/{rid}/decision", data={**seen(expert, rid), "decision": "approve",
                                                     "comment": "fits the outcrop"})
     page = text(field.get("/sites/GZ-0003/history"))
-    assert re.search(r'data-version="2".*?update.*?fiona.*?ellen.*?new outline from the 2026 survey', page)
+    assert re.search(r'data-version="2".*?changed.*?fiona.*?ellen.*?new outline from the 2026 survey', page)
     assert "Propose restoring" not in page  # admins only
     assert 'data-metric="area_change_pct"' in page and 'data-field="name"' in page and "Area removed" in page
     page = text(admin.get("/sites/GZ-0003/history?a=1&b=2"))
@@ -264,10 +264,13 @@ SECTION_FIELDS = {"name": "全字段剖面", "name_en": "Every-field section", "
                                                 "gssp": None}],
                   "sensitivity": "generalized", "established": "2019-05-21", "status": "active"}
 SECTION_LINE = {"type": "LineString", "coordinates": [[108.4262, 26.7330], [108.4266, 26.7336], [108.4270, 26.7341]]}
-# How each value of SECTION_FIELDS / SITE_FIELDS reads on a page (lists and lists of objects included)
+# How each value of SECTION_FIELDS / SITE_FIELDS reads on a page (lists and lists of objects included): a value of a
+# vocabulary by its label
 READABLE = {"fossil_groups": "fishes, ichthyosaurs", "units": "Kaili Formation, Balang Member",
-            "stratigraphic_boundaries": "base of the Wuliuan Stage (gssp: candidate, rank: stage); "
-                                        "base of the Kaili biota beds (rank: biozone)"}
+            "stratigraphic_boundaries": "base of the Wuliuan Stage (GSSP candidate, stage); "
+                                        "base of the Kaili biota beds (biozone)",
+            "significance": "GSSP candidate", "sensitivity": "location generalized for the public"}
+LEVEL_READS = {"national": "national key site", "general": "general site"}
 
 
 class TestEveryFieldOfEveryKindIsShown:
@@ -299,7 +302,8 @@ class TestEveryFieldOfEveryKindIsShown:
                 continue
             row = re.search(rf'<tr data-field="{field}"[^>]*>(.*?)</tr>', page, re.S)
             assert row, field
-            assert READABLE.get(field, value) in html.unescape(re.sub(r"\s+", " ", row.group(1))), (field, row.group(1))
+            expected = READABLE.get(field) or (LEVEL_READS.get(value, value) if field == "level" else value)
+            assert expected in html.unescape(re.sub(r"\s+", " ", row.group(1))), (field, row.group(1))
 
     @pytest.mark.parametrize("which", list(PROPOSALS))
     def test_the_proposal_page_shows_every_field(self, app, which):

@@ -352,7 +352,7 @@ def test_the_public_view_of_sections(app, client):
     listing = client.get("/sections").get_data(as_text=True)
     assert "乌溜-曾家岩" in listing and "贞丰龙场法郎组剖面" not in listing and "遵义牛蹄塘组剖面" not in listing
     page = client.get("/sections/GZS-0001").get_data(as_text=True)
-    assert "base of the Wuliuan Stage and of the Miaolingian Series" in page and 'id="marker-table"' in page
+    assert "乌溜阶及苗岭统底界" in page and 'id="marker-table"' in page
     assert 'id="section-ends"' not in page and client.get("/sections/GZS-0016").status_code == 404
     approx = client.get("/sections/GZS-0012").get_data(as_text=True)
     assert 'id="approximate-note"' in approx and 'id="section-length"' not in approx
@@ -375,7 +375,7 @@ def test_an_existing_registry_gains_sections_and_keeps_its_inspections(tmp_path,
     store.create_registry(path)
     conn = store.connect(path)
     old_layers = dataclasses.replace(store.SITES, columns=tuple(c for c in store.SITES.columns
-                                                                if not c.startswith("public_")))
+                                                                if not c.startswith("public_") and c != "formation_en"))
     with store.transaction(conn):  # a site and its inspection, written as that registry's code wrote them
         point = Point(105.5, 25.9)
         store.write_site_row(conn, store.SiteRow("GZ-0001", {"name": "老点", "level": "general", "sensitivity": "open",
@@ -389,8 +389,10 @@ def test_an_existing_registry_gains_sections_and_keeps_its_inspections(tmp_path,
                                  recorded_by="x")
     record = inspections.parse_record({"date": "2024-05-01", "condition": "good", "inspectors": ["x"]})
     monkeypatch.undo()
-    assert store.migrate(conn) == ["sections", "features_in_workflow", "markers", "rescues", "public_texts"]
+    assert store.migrate(conn) == ["sections", "features_in_workflow", "markers", "rescues", "public_texts",
+                                   "formation_names"]
     assert sites.current(conn, "GZ-0001").properties["public_description"] is None  # a column of its own, empty
+    assert sites.current(conn, "GZ-0001").properties["formation_en"] is None
     line = LineString([(105.50, 25.90), (105.501, 25.902)])
     from fossil_registry.blobs import BlobStore
     sites.create_site(conn, properties={"name": "剖面", "level": "general", "sensitivity": "open",

@@ -14,7 +14,8 @@ from ..http.openapi import (LOCATION, file_response, form, header, json_body, js
 from ..http.requests import allow_request_bytes, json_object, uploaded_file
 from ..http.security import actor, remote_addr, require
 from ..http.settings import fieldkit_settings
-from ..messages import msg
+from ..i18n import translate
+from ..messages import from_record, msg
 from .models import fieldkit as m
 
 bp = Blueprint("fieldkit_api", __name__, url_prefix="/api")
@@ -72,8 +73,18 @@ def check_in(kit_id: str):
     return jsonify(_checkin_json(found)), 201 if found["summary"]["proposed"] else 200
 
 
+def _reason_read(item: dict) -> dict:
+    """A refused item or an unused photo as the API gives it: the stored reason in the caller's language, without the
+    message record it is kept as (check-in summaries stored before records were kept have only the text)."""
+    record = ("message", "message_code", "msgid", "params", "items")
+    shown = {k: v for k, v in item.items() if k not in record}
+    return {**shown, "reason": translate(from_record(item) or item["reason"])}
+
+
 def _checkin_json(found: dict) -> dict:
-    summary = found["summary"]
+    summary = dict(found["summary"])
+    for key in ("refused", "photos_not_used"):
+        summary[key] = [_reason_read(item) for item in summary.get(key, [])]
     for item in summary["proposed"] + summary["already_proposed"]:
         item["url"] = url_for("revisions_api.get_revision", revision_id=item["revision"])
     return {"id": found["fid"], "kit": found["kit_id"], "checked_in_at": found["checked_in_at"],

@@ -23,7 +23,7 @@ from .models import ogcapi as m
 from .models.common import Feature, FeatureCollection, Problem
 from ..http.requests import conforms
 from ..http.security import can, require
-from ..messages import msg
+from ..messages import Label, msg
 
 bp = Blueprint("ogcapi", __name__, url_prefix="/ogcapi")
 F = Literal["json", "html", "geojson"]  # the f parameter: its check and its description
@@ -85,9 +85,23 @@ def _collection(collection_id: str) -> ogcapi.Collection:
     return collection
 
 
+# The service's own words: English in its JSON (what GIS clients read), in the reader's language on its HTML pages.
+_WORDS = {key: Label(f"ogcapi.{key}", en, zh) for key, en, zh in (
+    ("title", "Fossil site registry", "化石产地登记系统"),
+    ("description", "Protected fossil sites, their protection boundaries, stratigraphic sections, protection markers "
+     "and, for staff, inspections and patrol tracks, as an OGC API - Features service.",
+     "受保护的化石产地及其保护范围、地层剖面、保护标志，以及（仅限工作人员）巡查记录和巡查轨迹，以 OGC API - Features "
+     "服务提供。"),
+    ("this_document", "this document", "本文档"), ("landing_html", "this document as HTML", "本文档（HTML）"),
+    ("openapi", "the API definition (OpenAPI 3.0)", "API 定义（OpenAPI 3.0）"),
+    ("openapi_html", "the API documentation", "API 文档"), ("conformance", "conformance classes", "符合性类别"),
+    ("collections", "the feature collections", "要素集合"),
+    ("collections_html", "the collections as HTML", "要素集合（HTML）"))}
+
+
 def _links(self_endpoint: str, html_title: str, **values) -> list[dict]:
     return [{"href": _url(self_endpoint, None, **values), "rel": "self", "type": "application/json",
-             "title": "this document"},
+             "title": _WORDS["this_document"]},
             {"href": _url(self_endpoint, "html", **values), "rel": "alternate", "type": "text/html",
              "title": html_title}]
 
@@ -96,18 +110,15 @@ def _links(self_endpoint: str, html_title: str, **values) -> list[dict]:
 @bp.get("", strict_slashes=False)
 @require("public.read")
 def landing():
-    body = {"title": "Fossil site registry", "description": "Protected fossil sites, their protection boundaries, "
-            "stratigraphic sections, protection markers and, for staff, inspections and patrol tracks, as an OGC API - "
-            "Features service.",
-            "links": _links("ogcapi.landing", "this document as HTML") + [
-                {"href": _url("ogcapi.openapi"), "rel": "service-desc", "type": OPENAPI,
-                 "title": "the API definition (OpenAPI 3.0)"},
+    body = {"title": _WORDS["title"], "description": _WORDS["description"],
+            "links": _links("ogcapi.landing", _WORDS["landing_html"]) + [
+                {"href": _url("ogcapi.openapi"), "rel": "service-desc", "type": OPENAPI, "title": _WORDS["openapi"]},
                 {"href": _url("ogcapi.openapi_html"), "rel": "service-doc", "type": "text/html",
-                 "title": "the API documentation"},
+                 "title": _WORDS["openapi_html"]},
                 {"href": _url("ogcapi.conformance"), "rel": "conformance", "type": "application/json",
-                 "title": "conformance classes"},
+                 "title": _WORDS["conformance"]},
                 {"href": _url("ogcapi.collections"), "rel": "data", "type": "application/json",
-                 "title": "the feature collections"}]}
+                 "title": _WORDS["collections"]}]}
     if _html():
         return render_template("ogcapi/landing.html", body=body)
     return _json(body)
@@ -166,7 +177,7 @@ def _collection_json(collection: ogcapi.Collection, conn) -> dict:
 def collections():
     conn = get_conn()
     shown = [c for c in ogcapi.COLLECTIONS.values() if _staff() or not c.staff_only]
-    body = {"links": _links("ogcapi.collections", "the collections as HTML"),
+    body = {"links": _links("ogcapi.collections", _WORDS["collections_html"]),
             "collections": [_collection_json(c, conn) for c in shown],
             "crs": [c.uri for c in ogcapi.offered(_region())]}
     if _html():

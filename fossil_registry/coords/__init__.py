@@ -22,13 +22,13 @@ No Flask here: this is a pure domain package.  Callers use ``from fossil_registr
 from __future__ import annotations
 
 from .base import GUIZHOU_BBOX, CoordinateError, DatumShiftWarning, UnknownCRSError
-from .crs import CRSInfo, Helmert7, from_cgcs2000, resolve_crs, to_cgcs2000, transform_geometry
+from .crs import CRSInfo, Helmert7, crs_name, from_cgcs2000, resolve_crs, to_cgcs2000, transform_geometry
 from .gauss_kruger import gauss_kruger_zone, to_gauss_kruger
 from .offsets import bd09_to_gcj02, bd09_to_wgs84, gcj02_to_bd09, gcj02_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 from .text import ParsedPoint, format_dms, parse_angle, parse_coordinate
 
 __all__ = [
-    "CoordinateError", "UnknownCRSError", "DatumShiftWarning", "CRSInfo", "Helmert7", "ParsedPoint",
+    "CoordinateError", "UnknownCRSError", "DatumShiftWarning", "CRSInfo", "Helmert7", "ParsedPoint", "crs_name",
     "GUIZHOU_BBOX", "resolve_crs", "to_cgcs2000", "from_cgcs2000", "transform_geometry",
     "wgs84_to_gcj02", "gcj02_to_wgs84", "gcj02_to_bd09", "bd09_to_gcj02", "wgs84_to_bd09", "bd09_to_wgs84",
     "parse_angle", "parse_coordinate", "gauss_kruger_zone", "to_gauss_kruger", "format_dms",

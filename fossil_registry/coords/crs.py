@@ -23,7 +23,7 @@ from pyproj.exceptions import CRSError
 
 from .base import CoordinateError, DatumShiftWarning, UnknownCRSError, _arrays, _out
 from .offsets import bd09_to_wgs84, gcj02_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
-from ..messages import msg
+from ..messages import Label, msg
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,28 @@ class Helmert7:
 # CRS resolution
 # --------------------------------------------------------------------------------------------------------------------
 
-GCJ02 = CRSInfo("GCJ02", "GCJ-02 (Amap/Gaode and Tencent web maps)", "offset", None, False, False)
-BD09 = CRSInfo("BD09", "BD-09 (Baidu Maps)", "offset", None, False, False)
+# The names of the CRSs a person reads, in both languages: PROJ's English names with their Chinese (zones, meridians).
+_NAME_PARTS_ZH = ((r"China Geodetic Coordinate System 2000", "2000国家大地坐标系"),
+                  (r"3-degree Gauss-Kruger zone (\d+)", r"3度带高斯-克吕格投影 第\1带"),
+                  (r"3-degree Gauss-Kruger CM (\d+)E", r"3度带高斯-克吕格投影 中央经线\1°E"),
+                  (r"Gauss-Kruger zone (\d+)", r"6度带高斯-克吕格投影 第\1带"),
+                  (r"Gauss-Kruger CM (\d+)E", r"6度带高斯-克吕格投影 中央经线\1°E"),
+                  (r"longitude, latitude", "经度、纬度"), (r"latitude, longitude", "纬度、经度"),
+                  (r"Xian 1980", "西安1980"), (r"Beijing 1954", "北京1954"), (r"New Beijing", "新北京54"))
+
+
+def crs_name(key: str, english: str) -> Label:
+    """A CRS's name in the reader's language: PROJ's (or the service's) English name, and its Chinese."""
+    chinese = english
+    for pattern, replacement in _NAME_PARTS_ZH:
+        chinese = re.sub(pattern, replacement, chinese)
+    chinese = re.sub(r" \((.*)\)$", r"（\1）", chinese)
+    return Label(f"crs.{key}", english, chinese)
+
+
+GCJ02 = CRSInfo("GCJ02", Label("crs.GCJ02", "GCJ-02 (Amap/Gaode and Tencent web maps)", "GCJ-02（高德、腾讯地图）"),
+                "offset", None, False, False)
+BD09 = CRSInfo("BD09", Label("crs.BD09", "BD-09 (Baidu Maps)", "BD-09（百度地图）"), "offset", None, False, False)
 
 _ALIASES = {
     "CGCS2000": 4490, "CGCS": 4490, "CHINA2000": 4490, "国家2000": 4490, "2000国家大地坐标系": 4490,
@@ -145,7 +165,7 @@ def _info_from_crs(crs: pyproj.CRS, spec) -> CRSInfo:
         key = "WKT"
     kind = "projected" if crs.is_projected else "geographic"
     fe = _false_easting(crs) if kind == "projected" else None
-    return CRSInfo(key=key, label=crs.name, kind=kind, crs=crs, needs_datum_shift=_needs_datum_shift(crs),
+    return CRSInfo(key=key, label=crs_name(key, crs.name), kind=kind, crs=crs, needs_datum_shift=_needs_datum_shift(crs),
                    zone_prefixed=bool(fe is not None and fe >= 1_000_000))
 
 

@@ -4,7 +4,7 @@ Attributes are loaded lazily so that ``python -m fossil_registry.demo.build`` do
 """
 from __future__ import annotations
 
-__all__ = ["DEMO_NOTICE", "SEED_CSV", "demo_sites", "load_seed_rows"]
+__all__ = ["DEMO_NOTICE", "DEMO_REASON", "SEED_CSV", "demo_sites", "load_seed_rows"]
 
 
 def __getattr__(name: str):

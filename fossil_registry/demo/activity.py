@@ -54,7 +54,7 @@ from ..vocab import Level, RescueEvent, Sensitivity, Threat
 
 DEFAULT_SEED = 20261121
 FIELD, EXPERT, ADMIN = "demo-field", "demo-expert", "demo-admin"
-DEMO_MARK = "(demo)"
+DEMO_MARK = "（演示）"
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -63,167 +63,141 @@ DEMO_MARK = "(demo)"
 STORIES: list[dict[str, Any]] = [
     # ---- national sites
     {"site": "GZ-0001", "ago": 900, "inspectors": ["罗应华", "王磊"], "condition": "good",
-     "findings": "保护标志和围栏完好，化石层出露稳定。/ Signs and fence intact; the fossil beds are stable.",
-     "actions": "清理步道两侧灌木。/ Cleared shrubs along the footpath."},
+     "findings": "保护标志和围栏完好，化石层出露稳定。",
+     "actions": "清理步道两侧灌木。"},
     {"site": "GZ-0001", "ago": 420, "inspectors": ["罗应华", "陈静"], "condition": "fair",
      "threats": [{"threat": Threat.QUARRYING, "severity": "medium",
-                  "note": "东北约1.2公里的石灰岩采石场向保护区方向扩展 / limestone quarry 1.2 km NE is expanding "
-                          "towards the protected area"}],
-     "findings": "采石场爆破震动明显，保护区内未见新裂缝。/ Blasting at the quarry is clearly felt on site; no new "
-                 "cracks inside the protected area.",
-     "actions": "拍照记录采石场边界，已告知关岭县自然资源局。/ Photographed the quarry edge; informed the Guanling "
-                "county natural resources bureau.",
+                  "note": "东北约1.2公里的石灰岩采石场向保护区方向扩展"}],
+     "findings": "采石场爆破震动明显，保护区内未见新裂缝。",
+     "actions": "拍照记录采石场边界，已告知关岭县自然资源局。",
      "followup": {"key": "guanling-permit", "due": -360,
-                  "description": "核实采石场开采许可范围未进入保护区缓冲带 / Check with the county bureau that the "
-                                 "quarry permit stays outside the buffer zone"}},
+                  "description": "核实采石场开采许可范围未进入保护区缓冲带"}},
     {"site": "GZ-0001", "ago": 95, "inspectors": ["罗应华", "王磊", "杨帆"], "condition": "fair",
      "threats": [{"threat": Threat.QUARRYING, "severity": "high",
-                  "note": "采石场工作面距保护区边界已不足400米 / the quarry face is now less than 400 m from the "
-                          "boundary"},
+                  "note": "采石场工作面距保护区边界已不足400米"},
                  {"threat": "erosion_landslide", "severity": "low", "note": None}],
-     "findings": "许可范围已核实，未越界；但爆破频繁。西南侧新发现的鱼龙骨骼已做临时覆盖保护。/ The permit was "
-                 "checked and is respected, but blasting is frequent. The new ichthyosaur find on the south-western "
-                 "side is under a temporary cover.",
-     "actions": "与采石场负责人面谈，要求提前通报爆破时间。/ Met the quarry manager; blasting is to be announced in "
-                "advance.",
+     "findings": "许可范围已核实，未越界；但爆破频繁。西南侧新发现的鱼龙骨骼已做临时覆盖保护。",
+     "actions": "与采石场负责人面谈，要求提前通报爆破时间。",
      "resolves": ["guanling-permit"],
      "followup": {"key": "guanling-vibration", "due": 45,
-                  "description": "在北侧边界安装爆破振动监测仪，与采石场商定爆破时段 / Install blast-vibration "
-                                 "monitoring on the northern edge and agree blasting hours with the quarry"}},
+                  "description": "在北侧边界安装爆破振动监测仪，与采石场商定爆破时段"}},
     {"site": "GZ-0005", "ago": 700, "inspectors": ["吴晓梅", "张建国"], "condition": "good",
      "threats": [{"threat": "construction", "severity": "low",
-                  "note": "县道拓宽工程已立项，线路经过保护区东侧 / county road widening approved, the line passes "
-                          "east of the site"}],
-     "findings": "化石点状况良好，展示棚完好。/ Site in good condition; the display shelter is intact.",
-     "actions": "向交通部门提供保护区边界图。/ Sent the boundary map to the transport bureau."},
+                  "note": "县道拓宽工程已立项，线路经过保护区东侧"}],
+     "findings": "化石点状况良好，展示棚完好。",
+     "actions": "向交通部门提供保护区边界图。"},
     {"site": "GZ-0005", "ago": 330, "inspectors": ["吴晓梅", "赵明"], "condition": "fair",
      "threats": [{"threat": "construction", "severity": "medium",
-                  "note": "道路施工距东侧边界约80米，弃土堆在保护区外缘 / road works 80 m from the eastern "
-                          "boundary, spoil dumped at the edge of the protected area"}],
-     "findings": "施工未进入保护区，但弃土压占边缘地带，排水沟被堵。/ The works have not entered the site, but "
-                 "spoil covers its margin and blocks a drainage ditch.",
-     "actions": "现场要求施工方停止堆土。/ Told the contractor on site to stop dumping.",
+                  "note": "道路施工距东侧边界约80米，弃土堆在保护区外缘"}],
+     "findings": "施工未进入保护区，但弃土压占边缘地带，排水沟被堵。",
+     "actions": "现场要求施工方停止堆土。",
      "followup": {"key": "xingyi-road", "due": 25,
-                  "description": "沿施工一侧设立界桩和警示牌，督促施工方清运弃土 / Set boundary posts and warning "
-                                 "signs along the road works; have the contractor remove the spoil"}},
+                  "description": "沿施工一侧设立界桩和警示牌，督促施工方清运弃土"}},
     {"site": "GZ-0009", "ago": 820, "inspectors": ["黄志强", "刘芳"], "condition": "good",
-     "findings": "化石层和保护标志完好。/ Fossil beds and signs intact.", "actions": ""},
+     "findings": "化石层和保护标志完好。", "actions": ""},
     {"site": "GZ-0009", "ago": 395, "inspectors": ["黄志强"], "condition": "fair",
      "threats": [{"threat": "erosion_landslide", "severity": "medium",
-                  "note": "雨季后化石层上方坡面小规模滑塌 / small slope failure above the fossil bed after the rainy "
-                          "season"}],
-     "findings": "滑塌物未覆盖主化石层。/ The slipped material does not cover the main fossil bed.",
-     "actions": "设置临时警戒线。/ Put up temporary barrier tape."},
+                  "note": "雨季后化石层上方坡面小规模滑塌"}],
+     "findings": "滑塌物未覆盖主化石层。",
+     "actions": "设置临时警戒线。"},
     {"site": "GZ-0013", "ago": 160, "inspectors": ["杨帆", "李娜"], "condition": "good",
      "threats": [{"threat": "vegetation", "severity": "low", "note": None}],
-     "findings": "剖面清晰，游客步道维护良好。/ Section clearly exposed; visitor path well kept.",
-     "actions": "清除剖面上的苔藓和藤蔓。/ Removed moss and creepers from the section."},
+     "findings": "剖面清晰，游客步道维护良好。",
+     "actions": "清除剖面上的苔藓和藤蔓。"},
     {"site": "GZ-0014", "ago": 610, "inspectors": ["杨帆", "李娜"], "condition": "good",
-     "findings": "金钉子标志和解说牌完好。/ GSSP marker and information boards intact.", "actions": ""},
+     "findings": "金钉子标志和解说牌完好。", "actions": ""},
     {"site": "GZ-0014", "ago": 80, "inspectors": ["杨帆", "黄志强"], "condition": "poor",
      "threats": [{"threat": "erosion_landslide", "severity": "high",
-                  "note": "7月暴雨后落石覆盖剖面下部约15米 / after the July storms, rockfall covers about 15 m of "
-                          "the lower section"}],
-     "findings": "剖面下部被落石掩埋，金钉子标志未受损。/ The lower part of the section is buried by rockfall; the "
-                 "GSSP marker itself is undamaged.",
-     "actions": "设置警示牌，暂停团队参观。/ Put up warning signs; group visits suspended.",
+                  "note": "7月暴雨后落石覆盖剖面下部约15米"}],
+     "findings": "剖面下部被落石掩埋，金钉子标志未受损。",
+     "actions": "设置警示牌，暂停团队参观。",
      "followup": {"key": "gssp-rockfall", "due": -35,
-                  "description": "清理剖面落石并安装防护网 / Clear the rockfall from the section and install a catch "
-                                 "net"}},
+                  "description": "清理剖面落石并安装防护网"}},
     {"site": "GZ-0017", "ago": 560, "inspectors": ["陈静", "赵明"], "condition": "good",
-     "findings": "磷块岩露头稳定。/ Phosphorite outcrop stable.", "actions": ""},
+     "findings": "磷块岩露头稳定。", "actions": ""},
     {"site": "GZ-0017", "ago": 210, "inspectors": ["陈静"], "condition": "fair",
      "threats": [{"threat": "illegal_excavation", "severity": "low",
-                  "note": "两处小采样坑，疑为私人采集 / two small sampling pits, probably private collectors"}],
-     "findings": "采样坑位于保护区边缘，未见大规模破坏。/ The pits are at the edge of the site; no large-scale "
-                 "damage.",
-     "actions": "回填采样坑，报告县文物管理所。/ Backfilled the pits; reported to the county heritage office.",
+                  "note": "两处小采样坑，疑为私人采集"}],
+     "findings": "采样坑位于保护区边缘，未见大规模破坏。",
+     "actions": "回填采样坑，报告县文物管理所。",
      "actor": ADMIN},
     # ---- provincial sites
     {"site": "GZ-0002", "ago": 240, "inspectors": ["罗应华", "王磊"], "condition": "damaged",
      "threats": [{"threat": "illegal_excavation", "severity": "high",
-                  "note": "新近盗挖坑3处，含化石岩板被砸碎 / three fresh illegal digging pits, fossil-bearing slabs "
-                          "smashed"}],
-     "findings": "盗挖坑深约1米，散落鱼龙椎体碎片。/ The pits are about 1 m deep; fragments of ichthyosaur "
-                 "vertebrae lie around.",
-     "actions": "拍照取证，已报关岭县公安局和文物部门。/ Photographed as evidence; reported to the county police "
-                "and heritage office.",
+                  "note": "新近盗挖坑3处，含化石岩板被砸碎"}],
+     "findings": "盗挖坑深约1米，散落鱼龙椎体碎片。",
+     "actions": "拍照取证，已报关岭县公安局和文物部门。",
      "followup": {"key": "huangtutang-fence", "due": -180,
-                  "description": "加装围栏和监控摄像头，跟进公安立案 / Fence the pits, install a camera, follow up "
-                                 "the police case"}},
+                  "description": "加装围栏和监控摄像头，跟进公安立案"}},
     {"site": "GZ-0002", "ago": 120, "inspectors": ["罗应华"], "condition": "poor",
      "threats": [{"threat": "illegal_excavation", "severity": "medium",
-                  "note": "未见新挖掘，但风险仍在 / no new digging, the risk remains"}],
-     "findings": "围栏和摄像头已安装，未见新的盗挖痕迹。/ Fence and camera installed; no new traces of digging.",
-     "actions": "与村委会签订看护协议。/ Signed a guarding agreement with the village committee.",
+                  "note": "未见新挖掘，但风险仍在"}],
+     "findings": "围栏和摄像头已安装，未见新的盗挖痕迹。",
+     "actions": "与村委会签订看护协议。",
      "resolves": ["huangtutang-fence"]},
     {"site": "GZ-0003", "ago": 300, "inspectors": ["王磊", "陈静"], "condition": "fair",
      "threats": [{"threat": Threat.QUARRYING, "severity": "medium",
-                  "note": "永宁镇南约2公里的采石场扬尘和爆破 / dust and blasting from a quarry 2 km south of "
-                          "Yongning"}],
-     "findings": "海百合层表面有粉尘覆盖，未见结构性破坏。/ Dust on the crinoid beds; no structural damage.",
+                  "note": "永宁镇南约2公里的采石场扬尘和爆破"}],
+     "findings": "海百合层表面有粉尘覆盖，未见结构性破坏。",
      "actions": "", "actor": ADMIN},
     {"site": "GZ-0006", "ago": 692, "inspectors": ["吴晓梅", "张建国"], "condition": "good",
-     "findings": "化石点状况良好。/ Site in good condition.", "actions": ""},
+     "findings": "化石点状况良好。", "actions": ""},
     {"site": "GZ-0019", "ago": 450, "inspectors": ["赵明", "刘芳"], "condition": "good",
-     "findings": "保护标志完好，无人为活动痕迹。/ Signs intact; no traces of human activity.", "actions": ""},
+     "findings": "保护标志完好，无人为活动痕迹。", "actions": ""},
     {"site": "GZ-0022", "ago": 380, "inspectors": ["李娜", "张建国"], "condition": "fair",
      "threats": [{"threat": "illegal_excavation", "severity": "medium",
-                  "note": "周末游客敲取化石，网上有定位分享 / weekend visitors hammer out fossils; the spot is shared "
-                          "online"}],
-     "findings": "露头多处新鲜敲击痕。/ Fresh hammer marks in several places on the outcrop.",
-     "actions": "建议公开地图上模糊处理该点位置。/ Recommended generalising the site's location on the public map.",
+                  "note": "周末游客敲取化石，网上有定位分享"}],
+     "findings": "露头多处新鲜敲击痕。",
+     "actions": "建议公开地图上模糊处理该点位置。",
      "actor": ADMIN},
     {"site": "GZ-0024", "ago": 520, "inspectors": ["黄志强", "刘芳"], "condition": "good",
-     "threats": [{"threat": "construction", "severity": "low", "note": "新修机耕道 / new farm track nearby"}],
-     "findings": "剖面完好。/ Section intact.", "actions": ""},
+     "threats": [{"threat": "construction", "severity": "low", "note": "新修机耕道"}],
+     "findings": "剖面完好。", "actions": ""},
     {"site": "GZ-0026", "ago": 610, "inspectors": ["赵明"], "condition": "fair",
      "threats": [{"threat": "other", "severity": "medium",
-                  "note": "煤矿采空区地面沉陷 / ground subsidence over old coal workings"}],
-     "findings": "保护区北部出现地裂缝两条。/ Two ground cracks in the northern part of the site.",
-     "actions": "设置观测桩。/ Set monitoring pegs across the cracks."},
+                  "note": "煤矿采空区地面沉陷"}],
+     "findings": "保护区北部出现地裂缝两条。",
+     "actions": "设置观测桩。"},
     {"site": "GZ-0033", "ago": 760, "inspectors": ["黄志强", "赵明"], "condition": "good",
-     "findings": "化石点状况良好。/ Site in good condition.", "actions": ""},
+     "findings": "化石点状况良好。", "actions": ""},
     {"site": "GZ-0035", "ago": 200, "inspectors": ["陈静", "李娜"], "condition": "good",
-     "threats": [{"threat": "vandalism", "severity": "low", "note": "洞壁新涂鸦 / new graffiti on the cave wall"}],
-     "findings": "洞内堆积未受扰动。/ The cave deposits are undisturbed.",
-     "actions": "清除涂鸦，洞口加装告示牌。/ Removed the graffiti; added a notice at the entrance."},
+     "threats": [{"threat": "vandalism", "severity": "low", "note": "洞壁新涂鸦"}],
+     "findings": "洞内堆积未受扰动。",
+     "actions": "清除涂鸦，洞口加装告示牌。"},
     {"site": "GZ-0037", "ago": 330, "inspectors": ["杨帆", "吴晓梅"], "condition": "good",
-     "findings": "剖面出露良好；边界界桩与地质图不完全一致。/ Sections well exposed; the boundary posts do not quite "
-                 "follow the geological map.",
-     "actions": "记录需重新勾绘边界。/ Noted that the boundary should be redrawn."},
+     "findings": "剖面出露良好；边界界桩与地质图不完全一致。",
+     "actions": "记录需重新勾绘边界。"},
     {"site": "GZ-0042", "ago": 480, "inspectors": ["吴晓梅"], "condition": "fair",
-     "threats": [{"threat": "vegetation", "severity": "medium", "note": "灌木覆盖界线剖面 / shrubs overgrowing "
-                                                                          "the boundary section"}],
-     "findings": "界线层位仍可辨认。/ The boundary horizon can still be recognised.",
-     "actions": "清理剖面植被。/ Cleared vegetation from the section."},
+     "threats": [{"threat": "vegetation", "severity": "medium", "note": "灌木覆盖界线剖面"}],
+     "findings": "界线层位仍可辨认。",
+     "actions": "清理剖面植被。"},
     {"site": "GZ-0044", "ago": 705, "inspectors": ["杨帆", "黄志强"], "condition": "good",
-     "findings": "剖面完好。/ Section intact.", "actions": ""},
+     "findings": "剖面完好。", "actions": ""},
     {"site": "GZ-0052", "ago": 250, "inspectors": ["赵明", "李娜"], "condition": "good",
-     "findings": "化石点状况良好，标志清晰。/ Site in good condition, signs legible.", "actions": ""},
+     "findings": "化石点状况良好，标志清晰。", "actions": ""},
     {"site": "GZ-0054", "ago": 150, "inspectors": ["刘芳", "张建国"], "condition": "fair",
      "threats": [{"threat": "construction", "severity": "medium",
-                  "note": "西侧茶园扩建平整土地 / tea-garden terracing on the western edge"}],
-     "findings": "平整范围距化石层约50米。/ The terracing is about 50 m from the fossil beds.",
-     "actions": "告知茶园业主保护区范围。/ Showed the tea-garden owner the protected area."},
+                  "note": "西侧茶园扩建平整土地"}],
+     "findings": "平整范围距化石层约50米。",
+     "actions": "告知茶园业主保护区范围。"},
     # ---- a general (hidden) site
     {"site": "GZ-0020", "ago": 180, "inspectors": ["王磊", "杨帆"], "condition": "good",
-     "findings": "抢救发掘区已回填，标志完好。/ Rescue excavation backfilled; markers intact.", "actions": ""},
+     "findings": "抢救发掘区已回填，标志完好。", "actions": ""},
 ]
 
 INSPECTORS = ["罗应华", "王磊", "陈静", "杨帆", "吴晓梅", "张建国", "李娜", "赵明", "黄志强", "刘芳"]
 ROUTINE_GOOD = [
-    "例行巡查，未见异常。/ Routine patrol, nothing unusual.",
-    "保护标志完好，化石层稳定。/ Signs intact, fossil beds stable.",
-    "例行巡查，露头状况良好。/ Routine patrol, outcrop in good condition.",
+    "例行巡查，未见异常。",
+    "保护标志完好，化石层稳定。",
+    "例行巡查，露头状况良好。",
 ]
 ROUTINE_FAIR = {
-    "vegetation": ("植被生长覆盖部分露头。/ Vegetation is covering part of the outcrop.",
-                   "清理露头植被。/ Cleared the outcrop."),
-    "erosion_landslide": ("雨后坡面有少量崩落。/ Minor rockfall on the slope after rain.",
-                          "清理崩落物。/ Cleared the fallen rock."),
-    "construction": ("附近新修道路，未进入保护范围。/ New road nearby, outside the protected area.",
-                     "提醒施工方保护范围。/ Reminded the builders of the protected area."),
+    "vegetation": ("植被生长覆盖部分露头。",
+                   "清理露头植被。"),
+    "erosion_landslide": ("雨后坡面有少量崩落。",
+                          "清理崩落物。"),
+    "construction": ("附近新修道路，未进入保护范围。",
+                     "提醒施工方保护范围。"),
 }
 ROUTINE_OVERDUE = 10      # general sites overdue on the dashboard ...
 ROUTINE_NEVER = 4         # ... of which never inspected (the others last seen more than three years ago)
@@ -314,10 +288,9 @@ def _section_survey_plan(conn, today: date, rng: random.Random) -> list[dict[str
         fair = rng.random() < 0.2
         plan.append({"site": section.code, "date": today - timedelta(days=rng.randint(20, 330)),
                      "inspectors": sorted(rng.sample(INSPECTORS, 2)), "condition": "fair" if fair else "good",
-                     "findings": ("剖面局部被植被覆盖，层序仍可辨认。/ Vegetation covers parts of the section; the "
-                                  "succession is still readable." if fair else
-                                  "剖面出露良好，层序清楚。/ The section is well exposed; the succession is clear."),
-                     "actions": "年度剖面状况调查。/ Yearly status survey of the section.",
+                     "findings": ("剖面局部被植被覆盖，层序仍可辨认。" if fair else
+                                  "剖面出露良好，层序清楚。"),
+                     "actions": "年度剖面状况调查。",
                      "threats": [{"threat": "vegetation", "severity": "low", "note": None}] if fair else [],
                      "markers": [{"marker": m["fid"], "condition": "present"} for m in mstore.markers_of(conn,
                                                                                                        section.code)]})
@@ -422,18 +395,15 @@ def _seed_approved_revisions(conn, today: date, day, counts: Counter) -> None:  
     rev = _propose(conn, "GZ-0009", {
         "location": _moved(xinmin.location, 57.0, 38.0), "method": "rtk", "accuracy_m": 0.03,
         "survey_date": survey.isoformat(),
-        "reason": f"RTK resurvey {survey.year}: point moved 38 m to the marker at the main excavation (the old point "
-                  f"was digitised from a 1:50,000 map) / {survey.year} 年 RTK 复测：点位移动 38 米至主发掘区标志桩"
-                  "（原点位由 1:5 万地形图数字化）"})
-    _approve(conn, rev, "Checked against the RTK log and the photo of the marker.", counts)
+        "reason": f"{survey.year} 年 RTK 复测：点位移动 38 米至主发掘区标志桩（原点位由 1:5 万地形图数字化）"})
+    _approve(conn, rev, "已与 RTK 记录和标志桩照片核对。", counts)
 
     # 2. Guanling Wolonggang: boundary enlarged after a new ichthyosaur find beyond its south-western edge
     wolonggang = sites.current(conn, "GZ-0001")
     rev = _propose(conn, "GZ-0001", {
         "boundary": _geojson(_enlarged(wolonggang.boundary, 225.0, 450.0, 350.0)), "method": "rtk", "accuracy_m": 0.05,
         "survey_date": day(88),
-        "reason": "Boundary enlarged to take in the new ichthyosaur skeleton found 300 m outside the south-western edge "
-                  "(county approval attached to the paper file) / 西南边界外 300 米新发现鱼龙骨架，扩大保护范围"})
+        "reason": "西南边界外 300 米新发现鱼龙骨架，扩大保护范围将其纳入（县级批复附于纸质档案）"})
     _approve(conn, rev, None, counts)
 
     # 3. stale on purpose: a handheld-GNSS point for the same site, based on version 2 ...
@@ -441,8 +411,7 @@ def _seed_approved_revisions(conn, today: date, day, counts: Counter) -> None:  
     _propose(conn, "GZ-0001", {
         "location": _moved(wolonggang.location, 225.0, 120.0), "method": "handheld_gnss", "accuracy_m": 5,
         "survey_date": day(20),
-        "reason": "Site point moved 120 m to the new excavation, the centre of activity since the find (handheld "
-                  "GNSS) / 点位移至新发掘区（手持 GNSS）"})
+        "reason": "点位移动 120 米至新发掘区，即新发现以来的工作中心（手持 GNSS）"})
     counts["revisions_pending"] += 1
     # ... and then version 3 (attributes) is approved, so the proposal above is based on an old version
     rev = _propose(conn, "GZ-0001", {
@@ -451,30 +420,27 @@ def _seed_approved_revisions(conn, today: date, day, counts: Counter) -> None:  
             "description": (wolonggang.properties.get("description") or "") + "新发掘区另产鱼类化石。",
             "description_en": (wolonggang.properties.get("description_en") or "")
             + " The new excavation also yields fishes."},
-        "reason": "Fishes from the new excavation added to the fossil groups and the description / 补充新发掘区"
-                  "鱼类化石"})
-    _approve(conn, rev, "Identification confirmed by the museum's fish specialist.", counts)
+        "reason": "将新发掘区的鱼类化石补充到化石门类和描述中"})
+    _approve(conn, rev, "鉴定已经博物馆鱼类专家确认。", counts)
 
     # 4. Wuliuan GSSP: the point moved 12 m onto the golden spike marker
     gssp = sites.current(conn, "GZ-0014")
     rev = _propose(conn, "GZ-0014", {
         "location": _moved(gssp.location, 310.0, 12.0), "method": "rtk", "accuracy_m": 0.02, "survey_date": day(75),
-        "reason": "Point set on the GSSP marker (RTK, surveyed during the rockfall inspection) / 点位校正至金钉子标志"})
+        "reason": "点位校正至金钉子标志（RTK，落石巡查时实测）"})
     _approve(conn, rev, None, counts)
 
     # 5. Dushan: boundary redrawn along the outcrop from the 1:10,000 geological map
     dushan = sites.current(conn, "GZ-0037")
     rev = _propose(conn, "GZ-0037", {
         "boundary": _geojson(_redrawn(dushan.boundary, 120.0, 25.0)), "method": "digitised", "accuracy_m": 10,
-        "reason": "Boundary redrawn along the outcrop of the Devonian sections from the 1:10,000 geological map "
-                  "/ 依据 1:1 万地质图沿泥盆系剖面出露范围重新勾绘边界"})
-    _approve(conn, rev, "Matches the map sheet; posts to be moved at the next inspection.", counts)
+        "reason": "依据 1:1 万地质图沿泥盆系剖面出露范围重新勾绘边界"})
+    _approve(conn, rev, "与图幅一致；界桩在下次巡查时移设。", counts)
 
     # 6. Huaxi Qingyan: generalised on the public map after repeated illegal collecting
     rev = _propose(conn, "GZ-0022", {
         "properties": {"sensitivity": Sensitivity.GENERALIZED},
-        "reason": "Public location generalised: visitors hammer out fossils and share the spot online (inspection "
-                  f"of {day(380)}) / 因游客敲取化石，公开地图上模糊处理位置"})
+        "reason": f"游客敲取化石并在网上分享点位，公开地图上模糊处理位置（见 {day(380)} 巡查记录）"})
     _approve(conn, rev, None, counts)
 
 
@@ -483,11 +449,9 @@ def _seed_rejected_and_pending_revisions(conn, day, counts: Counter) -> None:
     wenghui = sites.current(conn, "GZ-0019")
     rev = _propose(conn, "GZ-0019", {
         "location": _moved(wenghui.location, 140.0, 1400.0), "method": "digitised", "accuracy_m": 50,
-        "reason": "Location corrected from the 1:50,000 topographic map / 根据 1:5 万地形图修正点位"})
+        "reason": "根据 1:5 万地形图修正点位"})
     revisions.decide(conn, rev.id, "reject", reviewer=EXPERT, round_seen=rev.round,
-                     comment="The new point lies across the river from the outcrop; a 1:50,000 map is less accurate "
-                             "than the handheld GNSS point we have. Please resurvey on site. / 新点位在河对岸，"
-                             "请实地复测。")
+                     comment="新点位在河对岸，离露头较远；1:5 万地形图的精度不如现有的手持 GNSS 点位。请实地复测。")
     counts["revisions_rejected"] += 1
 
     # pending: a location read from a phone map app (GCJ-02), typed as shown by the app
@@ -497,8 +461,7 @@ def _seed_rejected_and_pending_revisions(conn, day, counts: Counter) -> None:
     _propose(conn, "GZ-0049", {
         "location": f"{glon:.6f}, {glat:.6f}", "crs": "GCJ02", "method": "phone_map", "accuracy_m": 10,
         "survey_date": day(12),
-        "reason": "Position of the fossil outcrop read from the Amap (Gaode) app during the patrol (GCJ-02) / 巡查时"
-                  "用高德地图读取的露头位置（GCJ-02）"})
+        "reason": "巡查时用高德地图读取的化石露头位置（GCJ-02）"})
     counts["revisions_pending"] += 1
 
     # pending: a new site - marine reptiles exposed by a quarry near Zhenfeng (hidden by default)
@@ -508,15 +471,15 @@ def _seed_rejected_and_pending_revisions(conn, day, counts: Counter) -> None:
         "boundary": _geojson(_metric_op(quarry, lambda p: p.buffer(220.0, quad_segs=3))),
         "properties": {"name": "贞丰者相采石场海生爬行动物化石点", "name_en": "Zhenfeng Zhexiang quarry marine reptiles",
                        "county": "贞丰县", "county_en": "Zhenfeng", "period": "Triassic",
-                       "age": "Middle Triassic (Ladinian)", "formation": "Falang Formation",
+                       "age": "Middle Triassic (Ladinian)", "formation": "法郎组",
+                       "formation_en": "Falang Formation",
                        "fossil_groups": ["marine_reptiles", "fishes"],
                        "description": "采石场爆破面出露海生爬行动物骨骼（椎体、肋骨），已停止该工作面开采。（演示）",
                        "description_en": "Marine reptile bones (vertebrae, ribs) exposed on a quarry blasting face; "
                                          "work on that face has stopped. (demo)"},
         "method": "handheld_gnss", "accuracy_m": 5, "survey_date": day(6),
-        "reason": f"New find reported by the quarry operator on {day(7)}, checked on site {day(6)}; proposed as a new "
-                  f"site so that it is protected before the quarry works that face again {DEMO_MARK} / 采石场报告新发现，建议新建"
-                  "化石点"})
+        "reason": f"采石场于 {day(7)} 报告新发现，{day(6)} 现场核实；建议新建化石点，使其在采石场恢复该工作面开采前"
+                  f"得到保护{DEMO_MARK}"})
     counts["revisions_pending"] += 1
 
 
@@ -526,11 +489,9 @@ def _seed_reports(conn, files: BlobStore, today: date, counts: Counter) -> None:
     items = [
         {"kind": "damage", "lon": 105.5893, "lat": 25.9046, "observed_on": (today - timedelta(days=3)).isoformat(),
          "contact": "visitor-demo@example.com",
-         "description": "化石点东侧山坡有人挖坑，地上散落海百合化石碎片。/ Someone has dug pits on the hillside east of "
-                        f"the crinoid site; broken crinoid fragments lie on the ground. {DEMO_MARK}"},
+         "description": "化石点东侧山坡有人挖坑，地上散落海百合化石碎片。"},
         {"kind": "find", "lon": 106.0512, "lat": 25.7784, "observed_on": (today - timedelta(days=9)).isoformat(),
-         "description": "修路新开挖的路堑中有鱼化石印痕，约十几块。/ About a dozen fossil fish impressions in a fresh "
-                        f"road cut. {DEMO_MARK}"},
+         "description": "修路新开挖的路堑中有鱼化石印痕，约十几块。"},
     ]
     for item in items:
         data = reports.parse_report(item, settings)
@@ -545,29 +506,26 @@ def _seed_rescues(conn, files: BlobStore, today: date, counts: Counter) -> None:
         return f"{(today - timedelta(days=ago)).isoformat()}T{clock}"
 
     quarry = rescues.open_case(conn, files, {
-        "source": "construction", "reported_by": "者相采石场 / Zhexiang quarry operator", "reported_at": at(7, "09:30"),
+        "source": "construction", "reported_by": "者相采石场", "reported_at": at(7, "09:30"),
         "point": [105.676, 25.513], "county": "贞丰县",
-        "description": "采石场爆破面出露海生爬行动物骨骼，已停工。/ Marine reptile bones exposed on a quarry blasting face; "
-                       f"work on that face has stopped. {DEMO_MARK}"}, settings=settings, actor=EXPERT)
+        "description": "采石场爆破面出露海生爬行动物骨骼，已停工。"}, settings=settings, actor=EXPERT)
     for event in ({"kind": RescueEvent.OFFICIALS_ON_SITE, "done_at": at(7, "16:00"),
-                   "note": f"县自然资源局与省博物馆人员到场，划定临时保护范围。/ County bureau and museum staff on site; "
-                           f"temporary protection zone marked. {DEMO_MARK}"},
+                   "note": "县自然资源局与省博物馆人员到场，划定临时保护范围。"},
                   {"kind": "specimens_rescued", "done_at": at(5, "15:00"), "specimens": 2,
-                   "field_numbers": "ZX-2026-01, ZX-2026-02", "kept_at": "贵州省地质博物馆 / Guizhou Geological Museum"},
+                   "field_numbers": "ZX-2026-01, ZX-2026-02", "kept_at": "贵州省地质博物馆"},
                   {"kind": "samples_collected", "done_at": at(4, "17:00"), "samples": 300,
-                   "field_numbers": "ZX-S001 - ZX-S300", "kept_at": "贵州省地质博物馆 / Guizhou Geological Museum"},
+                   "field_numbers": "ZX-S001 - ZX-S300", "kept_at": "贵州省地质博物馆"},
                   {"kind": "opinion_issued", "done_at": at(2, "11:00"),
-                   "note": f"建议作为新化石点保护，野外组已提交新点建议。/ Protect as a new site; the field team has "
-                           f"proposed it (review queue). {DEMO_MARK}"}):
+                   "note": "建议作为新化石点保护，野外组已提交新点建议。"}):
         rescues.add_event(conn, files, quarry["fid"], event, settings=settings, actor=EXPERT)
     road = rescues.open_case(conn, files, {
-        "source": "public_report", "reported_by": "过路村民 / a villager passing by", "reported_at": at(200, "10:00"),
+        "source": "public_report", "reported_by": "过路村民", "reported_at": at(200, "10:00"),
         "point": [106.912, 26.208], "county": "贵定县",
-        "description": f"修路路堑中见黑色化石碎片。/ Black fossil fragments in a road cut. {DEMO_MARK}"},
+        "description": "修路路堑中见黑色化石碎片。"},
         settings=settings, actor=EXPERT)
     for event in ({"kind": RescueEvent.OFFICIALS_ON_SITE, "done_at": at(198, "14:00")},
                   {"kind": "opinion_issued", "done_at": at(195, "10:00")},
                   {"kind": "not_significant", "done_at": at(195, "10:00"),
-                   "note": f"仅为零散植物碎屑，无保护价值。/ Only scattered plant debris, nothing to protect. {DEMO_MARK}"}):
+                   "note": "仅为零散植物碎屑，无保护价值。"}):
         rescues.add_event(conn, files, road["fid"], event, settings=settings, actor=EXPERT)
     counts["rescue_cases"] += 2

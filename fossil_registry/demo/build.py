@@ -39,7 +39,9 @@ from ..geometry import (
 )
 
 SEED_CSV = Path(__file__).resolve().with_name("guizhou_sites.csv")
-DEMO_NOTICE = "Illustrative demo data, not official records / 演示数据，仅供示意，非官方记录"
+# the reason of the demo's first versions, as a Chinese office would write it; files carry both languages
+DEMO_REASON = "演示数据，仅供示意，非官方记录"
+DEMO_NOTICE = "Illustrative demo data, not official records / " + DEMO_REASON
 DEFAULT_SEED = 20261121
 
 #: (min lon, min lat, max lon, max lat) every demo location lies in.
@@ -51,10 +53,12 @@ GAP_M = 30.0
 _GAP_DEG = GAP_M / 111_000.0 * 1.5  # generous: a degree of longitude is shorter than 111 km
 COORD_DECIMALS = 7  # ~1 cm
 
-CSV_COLUMNS = ("code", "name", "name_en", "county", "county_en", "level", "period", "age", "formation", "fossil_groups",
-               "sensitivity", "lon", "lat", "boundary_km2", "description", "description_en", "established")
+CSV_COLUMNS = ("code", "name", "name_en", "county", "county_en", "level", "period", "age", "formation", "formation_en",
+               "fossil_groups", "sensitivity", "lon", "lat", "boundary_km2", "description", "description_en",
+               "established")
 #: Keys of every record returned by :func:`demo_sites` (the schema fields of docs/site-schema.md).
-SITE_FIELDS = ("code", "name", "name_en", "county", "county_en", "level", "period", "age", "formation", "fossil_groups",
+SITE_FIELDS = ("code", "name", "name_en", "county", "county_en", "level", "period", "age", "formation", "formation_en",
+               "fossil_groups",
                "sensitivity", "description", "description_en", "established", "status", "location", "boundary",
                "public_description", "public_description_en")
 # The public descriptions of the generalized sites and sections (the only description the public reads of them)

@@ -54,8 +54,8 @@ def _properties(row: dict[str, str]) -> dict[str, Any]:
         name, rank, gssp = (item.split("|") + ["", ""])[:3]
         boundaries.append({"name": name, "rank": rank or "other", "gssp": gssp or None})
     props = {k: row[k] or None for k in ("name", "name_en", "county", "county_en", "level", "significance", "period",
-                                          "age", "formation", "sensitivity", "description", "description_en",
-                                          "established")}
+                                          "age", "formation", "formation_en", "sensitivity", "description",
+                                          "description_en", "established")}
     props.update(units=[u for u in row["units"].split(";") if u], stratigraphic_boundaries=boundaries)
     props.update(public_texts().get(row["code"], {}))
     return props

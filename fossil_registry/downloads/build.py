@@ -18,6 +18,8 @@ import pyogrio
 import pyproj
 
 from .. import local_time, registry, store
+from ..coords import crs_name
+from ..messages import Label
 from ..ogcapi import ServiceCRS
 from . import tables
 from .cache import Cache
@@ -72,11 +74,12 @@ def names(wanted: Wanted, day: str) -> tuple[str, str]:
             f"{layer.title_zh}{audience_zh}{crs.upper()}-{day}.{fmt.extension}")
 
 
-def crs_label(crs: ServiceCRS) -> str:
-    """The CRS as files name it (coordinates x = longitude or easting, y = latitude or northing in every file)."""
+def crs_label(crs: ServiceCRS) -> Label:
+    """The CRS as files name it (coordinates x = longitude or easting, y = latitude or northing in every file); in
+    Chinese on a Chinese page."""
     if crs.epsg is None:
-        return "OGC:CRS84 (WGS 84 / CGCS2000 longitude, latitude)"
-    return f"EPSG:{crs.epsg} ({pyproj.CRS.from_epsg(crs.epsg).name})"
+        return crs_name("OGC:CRS84", "OGC:CRS84 (WGS 84 / CGCS2000 longitude, latitude)")
+    return crs_name(f"EPSG:{crs.epsg}", f"EPSG:{crs.epsg} ({pyproj.CRS.from_epsg(crs.epsg).name})")
 
 
 def _about(wanted: Wanted, count: int, tz: str) -> About:

@@ -117,7 +117,8 @@ def fgb(table: gpd.GeoDataFrame, wanted: Wanted, directory: Path, about: About) 
 # Labels of the KML description table (Chinese first: the files go to Ovital and Google Earth users in China).
 LABELS = {"code": "编号 code", "name": "名称 name", "name_en": "英文名称 English name", "county": "县（区） county",
           "county_en": "County", "level": "保护级别 level", "period": "地质时代 period", "age": "时代 age",
-          "formation": "地层 formation", "fossil_groups": "化石门类 fossil groups", "sensitivity": "敏感度 sensitivity",
+          "formation": "地层 formation", "formation_en": "Formation",
+          "fossil_groups": "化石门类 fossil groups", "sensitivity": "敏感度 sensitivity",
           "established": "公布日期 established", "status": "状态 status", "description": "描述 description",
           "description_en": "Description", "public_description": "公开说明 public description",
           "public_description_en": "Public description", "version": "版本 version", GENERALIZED: f"位置已概化 {GENERALIZED}",
@@ -180,7 +181,7 @@ def kmz(table: gpd.GeoDataFrame, wanted: Wanted, directory: Path, about: About) 
 DBF_NAME = 10        # characters of a .dbf field name
 DBF_TEXT = 254       # bytes of a .dbf text value
 SHORT_NAMES = {"description": "descr", "description_en": "descr_en", "public_description": "pub_descr",
-               "public_description_en": "pub_dsc_en", "fossil_groups": "fossil_grp",
+               "public_description_en": "pub_dsc_en", "fossil_groups": "fossil_grp", "formation_en": "formatn_en",
                "sensitivity": "sensitiv", "established": "establishd", GENERALIZED: "generalizd",
                "inspected_on": "inspect_on", "photo_count": "photo_cnt", "site_version": "site_ver",
                "recorded_by": "record_by", "inspection_id": "insp_id", "point_count": "point_cnt"}

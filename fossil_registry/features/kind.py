@@ -5,20 +5,21 @@ kind's fields share (texts, vocabularies, period, date) are here too."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Mapping
 
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
+from ..ages import age_label
 from ..errors import InvalidInput
-from ..messages import Message, msg, term
+from ..messages import Label, Message, msg, term
 from ..vocab import Level, Period, Sensitivity, SiteStatus, Vocabulary
 
 # The text every kind has: names, county, age, formation, the internal and the public description.
-TEXT_FIELDS = ("name", "name_en", "county", "county_en", "age", "formation", "description", "description_en",
-               "public_description", "public_description_en")
+TEXT_FIELDS = ("name", "name_en", "county", "county_en", "age", "formation", "formation_en", "description",
+               "description_en", "public_description", "public_description_en")
 # Free text for staff only while the location is protected (generalized, hidden): the internal description and notes.
 # What the public reads of such a feature is its names and the public description, reviewed as such in proposals.
 INTERNAL_TEXT_FIELDS = ("description", "description_en")
@@ -32,6 +33,34 @@ GEOMETRY_NOUNS = {"location": term("location", "location"), "line": term("line",
 GENERALIZED = Sensitivity.GENERALIZED.value
 # The vocabularies every kind is protected by.
 PROTECTION_CHOICES: dict[str, type[Vocabulary]] = {"level": Level, "sensitivity": Sensitivity, "status": SiteStatus}
+# The vocabulary of each field every kind has that holds one (a kind adds its own: FeatureKind.vocabularies).
+FIELD_VOCABULARIES: dict[str, type[Vocabulary]] = {**PROTECTION_CHOICES, "period": Period}
+
+
+def field_label(name: str, english: str, chinese: str) -> Label:
+    """The name of a field as a person reads it (review queue, diffs, history, forms), in both languages."""
+    return Label(f"field.{name}", english, chinese)
+
+
+# The names of the fields every kind has, beside them (a kind names its own: FeatureKind.labels); the geometries too.
+FIELD_LABELS: dict[str, Label] = {
+    "name": field_label("name", "name", "名称"), "name_en": field_label("name_en", "English name", "英文名称"),
+    "county": field_label("county", "county", "所在县（市、区）"),
+    "county_en": field_label("county_en", "county (English)", "所在县（英文）"),
+    "age": field_label("age", "age", "时代"), "formation": field_label("formation", "formation", "地层（组）"),
+    "formation_en": field_label("formation_en", "formation (English)", "地层（英文）"),
+    "description": field_label("description", "description", "描述"),
+    "description_en": field_label("description_en", "description (English)", "英文描述"),
+    "public_description": field_label("public_description", "public description", "公开描述"),
+    "public_description_en": field_label("public_description_en", "public description (English)", "公开描述（英文）"),
+    "level": field_label("level", "protection level", "保护级别"),
+    "sensitivity": field_label("sensitivity", "location sensitivity", "位置敏感性"),
+    "status": field_label("status", "status", "状态"), "period": field_label("period", "period", "地质时代（纪）"),
+    "established": field_label("established", "established", "设立日期"),
+    "location": field_label("location", "location", "位置"), "line": field_label("line", "section line", "剖面线"),
+    "boundary": field_label("boundary", "boundary", "保护范围"),
+    "boundary_removed": field_label("boundary_removed", "boundary removed", "删除保护范围"),
+}
 
 
 @dataclass(frozen=True, repr=False)
@@ -64,6 +93,7 @@ class FeatureKind:
     title: str = ""                                    # plural, English and Chinese, for files read outside the app
     title_zh: str = ""
     description: str = ""                              # of its collection (OGC API), English
+    description_zh: str = ""                           # ... and Chinese (the service's HTML pages)
     queryables: tuple[str, ...] = ()                   # the properties its collection filters on
     stamp: Callable[[Any], tuple] | None = None        # the change stamp of its tables (the key of cached answers)
     # A collection (and download layer) holds one geometry type for every audience (docs/ogcapi.md). A kind whose main
@@ -73,6 +103,10 @@ class FeatureKind:
     point_title: str = ""
     point_title_zh: str = ""
     point_description: str = ""
+    point_description_zh: str = ""
+    # the names of its fields (FIELD_LABELS and its own), and the vocabulary of each field holding one
+    labels: Mapping[str, Label] = field(default_factory=lambda: FIELD_LABELS)
+    vocabularies: Mapping[str, type[Vocabulary]] = field(default_factory=lambda: FIELD_VOCABULARIES)
 
     def __str__(self) -> str:
         return self.name
@@ -90,6 +124,24 @@ class FeatureKind:
     def primary_noun(self) -> Message:
         """The main geometry as a word of messages ("location", "line")."""
         return GEOMETRY_NOUNS[self.primary]
+
+    def label(self, field: str) -> Label | str:
+        """The name of one of its fields (or geometries) as a person reads it; the field's own name if unnamed."""
+        return self.labels.get(field, field)
+
+    def value_label(self, field: str, value: Any) -> Any:
+        """A stored value as a person reads it: a vocabulary's label (each item of a list), otherwise the value."""
+        if field == "age":  # written with the chronostratigraphic chart's names (ages.py)
+            return age_label(value)
+        vocabulary = self.vocabularies.get(field)
+        if vocabulary is None or value is None:
+            return value
+        if isinstance(vocabulary, type) and issubclass(vocabulary, Vocabulary):
+            return vocabulary.labelled(value)
+        if isinstance(value, (list, tuple)):  # a list of objects: the values of each named by their vocabularies
+            return [{k: self.value_label(k, v) for k, v in item.items()} if isinstance(item, Mapping) else item
+                    for item in value]
+        return value
 
     def code_prefix(self, config: Mapping[str, Any] | None = None) -> str:
         """The prefix of new codes of this kind: the configured one (``code_prefix_setting``), else the default."""

@@ -18,12 +18,19 @@ from ..messages import msg, term
 from ..store import map_layers as stamps
 from ..vocab import BoundaryRank, GsspState, Significance
 from .registry import register
-from .kind import (PROTECTION_CHOICES, TEXT_FIELDS, FeatureKind, checked_choices, checked_established,
+from .kind import (FIELD_LABELS, FIELD_VOCABULARIES, PROTECTION_CHOICES, TEXT_FIELDS, FeatureKind, field_label, checked_choices, checked_established,
                    checked_object, checked_period, checked_texts, completed, unknown_fields)
 
 PROPERTY_FIELDS = TEXT_FIELDS + ("level", "significance", "period", "units", "stratigraphic_boundaries", "sensitivity",
                                  "established", "status")
 LIST_FIELDS = ("units", "stratigraphic_boundaries")
+LABELS = {**FIELD_LABELS, "significance": field_label("significance", "significance", "剖面意义"),
+          "units": field_label("units", "units exposed", "出露地层单位"),
+          "stratigraphic_boundaries": field_label("stratigraphic_boundaries", "stratigraphic boundaries", "地层界线"),
+          "length_m": field_label("length_m", "length (m)", "长度（米）")}
+# the boundaries are objects: their rank and GSSP state named by their vocabularies
+VOCABULARIES = {**FIELD_VOCABULARIES, "significance": Significance, "stratigraphic_boundaries": dict,
+                "rank": BoundaryRank, "gssp": GsspState}
 # Why a section matters, most important first (vocab.Significance); the rank of a boundary and its GSSP state.
 SIGNIFICANCES = Significance.values()
 BOUNDARY_RANKS = BoundaryRank.values()
@@ -208,11 +215,18 @@ SECTION = FeatureKind(
     "geodesic length (length_m). Every feature is a LineString. Anonymous callers get the public view: the lines of "
     "sections whose location is open; sections whose location is protected are not in this collection but in "
     "section-points (at the centre of their 0.1-degree cell), hidden ones nowhere.",
-    queryables=("level", "significance", "period", "county", "status"), stamp=stamps.section_stamp,
+    description_zh="已登记的地层（层型）剖面：实测剖面线、出露的地层单位及其大地测量长度。每个要素都是线。匿名访问者得到"
+    "公开视图：位置公开的剖面的剖面线；位置受保护的剖面不在此集合中，而在“地层剖面（点）”集合中（位于所在 0.1 度格网的"
+    "中心点），隐藏的剖面不出现。",
+    queryables=("level", "significance", "period", "county", "status"), stamp=stamps.section_stamp, labels=LABELS,
+    vocabularies=VOCABULARIES,
     point_collection="section-points", point_title="Stratigraphic sections as points", point_title_zh="地层剖面（点）",
     point_description="Every stratigraphic section as one point (the middle of its line), with the section's "
     "properties: for maps of symbols and for GIS layers of one geometry type. Anonymous callers get the public view: "
     "an open section at the middle of its line, a section whose location is protected at the centre of its 0.1-degree "
-    "cell (flagged as such), hidden ones absent.")
+    "cell (flagged as such), hidden ones absent.",
+    point_description_zh="每个地层剖面表示为一个点（剖面线的中点），附剖面的属性：用于符号地图和单一几何类型的 GIS 图层。"
+    "匿名访问者得到公开视图：位置公开的剖面位于剖面线中点，位置受保护的剖面位于所在 0.1 度格网的中心点（并注明），"
+    "隐藏的剖面不出现。")
 
 register(SECTION)

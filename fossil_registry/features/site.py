@@ -13,11 +13,13 @@ from ..messages import msg, term
 from ..store import map_layers as stamps
 from ..vocab import FossilGroup
 from .registry import register
-from .kind import (PROTECTION_CHOICES, TEXT_FIELDS, FeatureKind, checked_choices, checked_established,
+from .kind import (FIELD_LABELS, FIELD_VOCABULARIES, PROTECTION_CHOICES, TEXT_FIELDS, FeatureKind, field_label, checked_choices, checked_established,
                    checked_object, checked_period, checked_texts, completed, unknown_fields)
 
 PROPERTY_FIELDS = TEXT_FIELDS + ("level", "period", "fossil_groups", "sensitivity", "established", "status")
 LIST_FIELDS = ("fossil_groups",)
+LABELS = {**FIELD_LABELS, "fossil_groups": field_label("fossil_groups", "fossil groups", "化石门类")}
+VOCABULARIES = {**FIELD_VOCABULARIES, "fossil_groups": FossilGroup}
 
 
 def fossil_groups(raw: Any) -> list[str]:
@@ -68,6 +70,9 @@ SITE = FeatureKind(
     proposal_checks=("overlaps",), collection="sites", title="Fossil sites",
     title_zh="化石点", description="Registered fossil sites (location and attributes). Anonymous callers get the public "
     "view: sites whose location is protected at the centre of their 0.1-degree cell, hidden sites absent.",
-    queryables=("level", "period", "fossil_groups", "county", "status"), stamp=stamps.change_stamp)
+    description_zh="已登记的化石产地（位置和属性）。匿名访问者得到公开视图：位置受保护的产地显示在所在 0.1 度格网的中心，"
+    "隐藏的产地不出现。",
+    queryables=("level", "period", "fossil_groups", "county", "status"), stamp=stamps.change_stamp, labels=LABELS,
+    vocabularies=VOCABULARIES)
 
 register(SITE)

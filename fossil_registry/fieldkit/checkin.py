@@ -36,7 +36,7 @@ from .contents import Feature, KitContents, read_contents
 from .layers import LOCATIONS, SITE_PROPERTIES
 from .settings import Settings
 from .upload import Upload, opened
-from ..messages import msg
+from ..messages import message_of, msg
 
 FIND_PROPERTIES = ("name", "name_en", "county", "level", "period", "age", "formation", "fossil_groups", "description")
 SURVEY = ("surveyor", "method", "accuracy_m", "survey_date", "note", "condition")
@@ -89,7 +89,7 @@ def plan(conn, contents: KitContents, upload: Upload, settings: Settings, summar
         try:
             p = _site_plan(conn, contents, code, base_version, summary)
         except (RegistryError, GeometryError, CoordinateError) as exc:
-            summary.refused.append({"feature": _label(contents, code), "site": code, "reason": _reason(exc)})
+            summary.refused.append({"feature": _label(contents, code), "site": code, **_reason(exc)})
             continue
         taken = ([contents.locations[code].values.get("photo")] if code in contents.locations else []) + \
             photos.pop(("site", code), [])
@@ -106,7 +106,7 @@ def plan(conn, contents: KitContents, upload: Upload, settings: Settings, summar
         try:
             p = _find_plan(contents, find)
         except (RegistryError, GeometryError, CoordinateError) as exc:
-            summary.refused.append({"feature": find.label, "site": None, "reason": _reason(exc)})
+            summary.refused.append({"feature": find.label, "site": None, **_reason(exc)})
             continue
         _attach(p, [find.values.get("photo"), *extra], upload, settings, summary)
         plans.append(p)
@@ -251,8 +251,8 @@ def _survey_photos(contents: KitContents, summary: Summary) -> dict[tuple[str, s
         elif find_id in finds:
             out.setdefault(("find", find_id), []).append(photo)
         else:
-            summary.photos_not_used.append({"feature": point.label, "photo": photo,
-                                            "reason": "the survey point names no site of the kit and no new find"})
+            summary.photos_not_used.append({"feature": point.label, "photo": photo, **_reason(msg(
+                "fieldkit.photo_point_names_nothing", "the survey point names no site of the kit and no new find"))})
     return out
 
 
@@ -262,7 +262,7 @@ def _attach(p: Plan, names: list[Any], upload: Upload, settings: Settings, summa
     for name in dict.fromkeys(_text(n) for n in names if _text(n)):
         data, why = upload.photo(name)
         if data is None:
-            summary.photos_not_used.append({"feature": p.feature, "photo": name, "reason": why})
+            summary.photos_not_used.append({"feature": p.feature, "photo": name, **_reason(why)})
             continue
         try:
             if policy.files is None:
@@ -276,7 +276,7 @@ def _attach(p: Plan, names: list[Any], upload: Upload, settings: Settings, summa
                                        "{max_attachments} attachments", max_attachments=policy.max_attachments))
             revisions.attachment_type(posixpath.basename(name), data)
         except InvalidInput as exc:
-            summary.photos_not_used.append({"feature": p.feature, "photo": name, "reason": exc.detail})
+            summary.photos_not_used.append({"feature": p.feature, "photo": name, **_reason(exc)})
             continue
         p.photos.append((posixpath.basename(name), data))
 
@@ -289,8 +289,12 @@ def _content_hash(p: Plan) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _reason(exc: Exception) -> str:
-    return exc.detail if isinstance(exc, RegistryError) else str(exc)
+def _reason(why: Any) -> dict[str, Any]:
+    """Why something was refused, as stored in the summary: the English text (reason) and, for a message, what it takes
+    to show it in the reader's language later (message_code, msgid, params)."""
+    found = message_of(why)
+    text = why.detail if isinstance(why, RegistryError) else str(why)
+    return {"reason": text, **(found.as_record() if found is not None else {"message": text})}
 
 
 # ------------------------------------------------------------------------------------------------------------ writing
@@ -318,7 +322,7 @@ def _propose(conn, kit: dict[str, Any], p: Plan, settings: Settings, actor: str,
             kstore.insert_item(conn, kit_fid=kit["fid"], feature=p.key, content=p.content, revision_id=rev.id,
                                created_at=store.utc_now())
     except (RegistryError, GeometryError, CoordinateError) as exc:
-        summary.refused.append({"feature": p.feature, "site": p.site, "reason": _reason(exc)})
+        summary.refused.append({"feature": p.feature, "site": p.site, **_reason(exc)})
         return
     stale = any(w.get("code") == "stale_base" for w in rev.warnings)
     summary.proposed.append({

@@ -54,21 +54,22 @@ class Upload:
     _budget: list[int] = field(default_factory=lambda: [0])
 
     def photo(self, relative: str) -> tuple[bytes | None, str]:
-        """(bytes, "") of a photo the kit names by its path relative to the project, or (None, why not)."""
+        """(bytes, "") of a photo the kit names by its path relative to the project, or (None, why not: a message)."""
         path = (relative or "").strip().replace("\\", "/")
         if not path:
-            return None, "no photo"
+            return None, msg("fieldkit.photo_none", "no photo")
         if path.startswith("/") or (len(path) > 1 and path[1] == ":") or "://" in path:
-            return None, ("an absolute path; take photos with the kit's photo field so they are stored in its "
-                          "DCIM folder")
+            return None, msg("fieldkit.photo_absolute", "an absolute path; take photos with the kit's photo field so "
+                             "they are stored in its DCIM folder")
         normal = posixpath.normpath(posixpath.join(self._folder, path))
         if normal.startswith("../") or normal == "..":
-            return None, "it points outside the kit folder"
+            return None, msg("fieldkit.photo_outside", "it points outside the kit folder")
         if not self.zipped:
-            return None, "not uploaded (check in a zip of the kit folder to bring the photos along)"
+            return None, msg("fieldkit.photo_not_uploaded", "not uploaded (check in a zip of the kit folder to bring "
+                             "the photos along)")
         info = self._members.get(normal)
         if info is None:
-            return None, "not in the uploaded zip"
+            return None, msg("fieldkit.photo_not_in_zip", "not in the uploaded zip")
         return formats.read_member(self.filename, self._zip, info, self._limits, self._budget), ""
 
 

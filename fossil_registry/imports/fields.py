@@ -26,6 +26,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "period": ("period", "geologicalperiod", "时代", "地质时代", "纪", "年代"),
     "age": ("age", "stage", "epoch", "时代详细", "阶", "世"),
     "formation": ("formation", "地层", "层位", "组", "地层组", "含化石层位"),
+    "formation_en": ("formationen", "英文地层名", "地层英文名"),
     "fossil_groups": ("fossilgroups", "fossils", "groups", "fossilgroup", "化石类别", "化石门类", "化石类型",
                       "门类", "主要化石", "化石"),
     "description": ("description", "desc", "remarks", "描述", "说明", "简介", "备注", "概况"),
@@ -40,6 +41,7 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "y": ("lat", "latitude", "纬度", "北纬", "northing", "north", "n", "北坐标", "纵坐标"),
 }
 PROPERTY_TARGETS = ("name", "name_en", "county", "county_en", "level", "sensitivity", "period", "age", "formation",
+                    "formation_en",
                     "fossil_groups", "description", "description_en", "public_description", "public_description_en",
                     "established")
 SURVEY_TARGETS = ("method", "accuracy_m", "survey_date")

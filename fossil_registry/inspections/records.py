@@ -350,7 +350,7 @@ def record_inspection(conn, blobs: BlobStore, code: str, record: RecordInput, *,
                     due_on=record.followup["due_on"].isoformat(), created_at=now, created_by=actor,
                     inspection_id=inspection_id)
             for fid in record.resolves:
-                _close(conn, fid, code=code, note=f"resolved by inspection {inspection_id}", actor=actor, when=now,
+                _close(conn, fid, code=code, note=None, actor=actor, when=now,
                        inspection_id=inspection_id)
             marker_followups = marker_checks.record_checks(
                 conn, inspection_id=inspection_id, code=code, checks=record.markers, inspected_on=record.inspected_on,

@@ -6,8 +6,8 @@ axis order, transformations), features.py (the collections and their cached inde
 from __future__ import annotations
 
 from .crs import CRS84, BadParameter, ServiceCRS, offered, resolve
-from .features import COLLECTIONS, Collection, Index, extent, index, now
+from .features import COLLECTIONS, Collection, Index, extent, index, now, property_label, property_value
 from .query import DEFAULT_LIMIT, MAX_LIMIT, ItemsQuery, Page, feature_collection, parse, select
 
 __all__ = ["BadParameter", "COLLECTIONS", "CRS84", "Collection", "DEFAULT_LIMIT", "Index", "ItemsQuery", "MAX_LIMIT",
-           "Page", "ServiceCRS", "extent", "feature_collection", "index", "now", "offered", "parse", "resolve", "select"]
+           "Page", "ServiceCRS", "property_label", "property_value", "extent", "feature_collection", "index", "now", "offered", "parse", "resolve", "select"]

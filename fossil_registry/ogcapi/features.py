@@ -15,6 +15,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from .. import features, public_view, shared_cache
+from ..messages import Label
+from ..vocab import Condition, MarkerCondition, MarkerKind, Threat
 from ..store import inspections as istore
 from ..store import map_layers as stamps
 from ..store import markers as mstore
@@ -200,30 +202,76 @@ class Collection:
 def kind_collections(kind: features.FeatureKind) -> tuple[Collection, ...]:
     """The collections of a registered kind of feature: its own (its main geometry's type), and its point collection
     if it has one."""
-    own = Collection(kind.collection, kind.title, kind.description, False, kind.queryables, kind.geometry,
-                     feature_records(kind), kind.stamp, True, public_stamp=stamps.public_stamp)
+    own = Collection(kind.collection, Label(f"collection.{kind.collection}", kind.title, kind.title_zh),
+                     Label(f"collection.{kind.collection}.about", kind.description,
+                           kind.description_zh or kind.title_zh),
+                     False, kind.queryables, kind.geometry, feature_records(kind), kind.stamp, True,
+                     public_stamp=stamps.public_stamp)
     if not kind.point_collection:
         return (own,)
-    return (own, Collection(kind.point_collection, kind.point_title, kind.point_description, False, kind.queryables,
-                            "Point", feature_records(kind, as_points=True), kind.stamp, True,
-                            public_stamp=stamps.public_stamp))
+    points = Collection(kind.point_collection,
+                        Label(f"collection.{kind.point_collection}", kind.point_title, kind.point_title_zh),
+                        Label(f"collection.{kind.point_collection}.about", kind.point_description,
+                              kind.point_description_zh or kind.point_title_zh),
+                        False, kind.queryables, "Point", feature_records(kind, as_points=True), kind.stamp, True,
+                        public_stamp=stamps.public_stamp)
+    return (own, points)
+
+
+# The names of the properties of the collections that are no kind of feature (markers, inspections, tracks), for the
+# service's HTML pages; a kind's collection (and the boundaries, of sites) names its fields by the kind's labels.
+PROPERTY_LABELS: dict[str, Label] = {key: features.field_label(key, en, zh) for key, en, zh in (
+    ("id", "number", "编号"), ("code", "code", "编号"), ("version", "version", "版本"),
+    ("feature", "site or section", "所属产地或剖面"), ("kind", "kind", "类型"), ("inscription", "inscription", "碑文"),
+    ("inscription_en", "inscription (English)", "碑文（英文）"), ("erected_on", "erected on", "设立日期"),
+    ("last_condition", "condition at the latest inspection", "最近巡查时状况"),
+    ("last_checked_on", "last checked on", "最近检查日期"), ("site", "site", "产地"),
+    ("inspected_on", "inspected on", "巡查日期"), ("condition", "condition", "状况"), ("threats", "threats", "威胁"),
+    ("inspectors", "inspectors", "巡查人员"), ("photo_count", "photos", "照片数"),
+    ("site_version", "site version", "产地版本"), ("recorded_by", "recorded by", "记录人"),
+    ("inspection_id", "inspection", "巡查记录"), ("name", "name", "名称"), ("length_m", "length (m)", "长度（米）"),
+    ("point_count", "points", "点数"), (features.GENERALIZED, "location shown by its grid cell", "位置已模糊化"),
+    ("updated_at", "updated at", "更新时间"))}
+PROPERTY_VOCABULARIES = {"kind": MarkerKind, "last_condition": MarkerCondition, "condition": Condition, "threats": Threat}
+
+
+def property_label(collection_id: str, key: str) -> Label | str:
+    """A property of a collection's features as a person reads it."""
+    kind = features.collection_kind(collection_id) or (features.SITE if collection_id == "boundaries" else None)
+    found = kind.labels.get(key) if kind is not None else None
+    return found or PROPERTY_LABELS.get(key, key)
+
+
+def property_value(collection_id: str, key: str, value: Any) -> Any:
+    """A property's value as a person reads it: a vocabulary's label where the property holds one."""
+    kind = features.collection_kind(collection_id) or (features.SITE if collection_id == "boundaries" else None)
+    if kind is not None and key in kind.property_fields:
+        return kind.value_label(key, value)
+    vocabulary = PROPERTY_VOCABULARIES.get(key)
+    return value if vocabulary is None else vocabulary.labelled(value)
 
 
 _FIRST, *_OTHERS = features.kinds()
 COLLECTIONS: dict[str, Collection] = {c.id: c for c in (
     *kind_collections(_FIRST),
-    Collection("boundaries", "Protection boundaries", "Protection boundaries of the sites (anonymous callers: open "
-               "sites only).", False, BOUNDARY_QUERYABLES, "MultiPolygon", boundary_records, stamps.change_stamp, True,
+    Collection("boundaries", Label("collection.boundaries", "Protection boundaries", "保护范围"),
+               Label("collection.boundaries.about", "Protection boundaries of the sites (anonymous callers: open sites "
+                     "only).", "产地的保护范围（匿名访问者：仅位置公开的产地）。"), False, BOUNDARY_QUERYABLES, "MultiPolygon", boundary_records, stamps.change_stamp, True,
                public_stamp=stamps.public_stamp),
     *(c for kind in _OTHERS for c in kind_collections(kind)),
-    Collection("markers", "Protection markers", "Monuments, boundary posts, signboards and fences of sites and "
-               "sections, with the condition found at the latest inspection (anonymous callers: those of open sites "
-               "and sections).", False, MARKER_QUERYABLES, "Point", marker_records, mstore.stamp, False,
+    Collection("markers", Label("collection.markers", "Protection markers", "保护标志"),
+               Label("collection.markers.about", "Monuments, boundary posts, signboards and fences of sites and "
+                     "sections, with the condition found at the latest inspection (anonymous callers: those of open "
+                     "sites and sections).", "产地和剖面的保护碑、界桩、标牌和围栏，附最近一次巡查时的状况（匿名访问者："
+                     "仅位置公开的产地和剖面的标志）。"), False, MARKER_QUERYABLES, "Point", marker_records, mstore.stamp, False,
                public_stamp=mstore.public_stamp),
-    Collection("inspections", "Inspections", "Inspection records (point where the inspection was made). Staff only.",
-               True, INSPECTION_QUERYABLES, "Point", lambda conn, public, when=None: inspection_records(conn),
+    Collection("inspections", Label("collection.inspections", "Inspections", "巡查记录"),
+               Label("collection.inspections.about", "Inspection records (point where the inspection was made). Staff "
+                     "only.", "巡查记录（巡查地点）。仅限工作人员。"), True, INSPECTION_QUERYABLES, "Point", lambda conn, public, when=None: inspection_records(conn),
                lambda conn: stamps.table_stamp(conn, istore.INSPECTIONS), False, True),
-    Collection("patrol-tracks", "Patrol tracks", "GPX tracks walked during inspections. Staff only.", True,
+    Collection("patrol-tracks", Label("collection.patrol-tracks", "Patrol tracks", "巡查轨迹"),
+               Label("collection.patrol-tracks.about", "GPX tracks walked during inspections. Staff only.",
+                     "巡查时记录的 GPX 轨迹。仅限工作人员。"), True,
                TRACK_QUERYABLES, "MultiLineString", lambda conn, public, when=None: track_records(conn),
                lambda conn: stamps.table_stamp(conn, istore.TRACKS), False, True),
 )}

@@ -10,7 +10,7 @@ from .. import features
 from ..errors import NotFound
 from ..store import revisions as rstore
 from .policy import OPEN
-from ..messages import msg
+from ..messages import Message, msg, msg_list
 
 
 @dataclass
@@ -32,14 +32,30 @@ class Revision:
         return features.kind(self.row.feature_kind).primary
 
     @property
-    def changes(self) -> list[str]:
-        """What the proposal changes, in a few words (the protection fields with their new value)."""
+    def change_items(self) -> list[tuple[str, Any]]:
+        """What the proposal changes: (field or geometry, its new value for the protection fields, else None)."""
         r = self.row
-        out = [self.primary] if r.location is not None else []
-        out += {"set": ["boundary"], "remove": ["boundary removed"]}.get(r.boundary_action, [])
+        out = [(self.primary, None)] if r.location is not None else []
+        out += {"set": [("boundary", None)], "remove": [("boundary_removed", None)]}.get(r.boundary_action, [])
         given = {k: v for k, v in r.properties.items() if v not in (None, "", [], {})} if r.kind == "new_site" \
             else r.properties  # a new site: the fields it has, not every empty one
-        return out + [f"{k} → {v}" if k in ("sensitivity", "level", "status") else k for k, v in given.items()]
+        return out + [(k, v if k in features.PROTECTION_CHOICES else None) for k, v in given.items()]
+
+    @property
+    def changes(self) -> list[str]:
+        """What the proposal changes, in a few words (the protection fields with their new value): the API's field
+        names and values."""
+        return [f"{k} → {v}" if v is not None else k.replace("_", " ") if k == "boundary_removed" else k
+                for k, v in self.change_items]
+
+    @property
+    def changes_shown(self) -> Message:
+        """The same in the reader's language: the fields' names and the values' labels (the review queue, a kit's
+        check-in)."""
+        kind = features.kind(self.row.feature_kind)
+        return msg_list([msg("revisions.change_to", "{field} → {value}", field=kind.label(k),
+                             value=kind.value_label(k, v)) if v is not None else kind.label(k)
+                         for k, v in self.change_items])
 
     def to_json(self, *, full: bool = True) -> dict[str, Any]:
         r = self.row

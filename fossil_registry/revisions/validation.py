@@ -328,10 +328,13 @@ def _protection_warnings(p: Prepared, base: features.Feature | None, props: dict
     if _openness(props.get("sensitivity")) > _openness(old.get("sensitivity")):
         w.append(warning("sensitivity_loosened", msg("revisions.sensitivity_loosened", "the public will see more of "
                                                      "this site: sensitivity {value} → {value2}",
-                                                     value=old.get('sensitivity'), value2=props.get('sensitivity'))))
+                                                     value=p.feature.value_label("sensitivity", old.get('sensitivity')),
+                                                     value2=p.feature.value_label("sensitivity",
+                                                                                  props.get('sensitivity')))))
     if base is not None and _rank(props.get("level")) < _rank(old.get("level")):
         w.append(warning("level_lowered", msg("revisions.level_lowered", "the protection level is lowered: {value} → "
-                                              "{value2}", value=old.get('level'), value2=props.get('level'))))
+                                              "{value2}", value=p.feature.value_label("level", old.get('level')),
+                                              value2=p.feature.value_label("level", props.get('level')))))
     if base is not None and props.get("status") == "retired" and old.get("status") != "retired":
         w.append(warning("retires_site", msg("revisions.retires_site", "the site is retired: it leaves the "
                                              "protection map and the inspection schedule")))
@@ -343,13 +346,14 @@ def _protection_warnings(p: Prepared, base: features.Feature | None, props: dict
             w.append(warning("numbers_in_text", msg("revisions.numbers_in_text", "{fields} hold numbers that could "
                                                     "be coordinates: the public view withholds them for this site; "
                                                     "check the text says what the public may read",
-                                                    fields=', '.join(fields)), fields=fields))
+                                                    fields=msg_list(map(p.feature.label, fields))), fields=fields))
         written = [k for k in _public_texts_written(p, props, old) if k not in fields]
         if written:  # a whitelist, not a pattern: no notation a filter misses gets past a batch
             w.append(warning("public_text_written", msg("revisions.public_text_written", "{fields}: the public "
                                                         "reads this text of a protected site as it is written; read "
                                                         "it before approving (no position, in any notation)",
-                                                        fields=', '.join(written)), fields=written))
+                                                        fields=msg_list(map(p.feature.label, written))),
+                             fields=written))
     return w
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from ..vocab import Role
 from .dialect import backend, for_update
 from .tables import DATETIME, INT, NOCASE, NOT_NULL, TEXT, UNIQUE, Index, Refuse, Table, col, in_list, ref
 
-ROLES = ("field", "expert", "admin")
+ROLES = Role.values()
 
 USERS_TABLE = Table("users", (
     col("username", TEXT, NOCASE, NOT_NULL, UNIQUE), col("display_name"),

@@ -63,6 +63,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Any], None]], ...] = (
     ("markers", markers.add_markers),
     ("rescues", rescues.add_rescues),
     ("public_texts", _sql(sections.PUBLIC_TEXTS_DDL)),
+    ("formation_names", _sql(sections.FORMATION_NAMES_DDL)),
 )
 
 # Every table the steps create, defined once each (store/tables.py), in the order they are created.

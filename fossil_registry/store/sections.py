@@ -26,12 +26,14 @@ SECTION_VERSIONS = "section_versions"
 LINE_COLUMNS = (
     "code", "name", "name_en", "county", "county_en", "level", "significance", "period", "age", "formation", "units",
     "stratigraphic_boundaries", "sensitivity", "description", "description_en", "established", "status", "length_m",
-    "version", "updated_at", "updated_by", "public_description", "public_description_en",
+    "version", "updated_at", "updated_by", "public_description", "public_description_en", "formation_en",
 )
 # The text cleared for publication (sites and sections alike): the only description the public reads of a protected
 # feature (public_view). Added to both kinds' main layers; the same SQL on the GeoPackage and on PostGIS.
 PUBLIC_TEXTS_DDL = "".join(f"ALTER TABLE {table} ADD COLUMN {column} TEXT;\n" for table in (LOCATIONS, LINES)
                            for column in ("public_description", "public_description_en"))
+# A formation's English name beside its Chinese one (formation), as a feature has name and name_en (issue 25).
+FORMATION_NAMES_DDL = "".join(f"ALTER TABLE {table} ADD COLUMN formation_en TEXT;\n" for table in (LOCATIONS, LINES))
 
 SECTIONS = Layers("section", LINES, SECTION_BOUNDARIES, SECTION_VERSIONS, LINE_COLUMNS, BOUNDARY_COLUMNS,
                   json_columns=("units", "stratigraphic_boundaries"), measures=("length_m",))

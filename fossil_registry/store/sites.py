@@ -30,7 +30,7 @@ VERSIONS = "site_versions"
 LOCATION_COLUMNS = (
     "code", "name", "name_en", "county", "county_en", "level", "period", "age", "formation", "fossil_groups",
     "sensitivity", "description", "description_en", "established", "status", "version", "updated_at", "updated_by",
-    "public_description", "public_description_en",
+    "public_description", "public_description_en", "formation_en",
 )
 BOUNDARY_COLUMNS = ("code", "name", "name_en", "level", "sensitivity", "status", "area_km2", "version", "updated_at")
 _BOOKKEEPING = ("code", "version", "updated_at", "updated_by")

@@ -79,7 +79,8 @@ def _entries(limit: int | None) -> tuple[list[dict], dict]:
 @require("audit.read")
 def audit_page():
     entries, filters = _entries(500)
-    return render_template("admin/audit.html", entries=entries, filters={k: v for k, v in filters.items() if v})
+    return render_template("admin/audit.html", entries=entries, filters={k: v for k, v in filters.items() if v},
+                           action_label=audit.action_label)
 
 
 @bp.get("/audit.csv")

@@ -6,7 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from ..auth import ROLES
+from ..i18n import translate
+from ..vocab import Role
 
 
 class LoginForm(FlaskForm):
@@ -23,6 +24,10 @@ class TokenForm(FlaskForm):
 class UserForm(FlaskForm):
     username = StringField(_l("User name"), validators=[DataRequired(), Length(min=2, max=40)])
     display_name = StringField(_l("Full name"), validators=[Optional(), Length(max=80)])
-    role = SelectField(_l("Role"), choices=list(ROLES))
+    role = SelectField(_l("Role"), choices=Role.values())
     password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(min=10, max=200)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.role.choices = [(value, translate(label)) for value, label in Role.choices()]  # the reader's language
 

@@ -27,6 +27,7 @@ TARGET_NAMES = {
     "code": _l("site code (for matching)"), "name": _l("name"), "name_en": _l("English name"),
     "county": _l("county"), "county_en": _l("county (English)"), "level": _l("protection level"),
     "sensitivity": _l("sensitivity"), "period": _l("period"), "age": _l("age"), "formation": _l("formation"),
+    "formation_en": _l("formation (English)"),
     "fossil_groups": _l("fossil groups"), "description": _l("description"),
     "description_en": _l("description (English)"), "public_description": _l("public description"),
     "public_description_en": _l("public description (English)"), "established": _l("established (date)"),

@@ -21,10 +21,11 @@ from ..db import get_conn
 from ..errors import InvalidInput, RegistryError
 from ..geometry import MAX_VERTICES, GeometryError
 from ..http.errors import describe
+from ..i18n import translate
 from ..http.requests import read_upload
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import revision_policy
-from ..messages import msg
+from ..messages import Label, Message, msg
 from ..vocab import RevisionKind, RevisionStatus
 from . import labels
 
@@ -200,6 +201,7 @@ def batch():
 
 # ---------------------------------------------------------------------------------------------------------------- forms
 PROPERTY_INPUTS = ("name", "name_en", "county", "county_en", "level", "sensitivity", "period", "age", "formation",
+                   "formation_en",
                    "fossil_groups", "established", "description", "description_en", "public_description",
                    "public_description_en")
 
@@ -525,12 +527,17 @@ def _empty(value) -> bool:
 def _revvalue(value) -> str:
     """Any stored value as one readable line: lists joined by commas (lists of objects by semicolons), an object as its
     name with its other filled-in fields in brackets ("base of the Wuliuan Stage (rank: stage, gssp: candidate)"),
-    numbers as written. Autoescaped by the template like any text."""
+    numbers as written, a vocabulary's label (``field_value``) in the reader's language. Autoescaped by the template
+    like any text."""
+    if isinstance(value, Message):
+        return translate(value)
     if isinstance(value, (list, tuple)):
         shown = [_revvalue(v) for v in value if not _empty(v)]
         return ("; " if any(isinstance(v, (dict, list, tuple)) for v in value) else ", ").join(shown)
     if isinstance(value, dict):
-        rest = ", ".join(f"{k}: {_revvalue(v)}" for k, v in value.items() if k != "name" and not _empty(v))
+        # a vocabulary's label says what it is ("stage", "GSSP candidate"); any other value is named by its key
+        rest = ", ".join(_revvalue(v) if isinstance(v, Label) else f"{k}: {_revvalue(v)}" for k, v in value.items()
+                         if k != "name" and not _empty(v))
         if _empty(value.get("name")):
             return rest
         return f"{_revvalue(value['name'])} ({rest})" if rest else _revvalue(value["name"])

@@ -153,6 +153,8 @@ class FeatureFields(PublicTexts):
     county_en: str | None
     age: str | None
     formation: str | None
+    formation_en: Annotated[str | None, Field(description="the formation's English name (formation: its Chinese "
+                                                          "name)")] = None
     description: str | None
     description_en: str | None
     level: Level
