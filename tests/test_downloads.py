@@ -535,5 +535,6 @@ def test_gdal_reads_the_served_downloads_over_http(served_registry):
         pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": None, "GDAL_HTTP_BEARER": None})
     assert len(inspections) > 0 and inspections.crs.to_epsg() == 4490
     listing = requests.get(f"{served_registry.url}/api/downloads").json()
-    assert [la["id"] for la in listing["layers"]] == ["sites", "sections", "boundaries", "markers", "registry"]
+    assert [la["id"] for la in listing["layers"]] == ["sites", "sections", "section-points", "boundaries", "markers",
+                                                      "registry"]
     assert not re.search(r"inspections", json.dumps(listing["layers"]))
