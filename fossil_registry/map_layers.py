@@ -18,7 +18,7 @@ import shapely
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-from . import features, public_view, shared_cache, sites
+from . import ages, features, public_view, shared_cache, sites
 from .errors import InvalidInput
 from .geometry import simplify_for_zoom
 from .messages import msg
@@ -87,9 +87,14 @@ POINT_KIND = sites.SITE
 
 
 def _popup_fields(kind: features.FeatureKind, code: str, props: dict[str, Any]) -> dict[str, Any]:
-    """The code and the kind's map_fields (a list field as a list, empty when unset)."""
-    return {"code": code, **{k: list(props.get(k) or []) if k in kind.list_fields else props.get(k)
-                             for k in kind.map_fields}}
+    """The code and the kind's map_fields (a list field as a list, empty when unset), with the age's Chinese
+    (``age_zh``, from the chart's names; null when a word of it is not known) for a popup on a Chinese page: the layers
+    are the same for both languages."""
+    fields = {"code": code, **{k: list(props.get(k) or []) if k in kind.list_fields else props.get(k)
+                               for k in kind.map_fields}}
+    if isinstance(fields.get("age"), str):
+        fields["age_zh"] = ages.chinese_age(fields["age"])
+    return fields
 
 
 # Every map view needs every site of its bbox; reading and converting 10,000 sites takes ~0.5 s, so the converted

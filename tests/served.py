@@ -67,7 +67,7 @@ def serving(tmp_path_factory, template: Path, *, activity: bool = True,
         try:
             if requests.get(url + "/ogcapi", timeout=2).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()

@@ -5,8 +5,8 @@ left out, text marked as another language such as an English name left out). Lat
 short list of names in tests/chinese_pages.ALLOWED (file formats, standards, software, units), codes (GZ-0001) and the
 accounts' user names.
 
-What is still English is listed in PENDING with the reason; the test fails when a page so listed no longer has English
-(take it out of the list) as well as when any other page has."""
+A page that stays English by decision is listed in PENDING with the reason (docs/openapi.md); the test fails when a page
+so listed no longer has English (take it out of the list) as well as when any other page has."""
 from __future__ import annotations
 
 import re
@@ -31,6 +31,8 @@ USER_NAMES = ({name for name, _ in ACCOUNTS.values()} | {"test-setup", "tests"}
 # Pages (by their path's start) still carrying English, the roles that reach them, and why. Keep it short: the test
 # fails when a page listed here has no English left for those roles (take it off the list then).
 PENDING = {
+    # a product decision (docs/openapi.md): the API reference is the OpenAPI document, written once, in English, for
+    # the programs and programmers that read it (as OGC's own documents are); its HTML page shows it as it is
     "/ogcapi/api.html": (ROLES, "the OpenAPI document's summaries are written once, in English, for the clients that "
                                 "read it (http/openapi.py); its HTML page shows them as they are"),
 }

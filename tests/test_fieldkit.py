@@ -331,8 +331,9 @@ def test_the_qgis_project_references_every_kit_layer_by_relative_path_with_forms
     assert tree == sources
     top_first = [source.split("=")[-1] for source in tree.values()]   # the sites over the boundaries' fill
     assert top_first.index("site_locations") < top_first.index("site_boundaries")
-    (style,) = root.iter("text-style")
-    assert style.get("fontFamily") == "Noto Sans CJK SC"   # never empty (QGIS then drew a TeX font's garbage)
+    styles = list(root.iter("text-style"))  # the sites' labels and the county seats'
+    assert styles and all(s.get("fontFamily") == "Noto Sans CJK SC" for s in styles)   # never empty (QGIS then drew a
+    # TeX font's garbage)
     assert root.findtext("properties/Paths/Absolute") == "false"
     assert root.find("projectCrs/spatialrefsys/authid").text == "EPSG:4490"
     layers = {m.findtext("datasource").split("=")[-1]: m for m in maplayers}

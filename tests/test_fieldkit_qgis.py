@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from fossil_registry import create_app
+from fossil_registry.fieldkit import context_layers
 from fossil_registry.fieldkit.layers import KIT_LAYERS, LOCATIONS, BOUNDARIES, drawing_order
 from fossil_registry.fieldkit.qgis_project import LABEL_FONT, label_font_expression
 
@@ -73,7 +74,7 @@ def test_qgis_reads_the_kit_and_every_layer_is_valid(opened, kit):
     assert found["qgis"].startswith("3.") and found["read"] is True
     layers = {la["source"].split("|layername=")[-1] if la["provider"] == "ogr" else "basemap": la
               for la in found["layers"]}
-    assert set(layers) == {la.name for la in KIT_LAYERS} | {"basemap"}
+    assert set(layers) == {la.name for la in KIT_LAYERS} | {la.name for la in context_layers.LAYERS} | {"basemap"}
     assert all(la["valid"] for la in found["layers"]), [la["name"] for la in found["layers"] if not la["valid"]]
     assert layers["basemap"]["provider"] == "gdal"
     assert layers[LOCATIONS]["geometry"] == "Point" and layers[LOCATIONS]["features"] > 0
@@ -86,16 +87,18 @@ def test_points_are_drawn_over_lines_over_areas_and_the_basemap_at_the_bottom(op
     name_of = {la["id"]: (la["source"].split("|layername=")[-1] if la["provider"] == "ogr" else "basemap")
                for la in found["layers"]}
     order = [name_of[i] for i in found["order"]]   # top (drawn last) first
-    assert order == [la.name for la in reversed(drawing_order(KIT_LAYERS))] + ["basemap"]
+    # the kit's own layers, then the county context under them (seats over outlines), the basemap at the bottom
+    assert order == [la.name for la in reversed(drawing_order(KIT_LAYERS))] + \
+        [la.name for la in context_layers.LAYERS] + ["basemap"]
     assert order.index(LOCATIONS) < order.index(BOUNDARIES)   # the sites above the boundaries' fill
     geometry = {la.name: la.geometry for la in KIT_LAYERS}
-    ranks = [{"POINT": 0, "LINESTRING": 1, "MULTILINESTRING": 1, "MULTIPOLYGON": 2}[geometry[n]] for n in order[:-1]]
+    ranks = [{"POINT": 0, "LINESTRING": 1, "MULTILINESTRING": 1, "MULTIPOLYGON": 2}[geometry[n]] for n in order[:len(KIT_LAYERS)]]
     assert ranks == sorted(ranks)
 
 
 def test_the_site_labels_use_a_cjk_font_this_machine_has(opened):
     found, _ = opened
-    (sites,) = [la for la in found["layers"] if la.get("labels")]
+    (sites,) = [la for la in found["layers"] if la.get("labels") and la["source"].endswith(f"layername={LOCATIONS}")]
     label = sites["label"]
     assert label["field"] == "code"
     assert label["family"] == LABEL_FONT and label["font_found"] is True   # QGIS found it: not its fallback font

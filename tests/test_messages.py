@@ -22,7 +22,8 @@ from .test_revisions_web import signed_in, submit, text
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 BUILTIN = {"ValueError", "TypeError", "RuntimeError", "KeyError", "AssertionError", "NotImplementedError",
            "LookupError", "FileExistsError", "UnhostedAsset", "UntrustedMapText", "FetchRefused", "SystemExit", "OSError",
-           "MixedGeometry"}  # the last: a fault of the record builders (downloads/writers.py), never shown to a user
+           "MixedGeometry", "ContextUnavailable"}  # a fault of the record builders (downloads/writers.py), and the
+# operator's log line when the county data is missing (county_context.py): never shown to a user
 
 
 def _fields(template: str) -> set[str]:

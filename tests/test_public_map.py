@@ -73,6 +73,20 @@ def test_anonymous_site_layer_is_the_public_view(app, client, demo):
             assert f["geometry"]["coordinates"] == [round(site.location.x, 6), round(site.location.y, 6)]
 
 
+def test_popups_read_ages_in_chinese_on_chinese_pages(client, demo):
+    """The layers carry each age's Chinese (age_zh, from the chart's names) beside the age as stored, and the map's
+    script shows it on a Chinese page: a popup read "Late Triassic (Carnian)" to a Chinese reader (issue 25)."""
+    features = client.get(f"/map/sites.geojson?bbox={REGION}&zoom=7").get_json()["features"]
+    features += client.get(f"/map/sections.geojson?bbox={REGION}&zoom=16").get_json()["features"]
+    aged = [f["properties"] for f in features if f["properties"].get("age")]
+    assert aged and all("age_zh" in p for p in aged)
+    carnian = next(p for p in aged if "Carnian" in p["age"])
+    assert carnian["age_zh"] == "晚三叠世（卡尼期）"
+    assert sum(p["age_zh"] is not None for p in aged) >= 0.9 * len(aged)
+    script = (ROOT / "static" / "js" / "public-map.js").read_text(encoding="utf-8")
+    assert "p.age_zh" in script and "p.age]" not in script
+
+
 def test_staff_get_exact_data_on_the_same_endpoints(client, demo):
     body = client.get(f"/map/sites.geojson?bbox={REGION}&zoom=7", headers=bearer("field")).get_json()
     assert _codes(body) == {c for c, s in demo.items() if s.properties["status"] == "active"}

@@ -25,7 +25,7 @@ def test_drawn_boundary_is_submitted_and_approved_in_the_ui(page, live_server, b
     for dx, dy in ((-90, -60), (80, -70), (100, 60), (-70, 80)):
         page.mouse.click(cx + dx, cy + dy)
         page.wait_for_timeout(120)
-    page.click(".leaflet-draw-actions a:has-text('Finish')")
+    page.click(".leaflet-draw-actions a:has-text('完成')")  # Leaflet.draw speaks Chinese on a Chinese page (leaflet-zh.js)
     drawn = json.loads(page.input_value("#boundary_drawn"))
     assert drawn["type"] == "MultiPolygon" and len(drawn["coordinates"][0][0]) == 5  # 4 vertices, closed
     assert page.get_attribute("#revision-map", "data-boundary-parts") == "1"  # the new outline replaced the old

@@ -317,7 +317,7 @@ def test_several_processes_share_sessions_rate_limits_and_caches(demo_location, 
             try:
                 if requests.get(url + "/ogcapi", timeout=2).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting
                 pass
             assert time.monotonic() < deadline and process.poll() is None, (demo_data_dir / "server.log").read_text()
             time.sleep(0.2)

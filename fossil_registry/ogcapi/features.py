@@ -235,16 +235,23 @@ PROPERTY_LABELS: dict[str, Label] = {key: features.field_label(key, en, zh) for 
 PROPERTY_VOCABULARIES = {"kind": MarkerKind, "last_condition": MarkerCondition, "condition": Condition, "threats": Threat}
 
 
+def _kind_of(collection_id: str) -> features.FeatureKind | None:
+    """The kind whose features a collection holds: its own collection, its point collection, or (boundaries) sites'."""
+    return (features.collection_kind(collection_id)
+            or next((k for k in features.kinds() if k.point_collection == collection_id), None)
+            or (features.SITE if collection_id == "boundaries" else None))
+
+
 def property_label(collection_id: str, key: str) -> Label | str:
     """A property of a collection's features as a person reads it."""
-    kind = features.collection_kind(collection_id) or (features.SITE if collection_id == "boundaries" else None)
+    kind = _kind_of(collection_id)
     found = kind.labels.get(key) if kind is not None else None
     return found or PROPERTY_LABELS.get(key, key)
 
 
 def property_value(collection_id: str, key: str, value: Any) -> Any:
     """A property's value as a person reads it: a vocabulary's label where the property holds one."""
-    kind = features.collection_kind(collection_id) or (features.SITE if collection_id == "boundaries" else None)
+    kind = _kind_of(collection_id)
     if kind is not None and key in kind.property_fields:
         return kind.value_label(key, value)
     vocabulary = PROPERTY_VOCABULARIES.get(key)

@@ -69,7 +69,7 @@
     box.appendChild(el("div", p.code, "site-code"));
     var dl = el("dl");
     row(dl, labels.level, labels.levels[p.level] || p.level);
-    var age = [labels.periods[p.period] || p.period, p.age].filter(Boolean).join(" · ");
+    var age = [labels.periods[p.period] || p.period, ageText(p)].filter(Boolean).join(" · ");
     row(dl, labels.age, age);
     var groups = (p.fossil_groups || []).map(function (g) { return labels.groups[g] || g; });
     row(dl, labels.fossil_groups, groups.join(zh ? "、" : ", "));
@@ -81,6 +81,9 @@
     box.appendChild(link);
     return box;
   }
+
+  // the age as the reader reads it: the chart's Chinese names on a Chinese page (age_zh, made by the server)
+  function ageText(p) { return zh ? (p.age_zh || p.age) : p.age; }
 
   // ------------------------------------------------------------------------------------------------ layers
   map.createPane("boundaries").style.zIndex = 350;  // below the site markers
@@ -101,7 +104,7 @@
     box.appendChild(el("div", labels.section + " · " + p.code, "site-code"));
     var dl = el("dl");
     row(dl, labels.significance, labels.significances[p.significance] || p.significance);
-    row(dl, labels.age, [labels.periods[p.period] || p.period, p.age].filter(Boolean).join(" · "));
+    row(dl, labels.age, [labels.periods[p.period] || p.period, ageText(p)].filter(Boolean).join(" · "));
     if (p.length_m) { row(dl, labels.length, Math.round(p.length_m) + " m"); }
     box.appendChild(dl);
     if (p.precision === "cell") { box.appendChild(el("p", labels.approximate, "site-approx")); }
