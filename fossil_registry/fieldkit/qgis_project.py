@@ -170,16 +170,20 @@ def _data_defined(properties: dict[str, str]) -> ET.Element:
         {name: _map({"active": True, "expression": expression, "type": 3}) for name, expression in properties.items()})}))
 
 
-def _labels(field: str) -> ET.Element:
-    """The site code next to each site, from about 1:100,000 in (so the province view stays readable)."""
-    text = _el("text-style", {"fieldName": field, "isExpression": 0, "fontSize": 8, "fontSizeUnit": "Point",
-                              "textColor": "30,30,30,255", "textOpacity": 1, "fontWeight": 50, "fontItalic": 0,
+def _text_style(field: str, size: int, colour: str) -> ET.Element:
+    """Labels of ``field`` in LABEL_FONT, ``size`` points, in ``colour`` (r,g,b,a) with a white halo."""
+    return _el("text-style", {"fieldName": field, "isExpression": 0, "fontSize": size, "fontSizeUnit": "Point",
+                              "textColor": colour, "textOpacity": 1, "fontWeight": 50, "fontItalic": 0,
                               "blendMode": 0, "multilineHeight": 1, "namedStyle": "Regular",
                               "fontFamily": LABEL_FONT},
                _el("text-buffer", {"bufferDraw": 1, "bufferSize": 0.8, "bufferSizeUnits": "MM",
                                    "bufferColor": "255,255,255,255", "bufferOpacity": 1, "bufferNoFill": 1,
                                    "bufferJoinStyle": 128, "bufferBlendMode": 0}))
-    settings = _el("settings", {"calloutType": "simple"}, text,
+
+
+def _labels(field: str) -> ET.Element:
+    """The site code next to each site, from about 1:100,000 in (so the province view stays readable)."""
+    settings = _el("settings", {"calloutType": "simple"}, _text_style(field, 8, "30,30,30,255"),
                    _el("placement", {"placement": 0, "dist": 1.5, "distUnits": "MM", "quadOffset": 2,
                                      "priority": 5}),
                    _el("rendering", {"scaleVisibility": 1, "scaleMin": 1, "scaleMax": 100000, "obstacle": 1,
@@ -349,14 +353,7 @@ def project_qgz(**kwargs: Any) -> bytes:
 # ------------------------------------------------------------------------------------------------ QGIS project
 # the county context layers of context_layers.py: read-only, under every kit layer, seats labelled
 def _context_labels() -> ET.Element:
-    text = _el("text-style", {"fieldName": "label", "isExpression": 0, "fontSize": 9, "fontSizeUnit": "Point",
-                              "textColor": "60,50,40,255", "textOpacity": 1, "fontWeight": 50, "fontItalic": 0,
-                              "blendMode": 0, "multilineHeight": 1, "namedStyle": "Regular",
-                              "fontFamily": LABEL_FONT},
-               _el("text-buffer", {"bufferDraw": 1, "bufferSize": 0.8, "bufferSizeUnits": "MM",
-                                   "bufferColor": "255,255,255,255", "bufferOpacity": 1, "bufferNoFill": 1,
-                                   "bufferJoinStyle": 128, "bufferBlendMode": 0}))
-    settings = _el("settings", {"calloutType": "simple"}, text,
+    settings = _el("settings", {"calloutType": "simple"}, _text_style("label", 9, "60,50,40,255"),
                    _el("placement", {"placement": 0, "dist": 1.2, "distUnits": "MM", "quadOffset": 5, "priority": 3}),
                    _el("rendering", {"scaleVisibility": 0, "obstacle": 0, "displayAll": 0, "upsidedownLabels": 0,
                                      "limitNumLabels": 0}))
