@@ -2,10 +2,11 @@
 coordinate system, CGCS2000, applies. A place far outside is a mistake, not a judgement call."""
 from __future__ import annotations
 
+import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from .geometry import GeometryError, fmt, geodesic_distance_m
+from .geometry import GEOD, GeometryError, fmt
 from .messages import msg
 
 # Area of use of EPSG:4490 (CGCS2000), in which the registry stores everything (pyproj: CRS(4490).area_of_use).
@@ -17,14 +18,23 @@ def inside(bbox, x: float, y: float) -> bool:
     return bbox[0] <= x <= bbox[2] and bbox[1] <= y <= bbox[3]
 
 
+def _all_inside(bbox, coords) -> bool:
+    """Whether every (x, y) row of the array lies in the box (min_x, min_y, max_x, max_y)."""
+    return bool(np.all((coords[:, 0] >= bbox[0]) & (coords[:, 0] <= bbox[2]) & (coords[:, 1] >= bbox[1])
+                       & (coords[:, 1] <= bbox[3])))
+
+
 def distance_to_region_m(geom: BaseGeometry, region) -> float:
-    """Geodesic metres from the farthest vertex of ``geom`` to the region's box (0: all inside)."""
-    worst = 0.0
-    for x, y in shapely.get_coordinates(geom):
-        nx, ny = min(max(x, region[0]), region[2]), min(max(y, region[1]), region[3])
-        if (nx, ny) != (x, y):
-            worst = max(worst, geodesic_distance_m((x, y), (nx, ny)))
-    return worst
+    """Geodesic metres from the farthest vertex of ``geom`` to the region's box (0: all inside). The vertices are
+    clipped to the box at once (numpy); only those outside are measured, in one call to the geodesic."""
+    coords = shapely.get_coordinates(geom)
+    nearest = np.clip(coords, (region[0], region[1]), (region[2], region[3]))
+    outside = np.any(nearest != coords, axis=1)
+    if not outside.any():
+        return 0.0
+    far, near = coords[outside], nearest[outside]
+    _, _, distances = GEOD.inv(far[:, 0], far[:, 1], near[:, 0], near[:, 1])
+    return float(np.max(distances))
 
 
 def check_plausible(geom: BaseGeometry, region, region_name: str, *, what: str, max_distance_km: float) -> float:
@@ -36,7 +46,7 @@ def check_plausible(geom: BaseGeometry, region, region_name: str, *, what: str, 
     if not len(coords):
         return 0.0
     x, y = (float(v) for v in coords[0])
-    outside_crs = not all(inside(CGCS2000_AREA, cx, cy) for cx, cy in coords)
+    outside_crs = not _all_inside(CGCS2000_AREA, coords)
     distance = distance_to_region_m(geom, region)
     if not outside_crs and distance <= max_distance_km * 1000:
         return distance
