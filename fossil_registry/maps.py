@@ -36,6 +36,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
+import branca.element
 import folium
 from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
@@ -335,6 +336,30 @@ class Overlay:
 
 
 _TEMPLATE_SYNTAX = ("{{", "{%", "{#")
+
+
+class _Output:
+    """What Jinja would make of text without template syntax, without compiling it: the text, its line ends as
+    line feeds and one trailing line feed dropped (Jinja's defaults). See ``_output_or_template``."""
+
+    def __init__(self, text: str):
+        self.text = re.sub(r"\r\n|\r", "\n", text).removesuffix("\n")
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        return self.text
+
+
+def _output_or_template(source: str) -> Template | _Output:
+    """branca wraps each element's *rendered* header, html and script in a new ``Element(output)``, which compiles
+    that output as a Jinja template: a dozen compilations per map, about a fifth of a map page's CPU. Output without
+    template syntax is kept as it is (the same text Jinja would render from it); any other source is compiled as
+    before (and ``check_no_user_text`` has already refused user text with template syntax)."""
+    if any(mark in source for mark in _TEMPLATE_SYNTAX):
+        return Template(source)
+    return _Output(source)
+
+
+branca.element.Template = _output_or_template  # read by branca's Element.__init__ for a template given as text
 
 
 def _strings(value: Any, depth: int = 0) -> Iterator[str]:
