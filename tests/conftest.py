@@ -215,6 +215,53 @@ def _routing_builders_made_once() -> None:
 _routing_builders_made_once()
 
 
+def _rules_parsed_once() -> None:
+    """The other half of building an app's URL map: werkzeug parses every rule's text into its regular-expression
+    parts (and its converters, trace and arguments) for every app. Here the parse of a rule text is recorded once and
+    replayed for the same text in every later map with the same converter classes: the parts (frozen values), the
+    trace and the arguments as recorded, and converters made anew for the rule (the map's own instances). Test set-up
+    only, like the builder cache above."""
+    from werkzeug.routing.rules import Rule, parse_converter_args
+
+    made: dict = {}
+    parse = Rule._parse_rule
+
+    def replayed(self, rule: str):
+        key = (rule, tuple(sorted((name, id(cls)) for name, cls in self.map.converters.items())))
+        if key not in made:
+            trace_before, converters_before = len(self._trace), set(self._converters)
+            parts = list(parse(self, rule))
+            made[key] = (parts, self._trace[trace_before:],
+                         [(name, self._converter_specs[name]) for name in self._converters
+                          if name not in converters_before])
+            return parts
+        parts, trace, converters = made[key]
+        self._trace.extend(trace)
+        for name, (converter, arguments) in converters:
+            args, kwargs = parse_converter_args(arguments)
+            self._converters[name] = self.get_converter(name, converter, args, kwargs)
+            self.arguments.add(name)
+        return parts
+
+    get_converter = Rule.get_converter
+
+    def recorded_get_converter(self, variable_name, converter_name, args, kwargs):
+        specs = self.__dict__.setdefault("_converter_specs", {})
+        specs[variable_name] = (converter_name, _converter_arguments(args, kwargs))
+        return get_converter(self, variable_name, converter_name, args, kwargs)
+
+    Rule._parse_rule = replayed
+    Rule.get_converter = recorded_get_converter
+
+
+def _converter_arguments(args, kwargs) -> str:
+    """The text of a converter's arguments (as in ``<int(min=1):x>``) that parse_converter_args reads back."""
+    return ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+
+
+_rules_parsed_once()
+
+
 def bearer(who: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKENS[who]}"}
 
