@@ -98,23 +98,34 @@ def _resolve(value, app, caller: str):
     return value(*(app, caller)[:count])
 
 
+# the endpoints after which the test client's session is no longer the caller's (signed out, or signed in as another)
+ENDS_THE_SESSION = {"account.login", "account.logout"}
+
+
 @pytest.mark.parametrize("caller", CALLERS)
 def test_role_matrix_web(app, caller):
+    """Every web endpoint with one session of ``caller`` (signed in again after an endpoint that ends it); an allowed
+    answer that sends the caller to the sign-in page would mean the session was lost, and fails."""
+    client = token = None
     for endpoint, (method, url, data, least) in WEB_MATRIX.items():
-        client = app.test_client()
-        if caller != "anonymous":
-            login(client, caller)
+        if client is None:
+            client, token = app.test_client(), None
+            if caller != "anonymous":
+                login(client, caller)
         url = _resolve(url, app, caller)
         if method == "GET":
             r = client.get(url)
         else:
-            token = csrf_token(client, "/login")
+            token = token or csrf_token(client, "/login")
             r = client.open(url, method=method, data={**_resolve(data, app, caller), "csrf_token": token})
         want = expected_status(caller, least)
         if want == "allowed":
             assert r.status_code in (200, 201, 202, 204, 302, 303), (caller, endpoint, r.status_code)
+            assert endpoint in ENDS_THE_SESSION or "/login" not in r.headers.get("Location", ""), (caller, endpoint)
         else:
             assert r.status_code == int(want), (caller, endpoint, r.status_code)
+        if endpoint in ENDS_THE_SESSION:
+            client = None
 
 
 @pytest.mark.parametrize("caller", CALLERS)
