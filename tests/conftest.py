@@ -215,6 +215,9 @@ def _routing_builders_made_once() -> None:
 _routing_builders_made_once()
 
 
+Rule_parse_rule_of_werkzeug = Rule_get_converter_of_werkzeug = None  # werkzeug's own, kept by _rules_parsed_once
+
+
 def _rules_parsed_once() -> None:
     """The other half of building an app's URL map: werkzeug parses every rule's text into its regular-expression
     parts (and its converters, trace and arguments) for every app. Here the parse of a rule text is recorded once and
@@ -223,8 +226,9 @@ def _rules_parsed_once() -> None:
     only, like the builder cache above."""
     from werkzeug.routing.rules import Rule, parse_converter_args
 
+    global Rule_parse_rule_of_werkzeug, Rule_get_converter_of_werkzeug
     made: dict = {}
-    parse = Rule._parse_rule
+    parse = Rule_parse_rule_of_werkzeug = Rule._parse_rule
 
     def replayed(self, rule: str):
         key = (rule, tuple(sorted((name, id(cls)) for name, cls in self.map.converters.items())))
@@ -243,7 +247,7 @@ def _rules_parsed_once() -> None:
             self.arguments.add(name)
         return parts
 
-    get_converter = Rule.get_converter
+    get_converter = Rule_get_converter_of_werkzeug = Rule.get_converter
 
     def recorded_get_converter(self, variable_name, converter_name, args, kwargs):
         specs = self.__dict__.setdefault("_converter_specs", {})
