@@ -199,3 +199,24 @@ def test_a_refused_send_stays_with_the_server_s_message_and_can_be_corrected(pho
     _wait_until_sent(phone)
     assert _count(app, "SELECT count(*) FROM inspections WHERE code = ?", SITE) == before + 1
     phone.wait_for_selector("#offline-empty")
+
+
+def test_an_area_taken_offline_opens_with_no_network_in_both_languages(phone, live_server):  # noqa: F811
+    sign_in(phone, live_server.url, "expert")
+    _controlled(phone, live_server.url + "/offline/area")
+    phone.fill("#area-sites", SITE)
+    phone.click("#offline-area button[type=submit]")
+    phone.wait_for_selector("#offline-area-progress[data-done]", timeout=60000)
+    assert "0 failed" in phone.inner_text("#offline-area-progress") or "0 个失败" in phone.inner_text(
+        "#offline-area-progress")
+    phone.context.set_offline(True)
+    phone.goto(f"{live_server.url}/sites/{SITE}/inspections/new?lang=en")
+    assert phone.locator("html").get_attribute("lang") == "en"
+    assert phone.locator("form.record-form").count() == 1
+    phone.goto(f"{live_server.url}/sites/{SITE}/inspections/new?lang=zh")
+    assert phone.locator("html").get_attribute("lang") == "zh-CN" and phone.locator("form.record-form").count() == 1
+    phone.goto(f"{live_server.url}/sites/{SITE}")
+    assert SITE in phone.inner_text("main")
+    site = phone.evaluate("fetch('/api/sites/%s').then(r => r.json())" % SITE)   # its record, boundary included
+    assert site["code"] == SITE and site["boundary"]["type"] in ("Polygon", "MultiPolygon")
+    assert phone.evaluate("fetch('/api/sites/%s/markers').then(r => r.status)" % SITE) == 200
