@@ -23,7 +23,7 @@ from flask_wtf.csrf import generate_csrf
 
 from .. import fieldkit, inspections, sites
 from ..db import get_conn
-from ..errors import NotFound, RegistryError
+from ..errors import RegistryError
 from ..http.errors import problem
 from ..http.responses import jsonify
 from ..http.security import require
@@ -157,7 +157,7 @@ def area_urls():
     except RegistryError as exc:
         return problem(exc.status, exc.title, str(exc))
     if not chosen:
-        raise NotFound(_("No site in this area."))
+        return problem(404, "Not found", _("No site in this area."))
     chosen = chosen[:MAX_AREA_SITES]
     pages = [url_for("reports.form"), url_for("rescues.index"), url_for(".queue_page")]
     data = [url_for("public.county_outlines"), url_for("public_map_data.county_seats")]
