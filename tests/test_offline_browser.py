@@ -220,3 +220,28 @@ def test_an_area_taken_offline_opens_with_no_network_in_both_languages(phone, li
     site = phone.evaluate("fetch('/api/sites/%s').then(r => r.json())" % SITE)   # its record, boundary included
     assert site["code"] == SITE and site["boundary"]["type"] in ("Polygon", "MultiPolygon")
     assert phone.evaluate("fetch('/api/sites/%s/markers').then(r => r.status)" % SITE) == 200
+
+
+def test_online_forms_sent_through_the_worker_behave_as_before_and_carry_a_key(phone, live_server):  # noqa: F811
+    """Online, a form of the field is sent by the service worker (with an Idempotency-Key, so that a send whose
+    answer is lost can be queued and retried safely): the person sees what they always saw."""
+    app = live_server.app
+    before = _count(app, "SELECT count(*) FROM inspections WHERE code = ?", SITE)
+    keys = _count(app, "SELECT count(*) FROM idempotency_keys")
+    sign_in(phone, live_server.url, "expert")
+    _controlled(phone, f"{live_server.url}/sites/{SITE}/inspections/new")
+    phone.check("input[name=condition][value=good]")
+    with phone.expect_navigation():
+        phone.click("form.record-form button[type=submit]")
+    assert "/inspections/" in phone.url and phone.locator(".flash.success").count() == 1   # the record's page
+    assert _count(app, "SELECT count(*) FROM inspections WHERE code = ?", SITE) == before + 1
+    assert _count(app, "SELECT count(*) FROM idempotency_keys") == keys + 1
+    # a refusal comes back as the form with its error, as without the worker
+    phone.goto(f"{live_server.url}/sites/{SITE}/inspections/new")
+    phone.evaluate("document.querySelector('input[name=date]').removeAttribute('max')")
+    phone.fill("input[name=date]", "2099-01-01")
+    phone.check("input[name=condition][value=good]")
+    with phone.expect_navigation():
+        phone.click("form.record-form button[type=submit]")
+    assert phone.locator("#form-error").count() == 1
+    assert _count(app, "SELECT count(*) FROM inspections WHERE code = ?", SITE) == before + 1
