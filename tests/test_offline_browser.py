@@ -245,3 +245,28 @@ def test_online_forms_sent_through_the_worker_behave_as_before_and_carry_a_key(p
         phone.click("form.record-form button[type=submit]")
     assert phone.locator("#form-error").count() == 1
     assert _count(app, "SELECT count(*) FROM inspections WHERE code = ?", SITE) == before + 1
+
+
+def test_a_send_the_network_drops_is_queued_by_the_worker_with_its_key(phone, live_server):  # noqa: F811
+    """The phone thinks it is online but the request never gets through (a signal that comes and goes): the service
+    worker keeps the record with the Idempotency-Key it sent, and opens the "waiting to send" page."""
+    app = live_server.app
+    before = _count(app, "SELECT count(*) FROM inspections WHERE code = ?", SITE)
+    sign_in(phone, live_server.url, "expert")
+    _controlled(phone, f"{live_server.url}/sites/{SITE}/inspections/new")
+    phone.check("input[name=condition][value=fair]")
+    phone.fill("textarea[name=findings]", "sent into a dead zone")
+    # the page's own offline check is out of the way: only the worker sees the failure
+    phone.evaluate("document.querySelector('form.record-form').removeAttribute('data-offline')")
+    phone.context.set_offline(True)
+    with phone.expect_navigation():
+        phone.click("form.record-form button[type=submit]")
+    assert "/offline" in phone.url
+    phone.wait_for_selector("#offline-queue .offline-record.waiting")
+    queued = _queued(phone)
+    assert len(queued) == 1 and queued[0]["url"] == f"/sites/{SITE}/inspections"
+    phone.context.set_offline(False)
+    phone.click("#offline-send")
+    _wait_until_sent(phone)
+    assert _count(app, "SELECT count(*) FROM inspections WHERE code = ?", SITE) == before + 1
+    assert _count(app, "SELECT count(*) FROM inspections WHERE findings = 'sent into a dead zone'") == 1

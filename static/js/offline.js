@@ -95,7 +95,7 @@
   // ------------------------------------------------------------------------------------------ the offline forms
   Array.prototype.forEach.call(document.querySelectorAll("form[data-offline]"), function (form) {
     form.addEventListener("submit", function (event) {
-      if (navigator.onLine) { return; }                // online: sent as always (the worker adds a key)
+      if (navigator.onLine || !form.hasAttribute("data-offline")) { return; }  // online: sent as always (the worker adds a key)
       event.preventDefault();
       var title = form.getAttribute("data-offline") || document.title;
       Q.add(account, new URL(form.action, location.href).pathname, title, new FormData(form)).then(function () {
