@@ -33,8 +33,10 @@ bp = Blueprint("offline", __name__)
 ACCOUNT_HEADER = "X-Offline-Account"
 # The shell the service worker precaches: the app's own CSS, scripts and icons, and the map libraries every form uses.
 SHELL = ("css", "js", "icons", "favicon.svg", "vendor/leaflet", "vendor/leaflet.markercluster",
-         "vendor/leaflet.locatecontrol", "vendor/leaflet-draw", "vendor/jquery")
+         "vendor/leaflet.locatecontrol", "vendor/leaflet-draw", "vendor/jquery/jquery.min.js")
 SHELL_SUFFIXES = {".css", ".js", ".png", ".svg", ".woff", ".woff2", ".ttf"}
+# builds the pages never link (un-minified, ES-module, UMD and Mapbox variants beside the ones maps.ASSETS names)
+_NOT_SERVED = ("-src.", ".esm.", ".umd.", ".mapbox.")
 LANGUAGES = ("zh", "en")
 MAX_AREA_SITES = 200
 
@@ -72,7 +74,7 @@ def _shell(static: str) -> tuple[tuple[str, str], ...]:
         path = root / entry
         files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
         for f in files:
-            if f.suffix in SHELL_SUFFIXES and not any(x in f.name for x in ("-src.", ".esm.", ".mapbox.")):
+            if f.suffix in SHELL_SUFFIXES and not any(x in f.name for x in _NOT_SERVED):
                 found.append((f.relative_to(root).as_posix(), hashlib.sha256(f.read_bytes()).hexdigest()[:16]))
     return tuple(found)
 
