@@ -25,6 +25,7 @@ var NEVER_KEPT = [/^\/logout/, /^\/offline\/csrf-token/, /^\/sw\.js/, /^\/api\/?
 
 self.skipWaiting();
 core.clientsClaim();
+precaching.cleanupOutdatedCaches();   // a precache of an older Workbox release is removed
 precaching.precacheAndRoute(FOSSIL_OFFLINE.precache, { ignoreURLParametersMatching: [/.*/] });
 
 function rememberAccount(account) {
