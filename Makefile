@@ -42,6 +42,9 @@ catalogs: setup
 VENDOR_PACKAGES := leaflet leaflet.markercluster leaflet.locatecontrol leaflet-draw jquery echarts axe-core
 # axe-core (the accessibility checker the browser tests inject, a devDependency) ships axe.min.js at its package root,
 # not in dist/: that one file is copied.
+# Workbox (the offline service worker, docs/offline.md): workbox-sw loads each module as <prefix>/<module>.prod.js, so
+# their build/ files go side by side into static/vendor/workbox/ (the worker sets that prefix: no CDN).
+WORKBOX_PACKAGES := workbox-sw workbox-core workbox-precaching workbox-routing workbox-strategies
 
 assets: static/vendor/.installed
 
@@ -53,6 +56,11 @@ static/vendor/.installed: package.json package-lock.json
 	  if [ -d node_modules/$$p/dist ]; then cp -R node_modules/$$p/dist/. static/vendor/$$p/; \
 	  else cp node_modules/$$p/*.min.js static/vendor/$$p/; fi && \
 	  find node_modules/$$p -maxdepth 1 -iname 'licen[cs]e*' -exec cp {} static/vendor/$$p/ \; ; \
+	done
+	mkdir -p static/vendor/workbox
+	for p in $(WORKBOX_PACKAGES); do \
+	  cp node_modules/$$p/build/*.js static/vendor/workbox/ && \
+	  cp node_modules/$$p/LICENSE static/vendor/workbox/LICENSE; \
 	done
 	touch $@
 

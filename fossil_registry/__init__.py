@@ -157,10 +157,10 @@ def _register_areas(app: Flask) -> None:
     from .api import sections as sections_api
     from .api import sites as sites_api
     from .api import supervision as supervision_api
-    from .web import (account, admin, basemap, downloads, fieldkit, impact, imports, inspections, public, reports,
-                      rescues, revisions, sections, supervision)
+    from .web import (account, admin, basemap, downloads, fieldkit, impact, imports, inspections, offline, public,
+                      reports, rescues, revisions, sections, supervision)
 
     for area in (public, sections, basemap, account, admin, revisions, inspections, reports, rescues, supervision,
-                 fieldkit, impact, downloads, imports, sites_api, sections_api, revisions_api, inspections_api,
+                 fieldkit, impact, downloads, imports, offline, sites_api, sections_api, revisions_api, inspections_api,
                  reports_api, rescues_api, supervision_api, fieldkit_api, impact_api, downloads_api, imports_api, ogcapi):
         area.init_app(app)

@@ -121,6 +121,9 @@ REPORT_FOLLOWUP_DAYS = 14
 # The telephone number the public calls about a report or a find (e.g. "0851-8xxxxxxx"), shown on the report form and
 # on every receipt beside the reference number to quote. None: no number is shown.
 REPORT_HOTLINE = None
+# A creating request sent with an Idempotency-Key header: its first answer is kept this many hours (at least 24) for
+# the retries of the same caller with the same key (http/idempotency.py, docs/offline.md).
+IDEMPOTENCY_KEEP_HOURS = 24
 # Basemap under the maps: "none" (no tiles: nothing leaves the app, works offline; the default), "osm" (OpenStreetMap),
 # "tianditu" (天地图, CGCS2000; needs the operator's key in TIANDITU_KEY; the CSP img-src is extended for its tiles) or
 # "offline" (the tiles of OFFLINE_BASEMAP, served by the app itself).

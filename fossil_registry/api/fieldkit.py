@@ -14,6 +14,7 @@ from ..http.openapi import (LOCATION, file_response, form, header, json_body, js
 from ..http.requests import allow_request_bytes, json_object, uploaded_file
 from ..http.security import actor, remote_addr, require
 from ..http.settings import fieldkit_settings
+from ..http.idempotency import idempotent
 from ..i18n import translate
 from ..messages import from_record, msg
 from .models import fieldkit as m
@@ -65,6 +66,7 @@ def get_kit(kit_id: str):
 
 @bp.post("/fieldkits/<kit_id>/checkin")
 @require("fieldkit.use")
+@idempotent
 def check_in(kit_id: str):
     settings = fieldkit_settings()
     filename, data = uploaded_file("file", settings.max_upload_bytes, "the kit's fieldkit.gpkg or a zip of its folder")

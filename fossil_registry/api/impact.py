@@ -20,6 +20,7 @@ from ..http.requests import conforms, json_object, read_upload
 from ..http.responses import impact_download, impact_json, jsonify
 from ..http.security import actor, can, remote_addr, require, sessionless
 from ..http.settings import impact_settings
+from ..http.idempotency import idempotent
 from ..messages import msg
 from .models import impact as m
 from .models.common import Id
@@ -78,6 +79,7 @@ def _saved_url(result: impact.Result) -> dict:
 @sessionless
 @require("impact.screen")
 @screen_limit
+@idempotent
 def screen():
     settings = impact_settings()
     fields, file = _request_fields(settings)
@@ -121,6 +123,7 @@ def reproduce(screening_id: int):
 
 @bp.post("/impact/screenings/<int:screening_id>/rerun")
 @require("impact.save")
+@idempotent
 def rerun(screening_id: int):
     result = impact.rerun(get_conn(), screening_id, impact_settings(), actor=actor(), remote_addr=remote_addr())
     response = jsonify(impact_json(result, **_saved_url(result)))
@@ -130,6 +133,7 @@ def rerun(screening_id: int):
 
 @bp.post("/impact/screenings/<int:screening_id>/cases")
 @require("impact.case")
+@idempotent
 def open_case(screening_id: int):
     body = json_object('send {"name", "developer", "reference", "stage", "decision", "conditions", "note"}',
                        required=True)

@@ -18,6 +18,7 @@ from ..http.requests import int_arg, json_object, uploaded_file
 from ..http.responses import csv_download, jsonify
 from ..http.security import actor, remote_addr, require
 from ..http.settings import import_settings
+from ..http.idempotency import idempotent
 from ..messages import msg
 from .models import imports as m
 from .models.common import Id
@@ -66,6 +67,7 @@ def _answer(imp: dict, status: int = 200):
 
 @bp.post("/imports")
 @require("import.run")
+@idempotent
 def upload():
     settings = import_settings()
     filename, data = uploaded_file("file", settings.max_file_bytes, "the file of sites")
@@ -107,6 +109,7 @@ def mapping(import_id: int):
 
 @bp.post("/imports/<int:import_id>/confirm")
 @require("import.run")
+@idempotent
 def confirm(import_id: int):
     body = json_object(CONFIRM_HINT, required=True)
     imp = imports.confirm(get_conn(), import_id, body, actor=actor(), settings=import_settings(),

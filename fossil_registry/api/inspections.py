@@ -13,6 +13,7 @@ from ..http.openapi import LOCATION, json_body, json_response, op, param, path_p
 from ..http.requests import flag_arg, json_object, one_upload, uploads
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import blob_store, inspection_settings, photo_url
+from ..http.idempotency import idempotent
 from ..messages import msg
 from .models import inspections as m
 from .models.common import Id
@@ -41,6 +42,7 @@ def record_input() -> tuple[dict, bool]:
 
 @bp.post("/sites/<code>/inspections")
 @require("inspection.write")
+@idempotent
 def create(code: str):
     data, multipart = record_input()
     record = inspections.parse_record(data, default_inspector=actor())

@@ -15,10 +15,11 @@ from ..http import openapi as api_spec
 from ..http.errors import problem
 from ..http.openapi import LOCATION, json_body, json_response, op, param, path_param, problem_responses
 from ..http.links import external_url
-from ..http.limits import limit_request_size, submit_limit, too_many_message
+from ..http.limits import report_sized, submit_limit, too_many_message
 from ..http.requests import json_object, uploads
 from ..http.security import actor, remote_addr, require, sessionless
 from ..http.settings import blob_store, photo_url, report_settings
+from ..http.idempotency import idempotent
 from ..messages import msg
 from ..json_input import MAX_INT
 from ..vocab import ReportStatus
@@ -47,8 +48,9 @@ def _receipt_json(report: dict, warnings: list[str] | None = None) -> dict:
 @sessionless
 @require("report.submit")
 @submit_limit
+@report_sized
+@idempotent
 def submit():
-    limit_request_size()
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         data, photos = request.form.to_dict(), uploads("photos")
     else:

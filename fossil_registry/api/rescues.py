@@ -16,6 +16,7 @@ from ..http.requests import uploads
 from ..http.responses import jsonify
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import blob_store, photo_link, rescue_settings, revision_policy
+from ..http.idempotency import idempotent
 from ..messages import msg
 from .models import rescues as m
 from .models.common import Id
@@ -52,6 +53,7 @@ def _json(case: dict) -> dict:
 
 @bp.post("/rescues")
 @require("rescue.write")
+@idempotent
 def open_case():
     data, photos = _body()
     case = rescues.open_case(get_conn(), blob_store(), data, settings=rescue_settings(), actor=actor(), photos=photos,
@@ -82,6 +84,7 @@ def get_case(case_id: int):
 
 @bp.post("/rescues/<int:case_id>/events")
 @require("rescue.write")
+@idempotent
 def add_event(case_id: int):
     data, photos = _body()
     rescues.add_event(get_conn(), blob_store(), case_id, data, settings=rescue_settings(), actor=actor(),

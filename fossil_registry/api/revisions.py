@@ -18,6 +18,7 @@ from ..http.openapi import (LOCATION, file_response, json_body, json_response, o
 from ..http.requests import flag_arg, int_arg, json_object, read_upload
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import revision_policy
+from ..http.idempotency import idempotent
 from ..messages import msg
 from .models import revisions as m
 from .models.common import Id
@@ -74,12 +75,14 @@ def _propose(site_code: str | None):
 
 @bp.post("/sites/<code>/revisions")
 @require("revision.propose")
+@idempotent
 def propose_change(code: str):
     return _propose(code)
 
 
 @bp.post("/revisions")
 @require("revision.propose")
+@idempotent
 def propose_site():
     return _propose(None)
 
@@ -187,6 +190,7 @@ def rebase(revision_id: int):
 
 @bp.post("/revisions/<int:revision_id>/comments")
 @require("revision.propose")
+@idempotent
 def add_comment(revision_id: int):
     body = json_object('send {"comment": "..."}', required=False)
     rev = revisions.comment(get_conn(), revision_id, actor=actor(), text=body.get("comment"),

@@ -11,6 +11,7 @@ from .. import inspections, markers, revisions, sites
 from ..db import get_conn
 from ..errors import InvalidInput
 from ..messages import msg
+from ..http.idempotency import idempotent
 from ..http import openapi as api_spec
 from ..http.openapi import (CONTENT_CRS, LOCATION, json_body, json_response, op, or_html, param, path_param,
                             problem_responses)
@@ -68,6 +69,7 @@ def _propose(code: str | None):
 
 @bp.post("/sections")
 @require("revision.propose")
+@idempotent
 def propose_section():
     """A new section, as a proposal (reviewed like every change)."""
     return _propose(None)
@@ -75,12 +77,14 @@ def propose_section():
 
 @bp.post("/sections/<code>/revisions")
 @require("revision.propose")
+@idempotent
 def propose_section_change(code: str):
     return _propose(code)
 
 
 @bp.post("/sections/<code>/inspections")
 @require("inspection.write")
+@idempotent
 def inspect_section(code: str):
     conn = get_conn()
     sites.current(conn, code, kind=SECTION)  # a site's code here is an unknown section
@@ -130,6 +134,7 @@ def feature_markers(code: str):
 @bp.post("/sites/<code>/markers")
 @bp.post("/sections/<code>/markers", endpoint="add_section_marker")
 @require("marker.write")
+@idempotent
 def add_marker(code: str):
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         data, photos = {k: v for k, v in request.form.items() if v not in (None, "")}, uploads("photos")

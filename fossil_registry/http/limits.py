@@ -3,6 +3,8 @@
 by the screening form and POST /api/impact (each one reads a footprint file and measures it against the registry)."""
 from __future__ import annotations
 
+from functools import wraps
+
 from flask import current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -31,6 +33,15 @@ def too_many_message() -> str:
 def limit_request_size() -> None:
     """Refuse (413) a report body above REPORT_MAX_BYTES before it is read, whatever the global limit allows."""
     request.max_content_length = report_settings().max_request_bytes
+
+
+def report_sized(view):
+    """A report view: limit_request_size() before anything below it (an Idempotency-Key's hash) reads the body."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        limit_request_size()
+        return view(*args, **kwargs)
+    return wrapped
 
 
 screen_limit = limiter.shared_limit(lambda: current_app.config["IMPACT_LIMIT"], scope="impact-screen",

@@ -17,6 +17,8 @@ from typing import Any, Iterable
 from flask import current_app
 from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
 
+from .idempotency import document_idempotency
+
 VERSION = "1.2.0"
 PROBLEM_STATUSES = {400: "bad request (names the parameter)", 401: "sign in or send a valid API token",
                     403: "your role may not do this", 404: "not found", 409: "conflict with the current state",
@@ -282,7 +284,8 @@ def document(server_url: str) -> dict[str, Any]:
         "tags": [{"name": t} for t in sorted({tag for item in registered["paths"].values()
                                               for o in item.values() if isinstance(o, dict)
                                               for tag in o.get("tags", [])})],
-        "paths": _with_text_refusals(copy.deepcopy(dict(sorted(registered["paths"].items())))),
+        "paths": document_idempotency(current_app, _with_text_refusals(copy.deepcopy(dict(sorted(
+            registered["paths"].items()))))),
         "components": {"schemas": copy.deepcopy(dict(sorted(_COMPONENTS.items()))), "responses": responses,
                        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                           "description": "an API token of a staff account"}}},

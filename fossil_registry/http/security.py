@@ -187,6 +187,8 @@ def _security_headers(response):
         f"img-src 'self' data: blob: {tiles}".strip(),
         "font-src 'self'",
         "connect-src 'self'",
+        "worker-src 'self'",  # the offline service worker (/sw.js) and nothing else
+        "manifest-src 'self'",
         "object-src 'none'",
         "base-uri 'self'",
         "form-action 'self'",

@@ -100,7 +100,11 @@ def logout():
         auth.end_session(get_conn(), token, actor=actor(), remote_addr=remote_addr())
     logout_user()
     session.clear()
-    return redirect("/")
+    response = redirect("/")
+    # a shared phone keeps nothing of the account: its cached pages and data, its queue of unsent records, the service
+    # worker (the page's script has cleared what it could already: docs/offline.md)
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 @bp.get("/account")

@@ -15,6 +15,7 @@ from ..http.errors import describe
 from ..http.requests import allow_request_bytes, read_upload
 from ..http.security import actor, remote_addr, require
 from ..http.settings import fieldkit_settings
+from ..http.idempotency import idempotent
 
 bp = Blueprint("fieldkit", __name__)
 
@@ -88,6 +89,7 @@ def check_out():
 
 @bp.post("/fieldkit/checkin")
 @require("fieldkit.use")
+@idempotent
 def check_in():
     settings = fieldkit_settings()
     storage = request.files.get("file")

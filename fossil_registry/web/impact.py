@@ -23,6 +23,7 @@ from ..http.requests import read_upload
 from ..http.responses import impact_download
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import impact_settings
+from ..http.idempotency import idempotent
 from .impact_maps import drawing_map, report_map
 from .revisions import CRS_CHOICES
 
@@ -92,6 +93,7 @@ def _fields() -> tuple[dict, tuple[str, bytes] | None]:
 @bp.post("/impact")
 @require("impact.screen")
 @screen_limit
+@idempotent
 def screen():
     values, file = _fields()
     settings = impact_settings()
@@ -163,6 +165,7 @@ def screening_download(screening_id: int, fmt: str):
 
 @bp.post("/impact/screenings/<int:screening_id>/rerun")
 @require("impact.save")
+@idempotent
 def rerun(screening_id: int):
     result = impact.rerun(get_conn(), screening_id, impact_settings(), actor=actor(), remote_addr=remote_addr())
     flash(_("Screened again against the registry as it is now (registry version %(v)d).", v=result.registry_version),
@@ -180,6 +183,7 @@ def _case_fields() -> dict:
 
 @bp.post("/impact/screenings/<int:screening_id>/case")
 @require("impact.case")
+@idempotent
 def open_case(screening_id: int):
     conn = get_conn()
     try:

@@ -17,6 +17,7 @@ from ..formats import ENCODINGS
 from ..http.requests import read_upload
 from ..http.security import actor, remote_addr, require
 from ..http.settings import import_settings
+from ..http.idempotency import idempotent
 from ..vocab import ImportOutcome, ImportState, SurveyMethod
 from . import labels
 from .revisions import CRS_CHOICES
@@ -84,6 +85,7 @@ def template(fmt: str):
 
 @bp.post("/imports")
 @require("import.run")
+@idempotent
 def upload():
     settings = import_settings()
     storage = request.files.get("file")
@@ -162,6 +164,7 @@ def mapping(import_id: int):
 
 @bp.post("/imports/<int:import_id>/confirm")
 @require("import.run")
+@idempotent
 def confirm(import_id: int):
     fields = {k: request.form.get(k, "") for k in ("generation", "reason", "method", "accuracy_m", "survey_date")}
     try:

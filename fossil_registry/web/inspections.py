@@ -20,6 +20,7 @@ from ..http.requests import one_upload, uploads
 from ..http.responses import csv_download
 from ..http.security import actor, can, remote_addr, require, safe_redirect_target
 from ..http.settings import blob_store, inspection_settings, photo_url
+from ..http.idempotency import idempotent
 from ..vocab import Level, ScheduleStatus
 from . import labels
 
@@ -146,6 +147,7 @@ def new(code: str):
 
 @bp.post("/sites/<code>/inspections")
 @require("inspection.write")
+@idempotent
 def create(code: str):
     conn = get_conn()
     site = sites.current(conn, code)

@@ -14,10 +14,11 @@ from ..db import get_conn
 from ..errors import InvalidInput, NotFound, RegistryError
 from ..geometry import GeometryError
 from ..http.errors import describe
-from ..http.limits import limit_request_size, submit_limit, too_many_message
+from ..http.limits import report_sized, submit_limit, too_many_message
 from ..http.requests import uploads
 from ..http.security import actor, remote_addr, require
 from ..http.settings import blob_store, photo_url, report_settings
+from ..http.idempotency import idempotent
 from ..vocab import ReportStatus
 
 bp = Blueprint("reports", __name__)
@@ -75,8 +76,9 @@ def form():
 @bp.post("/report")
 @require("report.submit")
 @submit_limit
+@report_sized
+@idempotent
 def submit():
-    limit_request_size()
     values = {k: v for k, v in request.form.items() if k != "csrf_token"}
     try:
         data = reports.parse_report(values, report_settings())

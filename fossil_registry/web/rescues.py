@@ -17,6 +17,7 @@ from ..http.errors import describe
 from ..http.requests import uploads
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import blob_store, photo_url, rescue_settings, revision_policy
+from ..http.idempotency import idempotent
 from ..vocab import RescueEvent
 from . import labels
 
@@ -51,6 +52,7 @@ def index():
 
 @bp.post("/rescues")
 @require("rescue.write")
+@idempotent
 def create():
     data = {k: v for k, v in request.form.items() if k in _FIELDS and v not in (None, "")}
     try:
@@ -80,6 +82,7 @@ def detail(case_id: int):
 
 @bp.post("/rescues/<int:case_id>/events")
 @require("rescue.write")
+@idempotent
 def add_event(case_id: int):
     form = request.form
     data = {k: v for k, v in form.items() if k in ("kind", "done_at", "note", "specimens", "samples", "field_numbers",

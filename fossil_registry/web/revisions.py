@@ -25,6 +25,7 @@ from ..i18n import translate
 from ..http.requests import read_upload
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import revision_policy
+from ..http.idempotency import idempotent
 from ..messages import Label, Message, msg
 from ..vocab import RevisionKind, RevisionStatus
 from . import labels
@@ -309,6 +310,7 @@ def _form_error(exc) -> tuple[str, BaseGeometry | None, bool]:
 
 @bp.post("/revisions/new")
 @require("revision.propose")
+@idempotent
 def create():
     conn = get_conn()
     code = request.form.get("site", "").strip()
@@ -452,6 +454,7 @@ def rebase(revision_id: int):
 
 @bp.post("/revisions/<int:revision_id>/comment")
 @require("revision.propose")
+@idempotent
 def comment(revision_id: int):
     try:
         revisions.comment(get_conn(), revision_id, actor=actor(), text=request.form.get("comment"),

@@ -18,6 +18,7 @@ from ..http.errors import describe
 from ..http.requests import uploads
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import blob_store, marker_settings
+from ..http.idempotency import idempotent
 from ..sections import SECTION
 from ..vocab import MarkerKind, Significance
 from . import labels
@@ -124,6 +125,7 @@ def section_page(code: str):
 @bp.post("/sites/<code>/markers")
 @bp.post("/sections/<code>/markers", endpoint="add_section_marker")
 @require("marker.write")
+@idempotent
 def add_marker(code: str):
     page = url_for("sections.section_page" if request.path.startswith("/sections/") else "public.site_page", code=code)
     kind = SECTION if request.path.startswith("/sections/") else sites.SITE
