@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
 from werkzeug.datastructures import MultiDict
 
 from fossil_registry import auth
@@ -13,7 +14,8 @@ from fossil_registry.store import idempotency as kstore
 
 from .conftest import ACCOUNTS, bearer, csrf_token, login
 from .matrix_impact import ROAD
-from .test_idempotency import counts
+from .test_auth import WEB_MATRIX, _resolve
+from .test_idempotency import _frozen, _thawed, counts
 
 INSPECTION = {"date": "2025-06-01", "condition": "good"}
 
@@ -162,3 +164,29 @@ def test_a_saved_screening_answered_as_a_file_is_saved_once(app, client):
     assert again.get_data() == first.get_data()
     assert again.headers.get("Content-Disposition") == first.headers.get("Content-Disposition")
     assert counts(app) == after
+
+
+# ------------------------------------------------------------------------------------------ refusals answered 303
+@pytest.mark.parametrize("endpoint", ["sections.add_marker", "rescues.add_event", "revisions.comment"])
+def test_a_form_refused_with_a_key_is_answered_4xx_and_keeps_nothing(app, endpoint):
+    """These forms answer a refusal with a redirect and an error flash. Sent with an Idempotency-Key (the offline
+    queue, the service worker), that redirect was kept as the key's first answer and, worse, the queue (which sends
+    with redirect: "manual" and cannot see where a redirect goes) took it for success and deleted a record the server
+    had refused: a marker check or rescue event made offline was lost. With a key, a refusal is a 4xx."""
+    method, url, data, least = WEB_MATRIX[endpoint]
+    client = app.test_client()
+    login(client, least)
+    url = _resolve(url, app, least)
+    good = _frozen(_resolve(data, app, least))
+    key = _key()
+    before = counts(app)
+    refused = client.post(url, data={"csrf_token": csrf_token(client, "/login")}, headers=key)
+    assert 400 <= refused.status_code < 500 and refused.mimetype == "text/html"
+    assert 'id="form-error"' in refused.get_data(as_text=True)  # the words the queue shows
+    assert counts(app) == before and _kept_rows(app) == []
+    corrected = client.post(url, data=_thawed({**good, "csrf_token": csrf_token(client, "/login")}), headers=key)
+    assert corrected.status_code == 303 and "Idempotency-Replayed" not in corrected.headers
+    assert counts(app) != before
+    # without a key, the form still answers as before: back to its page with the error
+    plain = client.post(url, data={"csrf_token": csrf_token(client, "/login")})
+    assert plain.status_code == 303

@@ -70,6 +70,16 @@ def nothing_created() -> None:
     g.setdefault(_NOTHING_CREATED, True)
 
 
+def refusal_with_key(exc: Exception) -> None:
+    """Raise ``exc`` (answered 4xx by the error handler) if the request carries an Idempotency-Key; else return, and
+    the view answers its refusal as it always did, with a redirect and an error flash. A keyed sender (the offline
+    queue, the service worker, a script) must see a refusal as one: the queue sends with ``redirect: "manual"`` and
+    cannot tell where a redirect goes, so it took the refusal for success and deleted the refused record, and the
+    redirect was kept as the key's first answer."""
+    if request.headers.get(HEADER) is not None:
+        raise exc
+
+
 def _replay(kept: idempotency.Answer) -> Response:
     response = Response(kept.body, status=kept.status)
     for name, value in kept.headers.items():
