@@ -193,13 +193,11 @@ def test_a_form_refused_with_a_key_is_answered_4xx_and_keeps_nothing(app, endpoi
 
 
 # ------------------------------------------------------------------------------------------ a claim whose worker died
-@pytest.mark.xfail(strict=True, reason="not fixed in the review: a claim without an answer blocks its key (409) until "
-                   "it expires, 24 h; the proper fix keeps the answer in the transaction that creates the record")
 def test_a_claim_left_by_a_dead_worker_does_not_block_its_key_for_a_day(app, client):
     """The claim is committed before the view runs and the answer after it: a worker killed in between (a time-out,
-    a deploy, an out-of-memory kill) leaves a claim with no answer, and every retry of the offline queue is told 409
-    "still being processed" for 24 hours; then the row is purged and the retry is processed as new anyway (a second
-    record if the first had been committed), so the wait protects nothing."""
+    a deploy, an out-of-memory kill) left a claim with no answer, and every retry of the offline queue was told 409
+    "still being processed" for 24 hours. A claim of the same request older than idempotency.ABANDONED_AFTER is taken
+    over by the retry; a younger one is still being processed (409)."""
     from datetime import datetime, timedelta, timezone
 
     from fossil_registry import idempotency
@@ -210,8 +208,16 @@ def test_a_claim_left_by_a_dead_worker_does_not_block_its_key_for_a_day(app, cli
     with app.app_context():
         conn = get_conn()
         caller = idempotency.caller_of(next(r[0] for r in conn.execute("SELECT fid FROM users WHERE username='ellen'")))
-        idempotency.begin(conn, caller=caller, key="dead-worker", request_hash=same, settings=idempotency.Settings(),
-                          now=datetime.now(timezone.utc) - timedelta(hours=1))
+        for key, age in (("dead-worker", timedelta(hours=1)), ("busy-worker", timedelta(minutes=1))):
+            idempotency.begin(conn, caller=caller, key=key, request_hash=same, settings=idempotency.Settings(),
+                              now=datetime.now(timezone.utc) - age)
+    r = client.post("/api/sites/GZ-0001/inspections", json=INSPECTION,
+                    headers={"Idempotency-Key": "busy-worker", **bearer("expert")})
+    assert r.status_code == 409 and r.mimetype == "application/problem+json"
     r = client.post("/api/sites/GZ-0001/inspections", json=INSPECTION,
                     headers={"Idempotency-Key": "dead-worker", **bearer("expert")})
     assert r.status_code == 201
+    replay = client.post("/api/sites/GZ-0001/inspections", json=INSPECTION,
+                         headers={"Idempotency-Key": "dead-worker", **bearer("expert")})
+    assert replay.status_code == 201 and replay.headers["Idempotency-Replayed"] == "true"
+    assert replay.get_data() == r.get_data()
