@@ -24,6 +24,12 @@ from .messages import msg
 from .store import idempotency as kstore
 
 MAX_KEY = 255
+# A claim with no answer this old was left by a worker that died between the claim and the answer (a time-out, a
+# deploy, an out-of-memory kill): no request of the app runs this long (uploads are read in bounded workers, imports
+# run as jobs), so a retry of the same request takes the claim over instead of being told 409 for a day. If the dead
+# worker had committed its record, the retry makes a second one: the same as after the row's expiry, but within
+# minutes rather than a day (an answer kept in the record's own transaction would close that window).
+ABANDONED_AFTER = timedelta(minutes=10)
 ANONYMOUS = "anonymous"
 
 
@@ -77,7 +83,8 @@ def begin(conn, *, caller: str, key: str, request_hash: str, settings: Settings,
     with store.transaction(conn):
         kstore.purge_expired(conn, _stamp(now))
         found = kstore.claim(conn, caller=caller, key_hash=_key_hash(key), request_hash=request_hash,
-                             now=_stamp(now), expires_at=_stamp(now + timedelta(hours=settings.keep_hours)))
+                             now=_stamp(now), expires_at=_stamp(now + timedelta(hours=settings.keep_hours)),
+                             abandoned_before=_stamp(now - ABANDONED_AFTER))
     if found is None:
         return None
     if found["request_hash"] != request_hash:

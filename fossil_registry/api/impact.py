@@ -20,7 +20,7 @@ from ..http.requests import conforms, json_object, read_upload
 from ..http.responses import impact_download, impact_json, jsonify
 from ..http.security import actor, can, remote_addr, require, sessionless
 from ..http.settings import impact_settings
-from ..http.idempotency import idempotent
+from ..http.idempotency import idempotent, nothing_created
 from ..messages import msg
 from .models import impact as m
 from .models.common import Id
@@ -95,6 +95,8 @@ def screen():
     if save:
         result = impact.save(conn, result, title=fields.get("title"), actor=actor(), remote_addr=remote_addr())
         extra = _saved_url(result)
+    else:
+        nothing_created()  # an unsaved screening: its answer is not kept for an Idempotency-Key's retries
     if answer_format == "gpkg":
         return impact_download(result, impact.site_geometries(conn, result), "gpkg", "screening")
     response = jsonify(impact_json(result, **extra))

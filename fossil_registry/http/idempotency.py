@@ -4,9 +4,10 @@
 limit, and created nothing): with no header the view runs as it always did. With one, the request's content is hashed
 (method, path, query, and the body: a JSON body as canonical JSON, a form's fields and files' names and bytes, the
 CSRF token left out, since a queued form may send a fresh one), the key is claimed, the view runs, and an answer below
-400 is kept (status, Location, Content-Type, body) for the caller's retries, which get it back with
-``Idempotency-Replayed: true``. A refused or failed request frees its key. ``document_idempotency`` adds the header
-and its answers to the OpenAPI operations of the views marked so."""
+400 is kept (status, Location, Content-Type, Content-Disposition, body) for the caller's retries, which get it back
+with ``Idempotency-Replayed: true``, unless the view said it created nothing (``nothing_created``). A refused or
+failed request frees its key. ``document_idempotency`` adds the header and its answers to the OpenAPI operations of the
+views marked so."""
 from __future__ import annotations
 
 import hashlib
@@ -15,7 +16,7 @@ import re
 from functools import wraps
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 from flask_login import current_user
 
 from .. import idempotency
@@ -23,8 +24,10 @@ from ..db import get_conn
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotency-Replayed"
-KEPT_HEADERS = ("Location", "Content-Type")
+KEPT_HEADERS = ("Location", "Content-Type", "Content-Disposition")
 _CSRF_FIELD = "csrf_token"
+_FILENAME_HEADER = "X-Filename"
+_NOTHING_CREATED = "idempotency_nothing_created"
 
 
 def _settings() -> idempotency.Settings:
@@ -41,7 +44,9 @@ def request_hash() -> str:
     h = hashlib.sha256()
     h.update(f"{request.method} {request.path}?{request.query_string.decode('latin-1')}\n".encode())
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        fields = sorted((k, v) for k, values in request.form.lists() for v in values if k != _CSRF_FIELD)
+        # by name only: a repeated field's values keep their order (the views read the first one, form.get)
+        fields = sorted(((k, v) for k, values in request.form.lists() for v in values if k != _CSRF_FIELD),
+                        key=lambda field: field[0])
         h.update(b"form\n" + json.dumps(fields, ensure_ascii=False).encode())
         for name, storage in sorted(request.files.items(multi=True), key=lambda item: item[0]):
             h.update(f"\nfile {name} {storage.filename!r}\n".encode())
@@ -52,8 +57,27 @@ def request_hash() -> str:
     elif request.is_json and (data := request.get_json(silent=True)) is not None:
         h.update(b"json\n" + json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode())
     else:
-        h.update(b"raw " + (request.mimetype or "").encode() + b"\n" + request.get_data(cache=True))
+        # a raw upload's name (X-Filename, http/requests.uploaded_file) decides how the bytes are read
+        h.update(b"raw " + (request.mimetype or "").encode() + b"\n"
+                 + json.dumps(request.headers.get(_FILENAME_HEADER)).encode() + b"\n" + request.get_data(cache=True))
     return h.hexdigest()
+
+
+def nothing_created() -> None:
+    """Said by an idempotent view whose answer created nothing (an unsaved impact screening): the key is freed and
+    the answer is not kept, since a retry may simply run again; an anonymous caller must not fill the store for 24
+    hours with whole result pages (and their session's CSRF token) at will."""
+    g.setdefault(_NOTHING_CREATED, True)
+
+
+def refusal_with_key(exc: Exception) -> None:
+    """Raise ``exc`` (answered 4xx by the error handler) if the request carries an Idempotency-Key; else return, and
+    the view answers its refusal as it always did, with a redirect and an error flash. A keyed sender (the offline
+    queue, the service worker, a script) must see a refusal as one: the queue sends with ``redirect: "manual"`` and
+    cannot tell where a redirect goes, so it took the refusal for success and deleted the refused record, and the
+    redirect was kept as the key's first answer."""
+    if request.headers.get(HEADER) is not None:
+        raise exc
 
 
 def _replay(kept: idempotency.Answer) -> Response:
@@ -80,7 +104,7 @@ def idempotent(view):
         except BaseException:
             idempotency.forget(conn, caller=caller, key=key)
             raise
-        if response.status_code >= 400 or response.direct_passthrough:
+        if response.status_code >= 400 or response.direct_passthrough or g.pop(_NOTHING_CREATED, False):
             idempotency.forget(conn, caller=caller, key=key)
             return response
         headers = {h: response.headers[h] for h in KEPT_HEADERS if h in response.headers}

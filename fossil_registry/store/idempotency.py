@@ -33,13 +33,20 @@ def purge_expired(conn: sqlite3.Connection, now: str) -> int:
 
 
 def claim(conn: sqlite3.Connection, *, caller: str, key_hash: str, request_hash: str, now: str,
-          expires_at: str) -> dict[str, Any] | None:
+          expires_at: str, abandoned_before: str) -> dict[str, Any] | None:
     """Record a key as being processed, unless (caller, key) is known: then the row found (its request hash, status,
-    headers and body; status None while the first request is still being processed). None: claimed now."""
+    headers and body; status None while the first request is still being processed). None: claimed now. A claim of
+    the same request with no answer made before ``abandoned_before`` was left by a worker that died: taken over."""
     inserted = conn.execute(
         f"INSERT INTO {KEYS} (caller, key_hash, request_hash, created_at, expires_at) VALUES (?,?,?,?,?) "
         "ON CONFLICT (caller, key_hash) DO NOTHING", (caller, key_hash, request_hash, now, expires_at)).rowcount
     if inserted:
+        return None
+    taken_over = conn.execute(
+        f"UPDATE {KEYS} SET created_at = ?, expires_at = ? WHERE caller = ? AND key_hash = ? AND request_hash = ? "
+        "AND status IS NULL AND created_at < ?",
+        (now, expires_at, caller, key_hash, request_hash, abandoned_before)).rowcount
+    if taken_over:
         return None
     row = conn.execute(f"SELECT request_hash, status, headers, body FROM {KEYS} WHERE caller = ? AND key_hash = ?",
                        (caller, key_hash)).fetchone()

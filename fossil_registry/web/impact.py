@@ -23,7 +23,7 @@ from ..http.requests import read_upload
 from ..http.responses import impact_download
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import impact_settings
-from ..http.idempotency import idempotent
+from ..http.idempotency import idempotent, nothing_created
 from .impact_maps import drawing_map, report_map
 from .revisions import CRS_CHOICES
 
@@ -107,6 +107,7 @@ def screen():
     if can("impact.save"):
         result = impact.save(conn, result, title=values.get("title"), actor=actor(), remote_addr=remote_addr())
         return redirect(url_for("impact.screening_page", screening_id=result.screening_id), 303)
+    nothing_created()  # an unsaved screening: its page is not kept for an Idempotency-Key's retries
     return _report(result)
 
 

@@ -17,7 +17,7 @@ from ..http.errors import describe
 from ..http.requests import uploads
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import blob_store, photo_url, rescue_settings, revision_policy
-from ..http.idempotency import idempotent
+from ..http.idempotency import idempotent, refusal_with_key
 from ..vocab import RescueEvent
 from . import labels
 
@@ -96,6 +96,7 @@ def add_event(case_id: int):
     except (RegistryError, GeometryError, CoordinateError) as exc:
         if isinstance(exc, RegistryError) and exc.status == 404:
             raise
+        refusal_with_key(exc)
         flash(_error(exc), "error")
         return redirect(url_for("rescues.detail", case_id=case_id) + "#record", 303)
     flash(_("Recorded: %(what)s.", what=labels.label(data["kind"], RescueEvent)), "success")

@@ -25,7 +25,7 @@ from ..i18n import translate
 from ..http.requests import read_upload
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import revision_policy
-from ..http.idempotency import idempotent
+from ..http.idempotency import idempotent, refusal_with_key
 from ..messages import Label, Message, msg
 from ..vocab import RevisionKind, RevisionStatus
 from . import labels
@@ -460,6 +460,7 @@ def comment(revision_id: int):
         revisions.comment(get_conn(), revision_id, actor=actor(), text=request.form.get("comment"),
                           remote_addr=remote_addr())
     except InvalidInput as exc:
+        refusal_with_key(exc)
         flash(describe(exc), "error")
     return _back(revision_id)
 

@@ -18,7 +18,7 @@ from ..http.errors import describe
 from ..http.requests import uploads
 from ..http.security import actor, can, remote_addr, require
 from ..http.settings import blob_store, marker_settings
-from ..http.idempotency import idempotent
+from ..http.idempotency import idempotent, refusal_with_key
 from ..sections import SECTION
 from ..vocab import MarkerKind, Significance
 from . import labels
@@ -136,6 +136,7 @@ def add_marker(code: str):
     except (RegistryError, GeometryError) as exc:
         if isinstance(exc, RegistryError) and exc.status == 404:
             raise
+        refusal_with_key(exc)
         flash(describe(exc), "error")
         return redirect(page + "#markers", 303)
     flash(_("Marker #%(id)d recorded.", id=marker["fid"]), "success")
