@@ -39,7 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
         hops = int(app.config["PROXY_FIX"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from . import db, i18n, store
+    from . import db, i18n, read_model, store
     from .cli import registry_cli, users_cli
     from .http import errors, links, requests, security
 
@@ -47,6 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
         conn = store.connect(app.config["REGISTRY"])
         try:
             store.migrate(conn)
+            read_model.ensure(conn)  # built once for a registry from before it (docs/national-scale.md)
         finally:
             conn.close()
     db.init_app(app)

@@ -66,7 +66,7 @@ def geometries_json(geoms: list[BaseGeometry | None], crs: ServiceCRS) -> list[b
     return out
 
 
-def _feature(fid: str, geometry: bytes, properties: dict[str, Any]) -> bytes:
+def feature_fragment(fid: str, geometry: bytes, properties: dict[str, Any]) -> bytes:
     return (b'{"type":"Feature","id":' + orjson.dumps(fid) + b',"geometry":' + geometry + b',"properties":'
             + orjson.dumps(properties) + b"}")
 
@@ -83,7 +83,7 @@ def build_index(ids: list[str], geoms: list[BaseGeometry | None], properties: li
     geoms = [geoms[i] for i in order]
     properties = [properties[i] for i in order]
     geometry = geometries_json(geoms, crs)
-    fragments = [_feature(fid, g, p) for fid, g, p in zip(ids, geometry, properties)]
+    fragments = [feature_fragment(fid, g, p) for fid, g, p in zip(ids, geometry, properties)]
     bounds = _bounds(geoms)
     values = {}
     for name in columns:
@@ -106,39 +106,53 @@ TRACK_QUERYABLES = ("site",)
 MARKER_QUERYABLES = ("feature", "kind", "last_condition")
 
 
+def public_properties(kind: features.FeatureKind, p: public_view.PublicSite) -> dict[str, Any]:
+    """The OGC properties of a feature as public_view shows it (a feature of protected location as its cell's centre
+    point, without the figures of its main geometry)."""
+    return {"code": p.code, **p.properties, **({} if p.generalized else kind.measures(p.location)),
+            "version": p.version, features.GENERALIZED: p.generalized}
+
+
+def staff_properties(kind: features.FeatureKind, s) -> dict[str, Any]:
+    """The OGC properties of a feature's exact state (current or past)."""
+    return {"code": s.code, **s.properties, **kind.measures(s.location), "version": s.version,
+            "updated_at": s.updated_at}
+
+
 def feature_records(kind: features.FeatureKind) -> Callable[..., tuple[list, list, list]]:
     """The records of a kind's collection: (ids, geometries, properties); for anonymous callers the public view
-    (current state only; a feature of protected location as its cell's centre point, without the figures of its main geometry),
-    exact current or past states for staff (retired ones too: the status queryable selects them)."""
+    (current state only), exact current or past states for staff (retired ones too: the status queryable selects
+    them)."""
     def records(conn, public: bool, when: str | None = None) -> tuple[list, list, list]:
         if public:
             shown = public_view.public_sites(features.list_current(conn, public_only=True, kind=kind))
-            return ([p.code for p in shown], [p.location for p in shown],
-                    [{"code": p.code, **p.properties, **({} if p.generalized else kind.measures(p.location)),
-                      "version": p.version, features.GENERALIZED: p.generalized} for p in shown])
+            return ([p.code for p in shown], [p.location for p in shown], [public_properties(kind, p) for p in shown])
         states = features.all_as_of(conn, when, kind=kind) if when else \
             features.list_current(conn, include_retired=True, kind=kind)
-        return ([s.code for s in states], [s.location for s in states],
-                [{"code": s.code, **s.properties, **kind.measures(s.location), "version": s.version,
-                  "updated_at": s.updated_at} for s in states])
+        return ([s.code for s in states], [s.location for s in states], [staff_properties(kind, s) for s in states])
     return records
 
 
 _BOUNDARY_FIELDS = ("name", "name_en", "level", "status")
 
 
+def public_boundary_properties(p: public_view.PublicSite) -> dict[str, Any]:
+    return {"code": p.code, **{k: p.properties.get(k) for k in _BOUNDARY_FIELDS}, "version": p.version}
+
+
+def staff_boundary_properties(s) -> dict[str, Any]:
+    return {"code": s.code, **{k: s.properties.get(k) for k in _BOUNDARY_FIELDS}, "sensitivity": s.sensitivity,
+            "version": s.version}
+
+
 def boundary_records(conn, public: bool, when: str | None = None) -> tuple[list, list, list]:
     """Protection boundaries: for anonymous callers only those the public view shows (open sites)."""
     if public:
         shown = [p for p in public_view.public_sites(features.list_current(conn, public_only=True)) if p.boundary]
-        return ([p.code for p in shown], [p.boundary for p in shown],
-                [{"code": p.code, **{k: p.properties.get(k) for k in _BOUNDARY_FIELDS}, "version": p.version}
-                 for p in shown])
+        return ([p.code for p in shown], [p.boundary for p in shown], [public_boundary_properties(p) for p in shown])
     states = features.all_as_of(conn, when) if when else features.list_current(conn, include_retired=True)
     states = [s for s in states if s.boundary is not None]
-    return ([s.code for s in states], [s.boundary for s in states],
-            [{"code": s.code, **{k: s.properties.get(k) for k in _BOUNDARY_FIELDS},
-              "sensitivity": s.sensitivity, "version": s.version} for s in states])
+    return ([s.code for s in states], [s.boundary for s in states], [staff_boundary_properties(s) for s in states])
 
 
 def marker_records(conn, public: bool, when: str | None = None) -> tuple[list, list, list]:
@@ -235,8 +249,13 @@ def index(conn, collection: Collection, *, public: bool, crs: ServiceCRS, when: 
 def extent(conn, collection: Collection, *, public: bool) -> tuple[tuple[float, float, float, float] | None, str | None]:
     """(lon/lat bbox of what the caller may see, start of the temporal extent): computed from the caller's own index, so
     an anonymous extent never reflects a hidden site."""
-    built = index(conn, collection, public=public, crs=ServiceCRS(CRS84, None, "CRS84", True))
-    return built.extent, stamps.first_version_time(conn) if collection.temporal else None
+    from . import stored  # (stored imports this module)
+
+    if stored.serves(collection):
+        box = stored.extent(conn, collection, public=public)
+    else:
+        box = index(conn, collection, public=public, crs=ServiceCRS(CRS84, None, "CRS84", True)).extent
+    return box, stamps.first_version_time(conn) if collection.temporal else None
 
 
 def now() -> str:

@@ -42,7 +42,7 @@ from .accounts import (UserRow, clear_login_failures, end_session, end_sessions_
                        get_user, insert_login_failure, insert_session, insert_token, insert_user, list_tokens,
                        list_users, lock_sign_in_attempts, login_failures_since, revoke_tokens, update_user)
 from .audit import AUDIT, append_audit, list_audit
-from . import copy, dialect, pg  # noqa: F401  (store.copy.copy_registry, store.dialect.is_url, store.pg.describe)
+from . import copy, dialect, pg, read_model  # noqa: F401  (store.copy.copy_registry, store.dialect.is_url, store.pg.describe)
 from .dialect import connect, lock_files, read_snapshot, transaction
 from .map_layers import note_public_change, public_stamp
 from .gpkg import blob_bounds, blob_srs_id, decode_geometries, decode_geometry, encode_geometry, utc_now
