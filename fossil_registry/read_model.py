@@ -18,7 +18,7 @@ from . import features, public_view, store
 from .features import FeatureKind
 from .ogcapi import features as ogc
 from .ogcapi.crs import CRS84, ServiceCRS
-from .search import entry_terms
+from .search import EXACT_CODE, SUBSTRING, check_query, entry_terms
 from .store import read_model as rstore
 from .vocab import SiteStatus
 
@@ -67,12 +67,13 @@ def _round(v: float) -> float:
 
 
 def _row(collection: str, audience: str, code: str, geom, props: dict[str, Any],
-         ogc_props: dict[str, Any], precision: str) -> dict[str, Any]:
+         ogc_props: dict[str, Any], precision: str, map_feature: bytes | None = None) -> dict[str, Any]:
     geometry = ogc.geometries_json([geom], _CRS84)[0]
     minx, miny, maxx, maxy = geom.bounds
     return {"collection": collection, "audience": audience, "code": code, **_queryables(props),
             "minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy, "precision": precision,
-            "fragment": ogc.feature_fragment(code, geometry, ogc_props), "geometry": shapely.to_wkb(geom)}
+            "fragment": ogc.feature_fragment(code, geometry, ogc_props), "geometry": shapely.to_wkb(geom),
+            "map_feature": map_feature}
 
 
 def _searchable(row: dict[str, Any], kind: FeatureKind, code: str, geom, popup: dict[str, Any]) -> None:
@@ -102,7 +103,7 @@ def rows_for(feature) -> list[dict[str, Any]]:
     rows.append(staff)
     if points and feature.boundary is not None:
         rows.append(_row(BOUNDARIES, STAFF, feature.code, feature.boundary, feature.properties,
-                         ogc.staff_boundary_properties(feature), "exact"))
+                         ogc.staff_boundary_properties(feature), "exact", map_feature=staff["map_feature"]))
     shown = public_view.public_site(feature)
     if shown is None:
         return rows
@@ -116,7 +117,7 @@ def rows_for(feature) -> list[dict[str, Any]]:
     rows.append(public)
     if points and shown.boundary is not None:
         rows.append(_row(BOUNDARIES, PUBLIC, shown.code, shown.boundary, shown.properties,
-                         ogc.public_boundary_properties(shown), precision))
+                         ogc.public_boundary_properties(shown), precision, map_feature=public["map_feature"]))
     return rows
 
 
@@ -217,7 +218,34 @@ def ensure(conn) -> bool:
     return True
 
 
+# ------------------------------------------------------------------------------------------------------ search
+def search(conn, text: str, *, exact: bool, limit: int = 20) -> list[dict[str, Any]]:
+    """Features for what was typed, best first, with search.SearchIndex's tiers (exact code, prefix of a code or
+    name in Chinese, English or pinyin, pinyin initials, substring) from the read model's indexes."""
+    folded, packed = check_query(text)
+    if not packed:
+        return []
+    audience = STAFF if exact else PUBLIC
+    best: dict[int, int] = {}
+    for key in {folded, packed}:
+        for row_id, tier, code_term, term in rstore.search_prefix(conn, audience, key, limit=PREFIX_SCAN):
+            tier = EXACT_CODE if code_term and term == folded else tier
+            if tier < best.get(row_id, SUBSTRING + 1):
+                best[row_id] = tier
+    collections = tuple(k.collection for k in features.kinds())
+    if len(best) < limit:  # few prefix hits: look inside names (the trigram index)
+        for needle in {folded, packed} if len(packed) > 1 else {folded}:
+            for row_id in rstore.search_substring(conn, audience, needle, limit=limit, collections=collections):
+                best.setdefault(row_id, SUBSTRING)
+    found = rstore.hits(conn, list(best))
+    ranked = sorted((row_id for row_id in best if row_id in found), key=lambda r: (best[r], found[r][1]))
+    return [orjson.loads(bytes(found[r][2])) for r in ranked[:limit]]
+
+
+PREFIX_SCAN = 2000  # prefix terms read per key: a prefix matching more ranks those by term, then code
+
+
 features.set_read_model(refresh)
 
-__all__ = ["refresh", "rebuild", "ensure", "rows_for", "cell_of", "cell_size", "AGG_MAX_ZOOM", "PUBLIC", "STAFF",
+__all__ = ["refresh", "rebuild", "ensure", "search", "rows_for", "cell_of", "cell_size", "AGG_MAX_ZOOM", "PUBLIC", "STAFF",
            "BOUNDARIES", "point_kind"]

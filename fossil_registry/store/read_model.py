@@ -220,9 +220,12 @@ def cells(conn, audience: str, zoom: int, i0: int, j0: int, i1: int, j1: int, le
 
 # ------------------------------------------------------------------------------------------------------ reading
 def _where(conn, collection: str, audience: str, *, bbox=None, statuses: Sequence[str] = (),
-           filters: dict[str, set[str]] | None = None) -> tuple[str, list]:
+           filters: dict[str, set[str]] | None = None, larger_than: float | None = None) -> tuple[str, list]:
     sql = "r.collection = ? AND r.audience = ?"
     params: list = [collection, audience]
+    if larger_than is not None:  # envelopes at least this wide or high
+        sql += " AND (r.maxx - r.minx >= ? OR r.maxy - r.miny >= ?)"
+        params += [larger_than, larger_than]
     if statuses:
         sql += f" AND r.status IN ({', '.join('?' * len(statuses))})"
         params += list(statuses)
@@ -280,9 +283,11 @@ def count(conn, collection: str, audience: str, *, bbox=None, statuses: Sequence
 
 
 def select(conn, collection: str, audience: str, *, columns: str, bbox=None, statuses: Sequence[str] = (),
-           filters=None, limit: int | None = None, order: str | None = None) -> list[tuple]:
+           filters=None, limit: int | None = None, order: str | None = None,
+           larger_than: float | None = None) -> list[tuple]:
     """Rows of a collection (in bbox, matching), in no particular order unless ``order``; at most ``limit``."""
-    where, params = _where(conn, collection, audience, bbox=bbox, statuses=statuses, filters=filters)
+    where, params = _where(conn, collection, audience, bbox=bbox, statuses=statuses, filters=filters,
+                           larger_than=larger_than)
     sql = f"SELECT {columns} FROM {FEATURES} r WHERE {where}"
     if order:
         sql += f" ORDER BY {order}"
