@@ -140,16 +140,17 @@ def refresh(conn, code: str, new) -> int:
     old_active = {(r["audience"], r["level"] or "", r["period"] or "", r["lon"], r["lat"]) for r in old
                   if _status_active(conn, r)}
     touched = rstore.delete_feature(conn, code)
+    new = features.current(conn, code, kind=new.kind)  # as every read of the store gives it (field order included)
     rows = rows_for(new)
     touched += rstore.insert_rows(conn, rows, _terms)
     new_active = {(r["audience"], r["level"] or "", r["period"] or "", r["lon"], r["lat"]) for r in rows
                   if _clustered(r)}
     for key in old_active - new_active:
         touched += _leave_cells(conn, *key)
-    for audience, level, period, lon, lat in new_active - old_active:
-        for zoom in range(AGG_MAX_ZOOM + 1):
-            rstore.add_to_cell(conn, audience, zoom, *cell_of(lon, lat, zoom), level, period, lon, lat)
-            touched += 1
+    joined = [(audience, zoom, *cell_of(lon, lat, zoom), level, period, lon, lat)
+              for audience, level, period, lon, lat in new_active - old_active for zoom in range(AGG_MAX_ZOOM + 1)]
+    rstore.add_to_cells(conn, joined)
+    touched += len(joined)
     return touched
 
 

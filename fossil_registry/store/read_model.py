@@ -26,6 +26,7 @@ RTREE = "rtree_read_features"     # the GeoPackage's R-tree ("rtree_" names are 
 SEARCH = "read_search"
 SEARCH_TEXT = "read_search_text"
 CELLS = "read_map_cells"
+COUNTS = "read_counts"
 STATE = "read_state"
 
 # The queryable properties kept as columns (multi-valued ones as ",a,b,"); every kind's queryables must be here.
@@ -52,10 +53,13 @@ CELLS_TABLE = Table(CELLS, (col("audience", TEXT, NOT_NULL), col("zoom", INT, NO
                             col("n", INT, NOT_NULL), col("minx", REAL), col("miny", REAL), col("maxx", REAL),
                             col("maxy", REAL)),
                     fid=False, constraints=("PRIMARY KEY (audience, zoom, i, j, level, period)",))
+COUNTS_TABLE = Table(COUNTS, (col("collection", TEXT, NOT_NULL), col("audience", TEXT, NOT_NULL),
+                              col("status", TEXT, NOT_NULL), col("n", INT, NOT_NULL)),
+                     fid=False, constraints=("PRIMARY KEY (collection, audience, status)",))
 STATE_TABLE = Table(STATE, (col("name", TEXT, NOT_NULL), col("built_at", TEXT, NOT_NULL)), fid=False)
-TABLES = (FEATURES_TABLE, SEARCH_TABLE, CELLS_TABLE, STATE_TABLE)
+TABLES = (FEATURES_TABLE, SEARCH_TABLE, CELLS_TABLE, COUNTS_TABLE, STATE_TABLE)
 # Everything a copy or a shareable export leaves out (the GeoPackage's FTS5 table brings shadow tables of its name).
-NAMES = (FEATURES, SEARCH, CELLS, STATE, SEARCH_TEXT, RTREE,
+NAMES = (FEATURES, SEARCH, CELLS, COUNTS, STATE, SEARCH_TEXT, RTREE,
          *(f"{SEARCH_TEXT}_{shadow}" for shadow in ("data", "idx", "content", "docsize", "config")),
          *(f"{RTREE}_{shadow}" for shadow in ("node", "parent", "rowid")))
 
@@ -91,7 +95,7 @@ def mark_built(conn, when: str) -> None:
 
 def clear(conn) -> None:
     """Empty every read table (before a rebuild)."""
-    for table in (FEATURES, SEARCH, CELLS, STATE):
+    for table in (FEATURES, SEARCH, CELLS, COUNTS, STATE):
         conn.execute(f"DELETE FROM {table}")
     if not is_pg(conn):
         conn.execute(f"DELETE FROM {RTREE}")
@@ -117,9 +121,11 @@ def forget(conn) -> None:
 
 def delete_feature(conn, code: str) -> int:
     """Remove one feature's rows, index entries and terms; the number of rows removed (of every table)."""
-    fids = [r[0] for r in conn.execute(f"SELECT fid FROM {FEATURES} WHERE code = ?", (code,))]
+    found = conn.execute(f"SELECT fid, collection, audience, status FROM {FEATURES} WHERE code = ?", (code,)).fetchall()
     touched = 0
-    for fid in fids:
+    for fid, collection, audience, status in found:
+        touched += conn.execute(f"UPDATE {COUNTS} SET n = n - 1 WHERE collection = ? AND audience = ? AND status = ?",
+                                (collection, audience, status or "")).rowcount
         touched += conn.execute(f"DELETE FROM {SEARCH} WHERE row_id = ?", (fid,)).rowcount
         if not is_pg(conn):
             touched += conn.execute(f"DELETE FROM {RTREE} WHERE id = ?", (fid,)).rowcount
@@ -138,7 +144,10 @@ def insert_rows(conn, rows: Iterable[dict[str, Any]], terms_of) -> int:
     for row in rows:
         cur = conn.execute(sql, [row.get(c) for c in _ROW_COLUMNS])
         fid = cur.fetchone()[0] if is_pg(conn) else cur.lastrowid
-        written += 1
+        conn.execute(f"INSERT INTO {COUNTS} (collection, audience, status, n) VALUES (?, ?, ?, 1) ON CONFLICT "
+                     f"(collection, audience, status) DO UPDATE SET n = {COUNTS}.n + 1",
+                     (row["collection"], row["audience"], row.get("status") or ""))
+        written += 2
         if not is_pg(conn) and row.get("minx") is not None:
             conn.execute(f"INSERT INTO {RTREE} VALUES (?, ?, ?, ?, ?)",
                          (fid, row["minx"], row["maxx"], row["miny"], row["maxy"]))
@@ -155,16 +164,15 @@ def insert_rows(conn, rows: Iterable[dict[str, Any]], terms_of) -> int:
 
 
 # ------------------------------------------------------------------------------------------------------ map cells
-def add_to_cell(conn, audience: str, zoom: int, i: int, j: int, level: str, period: str, lon: float, lat: float,
-                n: int = 1) -> None:
-    """One more member (at lon, lat) in a cluster cell."""
+def add_to_cells(conn, members: Sequence[tuple]) -> None:
+    """One more member in each of some cluster cells: (audience, zoom, i, j, level, period, lon, lat)."""
     least, greatest = ("least", "greatest") if is_pg(conn) else ("min", "max")
-    conn.execute(f"INSERT INTO {CELLS} (audience, zoom, i, j, level, period, n, minx, miny, maxx, maxy) "
+    conn.executemany(f"INSERT INTO {CELLS} (audience, zoom, i, j, level, period, n, minx, miny, maxx, maxy) "
                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (audience, zoom, i, j, level, period) DO UPDATE "
                  f"SET n = {CELLS}.n + excluded.n, minx = {least}({CELLS}.minx, excluded.minx), "
                  f"miny = {least}({CELLS}.miny, excluded.miny), maxx = {greatest}({CELLS}.maxx, excluded.maxx), "
                  f"maxy = {greatest}({CELLS}.maxy, excluded.maxy)",
-                 (audience, zoom, i, j, level, period, n, lon, lat, lon, lat))
+                 [(a, z, i, j, lv, pd, 1, x, y, x, y) for a, z, i, j, lv, pd, x, y in members])
 
 
 def add_cells(conn, rows: Sequence[tuple]) -> None:
@@ -244,13 +252,16 @@ def _where(conn, collection: str, audience: str, *, bbox=None, statuses: Sequenc
         if is_pg(conn):
             sql += f" AND {_BOX.replace('min', 'r.min').replace('max', 'r.max')} && box(point(?, ?), point(?, ?))"
             params += [w, s, e, n]
-        else:
-            sql += (f" AND r.fid IN (SELECT id FROM {RTREE} WHERE minx <= ? AND maxx >= ? AND miny <= ? "
-                    "AND maxy >= ?)")
+        else:  # the R-tree drives (from_clause: CROSS JOIN keeps it the outer loop): the work is what lies in view
+            sql += " AND r.fid = t.id AND t.minx <= ? AND t.maxx >= ? AND t.miny <= ? AND t.maxy >= ?"
             params += [e, w, n, s]
         sql += " AND r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?"  # the R-tree's floats, exactly
         params += [e, w, n, s]
     return sql, params
+
+
+def _from(conn, bbox) -> str:
+    return f"{RTREE} t CROSS JOIN {FEATURES} r" if bbox is not None and not is_pg(conn) else f"{FEATURES} r"
 
 
 def page(conn, collection: str, audience: str, *, limit: int, after: str | None = None, before: str | None = None,
@@ -259,19 +270,27 @@ def page(conn, collection: str, audience: str, *, limit: int, after: str | None 
     """Up to ``limit`` rows in code order: after ``after``, or the last ones before ``before`` (in code order)."""
     where, params = _where(conn, collection, audience, bbox=bbox, statuses=statuses, filters=filters)
     if before is not None:
-        rows = conn.execute(f"SELECT {columns} FROM {FEATURES} r WHERE {where} AND r.code < ? ORDER BY r.code DESC "
+        rows = conn.execute(f"SELECT {columns} FROM {_from(conn, bbox)} WHERE {where} AND r.code < ? ORDER BY r.code DESC "
                             "LIMIT ?", params + [before, limit]).fetchall()
         return [tuple(r) for r in reversed(rows)]
     if after is not None:
         where += " AND r.code > ?"
         params.append(after)
-    return [tuple(r) for r in conn.execute(f"SELECT {columns} FROM {FEATURES} r WHERE {where} ORDER BY r.code LIMIT ?",
+    return [tuple(r) for r in conn.execute(f"SELECT {columns} FROM {_from(conn, bbox)} WHERE {where} ORDER BY r.code LIMIT ?",
                                            params + [limit])]
 
 
 def count(conn, collection: str, audience: str, *, bbox=None, statuses: Sequence[str] = (), filters=None,
           after: str | None = None, before: str | None = None) -> int:
-    """How many rows match (``after``/``before``: of those past or before a code)."""
+    """How many rows match (``after``/``before``: of those past or before a code). Filtered on nothing but the
+    status, from the counts kept by the writes (one row per status), not by counting."""
+    only = set(filters or {}) - {"status"}
+    if bbox is None and not only and not statuses and after is None and before is None:
+        wanted = sorted((filters or {}).get("status") or ())
+        sql = f"SELECT coalesce(sum(n), 0) FROM {COUNTS} WHERE collection = ? AND audience = ?"
+        if wanted:
+            sql += f" AND status IN ({', '.join('?' * len(wanted))})"
+        return conn.execute(sql, [collection, audience, *wanted]).fetchone()[0]
     where, params = _where(conn, collection, audience, bbox=bbox, statuses=statuses, filters=filters)
     if after is not None:
         where += " AND r.code > ?"
@@ -279,7 +298,7 @@ def count(conn, collection: str, audience: str, *, bbox=None, statuses: Sequence
     if before is not None:
         where += " AND r.code < ?"
         params.append(before)
-    return conn.execute(f"SELECT count(*) FROM {FEATURES} r WHERE {where}", params).fetchone()[0]
+    return conn.execute(f"SELECT count(*) FROM {_from(conn, bbox)} WHERE {where}", params).fetchone()[0]
 
 
 def select(conn, collection: str, audience: str, *, columns: str, bbox=None, statuses: Sequence[str] = (),
@@ -288,7 +307,7 @@ def select(conn, collection: str, audience: str, *, columns: str, bbox=None, sta
     """Rows of a collection (in bbox, matching), in no particular order unless ``order``; at most ``limit``."""
     where, params = _where(conn, collection, audience, bbox=bbox, statuses=statuses, filters=filters,
                            larger_than=larger_than)
-    sql = f"SELECT {columns} FROM {FEATURES} r WHERE {where}"
+    sql = f"SELECT {columns} FROM {_from(conn, bbox)} WHERE {where}"
     if order:
         sql += f" ORDER BY {order}"
     if limit is not None:
@@ -317,7 +336,8 @@ def search_prefix(conn, audience: str, key: str, *, limit: int) -> list[tuple]:
 
 
 def search_substring(conn, audience: str, text: str, *, limit: int, collections: Sequence[str]) -> list[int]:
-    """Row ids of the features whose searchable text holds ``text`` (the trigram index for 3 or more characters)."""
+    """Row ids of the features whose searchable text holds ``text`` (the trigram index for 3 or more characters; it
+    drives the query: CROSS JOIN keeps it the outer loop)."""
     marks = ", ".join("?" * len(collections))
     if is_pg(conn) or any(c in text for c in "%_\\"):  # (FTS5's LIKE takes no ESCAPE: such text is scanned)
         return [r[0] for r in conn.execute(
@@ -325,7 +345,7 @@ def search_substring(conn, audience: str, text: str, *, limit: int, collections:
             f"AND {'strpos' if is_pg(conn) else 'instr'}(haystack, ?) > 0 LIMIT ?",
             (*collections, audience, text, limit))]
     return [r[0] for r in conn.execute(
-        f"SELECT t.rowid FROM {SEARCH_TEXT} t JOIN {FEATURES} r ON r.fid = t.rowid WHERE t.haystack LIKE ? "
+        f"SELECT t.rowid FROM {SEARCH_TEXT} t CROSS JOIN {FEATURES} r ON r.fid = t.rowid WHERE t.haystack LIKE ? "
         f"AND r.audience = ? AND r.collection IN ({marks}) LIMIT ?", ("%" + text + "%", audience, *collections, limit))]
 
 
@@ -340,5 +360,5 @@ def hits(conn, row_ids: Sequence[int]) -> dict[int, tuple]:
 
 def touched_counts(conn) -> dict[str, int]:
     """Rows per read table (tests and the bench measure the work of a write by them)."""
-    out = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in (FEATURES, SEARCH, CELLS)}
+    out = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in (FEATURES, SEARCH, CELLS, COUNTS)}
     return out
