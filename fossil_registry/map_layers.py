@@ -368,9 +368,11 @@ def sites_layer(conn, *, exact: bool, bbox, zoom: int, filters: Filters = Filter
     members just outside too), or, above read_model.AGG_MAX_ZOOM and with a fossil-group filter, counted from the
     rows in view."""
     check_zoom(zoom)
-    shown = map_sites_in_view(conn, exact=exact, bbox=bbox, filters=filters, limit=max_points + 1)
-    if len(shown) <= max_points:
-        return site_layer(shown, zoom, filters, max_points=max_points)
+    in_view = rstore.select(conn, POINT_KIND.collection, _audience(exact), bbox=bbox, filters=_query_filters(filters),
+                            columns="r.fid", limit=max_points + 1)  # how many, before reading any of them
+    if len(in_view) <= max_points:
+        return site_layer(map_sites_in_view(conn, exact=exact, bbox=bbox, filters=filters), zoom, filters,
+                          max_points=max_points)
     if zoom > read_model.AGG_MAX_ZOOM or filters.groups:
         many = map_sites_in_view(conn, exact=exact, bbox=bbox, filters=filters, limit=CLUSTER_ROWS_CAP + 1)
         if len(many) <= CLUSTER_ROWS_CAP:

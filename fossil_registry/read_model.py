@@ -182,13 +182,16 @@ def _leave_cells(conn, audience: str, level: str, period: str, lon: float, lat: 
     return touched
 
 
-def rebuild(conn, *, batch: int = 5000) -> int:
+def rebuild(conn, *, batch: int = 5000, only_if_missing: bool = False) -> int:
     """Build the whole read model from the current state (a registry migrated from before it, or copied): one
     transaction; the number of features."""
     from collections import defaultdict
 
     n = 0
     with store.transaction(conn):
+        rstore.lock_rebuild(conn)  # PostGIS: app processes starting together build it once, one after the other
+        if only_if_missing and rstore.is_built(conn):
+            return 0
         rstore.clear(conn)
         aggregates: dict[tuple, list] = defaultdict(lambda: [0, math.inf, math.inf, -math.inf, -math.inf])
         for kind in features.kinds():
@@ -215,7 +218,7 @@ def ensure(conn) -> bool:
     """Build the read model if this registry has none yet (True if it was built now)."""
     if rstore.is_built(conn):
         return False
-    rebuild(conn)
+    rebuild(conn, only_if_missing=True)
     return True
 
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
-from .dialect import backend, is_pg
+from . import pg
+from .dialect import backend, is_pg, lock
 from .tables import BLOB, INT, NOT_NULL, REAL, TEXT, Index, Table, col
 
 FEATURES = "read_features"
@@ -84,6 +85,10 @@ _BOX = "box(point(minx, miny), point(maxx, maxy))"
 
 
 # ------------------------------------------------------------------------------------------------------ writing
+def lock_rebuild(conn) -> None:
+    lock(conn, pg.MIGRATE_LOCK)
+
+
 def is_built(conn) -> bool:
     return conn.execute(f"SELECT 1 FROM {STATE} WHERE name = 'built'").fetchone() is not None
 
