@@ -6,9 +6,10 @@ axis order, transformations), features.py (the collections and their cached inde
 from __future__ import annotations
 
 from .crs import CRS84, BadParameter, ServiceCRS, offered, resolve
-from .features import COLLECTIONS, Collection, Index, extent, index, now
+from .features import COLLECTIONS, Collection, Index, index, now
 from .query import DEFAULT_LIMIT, MAX_LIMIT, ItemsQuery, Page, feature_collection, parse, select
 from . import stored
+from .stored import extent
 
 __all__ = ["BadParameter", "COLLECTIONS", "CRS84", "Collection", "DEFAULT_LIMIT", "Index", "ItemsQuery", "MAX_LIMIT",
            "Page", "ServiceCRS", "extent", "feature_collection", "index", "now", "offered", "parse", "resolve", "select", "stored"]

@@ -1,9 +1,10 @@
-"""The feature collections of the service, built for speed: each collection is read once per registry state, audience
-(public or staff) and CRS into an index of ready-made GeoJSON fragments (one bytes object per feature), with the
-arrays a query filters on (ids, bounding boxes, queryable properties). A request then filters with numpy, pages by
-keyset on the sorted feature ids (a deep page costs what the first does) and joins the fragments: no feature is
-encoded again per request. Anonymous indexes are built from public_view's output only, from store queries that leave
-hidden and retired sites out in SQL."""
+"""The feature collections of the service and their indexes for what is not in the read model (markers, inspections,
+patrol tracks, and past states asked for with datetime): each such collection is read once per registry state,
+audience (public or staff) and CRS into an index of ready-made GeoJSON fragments (one bytes object per feature), with
+the arrays a query filters on (ids, bounding boxes, queryable properties). A request then filters with numpy, pages by
+keyset on the sorted feature ids and joins the fragments. The registered features' current state (sites, boundaries,
+sections) is answered from the read model instead (stored.py, docs/national-scale.md), from rows built with the
+property builders below. Anonymous records are built from public_view's output only."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from ..store import inspections as istore
 from ..store import map_layers as stamps
 from ..store import markers as mstore
 from ..store import utc_now
-from .crs import CRS84, STORAGE_EPSG, ServiceCRS, to_crs
+from .crs import STORAGE_EPSG, ServiceCRS, to_crs
 
 DECIMALS_DEGREES = 7   # ~1 cm
 DECIMALS_METRES = 3
@@ -244,18 +245,6 @@ def index(conn, collection: Collection, *, public: bool, crs: ServiceCRS, when: 
     if when is not None:
         return build()  # a past state: read for this request only
     return _CACHE.get((collection.stamp_for(conn, public), collection.id, public, crs.uri), build)
-
-
-def extent(conn, collection: Collection, *, public: bool) -> tuple[tuple[float, float, float, float] | None, str | None]:
-    """(lon/lat bbox of what the caller may see, start of the temporal extent): computed from the caller's own index, so
-    an anonymous extent never reflects a hidden site."""
-    from . import stored  # (stored imports this module)
-
-    if stored.serves(collection):
-        box = stored.extent(conn, collection, public=public)
-    else:
-        box = index(conn, collection, public=public, crs=ServiceCRS(CRS84, None, "CRS84", True)).extent
-    return box, stamps.first_version_time(conn) if collection.temporal else None
 
 
 def now() -> str:

@@ -10,10 +10,12 @@ import shapely
 from .. import features
 from ..store import read_model as rstore
 from .crs import CRS84, ServiceCRS
-from .features import Collection, feature_fragment, geometries_json
+from ..store import map_layers as stamps
+from .features import Collection, feature_fragment, geometries_json, index
 from .query import ItemsQuery, Page
 
 BOUNDARIES = "boundaries"
+_CRS84 = ServiceCRS(CRS84, None, "CRS84", True)
 
 
 def serves(collection: Collection) -> bool:
@@ -61,5 +63,11 @@ def one(conn, collection: Collection, *, public: bool, code: str, crs: ServiceCR
     return None if row is None else _fragments([row], crs)[0]
 
 
-def extent(conn, collection: Collection, *, public: bool) -> tuple[float, float, float, float] | None:
-    return rstore.extent(conn, collection.id, _audience(public))
+def extent(conn, collection: Collection, *, public: bool) -> tuple[tuple[float, float, float, float] | None, str | None]:
+    """(lon/lat bbox of what the caller may see, start of the temporal extent): from the read model or the caller's
+    own index, so an anonymous extent never reflects a hidden site."""
+    if serves(collection):
+        box = rstore.extent(conn, collection.id, _audience(public))
+    else:
+        box = index(conn, collection, public=public, crs=_CRS84).extent
+    return box, stamps.first_version_time(conn) if collection.temporal else None
