@@ -10,6 +10,10 @@ from flask_compress import Compress
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The read model registers itself with the versioned store on import, so that every write of a feature, by the app,
+# a command or a script, keeps it (docs/national-scale.md).
+from . import read_model  # noqa: E402,F401
+
 
 def create_app(config: dict | None = None) -> Flask:
     from .http.requests import CheckedRequest
