@@ -78,6 +78,34 @@ def build(data_dir: Path, n: int) -> dict:
             "mb": path.stat().st_size / 1e6}
 
 
+def versioned_updates(path: Path, n: int, count: int, seed: int = 7) -> tuple[float, float]:
+    """``count`` versioned updates (location and boundary, as bench/bench_update.py) of random sites through the store
+    (sites.change_site: history, audit and the read model in one transaction): median and p95 in ms."""
+    import random
+
+    from shapely.geometry import MultiPolygon, Point, box
+
+    from fossil_registry import sites
+    rng = random.Random(seed)
+    conn = store.connect(path)
+    samples = []
+    try:
+        for _ in range(count):
+            i = rng.randrange(1, n + 1)
+            code = f"GZ-{i:07d}" if i >= 10_000 else f"GZ-{i:04d}"
+            site = sites.current(conn, code)
+            dx = rng.uniform(-1e-4, 1e-4)
+            x, y = site.location.x + dx, site.location.y
+            t0 = time.perf_counter()
+            sites.change_site(conn, code, base_version=site.version, author="bench", reason="benchmark update",
+                              location=Point(x, y), boundary=MultiPolygon([box(x - 0.002, y - 0.002, x + 0.002,
+                                                                                y + 0.002)]))
+            samples.append(time.perf_counter() - t0)
+    finally:
+        conn.close()
+    return statistics.median(samples) * 1000, percentile(samples, 95) * 1000
+
+
 def reads(n: int) -> dict[str, str]:
     w, s, e, north = county_bbox(n)
     county = f"{w},{s},{e},{north}"
@@ -234,6 +262,8 @@ def main() -> None:
     parser.add_argument("--baseline", default="main", help="commit of today's design ('' to leave it out)")
     parser.add_argument("--postgis", action="store_true", help="serve from PostGIS (WORKERS=4 unless --workers)")
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
+    parser.add_argument("--updates", type=int, default=0, help="versioned updates timed on the built registry and "
+                        "on a 1,000-site one (the write's cost must not grow with the registry)")
     args = parser.parse_args()
     if args.postgis and args.workers == 1:
         args.workers = 4
@@ -243,6 +273,14 @@ def main() -> None:
         built = build(workdir / "data", args.sites)
         print(f"  rows {built['rows_s']:.0f} s, read model {built['reads_s']:.0f} s, file {built['mb']:.0f} MB",
               flush=True)
+        if args.updates:
+            small = build(workdir / "small", 1000)
+            for label, where, size in (("1,000 sites", small["path"], 1000), (f"{args.sites:,} sites", None, args.sites)):
+                probe = workdir / "probe.gpkg"
+                shutil.copy(where or built["path"], probe)
+                print(f"  versioned update at {label}: median / p95 "
+                      f"{' / '.join(f'{v:.1f}' for v in versioned_updates(probe, size, args.updates))} ms", flush=True)
+                probe.unlink()
         designs = [("read model", ROOT)]
         if args.baseline:
             designs.append((f"today ({args.baseline})", baseline_tree(args.baseline, workdir)))
