@@ -60,8 +60,19 @@ def compact(text: str) -> str:
 MAX_VARIANTS = 16  # readings indexed per name with polyphonic characters (长顺: changshun and zhangshun)
 
 
-@lru_cache(maxsize=65536)  # names change far less often than the registry state: a rebuilt index reuses them
+_NOT_READ = re.compile(r"\s+")
+
+
 def pinyin_variants(name: str) -> tuple[tuple[str, str], ...]:
+    """(full pinyin, initials) of a name's readings: those of its characters that have readings, with every run of the
+    others (digits, letters, punctuation) as one space, which separates phrases as they did; so that 关岭化石点12 and
+    关岭化石点13 are read once (the read model reads every name of a national registry)."""
+    skeleton = _NOT_READ.sub(" ", "".join(c if ord(c) in pinyin_dict else " " for c in name or "")).strip()
+    return _pinyin_variants(skeleton)
+
+
+@lru_cache(maxsize=65536)  # names change far less often than the registry state: a rebuilt index reuses them
+def _pinyin_variants(name: str) -> tuple[tuple[str, str], ...]:
     """(full pinyin, initials) of a name's readings, the likeliest first: 关岭 -> (("guanling", "gl"),); () without
     Chinese characters. Characters with one reading are looked up one by one (a dictionary access). A character with
     several readings (长, 都, 重...) makes pypinyin's phrase segmentation pick the likeliest one (~100 times slower), and
