@@ -42,7 +42,8 @@ FEATURES_TABLE = Table(FEATURES, (
     col("fragment", BLOB, NOT_NULL), col("geometry", BLOB), col("map_feature", BLOB), col("hit", BLOB),
     col("haystack", TEXT)),
     constraints=("UNIQUE (collection, audience, code)",),
-    indexes=(Index("read_features_status", "collection, audience, status, code"),
+    indexes=(Index("read_features_code", "code"),  # a write replaces its feature's rows by code
+             Index("read_features_status", "collection, audience, status, code"),
              Index("read_features_level", "collection, audience, level"),
              Index("read_features_county", "collection, audience, county")))
 SEARCH_TABLE = Table(SEARCH, (col("row_id", INT, NOT_NULL), col("audience", TEXT, NOT_NULL),
