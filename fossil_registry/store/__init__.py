@@ -20,6 +20,7 @@ each backend writes the DDL of its database from that definition (``dialect``). 
 * ``audit``: the audit trail;
 * ``revisions``, ``inspections``, ``reports``: the review workflow, inspections and their evidence, public reports;
 * ``map_layers``: the protection map's change stamp;
+* ``read_model``: what the reads of the registered features need, kept by each write (docs/national-scale.md);
 * ``supervision``: the dashboard's and the annual report's figures, counted in SQL (no tables, a few indexes).
 * ``fieldkit``: field kits issued and their check-ins; ``kitfile``: a kit's own GeoPackage; ``mbtiles``: the offline
   basemap file.
