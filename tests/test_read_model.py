@@ -1,0 +1,174 @@
+"""The read model (docs/national-scale.md): what one approval costs does not grow with the registry, nor does the
+first read after it; and what the writes maintain one feature at a time equals what a rebuild from the record makes.
+
+Two real registries of 200 and 2,000 sites (the same 100 in one county, the rest elsewhere); in each the same site is
+changed as an approval changes it (a versioned write moving it and changing its level). The work is counted by SQLite
+itself: rows changed by the write's transaction (``total_changes``, triggers and virtual tables included) and virtual
+machine steps of each read right after it (a progress handler)."""
+from __future__ import annotations
+
+import pytest
+from shapely.geometry import Point
+
+from fossil_registry import map_layers, ogcapi, read_model, sites, store
+from fossil_registry.ogcapi.crs import CRS84, ServiceCRS
+from fossil_registry.ogcapi.query import ItemsQuery
+from fossil_registry.registry import registry_path
+from fossil_registry.store import read_model as rstore
+from fossil_registry.vocab import Level, Period, Sensitivity, SiteStatus
+from bench import national_data
+from tests.conftest import make_site
+
+LEVELS = tuple(Level)
+
+COUNTY = (106.0, 26.0, 106.3, 26.3)
+ELSEWHERE = (103.6, 24.6, 105.8, 28.8)  # the province outside the county
+REGION = (103.0, 24.0, 109.0, 29.0)
+CHANGED = "GZ-0007"
+
+
+def _sensitivity(i: int) -> str:
+    return Sensitivity.HIDDEN if i % 10 == 3 else Sensitivity.GENERALIZED if i % 5 == 1 else Sensitivity.OPEN
+
+
+def _build(tmp_path_factory, n: int) -> str:
+    """n sites: n - 100 elsewhere in the province written in bulk (bench/national_data.py), then the county's 100
+    through the versioned write, as an approval writes them."""
+    path = registry_path(tmp_path_factory.mktemp(f"reads{n}") / "data")
+    store.create_registry(path)
+    conn = store.connect(path)
+    try:
+        national_data.build(conn, n - 100, ELSEWHERE, start=101)
+        with store.transaction(conn):  # one commit; each site still its own versioned write, read rows included
+            for i in range(100):
+                lon, lat = COUNTY[0] + 0.02 + (i % 10) * 0.025, COUNTY[1] + 0.02 + (i // 10) * 0.025
+                make_site(conn, code=f"GZ-{i + 1:04d}", lon=lon, lat=lat, name=f"化石点{i}",
+                          sensitivity=_sensitivity(i), boundary=i % 2 == 0, level=LEVELS[i % 3])
+    finally:
+        conn.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def registries(tmp_path_factory):
+    return {n: _build(tmp_path_factory, n) for n in (200, 2000)}
+
+
+def _approve(conn) -> int:
+    """The versioned write of an approval (move, new level); the rows it changed, of every table."""
+    before = conn.total_changes
+    site = sites.current(conn, CHANGED)
+    sites.change_site(conn, CHANGED, base_version=site.version, author="tester", reason="moved after survey",
+                      location=Point(site.location.x + 0.011, site.location.y + 0.007),
+                      properties={"level": LEVELS[(LEVELS.index(site.properties["level"]) + 1) % 3],
+                                  "name": "贵阳新站"})
+    return conn.total_changes - before
+
+
+def _steps(conn, read) -> int:
+    counted = [0]
+
+    def tick():
+        counted[0] += 1
+        return 0
+    conn.set_progress_handler(tick, 100)
+    try:
+        read()
+    finally:
+        conn.set_progress_handler(None, 0)
+    return counted[0] * 100
+
+
+def _reads(conn) -> dict:
+    crs84 = ServiceCRS(CRS84, None, "CRS84", True)
+    collection = ogcapi.COLLECTIONS["sites"]
+    first = ItemsQuery(limit=20, crs=crs84, filters={"status": {"active"}})
+    county = ItemsQuery(limit=20, crs=crs84, bbox=COUNTY, filters={"status": {"active"}})
+    return {
+        "ogc first page": lambda: ogcapi.stored.page(conn, collection, public=True, q=first),
+        "ogc county bbox": lambda: ogcapi.stored.page(conn, collection, public=True, q=county),
+        "ogc staff county": lambda: ogcapi.stored.page(conn, collection, public=False, q=county),
+        "single feature": lambda: ogcapi.stored.one(conn, collection, public=True, code=CHANGED, crs=crs84),
+        # counted clusters: the work is the cells in view (grid cells x levels x periods), not the sites in them
+        "map clusters zoom 4": lambda: map_layers.sites_layer(conn, exact=False, bbox=REGION, zoom=4, max_points=50),
+        "map clusters county zoom 9": lambda: map_layers.sites_layer(conn, exact=True, bbox=COUNTY, zoom=9,
+                                                                     max_points=50),
+        "map county zoom 11": lambda: map_layers.sites_layer(conn, exact=False, bbox=COUNTY, zoom=11, max_points=500),
+        "boundaries county": lambda: map_layers.boundaries_in_view(conn, exact=True, bbox=COUNTY, zoom=11),
+        "search name": lambda: read_model.search(conn, "贵阳新站", exact=False),
+        "search code": lambda: read_model.search(conn, CHANGED.lower(), exact=True),
+        "search pinyin": lambda: read_model.search(conn, "guiyangxin", exact=False),
+    }
+
+
+def test_one_approval_and_the_reads_after_it_cost_the_same_at_200_and_2000_sites(registries):
+    changed, steps = {}, {}
+    for n, path in registries.items():
+        conn = store.connect(path)
+        try:
+            changed[n] = _approve(conn)
+            steps[n] = {name: _steps(conn, read) for name, read in _reads(conn).items()}
+            assert read_model.search(conn, "贵阳新站", exact=False)[0]["id"] == CHANGED
+        finally:
+            conn.close()
+    # the feature, its history and audit, its read rows and terms, and per aggregated zoom two cells: whether a cell
+    # is emptied (deleted) or only decremented depends on its neighbours, never on how many sites there are
+    assert abs(changed[200] - changed[2000]) <= 2 * (read_model.AGG_MAX_ZOOM + 1), changed
+    assert changed[200] < 400 and changed[2000] < 400, changed
+    for name in steps[200]:
+        small, large = steps[200][name], steps[2000][name]
+        assert large <= 1.5 * small + 2000, (name, small, large)  # B-tree depth, not registry size
+
+
+def _snapshot(conn) -> dict:
+    features = conn.execute(f"SELECT collection, audience, code, level, period, fossil_groups, county, status, "
+                            f"minx, miny, maxx, maxy, lon, lat, precision, fragment, geometry, map_feature, hit, "
+                            f"haystack FROM {rstore.FEATURES} ORDER BY collection, audience, code").fetchall()
+    terms = conn.execute(f"SELECT f.collection, f.audience, f.code, s.term, s.tier, s.code_term FROM {rstore.SEARCH} s "
+                         f"JOIN {rstore.FEATURES} f ON f.fid = s.row_id ORDER BY 1, 2, 3, 4, 5").fetchall()
+    cells = conn.execute(f"SELECT * FROM {rstore.CELLS} ORDER BY audience, zoom, i, j, level, period").fetchall()
+    counts = conn.execute(f"SELECT * FROM {rstore.COUNTS} WHERE n > 0 ORDER BY 1, 2, 3").fetchall()
+    rtree = conn.execute(f"SELECT count(*) FROM {rstore.RTREE}").fetchone()[0]
+    text = conn.execute(f"SELECT count(*) FROM {rstore.SEARCH_TEXT}").fetchone()[0]
+    return {"features": [tuple(r) for r in features], "terms": [tuple(r) for r in terms],
+            "cells": [tuple(r) for r in cells], "counts": [tuple(r) for r in counts], "rtree": rtree, "text": text}
+
+
+def test_what_the_writes_maintain_equals_a_rebuild(conn):
+    for i in range(12):
+        make_site(conn, code=f"GZ-{i + 1:04d}", lon=106.0 + i * 0.003, lat=26.0 + i * 0.002,
+                  sensitivity=_sensitivity(i), level=LEVELS[i % 2], boundary=i % 3 == 0)
+    for code, change in (("GZ-0001", {"properties": {"sensitivity": Sensitivity.HIDDEN}}),
+                         ("GZ-0002", {"location": Point(106.5, 26.5)}),
+                         ("GZ-0005", {"properties": {"status": SiteStatus.RETIRED}}),
+                         ("GZ-0004", {"properties": {"level": LEVELS[2], "period": tuple(Period)[3]}}),
+                         ("GZ-0004", {"boundary": None}),
+                         ("GZ-0011", {"location": Point(106.0, 26.0), "properties": {"sensitivity": Sensitivity.OPEN}})):
+        site = sites.current(conn, code)
+        sites.change_site(conn, code, base_version=site.version, author="tester", reason="test", **change)
+    maintained = _snapshot(conn)
+    assert maintained["features"] and maintained["cells"]
+    read_model.rebuild(conn)
+    assert _snapshot(conn) == maintained
+
+
+def test_public_rows_come_only_from_the_public_view(conn):
+    make_site(conn, code="GZ-0001", lon=106.123456, lat=26.654321, sensitivity=Sensitivity.HIDDEN)
+    make_site(conn, code="GZ-0002", lon=106.123456, lat=26.654321, sensitivity=Sensitivity.GENERALIZED,
+              public_description="at 106.123456, 26.654321")
+    rows = {(r[0], r[1], r[2]): r for r in conn.execute(
+        f"SELECT collection, audience, code, fragment, lon, lat, hit FROM {rstore.FEATURES}")}
+    assert ("sites", "public", "GZ-0001") not in rows and ("sites", "staff", "GZ-0001") in rows
+    public = rows[("sites", "public", "GZ-0002")]
+    assert b"106.123456" not in bytes(public[3]) and b"106.123456" not in bytes(public[6])
+    assert (public[4], public[5]) == (106.15, 26.65)
+    assert ("boundaries", "public", "GZ-0002") not in rows
+
+
+def test_a_copied_or_older_registry_builds_its_read_model_once(conn):
+    make_site(conn, code="GZ-0001")
+    rstore.forget(conn)
+    rstore.clear(conn)
+    assert read_model.ensure(conn) is True
+    assert read_model.ensure(conn) is False
+    assert read_model.search(conn, "gz-0001", exact=False)[0]["id"] == "GZ-0001"
