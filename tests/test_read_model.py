@@ -8,6 +8,7 @@ machine steps of each read right after it (a progress handler)."""
 from __future__ import annotations
 
 import pytest
+import shapely
 from shapely.geometry import Point
 
 from fossil_registry import map_layers, ogcapi, read_model, sites, store
@@ -172,3 +173,32 @@ def test_a_copied_or_older_registry_builds_its_read_model_once(conn):
     assert read_model.ensure(conn) is True
     assert read_model.ensure(conn) is False
     assert read_model.search(conn, "gz-0001", exact=False)[0]["id"] == "GZ-0001"
+
+
+def test_each_collection_of_the_read_model_holds_one_geometry_type_for_every_audience(conn):
+    # sections: the public's rows only the lines of open sections; section-points every section as one point (a
+    # generalized one at its cell's centre); the map and search find a generalized section at that point
+    from shapely.geometry import LineString
+
+    from fossil_registry.sections import SECTION
+    for i, sensitivity in enumerate((Sensitivity.OPEN, Sensitivity.GENERALIZED, Sensitivity.HIDDEN)):
+        sites.create_site(conn, properties={"name": f"剖面{i}", "name_en": f"Section {i}", "level": "general",
+                                            "sensitivity": sensitivity},
+                          location=LineString([(105.6 + i * 0.1, 25.8), (105.601 + i * 0.1, 25.802)]), boundary=None,
+                          author="tester", reason="test", kind=SECTION, code=f"GZS-{i + 1:04d}")
+    rows = {(r[0], r[1], r[2]): r[3] for r in conn.execute(
+        f"SELECT collection, audience, code, geometry FROM {rstore.FEATURES} WHERE collection LIKE 'section%'")}
+    kinds = {key: shapely.from_wkb(bytes(wkb)).geom_type for key, wkb in rows.items()}
+    assert kinds == {("sections", "public", "GZS-0001"): "LineString",
+                     ("section-points", "public", "GZS-0001"): "Point",
+                     ("section-points", "public", "GZS-0002"): "Point",
+                     **{("sections", "staff", f"GZS-{i:04d}"): "LineString" for i in (1, 2, 3)},
+                     **{("section-points", "staff", f"GZS-{i:04d}"): "Point" for i in (1, 2, 3)}}
+    layer = map_layers.stored_feature_layer(conn, SECTION, exact=False, bbox=None, zoom=12)
+    assert [(f["id"], f["geometry"]["type"], f["properties"]["precision"]) for f in layer["features"]] == \
+        [("GZS-0001", "LineString", "exact"), ("GZS-0002", "Point", "cell")]
+    assert [f["id"] for f in read_model.search(conn, "gzs-0002", exact=False)] == ["GZS-0002"]
+    assert not read_model.search(conn, "gzs-0003", exact=False)
+    maintained = _snapshot(conn)
+    read_model.rebuild(conn)
+    assert _snapshot(conn) == maintained
