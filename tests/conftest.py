@@ -261,6 +261,25 @@ def pg_demo_registry(pg_cluster, demo_registry_template) -> str:
     return url
 
 
+def demo_copy(tmp_path_factory, template: Path, name: str, *, activity: bool = False) -> Path:
+    """A data directory of its own (for a module-scoped app or a served one) holding a copy of the demo registry
+    ``template``; with ``activity``, the demo accounts and the demo activity `make run` adds (proposals, inspections,
+    reports, rescues)."""
+    from datetime import date
+
+    from fossil_registry.demo.activity import seed_activity
+    from fossil_registry.registry import create_demo_accounts
+
+    data_dir = tmp_path_factory.mktemp(name) / "data"
+    target = registry_path(data_dir)
+    target.parent.mkdir(parents=True)
+    shutil.copy(template, target)
+    if activity:
+        create_demo_accounts(target)
+        seed_activity(target, today=date(2026, 6, 1))
+    return data_dir
+
+
 @pytest.fixture
 def demo_data_dir(tmp_path, demo_registry_template, backend) -> Path:
     """The data directory (session key, photos, attachments); with the demo GeoPackage on the gpkg backend."""

@@ -10,17 +10,13 @@ so listed no longer has English (take it out of the list) as well as when any ot
 from __future__ import annotations
 
 import re
-import shutil
-from datetime import date
 
 import pytest
 
 from fossil_registry import create_app
-from fossil_registry.demo.activity import seed_activity
-from fossil_registry.registry import create_demo_accounts, registry_path
 
 from .chinese_pages import crawl, english_words, read_page, starts_of
-from .conftest import ACCOUNTS, login
+from .conftest import ACCOUNTS, demo_copy, login
 
 ROLES = ("anonymous", "field", "expert", "admin")
 # User names are what their owners chose (Latin letters, as Chinese offices' accounts usually are), and so is the label
@@ -42,12 +38,7 @@ PENDING = {
 def served(tmp_path_factory, demo_registry_template):
     """The demo registry with the demo accounts and their activity (proposals, inspections, reports, rescues), as
     `make run` has it; one app for the whole module, each role with its own signed-in client."""
-    data_dir = tmp_path_factory.mktemp("chinese-pages") / "data"
-    target = registry_path(data_dir)
-    target.parent.mkdir(parents=True)
-    shutil.copy(demo_registry_template, target)
-    create_demo_accounts(target)
-    seed_activity(target, today=date(2026, 6, 1))
+    data_dir = demo_copy(tmp_path_factory, demo_registry_template, "chinese-pages", activity=True)
     return create_app({"TESTING": True, "DATA_DIR": str(data_dir), "SECRET_KEY": "test-secret"})
 
 

@@ -17,7 +17,7 @@ from shapely.geometry import Point, box
 
 from fossil_registry import county_context, maps
 from fossil_registry.coords import gcj02_to_wgs84
-from fossil_registry.fieldkit import context_layers
+from fossil_registry.fieldkit import context_layers, qgis_project
 from fossil_registry.fieldkit.qgis_project import project_xml
 
 from .conftest import login
@@ -151,7 +151,7 @@ def test_a_kit_carries_the_counties_around_it_as_layers_under_the_sites(client, 
     order = re.findall(r'<layer id="([^"]+)"', qgs.split("<layerorder>")[1])
     # the layer order lists the top first: every kit layer above the context, the outlines at the bottom
     assert order[-2:] == [f"{context_layers.COUNTY_SEATS}_{kit_id[:8]}", f"{context_layers.COUNTY_OUTLINES}_{kit_id[:8]}"]
-    assert 'fieldName="label"' in qgs and context_layers.LABEL_FONT in qgs
+    assert 'fieldName="label"' in qgs and qgis_project.LABEL_FONT in qgs
 
 
 def test_a_kit_without_context_has_no_context_layers():

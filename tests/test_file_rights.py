@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import sqlite3
 import struct
 from datetime import datetime, timedelta, timezone
@@ -21,9 +20,8 @@ import pytest
 from shapely.geometry import MultiPolygon, box
 
 from fossil_registry import create_app, registry, store
-from fossil_registry.registry import registry_path
 
-from .conftest import bearer
+from .conftest import bearer, demo_copy
 from .fieldkit_helpers import checkin, checkout, ogr_sql
 from .import_helpers import geojson, imported
 from .inspection_helpers import gpx_xml, jpeg
@@ -163,10 +161,7 @@ def _populate(client, now: datetime, tmp_path: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, demo_registry_template):
-    data_dir = tmp_path_factory.mktemp("file-rights") / "data"
-    target = registry_path(data_dir)
-    target.parent.mkdir(parents=True)
-    shutil.copy(demo_registry_template, target)
+    data_dir = demo_copy(tmp_path_factory, demo_registry_template, "file-rights")
     app = create_app({"TESTING": True, "DATA_DIR": str(data_dir), "SECRET_KEY": "test-secret"})
     client = app.test_client()
     ids = _populate(client, datetime.now(timezone.utc) - timedelta(hours=2), data_dir.parent)
@@ -180,7 +175,7 @@ def world(tmp_path_factory, demo_registry_template):
             m["photos"] for m in answer["markers"] if m["id"] == ids[name])
         [photo] = found
         photos[name] = (url, photo["sha256"])
-    return SimpleNamespace(app=app, client=client, ids=ids, photos=photos, path=target, tmp=data_dir.parent)
+    return SimpleNamespace(app=app, client=client, ids=ids, photos=photos, path=registry.registry_path(data_dir), tmp=data_dir.parent)
 
 
 def _api_gives(world, role, url: str, needle: str | None = None) -> bool:

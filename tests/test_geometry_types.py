@@ -5,7 +5,6 @@ section used to come as a point among lines, so that GDAL typed the layer "Unkno
 first point) convert to a Shapefile with GDAL's own ogr2ogr."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections import Counter
 
@@ -16,9 +15,8 @@ from fossil_registry import create_app, downloads, inspections, ogcapi
 from fossil_registry.blobs import BlobStore
 from fossil_registry.db import get_conn
 from fossil_registry.photos import Upload
-from fossil_registry.registry import registry_path
 
-from .conftest import bearer
+from .conftest import bearer, demo_copy
 from .inspection_helpers import gpx_xml
 
 AUDIENCES = ("anonymous", "field", "expert", "admin")
@@ -29,10 +27,7 @@ GDAL_NAME = {"Point": "Point", "LineString": "LineString", "MultiPolygon": "Mult
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, demo_registry_template):
-    data_dir = tmp_path_factory.mktemp("geometry-types") / "data"
-    target = registry_path(data_dir)
-    target.parent.mkdir(parents=True)
-    shutil.copy(demo_registry_template, target)
+    data_dir = demo_copy(tmp_path_factory, demo_registry_template, "geometry-types")
     app = create_app({"TESTING": True, "DATA_DIR": str(data_dir), "SECRET_KEY": "test-secret"})
     with app.app_context():  # an inspection with a point and a patrol track, so that the staff layers have features
         record = inspections.parse_record({"date": "2024-05-01", "condition": "good", "inspectors": ["ellen"],

@@ -66,7 +66,7 @@ def stopped(app, monkeypatch):
 def _pages(ids) -> list[str]:
     return ["/revisions", f"/revisions/{ids['revision']}", "/sites/GZ-0001/history", "/sites/GZ-0001",
             "/reports", f"/reports/{ids['report']}", "/rescues", f"/rescues/{ids['case']}",
-            f"/inspections/{ids['inspection']}", "/sites/GZ-0001/timeline"]
+            f"/inspections/{ids['inspection']}", "/sites/GZ-0001/timeline", "/admin/audit"]
 
 
 def _text(html: str) -> str:

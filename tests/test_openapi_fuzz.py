@@ -19,20 +19,16 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
 
 import pytest
 import schemathesis
 from schemathesis.engine import Status, events
 
 from fossil_registry import create_app
-from fossil_registry.demo.activity import seed_activity
-from fossil_registry.registry import create_demo_accounts, registry_path
 
-from .conftest import TOKENS, bearer
+from .conftest import TOKENS, bearer, demo_copy
 from .import_helpers import geojson, imported, point
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
@@ -68,12 +64,7 @@ def _seed(client) -> None:
 
 @pytest.fixture(scope="module")
 def fuzz_app(tmp_path_factory, demo_registry_template):
-    data_dir = tmp_path_factory.mktemp("fuzz") / "data"
-    target = registry_path(data_dir)
-    target.parent.mkdir(parents=True)
-    shutil.copy(demo_registry_template, target)
-    create_demo_accounts(target)
-    seed_activity(target, today=date(2026, 6, 1))
+    data_dir = demo_copy(tmp_path_factory, demo_registry_template, "fuzz", activity=True)
     app = create_app({"TESTING": True, "DATA_DIR": str(data_dir), "SECRET_KEY": "fuzz-secret",
                       # the fuzzer tests the endpoints, not the rate limits (test_reports, test_impact_public do)
                       "REPORT_LIMIT": "100000 per hour", "IMPACT_LIMIT": "100000 per hour"})

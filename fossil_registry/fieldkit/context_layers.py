@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree as ET
 
 from shapely.geometry import MultiPolygon, Point, box
 
@@ -24,7 +23,6 @@ TOLERANCE_DEG = 0.002   # ~200 m, twice the source's quantization: a third of th
 TITLES = {COUNTY_OUTLINES: "县界 County outlines", COUNTY_SEATS: "县城 County seats"}
 # A font with CJK glyphs that field machines have (Debian/Ubuntu: fonts-noto-cjk; Android: Noto Sans CJK built in);
 # where it is missing QGIS substitutes a system font.
-LABEL_FONT = "Noto Sans CJK SC"
 
 _FIELDS = (Field("code", "TEXT", "行政区划代码 Division code", editable=False),
            Field("name", "TEXT", "名称 Name", editable=False))
@@ -50,57 +48,3 @@ def write_rows(path: Path, context: ProvinceContext, bounds: tuple[float, float,
     kitfile.write_rows(path, COUNTY_SEATS, [
         {"geom": Point(*c.seat), "code": c.code, "name": c.name, "label": short_name(c.name)} for c, _ in near])
     return len(near)
-
-
-# ------------------------------------------------------------------------------------------------ QGIS project
-# (qgis_project's element helpers, imported where used: qgis_project imports this module)
-def _labels() -> ET.Element:
-    from .qgis_project import _el
-    text = _el("text-style", {"fieldName": "label", "isExpression": 0, "fontSize": 9, "fontSizeUnit": "Point",
-                              "textColor": "60,50,40,255", "textOpacity": 1, "fontWeight": 50, "fontItalic": 0,
-                              "blendMode": 0, "multilineHeight": 1, "namedStyle": "Regular",
-                              "fontFamily": LABEL_FONT},
-               _el("text-buffer", {"bufferDraw": 1, "bufferSize": 0.8, "bufferSizeUnits": "MM",
-                                   "bufferColor": "255,255,255,255", "bufferOpacity": 1, "bufferNoFill": 1,
-                                   "bufferJoinStyle": 128, "bufferBlendMode": 0}))
-    settings = _el("settings", {"calloutType": "simple"}, text,
-                   _el("placement", {"placement": 0, "dist": 1.2, "distUnits": "MM", "quadOffset": 5, "priority": 3}),
-                   _el("rendering", {"scaleVisibility": 0, "obstacle": 0, "displayAll": 0, "upsidedownLabels": 0,
-                                     "limitNumLabels": 0}))
-    return _el("labeling", {"type": "simple"}, settings)
-
-
-def _layer(layer: Layer, layer_id: str) -> ET.Element:
-    from .qgis_project import _el, _flags, _form, _single, _symbol, source, srs
-    name = layer.name
-    if name == COUNTY_OUTLINES:
-        geometry, wkb = "Polygon", "MultiPolygon"
-        symbol = _symbol("0", "fill", "SimpleFill", {
-            "color": "239,234,223,60", "style": "solid", "outline_color": "122,111,92,255", "outline_style": "dash",
-            "outline_width": "0.35", "outline_width_unit": "MM", "joinstyle": "bevel"})
-    else:
-        geometry, wkb = "Point", "Point"
-        symbol = _symbol("0", "marker", "SimpleMarker", {
-            "color": "255,255,255,255", "name": "circle", "size": "1.8", "size_unit": "MM",
-            "outline_color": "68,68,68,255", "outline_style": "solid", "outline_width": "0.35",
-            "outline_width_unit": "MM", "angle": "0", "joinstyle": "bevel", "scale_method": "diameter"})
-    element = _el("maplayer", {"type": "vector", "geometry": geometry, "wkbType": wkb, "readOnly": 1,
-                               "labelsEnabled": int(name == COUNTY_SEATS), "hasScaleBasedVisibilityFlag": 0,
-                               "minScale": 100000000, "maxScale": 0, "styleCategories": "AllStyleCategories"},
-                  _el("id", text=layer_id), _el("datasource", text=source(name)), _el("layername", text=TITLES[name]),
-                  _el("srs", None, srs(4490)), _el("provider", {"encoding": "UTF-8"}, text="ogr"), _flags(),
-                  _single(symbol))
-    if name == COUNTY_SEATS:
-        element.append(_labels())
-    element.extend(_form(layer, {}))   # every field read-only
-    return element
-
-
-def project_layers(suffix: str) -> list[tuple[tuple[str, str, str, str], ET.Element]]:
-    """(layer-tree entry, maplayer) of the context layers, seats above outlines, for the bottom of the layer order."""
-    from .qgis_project import source
-    out = []
-    for layer in LAYERS:
-        layer_id = f"{layer.name}_{suffix}"
-        out.append(((layer_id, layer.title, source(layer.name), "ogr"), _layer(layer, layer_id)))
-    return out

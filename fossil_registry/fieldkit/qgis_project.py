@@ -170,16 +170,20 @@ def _data_defined(properties: dict[str, str]) -> ET.Element:
         {name: _map({"active": True, "expression": expression, "type": 3}) for name, expression in properties.items()})}))
 
 
-def _labels(field: str) -> ET.Element:
-    """The site code next to each site, from about 1:100,000 in (so the province view stays readable)."""
-    text = _el("text-style", {"fieldName": field, "isExpression": 0, "fontSize": 8, "fontSizeUnit": "Point",
-                              "textColor": "30,30,30,255", "textOpacity": 1, "fontWeight": 50, "fontItalic": 0,
+def _text_style(field: str, size: int, colour: str) -> ET.Element:
+    """Labels of ``field`` in LABEL_FONT, ``size`` points, in ``colour`` (r,g,b,a) with a white halo."""
+    return _el("text-style", {"fieldName": field, "isExpression": 0, "fontSize": size, "fontSizeUnit": "Point",
+                              "textColor": colour, "textOpacity": 1, "fontWeight": 50, "fontItalic": 0,
                               "blendMode": 0, "multilineHeight": 1, "namedStyle": "Regular",
                               "fontFamily": LABEL_FONT},
                _el("text-buffer", {"bufferDraw": 1, "bufferSize": 0.8, "bufferSizeUnits": "MM",
                                    "bufferColor": "255,255,255,255", "bufferOpacity": 1, "bufferNoFill": 1,
                                    "bufferJoinStyle": 128, "bufferBlendMode": 0}))
-    settings = _el("settings", {"calloutType": "simple"}, text,
+
+
+def _labels(field: str) -> ET.Element:
+    """The site code next to each site, from about 1:100,000 in (so the province view stays readable)."""
+    settings = _el("settings", {"calloutType": "simple"}, _text_style(field, 8, "30,30,30,255"),
                    _el("placement", {"placement": 0, "dist": 1.5, "distUnits": "MM", "quadOffset": 2,
                                      "priority": 5}),
                    _el("rendering", {"scaleVisibility": 1, "scaleMin": 1, "scaleMax": 100000, "obstacle": 1,
@@ -306,7 +310,7 @@ def project_xml(*, title: str, kit_id: str, bbox: tuple[float, float, float, flo
                for layer in reversed(drawing_order(KIT_LAYERS))]
     layers = [_vector_layer(layer, layer_ids) for layer in KIT_LAYERS]
     if context:
-        for entry, element in context_layers.project_layers(suffix):
+        for entry, element in _context_project_layers(suffix):
             entries.append(entry)
             layers.append(element)
     if basemap:
@@ -344,3 +348,47 @@ def project_qgz(**kwargs: Any) -> bytes:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("fieldkit.qgs", project_xml(**kwargs))
     return out.getvalue()
+
+
+# ------------------------------------------------------------------------------------------------ QGIS project
+# the county context layers of context_layers.py: read-only, under every kit layer, seats labelled
+def _context_labels() -> ET.Element:
+    settings = _el("settings", {"calloutType": "simple"}, _text_style("label", 9, "60,50,40,255"),
+                   _el("placement", {"placement": 0, "dist": 1.2, "distUnits": "MM", "quadOffset": 5, "priority": 3}),
+                   _el("rendering", {"scaleVisibility": 0, "obstacle": 0, "displayAll": 0, "upsidedownLabels": 0,
+                                     "limitNumLabels": 0}))
+    return _el("labeling", {"type": "simple"}, settings)
+
+
+def _context_layer(layer: Layer, layer_id: str) -> ET.Element:
+    name = layer.name
+    if name == context_layers.COUNTY_OUTLINES:
+        geometry, wkb = "Polygon", "MultiPolygon"
+        symbol = _symbol("0", "fill", "SimpleFill", {
+            "color": "239,234,223,60", "style": "solid", "outline_color": "122,111,92,255", "outline_style": "dash",
+            "outline_width": "0.35", "outline_width_unit": "MM", "joinstyle": "bevel"})
+    else:
+        geometry, wkb = "Point", "Point"
+        symbol = _symbol("0", "marker", "SimpleMarker", {
+            "color": "255,255,255,255", "name": "circle", "size": "1.8", "size_unit": "MM",
+            "outline_color": "68,68,68,255", "outline_style": "solid", "outline_width": "0.35",
+            "outline_width_unit": "MM", "angle": "0", "joinstyle": "bevel", "scale_method": "diameter"})
+    element = _el("maplayer", {"type": "vector", "geometry": geometry, "wkbType": wkb, "readOnly": 1,
+                               "labelsEnabled": int(name == context_layers.COUNTY_SEATS), "hasScaleBasedVisibilityFlag": 0,
+                               "minScale": 100000000, "maxScale": 0, "styleCategories": "AllStyleCategories"},
+                  _el("id", text=layer_id), _el("datasource", text=source(name)), _el("layername", text=context_layers.TITLES[name]),
+                  _el("srs", None, srs(4490)), _el("provider", {"encoding": "UTF-8"}, text="ogr"), _flags(),
+                  _single(symbol))
+    if name == context_layers.COUNTY_SEATS:
+        element.append(_context_labels())
+    element.extend(_form(layer, {}))   # every field read-only
+    return element
+
+
+def _context_project_layers(suffix: str) -> list[tuple[tuple[str, str, str, str], ET.Element]]:
+    """(layer-tree entry, maplayer) of the context layers, seats above outlines, for the bottom of the layer order."""
+    out = []
+    for layer in context_layers.LAYERS:
+        layer_id = f"{layer.name}_{suffix}"
+        out.append(((layer_id, layer.title, source(layer.name), "ogr"), _context_layer(layer, layer_id)))
+    return out
