@@ -72,12 +72,23 @@ def _round(v: float) -> float:
 
 def _row(collection: str, audience: str, code: str, geom, props: dict[str, Any],
          ogc_props: dict[str, Any], precision: str, map_feature: bytes | None = None) -> dict[str, Any]:
-    geometry = ogc.geometries_json([geom], _CRS84)[0]
-    minx, miny, maxx, maxy = geom.bounds
+    """A row without its encodings yet (_encode adds them, for many rows at once)."""
     return {"collection": collection, "audience": audience, "code": code, **_queryables(props),
-            "minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy, "precision": precision,
-            "fragment": ogc.feature_fragment(code, geometry, ogc_props), "geometry": shapely.to_wkb(geom),
-            "map_feature": map_feature}
+            "precision": precision, "map_feature": map_feature, "_geom": geom, "_props": ogc_props}
+
+
+def _encode(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows' GeoJSON fragments, WKB and envelopes, in one vectorised pass over all their geometries."""
+    if not rows:
+        return rows
+    geoms = [r.pop("_geom") for r in rows]
+    texts = ogc.geometries_json(geoms, _CRS84)
+    wkb = shapely.to_wkb(geoms)
+    bounds = shapely.bounds(geoms).tolist()
+    for r, text, blob, (minx, miny, maxx, maxy) in zip(rows, texts, wkb, bounds):
+        r.update(minx=minx, miny=miny, maxx=maxx, maxy=maxy, geometry=blob,
+                 fragment=ogc.feature_fragment(r["code"], text, r.pop("_props")))
+    return rows
 
 
 def _searchable(row: dict[str, Any], kind: FeatureKind, code: str, geom, popup: dict[str, Any]) -> None:
@@ -93,6 +104,11 @@ def _searchable(row: dict[str, Any], kind: FeatureKind, code: str, geom, popup: 
 
 
 def rows_for(feature) -> list[dict[str, Any]]:
+    """Every read row of one feature's current state (_rows), encoded."""
+    return _encode(_rows(feature))
+
+
+def _rows(feature) -> list[dict[str, Any]]:
     """Every read row of one feature's current state: staff's (retired ones too, the OGC status queryable selects
     them) and, if public_view shows it, the public's. One geometry type per collection for every audience
     (docs/ogcapi.md): a kind's collection holds only its geometry's type (a section the public sees only as its
@@ -159,9 +175,14 @@ def _clustered(row: dict[str, Any]) -> bool:
 # ------------------------------------------------------------------------------------------------------ maintaining
 def refresh(conn, code: str, new) -> int:
     """Replace one feature's read rows by those of its new state ``new`` (inside the write's transaction); the
-    number of rows written and removed, of every read table: bounded, whatever the registry's size."""
+    number of rows written and removed, of every read table: bounded, whatever the registry's size. While a build
+    is under way (rebuild), only a feature it has passed already; the build reads the others' state later."""
     if not rstore.is_built(conn):
-        return 0  # built in full at its first use (ensure), from the state this transaction commits
+        if not rstore.building(conn):
+            return 0  # built in full at its first use (ensure), from the state this transaction commits
+        rstore.lock_rebuild(conn)  # PostGIS: after the build's batch in progress, before its next
+        if not rstore.passed(conn, new.kind.collection, code):
+            return 0
     old = [r for r in rstore.rows_of(conn, code) if r["collection"] == point_kind().collection and r["lon"] is not None]
     old_active = {(r["audience"], r["level"] or "", r["period"] or "", r["lon"], r["lat"]) for r in old
                   if _status_active(conn, r)}
@@ -208,43 +229,76 @@ def _leave_cells(conn, audience: str, level: str, period: str, lon: float, lat: 
     return touched
 
 
-def rebuild(conn, *, batch: int = 5000, only_if_missing: bool = False) -> int:
-    """Build the whole read model from the current state (a registry migrated from before it, or copied): one
-    transaction; the number of features."""
-    from collections import defaultdict
+BATCH = 2000  # features per transaction of a build
 
-    n = 0
+
+def rebuild(conn, *, batch: int = BATCH, resume: bool = False) -> int:
+    """Build the whole read model from the current state (a registry migrated from before it, or copied): the
+    features of each kind in code order, ``batch`` per transaction (their states read in one query, their rows
+    written by a few executemany, their clusters' cells summed in memory and added to the stored ones), the progress
+    noted in the same transaction. Writes meanwhile refresh the features already passed (refresh), so the build may
+    take its time and stop anywhere: ``resume`` continues a build under way (several processes starting together
+    share it, batch by batch) instead of beginning again. The number of features written by this call."""
     with store.transaction(conn):
-        rstore.lock_rebuild(conn)  # PostGIS: app processes starting together build it once, one after the other
-        if only_if_missing and rstore.is_built(conn):
+        rstore.lock_rebuild(conn)  # PostGIS: app processes starting together begin it once
+        if resume and rstore.is_built(conn):
             return 0
-        rstore.clear(conn)
-        aggregates: dict[tuple, list] = defaultdict(lambda: [0, math.inf, math.inf, -math.inf, -math.inf])
-        for kind in features.kinds():
-            states = features.list_current(conn, include_retired=True, kind=kind)
-            for start in range(0, len(states), batch):
-                rows = [r for f in states[start:start + batch] for r in rows_for(f)]
-                rstore.insert_rows(conn, rows, _terms)
-                for r in rows:
-                    if not _clustered(r):
-                        continue
-                    for zoom in range(AGG_MAX_ZOOM + 1):
-                        a = aggregates[(r["audience"], zoom, *cell_of(r["lon"], r["lat"], zoom), r["level"] or "",
-                                        r["period"] or "")]
-                        a[0] += 1
-                        a[1], a[2] = min(a[1], r["lon"]), min(a[2], r["lat"])
-                        a[3], a[4] = max(a[3], r["lon"]), max(a[4], r["lat"])
-            n += len(states)
-        rstore.add_cells(conn, [(*key, *value) for key, value in aggregates.items()])
-        rstore.mark_built(conn, store.utc_now())
+        if not (resume and rstore.building(conn)):
+            rstore.begin_build(conn)
+    with rstore.bulk(conn):
+        return _build(conn, batch)
+
+
+def _build(conn, batch: int) -> int:
+    n = 0
+    for kind in features.kinds():
+        while True:
+            with store.transaction(conn):
+                rstore.lock_rebuild(conn)
+                if not rstore.building(conn):  # finished by another process, or forgotten: ensure() decides
+                    return n
+                last, done = rstore.progress(conn, kind.collection)
+                if done:
+                    break
+                states = features.list_current(conn, include_retired=True, kind=kind, after=last, limit=batch)
+                if not states:
+                    rstore.set_progress(conn, kind.collection, None)
+                    break
+                _write_batch(conn, states)
+                rstore.set_progress(conn, kind.collection, states[-1].code)
+                n += len(states)
+    with store.transaction(conn):
+        rstore.lock_rebuild(conn)
+        if rstore.building(conn):
+            rstore.mark_built(conn, store.utc_now())
     return n
 
 
+def _write_batch(conn, states: list) -> None:
+    """The read rows of some features, and their active points' cluster cells summed per cell."""
+    rows = _encode([r for f in states for r in _rows(f)])
+    rstore.insert_rows(conn, rows, _terms)
+    cells: dict[tuple, list] = {}
+    for r in rows:
+        if not _clustered(r):
+            continue
+        lon, lat, rest = r["lon"], r["lat"], (r["level"] or "", r["period"] or "")
+        for zoom in range(AGG_MAX_ZOOM + 1):
+            key = (r["audience"], zoom, *cell_of(lon, lat, zoom), *rest)
+            a = cells.get(key)
+            if a is None:
+                cells[key] = [1, lon, lat, lon, lat]
+            else:
+                a[0] += 1
+                a[1], a[2], a[3], a[4] = min(a[1], lon), min(a[2], lat), max(a[3], lon), max(a[4], lat)
+    rstore.merge_cells(conn, [(*key, *value) for key, value in cells.items()])
+
+
 def ensure(conn) -> bool:
-    """Build the read model if this registry has none yet (True if it was built now)."""
+    """Build the read model if this registry has none yet, or finish a build under way (True if built now)."""
     if rstore.is_built(conn):
         return False
-    rebuild(conn, only_if_missing=True)
+    rebuild(conn, resume=True)
     return True
 
 

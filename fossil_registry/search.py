@@ -47,9 +47,15 @@ class Entry:
 
 def fold(text: str) -> str:
     """Case, width and accents folded; ü kept apart as v (lü -> lv, as pinyin keyboards type it)."""
-    text = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", text or "").casefold())
+    if (text or "").isascii():
+        return (text or "").lower().replace("u:", "v")
+    text = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", text).casefold())
     text = text.replace("u\u0308", "v").replace("u:", "v")
-    return "".join(c for c in text if not unicodedata.combining(c))
+    return text.translate(_COMBINING)
+
+
+# Every character with a combining class (accents...), dropped by fold: none lies past plane 1.
+_COMBINING = {c: None for c in range(0x20000) if unicodedata.combining(chr(c))}
 
 
 def compact(text: str) -> str:

@@ -190,11 +190,13 @@ def history(conn, code: str, kind: FeatureKind | None = None) -> list[store.Vers
 
 
 def list_current(conn, *, bbox=None, include_retired: bool = False, public_only: bool = False,
-                 kind: FeatureKind | None = None) -> list[Feature]:
-    """The current sites (or features of ``kind``), optionally those in bbox."""
+                 kind: FeatureKind | None = None, after: str | None = None, limit: int | None = None) -> list[Feature]:
+    """The current sites (or features of ``kind``) in code order, optionally those in bbox; ``after``/``limit``: the
+    next ``limit`` past the code ``after``."""
     kind = kind or SITE
     return [_from_row(r, kind) for r in store.list_site_rows(conn, bbox=bbox, include_retired=include_retired,
-                                                                  public_only=public_only, layers=kind.layers)]
+                                                                  public_only=public_only, layers=kind.layers,
+                                                                  after=after, limit=limit)]
 
 
 def list_near(conn, bounds: tuple[float, float, float, float], *, public_only: bool = False,

@@ -16,7 +16,8 @@ and of shareable exports.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator, Sequence
 
 from . import pg
 from .dialect import backend, is_pg, lock
@@ -140,51 +141,119 @@ def delete_feature(conn, code: str) -> int:
     return touched
 
 
+def _new_fids(conn, n: int) -> list[int]:
+    """``n`` fids for rows about to be inserted (in the writing transaction, which holds the table: GeoPackage's
+    one writer; PostGIS draws them from the identity's sequence), so that rows go in by executemany."""
+    if not n:
+        return []
+    if is_pg(conn):
+        return [r[0] for r in conn.execute(f"SELECT nextval(pg_get_serial_sequence('{FEATURES}', 'fid')) "
+                                           "FROM generate_series(1, ?)", (n,))]
+    start = conn.execute(f"SELECT coalesce(max(fid), 0) FROM {FEATURES}").fetchone()[0] + 1
+    return list(range(start, start + n))
+
+
 def insert_rows(conn, rows: Iterable[dict[str, Any]], terms_of) -> int:
     """Insert feature rows (dicts of _ROW_COLUMNS), their index entries and ``terms_of(row)``'s (term, tier,
-    code_term) search terms; the number of rows written (of every table)."""
-    marks = ", ".join("?" * len(_ROW_COLUMNS))
-    returning = " RETURNING fid" if is_pg(conn) else ""
-    sql = f"INSERT INTO {FEATURES} ({', '.join(_ROW_COLUMNS)}) VALUES ({marks}){returning}"
-    written = 0
+    code_term) search terms, a few statements for the lot (executemany); the number of rows written (of every
+    table)."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    fids = _new_fids(conn, len(rows))
+    marks = ", ".join("?" * (len(_ROW_COLUMNS) + 1))
+    conn.executemany(f"INSERT INTO {FEATURES} (fid, {', '.join(_ROW_COLUMNS)}) VALUES ({marks})",
+                     [[fid, *(row.get(c) for c in _ROW_COLUMNS)] for fid, row in zip(fids, rows)])
+    written = len(rows)
+    counted: dict[tuple, int] = {}
     for row in rows:
-        cur = conn.execute(sql, [row.get(c) for c in _ROW_COLUMNS])
-        fid = cur.fetchone()[0] if is_pg(conn) else cur.lastrowid
-        conn.execute(f"INSERT INTO {COUNTS} (collection, audience, status, n) VALUES (?, ?, ?, 1) ON CONFLICT "
-                     f"(collection, audience, status) DO UPDATE SET n = {COUNTS}.n + 1",
-                     (row["collection"], row["audience"], row.get("status") or ""))
-        written += 2
-        if not is_pg(conn) and row.get("minx") is not None:
-            conn.execute(f"INSERT INTO {RTREE} VALUES (?, ?, ?, ?, ?)",
-                         (fid, row["minx"], row["maxx"], row["miny"], row["maxy"]))
-            written += 1
-        if not is_pg(conn) and row.get("haystack"):
-            conn.execute(f"INSERT INTO {SEARCH_TEXT} (rowid, haystack) VALUES (?, ?)", (fid, row["haystack"]))
-            written += 1
-        terms = [(fid, row["audience"], term, tier, code_term) for term, tier, code_term in terms_of(row)]
-        if terms:
-            conn.executemany(f"INSERT INTO {SEARCH} (row_id, audience, term, tier, code_term) VALUES (?, ?, ?, ?, ?)",
-                             terms)
-            written += len(terms)
+        key = (row["collection"], row["audience"], row.get("status") or "")
+        counted[key] = counted.get(key, 0) + 1
+    conn.executemany(f"INSERT INTO {COUNTS} (collection, audience, status, n) VALUES (?, ?, ?, ?) ON CONFLICT "
+                     f"(collection, audience, status) DO UPDATE SET n = {COUNTS}.n + excluded.n",
+                     [(*key, n) for key, n in counted.items()])
+    written += len(counted)
+    if not is_pg(conn):
+        boxes = [(fid, r["minx"], r["maxx"], r["miny"], r["maxy"]) for fid, r in zip(fids, rows)
+                 if r.get("minx") is not None]
+        conn.executemany(f"INSERT INTO {RTREE} VALUES (?, ?, ?, ?, ?)", boxes)
+        texts = [(fid, r["haystack"]) for fid, r in zip(fids, rows) if r.get("haystack")]
+        conn.executemany(f"INSERT INTO {SEARCH_TEXT} (rowid, haystack) VALUES (?, ?)", texts)
+        written += len(boxes) + len(texts)
+    terms = [(fid, row["audience"], term, tier, code_term) for fid, row in zip(fids, rows)
+             for term, tier, code_term in terms_of(row)]
+    if terms:
+        conn.executemany(f"INSERT INTO {SEARCH} (row_id, audience, term, tier, code_term) VALUES (?, ?, ?, ?, ?)",
+                         terms)
+        written += len(terms)
     return written
+
+
+# ------------------------------------------------------------------------------------------------------ building
+@contextmanager
+def bulk(conn) -> Iterator[None]:
+    """A build's connection: GeoPackage keeps up to 256 MB of the file's pages in memory meanwhile (the read tables'
+    indexes grow at random places), as before afterwards."""
+    if is_pg(conn):
+        yield
+        return
+    before = conn.execute("PRAGMA cache_size").fetchone()[0]
+    conn.execute("PRAGMA cache_size = -262144")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA cache_size = {int(before)}")
+
+
+def building(conn) -> bool:
+    """Whether a build of the read model is under way (begun, not finished: it resumes where it stopped)."""
+    return conn.execute(f"SELECT 1 FROM {STATE} WHERE name = 'building'").fetchone() is not None
+
+
+def begin_build(conn) -> None:
+    """Empty every read table and note a build under way."""
+    clear(conn)
+    conn.execute(f"INSERT INTO {STATE} (name, built_at) VALUES ('building', '')")
+
+
+def progress(conn, collection: str) -> tuple[str | None, bool]:
+    """(the last code of ``collection``'s kind a build under way has written, None if none; whether all are)."""
+    found = dict(conn.execute(f"SELECT name, built_at FROM {STATE} WHERE name IN (?, ?)",
+                              ("progress:" + collection, "done:" + collection)).fetchall())
+    return found.get("progress:" + collection), "done:" + collection in found
+
+
+def passed(conn, collection: str, code: str) -> bool:
+    """Whether a build under way has written ``code`` of ``collection``'s kind (compared as the store orders codes)."""
+    last, done = progress(conn, collection)
+    return done or (last is not None and conn.execute("SELECT CAST(? AS text) <= CAST(? AS text)", (code, last)).fetchone()[0] in (1, True))
+
+
+def set_progress(conn, collection: str, code: str | None) -> None:
+    """Note the last code of a build's batch (None: the kind is written in full)."""
+    if code is None:
+        conn.execute(f"INSERT INTO {STATE} (name, built_at) VALUES (?, '')", ("done:" + collection,))
+        return
+    name = "progress:" + collection
+    if conn.execute(f"UPDATE {STATE} SET built_at = ? WHERE name = ?", (code, name)).rowcount == 0:
+        conn.execute(f"INSERT INTO {STATE} (name, built_at) VALUES (?, ?)", (name, code))
 
 
 # ------------------------------------------------------------------------------------------------------ map cells
 def add_to_cells(conn, members: Sequence[tuple]) -> None:
     """One more member in each of some cluster cells: (audience, zoom, i, j, level, period, lon, lat)."""
+    merge_cells(conn, [(a, z, i, j, lv, pd, 1, x, y, x, y) for a, z, i, j, lv, pd, x, y in members])
+
+
+def merge_cells(conn, rows: Sequence[tuple]) -> None:
+    """Members added to cluster cells, counted and boxed per cell: (audience, zoom, i, j, level, period, n, minx,
+    miny, maxx, maxy); a cell present already adds them up."""
     least, greatest = ("least", "greatest") if is_pg(conn) else ("min", "max")
     conn.executemany(f"INSERT INTO {CELLS} (audience, zoom, i, j, level, period, n, minx, miny, maxx, maxy) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (audience, zoom, i, j, level, period) DO UPDATE "
-                 f"SET n = {CELLS}.n + excluded.n, minx = {least}({CELLS}.minx, excluded.minx), "
-                 f"miny = {least}({CELLS}.miny, excluded.miny), maxx = {greatest}({CELLS}.maxx, excluded.maxx), "
-                 f"maxy = {greatest}({CELLS}.maxy, excluded.maxy)",
-                 [(a, z, i, j, lv, pd, 1, x, y, x, y) for a, z, i, j, lv, pd, x, y in members])
-
-
-def add_cells(conn, rows: Sequence[tuple]) -> None:
-    """Bulk: (audience, zoom, i, j, level, period, n, minx, miny, maxx, maxy) of cells not yet present."""
-    conn.executemany(f"INSERT INTO {CELLS} (audience, zoom, i, j, level, period, n, minx, miny, maxx, maxy) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (audience, zoom, i, j, level, period) DO "
+                     f"UPDATE SET n = {CELLS}.n + excluded.n, minx = {least}({CELLS}.minx, excluded.minx), "
+                     f"miny = {least}({CELLS}.miny, excluded.miny), maxx = {greatest}({CELLS}.maxx, excluded.maxx), "
+                     f"maxy = {greatest}({CELLS}.maxy, excluded.maxy)", rows)
 
 
 def remove_from_cell(conn, audience: str, zoom: int, i: int, j: int, level: str, period: str, lon: float,
