@@ -18,7 +18,7 @@ from . import ages, features, public_view, store
 from .features import FeatureKind
 from .ogcapi import features as ogc
 from .ogcapi.crs import CRS84, ServiceCRS
-from .search import EXACT_CODE, SUBSTRING, check_query, entry_terms
+from .search import SUBSTRING, check_query, entry_terms
 from .store import read_model as rstore
 from .vocab import SiteStatus
 
@@ -310,20 +310,19 @@ def search(conn, text: str, *, exact: bool, limit: int = 20) -> list[dict[str, A
     if not packed:
         return []
     audience = STAFF if exact else PUBLIC
-    best: dict[int, int] = {}
-    for key in {folded, packed}:
-        for row_id, tier, code_term, term in rstore.search_prefix(conn, audience, key, limit=PREFIX_SCAN):
-            tier = EXACT_CODE if code_term and term == folded else tier
-            if tier < best.get(row_id, SUBSTRING + 1):
-                best[row_id] = tier
-    collections = tuple(c for k in features.kinds() for c in map_collections(k))
-    if len(best) < limit:  # few prefix hits: look inside names (the trigram index)
+    ranked = rstore.search_prefix(conn, audience, sorted({folded, packed}), exact_code=folded, scan=PREFIX_SCAN,
+                                  limit=limit)
+    if len(ranked) < limit:  # few prefix hits: look inside names (the trigram index)
+        collections = tuple(c for k in features.kinds() for c in map_collections(k))
+        seen = {row_id for row_id, _ in ranked}
+        inside: set[int] = set()
         for needle in {folded, packed} if len(packed) > 1 else {folded}:
-            for row_id in rstore.search_substring(conn, audience, needle, limit=limit, collections=collections):
-                best.setdefault(row_id, SUBSTRING)
-    found = rstore.hits(conn, list(best))
-    ranked = sorted((row_id for row_id in best if row_id in found), key=lambda r: (best[r], found[r][1]))
-    return [orjson.loads(bytes(found[r][2])) for r in ranked[:limit]]
+            inside.update(rstore.search_substring(conn, audience, needle, limit=limit, collections=collections))
+        found = rstore.hits(conn, list(inside - seen))
+        ranked += [(row_id, SUBSTRING) for row_id in sorted(found, key=lambda r: found[r][1])]
+        ranked = ranked[:limit]
+    found = rstore.hits(conn, [row_id for row_id, _ in ranked])
+    return [orjson.loads(bytes(found[row_id][2])) for row_id, _ in ranked if row_id in found]
 
 
 PREFIX_SCAN = 2000  # prefix terms read per key: a prefix matching more ranks those by term, then code

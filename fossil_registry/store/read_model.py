@@ -16,6 +16,7 @@ and of shareable exports.
 """
 from __future__ import annotations
 
+import zlib
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -48,8 +49,10 @@ FEATURES_TABLE = Table(FEATURES, (
              Index("read_features_level", "collection, audience, level"),
              Index("read_features_county", "collection, audience, county")))
 SEARCH_TABLE = Table(SEARCH, (col("row_id", INT, NOT_NULL), col("audience", TEXT, NOT_NULL),
-                              col("term", TEXT, NOT_NULL), col("tier", INT, NOT_NULL), col("code_term", INT, NOT_NULL)),
-                     fid=False, indexes=(Index("read_search_term", "audience, term"),
+                              col("term", TEXT, NOT_NULL), col("tier", INT, NOT_NULL), col("code_term", INT, NOT_NULL),
+                              col("code", TEXT, NOT_NULL)),
+                     # covering: a prefix search ranks its terms from the index alone (search_prefix)
+                     fid=False, indexes=(Index("read_search_term", "audience, term, tier, code_term, code, row_id"),
                                          Index("read_search_row", "row_id")))
 CELLS_TABLE = Table(CELLS, (col("audience", TEXT, NOT_NULL), col("zoom", INT, NOT_NULL), col("i", INT, NOT_NULL),
                             col("j", INT, NOT_NULL), col("level", TEXT, NOT_NULL), col("period", TEXT, NOT_NULL),
@@ -77,13 +80,21 @@ def add_read_model(conn) -> None:
                     f"CREATE INDEX read_features_haystack ON {FEATURES} (collection, audience) "
                     "WHERE haystack IS NOT NULL;\n")
     else:
-        conn.execute(f"CREATE VIRTUAL TABLE {RTREE} USING rtree(id, minx, maxx, miny, maxy)")
+        conn.execute(f"CREATE VIRTUAL TABLE {RTREE} USING rtree(id, minx, maxx, miny, maxy, minz, maxz)")
         conn.execute(f"CREATE VIRTUAL TABLE {SEARCH_TEXT} USING fts5(haystack, tokenize = 'trigram')")
     if not any(conn.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() for t in ("site_versions", "section_versions")):
         mark_built(conn, "")
 
 
 _BOX = "box(point(minx, miny), point(maxx, maxy))"
+
+
+def partition(collection: str, audience: str) -> int:
+    """The GeoPackage R-tree's third dimension: one value per collection and audience (exact in its 32-bit floats),
+    so that a query in view searches only its own rows' boxes, not those of every collection and audience. A row's
+    box spans [k, k + 1] on it: a zero depth would give every box no volume, and the R-tree's choice of where to put
+    a box (the least enlarged volume) would no longer follow the map."""
+    return zlib.crc32(f"{collection}\n{audience}".encode()) % (1 << 20)
 
 
 # ------------------------------------------------------------------------------------------------------ writing
@@ -174,17 +185,17 @@ def insert_rows(conn, rows: Iterable[dict[str, Any]], terms_of) -> int:
                      [(*key, n) for key, n in counted.items()])
     written += len(counted)
     if not is_pg(conn):
-        boxes = [(fid, r["minx"], r["maxx"], r["miny"], r["maxy"]) for fid, r in zip(fids, rows)
-                 if r.get("minx") is not None]
-        conn.executemany(f"INSERT INTO {RTREE} VALUES (?, ?, ?, ?, ?)", boxes)
+        boxes = [(fid, r["minx"], r["maxx"], r["miny"], r["maxy"], k, k + 1) for fid, r in zip(fids, rows)
+                 if r.get("minx") is not None for k in (partition(r["collection"], r["audience"]),)]
+        conn.executemany(f"INSERT INTO {RTREE} VALUES (?, ?, ?, ?, ?, ?, ?)", boxes)
         texts = [(fid, r["haystack"]) for fid, r in zip(fids, rows) if r.get("haystack")]
         conn.executemany(f"INSERT INTO {SEARCH_TEXT} (rowid, haystack) VALUES (?, ?)", texts)
         written += len(boxes) + len(texts)
-    terms = [(fid, row["audience"], term, tier, code_term) for fid, row in zip(fids, rows)
+    terms = [(fid, row["audience"], term, tier, code_term, row["code"]) for fid, row in zip(fids, rows)
              for term, tier, code_term in terms_of(row)]
     if terms:
-        conn.executemany(f"INSERT INTO {SEARCH} (row_id, audience, term, tier, code_term) VALUES (?, ?, ?, ?, ?)",
-                         terms)
+        conn.executemany(f"INSERT INTO {SEARCH} (row_id, audience, term, tier, code_term, code) "
+                         "VALUES (?, ?, ?, ?, ?, ?)", terms)
         written += len(terms)
     return written
 
@@ -328,8 +339,10 @@ def _where(conn, collection: str, audience: str, *, bbox=None, statuses: Sequenc
             sql += f" AND {_BOX.replace('min', 'r.min').replace('max', 'r.max')} && box(point(?, ?), point(?, ?))"
             params += [w, s, e, n]
         else:  # the R-tree drives (from_clause: CROSS JOIN keeps it the outer loop): the work is what lies in view
-            sql += " AND r.fid = t.id AND t.minx <= ? AND t.maxx >= ? AND t.miny <= ? AND t.maxy >= ?"
-            params += [e, w, n, s]
+            z = partition(collection, audience)
+            sql += (" AND r.fid = t.id AND t.minx <= ? AND t.maxx >= ? AND t.miny <= ? AND t.maxy >= ? AND t.minz <= ? "
+                    "AND t.maxz >= ?")
+            params += [e, w, n, s, z + 0.5, z + 0.5]
         sql += " AND r.minx <= ? AND r.maxx >= ? AND r.miny <= ? AND r.maxy >= ?"  # the R-tree's floats, exactly
         params += [e, w, n, s]
     return sql, params
@@ -403,11 +416,18 @@ def extent(conn, collection: str, audience: str) -> tuple | None:
     return None if row is None or row[0] is None else tuple(row)
 
 
-def search_prefix(conn, audience: str, key: str, *, limit: int) -> list[tuple]:
-    """(row_id, tier, code_term, term) of the terms beginning with ``key``, at most ``limit``, in term order."""
-    return [tuple(r) for r in conn.execute(
-        f"SELECT row_id, tier, code_term, term FROM {SEARCH} WHERE audience = ? AND term >= ? AND term < ? "
-        "ORDER BY term LIMIT ?", (audience, key, key + "\U0010ffff", limit))]
+def search_prefix(conn, audience: str, keys: Sequence[str], *, exact_code: str, scan: int, limit: int
+                  ) -> list[tuple[int, int]]:
+    """(row id, tier) of the best ``limit`` features, by (tier, code), among those of the first ``scan`` terms (in
+    term order) beginning with each of ``keys``; a code term equal to ``exact_code`` is tier 0 (an exact code). The
+    ranking is done in SQL; only the winners' hits are read afterwards (hits)."""
+    ctes = ", ".join(f"k{n} AS (SELECT row_id, tier, code_term, term, code FROM {SEARCH} WHERE audience = ? AND "
+                     "term >= ? AND term < ? ORDER BY term LIMIT ?)" for n in range(len(keys)))
+    union = " UNION ALL ".join(f"SELECT * FROM k{n}" for n in range(len(keys)))
+    params: list = [p for key in keys for p in (audience, key, key + "\U0010ffff", scan)]
+    sql = (f"WITH {ctes} SELECT t.row_id, min(CASE WHEN t.code_term = 1 AND t.term = ? THEN 0 ELSE t.tier END) AS "
+           f"best, min(t.code) AS code FROM ({union}) t GROUP BY t.row_id ORDER BY best, code LIMIT ?")
+    return [(r[0], r[1]) for r in conn.execute(sql, params + [exact_code, limit])]
 
 
 def search_substring(conn, audience: str, text: str, *, limit: int, collections: Sequence[str]) -> list[int]:
