@@ -195,6 +195,7 @@ def measure(name: str, cwd: Path, data_dir: Path, n: int, keys: dict, args, env_
     print(f"[{name}] serving ...", flush=True)
     process, url, cold = serve(cwd, data_dir, args.workers, env_extra, workdir / f"{name}.log")
     out: dict = {"design": name, "cold start s": round(cold, 2)}
+    load_before = os.getloadavg()[0]
     try:
         session = requests.Session()
         paths = reads(n)
@@ -225,6 +226,7 @@ def measure(name: str, cwd: Path, data_dir: Path, n: int, keys: dict, args, env_
                                              max(after) * 1000)
         out["after write per read max ms"] = {k: max(v) * 1000 for k, v in per_read.items()}
         out["rss MB"] = round(rss_mb(process), 0)
+        out["load average (1 min) before / after"] = f"{load_before:.1f} / {os.getloadavg()[0]:.1f}"
     finally:
         process.terminate()
         try:
@@ -271,8 +273,9 @@ def main() -> None:
     try:
         print(f"building {args.sites:,} sites in bulk ...", flush=True)
         built = build(workdir / "data", args.sites)
-        print(f"  rows {built['rows_s']:.0f} s, read model {built['reads_s']:.0f} s, file {built['mb']:.0f} MB",
-              flush=True)
+        print(f"  rows {built['rows_s']:.0f} s, read model {built['reads_s']:.0f} s "
+              f"({args.sites / built['reads_s']:,.0f} sites/s), file {built['mb']:.0f} MB, "
+              f"load average {os.getloadavg()[0]:.1f}", flush=True)
         if args.updates:
             small = build(workdir / "small", 1000)
             for label, where, size in (("1,000 sites", small["path"], 1000), (f"{args.sites:,} sites", None, args.sites)):

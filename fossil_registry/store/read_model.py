@@ -159,7 +159,7 @@ def _new_fids(conn, n: int) -> list[int]:
         return []
     if is_pg(conn):
         return [r[0] for r in conn.execute(f"SELECT nextval(pg_get_serial_sequence('{FEATURES}', 'fid')) "
-                                           "FROM generate_series(1, ?)", (n,))]
+                                           "FROM generate_series(1, CAST(? AS integer))", (n,))]
     start = conn.execute(f"SELECT coalesce(max(fid), 0) FROM {FEATURES}").fetchone()[0] + 1
     return list(range(start, start + n))
 
