@@ -61,12 +61,12 @@ def build(data_dir: Path, n: int) -> dict:
     store.create_registry(path)
     conn = store.connect(path)
     try:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         national_data.bulk_sites(conn, national_data.specs(1, n, PROVINCE))
-        rows_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        rows_s, rows_cpu = time.perf_counter() - t0, time.process_time() - c0
+        t0, c0 = time.perf_counter(), time.process_time()
         read_model.rebuild(conn)
-        reads_s = time.perf_counter() - t0
+        reads_s, reads_cpu = time.perf_counter() - t0, time.process_time() - c0
         auth.create_user(conn, username="bench-field", role="field", password="bench-pass-0001", actor="bench")
         auth.create_user(conn, username="bench-expert", role="expert", password="bench-pass-0002", actor="bench")
         keys = {"field": auth.issue_token(conn, "bench-field", label="bench", actor="bench"),
@@ -74,7 +74,25 @@ def build(data_dir: Path, n: int) -> dict:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()
-    return {"path": path, "keys": keys, "rows_s": rows_s, "reads_s": reads_s,
+    return {"path": path, "keys": keys, "rows_s": rows_s, "reads_s": reads_s, "rows_cpu": rows_cpu,
+            "reads_cpu": reads_cpu,
+            "mb": path.stat().st_size / 1e6}
+
+
+def reuse(workdir: Path) -> dict:
+    """A registry built by an earlier run (kept): new API tokens for its bench accounts; no build figures."""
+    path = registry_path(workdir / "data")
+    conn = store.connect(path)
+    try:
+        keys = {"field": auth.issue_token(conn, "bench-field", label="bench", actor="bench"),
+                "expert": auth.issue_token(conn, "bench-expert", label="bench", actor="bench")}
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    for old in workdir.glob("baseline-*"):
+        shutil.rmtree(old)
+    nan = float("nan")
+    return {"path": path, "keys": keys, "rows_s": nan, "reads_s": nan, "rows_cpu": nan, "reads_cpu": nan,
             "mb": path.stat().st_size / 1e6}
 
 
@@ -131,6 +149,16 @@ AFTER_WRITE = ("OGC first page", "OGC county bbox", "OGC page at 90 %", "map zoo
 
 
 def serve(cwd: Path, data_dir: Path, workers: int, env_extra: dict, log: Path) -> tuple[subprocess.Popen, str, float]:
+    for _ in range(5):  # a free port taken by another process before the server binds it: another port
+        try:
+            return _serve(cwd, data_dir, workers, env_extra, log)
+        except RuntimeError as e:
+            if "Address already in use" not in str(e):
+                raise
+    raise RuntimeError("no free port")
+
+
+def _serve(cwd: Path, data_dir: Path, workers: int, env_extra: dict, log: Path) -> tuple[subprocess.Popen, str, float]:
     port = free_port()
     env = {**os.environ, "FLASK_DATA_DIR": str(data_dir), "FLASK_SECRET_KEY": "bench", "PORT": str(port),
            "HOST": "127.0.0.1", "WORKERS": str(workers), "THREADS": "8" if workers == 1 else "4",
@@ -264,19 +292,25 @@ def main() -> None:
     parser.add_argument("--baseline", default="main", help="commit of today's design ('' to leave it out)")
     parser.add_argument("--postgis", action="store_true", help="serve from PostGIS (WORKERS=4 unless --workers)")
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
+    parser.add_argument("--reuse", help="a working directory kept (--keep) by an earlier run of the same --sites: its "
+                        "registry is measured again, without building it")
     parser.add_argument("--updates", type=int, default=0, help="versioned updates timed on the built registry and "
                         "on a 1,000-site one (the write's cost must not grow with the registry)")
     args = parser.parse_args()
     if args.postgis and args.workers == 1:
         args.workers = 4
-    workdir = Path(tempfile.mkdtemp(prefix="bench-national-"))
+    workdir = Path(args.reuse) if args.reuse else Path(tempfile.mkdtemp(prefix="bench-national-"))
     try:
-        print(f"building {args.sites:,} sites in bulk ...", flush=True)
-        built = build(workdir / "data", args.sites)
-        print(f"  rows {built['rows_s']:.0f} s, read model {built['reads_s']:.0f} s "
-              f"({args.sites / built['reads_s']:,.0f} sites/s), file {built['mb']:.0f} MB, "
+        if args.reuse:
+            built = reuse(workdir)
+        else:
+            print(f"building {args.sites:,} sites in bulk ...", flush=True)
+            built = build(workdir / "data", args.sites)
+        print(f"  rows {built['rows_s']:.0f} s (CPU {built['rows_cpu']:.0f} s), read model {built['reads_s']:.0f} s "
+              f"(CPU {built['reads_cpu']:.0f} s: {args.sites / built['reads_cpu']:,.0f} sites/s of CPU), "
+              f"file {built['mb']:.0f} MB, "
               f"load average {os.getloadavg()[0]:.1f}", flush=True)
-        if args.updates:
+        if args.updates and not args.reuse:
             small = build(workdir / "small", 1000)
             for label, where, size in (("1,000 sites", small["path"], 1000), (f"{args.sites:,} sites", None, args.sites)):
                 probe = workdir / "probe.gpkg"
@@ -290,6 +324,7 @@ def main() -> None:
         rows = []
         for name, cwd in designs:
             data_dir = workdir / f"data-{len(rows)}"
+            shutil.rmtree(data_dir, ignore_errors=True)
             shutil.copytree(workdir / "data", data_dir)
             env: dict = {}
             cluster = None
@@ -323,7 +358,7 @@ def main() -> None:
         for k in keys:
             print(f"| {k} | " + " | ".join(fmt(r.get(k, "")) for r in rows) + " |")
     finally:
-        if not args.keep:
+        if not args.keep and not args.reuse:
             shutil.rmtree(workdir, ignore_errors=True)
         else:
             print(f"kept {workdir}")
