@@ -271,6 +271,7 @@ def _build(conn, batch: int) -> int:
         rstore.lock_rebuild(conn)
         if rstore.building(conn):
             rstore.mark_built(conn, store.utc_now())
+            rstore.analyze(conn)
     return n
 
 

@@ -106,6 +106,13 @@ def is_built(conn) -> bool:
     return conn.execute(f"SELECT 1 FROM {STATE} WHERE name = 'built'").fetchone() is not None
 
 
+def analyze(conn) -> None:
+    """PostGIS: fresh planner statistics after a bulk build (autovacuum's come later; until then a page in code order
+    may be planned as a scan and a sort)."""
+    if is_pg(conn):
+        conn.execute(f"ANALYZE {FEATURES}, {SEARCH}, {CELLS}, {COUNTS}")
+
+
 def mark_built(conn, when: str) -> None:
     conn.execute(f"DELETE FROM {STATE}")
     conn.execute(f"INSERT INTO {STATE} (name, built_at) VALUES ('built', ?)", (when,))
