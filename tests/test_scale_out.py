@@ -243,8 +243,14 @@ def test_anonymous_reads_come_from_the_replica_and_staff_see_their_own_writes(pr
     primary_url, replica_url, replica = primary_and_replica
     app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "x",
                       "DATABASE_URL": primary_url, "DATABASE_READ_URL": replica_url})
+    with psycopg_connect(primary_url) as p:  # the app's start may have built the read model: in batches, on the
+        lsn = p.execute("SELECT pg_current_wal_lsn()").fetchone()[0]  # primary; the replica has it all first
     with psycopg_connect(replica_url) as c:
         assert c.execute("SELECT pg_is_in_recovery()").fetchone()[0]
+        deadline = time.monotonic() + 30
+        while not c.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (lsn,)).fetchone()[0]:
+            assert time.monotonic() < deadline, "the replica never caught up"
+            time.sleep(0.1)
         c.execute("SELECT pg_wal_replay_pause()")  # the replica falls behind on purpose
     client, staff = app.test_client(), app.test_client()
     login(staff, "expert")
