@@ -10,6 +10,10 @@ from flask_compress import Compress
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The read model registers itself with the versioned store on import, so that every write of a feature, by the app,
+# a command or a script, keeps it (docs/national-scale.md).
+from . import read_model  # noqa: E402,F401
+
 
 class _CompiledTemplates:
     """Jinja's compiled templates kept for every app this process makes, so a template is parsed once per process, not
@@ -63,7 +67,7 @@ def create_app(config: dict | None = None) -> Flask:
         hops = int(app.config["PROXY_FIX"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from . import db, i18n, store
+    from . import db, i18n, read_model, store
     from .cli import registry_cli, users_cli
     from .http import errors, links, requests, security
 
@@ -71,6 +75,7 @@ def create_app(config: dict | None = None) -> Flask:
         conn = store.connect(app.config["REGISTRY"])
         try:
             store.migrate(conn)
+            read_model.ensure(conn)  # built once for a registry from before it (docs/national-scale.md)
         finally:
             conn.close()
     db.init_app(app)

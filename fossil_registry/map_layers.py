@@ -14,15 +14,18 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import numpy as np
+import orjson
 import shapely
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-from . import ages, features, public_view, shared_cache, sites
+from . import ages, features, public_view, read_model, shared_cache, sites
+from .store import read_model as rstore
 from .errors import InvalidInput
 from .geometry import simplify_for_zoom
 from .messages import msg
 from .search import Entry, SearchIndex
+from .vocab import SiteStatus
 
 MAX_POINTS = 500        # single sites per answer; more in view -> counted clusters
 CLUSTER_PX = 80         # size of a counted cluster's grid cell on screen
@@ -328,6 +331,116 @@ def feature_entries(conn, kind: features.FeatureKind, exact: bool) -> list[Entry
             for code, geom, props, precision in _feature_items(conn, kind, exact)]
 
 
+# ------------------------------------------------------------------------------------------------ from the read model
+# The layers as the web answers them (docs/national-scale.md): the rows in view from the read model's spatial index,
+# counted clusters from its per-zoom cells; nothing is built per registry state.
+CLUSTER_ROWS_CAP = 50_000  # above AGG_MAX_ZOOM, views holding more rows than this are counted from the coarser cells
+
+
+def _audience(exact: bool) -> str:
+    return read_model.STAFF if exact else read_model.PUBLIC
+
+
+def _query_filters(filters: Filters) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {"status": {str(SiteStatus.ACTIVE)}}
+    for name, values in (("level", filters.levels), ("period", filters.periods), ("fossil_groups", filters.groups)):
+        if values:
+            out[name] = set(values)
+    return out
+
+
+def _stored_sites(rows: list[tuple], boundary: bool = False) -> list[MapSite]:
+    """MapSites from (code, lon, lat, map properties, precision[, boundary WKB]) rows."""
+    out = []
+    for row in rows:
+        geom = shapely.from_wkb(bytes(row[5])) if boundary else None
+        out.append(MapSite(row[0], row[1], row[2], orjson.loads(bytes(row[3])), geom, row[4]))
+    return out
+
+
+def map_sites_in_view(conn, *, exact: bool, bbox, filters: Filters = Filters(), limit: int | None = None
+                      ) -> list[MapSite]:
+    """The point kind's active features whose map point lies in bbox (at most ``limit``), as the caller may see them."""
+    rows = rstore.select(conn, POINT_KIND.collection, _audience(exact), bbox=bbox, filters=_query_filters(filters),
+                         columns="r.code, r.lon, r.lat, r.map_feature, r.precision", limit=limit)
+    return _stored_sites(rows)
+
+
+def sites_layer(conn, *, exact: bool, bbox, zoom: int, filters: Filters = Filters(),
+                max_points: int = MAX_POINTS) -> dict[str, Any]:
+    """site_layer of the sites in view, read from the read model: single points when at most ``max_points`` are in
+    view, else counted clusters summed from the per-zoom cells (whole cells: a cluster at the view's edge counts its
+    members just outside too), or, above read_model.AGG_MAX_ZOOM and with a fossil-group filter, counted from the
+    rows in view."""
+    check_zoom(zoom)
+    in_view = rstore.select(conn, POINT_KIND.collection, _audience(exact), bbox=bbox, filters=_query_filters(filters),
+                            columns="r.fid", limit=max_points + 1)  # how many, before reading any of them
+    if len(in_view) <= max_points:
+        return site_layer(map_sites_in_view(conn, exact=exact, bbox=bbox, filters=filters), zoom, filters,
+                          max_points=max_points)
+    if zoom > read_model.AGG_MAX_ZOOM or filters.groups:
+        many = map_sites_in_view(conn, exact=exact, bbox=bbox, filters=filters, limit=CLUSTER_ROWS_CAP + 1)
+        if len(many) <= CLUSTER_ROWS_CAP:
+            return site_layer(many, zoom, filters, max_points=max_points)
+        zoom = min(zoom, read_model.AGG_MAX_ZOOM)
+    return _cells_layer(conn, exact, bbox, zoom, filters)
+
+
+def _cells_layer(conn, exact: bool, bbox, zoom: int, filters: Filters) -> dict[str, Any]:
+    size = read_model.cell_size(zoom)
+    w, s, e, n = bbox if bbox is not None else (-180.0, -90.0, 180.0, 90.0)
+    i0, j0 = read_model.cell_of(w, s, zoom)
+    i1, j1 = read_model.cell_of(e, n, zoom)
+    cells: dict[tuple[int, int], dict[str, Any]] = {}
+    for i, j, level, count, minx, miny, maxx, maxy in rstore.cells(conn, _audience(exact), zoom, i0, j0, i1, j1,
+                                                                   sorted(filters.levels), sorted(filters.periods)):
+        c = cells.setdefault((i, j), {"count": 0, "by_level": defaultdict(int), "box": [minx, miny, maxx, maxy]})
+        c["count"] += count
+        c["by_level"][level or None] += count
+        box = c["box"]
+        c["box"] = [min(box[0], minx), min(box[1], miny), max(box[2], maxx), max(box[3], maxy)]
+    features_out = []
+    for (i, j) in sorted(cells):
+        c = cells[(i, j)]
+        minx, miny, maxx, maxy = c["box"]
+        lon = min(max((i + 0.5) * size, minx), maxx)  # the cell's centre pulled inside its members' box (site_layer)
+        lat = min(max((j + 0.5) * size, miny), maxy)
+        features_out.append({"type": "Feature", "geometry": _point(lon, lat),
+                             "properties": {"cluster": True, "count": c["count"], "by_level": dict(c["by_level"]),
+                                            "bbox": [_round(minx), _round(miny), _round(maxx), _round(maxy)]}})
+    return {"type": "FeatureCollection", "aggregated": True, "total": sum(c["count"] for c in cells.values()),
+            "features": features_out}
+
+
+def boundaries_in_view(conn, *, exact: bool, bbox, zoom: int, filters: Filters = Filters()) -> dict[str, Any]:
+    """boundary_layer of the boundaries in view, read from the read model."""
+    min_deg = MIN_BOUNDARY_PX * degrees_per_pixel(check_zoom(zoom))
+    rows = rstore.select(conn, read_model.BOUNDARIES, _audience(exact), bbox=bbox, filters=_query_filters(filters),
+                         columns="r.code, r.lon, r.lat, r.map_feature, r.precision, r.geometry",
+                         larger_than=min_deg, order="(r.maxx - r.minx) * (r.maxy - r.miny) DESC",
+                         limit=MAX_BOUNDARIES + 1)
+    return boundary_layer(_stored_sites(rows, boundary=True), zoom, filters)
+
+
+def stored_feature_layer(conn, kind: features.FeatureKind, *, exact: bool, bbox, zoom: int) -> dict[str, Any]:
+    """feature_layer of ``kind`` read from the read model: the features in view, simplified for ``zoom``."""
+    check_zoom(zoom)
+    rows = sorted((row for collection in read_model.map_collections(kind)
+                   for row in rstore.select(conn, collection, _audience(exact), bbox=bbox,
+                                            filters={"status": {str(SiteStatus.ACTIVE)}},
+                                            columns="r.code, r.geometry, r.map_feature, r.precision")
+                   if row[2] is not None),  # a point collection's row is on the map only for a feature seen as a point
+                  key=lambda row: row[0])
+    shown = []
+    for code, wkb, props, precision in rows:
+        geom = shapely.from_wkb(bytes(wkb))
+        geom = geom if geom.geom_type == "Point" else _rounded(simplify_for_zoom(geom, zoom))
+        shown.append({"type": "Feature", "id": code, "geometry": mapping(geom),
+                      "properties": {**orjson.loads(bytes(props)), "precision": precision}})
+    return {"type": "FeatureCollection", "total": len(shown), "features": shown}
+
+
 __all__ = ["MapSite", "Filters", "POINT_KIND", "public_map_sites", "staff_map_sites", "statistics", "site_layer",
            "boundary_layer", "feature_layer", "search", "search_index", "site_entries", "feature_entries",
-           "degrees_per_pixel", "MAX_POINTS", "MAX_BOUNDARIES"]
+           "degrees_per_pixel", "MAX_POINTS", "MAX_BOUNDARIES", "sites_layer", "boundaries_in_view",
+           "stored_feature_layer", "map_sites_in_view"]

@@ -47,9 +47,15 @@ class Entry:
 
 def fold(text: str) -> str:
     """Case, width and accents folded; ü kept apart as v (lü -> lv, as pinyin keyboards type it)."""
-    text = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", text or "").casefold())
+    if (text or "").isascii():
+        return (text or "").lower().replace("u:", "v")
+    text = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", text).casefold())
     text = text.replace("u\u0308", "v").replace("u:", "v")
-    return "".join(c for c in text if not unicodedata.combining(c))
+    return text.translate(_COMBINING)
+
+
+# Every character with a combining class (accents...), dropped by fold: none lies past plane 1.
+_COMBINING = {c: None for c in range(0x20000) if unicodedata.combining(chr(c))}
 
 
 def compact(text: str) -> str:
@@ -60,8 +66,19 @@ def compact(text: str) -> str:
 MAX_VARIANTS = 16  # readings indexed per name with polyphonic characters (长顺: changshun and zhangshun)
 
 
-@lru_cache(maxsize=65536)  # names change far less often than the registry state: a rebuilt index reuses them
+_NOT_READ = re.compile(r"\s+")
+
+
 def pinyin_variants(name: str) -> tuple[tuple[str, str], ...]:
+    """(full pinyin, initials) of a name's readings: those of its characters that have readings, with every run of the
+    others (digits, letters, punctuation) as one space, which separates phrases as they did; so that 关岭化石点12 and
+    关岭化石点13 are read once (the read model reads every name of a national registry)."""
+    skeleton = _NOT_READ.sub(" ", "".join(c if ord(c) in pinyin_dict else " " for c in name or "")).strip()
+    return _pinyin_variants(skeleton)
+
+
+@lru_cache(maxsize=65536)  # names change far less often than the registry state: a rebuilt index reuses them
+def _pinyin_variants(name: str) -> tuple[tuple[str, str], ...]:
     """(full pinyin, initials) of a name's readings, the likeliest first: 关岭 -> (("guanling", "gl"),); () without
     Chinese characters. Characters with one reading are looked up one by one (a dictionary access). A character with
     several readings (长, 都, 重...) makes pypinyin's phrase segmentation pick the likeliest one (~100 times slower), and
@@ -95,6 +112,36 @@ def pinyin_forms(name: str) -> tuple[str, str] | None:
     return variants[0] if variants else None
 
 
+def entry_terms(code: str, names: Iterable[str]) -> tuple[list[tuple[str, int, bool]], str]:
+    """The searchable terms of one entry, (term, tier, whether it is the code), and the text searched for substrings:
+    the folded code, each name folded and compacted, every pinyin reading in full (PREFIX) and as initials (INITIALS).
+    Shared by the in-memory index and the store's (read_model)."""
+    folded_code = fold(code)
+    terms = [(folded_code, PREFIX, True)]
+    words = [folded_code]
+    for name in names:
+        if not name:
+            continue
+        folded = fold(name)
+        terms.append((folded, PREFIX, False))
+        terms.append((compact(name), PREFIX, False))
+        words.append(folded)
+        for full, initials in pinyin_variants(name):
+            terms.append((full, PREFIX, False))
+            terms.append((initials, INITIALS, False))
+            words.append(full)
+    return list(dict.fromkeys(terms)), "\n".join(words)
+
+
+def check_query(text: str) -> tuple[str, str]:
+    """(folded, compacted) of what was typed; too long a text is refused."""
+    q = (text or "").strip()
+    if len(q) > MAX_QUERY:
+        raise InvalidInput(msg("search.query_too_long", "the search text is too long ({limit} characters at most)",
+                               limit=MAX_QUERY))
+    return fold(q), compact(q)
+
+
 class SearchIndex:
     """Entries and their folded terms, built once; `query` answers in a few binary searches."""
 
@@ -103,21 +150,9 @@ class SearchIndex:
         prefix_terms: list[tuple[str, int, int]] = []  # (term, tier, entry index)
         self._haystacks: list[str] = []
         for i, entry in enumerate(self.entries):
-            code = fold(entry.code)
-            prefix_terms.append((code, PREFIX, i))
-            words = [code]
-            for name in entry.names:
-                if not name:
-                    continue
-                folded = fold(name)
-                prefix_terms.append((folded, PREFIX, i))
-                prefix_terms.append((compact(name), PREFIX, i))
-                words.append(folded)
-                for full, initials in pinyin_variants(name):
-                    prefix_terms.append((full, PREFIX, i))
-                    prefix_terms.append((initials, INITIALS, i))
-                    words.append(full)
-            self._haystacks.append("\n".join(words))
+            terms, haystack = entry_terms(entry.code, entry.names)
+            prefix_terms.extend((term, tier, i) for term, tier, _ in terms)
+            self._haystacks.append(haystack)
         prefix_terms.sort()
         self._terms = [t for t, _, _ in prefix_terms]
         self._hits = [(tier, i) for _, tier, i in prefix_terms]
@@ -128,11 +163,7 @@ class SearchIndex:
 
     def query(self, text: str, *, limit: int = 20, kinds: Sequence[str] | None = None) -> list[Entry]:
         """The best `limit` entries for what was typed (optionally of some kinds only)."""
-        q = (text or "").strip()
-        if len(q) > MAX_QUERY:
-            raise InvalidInput(msg("search.query_too_long", "the search text is too long ({limit} characters at most)",
-                                   limit=MAX_QUERY))
-        folded, packed = fold(q), compact(q)
+        folded, packed = check_query(text)
         if not packed:
             return []
         best: dict[int, int] = {}
@@ -158,4 +189,5 @@ class SearchIndex:
         return [self.entries[i] for i, _ in ranked[:limit]]
 
 
-__all__ = ["Entry", "SearchIndex", "fold", "compact", "pinyin_forms", "pinyin_variants", "MAX_QUERY"]
+__all__ = ["Entry", "SearchIndex", "fold", "compact", "pinyin_forms", "pinyin_variants", "MAX_QUERY", "entry_terms",
+           "check_query", "EXACT_CODE", "PREFIX", "INITIALS", "SUBSTRING"]

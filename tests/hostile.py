@@ -24,9 +24,12 @@ def fingerprint(app) -> tuple:
     request, or the request changed something."""
     conn = store.connect(app.config["REGISTRY_PATH"])
     try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE "
-                                             "'sqlite_%' AND name NOT LIKE 'rtree_%' ORDER BY name")]
-        sql = " UNION ALL ".join(f"SELECT '{t}', count(*), coalesce(max(rowid), 0) FROM \"{t}\"" for t in tables)
+        tables = [(r[0], "WITHOUT ROWID" in (r[1] or "").upper()) for r in conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE "
+            "'rtree_%' ORDER BY name")]
+        # (the search index's FTS5 shadow tables have no rowid: counted only)
+        sql = " UNION ALL ".join(f"SELECT '{t}', count(*), {0 if bare else 'coalesce(max(rowid), 0)'} FROM \"{t}\""
+                                 for t, bare in tables)
         counts = tuple(tuple(r) for r in conn.execute(sql))
     finally:
         conn.close()

@@ -243,8 +243,14 @@ def test_anonymous_reads_come_from_the_replica_and_staff_see_their_own_writes(pr
     primary_url, replica_url, replica = primary_and_replica
     app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "x",
                       "DATABASE_URL": primary_url, "DATABASE_READ_URL": replica_url})
+    with psycopg_connect(primary_url) as p:  # the app's start may have built the read model: in batches, on the
+        lsn = p.execute("SELECT pg_current_wal_lsn()").fetchone()[0]  # primary; the replica has it all first
     with psycopg_connect(replica_url) as c:
         assert c.execute("SELECT pg_is_in_recovery()").fetchone()[0]
+        deadline = time.monotonic() + 30
+        while not c.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (lsn,)).fetchone()[0]:
+            assert time.monotonic() < deadline, "the replica never caught up"
+            time.sleep(0.1)
         c.execute("SELECT pg_wal_replay_pause()")  # the replica falls behind on purpose
     client, staff = app.test_client(), app.test_client()
     login(staff, "expert")
@@ -301,7 +307,8 @@ def redis_server(tmp_path):
 @POSTGIS
 def test_several_processes_share_sessions_rate_limits_and_caches(demo_location, demo_data_dir, redis_server):
     """`make run WORKERS=2` on PostGIS with Redis: a sign-out in one process ends the session in the other, the
-    report limit counts across processes, and the map layers one process computed are in Redis for the other."""
+    report limit counts across processes, and the feature indexes one process computed (markers: the registered
+    features' reads come from the read model in the database) are in Redis for the other."""
     redis_url, redis_client = redis_server
     port = free_port()
     env = {**os.environ, "FLASK_DATABASE_URL": demo_location, "FLASK_DATA_DIR": str(demo_data_dir),
@@ -325,7 +332,8 @@ def test_several_processes_share_sessions_rate_limits_and_caches(demo_location, 
                  for _ in range(8)]
         assert codes.count(201) == 3 and codes.count(429) == 5, codes
         assert any(k.startswith(b"LIMIT") for k in redis_client.keys("*"))
-        assert requests.get(url + "/map/sites.geojson?zoom=8").status_code == 200
+        assert requests.get(url + "/map/sites.geojson?zoom=8").status_code == 200  # the read model: no cache
+        assert requests.get(url + "/ogcapi/collections/markers/items").status_code == 200  # still cached per state
         assert any(k.startswith(b"fossil-registry:cache:") for k in redis_client.keys("*"))
         session = requests.Session()
         page = session.get(url + "/login").text

@@ -256,8 +256,12 @@ def items(collection_id: str):
     if q.when is not None and not staff:
         abort(401, "Past states of the registry are for signed-in staff.")
     conn = get_conn()
-    index = ogcapi.index(conn, c, public=not staff, crs=q.crs, when=q.when)
-    page = ogcapi.select(index, q)
+    if q.when is None and ogcapi.stored.serves(c):  # the current state: from the read model
+        fragments, page = ogcapi.stored.page(conn, c, public=not staff, q=q)
+    else:
+        index = ogcapi.index(conn, c, public=not staff, crs=q.crs, when=q.when)
+        page = ogcapi.select(index, q)
+        fragments = [index.fragments[i] for i in page.positions]
     links = [{"href": this_url(query=True), "rel": "self", "type": GEOJSON, "title": "this page"},
              {"href": _page_link("alternate", f="html")["href"], "rel": "alternate", "type": "text/html",
               "title": "this page as HTML"},
@@ -269,10 +273,10 @@ def items(collection_id: str):
         links.append(_page_link("prev", before=page.prev_before))
     headers = {"Content-Crs": f"<{q.crs.uri}>"}
     if html:
-        features = [orjson.loads(index.fragments[i]) for i in page.positions]
+        features = [orjson.loads(f) for f in fragments]
         return render_template("ogcapi/items.html", collection=c, features=features, page=page, links=links,
                                crs=q.crs), 200, headers
-    body = ogcapi.feature_collection(index, page, links=links, timestamp=ogcapi.now())
+    body = ogcapi.feature_collection(fragments, page, links=links, timestamp=ogcapi.now())
     return _json(body, GEOJSON, headers=headers)
 
 
@@ -288,20 +292,30 @@ def item(collection_id: str, feature_id: str):
                                       "feature", unknown=', '.join(unknown)),
                                   parameter=unknown[0])
     crs = ogcapi.resolve(request.args.get("crs"), _region(), parameter="crs")
-    index = ogcapi.index(get_conn(), c, public=not staff, crs=crs)
-    position = int(index.ids.searchsorted(feature_id))
-    if position >= len(index) or index.ids[position] != feature_id:
+    fragment = _one_feature(c, feature_id, public=not staff, crs=crs)
+    if fragment is None:
         raise NotFound(msg("api.feature", "no feature {feature_id!r} in {id}", feature_id=feature_id, id=c.id))
     headers = {"Content-Crs": f"<{crs.uri}>"}
     if _html():
-        return render_template("ogcapi/item.html", collection=c, feature=orjson.loads(index.fragments[position]),
+        return render_template("ogcapi/item.html", collection=c, feature=orjson.loads(fragment),
                                crs=crs), 200, headers
     links = orjson.dumps([{"href": this_url(), "rel": "self", "type": GEOJSON, "title": "this feature"},
                           {"href": this_url() + "?f=html", "rel": "alternate", "type": "text/html",
                            "title": "this feature as HTML"},
                           {"href": _url("ogcapi.collection", None, collection_id=c.id), "rel": "collection",
                            "type": "application/json", "title": c.title}])
-    return _json(index.fragments[position][:-1] + b',"links":' + links + b"}", GEOJSON, headers=headers)
+    return _json(fragment[:-1] + b',"links":' + links + b"}", GEOJSON, headers=headers)
+
+
+def _one_feature(c: ogcapi.Collection, feature_id: str, *, public: bool, crs) -> bytes | None:
+    """A feature's fragment: from the read model for the registered features, else from the collection's index."""
+    if ogcapi.stored.serves(c):
+        return ogcapi.stored.one(get_conn(), c, public=public, code=feature_id, crs=crs)
+    index = ogcapi.index(get_conn(), c, public=public, crs=crs)
+    position = int(index.ids.searchsorted(feature_id))
+    if position >= len(index) or index.ids[position] != feature_id:
+        return None
+    return index.fragments[position]
 
 
 # ------------------------------------------------------------------------------------------------------ OpenAPI

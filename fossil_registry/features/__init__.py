@@ -15,8 +15,8 @@ from __future__ import annotations
 from .kind import (CODE_PATTERN, GENERALIZED, GEOMETRY_NOUNS, INTERNAL_TEXT_FIELDS, MAX_TEXT, PROTECTION_CHOICES, TEXT_FIELDS,
                    FeatureKind, field_label,
                    anchor_point, checked_choices, checked_established, checked_period, checked_texts)
-from .registry import (change_stamps, collection_kind, kind, kind_of_code, kinds, public_projection, register,
-                       set_public_projection)
+from .registry import (change_stamps, collection_kind, kind, kind_of_code, kinds, public_projection, read_model,
+                       register, set_public_projection, set_read_model)
 from .site import SITE          # each kind module registers its kind: sites first
 from .section import SECTION
 from .versions import (UNCHANGED, Change, Feature, all_as_of, as_of, at_version, boundary_changed, change_feature,
@@ -25,7 +25,8 @@ from .versions import (UNCHANGED, Change, Feature, all_as_of, as_of, at_version,
 
 __all__ = ["CODE_PATTERN", "GENERALIZED", "GEOMETRY_NOUNS", "INTERNAL_TEXT_FIELDS", "MAX_TEXT", "PROTECTION_CHOICES", "TEXT_FIELDS",
            "FeatureKind", "field_label", "anchor_point", "checked_choices", "checked_established", "checked_period", "checked_texts",
-           "change_stamps", "collection_kind", "kind", "kind_of_code", "kinds", "public_projection", "register", "set_public_projection", "SITE", "SECTION",
+           "change_stamps", "collection_kind", "kind", "kind_of_code", "kinds", "public_projection", "register", "set_public_projection",
+           "read_model", "set_read_model", "SITE", "SECTION",
            "UNCHANGED", "Change", "Feature", "all_as_of", "as_of", "at_version", "boundary_changed", "change_feature",
            "counts", "create_feature", "current", "diff", "diff_features", "history", "kind_of", "list_current",
            "list_near", "not_found", "parse_timestamp", "state_json", "version_number"]

@@ -24,6 +24,21 @@ def public_projection():
     return _PUBLIC_PROJECTION
 
 
+# The read model's maintainer (read_model.refresh, which registers itself on import): the versioned store hands it
+# every feature it writes, in the write's transaction, without importing it.
+_READ_MODEL = None
+
+
+def set_read_model(refresh) -> None:
+    global _READ_MODEL
+    _READ_MODEL = refresh
+
+
+def read_model():
+    """read_model.refresh, or None before it is imported (then a write marks the read model for a rebuild)."""
+    return _READ_MODEL
+
+
 def register(kind: FeatureKind) -> FeatureKind:
     """Add a kind (a module's import registers its kind; registering the same kind again changes nothing)."""
     known = _KINDS.setdefault(kind.name, kind)

@@ -25,7 +25,7 @@ from ..geometry import compare_geometries, geodesic_area_m2, validate_boundary
 from ..messages import msg
 from ..vocab import Sensitivity
 from .kind import CODE_PATTERN, FeatureKind
-from .registry import kinds, public_projection
+from .registry import kinds, public_projection, read_model
 from .site import SITE
 
 UNCHANGED: Any = object()  # sentinel: "leave this part of the feature as it is"
@@ -190,11 +190,13 @@ def history(conn, code: str, kind: FeatureKind | None = None) -> list[store.Vers
 
 
 def list_current(conn, *, bbox=None, include_retired: bool = False, public_only: bool = False,
-                 kind: FeatureKind | None = None) -> list[Feature]:
-    """The current sites (or features of ``kind``), optionally those in bbox."""
+                 kind: FeatureKind | None = None, after: str | None = None, limit: int | None = None) -> list[Feature]:
+    """The current sites (or features of ``kind``) in code order, optionally those in bbox; ``after``/``limit``: the
+    next ``limit`` past the code ``after``."""
     kind = kind or SITE
     return [_from_row(r, kind) for r in store.list_site_rows(conn, bbox=bbox, include_retired=include_retired,
-                                                                  public_only=public_only, layers=kind.layers)]
+                                                                  public_only=public_only, layers=kind.layers,
+                                                                  after=after, limit=limit)]
 
 
 def list_near(conn, bounds: tuple[float, float, float, float], *, public_only: bool = False,
@@ -281,6 +283,7 @@ def create_feature(conn, *, properties: dict[str, Any], location: BaseGeometry, 
                                                     boundary, revision_id), kind.layers)
         site = Feature(code, 1, props, location, boundary, now, author, reason, operation, kind)
         _note_public_change(conn, None, site, now)
+        _refresh_reads(conn, site)
         store.append_audit(conn, actor=author, action=f"{kind.name}.{operation}", target=code, at=now,
                            remote_addr=remote_addr, detail={"version": 1, "reason": reason, "revision_id": revision_id})
     return Change(site, compare_geometries(None, location, None, boundary))
@@ -331,6 +334,7 @@ def change_feature(conn, code: str, *, base_version: int, author: str, reason: s
                                                     new_location, new_boundary, revision_id), kind.layers)
         new = Feature(code, version, props, new_location, new_boundary, now, author, reason, operation, kind)
         _note_public_change(conn, old, new, now)
+        _refresh_reads(conn, new)
         change = diff_features(old, new)
         store.append_audit(conn, actor=author, action=f"{kind.name}.{operation}", target=code, at=now,
                            remote_addr=remote_addr,
@@ -348,6 +352,16 @@ def _note_public_change(conn, old: Feature | None, new: Feature, when: str) -> N
     project = public_projection()
     if project is None or project(new) != (project(old) if old is not None else None):
         store.note_public_change(conn, when)
+
+
+def _refresh_reads(conn, new: Feature) -> None:
+    """Replace the feature's rows of the read model (read_model.refresh: docs/national-scale.md), in this transaction;
+    before the read model module is imported, mark it for a rebuild at its next use."""
+    refresh = read_model()
+    if refresh is None:
+        store.read_model.forget(conn)
+    else:
+        refresh(conn, new.code, new)
 
 
 def _require_reason(reason: str) -> None:

@@ -1,9 +1,10 @@
-"""The feature collections of the service, built for speed: each collection is read once per registry state, audience
-(public or staff) and CRS into an index of ready-made GeoJSON fragments (one bytes object per feature), with the
-arrays a query filters on (ids, bounding boxes, queryable properties). A request then filters with numpy, pages by
-keyset on the sorted feature ids (a deep page costs what the first does) and joins the fragments: no feature is
-encoded again per request. Anonymous indexes are built from public_view's output only, from store queries that leave
-hidden and retired sites out in SQL."""
+"""The feature collections of the service and their indexes for what is not in the read model (markers, inspections,
+patrol tracks, and past states asked for with datetime): each such collection is read once per registry state,
+audience (public or staff) and CRS into an index of ready-made GeoJSON fragments (one bytes object per feature), with
+the arrays a query filters on (ids, bounding boxes, queryable properties). A request then filters with numpy, pages by
+keyset on the sorted feature ids and joins the fragments. The registered features' current state (sites, boundaries,
+sections) is answered from the read model instead (stored.py, docs/national-scale.md), from rows built with the
+property builders below. Anonymous records are built from public_view's output only."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from ..store import inspections as istore
 from ..store import map_layers as stamps
 from ..store import markers as mstore
 from ..store import utc_now
-from .crs import CRS84, STORAGE_EPSG, ServiceCRS, to_crs
+from .crs import STORAGE_EPSG, ServiceCRS, to_crs
 
 DECIMALS_DEGREES = 7   # ~1 cm
 DECIMALS_METRES = 3
@@ -68,7 +69,7 @@ def geometries_json(geoms: list[BaseGeometry | None], crs: ServiceCRS) -> list[b
     return out
 
 
-def _feature(fid: str, geometry: bytes, properties: dict[str, Any]) -> bytes:
+def feature_fragment(fid: str, geometry: bytes, properties: dict[str, Any]) -> bytes:
     return (b'{"type":"Feature","id":' + orjson.dumps(fid) + b',"geometry":' + geometry + b',"properties":'
             + orjson.dumps(properties) + b"}")
 
@@ -85,7 +86,7 @@ def build_index(ids: list[str], geoms: list[BaseGeometry | None], properties: li
     geoms = [geoms[i] for i in order]
     properties = [properties[i] for i in order]
     geometry = geometries_json(geoms, crs)
-    fragments = [_feature(fid, g, p) for fid, g, p in zip(ids, geometry, properties)]
+    fragments = [feature_fragment(fid, g, p) for fid, g, p in zip(ids, geometry, properties)]
     bounds = _bounds(geoms)
     values = {}
     for name in columns:
@@ -108,44 +109,59 @@ TRACK_QUERYABLES = ("site",)
 MARKER_QUERYABLES = ("feature", "kind", "last_condition")
 
 
+def public_properties(kind: features.FeatureKind, p: public_view.PublicSite) -> dict[str, Any]:
+    """The OGC properties of a feature as public_view shows it (a feature of protected location as its cell's centre
+    point, without the figures of its main geometry)."""
+    return {"code": p.code, **p.properties, **({} if p.generalized else kind.measures(p.location)),
+            "version": p.version, features.GENERALIZED: p.generalized}
+
+
+def staff_properties(kind: features.FeatureKind, s) -> dict[str, Any]:
+    """The OGC properties of a feature's exact state (current or past)."""
+    return {"code": s.code, **s.properties, **kind.measures(s.location), "version": s.version,
+            "updated_at": s.updated_at}
+
+
 def feature_records(kind: features.FeatureKind, as_points: bool = False) -> Callable[..., tuple[list, list, list]]:
     """The records of a kind's collection: (ids, geometries, properties); for anonymous callers the public view
-    (current state only; a feature of protected location as its cell's centre point, without the figures of its main
-    geometry), exact current or past states for staff (retired ones too: the status queryable selects them). One
-    geometry type for every audience: the kind's (a feature the public sees only as a point is left out of a
-    collection of lines), or with ``as_points`` the kind's point collection (every feature as one point)."""
+    (current state only), exact current or past states for staff (retired ones too: the status queryable selects
+    them). One geometry type for every audience: the kind's (a feature the public sees only as a point is left out of
+    a collection of lines), or with ``as_points`` the kind's point collection (every feature as one point)."""
     def records(conn, public: bool, when: str | None = None) -> tuple[list, list, list]:
         if public:
             shown = public_view.public_sites(features.list_current(conn, public_only=True, kind=kind))
             if not as_points:
                 shown = public_view.of_geometry(shown, kind.geometry)
             return ([p.code for p in shown], [p.point if as_points else p.location for p in shown],
-                    [{"code": p.code, **p.properties, **({} if p.generalized else kind.measures(p.location)),
-                      "version": p.version, features.GENERALIZED: p.generalized} for p in shown])
+                    [public_properties(kind, p) for p in shown])
         states = features.all_as_of(conn, when, kind=kind) if when else \
             features.list_current(conn, include_retired=True, kind=kind)
         return ([s.code for s in states],
                 [features.anchor_point(s.location) if as_points else s.location for s in states],
-                [{"code": s.code, **s.properties, **kind.measures(s.location), "version": s.version,
-                  "updated_at": s.updated_at} for s in states])
+                [staff_properties(kind, s) for s in states])
     return records
 
 
 _BOUNDARY_FIELDS = ("name", "name_en", "level", "status")
 
 
+def public_boundary_properties(p: public_view.PublicSite) -> dict[str, Any]:
+    return {"code": p.code, **{k: p.properties.get(k) for k in _BOUNDARY_FIELDS}, "version": p.version}
+
+
+def staff_boundary_properties(s) -> dict[str, Any]:
+    return {"code": s.code, **{k: s.properties.get(k) for k in _BOUNDARY_FIELDS}, "sensitivity": s.sensitivity,
+            "version": s.version}
+
+
 def boundary_records(conn, public: bool, when: str | None = None) -> tuple[list, list, list]:
     """Protection boundaries: for anonymous callers only those the public view shows (open sites)."""
     if public:
         shown = [p for p in public_view.public_sites(features.list_current(conn, public_only=True)) if p.boundary]
-        return ([p.code for p in shown], [p.boundary for p in shown],
-                [{"code": p.code, **{k: p.properties.get(k) for k in _BOUNDARY_FIELDS}, "version": p.version}
-                 for p in shown])
+        return ([p.code for p in shown], [p.boundary for p in shown], [public_boundary_properties(p) for p in shown])
     states = features.all_as_of(conn, when) if when else features.list_current(conn, include_retired=True)
     states = [s for s in states if s.boundary is not None]
-    return ([s.code for s in states], [s.boundary for s in states],
-            [{"code": s.code, **{k: s.properties.get(k) for k in _BOUNDARY_FIELDS},
-              "sensitivity": s.sensitivity, "version": s.version} for s in states])
+    return ([s.code for s in states], [s.boundary for s in states], [staff_boundary_properties(s) for s in states])
 
 
 def marker_records(conn, public: bool, when: str | None = None) -> tuple[list, list, list]:
@@ -296,13 +312,6 @@ def index(conn, collection: Collection, *, public: bool, crs: ServiceCRS, when: 
     if when is not None:
         return build()  # a past state: read for this request only
     return _CACHE.get((collection.stamp_for(conn, public), collection.id, public, crs.uri), build)
-
-
-def extent(conn, collection: Collection, *, public: bool) -> tuple[tuple[float, float, float, float] | None, str | None]:
-    """(lon/lat bbox of what the caller may see, start of the temporal extent): computed from the caller's own index, so
-    an anonymous extent never reflects a hidden site."""
-    built = index(conn, collection, public=public, crs=ServiceCRS(CRS84, None, "CRS84", True))
-    return built.extent, stamps.first_version_time(conn) if collection.temporal else None
 
 
 def now() -> str:

@@ -139,7 +139,7 @@ def parse(args: Mapping[str, Sequence[str]], collection: Collection, *, region, 
 # ------------------------------------------------------------------------------------------------------ running
 @dataclass
 class Page:
-    positions: np.ndarray          # indexes into the Index, in id order
+    positions: np.ndarray | None   # indexes into the Index, in id order (None: a page of the read model)
     matched: int
     next_cursor: str | None
     prev_before: str | None
@@ -180,9 +180,9 @@ def select(index: Index, q: ItemsQuery) -> Page:
                 str(ids[start]) if start > 0 and len(page) else None)
 
 
-def feature_collection(index: Index, page: Page, *, links: list[dict[str, Any]], timestamp: str) -> bytes:
-    """The items answer as bytes: the envelope, then the features' ready-made fragments."""
+def feature_collection(fragments: list[bytes], page: Page, *, links: list[dict[str, Any]], timestamp: str) -> bytes:
+    """The items answer as bytes: the envelope, then the page's ready-made feature fragments."""
     import orjson
     head = orjson.dumps({"type": "FeatureCollection", "numberMatched": page.matched,
-                         "numberReturned": len(page.positions), "timeStamp": timestamp, "links": links})
-    return head[:-1] + b',"features":[' + b",".join(index.fragments[i] for i in page.positions) + b"]}"
+                         "numberReturned": len(fragments), "timeStamp": timestamp, "links": links})
+    return head[:-1] + b',"features":[' + b",".join(fragments) + b"]}"

@@ -21,6 +21,7 @@ each backend writes the DDL of its database from that definition (``dialect``). 
 * ``audit``: the audit trail;
 * ``revisions``, ``inspections``, ``reports``: the review workflow, inspections and their evidence, public reports;
 * ``map_layers``: the protection map's change stamp;
+* ``read_model``: what the reads of the registered features need, kept by each write (docs/national-scale.md);
 * ``supervision``: the dashboard's and the annual report's figures, counted in SQL (no tables, a few indexes).
 * ``fieldkit``: field kits issued and their check-ins; ``kitfile``: a kit's own GeoPackage; ``mbtiles``: the offline
   basemap file.
@@ -43,7 +44,7 @@ from .accounts import (UserRow, clear_login_failures, end_session, end_sessions_
                        get_user, insert_login_failure, insert_session, insert_token, insert_user, list_tokens,
                        list_users, lock_sign_in_attempts, login_failures_since, revoke_tokens, update_user)
 from .audit import AUDIT, append_audit, list_audit
-from . import copy, dialect, pg  # noqa: F401  (store.copy.copy_registry, store.dialect.is_url, store.pg.describe)
+from . import copy, dialect, pg, read_model  # noqa: F401  (store.copy.copy_registry, store.dialect.is_url, store.pg.describe)
 from .dialect import connect, lock_files, read_snapshot, transaction
 from .map_layers import note_public_change, public_stamp
 from .gpkg import blob_bounds, blob_srs_id, decode_geometries, decode_geometry, encode_geometry, utc_now

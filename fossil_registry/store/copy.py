@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import pg
+from . import pg, read_model
 from .dialect import backend, connect, geometry_value, is_pg, is_url, read_snapshot, transaction
 from .gpkg import decode_geometries
 from .migrations import create_registry
@@ -20,6 +20,7 @@ from .migrations import create_registry
 # Tables that are not the registry's records: each side's own metadata (GeoPackage tables, R-trees, PostGIS' SRS
 # table, sequences and migration bookkeeping).
 _SKIP = {"registry_migrations", "spatial_ref_sys", "layer_changes", "sqlite_sequence"}
+# The read model (store/read_model.py) is derived, not the record: left out, rebuilt at the destination's first read.
 _CHUNK = 2000
 
 
@@ -34,7 +35,7 @@ def _tables(conn) -> list[str]:
     others in creation order, each after the tables its foreign keys name. (Creation order alone is not enough:
     a later step may add a column referencing a table created after it, as evidence_photos.rescue_id.)"""
     created = [t for t in backend(conn).table_names(conn)
-               if t not in _SKIP and not t.startswith(("gpkg_", "rtree_", "sqlite_"))]
+               if t not in _SKIP and not t.startswith(("gpkg_", "rtree_", "sqlite_", "read_"))]
     ordered = [t for t in _FEATURES_FIRST if t in created]
     pending = [t for t in created if t not in ordered]
     needs = {t: backend(conn).references(conn, t) & set(pending) - {t} for t in pending}
@@ -99,6 +100,7 @@ def copy_tables(src, dest) -> dict[str, int]:
         for table in tables:
             counts[table] = _copy_table(src, dest, table)
         _after_copy(dest, tables)
+        read_model.clear(dest)  # the destination's read model is built from what was copied, at its first use
     return counts
 
 

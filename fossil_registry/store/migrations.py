@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import accounts, fieldkit, gpkg_ddl, idempotency, impact, imports, inspections, markers, pg, pg_schema, reports
-from . import rescues, revisions, sections, supervision
+from . import read_model, rescues, revisions, sections, supervision
 from .audit import AUDIT, AUDIT_TABLE
 from .dialect import backend, connect, is_url, lock, transaction
 from .gpkg import SRS_ID, utc_now
@@ -65,12 +65,13 @@ MIGRATIONS: tuple[tuple[str, Callable[[Any], None]], ...] = (
     ("public_texts", _sql(sections.PUBLIC_TEXTS_DDL)),
     ("formation_names", _sql(sections.FORMATION_NAMES_DDL)),
     ("idempotency_keys", _create(*idempotency.TABLES)),
+    ("read_model", read_model.add_read_model),
 )
 
 # Every table the steps create, defined once each (store/tables.py), in the order they are created.
 TABLES: tuple[Table, ...] = (CORE + accounts.ACCOUNTS + accounts.SESSIONS + revisions.TABLES + reports.TABLES
                              + inspections.TABLES + fieldkit.TABLES + impact.TABLES + imports.TABLES + sections.TABLES
-                             + markers.TABLES + rescues.TABLES + idempotency.TABLES)
+                             + markers.TABLES + rescues.TABLES + idempotency.TABLES + read_model.TABLES)
 
 
 def migrate(conn: sqlite3.Connection) -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ..messages import msg
-from . import accounts, audit, fieldkit, idempotency, imports, inspections, pg_schema, reports, rescues
+from . import accounts, audit, fieldkit, idempotency, imports, inspections, pg_schema, read_model, reports, rescues
 from .dialect import is_pg
 from .gpkg import register_functions
 from .gpkg_ddl import as_exchange_version
@@ -21,8 +21,9 @@ from .sections import SECTIONS
 from .sites import SITES
 
 # Dropped from shareable exports: accounts, tokens, sessions, failed sign-ins, reporters' contact data.
+# And the read model (staff rows hold exact locations; it is derived and rebuilt where it is needed).
 PRIVATE_TABLES: tuple[str, ...] = (accounts.PRIVATE_TABLES + reports.PRIVATE_TABLES + imports.PRIVATE_TABLES
-                                   + rescues.PRIVATE_TABLES + idempotency.PRIVATE_TABLES)
+                                   + rescues.PRIVATE_TABLES + idempotency.PRIVATE_TABLES + read_model.NAMES)
 
 # Personal data kept in shared tables, removed from shareable exports: (table, UPDATE statement), run in this order.
 SCRUB: tuple[tuple[str, str], ...] = (audit.SCRUB + reports.SCRUB + inspections.SCRUB + fieldkit.SCRUB

@@ -173,9 +173,11 @@ def site_version_number(conn: sqlite3.Connection, code: str, layers: Layers = SI
 
 
 def list_site_rows(conn: sqlite3.Connection, *, bbox: tuple[float, float, float, float] | None = None,
-                   include_retired: bool = False, public_only: bool = False, layers: Layers = SITES) -> list[SiteRow]:
-    """Current features, optionally those whose main geometry's envelope meets bbox (min_lon, min_lat, max_lon,
-    max_lat), via the R-tree; ``public_only``: only those the public may see (see PUBLIC_ONLY)."""
+                   include_retired: bool = False, public_only: bool = False, layers: Layers = SITES,
+                   after: str | None = None, limit: int | None = None) -> list[SiteRow]:
+    """Current features in code order, optionally those whose main geometry's envelope meets bbox (min_lon, min_lat,
+    max_lon, max_lat), via the R-tree; ``public_only``: only those the public may see (see PUBLIC_ONLY); ``after`` and
+    ``limit``: the next ``limit`` past the code ``after`` (a registry read in batches)."""
     sql, params = _select(layers), []
     where = [PUBLIC_ONLY] if public_only else []
     if bbox is not None:
@@ -184,9 +186,15 @@ def list_site_rows(conn: sqlite3.Connection, *, bbox: tuple[float, float, float,
         params += list(hit_params)
     if not include_retired:
         where.append(f"l.status = '{SiteStatus.ACTIVE}'")
+    if after is not None:
+        where.append("l.code > ?")
+        params.append(after)
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY l.code"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
     rows = conn.execute(sql, params).fetchall()
     locations = decode_geometries([r["geom"] for r in rows])
     boundaries = decode_geometries([r["boundary_geom"] for r in rows])

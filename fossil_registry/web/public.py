@@ -11,7 +11,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from folium import plugins
 
-from .. import access, coords, county_context, map_layers, maps, markers, public_view, sites
+from .. import access, coords, county_context, map_layers, maps, markers, public_view, read_model, sites
 from ..db import get_conn
 from ..errors import InvalidInput, NotFound, RegistryError
 from ..http.errors import coded, describe, problem
@@ -172,11 +172,6 @@ def _filters() -> map_layers.Filters:
                                     request.args.getlist("group"))
 
 
-def _map_sites(bbox=None) -> list[map_layers.MapSite]:
-    conn = get_conn()
-    return map_layers.staff_map_sites(conn, bbox) if _exact() else map_layers.public_map_sites(conn, bbox)
-
-
 def _geojson(body):
     response = jsonify(body)
     response.mimetype = "application/geo+json"
@@ -231,29 +226,30 @@ def county_outlines():
 @require("public.read")
 def sites_layer():
     zoom, filters = _zoom_arg(), _filters()
-    return _geojson(map_layers.site_layer(_map_sites(bbox_arg()), zoom, filters,
-                                          max_points=current_app.config["MAP_MAX_POINTS"]))
+    return _geojson(map_layers.sites_layer(get_conn(), exact=_exact(), bbox=bbox_arg(), zoom=zoom, filters=filters,
+                                           max_points=current_app.config["MAP_MAX_POINTS"]))
 
 
 @data_bp.get("/boundaries.geojson")
 @require("public.read")
 def boundaries_layer():
     zoom, filters = _zoom_arg(), _filters()
-    return _geojson(map_layers.boundary_layer(_map_sites(bbox_arg()), zoom, filters))
+    return _geojson(map_layers.boundaries_in_view(get_conn(), exact=_exact(), bbox=bbox_arg(), zoom=zoom,
+                                                  filters=filters))
 
 
 @data_bp.get("/sections.geojson")
 @require("public.read")
 def sections_layer():
     """The stratigraphic sections in view: their lines (public view for anonymous callers, as for sites)."""
-    return _geojson(map_layers.feature_layer(get_conn(), sites.kind_named("section"), exact=_exact(), bbox=bbox_arg(),
-                                             zoom=_zoom_arg()))
+    return _geojson(map_layers.stored_feature_layer(get_conn(), sites.kind_named("section"), exact=_exact(),
+                                                    bbox=bbox_arg(), zoom=_zoom_arg()))
 
 
 @data_bp.get("/search.json")
 @require("public.read")
 def search():
-    features = map_layers.search(map_layers.search_index(get_conn(), exact=_exact()), request.args.get("q", ""))
+    features = read_model.search(get_conn(), request.args.get("q", ""), exact=_exact())
     return _geojson({"type": "FeatureCollection", "features": features})
 
 

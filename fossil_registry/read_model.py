@@ -1,0 +1,335 @@
+"""The read model of the registered features (docs/national-scale.md): what the OGC API, the protection map and search
+read, built here, one feature at a time, by the write that changes the feature (in its transaction:
+features.versions calls ``refresh``), and stored by store/read_model.py. A read is then an index query plus
+concatenation; no read builds a whole collection, and nothing of the registry is held in a process's memory.
+
+Rows for anonymous callers are built only from what ``public_view.public_site`` returns (a hidden or retired feature
+has none); rows for staff from the exact state. No Flask.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import orjson
+import shapely
+
+from . import ages, features, public_view, store
+from .features import FeatureKind
+from .ogcapi import features as ogc
+from .ogcapi.crs import CRS84, ServiceCRS
+from .search import SUBSTRING, check_query, entry_terms
+from .store import read_model as rstore
+from .vocab import SiteStatus
+
+PUBLIC, STAFF = "public", "staff"
+BOUNDARIES = "boundaries"                 # the OGC collection of the point kind's protection boundaries
+AGG_MAX_ZOOM = 12                         # counted clusters are kept per zoom up to this one (docs/national-scale.md)
+CLUSTER_PX = 80
+DECIMALS = 6
+_CRS84 = ServiceCRS(CRS84, None, "CRS84", True)
+_ACTIVE = str(SiteStatus.ACTIVE)
+
+
+def point_kind() -> FeatureKind:
+    """The kind drawn as points and counted clusters on the protection map (the sites), with its boundaries."""
+    return features.kinds()[0]
+
+
+def cell_size(zoom: int) -> float:
+    """Degrees of longitude of a counted cluster's cell at ``zoom`` (CLUSTER_PX of 256-px Web Mercator tiles)."""
+    return CLUSTER_PX * 360.0 / (256.0 * 2.0 ** zoom)
+
+
+def cell_of(lon: float, lat: float, zoom: int) -> tuple[int, int]:
+    size = cell_size(zoom)
+    return math.floor(lon / size), math.floor(lat / size)
+
+
+# ------------------------------------------------------------------------------------------------------ building rows
+def _popup(kind: FeatureKind, code: str, props: dict[str, Any]) -> dict[str, Any]:
+    """The code and the kind's map_fields, with the age's Chinese (``age_zh``) as map_layers gives them."""
+    fields = {"code": code, **{k: list(props.get(k) or []) if k in kind.list_fields else props.get(k)
+                               for k in kind.map_fields}}
+    if isinstance(fields.get("age"), str):
+        fields["age_zh"] = ages.chinese_age(fields["age"])
+    return fields
+
+
+def _queryables(props: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for name in rstore.QUERYABLES:
+        value = props.get(name)
+        if name in rstore.MULTI:
+            value = "," + ",".join(value or []) + "," if value else None
+        out[name] = None if value is None else str(value)
+    return out
+
+
+def _round(v: float) -> float:
+    return round(float(v), DECIMALS)
+
+
+def _row(collection: str, audience: str, code: str, geom, props: dict[str, Any],
+         ogc_props: dict[str, Any], precision: str, map_feature: bytes | None = None) -> dict[str, Any]:
+    """A row without its encodings yet (_encode adds them, for many rows at once)."""
+    return {"collection": collection, "audience": audience, "code": code, **_queryables(props),
+            "precision": precision, "map_feature": map_feature, "_geom": geom, "_props": ogc_props}
+
+
+def _encode(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows' GeoJSON fragments, WKB and envelopes, in one vectorised pass over all their geometries."""
+    if not rows:
+        return rows
+    geoms = [r.pop("_geom") for r in rows]
+    texts = ogc.geometries_json(geoms, _CRS84)
+    wkb = shapely.to_wkb(geoms)
+    bounds = shapely.bounds(geoms).tolist()
+    for r, text, blob, (minx, miny, maxx, maxy) in zip(rows, texts, wkb, bounds):
+        r.update(minx=minx, miny=miny, maxx=maxx, maxy=maxy, geometry=blob,
+                 fragment=ogc.feature_fragment(r["code"], text, r.pop("_props")))
+    return rows
+
+
+def _searchable(row: dict[str, Any], kind: FeatureKind, code: str, geom, popup: dict[str, Any]) -> None:
+    """The map's point, the map's properties and the search hit and text of a row (for the map and search)."""
+    anchor = features.anchor_point(geom)
+    lon, lat = _round(anchor.x), _round(anchor.y)
+    row.update(lon=lon, lat=lat, map_feature=orjson.dumps(popup))
+    hit_props = {**popup, "kind": kind.name, "precision": row["precision"]}
+    row["hit"] = orjson.dumps({"type": "Feature", "id": code, "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                               "properties": hit_props})
+    terms, haystack = entry_terms(code, (popup.get("name") or "", popup.get("name_en") or ""))
+    row["haystack"], row["_terms"] = haystack, terms
+
+
+def rows_for(feature) -> list[dict[str, Any]]:
+    """Every read row of one feature's current state (_rows), encoded."""
+    return _encode(_rows(feature))
+
+
+def _rows(feature) -> list[dict[str, Any]]:
+    """Every read row of one feature's current state: staff's (retired ones too, the OGC status queryable selects
+    them) and, if public_view shows it, the public's. One geometry type per collection for every audience
+    (docs/ogcapi.md): a kind's collection holds only its geometry's type (a section the public sees only as its
+    cell's centre has no public row there), its point collection every feature as one point. The map and search read
+    one row per feature and audience: the kind's own, or, for a feature the public sees only as a point, the point
+    collection's."""
+    kind = feature.kind
+    points = kind is point_kind()
+    rows = []
+    staff = _row(kind.collection, STAFF, feature.code, feature.location, feature.properties,
+                 ogc.staff_properties(kind, feature), "exact")
+    popup = _popup(kind, feature.code, feature.properties)
+    popup = {**popup, "sensitivity": feature.sensitivity} if points else \
+        {**popup, "kind": kind.name, **kind.measures(feature.location), "sensitivity": feature.sensitivity}
+    _searchable(staff, kind, feature.code, feature.location, popup)
+    rows.append(staff)
+    if kind.point_collection:
+        rows.append(_row(kind.point_collection, STAFF, feature.code, features.anchor_point(feature.location),
+                         feature.properties, ogc.staff_properties(kind, feature), "exact"))
+    if points and feature.boundary is not None:
+        rows.append(_row(BOUNDARIES, STAFF, feature.code, feature.boundary, feature.properties,
+                         ogc.staff_boundary_properties(feature), "exact", map_feature=staff["map_feature"]))
+    shown = public_view.public_site(feature)
+    if shown is None:
+        return rows
+    precision = "cell" if shown.generalized else "exact"
+    popup = _popup(kind, shown.code, shown.properties)
+    if not points:
+        popup = {**popup, "kind": kind.name, **({} if shown.generalized else kind.measures(shown.location))}
+    own = shown.location.geom_type == kind.geometry
+    public = None
+    if own:
+        public = _row(kind.collection, PUBLIC, shown.code, shown.location, shown.properties,
+                      ogc.public_properties(kind, shown), precision)
+        _searchable(public, kind, shown.code, shown.location, popup)
+        rows.append(public)
+    if kind.point_collection:
+        point_row = _row(kind.point_collection, PUBLIC, shown.code, shown.point, shown.properties,
+                         ogc.public_properties(kind, shown), precision)
+        if not own:
+            _searchable(point_row, kind, shown.code, shown.point, popup)
+        rows.append(point_row)
+    if points and public is not None and shown.boundary is not None:
+        rows.append(_row(BOUNDARIES, PUBLIC, shown.code, shown.boundary, shown.properties,
+                         ogc.public_boundary_properties(shown), precision, map_feature=public["map_feature"]))
+    return rows
+
+
+def map_collections(kind: FeatureKind) -> tuple[str, ...]:
+    """The read collections that hold a kind's map and search rows: its own, and its point collection (the features
+    the public sees only as points)."""
+    return (kind.collection, kind.point_collection) if kind.point_collection else (kind.collection,)
+
+
+def _terms(row: dict[str, Any]) -> list[tuple]:
+    return [(term, tier, int(is_code)) for term, tier, is_code in row.get("_terms") or ()]
+
+
+def _clustered(row: dict[str, Any]) -> bool:
+    """Whether a row counts in the protection map's clusters: the point kind's active features."""
+    return row["collection"] == point_kind().collection and row.get("status") == _ACTIVE and row.get("lon") is not None
+
+
+# ------------------------------------------------------------------------------------------------------ maintaining
+def refresh(conn, code: str, new) -> int:
+    """Replace one feature's read rows by those of its new state ``new`` (inside the write's transaction); the
+    number of rows written and removed, of every read table: bounded, whatever the registry's size. While a build
+    is under way (rebuild), only a feature it has passed already; the build reads the others' state later."""
+    if not rstore.is_built(conn):
+        if not rstore.building(conn):
+            return 0  # built in full at its first use (ensure), from the state this transaction commits
+        rstore.lock_rebuild(conn)  # PostGIS: after the build's batch in progress, before its next
+        if not rstore.passed(conn, new.kind.collection, code):
+            return 0
+    old = [r for r in rstore.rows_of(conn, code) if r["collection"] == point_kind().collection and r["lon"] is not None]
+    old_active = {(r["audience"], r["level"] or "", r["period"] or "", r["lon"], r["lat"]) for r in old
+                  if _status_active(conn, r)}
+    touched = rstore.delete_feature(conn, code)
+    new = features.current(conn, code, kind=new.kind)  # as every read of the store gives it (field order included)
+    rows = rows_for(new)
+    touched += rstore.insert_rows(conn, rows, _terms)
+    new_active = {(r["audience"], r["level"] or "", r["period"] or "", r["lon"], r["lat"]) for r in rows
+                  if _clustered(r)}
+    for key in old_active - new_active:
+        touched += _leave_cells(conn, *key)
+    joined = [(audience, zoom, *cell_of(lon, lat, zoom), level, period, lon, lat)
+              for audience, level, period, lon, lat in new_active - old_active for zoom in range(AGG_MAX_ZOOM + 1)]
+    rstore.add_to_cells(conn, joined)
+    touched += len(joined)
+    return touched
+
+
+def _status_active(conn, row) -> bool:
+    return row.get("status") == _ACTIVE
+
+
+def _leave_cells(conn, audience: str, level: str, period: str, lon: float, lat: float) -> int:
+    """One member fewer in its cell of every zoom, finest first; a box the member lay on the edge of is recomputed
+    from the next zoom's four cells (at the finest zoom from the rows in the cell)."""
+    touched = 0
+    for zoom in range(AGG_MAX_ZOOM, -1, -1):
+        i, j = cell_of(lon, lat, zoom)
+        touched += 1
+        if not rstore.remove_from_cell(conn, audience, zoom, i, j, level, period, lon, lat):
+            continue
+        if zoom < AGG_MAX_ZOOM:
+            rstore.box_from_children(conn, audience, zoom, i, j, level, period)
+        else:
+            size = cell_size(zoom)
+            members = rstore.select(conn, point_kind().collection, audience, columns="r.lon, r.lat",
+                                    bbox=(i * size, j * size, (i + 1) * size, (j + 1) * size), statuses=(_ACTIVE,),
+                                    filters={"level": {level}, "period": {period}} if level and period else None)
+            inside = [(x, y) for x, y in members if cell_of(x, y, zoom) == (i, j)]
+            if inside:
+                xs, ys = [x for x, _ in inside], [y for _, y in inside]
+                rstore.set_cell_box(conn, audience, zoom, i, j, level, period, (min(xs), min(ys), max(xs), max(ys)))
+        touched += 1
+    return touched
+
+
+BATCH = 2000  # features per transaction of a build
+
+
+def rebuild(conn, *, batch: int = BATCH, resume: bool = False) -> int:
+    """Build the whole read model from the current state (a registry migrated from before it, or copied): the
+    features of each kind in code order, ``batch`` per transaction (their states read in one query, their rows
+    written by a few executemany, their clusters' cells summed in memory and added to the stored ones), the progress
+    noted in the same transaction. Writes meanwhile refresh the features already passed (refresh), so the build may
+    take its time and stop anywhere: ``resume`` continues a build under way (several processes starting together
+    share it, batch by batch) instead of beginning again. The number of features written by this call."""
+    with store.transaction(conn):
+        rstore.lock_rebuild(conn)  # PostGIS: app processes starting together begin it once
+        if resume and rstore.is_built(conn):
+            return 0
+        if not (resume and rstore.building(conn)):
+            rstore.begin_build(conn)
+    with rstore.bulk(conn):
+        return _build(conn, batch)
+
+
+def _build(conn, batch: int) -> int:
+    n = 0
+    for kind in features.kinds():
+        while True:
+            with store.transaction(conn):
+                rstore.lock_rebuild(conn)
+                if not rstore.building(conn):  # finished by another process, or forgotten: ensure() decides
+                    return n
+                last, done = rstore.progress(conn, kind.collection)
+                if done:
+                    break
+                states = features.list_current(conn, include_retired=True, kind=kind, after=last, limit=batch)
+                if not states:
+                    rstore.set_progress(conn, kind.collection, None)
+                    break
+                _write_batch(conn, states)
+                rstore.set_progress(conn, kind.collection, states[-1].code)
+                n += len(states)
+    with store.transaction(conn):
+        rstore.lock_rebuild(conn)
+        if rstore.building(conn):
+            rstore.mark_built(conn, store.utc_now())
+            rstore.analyze(conn)
+    return n
+
+
+def _write_batch(conn, states: list) -> None:
+    """The read rows of some features, and their active points' cluster cells summed per cell."""
+    rows = _encode([r for f in states for r in _rows(f)])
+    rstore.insert_rows(conn, rows, _terms)
+    cells: dict[tuple, list] = {}
+    for r in rows:
+        if not _clustered(r):
+            continue
+        lon, lat, rest = r["lon"], r["lat"], (r["level"] or "", r["period"] or "")
+        for zoom in range(AGG_MAX_ZOOM + 1):
+            key = (r["audience"], zoom, *cell_of(lon, lat, zoom), *rest)
+            a = cells.get(key)
+            if a is None:
+                cells[key] = [1, lon, lat, lon, lat]
+            else:
+                a[0] += 1
+                a[1], a[2], a[3], a[4] = min(a[1], lon), min(a[2], lat), max(a[3], lon), max(a[4], lat)
+    rstore.merge_cells(conn, [(*key, *value) for key, value in cells.items()])
+
+
+def ensure(conn) -> bool:
+    """Build the read model if this registry has none yet, or finish a build under way (True if built now)."""
+    if rstore.is_built(conn):
+        return False
+    rebuild(conn, resume=True)
+    return True
+
+
+# ------------------------------------------------------------------------------------------------------ search
+def search(conn, text: str, *, exact: bool, limit: int = 20) -> list[dict[str, Any]]:
+    """Features for what was typed, best first, with search.SearchIndex's tiers (exact code, prefix of a code or
+    name in Chinese, English or pinyin, pinyin initials, substring) from the read model's indexes."""
+    folded, packed = check_query(text)
+    if not packed:
+        return []
+    audience = STAFF if exact else PUBLIC
+    ranked = rstore.search_prefix(conn, audience, sorted({folded, packed}), exact_code=folded, scan=PREFIX_SCAN,
+                                  limit=limit)
+    if len(ranked) < limit:  # few prefix hits: look inside names (the trigram index)
+        collections = tuple(c for k in features.kinds() for c in map_collections(k))
+        seen = {row_id for row_id, _ in ranked}
+        inside: set[int] = set()
+        for needle in {folded, packed} if len(packed) > 1 else {folded}:
+            inside.update(rstore.search_substring(conn, audience, needle, limit=limit, collections=collections))
+        found = rstore.hits(conn, list(inside - seen))
+        ranked += [(row_id, SUBSTRING) for row_id in sorted(found, key=lambda r: found[r][1])]
+        ranked = ranked[:limit]
+    found = rstore.hits(conn, [row_id for row_id, _ in ranked])
+    return [orjson.loads(bytes(found[row_id][2])) for row_id, _ in ranked if row_id in found]
+
+
+PREFIX_SCAN = 2000  # prefix terms read per key: a prefix matching more ranks those by term, then code
+
+
+features.set_read_model(refresh)
+
+__all__ = ["refresh", "rebuild", "ensure", "search", "rows_for", "cell_of", "cell_size", "AGG_MAX_ZOOM", "PUBLIC", "STAFF",
+           "BOUNDARIES", "point_kind", "map_collections"]

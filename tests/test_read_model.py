@@ -1,0 +1,234 @@
+"""The read model (docs/national-scale.md): what one approval costs does not grow with the registry, nor does the
+first read after it; and what the writes maintain one feature at a time equals what a rebuild from the record makes.
+
+Two real registries of 200 and 2,000 sites (the same 100 in one county, the rest elsewhere); in each the same site is
+changed as an approval changes it (a versioned write moving it and changing its level). The work is counted by SQLite
+itself: rows changed by the write's transaction (``total_changes``, triggers and virtual tables included) and virtual
+machine steps of each read right after it (a progress handler)."""
+from __future__ import annotations
+
+import pytest
+import shapely
+from shapely.geometry import Point
+
+from fossil_registry import map_layers, ogcapi, read_model, sites, store
+from fossil_registry.ogcapi.crs import CRS84, ServiceCRS
+from fossil_registry.ogcapi.query import ItemsQuery
+from fossil_registry.registry import registry_path
+from fossil_registry.store import read_model as rstore
+from fossil_registry.vocab import Level, Period, Sensitivity, SiteStatus
+from bench import national_data
+from tests.conftest import make_site
+
+LEVELS = tuple(Level)
+
+COUNTY = (106.0, 26.0, 106.3, 26.3)
+ELSEWHERE = (103.6, 24.6, 105.8, 28.8)  # the province outside the county
+REGION = (103.0, 24.0, 109.0, 29.0)
+CHANGED = "GZ-0007"
+
+
+def _sensitivity(i: int) -> str:
+    return Sensitivity.HIDDEN if i % 10 == 3 else Sensitivity.GENERALIZED if i % 5 == 1 else Sensitivity.OPEN
+
+
+def _build(tmp_path_factory, n: int) -> str:
+    """n sites: n - 100 elsewhere in the province written in bulk (bench/national_data.py), then the county's 100
+    through the versioned write, as an approval writes them."""
+    path = registry_path(tmp_path_factory.mktemp(f"reads{n}") / "data")
+    store.create_registry(path)
+    conn = store.connect(path)
+    try:
+        national_data.build(conn, n - 100, ELSEWHERE, start=101)
+        with store.transaction(conn):  # one commit; each site still its own versioned write, read rows included
+            for i in range(100):
+                lon, lat = COUNTY[0] + 0.02 + (i % 10) * 0.025, COUNTY[1] + 0.02 + (i // 10) * 0.025
+                make_site(conn, code=f"GZ-{i + 1:04d}", lon=lon, lat=lat, name=f"化石点{i}",
+                          sensitivity=_sensitivity(i), boundary=i % 2 == 0, level=LEVELS[i % 3])
+    finally:
+        conn.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def registries(tmp_path_factory):
+    return {n: _build(tmp_path_factory, n) for n in (200, 2000)}
+
+
+def _approve(conn) -> int:
+    """The versioned write of an approval (move, new level); the rows it changed, of every table."""
+    before = conn.total_changes
+    site = sites.current(conn, CHANGED)
+    sites.change_site(conn, CHANGED, base_version=site.version, author="tester", reason="moved after survey",
+                      location=Point(site.location.x + 0.011, site.location.y + 0.007),
+                      properties={"level": LEVELS[(LEVELS.index(site.properties["level"]) + 1) % 3],
+                                  "name": "贵阳新站"})
+    return conn.total_changes - before
+
+
+def _steps(conn, read) -> int:
+    counted = [0]
+
+    def tick():
+        counted[0] += 1
+        return 0
+    conn.set_progress_handler(tick, 100)
+    try:
+        read()
+    finally:
+        conn.set_progress_handler(None, 0)
+    return counted[0] * 100
+
+
+def _reads(conn) -> dict:
+    crs84 = ServiceCRS(CRS84, None, "CRS84", True)
+    collection = ogcapi.COLLECTIONS["sites"]
+    first = ItemsQuery(limit=20, crs=crs84, filters={"status": {"active"}})
+    county = ItemsQuery(limit=20, crs=crs84, bbox=COUNTY, filters={"status": {"active"}})
+    return {
+        "ogc first page": lambda: ogcapi.stored.page(conn, collection, public=True, q=first),
+        "ogc county bbox": lambda: ogcapi.stored.page(conn, collection, public=True, q=county),
+        "ogc staff county": lambda: ogcapi.stored.page(conn, collection, public=False, q=county),
+        "single feature": lambda: ogcapi.stored.one(conn, collection, public=True, code=CHANGED, crs=crs84),
+        # counted clusters: the work is the cells in view (grid cells x levels x periods), not the sites in them
+        "map clusters zoom 4": lambda: map_layers.sites_layer(conn, exact=False, bbox=REGION, zoom=4, max_points=50),
+        "map clusters county zoom 9": lambda: map_layers.sites_layer(conn, exact=True, bbox=COUNTY, zoom=9,
+                                                                     max_points=50),
+        "map county zoom 11": lambda: map_layers.sites_layer(conn, exact=False, bbox=COUNTY, zoom=11, max_points=500),
+        "boundaries county": lambda: map_layers.boundaries_in_view(conn, exact=True, bbox=COUNTY, zoom=11),
+        "search name": lambda: read_model.search(conn, "贵阳新站", exact=False),
+        "search code": lambda: read_model.search(conn, CHANGED.lower(), exact=True),
+        "search pinyin": lambda: read_model.search(conn, "guiyangxin", exact=False),
+    }
+
+
+def test_one_approval_and_the_reads_after_it_cost_the_same_at_200_and_2000_sites(registries):
+    changed, steps = {}, {}
+    for n, path in registries.items():
+        conn = store.connect(path)
+        try:
+            changed[n] = _approve(conn)
+            steps[n] = {name: _steps(conn, read) for name, read in _reads(conn).items()}
+            assert read_model.search(conn, "贵阳新站", exact=False)[0]["id"] == CHANGED
+        finally:
+            conn.close()
+    # the feature, its history and audit, its read rows and terms, and per aggregated zoom two cells: whether a cell
+    # is emptied (deleted) or only decremented depends on its neighbours, never on how many sites there are
+    assert abs(changed[200] - changed[2000]) <= 2 * (read_model.AGG_MAX_ZOOM + 1), changed
+    assert changed[200] < 400 and changed[2000] < 400, changed
+    for name in steps[200]:
+        small, large = steps[200][name], steps[2000][name]
+        assert large <= 1.5 * small + 2000, (name, small, large)  # B-tree depth, not registry size
+
+
+def _snapshot(conn) -> dict:
+    features = conn.execute(f"SELECT collection, audience, code, level, period, fossil_groups, county, status, "
+                            f"minx, miny, maxx, maxy, lon, lat, precision, fragment, geometry, map_feature, hit, "
+                            f"haystack FROM {rstore.FEATURES} ORDER BY collection, audience, code").fetchall()
+    terms = conn.execute(f"SELECT f.collection, f.audience, f.code, s.term, s.tier, s.code_term FROM {rstore.SEARCH} s "
+                         f"JOIN {rstore.FEATURES} f ON f.fid = s.row_id ORDER BY 1, 2, 3, 4, 5").fetchall()
+    cells = conn.execute(f"SELECT * FROM {rstore.CELLS} ORDER BY audience, zoom, i, j, level, period").fetchall()
+    counts = conn.execute(f"SELECT * FROM {rstore.COUNTS} WHERE n > 0 ORDER BY 1, 2, 3").fetchall()
+    rtree = conn.execute(f"SELECT count(*) FROM {rstore.RTREE}").fetchone()[0]
+    text = conn.execute(f"SELECT count(*) FROM {rstore.SEARCH_TEXT}").fetchone()[0]
+    return {"features": [tuple(r) for r in features], "terms": [tuple(r) for r in terms],
+            "cells": [tuple(r) for r in cells], "counts": [tuple(r) for r in counts], "rtree": rtree, "text": text}
+
+
+def test_what_the_writes_maintain_equals_a_rebuild(conn):
+    for i in range(12):
+        make_site(conn, code=f"GZ-{i + 1:04d}", lon=106.0 + i * 0.003, lat=26.0 + i * 0.002,
+                  sensitivity=_sensitivity(i), level=LEVELS[i % 2], boundary=i % 3 == 0)
+    for code, change in (("GZ-0001", {"properties": {"sensitivity": Sensitivity.HIDDEN}}),
+                         ("GZ-0002", {"location": Point(106.5, 26.5)}),
+                         ("GZ-0005", {"properties": {"status": SiteStatus.RETIRED}}),
+                         ("GZ-0004", {"properties": {"level": LEVELS[2], "period": tuple(Period)[3]}}),
+                         ("GZ-0004", {"boundary": None}),
+                         ("GZ-0011", {"location": Point(106.0, 26.0), "properties": {"sensitivity": Sensitivity.OPEN}})):
+        site = sites.current(conn, code)
+        sites.change_site(conn, code, base_version=site.version, author="tester", reason="test", **change)
+    maintained = _snapshot(conn)
+    assert maintained["features"] and maintained["cells"]
+    read_model.rebuild(conn)
+    assert _snapshot(conn) == maintained
+
+
+def test_public_rows_come_only_from_the_public_view(conn):
+    make_site(conn, code="GZ-0001", lon=106.123456, lat=26.654321, sensitivity=Sensitivity.HIDDEN)
+    make_site(conn, code="GZ-0002", lon=106.123456, lat=26.654321, sensitivity=Sensitivity.GENERALIZED,
+              public_description="at 106.123456, 26.654321")
+    rows = {(r[0], r[1], r[2]): r for r in conn.execute(
+        f"SELECT collection, audience, code, fragment, lon, lat, hit FROM {rstore.FEATURES}")}
+    assert ("sites", "public", "GZ-0001") not in rows and ("sites", "staff", "GZ-0001") in rows
+    public = rows[("sites", "public", "GZ-0002")]
+    assert b"106.123456" not in bytes(public[3]) and b"106.123456" not in bytes(public[6])
+    assert (public[4], public[5]) == (106.15, 26.65)
+    assert ("boundaries", "public", "GZ-0002") not in rows
+
+
+def test_a_copied_or_older_registry_builds_its_read_model_once(conn):
+    make_site(conn, code="GZ-0001")
+    rstore.forget(conn)
+    rstore.clear(conn)
+    assert read_model.ensure(conn) is True
+    assert read_model.ensure(conn) is False
+    assert read_model.search(conn, "gz-0001", exact=False)[0]["id"] == "GZ-0001"
+
+
+def test_each_collection_of_the_read_model_holds_one_geometry_type_for_every_audience(conn):
+    # sections: the public's rows only the lines of open sections; section-points every section as one point (a
+    # generalized one at its cell's centre); the map and search find a generalized section at that point
+    from shapely.geometry import LineString
+
+    from fossil_registry.sections import SECTION
+    for i, sensitivity in enumerate((Sensitivity.OPEN, Sensitivity.GENERALIZED, Sensitivity.HIDDEN)):
+        sites.create_site(conn, properties={"name": f"剖面{i}", "name_en": f"Section {i}", "level": "general",
+                                            "sensitivity": sensitivity},
+                          location=LineString([(105.6 + i * 0.1, 25.8), (105.601 + i * 0.1, 25.802)]), boundary=None,
+                          author="tester", reason="test", kind=SECTION, code=f"GZS-{i + 1:04d}")
+    rows = {(r[0], r[1], r[2]): r[3] for r in conn.execute(
+        f"SELECT collection, audience, code, geometry FROM {rstore.FEATURES} WHERE collection LIKE 'section%'")}
+    kinds = {key: shapely.from_wkb(bytes(wkb)).geom_type for key, wkb in rows.items()}
+    assert kinds == {("sections", "public", "GZS-0001"): "LineString",
+                     ("section-points", "public", "GZS-0001"): "Point",
+                     ("section-points", "public", "GZS-0002"): "Point",
+                     **{("sections", "staff", f"GZS-{i:04d}"): "LineString" for i in (1, 2, 3)},
+                     **{("section-points", "staff", f"GZS-{i:04d}"): "Point" for i in (1, 2, 3)}}
+    layer = map_layers.stored_feature_layer(conn, SECTION, exact=False, bbox=None, zoom=12)
+    assert [(f["id"], f["geometry"]["type"], f["properties"]["precision"]) for f in layer["features"]] == \
+        [("GZS-0001", "LineString", "exact"), ("GZS-0002", "Point", "cell")]
+    assert [f["id"] for f in read_model.search(conn, "gzs-0002", exact=False)] == ["GZS-0002"]
+    assert not read_model.search(conn, "gzs-0003", exact=False)
+    maintained = _snapshot(conn)
+    read_model.rebuild(conn)
+    assert _snapshot(conn) == maintained
+
+
+def test_a_build_in_batches_resumes_where_it_stopped_and_keeps_the_writes_made_meanwhile(conn, monkeypatch):
+    # a build of 12 sites, 3 per transaction, stops after two batches (a process killed); a site it has passed and
+    # one it has not are changed meanwhile; ensure() at the next start finishes it: what a full rebuild makes
+    for i in range(12):
+        make_site(conn, code=f"GZ-{i + 1:04d}", lon=106.0 + i * 0.01, lat=26.0, sensitivity=_sensitivity(i),
+                  level=LEVELS[i % 3], boundary=i % 2 == 0)
+    write_batch, calls = read_model._write_batch, []
+
+    def stopping(conn, states):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append([s.code for s in states])
+        write_batch(conn, states)
+    monkeypatch.setattr(read_model, "_write_batch", stopping)
+    with pytest.raises(KeyboardInterrupt):
+        read_model.rebuild(conn, batch=3)
+    monkeypatch.undo()
+    assert calls == [["GZ-0001", "GZ-0002", "GZ-0003"], ["GZ-0004", "GZ-0005", "GZ-0006"]]
+    assert rstore.building(conn) and not rstore.is_built(conn)
+    for code, change in (("GZ-0002", {"location": Point(106.5, 26.5)}),
+                         ("GZ-0009", {"properties": {"level": LEVELS[0]}})):
+        site = sites.current(conn, code)
+        sites.change_site(conn, code, base_version=site.version, author="tester", reason="test", **change)
+    assert read_model.ensure(conn) is True and rstore.is_built(conn) and not rstore.building(conn)
+    resumed = _snapshot(conn)
+    read_model.rebuild(conn)
+    assert _snapshot(conn) == resumed
+    assert [f["id"] for f in read_model.search(conn, "gz-0009", exact=True)] == ["GZ-0009"]
