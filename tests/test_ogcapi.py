@@ -108,6 +108,37 @@ def test_items_page_by_keyset_and_find_every_site_once(app, client):
     assert [f["id"] for f in client.get(prev, headers=bearer("field")).get_json()["features"]] == active[7:14]
 
 
+def test_number_matched_whether_the_page_holds_every_match_or_not(app, client):
+    """numberMatched is counted only when the page is not everything that matches (stored.page): it is the same on a
+    full page and on one that is not, first or after a cursor or before one, with and without bbox and filters."""
+    everything = _all_sites(app)
+    box = (105.0, 25.5, 106.0, 26.5)
+    in_box = lambda s: box[0] <= s.location.x <= box[2] and box[1] <= s.location.y <= box[3]  # noqa: E731
+    national = lambda s: s.properties["level"] == "national"  # noqa: E731
+    for query, keep in (("", lambda s: True), ("bbox=105,25.5,106,26.5", in_box), ("level=national", national),
+                        ("bbox=105,25.5,106,26.5&level=national", lambda s: in_box(s) and national(s)),
+                        ("bbox=0,0,1,1", lambda s: False)):
+        codes = sorted(s.code for s in everything if keep(s))
+        for limit in (1, 2, max(len(codes) - 1, 1), len(codes) or 1, len(codes) + 5):
+            url = ITEMS.format("sites") + f"?limit={limit}" + (f"&{query}" if query else "")
+            positions = [url] + [f"{url}&cursor={c}" for c in ("GZ-0000", *codes[:3], codes[-1] if codes else "GZ")]
+            positions += [f"{url}&before={c}" for c in (*codes[-3:], "GZ-9999", "GZ-0000")]
+            for where in positions:
+                body = client.get(where, headers=bearer("field")).get_json()
+                assert body["numberMatched"] == len(codes), where
+                assert [f["id"] for f in body["features"]] == [c for c in codes if _page_holds(where, c)][
+                    -limit if "before=" in where else 0:][:limit], where
+
+
+def _page_holds(url: str, code: str) -> bool:
+    """Whether ``code`` may be on the page of ``url`` (after its cursor, before its before)."""
+    if "cursor=" in url:
+        return code > url.split("cursor=")[1]
+    if "before=" in url:
+        return code < url.split("before=")[1]
+    return True
+
+
 def test_items_are_geojson_whatever_the_accept(client):
     for accept in ("*/*", "application/json", "application/geo+json", "text/plain"):
         r = client.get(ITEMS.format("sites"), headers={"Accept": accept})

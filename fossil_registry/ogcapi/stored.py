@@ -54,7 +54,10 @@ def page(conn, collection: Collection, *, public: bool, q: ItemsQuery) -> tuple[
         rows = rows[:q.limit]
         earlier = q.cursor is not None and bool(rows) and bool(
             rstore.page(conn, collection.id, audience, limit=1, before=rows[0][0], columns="r.code", **where))
-    matched = rstore.count(conn, collection.id, audience, **where)
+    # Nothing before the page and nothing after it: the page is everything that matches, counted already (a bbox's
+    # count walks the R-tree and looks up every row in it again).
+    whole = not earlier and not later and (bool(rows) or (q.cursor is None and q.before is None))
+    matched = len(rows) if whole else rstore.count(conn, collection.id, audience, **where)
     return _fragments(rows, q.crs), Page(None, matched, rows[-1][0] if later and rows else None,
                                          rows[0][0] if earlier and rows else None)
 
