@@ -56,6 +56,7 @@ __all__ = [
     "vertex_count",
     "compare_geometries",
     "simplify_for_zoom",
+    "simplify_many_for_zoom",
     "close_ring_if_near",
     "grid_cell_centre",
     "local_metric_crs",
@@ -660,6 +661,35 @@ def simplify_for_zoom(geom, zoom: int):
     if simplified.is_empty or not simplified.is_valid or simplified.geom_type != geom.geom_type:
         return geom
     return simplified
+
+
+def simplify_many_for_zoom(geoms: Sequence[BaseGeometry], zoom: int) -> list[BaseGeometry]:
+    """``[simplify_for_zoom(g, zoom) for g in geoms]`` (the same geometries), in a few vectorized calls for all of them
+    (one by one, the checks around GEOS's simplification cost a map layer of 600 boundaries more than it does)."""
+    out = list(geoms)
+    if zoom >= 16:
+        return out
+    todo = [i for i, g in enumerate(out) if g is not None and not g.is_empty and not isinstance(g, (Point, MultiPoint))]
+    if not todo:
+        return out
+    originals = np.array([out[i] for i in todo], dtype=object)
+    centres = shapely.centroid(originals)
+    empty = shapely.is_empty(centres)
+    if empty.any():  # e.g. a collection of empty parts (_centre)
+        centres[empty] = shapely.point_on_surface(originals[empty])
+    pixel = 0.5 * 360.0 / (256.0 * 2.0 ** max(int(zoom), 0))
+    tolerances = [pixel * max(math.cos(math.radians(float(lat))), 0.01) for lat in shapely.get_y(centres)]
+    simplified = shapely.simplify(originals, np.array(tolerances), preserve_topology=True)
+    types, before = shapely.get_type_id(simplified), shapely.get_type_id(originals)
+    for wanted, single, make in ((6, 3, shapely.multipolygons), (5, 1, shapely.multilinestrings)):
+        unwrapped = np.flatnonzero((before == wanted) & (types == single))  # GEOS unwraps single-part results
+        if len(unwrapped):
+            simplified[unwrapped] = make(simplified[unwrapped], indices=np.arange(len(unwrapped)))
+    keep = ~shapely.is_empty(simplified) & shapely.is_valid(simplified) & (shapely.get_type_id(simplified) == before)
+    for i, g, ok in zip(todo, simplified, keep):
+        if ok:
+            out[i] = g
+    return out
 
 
 def close_ring_if_near(coords, tolerance_m: float = 50.0) -> list | None:

@@ -22,7 +22,7 @@ from shapely.geometry.base import BaseGeometry
 from . import ages, features, public_view, read_model, shared_cache, sites
 from .store import read_model as rstore
 from .errors import InvalidInput
-from .geometry import simplify_for_zoom
+from .geometry import simplify_for_zoom, simplify_many_for_zoom
 from .messages import msg
 from .search import Entry, SearchIndex
 from .vocab import SiteStatus
@@ -225,7 +225,8 @@ def site_layer(items: list[MapSite], zoom: int, filters: Filters = Filters(), *,
     return {"type": "FeatureCollection", "aggregated": True, "total": len(chosen), "features": features}
 
 
-def _rounded(geom: BaseGeometry) -> BaseGeometry:
+def _rounded(geom):
+    """The geometry (or an array of them: one call for all their coordinates) with coordinates rounded to DECIMALS."""
     return shapely.transform(geom, lambda xy: np.round(xy, DECIMALS))
 
 
@@ -241,13 +242,11 @@ def boundary_layer(items: list[MapSite], zoom: int, filters: Filters = Filters()
         if max(maxx - minx, maxy - miny) >= min_deg:
             shown.append(((maxx - minx) * (maxy - miny), s))
     shown.sort(key=lambda pair: -pair[0])
-    features = []
-    for _, s in shown[:max_boundaries]:
-        geom = _rounded(simplify_for_zoom(s.boundary, zoom))
-        if geom.is_empty:
-            continue
-        features.append({"type": "Feature", "id": s.code, "geometry": mapping(geom),
-                         "properties": {**s.properties, "precision": s.precision}})
+    chosen = [s for _, s in shown[:max_boundaries]]
+    geoms = _rounded(np.array(simplify_many_for_zoom([s.boundary for s in chosen], zoom), dtype=object))
+    features = [{"type": "Feature", "id": s.code, "geometry": mapping(geom),
+                 "properties": {**s.properties, "precision": s.precision}}
+                for s, geom in zip(chosen, geoms) if not geom.is_empty]
     return {"type": "FeatureCollection", "total": len(shown), "truncated": len(shown) > max_boundaries,
             "features": features}
 
@@ -351,11 +350,12 @@ def _query_filters(filters: Filters) -> dict[str, set[str]]:
 
 def _stored_sites(rows: list[tuple], boundary: bool = False) -> list[MapSite]:
     """MapSites from (code, lon, lat, map properties, precision[, boundary WKB]) rows."""
-    out = []
-    for row in rows:
-        geom = shapely.from_wkb(bytes(row[5])) if boundary else None
-        out.append(MapSite(row[0], row[1], row[2], orjson.loads(bytes(row[3])), geom, row[4]))
-    return out
+    if not boundary:
+        return [MapSite(row[0], row[1], row[2], orjson.loads(bytes(row[3])), None, row[4]) for row in rows]
+    geoms = shapely.from_wkb(np.array([bytes(row[5]) for row in rows], dtype=object))  # one call for all of them
+    extents = shapely.bounds(geoms).tolist() if rows else []
+    return [MapSite(row[0], row[1], row[2], orjson.loads(bytes(row[3])), geom, row[4], tuple(extent))
+            for row, geom, extent in zip(rows, geoms, extents)]
 
 
 def map_sites_in_view(conn, *, exact: bool, bbox, filters: Filters = Filters(), limit: int | None = None

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pyproj import CRS, Geod, Transformer
 from shapely import affinity
-from shapely.geometry import GeometryCollection, LineString, MultiPoint, MultiPolygon, Point, Polygon, box
+from shapely.geometry import GeometryCollection, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon, box
 
 from fossil_registry.geometry import (
     MAX_VERTICES,
@@ -26,6 +26,7 @@ from fossil_registry.geometry import (
     hausdorff_m,
     local_metric_crs,
     simplify_for_zoom,
+    simplify_many_for_zoom,
     validate_boundary,
     validate_location,
     vertex_count,
@@ -379,6 +380,29 @@ def test_simplify_for_zoom_reduces_vertices_and_keeps_validity():
     assert simplify_for_zoom(p, 3) is p
     # at zoom 8 the geometry moves less than a pixel (~600 m at this latitude)
     assert hausdorff_m(boundary, simplify_for_zoom(boundary, 8)) < 600
+
+
+def test_simplify_many_for_zoom_gives_what_simplify_for_zoom_gives_one_by_one():
+    """The map's boundaries layer simplifies hundreds at once: the same geometries, whatever their type (single and
+    multi parts, lines, points, None, empty, rings GEOS unwraps or that come out invalid or empty)."""
+    rng = np.random.default_rng(24)
+    geoms = [None, Point(106, 26), MultiPoint([(106, 26), (106.1, 26)]), Polygon(), MultiPolygon(),
+             LineString([(106, 26), (106.0000001, 26.0000001), (106.0000002, 26)]),
+             MultiLineString([[(106, 26), (106.001, 26.0001), (106.002, 26)]]),
+             MultiPolygon([Polygon([(106, 26), (106.000001, 26), (106.000001, 26.000001)])]),  # vanishes
+             MultiPolygon([Point(106, 26).buffer(0.01), Point(106.05, 26).buffer(0.002)])]
+    for i in range(60):
+        lon, lat = 104 + rng.uniform(0, 5), 25 + rng.uniform(0, 4)
+        t = np.linspace(0, 2 * np.pi, int(rng.integers(8, 400)), endpoint=False)
+        r = rng.uniform(0.001, 0.05) * (1 + 0.3 * np.sin(int(rng.integers(2, 9)) * t))
+        ring = Polygon(np.column_stack([lon + r * np.cos(t), lat + r * np.sin(t)]))
+        geoms.append(MultiPolygon([ring]) if i % 3 else ring)
+    for zoom in (0, 5, 9, 11, 13, 15, 16, 20):
+        many = simplify_many_for_zoom(geoms, zoom)
+        one = [simplify_for_zoom(g, zoom) for g in geoms]
+        assert len(many) == len(one)
+        for a, b in zip(many, one):
+            assert (a is None and b is None) or (a.geom_type == b.geom_type and a.wkb == b.wkb), zoom
 
 
 def test_close_ring_if_near():
