@@ -232,3 +232,35 @@ def test_a_build_in_batches_resumes_where_it_stopped_and_keeps_the_writes_made_m
     read_model.rebuild(conn)
     assert _snapshot(conn) == resumed
     assert [f["id"] for f in read_model.search(conn, "gz-0009", exact=True)] == ["GZ-0009"]
+
+
+@pytest.mark.both_backends
+def test_a_view_surely_holding_more_than_max_points_is_clustered_without_counting_its_rows(conn, monkeypatch):
+    """map_layers.sites_layer answers from the cells at once when their members surely in view (cells whose members'
+    box lies inside the view) outnumber max_points: the same answer as counting the rows in view first."""
+    national_data.build(conn, 300, ELSEWHERE, start=1)
+    shortcuts = []
+    surely = map_layers._surely_in_view
+
+    def spy(cells, bbox):
+        shortcuts.append(surely(cells, bbox))
+        return shortcuts[-1]
+    views = [(REGION, 3), (REGION, 5), (REGION, 7), (REGION, 9), (ELSEWHERE, 6), ((104.0, 25.0, 105.0, 26.0), 8),
+             ((104.5, 25.5, 104.6, 25.6), 12), (None, 4), (REGION, 14)]
+    chosen = (map_layers.Filters(), map_layers.Filters.parse([str(LEVELS[0])]),
+              map_layers.Filters.parse([], [str(tuple(Period)[1])]), map_layers.Filters.parse([], [], ["plants"]))
+    taken = 0
+    for bbox, zoom in views:
+        for filters in chosen:
+            for max_points in (5, 40, 120, 250):
+                for exact in (False, True):
+                    shortcuts.clear()
+                    monkeypatch.setattr(map_layers, "_surely_in_view", spy)
+                    fast = map_layers.sites_layer(conn, exact=exact, bbox=bbox, zoom=zoom, filters=filters,
+                                                  max_points=max_points)
+                    monkeypatch.setattr(map_layers, "_surely_in_view", lambda cells, bbox: 0)
+                    counted = map_layers.sites_layer(conn, exact=exact, bbox=bbox, zoom=zoom, filters=filters,
+                                                     max_points=max_points)
+                    assert fast == counted, (bbox, zoom, filters, max_points, exact)
+                    taken += any(n > max_points for n in shortcuts)
+    assert taken > 20
