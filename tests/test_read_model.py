@@ -264,3 +264,23 @@ def test_a_view_surely_holding_more_than_max_points_is_clustered_without_countin
                     assert fast == counted, (bbox, zoom, filters, max_points, exact)
                     taken += any(n > max_points for n in shortcuts)
     assert taken > 20
+
+
+@pytest.mark.both_backends
+def test_a_postgis_bbox_walks_the_envelope_index_of_its_own_collection_and_audience(conn, backend):
+    """PostGIS: a bbox query names its collection and audience as literals, so that every plan of it, prepared ones
+    too, can use their partial envelope index (store/read_model.PARTITIONED) instead of the index of every box."""
+    if backend != "postgis":
+        pytest.skip("the GeoPackage's R-tree has a dimension for the collection and audience (partition)")
+    national_data.build(conn, 300, ELSEWHERE, start=1)
+    rstore.analyze(conn)
+    conn.execute("SET enable_seqscan = off")  # a table this small would be read whole
+    try:
+        for n, (collection, audience) in enumerate(rstore.PARTITIONED):
+            where, params = rstore._where(conn, collection, audience, bbox=REGION, filters={"status": {"active"}})
+            for _ in range(7):  # past psycopg's threshold for preparing a statement
+                plan = "\n".join(r[0] for r in conn.execute(f"EXPLAIN SELECT r.code FROM {rstore._from(conn, REGION)} "
+                                                            f"WHERE {where}", params))
+            assert f"read_features_box_{n} " in plan, plan
+    finally:
+        conn.execute("RESET enable_seqscan")

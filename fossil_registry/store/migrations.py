@@ -66,6 +66,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Any], None]], ...] = (
     ("formation_names", _sql(sections.FORMATION_NAMES_DDL)),
     ("idempotency_keys", _create(*idempotency.TABLES)),
     ("read_model", read_model.add_read_model),
+    ("read_model_box_partitions", read_model.add_box_partitions),
 )
 
 # Every table the steps create, defined once each (store/tables.py), in the order they are created.

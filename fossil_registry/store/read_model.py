@@ -16,6 +16,7 @@ and of shareable exports.
 """
 from __future__ import annotations
 
+import re
 import zlib
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Sequence
@@ -87,6 +88,21 @@ def add_read_model(conn) -> None:
 
 
 _BOX = "box(point(minx, miny), point(maxx, maxy))"
+# PostGIS: one partial GiST index of the envelopes per collection and audience of the registered features (the
+# GeoPackage's R-tree has its third dimension for this, partition): a bbox then walks only its own rows' boxes, where the
+# one index of every collection's boxes gave 3 times as many (a county's 2,775 boxes for 869 public sites) and the
+# planner intersected them with a bitmap of every row of the collection and audience (18,000 entries at 20,000 sites).
+# Another collection's queries use the index of every box.
+PARTITIONED = tuple((c, a) for c in ("sites", "boundaries", "sections", "section-points") for a in ("public", "staff"))
+_NAME = re.compile(r"[a-z][a-z0-9_-]*")
+
+
+def add_box_partitions(conn) -> None:
+    """The migration step of the partial envelope indexes (PostGIS; nothing on the GeoPackage)."""
+    if is_pg(conn):
+        backend(conn).run(conn, "".join(
+            f"CREATE INDEX read_features_box_{n} ON {FEATURES} USING gist ({_BOX}) WHERE collection = '{c}' AND "
+            f"audience = '{a}';\n" for n, (c, a) in enumerate(PARTITIONED)))
 
 
 def partition(collection: str, audience: str) -> int:
@@ -329,8 +345,11 @@ def cells(conn, audience: str, zoom: int, i0: int, j0: int, i1: int, j1: int, le
 # ------------------------------------------------------------------------------------------------------ reading
 def _where(conn, collection: str, audience: str, *, bbox=None, statuses: Sequence[str] = (),
            filters: dict[str, set[str]] | None = None, larger_than: float | None = None) -> tuple[str, list]:
-    sql = "r.collection = ? AND r.audience = ?"
-    params: list = [collection, audience]
+    if bbox is not None and is_pg(conn) and (collection, audience) in PARTITIONED and _NAME.fullmatch(collection) \
+            and _NAME.fullmatch(audience):  # as literals, so that every plan (a prepared one too) uses the partial index
+        sql, params = f"r.collection = '{collection}' AND r.audience = '{audience}'", []
+    else:
+        sql, params = "r.collection = ? AND r.audience = ?", [collection, audience]
     if larger_than is not None:  # envelopes at least this wide or high
         sql += " AND (r.maxx - r.minx >= ? OR r.maxy - r.miny >= ?)"
         params += [larger_than, larger_than]
