@@ -284,3 +284,17 @@ def test_a_postgis_bbox_walks_the_envelope_index_of_its_own_collection_and_audie
             assert f"read_features_box_{n} " in plan, plan
     finally:
         conn.execute("RESET enable_seqscan")
+
+
+@pytest.mark.both_backends
+def test_the_substring_tier_finds_the_text_itself_wildcards_and_all(conn):
+    """search_substring: PostGIS's LIKE (through the trigram index where pg_trgm is) and the GeoPackage's FTS5 or
+    instr find the rows whose haystack holds the text (of 3 or more characters: FTS5's trigrams), with %, _ and \\
+    taken as themselves, at most ``limit``."""
+    national_data.build(conn, 300, ELSEWHERE, start=1)
+    haystacks = {r[0]: r[1] for r in conn.execute(f"SELECT fid, haystack FROM {rstore.FEATURES} WHERE collection = "
+                                                   "'sites' AND audience = 'public' AND haystack IS NOT NULL")}
+    for text in ("化石点12", "化石点299", "fossil site 2", "ite 29", "site_1", "点1%", "%", "_", "\\", "zzzq"):
+        found = rstore.search_substring(conn, "public", text, limit=20, collections=("sites",))
+        holding = {fid for fid, haystack in haystacks.items() if text in haystack}
+        assert set(found) <= holding and len(found) == len(set(found)) == min(20, len(holding)), text

@@ -67,6 +67,7 @@ MIGRATIONS: tuple[tuple[str, Callable[[Any], None]], ...] = (
     ("idempotency_keys", _create(*idempotency.TABLES)),
     ("read_model", read_model.add_read_model),
     ("read_model_box_partitions", read_model.add_box_partitions),
+    ("read_model_substring_index", read_model.add_substring_index),
 )
 
 # Every table the steps create, defined once each (store/tables.py), in the order they are created.
