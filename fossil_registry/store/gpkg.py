@@ -115,11 +115,6 @@ def _st_is_empty(blob):
 # Connections and transactions
 # --------------------------------------------------------------------------------------------------------------------
 SYNCHRONOUS = "FULL"  # of every connection that writes the registry; bench/bench_durability.py compares NORMAL
-# Reads through a memory map of the file (up to SQLite's largest, 2 GB) instead of a read() into each connection's own
-# 2 MB page cache: the pooled connections share the operating system's cached pages, and a read of the read model that
-# looks up hundreds of rows at random places (a county's bbox) costs half (docs/national-scale.md). Writes still go
-# through write(); the pages touched count in the processes' resident memory as shared, reclaimable file pages.
-MMAP_BYTES = 0x7FFF0000
 
 
 class GpkgConnection(sqlite3.Connection):
@@ -143,7 +138,6 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA busy_timeout = 30000")
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
     if not readonly:
         conn.execute("PRAGMA journal_mode = WAL")
         # FULL: every commit is fsynced before it returns, so an answered write survives a power cut (NORMAL is
