@@ -109,7 +109,7 @@ def add_substring_index(conn) -> None:
                  "WHERE haystack IS NOT NULL")
 # PostGIS: one partial GiST index of the envelopes per collection and audience of the registered features (the
 # GeoPackage's R-tree has its third dimension for this, partition): a bbox then walks only its own rows' boxes, where the
-# one index of every collection's boxes gave 3 times as many (a county's 2,775 boxes for 869 public sites) and the
+# one index of every collection's boxes gave 3 times as many (a county's 2,775 boxes for 908 public sites) and the
 # planner intersected them with a bitmap of every row of the collection and audience (18,000 entries at 20,000 sites).
 # Another collection's queries use the index of every box.
 PARTITIONED = tuple((c, a) for c in ("sites", "boundaries", "sections", "section-points") for a in ("public", "staff"))
