@@ -260,6 +260,12 @@ class LoginThrottle:
                    max_delay_s=int(config["LOGIN_MAX_DELAY_S"]))
 
 
+def sign_in_clock() -> datetime:
+    """The time the back-off counts from. The back-off's tests stop it (monkeypatch), so that what they check does
+    not depend on how fast a loaded machine answers a dozen sign-ins."""
+    return datetime.now(timezone.utc)
+
+
 def login_key(username: str | None) -> str:
     """The account a sign-in attempt is about, as the back-off counts it (unknown names count like known ones)."""
     return (username or "").strip().casefold()[:40]
@@ -271,7 +277,7 @@ def login_wait(conn, username: str | None, remote_addr: str | None, throttle: Lo
     doubles the wait (1, 2, 4 ... seconds, at most max_delay_s). ``known_device``: the browser signed in to this
     account before (a device cookie): failures from elsewhere at this account (a distributed attack) do not hold
     it up, so nobody can lock a person out of their own devices."""
-    now = datetime.now(timezone.utc)
+    now = sign_in_clock()
     since = _stamp(now - timedelta(seconds=throttle.window_s))
     account, address = login_key(username), remote_addr or "unknown"
     scopes = [(throttle.free_per_account_address, {"account": account, "remote_addr": address}),
@@ -293,7 +299,7 @@ def reserve_attempt(conn, username: str | None, remote_addr: str | None, throttl
     """Under the write lock: the wait before this sign-in attempt may be made (nothing is recorded then), or 0 after
     counting the attempt as a failure until it succeeds (clear_login_failures). So parallel attempts cannot all slip
     past the check before the first failure is counted."""
-    now = datetime.now(timezone.utc)
+    now = sign_in_clock()
     with store.transaction(conn):
         store.lock_sign_in_attempts(conn, login_key(username), remote_addr or "unknown")
         wait = login_wait(conn, username, remote_addr, throttle, known_device=known_device)
