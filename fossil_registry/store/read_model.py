@@ -107,6 +107,8 @@ def add_substring_index(conn) -> None:
         return
     conn.execute(f"CREATE INDEX read_features_haystack_trgm ON {FEATURES} USING gin (haystack gin_trgm_ops) "
                  "WHERE haystack IS NOT NULL")
+
+
 # PostGIS: one partial GiST index of the envelopes per collection and audience of the registered features (the
 # GeoPackage's R-tree has its third dimension for this, partition): a bbox then walks only its own rows' boxes, where the
 # one index of every collection's boxes gave 3 times as many (a county's 2,775 boxes for 908 public sites) and the
