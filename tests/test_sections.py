@@ -390,7 +390,8 @@ def test_an_existing_registry_gains_sections_and_keeps_its_inspections(tmp_path,
     record = inspections.parse_record({"date": "2024-05-01", "condition": "good", "inspectors": ["x"]})
     monkeypatch.undo()
     assert store.migrate(conn) == ["sections", "features_in_workflow", "markers", "rescues", "public_texts",
-                                   "formation_names", "idempotency_keys", "read_model"]
+                                   "formation_names", "idempotency_keys", "read_model",
+                                   "read_model_box_partitions", "read_model_substring_index"]
     assert sites.current(conn, "GZ-0001").properties["public_description"] is None  # a column of its own, empty
     assert sites.current(conn, "GZ-0001").properties["formation_en"] is None
     line = LineString([(105.50, 25.90), (105.501, 25.902)])
