@@ -51,7 +51,10 @@ USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,40}$")
 MIN_PASSWORD = 10
 TOKEN_PREFIX = "frt_"
 # A real hash to compare against when the account does not exist, so that unknown users take as long as wrong passwords.
-_DUMMY_HASH = generate_password_hash("not-a-real-password-" + secrets.token_hex(8))
+# How a password is stored: werkzeug's scrypt (its default, named here so that it is a decision). The tests make hundreds
+# of accounts and set a cheap PBKDF2 here and in _DUMMY_HASH (tests/conftest.py); test_auth checks the app's own.
+PASSWORD_HASH_METHOD = "scrypt"
+_DUMMY_HASH = generate_password_hash("not-a-real-password-" + secrets.token_hex(8), method=PASSWORD_HASH_METHOD)
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,8 @@ def create_user(conn, *, username: str, role: str, password: str, display_name: 
             raise InvalidInput(msg("auth.user_name_taken", "the user name {username!r} is taken", username=username))
         now = store.utc_now()
         user_id = store.insert_user(conn, username=username, display_name=display_name, role=role,
-                                    password_hash=generate_password_hash(password), created_at=now)
+                                    password_hash=generate_password_hash(password, method=PASSWORD_HASH_METHOD),
+                                    created_at=now)
         store.append_audit(conn, actor=actor, action="account.create", target=username, at=now,
                            detail={"role": role}, remote_addr=remote_addr)
     return get_user(conn, user_id=user_id)

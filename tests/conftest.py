@@ -193,6 +193,9 @@ def _cheap_dummy_hash() -> None:
     from fossil_registry import auth
 
     auth._DUMMY_HASH = generate_password_hash("not-a-real-password", method=TEST_HASH)
+    # and every account the tests make (demo accounts of seeded registries, accounts of the tests' own) is stored with
+    # it: scrypt's 0.13 s per account was ~3 % of the suite's CPU (test_auth checks that the app stores scrypt)
+    auth.PASSWORD_HASH_METHOD = TEST_HASH
 
 
 _cheap_dummy_hash()

@@ -585,3 +585,19 @@ def test_malformed_json_sign_ins_are_refused_not_500(client, body):
 def test_non_object_json_bodies_are_refused_not_500(client, path, body):
     r = client.post(path, data=body, content_type="application/json", headers=bearer("expert"))
     assert 400 <= r.status_code < 500 and r.mimetype == "application/problem+json", r.status_code
+
+
+def test_the_app_stores_passwords_with_scrypt(conn, monkeypatch):
+    """The tests store their accounts' passwords with a cheap PBKDF2 (conftest sets auth.PASSWORD_HASH_METHOD); the
+    app's own method, as its source sets it, is scrypt, and an account made with it signs in."""
+    import ast
+
+    module = ast.parse(inspect.getsource(auth))
+    assigned = {target.id: node.value.value for node in module.body if isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Constant) for target in node.targets if isinstance(target, ast.Name)}
+    assert assigned["PASSWORD_HASH_METHOD"] == "scrypt"
+    monkeypatch.setattr(auth, "PASSWORD_HASH_METHOD", assigned["PASSWORD_HASH_METHOD"])
+    auth.create_user(conn, username="sam", role="field", password="a-long-password-1")
+    stored = conn.execute("SELECT password_hash FROM users WHERE username = 'sam'").fetchone()[0]
+    assert stored.startswith("scrypt:")
+    assert auth.authenticate(conn, "sam", "a-long-password-1") is not None
