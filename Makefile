@@ -19,7 +19,8 @@ run: setup catalogs assets context
 	$(BIN)/python -m fossil_registry.serve
 
 # Tests run in TEST_WORKERS processes (pytest-xdist), one per core of the 2-core machines this project runs on (4 were
-# slower when the suite was CPU-bound; 3 are 6% faster now: 10 min 31 s against 11 min 11 s); every worker has its own temporary
+# slower when the suite was CPU-bound; 3 were 6% faster once, 10 min 31 s against 11 min 11 s, and on 2026-12-07
+# 693 s against 705 s with 10 % more CPU: each worker starts its own PostgreSQL and Chromium); every worker has its own temporary
 # directories, demo registry, PostgreSQL cluster and Chromium (tests/conftest.py). --dist loadfile keeps each test module
 # on one worker, so a module-scoped fixture (a served app, a seeded registry) is built once; --no-loadscope-reorder keeps
 # the order tests/conftest.py gives (long modules first), instead of xdist's (most tests first, which left the fuzzer
