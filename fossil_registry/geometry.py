@@ -647,25 +647,13 @@ def simplify_for_zoom(geom, zoom: int):
     is also at most half a pixel north-south. Returns ``geom`` unchanged for zoom >= 16, for None/empty/points, and
     whenever simplification would not give a valid geometry.
     """
-    if geom is None or zoom >= 16:
-        return geom
-    if geom.is_empty or isinstance(geom, (Point, MultiPoint)):
-        return geom
-    lat = _centre(geom)[1]
-    tolerance = 0.5 * 360.0 / (256.0 * 2.0 ** max(int(zoom), 0)) * max(math.cos(math.radians(lat)), 0.01)
-    simplified = geom.simplify(tolerance, preserve_topology=True)
-    if isinstance(geom, MultiPolygon) and isinstance(simplified, Polygon):  # GEOS unwraps single-part results
-        simplified = MultiPolygon([simplified])
-    elif isinstance(geom, MultiLineString) and isinstance(simplified, LineString):
-        simplified = MultiLineString([simplified])
-    if simplified.is_empty or not simplified.is_valid or simplified.geom_type != geom.geom_type:
-        return geom
-    return simplified
+    return simplify_many_for_zoom([geom], zoom)[0]
 
 
 def simplify_many_for_zoom(geoms: Sequence[BaseGeometry], zoom: int) -> list[BaseGeometry]:
-    """``[simplify_for_zoom(g, zoom) for g in geoms]`` (the same geometries), in a few vectorized calls for all of them
-    (one by one, the checks around GEOS's simplification cost a map layer of 600 boundaries more than it does)."""
+    """``[simplify_for_zoom(g, zoom) for g in geoms]``: its rule, in a few vectorized calls for all of them (one by one,
+    the checks around GEOS's simplification cost a map layer of 600 boundaries more than it does). The one
+    implementation of the rule: simplify_for_zoom is this for one geometry."""
     out = list(geoms)
     if zoom >= 16:
         return out
