@@ -288,8 +288,6 @@ def bearer(who: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def demo_registry_template(tmp_path_factory) -> Path:
     """The demo registry (with one account per role and a token each) is built once per run and copied per test."""
-    from werkzeug.security import generate_password_hash
-
     from fossil_registry import auth
 
     path = tmp_path_factory.mktemp("demo") / "registry.gpkg"
@@ -301,12 +299,9 @@ def demo_registry_template(tmp_path_factory) -> Path:
         auth.create_user(conn, username=username, role=role, password=password, actor="test-setup")
         TOKENS[who] = auth.issue_token(conn, username, label="tests", actor="test-setup")
     # The test accounts sign in through the real form hundreds of times per run (the role matrix alone: 76 endpoints x 3
-    # roles x 2 backends). Their stored hash is a cheap PBKDF2 instead of the app's scrypt (0.13 s per check here);
-    # sign-in still checks it with the same werkzeug call, and a wrong password is still refused (test_auth).
-    with store.transaction(conn):
-        conn.executemany("UPDATE users SET password_hash = ? WHERE username = ?",
-                         [(generate_password_hash(password, method=TEST_HASH), username)
-                          for username, password in ACCOUNTS.values()])
+    # roles x 2 backends). create_user stored them with the cheap PBKDF2 of TEST_HASH (_cheap_dummy_hash) instead of
+    # the app's scrypt (0.13 s per check here); sign-in still checks it with the same werkzeug call, and a wrong
+    # password is still refused (test_auth).
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return path
@@ -315,9 +310,8 @@ def demo_registry_template(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def pg_demo_registry(pg_cluster, demo_registry_template) -> str:
     """The same demo registry on PostGIS: copied from the GeoPackage template (accounts and tokens included)."""
-    from fossil_registry.store.copy import copy_registry
-
     from fossil_registry import read_model
+    from fossil_registry.store.copy import copy_registry
 
     url = pg_cluster.new_database()
     src = store.connect(demo_registry_template)
