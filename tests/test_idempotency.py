@@ -162,6 +162,23 @@ def test_multipart_is_hashed_by_fields_and_file_bytes_not_by_its_boundary(app, c
     assert other.status_code == 422 and counts(app) == after
 
 
+def test_a_part_without_a_name_is_refused_not_a_server_error(app, client):
+    """schemathesis found it: a multipart part with no name (werkzeug reads its name as None) beside a named one made
+    the key's hash compare None with a name (500), and behind it the marker checks called None.startswith (500).
+    RFC 7578 requires a name; no view could read such a part: the request is refused (400) and changes nothing."""
+    boundary = "nameless-part"
+    parts = ["Content-Disposition: form-data\r\n\r\nnull", 'Content-Disposition: form-data; name="date"\r\n\r\n'
+             "2024-05-01", 'Content-Disposition: form-data; name="condition"\r\n\r\ngood"']
+    for nameless in (parts, [parts[1], 'Content-Disposition: form-data; filename="x.bin"\r\n\r\nxx', parts[2]]):
+        body = "".join(f"--{boundary}\r\n{part}\r\n" for part in nameless) + f"--{boundary}--\r\n"
+        for headers in ({"Idempotency-Key": "nameless-parts", **bearer("expert")}, bearer("expert")):
+            before = counts(app)
+            r = client.post("/api/sites/GZ-0001/inspections", data=body.encode(), headers=headers,
+                            content_type=f"multipart/form-data; boundary={boundary}")
+            assert r.status_code == 400 and r.mimetype == "application/problem+json", r.get_data(as_text=True)[:300]
+            assert "name" in r.get_json()["detail"] and counts(app) == before
+
+
 def test_keys_belong_to_their_caller(app, client):
     body = {"date": "2025-06-01", "condition": "good"}
     key = {"Idempotency-Key": "same-key"}

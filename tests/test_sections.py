@@ -111,6 +111,11 @@ def test_a_section_proposed_from_a_gpx_track_and_approved_with_its_geodesic_leng
     # a site's code is no section, and a section's code no site
     assert client.get("/api/sections/GZ-0001").status_code == 404
     assert client.get(f"/api/sites/{code}").status_code == 404
+    # staff too (schemathesis found staff got the section from /api/sites/<code>, against its documented schema)
+    for path in (f"/api/sites/{code}", f"/api/sites/{code}/versions", f"/api/sites/{code}/diff?from=1&to=2"):
+        r = client.get(path, headers=bearer("field"))
+        assert r.status_code == 404 and r.mimetype == "application/problem+json", (path, r.status_code)
+    assert client.get("/api/sections/GZ-0001", headers=bearer("field")).status_code == 404
 
 
 def test_the_geopackage_holds_sections_as_a_line_layer_gis_users_open(app, client, backend, tmp_path):

@@ -34,7 +34,7 @@ def list_sites():
 @bp.get("/sites/<code>")
 @require("public.read")
 def get_site(code: str):
-    return feature_state(code)
+    return feature_state(code, sites.SITE)
 
 
 def feature_state(code: str, kind: sites.FeatureKind | None = None):
@@ -64,7 +64,7 @@ def feature_state(code: str, kind: sites.FeatureKind | None = None):
 @bp.get("/sites/<code>/versions")
 @require("site.read_exact")
 def site_versions(code: str):
-    return feature_versions(code)
+    return feature_versions(code, sites.SITE)
 
 
 def feature_versions(code: str, kind: sites.FeatureKind | None = None):
@@ -77,7 +77,7 @@ def feature_versions(code: str, kind: sites.FeatureKind | None = None):
 @bp.get("/sites/<code>/diff")
 @require("site.read_exact")
 def site_diff(code: str):
-    return feature_diff(code)
+    return feature_diff(code, sites.SITE)
 
 
 def feature_diff(code: str, kind: sites.FeatureKind | None = None):

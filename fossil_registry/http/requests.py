@@ -9,7 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
 from .. import text_input
-from ..errors import InvalidInput, MiB, TooLarge
+from ..errors import InvalidInput, MiB, RegistryError, TooLarge
 from ..json_input import MAX_INT
 from ..photos import Upload
 from ..messages import msg
@@ -47,6 +47,13 @@ def init_app(app) -> None:
 
 
 
+class UnnamedPart(RegistryError):
+    """A multipart part without a name (RFC 7578 requires one): no view could read it, and its None name broke the
+    code that walks every field (the idempotency hash, the marker checks)."""
+
+    title = "Bad request"
+
+
 class CheckedRequest(Request):
     """The app's request class: form fields (names and values) and uploaded file names pass text_input's character
     rules as soon as the form is parsed, whoever reads it first (a view, the CSRF check); JSON bodies pass them in
@@ -58,6 +65,10 @@ class CheckedRequest(Request):
                 (self.content_length or 0) > current_app.config["MAX_URLENCODED_BYTES"]:
             raise RequestEntityTooLarge(msg('http.form_content_length_bytes', 'a form of {content_length:,} bytes; forms without files are at most {config} MiB', content_length=self.content_length, config=current_app.config['MAX_URLENCODED_BYTES'] // MiB))
         super()._load_form_data()
+        if None in self.form or None in self.files:  # werkzeug's name of a part sent without one
+            raise UnnamedPart(msg("http.form_part_without_name", "a part of the form has no name (every part needs "
+                                  "Content-Disposition: form-data; name=\"...\"); send the form again from the app "
+                                  "or name every part"))
         for key, values in self.form.lists():
             text_input.check(key, "a form field's name")
             for value in values:
