@@ -41,6 +41,9 @@ def translate(value: Any) -> str:
     return render(value, gettext_of_request())
 
 
+_NUMBERS_ONLY = frozenset({"coordinates", "bbox"})
+
+
 def localized(value: Any) -> Any:
     """JSON-ready data with every Message in it, and every stored message record (a proposal's warnings:
     message_code, msgid, params), in the request's language; everything else unchanged."""
@@ -48,7 +51,8 @@ def localized(value: Any) -> Any:
         return translate(value)
     if isinstance(value, Mapping):
         found = from_record(value) if "msgid" in value else None
-        out = {k: localized(v) for k, v in value.items()}
+        # a GeoJSON geometry's coordinates (and a bbox) are numbers: not walked (a boundary's are thousands)
+        out = {k: v if k in _NUMBERS_ONLY else localized(v) for k, v in value.items()}
         if found is not None:
             out["message"] = translate(found)
         return out
