@@ -190,10 +190,17 @@ def refresh(conn, code: str, new) -> int:
     rows = rows_for(new)
     touched = _replace(conn, old, rows)
     left, came = _members(old), _members(rows)
-    for audience in sorted({*left, *came}):
-        if left.get(audience) != came.get(audience):
-            touched += _move_member(conn, audience, left.get(audience), came.get(audience))
+    moved = sorted(a for a in {*left, *came} if left.get(a) != came.get(a))
+    cells = rstore.cells_at(conn, [_cell_key(a, left[a], zoom) for a in moved if a in left
+                                   for zoom in range(AGG_MAX_ZOOM + 1)])
+    for audience in moved:
+        touched += _move_member(conn, cells, audience, left.get(audience), came.get(audience))
     return touched
+
+
+def _cell_key(audience: str, member: tuple, zoom: int) -> tuple:
+    """(audience, zoom, i, j, level, period) of the cell of a member (level, period, lon, lat) at ``zoom``."""
+    return (audience, zoom, *cell_of(member[2], member[3], zoom), member[0], member[1])
 
 
 def _replace(conn, stored: list[dict[str, Any]], rows: list[dict[str, Any]]) -> int:
@@ -225,31 +232,32 @@ def _members(rows) -> dict[str, tuple]:
     return {r["audience"]: (r["level"] or "", r["period"] or "", r["lon"], r["lat"]) for r in rows if _clustered(r)}
 
 
-def _move_member(conn, audience: str, old: tuple | None, new: tuple | None) -> int:
+def _move_member(conn, cells: dict[tuple, tuple], audience: str, old: tuple | None, new: tuple | None) -> int:
     """A feature's point in the map's cells of ``audience`` moved from ``old`` to ``new`` ((level, period, lon, lat);
     None: it left them, or came): per zoom, finest first (a coarser box may be recomputed from its four finer cells),
-    one cell updated where it stays in its cell, else one left and one joined."""
+    one cell updated where it stays in its cell, else one left and one joined. ``cells``: the cells it was in, as
+    they were (rstore.cells_at)."""
     touched = 0
     for zoom in range(AGG_MAX_ZOOM, -1, -1):
-        was = old and (audience, zoom, *cell_of(old[2], old[3], zoom), old[0], old[1])
-        now = new and (audience, zoom, *cell_of(new[2], new[3], zoom), new[0], new[1])
+        was = old and _cell_key(audience, old, zoom)
+        now = new and _cell_key(audience, new, zoom)
         if was and was == now:
-            touched += _shift(conn, was, old[2:], new[2:])
+            touched += _shift(conn, was, cells.get(was), old[2:], new[2:])
             continue
         if was:
-            touched += _shift(conn, was, old[2:], None)
+            touched += _shift(conn, was, cells.get(was), old[2:], None)
         if now:
             rstore.add_to_cells(conn, [(*now, *new[2:])])
             touched += 1
     return touched
 
 
-def _shift(conn, key: tuple, point: tuple[float, float], to: tuple[float, float] | None) -> int:
+def _shift(conn, key: tuple, found: tuple | None, point: tuple[float, float], to: tuple[float, float] | None) -> int:
     """One member of a cell moved inside it from ``point`` to ``to`` (None: it left the cell). The members' box
     stays exact (the map places a cluster inside it and shows it; a box kept loose would still show where a member
-    was after it was hidden or generalized): worked out from the box, the count and the two points where they tell
-    (_box_after), else recomputed from the four cells of the next zoom or, at the finest, the rows in the cell."""
-    found = rstore.cell(conn, key)
+    was after it was hidden or generalized): ``found``, the cell's (n, box) before, gives the new box with the two
+    points where they tell (_box_after), else it is recomputed from the four cells of the next zoom or, at the
+    finest, from the rows in the cell."""
     if found is None:
         return 0
     n, box = found[0], tuple(found[1:])

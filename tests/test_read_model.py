@@ -138,8 +138,8 @@ def _snapshot(conn) -> dict:
            "cells": [tuple(r) for r in cells], "counts": [tuple(r) for r in counts]}
     if not is_pg(conn):
         out["rtree"] = [tuple(r) for r in conn.execute(
-            f"SELECT f.collection, f.audience, f.code, t.minx, t.maxx, t.miny, t.maxy, t.minz, t.maxz FROM {rstore.RTREE} t "
-            f"LEFT JOIN {rstore.FEATURES} f ON f.fid = t.id ORDER BY 1, 2, 3")]
+            f"SELECT f.collection, f.audience, f.code, t.minx, t.maxx, t.miny, t.maxy, t.minz, t.maxz "
+            f"FROM {rstore.RTREE} t LEFT JOIN {rstore.FEATURES} f ON f.fid = t.id ORDER BY 1, 2, 3")]
         out["text"] = [tuple(r) for r in conn.execute(
             f"SELECT f.collection, f.audience, f.code, t.haystack FROM {rstore.SEARCH_TEXT} t "
             f"LEFT JOIN {rstore.FEATURES} f ON f.fid = t.rowid ORDER BY 1, 2, 3")]
@@ -253,8 +253,8 @@ def test_moves_inside_a_cell_keep_its_box_exact_and_leave_the_terms_alone(conn):
         assert _snapshot(conn) == maintained, n
     terms = _term_identities(conn)
     _change(conn, "GZ-0004", properties={"name": "贵阳新站"})
-    assert terms - _term_identities(conn) and [h["id"] for h in read_model.search(conn, "贵阳新站", exact=False)] == \
-        ["GZ-0004"]
+    assert terms - _term_identities(conn)
+    assert [h["id"] for h in read_model.search(conn, "贵阳新站", exact=False)] == ["GZ-0004"]
     maintained = _snapshot(conn)
     read_model.rebuild(conn)
     assert _snapshot(conn) == maintained

@@ -245,7 +245,8 @@ def update_row(conn, old: dict[str, Any], new: dict[str, Any], terms: list[tuple
         if terms:
             conn.executemany(f"INSERT INTO {SEARCH} (row_id, audience, term, tier, code_term, code) "
                              "VALUES (?, ?, ?, ?, ?, ?)",
-                             [(fid, new["audience"], term, tier, code_term, new["code"]) for term, tier, code_term in terms])
+                             [(fid, new["audience"], term, tier, code_term, new["code"])
+                              for term, tier, code_term in terms])
             touched += len(terms)
     return touched
 
@@ -368,10 +369,15 @@ def merge_cells(conn, rows: Sequence[tuple]) -> None:
 _CELL = "audience = ? AND zoom = ? AND i = ? AND j = ? AND level = ? AND period = ?"
 
 
-def cell(conn, key: tuple) -> tuple | None:
-    """(n, minx, miny, maxx, maxy) of one cluster cell, key (audience, zoom, i, j, level, period); None if empty."""
-    row = conn.execute(f"SELECT n, minx, miny, maxx, maxy FROM {CELLS} WHERE {_CELL}", key).fetchone()
-    return None if row is None else tuple(row)
+def cells_at(conn, keys: Sequence[tuple]) -> dict[tuple, tuple]:
+    """key -> (n, minx, miny, maxx, maxy) of some cluster cells, keys (audience, zoom, i, j, level, period), in one
+    statement (a write reads the cells of every zoom its point leaves: one round trip, not 26); absent: empty."""
+    if not keys:
+        return {}
+    where = " OR ".join(f"({_CELL})" for _ in keys)
+    return {tuple(r[:6]): tuple(r[6:]) for r in conn.execute(
+        f"SELECT audience, zoom, i, j, level, period, n, minx, miny, maxx, maxy FROM {CELLS} WHERE {where}",
+        [v for key in keys for v in key])}
 
 
 def delete_cell(conn, key: tuple) -> None:
