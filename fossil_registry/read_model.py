@@ -174,59 +174,154 @@ def _clustered(row: dict[str, Any]) -> bool:
 
 # ------------------------------------------------------------------------------------------------------ maintaining
 def refresh(conn, code: str, new) -> int:
-    """Replace one feature's read rows by those of its new state ``new`` (inside the write's transaction); the
-    number of rows written and removed, of every read table: bounded, whatever the registry's size. While a build
-    is under way (rebuild), only a feature it has passed already; the build reads the others' state later."""
+    """Bring one feature's read rows to its new state ``new`` (inside the write's transaction); the number of rows
+    written and removed, of every read table: bounded, whatever the registry's size. Rows the feature keeps (same
+    collection and audience) are updated in place, only what changed (_replace); the map's cells follow its point
+    (_move_member). While a build is under way (rebuild), only a feature it has passed already; the build reads the
+    others' state later."""
     if not rstore.is_built(conn):
         if not rstore.building(conn):
             return 0  # built in full at its first use (ensure), from the state this transaction commits
         rstore.lock_rebuild(conn)  # PostGIS: after the build's batch in progress, before its next
         if not rstore.passed(conn, new.kind.collection, code):
             return 0
-    old = [r for r in rstore.rows_of(conn, code) if r["collection"] == point_kind().collection and r["lon"] is not None]
-    old_active = {(r["audience"], r["level"] or "", r["period"] or "", r["lon"], r["lat"]) for r in old
-                  if _status_active(conn, r)}
-    touched = rstore.delete_feature(conn, code)
+    old = rstore.rows_of(conn, code)
     new = features.current(conn, code, kind=new.kind)  # as every read of the store gives it (field order included)
     rows = rows_for(new)
-    touched += rstore.insert_rows(conn, rows, _terms)
-    new_active = {(r["audience"], r["level"] or "", r["period"] or "", r["lon"], r["lat"]) for r in rows
-                  if _clustered(r)}
-    for key in old_active - new_active:
-        touched += _leave_cells(conn, *key)
-    joined = [(audience, zoom, *cell_of(lon, lat, zoom), level, period, lon, lat)
-              for audience, level, period, lon, lat in new_active - old_active for zoom in range(AGG_MAX_ZOOM + 1)]
-    rstore.add_to_cells(conn, joined)
-    touched += len(joined)
+    touched = _replace(conn, old, rows)
+    left, came = _members(old), _members(rows)
+    moved = sorted(a for a in {*left, *came} if left.get(a) != came.get(a))
+    cells = rstore.cells_at(conn, [_cell_key(a, left[a], zoom) for a in moved if a in left
+                                   for zoom in range(AGG_MAX_ZOOM + 1)])
+    for audience in moved:
+        touched += _move_member(conn, cells, audience, left.get(audience), came.get(audience))
     return touched
 
 
-def _status_active(conn, row) -> bool:
-    return row.get("status") == _ACTIVE
+def _cell_key(audience: str, member: tuple, zoom: int) -> tuple:
+    """(audience, zoom, i, j, level, period) of the cell of a member (level, period, lon, lat) at ``zoom``."""
+    return (audience, zoom, *cell_of(member[2], member[3], zoom), member[0], member[1])
 
 
-def _leave_cells(conn, audience: str, level: str, period: str, lon: float, lat: float) -> int:
-    """One member fewer in its cell of every zoom, finest first; a box the member lay on the edge of is recomputed
-    from the next zoom's four cells (at the finest zoom from the rows in the cell)."""
+def _replace(conn, stored: list[dict[str, Any]], rows: list[dict[str, Any]]) -> int:
+    """Store a feature's new rows over its ``stored`` ones: a row of a collection and audience it had already is
+    rewritten in place (its columns, box, text and terms only where they differ), the others are removed or added."""
+    kept = {(r["collection"], r["audience"]): r for r in stored}
+    fresh, touched = [], 0
+    for row in rows:
+        was = kept.pop((row["collection"], row["audience"]), None)
+        if was is None:
+            fresh.append(row)
+        else:
+            touched += rstore.update_row(conn, was, row, None if _same_terms(was, row) else _terms(row))
+    touched += rstore.delete_rows(conn, kept.values())
+    return touched + rstore.insert_rows(conn, fresh, _terms)
+
+
+def _same_terms(stored: dict[str, Any], row: dict[str, Any]) -> bool:
+    """Whether a stored row's search terms are those of the feature's new ``row``: a row's terms are made from the
+    feature's code and its map properties' names (_searchable), which its map_feature holds; a row without a search
+    hit has none."""
+    if (stored["hit"] is None) != (row.get("hit") is None):
+        return False
+    return row.get("hit") is None or stored["map_feature"] == row["map_feature"]
+
+
+def _members(rows) -> dict[str, tuple]:
+    """audience -> (level, period, lon, lat) of the feature's point counted in the map's clusters."""
+    return {r["audience"]: (r["level"] or "", r["period"] or "", r["lon"], r["lat"]) for r in rows if _clustered(r)}
+
+
+def _move_member(conn, cells: dict[tuple, tuple], audience: str, old: tuple | None, new: tuple | None) -> int:
+    """A feature's point in the map's cells of ``audience`` moved from ``old`` to ``new`` ((level, period, lon, lat);
+    None: it left them, or came): per zoom, finest first (a coarser box may be recomputed from its four finer cells),
+    one cell updated where it stays in its cell, else one left and one joined. ``cells``: the cells it was in, as
+    they were (rstore.cells_at)."""
     touched = 0
     for zoom in range(AGG_MAX_ZOOM, -1, -1):
-        i, j = cell_of(lon, lat, zoom)
-        touched += 1
-        if not rstore.remove_from_cell(conn, audience, zoom, i, j, level, period, lon, lat):
+        was = old and _cell_key(audience, old, zoom)
+        now = new and _cell_key(audience, new, zoom)
+        if was and was == now:
+            touched += _shift(conn, was, cells.get(was), old[2:], new[2:])
             continue
-        if zoom < AGG_MAX_ZOOM:
-            rstore.box_from_children(conn, audience, zoom, i, j, level, period)
-        else:
-            size = cell_size(zoom)
-            members = rstore.select(conn, point_kind().collection, audience, columns="r.lon, r.lat",
-                                    bbox=(i * size, j * size, (i + 1) * size, (j + 1) * size), statuses=(_ACTIVE,),
-                                    filters={"level": {level}, "period": {period}} if level and period else None)
-            inside = [(x, y) for x, y in members if cell_of(x, y, zoom) == (i, j)]
-            if inside:
-                xs, ys = [x for x, _ in inside], [y for _, y in inside]
-                rstore.set_cell_box(conn, audience, zoom, i, j, level, period, (min(xs), min(ys), max(xs), max(ys)))
-        touched += 1
+        if was:
+            touched += _shift(conn, was, cells.get(was), old[2:], None)
+        if now:
+            rstore.add_to_cells(conn, [(*now, *new[2:])])
+            touched += 1
     return touched
+
+
+def _shift(conn, key: tuple, found: tuple | None, point: tuple[float, float], to: tuple[float, float] | None) -> int:
+    """One member of a cell moved inside it from ``point`` to ``to`` (None: it left the cell). The members' box
+    stays exact (the map places a cluster inside it and shows it; a box kept loose would still show where a member
+    was after it was hidden or generalized): ``found``, the cell's (n, box) before, gives the new box with the two
+    points where they tell (_box_after), else it is recomputed from the four cells of the next zoom or, at the
+    finest, from the rows in the cell."""
+    if found is None:
+        return 0
+    n, box = found[0], tuple(found[1:])
+    fewer = 0 if to is not None else 1
+    if n <= fewer:
+        rstore.delete_cell(conn, key)
+        return 1
+    after = _box_after(box, n, point, to)
+    if after is None and key[1] == AGG_MAX_ZOOM:
+        after = _members_box(conn, key) or box
+    if after is None:
+        if fewer:
+            rstore.set_cell(conn, key, fewer=fewer, box=None)
+        rstore.box_from_children(conn, key)
+        return 1
+    if not fewer and after == box:
+        return 0
+    rstore.set_cell(conn, key, fewer=fewer, box=after)
+    return 1
+
+
+def _box_after(box: tuple, n: int, point: tuple[float, float], to: tuple[float, float] | None) -> tuple | None:
+    """The box of a cell's ``n`` members after one of them moved from ``point`` to ``to`` (None: it left), from the
+    box alone where it tells (None where only the other members can)."""
+    xs = _extent_after(box[0], box[2], n, point[0], None if to is None else to[0])
+    ys = _extent_after(box[1], box[3], n, point[1], None if to is None else to[1])
+    return None if xs is None or ys is None else (xs[0], ys[0], xs[1], ys[1])
+
+
+def _extent_after(lo: float, hi: float, n: int, old: float, new: float | None) -> tuple[float, float] | None:
+    """[lo, hi], the extent on one axis of a cell's ``n`` members, after one moved from ``old`` to ``new`` (None:
+    it left): the only member's is its own; of two, the other one lies at the other end; of more, an end it did not
+    lie on stays (widened to its new place), an end it moved beyond or stayed on is its new place, and an end it left
+    inward only the members can tell (None)."""
+    if n == 1:
+        return None if new is None else (new, new)
+    if n == 2 and old in (lo, hi):
+        other = hi if old == lo else lo
+        return (other, other) if new is None else (min(other, new), max(other, new))
+    if old == lo:
+        low = new if new is not None and new <= old else None
+    else:
+        low = lo if new is None else min(lo, new)
+    if old == hi:
+        high = new if new is not None and new >= old else None
+    else:
+        high = hi if new is None else max(hi, new)
+    return None if low is None or high is None else (low, high)
+
+
+def _members_box(conn, key: tuple) -> tuple | None:
+    """The box of a finest cell's members, from the rows in the cell (the R-tree)."""
+    audience, zoom, i, j, level, period = key
+    size = cell_size(zoom)
+    filters = {name: {value} for name, value in (("level", level), ("period", period)) if value}
+    members = rstore.select(conn, point_kind().collection, audience, columns="r.lon, r.lat, r.level, r.period",
+                            bbox=(i * size, j * size, (i + 1) * size, (j + 1) * size), statuses=(_ACTIVE,),
+                            filters=filters or None)
+    inside = [(x, y) for x, y, lv, pd in members
+              if (lv or "") == level and (pd or "") == period and cell_of(x, y, zoom) == (i, j)]
+    if not inside:
+        return None
+    xs, ys = [x for x, _ in inside], [y for _, y in inside]
+    return min(xs), min(ys), max(xs), max(ys)
 
 
 BATCH = 2000  # features per transaction of a build

@@ -7,15 +7,18 @@ itself: rows changed by the write's transaction (``total_changes``, triggers and
 machine steps of each read right after it (a progress handler)."""
 from __future__ import annotations
 
+import re
+
 import pytest
 import shapely
-from shapely.geometry import Point
+from shapely.geometry import MultiPolygon, Point, box
 
 from fossil_registry import map_layers, ogcapi, read_model, sites, store
 from fossil_registry.ogcapi.crs import CRS84, ServiceCRS
 from fossil_registry.ogcapi.query import ItemsQuery
 from fossil_registry.registry import registry_path
 from fossil_registry.store import read_model as rstore
+from fossil_registry.store.dialect import is_pg
 from fossil_registry.vocab import Level, Period, Sensitivity, SiteStatus
 from bench import national_data
 from tests.conftest import make_site
@@ -122,6 +125,8 @@ def test_one_approval_and_the_reads_after_it_cost_the_same_at_200_and_2000_sites
 
 
 def _snapshot(conn) -> dict:
+    """Every read table by what its rows mean (not by their fids): the rows, their terms, the cells, the counts and,
+    on the GeoPackage, each row's R-tree box and substring text (an entry left stale by a write shows here)."""
     features = conn.execute(f"SELECT collection, audience, code, level, period, fossil_groups, county, status, "
                             f"minx, miny, maxx, maxy, lon, lat, precision, fragment, geometry, map_feature, hit, "
                             f"haystack FROM {rstore.FEATURES} ORDER BY collection, audience, code").fetchall()
@@ -129,12 +134,19 @@ def _snapshot(conn) -> dict:
                          f"JOIN {rstore.FEATURES} f ON f.fid = s.row_id ORDER BY 1, 2, 3, 4, 5").fetchall()
     cells = conn.execute(f"SELECT * FROM {rstore.CELLS} ORDER BY audience, zoom, i, j, level, period").fetchall()
     counts = conn.execute(f"SELECT * FROM {rstore.COUNTS} WHERE n > 0 ORDER BY 1, 2, 3").fetchall()
-    rtree = conn.execute(f"SELECT count(*) FROM {rstore.RTREE}").fetchone()[0]
-    text = conn.execute(f"SELECT count(*) FROM {rstore.SEARCH_TEXT}").fetchone()[0]
-    return {"features": [tuple(r) for r in features], "terms": [tuple(r) for r in terms],
-            "cells": [tuple(r) for r in cells], "counts": [tuple(r) for r in counts], "rtree": rtree, "text": text}
+    out = {"features": [tuple(r) for r in features], "terms": [tuple(r) for r in terms],
+           "cells": [tuple(r) for r in cells], "counts": [tuple(r) for r in counts]}
+    if not is_pg(conn):
+        out["rtree"] = [tuple(r) for r in conn.execute(
+            f"SELECT f.collection, f.audience, f.code, t.minx, t.maxx, t.miny, t.maxy, t.minz, t.maxz "
+            f"FROM {rstore.RTREE} t LEFT JOIN {rstore.FEATURES} f ON f.fid = t.id ORDER BY 1, 2, 3")]
+        out["text"] = [tuple(r) for r in conn.execute(
+            f"SELECT f.collection, f.audience, f.code, t.haystack FROM {rstore.SEARCH_TEXT} t "
+            f"LEFT JOIN {rstore.FEATURES} f ON f.fid = t.rowid ORDER BY 1, 2, 3")]
+    return out
 
 
+@pytest.mark.both_backends
 def test_what_the_writes_maintain_equals_a_rebuild(conn):
     for i in range(12):
         make_site(conn, code=f"GZ-{i + 1:04d}", lon=106.0 + i * 0.003, lat=26.0 + i * 0.002,
@@ -151,6 +163,106 @@ def test_what_the_writes_maintain_equals_a_rebuild(conn):
     assert maintained["features"] and maintained["cells"]
     read_model.rebuild(conn)
     assert _snapshot(conn) == maintained
+
+
+NUDGED = "GZ-0019"  # open, with a boundary
+
+
+def _nudge(conn, code: str, dx: float = 1e-4, dy: float = 0.0) -> None:
+    """The versioned write of a surveyor's correction (bench/bench_national.py's versioned update): the location moved
+    a few metres and the boundary with it, names and properties as they were."""
+    site = sites.current(conn, code)
+    x, y = site.location.x + dx, site.location.y + dy
+    sites.change_site(conn, code, base_version=site.version, author="tester", reason="corrected after survey",
+                      location=Point(x, y), boundary=MultiPolygon([box(x - 0.002, y - 0.002, x + 0.002, y + 0.002)]))
+
+
+_WRITE = re.compile(r"\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(read_\w+|rtree_read_\w+)", re.I)
+
+
+def test_a_correction_keeping_its_names_updates_its_read_rows_in_place_at_200_and_2000_sites(registries):
+    """issue 24: a location edit at any registry size updates the feature's read rows and their R-tree boxes in place,
+    rewrites none of its search terms or substring texts (its names did not change) and at most one cell per zoom and
+    audience: the write statements on the read tables, counted by SQLite's trace, are bounded and the same at 200
+    and 2,000 sites."""
+    written = {}
+    for n, path in registries.items():
+        conn = store.connect(path)
+        statements: list[str] = []
+        try:
+            conn.set_trace_callback(statements.append)
+            _nudge(conn, NUDGED)
+        finally:
+            conn.set_trace_callback(None)
+            conn.close()
+        writes = [(m.group(1), s.split()[0].upper()) for s in statements for m in [_WRITE.match(s)] if m]
+        tables = {table for table, _ in writes}
+        assert not tables & {rstore.SEARCH, rstore.SEARCH_TEXT, rstore.COUNTS}, writes
+        assert {verb for table, verb in writes if table in (rstore.FEATURES, rstore.RTREE)} == {"UPDATE"}, writes
+        rows = sum(table == rstore.FEATURES for table, _ in writes)
+        assert rows <= 4 and sum(table == rstore.RTREE for table, _ in writes) <= rows, writes
+        assert sum(table == rstore.CELLS for table, _ in writes) <= 2 * (read_model.AGG_MAX_ZOOM + 1), writes
+        written[n] = len(writes)
+    assert written[200] <= written[2000] + 2 * (read_model.AGG_MAX_ZOOM + 1) and \
+        written[2000] <= written[200] + 2 * (read_model.AGG_MAX_ZOOM + 1), written
+
+
+def _term_identities(conn) -> set:
+    """Which stored term rows exist, by identity: SQLite's rowid; PostgreSQL's row version (ctid, xmin)."""
+    column = "ctid::text || ':' || xmin::text" if is_pg(conn) else "rowid"
+    return {r[0] for r in conn.execute(f"SELECT {column} FROM {rstore.SEARCH}")}
+
+
+@pytest.mark.both_backends
+def test_moves_inside_a_cell_keep_its_box_exact_and_leave_the_terms_alone(conn):
+    """The cells' boxes stay the boxes of their members (what a rebuild makes) whether a member moves inside its cell
+    (outward, inward, the only one, one of two, one of three), leaves it, or comes back; a correction that keeps the
+    names leaves every stored search term as it was (not deleted and written again); a rename rewrites its own."""
+    size = read_model.cell_size(read_model.AGG_MAX_ZOOM)
+    i, j = read_model.cell_of(106.2, 26.2, read_model.AGG_MAX_ZOOM)
+    x0, y0 = i * size, j * size  # one finest cell: three sites of one level, two of another, one of a third
+    spots = {"GZ-0001": (0.2, 0.3, LEVELS[0]), "GZ-0002": (0.5, 0.5, LEVELS[0]), "GZ-0003": (0.8, 0.6, LEVELS[0]),
+             "GZ-0004": (0.3, 0.7, LEVELS[1]), "GZ-0005": (0.6, 0.2, LEVELS[1]), "GZ-0006": (0.5, 0.4, LEVELS[2])}
+    for n, (code, (fx, fy, level)) in enumerate(spots.items()):
+        make_site(conn, code=code, lon=x0 + fx * size, lat=y0 + fy * size, level=level, boundary=n % 2 == 0,
+                  sensitivity=Sensitivity.GENERALIZED if code == "GZ-0006" else Sensitivity.OPEN)
+    step = size * 0.05
+    changes = [lambda: _nudge(conn, "GZ-0001", dx=step),        # west edge of three, inward
+               lambda: _nudge(conn, "GZ-0003", dx=step),        # east edge of three, outward
+               lambda: _nudge(conn, "GZ-0001", dy=step),        # south edge of three, inward
+               lambda: _nudge(conn, "GZ-0004", dx=step, dy=-step),  # one of two, inward on both axes
+               lambda: _nudge(conn, "GZ-0006", dx=-step),       # the only one (the public's: its cell's centre)
+               lambda: _nudge(conn, "GZ-0002", dx=size),        # into the next cell
+               lambda: _nudge(conn, "GZ-0002", dx=-size),       # and back
+               lambda: _change(conn, "GZ-0005", properties={"status": SiteStatus.RETIRED}),  # one of two leaves
+               lambda: _change(conn, "GZ-0003", properties={"sensitivity": Sensitivity.HIDDEN}),
+               lambda: _change(conn, "GZ-0003", properties={"sensitivity": Sensitivity.OPEN}),
+               lambda: _change(conn, "GZ-0001", properties={"level": LEVELS[1]})]
+    for n, change in enumerate(changes):
+        terms = _term_identities(conn)
+        public = conn.execute(f"SELECT lon, lat FROM {rstore.FEATURES} WHERE collection = 'sites' AND audience = "
+                              "'public' AND code = 'GZ-0003'").fetchone()
+        change()
+        if n < 7:
+            assert _term_identities(conn) == terms, n
+        if n == 8:  # hidden: no public cluster's box still reaches where the public saw it
+            edges = conn.execute(f"SELECT minx, miny, maxx, maxy FROM {rstore.CELLS} WHERE audience = 'public'")
+            assert not [e for e in edges if public[0] in (e[0], e[2]) or public[1] in (e[1], e[3])]
+        maintained = _snapshot(conn)
+        read_model.rebuild(conn)
+        assert _snapshot(conn) == maintained, n
+    terms = _term_identities(conn)
+    _change(conn, "GZ-0004", properties={"name": "贵阳新站"})
+    assert terms - _term_identities(conn)
+    assert [h["id"] for h in read_model.search(conn, "贵阳新站", exact=False)] == ["GZ-0004"]
+    maintained = _snapshot(conn)
+    read_model.rebuild(conn)
+    assert _snapshot(conn) == maintained
+
+
+def _change(conn, code: str, **change) -> None:
+    site = sites.current(conn, code)
+    sites.change_site(conn, code, base_version=site.version, author="tester", reason="test", **change)
 
 
 def test_public_rows_come_only_from_the_public_view(conn):

@@ -169,11 +169,9 @@ _ROW_COLUMNS = ("collection", "audience", "code", *QUERYABLES, "minx", "miny", "
 
 
 def rows_of(conn, code: str) -> list[dict[str, Any]]:
-    """The rows of one feature (every collection and audience): fid, audience, collection, level, period, status,
-    lon, lat."""
-    return [dict(fid=r[0], collection=r[1], audience=r[2], level=r[3], period=r[4], status=r[5], lon=r[6], lat=r[7])
-            for r in conn.execute(f"SELECT fid, collection, audience, level, period, status, lon, lat FROM {FEATURES} "
-                                  "WHERE code = ?", (code,))]
+    """The stored rows of one feature (every collection and audience): their fid and every column a write gives."""
+    return [dict(zip(("fid", *_ROW_COLUMNS), (bytes(v) if isinstance(v, memoryview) else v for v in r)))
+            for r in conn.execute(f"SELECT fid, {', '.join(_ROW_COLUMNS)} FROM {FEATURES} WHERE code = ?", (code,))]
 
 
 def forget(conn) -> None:
@@ -181,18 +179,75 @@ def forget(conn) -> None:
     conn.execute(f"DELETE FROM {STATE}")
 
 
-def delete_feature(conn, code: str) -> int:
-    """Remove one feature's rows, index entries and terms; the number of rows removed (of every table)."""
-    found = conn.execute(f"SELECT fid, collection, audience, status FROM {FEATURES} WHERE code = ?", (code,)).fetchall()
+def delete_rows(conn, rows: Iterable[dict[str, Any]]) -> int:
+    """Remove stored rows (rows_of's), their index entries and terms; the number of rows removed (of every table)."""
     touched = 0
-    for fid, collection, audience, status in found:
-        touched += conn.execute(f"UPDATE {COUNTS} SET n = n - 1 WHERE collection = ? AND audience = ? AND status = ?",
-                                (collection, audience, status or "")).rowcount
+    for row in rows:
+        fid = row["fid"]
+        touched += _count(conn, row, -1)
         touched += conn.execute(f"DELETE FROM {SEARCH} WHERE row_id = ?", (fid,)).rowcount
         if not is_pg(conn):
             touched += conn.execute(f"DELETE FROM {RTREE} WHERE id = ?", (fid,)).rowcount
             touched += conn.execute(f"DELETE FROM {SEARCH_TEXT} WHERE rowid = ?", (fid,)).rowcount
-    touched += conn.execute(f"DELETE FROM {FEATURES} WHERE code = ?", (code,)).rowcount
+        touched += conn.execute(f"DELETE FROM {FEATURES} WHERE fid = ?", (fid,)).rowcount
+    return touched
+
+
+def _count(conn, row: dict[str, Any], n: int) -> int:
+    """One row more (``n`` = 1) or fewer (-1) of the row's collection, audience and status in the kept counts."""
+    key = (row["collection"], row["audience"], row.get("status") or "")
+    if n < 0:
+        return conn.execute(f"UPDATE {COUNTS} SET n = n - 1 WHERE collection = ? AND audience = ? AND status = ?",
+                            key).rowcount
+    conn.execute(f"INSERT INTO {COUNTS} (collection, audience, status, n) VALUES (?, ?, ?, 1) ON CONFLICT "
+                 f"(collection, audience, status) DO UPDATE SET n = {COUNTS}.n + 1", key)
+    return 1
+
+
+_BOX_COLUMNS = ("minx", "miny", "maxx", "maxy")
+
+
+def update_row(conn, old: dict[str, Any], new: dict[str, Any], terms: list[tuple] | None) -> int:
+    """Rewrite one stored row (rows_of's ``old``) in place as ``new`` (same collection and audience): only the
+    columns whose values differ, its R-tree box if the envelope moved, its substring text if the haystack changed, the
+    counts if the status did, and its search terms only if ``terms`` (term, tier, code_term) is given. A location edit
+    then writes the row and its box, not the feature's dozens of terms and trigrams scattered over their indexes
+    (docs/national-scale.md). The number of rows written (of every table)."""
+    fid = old["fid"]
+    changed = [c for c in _ROW_COLUMNS if new.get(c) != old[c]]
+    touched = 0
+    if changed:
+        conn.execute(f"UPDATE {FEATURES} SET {', '.join(f'{c} = ?' for c in changed)} WHERE fid = ?",
+                     [*(new.get(c) for c in changed), fid])
+        touched += 1
+    if "status" in changed:
+        touched += _count(conn, old, -1) + _count(conn, new, 1)
+    if not is_pg(conn):
+        if any(c in changed for c in _BOX_COLUMNS):
+            box = (new.get("minx"), new.get("maxx"), new.get("miny"), new.get("maxy"))
+            if old["minx"] is not None and box[0] is not None:
+                touched += conn.execute(f"UPDATE {RTREE} SET minx = ?, maxx = ?, miny = ?, maxy = ? WHERE id = ?",
+                                        (*box, fid)).rowcount
+            elif old["minx"] is not None:
+                touched += conn.execute(f"DELETE FROM {RTREE} WHERE id = ?", (fid,)).rowcount
+            elif box[0] is not None:
+                k = partition(new["collection"], new["audience"])
+                conn.execute(f"INSERT INTO {RTREE} VALUES (?, ?, ?, ?, ?, ?, ?)", (fid, *box, k, k + 1))
+                touched += 1
+        if "haystack" in changed:
+            if old["haystack"]:
+                touched += conn.execute(f"DELETE FROM {SEARCH_TEXT} WHERE rowid = ?", (fid,)).rowcount
+            if new.get("haystack"):
+                conn.execute(f"INSERT INTO {SEARCH_TEXT} (rowid, haystack) VALUES (?, ?)", (fid, new["haystack"]))
+                touched += 1
+    if terms is not None:
+        touched += conn.execute(f"DELETE FROM {SEARCH} WHERE row_id = ?", (fid,)).rowcount
+        if terms:
+            conn.executemany(f"INSERT INTO {SEARCH} (row_id, audience, term, tier, code_term, code) "
+                             "VALUES (?, ?, ?, ?, ?, ?)",
+                             [(fid, new["audience"], term, tier, code_term, new["code"])
+                              for term, tier, code_term in terms])
+            touched += len(terms)
     return touched
 
 
@@ -311,34 +366,41 @@ def merge_cells(conn, rows: Sequence[tuple]) -> None:
                      f"maxy = {greatest}({CELLS}.maxy, excluded.maxy)", rows)
 
 
-def remove_from_cell(conn, audience: str, zoom: int, i: int, j: int, level: str, period: str, lon: float,
-                     lat: float) -> bool:
-    """One member fewer; True if the cell's box must be recomputed (the member lay on its edge and others remain)."""
-    key = (audience, zoom, i, j, level, period)
-    where = "audience = ? AND zoom = ? AND i = ? AND j = ? AND level = ? AND period = ?"
-    row = conn.execute(f"SELECT n, minx, miny, maxx, maxy FROM {CELLS} WHERE {where}", key).fetchone()
-    if row is None:
-        return False
-    if row[0] <= 1:
-        conn.execute(f"DELETE FROM {CELLS} WHERE {where}", key)
-        return False
-    conn.execute(f"UPDATE {CELLS} SET n = n - 1 WHERE {where}", key)
-    return lon in (row[1], row[3]) or lat in (row[2], row[4])
+_CELL = "audience = ? AND zoom = ? AND i = ? AND j = ? AND level = ? AND period = ?"
 
 
-def box_from_children(conn, audience: str, zoom: int, i: int, j: int, level: str, period: str) -> None:
+def cells_at(conn, keys: Sequence[tuple]) -> dict[tuple, tuple]:
+    """key -> (n, minx, miny, maxx, maxy) of some cluster cells, keys (audience, zoom, i, j, level, period), in one
+    statement (a write reads the cells of every zoom its point leaves: one round trip, not 26); absent: empty."""
+    if not keys:
+        return {}
+    where = " OR ".join(f"({_CELL})" for _ in keys)
+    return {tuple(r[:6]): tuple(r[6:]) for r in conn.execute(
+        f"SELECT audience, zoom, i, j, level, period, n, minx, miny, maxx, maxy FROM {CELLS} WHERE {where}",
+        [v for key in keys for v in key])}
+
+
+def delete_cell(conn, key: tuple) -> None:
+    conn.execute(f"DELETE FROM {CELLS} WHERE {_CELL}", key)
+
+
+def set_cell(conn, key: tuple, *, fewer: int, box: tuple[float, float, float, float] | None) -> None:
+    """A cell with ``fewer`` members fewer (0: a member moved inside it) and its members' ``box`` (None: as it was;
+    box_from_children may follow)."""
+    if box is None:
+        conn.execute(f"UPDATE {CELLS} SET n = n - ? WHERE {_CELL}", (fewer, *key))
+    else:
+        conn.execute(f"UPDATE {CELLS} SET n = n - ?, minx = ?, miny = ?, maxx = ?, maxy = ? WHERE {_CELL}",
+                     (fewer, *box, *key))
+
+
+def box_from_children(conn, key: tuple) -> None:
     """A cell's box again, from its four cells of the next zoom (whose boxes are already current)."""
+    audience, zoom, i, j, level, period = key
     conn.execute(f"UPDATE {CELLS} SET (minx, miny, maxx, maxy) = (SELECT min(c.minx), min(c.miny), max(c.maxx), "
                  f"max(c.maxy) FROM {CELLS} c WHERE c.audience = ? AND c.zoom = ? AND c.i IN (?, ?) AND c.j IN (?, ?) "
-                 "AND c.level = ? AND c.period = ?) WHERE audience = ? AND zoom = ? AND i = ? AND j = ? AND level = ? "
-                 "AND period = ?", (audience, zoom + 1, 2 * i, 2 * i + 1, 2 * j, 2 * j + 1, level, period,
-                                    audience, zoom, i, j, level, period))
-
-
-def set_cell_box(conn, audience: str, zoom: int, i: int, j: int, level: str, period: str,
-                 box: tuple[float, float, float, float]) -> None:
-    conn.execute(f"UPDATE {CELLS} SET minx = ?, miny = ?, maxx = ?, maxy = ? WHERE audience = ? AND zoom = ? AND i = ? "
-                 "AND j = ? AND level = ? AND period = ?", (*box, audience, zoom, i, j, level, period))
+                 f"AND c.level = ? AND c.period = ?) WHERE {_CELL}",
+                 (audience, zoom + 1, 2 * i, 2 * i + 1, 2 * j, 2 * j + 1, level, period, *key))
 
 
 CELL_COLUMNS = 256  # views at most this many cells wide list their columns
