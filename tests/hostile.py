@@ -4,6 +4,7 @@ token), and a fingerprint of everything a request could change (every table's ro
 audit trail makes cover every write, and every file in the data directory)."""
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 
 import pytest
@@ -19,20 +20,29 @@ def hostile_app(demo_data_dir):
                        "REPORT_LIMIT": "100000 per hour", "IMPACT_LIMIT": "100000 per hour"})
 
 
+_READERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _reader(app):
+    """A read-only connection to the app's registry kept for its fingerprints (two per request sent: opening one and
+    closing it, the file's last, which checkpoints the WAL, was half of a fingerprint's time)."""
+    conn = _READERS.get(app)
+    if conn is None:
+        conn = _READERS[app] = store.connect(app.config["REGISTRY_PATH"], readonly=True)
+    return conn
+
+
 def fingerprint(app) -> tuple:
     """(row count and highest rowid of every table, files in the data directory): equal before and after a refused
     request, or the request changed something."""
-    conn = store.connect(app.config["REGISTRY_PATH"])
-    try:
-        tables = [(r[0], "WITHOUT ROWID" in (r[1] or "").upper()) for r in conn.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE "
-            "'rtree_%' ORDER BY name")]
-        # (the search index's FTS5 shadow tables have no rowid: counted only)
-        sql = " UNION ALL ".join(f"SELECT '{t}', count(*), {0 if bare else 'coalesce(max(rowid), 0)'} FROM \"{t}\""
-                                 for t, bare in tables)
-        counts = tuple(tuple(r) for r in conn.execute(sql))
-    finally:
-        conn.close()
+    conn = _reader(app)
+    tables = [(r[0], "WITHOUT ROWID" in (r[1] or "").upper()) for r in conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE "
+        "'rtree_%' ORDER BY name")]
+    # (the search index's FTS5 shadow tables have no rowid: counted only)
+    sql = " UNION ALL ".join(f"SELECT '{t}', count(*), {0 if bare else 'coalesce(max(rowid), 0)'} FROM \"{t}\""
+                             for t, bare in tables)
+    counts = tuple(tuple(r) for r in conn.execute(sql))
     data_dir = Path(app.config["DATA_DIR"])
     files = tuple(sorted(str(p.relative_to(data_dir)) for p in data_dir.rglob("*")
                          if p.is_file() and p.parent.name != "sites" and p.name != "secret_key"))
