@@ -1,6 +1,7 @@
 """Checking public answers for leaked coordinates of generalized and hidden sites (shared by several test modules)."""
 from __future__ import annotations
 
+import bisect
 import re
 
 import shapely
@@ -18,12 +19,14 @@ def leaked_numbers(body: str, secret_values: list[float], public_values: frozens
     published coordinate of an open site (``public_values``) is that site's, not a leak. Seconds of a clock time
     (``08:15:25.548``, as in a time stamp) are not coordinates."""
     found = []
+    secrets = sorted(secret_values)  # the nearest secret on either side of a token is the one that could match
     for token in set(re.findall(r"-?\d+\.\d{3,}", CLOCK_TIME.sub(" ", body))):
         decimals = len(token.split(".")[1])
         value = float(token)
         if value in public_values:
             continue
-        if any(abs(value - v) <= 0.5 * 10 ** -decimals + 1e-12 for v in secret_values):
+        i = bisect.bisect_left(secrets, value)
+        if any(abs(value - v) <= 0.5 * 10 ** -decimals + 1e-12 for v in secrets[max(i - 1, 0):i + 1]):
             found.append(token)
     return found
 
