@@ -79,6 +79,19 @@ def tiers_of(item) -> set[str]:
 
 # The tiers whose modules hold few but long tests (a served app, several processes, a browser, QGIS, the fuzzer).
 LONG_TIERS = {"evidence", "fuzz", "browser", "qgis"}
+# Seconds each module took in one `make test` (2 workers, 2026-12-07, a busy machine: what matters is their order),
+# for the modules over 20 s. These are handed out first, longest first, then the others by their number of tests:
+# ordered by their number of tests alone, the leak sweep (6 tests, 55 s) and the fuzzer (4 tests, the longest) were
+# handed out late and ran alone at the end.
+MODULE_SECONDS = {
+    "test_openapi_fuzz.py": 243, "test_untrusted_files.py": 237, "test_hostile_requests.py": 109, "test_auth.py": 91,
+    "test_scale_out.py": 80, "test_hostile_input.py": 70, "test_revisions.py": 68,
+    "test_accessibility_browser.py": 64, "test_offline_browser.py": 61, "test_public_leaks.py": 55,
+    "test_import.py": 47, "test_downloads.py": 47, "test_supervision.py": 46, "test_fieldkit.py": 43,
+    "test_backup_restore.py": 34, "test_sections.py": 31, "test_fieldkit_area_browser.py": 29,
+    "test_store_backends.py": 28, "test_ogcapi_clients.py": 27, "test_crash.py": 27, "test_read_model.py": 24,
+    "test_ogcapi.py": 22, "test_impact_browser.py": 21,
+}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -97,13 +110,14 @@ def pytest_collection_modifyitems(config, items):
 def _longest_first(items, long_modules: set[str]) -> None:
     """Order the modules so that the long ones start first: `make test` hands whole modules to its workers in this
     order (--dist loadfile --no-loadscope-reorder), and a long module handed out last keeps one worker busy while the
-    other waits. The modules of the long tiers come first, then the others by their number of tests; each module's
-    tests keep their order."""
+    other waits. The measured modules (MODULE_SECONDS) come first, longest first; then those of the long tiers not
+    measured yet; then the others by their number of tests. Each module's tests keep their order."""
     counts: dict[str, int] = {}
     for item in items:
         module = item.nodeid.split("::", 1)[0]
         counts[module] = counts.get(module, 0) + 1
-    rank = {m: (m not in long_modules, -n, m) for m, n in counts.items()}
+    seconds = {m: MODULE_SECONDS.get(m.removeprefix("tests/")) for m in counts}
+    rank = {m: (seconds[m] is None, -(seconds[m] or 0), m not in long_modules, -n, m) for m, n in counts.items()}
     items.sort(key=lambda item: rank[item.nodeid.split("::", 1)[0]])
 
 
