@@ -12,10 +12,7 @@ import threading
 from waitress import serve
 
 from . import create_app, store, untrusted
-from .cli import print_demo_accounts
-from .demo.activity import seed_activity, summary_line
-from .inspections import local_today
-from .registry import create_demo_accounts, init_registry, sweep_files
+from .registry import sweep_files
 
 
 def main() -> None:
@@ -23,6 +20,11 @@ def main() -> None:
     app = create_app()
     path = app.config["REGISTRY"]
     if app.config["CREATE_DEMO_IF_MISSING"] and not store.is_registry(path):
+        from .cli import print_demo_accounts   # the demo's making: only on a first start (demo.activity: ~0.2 s)
+        from .demo.activity import seed_activity, summary_line
+        from .inspections import local_today
+        from .registry import create_demo_accounts, init_registry
+
         try:
             count = init_registry(path, demo=True)
             print(f"Created the demo registry with {count} illustrative sites at {path}", flush=True)
