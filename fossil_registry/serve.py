@@ -5,6 +5,7 @@ none (in the data directory, or in the database of FLASK_DATABASE_URL)."""
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
 import os
 import threading
@@ -55,6 +56,7 @@ def main() -> None:
     else:
         threading.Thread(target=untrusted.warm, name="untrusted-warm", daemon=True).start()
         _settled()
+        _warm_later(app)
         serve(app, host=host, port=port, threads=threads, ident="fossil-registry")
 
 
@@ -72,6 +74,7 @@ def _gunicorn(bind: str, workers: int, threads: int) -> None:
         def load(self):
             app = create_app()
             _settled()
+            _warm_later(app)
             return app
 
     Registry().run()
@@ -83,6 +86,31 @@ def _settled() -> None:
     small objects, no longer walk all of it (a 100-200 ms pause in an answer otherwise: docs/national-scale.md)."""
     gc.collect()
     gc.freeze()
+
+
+def _warm_later(app) -> None:
+    """What the start leaves to the first request that needs it (issue 24: the start loads what every answer needs,
+    docs/national-scale.md), loaded in a background thread as the server starts answering, the likeliest first:
+    folium for map pages, the OpenAPI document's schemas, pypinyin for the search terms of writes, pandas and GDAL's
+    writers for downloads; then frozen out of the garbage collector's reach like the rest (_settled). A request that
+    needs one of them meanwhile waits for its import (Python's import lock) as it would have imported it itself; one
+    that needs none shares the interpreter with this thread for a second or two."""
+    def warm() -> None:
+        try:
+            for module in ("fossil_registry.maps", "folium.plugins"):
+                importlib.import_module(module)
+            from .http import openapi
+            from .search import pinyin_variants
+
+            with app.app_context():
+                openapi.document("/")
+            pinyin_variants("长顺")  # a name of several readings: pypinyin's phrases too
+            for module in ("fossil_registry.downloads.tables", "fossil_registry.downloads.writers"):
+                importlib.import_module(module)
+        except Exception:  # a warm-up, never a failure: the first request that needs it imports it and says why
+            logging.getLogger(__name__).exception("warming up failed")
+        gc.freeze()
+    threading.Thread(target=warm, name="warm-up", daemon=True).start()
 
 
 if __name__ == "__main__":

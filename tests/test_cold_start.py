@@ -95,3 +95,25 @@ def test_an_unknown_user_name_is_checked_against_a_real_hash_made_by_the_first_s
             auth.authenticate(conn, "nobody-of-this-name", "a-password-of-nobody")
         made.append(auth._DUMMY_HASH)
     assert made[0].startswith(auth.PASSWORD_HASH_METHOD.split(":")[0] + ":") and made[1] is made[0]
+
+
+def test_the_served_process_loads_what_the_start_left_in_the_background(demo_data_dir):
+    """`make run` (serve.py) warms up once it answers: folium, the OpenAPI schemas, pypinyin and the downloads' writers
+    are loaded by a background thread, so that the first map page, document, write or download does not pay for them."""
+    probe = textwrap.dedent("""
+        import json, sys, threading
+        from fossil_registry import create_app, serve
+        from fossil_registry.http import openapi
+
+        serve._warm_later(create_app({"DATA_DIR": sys.argv[1], "SECRET_KEY": "cold-start-test"}))
+        next(t for t in threading.enumerate() if t.name == "warm-up").join(timeout=240)
+        heavy = ("folium.plugins", "fossil_registry.maps", "pypinyin", "pandas", "pyogrio")
+        print(json.dumps({"components": len(openapi._COMPONENTS),
+                          "loaded": sorted(m for m in heavy if m in sys.modules)}))
+    """)
+    done = subprocess.run([sys.executable, "-c", probe, str(demo_data_dir)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    warmed = json.loads(done.stdout.strip().splitlines()[-1])
+    assert warmed["loaded"] == ["folium.plugins", "fossil_registry.maps", "pandas", "pyogrio", "pypinyin"]
+    assert warmed["components"] > 100

@@ -2,10 +2,11 @@
 transactions with the GeoPackage's meaning, geometry values and errors. This module holds what needs no database
 driver (locations, lock keys, the translation of parameters, geometry values, DDL); the connections, pools and
 transactions are store/pg_connection.py's, imported with psycopg (~0.35 s) by the first use of one of their names
-here (``pg.PgConnection``, ``pg.transaction``...): a server on a GeoPackage never loads them. Every other store module talks to either
-backend through the same few calls (``conn.execute`` with ``?`` or ``:name`` parameters, rows read by position and by
-name, ``rowcount``, ``lastrowid``); where the SQL of the two dialects differs, the module writes it twice
-(``store/dialect.py`` says which backend a connection is).
+here (``pg.PgConnection``, ``pg.transaction``...): a server on a GeoPackage never loads them.
+
+Every other store module talks to either backend through the same few calls (``conn.execute`` with ``?`` or ``:name``
+parameters, rows read by position and by name, ``rowcount``, ``lastrowid``); where the SQL of the two dialects differs,
+the module writes it twice (``store/dialect.py`` says which backend a connection is).
 
 What a connection here does that psycopg does not:
 
