@@ -88,28 +88,67 @@ def _settled() -> None:
     gc.freeze()
 
 
+class _Answering:
+    """The app's WSGI callable, counting the requests it is answering: the warm-up (_warm_later) waits for the first
+    answer, and runs each of its steps while no request is being answered, so that it never slows one down."""
+
+    def __init__(self, wsgi_app) -> None:
+        self.wsgi_app = wsgi_app
+        self.answering = 0
+        self.lock = threading.Lock()
+        self.idle = threading.Event()
+        self.answered = threading.Event()
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            self.answering += 1
+            self.idle.clear()
+        try:
+            return self.wsgi_app(environ, start_response)
+        finally:
+            with self.lock:
+                self.answering -= 1
+                if not self.answering:
+                    self.idle.set()
+            self.answered.set()
+
+
+WARM_UP_WAIT_S = 2.0   # under steady traffic, a warm-up step waits at most this long for a moment without requests
+
+
 def _warm_later(app) -> None:
     """What the start leaves to the first request that needs it (issue 24: the start loads what every answer needs,
-    docs/national-scale.md), loaded in a background thread as the server starts answering, the likeliest first:
-    folium for map pages, the OpenAPI document's schemas, pypinyin for the search terms of writes, pandas and GDAL's
-    writers for downloads; then frozen out of the garbage collector's reach like the rest (_settled). A request that
-    needs one of them meanwhile waits for its import (Python's import lock) as it would have imported it itself; one
-    that needs none shares the interpreter with this thread for a second or two."""
-    def warm() -> None:
-        try:
-            for module in ("fossil_registry.maps", "folium.plugins"):
-                importlib.import_module(module)
-            from .http import openapi
-            from .search import pinyin_variants
+    docs/national-scale.md), loaded in a background thread once the server has answered its first request, step by
+    step while no request is being answered, the likeliest first: folium for map pages, the OpenAPI document's schemas,
+    pypinyin for the search terms of writes, pandas and GDAL's writers for downloads; then frozen out of the garbage
+    collector's reach like the rest (_settled). A request that needs one of them before waits for its import (Python's
+    import lock) as it would have imported it itself."""
+    answering = app.wsgi_app = _Answering(app.wsgi_app)
 
-            with app.app_context():
-                openapi.document("/")
-            pinyin_variants("长顺")  # a name of several readings: pypinyin's phrases too
-            for module in ("fossil_registry.downloads.tables", "fossil_registry.downloads.writers"):
-                importlib.import_module(module)
+    def openapi_schemas() -> None:
+        from .http import openapi
+
+        with app.app_context():
+            openapi.document("/")
+
+    def pinyin() -> None:
+        from .search import pinyin_variants
+
+        pinyin_variants("长顺")  # a name of several readings: pypinyin's phrases too
+
+    steps = [lambda: importlib.import_module("fossil_registry.maps"), lambda: importlib.import_module("folium.plugins"),
+             openapi_schemas, pinyin, lambda: importlib.import_module("fossil_registry.downloads.writers")]
+
+    def warm() -> None:
+        answering.answered.wait()
+        try:
+            for step in steps:
+                answering.idle.wait(WARM_UP_WAIT_S)
+                step()
         except Exception:  # a warm-up, never a failure: the first request that needs it imports it and says why
             logging.getLogger(__name__).exception("warming up failed")
         gc.freeze()
+    answering.idle.set()
     threading.Thread(target=warm, name="warm-up", daemon=True).start()
 
 

@@ -98,15 +98,21 @@ def test_an_unknown_user_name_is_checked_against_a_real_hash_made_by_the_first_s
 
 
 def test_the_served_process_loads_what_the_start_left_in_the_background(demo_data_dir):
-    """`make run` (serve.py) warms up once it answers: folium, the OpenAPI schemas, pypinyin and the downloads' writers
-    are loaded by a background thread, so that the first map page, document, write or download does not pay for them."""
+    """`make run` (serve.py) warms up once it has answered its first request: folium, the OpenAPI schemas, pypinyin and
+    the downloads' writers are loaded by a background thread, so that the first map page, document, write or download
+    does not pay for them."""
     probe = textwrap.dedent("""
         import json, sys, threading
         from fossil_registry import create_app, serve
         from fossil_registry.http import openapi
 
-        serve._warm_later(create_app({"DATA_DIR": sys.argv[1], "SECRET_KEY": "cold-start-test"}))
-        next(t for t in threading.enumerate() if t.name == "warm-up").join(timeout=240)
+        app = create_app({"DATA_DIR": sys.argv[1], "SECRET_KEY": "cold-start-test"})
+        serve._warm_later(app)
+        warm_up = next(t for t in threading.enumerate() if t.name == "warm-up")
+        warm_up.join(timeout=1)
+        assert warm_up.is_alive() and "pypinyin" not in sys.modules   # it waits for the first answer
+        assert app.test_client().get("/ogcapi/collections/sites/items?limit=1").status_code == 200
+        warm_up.join(timeout=240)
         heavy = ("folium.plugins", "fossil_registry.maps", "pypinyin", "pandas", "pyogrio")
         print(json.dumps({"components": len(openapi._COMPONENTS),
                           "loaded": sorted(m for m in heavy if m in sys.modules)}))
