@@ -54,9 +54,8 @@ def main() -> None:
         store.pg.close_pools()  # each worker opens its own connections after the fork
         _gunicorn(f"{host}:{port}", workers, threads)
     else:
-        threading.Thread(target=untrusted.warm, name="untrusted-warm", daemon=True).start()
         _settled()
-        _warm_later(app)
+        _warm_later(app, readers=True)
         serve(app, host=host, port=port, threads=threads, ident="fossil-registry")
 
 
@@ -116,13 +115,15 @@ class _Answering:
 WARM_UP_WAIT_S = 2.0   # under steady traffic, a warm-up step waits at most this long for a moment without requests
 
 
-def _warm_later(app) -> None:
+def _warm_later(app, *, readers: bool = False) -> None:
     """What the start leaves to the first request that needs it (issue 24: the start loads what every answer needs,
     docs/national-scale.md), loaded in a background thread once the server has answered its first request, step by
     step while no request is being answered, the likeliest first: folium for map pages, the OpenAPI document's schemas,
     pypinyin for the search terms of writes, pandas and GDAL's writers for downloads; then frozen out of the garbage
     collector's reach like the rest (_settled). A request that needs one of them before waits for its import (Python's
-    import lock) as it would have imported it itself."""
+    import lock) as it would have imported it itself. ``readers``: the pool of processes that read uploaded files
+    (untrusted.py) is started at the first answer too, its fork server's imports (~3 s of CPU) on another core while
+    this process answers."""
     answering = app.wsgi_app = _Answering(app.wsgi_app)
 
     def openapi_schemas() -> None:
@@ -141,6 +142,8 @@ def _warm_later(app) -> None:
 
     def warm() -> None:
         answering.answered.wait()
+        if readers:
+            threading.Thread(target=untrusted.warm, name="untrusted-warm", daemon=True).start()
         try:
             for step in steps:
                 answering.idle.wait(WARM_UP_WAIT_S)
