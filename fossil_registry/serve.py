@@ -117,13 +117,13 @@ WARM_UP_WAIT_S = 2.0   # under steady traffic, a warm-up step waits at most this
 
 def _warm_later(app, *, readers: bool = False) -> None:
     """What the start leaves to the first request that needs it (issue 24: the start loads what every answer needs,
-    docs/national-scale.md), loaded in a background thread once the server has answered its first request, step by
-    step while no request is being answered, the likeliest first: folium for map pages, the OpenAPI document's schemas,
-    pypinyin for the search terms of writes, pandas and GDAL's writers for downloads; then frozen out of the garbage
-    collector's reach like the rest (_settled). A request that needs one of them before waits for its import (Python's
-    import lock) as it would have imported it itself. ``readers``: the pool of processes that read uploaded files
-    (untrusted.py) is started at the first answer too, its fork server's imports (~3 s of CPU) on another core while
-    this process answers."""
+    docs/national-scale.md), loaded in a background thread once the server has answered its first request, step by step
+    while no request is being answered, the likeliest first: folium for map pages and the county seats they draw, the
+    OpenAPI document's schemas, pypinyin for the search terms of writes, pandas and GDAL's writers for downloads; then
+    frozen out of the garbage collector's reach like the rest (_settled). A request that needs one of them before waits
+    for its import (Python's import lock) as it would have imported it itself. ``readers``: the pool of processes that
+    read uploaded files (untrusted.py) is started at the first answer too, its fork server's imports (~3 s of CPU) on
+    another core while this process answers."""
     answering = app.wsgi_app = _Answering(app.wsgi_app)
 
     def openapi_schemas() -> None:
@@ -137,8 +137,18 @@ def _warm_later(app, *, readers: bool = False) -> None:
 
         pinyin_variants("长顺")  # a name of several readings: pypinyin's phrases too
 
-    steps = [lambda: importlib.import_module("fossil_registry.maps"), lambda: importlib.import_module("folium.plugins"),
-             openapi_schemas, pinyin, lambda: importlib.import_module("fossil_registry.downloads.writers")]
+    def county_seats() -> None:
+        from . import county_context
+
+        context = county_context.load(app.config)   # read once per process (0.4 s): every map page asks for it
+        if context is not None:
+            county_context.web_seats(context)
+
+    def imported(name: str):
+        return lambda: importlib.import_module(name)
+
+    steps = [imported("fossil_registry.maps"), imported("folium.plugins"), county_seats, openapi_schemas, pinyin,
+             imported("fossil_registry.downloads.writers")]
 
     def warm() -> None:
         answering.answered.wait()

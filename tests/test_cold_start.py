@@ -98,9 +98,9 @@ def test_an_unknown_user_name_is_checked_against_a_real_hash_made_by_the_first_s
 
 
 def test_the_served_process_loads_what_the_start_left_in_the_background(demo_data_dir):
-    """`make run` (serve.py) warms up once it has answered its first request: folium, the OpenAPI schemas, pypinyin and
-    the downloads' writers are loaded by a background thread, so that the first map page, document, write or download
-    does not pay for them."""
+    """`make run` (serve.py) warms up once it has answered its first request: folium, the county seats, the OpenAPI
+    schemas, pypinyin and the downloads' writers are loaded by a background thread, so that the first map page,
+    document, write or download does not pay for them."""
     probe = textwrap.dedent("""
         import json, sys, threading
         from fossil_registry import create_app, serve
@@ -113,8 +113,9 @@ def test_the_served_process_loads_what_the_start_left_in_the_background(demo_dat
         assert warm_up.is_alive() and "pypinyin" not in sys.modules   # it waits for the first answer
         assert app.test_client().get("/ogcapi/collections/sites/items?limit=1").status_code == 200
         warm_up.join(timeout=240)
+        from fossil_registry import county_context
         heavy = ("folium.plugins", "fossil_registry.maps", "pypinyin", "pandas", "pyogrio")
-        print(json.dumps({"components": len(openapi._COMPONENTS),
+        print(json.dumps({"components": len(openapi._COMPONENTS), "county_seats": len(county_context._LOADED),
                           "loaded": sorted(m for m in heavy if m in sys.modules)}))
     """)
     done = subprocess.run([sys.executable, "-c", probe, str(demo_data_dir)], cwd=ROOT, capture_output=True, text=True,
@@ -122,4 +123,4 @@ def test_the_served_process_loads_what_the_start_left_in_the_background(demo_dat
     assert done.returncode == 0, done.stderr[-3000:]
     warmed = json.loads(done.stdout.strip().splitlines()[-1])
     assert warmed["loaded"] == ["folium.plugins", "fossil_registry.maps", "pandas", "pyogrio", "pypinyin"]
-    assert warmed["components"] > 100
+    assert warmed["components"] > 100 and warmed["county_seats"] == 1
