@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask_compress import Compress
+from werkzeug.routing import Rule
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,11 +39,28 @@ class _CompiledTemplates:
 _TEMPLATES = _CompiledTemplates()
 
 
+class _Rule(Rule):
+    """werkzeug's Rule, whose two URL builders per route (Python source made through ast, then compile()) are made when
+    the route is first built by url_for instead of when the app is made: 360 compilations, ~0.15 s of the server's
+    start (issue 24's cold start), for routes most of which a process rarely links to."""
+
+    def _compile_builder(self, append_unknown: bool = True):
+        made = None
+
+        def build(rule, *args, **kwargs):
+            nonlocal made
+            if made is None:   # two threads may both make it: the same function
+                made = Rule._compile_builder(rule, append_unknown)
+            return made(rule, *args, **kwargs)
+        return build
+
+
 def create_app(config: dict | None = None) -> Flask:
     from .http.requests import CheckedRequest
     from .json_input import provider_class
 
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.url_rule_class = _Rule
     app.jinja_options = {**app.jinja_options, "bytecode_cache": _TEMPLATES.cache}
     app.json = provider_class()(app)  # request.get_json() refuses deeply nested bodies (400), never a RecursionError
     app.request_class = CheckedRequest  # form fields and file names pass text_input's character rules (400)

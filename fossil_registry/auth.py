@@ -54,7 +54,15 @@ TOKEN_PREFIX = "frt_"
 # How a password is stored: werkzeug's scrypt (its default, named here so that it is a decision). The tests make hundreds
 # of accounts and set a cheap PBKDF2 here and in _DUMMY_HASH (tests/conftest.py); test_auth checks the app's own.
 PASSWORD_HASH_METHOD = "scrypt"
-_DUMMY_HASH = generate_password_hash("not-a-real-password-" + secrets.token_hex(8), method=PASSWORD_HASH_METHOD)
+_DUMMY_HASH: str | None = None   # made by the first sign-in that needs it (~0.15 s of scrypt, not the server's start)
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = generate_password_hash("not-a-real-password-" + secrets.token_hex(8),
+                                             method=PASSWORD_HASH_METHOD)
+    return _DUMMY_HASH
 
 
 @dataclass(frozen=True)
@@ -132,7 +140,7 @@ def list_users(conn) -> list[User]:
 
 def authenticate(conn, username: str, password: str) -> User:
     row = store.get_user(conn, username=username) if username else None
-    ok = check_password_hash(row.password_hash if row else _DUMMY_HASH, password or "")
+    ok = check_password_hash(row.password_hash if row else _dummy_hash(), password or "")
     if row is None or not ok or not row.active:
         raise AuthenticationFailed()
     return _user(row)

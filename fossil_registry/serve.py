@@ -5,6 +5,7 @@ none (in the data directory, or in the database of FLASK_DATABASE_URL)."""
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
 import os
 import threading
@@ -12,10 +13,7 @@ import threading
 from waitress import serve
 
 from . import create_app, store, untrusted
-from .cli import print_demo_accounts
-from .demo.activity import seed_activity, summary_line
-from .inspections import local_today
-from .registry import create_demo_accounts, init_registry, sweep_files
+from .registry import sweep_files
 
 
 def main() -> None:
@@ -23,6 +21,11 @@ def main() -> None:
     app = create_app()
     path = app.config["REGISTRY"]
     if app.config["CREATE_DEMO_IF_MISSING"] and not store.is_registry(path):
+        from .cli import print_demo_accounts   # the demo's making: only on a first start (demo.activity: ~0.2 s)
+        from .demo.activity import seed_activity, summary_line
+        from .inspections import local_today
+        from .registry import create_demo_accounts, init_registry
+
         try:
             count = init_registry(path, demo=True)
             print(f"Created the demo registry with {count} illustrative sites at {path}", flush=True)
@@ -51,8 +54,8 @@ def main() -> None:
         store.pg.close_pools()  # each worker opens its own connections after the fork
         _gunicorn(f"{host}:{port}", workers, threads)
     else:
-        threading.Thread(target=untrusted.warm, name="untrusted-warm", daemon=True).start()
         _settled()
+        _warm_later(app, readers=True)
         serve(app, host=host, port=port, threads=threads, ident="fossil-registry")
 
 
@@ -70,6 +73,7 @@ def _gunicorn(bind: str, workers: int, threads: int) -> None:
         def load(self):
             app = create_app()
             _settled()
+            _warm_later(app)
             return app
 
     Registry().run()
@@ -81,6 +85,84 @@ def _settled() -> None:
     small objects, no longer walk all of it (a 100-200 ms pause in an answer otherwise: docs/national-scale.md)."""
     gc.collect()
     gc.freeze()
+
+
+class _Answering:
+    """The app's WSGI callable, counting the requests it is answering: the warm-up (_warm_later) waits for the first
+    answer, and runs each of its steps while no request is being answered, so that it never slows one down."""
+
+    def __init__(self, wsgi_app) -> None:
+        self.wsgi_app = wsgi_app
+        self.answering = 0
+        self.lock = threading.Lock()
+        self.idle = threading.Event()
+        self.answered = threading.Event()
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            self.answering += 1
+            self.idle.clear()
+        try:
+            return self.wsgi_app(environ, start_response)
+        finally:
+            with self.lock:
+                self.answering -= 1
+                if not self.answering:
+                    self.idle.set()
+            self.answered.set()
+
+
+WARM_UP_WAIT_S = 2.0   # under steady traffic, a warm-up step waits at most this long for a moment without requests
+
+
+def _warm_later(app, *, readers: bool = False) -> None:
+    """What the start leaves to the first request that needs it (issue 24: the start loads what every answer needs,
+    docs/national-scale.md), loaded in a background thread once the server has answered its first request, step by step
+    while no request is being answered, the likeliest first: folium for map pages and the county seats they draw, the
+    OpenAPI document's schemas, pypinyin for the search terms of writes, pandas and GDAL's writers for downloads; then
+    frozen out of the garbage collector's reach like the rest (_settled). A request that needs one of them before waits
+    for its import (Python's import lock) as it would have imported it itself. ``readers``: the pool of processes that
+    read uploaded files (untrusted.py) is started at the first answer too, its fork server's imports (~3 s of CPU) on
+    another core while this process answers."""
+    answering = app.wsgi_app = _Answering(app.wsgi_app)
+
+    def openapi_schemas() -> None:
+        from .http import openapi
+
+        with app.app_context():
+            openapi.document("/")
+
+    def pinyin() -> None:
+        from .search import pinyin_variants
+
+        pinyin_variants("长顺")  # a name of several readings: pypinyin's phrases too
+
+    def county_seats() -> None:
+        from . import county_context
+
+        context = county_context.load(app.config)   # read once per process (0.4 s): every map page asks for it
+        if context is not None:
+            county_context.web_seats(context)
+
+    def imported(name: str):
+        return lambda: importlib.import_module(name)
+
+    steps = [imported("fossil_registry.maps"), imported("folium.plugins"), county_seats, openapi_schemas, pinyin,
+             imported("fossil_registry.downloads.writers")]
+
+    def warm() -> None:
+        answering.answered.wait()
+        if readers:
+            threading.Thread(target=untrusted.warm, name="untrusted-warm", daemon=True).start()
+        try:
+            for step in steps:
+                answering.idle.wait(WARM_UP_WAIT_S)
+                step()
+        except Exception:  # a warm-up, never a failure: the first request that needs it imports it and says why
+            logging.getLogger(__name__).exception("warming up failed")
+        gc.freeze()
+    answering.idle.set()
+    threading.Thread(target=warm, name="warm-up", daemon=True).start()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from ..http.settings import fieldkit_settings
 from ..http.idempotency import idempotent
 from ..i18n import translate
 from ..messages import from_record, msg
-from .models import fieldkit as m
 
 bp = Blueprint("fieldkit_api", __name__, url_prefix="/api")
 
@@ -95,39 +94,45 @@ def _checkin_json(found: dict) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------------ OpenAPI
-_TAGS = ["Field kits"]
-_KIT = path_param("kit_id", "the kit's id (X-Fieldkit-Id)", example="0" * 32)
-_FILE = schema_of(bytes)
-PATHS = {
-    "/api/fieldkits": {
-        "post": op("Check out a field kit for a box, a county or a list of sites", tags=_TAGS, auth=True,
-                   operation_id="checkOutFieldkit", body=json_body(m.FieldkitArea),
-                   responses={"201": file_response("application/zip", "the kit (a zip: GeoPackage, QGIS project, "
-                                                                      "basemap, README)", headers={
-                       **LOCATION, "X-Fieldkit-Id": header("the kit's id"),
-                       "Content-Disposition": header("attachment; filename=fieldkit-<id>.zip")}),
-                              **problem_responses(400, 403, 413, 422)}),
-        "get": op("The latest kits issued (200 at most), newest first", tags=_TAGS, auth=True,
-                  operation_id="listFieldkits",
-                  responses={"200": json_response(m.Fieldkits), **problem_responses(403)})},
-    "/api/fieldkits/{kit_id}": {"get": op(
-        "A kit: its area, the base version of each site, its check-ins", tags=_TAGS, auth=True,
-        operation_id="getFieldkit", params=[_KIT],
-        responses={"200": json_response(m.Fieldkit), **problem_responses(403, 404)})},
-    "/api/fieldkits/{kit_id}/checkin": {"post": op(
-        "Check in an edited kit: its fieldkit.gpkg or a zip of the kit folder (multipart field file, or the raw "
-        "body)", tags=_TAGS, auth=True, operation_id="checkInFieldkit", params=[_KIT], body={
-            "required": True, "content": {
-                "multipart/form-data": {"schema": schema_of(form("CheckinUpload", required=["file"], file=bytes))},
-                "application/octet-stream": {"schema": _FILE},
-                "application/zip": {"schema": _FILE},
-                "application/geopackage+sqlite3": {"schema": _FILE}}},
-        responses={"201": json_response(m.Checkin, "proposals were made"),
-                   "200": json_response(m.Checkin, "nothing new was proposed"),
-                   **problem_responses(403, 404, 409, 413, 422)})},
-}
+def _openapi() -> tuple[dict, list]:
+    """This area's paths in the OpenAPI document, and the models the document names whatever the paths do: made when
+    the document is first asked for (http/openapi.register), not when the app is built."""
+    from .models import fieldkit as m
+
+    _TAGS = ["Field kits"]
+    _KIT = path_param("kit_id", "the kit's id (X-Fieldkit-Id)", example="0" * 32)
+    _FILE = schema_of(bytes)
+    PATHS = {
+        "/api/fieldkits": {
+            "post": op("Check out a field kit for a box, a county or a list of sites", tags=_TAGS, auth=True,
+                       operation_id="checkOutFieldkit", body=json_body(m.FieldkitArea),
+                       responses={"201": file_response("application/zip", "the kit (a zip: GeoPackage, QGIS project, "
+                                                                          "basemap, README)", headers={
+                           **LOCATION, "X-Fieldkit-Id": header("the kit's id"),
+                           "Content-Disposition": header("attachment; filename=fieldkit-<id>.zip")}),
+                                  **problem_responses(400, 403, 413, 422)}),
+            "get": op("The latest kits issued (200 at most), newest first", tags=_TAGS, auth=True,
+                      operation_id="listFieldkits",
+                      responses={"200": json_response(m.Fieldkits), **problem_responses(403)})},
+        "/api/fieldkits/{kit_id}": {"get": op(
+            "A kit: its area, the base version of each site, its check-ins", tags=_TAGS, auth=True,
+            operation_id="getFieldkit", params=[_KIT],
+            responses={"200": json_response(m.Fieldkit), **problem_responses(403, 404)})},
+        "/api/fieldkits/{kit_id}/checkin": {"post": op(
+            "Check in an edited kit: its fieldkit.gpkg or a zip of the kit folder (multipart field file, or the raw "
+            "body)", tags=_TAGS, auth=True, operation_id="checkInFieldkit", params=[_KIT], body={
+                "required": True, "content": {
+                    "multipart/form-data": {"schema": schema_of(form("CheckinUpload", required=["file"], file=bytes))},
+                    "application/octet-stream": {"schema": _FILE},
+                    "application/zip": {"schema": _FILE},
+                    "application/geopackage+sqlite3": {"schema": _FILE}}},
+            responses={"201": json_response(m.Checkin, "proposals were made"),
+                       "200": json_response(m.Checkin, "nothing new was proposed"),
+                       **problem_responses(403, 404, 409, 413, 422)})},
+    }
+    return PATHS, m.MODELS
 
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    api_spec.register(app, PATHS, m.MODELS)
+    api_spec.register(app, _openapi)

@@ -5,6 +5,8 @@ POST /api/impact ignores session cookies (``security.sessionless``): its caller 
 token, so it needs no CSRF token and any planning office's script can use it."""
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, abort, request
 
 from .. import impact
@@ -22,8 +24,6 @@ from ..http.security import actor, can, remote_addr, require, sessionless
 from ..http.settings import impact_settings
 from ..http.idempotency import idempotent, nothing_created
 from ..messages import msg
-from .models import impact as m
-from .models.common import Id
 
 bp = Blueprint("impact_api", __name__, url_prefix="/api")
 
@@ -58,14 +58,21 @@ def _request_fields(settings: impact.Settings) -> tuple[dict, tuple[str, bytes] 
     return json_object(HINT, required=True), None
 
 
-_QUERY_FORMAT, _BODY_FORMAT = m.QueryFormat | None, m.ImpactRequest.model_fields["format"].annotation
+@functools.cache
+def _checked_types() -> tuple:
+    """The types of the answer's format (in the query, in the body) and of the title: the models' (api/models/impact.py),
+    the ones the OpenAPI document shows, made once; imported by the first screening, not by the server's start."""
+    from .models import impact as m
+
+    return m.QueryFormat | None, m.ImpactRequest.model_fields["format"].annotation, m.Title
 
 
 def _answer_format(fields: dict) -> str:
     """json or gpkg, from ?format= or else the body's format (an empty form field: not given); both are checked
     before anything is screened or saved, so that a typo is not answered in JSON."""
     query, body = request.args.get("format"), fields.get("format")
-    for given, tp in ((query, _QUERY_FORMAT), (body, _BODY_FORMAT)):
+    query_format, body_format, _ = _checked_types()
+    for given, tp in ((query, query_format), (body, body_format)):
         if not conforms(tp, given):
             raise InvalidInput(msg('api.format_json_gpkg_got', 'format must be json or gpkg (got {str!r})', str=str(given)[:20]), field="format")
     return query or body or "json"
@@ -84,7 +91,7 @@ def screen():
     settings = impact_settings()
     fields, file = _request_fields(settings)
     save, answer_format = _truthy(fields.get("save")), _answer_format(fields)
-    if not conforms(m.Title, fields.get("title")):  # checked saved or not
+    if not conforms(_checked_types()[2], fields.get("title")):  # checked saved or not
         raise InvalidInput(msg('api.title_text', 'the title must be text'), field="title")
     if save and not can("impact.save"):
         abort(403 if can("site.read_exact") else 401, "Saving screenings is for signed-in staff.")
@@ -177,61 +184,68 @@ def rescreen_case(case_id: int):
 
 
 # ------------------------------------------------------------------------------------------------------ OpenAPI
-_TAGS = ["Impact screening"]
-_SCREENING = path_param("screening_id", "a saved screening's number", Id, example=1)
-_CASE_ID = path_param("case_id", "a project case's number", Id, example=1)
-PATHS = {
-    "/api/impact": {"post": op(
-        "Screen a construction project's footprint against the registry (anyone: anonymous callers get the public "
-        "view and a rate limit; no CSRF token, session cookies are ignored)", tags=_TAGS,
-        operation_id="screenFootprint", params=[param("format", schema=m.QueryFormat,
-                                                      description="gpkg: the result as a GeoPackage")],
-        body=json_body(m.ImpactRequest, multipart=m.ImpactMultipart, form=m.ImpactForm,
-                       example={"footprint": {"type": "LineString", "coordinates": [[105.36, 25.87], [105.4, 25.9]]},
-                                "width_m": 30}),
-        responses={"200": file_response("application/geopackage+sqlite3", "the result") | {"content": {
-            "application/json": {"schema": schema_of(m.ScreeningResult)},
-            "application/geopackage+sqlite3": {"schema": schema_of(bytes)}}},
-            "201": json_response(m.SavedScreening, "saved (save: true)"),
-            **problem_responses(400, 403, 413, 422, 429)})},
-    "/api/impact/screenings": {"get": op(
-        "Saved screenings, newest first", tags=_TAGS, auth=True, operation_id="listScreenings",
-        responses={"200": json_response(m.Screenings), **problem_responses(403)})},
-    "/api/impact/screenings/{screening_id}": {"get": op(
-        "A saved screening", tags=_TAGS, auth=True, operation_id="getScreening", params=[_SCREENING],
-        responses={"200": json_response(m.SavedScreening), **problem_responses(403, 404)})},
-    "/api/impact/screenings/{screening_id}/reproduce": {"get": op(
-        "Screen it again against the registry as it was, and compare", tags=_TAGS, auth=True,
-        operation_id="reproduceScreening", params=[_SCREENING],
-        responses={"200": json_response(m.Reproduction), **problem_responses(403, 404)})},
-    "/api/impact/screenings/{screening_id}/rerun": {"post": op(
-        "Screen it again against today's registry (a new saved screening)", tags=_TAGS, auth=True,
-        operation_id="rerunScreening", params=[_SCREENING],
-        responses={"201": json_response(m.SavedScreening), **problem_responses(403, 404, 422)})},
-    "/api/impact/screenings/{screening_id}/cases": {"post": op(
-        "Open a project case on a saved screening", tags=_TAGS, auth=True, operation_id="openCase",
-        params=[_SCREENING], body=json_body(m.NewCase, form=m.CaseForm),
-        responses={"201": json_response(m.Case), **problem_responses(400, 403, 404, 413, 422)})},
-    "/api/impact/cases": {"get": op(
-        "Project cases, flagged ones (registry changed since their screening) first", tags=_TAGS, auth=True,
-        operation_id="listCases", responses={"200": json_response(m.Cases), **problem_responses(403)})},
-    "/api/impact/cases/{case_id}": {
-        "get": op("A project case with its history and the registry changes since its screening", tags=_TAGS,
-                  auth=True, operation_id="getCase", params=[_CASE_ID],
-                  responses={"200": json_response(m.Case), **problem_responses(403, 404)}),
-        "post": op("Change a case's stage, decision, conditions or particulars (at the version read)", tags=_TAGS,
-                   auth=True, operation_id="updateCase", params=[_CASE_ID],
-                   body=json_body(m.CaseUpdate, form=m.CaseUpdateForm),
-                   responses={"200": json_response(m.Case), **problem_responses(400, 403, 404, 409, 413, 422)})},
-    "/api/impact/cases/{case_id}/rescreen": {"post": op(
-        "Screen the case's footprint again and make it the case's screening (at the version read)", tags=_TAGS,
-        auth=True, operation_id="rescreenCase", params=[_CASE_ID],
-        body=json_body(m.CaseVersion, form=m.CaseVersionForm),
-        responses={"200": json_response(m.Case), **problem_responses(400, 403, 404, 409, 413, 422)})},
-}
+def _openapi() -> tuple[dict, list]:
+    """This area's paths in the OpenAPI document, and the models the document names whatever the paths do: made when
+    the document is first asked for (http/openapi.register), not when the app is built."""
+    from .models import impact as m
+    from .models.common import Id
+
+    _TAGS = ["Impact screening"]
+    _SCREENING = path_param("screening_id", "a saved screening's number", Id, example=1)
+    _CASE_ID = path_param("case_id", "a project case's number", Id, example=1)
+    PATHS = {
+        "/api/impact": {"post": op(
+            "Screen a construction project's footprint against the registry (anyone: anonymous callers get the public "
+            "view and a rate limit; no CSRF token, session cookies are ignored)", tags=_TAGS,
+            operation_id="screenFootprint", params=[param("format", schema=m.QueryFormat,
+                                                          description="gpkg: the result as a GeoPackage")],
+            body=json_body(m.ImpactRequest, multipart=m.ImpactMultipart, form=m.ImpactForm,
+                           example={"footprint": {"type": "LineString", "coordinates": [[105.36, 25.87], [105.4, 25.9]]},
+                                    "width_m": 30}),
+            responses={"200": file_response("application/geopackage+sqlite3", "the result") | {"content": {
+                "application/json": {"schema": schema_of(m.ScreeningResult)},
+                "application/geopackage+sqlite3": {"schema": schema_of(bytes)}}},
+                "201": json_response(m.SavedScreening, "saved (save: true)"),
+                **problem_responses(400, 403, 413, 422, 429)})},
+        "/api/impact/screenings": {"get": op(
+            "Saved screenings, newest first", tags=_TAGS, auth=True, operation_id="listScreenings",
+            responses={"200": json_response(m.Screenings), **problem_responses(403)})},
+        "/api/impact/screenings/{screening_id}": {"get": op(
+            "A saved screening", tags=_TAGS, auth=True, operation_id="getScreening", params=[_SCREENING],
+            responses={"200": json_response(m.SavedScreening), **problem_responses(403, 404)})},
+        "/api/impact/screenings/{screening_id}/reproduce": {"get": op(
+            "Screen it again against the registry as it was, and compare", tags=_TAGS, auth=True,
+            operation_id="reproduceScreening", params=[_SCREENING],
+            responses={"200": json_response(m.Reproduction), **problem_responses(403, 404)})},
+        "/api/impact/screenings/{screening_id}/rerun": {"post": op(
+            "Screen it again against today's registry (a new saved screening)", tags=_TAGS, auth=True,
+            operation_id="rerunScreening", params=[_SCREENING],
+            responses={"201": json_response(m.SavedScreening), **problem_responses(403, 404, 422)})},
+        "/api/impact/screenings/{screening_id}/cases": {"post": op(
+            "Open a project case on a saved screening", tags=_TAGS, auth=True, operation_id="openCase",
+            params=[_SCREENING], body=json_body(m.NewCase, form=m.CaseForm),
+            responses={"201": json_response(m.Case), **problem_responses(400, 403, 404, 413, 422)})},
+        "/api/impact/cases": {"get": op(
+            "Project cases, flagged ones (registry changed since their screening) first", tags=_TAGS, auth=True,
+            operation_id="listCases", responses={"200": json_response(m.Cases), **problem_responses(403)})},
+        "/api/impact/cases/{case_id}": {
+            "get": op("A project case with its history and the registry changes since its screening", tags=_TAGS,
+                      auth=True, operation_id="getCase", params=[_CASE_ID],
+                      responses={"200": json_response(m.Case), **problem_responses(403, 404)}),
+            "post": op("Change a case's stage, decision, conditions or particulars (at the version read)", tags=_TAGS,
+                       auth=True, operation_id="updateCase", params=[_CASE_ID],
+                       body=json_body(m.CaseUpdate, form=m.CaseUpdateForm),
+                       responses={"200": json_response(m.Case), **problem_responses(400, 403, 404, 409, 413, 422)})},
+        "/api/impact/cases/{case_id}/rescreen": {"post": op(
+            "Screen the case's footprint again and make it the case's screening (at the version read)", tags=_TAGS,
+            auth=True, operation_id="rescreenCase", params=[_CASE_ID],
+            body=json_body(m.CaseVersion, form=m.CaseVersionForm),
+            responses={"200": json_response(m.Case), **problem_responses(400, 403, 404, 409, 413, 422)})},
+    }
+    return PATHS, m.MODELS
 
 
 def init_app(app) -> None:
-    api_spec.register(app, PATHS, m.MODELS)
+    api_spec.register(app, _openapi)
     impact.Settings.from_config(app.config)  # a bad IMPACT_RULES or IMPACT_RINGS_M fails at start, not on a request
     app.register_blueprint(bp)

@@ -20,8 +20,6 @@ from ..http.security import actor, remote_addr, require
 from ..http.settings import import_settings
 from ..http.idempotency import idempotent
 from ..messages import msg
-from .models import imports as m
-from .models.common import Id
 
 bp = Blueprint("imports_api", __name__, url_prefix="/api")
 
@@ -139,48 +137,55 @@ def summary_csv(import_id: int):
 
 
 # ---------------------------------------------------------------------------------------------------------- OpenAPI
-_TAGS = ["Site import"]
-_ID = path_param("import_id", "the import's number", Id, example=1)
-_ROW_PARAMS = [param("outcome", schema=m.Outcome, description="only rows with this planned outcome"),
-               param("offset", schema=Annotated[int, Field(ge=0)], description="rows to skip"),
-               param("limit", schema=Annotated[int, Field(ge=0, le=1000, default=100)],
-                     description="rows to list (0: state and progress only, for polling)")]
-_ACCEPTED = {"202": json_response(m.Import, "accepted: the job runs in the background; poll the Location",
-                                  headers=LOCATION)}
-PATHS = {
-    "/api/imports": {
-        "post": op("Upload a file of sites (CSV, GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ, GPX): read and "
-                   "refused as a whole here if it cannot be (empty, unknown encoding or CRS), else analysed in the "
-                   "background", tags=_TAGS, auth=True, operation_id="createImport",
-                   body={"required": True, "content": {"multipart/form-data": {"schema": schema_of(m.ImportUpload)}}},
-                   responses={**_ACCEPTED, **problem_responses(400, 403, 413, 415, 422)}),
-        "get": op("Imports, newest first", tags=_TAGS, auth=True, operation_id="listImports", responses={
-            "200": json_response(m.Imports), **problem_responses(403)})},
-    "/api/imports/{import_id}": {"get": op(
-        "An import: state, progress, preview of the file, mapping, counts and rows with their outcome", tags=_TAGS,
-        auth=True, operation_id="getImport", params=[_ID, *_ROW_PARAMS],
-        responses={"200": json_response(m.Import), **problem_responses(400, 403, 404, 422)})},
-    "/api/imports/{import_id}/mapping": {"post": op(
-        "New field mapping and/or options: the file is read again and analysed anew", tags=_TAGS, auth=True,
-        operation_id="remapImport", params=[_ID], body=json_body(m.ImportOptions),
-        responses={**_ACCEPTED, **problem_responses(400, 403, 404, 409, 413, 415, 422)})},
-    "/api/imports/{import_id}/confirm": {"post": op(
-        "Propose the planned rows of the analysis seen (generation): one proposal per new or changed site, each in "
-        "its own transaction, in the background", tags=_TAGS, auth=True, operation_id="confirmImport", params=[_ID],
-        body=json_body(m.ImportConfirmation),
-        responses={**_ACCEPTED, **problem_responses(400, 403, 404, 409, 413, 415, 422)})},
-    "/api/imports/{import_id}/summary": {"get": op(
-        "What the import proposed, found already proposed, left unchanged and refused (with reasons)", tags=_TAGS,
-        auth=True, operation_id="getImportSummary", params=[_ID],
-        responses={"200": json_response(m.ImportSummary), **problem_responses(403, 404)})},
-    "/api/imports/{import_id}/summary.csv": {"get": op(
-        "The summary as CSV (UTF-8 with BOM, formulas neutralised)", tags=_TAGS, auth=True,
-        operation_id="getImportSummaryCsv", params=[_ID],
-        responses={"200": {"description": "CSV", "content": {"text/csv": {"schema": text()}}},
-                   **problem_responses(403, 404)})},
-}
+def _openapi() -> tuple[dict, list]:
+    """This area's paths in the OpenAPI document, and the models the document names whatever the paths do: made when
+    the document is first asked for (http/openapi.register), not when the app is built."""
+    from .models import imports as m
+    from .models.common import Id
+
+    _TAGS = ["Site import"]
+    _ID = path_param("import_id", "the import's number", Id, example=1)
+    _ROW_PARAMS = [param("outcome", schema=m.Outcome, description="only rows with this planned outcome"),
+                   param("offset", schema=Annotated[int, Field(ge=0)], description="rows to skip"),
+                   param("limit", schema=Annotated[int, Field(ge=0, le=1000, default=100)],
+                         description="rows to list (0: state and progress only, for polling)")]
+    _ACCEPTED = {"202": json_response(m.Import, "accepted: the job runs in the background; poll the Location",
+                                      headers=LOCATION)}
+    PATHS = {
+        "/api/imports": {
+            "post": op("Upload a file of sites (CSV, GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ, GPX): read and "
+                       "refused as a whole here if it cannot be (empty, unknown encoding or CRS), else analysed in the "
+                       "background", tags=_TAGS, auth=True, operation_id="createImport",
+                       body={"required": True, "content": {"multipart/form-data": {"schema": schema_of(m.ImportUpload)}}},
+                       responses={**_ACCEPTED, **problem_responses(400, 403, 413, 415, 422)}),
+            "get": op("Imports, newest first", tags=_TAGS, auth=True, operation_id="listImports", responses={
+                "200": json_response(m.Imports), **problem_responses(403)})},
+        "/api/imports/{import_id}": {"get": op(
+            "An import: state, progress, preview of the file, mapping, counts and rows with their outcome", tags=_TAGS,
+            auth=True, operation_id="getImport", params=[_ID, *_ROW_PARAMS],
+            responses={"200": json_response(m.Import), **problem_responses(400, 403, 404, 422)})},
+        "/api/imports/{import_id}/mapping": {"post": op(
+            "New field mapping and/or options: the file is read again and analysed anew", tags=_TAGS, auth=True,
+            operation_id="remapImport", params=[_ID], body=json_body(m.ImportOptions),
+            responses={**_ACCEPTED, **problem_responses(400, 403, 404, 409, 413, 415, 422)})},
+        "/api/imports/{import_id}/confirm": {"post": op(
+            "Propose the planned rows of the analysis seen (generation): one proposal per new or changed site, each in "
+            "its own transaction, in the background", tags=_TAGS, auth=True, operation_id="confirmImport", params=[_ID],
+            body=json_body(m.ImportConfirmation),
+            responses={**_ACCEPTED, **problem_responses(400, 403, 404, 409, 413, 415, 422)})},
+        "/api/imports/{import_id}/summary": {"get": op(
+            "What the import proposed, found already proposed, left unchanged and refused (with reasons)", tags=_TAGS,
+            auth=True, operation_id="getImportSummary", params=[_ID],
+            responses={"200": json_response(m.ImportSummary), **problem_responses(403, 404)})},
+        "/api/imports/{import_id}/summary.csv": {"get": op(
+            "The summary as CSV (UTF-8 with BOM, formulas neutralised)", tags=_TAGS, auth=True,
+            operation_id="getImportSummaryCsv", params=[_ID],
+            responses={"200": {"description": "CSV", "content": {"text/csv": {"schema": text()}}},
+                       **problem_responses(403, 404)})},
+    }
+    return PATHS, m.MODELS
 
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    api_spec.register(app, PATHS, m.MODELS)
+    api_spec.register(app, _openapi)

@@ -15,8 +15,6 @@ from ..http.security import actor, can, remote_addr, require
 from ..http.settings import blob_store, inspection_settings, photo_url
 from ..http.idempotency import idempotent
 from ..messages import msg
-from .models import inspections as m
-from .models.common import Id
 
 bp = Blueprint("inspections_api", __name__, url_prefix="/api")
 
@@ -109,38 +107,51 @@ def close_followup(followup_id: int):
 
 
 # ------------------------------------------------------------------------------------------------------ OpenAPI
-_TAGS = ["Inspections"]
-_CODE = path_param("code", "the site code, e.g. GZ-0001", example="GZ-0001")
-RECORD_BODY = json_body(m.InspectionRecord, multipart=m.InspectionMultipart, form=m.InspectionForm)
-PATHS = {
-    "/api/sites/{code}/inspections": {
-        "post": op("Record an inspection (with its follow-up, GPX track and photos: multipart)", tags=_TAGS,
-                   auth=True, operation_id="recordInspection", params=[_CODE],
-                   body=RECORD_BODY,
-                   responses={"201": json_response(m.Inspection, "the record", headers=LOCATION),
-                              **problem_responses(400, 403, 404, 413, 422)}),
-        "get": op("A site's inspections, newest first", tags=_TAGS, auth=True, operation_id="listSiteInspections",
-                  params=[_CODE], responses={"200": json_response(m.SiteInspections),
-                                             **problem_responses(403, 404)})},
-    "/api/inspections/{inspection_id}": {"get": op(
-        "One inspection record", tags=_TAGS, auth=True, operation_id="getInspection",
-        params=[path_param("inspection_id", "the record's number", Id, example=1)],
-        responses={"200": json_response(m.Inspection), **problem_responses(403, 404)})},
-    "/api/inspections/due": {"get": op(
-        "Overdue and upcoming inspections and the open follow-ups", tags=_TAGS, auth=True,
-        operation_id="getInspectionsDue", params=[param("all", description="1 or true: every active site")],
-        responses={"200": json_response(m.InspectionsDue), **problem_responses(403)})},
-    "/api/sites/{code}/timeline": {"get": op(
-        "A site's timeline", tags=_TAGS, auth=True, operation_id="getSiteTimeline", params=[_CODE],
-        responses={"200": json_response(m.Timeline), **problem_responses(403, 404)})},
-    "/api/followups/{followup_id}/close": {"post": op(
-        "Close a follow-up, saying how it was dealt with", tags=_TAGS, auth=True, operation_id="closeFollowup",
-        params=[path_param("followup_id", "the follow-up's number", Id, example=1)],
-        body=json_body(m.CloseFollowupInput, form=m.CloseFollowupForm),
-        responses={"200": json_response(m.Followup), **problem_responses(400, 403, 404, 409, 413, 422)})},
-}
+def record_body() -> dict:
+    """An inspection record as a request body (JSON, or a form or multipart with the track and photos)."""
+    from .models import inspections as m
+
+    return json_body(m.InspectionRecord, multipart=m.InspectionMultipart, form=m.InspectionForm)
+
+
+def _openapi() -> tuple[dict, list]:
+    """This area's paths in the OpenAPI document, and the models the document names whatever the paths do: made when
+    the document is first asked for (http/openapi.register), not when the app is built."""
+    from .models import inspections as m
+    from .models.common import Id
+
+    _TAGS = ["Inspections"]
+    _CODE = path_param("code", "the site code, e.g. GZ-0001", example="GZ-0001")
+    PATHS = {
+        "/api/sites/{code}/inspections": {
+            "post": op("Record an inspection (with its follow-up, GPX track and photos: multipart)", tags=_TAGS,
+                       auth=True, operation_id="recordInspection", params=[_CODE],
+                       body=record_body(),
+                       responses={"201": json_response(m.Inspection, "the record", headers=LOCATION),
+                                  **problem_responses(400, 403, 404, 413, 422)}),
+            "get": op("A site's inspections, newest first", tags=_TAGS, auth=True, operation_id="listSiteInspections",
+                      params=[_CODE], responses={"200": json_response(m.SiteInspections),
+                                                 **problem_responses(403, 404)})},
+        "/api/inspections/{inspection_id}": {"get": op(
+            "One inspection record", tags=_TAGS, auth=True, operation_id="getInspection",
+            params=[path_param("inspection_id", "the record's number", Id, example=1)],
+            responses={"200": json_response(m.Inspection), **problem_responses(403, 404)})},
+        "/api/inspections/due": {"get": op(
+            "Overdue and upcoming inspections and the open follow-ups", tags=_TAGS, auth=True,
+            operation_id="getInspectionsDue", params=[param("all", description="1 or true: every active site")],
+            responses={"200": json_response(m.InspectionsDue), **problem_responses(403)})},
+        "/api/sites/{code}/timeline": {"get": op(
+            "A site's timeline", tags=_TAGS, auth=True, operation_id="getSiteTimeline", params=[_CODE],
+            responses={"200": json_response(m.Timeline), **problem_responses(403, 404)})},
+        "/api/followups/{followup_id}/close": {"post": op(
+            "Close a follow-up, saying how it was dealt with", tags=_TAGS, auth=True, operation_id="closeFollowup",
+            params=[path_param("followup_id", "the follow-up's number", Id, example=1)],
+            body=json_body(m.CloseFollowupInput, form=m.CloseFollowupForm),
+            responses={"200": json_response(m.Followup), **problem_responses(400, 403, 404, 409, 413, 422)})},
+    }
+    return PATHS, m.MODELS
 
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    api_spec.register(app, PATHS, m.MODELS)
+    api_spec.register(app, _openapi)

@@ -19,8 +19,6 @@ from ..http.links import base_url, external_url, this_url
 from ..http.openapi import (CONTENT_CRS, PROBLEM_STATUSES, document, json_response, op, or_html, param, path_param,
                             schema_of, text)
 from ..vocab import Condition, Level, MarkerCondition, MarkerKind, Significance, SiteStatus
-from .models import ogcapi as m
-from .models.common import Feature, FeatureCollection, Problem
 from ..http.requests import conforms
 from ..http.security import can, require
 from ..messages import Label, msg
@@ -43,7 +41,7 @@ CONFORMANCE = [
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    api_spec.register(app, PATHS, m.MODELS)
+    api_spec.register(app, _openapi)
 
 
 # ------------------------------------------------------------------------------------------------------ helpers
@@ -319,63 +317,80 @@ def _one_feature(c: ogcapi.Collection, feature_id: str, *, public: bool, crs) ->
 
 
 # ------------------------------------------------------------------------------------------------------ OpenAPI
-_F = param("f", schema=F, description="json (default; geojson is the same) or html")
-_HTML = {"text/html": {"schema": text()}}
+def _f_param() -> dict:
+    return param("f", schema=F, description="json (default; geojson is the same) or html")
 
 
-def _problems(*codes: int) -> dict:
-    """Problem answers, as an HTML page when the caller asked for HTML (f=html)."""
-    return {str(c): {"description": PROBLEM_STATUSES[c], "content": {
-        "application/problem+json": {"schema": schema_of(Problem)}, **_HTML}} for c in codes}
+def _crs_param() -> dict:
+    return param("crs", description="CRS of the answer (a URI of the collection's crs list; default CRS84)")
 
 
-_COLLECTION = path_param("collectionId", "sites, boundaries, sections, markers, inspections or patrol-tracks (the "
-                         "last two: staff)", Literal[tuple(ogcapi.COLLECTIONS)])
-_CRS = param("crs", description="CRS of the answer (a URI of the collection's crs list; default CRS84)")
-ITEMS_PARAMS = [
-    param("limit", schema=Annotated[int, Field(ge=1, le=ogcapi.MAX_LIMIT, default=ogcapi.DEFAULT_LIMIT)],
-          description="features per page"),
-    param("bbox", schema=Annotated[list[float], Field(min_length=4, max_length=6)],
-          description="min, min, max, max in the axis order of bbox-crs", style="form", explode=False),
-    param("bbox-crs", description="CRS of bbox (default CRS84)"), _CRS,
-    param("datetime", description="RFC 3339 instant or interval: the registry as it was then (staff)"),
-    param("cursor", description="next page: features after this id (from the next link)"),
-    param("before", description="previous page: features before this id (from the prev link)"),
-    *[param(name, description=f"filter on {name} (comma-separated values)") for name in
-      ("level", "period", "fossil_groups", "county", "status", "site", "condition", "significance", "feature", "kind",
-       "last_condition")],
-    _F]
-_TAGS = ["OGC API - Features"]
-PATHS = {
-    "/ogcapi": {"get": op("Landing page", tags=_TAGS, params=[_F], operation_id="getLandingPage", responses={
-        "200": or_html(json_response(m.LandingPage)), **_problems(400)})},
-    "/ogcapi/conformance": {"get": op("Conformance classes", tags=_TAGS, params=[_F], operation_id="getConformance",
-                                      responses={"200": or_html(json_response(m.Conformance)), **_problems(400)})},
-    "/ogcapi/api": {"get": op("This OpenAPI document", tags=_TAGS, operation_id="getAPIDefinition", responses={
-        "200": json_response(m.OpenAPIDocument, media="application/vnd.oai.openapi+json;version=3.0")})},
-    "/ogcapi/api.html": {"get": op("This document as a web page", tags=_TAGS, operation_id="getAPIDocumentation",
-                                   responses={"200": {"description": "HTML", "content": _HTML}})},
-    "/ogcapi/collections": {"get": op("The feature collections", tags=_TAGS, params=[_F],
-                                      operation_id="getCollections", responses={
-                                          "200": or_html(json_response(m.Collections)), **_problems(400)})},
-    "/ogcapi/collections/{collectionId}": {"get": op(
-        "One collection", tags=_TAGS, params=[_COLLECTION, _F], operation_id="describeCollection", responses={
-            "200": or_html(json_response(m.Collection)), **_problems(400, 401, 404)})},
-    "/ogcapi/collections/{collectionId}/queryables": {"get": op(
-        "The properties items can be filtered on", tags=_TAGS, params=[_COLLECTION, _F], responses={
-            "200": or_html(json_response(m.JSONSchema, media="application/schema+json")),
-            **_problems(400, 401, 404)})},
-    "/ogcapi/collections/{collectionId}/schema": {"get": op(
-        "The schema of the collection's features", tags=_TAGS, params=[_COLLECTION], responses={
-            "200": json_response(m.JSONSchema, media="application/schema+json"), **_problems(401, 404)})},
-    "/ogcapi/collections/{collectionId}/items": {"get": op(
-        "Features of a collection, paged (keyset: next/prev links)", tags=_TAGS, params=[_COLLECTION, *ITEMS_PARAMS],
-        operation_id="getFeatures", responses={
-            "200": or_html(json_response(FeatureCollection, media="application/geo+json", headers=CONTENT_CRS)),
-            **_problems(400, 401, 404)})},
-    "/ogcapi/collections/{collectionId}/items/{featureId}": {"get": op(
-        "One feature", tags=_TAGS, params=[_COLLECTION, path_param("featureId", "the feature's id (a site code)"),
-                                           _CRS, _F], operation_id="getFeature", responses={
-            "200": or_html(json_response(Feature, media="application/geo+json", headers=CONTENT_CRS)),
-            **_problems(400, 401, 404)})},
-}
+def items_params() -> list[dict]:
+    """The query parameters of a collection's items (/api/sites and /api/sections answer them too)."""
+    filters = ("level", "period", "fossil_groups", "county", "status", "site", "condition", "significance", "feature",
+               "kind", "last_condition")
+    return [
+        param("limit", schema=Annotated[int, Field(ge=1, le=ogcapi.MAX_LIMIT, default=ogcapi.DEFAULT_LIMIT)],
+              description="features per page"),
+        param("bbox", schema=Annotated[list[float], Field(min_length=4, max_length=6)],
+              description="min, min, max, max in the axis order of bbox-crs", style="form", explode=False),
+        param("bbox-crs", description="CRS of bbox (default CRS84)"), _crs_param(),
+        param("datetime", description="RFC 3339 instant or interval: the registry as it was then (staff)"),
+        param("cursor", description="next page: features after this id (from the next link)"),
+        param("before", description="previous page: features before this id (from the prev link)"),
+        *[param(name, description=f"filter on {name} (comma-separated values)") for name in filters],
+        _f_param()]
+
+
+def _openapi() -> tuple[dict, list]:
+    """This area's paths in the OpenAPI document, and the models the document names whatever the paths do: made when
+    the document is first asked for (http/openapi.register), not when the app is built."""
+    from .models import ogcapi as m
+    from .models.common import Feature, FeatureCollection, Problem
+
+    _F, _CRS = _f_param(), _crs_param()
+    _HTML = {"text/html": {"schema": text()}}
+
+    def _problems(*codes: int) -> dict:
+        """Problem answers, as an HTML page when the caller asked for HTML (f=html)."""
+        return {str(c): {"description": PROBLEM_STATUSES[c], "content": {
+            "application/problem+json": {"schema": schema_of(Problem)}, **_HTML}} for c in codes}
+
+    _COLLECTION = path_param("collectionId", "sites, boundaries, sections, markers, inspections or patrol-tracks "
+                             "(the last two: staff)", Literal[tuple(ogcapi.COLLECTIONS)])
+    _TAGS = ["OGC API - Features"]
+    PATHS = {
+        "/ogcapi": {"get": op("Landing page", tags=_TAGS, params=[_F], operation_id="getLandingPage", responses={
+            "200": or_html(json_response(m.LandingPage)), **_problems(400)})},
+        "/ogcapi/conformance": {"get": op("Conformance classes", tags=_TAGS, params=[_F], operation_id="getConformance",
+                                          responses={"200": or_html(json_response(m.Conformance)), **_problems(400)})},
+        "/ogcapi/api": {"get": op("This OpenAPI document", tags=_TAGS, operation_id="getAPIDefinition", responses={
+            "200": json_response(m.OpenAPIDocument, media="application/vnd.oai.openapi+json;version=3.0")})},
+        "/ogcapi/api.html": {"get": op("This document as a web page", tags=_TAGS, operation_id="getAPIDocumentation",
+                                       responses={"200": {"description": "HTML", "content": _HTML}})},
+        "/ogcapi/collections": {"get": op("The feature collections", tags=_TAGS, params=[_F],
+                                          operation_id="getCollections", responses={
+                                              "200": or_html(json_response(m.Collections)), **_problems(400)})},
+        "/ogcapi/collections/{collectionId}": {"get": op(
+            "One collection", tags=_TAGS, params=[_COLLECTION, _F], operation_id="describeCollection", responses={
+                "200": or_html(json_response(m.Collection)), **_problems(400, 401, 404)})},
+        "/ogcapi/collections/{collectionId}/queryables": {"get": op(
+            "The properties items can be filtered on", tags=_TAGS, params=[_COLLECTION, _F], responses={
+                "200": or_html(json_response(m.JSONSchema, media="application/schema+json")),
+                **_problems(400, 401, 404)})},
+        "/ogcapi/collections/{collectionId}/schema": {"get": op(
+            "The schema of the collection's features", tags=_TAGS, params=[_COLLECTION], responses={
+                "200": json_response(m.JSONSchema, media="application/schema+json"), **_problems(401, 404)})},
+        "/ogcapi/collections/{collectionId}/items": {"get": op(
+            "Features of a collection, paged (keyset: next/prev links)", tags=_TAGS,
+            params=[_COLLECTION, *items_params()],
+            operation_id="getFeatures", responses={
+                "200": or_html(json_response(FeatureCollection, media="application/geo+json", headers=CONTENT_CRS)),
+                **_problems(400, 401, 404)})},
+        "/ogcapi/collections/{collectionId}/items/{featureId}": {"get": op(
+            "One feature", tags=_TAGS, params=[_COLLECTION, path_param("featureId", "the feature's id (a site code)"),
+                                               _CRS, _F], operation_id="getFeature", responses={
+                "200": or_html(json_response(Feature, media="application/geo+json", headers=CONTENT_CRS)),
+                **_problems(400, 401, 404)})},
+    }
+    return PATHS, m.MODELS

@@ -23,8 +23,6 @@ from ..http.idempotency import idempotent
 from ..messages import msg
 from ..json_input import MAX_INT
 from ..vocab import ReportStatus
-from .models import reports as m
-from .models.common import Id
 
 bp = Blueprint("reports_api", __name__, url_prefix="/api")
 
@@ -110,34 +108,41 @@ def dismiss(report_id: int):
 
 
 # ------------------------------------------------------------------------------------------------------ OpenAPI
-_TAGS = ["Public reports"]
-_REPORT_ID = path_param("report_id", "the report's number", Id, example=1)
-PATHS = {
-    "/api/reports": {
-        "post": op("Report a find or damage (anyone; rate-limited per address; no CSRF token, session cookies are "
-                   "ignored)", tags=_TAGS, operation_id="submitReport",
-                   body=json_body(m.ReportSubmission, multipart=m.ReportMultipart, form=m.ReportForm,
-                                  example={"kind": "find", "description": "Fish fossils in a fresh road cut",
-                                           "coordinates": "26.58, 106.71"}),
-                   responses={"201": json_response(m.ReportReceipt, "the receipt", headers=LOCATION),
-                              **problem_responses(400, 413, 422, 429)}),
-        "get": op("The reports, newest first, and how many there are in each state", tags=_TAGS, auth=True,
-                  operation_id="listReports", params=[param("status", schema=ReportStatus)],
-                  responses={"200": json_response(m.ReportQueue), **problem_responses(403, 422)})},
-    "/api/reports/{report_id}": {"get": op(
-        "One report with the reporter's contact and the photos", tags=_TAGS, auth=True, operation_id="getReport",
-        params=[_REPORT_ID], responses={"200": json_response(m.ReportDetail), **problem_responses(403, 404)})},
-    "/api/reports/{report_id}/accept": {"post": op(
-        "Accept a report: link it to an inspection of the site, or open a follow-up", tags=_TAGS, auth=True,
-        operation_id="acceptReport", params=[_REPORT_ID], body=json_body(m.AcceptInput, required=False),
-        responses={"200": json_response(m.ReportTriaged), **problem_responses(400, 403, 404, 409, 413, 422)})},
-    "/api/reports/{report_id}/dismiss": {"post": op(
-        "Dismiss a report, saying why", tags=_TAGS, auth=True, operation_id="dismissReport", params=[_REPORT_ID],
-        body=json_body(m.DismissInput, form=m.DismissForm),
-        responses={"200": json_response(m.ReportTriaged), **problem_responses(400, 403, 404, 409, 413, 422)})},
-}
+def _openapi() -> tuple[dict, list]:
+    """This area's paths in the OpenAPI document, and the models the document names whatever the paths do: made when
+    the document is first asked for (http/openapi.register), not when the app is built."""
+    from .models import reports as m
+    from .models.common import Id
+
+    _TAGS = ["Public reports"]
+    _REPORT_ID = path_param("report_id", "the report's number", Id, example=1)
+    PATHS = {
+        "/api/reports": {
+            "post": op("Report a find or damage (anyone; rate-limited per address; no CSRF token, session cookies are "
+                       "ignored)", tags=_TAGS, operation_id="submitReport",
+                       body=json_body(m.ReportSubmission, multipart=m.ReportMultipart, form=m.ReportForm,
+                                      example={"kind": "find", "description": "Fish fossils in a fresh road cut",
+                                               "coordinates": "26.58, 106.71"}),
+                       responses={"201": json_response(m.ReportReceipt, "the receipt", headers=LOCATION),
+                                  **problem_responses(400, 413, 422, 429)}),
+            "get": op("The reports, newest first, and how many there are in each state", tags=_TAGS, auth=True,
+                      operation_id="listReports", params=[param("status", schema=ReportStatus)],
+                      responses={"200": json_response(m.ReportQueue), **problem_responses(403, 422)})},
+        "/api/reports/{report_id}": {"get": op(
+            "One report with the reporter's contact and the photos", tags=_TAGS, auth=True, operation_id="getReport",
+            params=[_REPORT_ID], responses={"200": json_response(m.ReportDetail), **problem_responses(403, 404)})},
+        "/api/reports/{report_id}/accept": {"post": op(
+            "Accept a report: link it to an inspection of the site, or open a follow-up", tags=_TAGS, auth=True,
+            operation_id="acceptReport", params=[_REPORT_ID], body=json_body(m.AcceptInput, required=False),
+            responses={"200": json_response(m.ReportTriaged), **problem_responses(400, 403, 404, 409, 413, 422)})},
+        "/api/reports/{report_id}/dismiss": {"post": op(
+            "Dismiss a report, saying why", tags=_TAGS, auth=True, operation_id="dismissReport", params=[_REPORT_ID],
+            body=json_body(m.DismissInput, form=m.DismissForm),
+            responses={"200": json_response(m.ReportTriaged), **problem_responses(400, 403, 404, 409, 413, 422)})},
+    }
+    return PATHS, m.MODELS
 
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    api_spec.register(app, PATHS, m.MODELS)
+    api_spec.register(app, _openapi)

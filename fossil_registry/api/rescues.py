@@ -18,8 +18,6 @@ from ..http.security import actor, can, remote_addr, require
 from ..http.settings import blob_store, photo_link, rescue_settings, revision_policy
 from ..http.idempotency import idempotent
 from ..messages import msg
-from .models import rescues as m
-from .models.common import Id
 
 bp = Blueprint("rescues_api", __name__, url_prefix="/api")
 
@@ -93,30 +91,37 @@ def add_event(case_id: int):
 
 
 # ------------------------------------------------------------------------------------------------------ OpenAPI
-_TAGS = ["Rescue cases"]
-_ID = path_param("case_id", "the rescue case's number", Id, example=1)
-_SENT = problem_responses(400, 403, 404, 413, 422)
-PATHS = {
-    "/api/rescues": {
-        "post": op("Open a rescue case (JSON, or multipart with photos)", tags=_TAGS, auth=True,
-                   operation_id="openRescueCase",
-                   body=json_body(m.RescueCaseInput, form=m.RescueCaseForm, multipart=m.RescueCaseMultipart),
-                   responses={"201": json_response(m.RescueCase, "the case", headers=LOCATION), **_SENT}),
-        "get": op("Rescue cases with their legal clock, and the figures", tags=_TAGS, auth=True,
-                  operation_id="listRescueCases", params=[param("status", schema=Literal["open", "closed"])],
-                  responses={"200": json_response(m.RescueCases), **problem_responses(403, 422)})},
-    "/api/rescues/{case_id}": {"get": op(
-        "One rescue case: what was done when, the clock, specimens and samples", tags=_TAGS, auth=True,
-        operation_id="getRescueCase", params=[_ID],
-        responses={"200": json_response(m.RescueCase), **problem_responses(403, 404)})},
-    "/api/rescues/{case_id}/events": {"post": op(
-        "Record what was done when (officials on site, opinion, specimens, samples, notes, the outcome)", tags=_TAGS,
-        auth=True, operation_id="addRescueEvent", params=[_ID],
-        body=json_body(m.RescueEventInput, form=m.RescueEventForm, multipart=m.RescueEventMultipart),
-        responses={"201": json_response(m.RescueCase), **problem_responses(400, 403, 404, 409, 413, 422)})},
-}
+def _openapi() -> tuple[dict, list]:
+    """This area's paths in the OpenAPI document, and the models the document names whatever the paths do: made when
+    the document is first asked for (http/openapi.register), not when the app is built."""
+    from .models import rescues as m
+    from .models.common import Id
+
+    _TAGS = ["Rescue cases"]
+    _ID = path_param("case_id", "the rescue case's number", Id, example=1)
+    _SENT = problem_responses(400, 403, 404, 413, 422)
+    PATHS = {
+        "/api/rescues": {
+            "post": op("Open a rescue case (JSON, or multipart with photos)", tags=_TAGS, auth=True,
+                       operation_id="openRescueCase",
+                       body=json_body(m.RescueCaseInput, form=m.RescueCaseForm, multipart=m.RescueCaseMultipart),
+                       responses={"201": json_response(m.RescueCase, "the case", headers=LOCATION), **_SENT}),
+            "get": op("Rescue cases with their legal clock, and the figures", tags=_TAGS, auth=True,
+                      operation_id="listRescueCases", params=[param("status", schema=Literal["open", "closed"])],
+                      responses={"200": json_response(m.RescueCases), **problem_responses(403, 422)})},
+        "/api/rescues/{case_id}": {"get": op(
+            "One rescue case: what was done when, the clock, specimens and samples", tags=_TAGS, auth=True,
+            operation_id="getRescueCase", params=[_ID],
+            responses={"200": json_response(m.RescueCase), **problem_responses(403, 404)})},
+        "/api/rescues/{case_id}/events": {"post": op(
+            "Record what was done when (officials on site, opinion, specimens, samples, notes, the outcome)", tags=_TAGS,
+            auth=True, operation_id="addRescueEvent", params=[_ID],
+            body=json_body(m.RescueEventInput, form=m.RescueEventForm, multipart=m.RescueEventMultipart),
+            responses={"201": json_response(m.RescueCase), **problem_responses(400, 403, 404, 409, 413, 422)})},
+    }
+    return PATHS, m.MODELS
 
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    api_spec.register(app, PATHS, m.MODELS)
+    api_spec.register(app, _openapi)

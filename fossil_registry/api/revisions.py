@@ -20,8 +20,6 @@ from ..http.security import actor, can, remote_addr, require
 from ..http.settings import revision_policy
 from ..http.idempotency import idempotent
 from ..messages import msg
-from .models import revisions as m
-from .models.common import Id
 
 bp = Blueprint("revisions_api", __name__, url_prefix="/api")
 
@@ -220,77 +218,84 @@ def attachment(revision_id: int, attachment_id: int):
 
 
 # ------------------------------------------------------------------------------------------------------ OpenAPI
-_TAGS = ["Revisions"]
-_REVISION_ID = path_param("revision_id", "the proposal's number", Id, example=1)
-_CODE = path_param("code", "the site code, e.g. GZ-0001", example="GZ-0001")
-PROPOSAL_BODY = json_body(m.ProposalInput, form=m.ProposalForm, multipart=m.ProposalMultipart)
-CREATED = json_response(m.Proposal, "the proposal", headers=LOCATION)
-SENT = problem_responses(400, 403, 404, 409, 413, 415, 422)
-PATHS = {
-    "/api/sites/{code}/revisions": {"post": op(
-        "Propose a change to a site (location, boundary, attributes, retirement)", tags=_TAGS, auth=True,
-        operation_id="proposeChange", params=[_CODE], body=PROPOSAL_BODY, responses={"201": CREATED, **SENT})},
-    "/api/revisions": {
-        "post": op("Propose a new site", tags=_TAGS, auth=True, operation_id="proposeSite", body=PROPOSAL_BODY,
-                   responses={"201": CREATED, **SENT}),
-        "get": op("Proposals, newest first (awaiting: the review queue, oldest first)", tags=_TAGS, auth=True,
-                  operation_id="listRevisions", params=[
-                      param("status", schema=list[m.Status], style="form", explode=True,
-                            description="one or more states"),
-                      param("kind", schema=m.Kind), param("site", description="a site code"),
-                      param("author"), param("mine", description="1 or true: only my proposals"),
-                      param("awaiting", description="1 or true: submitted proposals by others (what I may "
-                                                    "review)"),
-                      param("limit", schema=Annotated[int, Field(default=200)],
-                            description="at most this many (1 to 1000; values outside are brought into range)"),
-                      param("offset", schema=Annotated[int, Field(default=0)])],
-                  responses={"200": json_response(m.RevisionList), **problem_responses(403, 422)})},
-    "/api/revisions/inbox": {"get": op(
-        "What waits for me: my proposals by state, changes requested, recent decisions", tags=_TAGS, auth=True,
-        operation_id="getInbox", responses={"200": json_response(m.Inbox), **problem_responses(403)})},
-    "/api/revisions/{revision_id}": {"get": op(
-        "One proposal with its thread, attachments, attribute changes and (stale) three-way view", tags=_TAGS,
-        auth=True, operation_id="getRevision", params=[_REVISION_ID],
-        responses={"200": json_response(m.RevisionView), **problem_responses(403, 404)})},
-    "/api/revisions/{revision_id}/decision": {"post": op(
-        "Approve, reject or request changes (the round the reviewer saw)", tags=_TAGS, auth=True,
-        operation_id="decideRevision", params=[_REVISION_ID],
-        body=json_body(m.DecisionInput, form=m.DecisionForm),
-        responses={"200": json_response(m.Proposal), **problem_responses(400, 403, 404, 409, 413, 422, 428)})},
-    "/api/revisions/batch-decision": {"post": op(
-        "Decide on several proposals at once (each in its own transaction; every outcome reported)", tags=_TAGS,
-        auth=True, operation_id="decideRevisions", body=json_body(m.BatchDecisionInput),
-        responses={"200": json_response(m.BatchResult), **problem_responses(400, 403, 413, 422, 428)})},
-    "/api/revisions/{revision_id}/withdraw": {"post": op(
-        "Withdraw one's own open proposal", tags=_TAGS, auth=True, operation_id="withdrawRevision",
-        params=[_REVISION_ID], body=json_body(m.WithdrawInput, required=False, form=m.CommentForm),
-        responses={"200": json_response(m.Proposal), **problem_responses(400, 403, 404, 409, 413, 422)})},
-    "/api/revisions/{revision_id}/amend": {"post": op(
-        "Change one's own open proposal (a new round; fields not given keep their proposed values)", tags=_TAGS,
-        auth=True, operation_id="amendRevision", params=[_REVISION_ID], body=PROPOSAL_BODY,
-        responses={"200": json_response(m.Proposal), **SENT})},
-    "/api/revisions/{revision_id}/rebase": {"post": op(
-        "Move a stale proposal onto the site's current version (a new round)", tags=_TAGS, auth=True,
-        operation_id="rebaseRevision", params=[_REVISION_ID],
-        responses={"200": json_response(m.Proposal), **problem_responses(403, 404, 409, 422)})},
-    "/api/revisions/{revision_id}/comments": {"post": op(
-        "Comment on a proposal", tags=_TAGS, auth=True, operation_id="commentRevision", params=[_REVISION_ID],
-        body=json_body(m.CommentInput, form=m.CommentForm),
-        responses={"201": json_response(m.Proposal), **problem_responses(400, 403, 404, 413, 422)})},
-    "/api/sites/{code}/restore": {"post": op(
-        "Propose restoring an old version of a site (admins; reviewed like any proposal)", tags=_TAGS, auth=True,
-        operation_id="restoreSite", params=[_CODE], body=json_body(m.RestoreInput, form=m.RestoreForm),
-        responses={"201": CREATED, **problem_responses(400, 403, 404, 409, 413, 422)})},
-    "/api/revisions/{revision_id}/attachments/{attachment_id}": {"get": op(
-        "An attachment of a proposal (images inline, other files as downloads)", tags=_TAGS, auth=True,
-        operation_id="getRevisionAttachment",
-        params=[_REVISION_ID, path_param("attachment_id", "the attachment's number", Id, example=1)],
-        responses={"200": file_response([*revisions.IMAGE_TYPES.values(), "application/pdf",
-                                         "application/octet-stream"], "the file"),
-                   **problem_responses(403, 404)})},
-}
+def _openapi() -> tuple[dict, list]:
+    """This area's paths in the OpenAPI document, and the models the document names whatever the paths do: made when
+    the document is first asked for (http/openapi.register), not when the app is built."""
+    from .models import revisions as m
+    from .models.common import Id
+
+    _TAGS = ["Revisions"]
+    _REVISION_ID = path_param("revision_id", "the proposal's number", Id, example=1)
+    _CODE = path_param("code", "the site code, e.g. GZ-0001", example="GZ-0001")
+    PROPOSAL_BODY = json_body(m.ProposalInput, form=m.ProposalForm, multipart=m.ProposalMultipart)
+    CREATED = json_response(m.Proposal, "the proposal", headers=LOCATION)
+    SENT = problem_responses(400, 403, 404, 409, 413, 415, 422)
+    PATHS = {
+        "/api/sites/{code}/revisions": {"post": op(
+            "Propose a change to a site (location, boundary, attributes, retirement)", tags=_TAGS, auth=True,
+            operation_id="proposeChange", params=[_CODE], body=PROPOSAL_BODY, responses={"201": CREATED, **SENT})},
+        "/api/revisions": {
+            "post": op("Propose a new site", tags=_TAGS, auth=True, operation_id="proposeSite", body=PROPOSAL_BODY,
+                       responses={"201": CREATED, **SENT}),
+            "get": op("Proposals, newest first (awaiting: the review queue, oldest first)", tags=_TAGS, auth=True,
+                      operation_id="listRevisions", params=[
+                          param("status", schema=list[m.Status], style="form", explode=True,
+                                description="one or more states"),
+                          param("kind", schema=m.Kind), param("site", description="a site code"),
+                          param("author"), param("mine", description="1 or true: only my proposals"),
+                          param("awaiting", description="1 or true: submitted proposals by others (what I may "
+                                                        "review)"),
+                          param("limit", schema=Annotated[int, Field(default=200)],
+                                description="at most this many (1 to 1000; values outside are brought into range)"),
+                          param("offset", schema=Annotated[int, Field(default=0)])],
+                      responses={"200": json_response(m.RevisionList), **problem_responses(403, 422)})},
+        "/api/revisions/inbox": {"get": op(
+            "What waits for me: my proposals by state, changes requested, recent decisions", tags=_TAGS, auth=True,
+            operation_id="getInbox", responses={"200": json_response(m.Inbox), **problem_responses(403)})},
+        "/api/revisions/{revision_id}": {"get": op(
+            "One proposal with its thread, attachments, attribute changes and (stale) three-way view", tags=_TAGS,
+            auth=True, operation_id="getRevision", params=[_REVISION_ID],
+            responses={"200": json_response(m.RevisionView), **problem_responses(403, 404)})},
+        "/api/revisions/{revision_id}/decision": {"post": op(
+            "Approve, reject or request changes (the round the reviewer saw)", tags=_TAGS, auth=True,
+            operation_id="decideRevision", params=[_REVISION_ID],
+            body=json_body(m.DecisionInput, form=m.DecisionForm),
+            responses={"200": json_response(m.Proposal), **problem_responses(400, 403, 404, 409, 413, 422, 428)})},
+        "/api/revisions/batch-decision": {"post": op(
+            "Decide on several proposals at once (each in its own transaction; every outcome reported)", tags=_TAGS,
+            auth=True, operation_id="decideRevisions", body=json_body(m.BatchDecisionInput),
+            responses={"200": json_response(m.BatchResult), **problem_responses(400, 403, 413, 422, 428)})},
+        "/api/revisions/{revision_id}/withdraw": {"post": op(
+            "Withdraw one's own open proposal", tags=_TAGS, auth=True, operation_id="withdrawRevision",
+            params=[_REVISION_ID], body=json_body(m.WithdrawInput, required=False, form=m.CommentForm),
+            responses={"200": json_response(m.Proposal), **problem_responses(400, 403, 404, 409, 413, 422)})},
+        "/api/revisions/{revision_id}/amend": {"post": op(
+            "Change one's own open proposal (a new round; fields not given keep their proposed values)", tags=_TAGS,
+            auth=True, operation_id="amendRevision", params=[_REVISION_ID], body=PROPOSAL_BODY,
+            responses={"200": json_response(m.Proposal), **SENT})},
+        "/api/revisions/{revision_id}/rebase": {"post": op(
+            "Move a stale proposal onto the site's current version (a new round)", tags=_TAGS, auth=True,
+            operation_id="rebaseRevision", params=[_REVISION_ID],
+            responses={"200": json_response(m.Proposal), **problem_responses(403, 404, 409, 422)})},
+        "/api/revisions/{revision_id}/comments": {"post": op(
+            "Comment on a proposal", tags=_TAGS, auth=True, operation_id="commentRevision", params=[_REVISION_ID],
+            body=json_body(m.CommentInput, form=m.CommentForm),
+            responses={"201": json_response(m.Proposal), **problem_responses(400, 403, 404, 413, 422)})},
+        "/api/sites/{code}/restore": {"post": op(
+            "Propose restoring an old version of a site (admins; reviewed like any proposal)", tags=_TAGS, auth=True,
+            operation_id="restoreSite", params=[_CODE], body=json_body(m.RestoreInput, form=m.RestoreForm),
+            responses={"201": CREATED, **problem_responses(400, 403, 404, 409, 413, 422)})},
+        "/api/revisions/{revision_id}/attachments/{attachment_id}": {"get": op(
+            "An attachment of a proposal (images inline, other files as downloads)", tags=_TAGS, auth=True,
+            operation_id="getRevisionAttachment",
+            params=[_REVISION_ID, path_param("attachment_id", "the attachment's number", Id, example=1)],
+            responses={"200": file_response([*revisions.IMAGE_TYPES.values(), "application/pdf",
+                                             "application/octet-stream"], "the file"),
+                       **problem_responses(403, 404)})},
+    }
+    return PATHS, m.MODELS
 
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    api_spec.register(app, PATHS, m.MODELS)
+    api_spec.register(app, _openapi)

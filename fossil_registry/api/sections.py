@@ -21,13 +21,8 @@ from ..http.security import actor, can, remote_addr, require
 from ..http.settings import (blob_store, inspection_settings, marker_settings, photo_link, photo_url,
                              revision_policy)
 from ..sections import SECTION
-from .inspections import RECORD_BODY, record_input
-from .models import sections as m
-from .models.common import ONE_OF, FeatureCollection, Id
-from .models.inspections import Inspection
-from .models.revisions import Proposal, SectionProposalForm, SectionProposalInput, SectionProposalMultipart
-from .models.sites import SiteDiff
-from .ogcapi import ITEMS_PARAMS, items as ogcapi_items
+from .inspections import record_body, record_input
+from .ogcapi import items as ogcapi_items, items_params
 from .revisions import created, submission
 from .sites import feature_diff, feature_state, feature_versions
 
@@ -149,69 +144,79 @@ def add_marker(code: str):
 
 
 # ------------------------------------------------------------------------------------------------------ OpenAPI
-_TAGS = ["Sections and markers"]
-_CODE = path_param("code", "the section's code, e.g. GZS-0001", example="GZS-0001")
-_SITE_CODE = path_param("code", "the site's code, e.g. GZ-0001", example="GZ-0001")
-_MARKER_BODY = json_body(m.MarkerInput, form=m.MarkerForm, multipart=m.MarkerMultipart)
-_PROPOSAL = json_body(SectionProposalInput, form=SectionProposalForm, multipart=SectionProposalMultipart)
-_CREATED = {"201": json_response(Proposal, "the proposal (see /api/revisions/{revision_id})", headers=LOCATION)}
-_SENT = problem_responses(400, 403, 404, 409, 413, 415, 422)
-PATHS = {
-    "/api/sections": {
-        "get": op("Sections as GeoJSON (alias of /ogcapi/collections/sections/items)", tags=_TAGS,
-                  operation_id="listSections", params=ITEMS_PARAMS,
-                  responses={"200": or_html({**json_response(FeatureCollection, media="application/geo+json",
-                                                              headers=CONTENT_CRS),
-                                             "description": "one page of sections (the public view for anonymous "
-                                                            "callers)"}),
-                             **problem_responses(400, 404)}),
-        "post": op("Propose a new section (JSON, or multipart with a file and target=line|boundary)", tags=_TAGS,
-                   auth=True, operation_id="proposeSection", body=_PROPOSAL, responses={**_CREATED, **_SENT})},
-    "/api/sections/{code}": {"get": op(
-        "A section: version, line, boundary, properties (public view for anonymous callers)", tags=_TAGS,
-        operation_id="getSection",
-        params=[_CODE, param("version", schema=Id, description="a past version (staff)"),
-                param("as_of", description="the state at an ISO-8601 date or time (staff)")],
-        responses={"200": json_response(Annotated[Union[m.SectionState, m.PublicSection], ONE_OF]),
-                   **problem_responses(404, 422)})},
-    "/api/sections/{code}/versions": {"get": op(
-        "A section's version history", tags=_TAGS, auth=True, operation_id="getSectionVersions", params=[_CODE],
-        responses={"200": json_response(m.SectionVersions), **problem_responses(403, 404)})},
-    "/api/sections/{code}/diff": {"get": op(
-        "What changed between two versions (fields, geodesic figures, length before/after)", tags=_TAGS, auth=True,
-        operation_id="diffSection",
-        params=[_CODE, param("from", schema=Id, required=True), param("to", schema=Id, required=True)],
-        responses={"200": json_response(SiteDiff), **problem_responses(403, 404, 422)})},
-    "/api/sections/{code}/revisions": {"post": op(
-        "Propose a change to a section (JSON, or multipart with file and target=line|boundary: GPX, KML/KMZ, zipped "
-        "Shapefile, GeoPackage, CSV)", tags=_TAGS, auth=True, operation_id="proposeSectionChange", params=[_CODE],
-        body=_PROPOSAL, responses={**_CREATED, **_SENT})},
-    "/api/sections/{code}/inspections": {
-        "post": op("Record an inspection of a section (as for sites; markers: the condition of each marker)",
-                   tags=_TAGS, auth=True, operation_id="recordSectionInspection", params=[_CODE],
-                   body=RECORD_BODY,
-                   responses={"201": json_response(Inspection, "the record", headers=LOCATION),
-                              **problem_responses(400, 403, 404, 413, 422)}),
-        "get": op("A section's inspection records, newest first", tags=_TAGS, auth=True,
-                  operation_id="listSectionInspections", params=[_CODE],
-                  responses={"200": json_response(m.SectionInspections), **problem_responses(403, 404)})},
-    "/api/sites/{code}/markers": {
-        "get": op("A site's protection markers (anonymous callers: those of an open site)", tags=_TAGS,
-                  operation_id="listSiteMarkers", params=[_SITE_CODE],
-                  responses={"200": json_response(m.Markers), **problem_responses(404)}),
-        "post": op("Record a protection marker of a site (JSON, or multipart with photos)", tags=_TAGS, auth=True,
-                   operation_id="addSiteMarker", params=[_SITE_CODE], body=_MARKER_BODY,
-                   responses={"201": json_response(m.Marker), **problem_responses(400, 403, 404, 413, 422)})},
-    "/api/sections/{code}/markers": {
-        "get": op("A section's protection markers (anonymous callers: those of an open section)", tags=_TAGS,
-                  operation_id="listSectionMarkers", params=[_CODE],
-                  responses={"200": json_response(m.Markers), **problem_responses(404)}),
-        "post": op("Record a protection marker of a section (JSON, or multipart with photos)", tags=_TAGS,
-                   auth=True, operation_id="addSectionMarker", params=[_CODE], body=_MARKER_BODY,
-                   responses={"201": json_response(m.Marker), **problem_responses(400, 403, 404, 413, 422)})},
-}
+def _openapi() -> tuple[dict, list]:
+    """This area's paths in the OpenAPI document, and the models the document names whatever the paths do: made when
+    the document is first asked for (http/openapi.register), not when the app is built."""
+    from .models import sections as m
+    from .models.common import ONE_OF, FeatureCollection, Id
+    from .models.inspections import Inspection
+    from .models.revisions import Proposal, SectionProposalForm, SectionProposalInput, SectionProposalMultipart
+    from .models.sites import SiteDiff
+
+    _TAGS = ["Sections and markers"]
+    _CODE = path_param("code", "the section's code, e.g. GZS-0001", example="GZS-0001")
+    _SITE_CODE = path_param("code", "the site's code, e.g. GZ-0001", example="GZ-0001")
+    _MARKER_BODY = json_body(m.MarkerInput, form=m.MarkerForm, multipart=m.MarkerMultipart)
+    _PROPOSAL = json_body(SectionProposalInput, form=SectionProposalForm, multipart=SectionProposalMultipart)
+    _CREATED = {"201": json_response(Proposal, "the proposal (see /api/revisions/{revision_id})", headers=LOCATION)}
+    _SENT = problem_responses(400, 403, 404, 409, 413, 415, 422)
+    PATHS = {
+        "/api/sections": {
+            "get": op("Sections as GeoJSON (alias of /ogcapi/collections/sections/items)", tags=_TAGS,
+                      operation_id="listSections", params=items_params(),
+                      responses={"200": or_html({**json_response(FeatureCollection, media="application/geo+json",
+                                                                  headers=CONTENT_CRS),
+                                                 "description": "one page of sections (the public view for anonymous "
+                                                                "callers)"}),
+                                 **problem_responses(400, 404)}),
+            "post": op("Propose a new section (JSON, or multipart with a file and target=line|boundary)", tags=_TAGS,
+                       auth=True, operation_id="proposeSection", body=_PROPOSAL, responses={**_CREATED, **_SENT})},
+        "/api/sections/{code}": {"get": op(
+            "A section: version, line, boundary, properties (public view for anonymous callers)", tags=_TAGS,
+            operation_id="getSection",
+            params=[_CODE, param("version", schema=Id, description="a past version (staff)"),
+                    param("as_of", description="the state at an ISO-8601 date or time (staff)")],
+            responses={"200": json_response(Annotated[Union[m.SectionState, m.PublicSection], ONE_OF]),
+                       **problem_responses(404, 422)})},
+        "/api/sections/{code}/versions": {"get": op(
+            "A section's version history", tags=_TAGS, auth=True, operation_id="getSectionVersions", params=[_CODE],
+            responses={"200": json_response(m.SectionVersions), **problem_responses(403, 404)})},
+        "/api/sections/{code}/diff": {"get": op(
+            "What changed between two versions (fields, geodesic figures, length before/after)", tags=_TAGS, auth=True,
+            operation_id="diffSection",
+            params=[_CODE, param("from", schema=Id, required=True), param("to", schema=Id, required=True)],
+            responses={"200": json_response(SiteDiff), **problem_responses(403, 404, 422)})},
+        "/api/sections/{code}/revisions": {"post": op(
+            "Propose a change to a section (JSON, or multipart with file and target=line|boundary: GPX, KML/KMZ, zipped "
+            "Shapefile, GeoPackage, CSV)", tags=_TAGS, auth=True, operation_id="proposeSectionChange", params=[_CODE],
+            body=_PROPOSAL, responses={**_CREATED, **_SENT})},
+        "/api/sections/{code}/inspections": {
+            "post": op("Record an inspection of a section (as for sites; markers: the condition of each marker)",
+                       tags=_TAGS, auth=True, operation_id="recordSectionInspection", params=[_CODE],
+                       body=record_body(),
+                       responses={"201": json_response(Inspection, "the record", headers=LOCATION),
+                                  **problem_responses(400, 403, 404, 413, 422)}),
+            "get": op("A section's inspection records, newest first", tags=_TAGS, auth=True,
+                      operation_id="listSectionInspections", params=[_CODE],
+                      responses={"200": json_response(m.SectionInspections), **problem_responses(403, 404)})},
+        "/api/sites/{code}/markers": {
+            "get": op("A site's protection markers (anonymous callers: those of an open site)", tags=_TAGS,
+                      operation_id="listSiteMarkers", params=[_SITE_CODE],
+                      responses={"200": json_response(m.Markers), **problem_responses(404)}),
+            "post": op("Record a protection marker of a site (JSON, or multipart with photos)", tags=_TAGS, auth=True,
+                       operation_id="addSiteMarker", params=[_SITE_CODE], body=_MARKER_BODY,
+                       responses={"201": json_response(m.Marker), **problem_responses(400, 403, 404, 413, 422)})},
+        "/api/sections/{code}/markers": {
+            "get": op("A section's protection markers (anonymous callers: those of an open section)", tags=_TAGS,
+                      operation_id="listSectionMarkers", params=[_CODE],
+                      responses={"200": json_response(m.Markers), **problem_responses(404)}),
+            "post": op("Record a protection marker of a section (JSON, or multipart with photos)", tags=_TAGS,
+                       auth=True, operation_id="addSectionMarker", params=[_CODE], body=_MARKER_BODY,
+                       responses={"201": json_response(m.Marker), **problem_responses(400, 403, 404, 413, 422)})},
+    }
+    return PATHS, m.MODELS
 
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    api_spec.register(app, PATHS, m.MODELS)
+    api_spec.register(app, _openapi)

@@ -9,13 +9,11 @@ from flask_login import current_user
 from pydantic import Field
 
 from .. import audit, auth, public_view, sites
-from .ogcapi import ITEMS_PARAMS, items as ogcapi_items
+from .ogcapi import items as ogcapi_items, items_params
 from ..db import get_conn
 from ..errors import InvalidInput
 from ..http import openapi as api_spec
 from ..http.openapi import CONTENT_CRS, json_response, op, or_html, param, path_param, problem_responses
-from .models import sites as m
-from .models.common import ONE_OF, FeatureCollection, Id
 from ..http.requests import positive_int_arg, query_args
 from ..http.security import can, require
 from ..messages import msg
@@ -103,45 +101,52 @@ def audit_entries():
 
 
 # ------------------------------------------------------------------------------------------------------ OpenAPI
-_CODE = path_param("code", "the site code, e.g. GZ-0001", example="GZ-0001")
-_TAGS = ["Sites"]
-_AS_OF = ("an ISO-8601 date or time (a bare date: the end of that day; no offset: the registry's time zone)")
-_LIMIT = Annotated[int, Field(ge=1, default=500)]
-PATHS = {
-    "/api/sites": {"get": op(
-        "Site locations as GeoJSON (an alias of /ogcapi/collections/sites/items)", tags=_TAGS, params=ITEMS_PARAMS,
-        operation_id="listSites", responses={
-            "200": or_html({**json_response(FeatureCollection, media="application/geo+json", headers=CONTENT_CRS),
-                            "description": "one page of sites (the public view for anonymous callers)"}),
-            **problem_responses(400, 404)})},
-    "/api/sites/{code}": {"get": op(
-        "One site: staff get the exact current state or a past one; anonymous callers the public view",
-        tags=_TAGS, operation_id="getSite", params=[
-            _CODE, param("version", schema=Id, description="a past version (staff)"),
-            param("as_of", description="the state at this instant (staff): " + _AS_OF)],
-        responses={"200": json_response(Annotated[Union[m.SiteState, m.PublicSite], ONE_OF]),
-                   **problem_responses(404, 422)})},
-    "/api/sites/{code}/versions": {"get": op(
-        "A site's version history", tags=_TAGS, auth=True, params=[_CODE], operation_id="getSiteVersions",
-        responses={"200": json_response(m.SiteVersions), **problem_responses(403, 404)})},
-    "/api/sites/{code}/diff": {"get": op(
-        "What changed between two versions of a site", tags=_TAGS, auth=True, operation_id="diffSite", params=[
-            _CODE, param("from", schema=Id, required=True), param("to", schema=Id, required=True)],
-        responses={"200": json_response(m.SiteDiff), **problem_responses(403, 404, 422)})},
-    "/api/me": {"get": op("The caller's account: name, role and permissions", tags=["Accounts"], auth=True,
-                          operation_id="getMe", responses={"200": json_response(m.Me), **problem_responses(403)})},
-    "/api/audit": {"get": op(
-        "The audit trail, newest first (admins)", tags=["Accounts"], auth=True, operation_id="getAudit", params=[
-            param("limit", schema=_LIMIT, description="entries at most (values above 10000 give 10000)"),
-            param("actor", description="who"), param("action", description="what (a prefix; a trailing * is "
-                                                                            "allowed)"),
-            param("target", description="on what"),
-            param("since", description="from this date or time: " + _AS_OF.replace("the end", "the start")),
-            param("until", description="up to this date or time: " + _AS_OF)],
-        responses={"200": json_response(m.AuditEntries), **problem_responses(403, 422)})},
-}
+def _openapi() -> tuple[dict, list]:
+    """This area's paths in the OpenAPI document, and the models the document names whatever the paths do: made when
+    the document is first asked for (http/openapi.register), not when the app is built."""
+    from .models import sites as m
+    from .models.common import ONE_OF, FeatureCollection, Id
+
+    _CODE = path_param("code", "the site code, e.g. GZ-0001", example="GZ-0001")
+    _TAGS = ["Sites"]
+    _AS_OF = ("an ISO-8601 date or time (a bare date: the end of that day; no offset: the registry's time zone)")
+    _LIMIT = Annotated[int, Field(ge=1, default=500)]
+    PATHS = {
+        "/api/sites": {"get": op(
+            "Site locations as GeoJSON (an alias of /ogcapi/collections/sites/items)", tags=_TAGS, params=items_params(),
+            operation_id="listSites", responses={
+                "200": or_html({**json_response(FeatureCollection, media="application/geo+json", headers=CONTENT_CRS),
+                                "description": "one page of sites (the public view for anonymous callers)"}),
+                **problem_responses(400, 404)})},
+        "/api/sites/{code}": {"get": op(
+            "One site: staff get the exact current state or a past one; anonymous callers the public view",
+            tags=_TAGS, operation_id="getSite", params=[
+                _CODE, param("version", schema=Id, description="a past version (staff)"),
+                param("as_of", description="the state at this instant (staff): " + _AS_OF)],
+            responses={"200": json_response(Annotated[Union[m.SiteState, m.PublicSite], ONE_OF]),
+                       **problem_responses(404, 422)})},
+        "/api/sites/{code}/versions": {"get": op(
+            "A site's version history", tags=_TAGS, auth=True, params=[_CODE], operation_id="getSiteVersions",
+            responses={"200": json_response(m.SiteVersions), **problem_responses(403, 404)})},
+        "/api/sites/{code}/diff": {"get": op(
+            "What changed between two versions of a site", tags=_TAGS, auth=True, operation_id="diffSite", params=[
+                _CODE, param("from", schema=Id, required=True), param("to", schema=Id, required=True)],
+            responses={"200": json_response(m.SiteDiff), **problem_responses(403, 404, 422)})},
+        "/api/me": {"get": op("The caller's account: name, role and permissions", tags=["Accounts"], auth=True,
+                              operation_id="getMe", responses={"200": json_response(m.Me), **problem_responses(403)})},
+        "/api/audit": {"get": op(
+            "The audit trail, newest first (admins)", tags=["Accounts"], auth=True, operation_id="getAudit", params=[
+                param("limit", schema=_LIMIT, description="entries at most (values above 10000 give 10000)"),
+                param("actor", description="who"), param("action", description="what (a prefix; a trailing * is "
+                                                                                "allowed)"),
+                param("target", description="on what"),
+                param("since", description="from this date or time: " + _AS_OF.replace("the end", "the start")),
+                param("until", description="up to this date or time: " + _AS_OF)],
+            responses={"200": json_response(m.AuditEntries), **problem_responses(403, 422)})},
+    }
+    return PATHS, m.MODELS
 
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    api_spec.register(app, PATHS, m.MODELS)
+    api_spec.register(app, _openapi)

@@ -9,9 +9,9 @@ kept per registry state), settings.py."""
 from __future__ import annotations
 
 from .build import PUBLIC_NOTICE, STAFF_NOTICE, Download, crs_label, names, prepare
-from .catalog import FORMATS, LAYERS, Format, Layer, Unauthorized, Wanted, available, is_staff, parse, split_name
+from .catalog import (DBF_NAME, DBF_TEXT, FORMATS, LAYERS, Format, Layer, Unauthorized, Wanted, available, is_staff,
+                      parse, shapefile_names, split_name)
 from .settings import Settings
-from .writers import DBF_NAME, DBF_TEXT, shapefile_names
 
 __all__ = ["DBF_NAME", "DBF_TEXT", "Download", "FORMATS", "Format", "LAYERS", "Layer", "PUBLIC_NOTICE", "STAFF_NOTICE",
            "Settings", "Unauthorized", "Wanted", "available", "crs_label", "is_staff", "names", "parse", "prepare",

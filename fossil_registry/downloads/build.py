@@ -11,22 +11,23 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-import pandas as pd
-import pyogrio
 import pyproj
 
 from .. import local_time, registry, store
 from ..coords import crs_name
 from ..messages import Label
 from ..ogcapi import ServiceCRS
-from . import tables
 from .cache import Cache
 from .cache import key as cache_key
 from .catalog import LAYERS, Wanted
 from .settings import Settings
-from .writers import WRITERS, About, Written, add_gpkg_layer
+
+# The files are made by tables.py (GeoDataFrames: pandas, geopandas) and writers.py (GDAL, through pyogrio), imported by
+# the first download that makes one: ~1 s of the server's start otherwise, for a request most processes never see.
+if TYPE_CHECKING:
+    from .writers import About, Written
 
 PUBLIC_NOTICE = ("公开版：概化化石点仅给出所在 0.1 度网格的中心，隐藏化石点不含，文本中可能构成坐标的数字已隐去。 "
                  "Public view: sites of protected location at the centre of their 0.1-degree cell, hidden sites left out, "
@@ -83,6 +84,8 @@ def crs_label(crs: ServiceCRS) -> Label:
 
 
 def _about(wanted: Wanted, count: int, tz: str) -> About:
+    from .writers import About
+
     # the time a person reads in the README, in the registry's zone, and still ISO 8601 with its offset for programs
     generated = local_time.local_moment(store.utc_now(), tz).isoformat(timespec="seconds")
     return About(title=f"{wanted.layer.title_zh} {wanted.layer.title}",
@@ -119,6 +122,9 @@ def prepare(conn, wanted: Wanted, settings: Settings, *, day: str) -> Download:
 
 def _write(conn, wanted: Wanted, settings: Settings) -> tuple[Path, Written, int | None]:
     """Write the file into a new private directory (removed again if anything fails)."""
+    from . import tables
+    from .writers import WRITERS
+
     directory = Path(tempfile.mkdtemp(prefix="download-", dir=settings.work_dir))
     try:
         if wanted.layer.collection is None:
@@ -138,6 +144,12 @@ def _registry(conn, wanted: Wanted, directory: Path, registry_path, tz: str) -> 
     """Staff: the shareable export of what the caller may read (access.export_selection). Anonymous callers: the
     public view's layers (every registered kind of feature, the boundaries and the markers), read in one snapshot,
     and a table saying what the file is."""
+    import pandas as pd
+    import pyogrio
+
+    from . import tables
+    from .writers import Written, add_gpkg_layer
+
     path = directory / "registry.gpkg"
     if not wanted.public:
         registry.export_registry(registry_path, path, can=wanted.can)

@@ -1,5 +1,5 @@
 """What can be downloaded: the layers (every registered kind of feature: sites, stratigraphic sections...; the
-protection boundaries and markers; for staff, inspections and patrol tracks; the whole registry as one GeoPackage), the file formats, the CRSs each format takes, and the reading of a download
+protection boundaries and markers; for staff, inspections and patrol tracks; the whole registry as one GeoPackage), the file formats, the CRSs each format takes, the Shapefile's field names, and the reading of a download
 request (layer, format, crs, bbox, filters) into a ``Wanted``. No Flask.
 
 The layers are the OGC API's collections (ogcapi.COLLECTIONS): a download holds exactly the features the feature
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 from .. import access, features, ogcapi
+from ..features import GENERALIZED
 from ..errors import NotFound, RegistryError
 from ..messages import msg
 from ..ogcapi.crs import EPSG_URI, STORAGE_EPSG
@@ -203,3 +204,31 @@ def _registry(layer: Layer, fmt: Format, args, *, can: Callable[[str], bool], re
                                       "CRS, CGCS2000 ({crs}); download a layer to get another CRS", crs=STORAGE_URI),
                                   parameter="crs")
     return Wanted(layer, fmt, crs, public=not is_staff(can), can=can)
+
+
+# ------------------------------------------------------------------------------------------------------ Shapefile
+DBF_NAME = 10        # characters of a .dbf field name
+DBF_TEXT = 254       # bytes of a .dbf text value
+SHORT_NAMES = {"description": "descr", "description_en": "descr_en", "public_description": "pub_descr",
+               "public_description_en": "pub_dsc_en", "fossil_groups": "fossil_grp", "formation_en": "formatn_en",
+               "sensitivity": "sensitiv", "established": "establishd", GENERALIZED: "generalizd",
+               "inspected_on": "inspect_on", "photo_count": "photo_cnt", "site_version": "site_ver",
+               "recorded_by": "record_by", "inspection_id": "insp_id", "point_count": "point_cnt"}
+
+
+def shapefile_names(columns) -> dict[str, str]:
+    """Field -> its .dbf name, for every field whose name is longer than 10 characters: the readable short names
+    above, else the first characters made unique with a number."""
+    taken = {c for c in columns if len(c) <= DBF_NAME}
+    out = {}
+    for c in columns:
+        if len(c) <= DBF_NAME:
+            continue
+        short = SHORT_NAMES.get(c, c[:DBF_NAME])
+        n = 1
+        while short in taken:
+            suffix = f"_{n}"
+            short, n = c[:DBF_NAME - len(suffix)] + suffix, n + 1
+        taken.add(short)
+        out[c] = short
+    return out

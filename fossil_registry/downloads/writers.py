@@ -18,7 +18,7 @@ from markupsafe import escape
 
 from .. import csv_export, store
 from ..features import GENERALIZED
-from .catalog import Layer, Wanted
+from .catalog import DBF_TEXT, Layer, Wanted, shapefile_names
 from .tables import decimals
 
 # pyogrio's RuntimeWarnings repeat GDAL's notices (formats/ogr.py sets the same filter for reading).
@@ -178,33 +178,6 @@ def kmz(table: gpd.GeoDataFrame, wanted: Wanted, directory: Path, about: About) 
 
 
 # ------------------------------------------------------------------------------------------------------ Shapefile
-DBF_NAME = 10        # characters of a .dbf field name
-DBF_TEXT = 254       # bytes of a .dbf text value
-SHORT_NAMES = {"description": "descr", "description_en": "descr_en", "public_description": "pub_descr",
-               "public_description_en": "pub_dsc_en", "fossil_groups": "fossil_grp", "formation_en": "formatn_en",
-               "sensitivity": "sensitiv", "established": "establishd", GENERALIZED: "generalizd",
-               "inspected_on": "inspect_on", "photo_count": "photo_cnt", "site_version": "site_ver",
-               "recorded_by": "record_by", "inspection_id": "insp_id", "point_count": "point_cnt"}
-
-
-def shapefile_names(columns) -> dict[str, str]:
-    """Field -> its .dbf name, for every field whose name is longer than 10 characters: the readable short names
-    above, else the first characters made unique with a number."""
-    taken = {c for c in columns if len(c) <= DBF_NAME}
-    out = {}
-    for c in columns:
-        if len(c) <= DBF_NAME:
-            continue
-        short = SHORT_NAMES.get(c, c[:DBF_NAME])
-        n = 1
-        while short in taken:
-            suffix = f"_{n}"
-            short, n = c[:DBF_NAME - len(suffix)] + suffix, n + 1
-        taken.add(short)
-        out[c] = short
-    return out
-
-
 def _cut(value, limit: int = DBF_TEXT):
     """A text value cut to what a .dbf field holds (254 bytes of UTF-8), at a character boundary."""
     if not isinstance(value, str):

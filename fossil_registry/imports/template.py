@@ -9,8 +9,6 @@ import io
 import tempfile
 from pathlib import Path
 
-import geopandas as gpd
-import pyogrio
 from shapely.geometry import Point
 
 from ..vocab import FossilGroup, Level, Period, Sensitivity, SurveyMethod
@@ -53,6 +51,9 @@ def csv_bytes() -> bytes:
 def geopackage_bytes() -> bytes:
     """The GeoPackage template: a point layer ``sites`` in CGCS2000 (EPSG:4490) with the same columns but the
     coordinates (the point is the location)."""
+    import geopandas as gpd   # with GDAL's writer: loaded by the first template asked for, not by the server's start
+    import pyogrio
+
     row = example_row()
     record = {header: row[field] for field, header in COLUMNS if field not in ("x", "y")}
     frame = gpd.GeoDataFrame([record], geometry=[Point(EXAMPLE_LON, EXAMPLE_LAT)], crs="EPSG:4490")

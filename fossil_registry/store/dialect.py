@@ -313,9 +313,15 @@ class PostGIS(Backend):
     name = POSTGIS
     layer_changes = "layer_changes"
     checks_references_exist = True
-    transaction = staticmethod(pg.transaction)
-    read_snapshot = staticmethod(pg.read_snapshot)
     geometry_value = staticmethod(pg.Geometry)
+
+    @staticmethod
+    def transaction(conn):
+        return pg.transaction(conn)   # store/pg_connection.py, imported with psycopg by the first PostGIS connection
+
+    @staticmethod
+    def read_snapshot(conn):
+        return pg.read_snapshot(conn)
 
     def for_update(self, conn, of: str | None = None) -> str:
         return " FOR NO KEY UPDATE" + (f" OF {of}" if of else "") if conn.writing else ""

@@ -3,12 +3,12 @@ in, and the summary of a check-in (what was proposed, unchanged, missing, refuse
 fossil_registry.fieldkit."""
 from __future__ import annotations
 
-import folium
+from typing import TYPE_CHECKING
+
 from flask import Blueprint, current_app, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from folium import plugins
 
-from .. import county_context, fieldkit, maps, sites
+from .. import county_context, fieldkit, sites
 from ..db import get_conn
 from ..errors import InvalidInput, RegistryError
 from ..http.errors import describe
@@ -16,6 +16,9 @@ from ..http.requests import allow_request_bytes, read_upload
 from ..http.security import actor, remote_addr, require
 from ..http.settings import fieldkit_settings
 from ..http.idempotency import idempotent
+
+if TYPE_CHECKING:  # annotations only: folium (~0.7 s) is imported by the first map page, not the start
+    from .. import maps
 
 bp = Blueprint("fieldkit", __name__)
 
@@ -33,6 +36,10 @@ def _area_map(current: list) -> tuple[maps.RenderedMap, dict]:
     """The map on which the kit's area is drawn as a rectangle (Leaflet.draw, self-hosted) over the registered sites;
     fieldkit-area.js writes the rectangle into the typed box field (min lon, min lat, max lon, max lat), and draws
     a typed box."""
+    from .. import maps
+    import folium
+    from folium import plugins
+
     m = maps.make_map(**maps.basemap_options(current_app.config), height="100%",
                       fit_bounds=tuple(current_app.config["REGION_BBOX"]), context=maps.STAFF_CONTEXT)
     drawn = folium.FeatureGroup(name="kit-area", control=False).add_to(m)

@@ -6,13 +6,14 @@ view allows; staff screenings are saved and reopened at /impact/screenings/<id>.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 import numpy as np
 import shapely
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from shapely.geometry import mapping
 
-from .. import impact, maps, public_view
+from .. import impact, public_view
 from ..coords import CoordinateError
 from ..db import get_conn
 from ..errors import MiB, RegistryError
@@ -26,6 +27,9 @@ from ..http.settings import impact_settings
 from ..http.idempotency import idempotent, nothing_created
 from .impact_maps import drawing_map, report_map
 from .revisions import CRS_CHOICES
+
+if TYPE_CHECKING:  # annotations only: folium (~0.7 s) is imported by the first map page, not the start
+    from .. import maps
 
 bp = Blueprint("impact", __name__)
 FORM_ERRORS = (RegistryError, GeometryError, CoordinateError)
@@ -66,6 +70,8 @@ PUBLIC_SITES_ON_FORM = 5000
 
 def _public_overlay() -> list[maps.Overlay]:
     """The sites anyone may see (public view), so that a planner can find the place on a map without tiles."""
+    from .. import maps
+
     shown = public_view.list_public(get_conn())
     if not shown or len(shown) > PUBLIC_SITES_ON_FORM:
         return []

@@ -3,14 +3,17 @@ affected sites coloured by risk class, the shortest line to each). Site names re
 folium elements carry geometry and developer-written numbers."""
 from __future__ import annotations
 
-import folium
+from typing import TYPE_CHECKING
+
 from flask import current_app, g
 from flask_babel import gettext as _
-from folium import plugins
 from shapely.geometry import mapping
 
-from .. import access, impact, json_input, maps
+from .. import access, impact, json_input
 from ..http.security import can
+
+if TYPE_CHECKING:  # annotations only: folium (~0.7 s) is imported by the first map page, not the start
+    from .. import maps
 
 FOOTPRINT_STYLE = {"color": "#5e3c99", "weight": 3, "fillColor": "#5e3c99", "fillOpacity": 0.25}
 RING_COLOURS = ("#6a51a3", "#807dba", "#9e9ac8", "#bcbddc", "#dadaeb", "#efedf5")
@@ -18,6 +21,8 @@ RING_COLOURS = ("#6a51a3", "#807dba", "#9e9ac8", "#bcbddc", "#dadaeb", "#efedf5"
 
 def _new_map(**kwargs) -> maps.RegistryMap:
     # staff see county outlines; anonymous screening (a planner without an account) is a public page: seats only
+    from .. import maps
+
     context = maps.STAFF_CONTEXT if can(access.EXACT) else maps.PUBLIC_CONTEXT
     return maps.make_map(**maps.basemap_options(current_app.config), context=context, **kwargs)
 
@@ -25,6 +30,10 @@ def _new_map(**kwargs) -> maps.RegistryMap:
 def drawing_map(drawn: str | None, overlays: list[maps.Overlay]) -> tuple[maps.RenderedMap, dict]:
     """The form's map: draw polygons, lines, rectangles or points (Leaflet.draw, self-hosted); impact-form.js writes
     them into the hidden field footprint_drawn as GeoJSON (EPSG:4490)."""
+    from .. import maps
+    import folium
+    from folium import plugins
+
     bbox = current_app.config["REGION_BBOX"]
     m = _new_map(height="100%", fit_bounds=tuple(bbox))
     editable = folium.FeatureGroup(name="footprint", control=False).add_to(m)
@@ -45,6 +54,9 @@ def drawing_map(drawn: str | None, overlays: list[maps.Overlay]) -> tuple[maps.R
 
 
 def _shape(m, geom, style: dict, label: str | None = None) -> None:
+    from .. import maps
+    import folium
+
     if geom is None or geom.is_empty:
         return
     folium.GeoJson({"type": "Feature", "geometry": mapping(geom), "properties": {}},
@@ -55,6 +67,9 @@ def _shape(m, geom, style: dict, label: str | None = None) -> None:
 def report_map(result: impact.Result, geometries: dict) -> maps.RenderedMap:
     """Rings (outermost first, so inner ones lie on top), footprint, site boundaries by risk class, shortest lines,
     and the sites as Overlay markers named in their tooltips."""
+    from .. import maps
+    import folium
+
     m = _new_map(height="100%")
     rings = impact.rings(result)
     for n, (ring, area) in reversed(list(enumerate(rings))):

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, g, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .. import imports, maps
+from .. import imports
 from ..db import get_conn
 from ..errors import InvalidInput, MiB, RegistryError
 from ..formats import ENCODINGS
@@ -103,6 +103,8 @@ def upload():
 
 
 def _map(conn, imp, settings):
+    from .. import maps
+
     points = imports.map_points(conn, imp, settings.map_max_markers)
     if not points:
         return None

@@ -2,15 +2,15 @@
 photos), an inspection record, a site's timeline, closing follow-ups, and the photo files themselves."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import folium
 from flask import (Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file,
                    url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .. import inspections, maps, markers, sites
+from .. import inspections, markers, sites
 from ..coords import CoordinateError
 from ..db import get_conn
 from ..errors import RegistryError
@@ -23,6 +23,9 @@ from ..http.settings import blob_store, inspection_settings, photo_url
 from ..http.idempotency import idempotent
 from ..vocab import Level, ScheduleStatus
 from . import labels
+
+if TYPE_CHECKING:  # annotations only: folium (~0.7 s) is imported by the first map page, not the start
+    from .. import maps
 
 bp = Blueprint("inspections", __name__)
 
@@ -59,6 +62,8 @@ def _filtered(items: list[inspections.Due]) -> tuple[list[inspections.Due], dict
 
 
 def _dashboard_map(items: list[inspections.Due]) -> maps.RenderedMap:
+    from .. import maps
+
     shown = [d for d in items if d.status != ScheduleStatus.OK][:MAP_MARKERS]
     bounds = tuple(current_app.config["REGION_BBOX"])
     if shown:
@@ -107,6 +112,9 @@ def dashboard_csv():
 # ------------------------------------------------------------------------------------------------ recording
 def _feature_map(site: sites.Site) -> maps.RegistryMap:
     """A map of a site (location, boundary) or a section (line, boundary), fitted to it."""
+    from .. import maps
+    import folium
+
     anchor = sites.anchor_point(site.location)
     m = maps.make_map(location=(anchor.y, anchor.x), zoom_start=14, height="100%", context=maps.STAFF_CONTEXT,
                       **maps.basemap_options(current_app.config))
@@ -126,6 +134,8 @@ def _feature_map(site: sites.Site) -> maps.RegistryMap:
 
 
 def _form_page(site: sites.Site, *, values=None, error: str | None = None, status: int = 200):
+    from .. import maps
+
     conn = get_conn()
     s = inspection_settings()
     today = inspections.local_today(s.timezone)
@@ -172,6 +182,9 @@ def create(code: str):
 @bp.get("/inspections/<int:inspection_id>")
 @require("site.read_exact")
 def record(inspection_id: int):
+    from .. import maps
+    import folium
+
     conn = get_conn()
     rec = inspections.get_inspection(conn, inspection_id)
     site = sites.current(conn, rec["code"])

@@ -5,14 +5,14 @@ get exact data on the same URLs. Every page builds its map with fossil_registry.
 """
 from __future__ import annotations
 
-import folium
+from typing import TYPE_CHECKING
+
 import orjson
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from folium import plugins
 
-from .. import access, coords, county_context, map_layers, maps, markers, public_view, read_model, sites
+from .. import access, basemaps, coords, county_context, map_layers, markers, public_view, read_model, sites
 from ..db import get_conn
 from ..errors import InvalidInput, NotFound, RegistryError
 from ..http.errors import coded, describe, problem
@@ -23,14 +23,17 @@ from ..vocab import FossilGroup, Level, Period, Sensitivity, Significance
 from . import labels, times
 from .sections import SECTION_COLOUR, marker_overlay
 
+if TYPE_CHECKING:  # annotations only: folium (~0.7 s) is imported by the first map page, not the start
+    from .. import maps
+
 bp = Blueprint("public", __name__)
 data_bp = Blueprint("public_map_data", __name__, url_prefix="/map")
 
 
 def init_app(app) -> None:
     basemap = app.config["BASEMAP"]
-    maps.check_basemap(basemap, app.config.get("TIANDITU_KEY"), app.config.get("OFFLINE_BASEMAP"))
-    sources = tuple(app.config.get("CSP_IMG_SOURCES", ())) + maps.basemap_img_sources(basemap)
+    basemaps.check_basemap(basemap, app.config.get("TIANDITU_KEY"), app.config.get("OFFLINE_BASEMAP"))
+    sources = tuple(app.config.get("CSP_IMG_SOURCES", ())) + basemaps.basemap_img_sources(basemap)
     app.config["CSP_IMG_SOURCES"] = tuple(dict.fromkeys(sources))
     app.register_blueprint(bp)
     app.register_blueprint(data_bp)
@@ -48,6 +51,8 @@ def _exact() -> bool:
 
 
 def _new_map(**kwargs) -> maps.RegistryMap:
+    from .. import maps
+
     return maps.make_map(**maps.basemap_options(current_app.config), **kwargs)
 
 
@@ -55,6 +60,9 @@ def _new_map(**kwargs) -> maps.RegistryMap:
 @bp.get("/")
 @require("public.read")
 def map_page():
+    from .. import maps
+    from folium import plugins
+
     m = _new_map(height="100%")
     plugins.LocateControl(position="topleft", flyTo=True, showPopup=False, keepCurrentZoomLevel=False,
                           locateOptions={"maxZoom": 13, "enableHighAccuracy": True},
@@ -96,6 +104,8 @@ def map_page():
 @bp.get("/sites/<code>")
 @require("public.read")
 def site_page(code: str):
+    from .. import maps
+
     conn = get_conn()
     exact = _exact()
     if exact:
@@ -120,6 +130,9 @@ def site_page(code: str):
 
 
 def _site_map(shown: map_layers.MapSite) -> maps.RegistryMap:
+    from .. import maps
+    import folium
+
     colour = labels.colour(shown.properties.get("level"), Level)
     zoom = 11 if shown.precision == "cell" else 13
     m = _new_map(location=(shown.lat, shown.lon), zoom_start=zoom, height="100%")

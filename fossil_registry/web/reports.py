@@ -4,11 +4,12 @@ Everything an anonymous caller receives here is built by public_view.report_rece
 metadata) and photos are served to the public only as the metadata-free display copy."""
 from __future__ import annotations
 
-import folium
+from typing import TYPE_CHECKING
+
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from .. import inspections, maps, public_view, reports, sites
+from .. import inspections, public_view, reports, sites
 from ..coords import CoordinateError
 from ..db import get_conn
 from ..errors import InvalidInput, NotFound, RegistryError
@@ -20,6 +21,9 @@ from ..http.security import actor, remote_addr, require
 from ..http.settings import blob_store, photo_url, report_settings
 from ..http.idempotency import idempotent
 from ..vocab import ReportStatus
+
+if TYPE_CHECKING:  # annotations only: folium (~0.7 s) is imported by the first map page, not the start
+    from .. import maps
 
 bp = Blueprint("reports", __name__)
 
@@ -35,6 +39,8 @@ def _too_many(exc):
 
 # ------------------------------------------------------------------------------------------------ public
 def _form_page(values: dict | None = None, error: str | None = None, status: int = 200):
+    from .. import maps
+
     values = values or {}
     region = current_app.config["REGION_BBOX"]
     centre, zoom = None, 7
@@ -60,6 +66,8 @@ PUBLIC_SITES_ON_FORM = 5000
 def _public_sites_overlay() -> list[maps.Overlay]:
     """The public sites (public_view: those of ``Sensitivity.GENERALIZED`` at their grid-cell centre, hidden ones
     absent), so that a reporter can find the place on a map without tiles."""
+    from .. import maps
+
     shown = public_view.list_public(get_conn())
     if not shown or len(shown) > PUBLIC_SITES_ON_FORM:
         return []
@@ -131,6 +139,9 @@ def queue():
 
 
 def _detail_page(report_id: int, error: str | None = None, status: int = 200):
+    from .. import maps
+    import folium
+
     conn = get_conn()
     r = reports.get_report(conn, report_id, with_contact=True)
     point = r["point"]

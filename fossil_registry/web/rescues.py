@@ -3,12 +3,11 @@ construction project's find), a case's page with what was done when, and the for
 Thin: every rule is in fossil_registry.rescues."""
 from __future__ import annotations
 
-import folium
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .. import maps, rescues
+from .. import rescues
 from ..coords import CoordinateError
 from ..db import get_conn
 from ..errors import RegistryError
@@ -70,6 +69,9 @@ def create():
 @bp.get("/rescues/<int:case_id>")
 @require("rescue.read")
 def detail(case_id: int):
+    from .. import maps
+    import folium
+
     case = rescues.get_case(get_conn(), case_id, settings=rescue_settings(), with_contact=can("rescue.write"))
     point = case["point"]
     m = maps.make_map(location=(point.y, point.x), zoom_start=14, height="100%", context=maps.STAFF_CONTEXT,

@@ -6,16 +6,15 @@ Thin: forms are turned into plain fields for fossil_registry.revisions, which ho
 what, and when); geometries for the maps come from the domain (differences included), this module only styles them."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-import folium
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from folium import plugins
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-from .. import maps, revisions, sites
+from .. import revisions, sites
 from ..coords import CoordinateError
 from ..db import get_conn
 from ..errors import InvalidInput, RegistryError
@@ -29,6 +28,10 @@ from ..http.idempotency import idempotent, refusal_with_key
 from ..messages import Label, Message, msg
 from ..vocab import RevisionKind, RevisionStatus
 from . import labels
+
+if TYPE_CHECKING:  # annotations only: folium (~0.7 s) is imported by the first map page, not the start
+    from .. import maps
+    import folium
 
 bp = Blueprint("revisions", __name__)
 
@@ -64,10 +67,15 @@ def _labels():
 
 # ---------------------------------------------------------------------------------------------------------------- maps
 def _new_map(**kwargs) -> maps.RegistryMap:
+    from .. import maps
+
     return maps.make_map(**maps.basemap_options(current_app.config), context=maps.STAFF_CONTEXT, **kwargs)
 
 
 def _add(m, geom: BaseGeometry | None, style: str, label: str, group: folium.FeatureGroup | None = None):
+    from .. import maps
+    import folium
+
     if geom is None or geom.is_empty:
         return
     target = group or m
@@ -95,6 +103,9 @@ def _fit(m, geoms) -> None:
 
 def comparison_map(layers: list[tuple[BaseGeometry | None, str, str]]) -> maps.RenderedMap:
     """A map of labelled geometries (style keys of STYLE) with a layer switcher."""
+    from .. import maps
+    import folium
+
     m = _new_map(height="100%")
     for geom, style, label in layers:
         if geom is not None and not geom.is_empty:
@@ -108,6 +119,10 @@ def comparison_map(layers: list[tuple[BaseGeometry | None, str, str]]) -> maps.R
 def drawing_map(*, boundary=None, location=None, drawn=False, repair=None, context=()) -> tuple[maps.RenderedMap, dict]:
     """The map of the proposal form: the boundary and location can be drawn or edited (Leaflet.draw, self-hosted);
     revisions-form.js writes what is drawn into the form's hidden fields as GeoJSON (EPSG:4490)."""
+    from .. import maps
+    import folium
+    from folium import plugins
+
     m = _new_map(height="100%")
     for geom, style, label in context:
         _add(m, geom, style, label)

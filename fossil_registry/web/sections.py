@@ -4,13 +4,14 @@ the links to propose a change and record an inspection (the sites' own pages and
 """
 from __future__ import annotations
 
-import folium
+from typing import TYPE_CHECKING
+
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .. import inspections, maps, markers, public_view, sites
+from .. import inspections, markers, public_view, sites
 from ..db import get_conn
 from ..errors import RegistryError
 from ..geometry import GeometryError
@@ -22,6 +23,9 @@ from ..http.idempotency import idempotent, refusal_with_key
 from ..sections import SECTION
 from ..vocab import MarkerKind, Significance
 from . import labels
+
+if TYPE_CHECKING:  # annotations only: folium (~0.7 s) is imported by the first map page, not the start
+    from .. import maps
 
 bp = Blueprint("sections", __name__)
 
@@ -42,10 +46,14 @@ def _exact() -> bool:
 
 
 def _new_map(**kwargs) -> maps.RegistryMap:
+    from .. import maps
+
     return maps.make_map(**maps.basemap_options(current_app.config), **kwargs)
 
 
 def _line(m, geom, colour: str = SECTION_COLOUR, weight: int = 4) -> None:
+    import folium
+
     folium.GeoJson({"type": "Feature", "geometry": geom.__geo_interface__, "properties": {}},
                    style_function=lambda _f, c=colour, w=weight: {"color": c, "weight": w, "fillOpacity": 0.12}
                    ).add_to(m)
@@ -53,6 +61,8 @@ def _line(m, geom, colour: str = SECTION_COLOUR, weight: int = 4) -> None:
 
 def marker_overlay(found: list[dict]) -> maps.Overlay:
     """A feature's markers on its map: user text (inscriptions) only as Overlay data, drawn as text."""
+    from .. import maps
+
     return maps.Overlay("markers", [
         maps.marker(mk["point"].x, mk["point"].y, colour="#fff", fill=MARKER_COLOUR, radius=6, weight=2,
                     text=f"#{mk['fid']} {labels.label(mk['kind'], MarkerKind)}"
@@ -63,6 +73,9 @@ def marker_overlay(found: list[dict]) -> maps.Overlay:
 @bp.get("/sections")
 @require("public.read")
 def index():
+    from .. import maps
+    import folium
+
     conn = get_conn()
     if _exact():
         shown = [(s, False) for s in sites.list_current(conn, kind=SECTION)]
@@ -84,6 +97,9 @@ def index():
 @bp.get("/sections/<code>")
 @require("public.read")
 def section_page(code: str):
+    from .. import maps
+    import folium
+
     conn = get_conn()
     exact = _exact()
     history = None

@@ -3,12 +3,13 @@ province map), the list of sites behind a figure, and the annual work report as 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, current_app, g, render_template, request
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
-from .. import county_context, maps, supervision
+from .. import county_context, supervision
 from ..db import get_conn
 from ..errors import InvalidInput, NotAcceptable
 from ..http.security import require
@@ -16,6 +17,9 @@ from ..http.supervision import (FIGURE_LABELS, LABELS, dashboard_data, label, re
                                 settings)
 from ..messages import msg
 from ..vocab import Level, Sensitivity
+
+if TYPE_CHECKING:  # annotations only: folium (~0.7 s) is imported by the first map page, not the start
+    from .. import maps
 
 bp = Blueprint("supervision", __name__)
 
@@ -41,6 +45,8 @@ def _overdue_colour(share: float) -> str:
 def _province_map(figures: dict) -> maps.RenderedMap:
     """Counties as circles (area by number of sites, colour by the share overdue) with their counts, and the
     threats of the last twelve months where they were seen (colour by severity)."""
+    from .. import maps
+
     m = maps.make_map(height="100%", fit_bounds=tuple(current_app.config["REGION_BBOX"]), context=maps.STAFF_CONTEXT,
                       **maps.basemap_options(current_app.config))
     counties = []
