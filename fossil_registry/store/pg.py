@@ -21,12 +21,11 @@ What a connection here does that psycopg does not:
 """
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
-SRS_ID = 4490
+# what store/pg_connection.py needs too (a module of their own: pg names pg_connection's, which would be a cycle)
+from .pg_values import SRS_ID, Geometry, describe, translate  # noqa: F401
+
 URL_SCHEMES = ("postgresql://", "postgres://")
 # Advisory lock keys (pg_advisory_xact_lock): the site history's order, site code allocation, the file sweep,
 # migrations.
@@ -40,48 +39,6 @@ IMPORT_KEY_LOCK = 4490_0005
 
 def is_url(location: Any) -> bool:
     return isinstance(location, str) and location.startswith(URL_SCHEMES)
-
-
-def describe(url: str) -> str:
-    """host:port/database of a URL, without its password (for messages)."""
-    parts = urlsplit(url)
-    host = parts.hostname or "localhost"
-    return f"{host}:{parts.port or 5432}/{parts.path.lstrip('/') or '(default database)'}"
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Parameters
-# --------------------------------------------------------------------------------------------------------------------
-_TOKENS = re.compile(r"('(?:[^']|'')*')|(\"(?:[^\"]|\"\")*\")|(::)|(\?)|:([A-Za-z_]\w*)|(%)")
-
-
-@lru_cache(maxsize=4096)
-def translate(sql: str) -> str:
-    """sqlite3's ``?`` / ``:name`` parameters as psycopg's ``%s`` / ``%(name)s``; ``%`` doubled (also in literals)."""
-    def sub(m: re.Match) -> str:
-        literal, ident, cast, qmark, name, percent = m.groups()
-        if literal is not None:
-            return literal.replace("%", "%%")
-        if ident is not None or cast is not None:
-            return m.group(0)
-        if qmark is not None:
-            return "%s"
-        if name is not None:
-            return f"%({name})s"
-        return "%%"
-    return _TOKENS.sub(sub, sql)
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Geometry values
-# --------------------------------------------------------------------------------------------------------------------
-class Geometry:
-    """A shapely geometry as a query parameter: stored as a PostGIS geometry in SRID 4490."""
-
-    __slots__ = ("shape",)
-
-    def __init__(self, shape):
-        self.shape = shape
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import Conflict, Unavailable
 from ..messages import msg
-from .pg import SRS_ID, Geometry, describe, translate
+from .pg_values import SRS_ID, Geometry, describe, translate
 
 
 # --------------------------------------------------------------------------------------------------------------------
