@@ -48,8 +48,11 @@ class Round:
 
 
 def drive_until_killed(server: Server, accounts, work: Workload, rec: Recorder, kill_after: float,
-                       seed: int) -> float:
-    """Writers on every kind of write; SIGKILL after ``kill_after`` seconds, while they are still writing."""
+                       seed: int, min_acknowledged: int = 0) -> float:
+    """Writers on every kind of write; SIGKILL after ``kill_after`` seconds, while they are still writing, and not
+    before ``min_acknowledged`` writes of this round were answered (a starved machine writes fewer per second; a
+    minute at most)."""
+    before = work.acknowledged()
     own = [DEMO_CODES[i::FIELD_USERS] for i in range(FIELD_USERS)]
     threads = [threading.Thread(target=field_user, args=(server.url, accounts.field[i], own[i], work, rec,
                                                          seed * 100 + i, 3)) for i in range(FIELD_USERS)]
@@ -60,6 +63,9 @@ def drive_until_killed(server: Server, accounts, work: Workload, rec: Recorder, 
     for t in threads:
         t.start()
     time.sleep(kill_after)
+    patience = time.monotonic() + 60
+    while work.acknowledged() - before < min_acknowledged and time.monotonic() < patience:
+        time.sleep(0.05)
     killed_at = time.monotonic()
     server.kill()
     work.stop.set()
@@ -94,7 +100,7 @@ def after_crash(data_dir: Path, work: Workload, operator_checks: bool = True) ->
 
 
 def run(rounds: int, *, min_s: float = 0.5, max_s: float = 4.0, seed: int = 7, operator_checks: bool = True,
-        log=print) -> list[Round]:
+        log=print, min_acknowledged: int = 0) -> list[Round]:
     rng = random.Random(seed)
     results: list[Round] = []
     with tempfile.TemporaryDirectory(prefix="crash-") as tmp:
@@ -108,7 +114,8 @@ def run(rounds: int, *, min_s: float = 0.5, max_s: float = 4.0, seed: int = 7, o
                 work.stop.clear()
                 before, rec = work.acknowledged(), Recorder()
                 kill_after = rng.uniform(min_s, max_s)
-                killed_at = drive_until_killed(server, accounts, work, rec, kill_after, seed * 1000 + n)
+                killed_at = drive_until_killed(server, accounts, work, rec, kill_after, seed * 1000 + n,
+                                               min_acknowledged)
                 with work.lock:
                     work.waiting.clear()  # the next round's experts start from that round's proposals
                 started = time.perf_counter()
