@@ -144,12 +144,18 @@ class Geometry:
         self.shape = shape
 
 
+def ewkb(shapes) -> list[str | None]:
+    """Geometries as PostGIS reads them (hex EWKB in SRID 4490, two dimensions), many in one shapely call: a
+    ``Geometry`` parameter, and every geometry a registry copy writes (copy_rows)."""
+    shapes = shapely.set_srid(numpy.asarray(shapes, dtype=object), SRS_ID)
+    return list(shapely.to_wkb(shapes, hex=True, include_srid=True, flavor="extended", output_dimension=2))
+
+
 class _GeometryDumper(Dumper):
     oid = 0  # set per database (the geometry type's oid), see _configure
 
     def dump(self, obj: Geometry) -> bytes:
-        shape = shapely.set_srid(obj.shape, SRS_ID)
-        return shapely.to_wkb(shape, hex=True, include_srid=True, flavor="extended", output_dimension=2).encode()
+        return ewkb([obj.shape])[0].encode()
 
 
 class _GeometryLoader(Loader):
@@ -291,6 +297,18 @@ class PgConnection:
             cur = self.raw.cursor()
             cur.executemany(translate(sql), list(seq))
             return cur
+
+    @contextmanager
+    def copy_rows(self, table: str, columns: list[str]) -> Iterator[Any]:
+        """PostgreSQL's COPY into ``table``'s ``columns`` inside the current transaction: ``write(rows)`` streams rows
+        (geometries as ``ewkb`` text, flags as 0/1 or booleans) to the server in one statement, its row triggers
+        fired as for INSERTs. A registry copy (store/copy.py): 20,000 sites' rows went in 161 s by executemany."""
+        names = ", ".join(f'"{c}"' for c in columns)
+        with translated_errors(self), self.raw.cursor().copy(f'COPY "{table}" ({names}) FROM STDIN') as stream:
+            def write(rows) -> None:
+                for row in rows:
+                    stream.write_row(row)
+            yield write
 
     def close(self) -> None:
         raw, self.raw = getattr(self, "raw", None), None
