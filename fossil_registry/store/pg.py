@@ -302,7 +302,7 @@ class PgConnection:
     def copy_rows(self, table: str, columns: list[str]) -> Iterator[Any]:
         """PostgreSQL's COPY into ``table``'s ``columns`` inside the current transaction: ``write(rows)`` streams rows
         (geometries as ``ewkb`` text, flags as 0/1 or booleans) to the server in one statement, its row triggers
-        fired as for INSERTs. A registry copy (store/copy.py): 20,000 sites' rows went in 161 s by executemany."""
+        fired as for INSERTs. Bulk writes: a registry copy (store/copy.py), a read-model build's batches."""
         names = ", ".join(f'"{c}"' for c in columns)
         with translated_errors(self), self.raw.cursor().copy(f'COPY "{table}" ({names}) FROM STDIN') as stream:
             def write(rows) -> None:
