@@ -81,6 +81,35 @@ def test_copy_a_registry_to_postgis_and_back_loses_nothing(served_activity_dir, 
     pg_cluster.drop_database(url)
 
 
+def test_a_copy_into_postgis_that_fails_half_way_leaves_no_records(demo_registry_template, pg_cluster):
+    """The copy streams each table (COPY) inside one transaction: a table refused after others went in leaves none of
+    them, and the identities where they were, so the same destination takes the copy afterwards."""
+    import psycopg
+
+    url = pg_cluster.new_database()
+    store.create_registry(url)  # what copy_registry does first; the test's refusal is added before copy_tables
+    src, dest = store.connect(demo_registry_template), store.connect(url)
+    try:
+        dest.execute("CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                     "RAISE EXCEPTION 'refused by the test'; END $$")
+        dest.execute("CREATE TRIGGER test_refuse BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION test_refuse()")
+        tables = store.copy._tables(dest)
+        expected = {t: src.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+        assert tables.index("audit_log") > tables.index("site_versions") and expected["site_versions"] > 50
+        with pytest.raises(psycopg.Error, match="refused by the test"):
+            store.copy.copy_tables(src, dest)
+        left = {t: dest.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables if t != "registry_meta"}
+        assert not any(left.values()), {t: n for t, n in left.items() if n}
+        assert dest.execute("SELECT nextval(pg_get_serial_sequence('site_versions', 'fid'))").fetchone()[0] == 1
+        dest.execute("DROP TRIGGER test_refuse ON audit_log")
+        assert store.copy.copy_tables(src, dest) == expected
+        assert dest.execute("SELECT count(*) FROM site_versions").fetchone()[0] == expected["site_versions"]
+    finally:
+        src.close()
+        dest.close()
+        pg_cluster.drop_database(url)
+
+
 POSTGIS = pytest.mark.parametrize("backend", ["postgis"], indirect=True)
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 # what store/pg_connection.py needs too (a module of their own: pg names pg_connection's, which would be a cycle)
-from .pg_values import SRS_ID, Geometry, describe, translate  # noqa: F401
+from .pg_values import SRS_ID, Geometry, describe, ewkb, translate  # noqa: F401
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 # Advisory lock keys (pg_advisory_xact_lock): the site history's order, site code allocation, the file sweep,

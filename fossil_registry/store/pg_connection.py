@@ -17,7 +17,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import Conflict, Unavailable
 from ..messages import msg
-from .pg_values import SRS_ID, Geometry, describe, translate
+from .pg_values import Geometry, describe, ewkb, translate
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -81,8 +81,7 @@ class _GeometryDumper(Dumper):
     oid = 0  # set per database (the geometry type's oid), see _configure
 
     def dump(self, obj: Geometry) -> bytes:
-        shape = shapely.set_srid(obj.shape, SRS_ID)
-        return shapely.to_wkb(shape, hex=True, include_srid=True, flavor="extended", output_dimension=2).encode()
+        return ewkb([obj.shape])[0].encode()
 
 
 class _GeometryLoader(Loader):
@@ -224,6 +223,18 @@ class PgConnection:
             cur = self.raw.cursor()
             cur.executemany(translate(sql), list(seq))
             return cur
+
+    @contextmanager
+    def copy_rows(self, table: str, columns: list[str]) -> Iterator[Any]:
+        """PostgreSQL's COPY into ``table``'s ``columns`` inside the current transaction: ``write(rows)`` streams rows
+        (geometries as ``ewkb`` text, flags as 0/1 or booleans) to the server in one statement, its row triggers
+        fired as for INSERTs. Bulk writes: a registry copy (store/copy.py), a read-model build's batches."""
+        names = ", ".join(f'"{c}"' for c in columns)
+        with translated_errors(self), self.raw.cursor().copy(f'COPY "{table}" ({names}) FROM STDIN') as stream:
+            def write(rows) -> None:
+                for row in rows:
+                    stream.write_row(row)
+            yield write
 
     def close(self) -> None:
         raw, self.raw = getattr(self, "raw", None), None

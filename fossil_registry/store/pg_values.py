@@ -1,10 +1,13 @@
 """The PostgreSQL values that both store/pg.py (no driver) and store/pg_connection.py (psycopg) use: the registry's SRID,
-a database's name for messages, sqlite3's parameters in psycopg's form, and the geometry parameter."""
+a database's name for messages, sqlite3's parameters in psycopg's form, and geometry values (the parameter, hex EWKB)."""
 from __future__ import annotations
 
 import re
 from functools import lru_cache
 from urllib.parse import urlsplit
+
+import numpy
+import shapely
 
 SRS_ID = 4490
 
@@ -49,3 +52,10 @@ class Geometry:
 
     def __init__(self, shape):
         self.shape = shape
+
+
+def ewkb(shapes) -> list[str | None]:
+    """Geometries as PostGIS reads them (hex EWKB in SRID 4490, two dimensions), many in one shapely call: a
+    ``Geometry`` parameter, and every geometry a registry copy writes (copy_rows)."""
+    shapes = shapely.set_srid(numpy.asarray(shapes, dtype=object), SRS_ID)
+    return list(shapely.to_wkb(shapes, hex=True, include_srid=True, flavor="extended", output_dimension=2))
