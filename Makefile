@@ -20,10 +20,11 @@ run: setup catalogs assets context
 
 # Tests run in TEST_WORKERS processes (pytest-xdist), one per core of the 2-core machines this project runs on (4 were
 # slower when the suite was CPU-bound; 3 were 6% faster once, 10 min 31 s against 11 min 11 s, and on 2026-12-07
-# 693 s against 705 s with 10 % more CPU: each worker starts its own PostgreSQL and Chromium); every worker has its own temporary
+# 693 s against 705 s with 10 % more CPU; late that day on a fresh clone 657 s against 662 s: each worker starts its own
+# PostgreSQL and Chromium); every worker has its own temporary
 # directories, demo registry, PostgreSQL cluster and Chromium (tests/conftest.py). --dist loadfile keeps each test module
 # on one worker, so a module-scoped fixture (a served app, a seeded registry) is built once; --no-loadscope-reorder keeps
-# the order tests/conftest.py gives (long modules first), instead of xdist's (most tests first, which left the fuzzer
+# the order tests/conftest.py gives (measured long modules first), instead of xdist's (most tests first, which left the fuzzer
 # and the evidence suites, few tests each but long, for the end).
 # TEST_WORKERS=0: one process, as before. PYTEST_ARGS adds options (`make check PYTEST_ARGS='-k role_matrix'`).
 TEST_WORKERS ?= 2

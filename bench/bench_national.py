@@ -357,7 +357,7 @@ def main() -> None:
             finally:
                 if cluster is not None:
                     store.pg.close_pool(env["FLASK_DATABASE_URL"])
-                    cluster.stop()
+                    cluster.remove()  # stopped and its directory deleted (2.3 GB at 100,000 sites)
         backend = f"PostGIS, WORKERS={args.workers}" if args.postgis else f"GeoPackage, WORKERS={args.workers}"
         print(f"\n{args.sites:,} sites, {backend}; build: rows {built['rows_s']:.0f} s + read model "
               f"{built['reads_s']:.0f} s; times in ms (p50 / p95)\n")
