@@ -205,6 +205,7 @@ def _count(conn, row: dict[str, Any], n: int) -> int:
 
 
 _BOX_COLUMNS = ("minx", "miny", "maxx", "maxy")
+_TERM_COLUMNS = ("row_id", "audience", "term", "tier", "code_term", "code")
 
 
 def update_row(conn, old: dict[str, Any], new: dict[str, Any], terms: list[tuple] | None) -> int:
@@ -242,12 +243,9 @@ def update_row(conn, old: dict[str, Any], new: dict[str, Any], terms: list[tuple
                 touched += 1
     if terms is not None:
         touched += conn.execute(f"DELETE FROM {SEARCH} WHERE row_id = ?", (fid,)).rowcount
-        if terms:
-            conn.executemany(f"INSERT INTO {SEARCH} (row_id, audience, term, tier, code_term, code) "
-                             "VALUES (?, ?, ?, ?, ?, ?)",
-                             [(fid, new["audience"], term, tier, code_term, new["code"])
-                              for term, tier, code_term in terms])
-            touched += len(terms)
+        _insert(conn, SEARCH, _TERM_COLUMNS, [(fid, new["audience"], term, tier, code_term, new["code"])
+                                              for term, tier, code_term in terms])
+        touched += len(terms)
     return touched
 
 
@@ -291,7 +289,7 @@ def insert_rows(conn, rows: Iterable[dict[str, Any]], terms_of) -> int:
         written += len(boxes) + len(texts)
     terms = [(fid, row["audience"], term, tier, code_term, row["code"]) for fid, row in zip(fids, rows)
              for term, tier, code_term in terms_of(row)]
-    _insert(conn, SEARCH, ("row_id", "audience", "term", "tier", "code_term", "code"), terms)
+    _insert(conn, SEARCH, _TERM_COLUMNS, terms)
     written += len(terms)
     return written
 
