@@ -49,9 +49,7 @@ def init_app(app) -> None:
 
 class UnnamedPart(RegistryError):
     """A multipart part without a name (RFC 7578 requires one): no view could read it, and its None name broke the
-    code that walks every field (the idempotency hash, the marker checks)."""
-
-    title = "Bad request"
+    code that walks every field (the idempotency hash, the marker checks). A 400, as RegistryError is."""
 
 
 class CheckedRequest(Request):
