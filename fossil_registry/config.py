@@ -30,6 +30,11 @@ DATABASE_READ_URL = None
 REDIS_URL = None
 # `make run` (fossil_registry.serve) creates the illustrative demo registry when DATA_DIR holds none.
 CREATE_DEMO_IF_MISSING = True
+# `make run` loads, in the background once it has answered its first request, what its start leaves to the first
+# request that needs it (the map's folium, the OpenAPI schemas, the downloads' writers: serve._warm_later) and starts
+# the pool of readers of uploaded files, ~3 s of CPU per process. False: each is loaded by the first request that needs
+# it (a process that answers few requests, such as the tests' served apps, saves that work).
+WARM_UP = True
 # Signs session cookies. Unset: a random key is generated once and kept in <DATA_DIR>/secret_key.
 SECRET_KEY = None
 # The registry's time zone: every time a person reads is shown in it (local_time.py), and naive timestamps and bare

@@ -55,7 +55,7 @@ def main() -> None:
         _gunicorn(f"{host}:{port}", workers, threads)
     else:
         _settled()
-        _warm_later(app, readers=True)
+        _warm_up(app, readers=True)
         serve(app, host=host, port=port, threads=threads, ident="fossil-registry")
 
 
@@ -73,7 +73,7 @@ def _gunicorn(bind: str, workers: int, threads: int) -> None:
         def load(self):
             app = create_app()
             _settled()
-            _warm_later(app)
+            _warm_up(app)
             return app
 
     Registry().run()
@@ -113,6 +113,12 @@ class _Answering:
 
 
 WARM_UP_WAIT_S = 2.0   # under steady traffic, a warm-up step waits at most this long for a moment without requests
+
+
+def _warm_up(app, *, readers: bool = False) -> None:
+    """_warm_later, unless the configuration turns it off (WARM_UP)."""
+    if app.config["WARM_UP"]:
+        _warm_later(app, readers=readers)
 
 
 def _warm_later(app, *, readers: bool = False) -> None:

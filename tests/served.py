@@ -30,6 +30,11 @@ from fossil_registry.demo.activity import seed_activity
 from fossil_registry.registry import create_demo_accounts, registry_path
 
 
+# The served apps answer a few requests each: the background warm-up after the first answer (folium, the OpenAPI schemas,
+# the readers' pool: ~3 s of CPU, test_cold_start checks it) would only take CPU from the tests running beside them.
+NO_WARM_UP = {"FLASK_WARM_UP": "false"}
+
+
 @dataclass
 class ServedRegistry:
     url: str
@@ -57,7 +62,8 @@ def serving(tmp_path_factory, template: Path, *, activity: bool = True,
         seed_activity(target, today=date(2026, 6, 1))
     port = _free_port()
     env = {**os.environ, "FLASK_DATA_DIR": str(data_dir), "FLASK_SECRET_KEY": "served-test-secret",
-           "FLASK_CREATE_DEMO_IF_MISSING": "false", "PORT": str(port), "HOST": "127.0.0.1", **(settings or {})}
+           "FLASK_CREATE_DEMO_IF_MISSING": "false", "PORT": str(port), "HOST": "127.0.0.1", **NO_WARM_UP,
+           **(settings or {})}
     log = open(data_dir.parent / "server.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "fossil_registry.serve"], env=env, stdout=log,
                                stderr=subprocess.STDOUT)

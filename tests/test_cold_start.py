@@ -124,3 +124,23 @@ def test_the_served_process_loads_what_the_start_left_in_the_background(demo_dat
     warmed = json.loads(done.stdout.strip().splitlines()[-1])
     assert warmed["loaded"] == ["folium.plugins", "fossil_registry.maps", "pandas", "pyogrio", "pypinyin"]
     assert warmed["components"] > 100 and warmed["county_seats"] == 1
+
+
+def test_a_process_configured_without_warm_up_leaves_everything_to_the_first_request_that_needs_it(demo_data_dir):
+    """FLASK_WARM_UP=false (the tests' served apps): no warm-up thread and no readers' pool after the first answer."""
+    probe = textwrap.dedent("""
+        import json, sys, threading
+        from fossil_registry import create_app, serve, untrusted
+
+        names = {t.name for t in threading.enumerate()}
+        for warm_up in (False, True):
+            app = create_app({"DATA_DIR": sys.argv[1], "SECRET_KEY": "cold-start-test", "WARM_UP": warm_up})
+            serve._warm_up(app, readers=True)
+            assert app.test_client().get("/ogcapi/collections/sites/items?limit=1").status_code == 200
+            print(json.dumps(sorted({t.name for t in threading.enumerate()} - names)))
+    """)
+    done = subprocess.run([sys.executable, "-c", probe, str(demo_data_dir)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    off, on = (json.loads(line) for line in done.stdout.strip().splitlines()[-2:])
+    assert off == [] and "warm-up" in on

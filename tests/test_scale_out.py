@@ -21,6 +21,7 @@ from fossil_registry.store import pg
 
 from .conftest import bearer, login
 from .pg_cluster import Cluster, free_port
+from .served import NO_WARM_UP
 
 REPORT = {"kind": "find", "lon": "105.4", "lat": "25.9", "description": "Crinoid stems in the wall."}
 
@@ -342,7 +343,7 @@ def test_several_processes_share_sessions_rate_limits_and_caches(demo_location, 
     port = free_port()
     env = {**os.environ, "FLASK_DATABASE_URL": demo_location, "FLASK_DATA_DIR": str(demo_data_dir),
            "FLASK_REDIS_URL": redis_url, "FLASK_SECRET_KEY": "served", "FLASK_REPORT_LIMIT": "3 per hour",
-           "FLASK_CREATE_DEMO_IF_MISSING": "false", "WORKERS": "2", "THREADS": "2", "PORT": str(port)}
+           "FLASK_CREATE_DEMO_IF_MISSING": "false", "WORKERS": "2", "THREADS": "2", "PORT": str(port), **NO_WARM_UP}
     log = open(demo_data_dir / "server.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "fossil_registry.serve"], env=env, stdout=log,
                                stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent.parent)
