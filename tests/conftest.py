@@ -259,8 +259,19 @@ def _rules_parsed_once() -> None:
     made: dict = {}
     parse = Rule_parse_rule_of_werkzeug = Rule._parse_rule
 
+    converters_of: dict = {}  # id(map) -> (map, its converters, their key): worked out again if they change
+
+    def converters_key(url_map) -> tuple:
+        kept = converters_of.get(id(url_map))
+        if kept is None or kept[0] is not url_map or kept[1] != url_map.converters:
+            kept = converters_of[id(url_map)] = (url_map, dict(url_map.converters),
+                                                 tuple(sorted((name, id(cls)) for name, cls in url_map.converters.items())))
+            if len(converters_of) > 64:  # the apps of earlier tests
+                converters_of.pop(next(iter(converters_of)))
+        return kept[2]
+
     def replayed(self, rule: str):
-        key = (rule, tuple(sorted((name, id(cls)) for name, cls in self.map.converters.items())))
+        key = (rule, converters_key(self.map))
         if key not in made:
             trace_before, converters_before = len(self._trace), set(self._converters)
             parts = list(parse(self, rule))

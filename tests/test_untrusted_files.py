@@ -236,7 +236,7 @@ def test_an_import_is_read_in_a_worker(hostile_app, readers_forbidden_here, file
 
 # --------------------------------------------------------------- the served app keeps answering while it happens
 # the served app's read limit: every crafted file below is read until it, so it sets this module's time
-SERVED_SECONDS = 2
+SERVED_SECONDS = 1
 
 
 @pytest.fixture(scope="module")
