@@ -503,6 +503,8 @@ def test_a_write_keeps_the_boundaries_per_zoom_and_a_read_after_it_shows_the_new
     _change(conn, "GZ-0004", properties={"sensitivity": Sensitivity.HIDDEN})
     hidden = _kept(conn, monkeypatch, **view)
     assert b'"GZ-0004"' not in hidden and hidden == _per_request(conn, **view)
+    assert not conn.execute(f"SELECT z.row_id FROM {rstore.BOUNDARY_ZOOMS} z LEFT JOIN {rstore.FEATURES} f ON f.fid = "
+                            "z.row_id WHERE f.fid IS NULL").fetchall()  # the public row's kept ones went with it
     _change(conn, "GZ-0001", boundary=None)
     assert b'"GZ-0001"' not in _kept(conn, monkeypatch, **view)
     assert _kept(conn, monkeypatch, **{**view, "exact": True}) == _per_request(conn, **{**view, "exact": True})
