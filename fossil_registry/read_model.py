@@ -110,8 +110,8 @@ def _encode(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # The protection map's boundaries layer (map_layers.boundaries_in_view) answers, at each zoom, the boundaries in view
 # at least MIN_BOUNDARY_PX wide or high, each simplified for the zoom (geometry.simplify_for_zoom) and rounded: at a
 # million sites, simplifying and encoding 600 of them per request took 50-60 ms. The write keeps each boundary row's
-# map feature (GeoJSON, keys sorted as the web encodes them) for every zoom it is shown at, one per zoom where it
-# differs from the next finer zoom's (a small boundary is the same at every zoom); a read picks one per row.
+# map feature (GeoJSON, keys sorted as the web encodes them) for every zoom it is shown at, one entry per zoom where it
+# differs from the zoom before (a small boundary is the same at every zoom: one entry); a read picks one per row.
 # Encoding: entries of (first zoom: 1 byte, length: 4 bytes, the feature), coarsest first; an empty feature: the
 # geometry simplified to nothing at that zoom (left out, as boundary_layer leaves it out).
 _ENTRY = struct.Struct(">BI")
@@ -157,7 +157,7 @@ def _kept_boundaries(rows: Sequence[dict[str, Any]], geoms: Sequence) -> list[by
     simplified = rounded(np.array(simplify_many_for_zoom([geoms[n] for n, _ in pairs], [z for _, z in pairs]),
                                   dtype=object))
     wkb = shapely.to_wkb(simplified)
-    by_geometry: dict[bytes, list[tuple[int, Any]]] = {}  # (first zoom, geometry) where it differs from the zoom before
+    by_geometry: dict[bytes, list[tuple]] = {}  # (first zoom, geometry, its WKB) where it differs from the zoom before
     for (n, zoom), geom, blob in zip(pairs, simplified, wkb):
         steps = by_geometry.setdefault(rows[n]["geometry"], [])
         if not steps or steps[-1][2] != blob:
@@ -220,6 +220,7 @@ def fill_kept_boundaries(conn, batch: int | None = None) -> int:
     n = 0
     while True:
         with store.transaction(conn):
+            rstore.lock_rebuild(conn)  # PostGIS: processes starting together fill each batch once
             after = rstore.boundary_zooms_to_fill(conn)
             if after is None:
                 return n
