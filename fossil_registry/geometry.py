@@ -650,14 +650,15 @@ def simplify_for_zoom(geom, zoom: int):
     return simplify_many_for_zoom([geom], zoom)[0]
 
 
-def simplify_many_for_zoom(geoms: Sequence[BaseGeometry], zoom: int) -> list[BaseGeometry]:
+def simplify_many_for_zoom(geoms: Sequence[BaseGeometry], zoom: int | Sequence[int]) -> list[BaseGeometry]:
     """``[simplify_for_zoom(g, zoom) for g in geoms]``: its rule, in a few vectorized calls for all of them (one by one,
-    the checks around GEOS's simplification cost a map layer of 600 boundaries more than it does). The one
-    implementation of the rule: simplify_for_zoom is this for one geometry."""
+    the checks around GEOS's simplification cost a map layer of 600 boundaries more than it does). ``zoom`` may also
+    be one zoom per geometry (the read model keeps a boundary simplified for every zoom: read_model._kept_boundaries).
+    The one implementation of the rule: simplify_for_zoom is this for one geometry."""
     out = list(geoms)
-    if zoom >= 16:
-        return out
-    todo = [i for i, g in enumerate(out) if g is not None and not g.is_empty and not isinstance(g, (Point, MultiPoint))]
+    zooms = [int(zoom)] * len(out) if isinstance(zoom, (int, np.integer)) else [int(z) for z in zoom]
+    todo = [i for i, g in enumerate(out) if zooms[i] < 16 and g is not None and not g.is_empty
+            and not isinstance(g, (Point, MultiPoint))]
     if not todo:
         return out
     originals = np.array([out[i] for i in todo], dtype=object)
@@ -665,8 +666,8 @@ def simplify_many_for_zoom(geoms: Sequence[BaseGeometry], zoom: int) -> list[Bas
     empty = shapely.is_empty(centres)
     if empty.any():  # e.g. a collection of empty parts (_centre)
         centres[empty] = shapely.point_on_surface(originals[empty])
-    pixel = 0.5 * 360.0 / (256.0 * 2.0 ** max(int(zoom), 0))
-    tolerances = [pixel * max(math.cos(math.radians(float(lat))), 0.01) for lat in shapely.get_y(centres)]
+    tolerances = [0.5 * 360.0 / (256.0 * 2.0 ** max(zooms[i], 0)) * max(math.cos(math.radians(float(lat))), 0.01)
+                  for i, lat in zip(todo, shapely.get_y(centres))]
     simplified = shapely.simplify(originals, np.array(tolerances), preserve_topology=True)
     types, before = shapely.get_type_id(simplified), shapely.get_type_id(originals)
     for wanted, single, make in ((6, 3, shapely.multipolygons), (5, 1, shapely.multilinestrings)):

@@ -30,7 +30,7 @@ from .vocab import SiteStatus
 MAX_POINTS = 500        # single sites per answer; more in view -> counted clusters
 CLUSTER_PX = 80         # size of a counted cluster's grid cell on screen
 MAX_BOUNDARIES = 600    # boundaries per answer, largest first
-MIN_BOUNDARY_PX = 3     # boundaries smaller than this on screen are left out (the marker shows the site)
+MIN_BOUNDARY_PX = read_model.MIN_BOUNDARY_PX  # boundaries smaller than this on screen are left out (the marker shows)
 MAX_ZOOM = 22
 SEARCH_LIMIT = 20
 DECIMALS = 6            # ~0.1 m: coordinates in answers are rounded to this
@@ -177,9 +177,7 @@ def check_zoom(zoom: int) -> int:
     return zoom
 
 
-def degrees_per_pixel(zoom: int) -> float:
-    """Longitude degrees per pixel of 256-px Web Mercator tiles at ``zoom``."""
-    return 360.0 / (256.0 * 2.0 ** zoom)
+degrees_per_pixel = read_model.degrees_per_pixel  # longitude degrees per pixel of 256-px Web Mercator tiles at a zoom
 
 
 def _round(v: float) -> float:
@@ -225,9 +223,7 @@ def site_layer(items: list[MapSite], zoom: int, filters: Filters = Filters(), *,
     return {"type": "FeatureCollection", "aggregated": True, "total": len(chosen), "features": features}
 
 
-def _rounded(geom):
-    """The geometry (or an array of them: one call for all their coordinates) with coordinates rounded to DECIMALS."""
-    return shapely.transform(geom, lambda xy: np.round(xy, DECIMALS))
+_rounded = read_model.rounded  # the geometry (or an array of them) with coordinates rounded to DECIMALS
 
 
 def boundary_layer(items: list[MapSite], zoom: int, filters: Filters = Filters(), *,
@@ -244,8 +240,7 @@ def boundary_layer(items: list[MapSite], zoom: int, filters: Filters = Filters()
     shown.sort(key=lambda pair: -pair[0])
     chosen = [s for _, s in shown[:max_boundaries]]
     geoms = _rounded(np.array(simplify_many_for_zoom([s.boundary for s in chosen], zoom), dtype=object))
-    features = [{"type": "Feature", "id": s.code, "geometry": mapping(geom),
-                 "properties": {**s.properties, "precision": s.precision}}
+    features = [read_model.boundary_feature(s.code, geom, s.properties, s.precision)
                 for s, geom in zip(chosen, geoms) if not geom.is_empty]
     return {"type": "FeatureCollection", "total": len(shown), "truncated": len(shown) > max_boundaries,
             "features": features}
@@ -438,13 +433,16 @@ def _cells_layer(cells: dict[tuple[int, int], dict[str, Any]], zoom: int) -> dic
 
 
 def boundaries_in_view(conn, *, exact: bool, bbox, zoom: int, filters: Filters = Filters()) -> dict[str, Any]:
-    """boundary_layer of the boundaries in view, read from the read model."""
+    """boundary_layer of the boundaries in view, read from the read model: the largest in view (ties by code), each
+    feature as the write kept it for the zoom (read_model.boundaries_at: simplified for it, rounded and encoded), so
+    that nothing is decoded, simplified or encoded per request (orjson.Fragment: the kept bytes as they are)."""
     min_deg = MIN_BOUNDARY_PX * degrees_per_pixel(check_zoom(zoom))
     rows = rstore.select(conn, read_model.BOUNDARIES, _audience(exact), bbox=bbox, filters=_query_filters(filters),
-                         columns="r.code, r.lon, r.lat, r.map_feature, r.precision, r.geometry",
-                         larger_than=min_deg, order="(r.maxx - r.minx) * (r.maxy - r.miny) DESC",
-                         limit=MAX_BOUNDARIES + 1)
-    return boundary_layer(_stored_sites(rows, boundary=True), zoom, filters)
+                         columns="r.fid, r.code", larger_than=min_deg,
+                         order="(r.maxx - r.minx) * (r.maxy - r.miny) DESC, r.code", limit=MAX_BOUNDARIES + 1)
+    features_out = read_model.boundaries_at(conn, rows[:MAX_BOUNDARIES], zoom)
+    return {"type": "FeatureCollection", "total": len(rows), "truncated": len(rows) > MAX_BOUNDARIES,
+            "features": [orjson.Fragment(f) for f in features_out]}
 
 
 def stored_feature_layer(conn, kind: features.FeatureKind, *, exact: bool, bbox, zoom: int) -> dict[str, Any]:

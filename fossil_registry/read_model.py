@@ -9,13 +9,17 @@ has none); rows for staff from the exact state. No Flask.
 from __future__ import annotations
 
 import math
-from typing import Any
+import struct
+from typing import Any, Sequence
 
+import numpy as np
 import orjson
 import shapely
+from shapely.geometry import mapping
 
 from . import ages, features, public_view, store
 from .features import FeatureKind
+from .geometry import simplify_many_for_zoom
 from .ogcapi import features as ogc
 from .ogcapi.crs import CRS84, ServiceCRS
 from .search import SUBSTRING, check_query, entry_terms
@@ -27,6 +31,8 @@ BOUNDARIES = "boundaries"                 # the OGC collection of the point kind
 AGG_MAX_ZOOM = 12                         # counted clusters are kept per zoom up to this one (docs/national-scale.md)
 CLUSTER_PX = 80
 DECIMALS = 6
+MIN_BOUNDARY_PX = 3                       # the map leaves out boundaries smaller than this on screen (its marker shows)
+SIMPLIFIED_BELOW = 16                     # geometry.simplify_for_zoom shows a boundary as it is from this zoom on
 _CRS84 = ServiceCRS(CRS84, None, "CRS84", True)
 _ACTIVE = str(SiteStatus.ACTIVE)
 
@@ -39,6 +45,11 @@ def point_kind() -> FeatureKind:
 def cell_size(zoom: int) -> float:
     """Degrees of longitude of a counted cluster's cell at ``zoom`` (CLUSTER_PX of 256-px Web Mercator tiles)."""
     return CLUSTER_PX * 360.0 / (256.0 * 2.0 ** zoom)
+
+
+def degrees_per_pixel(zoom: int) -> float:
+    """Longitude degrees per pixel of 256-px Web Mercator tiles at ``zoom``."""
+    return 360.0 / (256.0 * 2.0 ** zoom)
 
 
 def cell_of(lon: float, lat: float, zoom: int) -> tuple[int, int]:
@@ -78,7 +89,8 @@ def _row(collection: str, audience: str, code: str, geom, props: dict[str, Any],
 
 
 def _encode(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows' GeoJSON fragments, WKB and envelopes, in one vectorised pass over all their geometries."""
+    """The rows' GeoJSON fragments, WKB and envelopes, in one vectorised pass over all their geometries; a boundary's
+    map feature for every zoom (_kept_boundaries)."""
     if not rows:
         return rows
     geoms = [r.pop("_geom") for r in rows]
@@ -88,7 +100,138 @@ def _encode(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r, text, blob, (minx, miny, maxx, maxy) in zip(rows, texts, wkb, bounds):
         r.update(minx=minx, miny=miny, maxx=maxx, maxy=maxy, geometry=blob,
                  fragment=ogc.feature_fragment(r["code"], text, r.pop("_props")))
+    boundaries = [(r, g) for r, g in zip(rows, geoms) if r["collection"] == BOUNDARIES]
+    for (r, _), kept in zip(boundaries, _kept_boundaries([r for r, _ in boundaries], [g for _, g in boundaries])):
+        r["zooms"] = kept
     return rows
+
+
+# ------------------------------------------------------------------------------------------------ kept boundaries
+# The protection map's boundaries layer (map_layers.boundaries_in_view) answers, at each zoom, the boundaries in view
+# at least MIN_BOUNDARY_PX wide or high, each simplified for the zoom (geometry.simplify_for_zoom) and rounded: at a
+# million sites, simplifying and encoding 600 of them per request took 50-60 ms. The write keeps each boundary row's
+# map feature (GeoJSON, keys sorted as the web encodes them) for every zoom it is shown at, one entry per zoom where it
+# differs from the zoom before (a small boundary is the same at every zoom: one entry); a read picks one per row.
+# Encoding: entries of (first zoom: 1 byte, length: 4 bytes, the feature), coarsest first; an empty feature: the
+# geometry simplified to nothing at that zoom (left out, as boundary_layer leaves it out).
+_ENTRY = struct.Struct(">BI")
+
+
+def shown_from(minx: float, miny: float, maxx: float, maxy: float) -> int | None:
+    """The first zoom at which the map shows a boundary of this envelope (the boundaries layer's SQL filter,
+    store/read_model._where's ``larger_than``, in the same arithmetic), None: at none up to SIMPLIFIED_BELOW."""
+    for zoom, least in enumerate(_LEAST):
+        if maxx - minx >= least or maxy - miny >= least:
+            return zoom
+    return None
+
+
+_LEAST = [MIN_BOUNDARY_PX * degrees_per_pixel(zoom) for zoom in range(SIMPLIFIED_BELOW + 1)]  # as map_layers computes
+
+
+def boundary_feature(code: str, geometry, properties: dict[str, Any], precision: str) -> dict[str, Any]:
+    """One feature of the boundaries layer (the geometry already simplified and rounded)."""
+    return {"type": "Feature", "id": code, "geometry": mapping(geometry),
+            "properties": {**properties, "precision": precision}}
+
+
+def rounded(geoms):
+    """The geometry (or an array of them: one call for all their coordinates) with coordinates rounded to DECIMALS."""
+    return shapely.transform(geoms, lambda xy: np.round(xy, DECIMALS))
+
+
+def _kept_boundaries(rows: Sequence[dict[str, Any]], geoms: Sequence) -> list[bytes | None]:
+    """The kept map features of boundary rows (each with code, envelope, precision and map_feature) of geometries
+    ``geoms``: every row simplified for each zoom from the one it is first shown at (shown_from) to SIMPLIFIED_BELOW
+    (the geometry as it is, for every zoom from there on) in one vectorised call, rounded in one, encoded where a zoom
+    differs from the one before. None: a row shown at no zoom (an empty geometry). Rows of one geometry (a feature's
+    staff and public boundary, when the public sees it as it is) are simplified once."""
+    first: dict[bytes, tuple[int, int]] = {}  # the geometry's WKB -> (its first row, its first zoom)
+    for n, r in enumerate(rows):
+        zoom = None if r["minx"] is None else shown_from(r["minx"], r["miny"], r["maxx"], r["maxy"])
+        if zoom is not None:
+            first.setdefault(r["geometry"], (n, zoom))
+    pairs = [(n, zoom) for n, start in first.values() for zoom in range(start, SIMPLIFIED_BELOW + 1)]
+    if not pairs:
+        return [None] * len(rows)
+    simplified = rounded(np.array(simplify_many_for_zoom([geoms[n] for n, _ in pairs], [z for _, z in pairs]),
+                                  dtype=object))
+    wkb = shapely.to_wkb(simplified)
+    by_geometry: dict[bytes, list[tuple]] = {}  # (first zoom, geometry, its WKB) where it differs from the zoom before
+    for (n, zoom), geom, blob in zip(pairs, simplified, wkb):
+        steps = by_geometry.setdefault(rows[n]["geometry"], [])
+        if not steps or steps[-1][2] != blob:
+            steps.append((zoom, geom, blob))
+    out: list[bytes | None] = []
+    for r in rows:
+        steps = by_geometry.get(r["geometry"])
+        if steps is None:
+            out.append(None)
+            continue
+        props, kept = orjson.loads(r["map_feature"]), bytearray()
+        for zoom, geom, _ in steps:
+            feature = b"" if geom.is_empty else orjson.dumps(boundary_feature(r["code"], geom, props, r["precision"]),
+                                                             option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+            kept += _ENTRY.pack(zoom, len(feature)) + feature
+        out.append(bytes(kept))
+    return out
+
+
+def kept_boundary(kept: bytes) -> list[tuple[int, bytes]]:
+    """(first zoom, feature) of a row's kept boundaries, coarsest first."""
+    out, at = [], 0
+    while at < len(kept):
+        zoom, length = _ENTRY.unpack_from(kept, at)
+        at += _ENTRY.size
+        out.append((zoom, kept[at:at + length]))
+        at += length
+    return out
+
+
+def boundary_at(kept: bytes, zoom: int) -> bytes | None:
+    """A row's kept feature for ``zoom`` (b"": left out at that zoom; None: not kept for it, below its first zoom)."""
+    found, at = None, 0
+    while at < len(kept):
+        first, length = _ENTRY.unpack_from(kept, at)
+        if first > zoom:
+            break
+        at += _ENTRY.size
+        found = kept[at:at + length]
+        at += length
+    return found
+
+
+def boundaries_at(conn, rows: Sequence[tuple], zoom: int) -> list[bytes]:
+    """The map features at ``zoom`` of boundary rows (fid, code) in view, in their order, from their kept ones; a
+    row without them (a read model built before them, being filled: ensure) is simplified for the request."""
+    kept = rstore.boundary_zooms(conn, [fid for fid, _ in rows])
+    found = {fid: boundary_at(kept[fid], zoom) if fid in kept else None for fid, _ in rows}
+    missing = [fid for fid, feature in found.items() if feature is None]
+    if missing:
+        fresh = rstore.boundary_rows_of(conn, missing)
+        for row, features in zip(fresh, _kept_boundaries(fresh, shapely.from_wkb([row["geometry"] for row in fresh]))):
+            found[row["fid"]] = (features and boundary_at(features, zoom)) or b""
+    return [found[fid] for fid, _ in rows if found[fid]]
+
+
+def fill_kept_boundaries(conn, batch: int | None = None) -> int:
+    """Fill the kept boundaries of a read model built before them (the migration read_model_boundary_zooms leaves
+    them to fill), ``batch`` rows per transaction, resumable; writes meanwhile keep their own rows'. How many rows."""
+    n = 0
+    while True:
+        with store.transaction(conn):
+            rstore.lock_rebuild(conn)  # PostGIS: processes starting together fill each batch once
+            after = rstore.boundary_zooms_to_fill(conn)
+            if after is None:
+                return n
+            rows = rstore.boundary_rows_after(conn, after, batch or FILL_BATCH)
+            kept = _kept_boundaries(rows, shapely.from_wkb([r["geometry"] for r in rows])) if rows else []
+            rstore.fill_boundary_zooms(conn, [(r["fid"], k) for r, k in zip(rows, kept) if k is not None],
+                                       rows[-1]["fid"] if rows else None)
+            n += len(rows)
+
+
+FILL_BATCH = 5000
 
 
 def _searchable(row: dict[str, Any], kind: FeatureKind, code: str, geom, popup: dict[str, Any]) -> None:
@@ -391,11 +534,15 @@ def _write_batch(conn, states: list) -> None:
 
 
 def ensure(conn) -> bool:
-    """Build the read model if this registry has none yet, or finish a build under way (True if built now)."""
-    if rstore.is_built(conn):
-        return False
-    rebuild(conn, resume=True)
-    return True
+    """Build the read model if this registry has none yet, or finish a build under way (True if built now); fill the
+    kept boundaries of one built before them."""
+    built = False
+    if not rstore.is_built(conn):
+        rebuild(conn, resume=True)
+        built = True
+    if rstore.boundary_zooms_to_fill(conn) is not None:
+        fill_kept_boundaries(conn)
+    return built
 
 
 # ------------------------------------------------------------------------------------------------------ search
@@ -427,4 +574,5 @@ PREFIX_SCAN = 2000  # prefix terms read per key: a prefix matching more ranks th
 features.set_read_model(refresh)
 
 __all__ = ["refresh", "rebuild", "ensure", "search", "rows_for", "cell_of", "cell_size", "AGG_MAX_ZOOM", "PUBLIC", "STAFF",
-           "BOUNDARIES", "point_kind", "map_collections"]
+           "BOUNDARIES", "point_kind", "map_collections", "MIN_BOUNDARY_PX", "degrees_per_pixel", "boundary_feature",
+           "rounded", "boundaries_at", "kept_boundary", "boundary_at", "shown_from", "fill_kept_boundaries"]

@@ -134,8 +134,11 @@ def _snapshot(conn) -> dict:
                          f"JOIN {rstore.FEATURES} f ON f.fid = s.row_id ORDER BY 1, 2, 3, 4, 5").fetchall()
     cells = conn.execute(f"SELECT * FROM {rstore.CELLS} ORDER BY audience, zoom, i, j, level, period").fetchall()
     counts = conn.execute(f"SELECT * FROM {rstore.COUNTS} WHERE n > 0 ORDER BY 1, 2, 3").fetchall()
+    zooms = conn.execute(f"SELECT f.collection, f.audience, f.code, z.features FROM {rstore.BOUNDARY_ZOOMS} z "
+                         f"LEFT JOIN {rstore.FEATURES} f ON f.fid = z.row_id ORDER BY 1, 2, 3").fetchall()
     out = {"features": [tuple(r) for r in features], "terms": [tuple(r) for r in terms],
-           "cells": [tuple(r) for r in cells], "counts": [tuple(r) for r in counts]}
+           "cells": [tuple(r) for r in cells], "counts": [tuple(r) for r in counts],
+           "boundary zooms": [(*r[:3], bytes(r[3])) for r in zooms]}
     if not is_pg(conn):
         out["rtree"] = [tuple(r) for r in conn.execute(
             f"SELECT f.collection, f.audience, f.code, t.minx, t.maxx, t.miny, t.maxy, t.minz, t.maxz "
@@ -413,3 +416,115 @@ def test_the_substring_tier_finds_the_text_itself_wildcards_and_all(conn):
         found = rstore.search_substring(conn, "public", text, limit=20, collections=("sites",))
         holding = {fid for fid, haystack in haystacks.items() if text in haystack}
         assert set(found) <= holding and len(found) == len(set(found)) == min(20, len(holding)), text
+
+
+# ------------------------------------------------------------------------------------------------ kept boundaries
+def _ring(lon: float, lat: float, radius: float, points: int) -> MultiPolygon:
+    """A boundary of many vertices (a rough circle with a wobble), as surveyed boundaries are: it simplifies
+    differently at every zoom."""
+    import math
+    coords = [(lon + radius * (1 + 0.15 * math.sin(7 * a)) * math.cos(a), lat + radius * (1 + 0.15 * math.sin(7 * a))
+               * math.sin(a)) for a in (2 * math.pi * k / points for k in range(points))]
+    return MultiPolygon([shapely.Polygon(coords + coords[:1])])
+
+
+def _per_request(conn, *, exact: bool, bbox, zoom: int, filters=map_layers.Filters()) -> bytes:
+    """The boundaries layer as it was built before the read model kept it per zoom: the rows in view decoded,
+    simplified for the zoom and rounded on each request (map_layers.boundary_layer), encoded as the web encodes it."""
+    min_deg = map_layers.MIN_BOUNDARY_PX * map_layers.degrees_per_pixel(zoom)
+    rows = rstore.select(conn, read_model.BOUNDARIES, "staff" if exact else "public", bbox=bbox,
+                         filters=map_layers._query_filters(filters),
+                         columns="r.code, r.lon, r.lat, r.map_feature, r.precision, r.geometry", larger_than=min_deg,
+                         order="(r.maxx - r.minx) * (r.maxy - r.miny) DESC, r.code", limit=map_layers.MAX_BOUNDARIES + 1)
+    return _encoded(map_layers.boundary_layer(map_layers._stored_sites(rows, boundary=True), zoom, filters))
+
+
+def _encoded(layer) -> bytes:
+    import orjson
+    return orjson.dumps(layer, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)  # as web/public._geojson
+
+
+def _kept(conn, monkeypatch, **view) -> bytes:
+    """The boundaries layer from the kept geometries: nothing simplified or decoded per request."""
+    def refused(*args, **kwargs):
+        raise AssertionError("a boundary was simplified per request")
+    with monkeypatch.context() as m:
+        m.setattr(map_layers, "simplify_many_for_zoom", refused)
+        m.setattr(read_model, "simplify_many_for_zoom", refused)
+        return _encoded(map_layers.boundaries_in_view(conn, **view))
+
+
+def _boundary_sites(conn) -> None:
+    for i, (radius, points) in enumerate(((0.2, 400), (0.03, 300), (0.004, 120), (0.0008, 40))):
+        for k, sensitivity in enumerate((Sensitivity.OPEN, Sensitivity.GENERALIZED, Sensitivity.HIDDEN)):
+            lon, lat = 106.0 + i * 0.5 + k * 0.07, 26.0 + k * 0.3
+            site = make_site(conn, code=f"GZ-{i * 3 + k + 1:04d}", lon=lon, lat=lat, sensitivity=sensitivity,
+                             level=LEVELS[(i + k) % 3])
+            sites.change_site(conn, site.code, base_version=site.version, author="tester", reason="surveyed",
+                              boundary=_ring(lon, lat, radius, points))
+    make_site(conn, code="GZ-0013", lon=107.9, lat=26.2)  # a square: the same at every zoom
+
+
+@pytest.mark.both_backends
+def test_the_boundaries_kept_for_each_zoom_are_what_simplifying_for_the_zoom_gives(conn, monkeypatch):
+    """issue 24: the write keeps each boundary's map feature simplified for every zoom it is shown at (read_model,
+    store/read_model.BOUNDARY_ZOOMS); the layer read from them is, byte for byte, what simplifying the rows in view
+    for the zoom on each request gave, at every zoom, for both audiences and with filters, and simplifies nothing."""
+    _boundary_sites(conn)
+    views = (None, (105.9, 25.9, 106.6, 26.4), (107.4, 26.5, 107.7, 26.7))
+    for zoom in range(0, map_layers.MAX_ZOOM + 1):
+        for exact in (False, True):
+            for bbox in views:
+                for filters in (map_layers.Filters(), map_layers.Filters.parse([str(LEVELS[1])])):
+                    view = {"exact": exact, "bbox": bbox, "zoom": zoom, "filters": filters}
+                    assert _kept(conn, monkeypatch, **view) == _per_request(conn, **view), view
+    shown = [len(map_layers.boundaries_in_view(conn, exact=True, bbox=None, zoom=zoom)["features"])
+             for zoom in range(0, 17)]
+    assert shown[0] == 0 and shown[16] == 13 and shown == sorted(shown) and len(set(shown)) >= 4, shown  # as they
+    # reach 3 pixels on screen, the largest first
+    kept = {r[0]: len(read_model.kept_boundary(bytes(r[1]))) for r in conn.execute(
+        f"SELECT f.code, z.features FROM {rstore.BOUNDARY_ZOOMS} z JOIN {rstore.FEATURES} f ON f.fid = z.row_id "
+        "WHERE f.audience = 'staff'")}
+    assert kept["GZ-0001"] > 5 and kept["GZ-0013"] == 1, kept  # a zoom's feature only where it differs from the next
+
+
+@pytest.mark.both_backends
+def test_a_write_keeps_the_boundaries_per_zoom_and_a_read_after_it_shows_the_new_one(conn, monkeypatch):
+    """An approval that moves a boundary, hides its site or takes the boundary away: the read right after it (same
+    connection, the write's transaction committed) shows what simplifying the new state gives, and the kept rows are
+    what a rebuild makes."""
+    _boundary_sites(conn)
+    view = {"exact": False, "bbox": None, "zoom": 10}
+    before = _kept(conn, monkeypatch, **view)
+    _change(conn, "GZ-0004", boundary=_ring(106.6, 26.1, 0.05, 200))
+    after = _kept(conn, monkeypatch, **view)
+    assert after != before and after == _per_request(conn, **view)
+    assert b'"GZ-0004"' in after and b"106.6" in after
+    _change(conn, "GZ-0004", properties={"sensitivity": Sensitivity.HIDDEN})
+    hidden = _kept(conn, monkeypatch, **view)
+    assert b'"GZ-0004"' not in hidden and hidden == _per_request(conn, **view)
+    assert not conn.execute(f"SELECT z.row_id FROM {rstore.BOUNDARY_ZOOMS} z LEFT JOIN {rstore.FEATURES} f ON f.fid = "
+                            "z.row_id WHERE f.fid IS NULL").fetchall()  # the public row's kept ones went with it
+    _change(conn, "GZ-0001", boundary=None)
+    assert b'"GZ-0001"' not in _kept(conn, monkeypatch, **view)
+    assert _kept(conn, monkeypatch, **{**view, "exact": True}) == _per_request(conn, **{**view, "exact": True})
+    maintained = _snapshot(conn)
+    read_model.rebuild(conn)
+    assert _snapshot(conn) == maintained
+
+
+@pytest.mark.both_backends
+def test_a_registry_from_before_the_kept_boundaries_fills_them_once_and_reads_meanwhile(conn, monkeypatch):
+    """The migration that brings the kept boundaries to a built read model leaves them to fill (read_model.ensure, in
+    batches); until a row's are kept, its boundary is simplified for the request as before: the same answer."""
+    _boundary_sites(conn)
+    view = {"exact": True, "bbox": None, "zoom": 11}
+    kept = _snapshot(conn)
+    conn.execute(f"DELETE FROM {rstore.BOUNDARY_ZOOMS}")
+    rstore.add_boundary_zooms_to_fill(conn)
+    assert _encoded(map_layers.boundaries_in_view(conn, **view)) == _per_request(conn, **view)
+    monkeypatch.setattr(read_model, "FILL_BATCH", 5)
+    assert read_model.ensure(conn) is False  # built already: only the kept boundaries filled
+    assert _snapshot(conn) == kept
+    assert _kept(conn, monkeypatch, **view) == _per_request(conn, **view)
+    assert rstore.boundary_zooms_to_fill(conn) is None

@@ -396,7 +396,8 @@ def test_an_existing_registry_gains_sections_and_keeps_its_inspections(tmp_path,
     monkeypatch.undo()
     assert store.migrate(conn) == ["sections", "features_in_workflow", "markers", "rescues", "public_texts",
                                    "formation_names", "idempotency_keys", "read_model",
-                                   "read_model_box_partitions", "read_model_substring_index"]
+                                   "read_model_box_partitions", "read_model_substring_index",
+                                   "read_model_boundary_zooms"]
     assert sites.current(conn, "GZ-0001").properties["public_description"] is None  # a column of its own, empty
     assert sites.current(conn, "GZ-0001").properties["formation_en"] is None
     line = LineString([(105.50, 25.90), (105.501, 25.902)])

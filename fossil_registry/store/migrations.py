@@ -68,12 +68,14 @@ MIGRATIONS: tuple[tuple[str, Callable[[Any], None]], ...] = (
     ("read_model", read_model.add_read_model),
     ("read_model_box_partitions", read_model.add_box_partitions),
     ("read_model_substring_index", read_model.add_substring_index),
+    ("read_model_boundary_zooms", read_model.add_boundary_zooms),
 )
 
 # Every table the steps create, defined once each (store/tables.py), in the order they are created.
 TABLES: tuple[Table, ...] = (CORE + accounts.ACCOUNTS + accounts.SESSIONS + revisions.TABLES + reports.TABLES
                              + inspections.TABLES + fieldkit.TABLES + impact.TABLES + imports.TABLES + sections.TABLES
-                             + markers.TABLES + rescues.TABLES + idempotency.TABLES + read_model.TABLES)
+                             + markers.TABLES + rescues.TABLES + idempotency.TABLES + read_model.TABLES
+                             + (read_model.BOUNDARY_ZOOMS_TABLE,))
 
 
 def migrate(conn: sqlite3.Connection) -> list[str]:

@@ -8,6 +8,9 @@ in its own transaction, so that a read is an index query plus concatenation, wha
 * ``read_search``: the searchable terms of every feature and audience, by prefix; ``read_search_text``: the text
   searched for substrings (SQLite: FTS5 with the trigram tokenizer; PostgreSQL: a plain table);
 * ``read_map_cells``: the counted clusters of the protection map per audience, zoom, grid cell, level and period;
+* ``read_boundary_zooms``: the protection map's feature of each row of the boundaries, simplified for every zoom it is
+  shown at (one per zoom where it differs from the next zoom's), so that the boundaries layer is an index query and
+  concatenation (issue 24: 1,000,000 sites);
 * ``read_state``: one row once the read model was built for this registry.
 
 The domain (fossil_registry/read_model.py) builds the rows (the public ones from public_view); this module only
@@ -32,6 +35,7 @@ SEARCH_TEXT = "read_search_text"
 CELLS = "read_map_cells"
 COUNTS = "read_counts"
 STATE = "read_state"
+BOUNDARY_ZOOMS = "read_boundary_zooms"
 
 # The queryable properties kept as columns (multi-valued ones as ",a,b,"); every kind's queryables must be here.
 QUERYABLES = ("level", "period", "fossil_groups", "county", "status", "significance")
@@ -65,8 +69,12 @@ COUNTS_TABLE = Table(COUNTS, (col("collection", TEXT, NOT_NULL), col("audience",
                      fid=False, constraints=("PRIMARY KEY (collection, audience, status)",))
 STATE_TABLE = Table(STATE, (col("name", TEXT, NOT_NULL), col("built_at", TEXT, NOT_NULL)), fid=False)
 TABLES = (FEATURES_TABLE, SEARCH_TABLE, CELLS_TABLE, COUNTS_TABLE, STATE_TABLE)
+# row_id: the fid of a boundaries row of read_features; features: read_model.kept_boundary's encoding (created by its
+# own migration step, add_boundary_zooms, after TABLES)
+BOUNDARY_ZOOMS_TABLE = Table(BOUNDARY_ZOOMS, (col("row_id", INT, NOT_NULL), col("features", BLOB, NOT_NULL)), fid=False,
+                             constraints=("PRIMARY KEY (row_id)",))
 # Everything a copy or a shareable export leaves out (the GeoPackage's FTS5 table brings shadow tables of its name).
-NAMES = (FEATURES, SEARCH, CELLS, COUNTS, STATE, SEARCH_TEXT, RTREE,
+NAMES = (FEATURES, SEARCH, CELLS, COUNTS, STATE, SEARCH_TEXT, RTREE, BOUNDARY_ZOOMS,
          *(f"{SEARCH_TEXT}_{shadow}" for shadow in ("data", "idx", "content", "docsize", "config")),
          *(f"{RTREE}_{shadow}" for shadow in ("node", "parent", "rowid")))
 
@@ -107,6 +115,65 @@ def add_substring_index(conn) -> None:
         return
     conn.execute(f"CREATE INDEX read_features_haystack_trgm ON {FEATURES} USING gin (haystack gin_trgm_ops) "
                  "WHERE haystack IS NOT NULL")
+
+
+_TO_FILL = "fill:boundary-zooms"  # read_state: the kept boundaries of a read model built before them are being filled
+
+
+def add_boundary_zooms(conn) -> None:
+    """The migration step of the kept boundaries (read_boundary_zooms): the table; a read model that holds boundaries
+    already has them filled by the domain, in batches (read_model.ensure at the app's start; until then a row without
+    them is simplified per request, as before)."""
+    b = backend(conn)
+    b.run(conn, b.create(BOUNDARY_ZOOMS_TABLE))
+    if conn.execute(f"SELECT 1 FROM {FEATURES} WHERE collection = 'boundaries' LIMIT 1").fetchone():
+        add_boundary_zooms_to_fill(conn)
+
+
+def add_boundary_zooms_to_fill(conn) -> None:
+    """Note that the kept boundaries are to be filled, from the first row on."""
+    conn.execute(f"DELETE FROM {STATE} WHERE name = ?", (_TO_FILL,))
+    conn.execute(f"INSERT INTO {STATE} (name, built_at) VALUES (?, '')", (_TO_FILL,))
+
+
+def boundary_zooms_to_fill(conn) -> int | None:
+    """The fid after which the kept boundaries are still to be filled (0: all of them), None when none are."""
+    row = conn.execute(f"SELECT built_at FROM {STATE} WHERE name = ?", (_TO_FILL,)).fetchone()
+    return None if row is None else int(row[0] or 0)
+
+
+def boundary_rows_after(conn, fid: int, limit: int) -> list[dict[str, Any]]:
+    """The next ``limit`` rows of the boundaries after ``fid`` (fid order), with what their kept features are made of."""
+    columns = ("fid", "code", "minx", "miny", "maxx", "maxy", "precision", "geometry", "map_feature")
+    return [dict(zip(columns, (bytes(v) if isinstance(v, memoryview) else v for v in r))) for r in conn.execute(
+        f"SELECT {', '.join(columns)} FROM {FEATURES} WHERE collection = 'boundaries' AND fid > ? ORDER BY fid "
+        "LIMIT ?", (fid, limit))]
+
+
+def fill_boundary_zooms(conn, kept: Sequence[tuple[int, bytes]], last: int | None) -> None:
+    """Kept boundaries (fid, features) of rows that had none (a write's own, made meanwhile, stay); ``last``: the fid
+    filled up to, None when every row is."""
+    conn.executemany(f"INSERT INTO {BOUNDARY_ZOOMS} (row_id, features) VALUES (?, ?) ON CONFLICT (row_id) DO NOTHING",
+                     list(kept))
+    if last is None:
+        conn.execute(f"DELETE FROM {STATE} WHERE name = ?", (_TO_FILL,))
+    else:
+        conn.execute(f"UPDATE {STATE} SET built_at = ? WHERE name = ?", (str(last), _TO_FILL))
+
+
+def boundary_rows_of(conn, fids: Sequence[int]) -> list[dict[str, Any]]:
+    """boundary_rows_after's columns of some rows."""
+    columns = ("fid", "code", "minx", "miny", "maxx", "maxy", "precision", "geometry", "map_feature")
+    return [dict(zip(columns, (bytes(v) if isinstance(v, memoryview) else v for v in r))) for r in conn.execute(
+        f"SELECT {', '.join(columns)} FROM {FEATURES} WHERE fid IN ({', '.join('?' * len(fids))})", list(fids))]
+
+
+def boundary_zooms(conn, fids: Sequence[int]) -> dict[int, bytes]:
+    """fid -> the kept boundaries of some rows (read_model.kept_boundary's encoding); a row without them is absent."""
+    if not fids:
+        return {}
+    return {r[0]: bytes(r[1]) for r in conn.execute(
+        f"SELECT row_id, features FROM {BOUNDARY_ZOOMS} WHERE row_id IN ({', '.join('?' * len(fids))})", list(fids))}
 
 
 # PostGIS: one partial GiST index of the envelopes per collection and audience of the registered features (the
@@ -151,13 +218,13 @@ def analyze(conn) -> None:
 
 
 def mark_built(conn, when: str) -> None:
-    conn.execute(f"DELETE FROM {STATE}")
+    conn.execute(f"DELETE FROM {STATE} WHERE name <> ?", (_TO_FILL,))  # rows a build resumed did not write: to fill
     conn.execute(f"INSERT INTO {STATE} (name, built_at) VALUES ('built', ?)", (when,))
 
 
 def clear(conn) -> None:
     """Empty every read table (before a rebuild)."""
-    for table in (FEATURES, SEARCH, CELLS, COUNTS, STATE):
+    for table in (FEATURES, SEARCH, CELLS, COUNTS, STATE, BOUNDARY_ZOOMS):
         conn.execute(f"DELETE FROM {table}")
     if not is_pg(conn):
         conn.execute(f"DELETE FROM {RTREE}")
@@ -186,6 +253,8 @@ def delete_rows(conn, rows: Iterable[dict[str, Any]]) -> int:
         fid = row["fid"]
         touched += _count(conn, row, -1)
         touched += conn.execute(f"DELETE FROM {SEARCH} WHERE row_id = ?", (fid,)).rowcount
+        if row["collection"] == "boundaries":
+            touched += conn.execute(f"DELETE FROM {BOUNDARY_ZOOMS} WHERE row_id = ?", (fid,)).rowcount
         if not is_pg(conn):
             touched += conn.execute(f"DELETE FROM {RTREE} WHERE id = ?", (fid,)).rowcount
             touched += conn.execute(f"DELETE FROM {SEARCH_TEXT} WHERE rowid = ?", (fid,)).rowcount
@@ -205,6 +274,7 @@ def _count(conn, row: dict[str, Any], n: int) -> int:
 
 
 _BOX_COLUMNS = ("minx", "miny", "maxx", "maxy")
+_ZOOMS_OF = {"code", "minx", "miny", "maxx", "maxy", "precision", "geometry", "map_feature"}  # a row's kept boundaries
 _TERM_COLUMNS = ("row_id", "audience", "term", "tier", "code_term", "code")
 
 
@@ -223,6 +293,10 @@ def update_row(conn, old: dict[str, Any], new: dict[str, Any], terms: list[tuple
         touched += 1
     if "status" in changed:
         touched += _count(conn, old, -1) + _count(conn, new, 1)
+    if new.get("zooms") is not None and set(changed) & _ZOOMS_OF:
+        conn.execute(f"INSERT INTO {BOUNDARY_ZOOMS} (row_id, features) VALUES (?, ?) ON CONFLICT (row_id) DO UPDATE "
+                     "SET features = excluded.features", (fid, new["zooms"]))
+        touched += 1
     if not is_pg(conn):
         if any(c in changed for c in _BOX_COLUMNS):
             box = (new.get("minx"), new.get("maxx"), new.get("miny"), new.get("maxy"))
@@ -291,6 +365,9 @@ def insert_rows(conn, rows: Iterable[dict[str, Any]], terms_of) -> int:
              for term, tier, code_term in terms_of(row)]
     _insert(conn, SEARCH, _TERM_COLUMNS, terms)
     written += len(terms)
+    zooms = [(fid, row["zooms"]) for fid, row in zip(fids, rows) if row.get("zooms") is not None]
+    _insert(conn, BOUNDARY_ZOOMS, ("row_id", "features"), zooms)
+    written += len(zooms)
     return written
 
 
