@@ -303,11 +303,15 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
     parser.add_argument("--reuse", help="a working directory kept (--keep) by an earlier run of the same --sites: its "
                         "registry is measured again, without building it")
+    parser.add_argument("--in-place", action="store_true", help="with --reuse, on GeoPackage, one design: serve the kept "
+                        "registry itself (the approvals are written into it) instead of a copy (a million sites: 10 GB)")
     parser.add_argument("--updates", type=int, default=0, help="versioned updates timed on the built registry and "
                         "on a 1,000-site one (the write's cost must not grow with the registry)")
     args = parser.parse_args()
     if args.postgis and args.workers == 1:
         args.workers = 4
+    if args.in_place and not (args.reuse and not args.postgis and not args.baseline):
+        parser.error("--in-place serves a kept GeoPackage (--reuse) with one design (--baseline '')")
     workdir = Path(args.reuse) if args.reuse else Path(tempfile.mkdtemp(prefix="bench-national-"))
     try:
         if args.reuse:
@@ -333,8 +337,11 @@ def main() -> None:
         rows = []
         for name, cwd in designs:
             data_dir = workdir / f"data-{len(rows)}"
-            shutil.rmtree(data_dir, ignore_errors=True)
-            shutil.copytree(workdir / "data", data_dir)
+            if args.in_place:
+                data_dir = workdir / "data"
+            else:
+                shutil.rmtree(data_dir, ignore_errors=True)
+                shutil.copytree(workdir / "data", data_dir)
             env: dict = {}
             cluster = None
             if args.postgis:
