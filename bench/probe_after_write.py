@@ -191,9 +191,9 @@ def over_http(args, keys: dict) -> None:
     process, url, cold = bench_national.serve(ROOT, Path(args.data_dir), args.http, {}, log)
     try:
         paths = reads(args.sites)
-        session = requests.Session()
-        for label in AFTER_WRITE:
-            session.get(url + paths[label])
+        for _ in range(4):   # on new connections, so that every process has answered (and begun its warm-up)
+            for label in AFTER_WRITE:
+                requests.get(url + paths[label], headers={"Connection": "close"})
         time.sleep(args.settle)   # the warm-up (serve._warm_later) over
         idle0 = cpu_s(process)
         time.sleep(2)
