@@ -94,6 +94,7 @@ def main() -> None:
     parser.add_argument("--accept-encoding", default="", help="e.g. 'gzip, deflate, br, zstd' (requests' default)")
     parser.add_argument("--http", type=int, default=0, help="WORKERS: over HTTP, as make run serves it")
     parser.add_argument("--settle", type=float, default=25.0)
+    parser.add_argument("--threads", type=int, default=0, help="THREADS of the server (default: bench_national's)")
     args = parser.parse_args()
     if args.accept_encoding:
         HEADERS["Accept-Encoding"] = args.accept_encoding
@@ -188,7 +189,8 @@ def cpu_s(process) -> float:
 def over_http(args, keys: dict) -> None:
     import requests
     log = Path(args.data_dir).parent / "probe-server.log"
-    process, url, cold = bench_national.serve(ROOT, Path(args.data_dir), args.http, {}, log)
+    extra = {"THREADS": str(args.threads)} if args.threads else {}
+    process, url, cold = bench_national.serve(ROOT, Path(args.data_dir), args.http, extra, log)
     try:
         paths = reads(args.sites)
         for _ in range(4):   # on new connections, so that every process has answered (and begun its warm-up)
@@ -198,7 +200,7 @@ def over_http(args, keys: dict) -> None:
         idle0 = cpu_s(process)
         time.sleep(2)
         print(f"server CPU while idle: {(cpu_s(process) - idle0) / 2 * 100:.0f} % of a core", flush=True)
-        print(f"{args.sites:,} sites, WORKERS={args.http}, load average {os.getloadavg()[0]:.1f}", flush=True)
+        print(f"{args.sites:,} sites, WORKERS={args.http}, THREADS={args.threads or 'default'}, load average {os.getloadavg()[0]:.1f}", flush=True)
         code = iter(f"GZ-{i:04d}" for i in range(args.first_code, 10_000))
         for write in (False, True) * 2:
             every, slowest, server_cpu, client_cpu = [], [], [], []
