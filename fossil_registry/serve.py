@@ -127,7 +127,7 @@ def _warm_later(app, *, readers: bool = False, unanswered_s: float | None = None
     another core while this process answers. ``unanswered_s`` (gunicorn's workers): a process that has answered nothing
     this long after its start warms up all the same: the first requests may all go to another process (one client's
     kept-alive connection), and its warm-up would otherwise fall in the first burst it is given (issue 24's 8 readers
-    after an approval: the server's CPU rose from 90 to 140-210 ms, docs/national-scale.md)."""
+    after an approval: the server's CPU rose from 90 to 100-210 ms, docs/national-scale.md)."""
     answering = app.wsgi_app = _Answering(app.wsgi_app)
 
     def openapi_schemas() -> None:

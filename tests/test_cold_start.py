@@ -130,7 +130,7 @@ def test_a_worker_that_answered_nothing_yet_warms_up_all_the_same(demo_data_dir)
     """With WORKERS > 1 the first requests may all go to one process (one client's kept-alive connection): the others
     warm up after ``unanswered_s`` without an answer, not in the middle of the first burst of readers they are given
     (measured: a second worker's warm-up, ~3-5 s of CPU, raised the server's CPU of issue 24's 8 readers after an
-    approval: 90 -> 140-210 ms, docs/national-scale.md)."""
+    approval: 90 -> 100-210 ms, docs/national-scale.md)."""
     probe = textwrap.dedent("""
         import json, sys, threading
         from fossil_registry import create_app, serve
