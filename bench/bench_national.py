@@ -344,26 +344,26 @@ def main() -> None:
                 shutil.copytree(workdir / "data", data_dir)
             env: dict = {}
             cluster = None
-            if args.postgis:
-                from tests.pg_cluster import Cluster
-                cluster = Cluster.create(settings={"shared_buffers": "'256MB'"})
-                cluster.admin("CREATE DATABASE registry")
-                url = cluster.url("registry")
-                src = store.connect(built["path"])
-                t0 = time.perf_counter()
-                store.copy.copy_registry(src, url)
-                src.close()
-                if cwd == ROOT:
-                    conn = store.connect(url)
-                    read_model.rebuild(conn)
-                    conn.close()
-                print(f"  copied into PostGIS in {time.perf_counter() - t0:.0f} s", flush=True)
-                env["FLASK_DATABASE_URL"] = url
-            try:
+            try:   # the cluster removed whatever fails, the copy and the build included
+                if args.postgis:
+                    from tests.pg_cluster import Cluster
+                    cluster = Cluster.create(settings={"shared_buffers": "'256MB'"})
+                    cluster.admin("CREATE DATABASE registry")
+                    url = cluster.url("registry")
+                    src = store.connect(built["path"])
+                    t0 = time.perf_counter()
+                    store.copy.copy_registry(src, url)
+                    src.close()
+                    if cwd == ROOT:
+                        conn = store.connect(url)
+                        read_model.rebuild(conn)
+                        conn.close()
+                    print(f"  copied into PostGIS in {time.perf_counter() - t0:.0f} s", flush=True)
+                    env["FLASK_DATABASE_URL"] = url
                 rows.append(measure(name, cwd, data_dir, args.sites, built["keys"], args, env, workdir))
             finally:
                 if cluster is not None:
-                    store.pg.close_pool(env["FLASK_DATABASE_URL"])
+                    store.pg.close_pool(cluster.url("registry"))
                     cluster.remove()  # stopped and its directory deleted (2.3 GB at 100,000 sites)
         backend = f"PostGIS, WORKERS={args.workers}" if args.postgis else f"GeoPackage, WORKERS={args.workers}"
         print(f"\n{args.sites:,} sites, {backend}; build: rows {built['rows_s']:.0f} s + read model "
