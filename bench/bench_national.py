@@ -303,8 +303,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
     parser.add_argument("--reuse", help="a working directory kept (--keep) by an earlier run of the same --sites: its "
                         "registry is measured again, without building it")
-    parser.add_argument("--in-place", action="store_true", help="with --reuse, on GeoPackage, one design: serve the kept "
-                        "registry itself (the approvals are written into it) instead of a copy (a million sites: 10 GB)")
+    parser.add_argument("--in-place", action="store_true", help="with --reuse, on GeoPackage, one design: serve the "
+                        "kept registry itself (the approvals are written into it) instead of a copy (a million sites: "
+                        "10 GB)")
     parser.add_argument("--updates", type=int, default=0, help="versioned updates timed on the built registry and "
                         "on a 1,000-site one (the write's cost must not grow with the registry)")
     args = parser.parse_args()

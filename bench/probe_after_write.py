@@ -166,7 +166,8 @@ def main() -> None:
                 slowest.append(max(results))
                 every += results
             print(f"8 concurrent in one process, {'after an approval' if write else 'no write before'}: "
-                  f"p50 / p95 / max {statistics.median(every):.1f} / {percentile([x / 1000 for x in every], 95) * 1000:.1f}"
+                  f"p50 / p95 / max {statistics.median(every):.1f} / "
+                  f"{percentile([x / 1000 for x in every], 95) * 1000:.1f}"
                   f" / {max(every):.1f} ms; slowest per round {', '.join(f'{x:.0f}' for x in slowest)}", flush=True)
     db.close_idle(app)
 
@@ -200,7 +201,8 @@ def over_http(args, keys: dict) -> None:
         idle0 = cpu_s(process)
         time.sleep(2)
         print(f"server CPU while idle: {(cpu_s(process) - idle0) / 2 * 100:.0f} % of a core", flush=True)
-        print(f"{args.sites:,} sites, WORKERS={args.http}, THREADS={args.threads or 'default'}, load average {os.getloadavg()[0]:.1f}", flush=True)
+        print(f"{args.sites:,} sites, WORKERS={args.http}, THREADS={args.threads or 'default'}, "
+              f"load average {os.getloadavg()[0]:.1f}", flush=True)
         code = iter(f"GZ-{i:04d}" for i in range(args.first_code, 10_000))
         for write in (False, True) * 2:
             every, slowest, server_cpu, client_cpu = [], [], [], []
@@ -226,8 +228,9 @@ def over_http(args, keys: dict) -> None:
                 slowest.append(max(results))
             print(f"8 concurrent over HTTP, {'after an approval' if write else 'no write before'}: p50 / p95 / max "
                   f"{statistics.median(every):.1f} / {percentile([x / 1000 for x in every], 95) * 1000:.1f} / "
-                  f"{max(every):.1f} ms; slowest per round {', '.join(f'{x:.0f}' for x in slowest)}; CPU per round: server "
-                  f"{statistics.median(server_cpu):.0f} ms, client {statistics.median(client_cpu):.0f} ms; load average "
+                  f"{max(every):.1f} ms; slowest per round {', '.join(f'{x:.0f}' for x in slowest)}; "
+                  f"CPU per round: server {statistics.median(server_cpu):.0f} ms, "
+                  f"client {statistics.median(client_cpu):.0f} ms; load average "
                   f"{os.getloadavg()[0]:.1f}", flush=True)
     finally:
         process.terminate()
