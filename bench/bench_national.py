@@ -6,7 +6,8 @@ transactions, then the read model once), with a field and an expert account and 
 design (this checkout, and --baseline: a clean copy of that commit's tree, `git archive`, serving its own copy of the
 same registry file), served the way `make run` serves it (`python -m fossil_registry.serve`, WORKERS processes):
 
-* cold start: from starting the server to the first answered OGC items page;
+* cold start: from starting the server to the first answered OGC items page; then every process is reached and its
+  warm-up (serve._warm_later) left to end before anything is timed;
 * warm: each read (OGC first page, deep page at 90 %, county bbox, single feature, /api/sites, map layers at zoom 7
   and 11, boundaries, search) --repeat times one after the other: p50 / p95;
 * after writes: --approvals times, one approval over the API (a proposal and an expert's decision: a new site
@@ -204,6 +205,33 @@ def rss_mb(process: subprocess.Popen, field: str = "VmRSS") -> float:
     return total / 1024
 
 
+def cpu_s(process: subprocess.Popen) -> float:
+    """CPU seconds (user + system) of the server and its children (gunicorn's workers) so far."""
+    out = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout
+    total = 0
+    for pid in [process.pid, *(int(p) for p in out.split())]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (FileNotFoundError, IndexError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def settle(process: subprocess.Popen, url: str, workers: int, limit_s: float = 120.0) -> float:
+    """Every process of the server reached (new connections), then until its warm-up is over (serve._warm_later:
+    ~3-5 s of CPU per process): until the server uses under 5 % of a core for a second. Seconds waited."""
+    t0 = time.perf_counter()
+    for _ in range(4 * workers):
+        requests.get(url + FIRST_ANSWER, headers={"Connection": "close"}, timeout=600)
+    while time.perf_counter() - t0 < limit_s:
+        before = cpu_s(process)
+        time.sleep(1)
+        if cpu_s(process) - before < 0.05:
+            break
+    return time.perf_counter() - t0
+
+
 def timed(session: requests.Session, url: str) -> float:
     t0 = time.perf_counter()
     r = session.get(url, timeout=600)
@@ -231,6 +259,7 @@ def measure(name: str, cwd: Path, data_dir: Path, n: int, keys: dict, args, env_
     print(f"[{name}] serving ...", flush=True)
     process, url, cold = serve(cwd, data_dir, args.workers, env_extra, workdir / f"{name}.log")
     out: dict = {"design": name, "cold start s": round(cold, 2)}
+    print(f"[{name}] warmed up {settle(process, url, args.workers):.0f} s after its first answer", flush=True)
     load_before = os.getloadavg()[0]
     try:
         session = requests.Session()

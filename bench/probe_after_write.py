@@ -172,21 +172,6 @@ def main() -> None:
     db.close_idle(app)
 
 
-def cpu_s(process) -> float:
-    """CPU seconds (user + system) of the server and its children so far."""
-    import subprocess
-    pids = [process.pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True,
-                                                           text=True).stdout.split()]
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (FileNotFoundError, IndexError):
-            pass
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def over_http(args, keys: dict) -> None:
     import requests
     log = Path(args.data_dir).parent / "probe-server.log"
@@ -198,9 +183,9 @@ def over_http(args, keys: dict) -> None:
             for label in AFTER_WRITE:
                 requests.get(url + paths[label], headers={"Connection": "close"})
         time.sleep(args.settle)   # the warm-up (serve._warm_later) over
-        idle0 = cpu_s(process)
+        idle0 = bench_national.cpu_s(process)
         time.sleep(2)
-        print(f"server CPU while idle: {(cpu_s(process) - idle0) / 2 * 100:.0f} % of a core", flush=True)
+        print(f"server CPU while idle: {(bench_national.cpu_s(process) - idle0) / 2 * 100:.0f} % of a core", flush=True)
         print(f"{args.sites:,} sites, WORKERS={args.http}, THREADS={args.threads or 'default'}, "
               f"load average {os.getloadavg()[0]:.1f}", flush=True)
         code = iter(f"GZ-{i:04d}" for i in range(args.first_code, 10_000))
@@ -211,7 +196,7 @@ def over_http(args, keys: dict) -> None:
                     bench_national.approve(url, keys, next(code))
                 else:
                     time.sleep(0.2)
-                s0, c0 = cpu_s(process), time.process_time()
+                s0, c0 = bench_national.cpu_s(process), time.process_time()
                 results: list[float] = []
                 lock = threading.Lock()
 
@@ -222,7 +207,7 @@ def over_http(args, keys: dict) -> None:
                 threads = [threading.Thread(target=reader, args=(label,)) for label in AFTER_WRITE]
                 [t.start() for t in threads]
                 [t.join() for t in threads]
-                server_cpu.append((cpu_s(process) - s0) * 1000)
+                server_cpu.append((bench_national.cpu_s(process) - s0) * 1000)
                 client_cpu.append((time.process_time() - c0) * 1000)
                 every += results
                 slowest.append(max(results))
