@@ -9,7 +9,7 @@ LOCK_VENV := .venv-lock
 UV        := $(LOCK_VENV)/bin/uv
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
-# WORKERS=4: four app processes (gunicorn), for the PostGIS backend (FLASK_DATABASE_URL; see docs/scale-out.md)
+# WORKERS=4: four app processes (gunicorn): PostGIS (FLASK_DATABASE_URL), or one GeoPackage on one machine (docs/scale-out.md)
 WORKERS ?= 1
 export HOST PORT WORKERS
 # Python keeps each module it compiles in __pycache__/ (ignored by git) unless PYTHONDONTWRITEBYTECODE is set, as it is

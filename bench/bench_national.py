@@ -6,7 +6,8 @@ transactions, then the read model once), with a field and an expert account and 
 design (this checkout, and --baseline: a clean copy of that commit's tree, `git archive`, serving its own copy of the
 same registry file), served the way `make run` serves it (`python -m fossil_registry.serve`, WORKERS processes):
 
-* cold start: from starting the server to the first answered OGC items page;
+* cold start: from starting the server to the first answered OGC items page; then every process is reached and its
+  warm-up (serve._warm_later) left to end before anything is timed;
 * warm: each read (OGC first page, deep page at 90 %, county bbox, single feature, /api/sites, map layers at zoom 7
   and 11, boundaries, search) --repeat times one after the other: p50 / p95;
 * after writes: --approvals times, one approval over the API (a proposal and an expert's decision: a new site
@@ -204,6 +205,33 @@ def rss_mb(process: subprocess.Popen, field: str = "VmRSS") -> float:
     return total / 1024
 
 
+def cpu_s(process: subprocess.Popen) -> float:
+    """CPU seconds (user + system) of the server and its children (gunicorn's workers) so far."""
+    out = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout
+    total = 0
+    for pid in [process.pid, *(int(p) for p in out.split())]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (FileNotFoundError, IndexError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def settle(process: subprocess.Popen, url: str, workers: int, limit_s: float = 120.0) -> float:
+    """Every process of the server reached (new connections), then until its warm-up is over (serve._warm_later:
+    ~3-5 s of CPU per process): until the server uses under 5 % of a core for a second. Seconds waited."""
+    t0 = time.perf_counter()
+    for _ in range(4 * workers):
+        requests.get(url + FIRST_ANSWER, headers={"Connection": "close"}, timeout=600)
+    while time.perf_counter() - t0 < limit_s:
+        before = cpu_s(process)
+        time.sleep(1)
+        if cpu_s(process) - before < 0.05:
+            break
+    return time.perf_counter() - t0
+
+
 def timed(session: requests.Session, url: str) -> float:
     t0 = time.perf_counter()
     r = session.get(url, timeout=600)
@@ -231,6 +259,7 @@ def measure(name: str, cwd: Path, data_dir: Path, n: int, keys: dict, args, env_
     print(f"[{name}] serving ...", flush=True)
     process, url, cold = serve(cwd, data_dir, args.workers, env_extra, workdir / f"{name}.log")
     out: dict = {"design": name, "cold start s": round(cold, 2)}
+    print(f"[{name}] warmed up {settle(process, url, args.workers):.0f} s after its first answer", flush=True)
     load_before = os.getloadavg()[0]
     try:
         session = requests.Session()
@@ -303,11 +332,16 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
     parser.add_argument("--reuse", help="a working directory kept (--keep) by an earlier run of the same --sites: its "
                         "registry is measured again, without building it")
+    parser.add_argument("--in-place", action="store_true", help="with --reuse, on GeoPackage, one design: serve the "
+                        "kept registry itself (the approvals are written into it) instead of a copy (a million sites: "
+                        "10 GB)")
     parser.add_argument("--updates", type=int, default=0, help="versioned updates timed on the built registry and "
                         "on a 1,000-site one (the write's cost must not grow with the registry)")
     args = parser.parse_args()
     if args.postgis and args.workers == 1:
         args.workers = 4
+    if args.in_place and not (args.reuse and not args.postgis and not args.baseline):
+        parser.error("--in-place serves a kept GeoPackage (--reuse) with one design (--baseline '')")
     workdir = Path(args.reuse) if args.reuse else Path(tempfile.mkdtemp(prefix="bench-national-"))
     try:
         if args.reuse:
@@ -333,30 +367,33 @@ def main() -> None:
         rows = []
         for name, cwd in designs:
             data_dir = workdir / f"data-{len(rows)}"
-            shutil.rmtree(data_dir, ignore_errors=True)
-            shutil.copytree(workdir / "data", data_dir)
+            if args.in_place:
+                data_dir = workdir / "data"
+            else:
+                shutil.rmtree(data_dir, ignore_errors=True)
+                shutil.copytree(workdir / "data", data_dir)
             env: dict = {}
             cluster = None
-            if args.postgis:
-                from tests.pg_cluster import Cluster
-                cluster = Cluster.create(settings={"shared_buffers": "'256MB'"})
-                cluster.admin("CREATE DATABASE registry")
-                url = cluster.url("registry")
-                src = store.connect(built["path"])
-                t0 = time.perf_counter()
-                store.copy.copy_registry(src, url)
-                src.close()
-                if cwd == ROOT:
-                    conn = store.connect(url)
-                    read_model.rebuild(conn)
-                    conn.close()
-                print(f"  copied into PostGIS in {time.perf_counter() - t0:.0f} s", flush=True)
-                env["FLASK_DATABASE_URL"] = url
-            try:
+            try:   # the cluster removed whatever fails, the copy and the build included
+                if args.postgis:
+                    from tests.pg_cluster import Cluster
+                    cluster = Cluster.create(settings={"shared_buffers": "'256MB'"})
+                    cluster.admin("CREATE DATABASE registry")
+                    url = cluster.url("registry")
+                    src = store.connect(built["path"])
+                    t0 = time.perf_counter()
+                    store.copy.copy_registry(src, url)
+                    src.close()
+                    if cwd == ROOT:
+                        conn = store.connect(url)
+                        read_model.rebuild(conn)
+                        conn.close()
+                    print(f"  copied into PostGIS in {time.perf_counter() - t0:.0f} s", flush=True)
+                    env["FLASK_DATABASE_URL"] = url
                 rows.append(measure(name, cwd, data_dir, args.sites, built["keys"], args, env, workdir))
             finally:
                 if cluster is not None:
-                    store.pg.close_pool(env["FLASK_DATABASE_URL"])
+                    store.pg.close_pool(cluster.url("registry"))
                     cluster.remove()  # stopped and its directory deleted (2.3 GB at 100,000 sites)
         backend = f"PostGIS, WORKERS={args.workers}" if args.postgis else f"GeoPackage, WORKERS={args.workers}"
         print(f"\n{args.sites:,} sites, {backend}; build: rows {built['rows_s']:.0f} s + read model "

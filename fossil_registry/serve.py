@@ -73,7 +73,7 @@ def _gunicorn(bind: str, workers: int, threads: int) -> None:
         def load(self):
             app = create_app()
             _settled()
-            _warm_up(app)
+            _warm_up(app, unanswered_s=WARM_UP_UNANSWERED_S)
             return app
 
     Registry().run()
@@ -113,15 +113,16 @@ class _Answering:
 
 
 WARM_UP_WAIT_S = 2.0   # under steady traffic, a warm-up step waits at most this long for a moment without requests
+WARM_UP_UNANSWERED_S = 5.0  # a gunicorn worker given no request this long after its start warms up all the same
 
 
-def _warm_up(app, *, readers: bool = False) -> None:
+def _warm_up(app, *, readers: bool = False, unanswered_s: float | None = None) -> None:
     """_warm_later, unless the configuration turns it off (WARM_UP)."""
     if app.config["WARM_UP"]:
-        _warm_later(app, readers=readers)
+        _warm_later(app, readers=readers, unanswered_s=unanswered_s)
 
 
-def _warm_later(app, *, readers: bool = False) -> None:
+def _warm_later(app, *, readers: bool = False, unanswered_s: float | None = None) -> None:
     """What the start leaves to the first request that needs it (issue 24: the start loads what every answer needs,
     docs/national-scale.md), loaded in a background thread once the server has answered its first request, step by step
     while no request is being answered, the likeliest first: folium for map pages and the county seats they draw, the
@@ -129,7 +130,10 @@ def _warm_later(app, *, readers: bool = False) -> None:
     frozen out of the garbage collector's reach like the rest (_settled). A request that needs one of them before waits
     for its import (Python's import lock) as it would have imported it itself. ``readers``: the pool of processes that
     read uploaded files (untrusted.py) is started at the first answer too, its fork server's imports (~3 s of CPU) on
-    another core while this process answers."""
+    another core while this process answers. ``unanswered_s`` (gunicorn's workers): a process that has answered nothing
+    this long after its start warms up all the same: the first requests may all go to another process (one client's
+    kept-alive connection), and its warm-up would otherwise fall in the first burst it is given (issue 24's 8 readers
+    after an approval: the server's CPU rose from 90 to 100-210 ms, docs/national-scale.md)."""
     answering = app.wsgi_app = _Answering(app.wsgi_app)
 
     def openapi_schemas() -> None:
@@ -157,7 +161,7 @@ def _warm_later(app, *, readers: bool = False) -> None:
              imported("fossil_registry.downloads.writers")]
 
     def warm() -> None:
-        answering.answered.wait()
+        answering.answered.wait(unanswered_s)
         if readers:
             threading.Thread(target=untrusted.warm, name="untrusted-warm", daemon=True).start()
         try:

@@ -144,3 +144,24 @@ def test_a_process_configured_without_warm_up_leaves_everything_to_the_first_req
     assert done.returncode == 0, done.stderr[-3000:]
     off, on = (json.loads(line) for line in done.stdout.strip().splitlines()[-2:])
     assert off == [] and "warm-up" in on
+
+
+def test_a_worker_that_answered_nothing_yet_warms_up_all_the_same(demo_data_dir):
+    """With WORKERS > 1 the first requests may all go to one process (one client's kept-alive connection): the others
+    warm up after ``unanswered_s`` without an answer, not in the middle of the first burst of readers they are given
+    (measured: a second worker's warm-up, ~3-5 s of CPU, raised the server's CPU of issue 24's 8 readers after an
+    approval: 90 -> 100-210 ms, docs/national-scale.md)."""
+    probe = textwrap.dedent("""
+        import json, sys, threading
+        from fossil_registry import create_app, serve
+
+        app = create_app({"DATA_DIR": sys.argv[1], "SECRET_KEY": "cold-start-test"})
+        serve._warm_later(app, unanswered_s=0.5)
+        warm_up = next(t for t in threading.enumerate() if t.name == "warm-up")
+        warm_up.join(timeout=240)
+        print(json.dumps({"alive": warm_up.is_alive(), "pinyin": "pypinyin" in sys.modules}))
+    """)
+    done = subprocess.run([sys.executable, "-c", probe, str(demo_data_dir)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"alive": False, "pinyin": True}

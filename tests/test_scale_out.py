@@ -449,3 +449,80 @@ def _add_rescue_and_import(app, client) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert state == "ready"
+
+
+def test_several_processes_on_one_geopackage_each_read_after_a_write_sees_it(demo_data_dir):
+    """`make run WORKERS=2` on the GeoPackage (docs/national-scale.md, "Reads right after a write"): two processes,
+    each with its own pooled connections, share the file through SQLite's WAL. After each approval made through one of
+    them, 8 readers at once on new connections (answered by both) see the new version and the new location, from the
+    record and from the read model, staff and public alike; once the site is hidden, no anonymous reader finds it."""
+    port = free_port()
+    env = {**os.environ, "FLASK_DATA_DIR": str(demo_data_dir), "FLASK_SECRET_KEY": "served",
+           "FLASK_CREATE_DEMO_IF_MISSING": "false", "WORKERS": "2", "THREADS": "4", "PORT": str(port)}
+    env.pop("FLASK_DATABASE_URL", None)
+    log = open(demo_data_dir / "server.log", "wb")
+    process = subprocess.Popen([sys.executable, "-m", "fossil_registry.serve"], env=env, stdout=log,
+                               stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent.parent)
+    url = f"http://127.0.0.1:{port}"
+    close = {"Connection": "close"}
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(url + "/ogcapi", timeout=2).status_code == 200:
+                    break
+            except (requests.ConnectionError, requests.Timeout):
+                pass
+            assert time.monotonic() < deadline and process.poll() is None, (demo_data_dir / "server.log").read_text()
+            time.sleep(0.2)
+        code = "GZ-0005"
+        for step in range(3):
+            site = requests.get(f"{url}/api/sites/{code}", headers=bearer("field")).json()
+            lon, lat = site["location"]["coordinates"]
+            r = requests.post(f"{url}/api/sites/{code}/revisions", headers=bearer("field"), json={
+                "base_version": site["version"], "reason": "moved", "location": {"type": "Point",
+                                                                                 "coordinates": [lon + 0.01, lat]}})
+            assert r.status_code == 201, r.text
+            r = requests.post(f"{url}/api/revisions/{r.json()['id']}/decision", headers=bearer("expert"),
+                              json={"decision": "approve", "round": 1})
+            assert r.status_code == 200, r.text
+            version, moved = site["version"] + 1, round(lon + 0.01, 6)
+            seen: list = []
+
+            def read(i: int) -> None:
+                record = requests.get(f"{url}/api/sites/{code}", headers={**bearer("field"), **close}).json()
+                staff = requests.get(f"{url}/ogcapi/collections/sites/items/{code}",
+                                     headers={**bearer("field"), **close}).json()
+                public = requests.get(f"{url}/ogcapi/collections/sites/items?limit=500", headers=close).json()
+                mine = [f for f in public["features"] if f["id"] == code]
+                seen.append((record["version"], round(staff["geometry"]["coordinates"][0], 6),
+                             staff["properties"].get("version"), len(mine)))
+            readers = [threading.Thread(target=read, args=(i,)) for i in range(8)]
+            [t.start() for t in readers]
+            [t.join() for t in readers]
+            assert len(seen) == 8
+            assert all(v == version and x == moved and sv in (None, version) for v, x, sv, _ in seen), (step, seen)
+            assert {n for *_, n in seen} == {1}, seen  # shown to the public (as the demo generalizes or shows it)
+        site = requests.get(f"{url}/api/sites/{code}", headers=bearer("field")).json()
+        r = requests.post(f"{url}/api/sites/{code}/revisions", headers=bearer("field"), json={
+            "base_version": site["version"], "reason": "looters", "properties": {"sensitivity": "hidden"}})
+        assert r.status_code == 201, r.text
+        r = requests.post(f"{url}/api/revisions/{r.json()['id']}/decision", headers=bearer("expert"),
+                          json={"decision": "approve", "round": 1})
+        assert r.status_code == 200, r.text
+        gone: list = []
+
+        def anonymous(i: int) -> None:
+            one = requests.get(f"{url}/ogcapi/collections/sites/items/{code}", headers=close)
+            listed = requests.get(f"{url}/ogcapi/collections/sites/items?limit=500", headers=close).json()
+            gone.append((one.status_code, any(f["id"] == code for f in listed["features"])))
+        readers = [threading.Thread(target=anonymous, args=(i,)) for i in range(8)]
+        [t.start() for t in readers]
+        [t.join() for t in readers]
+        assert gone == [(404, False)] * 8, gone   # hidden at once for every process
+        workers = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+        assert len(workers) == 2
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
