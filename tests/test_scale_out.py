@@ -458,7 +458,7 @@ def test_several_processes_on_one_geopackage_each_read_after_a_write_sees_it(dem
     record and from the read model, staff and public alike; once the site is hidden, no anonymous reader finds it."""
     port = free_port()
     env = {**os.environ, "FLASK_DATA_DIR": str(demo_data_dir), "FLASK_SECRET_KEY": "served",
-           "FLASK_CREATE_DEMO_IF_MISSING": "false", "WORKERS": "2", "THREADS": "4", "PORT": str(port)}
+           "FLASK_CREATE_DEMO_IF_MISSING": "false", "WORKERS": "2", "THREADS": "4", "PORT": str(port), **NO_WARM_UP}
     env.pop("FLASK_DATABASE_URL", None)
     log = open(demo_data_dir / "server.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "fossil_registry.serve"], env=env, stdout=log,
