@@ -48,6 +48,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def answering(url: str, process: subprocess.Popen, seconds: float = 60) -> bool:
+    """Wait until the server started as ``process`` answers at ``url`` (False: it stopped, or not within ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            if requests.get(url + "/ogcapi", timeout=2).status_code == 200:
+                return True
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting
+            pass
+        time.sleep(0.2)
+    return False
+
+
 @contextmanager
 def serving(tmp_path_factory, template: Path, *, activity: bool = True,
             settings: dict[str, str] | None = None) -> Iterator[ServedRegistry]:
@@ -68,18 +81,10 @@ def serving(tmp_path_factory, template: Path, *, activity: bool = True,
     process = subprocess.Popen([sys.executable, "-m", "fossil_registry.serve"], env=env, stdout=log,
                                stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(url + "/ogcapi", timeout=2).status_code == 200:
-                break
-        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            log.close()
-            pytest.fail("the server did not start:\n" + (data_dir.parent / "server.log").read_text(errors="replace"))
-        time.sleep(0.2)
+    if not answering(url, process):
+        process.kill()
+        log.close()
+        pytest.fail("the server did not start:\n" + (data_dir.parent / "server.log").read_text(errors="replace"))
     try:
         yield ServedRegistry(url=url, data_dir=data_dir, registry=target)
     finally:

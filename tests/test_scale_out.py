@@ -21,7 +21,7 @@ from fossil_registry.store import pg
 
 from .conftest import bearer, login
 from .pg_cluster import Cluster, free_port
-from .served import NO_WARM_UP
+from .served import NO_WARM_UP, answering
 
 REPORT = {"kind": "find", "lon": "105.4", "lat": "25.9", "description": "Crinoid stems in the wall."}
 
@@ -349,15 +349,7 @@ def test_several_processes_share_sessions_rate_limits_and_caches(demo_location, 
                                stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent.parent)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(url + "/ogcapi", timeout=2).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting
-                pass
-            assert time.monotonic() < deadline and process.poll() is None, (demo_data_dir / "server.log").read_text()
-            time.sleep(0.2)
+        assert answering(url, process), (demo_data_dir / "server.log").read_text()
         codes = [requests.post(url + "/api/reports", json=REPORT, headers={"Connection": "close"}).status_code
                  for _ in range(8)]
         assert codes.count(201) == 3 and codes.count(429) == 5, codes
@@ -466,15 +458,7 @@ def test_several_processes_on_one_geopackage_each_read_after_a_write_sees_it(dem
     url = f"http://127.0.0.1:{port}"
     close = {"Connection": "close"}
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(url + "/ogcapi", timeout=2).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                pass
-            assert time.monotonic() < deadline and process.poll() is None, (demo_data_dir / "server.log").read_text()
-            time.sleep(0.2)
+        assert answering(url, process), (demo_data_dir / "server.log").read_text()
         code = "GZ-0005"
         for step in range(3):
             site = requests.get(f"{url}/api/sites/{code}", headers=bearer("field")).json()
