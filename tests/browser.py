@@ -28,7 +28,11 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+                 "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                 # Chromium's new headless mode preloads the address bar's drop-down (two WebUI pages, each in a
+                 # renderer of its own) for every window, so for every test's context: 38 % of Chromium's CPU in the
+                 # accessibility module (41 -> 25.5 s). No page the tests open uses it.
+                 "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup"]
 LOCAL_HOSTS = {"127.0.0.1"}
 
 
