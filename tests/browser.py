@@ -27,12 +27,21 @@ from urllib.parse import urlsplit
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
+# Chromium's new headless mode preloads the address bar's drop-down (two WebUI pages, each in a renderer of its own)
+# for every window, so for every test's context: 38 % of Chromium's CPU in the accessibility module (41 -> 25.5 s, two
+# runs each). No page the tests open uses it.
+NOT_NEEDED_FEATURES = ["WebUIOmniboxPopup", "WebUIOmniboxAimPopup"]
+# A second --disable-features replaces the one Playwright passes (Chromium keeps a switch's last value), so Playwright's
+# own list is repeated here; test_suite_setup checks it against the installed Playwright's.
+PLAYWRIGHT_DISABLED_FEATURES = [
+    "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding", "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect", "TcpPortRandomizationWin", "OptimizationHints", "NetworkTimeServiceQuerying",
+    "AimEnabled", "PreconnectToSearch", "msForceBrowserSignIn", "msEdgeUpdateLaunchServicesPreferredVersion",
+    "CDPScreenshotNewSurface", "SkipListAccountsWithoutGaiaCookies"]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                 # Chromium's new headless mode preloads the address bar's drop-down (two WebUI pages, each in a
-                 # renderer of its own) for every window, so for every test's context: 38 % of Chromium's CPU in the
-                 # accessibility module (41 -> 25.5 s). No page the tests open uses it.
-                 "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup"]
+                 "--disable-features=" + ",".join(PLAYWRIGHT_DISABLED_FEATURES + NOT_NEEDED_FEATURES)]
 LOCAL_HOSTS = {"127.0.0.1"}
 
 

@@ -36,3 +36,21 @@ def test_a_replayed_url_map_is_the_one_werkzeug_builds(demo_data_dir, monkeypatc
             assert url_for("api.get_site", code="GZ-0001") == "/api/sites/GZ-0001"
         assert app.test_client().get("/api/sites/GZ-0001").status_code == 200
         assert app.test_client().get("/api/revisions/99999999999999999999999").status_code == 404
+
+
+def test_the_browser_tests_keep_every_feature_playwright_turns_off():
+    """tests/browser.py passes its own --disable-features, which replaces Playwright's: it repeats Playwright's list,
+    and this fails when an upgraded Playwright turns off a feature the list lacks."""
+    import re
+    from pathlib import Path
+
+    import playwright
+
+    from .browser import PLAYWRIGHT_DISABLED_FEATURES
+
+    bundle = (Path(playwright.__file__).parent / "driver" / "package" / "lib" / "coreBundle.js").read_text(
+        encoding="utf-8", errors="replace")
+    listed = re.search(r"disabledFeatures = \[(.*?)\];", bundle, re.S)
+    assert listed, "Playwright's list of disabled Chromium features moved: update tests/browser.py"
+    theirs = re.findall(r'^\s*"([A-Za-z]+)",?\s*$', listed.group(1), re.M)
+    assert theirs and set(theirs) <= set(PLAYWRIGHT_DISABLED_FEATURES), sorted(set(theirs) - set(PLAYWRIGHT_DISABLED_FEATURES))
