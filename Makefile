@@ -24,16 +24,17 @@ unexport PYTHONDONTWRITEBYTECODE
 run: setup catalogs assets context
 	$(BIN)/python -m fossil_registry.serve
 
-# Tests run in TEST_WORKERS processes (pytest-xdist), one per core of the 2-core machines this project runs on (4 were
-# slower when the suite was CPU-bound; 3 were 6% faster once, 10 min 31 s against 11 min 11 s, and on 2026-12-07
-# 693 s against 705 s with 10 % more CPU; late that day on a fresh clone 657 s against 662 s: each worker starts its own
-# PostgreSQL and Chromium); every worker has its own temporary
+# Tests run in TEST_WORKERS processes (pytest-xdist): three on the 2-core machines this project runs on, so that one
+# keeps the cores busy while another waits (on Chromium, a served app, a read's time limit). On 2026-12-08, once a
+# worker's start no longer compiled every module (the bytecode cache, above), 3 workers took 431 s in pytest against
+# 504 s with 2 on the same fresh clone; before, a third worker's start cost what it gained (657 s against 662 s on
+# 2026-12-07; 4 were slower when the suite was CPU-bound). Every worker has its own temporary
 # directories, demo registry, PostgreSQL cluster and Chromium (tests/conftest.py). --dist loadfile keeps each test module
 # on one worker, so a module-scoped fixture (a served app, a seeded registry) is built once; --no-loadscope-reorder keeps
 # the order tests/conftest.py gives (measured long modules first), instead of xdist's (most tests first, which left the fuzzer
 # and the evidence suites, few tests each but long, for the end).
 # TEST_WORKERS=0: one process, as before. PYTEST_ARGS adds options (`make check PYTEST_ARGS='-k role_matrix'`).
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 XDIST = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 # The tests' temporary directories (registries, served data directories, PostgreSQL clusters: ~2.5 GB per run, removed
