@@ -31,7 +31,7 @@ MAX_POINTS = 500        # single sites per answer; more in view -> counted clust
 CLUSTER_PX = 80         # size of a counted cluster's grid cell on screen
 MAX_BOUNDARIES = 600    # boundaries per answer, largest first
 MIN_BOUNDARY_PX = read_model.MIN_BOUNDARY_PX  # boundaries smaller than this on screen are left out (the marker shows)
-MAX_ZOOM = 22
+MAX_ZOOM = read_model.MAX_ZOOM
 SEARCH_LIMIT = 20
 DECIMALS = 6            # ~0.1 m: coordinates in answers are rounded to this
 

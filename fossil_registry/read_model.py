@@ -33,6 +33,7 @@ CLUSTER_PX = 80
 DECIMALS = 6
 MIN_BOUNDARY_PX = 3                       # the map leaves out boundaries smaller than this on screen (its marker shows)
 SIMPLIFIED_BELOW = 16                     # geometry.simplify_for_zoom shows a boundary as it is from this zoom on
+MAX_ZOOM = 22                             # the map's deepest zoom
 _CRS84 = ServiceCRS(CRS84, None, "CRS84", True)
 _ACTIVE = str(SiteStatus.ACTIVE)
 
@@ -119,14 +120,14 @@ _ENTRY = struct.Struct(">BI")
 
 def shown_from(minx: float, miny: float, maxx: float, maxy: float) -> int | None:
     """The first zoom at which the map shows a boundary of this envelope (the boundaries layer's SQL filter,
-    store/read_model._where's ``larger_than``, in the same arithmetic), None: at none up to SIMPLIFIED_BELOW."""
+    store/read_model._where's ``larger_than``, in the same arithmetic), None: at none up to MAX_ZOOM."""
     for zoom, least in enumerate(_LEAST):
         if maxx - minx >= least or maxy - miny >= least:
             return zoom
     return None
 
 
-_LEAST = [MIN_BOUNDARY_PX * degrees_per_pixel(zoom) for zoom in range(SIMPLIFIED_BELOW + 1)]  # as map_layers computes
+_LEAST = [MIN_BOUNDARY_PX * degrees_per_pixel(zoom) for zoom in range(MAX_ZOOM + 1)]  # as map_layers computes
 
 
 def boundary_feature(code: str, geometry, properties: dict[str, Any], precision: str) -> dict[str, Any]:
@@ -142,8 +143,8 @@ def rounded(geoms):
 
 def _kept_boundaries(rows: Sequence[dict[str, Any]], geoms: Sequence) -> list[bytes | None]:
     """The kept map features of boundary rows (each with code, envelope, precision and map_feature) of geometries
-    ``geoms``: every row simplified for each zoom from the one it is first shown at (shown_from) to SIMPLIFIED_BELOW
-    (the geometry as it is, for every zoom from there on) in one vectorised call, rounded in one, encoded where a zoom
+    ``geoms``: every row simplified for each zoom from the one it is first shown at (shown_from, up to MAX_ZOOM) to
+    SIMPLIFIED_BELOW (the geometry as it is, for every zoom from there on) in one vectorised call, rounded in one, encoded where a zoom
     differs from the one before. None: a row shown at no zoom (an empty geometry). Rows of one geometry (a feature's
     staff and public boundary, when the public sees it as it is) are simplified once."""
     first: dict[bytes, tuple[int, int]] = {}  # the geometry's WKB -> (its first row, its first zoom)
@@ -151,7 +152,7 @@ def _kept_boundaries(rows: Sequence[dict[str, Any]], geoms: Sequence) -> list[by
         zoom = None if r["minx"] is None else shown_from(r["minx"], r["miny"], r["maxx"], r["maxy"])
         if zoom is not None:
             first.setdefault(r["geometry"], (n, zoom))
-    pairs = [(n, zoom) for n, start in first.values() for zoom in range(start, SIMPLIFIED_BELOW + 1)]
+    pairs = [(n, zoom) for n, start in first.values() for zoom in range(start, max(start, SIMPLIFIED_BELOW) + 1)]
     if not pairs:
         return [None] * len(rows)
     simplified = rounded(np.array(simplify_many_for_zoom([geoms[n] for n, _ in pairs], [z for _, z in pairs]),

@@ -514,6 +514,23 @@ def test_a_write_keeps_the_boundaries_per_zoom_and_a_read_after_it_shows_the_new
 
 
 @pytest.mark.both_backends
+def test_a_boundary_first_shown_above_zoom_16_is_kept_and_one_shrunk_to_it_is_not_shown_as_it_was(conn, monkeypatch):
+    """A boundary a few metres across is first wide enough to draw at zoom 17-18: it is kept for those zooms too, and a
+    boundary shrunk to that size leaves none of its former shape behind."""
+    _boundary_sites(conn)
+    make_site(conn, code="GZ-0014", lon=107.5, lat=26.5)
+    _change(conn, "GZ-0014", boundary=_ring(107.5, 26.5, 0.00002, 12))  # ~4 m across: drawn from zoom 18 on
+    _change(conn, "GZ-0004", boundary=_ring(106.0, 26.0, 0.00002, 12))  # was 0.2 degrees across
+    for zoom in (16, 17, 18, 22):
+        view = {"exact": True, "bbox": None, "zoom": zoom}
+        assert _kept(conn, monkeypatch, **view) == _per_request(conn, **view), zoom
+    assert b'"GZ-0014"' in _kept(conn, monkeypatch, exact=True, bbox=None, zoom=18)
+    maintained = _snapshot(conn)
+    read_model.rebuild(conn)
+    assert _snapshot(conn) == maintained
+
+
+@pytest.mark.both_backends
 def test_a_registry_from_before_the_kept_boundaries_fills_them_once_and_reads_meanwhile(conn, monkeypatch):
     """The migration that brings the kept boundaries to a built read model leaves them to fill (read_model.ensure, in
     batches); until a row's are kept, its boundary is simplified for the request as before: the same answer."""
