@@ -144,10 +144,15 @@ def boundary_zooms_to_fill(conn) -> int | None:
 
 def boundary_rows_after(conn, fid: int, limit: int) -> list[dict[str, Any]]:
     """The next ``limit`` rows of the boundaries after ``fid`` (fid order), with what their kept features are made of."""
-    columns = ("fid", "code", "minx", "miny", "maxx", "maxy", "precision", "geometry", "map_feature")
-    return [dict(zip(columns, (bytes(v) if isinstance(v, memoryview) else v for v in r))) for r in conn.execute(
-        f"SELECT {', '.join(columns)} FROM {FEATURES} WHERE collection = 'boundaries' AND fid > ? ORDER BY fid "
-        "LIMIT ?", (fid, limit))]
+    return _boundary_rows(conn, "collection = 'boundaries' AND fid > ? ORDER BY fid LIMIT ?", [fid, limit])
+
+
+_BOUNDARY_ROW = ("fid", "code", "minx", "miny", "maxx", "maxy", "precision", "geometry", "map_feature")
+
+
+def _boundary_rows(conn, where: str, params: list) -> list[dict[str, Any]]:
+    return [dict(zip(_BOUNDARY_ROW, (bytes(v) if isinstance(v, memoryview) else v for v in r))) for r in conn.execute(
+        f"SELECT {', '.join(_BOUNDARY_ROW)} FROM {FEATURES} WHERE {where}", params)]
 
 
 def fill_boundary_zooms(conn, kept: Sequence[tuple[int, bytes]], last: int | None) -> None:
@@ -163,9 +168,7 @@ def fill_boundary_zooms(conn, kept: Sequence[tuple[int, bytes]], last: int | Non
 
 def boundary_rows_of(conn, fids: Sequence[int]) -> list[dict[str, Any]]:
     """boundary_rows_after's columns of some rows."""
-    columns = ("fid", "code", "minx", "miny", "maxx", "maxy", "precision", "geometry", "map_feature")
-    return [dict(zip(columns, (bytes(v) if isinstance(v, memoryview) else v for v in r))) for r in conn.execute(
-        f"SELECT {', '.join(columns)} FROM {FEATURES} WHERE fid IN ({', '.join('?' * len(fids))})", list(fids))]
+    return _boundary_rows(conn, f"fid IN ({', '.join('?' * len(fids))})", list(fids))
 
 
 def boundary_zooms(conn, fids: Sequence[int]) -> dict[int, bytes]:
